@@ -1,0 +1,47 @@
+"""What every adapter implements: one small Protocol, one method per outbound kind.
+
+Adapters translate; they never decide. They turn a platform update into an
+`Incoming` for `Core.handle`, and the core calls `deliver` with the actions
+the engine decided (already rendered, plain text). An adapter never knows a
+flow, never stores conversation state and never logs message text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.events import ConversationKey, Document, Edit, Send
+
+
+class DeliveryFailed(Exception):
+    """The platform did not accept a message after the adapter's own retries.
+
+    The core keeps the message in its outbox and tries again later, so
+    raising this never loses anything.
+    """
+
+
+class Outlet(Protocol):
+    """A platform the core can deliver to."""
+
+    platform: str
+
+    async def deliver(
+        self,
+        key: ConversationKey,
+        actions: Sequence[Send | Edit],
+        reply_to: object | None,
+    ) -> None:
+        """Show `actions` to the user of `key`, in order.
+
+        `reply_to` is the opaque value the adapter put in `Incoming.reply_to`
+        (None after a restart, when the core re-delivers from its outbox:
+        an Edit then becomes a new message). Raise DeliveryFailed when the
+        platform keeps refusing.
+        """
+        ...
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        """Post `text` (plain) to a desk room/group; return the platform message id."""
+        ...

@@ -1,0 +1,92 @@
+"""Assemble the running bot: settings -> flows -> store -> core -> adapters.
+
+Kept apart from the CLI so tests and the benchmark build exactly the same
+object graph the product runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core import Core
+from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flowset
+from bot.settings import ROOT, Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def load_flows(settings: Settings) -> FlowSet:
+    """Load and validate the flow set named by the settings (raises FlowSetInvalid)."""
+    return load_flowset(
+        settings.flows_dir,
+        settings.locales_dir,
+        root=ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent,
+        today=datetime.now(UTC).date(),
+        directory_max_age_days=settings.directory_max_age_days,
+        entry_flow=settings.entry_flow,
+    )
+
+
+async def open_store(settings: Settings) -> Store:
+    codec = None
+    key = getattr(settings, "encryption_key", None)
+    if key is not None:
+        from bot.crypto import codec_from_settings  # type: ignore[import-not-found,unused-ignore]
+
+        codec = codec_from_settings(settings)
+    return await Store.open(settings.db, codec, synchronous=settings.db_synchronous)
+
+
+async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:
+    flows = flows or load_flows(settings)
+    store = await open_store(settings)
+    core = Core(settings, store, flows)
+    for setup in EXTENSIONS:
+        setup(core)
+    return core
+
+
+#: Functions that attach optional modules (desk, timers, reload ...) to a core.
+EXTENSIONS: list[Any] = []
+
+
+@dataclass
+class Running:
+    core: Core
+    services: list[Any] = field(default_factory=list)
+
+
+async def run_platforms(settings: Settings) -> None:
+    """Run every configured platform until SIGINT/SIGTERM."""
+    core = await build_core(settings)
+    services: list[Any] = []
+    if settings.telegram_enabled:
+        from bot.adapters.telegram import TelegramAdapter
+
+        services.append(TelegramAdapter(settings, core))
+    if settings.matrix_enabled:
+        from bot.adapters.matrix import MatrixAdapter
+
+        services.append(MatrixAdapter(settings, core))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    for service in services:
+        await service.start()
+    await core.start()
+    log.info("running: %s", ", ".join(type(s).__name__ for s in services))
+    try:
+        await stop.wait()
+    finally:
+        for service in reversed(services):
+            await service.stop()
+        await core.stop()
+        await core.store.close()

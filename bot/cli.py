@@ -1,0 +1,179 @@
+"""`python -m bot ...`: run the bot, chat in the terminal, and the moderators' tools.
+
+argparse (standard library) is enough for a handful of subcommands with
+flags, and keeps the start-up fast. Every subcommand is one `cmd_*` function
+registered in SUBCOMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.flows.problems import FlowSetInvalid
+from bot.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "db", None):
+        overrides["db"] = Path(args.db)
+    if getattr(args, "flows", None):
+        overrides["flows_dir"] = Path(args.flows)
+    if getattr(args, "locales", None):
+        overrides["locales_dir"] = Path(args.locales)
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _print_problems(exc: FlowSetInvalid) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    errors = sum(1 for p in exc.problems if p.severity == "error")
+    print(f"{errors} error(s); nothing was loaded.", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- run / chat
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not (settings.telegram_enabled or settings.matrix_enabled):
+        args.json = False
+        args.user = "local"
+        args.lang = None
+        return cmd_chat(args)
+    from bot.app import run_platforms
+
+    try:
+        asyncio.run(run_platforms(settings))
+    except FlowSetInvalid as exc:
+        _print_problems(exc)
+        return 2
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.adapters.console import run_console
+    from bot.app import build_core
+
+    settings = _settings(args)
+
+    async def main() -> None:
+        core = await build_core(settings)
+        try:
+            await run_console(core, user=args.user, lang=args.lang, as_json=args.json)
+        finally:
+            await core.store.close()
+
+    try:
+        asyncio.run(main())
+    except FlowSetInvalid as exc:
+        _print_problems(exc)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+# ---------------------------------------------------------------- check / schema
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.flows.loader import load_flowset
+    from bot.settings import ROOT
+
+    settings = _settings(args)
+    flows_dir = Path(args.dir) if args.dir else settings.flows_dir
+    locales_dir = Path(args.locales) if args.locales else (
+        flows_dir.parent / "locales" if (flows_dir.parent / "locales").is_dir() else settings.locales_dir)
+    root = Path.cwd() if flows_dir.resolve().is_relative_to(Path.cwd()) else ROOT
+    try:
+        flowset = load_flowset(flows_dir, locales_dir, root=root,
+                               directory_max_age_days=args.max_age or settings.directory_max_age_days,
+                               entry_flow=settings.entry_flow)
+    except FlowSetInvalid as exc:
+        _print_problems(exc)
+        return 1
+    for warning in flowset.warnings:
+        print(warning)
+    print(f"ok: {len(flowset.flows)} flows, {len(flowset.locales.languages)} languages, "
+          f"{len(flowset.cards)} directory entries, version {flowset.version}"
+          + (f", {len(flowset.warnings)} warning(s)" if flowset.warnings else ""))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from bot.flows.model import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="database file (default: WEGWIJZER_DB)")
+    parser.add_argument("--flows", help="flows directory (default: WEGWIJZER_FLOWS_DIR)")
+    parser.add_argument("--locales", help="locales directory (default: WEGWIJZER_LOCALES_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Wegwijzer chatbot")
+    add_common(parser)
+    parser.set_defaults(func=cmd_run)
+    sub = parser.add_subparsers(title="commands")
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def _reg_run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="run on the configured platforms (console if none)")
+    add_common(p)
+    p.set_defaults(func=cmd_run)
+
+
+def _reg_chat(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("chat", help="chat in the terminal")
+    add_common(p)
+    p.add_argument("--json", action="store_true", help="scripted mode: one turn per line in, JSON lines out")
+    p.add_argument("--lang", help="language (nl, en)")
+    p.add_argument("--user", default="local", help="user id (separate conversations per id)")
+    p.set_defaults(func=cmd_chat)
+
+
+def _reg_check(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("check", help="validate flows, locales and the directory")
+    add_common(p)
+    p.add_argument("dir", nargs="?", help="flows directory (default: the configured one)")
+    p.add_argument("--max-age", type=int, help="warn about directory entries checked longer ago (days)")
+    p.set_defaults(func=cmd_check)
+
+
+def _reg_schema(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("schema", help="write the flow JSON Schema for editors")
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_schema)
+
+
+#: Subcommand registrars; modules add theirs here.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _reg_run, _reg_chat, _reg_check, _reg_schema,
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("httpx", "telegram", "nio", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)

@@ -1,0 +1,229 @@
+"""The core: the only async orchestrator between adapters, engine and store.
+
+For each incoming update: take the conversation's lock, run one store
+transaction in which the engine turns (state, event) into (state, actions),
+the update is marked handled and the outgoing messages are queued in the
+outbox; then hand the messages to the platform's outlet and drop them from
+the outbox once the platform accepted them. Actions that are not messages
+(a report for the desk, forget me, timers, a hand-off) go to handlers that
+other modules register, so the core stays small.
+
+Never log message text, states or payloads; log kinds and counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import engine
+from bot.adapters.base import DeliveryFailed, Outlet
+from bot.events import (
+    Action,
+    ChoiceButton,
+    ConversationKey,
+    Document,
+    Edit,
+    ForgetUser,
+    Incoming,
+    Send,
+)
+from bot.flows.flowset import FlowSet
+from bot.settings import Settings
+from bot.state import State
+from bot.store import Store, TurnResult
+
+log = logging.getLogger(__name__)
+
+#: Dates the user means ("gisteren", deadlines) are Dutch calendar dates.
+ZONE = ZoneInfo("Europe/Amsterdam")
+#: Seconds between attempts to deliver what a platform refused earlier.
+REDELIVER_EVERY = 5.0
+
+ActionHandler = Callable[["Core", Incoming, Any], Awaitable[None]]
+
+
+# ---------------------------------------------------------------- outbox payloads
+
+
+def encode_outbound(actions: Sequence[Send | Edit]) -> str:
+    """Serialise messages for the outbox (and for the console's JSON mode)."""
+    items = []
+    for action in actions:
+        item: dict[str, Any] = {"t": "edit" if isinstance(action, Edit) else "send", "text": action.text}
+        if action.choices:
+            item["choices"] = [[c.id, c.label] for c in action.choices]
+        if action.token:
+            item["token"] = action.token
+        if isinstance(action, Send) and action.document:
+            doc = action.document
+            item["doc"] = [doc.filename, doc.title, doc.content, doc.mime]
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_outbound(payload: str) -> list[Send | Edit]:
+    out: list[Send | Edit] = []
+    for item in json.loads(payload):
+        choices = tuple(ChoiceButton(cid, label) for cid, label in item.get("choices", []))
+        if item["t"] == "edit":
+            out.append(Edit(item["text"], choices, item.get("token", "")))
+        else:
+            doc = Document(*item["doc"]) if "doc" in item else None
+            out.append(Send(item["text"], choices, item.get("token", ""), doc))
+    return out
+
+
+class Core:
+    def __init__(self, settings: Settings, store: Store, flows: FlowSet,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.flows = flows
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.outlets: dict[str, Outlet] = {}
+        self.handlers: dict[type, ActionHandler] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._inflight: set[int] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
+
+    # ------------------------------------------------------------ wiring
+    def register(self, outlet: Outlet) -> None:
+        self.outlets[outlet.platform] = outlet
+
+    def on(self, action_type: type, handler: ActionHandler) -> None:
+        """Let a module carry out a non-message action (Forward, HandOff, Schedule ...)."""
+        self.handlers[action_type] = handler
+
+    def swap_flows(self, flows: FlowSet) -> None:
+        """Atomically replace the running flow set (a reload); turns in progress keep theirs."""
+        self.flows = flows
+
+    async def start(self) -> None:
+        """Deliver what a previous run queued but could not send, then keep retrying."""
+        await self.redeliver()
+        self._tasks.append(asyncio.create_task(self._redeliver_loop()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # ------------------------------------------------------------ turns
+    def context(self, lang_hint: str | None) -> engine.TurnContext:
+        now = self.clock()
+        return engine.TurnContext(
+            today=now.astimezone(ZONE).date(),
+            now=now.astimezone(ZONE),
+            default_lang=self.settings.default_lang,
+            lang_hint=lang_hint,
+        )
+
+    async def handle(self, incoming: Incoming) -> list[Action] | None:
+        """Handle one update; None when it was handled before (a redelivery)."""
+        key = str(incoming.key)
+        lock = self._locks[key]
+        async with lock:
+            try:
+                return await self._handle_locked(key, incoming)
+            finally:
+                if not lock._waiters:  # type: ignore[attr-defined]
+                    self._locks.pop(key, None)
+
+    async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
+        flows = self.flows
+        ctx = self.context(incoming.lang_hint)
+
+        def compute(raw: str | None) -> TurnResult:
+            state = State.from_json(raw) if raw else None
+            turn = engine.handle(flows, state, incoming.event, ctx)
+            outbound = [a for a in turn.actions if isinstance(a, Send | Edit)]
+            return TurnResult(
+                state=turn.state.to_json() if turn.state else None,
+                outbox=[encode_outbound(outbound)] if outbound else [],
+                stats=turn.stats,
+                forget_who=any(isinstance(a, ForgetUser) for a in turn.actions),
+                value=turn,
+            )
+
+        outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, compute)
+        if outcome is None:
+            return None
+        turn: engine.Turn = outcome.value
+        for hook in self.on_turn:
+            hook(incoming, turn)
+        for action in turn.actions:
+            if isinstance(action, Send | Edit | ForgetUser):
+                continue
+            handler = self.handlers.get(type(action))
+            if handler is None:
+                log.warning("no handler for %s; action dropped", type(action).__name__)
+                continue
+            await handler(self, incoming, action)
+        outbound = [a for a in turn.actions if isinstance(a, Send | Edit)]
+        if outbound:
+            await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
+        return turn.actions
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
+                      reply_to: object | None, outbox_ids: Sequence[int]) -> bool:
+        """Hand messages to the platform; keep them queued when it refuses."""
+        outlet = self.outlets.get(key.platform)
+        if outlet is None:
+            log.error("no outlet for platform %s; %d message(s) stay queued", key.platform, len(actions))
+            return False
+        self._inflight.update(outbox_ids)
+        try:
+            await outlet.deliver(key, actions, reply_to)
+            await self.store.ack(outbox_ids)
+        except DeliveryFailed:
+            log.warning("platform %s refused delivery; will retry", key.platform)
+            return False
+        finally:
+            self._inflight.difference_update(outbox_ids)
+        return True
+
+    async def send(self, key: ConversationKey, actions: Sequence[Send]) -> None:
+        """Send messages outside a turn (desk replies, timers), durably via the outbox."""
+        payload = encode_outbound(actions)
+
+        def queue(db: Any) -> list[int]:
+            from bot.store import who_of
+
+            cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, strftime('%s','now'))",
+                             (str(key), who_of(str(key)), self.store.codec.encode(payload)))
+            return [int(cur.lastrowid)]
+
+        async with self._locks[str(key)]:
+            ids = await self.store.execute(queue)
+            await self.deliver(key, actions, None, ids)
+
+    async def redeliver(self) -> None:
+        pending = await self.store.pending_outbox()
+        for outbox_id, key, payload in pending:
+            if outbox_id in self._inflight:
+                continue
+            conv = ConversationKey.parse(key)
+            if conv.platform not in self.outlets:
+                continue
+            async with self._locks[key]:
+                if not await self.store.in_outbox(outbox_id):
+                    continue  # delivered by its own turn meanwhile
+                if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
+                    break
+
+    async def _redeliver_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REDELIVER_EVERY)
+            try:
+                await self.redeliver()
+            except Exception:
+                log.exception("redelivery round failed")

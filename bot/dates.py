@@ -1,0 +1,122 @@
+"""Dates as people type them, in Dutch or English, and date arithmetic.
+
+The one place that parses and formats dates ("if two places parse dates, one
+of them is wrong"). Pure: `today` is always passed in, so the engine stays
+deterministic and tests need no clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, timedelta
+
+MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        ("januari", "january", "jan"),
+        ("februari", "february", "feb"),
+        ("maart", "march", "mrt", "mar", "maa"),
+        ("april", "apr"),
+        ("mei", "may"),
+        ("juni", "june", "jun"),
+        ("juli", "july", "jul"),
+        ("augustus", "august", "aug"),
+        ("september", "sept", "sep"),
+        ("oktober", "october", "okt", "oct"),
+        ("november", "nov"),
+        ("december", "dec"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        MONTHS[_name] = _number
+
+MONTH_NAMES = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli",
+           "augustus", "september", "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July",
+           "August", "September", "October", "November", "December"],
+}
+
+RELATIVE = {
+    "vandaag": 0, "today": 0, "gisteren": -1, "yesterday": -1,
+    "eergisteren": -2, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
+}
+_AGO = re.compile(r"^(\d{1,3}) (dag|dagen|day|days|week|weken|weeks) (geleden|ago)$")
+_NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})(?:e|st|nd|rd|th)? ([a-z]+)\.?(?: (\d{4}))?$")
+_MONTH_DAY = re.compile(r"^([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,?(?: (\d{4}))?$")
+_WEEKDAYS = re.compile(
+    r"^(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday),? "
+)
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.strip().lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"\s+", " ", text)
+    return _WEEKDAYS.sub("", text.rstrip("."))
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, today: date) -> date | None:
+    """Read a date the way a parent writes it; None when it is not a date.
+
+    Accepts "1 oktober 2026", "1 okt", "October 1, 2026", "01-10-2026",
+    "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden".
+    A date without a year is taken in the current year.
+    """
+    value = _normalise(text)
+    if len(value) > 40:
+        return None
+    if value in RELATIVE:
+        return today + timedelta(days=RELATIVE[value])
+    if m := _AGO.match(value):
+        amount = int(m.group(1))
+        days = amount * 7 if m.group(2).startswith("we") else amount
+        return today - timedelta(days=days)
+    if m := _ISO.match(value):
+        return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := _NUMERIC.match(value):
+        year = int(m.group(3)) if m.group(3) else today.year
+        if m.group(3) and len(m.group(3)) == 2:
+            year += 2000
+        return _make(year, int(m.group(2)), int(m.group(1)))
+    if m := _DAY_MONTH.match(value):
+        month = MONTHS.get(m.group(2))
+        year = int(m.group(3)) if m.group(3) else today.year
+        return _make(year, month, int(m.group(1))) if month else None
+    if m := _MONTH_DAY.match(value):
+        month = MONTHS.get(m.group(1))
+        year = int(m.group(3)) if m.group(3) else today.year
+        return _make(year, month, int(m.group(2))) if month else None
+    return None
+
+
+def add_period(start: date, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> date:
+    """`start` plus a period; months and years clamp to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    total = start.month - 1 + months + 12 * years
+    year, month = start.year + total // 12, total % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day) + timedelta(days=days + 7 * weeks)
+
+
+def format_date(value: date | str, lang: str) -> str:
+    """"1 oktober 2026" in Dutch, "1 October 2026" in English."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    names = MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
+    return f"{value.day} {names[value.month - 1]} {value.year}"

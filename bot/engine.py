@@ -1,0 +1,774 @@
+"""The engine: (flow set, state, event, context) -> (new state, actions).
+
+Invariants, in the spirit of h11's state machine:
+- Pure and synchronous. No I/O, no asyncio, no clock (`TurnContext` carries
+  today's date), no platform types, no logging of what users type.
+- Everything that decides what a user sees lives here, driven by the flow
+  tables in a FlowSet, so it is tested with plain function calls and the
+  diagrams come from the same tables.
+- A returned state is None (the conversation is over and its answers are
+  dropped) or points at a step that waits for the user (`choose`/`ask`) or
+  at a pending system question. Every user event gets at least one message.
+- Global interrupts (help, back, start over, language, stop/forget me, ask
+  for a person) and the crisis check work at every step without flows
+  naming them. A button from an old question is recognised by its token and
+  never applied to the current question.
+
+Theory of operation: `handle` routes the event (command, text, choice,
+unsupported, timer) to a handler; answering a question moves the position
+and `_run` walks the flow through non-waiting steps (say, branch, compute,
+show, document, report, call, end ...) until the next question or the end.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.dates import parse_date
+from bot.events import (
+    Action,
+    Choice,
+    ChoiceButton,
+    Command,
+    Document,
+    Edit,
+    Event,
+    ExportData,
+    ForgetUser,
+    Forward,
+    HandOff,
+    Report,
+    Schedule,
+    Send,
+    Text,
+    Timer,
+    Unsupported,
+)
+from bot.expressions import ExpressionError
+from bot.flows.flowset import FlowSet
+from bot.flows.model import Step
+from bot.state import HISTORY_LIMIT, State
+
+#: Commands and their aliases in both languages -> the interrupt they mean.
+COMMANDS = {
+    "start": "start",
+    "opnieuw": "restart", "restart": "restart", "menu": "restart", "begin": "restart",
+    "help": "help", "hulp": "help",
+    "terug": "back", "back": "back", "vorige": "back",
+    "taal": "language", "language": "language", "lang": "language",
+    "stop": "forget", "vergeet": "forget", "forget": "forget", "forgetme": "forget",
+    "mijngegevens": "mydata", "mydata": "mydata",
+    "persoon": "person", "mens": "person", "person": "person", "human": "person",
+}
+#: Whole messages that act as a command when typed as text.
+KEYWORDS = {
+    "help": "help", "hulp": "help", "?": "help",
+    "terug": "back", "back": "back", "vorige": "back",
+    "opnieuw": "restart", "opnieuw beginnen": "restart", "start over": "restart",
+    "menu": "restart", "hoofdmenu": "restart", "main menu": "restart",
+    "stop": "forget", "vergeet mij": "forget", "forget me": "forget",
+    "taal": "language", "language": "language",
+    "english": "language:en", "engels": "language:en",
+    "nederlands": "language:nl", "dutch": "language:nl",
+    "mijn gegevens": "mydata", "my data": "mydata",
+    "een mens": "person", "een persoon": "person", "talk to a person": "person",
+    "met een mens praten": "person",
+}
+YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "jazeker", "zeker", "yep", "graag"}
+NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
+#: Wrong answers in a row before the bot offers a way out.
+WAY_OUT_AFTER = 3
+#: Steps walked in one turn before the engine assumes a loop in the flow.
+MAX_STEPS_PER_TURN = 200
+#: Longest text the engine reads as an answer; longer input is refused politely.
+MAX_INPUT = 4000
+
+SYSTEM_TOKENS = {"_lang", "_forget", "_way", "_recover"}
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What the engine may know about the world: today's date and defaults."""
+
+    today: date
+    now: datetime
+    default_lang: str = "nl"
+    lang_hint: str | None = None
+
+
+@dataclass(slots=True)
+class Turn:
+    state: State | None
+    actions: list[Action] = field(default_factory=list)
+    #: privacy-free statistics: "start:<flow>", "end:<flow>:<step>", "crisis:<class>"
+    stats: list[str] = field(default_factory=list)
+
+
+class FlowError(Exception):
+    """A flow misbehaved at run time (a loop, an expression that cannot run)."""
+
+
+def normalise(text: str) -> str:
+    """Lowercase, no diacritics, single spaces, no surrounding punctuation."""
+    text = unicodedata.normalize("NFKD", text.strip().lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"\s+", " ", text)
+    return text.strip(" .!,;:'\"")
+
+
+# ====================================================================== entry
+
+
+def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
+    """Run one event. Never raises for user input; a broken flow yields an apology."""
+    run = _Run(fs, ctx)
+    try:
+        run.dispatch(state, event)
+    except (FlowError, ExpressionError, KeyError):
+        run.out.clear()
+        run.say_key("sys.error")
+        run.state = None
+        run.begin(fs.entry_flow, fresh=True, lang=state.lang if state else None)
+    if not any(isinstance(a, Send | Edit) for a in run.out) and not isinstance(event, Timer):
+        run.say_key("sys.help")
+    return Turn(run.state, run.out, run.stats)
+
+
+class _Run:
+    """One turn's working memory: the state being changed and the actions so far."""
+
+    def __init__(self, fs: FlowSet, ctx: TurnContext) -> None:
+        self.fs = fs
+        self.ctx = ctx
+        self.state: State | None = None
+        self.out: list[Action] = []
+        self.stats: list[str] = []
+
+    # ------------------------------------------------------------ language
+    @property
+    def lang(self) -> str:
+        if self.state:
+            return self.state.lang
+        return self._pick_lang(None)
+
+    def _pick_lang(self, wanted: str | None) -> str:
+        langs = self.fs.locales.languages
+        for candidate in (wanted, self.ctx.lang_hint, self.ctx.default_lang):
+            if candidate:
+                short = candidate.split("-")[0].lower()
+                if short in langs:
+                    return short
+        return langs[0] if langs else "nl"
+
+    # ------------------------------------------------------------ rendering
+    def variables(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.state.vars) if self.state else {}
+        data["today"] = self.ctx.today.isoformat()
+        data["now"] = self.ctx.now.isoformat(timespec="minutes")
+        data["lang"] = self.lang
+        return data
+
+    def text(self, key: str, **extra: Any) -> str:
+        variables = self.variables()
+        variables.update(extra)
+        return self.fs.render(self.lang, key, variables)
+
+    def say_key(self, key: str, **extra: Any) -> None:
+        self.out.append(Send(self.text(key, **extra)))
+
+    def buttons(self, pairs: list[tuple[str, str]]) -> tuple[ChoiceButton, ...]:
+        return tuple(ChoiceButton(cid, self.text(key)) for cid, key in pairs)
+
+    # ------------------------------------------------------------ dispatch
+    def dispatch(self, state: State | None, event: Event) -> None:
+        if state is not None and self.fs.step(state.flow, state.step) is None:
+            self.state = state
+            self.recover_lost_step(event)
+            return
+        self.state = state
+        if isinstance(event, Command):
+            self.on_command(event.name.lower().lstrip("/"), event.args.strip())
+        elif isinstance(event, Text):
+            self.on_text(event.text)
+        elif isinstance(event, Choice):
+            self.on_choice(event.choice_id, event.step_token)
+        elif isinstance(event, Unsupported):
+            self.say_key("sys.unsupported")
+            self.reshow_or_begin()
+        elif isinstance(event, Timer):
+            self.on_timer(event.name)
+
+    def reshow_or_begin(self) -> None:
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True)
+        else:
+            self.reshow()
+
+    # ------------------------------------------------------------ commands
+    def on_command(self, name: str, args: str) -> None:
+        meaning = COMMANDS.get(name)
+        if meaning is None:
+            self.say_key("sys.unknown_command")
+            self.reshow_or_begin()
+        elif meaning == "start":
+            flow = self.fs.deeplinks.get(args.lower(), self.fs.entry_flow) if args else self.fs.entry_flow
+            self.begin(flow, fresh=True, lang=self.state.lang if self.state else None)
+        else:
+            self.interrupt(meaning, args)
+
+    def interrupt(self, meaning: str, args: str = "") -> None:
+        if meaning.startswith("language:"):
+            meaning, args = "language", meaning.split(":", 1)[1]
+        if meaning == "restart":
+            self.begin(self.fs.entry_flow, fresh=True, lang=self.state.lang if self.state else None)
+        elif meaning == "help":
+            self.say_key("sys.help")
+            self.reshow_or_begin()
+        elif meaning == "back":
+            self.go_back()
+        elif meaning == "language":
+            self.change_language(args)
+        elif meaning == "forget":
+            if self.state is None:
+                self.out.append(ForgetUser())
+                self.say_key("sys.forgotten")
+                return
+            self.state.pending = "forget"
+            self.ask_pending()
+        elif meaning == "mydata":
+            self.out.append(ExportData())
+            if self.state is not None:
+                self.reshow()
+        elif meaning == "person":
+            if self.state is None:
+                self.begin(self.fs.entry_flow, fresh=True, quiet=True)
+            assert self.state is not None
+            self.out.append(HandOff(urgent=bool(self.state.vars.get("_crisis"))))
+            self.say_key("sys.handoff")
+
+    def change_language(self, wanted: str) -> None:
+        langs = self.fs.locales.languages
+        code = wanted.lower()[:2] if wanted else ""
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, lang=code if code in langs else None, quiet=True)
+        assert self.state is not None
+        if code in langs:
+            self.state.lang = code
+            self.state.pending = None
+            self.say_key("sys.language_set")
+            self.reshow()
+        else:
+            self.state.pending = "language"
+            self.ask_pending()
+
+    def go_back(self) -> None:
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True)
+            return
+        self.state.pending = None
+        self.state.fails = 0
+        while self.state.history:
+            flow, step, stack = self.state.history.pop()
+            if self.fs.step(flow, step) is not None:
+                self.state.flow, self.state.step, self.state.stack = flow, step, list(stack)
+                self.reshow()
+                return
+        self.say_key("sys.back_none")
+        self.reshow()
+
+    # ------------------------------------------------------------ text
+    def on_text(self, raw: str) -> None:
+        if len(raw) > MAX_INPUT:
+            self.say_key("sys.too_long", limit=MAX_INPUT)
+            self.reshow_or_begin()
+            return
+        keyword = KEYWORDS.get(normalise(raw))
+        if keyword and not (self.state and self.state.pending == "pick"):
+            self.interrupt(keyword)
+            return
+        if self.check_crisis(raw):
+            return
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True)
+            return
+        pending = self.state.pending
+        if pending in ("forget", "language", "way_out", "recover"):
+            picked = self.match_buttons(raw, self.pending_buttons())
+            if picked is not None:
+                self.on_choice(picked, self.pending_token())
+            else:
+                self.say_key("sys.invalid.choice")
+                self.ask_pending()
+            return
+        step = self.current_step()
+        if step.kind == "choose":
+            assert step.options is not None
+            option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
+            if option_id is None:
+                self.fail("sys.invalid.choice")
+            else:
+                self.choose(step, option_id)
+        elif step.kind == "ask":
+            self.answer(step, raw)
+
+    def check_crisis(self, raw: str) -> bool:
+        detector = self.fs.crisis
+        if detector is None:
+            return False
+        found = detector.detect(raw)
+        if found is None:
+            return False
+        cls = found.crisis_class
+        reply_key, then = found.reply, found.then
+        self.stats.append(f"crisis:{cls}")
+        self.say_key(reply_key)
+        if self.state is not None:
+            self.state.vars["_crisis"] = True
+        in_safety = self.state is not None and (
+            self.state.flow == self.fs.safety_flow
+            or any(f == self.fs.safety_flow for f, _ in self.state.stack)
+        )
+        if then == "safety" and self.fs.safety_flow in self.fs.flows and not in_safety:
+            if self.state is None:
+                self.begin(self.fs.safety_flow, fresh=True)
+            else:
+                self.remember()
+                self.state.stack.append((self.state.flow, self.state.step))
+                self.state.pending = None
+                self.goto(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start)
+                self.run()
+        else:
+            self.reshow_or_begin()
+        return True
+
+    def match_buttons(self, raw: str, pairs: list[tuple[str, str]]) -> str | None:
+        """A typed answer to a question with buttons: its number, id or (part of) its label."""
+        text = normalise(raw)
+        if not text:
+            return None
+        if text.isdigit():
+            index = int(text) - 1
+            return pairs[index][0] if 0 <= index < len(pairs) else None
+        labels = [(cid, normalise(self.text(key))) for cid, key in pairs]
+        for cid, label in labels:
+            if text in (label, cid):
+                return cid
+        if text in YES or text in NO:
+            wanted = YES if text in YES else NO
+            hits = [cid for cid, label in labels if label in wanted or (cid in ("yes", "no") and
+                    (cid == "yes") == (wanted is YES))]
+            if len(hits) == 1:
+                return hits[0]
+        if len(text) >= 3:
+            starts = [cid for cid, label in labels if label.startswith(text)]
+            if len(starts) == 1:
+                return starts[0]
+            words = [cid for cid, label in labels if re.search(rf"\b{re.escape(text)}\b", label)]
+            if len(words) == 1:
+                return words[0]
+        return None
+
+    # ------------------------------------------------------------ choices
+    def on_choice(self, choice_id: str, token: str) -> None:
+        if token in SYSTEM_TOKENS:
+            self.on_system_choice(token, choice_id)
+            return
+        if self.state is None:
+            self.say_key("sys.expired")
+            self.begin(self.fs.entry_flow, fresh=True)
+            return
+        step = self.current_step()
+        if token != self.state.step or self.state.pending not in (None, "pick"):
+            self.stale()
+            return
+        if step.kind == "choose":
+            assert step.options is not None
+            if not any(o.id == choice_id for o in step.options):
+                self.stale()
+                return
+            self.choose(step, choice_id, via_button=True)
+        elif step.kind == "ask" and step.type == "yesno" and choice_id in ("yes", "no"):
+            self.accept(step, choice_id == "yes", via_button=True)
+        elif step.kind == "ask" and step.type == "municipality" and self.state.offer:
+            if choice_id.startswith("c") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(self.state.offer):
+                self.accept(step, self.state.offer[int(choice_id[1:])], via_button=True)
+            elif choice_id == "none":
+                self.state.offer = []
+                self.state.pending = None
+                self.reshow()
+            else:
+                self.stale()
+        else:
+            self.stale()
+
+    def stale(self) -> None:
+        self.say_key("sys.stale")
+        self.reshow()
+
+    def on_system_choice(self, token: str, choice_id: str) -> None:
+        state = self.state
+        expected = {"_lang": "language", "_forget": "forget", "_way": "way_out", "_recover": "recover"}[token]
+        if state is None or (state.pending != expected and token != "_way"):
+            if state is None:
+                self.say_key("sys.expired")
+                self.begin(self.fs.entry_flow, fresh=True)
+            else:
+                self.stale()
+            return
+        state.pending = None
+        if token == "_lang":
+            self.change_language(choice_id)
+        elif token == "_forget":
+            if choice_id == "yes":
+                self.out.append(ForgetUser())
+                self.stats.append(f"forget:{state.started}")
+                self.say_key("sys.forgotten")
+                self.state = None
+            else:
+                self.say_key("sys.forget_cancelled")
+                self.reshow()
+        elif token == "_way":
+            state.fails = 0
+            if choice_id == "back":
+                self.go_back()
+            elif choice_id == "restart":
+                self.begin(self.fs.entry_flow, fresh=True, lang=state.lang)
+            elif choice_id == "person":
+                self.interrupt("person")
+                self.reshow()
+            else:
+                self.reshow()
+        elif token == "_recover":
+            target = choice_id if choice_id in self.fs.flows else self.fs.entry_flow
+            self.begin(target, fresh=True, lang=state.lang)
+
+    # ------------------------------------------------------------ answering
+    def choose(self, step: Step, option_id: str, via_button: bool = False) -> None:
+        assert self.state is not None and step.options is not None
+        option = next(o for o in step.options if o.id == option_id)
+        self.remember()
+        self.state.vars.update(option.set)
+        self.state.fails = 0
+        self.goto(self.state.flow, option.next)
+        self.run(replace_question=via_button)
+
+    def answer(self, step: Step, raw: str) -> None:
+        assert self.state is not None
+        value: Any
+        kind = step.type
+        text = raw.strip()
+        if kind == "text":
+            low = int(step.min) if step.min is not None else 1
+            high = int(step.max) if step.max is not None else 1000
+            if not low <= len(text) <= high:
+                self.fail(step.invalid or "sys.invalid.text", min=low, max=high)
+                return
+            value = text
+        elif kind == "number":
+            try:
+                value = float(text.replace(",", "."))
+            except ValueError:
+                self.fail(step.invalid or "sys.invalid.number")
+                return
+            if value.is_integer():
+                value = int(value)
+            if (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
+                self.fail(step.invalid or "sys.invalid.number_range", min=step.min, max=step.max)
+                return
+        elif kind == "yesno":
+            word = normalise(text)
+            if word in YES or word == "1":
+                value = True
+            elif word in NO or word == "2":
+                value = False
+            else:
+                self.fail(step.invalid or "sys.invalid.yesno")
+                return
+        elif kind == "date":
+            parsed = parse_date(text, self.ctx.today)
+            if parsed is None:
+                self.fail(step.invalid or "sys.invalid.date")
+                return
+            if step.when == "past" and parsed > self.ctx.today:
+                self.fail("sys.invalid.date_future")
+                return
+            if step.when == "future" and parsed < self.ctx.today:
+                self.fail("sys.invalid.date_past")
+                return
+            value = parsed.isoformat()
+        elif kind == "municipality":
+            self.answer_municipality(step, text)
+            return
+        else:  # pragma: no cover - the schema allows no other type
+            raise FlowError(f"unknown ask type {kind}")
+        self.accept(step, value)
+
+    def answer_municipality(self, step: Step, text: str) -> None:
+        assert self.state is not None
+        matcher = self.fs.municipalities
+        if matcher is None:
+            self.accept(step, text[:80])
+            return
+        found = matcher.match(text)
+        if found.kind in ("exact", "alias") and found.name:
+            if found.note_key:
+                self.say_key(found.note_key, name=found.name, typed=found.typed)
+            self.accept(step, found.name)
+            return
+        candidates = list(found.candidates)[:5]
+        if not candidates:
+            self.fail(step.invalid or "sys.invalid.municipality")
+            return
+        self.state.offer = candidates
+        self.state.pending = "pick"
+        key = "sys.municipality_ambiguous" if found.kind == "ambiguous" else "sys.did_you_mean"
+        self.out.append(Send(self.text(key), self.offer_buttons(), token=self.state.step))
+
+    def offer_buttons(self) -> tuple[ChoiceButton, ...]:
+        assert self.state is not None
+        buttons = [ChoiceButton(f"c{i}", name) for i, name in enumerate(self.state.offer)]
+        buttons.append(ChoiceButton("none", self.text("sys.none_of_these")))
+        return tuple(buttons)
+
+    def accept(self, step: Step, value: Any, via_button: bool = False) -> None:
+        assert self.state is not None and step.save is not None and step.next is not None
+        self.remember()
+        self.state.vars[step.save] = value
+        self.state.fails = 0
+        self.state.offer = []
+        self.state.pending = None
+        self.goto(self.state.flow, step.next)
+        self.run(replace_question=via_button)
+
+    def fail(self, key: str, **extra: Any) -> None:
+        assert self.state is not None
+        self.state.fails += 1
+        if self.state.fails >= WAY_OUT_AFTER:
+            self.state.pending = None
+            buttons = self.buttons([("back", "sys.way.back"), ("restart", "sys.way.restart"),
+                                    ("person", "sys.way.person")])
+            self.out.append(Send(self.text(key, **extra) + "\n\n" + self.text("sys.way_out"),
+                                 buttons, token="_way"))
+            return
+        self.say_key(key, **extra)
+
+    # ------------------------------------------------------------ timers
+    def on_timer(self, name: str) -> None:
+        state = self.state
+        if state is None:
+            return
+        for flow_id in [state.flow, *(f for f, _ in reversed(state.stack))]:
+            target = self.fs.flows[flow_id].timers.get(name) if flow_id in self.fs.flows else None
+            if target:
+                state.stack.append((state.flow, state.step))
+                state.pending = None
+                self.goto(flow_id, target)
+                self.run()
+                return
+
+    # ------------------------------------------------------------ moving
+    def remember(self) -> None:
+        assert self.state is not None
+        self.state.history.append(self.state.position())
+        del self.state.history[:-HISTORY_LIMIT]
+
+    def goto(self, flow: str, step: str) -> None:
+        assert self.state is not None
+        self.state.flow, self.state.step = flow, step
+
+    def current_step(self) -> Step:
+        assert self.state is not None
+        step = self.fs.step(self.state.flow, self.state.step)
+        if step is None:
+            raise FlowError("position lost")
+        return step
+
+    def begin(self, flow: str, *, fresh: bool, lang: str | None = None, quiet: bool = False) -> None:
+        lang = self._pick_lang(lang or (self.state.lang if self.state else None))
+        target = self.fs.flows[flow]
+        self.state = State(flow=flow, step=target.start, lang=lang, version=self.fs.version,
+                           started=flow)
+        self.stats.append(f"start:{flow}")
+        if not quiet:
+            self.run()
+        else:
+            self.settle()
+
+    def settle(self) -> None:
+        """Walk to the first waiting step without showing anything (used before an interrupt)."""
+        mark = len(self.out)
+        self.run()
+        del self.out[mark:]
+
+    def run(self, replace_question: bool = False) -> None:
+        """Walk non-waiting steps until a question (shown) or the end of the conversation."""
+        mark = len(self.out)
+        for _ in range(MAX_STEPS_PER_TURN):
+            if self.state is None:
+                return
+            step = self.current_step()
+            kind = step.kind
+            if kind in ("choose", "ask"):
+                self.out.append(self.question(step))
+                if replace_question and len(self.out) == mark + 1:
+                    q = self.out[mark]
+                    assert isinstance(q, Send)
+                    self.out[mark] = Edit(q.text, q.choices, q.token)
+                return
+            self.execute(step)
+        raise FlowError("too many steps in one turn (a loop without a question?)")
+
+    def execute(self, step: Step) -> None:
+        """Carry out one non-waiting step and move on."""
+        state = self.state
+        assert state is not None
+        kind = step.kind
+        nxt = step.next
+        if kind == "say":
+            assert step.say is not None
+            self.say_key(step.say)
+        elif kind == "branch":
+            assert step.branch is not None
+            variables = self.variables()
+            for case in step.branch:
+                if case.else_ or self.fs.eval(case.if_ or "False", variables):
+                    nxt = case.next
+                    break
+        elif kind == "compute":
+            for name, source in (step.compute or {}).items():
+                state.vars[name] = self.fs.eval(source, self.variables())
+        elif kind == "show":
+            parts = [self.text(step.text)] if step.text else []
+            parts += [self.fs.cards[entry][self.lang] for entry in step.show or []]
+            self.out.append(Send("\n\n".join(parts)))
+        elif kind == "document":
+            spec = step.document
+            assert spec is not None
+            document = self.document(spec.template, spec.title, spec.filename)
+            intro = self.text(step.text) if step.text else document.title
+            self.out.append(Send(intro, document=document))
+        elif kind == "report":
+            self.out.append(Forward(self.report(step)))
+        elif kind == "call":
+            assert step.call is not None and nxt is not None
+            state.stack.append((state.flow, nxt))
+            self.goto(step.call, self.fs.flows[step.call].start)
+            return
+        elif kind == "handoff":
+            assert step.handoff is not None
+            self.say_key(step.handoff)
+            self.out.append(HandOff(urgent=bool(state.vars.get("_crisis"))))
+        elif kind == "schedule":
+            assert step.schedule is not None
+            at = self.fs.eval(step.schedule.at, self.variables())
+            self.out.append(Schedule(step.schedule.name, str(at)))
+        elif kind == "forget":
+            assert step.forget is not None
+            self.say_key(step.forget)
+            self.out.append(ForgetUser())
+            self.state = None
+            return
+        elif kind == "end":
+            if isinstance(step.end, str):
+                self.say_key(step.end)
+            if state.stack:
+                flow, nxt_step = state.stack.pop()
+                self.goto(flow, nxt_step)
+            else:
+                self.stats.append(f"end:{state.started}:{state.flow}.{state.step}")
+                self.state = None
+            return
+        if nxt is None:
+            raise FlowError(f"step {state.flow}.{state.step} has no next")
+        self.goto(state.flow, nxt)
+
+    # ------------------------------------------------------------ building messages
+    def question(self, step: Step) -> Send:
+        assert self.state is not None
+        if step.kind == "choose":
+            assert step.choose is not None and step.options is not None
+            return Send(self.text(step.choose),
+                        self.buttons([(o.id, o.label) for o in step.options]),
+                        token=self.state.step)
+        assert step.ask is not None
+        choices: tuple[ChoiceButton, ...] = ()
+        if step.type == "yesno":
+            choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
+        return Send(self.text(step.ask), choices, token=self.state.step)
+
+    def reshow(self) -> None:
+        if self.state is None:
+            return
+        if self.state.pending in ("forget", "language", "recover"):
+            self.ask_pending()
+            return
+        if self.state.pending == "pick" and self.state.offer:
+            self.out.append(Send(self.text("sys.did_you_mean"), self.offer_buttons(), token=self.state.step))
+            return
+        self.out.append(self.question(self.current_step()))
+
+    def pending_token(self) -> str:
+        assert self.state is not None
+        return {"forget": "_forget", "language": "_lang", "recover": "_recover",
+                "way_out": "_way"}.get(self.state.pending or "", "")
+
+    def pending_buttons(self) -> list[tuple[str, str]]:
+        assert self.state is not None
+        if self.state.pending == "forget":
+            return [("yes", "sys.forget_yes"), ("no", "sys.forget_no")]
+        if self.state.pending == "language":
+            return [(lang, f"sys.language_name.{lang}") for lang in self.fs.locales.languages]
+        if self.state.pending == "recover":
+            return [(self.state.started if self.state.started in self.fs.flows else self.fs.entry_flow,
+                     "sys.recover.restart"), (self.fs.entry_flow, "sys.recover.menu")]
+        return [("back", "sys.way.back"), ("restart", "sys.way.restart"), ("person", "sys.way.person")]
+
+    def ask_pending(self) -> None:
+        assert self.state is not None
+        key = {"forget": "sys.forget_confirm", "language": "sys.language_question",
+               "recover": "sys.flow_changed"}[self.state.pending or "forget"]
+        self.out.append(Send(self.text(key), self.buttons(self.pending_buttons()),
+                             token=self.pending_token()))
+
+    def recover_lost_step(self, event: Event) -> None:
+        """The flows changed under this conversation: say so and offer a fresh start."""
+        assert self.state is not None
+        state = self.state
+        if isinstance(event, Command) and COMMANDS.get(event.name.lower().lstrip("/")) in ("start", "restart"):
+            self.state = None
+            self.dispatch(None, event)
+            return
+        if isinstance(event, Choice) and event.step_token == "_recover" and state.pending == "recover":
+            self.on_system_choice("_recover", event.choice_id)
+            return
+        if isinstance(event, Text) and state.pending == "recover":
+            picked = self.match_buttons(event.text, self.pending_buttons())
+            if picked is not None:
+                self.on_system_choice("_recover", picked)
+                return
+        state.pending = "recover"
+        state.stack = [(f, s) for f, s in state.stack if self.fs.step(f, s) is not None]
+        self.ask_pending()
+
+    def document(self, template: str, title_key: str, filename: str) -> Document:
+        return Document(filename=filename, title=self.text(title_key), content=self.text(template) + "\n")
+
+    def report(self, step: Step) -> Report:
+        spec = step.report
+        assert spec is not None
+        variables = self.variables()
+        fields = tuple(
+            (self.text(f.label), self.fs.render_source(self.lang, f.value, variables)) for f in spec.fields
+        )
+        urgency = str(self.fs.eval(spec.urgency, variables))
+        if urgency not in ("low", "normal", "high"):
+            urgency = "normal"
+        document = None
+        if spec.document:
+            document = self.document(spec.document.template, spec.document.title, spec.document.filename)
+        return Report(kind=spec.kind, title=self.text(spec.title), fields=fields,
+                      urgency=urgency, document=document)  # type: ignore[arg-type]

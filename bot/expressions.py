@@ -1,0 +1,94 @@
+"""Safe expressions for `branch` conditions, `compute` values and report urgency.
+
+Moderators write small Python-like expressions (`org == 'gi' and age >= 12`,
+`add(ruling_date, months=3)`). They are evaluated with simpleeval, never
+`eval`: no attribute access to internals, no imports, bounded work. Each
+expression is parsed once when flows load; evaluation reuses the parse tree.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes
+
+from bot.dates import add_period
+
+
+class ExpressionError(ValueError):
+    pass
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ExpressionError(f"not a date: {value!r}")
+
+
+def _add(value: Any, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> str:
+    return add_period(_as_date(value), days, weeks, months, years).isoformat()
+
+
+def _days_between(a: Any, b: Any) -> int:
+    return (_as_date(b) - _as_date(a)).days
+
+
+#: Functions every expression may call. `deadline` is added by the flow set,
+#: because it reads the directory.
+BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "add": _add,
+    "days_between": _days_between,
+    "len": len,
+    "lower": lambda s: str(s).lower(),
+    "str": str,
+    "int": int,
+}
+#: Names that are always defined.
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "True", "False", "None", "true", "false"})
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    source: str
+    tree: ast.AST
+    names: frozenset[str]
+    calls: frozenset[str]
+
+
+def parse(source: str) -> Expression:
+    """Parse once; raise ExpressionError with a moderator-readable reason."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"this is not a valid expression: {exc.msg}") from exc
+    calls = frozenset(
+        node.func.id for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    )
+    names = frozenset(
+        node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+    ) - calls
+    return Expression(source, tree.body, names, calls)
+
+
+def evaluate(
+    expr: Expression,
+    variables: Mapping[str, Any],
+    functions: Mapping[str, Callable[..., Any]],
+) -> Any:
+    """Evaluate with unknown variables as None (a flow may branch before a value is asked)."""
+    names = {name: variables.get(name) for name in expr.names}
+    names.update(true=True, false=False)
+    evaluator = EvalWithCompoundTypes(names=names, functions=dict(functions))
+    try:
+        return evaluator.eval(expr.source, previously_parsed=expr.tree)
+    except ExpressionError:
+        raise
+    except Exception as exc:  # simpleeval raises many kinds; all mean "cannot evaluate"
+        raise ExpressionError(f"{expr.source}: {exc}") from exc

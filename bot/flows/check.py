@@ -1,0 +1,244 @@
+"""Cross-reference rules over a whole flow set, one named error kind per rule.
+
+Shapes are pydantic's job (model.py); this module checks what no single file
+can: that every `next` exists, every step is reachable, no step is a dead
+end, every text exists in every language with the same placeholders, every
+variable a condition reads is set somewhere, every directory entry exists.
+Each rule yields Problems naming file:line:col and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bot.expressions import BUILTIN_NAMES, ExpressionError, parse
+from bot.flows.model import NEEDS_NEXT, Flow, Step
+from bot.flows.problems import Problem
+from bot.flows.source import Positions, Where
+from bot.texts import Locales, directory_refs, placeholders, text_refs
+
+#: Names templates may use without a flow setting them.
+#: (min, max, limit, name, typed are filled by the engine for its own system texts.)
+TEMPLATE_GLOBALS = frozenset(
+    {"d", "t", "lang", "today", "now", "min", "max", "limit", "name", "typed"}
+)
+#: Telegram callback_data is at most 64 bytes: "<step>:<option>".
+CALLBACK_LIMIT = 64
+
+
+def _targets(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path inside the step, target step id) for every edge out of a step."""
+    if step.next:
+        yield ("next",), step.next
+    for i, option in enumerate(step.options or []):
+        yield ("options", i, "next"), option.next
+    for i, case in enumerate(step.branch or []):
+        yield ("branch", i, "next"), case.next
+
+
+def text_keys(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for name in ("say", "choose", "ask", "invalid", "text", "forget", "handoff"):
+        value = getattr(step, name)
+        if isinstance(value, str):
+            yield (name,), value
+    if isinstance(step.end, str):
+        yield ("end",), step.end
+    for i, option in enumerate(step.options or []):
+        yield ("options", i, "label"), option.label
+    if step.document:
+        yield ("document", "template"), step.document.template
+        yield ("document", "title"), step.document.title
+    if step.report:
+        yield ("report", "title"), step.report.title
+        for i, rf in enumerate(step.report.fields):
+            yield ("report", "fields", i, "label"), rf.label
+        if step.report.document:
+            yield ("report", "document", "template"), step.report.document.template
+            yield ("report", "document", "title"), step.report.document.title
+
+
+def expressions(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for i, case in enumerate(step.branch or []):
+        if case.if_ is not None:
+            yield ("branch", i, "if"), case.if_
+    for name, source in (step.compute or {}).items():
+        yield ("compute", name), source
+    if step.report:
+        yield ("report", "urgency"), step.report.urgency
+    if step.schedule:
+        yield ("schedule", "at"), step.schedule.at
+
+
+def variables_set(flows: dict[str, Flow]) -> set[str]:
+    names: set[str] = set()
+    for flow in flows.values():
+        for step in flow.steps.values():
+            if step.save:
+                names.add(step.save)
+            names.update(step.compute or {})
+            for option in step.options or []:
+                names.update(option.set)
+    return names
+
+
+def check_flows(
+    flows: dict[str, Flow],
+    positions: dict[str, Positions],
+    locales: Locales,
+    directory_ids: set[str],
+    deadline_ids: set[tuple[str, str]],
+    extra_text_keys: dict[str, Where] | None = None,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    known_vars = variables_set(flows) | BUILTIN_NAMES
+    used_keys: dict[str, Where] = dict(extra_text_keys or {})
+
+    for flow_id, flow in flows.items():
+        pos = positions[flow_id]
+
+        def at(*path: str | int, _pos: Positions = pos) -> Where:
+            return _pos.of(path)
+
+        if flow.start not in flow.steps:
+            problems.append(Problem(at("start"), "unknown-next",
+                                    f"`start: {flow.start}` names no step of flow `{flow_id}`",
+                                    f"name one of: {', '.join(sorted(flow.steps)) or '(no steps)'}"))
+        for timer, target in flow.timers.items():
+            if target not in flow.steps:
+                problems.append(Problem(at("timers", timer), "unknown-next",
+                                        f"timer `{timer}` goes to unknown step `{target}`",
+                                        "name a step of this flow"))
+        used_keys.setdefault(flow.title, at("title"))
+
+        # edges, dead ends, duplicates
+        for step_id, step in flow.steps.items():
+            base = ("steps", step_id)
+            for sub, target in _targets(step):
+                if target not in flow.steps:
+                    problems.append(Problem(
+                        at(*base, *sub), "unknown-next",
+                        f"step `{step_id}` goes to `{target}`, which is not a step of flow `{flow_id}`",
+                        f"use one of: {', '.join(sorted(flow.steps))}"))
+            kind = step.kind
+            if (kind in NEEDS_NEXT or kind == "ask") and not step.next:
+                problems.append(Problem(at(*base), "dead-end",
+                                        f"step `{step_id}` ({kind}) has no `next`: "
+                                        "the conversation would stop here",
+                                        "add `next: <step>` or end the flow with an `end:` step"))
+            if kind in ("end", "forget") and step.next:
+                problems.append(Problem(at(*base, "next"), "dead-end",
+                                        f"step `{step_id}` ends the flow, so its `next` is never used",
+                                        "remove `next` or change the step kind"))
+            if step.branch is not None and not any(c.else_ for c in step.branch):
+                problems.append(Problem(at(*base, "branch"), "dead-end",
+                                        f"branch `{step_id}` has no `else` case: "
+                                        "when no condition holds the conversation is stuck",
+                                        "add a last case `- else: true` with a `next`"))
+            seen: dict[str, int] = {}
+            for i, option in enumerate(step.options or []):
+                if option.id in seen:
+                    problems.append(Problem(at(*base, "options", i, "id"), "duplicate-id",
+                                            f"option id `{option.id}` appears twice in step `{step_id}`",
+                                            "give every option of a step its own id"))
+                seen[option.id] = i
+                if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
+                    problems.append(Problem(at(*base, "options", i, "id"), "id-too-long",
+                                            f"`{step_id}:{option.id}` is longer than Telegram's {CALLBACK_LIMIT} bytes for a button",
+                                            "use shorter step and option ids"))
+            if step.call and step.call not in flows:
+                problems.append(Problem(at(*base, "call"), "unknown-flow",
+                                        f"step `{step_id}` calls flow `{step.call}`, which does not exist",
+                                        f"use one of: {', '.join(sorted(flows))}"))
+            for i, entry in enumerate(step.show or []):
+                if entry not in directory_ids:
+                    problems.append(Problem(at(*base, "show", i), "unknown-directory-entry",
+                                            f"`{entry}` is not in the directory (flows/directory/)",
+                                            "add the entry to the directory or fix the id"))
+            for sub, key in text_keys(step):
+                used_keys.setdefault(key, at(*base, *sub))
+            for sub, source in expressions(step):
+                try:
+                    expr = parse(source)
+                except ExpressionError as exc:
+                    problems.append(Problem(at(*base, *sub), "bad-expression", str(exc),
+                                            "write e.g. `org == 'gi'` or `add(ruling_date, months=3)`"))
+                    continue
+                for name in sorted(expr.names - known_vars):
+                    problems.append(Problem(at(*base, *sub), "unknown-variable",
+                                            f"`{name}` is used in `{source}` but no step sets it",
+                                            "set it with `save:`, an option's `set:` or `compute:`, or fix the spelling"))
+                for call in sorted(expr.calls):
+                    if call not in {"add", "days_between", "len", "lower", "str", "int", "deadline"}:
+                        problems.append(Problem(at(*base, *sub), "bad-expression",
+                                                f"`{call}()` is not a function flows can use",
+                                                "use add, days_between, deadline, len, lower, str or int"))
+                if "deadline" in expr.calls:
+                    import ast
+
+                    for node in ast.walk(expr.tree):
+                        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                                and node.func.id == "deadline" and len(node.args) >= 2
+                                and all(isinstance(a, ast.Constant) for a in node.args[:2])):
+                            ref = (str(node.args[0].value), str(node.args[1].value))  # type: ignore[attr-defined]
+                            if ref not in deadline_ids:
+                                problems.append(Problem(at(*base, *sub), "unknown-directory-entry",
+                                                        f"deadline `{ref[0]}`/`{ref[1]}` is not in the directory",
+                                                        "add the deadline rule to the entry in flows/directory/"))
+
+        # reachability
+        reachable: set[str] = set()
+        todo = [flow.start, *flow.timers.values()]
+        while todo:
+            sid = todo.pop()
+            if sid in reachable or sid not in flow.steps:
+                continue
+            reachable.add(sid)
+            todo.extend(target for _, target in _targets(flow.steps[sid]))
+        for step_id in flow.steps:
+            if step_id not in reachable:
+                problems.append(Problem(at("steps", step_id), "unreachable-step",
+                                        f"no path from `start` leads to step `{step_id}`",
+                                        "point a `next` at it, or delete it"))
+
+    problems.extend(_check_texts(used_keys, locales, known_vars, directory_ids))
+    return problems
+
+
+def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[str],
+                 directory_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    langs = locales.languages
+    # keys referenced from templates with t('...') count as used too
+    for lang in langs:
+        for entry in locales.texts[lang].values():
+            for ref in text_refs(entry.source):
+                used_keys.setdefault(ref, entry.where)
+    for key, where in sorted(used_keys.items()):
+        for lang in langs:
+            if not locales.has(lang, key):
+                problems.append(Problem(where, "missing-text-key",
+                                        f"text `{key}` has no `{lang}` version",
+                                        f"add `{key}` to a file in locales/{lang}/"))
+    all_keys = set().union(*(locales.texts[lang] for lang in langs)) if langs else set()
+    for key in sorted(all_keys):
+        variants = {lang: locales.texts[lang][key] for lang in langs if key in locales.texts[lang]}
+        names = {lang: placeholders(entry.source) for lang, entry in variants.items()}
+        reference = names.get("nl") or next(iter(names.values()))
+        for lang, found in names.items():
+            if found != reference:
+                missing = sorted(reference - found)
+                extra = sorted(found - reference)
+                problems.append(Problem(variants[lang].where, "placeholder-mismatch",
+                                        f"`{key}` in `{lang}` has different placeholders than in nl"
+                                        f" (missing: {missing or '-'}; extra: {extra or '-'})",
+                                        "use the same {{ names }} in every language"))
+            for name in sorted(found - known_vars - TEMPLATE_GLOBALS):
+                problems.append(Problem(variants[lang].where, "unknown-variable",
+                                        f"`{key}` uses `{{{{ {name} }}}}`, which no step sets",
+                                        "set it in a flow or fix the spelling"))
+        for lang, entry in variants.items():
+            for ref in sorted(directory_refs(entry.source) - directory_ids):
+                problems.append(Problem(entry.where, "unknown-directory-entry",
+                                        f"`{key}` ({lang}) uses `d.{ref}`, which is not in the directory",
+                                        "add the entry to flows/directory/ or fix the id"))
+    return problems

@@ -1,0 +1,96 @@
+"""The loaded, validated, immutable set of flows, texts and directory.
+
+The engine runs on a FlowSet and nothing else. A FlowSet is built once per
+(re)load by `loader.load_flowset`; it is never mutated afterwards, so a reload
+swaps one object for another and a running turn never sees half of an edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
+from bot.flows.model import Flow, Step
+from bot.flows.source import Positions
+from bot.texts import Locales
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    entry: str
+    rule: str
+    days: int = 0
+    weeks: int = 0
+    months: int = 0
+    years: int = 0
+
+
+@dataclass(slots=True)
+class FlowSet:
+    flows: dict[str, Flow]
+    positions: dict[str, Positions]
+    locales: Locales
+    #: directory entry id -> per-language view (dict of fields) used by templates as `d`
+    directory_views: dict[str, dict[str, dict[str, Any]]]
+    #: directory entry id -> its card per language (rendered once at load)
+    cards: dict[str, dict[str, str]]
+    deadlines: dict[tuple[str, str], DeadlineRule]
+    crisis: Any | None  # bot.crisis.CrisisDetector
+    crisis_routes: dict[str, tuple[str, str]]  # class -> (reply key, then)
+    municipalities: Any | None  # bot.municipalities matcher module/object
+    version: str
+    loaded_at: str
+    entry_flow: str = "main"
+    safety_flow: str = "safety"
+    deeplinks: dict[str, str] = field(default_factory=dict)
+    #: problems that do not stop loading (e.g. directory entries not checked for long)
+    warnings: list[Any] = field(default_factory=list)
+    _exprs: dict[str, Expression] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ lookups
+    def step(self, flow: str, step: str) -> Step | None:
+        f = self.flows.get(flow)
+        return f.steps.get(step) if f else None
+
+    def expression(self, source: str) -> Expression:
+        expr = self._exprs.get(source)
+        if expr is None:
+            expr = self._exprs[source] = parse(source)
+        return expr
+
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        funcs = dict(BASE_FUNCTIONS)
+        funcs["deadline"] = self._deadline
+        return funcs
+
+    def _deadline(self, entry: str, rule: str, start: Any) -> str:
+        from bot.dates import add_period
+
+        found = self.deadlines.get((entry, rule))
+        if found is None:
+            raise ExpressionError(f"unknown deadline {entry}.{rule}")
+        start_date = start if isinstance(start, date) else date.fromisoformat(str(start))
+        return add_period(start_date, found.days, found.weeks, found.months, found.years).isoformat()
+
+    def eval(self, source: str, variables: Mapping[str, Any]) -> Any:
+        return evaluate(self.expression(source), variables, self.functions())
+
+    # ------------------------------------------------------------ texts
+    def render(self, lang: str, key: str, variables: Mapping[str, Any]) -> str:
+        context = dict(variables)
+        context["lang"] = lang
+        context["d"] = self.directory_views.get(lang, {})
+        context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
+        return self.locales.render(lang, key, context)
+
+    def render_source(self, lang: str, source: str, variables: Mapping[str, Any]) -> str:
+        """Render an inline template (report field values)."""
+        from bot.texts import ENV
+
+        context = dict(variables)
+        context["lang"] = lang
+        context["d"] = self.directory_views.get(lang, {})
+        return ENV.from_string(source).render(context).rstrip()

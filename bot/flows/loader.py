@@ -1,0 +1,254 @@
+"""Load and validate a whole flow set from disk, all or nothing.
+
+`load_flowset` either returns a complete, checked FlowSet or raises
+FlowSetInvalid with every problem found (file:line:col), so a reload can keep
+the running set on any error. Warnings (e.g. a directory entry not checked
+for a long time) travel with the loaded set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.flows.check import check_flows
+from bot.flows.flowset import DeadlineRule, FlowSet
+from bot.flows.model import Flow
+from bot.flows.problems import FlowSetInvalid, Problem
+from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.texts import load_locales
+
+#: Files in the flows directory that are not flows.
+NOT_FLOWS = {"crisis.yaml"}
+
+
+def _shown(path: Path, root: Path) -> str:
+    return shown_path(path, root)
+
+
+def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = pos.of(loc)
+        path = ".".join(str(p) for p in loc) or what
+        message = err["msg"].removeprefix("Value error, ")
+        fix = ""
+        if err["type"] == "extra_forbidden":
+            fix = f"remove `{loc[-1]}` or fix its spelling (see `python -m bot schema`)"
+            message = f"`{loc[-1]}` is not a known key here"
+        elif err["type"] == "missing":
+            fix = f"add `{loc[-1]}`"
+        elif err["type"] == "string_pattern_mismatch":
+            fix = "use lowercase letters, digits and _ (text keys look like `topic.name`)"
+        problems.append(Problem(where, "schema", f"{path}: {message}", fix))
+    return problems
+
+
+def _version(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_flowset(
+    flows_dir: Path,
+    locales_dir: Path,
+    *,
+    root: Path | None = None,
+    today: date | None = None,
+    directory_max_age_days: int = 365,
+    entry_flow: str = "main",
+) -> FlowSet:
+    """Read flows, locales, directory and crisis rules; raise FlowSetInvalid on any error."""
+    root = root or flows_dir.parent
+    today = today or datetime.now(UTC).date()
+    problems: list[Problem] = []
+    flows: dict[str, Flow] = {}
+    positions: dict[str, Positions] = {}
+    seen_files: list[Path] = []
+
+    if not flows_dir.is_dir():
+        raise FlowSetInvalid([Problem(Where(str(flows_dir), 1, 1), "missing-flows",
+                                      "the flows directory does not exist",
+                                      "set WEGWIJZER_FLOWS_DIR or create the directory")])
+    for file in sorted(flows_dir.glob("*.yaml")):
+        if file.name in NOT_FLOWS:
+            continue
+        seen_files.append(file)
+        shown = _shown(file, root)
+        try:
+            data, pos = load_yaml(file, shown)
+        except YamlSyntaxError as exc:
+            kind = "duplicate-id" if "duplicate key" in exc.problem else "yaml-syntax"
+            problems.append(Problem(exc.where, kind, exc.problem,
+                                    "every key (step id) may appear once" if kind == "duplicate-id"
+                                    else "fix the YAML syntax (indentation, quotes, brackets)"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(Where(shown, 1, 1), "schema", "a flow file is a mapping",
+                                    "start with `flow: <id>`"))
+            continue
+        try:
+            flow = Flow.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, pos, "flow"))
+            continue
+        if flow.flow in flows:
+            problems.append(Problem(pos.of(("flow",)), "duplicate-id",
+                                    f"flow id `{flow.flow}` is also used by {positions[flow.flow].file}",
+                                    "give every flow its own id"))
+            continue
+        flows[flow.flow] = flow
+        positions[flow.flow] = pos
+
+    locales, locale_problems = load_locales(locales_dir, root)
+    for lp in locale_problems:
+        problems.append(Problem(lp.where, lp.kind, lp.message, "fix the locale file"))
+    seen_files.extend(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else [])
+
+    directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
+                                locales.languages or ["nl", "en"])
+    problems.extend(directory.problems)
+    seen_files.extend(directory.files)
+
+    crisis, crisis_routes, crisis_keys, crisis_problems = _load_crisis(flows_dir / "crisis.yaml", root)
+    problems.extend(crisis_problems)
+    if (flows_dir / "crisis.yaml").exists():
+        seen_files.append(flows_dir / "crisis.yaml")
+
+    if entry_flow not in flows and not any(p.severity == "error" for p in problems):
+        problems.append(Problem(Where(_shown(flows_dir, root), 1, 1), "unknown-flow",
+                                f"the entry flow `{entry_flow}` does not exist",
+                                f"add flows/{entry_flow}.yaml or set the entry flow"))
+
+    problems.extend(check_flows(flows, positions, locales, set(directory.views_ids),
+                                set(directory.deadlines), crisis_keys))
+
+    if any(p.severity == "error" for p in problems):
+        raise FlowSetInvalid(problems)
+
+    deeplinks = {f.deeplink: f.flow for f in flows.values() if f.deeplink}
+    deeplinks.update({f.flow: f.flow for f in flows.values()})
+    flowset = FlowSet(
+        flows=flows,
+        positions=positions,
+        locales=locales,
+        directory_views=directory.views,
+        cards=directory.cards,
+        deadlines=directory.deadlines,
+        crisis=crisis,
+        crisis_routes=crisis_routes,
+        municipalities=_municipalities(flows_dir / "directory"),
+        version=_version(seen_files),
+        loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        entry_flow=entry_flow,
+        deeplinks=deeplinks,
+        warnings=[p for p in problems if p.severity == "warning"],
+    )
+    return flowset
+
+
+# ---------------------------------------------------------------- directory
+
+
+class _Directory:
+    def __init__(self) -> None:
+        self.views: dict[str, dict[str, dict[str, Any]]] = {}
+        self.cards: dict[str, dict[str, str]] = {}
+        self.deadlines: dict[tuple[str, str], DeadlineRule] = {}
+        self.views_ids: set[str] = set()
+        self.problems: list[Problem] = []
+        self.files: list[Path] = []
+
+
+def _load_directory(directory: Path, root: Path, today: date, max_age: int,
+                    languages: list[str]) -> _Directory:
+    """Read flows/directory/ (bot.directory) into what templates and `show` steps use."""
+    from bot.directory import DirectoryError, load_directory, render_card, stale_entries
+
+    out = _Directory()
+    if not directory.is_dir():
+        return out
+    out.files = sorted(directory.glob("*.yaml"))
+    try:
+        loaded = load_directory(directory)
+    except DirectoryError as exc:
+        for problem in exc.problems:
+            where = Where(shown_path(problem.pos.file, root), problem.pos.line, problem.pos.column)
+            out.problems.append(Problem(where, "directory", problem.message, problem.hint))
+        return out
+    for entry_id, entry in loaded.entries.items():
+        out.views_ids.add(entry_id)
+        out.cards[entry_id] = {}
+        for lang in languages:
+            if lang not in ("nl", "en"):
+                continue
+            view: dict[str, Any] = {
+                "name": entry.name[lang],
+                "purpose": entry.purpose[lang],
+                "phone": entry.phone or "",
+                "phone_alt": entry.phone_alt or "",
+                "website": entry.website or "",
+                "email": entry.email or "",
+                "hours": entry.hours[lang] if entry.hours else "",
+                "cost": entry.cost or "",
+                "source": entry.source,
+                "checked": entry.checked.isoformat(),
+                "confidence": entry.confidence,
+                "note": entry.confidence_note[lang] if entry.confidence_note else "",
+            }
+            for name, value in (entry.value or {}).items():
+                view[name] = value.isoformat() if isinstance(value, date) else value
+            out.views.setdefault(lang, {})[entry_id] = view
+            out.cards[entry_id][lang] = render_card(entry, lang)  # type: ignore[arg-type]
+        for deadline in entry.deadlines:
+            units = dict(deadline.period.units())
+            out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
+    for stale in stale_entries(loaded.entries, max_age, today):
+        out.problems.append(Problem(
+            Where(shown_path(loaded.where(stale.entry_id, "checked").file, root),
+                  loaded.where(stale.entry_id, "checked").line,
+                  loaded.where(stale.entry_id, "checked").column),
+            "stale-directory-entry",
+            f"`{stale.entry_id}` was last checked {stale.age_days} days ago ({stale.checked})",
+            "check the facts at the source and update `checked:`", severity="warning"))
+    return out
+
+
+def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]], dict[str, Where], list[Problem]]:
+    """Read flows/crisis.yaml (bot.crisis): the detector and the reply text of each class."""
+    from bot.crisis import CrisisDetector, CrisisRulesError
+
+    if not path.exists():
+        return None, {}, {}, []
+    shown = shown_path(path, root)
+    try:
+        data, pos = load_yaml(path, shown)
+        detector = CrisisDetector.from_data(data)
+    except YamlSyntaxError as exc:
+        return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, "fix the YAML syntax")]
+    except CrisisRulesError as exc:
+        return None, {}, {}, [Problem(Where(shown, 1, 1), "crisis-rules", str(exc),
+                                      "see the comments at the top of flows/crisis.yaml")]
+    routes: dict[str, tuple[str, str]] = {}
+    keys: dict[str, Where] = {}
+    for name, spec in (data.get("classes") or {}).items():
+        routes[name] = (spec["reply"], spec.get("then", "continue"))
+        keys[spec["reply"]] = pos.of(("classes", name, "reply"))
+    return detector, routes, keys, []
+
+
+def _municipalities(directory: Path) -> Any:
+    try:
+        from bot import municipalities as munmod
+    except ImportError:
+        return None
+    loader = getattr(munmod, "load_for_flowset", None)
+    return loader(directory) if loader else None

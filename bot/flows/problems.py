@@ -1,0 +1,30 @@
+"""Problems a moderator sees: what, where (file:line:col), and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.flows.source import Where
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    where: Where
+    kind: str
+    message: str
+    fix: str = ""
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.severity}[{self.kind}]: {self.message}"
+        return f"{text}\n    fix: {self.fix}" if self.fix else text
+
+
+class FlowSetInvalid(Exception):
+    """Loading failed; `problems` lists every error (the running set is kept)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} error(s) in flows")
+        self.problems = problems

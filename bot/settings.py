@@ -1,0 +1,57 @@
+"""Settings from the environment and a .env file, all prefixed WEGWIJZER_.
+
+An adapter runs when its settings are present; with none, the console.
+Secrets are SecretStr so they never appear in a repr, a log or an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WEGWIJZER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    db: Path = Field(default=Path("data/wegwijzer.sqlite3"), description="SQLite database file")
+    db_synchronous: str = Field(default="NORMAL", pattern="^(NORMAL|FULL)$",
+                                description="SQLite durability: NORMAL survives a crash of the bot, FULL also a power cut")
+    flows_dir: Path = Field(default=ROOT / "flows", description="flow files and flows/directory/")
+    locales_dir: Path = Field(default=ROOT / "locales", description="texts per language")
+    default_lang: str = Field(default="nl", description="language for users whose app gives none we have")
+    entry_flow: str = Field(default="main", description="flow a new conversation starts with")
+    moderators: list[str] = Field(default_factory=list,
+                                  description="platform user ids allowed /reload and /stats, e.g. telegram:123")
+    directory_max_age_days: int = Field(default=365, description="warn about directory entries checked longer ago")
+    flood_per_minute: int = Field(default=30, description="messages one user may send per minute before being slowed down")
+
+    telegram_token: SecretStr | None = Field(default=None, description="bot token from @BotFather")
+    telegram_api_url: str = Field(default="https://api.telegram.org/bot",
+                                  description="Bot API base URL (for a self-hosted Bot API server)")
+    telegram_webhook_url: str | None = Field(default=None, description="public HTTPS URL; set to use webhook mode")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, description="secret_token Telegram sends back")
+    telegram_webhook_listen: str = Field(default="127.0.0.1", description="address the webhook server binds")
+    telegram_webhook_port: int = Field(default=8443, description="port the webhook server binds")
+    telegram_rate_limit: bool = Field(default=True, description="apply Telegram's documented send limits")
+
+    matrix_homeserver: str | None = Field(default=None, description="e.g. https://matrix.example.org")
+    matrix_user: str | None = Field(default=None, description="e.g. @wegwijzer:example.org")
+    matrix_password: SecretStr | None = Field(default=None, description="password (or use an access token)")
+    matrix_access_token: SecretStr | None = Field(default=None, description="access token instead of a password")
+    matrix_device_id: str | None = Field(default=None, description="device id that goes with the access token")
+    matrix_store: Path | None = Field(default=None, description="where keys and sync token live (default: next to the DB)")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+    @property
+    def matrix_enabled(self) -> bool:
+        return bool(self.matrix_homeserver and self.matrix_user
+                    and (self.matrix_password or self.matrix_access_token))

@@ -1,0 +1,76 @@
+"""A conversation's state: where the user is and what the flow saved.
+
+Small on purpose: it is serialised to one SQLite row per conversation on
+every update, so it holds only positions, the language, the saved answers
+and a short history for "back". Nothing here is a platform object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: How many earlier questions "back" can return to.
+HISTORY_LIMIT = 12
+
+Position = tuple[str, str, tuple[tuple[str, str], ...]]  # flow, step, call stack
+
+
+@dataclass(slots=True)
+class State:
+    flow: str
+    step: str
+    lang: str
+    version: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    #: return points of `call`: (flow, step to continue at)
+    stack: list[tuple[str, str]] = field(default_factory=list)
+    #: earlier questions, newest last
+    history: list[Position] = field(default_factory=list)
+    #: wrong answers in a row at the current question
+    fails: int = 0
+    #: a system question waiting for an answer: "forget", "language", "recover", "way_out", "pick"
+    pending: str | None = None
+    #: candidates offered by a "did you mean" question (municipality)
+    offer: list[str] = field(default_factory=list)
+    #: the flow this conversation started with (for statistics)
+    started: str = ""
+
+    def position(self) -> Position:
+        return (self.flow, self.step, tuple(self.stack))
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"f": self.flow, "s": self.step, "l": self.lang, "v": self.version}
+        if self.vars:
+            data["x"] = self.vars
+        if self.stack:
+            data["k"] = self.stack
+        if self.history:
+            data["h"] = [[f, s, [list(r) for r in k]] for f, s, k in self.history]
+        if self.fails:
+            data["n"] = self.fails
+        if self.pending:
+            data["p"] = self.pending
+        if self.offer:
+            data["o"] = self.offer
+        if self.started and self.started != self.flow:
+            data["b"] = self.started
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> State:
+        data = json.loads(raw)
+        return cls(
+            flow=data["f"],
+            step=data["s"],
+            lang=data["l"],
+            version=data["v"],
+            vars=data.get("x", {}),
+            stack=[(f, s) for f, s in data.get("k", [])],
+            history=[(f, s, tuple((a, b) for a, b in k)) for f, s, k in data.get("h", [])],
+            fails=data.get("n", 0),
+            pending=data.get("p"),
+            offer=data.get("o", []),
+            started=data.get("b", data["f"]),
+        )

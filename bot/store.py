@@ -1,0 +1,323 @@
+"""The store: one SQLite file (WAL) holding conversations, the outbox and bookkeeping.
+
+Why it looks like this:
+- A turn is ONE transaction: read the conversation, run the engine, write the
+  new state, mark the update handled, store the adapter's cursor and queue
+  the outgoing messages in the outbox. A crash at any point either loses the
+  whole turn (the platform redelivers the update) or keeps all of it (the
+  outbox is re-sent on start). Nothing is handled twice, nothing is lost.
+- The transaction runs as one function on aiosqlite's worker thread, so a
+  turn costs one thread hop instead of one per statement. The engine is pure
+  and fast, so running it there holds the write lock only for microseconds.
+- Schema changes are numbered migrations applied at start (PRAGMA user_version).
+- Message text is stored only inside saved answers (the state) and the
+  outbox until delivered; both go through `codec`, which encrypts at rest
+  when a key is configured.
+
+Never log a state, a payload or anything a user typed from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+SEP = "\x1f"
+
+
+class Codec(Protocol):
+    """Turns stored text into bytes and back (encryption at rest plugs in here)."""
+
+    def encode(self, text: str) -> bytes: ...
+
+    def decode(self, blob: bytes) -> str: ...
+
+
+class PlainCodec:
+    def encode(self, text: str) -> bytes:
+        return text.encode()
+
+    def decode(self, blob: bytes) -> str:
+        return blob.decode() if isinstance(blob, bytes) else str(blob)
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run several statements inside the caller's transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m1(db: sqlite3.Connection) -> None:
+    run_script(db,
+        """
+        CREATE TABLE conversations (
+            key TEXT PRIMARY KEY,
+            who TEXT NOT NULL,
+            state BLOB NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX conversations_who ON conversations(who);
+        CREATE INDEX conversations_updated ON conversations(updated_at);
+        CREATE TABLE handled (
+            update_id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE cursors (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            who TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_who ON outbox(who);
+        CREATE TABLE stats (
+            week TEXT NOT NULL,
+            event TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (week, event)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+#: Numbered, forward-only migrations; index + 1 is the schema version.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1]
+
+
+def register_migration(fn: Callable[[sqlite3.Connection], None]) -> None:
+    """Add a migration (modules that own tables register theirs at import)."""
+    if fn not in MIGRATIONS:
+        MIGRATIONS.append(fn)
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What a turn function returns to the store."""
+
+    state: str | None
+    outbox: list[str]
+    stats: list[str]
+    forget_who: bool = False
+    value: Any = None
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    outbox_ids: list[int]
+    value: Any
+
+
+def who_of(key: str) -> str:
+    platform, _chat, user = key.split(SEP)
+    return f"{platform}{SEP}{user}"
+
+
+def _week(now: float) -> str:
+    """ISO week ("2026-W48"): statistics are counted per week, never per person."""
+    year, week, _ = datetime.fromtimestamp(now, UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class Store:
+    """Async facade over one SQLite connection."""
+
+    def __init__(self, db: aiosqlite.Connection, path: str, codec: Codec) -> None:
+        self.db = db
+        self.path = path
+        self.codec = codec
+
+    # ------------------------------------------------------------ lifecycle
+    @classmethod
+    async def open(cls, path: str | Path, codec: Codec | None = None, *,
+                   synchronous: str = "NORMAL", busy_timeout_s: float = 30.0) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        store = cls(db, path, codec or PlainCodec())
+        await store._call(store._setup, synchronous, busy_timeout_s)
+        return store
+
+    def _setup(self, db: sqlite3.Connection, synchronous: str, busy_timeout_s: float) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA secure_delete=ON")  # forgotten data is overwritten, not left in free pages
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                migration(db)
+                db.execute(f"PRAGMA user_version={number}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(sqlite3_connection, *args) on the connection's worker thread."""
+        conn = self.db
+
+        def bound() -> T:
+            return fn(conn._conn, *args)
+
+        return await conn._execute(bound)  # type: ignore[no-any-return,no-untyped-call]
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn inside BEGIN IMMEDIATE ... COMMIT; retry while another process holds the lock."""
+        delay = 0.05
+        while True:
+            try:
+                return await self._call(self._in_transaction, fn, *args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _in_transaction(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db, *args)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    # ------------------------------------------------------------ turns
+    async def turn(
+        self,
+        key: str,
+        update_id: str | None,
+        cursor: tuple[str, str] | None,
+        compute: Callable[[str | None], TurnResult],
+    ) -> TurnOutcome | None:
+        """Run one conversation turn atomically; None when update_id was handled before."""
+        return await self._write(self._turn, key, update_id, cursor, compute)
+
+    def _turn(self, db: sqlite3.Connection, key: str, update_id: str | None,
+              cursor: tuple[str, str] | None,
+              compute: Callable[[str | None], TurnResult]) -> TurnOutcome | None:
+        now = int(time.time())
+        if update_id is not None:
+            try:
+                db.execute("INSERT INTO handled(update_id, at) VALUES (?, ?)", (update_id, now))
+            except sqlite3.IntegrityError:
+                return None
+        row = db.execute("SELECT state FROM conversations WHERE key = ?", (key,)).fetchone()
+        result = compute(self.codec.decode(row[0]) if row else None)
+        who = who_of(key)
+        if result.forget_who:
+            self._forget(db, who)
+        elif result.state is None:
+            if row:
+                db.execute("DELETE FROM conversations WHERE key = ?", (key,))
+        else:
+            db.execute(
+                "INSERT INTO conversations(key, who, state, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                (key, who, self.codec.encode(result.state), now),
+            )
+        if cursor is not None:
+            db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
+        ids = []
+        for payload in result.outbox:
+            cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
+                             (key, who, self.codec.encode(payload), now))
+            ids.append(int(cur.lastrowid or 0))
+        if result.stats:
+            week = _week(now)
+            db.executemany(
+                "INSERT INTO stats(week, event, n) VALUES (?, ?, 1) "
+                "ON CONFLICT(week, event) DO UPDATE SET n = n + 1",
+                [(week, event) for event in result.stats],
+            )
+        return TurnOutcome(ids, result.value)
+
+    # ------------------------------------------------------------ outbox
+    async def ack(self, ids: Sequence[int]) -> None:
+        """Delivered: drop these outbox rows."""
+        if ids:
+            await self._write(lambda db: db.executemany("DELETE FROM outbox WHERE id = ?",
+                                                        [(i,) for i in ids]))
+
+    async def pending_outbox(self) -> list[tuple[int, str, str]]:
+        def read(db: sqlite3.Connection) -> list[tuple[int, str, str]]:
+            rows = db.execute("SELECT id, key, payload FROM outbox ORDER BY id").fetchall()
+            return [(i, k, self.codec.decode(p)) for i, k, p in rows]
+
+        return await self._call(read)
+
+    async def in_outbox(self, outbox_id: int) -> bool:
+        return await self._call(lambda db: db.execute(
+            "SELECT 1 FROM outbox WHERE id = ?", (outbox_id,)).fetchone() is not None)
+
+    # ------------------------------------------------------------ simple reads/writes
+    async def state(self, key: str) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT state FROM conversations WHERE key = ?", (key,)).fetchone()
+            return self.codec.decode(row[0]) if row else None
+
+        return await self._call(read)
+
+    async def cursor(self, name: str) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+            return row[0] if row else None
+
+        return await self._call(read)
+
+    async def set_cursor(self, name: str, value: str) -> None:
+        await self._write(lambda db: db.execute(
+            "INSERT INTO cursors(name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)))
+
+    async def stats(self) -> list[tuple[str, str, int]]:
+        return await self._call(lambda db: db.execute(
+            "SELECT week, event, n FROM stats ORDER BY week, event").fetchall())
+
+    async def forget(self, key: str) -> None:
+        """Delete every row about the user of `key` (all their chats on that platform)."""
+        await self._write(self._forget, who_of(key))
+
+    #: Other modules add (table, column) pairs that hold per-user rows keyed by `who`.
+    USER_TABLES: ClassVar[list[tuple[str, str]]] = [("conversations", "who"), ("outbox", "who")]
+
+    def _forget(self, db: sqlite3.Connection, who: str) -> None:
+        for table, column in self.USER_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE {column} = ?", (who,))  # noqa: S608 - fixed names
+
+    async def prune_handled(self, older_than_s: int) -> int:
+        cutoff = int(time.time()) - older_than_s
+        return await self._write(lambda db: db.execute(
+            "DELETE FROM handled WHERE at < ?", (cutoff,)).rowcount)
+
+    async def execute(self, fn: Callable[..., T], *args: Any, write: bool = True) -> T:
+        """Run fn(connection, *args) on the store thread (in a transaction when write)."""
+        if write:
+            return await self._write(fn, *args)
+        return await self._call(fn, *args)
