@@ -1,0 +1,753 @@
+"""The directory of bodies, help lines and facts that flows show to users.
+
+Why this module exists: every phone number, website and deadline a user sees
+must come from one place that records where it was found and when it was last
+checked (ARCHITECTURE.md, invariant 4). Flows name entries by id, so a changed
+number is edited once, in ``flows/directory/*.yaml``.
+
+What it must never do: perform I/O other than reading the directory files,
+know about flows, conversations or platforms, or invent a fact. Rendering and
+deadline arithmetic here are pure functions so the engine can call them.
+
+Loading keeps the file:line:column of every entry and field (ruamel.yaml's
+round-trip loader), because moderators edit these files by hand and an error
+they cannot locate is an error they cannot fix.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+__all__ = [
+    "CARD_WORDS",
+    "CardWords",
+    "Confidence",
+    "Cost",
+    "Deadline",
+    "Directory",
+    "DirectoryError",
+    "DirectoryFile",
+    "DirectoryProblem",
+    "Entry",
+    "Kind",
+    "Lang",
+    "Localized",
+    "Period",
+    "SourcePos",
+    "StaleEntry",
+    "directory_json_schema",
+    "entry_problems",
+    "format_date",
+    "last_day",
+    "load_directory",
+    "render_card",
+    "stale_entries",
+]
+
+Lang = Literal["nl", "en"]
+Kind = Literal["body", "helpline", "fact"]
+Cost = Literal["free", "paid", "mixed"]
+Confidence = Literal["verified", "old", "unverified", "conflicting"]
+
+ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]*[0-9]$|^[0-9]$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+# ------------------------------------------------------------------ validators
+
+
+def _https_url(value: str) -> str:
+    """Only https: a help line's address must not be silently downgraded."""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or "." not in parts.netloc or " " in value:
+        raise ValueError(f"{value!r} is not an https URL; write it as https://host/path")
+    return value
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError(
+            f"{value!r} is not a phone number as shown to users; use digits, "
+            "spaces and hyphens only, e.g. '0800-2000' or '0800-33 55 555'"
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text must not be empty")
+    return value
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+Text = Annotated[str, AfterValidator(_non_blank)]
+
+
+# ----------------------------------------------------------------------- models
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt field must not vanish silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Strict):
+    """One text in every supported language; both are required."""
+
+    nl: Text
+    en: Text
+
+    def __getitem__(self, lang: str) -> str:
+        if lang == "nl":
+            return self.nl
+        if lang == "en":
+            return self.en
+        raise KeyError(lang)
+
+
+class Period(_Strict):
+    """A legal period in exactly one unit, as the source states it.
+
+    Kept in the source's unit (3 months is not 90 days) because the last day
+    of a period in months depends on the calendar.
+    """
+
+    days: Annotated[int, Field(gt=0)] | None = None
+    weeks: Annotated[int, Field(gt=0)] | None = None
+    months: Annotated[int, Field(gt=0)] | None = None
+    years: Annotated[int, Field(gt=0)] | None = None
+
+    def units(self) -> list[tuple[str, int]]:
+        return [(unit, n) for unit in ("days", "weeks", "months", "years") if (n := getattr(self, unit)) is not None]
+
+
+class Deadline(_Strict):
+    """A time limit a user must meet (or a body must answer within)."""
+
+    id: Annotated[str, Field(pattern=ENTRY_ID.pattern)]
+    period: Period
+    counted_from: Localized
+    source: HttpsUrl
+    note: Localized | None = None
+    confidence: Confidence = "verified"
+    confidence_note: Localized | None = None
+
+
+class Entry(_Strict):
+    """A body, help line or fact, with the provenance every fact needs."""
+
+    kind: Kind
+    name: Localized
+    purpose: Localized
+    phone: Phone | None = None
+    phone_alt: Phone | None = None
+    phone_note: Localized | None = None
+    website: HttpsUrl | None = None
+    email: Email | None = None
+    postal_address: Text | None = None
+    hours: Localized | None = None
+    cost: Cost | None = None
+    cost_note: Localized | None = None
+    lead_with: Literal["phone", "website"] = "phone"
+    deadlines: list[Deadline] = Field(default_factory=list)
+    value: dict[str, int | str | date] | None = None
+    source: HttpsUrl
+    other_sources: list[HttpsUrl] = Field(default_factory=list)
+    checked: date
+    confidence: Confidence
+    confidence_note: Localized | None = None
+
+    def deadline(self, deadline_id: str) -> Deadline:
+        for item in self.deadlines:
+            if item.id == deadline_id:
+                return item
+        raise KeyError(f"entry has no deadline {deadline_id!r}")
+
+
+class DirectoryFile(_Strict):
+    """The top level of one ``flows/directory/*.yaml`` file."""
+
+    entries: dict[Annotated[str, Field(pattern=ENTRY_ID.pattern)], Entry]
+
+
+def directory_json_schema() -> dict[str, Any]:
+    """JSON Schema for editors, generated from the same models the loader uses."""
+    return DirectoryFile.model_json_schema()
+
+
+# ----------------------------------------------------------- cross-field rules
+
+FieldPath = tuple[str | int, ...]
+
+
+def entry_problems(entry: Entry) -> list[tuple[FieldPath, str, str]]:
+    """Rules that span several fields: (path inside the entry, message, hint).
+
+    Kept out of the pydantic validators so each problem can point at the exact
+    field a moderator has to change, not at the whole entry.
+    """
+    problems: list[tuple[FieldPath, str, str]] = []
+    if entry.confidence != "verified" and entry.confidence_note is None:
+        problems.append(
+            (
+                ("confidence",),
+                f"confidence is {entry.confidence!r} but confidence_note is missing",
+                (
+                    "add confidence_note: {nl: ..., en: ...} telling the user "
+                    "plainly what is uncertain and what to do (e.g. check the website)"
+                ),
+            )
+        )
+    for i, item in enumerate(entry.deadlines):
+        if item.confidence != "verified" and item.confidence_note is None:
+            problems.append(
+                (
+                    ("deadlines", i, "confidence"),
+                    f"deadline {item.id!r}: {item.confidence!r} needs confidence_note",
+                    "add confidence_note: {nl: ..., en: ...} to this deadline",
+                )
+            )
+        if len(item.period.units()) != 1:
+            problems.append(
+                (
+                    ("deadlines", i, "period"),
+                    f"deadline {item.id!r}: give exactly one of days/weeks/months/years",
+                    "write e.g. period: {weeks: 6}",
+                )
+            )
+    seen: set[str] = set()
+    for i, item in enumerate(entry.deadlines):
+        if item.id in seen:
+            problems.append(
+                (
+                    ("deadlines", i, "id"),
+                    f"deadline id {item.id!r} is used twice in this entry",
+                    "give every deadline of an entry its own id",
+                )
+            )
+        seen.add(item.id)
+    pairs: list[tuple[str, str]] = [
+        ("phone_alt", "phone"),
+        ("phone_note", "phone"),
+        ("cost_note", "cost"),
+    ]
+    for dependent, required in pairs:
+        if getattr(entry, dependent) is not None and getattr(entry, required) is None:
+            problems.append(
+                (
+                    (dependent,),
+                    f"{dependent} is set but {required} is missing",
+                    f"add {required}: or remove {dependent}:",
+                )
+            )
+    if entry.lead_with == "website" and entry.website is None:
+        problems.append(
+            (
+                ("lead_with",),
+                "lead_with is 'website' but the entry has no website",
+                "add website: https://... or remove lead_with:",
+            )
+        )
+    return problems
+
+
+# ------------------------------------------------------------------- positions
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePos:
+    """A place in a file, 1-based like editors and compilers show it."""
+
+    file: Path
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryProblem:
+    """One error a moderator can act on: where, what, and how to fix it."""
+
+    pos: SourcePos
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.pos}: {self.message}"
+        return f"{text} (fix: {self.hint})" if self.hint else text
+
+
+class DirectoryError(Exception):
+    """Raised with every problem found, so one run shows all of them."""
+
+    def __init__(self, problems: Sequence[DirectoryProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _walk_positions(
+    node: object,
+    path: FieldPath,
+    file: Path,
+    out: dict[FieldPath, SourcePos],
+    keys: dict[FieldPath, SourcePos],
+) -> None:
+    """Record where every key and value under ``node`` was written.
+
+    ``out`` holds the value position for scalars (that is where a wrong value
+    is) and the key position for mappings and lists; ``keys`` always holds the
+    key position (where an unknown or misspelt field is).
+    """
+    if isinstance(node, CommentedMap):
+        for key in node:
+            kline, kcol = node.lc.key(key)
+            child_path = (*path, str(key))
+            keys[child_path] = out[child_path] = SourcePos(file, kline + 1, kcol + 1)
+            child = node[key]
+            if not isinstance(child, (CommentedMap, CommentedSeq)):
+                vline, vcol = node.lc.value(key)
+                out[child_path] = SourcePos(file, vline + 1, vcol + 1)
+            _walk_positions(child, child_path, file, out, keys)
+    elif isinstance(node, CommentedSeq):
+        for i, child in enumerate(node):
+            line, col = node.lc.item(i)
+            keys[(*path, i)] = out[(*path, i)] = SourcePos(file, line + 1, col + 1)
+            _walk_positions(child, (*path, i), file, out, keys)
+
+
+def _plain(node: object) -> object:
+    """Round-trip types to plain Python, so validation sees ordinary values."""
+    if isinstance(node, Mapping):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None or isinstance(node, date):
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _nearest(positions: Mapping[FieldPath, SourcePos], path: FieldPath, file: Path) -> SourcePos:
+    for cut in range(len(path), -1, -1):
+        pos = positions.get(path[:cut])
+        if pos is not None:
+            return pos
+    return SourcePos(file, 1, 1)
+
+
+def _unwrap(annotation: object) -> list[object]:
+    """The concrete types inside Optional/Annotated/list/dict annotations."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """Which model a pydantic error location points into (for 'allowed' hints)."""
+    current: Any = DirectoryFile
+    i = 0
+    while i < len(loc):
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(str(loc[i]))
+        if info is None:
+            return current
+        i += 1
+        candidates = _unwrap(info.annotation)
+        nxt: Any = None
+        for cand in candidates:
+            origin = typing.get_origin(cand)
+            if origin in (list, dict):
+                args = typing.get_args(cand)
+                nxt = _unwrap(args[-1])[0]
+                i += 1  # skip the index or key
+                break
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                nxt = cand
+                break
+        if nxt is None:
+            return current
+        current = nxt
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _hint(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    name = str(loc[-1]) if loc else ""
+    if kind == "missing":
+        return f"add '{name}:' here"
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = ", ".join(model.model_fields) if model else ""
+        return f"remove '{name}' or fix its spelling" + (f"; allowed here: {allowed}" if allowed else "")
+    if kind in ("string_type",):
+        return 'write this value as text in quotes, e.g. "0800-2000"'
+    if kind.startswith("date"):
+        return "write the date as YYYY-MM-DD, e.g. 2026-11-29"
+    if kind == "literal_error":
+        return "use one of the values listed in the message"
+    if kind == "string_pattern_mismatch":
+        return "ids use lowercase letters, digits and _ and start with a letter"
+    return ""
+
+
+def _load_file(file: Path, yaml: YAML) -> tuple[dict[str, Entry], dict[FieldPath, SourcePos], list[DirectoryProblem]]:
+    problems: list[DirectoryProblem] = []
+    try:
+        tree = yaml.load(file.read_text(encoding="utf-8"))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"{exc.problem or exc.context or 'invalid YAML'}"
+        if exc.context and exc.problem:
+            message = f"{exc.context}: {exc.problem}"
+        return (
+            {},
+            {},
+            [
+                DirectoryProblem(
+                    SourcePos(file, line, col),
+                    f"YAML syntax error: {message}",
+                    "check indentation, colons and quotes on this line",
+                )
+            ],
+        )
+    positions: dict[FieldPath, SourcePos] = {}
+    key_positions: dict[FieldPath, SourcePos] = {}
+    _walk_positions(tree, (), file, positions, key_positions)
+    if not isinstance(tree, CommentedMap):
+        return (
+            {},
+            positions,
+            [
+                DirectoryProblem(
+                    SourcePos(file, 1, 1),
+                    "a directory file must be a mapping with one key, 'entries'",
+                    "start the file with 'entries:'",
+                )
+            ],
+        )
+    try:
+        parsed = DirectoryFile.model_validate(_plain(tree))
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            by_key = err["type"] == "extra_forbidden"
+            problems.append(
+                DirectoryProblem(
+                    _nearest(key_positions if by_key else positions, loc, file),
+                    f"{'.'.join(str(p) for p in loc)}: {err['msg']}",
+                    _hint(err),
+                )
+            )
+        return {}, positions, problems
+    for entry_id, entry in parsed.entries.items():
+        for path, message, hint in entry_problems(entry):
+            full = ("entries", entry_id, *path)
+            problems.append(
+                DirectoryProblem(
+                    _nearest(positions, full, file),
+                    f"{entry_id}: {message}",
+                    hint,
+                )
+            )
+    return dict(parsed.entries), positions, problems
+
+
+@dataclass(frozen=True)
+class Directory:
+    """All entries of all directory files, with where each field was written."""
+
+    entries: Mapping[str, Entry]
+    files: Mapping[str, Path]
+    positions: Mapping[FieldPath, SourcePos] = field(repr=False)
+
+    def where(self, entry_id: str, *path: str | int) -> SourcePos:
+        """file:line:col of an entry or one of its fields (nearest existing)."""
+        file = self.files[entry_id]
+        return _nearest(self.positions, (entry_id, *path), file)
+
+    def __getitem__(self, entry_id: str) -> Entry:
+        return self.entries[entry_id]
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self.entries
+
+
+def load_directory(path: Path, pattern: str = "*.yaml") -> Directory:
+    """Load every directory file under ``path``; raise with all problems found.
+
+    Ids must be unique across files, because flows refer to them without
+    naming a file.
+    """
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    entries: dict[str, Entry] = {}
+    files: dict[str, Path] = {}
+    positions: dict[FieldPath, SourcePos] = {}
+    problems: list[DirectoryProblem] = []
+    paths = sorted(path.glob(pattern))
+    if not paths:
+        raise DirectoryError(
+            [
+                DirectoryProblem(
+                    SourcePos(path, 1, 1),
+                    f"no directory files matching {pattern} in {path}",
+                    "point the loader at flows/directory",
+                )
+            ]
+        )
+    for file in paths:
+        file_entries, file_positions, file_problems = _load_file(file, yaml)
+        problems.extend(file_problems)
+        for entry_id, entry in file_entries.items():
+            here = _nearest(file_positions, ("entries", entry_id), file)
+            if entry_id in entries:
+                problems.append(
+                    DirectoryProblem(
+                        here,
+                        f"entry id {entry_id!r} is already used in {_nearest(positions, (entry_id,), files[entry_id])}",
+                        "rename one of them; ids must be unique across all files",
+                    )
+                )
+                continue
+            entries[entry_id] = entry
+            files[entry_id] = file
+            prefix = ("entries", entry_id)
+            for fpath, pos in file_positions.items():
+                if fpath[:2] == prefix:
+                    positions[(entry_id, *fpath[2:])] = pos
+    if problems:
+        raise DirectoryError(problems)
+    return Directory(entries=entries, files=files, positions=positions)
+
+
+# ----------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True, slots=True)
+class StaleEntry:
+    """An entry whose facts were last checked too long ago."""
+
+    entry_id: str
+    checked: date
+    age_days: int
+
+
+def stale_entries(entries: Mapping[str, Entry], max_age_days: int, today: date) -> list[StaleEntry]:
+    """Entries not checked within ``max_age_days``, oldest first.
+
+    A warning, not an error: an old phone number is still better shown with
+    its check date than hidden, but moderators need to know what to re-check.
+    """
+    stale = [
+        StaleEntry(entry_id, entry.checked, (today - entry.checked).days)
+        for entry_id, entry in entries.items()
+        if (today - entry.checked).days > max_age_days
+    ]
+    return sorted(stale, key=lambda s: (-s.age_days, s.entry_id))
+
+
+# --------------------------------------------------------------------- deadlines
+
+
+def _add_months(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def last_day(start: date, period: Period) -> date:
+    """The last day of a period that starts running the day after ``start``.
+
+    Dutch legal periods (e.g. art. 6:8 Awb: bezwaar runs from the day after
+    the decision was sent) end on the same calendar day N weeks/months later,
+    so the last day is ``start + period``. Months and years clamp to the end of
+    a shorter month: 31 January + 1 month = 28 (or 29) February.
+
+    Whether a weekend or holiday moves the last day is deliberately not
+    decided here: the directory has no sourced rule for it, and flows tell the
+    user that the body's own rules decide.
+    """
+    units = period.units()
+    if len(units) != 1:
+        raise ValueError("a period needs exactly one of days, weeks, months, years")
+    unit, n = units[0]
+    if unit == "days":
+        return start + timedelta(days=n)
+    if unit == "weeks":
+        return start + timedelta(weeks=n)
+    if unit == "months":
+        return _add_months(start, n)
+    return _add_months(start, 12 * n)
+
+
+# ------------------------------------------------------------------------ cards
+
+
+@dataclass(frozen=True, slots=True)
+class CardWords:
+    """The fixed words of a card; meant to move to the locales later."""
+
+    phone: str
+    phone_or: str
+    website: str
+    email: str
+    post: str
+    hours: str
+    cost: str
+    cost_values: Mapping[str, str]
+    caution: str
+    source: str
+    checked_on: str  # contains "{date}"
+    months: tuple[str, ...]
+
+
+CARD_WORDS: dict[str, CardWords] = {
+    "nl": CardWords(
+        phone="Telefoon",
+        phone_or="of",
+        website="Website",
+        email="E-mail",
+        post="Post",
+        hours="Open",
+        cost="Kosten",
+        cost_values={"free": "gratis", "paid": "niet gratis", "mixed": "deels gratis"},
+        caution="Let op",
+        source="Bron",
+        checked_on="gecontroleerd op {date}",
+        months=(
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ),
+    ),
+    "en": CardWords(
+        phone="Phone",
+        phone_or="or",
+        website="Website",
+        email="E-mail",
+        post="Post",
+        hours="Open",
+        cost="Cost",
+        cost_values={"free": "free", "paid": "not free", "mixed": "partly free"},
+        caution="Please note",
+        source="Source",
+        checked_on="checked on {date}",
+        months=(
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+    ),
+}
+
+
+def format_date(day: date, words: CardWords) -> str:
+    """'29 november 2026' / '29 November 2026': unambiguous in both languages."""
+    return f"{day.day} {words.months[day.month - 1]} {day.year}"
+
+
+def _lines(entry: Entry, lang: Lang, words: CardWords) -> Iterable[str]:
+    yield entry.name[lang]
+    yield entry.purpose[lang]
+    phone_lines: list[str] = []
+    if entry.phone:
+        number = entry.phone
+        if entry.phone_alt:
+            number = f"{number} {words.phone_or} {entry.phone_alt}"
+        phone_lines.append(f"{words.phone}: {number}")
+        if entry.phone_note:
+            phone_lines.append(entry.phone_note[lang])
+    website_lines = [f"{words.website}: {entry.website}"] if entry.website else []
+    if entry.lead_with == "website":
+        yield from website_lines
+        yield from phone_lines
+    else:
+        yield from phone_lines
+        yield from website_lines
+    if entry.email:
+        yield f"{words.email}: {entry.email}"
+    if entry.postal_address:
+        yield f"{words.post}: {entry.postal_address}"
+    if entry.hours:
+        yield f"{words.hours}: {entry.hours[lang]}"
+    if entry.cost:
+        cost = f"{words.cost}: {words.cost_values[entry.cost]}."
+        if entry.cost_note:
+            cost = f"{cost} {entry.cost_note[lang]}"
+        yield cost
+    if entry.confidence != "verified" and entry.confidence_note:
+        yield f"{words.caution}: {entry.confidence_note[lang]}"
+    checked = words.checked_on.format(date=format_date(entry.checked, words))
+    yield f"{words.source}: {entry.source} ({checked})"
+
+
+def render_card(entry: Entry, lang: Lang, words: CardWords | None = None) -> str:
+    """One entry as plain text for a chat message; adapters escape it.
+
+    The source line is always last and always present, so no fact reaches a
+    user without saying where it comes from and when it was checked.
+    """
+    return "\n".join(_lines(entry, lang, words or CARD_WORDS[lang]))

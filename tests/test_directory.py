@@ -1,0 +1,365 @@
+"""The directory: every file loads, every fact has a source, errors show file:line."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.directory import (
+    CARD_WORDS,
+    Directory,
+    DirectoryError,
+    Entry,
+    Period,
+    directory_json_schema,
+    entry_problems,
+    format_date,
+    last_day,
+    load_directory,
+    render_card,
+    stale_entries,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTORY = ROOT / "flows" / "directory"
+CHECKED = date(2026, 11, 29)
+
+REQUIRED_IDS = {
+    "alarm_112",
+    "politie_geen_spoed",
+    "zelfmoordpreventie_113",
+    "veilig_thuis",
+    "kindertelefoon",
+    "jeugdstem",
+    "juridisch_loket",
+    "rechtsbijstand_toevoeging",
+    "gratis_advocaat_ouders",
+    "nationale_ombudsman",
+    "kinderombudsman",
+    "gemeentelijke_ombudsman",
+    "gi_klachtencommissie",
+    "rvdk_klacht",
+    "veilig_thuis_klacht",
+    "jeugdhulpaanbieder_klacht",
+    "gemeente_bezwaar",
+    "gemeente_klacht",
+    "hoger_beroep_gerechtshof",
+    "kinderrechter_aanwijzing",
+    "rechtbank_klacht",
+    "procureur_generaal_hr",
+    "skj_tuchtklacht",
+    "big_tuchtcollege",
+    "landelijk_meldpunt_zorg",
+    "autoriteit_persoonsgegevens",
+    "slachtofferhulp",
+    "helpwanted",
+    "meld_misdaad_anoniem",
+    "acm_dsa",
+    "google_delisting",
+    "huisarts",
+    "griffie",
+    "inspreekrecht_spreektijd",
+    "ela_vpt",
+    "doxing_285d",
+}
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return load_directory(DIRECTORY)
+
+
+def _urls(entry: Entry) -> list[str]:
+    urls = [entry.source, *entry.other_sources, *(d.source for d in entry.deadlines)]
+    if entry.website:
+        urls.append(entry.website)
+    return urls
+
+
+# ------------------------------------------------------------------ the data
+
+
+def test_every_file_loads_and_contributes_entries(directory: Directory) -> None:
+    files = sorted(DIRECTORY.glob("*.yaml"))
+    assert len(files) >= 5
+    assert {directory.files[i] for i in directory.entries} == set(files)
+
+
+def test_the_entries_the_flows_need_exist(directory: Directory) -> None:
+    assert set(directory.entries) >= REQUIRED_IDS
+
+
+def test_every_url_is_https(directory: Directory) -> None:
+    for entry_id, entry in directory.entries.items():
+        for url in _urls(entry):
+            assert url.startswith("https://"), (entry_id, url)
+
+
+def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> None:
+    for entry_id, entry in directory.entries.items():
+        assert entry.checked == CHECKED, entry_id
+        assert entry.source, entry_id
+        assert entry.name.nl and entry.name.en, entry_id
+        assert entry.purpose.nl and entry.purpose.en, entry_id
+        assert entry_problems(entry) == [], entry_id
+
+
+def test_every_uncertain_fact_tells_the_user_why_in_both_languages(
+    directory: Directory,
+) -> None:
+    uncertain = 0
+    for entry_id, entry in directory.entries.items():
+        if entry.confidence != "verified":
+            uncertain += 1
+            assert entry.confidence_note is not None, entry_id
+            assert entry.confidence_note.nl.strip() and entry.confidence_note.en.strip()
+        for deadline in entry.deadlines:
+            if deadline.confidence != "verified":
+                assert deadline.confidence_note is not None, (entry_id, deadline.id)
+    assert uncertain >= 4  # Jeugdstem, Juridisch Loket, LMZ, Kindertelefoon at least
+
+
+def test_known_help_lines(directory: Directory) -> None:
+    assert directory["veilig_thuis"].phone == "0800-2000"
+    assert directory["veilig_thuis"].cost == "free"
+    assert directory["alarm_112"].phone == "112"
+    line_113 = directory["zelfmoordpreventie_113"]
+    assert (line_113.phone, line_113.phone_alt, line_113.cost) == (
+        "113",
+        "0800-0113",
+        "free",
+    )
+    assert directory["kindertelefoon"].phone == "0800-0432"
+    assert directory["kindertelefoon"].phone_alt == "116 111"
+    assert directory["kindertelefoon"].confidence == "old"
+    assert directory["nationale_ombudsman"].phone == "0800-33 55 555"
+    assert directory["politie_geen_spoed"].phone == "0900-8844"
+    assert directory["slachtofferhulp"].phone == "0900-0101"
+    assert directory["helpwanted"].phone == "020-261 52 75"
+    assert directory["meld_misdaad_anoniem"].phone == "0800-7000"
+
+
+def test_uncertain_numbers_are_marked_as_the_facts_require(
+    directory: Directory,
+) -> None:
+    loket = directory["juridisch_loket"]
+    assert loket.phone == "0900-8020"  # the free 0800 number is not confirmed
+    assert loket.cost in ("paid", "mixed") and loket.confidence != "verified"
+    assert loket.lead_with == "website"
+    jeugdstem = directory["jeugdstem"]
+    assert jeugdstem.lead_with == "website" and jeugdstem.confidence == "conflicting"
+    lmz = directory["landelijk_meldpunt_zorg"]
+    assert lmz.phone is None and lmz.confidence == "conflicting"
+    assert lmz.website is not None
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "deadline_id", "period"),
+    [
+        ("hoger_beroep_gerechtshof", "indienen", Period(months=3)),
+        ("gemeente_bezwaar", "indienen", Period(weeks=6)),
+        ("kinderrechter_aanwijzing", "indienen", Period(weeks=2)),
+        ("rvdk_klacht", "indienen", Period(years=1)),
+        ("rechtbank_klacht", "indienen", Period(years=1)),
+        ("nationale_ombudsman", "indienen", Period(years=1)),
+        ("kinderombudsman", "indienen", Period(years=1)),
+        ("skj_tuchtklacht", "verjaring", Period(years=3)),
+        ("big_tuchtcollege", "verjaring", Period(years=10)),
+    ],
+)
+def test_deadlines_match_the_facts(directory: Directory, entry_id: str, deadline_id: str, period: Period) -> None:
+    assert directory[entry_id].deadline(deadline_id).period == period
+
+
+def test_facts_carry_values_for_the_flows(directory: Directory) -> None:
+    speaking = directory["inspreekrecht_spreektijd"].value
+    assert speaking == {"typical_minutes": 5, "min_minutes": 3, "max_minutes": 10}
+    doxing = directory["doxing_285d"].value
+    assert doxing is not None and doxing["in_force"] == date(2024, 1, 1)
+    vpt = directory["ela_vpt"].value
+    assert vpt is not None and vpt["code"] == "VPT"
+
+
+def test_positions_point_at_the_written_value(directory: Directory) -> None:
+    pos = directory.where("veilig_thuis", "phone")
+    line = pos.file.read_text(encoding="utf-8").splitlines()[pos.line - 1]
+    assert "0800-2000" in line
+    assert line[pos.column - 1 :].startswith('"0800-2000"')
+    deadline = directory.where("hoger_beroep_gerechtshof", "deadlines", 0, "period")
+    assert "months: 3" in deadline.file.read_text().splitlines()[deadline.line - 1]
+    assert str(pos).startswith(str(pos.file))
+
+
+def test_json_schema_is_exported() -> None:
+    schema = directory_json_schema()
+    assert "entries" in schema["properties"]
+
+
+# ------------------------------------------------------------------ deadlines
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "expected"),
+    [
+        (date(2026, 1, 31), Period(months=1), date(2026, 2, 28)),
+        (date(2024, 1, 31), Period(months=1), date(2024, 2, 29)),
+        (date(2026, 11, 30), Period(months=3), date(2027, 2, 28)),
+        (date(2026, 10, 1), Period(weeks=6), date(2026, 11, 12)),
+        (date(2026, 12, 28), Period(weeks=2), date(2027, 1, 11)),
+        (date(2024, 2, 29), Period(years=1), date(2025, 2, 28)),
+        (date(2026, 3, 15), Period(years=10), date(2036, 3, 15)),
+        (date(2026, 3, 15), Period(days=10), date(2026, 3, 25)),
+    ],
+)
+def test_last_day(start: date, period: Period, expected: date) -> None:
+    assert last_day(start, period) == expected
+
+
+def test_last_day_needs_exactly_one_unit() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        last_day(date(2026, 1, 1), Period(weeks=1, days=2))
+    with pytest.raises(ValueError, match="exactly one"):
+        last_day(date(2026, 1, 1), Period())
+
+
+# ------------------------------------------------------------------ staleness
+
+
+def test_stale_entries(directory: Directory) -> None:
+    assert stale_entries(directory.entries, 365, CHECKED) == []
+    later = CHECKED + timedelta(days=400)
+    stale = stale_entries(directory.entries, 365, later)
+    assert {s.entry_id for s in stale} == set(directory.entries)
+    assert all(s.age_days == 400 and s.checked == CHECKED for s in stale)
+    assert stale_entries(directory.entries, 400, later) == []
+
+
+# ---------------------------------------------------------------------- cards
+
+
+def test_card_in_dutch(directory: Directory) -> None:
+    card = render_card(directory["veilig_thuis"], "nl")
+    lines = card.splitlines()
+    assert lines[0] == "Veilig Thuis"
+    assert "Telefoon: 0800-2000" in lines
+    assert "Kosten: gratis." in lines
+    assert lines[-1] == ("Bron: https://rijksoverheid.nl (gecontroleerd op 29 november 2026)")
+    assert "Let op:" not in card
+
+
+def test_card_in_english_shows_both_numbers(directory: Directory) -> None:
+    card = render_card(directory["zelfmoordpreventie_113"], "en")
+    assert "Phone: 113 or 0800-0113" in card
+    assert card.splitlines()[-1] == "Source: https://113.nl (checked on 29 November 2026)"
+
+
+def test_card_of_uncertain_entry_leads_with_website_and_warns(
+    directory: Directory,
+) -> None:
+    card = render_card(directory["jeugdstem"], "nl")
+    lines = card.splitlines()
+    website = lines.index("Website: https://jeugdstem.nl")
+    phone = next(i for i, line in enumerate(lines) if line.startswith("Telefoon:"))
+    assert website < phone
+    assert any(line.startswith("Let op: ") for line in lines)
+    assert lines[-1].startswith("Bron: ")
+
+
+def test_every_entry_renders_in_both_languages(directory: Directory) -> None:
+    for entry in directory.entries.values():
+        for lang in ("nl", "en"):
+            card = render_card(entry, lang)
+            assert entry.source in card.splitlines()[-1]
+
+
+def test_card_words_can_be_replaced(directory: Directory) -> None:
+    from dataclasses import replace
+
+    words = replace(CARD_WORDS["nl"], phone="Tel.")
+    assert "Tel.: 0800-2000" in render_card(directory["veilig_thuis"], "nl", words)
+    assert format_date(date(2026, 3, 1), CARD_WORDS["en"]) == "1 March 2026"
+
+
+# ------------------------------------------------------------ moderator errors
+
+GOOD_ENTRY = """\
+entries:
+  voorbeeld:
+    kind: helpline
+    name: {nl: Voorbeeld, en: Example}
+    purpose: {nl: Voor een test., en: For a test.}
+    phone: "0800-0000"
+    source: https://example.org/page
+    checked: 2026-11-29
+    confidence: verified
+"""
+
+
+def _problems(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(DirectoryError) as info:
+        load_directory(tmp_path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD_ENTRY, encoding="utf-8")
+    assert load_directory(tmp_path)["voorbeeld"].phone == "0800-0000"
+
+
+def test_unknown_field_is_reported_with_position_and_allowed_fields(
+    tmp_path: Path,
+) -> None:
+    text = GOOD_ENTRY.replace('    phone: "0800-0000"', '    phonee: "0800-0000"')
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert f"{tmp_path / 'a.yaml'}:6:5:" in problem
+    assert "phonee" in problem and "allowed here:" in problem and "phone_alt" in problem
+
+
+def test_missing_source_and_http_url_are_reported(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace("    source: https://example.org/page\n", "").replace(
+        "confidence: verified", "confidence: verified\n    website: http://example.org"
+    )
+    problems = _problems(tmp_path, {"a.yaml": text})
+    assert any("source" in p and "Field required" in p and "add 'source:'" in p for p in problems)
+    assert any(":9:14:" in p and "https" in p for p in problems)
+
+
+def test_unquoted_number_gets_a_hint(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace('phone: "0800-0000"', "phone: 112")
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert ":6:12:" in problem and "in quotes" in problem
+
+
+def test_uncertain_entry_without_note_is_reported_at_confidence(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace("confidence: verified", "confidence: old")
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert ":9:17:" in problem and "confidence_note" in problem
+
+
+def test_duplicate_id_across_files_is_reported(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, {"a.yaml": GOOD_ENTRY, "b.yaml": GOOD_ENTRY})
+    assert len(problems) == 1
+    assert f"{tmp_path / 'b.yaml'}:2:3:" in problems[0]
+    assert str(tmp_path / "a.yaml") in problems[0]
+
+
+def test_yaml_syntax_error_is_reported_with_line(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace("    kind: helpline", "    kind: helpline: oops")
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert "YAML syntax error" in problem and f"{tmp_path / 'a.yaml'}:3:" in problem
+
+
+def test_bad_deadline_is_reported_inside_the_list(tmp_path: Path) -> None:
+    text = GOOD_ENTRY + (
+        "    deadlines:\n"
+        "      - id: indienen\n"
+        "        period: {weeks: 6, days: 2}\n"
+        "        counted_from: {nl: x, en: x}\n"
+        "        source: https://example.org\n"
+    )
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert ":12:" in problem and "exactly one of" in problem
