@@ -1,0 +1,300 @@
+"""The crisis detector, measured on a labelled set, and its reply texts.
+
+The set (tests/data/crisis_labelled.tsv) was written before the rules. About a
+quarter of it is a held-out part, chosen by a hash of the text so nobody picks
+it: rules are tuned on the rest only, and the held-out figures are printed
+separately so they show how the rules do on messages they were not fitted to.
+Misses are listed for the tuning part only; set WEGWIJZER_SHOW_HOLDOUT=1 to
+list held-out misses too (then that part is no longer unseen: re-split it).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from ruamel.yaml import YAML
+
+from bot.crisis import CrisisDetector, CrisisRulesError, normalise
+from bot.directory import load_directory
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "flows" / "crisis.yaml"
+DATA = ROOT / "tests" / "data" / "crisis_labelled.tsv"
+CLASSES = ("suicide", "child_danger", "harm_intent", "professional_threatened")
+LABELS = (*CLASSES, "none")
+
+
+@dataclass(frozen=True)
+class Example:
+    label: str
+    lang: str
+    text: str
+
+    @property
+    def held_out(self) -> bool:
+        return hashlib.sha256(self.text.encode("utf-8")).digest()[0] % 4 == 0
+
+
+@dataclass
+class Scores:
+    tp: Counter[str]
+    fp: Counter[str]
+    fn: Counter[str]
+    misses: list[tuple[Example, str, str]]
+
+    def precision(self, cls: str) -> float:
+        found = self.tp[cls] + self.fp[cls]
+        return self.tp[cls] / found if found else 1.0
+
+    def recall(self, cls: str) -> float:
+        actual = self.tp[cls] + self.fn[cls]
+        return self.tp[cls] / actual if actual else 1.0
+
+
+def _examples() -> list[Example]:
+    with DATA.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return [Example(r["label"], r["lang"], r["text"]) for r in rows]
+
+
+def _score(detector: CrisisDetector, examples: list[Example]) -> Scores:
+    scores = Scores(Counter(), Counter(), Counter(), [])
+    for example in examples:
+        found = detector.detect(example.text)
+        predicted = found.crisis_class if found else "none"
+        if predicted == example.label:
+            if predicted != "none":
+                scores.tp[predicted] += 1
+            continue
+        if predicted != "none":
+            scores.fp[predicted] += 1
+        if example.label != "none":
+            scores.fn[example.label] += 1
+        scores.misses.append((example, predicted, found.rule_id if found else "-"))
+    return scores
+
+
+def _table(title: str, examples: list[Example], scores: Scores) -> list[str]:
+    lines = [f"{title} ({len(examples)} messages)"]
+    for cls in CLASSES:
+        lines.append(
+            f"  {cls:<24} precision {scores.precision(cls):.3f}  "
+            f"recall {scores.recall(cls):.3f}  "
+            f"(tp {scores.tp[cls]}, fp {scores.fp[cls]}, fn {scores.fn[cls]})"
+        )
+    return lines
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    return CrisisDetector.from_yaml_file(RULES)
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    return _examples()
+
+
+# --------------------------------------------------------------- the data set
+
+
+def test_the_labelled_set_is_big_and_varied(examples: list[Example]) -> None:
+    assert len(examples) >= 200
+    assert {e.label for e in examples} == set(LABELS)
+    assert {e.lang for e in examples} == {"nl", "en"}
+    assert len({e.text for e in examples}) == len(examples), "duplicate messages"
+    labels = Counter(e.label for e in examples)
+    assert all(labels[c] >= 30 for c in CLASSES)
+    assert labels["none"] >= len(examples) / 3, "needs many hard negatives"
+    held_out = [e for e in examples if e.held_out]
+    assert 0.2 <= len(held_out) / len(examples) <= 0.3
+
+
+# ------------------------------------------------------------------- measuring
+
+
+def test_precision_and_recall_per_class(
+    detector: CrisisDetector,
+    examples: list[Example],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tuning = [e for e in examples if not e.held_out]
+    held_out = [e for e in examples if e.held_out]
+    every = _score(detector, examples)
+    tuned = _score(detector, tuning)
+    unseen = _score(detector, held_out)
+    lines = ["", "crisis detector, flows/crisis.yaml on tests/data/crisis_labelled.tsv"]
+    lines += _table("all", examples, every)
+    lines += _table("tuning part", tuning, tuned)
+    lines += _table("held-out part (not used for tuning)", held_out, unseen)
+    show_held_out = os.environ.get("WEGWIJZER_SHOW_HOLDOUT") == "1"
+    for example, predicted, rule in every.misses:
+        if example.held_out and not show_held_out:
+            continue
+        part = "held-out" if example.held_out else "tuning"
+        lines.append(f"  miss ({part}): {example.label} -> {predicted} [{rule}] {example.text}")
+    summary = "\n".join(lines)
+    print(summary)  # kept in the captured output of the report (pytest -rP)
+    with capsys.disabled():
+        print(summary)  # always on the terminal
+
+    suicide_misses = [m for m in every.misses if m[0].label == "suicide"]
+    assert every.recall("suicide") == 1.0, f"missed suicide examples: {suicide_misses}"
+    for cls in CLASSES:
+        assert every.precision(cls) >= 0.9, cls
+        assert every.recall(cls) >= 0.9, cls
+        assert tuned.precision(cls) >= 0.9, cls
+        assert tuned.recall(cls) >= 0.9, cls
+
+
+def test_detection_is_fast_enough_for_every_message(detector: CrisisDetector, examples: list[Example]) -> None:
+    texts = [e.text for e in examples] * 3
+    start = time.perf_counter()
+    for text in texts:
+        detector.detect(text)
+    per_message = (time.perf_counter() - start) / len(texts)
+    assert per_message < 0.002, f"{per_message * 1e6:.0f} µs per message"
+
+
+# ------------------------------------------------------------ single messages
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ik wil niet meer leven", "suicide"),
+        ("ik wil dooood", "suicide"),
+        ("I want to kill myself", "suicide"),
+        ("ik wil dood, en ik maak die gezinsvoogd af", "suicide"),  # priority
+        ("mijn ex slaat de kinderen", "child_danger"),
+        ("ik maak die gezinsvoogd af", "harm_intent"),
+        ("ik word bedreigd door een ouder", "professional_threatened"),
+        ("ik lach me dood", None),
+        ("I nearly died laughing", None),
+        ("ik ben doodmoe", None),
+        ("our team is killing it", None),
+        ('In het nieuws: "Vader bedreigt jeugdzorgmedewerker met de dood"', None),
+        ("the news said a father threatened to kill a social worker", None),
+        ("Ik ben woedend op de gezinsvoogd en dien een klacht in", None),
+        ("", None),
+    ],
+)
+def test_single_messages(detector: CrisisDetector, text: str, expected: str | None) -> None:
+    found = detector.detect(text)
+    assert (found.crisis_class if found else None) == expected
+
+
+def test_a_match_says_what_to_do(detector: CrisisDetector) -> None:
+    found = detector.detect("ik ben gedoxt")
+    assert found is not None
+    assert found.reply == "crisis.professional_threatened" and found.then == "safety"
+    suicide = detector.detect("ik wil dood")
+    assert suicide is not None and suicide.then == "continue"
+    assert suicide.rule_id == "wants_to_die"
+
+
+def test_priority_order(detector: CrisisDetector) -> None:
+    assert detector.classes == CLASSES
+
+
+def test_normalise() -> None:
+    assert normalise("Ik wil DOOOOD!!! Echt") == "ik wil dood . echt"
+    assert normalise("z'n adres") == "zn adres"
+    assert normalise("suïcidaal") == "suicidaal"
+    assert normalise("self-harm") == "selfharm"
+    assert normalise("Hij zei: “ik vermoord je”") == 'hij zei "ik vermoord je"'
+
+
+# --------------------------------------------------------- moderators' errors
+
+
+def _rules(**overrides: object) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "priority": ["suicide"],
+        "classes": {
+            "suicide": {
+                "reply": "crisis.suicide",
+                "then": "continue",
+                "rules": [{"id": "r1", "pattern": r"\bdood\b"}],
+            }
+        },
+    }
+    data.update(overrides)
+    return data
+
+
+def test_rules_from_plain_data() -> None:
+    detector = CrisisDetector.from_data(_rules())
+    assert detector.detect("dood") is not None
+
+
+def test_invalid_regex_names_the_rule() -> None:
+    data = _rules()
+    data["classes"]["suicide"]["rules"][0]["pattern"] = "(unclosed"
+    with pytest.raises(CrisisRulesError, match="suicide rule 'r1'"):
+        CrisisDetector.from_data(data)
+
+
+def test_priority_must_name_every_class() -> None:
+    with pytest.raises(CrisisRulesError, match="priority"):
+        CrisisDetector.from_data(_rules(priority=[]))
+
+
+def test_unknown_field_and_unknown_fragment() -> None:
+    data = _rules()
+    data["classes"]["suicide"]["rules"][0]["patern"] = "x"
+    with pytest.raises(CrisisRulesError, match="patern"):
+        CrisisDetector.from_data(data)
+    data = _rules()
+    data["classes"]["suicide"]["rules"][0]["pattern"] = "{{missing}}"
+    with pytest.raises(CrisisRulesError, match="missing"):
+        CrisisDetector.from_data(data)
+
+
+# ------------------------------------------------------------- reply texts
+
+
+def _locale(lang: str) -> dict[str, str]:
+    data = YAML(typ="safe").load((ROOT / "locales" / lang / "crisis.yaml").read_text("utf-8"))
+    texts: dict[str, str] = data["crisis"]
+    return texts
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_reply_exists_and_renders_from_the_directory(lang: str) -> None:
+    raw = YAML(typ="safe").load(RULES.read_text("utf-8"))
+    directory = load_directory(ROOT / "flows" / "directory")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    texts = _locale(lang)
+    for spec in raw["classes"].values():
+        key = spec["reply"].split(".", 1)[1]
+        assert key in texts, (lang, spec["reply"])
+        rendered = env.from_string(texts[key]).render(d=directory.entries)
+        assert "{{" not in rendered and rendered.strip()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_replies_name_the_right_line_first(lang: str) -> None:
+    directory = load_directory(ROOT / "flows" / "directory")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+
+    def render(key: str) -> str:
+        return env.from_string(_locale(lang)[key]).render(d=directory.entries)
+
+    suicide = render("suicide")
+    assert suicide.index("113") < suicide.index("112")
+    assert "0800-0113" in suicide
+    child = render("child_danger")
+    assert child.index("112") < child.index("0800-2000")
+    assert render("professional_threatened").lstrip().split("\n")[0].count("112") == 1
+    harm = render("harm_intent")
+    assert "jeugdstem.nl" in harm
