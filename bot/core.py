@@ -14,10 +14,11 @@ Never log message text, states or payloads; log kinds and counts only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,7 +90,8 @@ class Core:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outlets: dict[str, Outlet] = {}
         self.handlers: dict[type, ActionHandler] = {}
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: defaultdict[str, int] = defaultdict(int)
         self._inflight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
@@ -127,16 +129,27 @@ class Core:
             lang_hint=lang_hint,
         )
 
+    @contextlib.asynccontextmanager
+    async def conversation_lock(self, key: str) -> AsyncIterator[None]:
+        """Serialise one conversation; locks of idle conversations are dropped (no memory per user)."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._lock_users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[key] -= 1
+            if self._lock_users[key] == 0:
+                del self._lock_users[key]
+                del self._locks[key]
+
     async def handle(self, incoming: Incoming) -> list[Action] | None:
         """Handle one update; None when it was handled before (a redelivery)."""
         key = str(incoming.key)
-        lock = self._locks[key]
-        async with lock:
-            try:
-                return await self._handle_locked(key, incoming)
-            finally:
-                if not lock._waiters:  # type: ignore[attr-defined]
-                    self._locks.pop(key, None)
+        async with self.conversation_lock(key):
+            return await self._handle_locked(key, incoming)
 
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
         flows = self.flows
@@ -158,6 +171,8 @@ class Core:
         if outcome is None:
             return None
         turn: engine.Turn = outcome.value
+        if turn.error:
+            log.error("flow failed (%s); the user was told and restarted", turn.error)
         for hook in self.on_turn:
             hook(incoming, turn)
         for action in turn.actions:
@@ -202,7 +217,7 @@ class Core:
                              (str(key), who_of(str(key)), self.store.codec.encode(payload)))
             return [int(cur.lastrowid)]
 
-        async with self._locks[str(key)]:
+        async with self.conversation_lock(str(key)):
             ids = await self.store.execute(queue)
             await self.deliver(key, actions, None, ids)
 
@@ -214,7 +229,7 @@ class Core:
             conv = ConversationKey.parse(key)
             if conv.platform not in self.outlets:
                 continue
-            async with self._locks[key]:
+            async with self.conversation_lock(key):
                 if not await self.store.in_outbox(outbox_id):
                     continue  # delivered by its own turn meanwhile
                 if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):

@@ -88,6 +88,8 @@ MAX_STEPS_PER_TURN = 200
 MAX_INPUT = 4000
 
 SYSTEM_TOKENS = {"_lang", "_forget", "_way", "_recover"}
+#: "/start inspreken" typed as text (Matrix and the console have no command entities).
+COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,8 @@ class Turn:
     actions: list[Action] = field(default_factory=list)
     #: privacy-free statistics: "start:<flow>", "end:<flow>:<step>", "crisis:<class>"
     stats: list[str] = field(default_factory=list)
+    #: a flow failed at run time (kind of failure, never user text), for the core to log
+    error: str | None = None
 
 
 class FlowError(Exception):
@@ -126,16 +130,19 @@ def normalise(text: str) -> str:
 def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
     """Run one event. Never raises for user input; a broken flow yields an apology."""
     run = _Run(fs, ctx)
+    error = None
     try:
         run.dispatch(state, event)
-    except (FlowError, ExpressionError, KeyError):
+    except (FlowError, ExpressionError, KeyError) as exc:
+        where = f"{state.flow}.{state.step}" if state else "new conversation"
+        error = f"{type(exc).__name__} at {where}"
         run.out.clear()
         run.say_key("sys.error")
         run.state = None
         run.begin(fs.entry_flow, fresh=True, lang=state.lang if state else None)
     if not any(isinstance(a, Send | Edit) for a in run.out) and not isinstance(event, Timer):
         run.say_key("sys.help")
-    return Turn(run.state, run.out, run.stats)
+    return Turn(run.state, run.out, run.stats, error)
 
 
 class _Run:
@@ -282,6 +289,10 @@ class _Run:
 
     # ------------------------------------------------------------ text
     def on_text(self, raw: str) -> None:
+        command = COMMAND_TEXT.match(raw.strip())
+        if command:
+            self.on_command(command.group(1).lower(), command.group(2) or "")
+            return
         if len(raw) > MAX_INPUT:
             self.say_key("sys.too_long", limit=MAX_INPUT)
             self.reshow_or_begin()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes
@@ -39,11 +39,18 @@ def _days_between(a: Any, b: Any) -> int:
     return (_as_date(b) - _as_date(a)).days
 
 
+def _add_minutes(moment: Any, minutes: Any) -> str:
+    """An ISO date-time plus minutes (for check-in timers): `add_minutes(now, 45)`."""
+    start = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    return (start + timedelta(minutes=float(minutes))).isoformat(timespec="minutes")
+
+
 #: Functions every expression may call. `deadline` is added by the flow set,
 #: because it reads the directory.
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "add": _add,
     "days_between": _days_between,
+    "add_minutes": _add_minutes,
     "len": len,
     "lower": lambda s: str(s).lower(),
     "str": str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.expressions import BUILTIN_NAMES, ExpressionError, parse
+from bot.expressions import BASE_FUNCTIONS, BUILTIN_NAMES, ExpressionError, parse
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
@@ -22,6 +22,8 @@ from bot.texts import Locales, directory_refs, placeholders, text_refs
 TEMPLATE_GLOBALS = frozenset(
     {"d", "t", "lang", "today", "now", "min", "max", "limit", "name", "typed"}
 )
+#: Functions expressions may call (`deadline` reads the directory, see FlowSet).
+FUNCTIONS = frozenset(BASE_FUNCTIONS) | {"deadline"}
 #: Telegram callback_data is at most 64 bytes: "<step>:<option>".
 CALLBACK_LIMIT = 64
 
@@ -143,7 +145,8 @@ def check_flows(
                 seen[option.id] = i
                 if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
                     problems.append(Problem(at(*base, "options", i, "id"), "id-too-long",
-                                            f"`{step_id}:{option.id}` is longer than Telegram's {CALLBACK_LIMIT} bytes for a button",
+                                            f"`{step_id}:{option.id}` is longer than Telegram's "
+                                            f"{CALLBACK_LIMIT} bytes for a button",
                                             "use shorter step and option ids"))
             if step.call and step.call not in flows:
                 problems.append(Problem(at(*base, "call"), "unknown-flow",
@@ -168,10 +171,10 @@ def check_flows(
                                             f"`{name}` is used in `{source}` but no step sets it",
                                             "set it with `save:`, an option's `set:` or `compute:`, or fix the spelling"))
                 for call in sorted(expr.calls):
-                    if call not in {"add", "days_between", "len", "lower", "str", "int", "deadline"}:
+                    if call not in FUNCTIONS:
                         problems.append(Problem(at(*base, *sub), "bad-expression",
                                                 f"`{call}()` is not a function flows can use",
-                                                "use add, days_between, deadline, len, lower, str or int"))
+                                                f"use one of: {', '.join(sorted(FUNCTIONS))}"))
                 if "deadline" in expr.calls:
                     import ast
 
