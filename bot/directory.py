@@ -16,13 +16,12 @@ they cannot locate is an error they cannot fix.
 
 from __future__ import annotations
 
-import calendar
 import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -38,8 +37,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from bot.dates import add_period, format_date
+
 __all__ = [
-    "CARD_WORDS",
+    "CARD_TEXT_KEYS",
+    "CARD_TEXT_PREFIX",
     "CardWords",
     "Confidence",
     "Cost",
@@ -57,7 +59,6 @@ __all__ = [
     "StaleEntry",
     "directory_json_schema",
     "entry_problems",
-    "format_date",
     "last_day",
     "load_directory",
     "render_card",
@@ -592,21 +593,14 @@ def stale_entries(entries: Mapping[str, Entry], max_age_days: int, today: date) 
 # --------------------------------------------------------------------- deadlines
 
 
-def _add_months(start: date, months: int) -> date:
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
-
-
 def last_day(start: date, period: Period) -> date:
     """The last day of a period that starts running the day after ``start``.
 
     Dutch legal periods (e.g. art. 6:8 Awb: bezwaar runs from the day after
     the decision was sent) end on the same calendar day N weeks/months later,
     so the last day is ``start + period``. Months and years clamp to the end of
-    a shorter month: 31 January + 1 month = 28 (or 29) February.
+    a shorter month: 31 January + 1 month = 28 (or 29) February. The
+    arithmetic itself is ``bot.dates.add_period``, the one place for it.
 
     Whether a weekend or holiday moves the last day is deliberately not
     decided here: the directory has no sourced rule for it, and flows tell the
@@ -615,22 +609,38 @@ def last_day(start: date, period: Period) -> date:
     units = period.units()
     if len(units) != 1:
         raise ValueError("a period needs exactly one of days, weeks, months, years")
-    unit, n = units[0]
-    if unit == "days":
-        return start + timedelta(days=n)
-    if unit == "weeks":
-        return start + timedelta(weeks=n)
-    if unit == "months":
-        return _add_months(start, n)
-    return _add_months(start, 12 * n)
+    return add_period(start, **dict(units))
 
 
 # ------------------------------------------------------------------------ cards
 
+#: Text keys of a card's fixed words, in ``locales/<lang>/directory.yaml``.
+CARD_TEXT_PREFIX = "directory.card."
+CARD_TEXT_KEYS: tuple[str, ...] = (
+    "phone",
+    "phone_or",
+    "website",
+    "email",
+    "post",
+    "hours",
+    "cost",
+    "cost_value.free",
+    "cost_value.paid",
+    "cost_value.mixed",
+    "caution",
+    "source",
+    "checked_on",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CardWords:
-    """The fixed words of a card; meant to move to the locales later."""
+    """The fixed words of a card in one language, taken from the locales.
+
+    Build it with ``CardWords.from_texts``; the words themselves live in
+    ``locales/<lang>/directory.yaml`` under ``directory.card.*`` so that
+    moderators change them like any other text.
+    """
 
     phone: str
     phone_or: str
@@ -642,71 +652,32 @@ class CardWords:
     cost_values: Mapping[str, str]
     caution: str
     source: str
-    checked_on: str  # contains "{date}"
-    months: tuple[str, ...]
+    checked_on: str  # always followed by the date: "checked on" 29 November 2026
 
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, str]) -> CardWords:
+        """From ``{key: text}`` for every key in ``CARD_TEXT_KEYS``.
 
-CARD_WORDS: dict[str, CardWords] = {
-    "nl": CardWords(
-        phone="Telefoon",
-        phone_or="of",
-        website="Website",
-        email="E-mail",
-        post="Post",
-        hours="Open",
-        cost="Kosten",
-        cost_values={"free": "gratis", "paid": "niet gratis", "mixed": "deels gratis"},
-        caution="Let op",
-        source="Bron",
-        checked_on="gecontroleerd op {date}",
-        months=(
-            "januari",
-            "februari",
-            "maart",
-            "april",
-            "mei",
-            "juni",
-            "juli",
-            "augustus",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ),
-    ),
-    "en": CardWords(
-        phone="Phone",
-        phone_or="or",
-        website="Website",
-        email="E-mail",
-        post="Post",
-        hours="Open",
-        cost="Cost",
-        cost_values={"free": "free", "paid": "not free", "mixed": "partly free"},
-        caution="Please note",
-        source="Source",
-        checked_on="checked on {date}",
-        months=(
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-    ),
-}
-
-
-def format_date(day: date, words: CardWords) -> str:
-    """'29 november 2026' / '29 November 2026': unambiguous in both languages."""
-    return f"{day.day} {words.months[day.month - 1]} {day.year}"
+        Keys may be given with or without ``CARD_TEXT_PREFIX``. Raises
+        KeyError naming every missing key.
+        """
+        words = {key.removeprefix(CARD_TEXT_PREFIX): text for key, text in texts.items()}
+        missing = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS if key not in words]
+        if missing:
+            raise KeyError(f"card texts missing: {', '.join(missing)}")
+        return cls(
+            phone=words["phone"],
+            phone_or=words["phone_or"],
+            website=words["website"],
+            email=words["email"],
+            post=words["post"],
+            hours=words["hours"],
+            cost=words["cost"],
+            cost_values={value: words[f"cost_value.{value}"] for value in ("free", "paid", "mixed")},
+            caution=words["caution"],
+            source=words["source"],
+            checked_on=words["checked_on"],
+        )
 
 
 def _lines(entry: Entry, lang: Lang, words: CardWords) -> Iterable[str]:
@@ -740,14 +711,14 @@ def _lines(entry: Entry, lang: Lang, words: CardWords) -> Iterable[str]:
         yield cost
     if entry.confidence != "verified" and entry.confidence_note:
         yield f"{words.caution}: {entry.confidence_note[lang]}"
-    checked = words.checked_on.format(date=format_date(entry.checked, words))
-    yield f"{words.source}: {entry.source} ({checked})"
+    yield f"{words.source}: {entry.source} ({words.checked_on} {format_date(entry.checked, lang)})"
 
 
-def render_card(entry: Entry, lang: Lang, words: CardWords | None = None) -> str:
+def render_card(entry: Entry, lang: Lang, words: CardWords) -> str:
     """One entry as plain text for a chat message; adapters escape it.
 
+    ``words`` are the card's fixed words in ``lang`` (see ``CardWords``).
     The source line is always last and always present, so no fact reaches a
     user without saying where it comes from and when it was checked.
     """
-    return "\n".join(_lines(entry, lang, words or CARD_WORDS[lang]))
+    return "\n".join(_lines(entry, lang, words))

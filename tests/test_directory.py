@@ -8,19 +8,21 @@ from pathlib import Path
 import pytest
 
 from bot.directory import (
-    CARD_WORDS,
+    CARD_TEXT_KEYS,
+    CARD_TEXT_PREFIX,
+    CardWords,
     Directory,
     DirectoryError,
     Entry,
     Period,
     directory_json_schema,
     entry_problems,
-    format_date,
     last_day,
     load_directory,
     render_card,
     stale_entries,
 )
+from bot.texts import load_locales
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRECTORY = ROOT / "flows" / "directory"
@@ -69,6 +71,17 @@ REQUIRED_IDS = {
 @pytest.fixture(scope="module")
 def directory() -> Directory:
     return load_directory(DIRECTORY)
+
+
+@pytest.fixture(scope="module")
+def words() -> dict[str, CardWords]:
+    """The card's fixed words, from locales/<lang>/directory.yaml as the bot loads them."""
+    locales, problems = load_locales(ROOT / "locales", ROOT)
+    assert problems == []
+    keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
+    for lang in ("nl", "en"):
+        assert all(locales.has(lang, key) for key in keys), lang
+    return {lang: CardWords.from_texts({k: locales.render(lang, k, {}) for k in keys}) for lang in ("nl", "en")}
 
 
 def _urls(entry: Entry) -> list[str]:
@@ -239,8 +252,8 @@ def test_stale_entries(directory: Directory) -> None:
 # ---------------------------------------------------------------------- cards
 
 
-def test_card_in_dutch(directory: Directory) -> None:
-    card = render_card(directory["veilig_thuis"], "nl")
+def test_card_in_dutch(directory: Directory, words: dict[str, CardWords]) -> None:
+    card = render_card(directory["veilig_thuis"], "nl", words["nl"])
     lines = card.splitlines()
     assert lines[0] == "Veilig Thuis"
     assert "Telefoon: 0800-2000" in lines
@@ -249,16 +262,14 @@ def test_card_in_dutch(directory: Directory) -> None:
     assert "Let op:" not in card
 
 
-def test_card_in_english_shows_both_numbers(directory: Directory) -> None:
-    card = render_card(directory["zelfmoordpreventie_113"], "en")
+def test_card_in_english_shows_both_numbers(directory: Directory, words: dict[str, CardWords]) -> None:
+    card = render_card(directory["zelfmoordpreventie_113"], "en", words["en"])
     assert "Phone: 113 or 0800-0113" in card
     assert card.splitlines()[-1] == "Source: https://113.nl (checked on 29 November 2026)"
 
 
-def test_card_of_uncertain_entry_leads_with_website_and_warns(
-    directory: Directory,
-) -> None:
-    card = render_card(directory["jeugdstem"], "nl")
+def test_card_of_uncertain_entry_leads_with_website_and_warns(directory: Directory, words: dict[str, CardWords]) -> None:
+    card = render_card(directory["jeugdstem"], "nl", words["nl"])
     lines = card.splitlines()
     website = lines.index("Website: https://jeugdstem.nl")
     phone = next(i for i, line in enumerate(lines) if line.startswith("Telefoon:"))
@@ -267,19 +278,32 @@ def test_card_of_uncertain_entry_leads_with_website_and_warns(
     assert lines[-1].startswith("Bron: ")
 
 
-def test_every_entry_renders_in_both_languages(directory: Directory) -> None:
+def test_every_entry_renders_in_both_languages(directory: Directory, words: dict[str, CardWords]) -> None:
     for entry in directory.entries.values():
         for lang in ("nl", "en"):
-            card = render_card(entry, lang)
+            card = render_card(entry, lang, words[lang])
             assert entry.source in card.splitlines()[-1]
 
 
-def test_card_words_can_be_replaced(directory: Directory) -> None:
+def test_card_words_come_from_the_given_texts(directory: Directory, words: dict[str, CardWords]) -> None:
     from dataclasses import replace
 
-    words = replace(CARD_WORDS["nl"], phone="Tel.")
-    assert "Tel.: 0800-2000" in render_card(directory["veilig_thuis"], "nl", words)
-    assert format_date(date(2026, 3, 1), CARD_WORDS["en"]) == "1 March 2026"
+    changed = replace(words["nl"], phone="Tel.")
+    assert "Tel.: 0800-2000" in render_card(directory["veilig_thuis"], "nl", changed)
+    texts = {key: key.upper() for key in CARD_TEXT_KEYS}
+    made = CardWords.from_texts(texts)
+    assert made.cost_values == {"free": "COST_VALUE.FREE", "paid": "COST_VALUE.PAID", "mixed": "COST_VALUE.MIXED"}
+    card = render_card(directory["kinderombudsman"], "en", made)
+    assert card.splitlines()[-1].endswith("(CHECKED_ON 29 November 2026)")
+    del texts["caution"]
+    with pytest.raises(KeyError, match=r"directory\.card\.caution"):
+        CardWords.from_texts(texts)
+
+
+def test_no_card_word_is_left_in_python() -> None:
+    source = (ROOT / "bot" / "directory.py").read_text(encoding="utf-8")
+    for word in ("Telefoon", "Bron", "gecontroleerd", "Let op", "gratis", "Kosten", "november"):
+        assert word not in source, word
 
 
 # ------------------------------------------------------------ moderator errors

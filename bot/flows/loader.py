@@ -20,7 +20,7 @@ from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
-from bot.texts import load_locales
+from bot.texts import Locales, load_locales
 
 #: Files in the flows directory that are not flows.
 NOT_FLOWS = {"crisis.yaml"}
@@ -114,7 +114,7 @@ def load_flowset(
     seen_files.extend(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else [])
 
     directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
-                                locales.languages or ["nl", "en"])
+                                locales.languages or ["nl", "en"], locales, locales_dir)
     problems.extend(directory.problems)
     seen_files.extend(directory.files)
 
@@ -169,13 +169,34 @@ class _Directory:
 
 
 def _load_directory(directory: Path, root: Path, today: date, max_age: int,
-                    languages: list[str]) -> _Directory:
+                    languages: list[str], locales: Locales, locales_dir: Path) -> _Directory:
     """Read flows/directory/ (bot.directory) into what templates and `show` steps use."""
-    from bot.directory import DirectoryError, load_directory, render_card, stale_entries
+    from bot.directory import (
+        CARD_TEXT_KEYS,
+        CARD_TEXT_PREFIX,
+        CardWords,
+        DirectoryError,
+        load_directory,
+        render_card,
+        stale_entries,
+    )
 
     out = _Directory()
     if not directory.is_dir():
         return out
+    words: dict[str, CardWords] = {}
+    for lang in languages:
+        if lang not in ("nl", "en"):
+            continue
+        keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
+        missing = [key for key in keys if not locales.has(lang, key)]
+        for key in missing:
+            out.problems.append(Problem(
+                Where(shown_path(locales_dir / lang, root), 1, 1), "missing-text-key",
+                f"text `{key}` (a word on every directory card) has no `{lang}` version",
+                f"add `{key}` to locales/{lang}/directory.yaml"))
+        if not missing:
+            words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys})
     out.files = sorted(directory.glob("*.yaml"))
     try:
         loaded = load_directory(directory)
@@ -207,7 +228,8 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             for name, value in (entry.value or {}).items():
                 view[name] = value.isoformat() if isinstance(value, date) else value
             out.views.setdefault(lang, {})[entry_id] = view
-            out.cards[entry_id][lang] = render_card(entry, lang)  # type: ignore[arg-type]
+            if lang in words:
+                out.cards[entry_id][lang] = render_card(entry, lang, words[lang])  # type: ignore[arg-type]
         for deadline in entry.deadlines:
             units = dict(deadline.period.units())
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
