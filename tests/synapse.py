@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -172,16 +172,10 @@ class Synapse:
         self._admin: Registered | None = None
         self._counter = 0
         data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / "log.yaml").write_text(
-            _LOG_CONFIG.format(path=json.dumps(str(data_dir / "homeserver.log")))
-        )
+        (data_dir / "log.yaml").write_text(_LOG_CONFIG.format(path=json.dumps(str(data_dir / "homeserver.log"))))
         self.config_path = data_dir / "homeserver.yaml"
         # JSON is valid YAML: no YAML library needed in the test venv.
-        self.config_path.write_text(
-            json.dumps(
-                homeserver_config(data_dir, self.port, self.shared_secret), indent=2
-            )
-        )
+        self.config_path.write_text(json.dumps(homeserver_config(data_dir, self.port, self.shared_secret), indent=2))
         self._run("--generate-keys")
 
     # ------------------------------------------------------------ lifecycle
@@ -224,13 +218,9 @@ class Synapse:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.process = None
-                raise RuntimeError(
-                    f"Synapse exited at start; see {self.data_dir}/stderr.log and homeserver.log"
-                )
+                raise RuntimeError(f"Synapse exited at start; see {self.data_dir}/stderr.log and homeserver.log")
             try:
-                with urllib.request.urlopen(
-                    f"{self.url}/_matrix/client/versions", timeout=1
-                ):
+                with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.05)
@@ -291,9 +281,7 @@ class Synapse:
         localpart = f"{prefix}{self._counter}_{secrets.token_hex(3)}"
         password = secrets.token_urlsafe(12)
         nonce = self.request("GET", "/_synapse/admin/v1/register")["nonce"]
-        message = "\x00".join(
-            (nonce, localpart, password, "admin" if admin else "notadmin")
-        )
+        message = "\x00".join((nonce, localpart, password, "admin" if admin else "notadmin"))
         mac = hmac.new(self.shared_secret.encode(), message.encode(), hashlib.sha1)
         result = self.request(
             "POST",
@@ -320,9 +308,7 @@ class Synapse:
             self._admin = self.register("admin", admin=True)
         return self._admin
 
-    def set_message_ratelimit(
-        self, user_id: str, per_second: float, burst: int
-    ) -> None:
+    def set_message_ratelimit(self, user_id: str, per_second: float, burst: int) -> None:
         """Make one user strict (the server stays relaxed for everyone else)."""
         quoted = urllib.parse.quote(user_id)
         self.request(
@@ -336,8 +322,8 @@ class Synapse:
 _SERVER: Synapse | None = None
 
 
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+@pytest.fixture(scope="session", name="synapse")
+def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     """The session's homeserver, started once even if several modules import this fixture."""
     global _SERVER
     owner = _SERVER is None
@@ -358,15 +344,30 @@ if __name__ == "__main__":  # a manual smoke test: python tests/synapse.py
 
     with tempfile.TemporaryDirectory() as tmp:
         began = time.monotonic()
-        hs = Synapse(
-            DEFAULT_PYTHON if len(sys.argv) < 2 else Path(sys.argv[1]), Path(tmp)
-        )
+        hs = Synapse(DEFAULT_PYTHON if len(sys.argv) < 2 else Path(sys.argv[1]), Path(tmp))
         hs.start()
         print(f"up after {time.monotonic() - began:.1f}s at {hs.url}")
         print(hs.register("alice"))
         hs.restart()
         print(hs.request("GET", "/_matrix/client/versions")["versions"][-1])
         hs.stop()
+
+
+# ---------------------------------------------------------------- what others see
+
+
+def assert_cross_signed(keys: dict[str, Any], user_id: str, device_id: str) -> None:
+    """As a client checks it: master -> self-signing key -> device, all valid signatures."""
+    from bot.adapters.matrix.crosssigning import key_of, verify_json
+
+    master = keys["master_keys"][user_id]
+    ssk = keys["self_signing_keys"][user_id]
+    master_pub, ssk_pub = key_of(master), key_of(ssk)
+    assert master_pub and ssk_pub
+    assert master["usage"] == ["master"] and ssk["usage"] == ["self_signing"]
+    assert verify_json(ssk, master_pub, user_id, master_pub)
+    device = keys["device_keys"][user_id][device_id]
+    assert verify_json(device, ssk_pub, user_id, ssk_pub)
 
 
 # ---------------------------------------------------------------- a user's client
@@ -403,9 +404,7 @@ class MatrixUser:
             account.user_id,
             device_id=account.device_id,
             store_path=str(store),
-            config=AsyncClientConfig(
-                store=SqliteStore, encryption_enabled=True, max_timeouts=None
-            ),
+            config=AsyncClientConfig(store=SqliteStore, encryption_enabled=True, max_timeouts=None),
         )
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
         self.seen: dict[str, list[Seen]] = {}
@@ -416,7 +415,7 @@ class MatrixUser:
     def user_id(self) -> str:
         return self.account.user_id
 
-    async def __aenter__(self) -> MatrixUser:
+    async def __aenter__(self) -> Self:
         import asyncio
 
         from nio import MegolmEvent, RoomEncryptedFile, RoomMessageFile, RoomMessageText
@@ -448,9 +447,7 @@ class MatrixUser:
             async with self._changed:
                 self._changed.notify_all()
 
-        self.client.add_event_callback(
-            on_message, (RoomMessageText, RoomMessageFile, RoomEncryptedFile, MegolmEvent)
-        )
+        self.client.add_event_callback(on_message, (RoomMessageText, RoomMessageFile, RoomEncryptedFile, MegolmEvent))
         await self.client.sync(timeout=0, full_state=True)
         self._task = asyncio.create_task(self.client.sync_forever(timeout=300))
         return self

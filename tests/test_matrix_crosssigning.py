@@ -26,7 +26,12 @@ from bot.adapters.matrix.crosssigning import (
     sign_json,
     verify_json,
 )
-from tests.synapse import Registered, Synapse, synapse  # noqa: F401 - fixture
+from tests.synapse import (  # noqa: F401 - fixture
+    Registered,
+    Synapse,
+    assert_cross_signed,
+    synapse_server,
+)
 
 
 def test_canonical_json_follows_the_spec_examples() -> None:
@@ -78,20 +83,7 @@ async def seen_by(server: Synapse, viewer: Registered, user_id: str) -> dict[str
     )
 
 
-def assert_cross_signed(keys: dict[str, Any], user_id: str, device_id: str) -> None:
-    master = keys["master_keys"][user_id]
-    ssk = keys["self_signing_keys"][user_id]
-    master_pub, ssk_pub = key_of(master), key_of(ssk)
-    assert master_pub and ssk_pub
-    assert master["usage"] == ["master"] and ssk["usage"] == ["self_signing"]
-    assert verify_json(ssk, master_pub, user_id, master_pub)
-    device = keys["device_keys"][user_id][device_id]
-    assert verify_json(device, ssk_pub, user_id, ssk_pub)
-
-
-def assert_device_vouches_for_master(
-    own: dict[str, Any], user_id: str, device_id: str
-) -> None:
+def assert_device_vouches_for_master(own: dict[str, Any], user_id: str, device_id: str) -> None:
     """As Element's own devices do; Synapse shows these signatures to their owner only."""
     master = own["master_keys"][user_id]
     device_key = own["device_keys"][user_id][device_id]["keys"][f"ed25519:{device_id}"]
@@ -101,7 +93,7 @@ def assert_device_vouches_for_master(
 @pytest.mark.asyncio
 async def test_bootstrap_is_seen_by_another_user_and_is_idempotent(
     synapse: Synapse,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     bot, viewer = synapse.register("bot"), synapse.register("parent")
     client = await bot_client(synapse, bot, tmp_path / "store")
@@ -110,9 +102,7 @@ async def test_bootstrap_is_seen_by_another_user_and_is_idempotent(
         assert state is CrossSigningState.CREATED
         first = await seen_by(synapse, viewer, bot.user_id)
         assert_cross_signed(first, bot.user_id, bot.device_id)
-        assert_device_vouches_for_master(
-            await seen_by(synapse, bot, bot.user_id), bot.user_id, bot.device_id
-        )
+        assert_device_vouches_for_master(await seen_by(synapse, bot, bot.user_id), bot.user_id, bot.device_id)
         # The private keys are on disk, readable by the bot's user only.
         mode = stat.S_IMODE((tmp_path / "store" / KEYS_FILE).stat().st_mode)
         assert mode == 0o600
@@ -121,9 +111,7 @@ async def test_bootstrap_is_seen_by_another_user_and_is_idempotent(
         again = await ensure_cross_signed(client, tmp_path / "store", bot.password)
         assert again is CrossSigningState.ALREADY_DONE
         second = await seen_by(synapse, viewer, bot.user_id)
-        assert key_of(second["master_keys"][bot.user_id]) == key_of(
-            first["master_keys"][bot.user_id]
-        )
+        assert key_of(second["master_keys"][bot.user_id]) == key_of(first["master_keys"][bot.user_id])
     finally:
         await client.close()
 
@@ -152,36 +140,23 @@ async def test_bootstrap_is_seen_by_another_user_and_is_idempotent(
         keys.save(tmp_path / "store2")
         state = await ensure_cross_signed(client2, tmp_path / "store2", None)
         assert state is CrossSigningState.SIGNED_DEVICE
-        assert_cross_signed(
-            await seen_by(synapse, viewer, bot.user_id), bot.user_id, other.device_id
-        )
+        assert_cross_signed(await seen_by(synapse, viewer, bot.user_id), bot.user_id, other.device_id)
     finally:
         await client2.close()
 
 
 @pytest.mark.asyncio
-async def test_a_foreign_identity_is_left_alone(
-    synapse: Synapse, tmp_path: Path
-) -> None:  # noqa: F811
+async def test_a_foreign_identity_is_left_alone(synapse: Synapse, tmp_path: Path) -> None:
     bot = synapse.register("bot")
     client = await bot_client(synapse, bot, tmp_path / "a")
     try:
-        assert await ensure_cross_signed(client, tmp_path / "a", bot.password) is (
-            CrossSigningState.CREATED
-        )
+        assert await ensure_cross_signed(client, tmp_path / "a", bot.password) is (CrossSigningState.CREATED)
         # Same account, a store without the private keys: we must not reset it.
         state = await ensure_cross_signed(client, tmp_path / "b", bot.password)
         assert state is CrossSigningState.FOREIGN_IDENTITY
         # Unless told to; replacing needs user-interactive auth by password.
-        assert await ensure_cross_signed(
-            client, tmp_path / "c", None, replace_foreign=True
-        ) is (CrossSigningState.NEEDS_PASSWORD)
-        assert (
-            await ensure_cross_signed(
-                client, tmp_path / "c", bot.password, replace_foreign=True
-            )
-            is CrossSigningState.CREATED
-        )
+        assert await ensure_cross_signed(client, tmp_path / "c", None, replace_foreign=True) is (CrossSigningState.NEEDS_PASSWORD)
+        assert await ensure_cross_signed(client, tmp_path / "c", bot.password, replace_foreign=True) is CrossSigningState.CREATED
         keys = CrossSigningKeys.load(tmp_path / "c", bot.user_id)
         assert keys is not None
         seen = await seen_by(synapse, synapse.register("viewer"), bot.user_id)

@@ -66,18 +66,14 @@ class CrossSigningState(Enum):
 
 def canonical_json(value: dict[str, Any]) -> bytes:
     """The bytes a Matrix signature covers (nio's own canonicaliser, so both agree)."""
-    return Api.to_canonical_json(value).encode("utf-8")
+    return str(Api.to_canonical_json(value)).encode("utf-8")
 
 
 class SigningKey:
     """An ed25519 key pair identified the Matrix way (by its public key)."""
 
     def __init__(self, seed: bytes | None = None) -> None:
-        self._key = (
-            eddsa.import_private_key(seed)
-            if seed is not None
-            else ECC.generate(curve="ed25519")
-        )
+        self._key = eddsa.import_private_key(seed) if seed is not None else ECC.generate(curve="ed25519")
 
     @property
     def seed(self) -> bytes:
@@ -94,9 +90,7 @@ class SigningKey:
         return encode_base64(eddsa.new(self._key, "rfc8032").sign(message))
 
 
-def sign_json(
-    value: dict[str, Any], key: SigningKey, user_id: str, key_id: str
-) -> dict[str, Any]:
+def sign_json(value: dict[str, Any], key: SigningKey, user_id: str, key_id: str) -> dict[str, Any]:
     """A copy of `value` carrying a new signature; existing signatures are kept."""
     signed = dict(value)
     signatures = {u: dict(s) for u, s in signed.pop("signatures", {}).items()}
@@ -109,9 +103,7 @@ def sign_json(
     return signed
 
 
-def verify_json(
-    value: dict[str, Any], public_key: str, user_id: str, key_id: str
-) -> bool:
+def verify_json(value: dict[str, Any], public_key: str, user_id: str, key_id: str) -> bool:
     """Whether `value` holds a valid signature by `public_key` under `ed25519:<key_id>`."""
     try:
         signature = decode_base64(value["signatures"][user_id][f"ed25519:{key_id}"])
@@ -119,9 +111,7 @@ def verify_json(
         return False
     body = {k: v for k, v in value.items() if k not in ("signatures", "unsigned")}
     try:
-        verifier = eddsa.new(
-            eddsa.import_public_key(decode_base64(public_key)), "rfc8032"
-        )
+        verifier = eddsa.new(eddsa.import_public_key(decode_base64(public_key)), "rfc8032")
         verifier.verify(canonical_json(body), signature)
     except ValueError:
         return False
@@ -201,9 +191,7 @@ class CrossSigningKeys:
             return None
         data = json.loads(path.read_text())
         if data.get("user_id") != user_id:
-            log.warning(
-                "cross-signing keys in %s belong to another account; ignored", path
-            )
+            log.warning("cross-signing keys in %s belong to another account; ignored", path)
             return None
         return cls(
             user_id,
@@ -216,9 +204,7 @@ class CrossSigningKeys:
 # ------------------------------------------------------------------ HTTP
 
 
-async def _request(
-    client: AsyncClient, method: str, path: str, body: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
+async def _request(client: AsyncClient, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """One JSON request with the client's token: nio has no call for these endpoints."""
     headers = {
         "Content-Type": "application/json",
@@ -244,9 +230,7 @@ async def query_own_keys(client: AsyncClient) -> dict[str, Any]:
     return data
 
 
-async def upload_identity(
-    client: AsyncClient, keys: CrossSigningKeys, password: str | None
-) -> bool:
+async def upload_identity(client: AsyncClient, keys: CrossSigningKeys, password: str | None) -> bool:
     """Upload the three public keys; answer user-interactive auth with the password.
 
     Returns False when the server wants authentication we cannot give.
@@ -268,15 +252,11 @@ async def upload_identity(
         }
         status, data = await _request(client, "POST", path, {**body, "auth": auth})
     if status != 200:
-        raise CrossSigningError(
-            f"device_signing/upload answered {status}: {data.get('errcode')}"
-        )
+        raise CrossSigningError(f"device_signing/upload answered {status}: {data.get('errcode')}")
     return True
 
 
-async def upload_signatures(
-    client: AsyncClient, signed: dict[str, dict[str, Any]]
-) -> None:
+async def upload_signatures(client: AsyncClient, signed: dict[str, dict[str, Any]]) -> None:
     status, data = await _request(
         client,
         "POST",
@@ -284,9 +264,7 @@ async def upload_signatures(
         {client.user_id: signed},
     )
     if status != 200 or data.get("failures"):
-        raise CrossSigningError(
-            f"signatures/upload answered {status}: {data.get('failures')}"
-        )
+        raise CrossSigningError(f"signatures/upload answered {status}: {data.get('failures')}")
 
 
 # ------------------------------------------------------------------ the bootstrap
@@ -321,20 +299,14 @@ async def ensure_cross_signed(
                 "the bot does not hold; the bot's device stays unsigned"
             )
             return CrossSigningState.FOREIGN_IDENTITY
-        keys = (
-            stored
-            if stored is not None and server_master in (None, stored.master.public)
-            else None
-        )
+        keys = stored if stored is not None and server_master in (None, stored.master.public) else None
         if keys is None:
             keys = CrossSigningKeys.generate(user_id)
             # Saved before the upload: a crash in between must not leave the
             # server holding public keys whose private halves are lost.
             keys.save(store_dir)
         if not await upload_identity(client, keys, password):
-            log.warning(
-                "cross-signing needs the account password (WEGWIJZER_MATRIX_PASSWORD)"
-            )
+            log.warning("cross-signing needs the account password (WEGWIJZER_MATRIX_PASSWORD)")
             return CrossSigningState.NEEDS_PASSWORD
         stored = keys
         state = CrossSigningState.CREATED
@@ -347,9 +319,7 @@ async def ensure_cross_signed(
     ssk = stored.self_signing
     master_obj = data.get("master_keys", {}).get(user_id) or {}
     device_signed = verify_json(device, ssk.public, user_id, ssk.public)
-    master_signed = verify_json(
-        master_obj, client.olm.account.identity_keys["ed25519"], user_id, device_id
-    )
+    master_signed = verify_json(master_obj, client.olm.account.identity_keys["ed25519"], user_id, device_id)
     if device_signed and master_signed:
         return state
 
@@ -358,9 +328,7 @@ async def ensure_cross_signed(
         body = {k: v for k, v in device.items() if k != "unsigned"}
         uploads[device_id] = sign_json(body, ssk, user_id, ssk.public)
     if not master_signed:
-        master_body = {
-            k: v for k, v in master_obj.items() if k not in ("unsigned", "signatures")
-        }
+        master_body = {k: v for k, v in master_obj.items() if k not in ("unsigned", "signatures")}
         signature = client.olm.sign_json(master_body)
         master_body["signatures"] = {user_id: {f"ed25519:{device_id}": signature}}
         uploads[stored.master.public] = master_body

@@ -1,0 +1,681 @@
+"""The Matrix adapter: nio sync responses -> Incoming; Send/Edit -> room messages.
+
+A thin translator like every adapter: it knows no flow and keeps no
+conversation state. What it does own is everything Matrix-specific that makes
+a bot trustworthy over time:
+
+- One device for life. The access token, device id, nio's crypto store
+  (olm/megolm sessions, SQLite) and the cross-signing keys live in one store
+  directory (0700, files 0600); a restart restores them instead of logging in
+  again, because a new device means new keys that every user's client must
+  learn (and, without cross-signing, distrust).
+- Each update at most once, none lost. The sync token is written only after
+  every event of that sync went through `handle` (which commits it with
+  update_id "mx:<event id>", so the core drops a replay after a crash in
+  between). The first sync ever and everything before the bot's own join in
+  a room are skipped: the bot never answers history. A gap in a long outage
+  (a "limited" timeline) is read back through /messages.
+- Rooms: invites to direct chats are joined (and greeted with /start);
+  desk rooms named in the configuration are joined and only posted to; any
+  other invite is declined; a room the user left is left.
+- Encryption: nio's olm/megolm with a persistent store; messages are sent
+  with ignore_unverified_devices=True (see the README: the bot talks to
+  anonymous members of the public, so there is nobody to verify; it still
+  shares keys only with the devices the homeserver lists for the room's
+  members). Its own device is cross-signed (crosssigning.py).
+- Rate limits and outages: the adapter, not nio, retries (nio's own retry
+  loops are switched off so there is one policy): a 429 waits the server's
+  retry_after_ms, a connection error backs off exponentially, and after
+  `give_up_after` seconds delivery raises DeliveryFailed so the core keeps
+  the message in its outbox. A send reuses its transaction id on every
+  retry, so the homeserver stores it once however often we ask.
+
+It never logs message text, user ids or room ids at info level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import ClientError
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    InviteMemberEvent,
+    JoinError,
+    LocalProtocolError,
+    LoginResponse,
+    MegolmEvent,
+    MessageDirection,
+    RoomMemberEvent,
+    RoomMessageEmote,
+    RoomMessageMedia,
+    RoomMessagesResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SendRetryError,
+    StickerEvent,
+    SyncError,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.events.room_events import Event as NioEvent
+from nio.events.room_events import RoomEncryptedMedia, RoomMessageUnknown
+from nio.store import SqliteStore
+
+from bot.adapters.base import DeliveryFailed
+from bot.adapters.matrix.crosssigning import (
+    CrossSigningError,
+    CrossSigningState,
+    ensure_cross_signed,
+)
+from bot.adapters.matrix.render import (
+    FileMessage,
+    Outgoing,
+    TextMessage,
+    document_fallback,
+    file_content,
+    parse_text,
+    render,
+)
+from bot.events import (
+    Command,
+    ConversationKey,
+    Document,
+    Edit,
+    Event,
+    Incoming,
+    Send,
+    Unsupported,
+)
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+SESSION_FILE = "session.json"
+SYNC_TOKEN_FILE = "sync_token"
+
+Handler = Callable[[Incoming], Awaitable[object]]
+T = TypeVar("T")
+
+#: Sync filter: no presence, a generous timeline so a short outage leaves no gap.
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "timeline": {"limit": 50},
+        "ephemeral": {"types": []},
+        "state": {"lazy_load_members": False},
+    },
+}
+
+
+class MatrixLoginError(Exception):
+    """The configured credentials do not give us a session."""
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """What the adapter needs; built from the WEGWIJZER_MATRIX_* settings."""
+
+    homeserver: str
+    user: str
+    store: Path
+    password: str | None = None
+    access_token: str | None = None
+    device_id: str | None = None
+    device_name: str = "Wegwijzer"
+    #: rooms the bot posts reports to: joined when invited, never answered
+    desk_rooms: frozenset[str] = frozenset()
+    #: long-poll time of one /sync
+    sync_timeout_ms: int = 30_000
+    #: how long one delivery may keep retrying before DeliveryFailed
+    give_up_after: float = 120.0
+    #: longest wait between reconnect attempts
+    max_backoff: float = 15.0
+    #: greet with /start when joining a direct chat
+    greet_on_join: bool = True
+
+
+def config_from_settings(settings: Settings) -> MatrixConfig:
+    """The WEGWIJZER_MATRIX_* settings; the store defaults to a folder next to the DB."""
+    if not (settings.matrix_homeserver and settings.matrix_user):
+        raise MatrixLoginError("set WEGWIJZER_MATRIX_HOMESERVER and WEGWIJZER_MATRIX_USER")
+    password = settings.matrix_password
+    token = settings.matrix_access_token
+    return MatrixConfig(
+        homeserver=settings.matrix_homeserver.rstrip("/"),
+        user=settings.matrix_user,
+        store=settings.matrix_store or settings.db.parent / "matrix-store",
+        password=password.get_secret_value() if password else None,
+        access_token=token.get_secret_value() if token else None,
+        device_id=settings.matrix_device_id,
+    )
+
+
+@dataclass
+class _RoomMemory:
+    """What the adapter learns about a room in this process (not persisted)."""
+
+    inviter: str | None = None
+
+
+# ------------------------------------------------------------------ small files
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomic 0600 write: a crash leaves the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _backoff(attempt: int, ceiling: float) -> float:
+    """Exponential with jitter: 0.25 s, 0.5 s, 1 s ... up to `ceiling`."""
+    base: float = min(ceiling, 0.25 * (2**attempt))
+    return base * (0.75 + random.random() / 2)  # jitter, not crypto
+
+
+def _transaction_id(seed: object, index: int, content: dict[str, Any]) -> str:
+    """Same turn, same message -> same transaction id, so a retry is stored once."""
+    if not isinstance(seed, str):
+        return uuid.uuid4().hex
+    digest = hashlib.sha256(json.dumps([seed, index, content], sort_keys=True).encode()).hexdigest()
+    return f"ww{digest[:32]}"
+
+
+class _Retryable(Exception):
+    def __init__(self, wait: float | None, reason: str) -> None:
+        super().__init__(reason)
+        self.wait = wait
+        self.reason = reason
+
+
+# ------------------------------------------------------------------ the adapter
+
+
+class MatrixAdapter:
+    """One Matrix device: a service for bot.app and an Outlet for the core.
+
+    `start()` returns at once and connects in the background (a homeserver
+    that is down at boot must not hold up Telegram); `ready()` waits for the
+    first sync. Wrong credentials are logged as an error and end the task.
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings, core: Core, config: MatrixConfig | None = None) -> None:
+        self.config = config or config_from_settings(settings)
+        self.core = core
+        self.cross_signing: CrossSigningState | None = None
+        self._rooms: dict[str, _RoomMemory] = {}
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._sync_token: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        #: counters for logs and tests: 429s waited out, syncs that failed
+        self.throttled = 0
+        self.sync_failures = 0
+        store = self.config.store
+        store.mkdir(parents=True, exist_ok=True)
+        store.chmod(0o700)
+        self.client = AsyncClient(
+            self.config.homeserver,
+            self.config.user,
+            device_id=self.config.device_id or "",
+            store_path=str(store),
+            config=AsyncClientConfig(
+                store=SqliteStore,
+                encryption_enabled=True,
+                store_sync_tokens=False,
+                # The adapter owns every retry (one policy, bounded in time).
+                max_limit_exceeded=0,
+                max_timeouts=0,
+                request_timeout=30,
+            ),
+        )
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    @property
+    def device_id(self) -> str:
+        return str(self.client.device_id)
+
+    async def start(self) -> None:
+        """Register with the core and connect in the background."""
+        self.core.register(self)
+        self._stopping = False
+        self._task = asyncio.create_task(self._serve(), name="matrix")
+
+    async def ready(self, timeout: float | None = None) -> None:
+        """Wait until the first sync response arrived (or the task died)."""
+        waiter = asyncio.ensure_future(self._ready.wait())
+        assert self._task is not None, "start() first"
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if self._task in done:
+            self._task.result()  # raises what ended it
+            raise MatrixLoginError("the matrix task ended")
+        if not done:
+            raise TimeoutError("matrix did not connect in time")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self.client.close()
+
+    async def _serve(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.connect()
+                break
+            except MatrixLoginError as err:
+                log.error("matrix login failed, matrix is off: %s", err)
+                raise
+            except (ClientError, TimeoutError) as err:
+                wait = _backoff(attempt, self.config.max_backoff)
+                attempt += 1
+                log.warning(
+                    "matrix homeserver unreachable (%s); retry in %.1fs",
+                    type(err).__name__,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+        await self.run(self.core.handle)
+
+    async def connect(self) -> None:
+        """Log in (or restore), publish device keys, cross-sign this device."""
+        await self._login()
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        try:
+            self.cross_signing = await ensure_cross_signed(self.client, self.config.store, self.config.password)
+        except (CrossSigningError, ClientError, TimeoutError) as err:
+            # Encryption still works; only clients that hide unverified
+            # devices will not show the bot until the next start.
+            log.warning("cross-signing not set up: %s", err)
+        token_file = self.config.store / SYNC_TOKEN_FILE
+        self._sync_token = token_file.read_text().strip() if token_file.exists() else None
+        log.info(
+            "matrix device ready (cross-signing: %s)",
+            self.cross_signing.value if self.cross_signing else "unknown",
+        )
+
+    async def _login(self) -> None:
+        session_file = self.config.store / SESSION_FILE
+        saved = json.loads(session_file.read_text()) if session_file.exists() else None
+        if saved and saved.get("homeserver") == self.config.homeserver:
+            self.client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
+            who = await self.client.whoami()
+            if isinstance(who, WhoamiResponse):
+                return
+            if who.status_code != "M_UNKNOWN_TOKEN":
+                raise MatrixLoginError(f"whoami failed: {who.status_code}")
+            # The token was revoked: log in again *as the same device*, so
+            # its keys and its cross-signature stay valid.
+            self.client.access_token = ""
+            self.client.device_id = saved["device_id"]
+        if self.config.access_token:
+            self.client.access_token = self.config.access_token
+            who = await self.client.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise MatrixLoginError(f"the access token was refused: {who.status_code}")
+            device_id = who.device_id or self.config.device_id
+            if not device_id:
+                raise MatrixLoginError("set WEGWIJZER_MATRIX_DEVICE_ID for this access token")
+            self.client.restore_login(who.user_id, device_id, self.config.access_token)
+        elif self.config.password:
+            resp = await self.client.login(self.config.password, self.config.device_name)
+            if not isinstance(resp, LoginResponse):
+                raise MatrixLoginError(f"login failed: {resp.status_code}")
+        else:
+            raise MatrixLoginError("set WEGWIJZER_MATRIX_PASSWORD or WEGWIJZER_MATRIX_ACCESS_TOKEN")
+        _write_private(
+            session_file,
+            json.dumps(
+                {
+                    "homeserver": self.config.homeserver,
+                    "user_id": self.client.user_id,
+                    "device_id": self.client.device_id,
+                    "access_token": self.client.access_token,
+                }
+            ),
+        )
+
+    # ------------------------------------------------------------ receiving
+
+    async def run(self, handle: Handler) -> None:
+        """Sync until `close()`; reconnect with backoff when the homeserver goes away."""
+        first = True
+        attempt = 0
+        while not self._stopping:
+            try:
+                resp = await self.client.sync(
+                    timeout=0 if first else self.config.sync_timeout_ms,
+                    sync_filter=SYNC_FILTER,
+                    since=self._sync_token,
+                    # After a restart nio knows no room: ask for all state once.
+                    full_state=True if first else None,
+                )
+                if isinstance(resp, SyncError):
+                    if resp.status_code in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
+                        raise MatrixLoginError(f"sync refused: {resp.status_code}")
+                    raise _Retryable((resp.retry_after_ms or 0) / 1000 or None, str(resp.status_code))
+                await self._keep_keys()
+                # nio knows the rooms now: deliveries may go (some come from
+                # the handling below, so waiting for its end would deadlock).
+                self._ready.set()
+                await self._handle_sync(resp, handle, history=self._sync_token is None)
+                self._save_sync_token(resp.next_batch)
+                first = False
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except (ClientError, TimeoutError, _Retryable) as err:
+                if self._stopping:
+                    break
+                wait = err.wait if isinstance(err, _Retryable) and err.wait else None
+                wait = wait or _backoff(attempt, self.config.max_backoff)
+                attempt += 1
+                self.sync_failures += 1
+                log.warning(
+                    "matrix sync failed (%s); retry %d in %.1fs",
+                    type(err).__name__,
+                    attempt,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+
+    def _save_sync_token(self, token: str) -> None:
+        if token and token != self._sync_token:
+            _write_private(self.config.store / SYNC_TOKEN_FILE, token)
+            self._sync_token = token
+
+    async def _keep_keys(self) -> None:
+        """What nio's sync_forever does between syncs to keep encryption working."""
+        client = self.client
+        await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+
+    async def _handle_sync(self, resp: SyncResponse, handle: Handler, *, history: bool) -> None:
+        for room_id, invite in resp.rooms.invite.items():
+            await self._on_invite(room_id, invite.invite_state)
+        for room_id, joined in resp.rooms.join.items():
+            if room_id in self.config.desk_rooms:
+                continue
+            events = list(joined.timeline.events)
+            if history:
+                continue  # the very first sync: never answer what came before us
+            if joined.timeline.limited and self._sync_token:
+                events = await self._backfill(room_id, joined.timeline.prev_batch) + events
+            for incoming in self._translate(room_id, events):
+                await handle(incoming)
+            await self._leave_if_alone(room_id)
+
+    async def _backfill(self, room_id: str, prev_batch: str | None) -> list[NioEvent]:
+        """The events between our last handled sync and a limited timeline's start."""
+        found: list[NioEvent] = []
+        start = prev_batch
+        while start:
+            resp = await self.client.room_messages(
+                room_id,
+                start=start,
+                end=self._sync_token,
+                direction=MessageDirection.back,
+                limit=100,
+            )
+            if not isinstance(resp, RoomMessagesResponse) or not resp.chunk:
+                break
+            found.extend(resp.chunk)
+            if not resp.end or resp.end == start:
+                break
+            start = resp.end
+        found.reverse()
+        return found
+
+    def _translate(self, room_id: str, events: Sequence[NioEvent]) -> Iterable[Incoming]:
+        """Timeline events -> Incoming, skipping everything before our own join."""
+        me = self.client.user_id
+        joined_at = None
+        for index, event in enumerate(events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == me
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                joined_at = index
+        if joined_at is not None:
+            join = events[joined_at]
+            events = events[joined_at + 1 :]
+            greeted = self._greeting(room_id, join)
+            if greeted is not None:
+                yield greeted
+        for event in events:
+            if getattr(event, "sender", me) == me:
+                continue
+            meaning = self._meaning(event)
+            if meaning is None:
+                continue
+            yield Incoming(
+                key=ConversationKey(PLATFORM, room_id, event.sender),
+                event=meaning,
+                update_id=f"mx:{event.event_id}",
+                reply_to=event.event_id,
+            )
+
+    def _greeting(self, room_id: str, join: NioEvent) -> Incoming | None:
+        if not self.config.greet_on_join:
+            return None
+        memory = self._rooms.get(room_id)
+        user = memory.inviter if memory else None
+        if user is None:
+            room = self.client.rooms.get(room_id)
+            others = [u for u in (room.users if room else {}) if u != self.client.user_id]
+            user = others[0] if len(others) == 1 else None
+        if user is None:
+            return None
+        return Incoming(
+            key=ConversationKey(PLATFORM, room_id, user),
+            event=Command("start"),
+            update_id=f"mx:{join.event_id}",
+        )
+
+    @staticmethod
+    def _meaning(event: NioEvent) -> Event | None:
+        """What a timeline event means to the engine (None: not for the engine)."""
+        if isinstance(event, RoomMessageText | RoomMessageEmote):
+            relates = event.source.get("content", {}).get("m.relates_to", {})
+            if relates.get("rel_type") == "m.replace":
+                return None  # an edit of an earlier message: answered already
+            return parse_text(event.body, is_reply="m.in_reply_to" in relates)
+        if isinstance(event, RoomMessageMedia | RoomEncryptedMedia):
+            return Unsupported(event.source.get("content", {}).get("msgtype", "m.file")[2:])
+        if isinstance(event, StickerEvent):
+            return Unsupported("sticker")
+        if isinstance(event, RoomMessageUnknown):
+            return Unsupported(event.msgtype.removeprefix("m."))
+        if isinstance(event, MegolmEvent):
+            # Could not decrypt (keys never arrived): say we could not read it.
+            return Unsupported("encrypted")
+        return None
+
+    async def _on_invite(self, room_id: str, state: Sequence[NioEvent]) -> None:
+        me = self.client.user_id
+        invite = next(
+            (e for e in state if isinstance(e, InviteMemberEvent) and e.state_key == me and e.membership == "invite"),
+            None,
+        )
+        if invite is None:
+            return
+        direct = bool(invite.content.get("is_direct"))
+        if direct or room_id in self.config.desk_rooms:
+            self._rooms[room_id] = _RoomMemory(inviter=invite.sender)
+            resp = await self.client.join(room_id)
+            if isinstance(resp, JoinError):
+                log.warning("could not join a room: %s", resp.status_code)
+        else:
+            await self.client.room_leave(room_id)
+
+    async def _leave_if_alone(self, room_id: str) -> None:
+        room = self.client.rooms.get(room_id)
+        if room is None or room_id in self.config.desk_rooms:
+            return
+        if room.joined_count <= 1 and room.invited_count == 0:
+            await self.client.room_leave(room_id)
+            await self.client.room_forget(room_id)
+            self._rooms.pop(room_id, None)
+
+    # ------------------------------------------------------------ sending
+
+    async def deliver(
+        self,
+        key: ConversationKey,
+        actions: Sequence[Send | Edit],
+        reply_to: object | None,
+    ) -> None:
+        """Show a turn in the room (Edits become new messages: Matrix edits read poorly)."""
+        for index, message in enumerate(render(actions)):
+            await self._post(key.chat, message, reply_to, index)
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        event_id = await self._post(room, TextMessage(text), None, 0)
+        if document is not None:
+            await self._post(room, FileMessage(document), None, 1)
+        return event_id
+
+    async def _post(self, room_id: str, message: Outgoing, seed: object, index: int) -> str:
+        await self._wait_ready()
+        if isinstance(message, FileMessage):
+            try:
+                content = await self._upload(room_id, message.document)
+            except DeliveryFailed:
+                content = document_fallback(message.document).content()
+        else:
+            content = message.content()
+        tx_id = _transaction_id(seed, index, content)
+        return await self._retrying("send", lambda: self._room_send(room_id, content, tx_id))
+
+    async def _wait_ready(self) -> None:
+        """Deliveries wait for the first sync: before it nio knows no room."""
+        if self._ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.config.give_up_after)
+        except TimeoutError as err:
+            raise DeliveryFailed("matrix is not connected") from err
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        try:
+            resp = await self.client.room_send(
+                room_id,
+                "m.room.message",
+                content,
+                tx_id=tx_id,
+                ignore_unverified_devices=True,
+            )
+        except (LocalProtocolError, SendRetryError) as err:
+            raise DeliveryFailed(f"cannot send to this room: {type(err).__name__}") from err
+        if isinstance(resp, RoomSendResponse):
+            return str(resp.event_id)
+        raise self._classify(resp)
+
+    async def _upload(self, room_id: str, document: Document) -> dict[str, Any]:
+        data = document.content.encode("utf-8")
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+
+        async def attempt() -> dict[str, Any]:
+            resp, keys = await self.client.upload(
+                io.BytesIO(data),
+                content_type="application/octet-stream" if encrypt else document.mime,
+                filename=document.filename,
+                encrypt=encrypt,
+                filesize=len(data),
+            )
+            if not isinstance(resp, UploadResponse):
+                raise self._classify(resp)
+            content = file_content(document, len(data))
+            if encrypt and keys is not None:
+                content["file"] = {**keys, "url": resp.content_uri}
+            else:
+                content["url"] = resp.content_uri
+            return content
+
+        return await self._retrying("upload", attempt)
+
+    @staticmethod
+    def _classify(resp: ErrorResponse) -> Exception:
+        """An error answer: retry (429, 5xx-ish) or give up (refused for good)."""
+        if resp.status_code == "M_LIMIT_EXCEEDED" or resp.retry_after_ms:
+            return _Retryable((resp.retry_after_ms or 1000) / 1000, "rate limited")
+        if resp.status_code in (
+            "M_FORBIDDEN",
+            "M_UNKNOWN_TOKEN",
+            "M_NOT_FOUND",
+            "M_TOO_LARGE",
+        ):
+            return DeliveryFailed(f"the homeserver refused: {resp.status_code}")
+        return _Retryable(None, str(resp.status_code))
+
+    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt` until it succeeds, waiting as the server asks, within a deadline."""
+        deadline = time.monotonic() + self.config.give_up_after
+        failures = 0
+        while True:
+            try:
+                return await attempt()
+            except _Retryable as err:
+                self.throttled += err.reason == "rate limited"
+                wait = err.wait if err.wait is not None else _backoff(failures, self.config.max_backoff)
+                reason = err.reason
+            except (ClientError, TimeoutError) as err:
+                wait = _backoff(failures, self.config.max_backoff)
+                reason = type(err).__name__
+            failures += 1
+            if self._stopping or time.monotonic() + wait > deadline:
+                raise DeliveryFailed(f"matrix {what} failed {failures}x, last: {reason}")
+            log.info("matrix %s: %s, retrying in %.2fs", what, reason, wait)
+            await asyncio.sleep(wait)

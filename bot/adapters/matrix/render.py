@@ -1,0 +1,125 @@
+"""Matrix message formatting, both ways, with no I/O.
+
+Why its own module: what a user sees and what a typed line means are the
+parts of the adapter worth testing without a homeserver.
+
+Out: Matrix clients have no inline buttons, so a question's choices become a
+numbered list in the message itself; the engine accepts the number or the
+words of a label as a Text answer. A turn's texts are grouped into one event
+(homeservers throttle senders, and one message reads better than four
+bubbles); a document becomes its own `m.file` event after the text that
+introduces it. `body` is the plain text; `formatted_body` is that same text
+HTML-escaped as a whole (so every user-provided value is escaped) with line
+breaks as `<br>`: we never pass through markup we did not write.
+
+In: a line starting with "/" or "!" is a command ("!" because Element
+intercepts unknown slash commands); a reply's quoted fallback is stripped so
+the engine sees only what the user typed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.events import ChoiceButton, Command, Document, Edit, Event, Send, Text
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage:
+    body: str
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "msgtype": "m.text",
+            "body": self.body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": to_html(self.body),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileMessage:
+    document: Document
+
+
+Outgoing = TextMessage | FileMessage
+
+
+def to_html(plain: str) -> str:
+    """The whole text escaped, then line breaks: nothing the user typed becomes markup."""
+    return html.escape(plain, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def numbered(text: str, choices: Sequence[ChoiceButton]) -> str:
+    if not choices:
+        return text
+    lines = [f"{number}. {choice.label}" for number, choice in enumerate(choices, 1)]
+    return f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
+
+
+def render(actions: Sequence[Send | Edit]) -> list[Outgoing]:
+    """A turn's actions as the fewest events that still read well."""
+    out: list[Outgoing] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            out.append(TextMessage("\n\n".join(pending)))
+            pending.clear()
+
+    for action in actions:
+        text = numbered(action.text, action.choices)
+        if text:
+            pending.append(text)
+        document = action.document if isinstance(action, Send) else None
+        if document is not None:
+            flush()
+            out.append(FileMessage(document))
+    flush()
+    return out
+
+
+def document_fallback(document: Document) -> TextMessage:
+    """The document inline, for when an upload is impossible."""
+    return TextMessage(f"{document.title}\n\n{document.content}")
+
+
+def file_content(document: Document, size: int) -> dict[str, Any]:
+    """An m.file content without its url/file (the caller adds where it lives)."""
+    return {
+        "msgtype": "m.file",
+        "body": document.filename,
+        "filename": document.filename,
+        "info": {"mimetype": _mime(document), "size": size},
+    }
+
+
+def _mime(document: Document) -> str:
+    mime = document.mime
+    if mime.startswith("text/") and "charset" not in mime:
+        mime += "; charset=utf-8"
+    return mime
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the "> <@user> quoted" lines a client puts before a reply's own text."""
+    lines = body.split("\n")
+    index = 0
+    while index < len(lines) and lines[index].startswith(">"):
+        index += 1
+    if index and index < len(lines) and lines[index] == "":
+        return "\n".join(lines[index + 1 :])
+    return body
+
+
+def parse_text(body: str, is_reply: bool = False) -> Event:
+    """What the user's line means for the engine: a command or free text."""
+    text = strip_reply_fallback(body) if is_reply else body
+    stripped = text.strip()
+    if len(stripped) > 1 and stripped[0] in "/!" and stripped[1].isalpha():
+        name, _, args = stripped[1:].partition(" ")
+        return Command(name.lower(), args.strip())
+    return Text(text)

@@ -1,0 +1,304 @@
+"""Parents talk to the bot over Matrix: a real Synapse, the real adapter, core and store.
+
+Each test is a conversation seen from the parent's own matrix-nio client.
+What the parent should see is taken from the console: the same lines typed
+there, rendered the Matrix way (numbered choices, one event per turn). So the
+tests say "Matrix shows exactly what the console shows", and they keep
+passing when moderators edit the texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.adapters.matrix import MatrixAdapter, config_from_settings
+from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
+from bot.adapters.matrix.crosssigning import CrossSigningState
+from bot.adapters.matrix.render import parse_text, render, to_html
+from bot.app import build_core
+from bot.events import ConversationKey, Document, Edit, Incoming, Send
+from bot.settings import Settings
+from tests.synapse import (  # noqa: F401 - fixture
+    MatrixUser,
+    Registered,
+    Synapse,
+    assert_cross_signed,
+    synapse_server,
+)
+
+#: A parent works out the deadline for an objection (bezwaar): who they are,
+#: what they need, which deadline, the date of the decision, and done.
+DECISION_DAY = (date.today() - timedelta(days=10)).strftime("%d-%m-%Y")
+BY_NUMBER = ["1", "1", "2", DECISION_DAY, "2"]
+
+
+# ---------------------------------------------------------------- what the console shows
+
+
+class _Transcript:
+    """An outlet that keeps each turn's messages, rendered as Matrix would show them."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.turns: list[list[str]] = []
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        self.turns.append([getattr(m, "body", "") for m in render(actions)])
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        return room
+
+
+async def console_says(tmp_path: Path, lines: Sequence[str]) -> list[str]:
+    """The bot's answer to the greeting and to each line, joined per turn."""
+    core = await build_core(Settings(db=tmp_path / "console.sqlite3"))
+    transcript = _Transcript()
+    core.register(transcript)
+    key = ConversationKey("console", "parent", "parent")
+    try:
+        for line in ["/start", *lines]:
+            before = len(transcript.turns)
+            await core.handle(Incoming(key, parse_text(line)))
+            assert len(transcript.turns) == before + 1, "every line gets one answer"
+    finally:
+        await core.store.close()
+    return ["\n\n".join(turn) for turn in transcript.turns]
+
+
+def choices_shown(message: str) -> dict[str, str]:
+    """The numbered list a parent reads: number -> label."""
+    return dict(re.findall(r"^(\d+)\. (.+)$", message, flags=re.MULTILINE))
+
+
+# ---------------------------------------------------------------- the bot
+
+
+def bot_settings(server: Synapse, account: Registered, where: Path) -> Settings:
+    return Settings(
+        db=where / "bot.sqlite3",
+        matrix_homeserver=server.url,
+        matrix_user=account.user_id,
+        matrix_password=SecretStr(account.password),
+        matrix_store=where / "matrix",
+    )
+
+
+@asynccontextmanager
+async def running_bot(server: Synapse, account: Registered, where: Path) -> AsyncIterator[MatrixAdapter]:
+    """The bot as bot.app runs it: core + adapter, started in the same order."""
+    settings = bot_settings(server, account, where)
+    core = await build_core(settings)
+    config = dataclasses.replace(config_from_settings(settings), max_backoff=0.5, give_up_after=30, sync_timeout_ms=5000)
+    adapter = MatrixAdapter(settings, core, config)
+    await adapter.start()
+    await core.start()
+    try:
+        await adapter.ready(timeout=30)
+        yield adapter
+    finally:
+        await adapter.stop()
+        await core.stop()
+        await core.store.close()
+
+
+async def bodies(user: MatrixUser, room: str, count: int) -> list[str]:
+    return [seen.body for seen in await user.wait_for(room, count)]
+
+
+async def no_more_than(user: MatrixUser, room: str, count: int, settle: float = 1.0) -> None:
+    """Nothing arrives beyond `count` messages (a duplicate would show up here)."""
+    await asyncio.sleep(settle)
+    extra = [s.body for s in user.from_others(room)[count:]]
+    assert extra == [], f"unexpected extra messages: {extra}"
+
+
+# ---------------------------------------------------------------- conversations
+
+
+@pytest.mark.asyncio
+async def test_a_parent_answers_by_number(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        assert adapter.cross_signing is CrossSigningState.CREATED
+        room = await user.open_direct_chat(bot.user_id)
+        [greeting] = await bodies(user, room, 1)
+        assert greeting == expected[0]
+        assert choices_shown(greeting), "the first question shows numbered choices"
+        for number, line in enumerate(BY_NUMBER, start=1):
+            reply = await user.reply_to(room, line)
+            assert reply.body == expected[number]
+            assert reply.html == to_html(reply.body), "formatted_body is the escaped plain body"
+        await no_more_than(user, room, len(expected))
+
+
+@pytest.mark.asyncio
+async def test_a_parent_answers_with_the_words_of_the_labels(synapse: Synapse, tmp_path: Path) -> None:
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot"),
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        [shown] = await bodies(user, room, 1)
+        typed: list[str] = []
+        for line in BY_NUMBER:
+            # Where the parent reads a numbered list, they type the label instead.
+            label = choices_shown(shown).get(line) if line.isdigit() else None
+            typed.append(label.lower() if label else line)
+            shown = (await user.reply_to(room, typed[-1])).body
+        expected = await console_says(tmp_path, BY_NUMBER)
+        assert [s.body for s in user.from_others(room)] == expected
+        assert typed != BY_NUMBER, "labels were typed, not numbers"
+
+        # The parent leaves: the bot does not stay alone in the room.
+        await user.client.room_leave(room)
+        await _eventually(lambda: room not in _joined_rooms(synapse, bot))
+
+
+@pytest.mark.asyncio
+async def test_an_encrypted_chat_with_a_cross_signed_bot(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        # What the parent's client checks before it shows the bot's messages.
+        keys = synapse.request(
+            "POST",
+            "/_matrix/client/v3/keys/query",
+            {"device_keys": {bot.user_id: []}},
+            token=parent.access_token,
+        )
+        assert_cross_signed(keys, bot.user_id, adapter.device_id)
+
+        room = await user.open_direct_chat(bot.user_id, encrypted=True)
+        [greeting] = await bodies(user, room, 1)
+        assert greeting == expected[0]
+        for number, line in enumerate(BY_NUMBER, start=1):
+            assert (await user.reply_to(room, line)).body == expected[number]
+        seen = user.from_others(room)
+        assert seen and all(s.encrypted for s in seen), "every bot message was end-to-end encrypted"
+        # The homeserver holds ciphertext only.
+        stored = _room_events(synapse, parent, room)
+        assert stored["m.room.message"] == 0
+        assert stored["m.room.encrypted"] == len(expected) + len(BY_NUMBER)
+
+
+@pytest.mark.asyncio
+async def test_a_restart_mid_conversation_keeps_the_device_the_place_and_answers_once(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    where = tmp_path / "bot"
+    async with MatrixUser(synapse, parent, tmp_path / "parent") as user:
+        async with running_bot(synapse, bot, where) as adapter:
+            room = await user.open_direct_chat(bot.user_id, encrypted=True)
+            await bodies(user, room, 1)
+            old_token = (where / "matrix" / SYNC_TOKEN_FILE).read_text()
+            for number, line in enumerate(BY_NUMBER[:2], start=1):
+                assert (await user.reply_to(room, line)).body == expected[number]
+            device = adapter.device_id
+
+        # While the bot is away the parent answers the next question.
+        await user.say(room, BY_NUMBER[2])
+        # Worst case for "at most once": the bot died after handling updates
+        # but before it wrote its sync token, so it syncs from an older one.
+        (where / "matrix" / SYNC_TOKEN_FILE).write_text(old_token)
+
+        async with running_bot(synapse, bot, where) as adapter:
+            assert adapter.device_id == device, "a restart must not make a new device"
+            assert adapter.cross_signing is CrossSigningState.ALREADY_DONE
+            await user.wait_for(room, 4)
+            for number, line in enumerate(BY_NUMBER[3:], start=4):
+                assert (await user.reply_to(room, line)).body == expected[number]
+            await no_more_than(user, room, len(expected))
+        assert [s.body for s in user.from_others(room)] == expected
+    devices = synapse.request("GET", "/_matrix/client/v3/devices", token=bot.access_token)
+    # The registration device plus the bot's one login, never one per start.
+    assert len(devices["devices"]) == 2
+
+
+@pytest.mark.asyncio
+async def test_the_homeserver_restarts_during_a_conversation(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id, encrypted=True)
+        await bodies(user, room, 1)
+        assert (await user.reply_to(room, BY_NUMBER[0])).body == expected[1]
+
+        failures = adapter.sync_failures
+        await asyncio.to_thread(synapse.stop)
+        await _eventually(lambda: adapter.sync_failures > failures)
+        await asyncio.to_thread(synapse.start)
+
+        for number, line in enumerate(BY_NUMBER[1:], start=2):
+            assert (await user.reply_to(room, line, timeout=30)).body == expected[number]
+        await no_more_than(user, room, len(expected))
+
+
+@pytest.mark.asyncio
+async def test_a_429_is_waited_out_and_the_message_arrives_once(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    # This bot may send one message per second with no burst: the greeting
+    # uses it up, so the answer to a quick reply is refused with a 429 first.
+    synapse.set_message_ratelimit(bot.user_id, per_second=1, burst=1)
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        await bodies(user, room, 1)
+        for number, line in enumerate(BY_NUMBER[:2], start=1):
+            assert (await user.reply_to(room, line)).body == expected[number]
+        assert adapter.throttled >= 1, "the homeserver did answer 429"
+        await no_more_than(user, room, 3)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _eventually(check: Any, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await asyncio.sleep(0.05)
+
+
+def _joined_rooms(server: Synapse, account: Registered) -> list[str]:
+    rooms: list[str] = server.request("GET", "/_matrix/client/v3/joined_rooms", token=account.access_token)["joined_rooms"]
+    return rooms
+
+
+def _room_events(server: Synapse, account: Registered, room: str) -> dict[str, int]:
+    """How many events of each type the homeserver stores in the room."""
+    from urllib.parse import quote
+
+    chunk = server.request(
+        "GET",
+        f"/_matrix/client/v3/rooms/{quote(room)}/messages?dir=b&limit=1000",
+        token=account.access_token,
+    )["chunk"]
+    counts: dict[str, int] = {"m.room.message": 0, "m.room.encrypted": 0}
+    for event in chunk:
+        counts[event["type"]] = counts.get(event["type"], 0) + 1
+    return counts
