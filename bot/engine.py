@@ -22,6 +22,7 @@ show, document, report, call, end ...) until the next question or the end.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -129,6 +130,7 @@ def normalise(text: str) -> str:
 
 def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
     """Run one event. Never raises for user input; a broken flow yields an apology."""
+    state = copy.deepcopy(state)  # the caller's state is never changed: the new one is returned
     run = _Run(fs, ctx)
     error = None
     try:
