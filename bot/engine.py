@@ -76,6 +76,7 @@ KEYWORDS = {
     "english": "language:en", "engels": "language:en",
     "nederlands": "language:nl", "dutch": "language:nl",
     "mijn gegevens": "mydata", "my data": "mydata",
+    "mens": "person", "persoon": "person", "person": "person",
     "een mens": "person", "een persoon": "person", "talk to a person": "person",
     "met een mens praten": "person",
 }
