@@ -23,6 +23,7 @@ show, document, report, call, end ...) until the next question or the end.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -124,6 +125,11 @@ def normalise(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"\s+", " ", text)
     return text.strip(" .!,;:'\"")
+
+
+def _shown_number(value: float | None) -> float | int | None:
+    """A bound as users read it: 120, not 120.0 (YAML `max: 120` arrives as a float)."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 # ====================================================================== entry
@@ -488,10 +494,14 @@ class _Run:
             except ValueError:
                 self.fail(step.invalid or "sys.invalid.number")
                 return
+            if not math.isfinite(value):  # float() also reads "nan" and "inf"
+                self.fail(step.invalid or "sys.invalid.number")
+                return
             if value.is_integer():
                 value = int(value)
             if (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
-                self.fail(step.invalid or "sys.invalid.number_range", min=step.min, max=step.max)
+                self.fail(step.invalid or "sys.invalid.number_range", min=_shown_number(step.min),
+                          max=_shown_number(step.max))
                 return
         elif kind == "yesno":
             word = normalise(text)
