@@ -324,6 +324,11 @@ class _Run:
                 self.say_key("sys.invalid.choice")
                 self.ask_pending()
             return
+        if pending == "pick" and self.state.offer:
+            picked = self.match_offer(raw)
+            if picked is not None:
+                self.on_choice(picked, self.state.step)
+                return
         step = self.current_step()
         if step.kind == "choose":
             assert step.options is not None
@@ -390,6 +395,18 @@ class _Run:
             words = [cid for cid, label in labels if re.search(rf"\b{re.escape(text)}\b", label)]
             if len(words) == 1:
                 return words[0]
+        return None
+
+    def match_offer(self, raw: str) -> str | None:
+        """A typed answer to "did you mean": a candidate's number or name, or "none of these"."""
+        text = normalise(raw)
+        buttons = self.offer_buttons()
+        if text.isdigit():
+            index = int(text) - 1
+            return buttons[index].id if 0 <= index < len(buttons) else None
+        for button in buttons:
+            if text in (normalise(button.label), button.id):
+                return button.id
         return None
 
     # ------------------------------------------------------------ choices
