@@ -69,12 +69,21 @@ def _make(year: int, month: int, day: int) -> date | None:
         return None
 
 
+def _two_digit_year(yy: int, today: date) -> int:
+    """"26" is 2026 and "27" next year, but "85" (a date of birth) is 1985, not 2085."""
+    year = today.year // 100 * 100 + yy
+    if year > today.year + 19:
+        return year - 100
+    return year + 100 if year <= today.year - 81 else year
+
+
 def parse_date(text: str, today: date) -> date | None:
     """Read a date the way a parent writes it; None when it is not a date.
 
     Accepts "1 oktober 2026", "1 okt", "October 1, 2026", "01-10-2026",
     "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden".
-    A date without a year is taken in the current year.
+    A date without a year is taken in the current year; a two-digit year
+    is at most 19 years ahead of today ("85" is 1985).
     """
     value = _normalise(text)
     if len(value) > 40:
@@ -90,7 +99,7 @@ def parse_date(text: str, today: date) -> date | None:
     if m := _NUMERIC.match(value):
         year = int(m.group(3)) if m.group(3) else today.year
         if m.group(3) and len(m.group(3)) == 2:
-            year += 2000
+            year = _two_digit_year(year, today)
         return _make(year, int(m.group(2)), int(m.group(1)))
     if m := _DAY_MONTH.match(value):
         month = MONTHS.get(m.group(2))
