@@ -382,6 +382,7 @@ class Seen:
     html: str | None = None
     msgtype: str = "m.text"
     file_text: str | None = None
+    filename: str | None = None
     encrypted: bool = False
 
 
@@ -437,6 +438,7 @@ class MatrixUser:
                     event.body,
                     msgtype="m.file",
                     file_text=await self._download(event),
+                    filename=event.source.get("content", {}).get("filename"),
                     encrypted=isinstance(event, RoomEncryptedFile),
                 )
             elif isinstance(event, MegolmEvent):

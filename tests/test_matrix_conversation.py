@@ -3,8 +3,9 @@
 Each test is a conversation seen from the parent's own matrix-nio client.
 What the parent should see is taken from the console: the same lines typed
 there, rendered the Matrix way (numbered choices, one event per turn). So the
-tests say "Matrix shows exactly what the console shows", and they keep
-passing when moderators edit the texts.
+tests say "Matrix shows exactly what the console shows". They run on the
+fixture flow set (tests/fixtures), which stays put while moderators edit the
+shipped content.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -24,10 +26,11 @@ from pydantic import SecretStr
 from bot.adapters.matrix import MatrixAdapter, config_from_settings
 from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
-from bot.adapters.matrix.render import parse_text, render, to_html
+from bot.adapters.matrix.render import TextMessage, parse_text, render, to_html
 from bot.app import build_core
 from bot.events import ConversationKey, Document, Edit, Incoming, Send
 from bot.settings import Settings
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
 from tests.synapse import (  # noqa: F401 - fixture
     MatrixUser,
     Registered,
@@ -36,10 +39,11 @@ from tests.synapse import (  # noqa: F401 - fixture
     synapse_server,
 )
 
-#: A parent works out the deadline for an objection (bezwaar): who they are,
-#: what they need, which deadline, the date of the decision, and done.
+#: A parent works out the deadline for an objection (bezwaar): "a deadline",
+#: "objection", the date of the decision, and "I'm done".
 DECISION_DAY = (date.today() - timedelta(days=10)).strftime("%d-%m-%Y")
-BY_NUMBER = ["1", "1", "2", DECISION_DAY, "2"]
+BY_NUMBER = ["2", "2", DECISION_DAY, "2"]
+FLOWS: dict[str, Any] = {"flows_dir": FIXTURE_FLOWS, "locales_dir": FIXTURE_LOCALES}
 
 
 # ---------------------------------------------------------------- what the console shows
@@ -54,15 +58,15 @@ class _Transcript:
         self.turns: list[list[str]] = []
 
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.turns.append([getattr(m, "body", "") for m in render(actions)])
+        self.turns.append([m.body for m in render(actions) if isinstance(m, TextMessage)])
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         return room
 
 
-async def console_says(tmp_path: Path, lines: Sequence[str]) -> list[str]:
+async def console_says(tmp_path: Path, lines: Sequence[str], **settings: Any) -> list[str]:
     """The bot's answer to the greeting and to each line, joined per turn."""
-    core = await build_core(Settings(db=tmp_path / "console.sqlite3"))
+    core = await build_core(Settings(db=tmp_path / "console.sqlite3", **(FLOWS | settings)))
     transcript = _Transcript()
     core.register(transcript)
     key = ConversationKey("console", "parent", "parent")
@@ -84,20 +88,21 @@ def choices_shown(message: str) -> dict[str, str]:
 # ---------------------------------------------------------------- the bot
 
 
-def bot_settings(server: Synapse, account: Registered, where: Path) -> Settings:
+def bot_settings(server: Synapse, account: Registered, where: Path, **extra: Any) -> Settings:
     return Settings(
         db=where / "bot.sqlite3",
         matrix_homeserver=server.url,
         matrix_user=account.user_id,
         matrix_password=SecretStr(account.password),
         matrix_store=where / "matrix",
+        **(FLOWS | extra),
     )
 
 
 @asynccontextmanager
-async def running_bot(server: Synapse, account: Registered, where: Path) -> AsyncIterator[MatrixAdapter]:
+async def running_bot(server: Synapse, account: Registered, where: Path, **extra: Any) -> AsyncIterator[MatrixAdapter]:
     """The bot as bot.app runs it: core + adapter, started in the same order."""
-    settings = bot_settings(server, account, where)
+    settings = bot_settings(server, account, where, **extra)
     core = await build_core(settings)
     config = dataclasses.replace(config_from_settings(settings), max_backoff=0.5, give_up_after=30, sync_timeout_ms=5000)
     adapter = MatrixAdapter(settings, core, config)
@@ -272,6 +277,68 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(synapse: Synapse
             assert (await user.reply_to(room, line)).body == expected[number]
         assert adapter.throttled >= 1, "the homeserver did answer 429"
         await no_more_than(user, room, 3)
+
+
+@pytest.mark.asyncio
+async def test_a_letter_arrives_as_an_encrypted_file_and_typed_values_stay_text(synapse: Synapse, tmp_path: Path) -> None:
+    # A letter written from typed answers.
+    name = 'Jan <b>de Vries</b> & "zoon"'
+    lines = ["1", name, "40", "Utrecht", DECISION_DAY]
+    expected = await console_says(tmp_path, lines)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot"),
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id, encrypted=True)
+        await user.wait_for(room, 1)
+        for line in lines:
+            await user.say(room, line)
+        seen = await user.wait_for(room, len(expected) + 2)  # + the file, + the question after it
+        *_, intro, letter, question = seen
+        assert expected[-1] == f"{intro.body}\n\n{question.body}"
+        assert letter.msgtype == "m.file" and letter.encrypted
+        assert letter.filename == "brief.txt"
+        assert letter.file_text is not None and name in letter.file_text
+        assert letter.body.endswith(name), "the caption is the document's title"
+        for message in seen:
+            assert "<b>" not in (message.html or ""), "nothing typed becomes markup"
+        await no_more_than(user, room, len(expected) + 2)
+
+
+@pytest.mark.asyncio
+async def test_python_m_bot_serves_matrix(synapse: Synapse, tmp_path: Path) -> None:
+    """The real entry point with Matrix credentials in the environment, stopped by SIGTERM."""
+    expected = await console_says(tmp_path, BY_NUMBER[:1])
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    env = bot_env(
+        WEGWIJZER_DB=str(tmp_path / "bot.sqlite3"),
+        WEGWIJZER_MATRIX_HOMESERVER=synapse.url,
+        WEGWIJZER_MATRIX_USER=bot.user_id,
+        WEGWIJZER_MATRIX_PASSWORD=bot.password,
+        WEGWIJZER_FLOWS_DIR=str(FIXTURE_FLOWS),
+        WEGWIJZER_LOCALES_DIR=str(FIXTURE_LOCALES),
+    )
+    log = (tmp_path / "bot.log").open("wb")
+    process = await asyncio.create_subprocess_exec(PYTHON, "-m", "bot", env=env, cwd=tmp_path, stdout=log, stderr=log)
+    try:
+        async with MatrixUser(synapse, parent, tmp_path / "parent") as user:
+            room = await user.open_direct_chat(bot.user_id, encrypted=True)
+            assert (await user.wait_for(room, 1, timeout=60))[0].body == expected[0]
+            assert (await user.reply_to(room, BY_NUMBER[0])).body == expected[1]
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        log.close()
+    output = (tmp_path / "bot.log").read_text()
+    assert BY_NUMBER[0] not in output.split("\n")  # nothing the parent typed is logged
+    # The default store is next to the database; the device is saved there.
+    store = tmp_path / "matrix-store"
+    assert (store / "session.json").exists()
+    assert {oct(p.stat().st_mode & 0o777) for p in store.iterdir()} == {"0o600"}
 
 
 # ---------------------------------------------------------------- helpers

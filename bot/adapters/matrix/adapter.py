@@ -323,6 +323,8 @@ class MatrixAdapter:
     async def connect(self) -> None:
         """Log in (or restore), publish device keys, cross-sign this device."""
         await self._login()
+        for path in self.config.store.glob("*.db*"):  # nio's crypto store: ours alone
+            path.chmod(0o600)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         try:

@@ -88,10 +88,14 @@ def document_fallback(document: Document) -> TextMessage:
 
 
 def file_content(document: Document, size: int) -> dict[str, Any]:
-    """An m.file content without its url/file (the caller adds where it lives)."""
+    """An m.file content without its url/file (the caller adds where it lives).
+
+    `body` carries the title as a caption and `filename` the file's name, as
+    the spec allows since v1.10; older clients show the title as the name.
+    """
     return {
         "msgtype": "m.file",
-        "body": document.filename,
+        "body": document.title,
         "filename": document.filename,
         "info": {"mimetype": _mime(document), "size": size},
     }
