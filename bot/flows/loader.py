@@ -268,6 +268,8 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
 
 
 def _municipalities(directory: Path) -> Any:
+    if not (directory / "gemeenten.tsv").is_file():
+        return None  # no municipality list: `ask: municipality` keeps what the user typed
     try:
         from bot import municipalities as munmod
     except ImportError:
