@@ -73,6 +73,7 @@ def load_flowset(
     flows: dict[str, Flow] = {}
     positions: dict[str, Positions] = {}
     seen_files: list[Path] = []
+    unloaded = False  # a flow file that did not load (its steps are unknown to the checks)
 
     if not flows_dir.is_dir():
         raise FlowSetInvalid([Problem(Where(str(flows_dir), 1, 1), "missing-flows",
@@ -90,15 +91,18 @@ def load_flowset(
             problems.append(Problem(exc.where, kind, exc.problem,
                                     "every key (step id) may appear once" if kind == "duplicate-id"
                                     else "fix the YAML syntax (indentation, quotes, brackets)"))
+            unloaded = True
             continue
         if not isinstance(data, dict):
             problems.append(Problem(Where(shown, 1, 1), "schema", "a flow file is a mapping",
                                     "start with `flow: <id>`"))
+            unloaded = True
             continue
         try:
             flow = Flow.model_validate(data)
         except ValidationError as exc:
             problems.extend(_pydantic_problems(exc, pos, "flow"))
+            unloaded = True
             continue
         if flow.flow in flows:
             problems.append(Problem(pos.of(("flow",)), "duplicate-id",
@@ -128,8 +132,13 @@ def load_flowset(
                                 f"the entry flow `{entry_flow}` does not exist",
                                 f"add flows/{entry_flow}.yaml or set the entry flow"))
 
-    problems.extend(check_flows(flows, positions, locales, set(directory.views_ids),
-                                set(directory.deadlines), crisis_keys))
+    cross = check_flows(flows, positions, locales, set(directory.views_ids),
+                        set(directory.deadlines), crisis_keys)
+    if unloaded:
+        # The broken file may set variables and define flows that other files use: "no step
+        # sets it" / "does not exist" would send the moderator to files that are fine.
+        cross = [p for p in cross if p.kind not in ("unknown-variable", "unknown-flow")]
+    problems.extend(cross)
 
     if any(p.severity == "error" for p in problems):
         raise FlowSetInvalid(problems)
