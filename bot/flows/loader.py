@@ -45,6 +45,10 @@ def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[
             fix = f"add `{loc[-1]}`"
         elif err["type"] == "string_pattern_mismatch":
             fix = "use lowercase letters, digits and _ (text keys look like `topic.name`)"
+        elif err["type"] == "literal_error":
+            fix = f"write one of: {err.get('ctx', {}).get('expected', 'the values listed')}"
+        else:
+            fix = "see the step kinds and their keys in docs/FLOWS.md (or `python -m bot schema`)"
         problems.append(Problem(where, "schema", f"{path}: {message}", fix))
     return problems
 
