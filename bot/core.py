@@ -48,6 +48,9 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 REDELIVER_EVERY = 5.0
 
 ActionHandler = Callable[["Core", Incoming, Any], Awaitable[None]]
+#: Looks at who sent an update and what it is; returns how to answer it outside the
+#: flows (a moderator's /reload), or None to let the engine have it as usual.
+Intercept = Callable[[Incoming], Callable[[], Awaitable[list[Send]]] | None]
 
 
 # ---------------------------------------------------------------- outbox payloads
@@ -95,6 +98,7 @@ class Core:
         self._inflight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
+        self.intercepts: list[Intercept] = []
 
     # ------------------------------------------------------------ wiring
     def register(self, outlet: Outlet) -> None:
@@ -152,6 +156,10 @@ class Core:
             return await self._handle_locked(key, incoming)
 
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
+        for intercept in self.intercepts:
+            answer = intercept(incoming)
+            if answer is not None:
+                return await self._answer_aside(key, incoming, answer)
         flows = self.flows
         ctx = self.context(incoming.lang_hint)
 
@@ -188,6 +196,17 @@ class Core:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
         return turn.actions
 
+    async def _answer_aside(self, key: str, incoming: Incoming,
+                            answer: Callable[[], Awaitable[list[Send]]]) -> list[Action] | None:
+        """Answer outside the flows: claimed first like a turn (at most once), the conversation untouched."""
+        if await self.store.turn(key, incoming.update_id, incoming.cursor,
+                                 lambda raw: TurnResult(state=raw, outbox=[], stats=[])) is None:
+            return None
+        actions = await answer()
+        ids = await self.store.execute(self._enqueue, incoming.key, actions)
+        await self.deliver(incoming.key, actions, incoming.reply_to, ids)
+        return list(actions)
+
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
                       reply_to: object | None, outbox_ids: Sequence[int]) -> bool:
         """Hand messages to the platform; keep them queued when it refuses."""
@@ -208,18 +227,16 @@ class Core:
 
     async def send(self, key: ConversationKey, actions: Sequence[Send]) -> None:
         """Send messages outside a turn (desk replies, timers), durably via the outbox."""
-        payload = encode_outbound(actions)
-
-        def queue(db: Any) -> list[int]:
-            from bot.store import who_of
-
-            cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, strftime('%s','now'))",
-                             (str(key), who_of(str(key)), self.store.codec.encode(payload)))
-            return [int(cur.lastrowid)]
-
         async with self.conversation_lock(str(key)):
-            ids = await self.store.execute(queue)
+            ids = await self.store.execute(self._enqueue, key, actions)
             await self.deliver(key, actions, None, ids)
+
+    def _enqueue(self, db: Any, key: ConversationKey, actions: Sequence[Send]) -> list[int]:
+        from bot.store import who_of
+
+        cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, strftime('%s','now'))",
+                         (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions))))
+        return [int(cur.lastrowid)]
 
     async def redeliver(self) -> None:
         pending = await self.store.pending_outbox()

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     entry_flow: str = Field(default="main", description="flow a new conversation starts with")
     moderators: list[str] = Field(default_factory=list,
                                   description="platform user ids allowed /reload and /stats, e.g. telegram:123")
+    watch_flows: bool = Field(default=True, description="reload flows, texts and directory when their files change")
     directory_max_age_days: int = Field(default=365, description="warn about directory entries checked longer ago")
     flood_per_minute: int = Field(default=30, description="messages one user may send per minute before being slowed down")
 

@@ -105,6 +105,33 @@ def register_migration(fn: Callable[[sqlite3.Connection], None]) -> None:
         MIGRATIONS.append(fn)
 
 
+def _m2_moderation(db: sqlite3.Connection) -> None:
+    """Flow versions loaded and moderators' actions (bot.audit); registered here so its number is fixed."""
+    run_script(db,
+        """
+        CREATE TABLE IF NOT EXISTS flow_versions (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            loaded_at TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            flows INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            version TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
+register_migration(_m2_moderation)
+
+
 @dataclass(slots=True)
 class TurnResult:
     """What a turn function returns to the store."""

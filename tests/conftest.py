@@ -1,0 +1,61 @@
+"""Shared fixtures: a database path, the fixture flow set and a fixed moment.
+
+Kept small on purpose; other test files may import the constants below.
+The fixture flow set (tests/fixtures/flows + tests/fixtures/locales) is
+independent of the shipped content and uses every step kind at least once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine import TurnContext
+from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flowset
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+FIXTURE_FLOWS = FIXTURES / "flows"
+FIXTURE_LOCALES = FIXTURES / "locales"
+#: The day every engine test lives on (a Sunday; 29 November 2026).
+TODAY = date(2026, 11, 29)
+NOW = datetime(2026, 11, 29, 10, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+
+def load_fixture_flows(flows: Path = FIXTURE_FLOWS, locales: Path = FIXTURE_LOCALES) -> FlowSet:
+    """The fixture flow set, loaded the way the bot loads its own."""
+    return load_flowset(flows, locales, root=flows.parent, today=TODAY)
+
+
+def bot_env(**extra: str) -> dict[str, str]:
+    """Environment for `python -m bot ...` subprocesses: importable from anywhere, no WEGWIJZER_* leaks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEGWIJZER_")}
+    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+#: The interpreter of the venv running the tests (for subprocesses).
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def flowset() -> FlowSet:
+    return load_fixture_flows()
+
+
+@pytest.fixture
+def ctx() -> TurnContext:
+    return TurnContext(today=TODAY, now=NOW, default_lang="nl")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "wegwijzer.sqlite3"

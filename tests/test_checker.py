@@ -1,0 +1,388 @@
+"""`python -m bot check`: one broken file per error kind, reported where the moderator must look.
+
+Each case copies the fixture flow set to a temporary directory, breaks one
+thing, and runs both the command (as a moderator would) and the loader (as a
+reload would). Both must name the same file:line:column, the error kind and
+a fix, and the command must exit non-zero. Positions are found in the broken
+file itself, so "line 12, column 5" below is the `next` a moderator typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot.flows.loader import load_flowset
+from bot.flows.problems import FlowSetInvalid
+from bot.flows.source import load_yaml
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, REPO, TODAY, bot_env
+
+REPORTED = re.compile(
+    r"^(?P<where>\S+:\d+:\d+): (?P<severity>error|warning)\[(?P<kind>[a-z-]+)\]: (?P<message>.*)\n    fix: (?P<fix>.+)$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Reported:
+    where: str
+    kind: str
+    message: str
+    fix: str
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A moderator's copy of the fixture set: <tmp>/flows and <tmp>/locales."""
+    shutil.copytree(FIXTURE_FLOWS, tmp_path / "flows")
+    shutil.copytree(FIXTURE_LOCALES, tmp_path / "locales")
+    return tmp_path
+
+
+def edit(project: Path, old: str, new: str, file: str = "flows/main.yaml") -> None:
+    """Replace `old` (which must occur exactly once) in one file of the project."""
+    path = project / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def locate(project: Path, file: str, needle: str, nth: int = 0) -> str:
+    """file:line:column (1-based) of the nth occurrence of `needle`, as the checker writes it."""
+    text = (project / file).read_text(encoding="utf-8")
+    index = -1
+    for _ in range(nth + 1):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"{file}:{line}:{column}"
+
+
+def run_check(project: Path) -> tuple[int, list[Reported], str]:
+    """`python -m bot check flows`, run in the project as a moderator would."""
+    done = subprocess.run([PYTHON, "-m", "bot", "check", "flows"], cwd=project, env=bot_env(),
+                          capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    found = [Reported(m["where"], m["kind"], m["message"], m["fix"])
+             for m in REPORTED.finditer(output) if m["severity"] == "error"]
+    return done.returncode, found, output
+
+
+def run_loader(project: Path) -> list[Reported]:
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(project / "flows", project / "locales", root=project, today=TODAY)
+    return [Reported(str(p.where), p.kind, p.message, p.fix) for p in caught.value.problems if p.severity == "error"]
+
+
+def assert_reported(project: Path, expected: list[tuple[str, str, str]]) -> None:
+    """The command and the loader report exactly these errors: (file:line:col, kind, part of the message)."""
+    status, by_command, output = run_check(project)
+    by_loader = run_loader(project)
+    assert status == 1, output
+    for found in (by_command, by_loader):
+        assert sorted((r.where, r.kind) for r in found) == sorted((w, k) for w, k, _ in expected), output
+        for where, kind, words in expected:
+            [hit] = [r for r in found if (r.where, r.kind) == (where, kind) and words in r.message]
+            assert len(hit.fix) > 10, f"no useful fix for {kind}: {hit.fix!r}"
+    assert f"{len(expected)} error(s); nothing was loaded." in output
+
+
+# ---------------------------------------------------------------- one case per error kind
+
+Case = Callable[[Path], list[tuple[str, str, str]]]
+M = "flows/main.yaml"
+
+
+def yaml_syntax(p: Path):
+    edit(p, "    say: main.welcome\n", "    say: main.welcome: x\n")
+    return [(locate(p, M, ": x"), "yaml-syntax", "mapping values are not allowed here")]
+
+
+def yaml_syntax_tab(p: Path):
+    edit(p, "    say: main.welcome\n", "\tsay: main.welcome\n")
+    return [(locate(p, M, "\tsay"), "yaml-syntax", "'\\t'")]
+
+
+def schema_unknown_key(p: Path):
+    edit(p, "    say: main.welcome\n", "    say: main.welcome\n    colour: red\n")
+    return [(locate(p, M, "colour"), "schema", "`colour` is not a known key here")]
+
+
+def schema_two_kinds(p: Path):
+    edit(p, "    say: main.young\n", "    say: main.young\n    ask: main.ask.name\n")
+    return [(locate(p, M, "young:"), "schema", "exactly one of")]
+
+
+def schema_bad_type(p: Path):
+    edit(p, "    type: date\n", "    type: datum\n")
+    return [(locate(p, M, "type: datum"), "schema", "steps.when.type")]
+
+
+def schema_missing_save(p: Path):
+    edit(p, "    save: what\n", "")
+    return [(locate(p, M, "what:\n    ask"), "schema", "needs `type` and `save`")]
+
+
+def duplicate_step(p: Path):
+    (p / M).write_text((p / M).read_text() + "  welcome:\n    say: main.bye\n    next: menu\n")
+    return [(locate(p, M, "welcome:", nth=1), "duplicate-id", 'duplicate key "welcome"')]
+
+
+def duplicate_option(p: Path):
+    edit(p, "      - id: deadline\n", "      - id: letter\n")
+    return [(locate(p, M, "id: letter", nth=1), "duplicate-id", "option id `letter` appears twice in step `menu`")]
+
+
+def duplicate_flow(p: Path):
+    shutil.copy(p / "flows/safety.yaml", p / "flows/aa_copy.yaml")
+    return [(locate(p, "flows/safety.yaml", "flow: safety"), "duplicate-id",
+             "flow id `safety` is also used by flows/aa_copy.yaml")]
+
+
+def unknown_next(p: Path):
+    edit(p, "    say: main.report.sent\n    next: more\n", "    say: main.report.sent\n    next: moore\n")
+    return [(locate(p, M, "next: moore"), "unknown-next", "step `reported` goes to `moore`, which is not a step")]
+
+
+def unknown_next_in_option(p: Path):
+    edit(p, "        label: main.checkin.help\n        next: person\n",
+         "        label: main.checkin.help\n        next: persoon\n")
+    return [(locate(p, M, "next: persoon"), "unknown-next", "step `checkin` goes to `persoon`")]
+
+
+def unknown_next_cuts_off_what_follows(p: Path):
+    edit(p, "    next: minor\n", "    next: minnor\n")
+    # the steps only `minor` led to are unreachable now, and the checker says so too
+    return [(locate(p, M, "next: minnor"), "unknown-next", "goes to `minnor`"),
+            *[(locate(p, M, f"{step}:\n"), "unreachable-step", f"`{step}`") for step in ("minor", "young", "letter")]]
+
+
+def unknown_start(p: Path):
+    edit(p, "start: welcome\n", "start: welkom\n")
+    # welcome is then reached by nothing: both are true and both are reported
+    return [(locate(p, M, "start: welkom"), "unknown-next", "`start: welkom` names no step"),
+            (locate(p, M, "welcome:"), "unreachable-step", "`welcome`")]
+
+
+def unknown_flow(p: Path):
+    edit(p, "    call: termijn\n", "    call: termijnen\n")
+    return [(locate(p, M, "call: termijnen"), "unknown-flow", "calls flow `termijnen`, which does not exist")]
+
+
+def unreachable_step(p: Path):
+    (p / M).write_text((p / M).read_text() + "  orphan:\n    say: main.bye\n    next: menu\n")
+    return [(locate(p, M, "orphan:"), "unreachable-step", "no path from `start` leads to step `orphan`")]
+
+
+def dead_end_missing_next(p: Path):
+    edit(p, "    say: main.young\n    next: letter\n", "    say: main.young\n")
+    return [(locate(p, M, "young:"), "dead-end", "step `young` (say) has no `next`")]
+
+
+def dead_end_branch_without_else(p: Path):
+    edit(p, '      - if: "age < 18"\n        next: young\n      - else: true\n        next: letter\n',
+         '      - if: "age < 18"\n        next: young\n      - if: "age >= 18"\n        next: letter\n')
+    return [(locate(p, M, "branch:"), "dead-end", "branch `minor` has no `else` case")]
+
+
+def dead_end_next_after_end(p: Path):
+    edit(p, "    end: main.bye\n", "    end: main.bye\n    next: menu\n")
+    return [(locate(p, M, "next: menu", nth=_count(p, M, "next: menu") - 1), "dead-end", "its `next` is never used")]
+
+
+def _count(p: Path, file: str, needle: str) -> int:
+    return (p / file).read_text().count(needle)
+
+
+def missing_text_key(p: Path):
+    edit(p, "  welcome: Welcome to the test bot.\n", "", file="locales/en/main.yaml")
+    return [(locate(p, M, "say: main.welcome"), "missing-text-key", "text `main.welcome` has no `en` version")]
+
+
+def missing_text_key_of_an_option(p: Path):
+    edit(p, "    wipe: Alles wissen\n", "", file="locales/nl/main.yaml")
+    return [(locate(p, M, "label: main.opt.wipe"), "missing-text-key", "text `main.opt.wipe` has no `nl` version")]
+
+
+def placeholder_mismatch(p: Path):
+    edit(p, "    title: Letter from {{ name }}\n", "    title: Letter\n", file="locales/en/main.yaml")
+    return [(locate(p, "locales/en/main.yaml", "title: Letter"), "placeholder-mismatch",
+             "`main.letter.title` in `en` has different placeholders than in nl (missing: ['name']")]
+
+
+def unknown_variable_in_condition(p: Path):
+    edit(p, '      - if: "age < 18"\n', '      - if: "leeftijd < 18"\n')
+    return [(locate(p, M, 'if: "leeftijd'), "unknown-variable", "`leeftijd` is used in `leeftijd < 18` but no step sets it")]
+
+
+def unknown_variable_in_template(p: Path):
+    edit(p, "  young: Je bent jonger dan 18.\n", "  young: Je bent {{ leeftijd }}.\n", file="locales/nl/main.yaml")
+    edit(p, "  young: You are under 18.\n", "  young: You are {{ leeftijd }}.\n", file="locales/en/main.yaml")
+    return [(locate(p, f"locales/{lang}/main.yaml", "young:"), "unknown-variable",
+             "`main.young` uses `{{ leeftijd }}`, which no step sets") for lang in ("nl", "en")]
+
+
+def unknown_directory_entry_in_show(p: Path):
+    edit(p, "      - fixture_court\n", "      - fixture_rechtbank\n")
+    return [(locate(p, M, "fixture_rechtbank"), "unknown-directory-entry", "`fixture_rechtbank` is not in the directory")]
+
+
+def unknown_directory_entry_in_a_text(p: Path):
+    for lang in ("nl", "en"):
+        edit(p, "d.fixture_line.phone", "d.fixture_lijn.phone", file=f"locales/{lang}/main.yaml")
+    return [(locate(p, f"locales/{lang}/main.yaml", "lines: \""), "unknown-directory-entry",
+             f"`main.lines` ({lang}) uses `d.fixture_lijn`") for lang in ("nl", "en")]
+
+
+def unknown_deadline(p: Path):
+    edit(p, "'fixture_court', 'appeal'", "'fixture_court', 'hoger_beroep'")
+    return [(locate(p, M, "last_day:"), "unknown-directory-entry", "deadline `fixture_court`/`hoger_beroep`")]
+
+
+def bad_expression_syntax(p: Path):
+    edit(p, '      - if: "age < 18"\n', '      - if: "age <"\n')
+    return [(locate(p, M, 'if: "age <"'), "bad-expression", "not a valid expression")]
+
+
+def bad_expression_unknown_function(p: Path):
+    edit(p, '"add(decision_date, weeks=6)"', '"open(decision_date)"')
+    return [(locate(p, M, "reply_by:"), "bad-expression", "`open()` is not a function flows can use")]
+
+
+def id_too_long(p: Path):
+    long_step = "checkin_after_the_home_visit"  # 28 bytes
+    long_option = "i_would_like_help_from_a_person"  # 31 bytes: 28 + 1 + 31 + ... > 64 with ":"
+    long_option += "_now_ok"
+    edit(p, "  checkin: checkin\n", f"  checkin: {long_step}\n")
+    edit(p, "  checkin:\n    choose:", f"  {long_step}:\n    choose:")
+    edit(p, "      - id: help\n", f"      - id: {long_option}\n")
+    assert len(f"{long_step}:{long_option}") > 64
+    return [(locate(p, M, f"id: {long_option}"), "id-too-long", "longer than Telegram's 64 bytes")]
+
+
+CASES: list[Case] = [
+    yaml_syntax, yaml_syntax_tab,
+    schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save,
+    duplicate_step, duplicate_option, duplicate_flow,
+    unknown_next, unknown_next_in_option, unknown_next_cuts_off_what_follows, unknown_start,
+    unknown_flow,
+    unreachable_step,
+    dead_end_missing_next, dead_end_branch_without_else, dead_end_next_after_end,
+    missing_text_key, missing_text_key_of_an_option,
+    placeholder_mismatch,
+    unknown_variable_in_condition, unknown_variable_in_template,
+    unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
+    bad_expression_syntax, bad_expression_unknown_function,
+    id_too_long,
+]
+
+
+@pytest.mark.parametrize("break_it", CASES, ids=[c.__name__ for c in CASES])
+def test_a_broken_file_is_reported_with_file_line_column_kind_and_fix(project, break_it):
+    expected = break_it(project)
+    assert_reported(project, expected)
+
+
+def test_every_error_kind_of_the_checker_has_a_broken_file_test():
+    kinds = {"yaml-syntax", "schema", "duplicate-id", "unknown-next", "unknown-flow", "unreachable-step", "dead-end",
+             "missing-text-key", "placeholder-mismatch", "unknown-variable", "unknown-directory-entry",
+             "bad-expression", "id-too-long"}
+    named = set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', (REPO / "bot/flows/check.py").read_text()))
+    assert named <= kinds, f"check.py has error kinds without a test here: {named - kinds}"
+
+
+def test_several_broken_things_are_all_reported_in_one_run(project):
+    expected = unknown_next(project) + unreachable_step(project) + placeholder_mismatch(project)
+    assert_reported(project, expected)
+
+
+def test_the_unbroken_fixture_set_passes(project):
+    status, found, output = run_check(project)
+    assert status == 0, output
+    assert found == []
+    assert output.startswith("ok: 3 flows, 2 languages, 2 directory entries")
+
+
+def test_a_missing_flows_directory_is_an_error_not_a_crash(tmp_path):
+    done = subprocess.run([PYTHON, "-m", "bot", "check", "nowhere"], cwd=tmp_path, env=bot_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "error[missing-flows]" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_flow_set_without_a_municipality_list_still_loads(project):
+    for tsv in (project / "flows/directory").glob("*.tsv"):
+        tsv.unlink()
+    status, _, output = run_check(project)
+    assert status == 0, output
+    flows = load_flowset(project / "flows", project / "locales", root=project, today=TODAY)
+    assert flows.municipalities is None
+
+
+# ---------------------------------------------------------------- the shipped flows and the schema
+
+
+def test_the_shipped_flows_pass_the_check():
+    done = subprocess.run([PYTHON, "-m", "bot", "check", "flows"], cwd=REPO, env=bot_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok: ")
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    done = subprocess.run([PYTHON, "-m", "bot", "schema"], cwd=REPO, env=bot_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def shipped_flow_files() -> list[Path]:
+    return sorted(p for p in (REPO / "flows").glob("*.yaml") if p.name != "crisis.yaml")
+
+
+def test_the_schema_is_a_json_schema_for_flow_files(schema):
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["title"] == "Wegwijzer flow"
+    assert {"flow", "title", "start", "steps"} <= set(schema["required"])
+
+
+@pytest.mark.parametrize("path", shipped_flow_files(), ids=lambda p: p.name)
+def test_the_schema_accepts_every_shipped_flow_file(schema, path):
+    data, _ = load_yaml(path)
+    jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    assert set(data) <= set(schema["properties"])
+
+
+def test_the_schema_accepts_the_fixture_flows_and_rejects_an_unknown_key(schema):
+    for path in sorted(FIXTURE_FLOWS.glob("*.yaml")):
+        if path.name == "crisis.yaml":
+            continue
+        data, _ = load_yaml(path)
+        jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    data, _ = load_yaml(FIXTURE_FLOWS / "main.yaml")
+    with pytest.raises(jsonschema.ValidationError, match="colour"):
+        jsonschema.validate({**data, "colour": "red"}, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "steps": {"x": {"say": "Not A Key"}}}, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_schema_out_writes_the_file_editors_use(tmp_path, schema):
+    out = tmp_path / "flow.schema.json"
+    done = subprocess.run([PYTHON, "-m", "bot", "schema", "--out", str(out)], cwd=REPO, env=bot_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert json.loads(out.read_text()) == schema

@@ -1,0 +1,161 @@
+"""Dates as parents type them (bot.dates), and the arithmetic behind deadlines."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.dates import add_period, format_date, parse_date
+
+TODAY = date(2026, 11, 29)  # a Sunday
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        # Dutch, written out
+        ("1 oktober 2026", date(2026, 10, 1)),
+        ("1 Oktober 2026", date(2026, 10, 1)),
+        ("1e oktober 2026", date(2026, 10, 1)),
+        ("1 okt 2026", date(2026, 10, 1)),
+        ("1 okt. 2026", date(2026, 10, 1)),
+        ("  17   maart   2025 ", date(2025, 3, 17)),
+        ("31 mei", date(2026, 5, 31)),
+        ("donderdag 1 oktober 2026", date(2026, 10, 1)),
+        ("1 oktober 2026.", date(2026, 10, 1)),
+        # numbers
+        ("01-10-2026", date(2026, 10, 1)),
+        ("1-10-2026", date(2026, 10, 1)),
+        ("1/10/2026", date(2026, 10, 1)),
+        ("1.10.2026", date(2026, 10, 1)),
+        ("1/10", date(2026, 10, 1)),
+        ("1-10", date(2026, 10, 1)),
+        ("2026-10-01", date(2026, 10, 1)),
+        # relative
+        ("gisteren", date(2026, 11, 28)),
+        ("Gisteren", date(2026, 11, 28)),
+        ("vandaag", TODAY),
+        ("eergisteren", date(2026, 11, 27)),
+        ("morgen", date(2026, 11, 30)),
+        ("3 dagen geleden", date(2026, 11, 26)),
+        ("2 weken geleden", date(2026, 11, 15)),
+        # English
+        ("yesterday", date(2026, 11, 28)),
+        ("today", TODAY),
+        ("tomorrow", date(2026, 11, 30)),
+        ("October 1, 2026", date(2026, 10, 1)),
+        ("october 1st, 2026", date(2026, 10, 1)),
+        ("Oct 1 2026", date(2026, 10, 1)),
+        ("1 October 2026", date(2026, 10, 1)),
+        ("1st October 2026", date(2026, 10, 1)),
+        ("Thursday, 1 October 2026", date(2026, 10, 1)),
+        ("3 days ago", date(2026, 11, 26)),
+        ("1 week ago", date(2026, 11, 22)),
+        ("March 3", date(2026, 3, 3)),
+    ],
+)
+def test_a_date_as_people_type_it(typed, meant):
+    assert parse_date(typed, TODAY) == meant
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "31-02-2026",  # there is no 31 February
+        "29-02-2026",  # 2026 is not a leap year
+        "31 april 2026",
+        "32-01-2026",
+        "0-10-2026",
+        "1-13-2026",
+        "13/13",
+        "1 brumaire 2026",
+        "volgende week",
+        "next tuesday",
+        "",
+        "   ",
+        "gister en vandaag",
+        "12345",
+        "1-10-2026-1",
+        "1 oktober 2026 " + "x" * 50,
+    ],
+)
+def test_what_is_not_a_date_is_none(typed):
+    assert parse_date(typed, TODAY) is None
+
+
+def test_29_february_exists_in_a_leap_year():
+    assert parse_date("29-02-2028", TODAY) == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("1-10-26", date(2026, 10, 1)),
+        ("1.10.26", date(2026, 10, 1)),
+        ("01/10/26", date(2026, 10, 1)),
+        ("5-3-00", date(2000, 3, 5)),
+        ("1-1-27", date(2027, 1, 1)),  # next year: a hearing date
+        ("12-3-85", date(1985, 3, 12)),  # a parent's date of birth, not 2085
+        ("1-1-99", date(1999, 1, 1)),
+    ],
+)
+def test_a_two_digit_year_is_the_nearest_sensible_century(typed, meant):
+    assert parse_date(typed, TODAY) == meant
+
+
+def test_a_date_without_a_year_is_in_the_current_year():
+    assert parse_date("1/10", date(2030, 1, 5)) == date(2030, 10, 1)
+    assert parse_date("5 januari", date(2030, 1, 5)) == date(2030, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "last_day"),
+    [
+        (date(2026, 1, 31), {"months": 1}, date(2026, 2, 28)),  # clamped to February's last day
+        (date(2028, 1, 31), {"months": 1}, date(2028, 2, 29)),  # leap year
+        (date(2026, 8, 31), {"months": 3}, date(2026, 11, 30)),
+        (date(2026, 10, 31), {"months": 4}, date(2027, 2, 28)),  # across the year
+        (date(2026, 12, 15), {"months": 1}, date(2027, 1, 15)),
+        (date(2026, 3, 31), {"months": -1}, date(2026, 2, 28)),
+        (date(2028, 2, 29), {"years": 1}, date(2029, 2, 28)),
+        (date(2026, 10, 1), {"weeks": 6}, date(2026, 11, 12)),
+        (date(2026, 12, 25), {"days": 14}, date(2027, 1, 8)),
+        (date(2026, 1, 31), {"months": 1, "days": 1}, date(2026, 3, 1)),  # months first, then days
+        (date(2026, 5, 5), {}, date(2026, 5, 5)),
+    ],
+)
+def test_add_period_clamps_to_the_end_of_the_month(start, period, last_day):
+    assert add_period(start, **period) == last_day
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "written"),
+    [
+        (date(2026, 10, 1), "nl", "1 oktober 2026"),
+        (date(2026, 10, 1), "en", "1 October 2026"),
+        ("2026-03-17", "nl", "17 maart 2026"),
+        ("2026-03-17", "fr", "17 maart 2026"),  # an unknown language falls back to Dutch
+        ("not a date", "nl", "not a date"),
+    ],
+)
+def test_format_date_writes_the_month_in_the_users_language(value, lang, written):
+    assert format_date(value, lang) == written
+
+
+@given(day=st.dates(min_value=date(1950, 1, 1), max_value=date(2100, 12, 31)), lang=st.sampled_from(["nl", "en"]))
+def test_every_date_the_bot_writes_can_be_read_back(day, lang):
+    assert parse_date(format_date(day, lang), TODAY) == day
+    assert parse_date(f"{day.day:02d}-{day.month:02d}-{day.year}", TODAY) == day
+    assert parse_date(day.isoformat(), TODAY) == day
+
+
+@given(day=st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)),
+       months=st.integers(min_value=0, max_value=240))
+def test_add_months_never_overflows_and_never_goes_past_the_months_end(day, months):
+    result = add_period(day, months=months)
+    total = day.year * 12 + day.month - 1 + months
+    assert (result.year, result.month) == (total // 12, total % 12 + 1)
+    assert result.day == day.day or (result.day < day.day and (result + (date(2000, 1, 2) - date(2000, 1, 1))).day == 1)
