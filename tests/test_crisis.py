@@ -29,7 +29,7 @@ from bot.directory import load_directory
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "flows" / "crisis.yaml"
 DATA = ROOT / "tests" / "data" / "crisis_labelled.tsv"
-CLASSES = ("suicide", "child_danger", "harm_intent", "professional_threatened")
+CLASSES = ("suicide", "child_danger", "domestic_violence", "harm_intent", "professional_threatened")
 LABELS = (*CLASSES, "none")
 
 
@@ -176,8 +176,18 @@ def test_detection_is_fast_enough_for_every_message(detector: CrisisDetector, ex
         ("I want to kill myself", "suicide"),
         ("ik wil dood, en ik maak die gezinsvoogd af", "suicide"),  # priority
         ("mijn ex slaat de kinderen", "child_danger"),
+        ("mijn man slaat me", "domestic_violence"),
+        ("my partner hits me", "domestic_violence"),
+        ("mijn vriend heeft me gewurgd", "domestic_violence"),
+        ("ik durf niet naar huis", "domestic_violence"),
         ("ik maak die gezinsvoogd af", "harm_intent"),
+        ("ik vermoord die gezinsvoogd haha", "harm_intent"),
         ("ik word bedreigd door een ouder", "professional_threatened"),
+        ("als jeugdbeschermer word ik bedreigd", "professional_threatened"),
+        ("they posted my home address", "professional_threatened"),
+        ("ik word bedreigd", None),  # no work context: not the professionals' flow
+        ("my son hits the ball hard", None),
+        ("mijn zoon slaat de bal hard", None),
         ("ik lach me dood", None),
         ("I nearly died laughing", None),
         ("ik ben doodmoe", None),
@@ -197,6 +207,9 @@ def test_a_match_says_what_to_do(detector: CrisisDetector) -> None:
     found = detector.detect("ik ben gedoxt")
     assert found is not None
     assert found.reply == "crisis.professional_threatened" and found.then == "safety"
+    home = detector.detect("mijn man slaat me")
+    assert home is not None
+    assert home.reply == "crisis.domestic_violence" and home.then == "continue"
     suicide = detector.detect("ik wil dood")
     assert suicide is not None and suicide.then == "continue"
     assert suicide.rule_id == "wants_to_die"
@@ -204,6 +217,22 @@ def test_a_match_says_what_to_do(detector: CrisisDetector) -> None:
 
 def test_priority_order(detector: CrisisDetector) -> None:
     assert detector.classes == CLASSES
+
+
+def test_the_professionals_flow_needs_a_work_context() -> None:
+    """Only doxing and photos/names put online stand on their own; every other
+    professional_threatened rule must also find {{work}} (a client, "als
+    jeugdbeschermer", "op mijn werk" ...), or people hurt at home end up in the
+    professionals' safety flow."""
+    raw = YAML(typ="safe").load(RULES.read_text("utf-8"))
+    context_free = {"address_published", "photo_or_name_online"}
+    for rule in raw["classes"]["professional_threatened"]["rules"]:
+        if rule["id"] in context_free:
+            continue
+        assert "{{work}}" in (rule.get("all") or []), rule["id"]
+    priority = raw["priority"]
+    assert priority.index("domestic_violence") < priority.index("professional_threatened")
+    assert raw["classes"]["domestic_violence"]["then"] == "continue"
 
 
 def test_normalise() -> None:
@@ -296,5 +325,8 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
     child = render("child_danger")
     assert child.index("112") < child.index("0800-2000")
     assert render("professional_threatened").lstrip().split("\n")[0].count("112") == 1
+    violence = render("domestic_violence")
+    assert "112" in violence.split("\n")[0]
+    assert violence.index("112") < violence.index("0800-2000")
     harm = render("harm_intent")
     assert "jeugdstem.nl" in harm
