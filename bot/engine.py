@@ -288,9 +288,13 @@ class _Run:
         self.state.pending = None
         self.state.fails = 0
         while self.state.history:
-            flow, step, stack = self.state.history.pop()
+            flow, step, stack, answers = self.state.history.pop()
             if self.fs.step(flow, step) is not None:
                 self.state.flow, self.state.step, self.state.stack = flow, step, list(stack)
+                if answers is not None:
+                    # undo what was answered since (an option's `set` too), keep the engine's own flags
+                    flags = {k: v for k, v in self.state.vars.items() if k.startswith("_")}
+                    self.state.vars = {**answers, **flags}
                 self.reshow()
                 return
         self.say_key("sys.back_none")

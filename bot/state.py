@@ -14,7 +14,8 @@ from typing import Any
 #: How many earlier questions "back" can return to.
 HISTORY_LIMIT = 12
 
-Position = tuple[str, str, tuple[tuple[str, str], ...]]  # flow, step, call stack
+#: flow, step, call stack, and the answers as they were at that question (None: not recorded)
+Position = tuple[str, str, tuple[tuple[str, str], ...], dict[str, Any] | None]
 
 
 @dataclass(slots=True)
@@ -38,7 +39,7 @@ class State:
     started: str = ""
 
     def position(self) -> Position:
-        return (self.flow, self.step, tuple(self.stack))
+        return (self.flow, self.step, tuple(self.stack), dict(self.vars))
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"f": self.flow, "s": self.step, "l": self.lang, "v": self.version}
@@ -47,7 +48,7 @@ class State:
         if self.stack:
             data["k"] = self.stack
         if self.history:
-            data["h"] = [[f, s, [list(r) for r in k]] for f, s, k in self.history]
+            data["h"] = [[f, s, [list(r) for r in k], x] for f, s, k, x in self.history]
         if self.fails:
             data["n"] = self.fails
         if self.pending:
@@ -68,7 +69,8 @@ class State:
             version=data["v"],
             vars=data.get("x", {}),
             stack=[(f, s) for f, s in data.get("k", [])],
-            history=[(f, s, tuple((a, b) for a, b in k)) for f, s, k in data.get("h", [])],
+            history=[(h[0], h[1], tuple((a, b) for a, b in h[2]), h[3] if len(h) > 3 else None)
+                     for h in data.get("h", [])],
             fails=data.get("n", 0),
             pending=data.get("p"),
             offer=data.get("o", []),
