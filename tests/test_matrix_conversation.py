@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import RoomPreset
 from pydantic import SecretStr
 
 from bot.adapters.matrix import MatrixAdapter, config_from_settings
@@ -100,11 +101,15 @@ def bot_settings(server: Synapse, account: Registered, where: Path, **extra: Any
 
 
 @asynccontextmanager
-async def running_bot(server: Synapse, account: Registered, where: Path, **extra: Any) -> AsyncIterator[MatrixAdapter]:
+async def running_bot(
+    server: Synapse, account: Registered, where: Path, *, give_up_after: float = 30, **extra: Any
+) -> AsyncIterator[MatrixAdapter]:
     """The bot as bot.app runs it: core + adapter, started in the same order."""
     settings = bot_settings(server, account, where, **extra)
     core = await build_core(settings)
-    config = dataclasses.replace(config_from_settings(settings), max_backoff=0.5, give_up_after=30, sync_timeout_ms=5000)
+    config = dataclasses.replace(
+        config_from_settings(settings), max_backoff=0.5, give_up_after=give_up_after, sync_timeout_ms=5000
+    )
     adapter = MatrixAdapter(settings, core, config)
     await adapter.start()
     await core.start()
@@ -173,6 +178,25 @@ async def test_a_parent_answers_with_the_words_of_the_labels(synapse: Synapse, t
         # The parent leaves: the bot does not stay alone in the room.
         await user.client.room_leave(room)
         await _eventually(lambda: room not in _joined_rooms(synapse, bot))
+
+
+@pytest.mark.asyncio
+async def test_the_bot_declines_group_rooms_and_ignores_what_came_before_it(synapse: Synapse, tmp_path: Path) -> None:
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot"),
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        group = await user.client.room_create(name="ouders", invite=[bot.user_id])
+        # Typed before the bot was even invited: history, not a question to answer.
+        direct = (await user.client.room_create(preset=RoomPreset.trusted_private_chat)).room_id
+        await user.say(direct, "/help")
+        invite = {"membership": "invite", "is_direct": True}
+        await user.client.room_put_state(direct, "m.room.member", invite, state_key=bot.user_id)
+        await user.wait_for(direct, 1)  # the greeting
+        await _eventually(lambda: _membership(synapse, parent, group.room_id, bot.user_id) == "leave")
+        await no_more_than(user, direct, 1)
+        assert user.from_others(group.room_id) == []
 
 
 @pytest.mark.asyncio
@@ -258,6 +282,29 @@ async def test_the_homeserver_restarts_during_a_conversation(synapse: Synapse, t
         for number, line in enumerate(BY_NUMBER[1:], start=2):
             assert (await user.reply_to(room, line, timeout=30)).body == expected[number]
         await no_more_than(user, room, len(expected))
+
+
+@pytest.mark.asyncio
+async def test_a_message_the_homeserver_could_not_take_is_delivered_when_it_is_back(synapse: Synapse, tmp_path: Path) -> None:
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot", give_up_after=1) as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        await user.wait_for(room, 1)
+        await asyncio.to_thread(synapse.stop)
+        try:
+            # E.g. a check-in timer fires while the homeserver is away: the
+            # adapter gives up (DeliveryFailed), the core keeps it queued.
+            key = ConversationKey("matrix", room, parent.user_id)
+            await adapter.core.send(key, [Send("Hoe gaat het nu?")])
+            assert await adapter.core.store.pending_outbox(), "kept in the outbox"
+        finally:
+            await asyncio.to_thread(synapse.start)
+        [_, later] = await user.wait_for(room, 2, timeout=30)
+        assert later.body == "Hoe gaat het nu?"
+        await no_more_than(user, room, 2)
 
 
 @pytest.mark.asyncio
@@ -354,6 +401,21 @@ async def _eventually(check: Any, timeout: float = 15.0) -> None:
 def _joined_rooms(server: Synapse, account: Registered) -> list[str]:
     rooms: list[str] = server.request("GET", "/_matrix/client/v3/joined_rooms", token=account.access_token)["joined_rooms"]
     return rooms
+
+
+def _membership(server: Synapse, viewer: Registered, room: str, user: str) -> str | None:
+    from urllib.parse import quote
+
+    try:
+        event = server.request(
+            "GET",
+            f"/_matrix/client/v3/rooms/{quote(room)}/state/m.room.member/{quote(user)}",
+            token=viewer.access_token,
+        )
+    except AssertionError:
+        return None
+    membership: str = event["membership"]
+    return membership
 
 
 def _room_events(server: Synapse, account: Registered, room: str) -> dict[str, int]:

@@ -170,6 +170,8 @@ def config_from_settings(settings: Settings) -> MatrixConfig:
         password=password.get_secret_value() if password else None,
         access_token=token.get_secret_value() if token else None,
         device_id=settings.matrix_device_id,
+        # Desk rooms arrive with the safety-desk module; until then none.
+        desk_rooms=frozenset(getattr(settings, "matrix_desk_rooms", None) or ()),
     )
 
 
@@ -453,7 +455,14 @@ class MatrixAdapter:
             if joined.timeline.limited and self._sync_token:
                 events = await self._backfill(room_id, joined.timeline.prev_batch) + events
             for incoming in self._translate(room_id, events):
-                await handle(incoming)
+                try:
+                    await handle(incoming)
+                except (ClientError, TimeoutError, asyncio.CancelledError):
+                    raise  # the homeserver went away: this sync is handled again
+                except Exception as err:
+                    # One update the core cannot handle must not stop every
+                    # conversation; the type only (a message could quote a user).
+                    log.error("matrix update %s failed: %s", incoming.update_id, type(err).__name__)
             await self._leave_if_alone(room_id)
 
     async def _backfill(self, room_id: str, prev_batch: str | None) -> list[NioEvent]:
