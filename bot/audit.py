@@ -1,0 +1,131 @@
+"""The moderators' logbook: who reloaded the flows or read the statistics, when, on which version.
+
+Why: a parents' organisation must be able to answer "who changed what the
+bot says, and when" without reading server logs. Two tables (created by the
+store's migration 2): `audit` for every moderator action, `flow_versions`
+for every flow set the bot ran. `python -m bot audit` reads both.
+
+What it must never hold: a user id or anything a user typed. Moderators are
+staff acting in that role; their platform id is the point of the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from bot.flows.flowset import FlowSet
+from bot.store import Store
+
+#: Longest detail kept per entry: enough for every error of a failed reload.
+DETAIL_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: str
+    who: str
+    action: str  # reload, stats
+    outcome: str  # ok, unchanged, failed
+    version: str  # the version running after the action
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedVersion:
+    version: str
+    loaded_at: str
+    trigger: str  # start, chat, watcher, sighup
+    flows: int
+
+
+def now_text(clock: datetime | None = None) -> str:
+    return (clock or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
+async def record_action(store: Store, entry: AuditEntry) -> None:
+    def write(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO audit(at, who, action, outcome, version, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                   (entry.at, entry.who, entry.action, entry.outcome, entry.version,
+                    entry.detail[:DETAIL_LIMIT]))
+
+    await store.execute(write)
+
+
+async def record_version(store: Store, flows: FlowSet, trigger: str) -> None:
+    """Remember that this flow set went live, so a conversation's State.version can be traced."""
+    await store.execute(lambda db: db.execute(
+        "INSERT INTO flow_versions(version, loaded_at, trigger, flows) VALUES (?, ?, ?, ?)",
+        (flows.version, flows.loaded_at, trigger, len(flows.flows))))
+
+
+async def actions(store: Store, limit: int = 50) -> list[AuditEntry]:
+    """The newest `limit` entries, oldest first (reads like a logbook)."""
+    rows = await store.execute(lambda db: db.execute(
+        "SELECT at, who, action, outcome, version, detail FROM audit ORDER BY id DESC LIMIT ?",
+        (limit,)).fetchall(), write=False)
+    return [AuditEntry(*row) for row in reversed(rows)]
+
+
+async def versions(store: Store, limit: int = 50) -> list[LoadedVersion]:
+    rows = await store.execute(lambda db: db.execute(
+        "SELECT version, loaded_at, trigger, flows FROM flow_versions ORDER BY id DESC LIMIT ?",
+        (limit,)).fetchall(), write=False)
+    return [LoadedVersion(*row) for row in reversed(rows)]
+
+
+def format_action(entry: AuditEntry, *, full: bool = False) -> str:
+    line = f"{entry.at}  {entry.who:<24} {entry.action:<7} {entry.outcome:<9} version {entry.version}"
+    if not entry.detail:
+        return line
+    detail = entry.detail if full else entry.detail.splitlines()[0]
+    return line + "\n" + "\n".join(f"    {part}" for part in detail.splitlines())
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.cli import _settings
+
+    settings = _settings(args)
+
+    async def read() -> tuple[list[AuditEntry], list[LoadedVersion]]:
+        store = await Store.open(settings.db)
+        try:
+            return await actions(store, args.limit), await versions(store, args.limit)
+        finally:
+            await store.close()
+
+    entries, loaded = asyncio.run(read())
+    if args.json:
+        print(json.dumps({"actions": [asdict(e) for e in entries], "versions": [asdict(v) for v in loaded]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    if args.versions:
+        for v in loaded:
+            print(f"{v.loaded_at}  version {v.version}  {v.flows} flows  ({v.trigger})")
+        if not loaded:
+            print("no flow set was recorded yet")
+        return 0
+    for entry in entries:
+        print(format_action(entry, full=args.full))
+    if not entries:
+        print("no moderator actions were recorded yet")
+    return 0
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.cli import add_common
+
+    p = sub.add_parser("audit", help="show moderators' actions (reloads, statistics requests) and loaded versions")
+    add_common(p)
+    p.add_argument("--limit", type=int, default=50, help="newest entries to show (default 50)")
+    p.add_argument("--versions", action="store_true", help="show the flow versions the bot loaded instead")
+    p.add_argument("--full", action="store_true", help="show every line of each entry's detail (all errors)")
+    p.add_argument("--json", action="store_true", help="both lists as JSON")
+    p.set_defaults(func=cmd_audit)

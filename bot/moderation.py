@@ -1,0 +1,380 @@
+"""Moderators at work on a running bot: reload the flows safely, read the statistics.
+
+Why it looks like this:
+- One `reload()` behind every trigger (the /reload chat command, the file
+  watcher, SIGHUP), so they cannot drift apart. It loads and checks the whole
+  flow set (flows, texts, directory, crisis rules) off the event loop, and
+  only a set that passed every check is swapped in, in one assignment.
+  Anything else keeps the running set and reports every error with
+  file:line: in the chat for /reload, in the log for the watcher and SIGHUP.
+- Moderator commands are answered by the core before the engine, and only
+  when the sender is a configured moderator (`settings.moderators`, e.g.
+  "telegram:123", "matrix:@mod:example.org", "console:local"). Anyone else
+  typing /reload reaches the engine and gets its ordinary unknown-command
+  answer: no hint that the command exists.
+- Every moderator action goes to the audit log (bot.audit) with who, when
+  and the version running afterwards.
+
+What it must never do: log or show what a user typed, or show a user id in
+the statistics (they count events per ISO week, nothing else).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from bot import audit
+from bot.core import Core
+from bot.engine import COMMAND_TEXT
+from bot.events import Command, ConversationKey, Incoming, Send, Text
+from bot.flows.flowset import FlowSet
+from bot.flows.problems import FlowSetInvalid, Problem
+
+log = logging.getLogger(__name__)
+
+#: Commands answered for moderators only.
+COMMANDS = frozenset({"reload", "stats"})
+#: Weeks `/stats` shows when no number is given, and the most it shows.
+STATS_WEEKS = 8
+STATS_WEEKS_MAX = 104
+#: The watcher waits for this much quiet after a change (an editor saving
+#: several files, a `git pull`) before reloading, but never longer than WATCH_MAX_MS.
+WATCH_QUIET_MS = 500
+WATCH_MAX_MS = 5000
+#: Files whose change means the flow set changed.
+WATCHED_SUFFIXES = (".yaml", ".yml", ".tsv")
+
+
+def moderator_id(key: ConversationKey) -> str:
+    """The id moderators are configured by: "<platform>:<user>"."""
+    return f"{key.platform}:{key.user}"
+
+
+def command_of(incoming: Incoming) -> tuple[str, str] | None:
+    """(name, args) when the update is a slash command, typed as a command or as text."""
+    event = incoming.event
+    if isinstance(event, Command):
+        return event.name.lower().lstrip("/"), event.args.strip()
+    if isinstance(event, Text):
+        found = COMMAND_TEXT.match(event.text.strip())
+        if found:
+            return found.group(1).lower(), (found.group(2) or "").strip()
+    return None
+
+
+# ---------------------------------------------------------------- reloading
+
+
+@dataclass(slots=True)
+class ReloadOutcome:
+    """What one reload did, for whoever asked (chat answer or log lines)."""
+
+    outcome: str  # ok, unchanged, failed
+    version: str  # the version running now
+    previous: str
+    loaded_at: str  # when the running version was loaded
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    warnings: int = 0
+    summary: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+    def report(self) -> str:
+        """The moderator's answer: what happened and, on failure, every error with file:line."""
+        if self.outcome == "failed":
+            errors = [p for p in self.problems if p.severity == "error"]
+            head = (f"Reload failed: {len(errors) or 1} error(s); nothing was changed. "
+                    f"The bot keeps running version {self.version} (loaded {self.loaded_at}).")
+            body = "\n".join(str(p) for p in errors) if errors else self.summary
+            return f"{head}\n\n{body}\n\nFix the files and reload again."
+        if self.outcome == "unchanged":
+            return f"Reloaded: nothing changed in flows, texts or directory (version {self.version})."
+        lines = [f"Reloaded: version {self.version} (was {self.previous}). {self.summary}"]
+        lines += [f"• {change}" for change in self.changes]
+        if self.warnings:
+            lines.append(f"{self.warnings} warning(s): see `python -m bot check`.")
+        return "\n".join(lines)
+
+
+def describe_changes(old: FlowSet, new: FlowSet) -> list[str]:
+    """What a moderator should know about a swap, above all the steps conversations may have been on."""
+    changes: list[str] = []
+    added = sorted(set(new.flows) - set(old.flows))
+    removed = sorted(set(old.flows) - set(new.flows))
+    if added:
+        changes.append("new flows: " + ", ".join(added))
+    if removed:
+        changes.append("removed flows: " + ", ".join(removed)
+                       + " (conversations there are offered a fresh start)")
+    for flow_id in sorted(set(old.flows) & set(new.flows)):
+        before, after = old.flows[flow_id], new.flows[flow_id]
+        if before == after:
+            continue
+        gone = sorted(set(before.steps) - set(after.steps))
+        text = f"flow {flow_id} changed"
+        if gone:
+            text += f"; removed steps {', '.join(gone)} (conversations there are offered a fresh start)"
+        changes.append(text)
+    texts = sum(
+        1 for lang in set(old.locales.texts) | set(new.locales.texts)
+        for key in set(old.locales.texts.get(lang, {})) | set(new.locales.texts.get(lang, {}))
+        if _source(old, lang, key) != _source(new, lang, key)
+    )
+    if texts:
+        changes.append(f"{texts} text(s) changed, added or removed")
+    entries = sum(1 for entry in set(old.cards) | set(new.cards) if old.cards.get(entry) != new.cards.get(entry))
+    if entries:
+        changes.append(f"{entries} directory entr{'y' if entries == 1 else 'ies'} changed, added or removed")
+    if old.crisis_routes != new.crisis_routes:
+        changes.append("crisis classes or their replies changed")
+    return changes
+
+
+def _source(flows: FlowSet, lang: str, key: str) -> str | None:
+    entry = flows.locales.texts.get(lang, {}).get(key)
+    return entry.source if entry else None
+
+
+class Moderation:
+    """The moderator desk of one running core: reload and statistics, each audited."""
+
+    def __init__(self, core: Core, load: Callable[[], FlowSet] | None = None) -> None:
+        self.core = core
+        self._load = load or self._load_configured
+        self._lock = asyncio.Lock()
+
+    def _load_configured(self) -> FlowSet:
+        from bot.app import load_flows
+
+        return load_flows(self.core.settings)
+
+    # ------------------------------------------------------------ chat commands
+    def intercept(self, incoming: Incoming) -> Callable[[], Awaitable[list[Send]]] | None:
+        """The core's hook: claim a moderator's command; leave everything else to the engine."""
+        who = moderator_id(incoming.key)
+        if who not in self.core.settings.moderators:
+            return None
+        command = command_of(incoming)
+        if command is None or command[0] not in COMMANDS:
+            return None
+        name, args = command
+        if name == "reload":
+            return lambda: self._chat_reload(who)
+        return lambda: self._chat_stats(who, args)
+
+    async def _chat_reload(self, who: str) -> list[Send]:
+        outcome = await self.reload(who=who, trigger="chat")
+        return [Send(outcome.report())]
+
+    async def _chat_stats(self, who: str, args: str) -> list[Send]:
+        weeks = int(args) if args.isdigit() else STATS_WEEKS
+        weeks = max(1, min(weeks, STATS_WEEKS_MAX))
+        text = await self.stats_report(weeks)
+        await audit.record_action(self.core.store, audit.AuditEntry(
+            audit.now_text(self.core.clock()), who, "stats", "ok", self.core.flows.version, f"weeks={weeks}"))
+        return [Send(text)]
+
+    # ------------------------------------------------------------ reload
+    async def reload(self, *, who: str, trigger: str) -> ReloadOutcome:
+        """Load and check everything; swap it in only when valid. Never raises for a bad edit."""
+        async with self._lock:
+            running = self.core.flows
+            try:
+                fresh = await asyncio.to_thread(self._load)
+            except FlowSetInvalid as exc:
+                outcome = ReloadOutcome("failed", running.version, running.version, running.loaded_at,
+                                        problems=exc.problems, summary=str(exc))
+            except Exception as exc:  # a bug or an unreadable file must not stop the bot either
+                log.exception("reload (%s) could not load the flow set", trigger)
+                outcome = ReloadOutcome("failed", running.version, running.version, running.loaded_at,
+                                        summary=f"the flow set could not be loaded: {type(exc).__name__}: {exc}")
+            else:
+                self.core.swap_flows(fresh)
+                changed = fresh.version != running.version
+                outcome = ReloadOutcome(
+                    "ok" if changed else "unchanged", fresh.version, running.version, fresh.loaded_at,
+                    changes=describe_changes(running, fresh), warnings=len(fresh.warnings),
+                    summary=f"{len(fresh.flows)} flows, {len(fresh.locales.languages)} languages, "
+                            f"{len(fresh.cards)} directory entries.")
+                if changed:
+                    await audit.record_version(self.core.store, fresh, trigger)
+            if outcome.outcome == "failed":
+                detail = "\n".join(str(p) for p in outcome.problems if p.severity == "error") or outcome.summary
+            else:
+                detail = "; ".join([f"from {outcome.previous}", *outcome.changes])
+            await audit.record_action(self.core.store, audit.AuditEntry(
+                audit.now_text(self.core.clock()), who, "reload", outcome.outcome, outcome.version, detail))
+            return outcome
+
+    # ------------------------------------------------------------ statistics
+    async def stats_report(self, weeks: int) -> str:
+        """Per week and flow: conversations started and how many reached each end. Counts only."""
+        now = self.core.clock()
+        year, week, _ = (now - timedelta(weeks=weeks - 1)).isocalendar()
+        since = f"{year}-W{week:02d}"
+        table: dict[str, dict[str, int]] = {}
+        for week_id, event, n in await self.core.store.stats():
+            if week_id >= since:
+                table.setdefault(week_id, {})[event] = n
+        flows = self.core.flows
+        lines = [f"Statistics for the last {weeks} week(s): counts only, no user ids, no texts. "
+                 f"Running version {flows.version}."]
+        if not table:
+            lines.append("\nNothing was counted in these weeks.")
+        for week_id in sorted(table, reverse=True):
+            lines.append(f"\n{week_id}")
+            lines += _week_lines(table[week_id], flows)
+        return "\n".join(lines)
+
+
+def _week_lines(counts: dict[str, int], flows: FlowSet) -> list[str]:
+    started: dict[str, int] = {}
+    ends: dict[str, dict[str, int]] = {}
+    crisis: dict[str, int] = {}
+    forgotten = 0
+    for event, n in counts.items():
+        kind, _, rest = event.partition(":")
+        if kind == "start":
+            started[rest] = started.get(rest, 0) + n
+        elif kind == "end":
+            flow, _, where = rest.partition(":")
+            ends.setdefault(flow, {})[where] = n
+        elif kind == "crisis":
+            crisis[rest] = n
+        elif kind == "forget":
+            forgotten += n
+    lines = []
+    for flow in sorted(set(started) | set(ends)):
+        title = _title(flows, flow)
+        lines.append(f"  {flow}{f' ({title})' if title else ''}: {started.get(flow, 0)} started")
+        for where, n in sorted(ends.get(flow, {}).items()):
+            lines.append(f"    reached the end at {where}: {n}")
+    if crisis:
+        lines.append("  crisis recognised: " + ", ".join(f"{name} {n}" for name, n in sorted(crisis.items())))
+    if forgotten:
+        lines.append(f"  asked to be forgotten: {forgotten}")
+    return lines
+
+
+def _title(flows: FlowSet, flow: str) -> str:
+    found = flows.flows.get(flow)
+    if found is None or not flows.locales.has("nl", found.title):
+        return ""
+    return flows.locales.texts["nl"][found.title].source.strip()
+
+
+# ---------------------------------------------------------------- wiring
+
+_DESKS: weakref.WeakKeyDictionary[Core, Moderation] = weakref.WeakKeyDictionary()
+
+
+def moderation_of(core: Core) -> Moderation:
+    """The one Moderation of a core, so every trigger shares its reload lock."""
+    found = _DESKS.get(core)
+    if found is None:
+        found = _DESKS[core] = Moderation(core)
+        core.intercepts.append(found.intercept)
+    return found
+
+
+async def setup(core: Core) -> None:
+    """bot.app EXTENSIONS entry: answer moderators' commands and record the version going live."""
+    moderation_of(core)
+    await audit.record_version(core.store, core.flows, "start")
+
+
+def log_outcome(outcome: ReloadOutcome, trigger: str) -> None:
+    """Watcher and SIGHUP have no chat to answer in: the log is where the moderator looks."""
+    if outcome.outcome == "failed":
+        log.error("reload (%s) failed; still running version %s:\n%s", trigger, outcome.version,
+                  "\n".join(str(p) for p in outcome.problems if p.severity == "error") or outcome.summary)
+    elif outcome.outcome == "ok":
+        log.info("reload (%s): version %s (was %s); %s", trigger, outcome.version, outcome.previous,
+                 "; ".join(outcome.changes) or "no visible changes")
+    else:
+        log.debug("reload (%s): nothing changed", trigger)
+
+
+class ReloadTriggers:
+    """The file watcher and SIGHUP of a running bot; both call the same `reload()`."""
+
+    def __init__(self, core: Core, *, watch: bool = True, quiet_ms: int = WATCH_QUIET_MS) -> None:
+        self.moderation = moderation_of(core)
+        self.core = core
+        self.watch = watch
+        self.quiet_ms = quiet_ms
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sighup = False
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):  # no SIGHUP on Windows
+            loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+            self._sighup = True
+        if self.watch:
+            self._spawn(self._watch())
+
+    async def stop(self) -> None:
+        if self._sighup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self._sighup = False
+        self._stop.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_sighup(self) -> None:
+        log.info("SIGHUP: reloading the flows")
+        self._spawn(self._reload("sighup"))
+
+    async def _reload(self, trigger: str) -> None:
+        log_outcome(await self.moderation.reload(who=trigger, trigger=trigger), trigger)
+
+    def paths(self) -> list[Path]:
+        settings = self.core.settings
+        return [p for p in (settings.flows_dir, settings.locales_dir) if p.is_dir()]
+
+    async def _watch(self) -> None:
+        from watchfiles import DefaultFilter, awatch
+
+        default = DefaultFilter()
+
+        def relevant(change: object, path: str) -> bool:
+            return path.endswith(WATCHED_SUFFIXES) and default(change, path)  # type: ignore[arg-type]
+
+        while not self._stop.is_set():
+            try:
+                async for _changes in awatch(*self.paths(), watch_filter=relevant, step=self.quiet_ms,
+                                             debounce=WATCH_MAX_MS, stop_event=self._stop):
+                    await self._reload("watcher")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the flow watcher stopped; restarting it in 5 s")
+                await asyncio.sleep(5)
+            else:
+                return
+
+
+async def start_reload_triggers(core: Core) -> ReloadTriggers:
+    """bot.app's run_platforms: the watcher (unless settings.watch_flows is off) and SIGHUP."""
+    triggers = ReloadTriggers(core, watch=core.settings.watch_flows)
+    await triggers.start()
+    return triggers
