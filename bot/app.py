@@ -7,12 +7,14 @@ object graph the product runs.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import moderation
 from bot.core import Core
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
@@ -49,12 +51,14 @@ async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:
     store = await open_store(settings)
     core = Core(settings, store, flows)
     for setup in EXTENSIONS:
-        setup(core)
+        attached = setup(core)
+        if inspect.isawaitable(attached):
+            await attached
     return core
 
 
-#: Functions that attach optional modules (desk, timers, reload ...) to a core.
-EXTENSIONS: list[Any] = []
+#: Functions (plain or async) that attach optional modules (desk, timers, reload ...) to a core.
+EXTENSIONS: list[Any] = [moderation.setup]
 
 
 @dataclass
@@ -82,10 +86,12 @@ async def run_platforms(settings: Settings) -> None:
     for service in services:
         await service.start()
     await core.start()
+    reload_triggers = await moderation.start_reload_triggers(core)
     log.info("running: %s", ", ".join(type(s).__name__ for s in services))
     try:
         await stop.wait()
     finally:
+        await reload_triggers.stop()
         for service in reversed(services):
             await service.stop()
         await core.stop()
