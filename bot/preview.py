@@ -1,0 +1,270 @@
+"""A whole flow on one page, every step as the user would see it, for proofreading.
+
+Why: a moderator checking the wording of a 30-step flow should not have to
+click through every path. `python -m bot preview FLOW --lang nl` prints each
+step in reading order (depth first from `start`, options in the order they
+are offered): the rendered text, the choices numbered as the console and
+Matrix show them, directory cards, documents in full, and for the steps a
+user never sees (branch, compute, call) what they decide.
+
+Texts are rendered by the FlowSet exactly as the engine renders them. Values
+a user would type are examples (a date a month ago, «name» for free text),
+shown at the top and changeable with `--set name=value`. Nothing here runs
+a conversation or touches the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from bot.flows.flowset import FlowSet
+from bot.flows.model import Flow, Step
+from bot.graph import callers
+from bot.texts import placeholders
+
+BAR = "─" * 64
+
+
+def reading_order(flow: Flow) -> list[str]:
+    """Steps depth first from `start`, then timer targets: the order a reader follows the paths."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(step_id: str) -> None:
+        stack = [step_id]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in flow.steps:
+                continue
+            seen.add(current)
+            order.append(current)
+            stack.extend(reversed(list(_targets(flow.steps[current]))))
+
+    visit(flow.start)
+    for target in flow.timers.values():
+        visit(target)
+    order += [s for s in flow.steps if s not in seen]  # unreachable steps fail the check; kept for safety
+    return order
+
+
+def _targets(step: Step) -> Iterator[str]:
+    for option in step.options or []:
+        yield option.next
+    for case in step.branch or []:
+        yield case.next
+    if step.next:
+        yield step.next
+
+
+def example_values(fs: FlowSet, flow_id: str, today: date,
+                   overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A plausible value for every variable the flows set: what the preview renders with."""
+    values: dict[str, Any] = {}
+    flows = [fs.flows[flow_id], *(f for f in fs.flows.values() if f.flow != flow_id)]
+    for flow in flows:
+        for step in flow.steps.values():
+            for name, value in (step.options[0].set.items() if step.options else ()):
+                values.setdefault(name, value)  # the first answer of each question, as a user might pick
+            if step.save:
+                values.setdefault(step.save, _typed_example(step, today))
+    values.update(overrides or {})
+    context = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00", "lang": "nl"}
+    for flow in flows:
+        for step_id in reading_order(flow):
+            for name, source in (flow.steps[step_id].compute or {}).items():
+                if name in values:
+                    continue
+                try:
+                    values[name] = context[name] = fs.eval(source, context)
+                except Exception:  # an expression that needs a value we only guess at
+                    values[name] = context[name] = f"«{name}»"
+    return values
+
+
+def _typed_example(step: Step, today: date) -> Any:
+    if step.type == "date":
+        offset = {"past": -30, "future": 14}.get(step.when or "any", 0)
+        return (today + timedelta(days=offset)).isoformat()
+    if step.type == "number":
+        low = step.min if step.min is not None else float("-inf")
+        high = step.max if step.max is not None else float("inf")
+        return int(min(max(12, low), high))
+    if step.type == "yesno":
+        return True
+    if step.type == "municipality":
+        return "Utrecht"
+    return f"«{step.save}»"
+
+
+class _Page:
+    """Renders texts the way the engine does, filling any placeholder nobody set with «name»."""
+
+    def __init__(self, fs: FlowSet, lang: str, values: Mapping[str, Any], today: date) -> None:
+        self.fs = fs
+        self.lang = lang
+        self.values = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00"}
+        self.lines: list[str] = []
+
+    def text(self, key: str) -> str:
+        entry = self.fs.locales.texts.get(self.lang, {}).get(key) or self.fs.locales.texts.get("nl", {}).get(key)
+        variables = dict(self.values)
+        if entry is not None:
+            for name in placeholders(entry.source):
+                variables.setdefault(name, f"«{name}»")
+        try:
+            return self.fs.render(self.lang, key, variables)
+        except Exception as exc:  # show the problem in place; the page goes on
+            return f"[cannot render {key}: {type(exc).__name__}: {exc}]"
+
+    def say(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def choices(self, pairs: list[tuple[str, str]], targets: list[str] | None = None) -> None:
+        labels = [self.text(key) for _, key in pairs]
+        width = max((len(label) for label in labels), default=0)
+        for number, label in enumerate(labels, start=1):
+            goes = f"   → {targets[number - 1]}" if targets else ""
+            self.say(f"  {number}. {label.ljust(width) if goes else label}{goes}")
+
+
+def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> str:
+    """The whole page for one flow."""
+    today = today or date.today()
+    flow = fs.flows[flow_id]
+    values = example_values(fs, flow_id, today, overrides)
+    page = _Page(fs, lang, values, today)
+    page.say(f"{flow_id} · {page.text(flow.title)} · {lang} · version {fs.version}")
+    if flow.description:
+        page.say(flow.description)
+    if values:
+        shown = ", ".join(f"{name} = {value}" for name, value in sorted(values.items()))
+        page.say(*textwrap.wrap(f"Example values (change with --set name=value): {shown}", len(BAR),
+                                subsequent_indent="  "))
+    for step_id in reading_order(flow):
+        _step(page, fs, flow, step_id)
+    return "\n".join(page.lines) + "\n"
+
+
+def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
+    step = flow.steps[step_id]
+    kind = step.kind
+    heading = {
+        "ask": f"ask: {step.type}{f', {step.when}' if step.when and step.when != 'any' else ''} → {step.save}",
+        "branch": "branch: not shown, decides where to go",
+        "compute": "compute: not shown",
+        "call": f"call: runs flow {step.call}",
+        "report": "report: sent to the safety desk, not shown to the user",
+        "schedule": "schedule: not shown",
+    }.get(kind, kind)
+    page.say("", f"── {step_id} ({heading}) ".ljust(len(BAR), "─"))
+    if kind == "say":
+        page.say(page.text(step.say or ""))
+    elif kind == "choose":
+        assert step.options is not None
+        page.say(page.text(step.choose or ""))
+        page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
+    elif kind == "ask":
+        page.say(page.text(step.ask or ""))
+        if step.type == "yesno":
+            page.choices([("yes", "sys.yes"), ("no", "sys.no")])
+        if step.invalid:
+            page.say(f"  (after a wrong answer: {page.text(step.invalid)})")
+    elif kind == "branch":
+        for case in step.branch or []:
+            page.say(f"  {'else' if case.else_ else f'if {case.if_}'} → {case.next}")
+    elif kind == "compute":
+        for name, source in (step.compute or {}).items():
+            page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
+    elif kind == "show":
+        parts = [page.text(step.text)] if step.text else []
+        parts += [fs.cards[entry].get(page.lang) or fs.cards[entry]["nl"] for entry in step.show or []]
+        page.say("\n\n".join(parts))
+    elif kind == "document":
+        assert step.document is not None
+        page.say(page.text(step.text) if step.text else page.text(step.document.title))
+        _document(page, step.document.title, step.document.filename, step.document.template)
+    elif kind == "report":
+        assert step.report is not None
+        report = step.report
+        page.say(f"  {page.text(report.title)} (kind {report.kind}, urgency {report.urgency})")
+        variables = {**page.values, "lang": page.lang}
+        for field in report.fields:
+            try:
+                value = fs.render_source(page.lang, field.value, variables)
+            except Exception as exc:  # keep the page going
+                value = f"[cannot render: {exc}]"
+            page.say(f"  {page.text(field.label)}: {value}")
+        if report.document:
+            _document(page, report.document.title, report.document.filename, report.document.template)
+    elif kind in ("end", "forget", "handoff"):
+        key = getattr(step, kind)
+        if isinstance(key, str):
+            page.say(page.text(key))
+        ending = "back to the calling flow" if callers(fs, flow.flow) else "the conversation ends"
+        page.say({"end": f"  (end of this flow: {ending})",
+                  "forget": "  (everything stored about the user is deleted)",
+                  "handoff": "  (the desk is asked for a person to talk with)"}[kind])
+    elif kind == "schedule":
+        assert step.schedule is not None
+        page.say(f"  timer {step.schedule.name} at {step.schedule.at} → step {flow.timers.get(step.schedule.name)}")
+    if step.next and kind != "choose":
+        page.say(f"  → {step.next}" + (f" (after flow {step.call})" if kind == "call" else ""))
+
+
+def _document(page: _Page, title: str, filename: str, template: str) -> None:
+    page.say(BAR, f"{page.text(title)} ({filename})", BAR, page.text(template), BAR)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _parse_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    return raw
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    import sys
+
+    from bot.cli import load_or_report
+
+    fs = load_or_report(args)
+    if fs is None:
+        return 1
+    if args.flow not in fs.flows:
+        print(f"there is no flow `{args.flow}`; flows: {', '.join(sorted(fs.flows))}", file=sys.stderr)
+        return 2
+    if args.lang not in fs.locales.languages:
+        print(f"there is no language `{args.lang}`; languages: {', '.join(fs.locales.languages)}", file=sys.stderr)
+        return 2
+    overrides = {}
+    for item in args.set or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"--set wants name=value, got {item!r}", file=sys.stderr)
+            return 2
+        overrides[name.strip()] = _parse_value(value.strip())
+    today = date.fromisoformat(args.today) if args.today else None
+    sys.stdout.write(preview_flow(fs, args.flow, args.lang, today=today, overrides=overrides))
+    return 0
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.cli import add_common
+
+    p = sub.add_parser("preview", help="print every step of a flow as the user sees it, for proofreading")
+    add_common(p)
+    p.add_argument("flow", help="flow id, e.g. termijn")
+    p.add_argument("--lang", default="nl", help="language (default nl)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="example value for a variable (repeatable)")
+    p.add_argument("--today", help="the date to preview on (YYYY-MM-DD; default today)")
+    p.set_defaults(func=cmd_preview)
