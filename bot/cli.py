@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
 from bot.settings import Settings
 
@@ -28,6 +29,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "locales", None):
         overrides["locales_dir"] = Path(args.locales)
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def load_or_report(args: argparse.Namespace) -> FlowSet | None:
+    """The configured flow set for a moderators' tool, or None after printing every problem."""
+    from bot.app import load_flows
+
+    try:
+        return load_flows(_settings(args))
+    except FlowSetInvalid as exc:
+        _print_problems(exc)
+        return None
 
 
 def _print_problems(exc: FlowSetInvalid) -> None:
@@ -164,9 +176,16 @@ def _reg_schema(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.set_defaults(func=cmd_schema)
 
 
+def _reg_moderators_tools(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot import audit, graph, preview, scenarios
+
+    for register in (graph.register_cli, preview.register_cli, scenarios.register_cli, audit.register_cli):
+        register(sub)
+
+
 #: Subcommand registrars; modules add theirs here.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
-    _reg_run, _reg_chat, _reg_check, _reg_schema,
+    _reg_run, _reg_chat, _reg_check, _reg_schema, _reg_moderators_tools,
 ]
 
 
