@@ -29,7 +29,7 @@ from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
 from bot.adapters.matrix.render import TextMessage, parse_text, render, to_html
 from bot.app import build_core
-from bot.events import ConversationKey, Document, Edit, Incoming, Send
+from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
 from tests.synapse import (  # noqa: F401 - fixture
@@ -197,6 +197,40 @@ async def test_the_bot_declines_group_rooms_and_ignores_what_came_before_it(syna
         await _eventually(lambda: _membership(synapse, parent, group.room_id, bot.user_id) == "leave")
         await no_more_than(user, direct, 1)
         assert user.from_others(group.room_id) == []
+
+
+@pytest.mark.asyncio
+async def test_a_desk_room_is_joined_posted_to_and_its_replies_reach_the_core(synapse: Synapse, tmp_path: Path) -> None:
+    bot, member = synapse.register("bot"), synapse.register("deskmember")
+    async with MatrixUser(synapse, member, tmp_path / "member") as user:
+        # A staffed group room, not a direct chat; the bot is told it is a desk.
+        created = await user.client.room_create(name="meldpunt", invite=[bot.user_id])
+        desk = created.room_id
+        async with running_bot(synapse, bot, tmp_path / "bot", desks=f"matrix:{desk}") as adapter:
+            seen: list[Incoming] = []
+            adapter.core.on_turn.append(lambda incoming, turn: seen.append(incoming))
+            await _eventually(lambda: _membership(synapse, member, desk, bot.user_id) == "join")
+            letter = Document("melding.txt", "Melding WW-1", "Wat er gebeurde.")
+            card = await adapter.deliver_to_room(desk, "Nieuwe melding WW-1", letter)
+            card_seen, file_seen = await user.wait_for(desk, 2)
+            assert card_seen.body == "Nieuwe melding WW-1"
+            assert file_seen.filename == "melding.txt" and file_seen.file_text == "Wat er gebeurde."
+            # A member answers the card with Element's "reply".
+            await user.client.room_send(
+                desk,
+                "m.room.message",
+                {
+                    "msgtype": "m.text",
+                    "body": "> <@bot> Nieuwe melding WW-1\n\nik bel ze",
+                    "m.relates_to": {"m.in_reply_to": {"event_id": card}},
+                },
+            )
+            await _eventually(lambda: bool(seen))
+            [incoming] = seen[:1]
+            assert incoming.key == ConversationKey("matrix", desk, member.user_id)
+            assert incoming.event == Text("ik bel ze")
+            assert incoming.extra == {"reply_to": card}
+            assert desk in _joined_rooms(synapse, bot), "a desk room is never left"
 
 
 @pytest.mark.asyncio

@@ -16,8 +16,10 @@ a bot trustworthy over time:
   a room are skipped: the bot never answers history. A gap in a long outage
   (a "limited" timeline) is read back through /messages.
 - Rooms: invites to direct chats are joined (and greeted with /start);
-  desk rooms named in the configuration are joined and only posted to; any
-  other invite is declined; a room the user left is left.
+  desk rooms named in WEGWIJZER_DESKS are joined, never greeted nor left,
+  and their messages go to the core like any other (a reply names the
+  message it answers in extra["reply_to"], for the desk's relay); any other
+  invite is declined; a room the user left is left.
 - Encryption: nio's olm/megolm with a persistent store; messages are sent
   with ignore_unverified_devices=True (see the README: the bot talks to
   anonymous members of the public, so there is nobody to verify; it still
@@ -170,8 +172,7 @@ def config_from_settings(settings: Settings) -> MatrixConfig:
         password=password.get_secret_value() if password else None,
         access_token=token.get_secret_value() if token else None,
         device_id=settings.matrix_device_id,
-        # Desk rooms arrive with the safety-desk module; until then none.
-        desk_rooms=frozenset(getattr(settings, "matrix_desk_rooms", None) or ()),
+        desk_rooms=frozenset(room for _, room in settings.desk_rooms(PLATFORM)),
     )
 
 
@@ -447,8 +448,6 @@ class MatrixAdapter:
         for room_id, invite in resp.rooms.invite.items():
             await self._on_invite(room_id, invite.invite_state)
         for room_id, joined in resp.rooms.join.items():
-            if room_id in self.config.desk_rooms:
-                continue
             events = list(joined.timeline.events)
             if history:
                 continue  # the very first sync: never answer what came before us
@@ -510,15 +509,18 @@ class MatrixAdapter:
             meaning = self._meaning(event)
             if meaning is None:
                 continue
+            replied = event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {})
             yield Incoming(
                 key=ConversationKey(PLATFORM, room_id, event.sender),
                 event=meaning,
                 update_id=f"mx:{event.event_id}",
                 reply_to=event.event_id,
+                # The desk relays a member's reply to the message it answers.
+                extra={"reply_to": str(replied["event_id"])} if "event_id" in replied else {},
             )
 
     def _greeting(self, room_id: str, join: NioEvent) -> Incoming | None:
-        if not self.config.greet_on_join:
+        if not self.config.greet_on_join or room_id in self.config.desk_rooms:
             return None
         memory = self._rooms.get(room_id)
         user = memory.inviter if memory else None
