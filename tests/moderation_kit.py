@@ -1,0 +1,152 @@
+"""A small flow set on disk and a real core around it, for the moderator-tool tests.
+
+The flow set is written fresh into each test's tmp_path, so a test can edit,
+break and reload it like a moderator would. Only the engine's own system
+texts (locales/<lang>/system.yaml) are copied from the shipped locales: they
+are what the engine says on its own (unknown command, flow changed, ...).
+Shared by test_reload, test_stats_audit and test_scenarios_runner.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.adapters.console import PLATFORM, parse_line
+from bot.app import build_core
+from bot.core import Core
+from bot.events import ConversationKey, Incoming
+from bot.scenarios import CapturingOutlet
+from bot.settings import ROOT, Settings
+
+MAIN_FLOW = """\
+flow: main
+title: kit.title
+start: role
+steps:
+  role:
+    choose: kit.role
+    options:
+      - id: parent
+        label: kit.parent
+        set: {role: parent}
+        next: name
+      - id: other
+        label: kit.other
+        set: {role: other}
+        next: bye
+  name:
+    ask: kit.name
+    type: text
+    save: name
+    next: thanks
+  thanks:
+    say: kit.thanks
+    next: bye
+  bye:
+    end: kit.bye
+"""
+
+TEXTS = {
+    "nl": """\
+kit:
+  title: Testmenu
+  role: Wie ben jij?
+  parent: Ouder of verzorger
+  other: Iemand anders
+  name: Hoe heet je?
+  thanks: Dank je, {{ name }}.
+  bye: Tot ziens.
+""",
+    "en": """\
+kit:
+  title: Test menu
+  role: Who are you?
+  parent: Parent or carer
+  other: Someone else
+  name: What is your name?
+  thanks: Thank you, {{ name }}.
+  bye: Goodbye.
+""",
+}
+
+
+def shipped_locales() -> Path:
+    """The locales the bot ships (or the ones WEGWIJZER_LOCALES_DIR points at)."""
+    configured = Settings().locales_dir
+    return configured if configured.is_dir() else ROOT / "locales"
+
+
+def write_flowset(root: Path) -> tuple[Path, Path]:
+    """flows/main.yaml and locales/<lang>/{kit,system}.yaml under root; returns (flows, locales)."""
+    flows, locales = root / "flows", root / "locales"
+    flows.mkdir(parents=True)
+    (flows / "main.yaml").write_text(MAIN_FLOW, encoding="utf-8")
+    for lang, text in TEXTS.items():
+        (locales / lang).mkdir(parents=True)
+        (locales / lang / "kit.yaml").write_text(text, encoding="utf-8")
+        shutil.copy(shipped_locales() / lang / "system.yaml", locales / lang / "system.yaml")
+    return flows, locales
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Change a file the way a moderator's editor would."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+@dataclass
+class Bot:
+    """A running core on the kit's flow set, talked to as console users."""
+
+    core: Core
+    outlet: CapturingOutlet
+    root: Path
+    updates: int = 0
+
+    @property
+    def flows_dir(self) -> Path:
+        return self.root / "flows"
+
+    @property
+    def locales_dir(self) -> Path:
+        return self.root / "locales"
+
+    async def send(self, user: str, line: str, *, update_id: str | None = None) -> list[str]:
+        """What `user` sees after typing `line`: every message's text, then its choices."""
+        self.updates += 1
+        key = ConversationKey(PLATFORM, user, user)
+        await self.core.handle(Incoming(key, parse_line(line), update_id=update_id or f"u{self.updates}"))
+        messages, _ = self.outlet.take()
+        seen = []
+        for message in messages:
+            seen.append(message.text)
+            seen += [f"[{c.label}]" for c in message.choices]
+        return seen
+
+    def text(self, key: str, lang: str = "nl", **variables: object) -> str:
+        """A text as the running flow set renders it (so tests follow wording changes of system texts)."""
+        return self.core.flows.render(lang, key, variables)
+
+    async def close(self) -> None:
+        await self.core.stop()
+        await self.core.store.close()
+
+
+async def start_bot(root: Path, *, moderators: tuple[str, ...] = ("console:mod",)) -> Bot:
+    flows, locales = write_flowset(root)
+    settings = Settings(db=root / "bot.sqlite3", flows_dir=flows, locales_dir=locales,
+                        moderators=list(moderators), watch_flows=False)
+    core = await build_core(settings)
+    outlet = CapturingOutlet()
+    core.register(outlet)
+    return Bot(core, outlet, root)

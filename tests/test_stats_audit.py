@@ -1,0 +1,108 @@
+"""/stats for moderators (counts per week, never a person) and the audit log of moderators' actions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot import audit
+from bot.cli import main as cli_main
+from tests.moderation_kit import Bot, start_bot
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await start_bot(tmp_path)
+    yield running
+    await running.close()
+
+
+def this_week() -> str:
+    year, week, _ = datetime.now(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def test_stats_count_starts_and_ends_per_flow_and_week_without_ids_or_texts(bot: Bot) -> None:
+    await bot.send("anna1987", "/start")
+    await bot.send("anna1987", "Iemand anders")  # -> bye: reaches the end
+    await bot.send("bram", "/start")
+    await bot.send("bram", "Ouder of verzorger")
+    await bot.send("bram", "Geheimnaam")  # -> thanks, bye: reaches the end
+    await bot.send("carla", "/start")  # stays at the first question
+
+    [answer] = await bot.send("mod", "/stats")
+
+    assert answer.splitlines()[0].startswith("Statistics for the last 8 week(s): counts only, no user ids, no texts.")
+    assert f"\n{this_week()}\n  main (Testmenu): 3 started\n    reached the end at main.bye: 2" in answer
+    for private in ("anna1987", "bram", "carla", "Geheimnaam", "console"):
+        assert private not in answer
+    rows = await bot.core.store.stats()
+    assert {(week, event) for week, event, _ in rows} == {(this_week(), "start:main"), (this_week(), "end:main:main.bye")}
+    [entry] = await audit.actions(bot.core.store)
+    assert (entry.who, entry.action, entry.outcome, entry.version, entry.detail) == (
+        "console:mod", "stats", "ok", bot.core.flows.version, "weeks=8")
+
+
+async def test_stats_show_crisis_and_forget_counts_and_respect_the_number_of_weeks(bot: Bot) -> None:
+    def fill(db: sqlite3.Connection) -> None:
+        db.executemany("INSERT INTO stats(week, event, n) VALUES (?, ?, ?)", [
+            (this_week(), "crisis:suicide", 2), (this_week(), "forget:main", 1),
+            ("2001-W01", "start:main", 40), (this_week(), "start:gone_flow", 1)])
+
+    await bot.core.store.execute(fill)
+
+    [answer] = await bot.send("mod", "/stats 3")
+
+    assert answer.startswith("Statistics for the last 3 week(s)")
+    assert "  crisis recognised: suicide 2" in answer
+    assert "  asked to be forgotten: 1" in answer
+    assert "  gone_flow: 1 started" in answer  # a flow removed since still counts, without a title
+    assert "2001-W01" not in answer and "40" not in answer
+
+
+async def test_stats_for_a_non_moderator_is_an_unknown_command(bot: Bot) -> None:
+    answer = await bot.send("parent", "/stats")
+    assert answer[0] == bot.text("sys.unknown_command")
+    assert await audit.actions(bot.core.store) == []
+
+
+async def test_every_moderator_action_is_in_the_audit_log_and_readable_from_the_cli(
+        bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI runs in a thread because it starts its own event loop, as it does from a shell."""
+    first = bot.core.flows.version
+    (bot.locales_dir / "nl" / "kit.yaml").write_text(
+        (bot.locales_dir / "nl" / "kit.yaml").read_text().replace("Tot ziens.", "Dag!"))
+    await bot.send("mod", "/reload")
+    second = bot.core.flows.version
+    (bot.flows_dir / "main.yaml").write_text("flow: main\nsteps: [")
+    await bot.send("mod", "/reload")
+    await bot.send("mod", "/stats")
+    db = str(bot.core.store.path)
+
+    assert await asyncio.to_thread(cli_main, ["audit", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    logged = [line for line in lines if not line.startswith("    ")]
+    assert len(logged) == 3
+    assert logged[0].split()[1:] == ["console:mod", "reload", "ok", "version", second]
+    assert logged[1].split()[1:] == ["console:mod", "reload", "failed", "version", second]
+    assert logged[2].split()[1:] == ["console:mod", "stats", "ok", "version", second]
+    assert f"    from {first}; 1 text(s) changed, added or removed" in lines
+    assert any(line.startswith("    flows/main.yaml:") for line in lines)
+    for line in logged:
+        datetime.fromisoformat(line.split()[0])  # when, as an ISO timestamp
+
+    assert await asyncio.to_thread(cli_main, ["audit", "--db", db, "--versions"]) == 0
+    versions = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in versions] == [first, second]
+    assert [line.split()[-1] for line in versions] == ["(start)", "(chat)"]
+
+    assert await asyncio.to_thread(cli_main, ["audit", "--db", db, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [a["outcome"] for a in data["actions"]] == ["ok", "failed", "ok"]
+    assert [v["version"] for v in data["versions"]] == [first, second]
