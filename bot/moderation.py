@@ -269,9 +269,7 @@ def _week_lines(counts: dict[str, int], flows: FlowSet) -> list[str]:
 
 def _title(flows: FlowSet, flow: str) -> str:
     found = flows.flows.get(flow)
-    if found is None or not flows.locales.has("nl", found.title):
-        return ""
-    return flows.locales.texts["nl"][found.title].source.strip()
+    return flows.render("nl", found.title, {}) if found else ""
 
 
 # ---------------------------------------------------------------- wiring

@@ -35,7 +35,7 @@ import difflib
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -53,7 +53,7 @@ from bot.settings import ROOT, Settings
 #: Where `python -m bot test` looks when given no paths.
 DEFAULT_DIR = Path("tests/scenarios")
 #: How alike a line must be to an expected text to be shown as its changed version.
-SIMILAR = 0.5
+SIMILAR = 0.7
 
 
 def _as_list(value: Any) -> Any:
@@ -296,13 +296,7 @@ def _check(turn: ScenarioTurn, seen: TurnSeen, where: Where, number: int, failur
     label = f"{where.file}:{where.line}: turn {number} ({turn.shown})"
     visible = "\n".join(seen.lines)
 
-    position = 0
-    for wanted in turn.expect:
-        found = visible.find(wanted, position)
-        if found >= 0:
-            position = found + len(wanted)
-            continue
-        earlier = visible.find(wanted) >= 0
+    for wanted, earlier in _not_in_order(visible, turn.expect):
         failures.append(f"{label}: expected {wanted!r}" + (" after the text before it" if earlier else ""))
         if not earlier:
             _expect_in(expected, wanted)
@@ -313,27 +307,22 @@ def _check(turn: ScenarioTurn, seen: TurnSeen, where: Where, number: int, failur
             failures.append(f"{label}: expected a choice {wanted!r}; offered: {offered or 'none'}")
             _expect_choice(expected, wanted)
 
+    expected_docs = _document_lines(seen.documents)
+    if turn.document and not seen.documents:
+        failures.append(f"{label}: expected a document; none was sent")
+        expected_docs = ["[document]", *(f"| {w}" for w in turn.document)]
+    for wanted, earlier in _not_in_order("\n".join(seen.documents), turn.document if seen.documents else []):
+        failures.append(f"{label}: expected {wanted!r} in the document"
+                        + (" after the text before it" if earlier else ""))
+        if not earlier:
+            _expect_in(expected_docs, wanted, prefix="| ")
+
     everything = "\n".join([visible, *seen.documents])
     for unwanted in turn.not_:
         if unwanted in everything:
             failures.append(f"{label}: {unwanted!r} must not appear")
-            expected[:] = [line.replace(unwanted, f"[not: {unwanted}]") for line in expected]
-
-    doc_lines = _document_lines(seen.documents)
-    expected_docs = list(doc_lines)
-    if turn.document and not seen.documents:
-        failures.append(f"{label}: expected a document; none was sent")
-        expected_docs = ["[document]", *(f"| {w}" for w in turn.document)]
-    elif turn.document:
-        text = "\n".join(seen.documents)
-        position = 0
-        for wanted in turn.document:
-            found = text.find(wanted, position)
-            if found >= 0:
-                position = found + len(wanted)
-                continue
-            failures.append(f"{label}: expected {wanted!r} in the document")
-            _expect_in(expected_docs, wanted, prefix="| ")
+            expected = [line.replace(unwanted, f"[not: {unwanted}]") for line in expected]
+            expected_docs = [line.replace(unwanted, f"[not: {unwanted}]") for line in expected_docs]
 
     reports = "\n".join(seen.reports)
     for wanted in turn.report:
@@ -341,6 +330,17 @@ def _check(turn: ScenarioTurn, seen: TurnSeen, where: Where, number: int, failur
             failures.append(f"{label}: expected {wanted!r} in a report to the safety desk"
                             + ("" if seen.reports else "; no report was sent"))
     return expected + expected_docs
+
+
+def _not_in_order(text: str, wanted: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """Each wanted piece not found after the one before it, and whether it stands earlier instead."""
+    position = 0
+    for piece in wanted:
+        found = text.find(piece, position)
+        if found >= 0:
+            position = found + len(piece)
+        else:
+            yield piece, piece in text
 
 
 def _is_choice(line: str) -> bool:
