@@ -630,6 +630,10 @@ class MatrixAdapter:
                 ignore_unverified_devices=True,
             )
         except (LocalProtocolError, SendRetryError) as err:
+            if room_id not in self.client.rooms:
+                # Just joined (nio learns the room from the next sync), or not
+                # a member at all: wait a little, give up at the deadline.
+                raise _Retryable(0.5, "room not known yet") from err
             raise DeliveryFailed(f"cannot send to this room: {type(err).__name__}") from err
         if isinstance(resp, RoomSendResponse):
             return str(resp.event_id)
