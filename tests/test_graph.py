@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -18,7 +19,9 @@ from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, load_fixture_flows
 
 
+@functools.cache
 def shipped() -> FlowSet:
+    """Loaded once per run: the shipped set takes most of a second to load and check."""
     return load_flows(Settings())
 
 

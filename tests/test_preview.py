@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import pytest
 
 from bot.app import load_flows
 from bot.cli import main as cli_main
+from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
 from bot.preview import preview_flow, reading_order
 from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, TODAY, load_fixture_flows
 
 
+@functools.cache
+def shipped() -> FlowSet:
+    """Loaded once per run: the shipped set takes most of a second to load and check."""
+    return load_flows(Settings())
+
+
 def shipped_cases() -> list[tuple[str, str]]:
     try:
-        fs = load_flows(Settings())
+        fs = shipped()
     except FlowSetInvalid as exc:  # fail visibly rather than test nothing
         return [(f"<the shipped flows do not load: {exc}>", "nl")]
     return [(flow, lang) for flow in sorted(fs.flows) for lang in fs.locales.languages]
@@ -24,7 +32,7 @@ def shipped_cases() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("flow_id", "lang"), shipped_cases())
 def test_every_shipped_flow_previews_in_every_language(flow_id: str, lang: str) -> None:
-    fs = load_flows(Settings())
+    fs = shipped()
     page = preview_flow(fs, flow_id, lang, today=TODAY)
 
     assert "[cannot render" not in page

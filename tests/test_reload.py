@@ -148,7 +148,7 @@ async def test_the_file_watcher_reloads_good_edits_and_logs_bad_ones(bot: Bot, c
     triggers = ReloadTriggers(bot.core, watch=True, quiet_ms=100)
     await triggers.start()
     try:
-        await asyncio.sleep(0.5)  # let the watcher start watching
+        await asyncio.sleep(1.0)  # let the watcher start watching
         first = bot.core.flows.version
         edit(bot.locales_dir / "nl" / "kit.yaml", "role: Wie ben jij?", "role: Wie bent u?")
         await wait_for(lambda: bot.core.flows.version != first)
@@ -171,6 +171,7 @@ async def test_the_file_watcher_reloads_good_edits_and_logs_bad_ones(bot: Bot, c
 async def test_sighup_reloads(bot: Bot) -> None:
     triggers = ReloadTriggers(bot.core, watch=False)
     await triggers.start()
+    assert triggers._sighup, "no SIGHUP handler: the signal would end the test run"
     try:
         first = bot.core.flows.version
         edit(bot.locales_dir / "nl" / "kit.yaml", "bye: Tot ziens.", "bye: Dag!")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bot.app import load_flows
 from bot.cli import main as cli_main
+from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
 from bot.scenarios import run_files, scenario_files
 from bot.settings import ROOT, Settings
@@ -25,9 +27,15 @@ def shipped_scenarios() -> list[Path]:
     return files
 
 
+@functools.cache
+def shipped() -> FlowSet:
+    """Loaded once per run: the shipped set takes most of a second to load and check."""
+    return load_flows(Settings())
+
+
 @pytest.mark.parametrize("path", shipped_scenarios(), ids=lambda p: p.stem)
 async def test_scenario(path: Path) -> None:
-    report = await run_files([path], load_flows(Settings()), root=ROOT)
+    report = await run_files([path], shipped(), root=ROOT)
     assert not report.broken, "\n".join(report.broken)
     [result] = report.results
     assert result.ok, "\n" + result.report()
