@@ -177,6 +177,7 @@ async def test_sighup_reloads(bot: Bot) -> None:
         edit(bot.locales_dir / "nl" / "kit.yaml", "bye: Tot ziens.", "bye: Dag!")
         os.kill(os.getpid(), signal.SIGHUP)
         await wait_for(lambda: bot.core.flows.version != first)
+        await wait_for(lambda: not triggers._tasks)  # the reload also writes the audit entry
         [entry] = await audit.actions(bot.core.store)
         assert (entry.who, entry.outcome, entry.version) == ("sighup", "ok", bot.core.flows.version)
     finally:
