@@ -1,0 +1,409 @@
+"""The benchmark: workload "guided-complaint" (v1) through the real core and SQLite store.
+
+    .venv/bin/python -m bench.run                        # both paths, U=1,000 and 10,000, 3 runs each
+    .venv/bin/python -m bench.run --users 1000 --path telegram --repeat 1
+    .venv/bin/python -m bench.run --one --users 1000 --path core --profile /tmp/core.prof
+
+Two paths, one JSON line per run (each run in a fresh process, so RSS figures are its own):
+
+- `telegram`: the product's Telegram adapter on python-telegram-bot: every Update dict is
+  parsed by PTB (`Update.de_json`) and handed to the adapter's dispatch entry point
+  (`TelegramAdapter.process`, what its polling loop and webhook call); PTB's request layer
+  is replaced in memory by a `BaseRequest` subclass (bench/tgrequest.py); no rate limiter.
+- `core`: the same conversations as `Incoming` events straight into `Core.handle`, replies
+  counted by a sink outlet (bench/fakeapi.py): what the core, engine and store cost alone.
+
+Both use the product's object graph (`bot.app.build_core`: flows loaded and validated,
+SQLite file on disk in WAL mode with the product's default `synchronous`, migrations,
+extensions); every turn commits state + handled mark + outbox in one transaction before
+its reply is sent. After all runs a summary line gives the median of each metric and
+how far each target is met or missed. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+#: Targets from issue 8 (Telegram path; memory, database and startup on both paths).
+TARGETS: dict[str, tuple[str, float]] = {
+    "updates_per_s": (">=", 4500.0),
+    "p99_ms": ("<=", 1.0),
+    "rss_per_conv_kb": ("<=", 0.5),
+    "db_bytes_per_conv": ("<=", 1024.0),
+    "startup_s": ("<", 1.0),
+}
+
+
+def _status(field: str) -> float:
+    """A VmRSS-style line of /proc/self/status, in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _nearest_rank(sorted_values: list[float], percent: float) -> float:
+    index = max(0, -(-len(sorted_values) * percent // 100) - 1)
+    return sorted_values[int(index)]
+
+
+# ======================================================================== one run
+
+
+async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profile: str | None) -> dict[str, Any]:
+    """One run in this process; returns the metrics of WORKLOAD.md §6."""
+    t0 = time.perf_counter()  # before importing the framework (§6 startup_s)
+    from bench.fakeapi import Recorder, SinkOutlet
+    from bench.workload import FIRST_UPDATE_ID, STEPS, WARMUP_USERS, Updates, complaint, expected_transcript
+    from bot.app import build_core
+    from bot.events import Choice, Command, ConversationKey, Incoming, Text
+    from bot.settings import Settings
+
+    db = db_dir / "bench.sqlite3"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        db=db,
+        db_synchronous=synchronous,
+        flows_dir=HERE / "flows",
+        locales_dir=HERE / "locales",
+        entry_flow="guided_complaint",
+        telegram_token="123456789:AAHfakefakefakefakefakefakefakefak",
+        telegram_rate_limit=False,
+    )
+    core = await build_core(settings) if path != "ptb-floor" else None
+    total = users + WARMUP_USERS
+    watched = (0, 1, users - 1)
+    recorder = Recorder(total, watched)
+    updates = Updates(recorder.next_message_id, recorder.last_bot_message)
+
+    dispatch: Callable[[int, int], Awaitable[object]]
+    if path == "ptb-floor":
+        from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+        from bench.tgrequest import FakeBotRequest
+        from bench.workload import (
+            CONFIRM_KB,
+            DESCRIBE_QUESTION,
+            ORG_KB,
+            ORG_QUESTION,
+            ROLE_KB,
+            WELCOME_TEXT,
+            Keyboard,
+            confirm_text,
+            route_text,
+        )
+
+        floor_bot = Bot(settings.telegram_token.get_secret_value(),  # type: ignore[union-attr]
+                        request=FakeBotRequest(recorder), get_updates_request=FakeBotRequest(recorder))
+        await floor_bot.initialize()
+        startup_s = time.perf_counter() - t0
+
+        def markup(kb: Keyboard) -> InlineKeyboardMarkup:
+            return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in kb])
+
+        role_kb, org_kb, confirm_kb = markup(ROLE_KB), markup(ORG_KB), markup(CONFIRM_KB)
+        floor_update: list[dict[str, Any]] = [{}]
+
+        def build(k: int, i: int) -> None:
+            floor_update[0] = updates.step(k, i)
+
+        async def dispatch_floor(k: int, i: int) -> object:
+            """PTB alone: parse the update, make the workload's calls; no core, no store, no adapter."""
+            update = Update.de_json(floor_update[0], floor_bot)
+            chat_id = update.effective_chat.id  # type: ignore[union-attr]
+            query = update.callback_query
+            if query is not None:
+                await query.answer()
+                message_id = query.message.message_id  # type: ignore[union-attr]
+            if k == 1:
+                await floor_bot.send_message(chat_id, WELCOME_TEXT, parse_mode="HTML", reply_markup=role_kb)
+            elif k == 2:
+                await floor_bot.edit_message_text(ORG_QUESTION, chat_id, message_id, parse_mode="HTML",
+                                                  reply_markup=org_kb)
+            elif k == 3:
+                await floor_bot.edit_message_text(DESCRIBE_QUESTION, chat_id, message_id, parse_mode="HTML")
+            elif k == 4:
+                text = update.effective_message.text  # type: ignore[union-attr]
+                if text is not None and 10 <= len(text.strip()) <= 1000:
+                    await floor_bot.send_message(chat_id, confirm_text(i), parse_mode="HTML", reply_markup=confirm_kb)
+            else:
+                await floor_bot.send_message(chat_id, route_text(i), parse_mode="HTML")
+            return None
+
+        dispatch = dispatch_floor
+    elif path == "telegram":
+        assert core is not None
+        from telegram import Update
+        from telegram.ext import ExtBot
+
+        from bench.tgrequest import FakeBotRequest
+        from bot.adapters.telegram import TelegramAdapter
+
+        adapter = TelegramAdapter(settings, core)
+        adapter.bot = ExtBot(settings.telegram_token.get_secret_value(),  # type: ignore[union-attr]
+                             request=FakeBotRequest(recorder), get_updates_request=FakeBotRequest(recorder))
+        await adapter.bot.initialize()  # getMe
+        bot = adapter.bot
+        startup_s = time.perf_counter() - t0
+        process = adapter.process
+        de_json = Update.de_json
+        pending: list[dict[str, Any]] = [{}]
+
+        def build(k: int, i: int) -> None:
+            pending[0] = updates.step(k, i)
+
+        async def dispatch_telegram(k: int, i: int) -> object:
+            await process(de_json(pending[0], bot))
+            return None
+
+        dispatch = dispatch_telegram
+    else:
+        assert core is not None
+        startup_s = time.perf_counter() - t0
+        sink = SinkOutlet(recorder)
+        core.register(sink)
+        handle = core.handle
+        next_update = [FIRST_UPDATE_ID]
+        events = {2: Choice("parent", "role"), 3: Choice("gi", "org"), 5: Choice("yes", "confirm")}
+        start = Command("start", "")
+        incoming: list[Incoming | None] = [None]
+
+        def build(k: int, i: int) -> None:
+            chat_id = 5000000000 + i
+            key = ConversationKey("telegram", str(chat_id), str(chat_id))
+            uid = next_update[0]
+            next_update[0] = uid + 1
+            if k == 1:
+                recorder.next_message_id[i] += 1  # the user's /start
+                incoming[0] = Incoming(key, start, f"tg:{uid}", "nl")
+            elif k == 4:
+                recorder.next_message_id[i] += 1  # the user's complaint
+                incoming[0] = Incoming(key, Text(complaint(i)), f"tg:{uid}", "nl")
+            else:
+                incoming[0] = Incoming(key, events[k], f"tg:{uid}", "nl", reply_to=(chat_id, recorder.last_bot_message[i]))
+
+        async def dispatch_core(k: int, i: int) -> object:
+            event = incoming[0]
+            assert event is not None
+            if isinstance(event.event, Choice):  # what the adapter does first: stop the button's spinner
+                recorder.record("answerCallbackQuery", i, None, None)
+            return await handle(event)
+
+        dispatch = dispatch_core
+
+    async def checkpoint() -> int:
+        if core is None:
+            return 0
+        await core.store.execute(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(), write=False)
+        return os.path.getsize(db)
+
+    async def count(sql: str) -> int:
+        if core is None:
+            return 0
+        return int(await core.store.execute(lambda c: c.execute(sql).fetchone()[0], write=False))
+
+    # warm-up: users U..U+19, all five rounds interleaved (not measured)
+    for k in range(1, STEPS + 1):
+        for i in range(users, total):
+            build(k, i)
+            await dispatch(k, i)
+    recorder.reset()
+    db_base = await checkpoint()
+    gc.collect()
+    rss_base = _status("VmRSS")
+
+    latencies = array("d", bytes(8 * STEPS * users))
+    n = 0
+    wall = 0.0
+    rss_step3 = 0.0
+    db_step3 = 0
+    parked = 0
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    perf = time.perf_counter
+    load_before = os.getloadavg()[0]
+    cpu = 0.0
+    for k in range(1, STEPS + 1):
+        cpu_started = time.process_time()
+        started = perf()
+        for i in range(users):
+            build(k, i)
+            t = perf()
+            await dispatch(k, i)
+            latencies[n] = perf() - t
+            n += 1
+        wall += perf() - started
+        cpu += time.process_time() - cpu_started
+        if k == 3:  # every conversation parked, waiting for the free text
+            if profiler:
+                profiler.disable()
+            gc.collect()
+            rss_step3 = _status("VmRSS")
+            db_step3 = await checkpoint()
+            parked = await count("SELECT count(*) FROM conversations")
+            if profiler:
+                profiler.enable()
+    if profiler and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+
+    expected = {"sendMessage": 3 * users, "editMessageText": 2 * users, "answerCallbackQuery": 3 * users}
+    calls_ok = recorder.calls == expected and not recorder.other_calls
+    transcripts_ok = all(recorder.transcripts[i] == expected_transcript(i) for i in watched)
+    open_after = await count("SELECT count(*) FROM conversations")
+    queued_after = await count("SELECT count(*) FROM outbox")
+    state_cleared_ok = core is None or (open_after == 0 and queued_after == 0 and parked == users)
+    ordered = sorted(latencies)
+    busy = sum(latencies)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result: dict[str, Any] = {
+        "path": path,
+        "users": users,
+        "updates_per_s": round(STEPS * users / wall, 1),
+        "busy_updates_per_s": round(STEPS * users / busy, 1),
+        "p50_ms": round(_nearest_rank(ordered, 50) * 1000, 3),
+        "p90_ms": round(_nearest_rank(ordered, 90) * 1000, 3),
+        "p99_ms": round(_nearest_rank(ordered, 99) * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+        "cpu_us_per_update": round(cpu / (STEPS * users) * 1e6, 1),
+        "rss_base_mb": round(rss_base, 2),
+        "rss_step3_mb": round(rss_step3, 2),
+        "rss_per_conv_kb": round((rss_step3 - rss_base) * 1024 / users, 3),
+        "peak_rss_mb": round(max(usage.ru_maxrss / 1024, _status("VmHWM")), 2),
+        "db_bytes_per_conv": round((db_step3 - db_base) / users, 1),
+        "startup_s": round(startup_s, 3),
+        "calls_ok": calls_ok,
+        "transcripts_ok": transcripts_ok,
+        "state_cleared_ok": state_cleared_ok,
+        "calls": recorder.calls,
+        "conversations_at_step3": parked,
+        "db_file_bytes_step3": db_step3,
+        "synchronous": synchronous,
+        "loadavg_1m": round(load_before, 2),
+        "python": platform.python_version(),
+    }
+    if not transcripts_ok:
+        for i in watched:
+            got, want = recorder.transcripts[i], expected_transcript(i)
+            if got != want:
+                diff = next((j, g, w) for j, (g, w) in enumerate(zip(got + [None] * 8, want + [None] * 8, strict=False))
+                            if g != w)
+                result.setdefault("transcript_diff", {})[str(i)] = {"call": diff[0], "got": diff[1], "want": diff[2]}
+                break
+    if core is not None:
+        await core.store.close()
+    else:
+        result["note"] = "PTB alone: no core, no store, no adapter; a ceiling, not the product"
+    return result
+
+
+# ======================================================================== many runs
+
+
+def judge(value: float, target: tuple[str, float]) -> dict[str, Any]:
+    op, limit = target
+    met = value >= limit if op == ">=" else (value <= limit if op == "<=" else value < limit)
+    verdict: dict[str, Any] = {"value": value, "target": f"{op} {limit:g}", "met": met}
+    if not met:
+        if op == ">=":
+            verdict["short_by"] = f"{(1 - value / limit) * 100:.1f}% ({limit - value:.1f} below)"
+        else:
+            verdict["over_by"] = f"{(value / limit - 1) * 100:.1f}% ({value - limit:.3f} above)"
+    return verdict
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    first = runs[0]
+    summary: dict[str, Any] = {"summary": True, "path": first["path"], "users": first["users"], "runs": len(runs)}
+    for name, value in first.items():
+        if isinstance(value, bool):
+            summary[name] = all(r[name] for r in runs)
+        elif isinstance(value, int | float):
+            summary[name] = statistics.median(r[name] for r in runs)
+    targets = {}
+    for name, target in TARGETS.items():
+        if first["path"] != "telegram" and name in ("updates_per_s", "p99_ms"):
+            continue  # throughput and latency targets are for the Telegram path
+        targets[name] = judge(summary[name], target)
+    summary["targets"] = targets
+    return summary
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"machine": True, "nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000], help="U, one run set per value")
+    parser.add_argument("--path", choices=["telegram", "core", "ptb-floor", "all"], default="all",
+                        help="telegram: the product's Telegram path; core: core+engine+store alone; "
+                             "ptb-floor: python-telegram-bot alone (no bot), the ceiling for the Telegram path")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (the summary is their median)")
+    parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL",
+                        help="SQLite durability (the product's default is NORMAL)")
+    parser.add_argument("--one", action="store_true", help="one run in this process (used by the driver)")
+    parser.add_argument("--profile", help="with --one: write a cProfile of the measured rounds here")
+    args = parser.parse_args(argv)
+    paths = ["telegram", "core", "ptb-floor"] if args.path == "all" else [args.path]
+
+    if args.one:
+        with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as tmp:
+            result = asyncio.run(run_once(args.users[0], paths[0], Path(tmp), args.synchronous, args.profile))
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        return 0 if result["calls_ok"] and result["transcripts_ok"] and result["state_cleared_ok"] else 1
+
+    print(json.dumps(machine()), flush=True)
+    status = 0
+    for users in args.users:
+        for path in paths:
+            runs = []
+            for _ in range(args.repeat):
+                command = [sys.executable, "-m", "bench.run", "--one", "--users", str(users), "--path", path,
+                           "--synchronous", args.synchronous]
+                done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+                line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+                if not line.startswith("{"):
+                    sys.stderr.write(done.stderr)
+                    status = 1
+                    break
+                print(line, flush=True)
+                runs.append(json.loads(line))
+                status |= done.returncode
+            if runs:
+                print(json.dumps(summarise(runs), ensure_ascii=False), flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
