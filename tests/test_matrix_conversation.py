@@ -297,6 +297,44 @@ async def test_a_restart_mid_conversation_keeps_the_device_the_place_and_answers
 
 
 @pytest.mark.asyncio
+async def test_logged_out_elsewhere_the_bot_comes_back_as_the_same_device(synapse: Synapse, tmp_path: Path) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        # Unencrypted on purpose: matrix-nio as the *parent's* client keeps a
+        # device it once saw deleted marked deleted, so it would never again
+        # encrypt for the returning device (Element does). The bot's side of
+        # that, the same keys published again and signed, is checked below.
+        room = await user.open_direct_chat(bot.user_id)
+        await user.wait_for(room, 1)
+        device = adapter.device_id
+        # Someone presses "sign out" on the bot's session in Element.
+        synapse.request("POST", "/_matrix/client/v3/logout", {}, token=adapter.client.access_token)
+
+        def published() -> bool:
+            keys = synapse.request(
+                "POST", "/_matrix/client/v3/keys/query", {"device_keys": {bot.user_id: []}}, token=parent.access_token
+            )
+            return device in keys["device_keys"].get(bot.user_id, {})
+
+        await _eventually(lambda: not published())
+        await _eventually(published, timeout=30)
+        for number, line in enumerate(BY_NUMBER, start=1):
+            assert (await user.reply_to(room, line, timeout=30)).body == expected[number]
+        assert adapter.device_id == device
+        assert adapter.client.olm is not None
+        identity = adapter.client.olm.account.identity_keys["ed25519"]
+        keys = synapse.request(
+            "POST", "/_matrix/client/v3/keys/query", {"device_keys": {bot.user_id: []}}, token=parent.access_token
+        )
+        assert_cross_signed(keys, bot.user_id, device)
+        assert keys["device_keys"][bot.user_id][device]["keys"][f"ed25519:{device}"] == identity, "same identity"
+
+
+@pytest.mark.asyncio
 async def test_the_homeserver_restarts_during_a_conversation(synapse: Synapse, tmp_path: Path) -> None:
     expected = await console_says(tmp_path, BY_NUMBER)
     bot, parent = synapse.register("bot"), synapse.register("parent")

@@ -86,6 +86,7 @@ from bot.adapters.matrix.crosssigning import (
     CrossSigningError,
     CrossSigningState,
     ensure_cross_signed,
+    query_own_keys,
 )
 from bot.adapters.matrix.render import (
     FileMessage,
@@ -134,6 +135,14 @@ SYNC_FILTER: dict[str, Any] = {
 
 class MatrixLoginError(Exception):
     """The configured credentials do not give us a session."""
+
+
+class _SessionEnded(Exception):
+    """The homeserver no longer accepts our access token (revoked, logged out)."""
+
+
+#: Answers that no retry will change: the credentials themselves are wrong.
+_REFUSED = ("M_FORBIDDEN", "M_USER_DEACTIVATED", "M_UNKNOWN_TOKEN", "M_INVALID_USERNAME")
 
 
 @dataclass(frozen=True)
@@ -304,30 +313,37 @@ class MatrixAdapter:
         await self.client.close()
 
     async def _serve(self) -> None:
+        """Connect (retrying while the homeserver is away), then sync; log in again if logged out."""
         attempt = 0
-        while True:
+        while not self._stopping:
             try:
                 await self.connect()
-                break
+                attempt = 0
+                await self.run(self.core.handle)
             except MatrixLoginError as err:
                 log.error("matrix login failed, matrix is off: %s", err)
                 raise
-            except (ClientError, TimeoutError) as err:
-                wait = _backoff(attempt, self.config.max_backoff)
+            except _SessionEnded as err:
+                # Logged out elsewhere: connect() logs in again as the same
+                # device when it has the password, and refuses otherwise.
+                log.warning("matrix session ended (%s); logging in again", err)
+            except (ClientError, TimeoutError, _Retryable) as err:
+                wait = (err.wait if isinstance(err, _Retryable) else None) or _backoff(attempt, self.config.max_backoff)
                 attempt += 1
-                log.warning(
-                    "matrix homeserver unreachable (%s); retry in %.1fs",
-                    type(err).__name__,
-                    wait,
-                )
+                log.warning("matrix homeserver unreachable (%s); retry in %.1fs", type(err).__name__, wait)
                 await asyncio.sleep(wait)
-        await self.run(self.core.handle)
 
     async def connect(self) -> None:
         """Log in (or restore), publish device keys, cross-sign this device."""
         await self._login()
         for path in self.config.store.glob("*.db*"):  # nio's crypto store: ours alone
             path.chmod(0o600)
+        assert self.client.olm is not None
+        if not self.client.should_upload_keys and not await self._device_published():
+            # The server forgot this device (logged out, so its keys were
+            # deleted) while we still hold them: publish the same identity
+            # again rather than become a new device users must learn.
+            self.client.olm.account.shared = False
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         try:
@@ -343,6 +359,10 @@ class MatrixAdapter:
             self.cross_signing.value if self.cross_signing else "unknown",
         )
 
+    async def _device_published(self) -> bool:
+        keys = await query_own_keys(self.client)
+        return self.device_id in keys.get("device_keys", {}).get(self.user_id, {})
+
     async def _login(self) -> None:
         session_file = self.config.store / SESSION_FILE
         saved = json.loads(session_file.read_text()) if session_file.exists() else None
@@ -352,7 +372,7 @@ class MatrixAdapter:
             if isinstance(who, WhoamiResponse):
                 return
             if who.status_code != "M_UNKNOWN_TOKEN":
-                raise MatrixLoginError(f"whoami failed: {who.status_code}")
+                raise _Retryable(None, f"whoami: {who.status_code}")
             # The token was revoked: log in again *as the same device*, so
             # its keys and its cross-signature stay valid.
             self.client.access_token = ""
@@ -361,7 +381,9 @@ class MatrixAdapter:
             self.client.access_token = self.config.access_token
             who = await self.client.whoami()
             if not isinstance(who, WhoamiResponse):
-                raise MatrixLoginError(f"the access token was refused: {who.status_code}")
+                if who.status_code in _REFUSED:
+                    raise MatrixLoginError(f"the access token was refused: {who.status_code}")
+                raise _Retryable(None, f"whoami: {who.status_code}")
             device_id = who.device_id or self.config.device_id
             if not device_id:
                 raise MatrixLoginError("set WEGWIJZER_MATRIX_DEVICE_ID for this access token")
@@ -369,7 +391,9 @@ class MatrixAdapter:
         elif self.config.password:
             resp = await self.client.login(self.config.password, self.config.device_name)
             if not isinstance(resp, LoginResponse):
-                raise MatrixLoginError(f"login failed: {resp.status_code}")
+                if resp.status_code in _REFUSED:
+                    raise MatrixLoginError(f"login failed: {resp.status_code}")
+                raise _Retryable((resp.retry_after_ms or 0) / 1000 or None, f"login: {resp.status_code}")
         else:
             raise MatrixLoginError("set WEGWIJZER_MATRIX_PASSWORD or WEGWIJZER_MATRIX_ACCESS_TOKEN")
         _write_private(
@@ -401,7 +425,7 @@ class MatrixAdapter:
                 )
                 if isinstance(resp, SyncError):
                     if resp.status_code in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
-                        raise MatrixLoginError(f"sync refused: {resp.status_code}")
+                        raise _SessionEnded(str(resp.status_code))
                     raise _Retryable((resp.retry_after_ms or 0) / 1000 or None, str(resp.status_code))
                 await self._keep_keys()
                 # nio knows the rooms now: deliveries may go (some come from
