@@ -210,7 +210,8 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 f"add `{key}` to locales/{lang}/directory.yaml"))
         if not missing:
             words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys})
-    out.files = sorted(directory.glob("*.yaml"))
+    # the municipality lists (*.tsv) are part of the set: a change to them is a new version
+    out.files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.tsv"))
     try:
         loaded = load_directory(directory)
     except DirectoryError as exc:
