@@ -177,7 +177,11 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
         store = cls(db, path, codec or PlainCodec())
-        await store._call(store._setup, synchronous, busy_timeout_s)
+        try:
+            await store._call(store._setup, synchronous, busy_timeout_s)
+        except BaseException:
+            await db.close()  # a failed migration must not leave the connection's thread running
+            raise
         return store
 
     def _setup(self, db: sqlite3.Connection, synchronous: str, busy_timeout_s: float) -> None:
