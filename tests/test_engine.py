@@ -466,6 +466,25 @@ def test_back_from_a_question_inside_a_called_flow_stays_in_that_flow(chat):
     assert chat.say("1-10-2026")[-1] == MORE
 
 
+def test_back_undoes_the_answer_so_a_different_choice_counts_alone(chat):
+    # "Bezwaar" sets weeks=6; going back and choosing "Hoger beroep" (months=3) must not add both
+    at_menu(chat)
+    chat.press("deadline")
+    chat.press("objection")
+    assert chat.state.vars == {"weeks": 6}
+    assert chat.say("terug") == [KIND]
+    assert chat.state.vars == {}
+    chat.press("appeal")
+    assert chat.say("1-10-2026") == ["De laatste dag is 1 januari 2027.", MORE]
+
+
+def test_back_undoes_a_saved_answer_but_not_the_crisis_flag(chat):
+    at_age(chat)
+    chat.say("ik wil dood")
+    assert chat.say("terug") == [NAME]
+    assert chat.state.vars == {"topic": "letter", "_crisis": True}
+
+
 def test_back_at_the_first_question_says_so(chat):
     at_menu(chat)
     assert chat.say("terug") == ["Je bent al bij de eerste vraag.", MENU]
