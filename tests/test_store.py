@@ -1,0 +1,234 @@
+"""The store: numbered migrations, one transaction per turn, at-most-once updates, a durable outbox.
+
+The database file is read back with plain sqlite3 (and reopened) wherever
+the question is "what is on disk", so these tests check the file, not the
+store's own idea of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import bot.store as store_module
+from bot.adapters.base import DeliveryFailed
+from bot.core import Core, encode_outbound
+from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
+from bot.flows.flowset import FlowSet
+from bot.settings import Settings
+from bot.store import Store, TurnResult, run_script
+
+KEY = ConversationKey("console", "anna", "anna")
+
+
+def read(db: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def tables(db: Path) -> set[str]:
+    return {name for (name,) in read(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+# ---------------------------------------------------------------- migrations
+
+
+async def test_opening_a_new_database_applies_every_migration_and_records_the_version(db_path):
+    store = await Store.open(db_path)
+    await store.close()
+    assert read(db_path, "PRAGMA user_version") == [(len(store_module.MIGRATIONS),)]
+    assert {"conversations", "handled", "cursors", "outbox", "stats"} <= tables(db_path)
+    assert read(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_reopening_runs_no_migration_twice(db_path):
+    store = await Store.open(db_path)
+    await store.close()
+    store = await Store.open(db_path)  # the first migration has no IF NOT EXISTS: a rerun would fail
+    await store.close()
+    assert read(db_path, "PRAGMA user_version") == [(len(store_module.MIGRATIONS),)]
+
+
+async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(db_path, monkeypatch):
+    first = store_module.MIGRATIONS[0]
+    monkeypatch.setattr(store_module, "MIGRATIONS", [first])
+    store = await Store.open(db_path)
+    await store.set_cursor("telegram", "41")
+    await store.close()
+    assert read(db_path, "PRAGMA user_version") == [(1,)]
+
+    runs = []
+
+    def add_notes(db: sqlite3.Connection) -> None:
+        runs.append(1)
+        run_script(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [first, add_notes])
+    for _ in range(2):
+        store = await Store.open(db_path)
+        await store.close()
+    assert runs == [1]
+    assert read(db_path, "PRAGMA user_version") == [(2,)]
+    assert "notes" in tables(db_path)
+    assert read(db_path, "SELECT name, value FROM cursors") == [("telegram", "41")]
+
+
+async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(db_path, monkeypatch):
+    first = store_module.MIGRATIONS[0]
+    monkeypatch.setattr(store_module, "MIGRATIONS", [first])
+    store = await Store.open(db_path)
+    await store.close()
+
+    def broken(db: sqlite3.Connection) -> None:
+        run_script(db, "CREATE TABLE half_done (id INTEGER)")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [first, broken])
+    with pytest.raises(RuntimeError, match="migration bug"):
+        await Store.open(db_path)
+    assert read(db_path, "PRAGMA user_version") == [(1,)]
+    assert "half_done" not in tables(db_path)
+
+
+# ---------------------------------------------------------------- turns
+
+
+def result(state: str | None, *texts: str, stats: Sequence[str] = ()) -> TurnResult:
+    outbox = [encode_outbound([Send(t) for t in texts])] if texts else []
+    return TurnResult(state=state, outbox=outbox, stats=list(stats))
+
+
+async def test_a_turn_with_the_same_update_id_twice_is_handled_once(db_path):
+    store = await Store.open(db_path)
+    seen: list[str | None] = []
+
+    def compute(raw: str | None) -> TurnResult:
+        seen.append(raw)
+        return result(f"state after {len(seen)} turn(s)", "hello", stats=["start:main"])
+
+    first = await store.turn(str(KEY), "tg:1001", ("telegram", "1002"), compute)
+    again = await store.turn(str(KEY), "tg:1001", ("telegram", "1002"), compute)
+    await store.close()
+    assert first is not None and len(first.outbox_ids) == 1
+    assert again is None
+    assert seen == [None]
+    assert read(db_path, "SELECT state FROM conversations") == [(b"state after 1 turn(s)",)]
+    assert read(db_path, "SELECT count(*) FROM outbox") == [(1,)]
+    assert read(db_path, "SELECT update_id FROM handled") == [("tg:1001",)]
+    assert read(db_path, "SELECT value FROM cursors WHERE name = 'telegram'") == [("1002",)]
+    assert [(event, n) for _, event, n in read(db_path, "SELECT week, event, n FROM stats")] == [("start:main", 1)]
+
+
+async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_again(db_path):
+    store = await Store.open(db_path)
+    await store.turn(str(KEY), "tg:1", None, lambda raw: result("at the menu"))
+
+    def crash(raw: str | None) -> TurnResult:
+        raise RuntimeError("the process died here")
+
+    with pytest.raises(RuntimeError):
+        await store.turn(str(KEY), "tg:2", ("telegram", "3"), crash)
+    assert read(db_path, "SELECT update_id FROM handled ORDER BY update_id") == [("tg:1",)]
+    assert read(db_path, "SELECT count(*) FROM cursors") == [(0,)]
+    again = await store.turn(str(KEY), "tg:2", ("telegram", "3"), lambda raw: result(f"{raw} -> next", "next question"))
+    await store.close()
+    assert again is not None
+    assert read(db_path, "SELECT state FROM conversations") == [(b"at the menu -> next",)]
+
+
+async def test_a_turn_without_an_update_id_is_always_handled(db_path):
+    store = await Store.open(db_path)
+    for _ in range(2):
+        assert await store.turn(str(KEY), None, None, lambda raw: result("x")) is not None
+    await store.close()
+    assert read(db_path, "SELECT count(*) FROM handled") == [(0,)]
+
+
+async def test_an_ended_conversation_is_deleted_and_forget_deletes_every_row_of_the_user(db_path):
+    store = await Store.open(db_path)
+    other = ConversationKey("console", "bob", "bob")
+    await store.turn(str(KEY), None, None, lambda raw: result("anna's answers", "queued for anna"))
+    await store.turn(str(other), None, None, lambda raw: result("bob's answers", "queued for bob"))
+    await store.turn(str(KEY), None, None, lambda raw: result(None, "bye"))
+    assert await store.state(str(KEY)) is None
+    await store.forget(str(KEY))
+    await store.close()
+    assert read(db_path, "SELECT key FROM conversations") == [(str(other),)]
+    assert [json.loads(p)[0]["text"] for (p,) in read(db_path, "SELECT payload FROM outbox")] == ["queued for bob"]
+
+
+# ---------------------------------------------------------------- outbox and redelivery
+
+
+class FlakyOutlet:
+    """A platform that refuses the first `refusals` deliveries, then accepts (not the thing under test)."""
+
+    platform = "console"
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.delivered: list[tuple[ConversationKey, list[Send | Edit]]] = []
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise DeliveryFailed("platform down")
+        self.delivered.append((key, list(actions)))
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        return room
+
+
+async def make_core(db_path: Path, flowset: FlowSet, outlet: FlakyOutlet) -> Core:
+    core = Core(Settings(db=db_path), await Store.open(db_path), flowset)
+    core.register(outlet)
+    return core
+
+
+async def test_undelivered_messages_survive_a_restart_and_start_redelivers_them(db_path, flowset):
+    down = FlakyOutlet(refusals=1)
+    core = await make_core(db_path, flowset, down)
+    await core.handle(Incoming(KEY, Text("/start"), update_id="console:1"))
+    assert down.delivered == []
+    await core.store.close()  # the process ends with the platform still down
+    [(payload,)] = read(db_path, "SELECT payload FROM outbox")
+    assert [m["text"] for m in json.loads(payload)] == ["Welkom bij de testbot.", "Waarmee kan ik helpen?"]
+
+    up = FlakyOutlet(refusals=0)
+    core = await make_core(db_path, flowset, up)
+    await core.start()
+    await core.stop()
+    await core.store.close()
+    [(key, messages)] = up.delivered
+    assert key == KEY
+    assert [m.text for m in messages] == ["Welkom bij de testbot.", "Waarmee kan ik helpen?"]
+    assert messages[1].token == "menu"
+    assert [c.id for c in messages[1].choices][:2] == ["letter", "deadline"]
+    assert read(db_path, "SELECT count(*) FROM outbox") == [(0,)]
+
+
+async def test_a_redelivered_update_is_not_handled_again_by_the_core(db_path, flowset):
+    outlet = FlakyOutlet(refusals=0)
+    core = await make_core(db_path, flowset, outlet)
+    await core.handle(Incoming(KEY, Text("/start"), update_id="tg:7"))
+    first = await core.handle(Incoming(KEY, Text("1"), update_id="tg:8"))
+    again = await core.handle(Incoming(KEY, Text("1"), update_id="tg:8"))  # the platform sent it twice
+    state = json.loads(await core.store.state(str(KEY)))
+    await core.store.close()
+    assert first is not None and again is None
+    assert [[m.text for m in messages] for _, messages in outlet.delivered] == [
+        ["Welkom bij de testbot.", "Waarmee kan ik helpen?"], ["Hoe heet je?"]]
+    assert state["s"] == "name"
+
+
+async def test_delivered_messages_leave_the_outbox(db_path, flowset):
+    outlet = FlakyOutlet(refusals=0)
+    core = await make_core(db_path, flowset, outlet)
+    await core.handle(Incoming(KEY, Text("/start")))
+    await core.store.close()
+    assert read(db_path, "SELECT count(*) FROM outbox") == [(0,)]
+    assert len(outlet.delivered) == 1
