@@ -629,6 +629,23 @@ def test_a_yes_button_of_an_old_yes_no_question_does_not_answer_the_current_one(
     assert chat.state.vars["consent"] is False
 
 
+def test_an_old_yes_button_is_not_applied_to_a_new_yes_no_question(chat):
+    # both questions have a "yes" button: only the token tells them apart
+    at_consent(chat)
+    chat.say("ik word bedreigd")
+    assert chat.where == ("safety", "safe_now")
+    assert chat.press("yes", token="consent") == [STALE, "Ben je nu veilig?"]
+    assert "safe_now" not in chat.state.vars and "consent" not in chat.state.vars
+
+
+def test_a_question_button_is_not_applied_while_a_system_question_waits(chat):
+    at_menu(chat)
+    chat.say("stop")
+    assert chat.press("wipe", token="menu") == [STALE, "Zal ik alles wissen?"]
+    assert chat.of(ForgetUser) == []
+    assert chat.state.pending == "forget"
+
+
 def test_a_button_after_the_conversation_ended_starts_a_new_one(chat):
     at_menu(chat)
     chat.press("bye")
