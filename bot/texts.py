@@ -40,16 +40,38 @@ def make_environment() -> SandboxedEnvironment:
 ENV = make_environment()
 
 
+#: Jinja's markers; a text without any of them renders as itself, whatever the context.
+_JINJA_MARKERS = ("{{", "{%", "{#")
+
+
 @dataclass(slots=True)
 class LocaleText:
     source: str
     where: Where
     _compiled: Template | None = None
+    #: the rendered text of a template without any Jinja syntax (most button labels and
+    #: questions): rendered once, then returned as is (no context, no Jinja call)
+    _constant: str | None = None
 
     def template(self) -> Template:
         if self._compiled is None:
             self._compiled = ENV.from_string(self.source)
+            if not any(marker in self.source for marker in _JINJA_MARKERS):
+                self._constant = self._compiled.render().rstrip()
         return self._compiled
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        template = self._compiled or self.template()
+        if self._constant is not None:
+            return self._constant
+        return template.render(context).rstrip()
+
+    @property
+    def constant(self) -> str | None:
+        """The text when it needs no context (compiling it first), else None."""
+        if self._compiled is None:
+            self.template()
+        return self._constant
 
 
 @dataclass(slots=True)
@@ -74,7 +96,12 @@ class Locales:
 
     def render(self, lang: str, key: str, context: Mapping[str, Any]) -> str:
         entry = self.texts[lang].get(key) or self.texts["nl"][key]
-        return entry.template().render(context).rstrip()
+        return entry.render(context)
+
+    def constant(self, lang: str, key: str) -> str | None:
+        """The text of `key` when it reads no variable (no need to build a context), else None."""
+        entry = self.texts[lang].get(key) or self.texts["nl"].get(key)
+        return entry.constant if entry is not None else None
 
 
 def _flatten(data: Any, prefix: str, out: dict[str, tuple[Any, tuple[str, ...]]],
