@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from jinja2 import TemplateError
+
 from bot.dates import parse_date
 from bot.events import (
     Action,
@@ -142,7 +144,7 @@ def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> 
     error = None
     try:
         run.dispatch(state, event)
-    except (FlowError, ExpressionError, KeyError) as exc:
+    except (FlowError, ExpressionError, KeyError, TemplateError) as exc:
         where = f"{state.flow}.{state.step}" if state else "new conversation"
         error = f"{type(exc).__name__} at {where}"
         run.out.clear()
