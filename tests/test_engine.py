@@ -36,7 +36,8 @@ from bot.events import (
 from bot.flows.flowset import FlowSet
 from bot.flows.model import WAITING_KINDS
 from bot.state import State
-from tests.conftest import NOW, TODAY
+from bot.texts import LocaleText
+from tests.conftest import NOW, TODAY, load_fixture_flows
 
 MENU = "Waarmee kan ik helpen?"
 WELCOME = "Welkom bij de testbot."
@@ -852,6 +853,23 @@ def test_a_conversation_at_a_step_that_no_longer_exists_is_offered_a_fresh_start
     turn = handle(chat.fs, turn.state, Choice("main", "_recover"), chat.ctx)
     assert [a.text for a in turn.actions] == [WELCOME, MENU]
     assert turn.state.step == "menu"
+
+
+# ================================================== broken flows
+
+
+def test_a_text_that_fails_to_render_is_an_apology_and_a_fresh_start_not_a_crash(ctx):
+    # a fresh flow set: this test breaks one of its texts after loading (as a bad template
+    # that only fails at run time would)
+    fs = load_fixture_flows()
+    broken = "main.letter.intro"
+    fs.locales.texts["nl"][broken] = LocaleText("{{ nothing.deeper }}", fs.locales.texts["nl"][broken].where)
+    chat = Chat(fs, ctx)
+    at_when(chat)
+    turn = handle(fs, chat.state, Text("1-10-2026"), ctx)
+    assert [a.text for a in turn.actions] == ["Sorry, er ging iets mis.", WELCOME, MENU]
+    assert turn.error == "UndefinedError at main.letter"  # the step whose text failed
+    assert (turn.state.flow, turn.state.step) == ("main", "menu")
 
 
 # ================================================ random conversations
