@@ -38,9 +38,7 @@ def test_html_is_rendered_and_checked_like_telegram() -> None:
 
 
 @pytest.mark.asyncio
-async def test_text_fields_stay_strings_and_deep_link_arrives(
-    tg_bot: tuple[FakeTelegram, Bot],
-) -> None:
+async def test_text_fields_stay_strings_and_deep_link_arrives(tg_bot: tuple[FakeTelegram, Bot]) -> None:
     tg, bot = tg_bot
     user = tg.new_user("Anna", language_code="en")
     tg.send_command(user, "start", "inspreken")
@@ -58,12 +56,8 @@ async def test_buttons_edits_and_callback_answers(tg_bot: tuple[FakeTelegram, Bo
     tg, bot = tg_bot
     user = tg.new_user()
     first = tg.send_text(user, "hallo")
-    keyboard = Keyboard(
-        [[Button("Ja", callback_data="t1:yes")], [Button("Nee", callback_data="t1:no")]]
-    )
-    question = await bot.send_message(
-        user["id"], "Klopt <b>dit</b>?", parse_mode="HTML", reply_markup=keyboard
-    )
+    keyboard = Keyboard([[Button("Ja", callback_data="t1:yes")], [Button("Nee", callback_data="t1:no")]])
+    question = await bot.send_message(user["id"], "Klopt <b>dit</b>?", parse_mode="HTML", reply_markup=keyboard)
     tg.press(user, question.message_id, label="Nee")
     updates = await bot.get_updates(offset=first["update_id"] + 1, timeout=1)
     query = updates[0].callback_query
@@ -77,11 +71,7 @@ async def test_buttons_edits_and_callback_answers(tg_bot: tuple[FakeTelegram, Bo
 
     with pytest.raises(BadRequest, match="not modified"):
         await bot.edit_message_text(
-            "Klopt <b>dit</b>?",
-            user["id"],
-            question.message_id,
-            parse_mode="HTML",
-            reply_markup=keyboard,
+            "Klopt <b>dit</b>?", user["id"], question.message_id, parse_mode="HTML", reply_markup=keyboard
         )
     # Same text, now without bold and without keyboard: that is a change.
     edited = await bot.edit_message_text("Klopt dit?", user["id"], question.message_id)
@@ -96,13 +86,11 @@ async def test_telegram_refusals(tg_bot: tuple[FakeTelegram, Bot]) -> None:
     tg, bot = tg_bot
     user = tg.new_user()
     tg.send_text(user, "hallo")
-    with pytest.raises(BadRequest, match="Button_data_invalid|BUTTON_DATA_INVALID"):
-        await bot.send_message(
-            user["id"], "x", reply_markup=Keyboard([[Button("x", callback_data="x" * 65)]])
-        )
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(user["id"], "x", reply_markup=Keyboard([[Button("x", callback_data="x" * 65)]]))
     with pytest.raises(BadRequest, match="too long"):
         await bot.send_message(user["id"], "x" * 4097)
-    with pytest.raises(BadRequest, match="[Cc]hat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(999, "x")
     tg.throttle("sendMessage", retry_after=3)
     with pytest.raises(RetryAfter, match="Retry in 3"):
@@ -118,17 +106,11 @@ async def test_documents_and_commands(tg_bot: tuple[FakeTelegram, Bot]) -> None:
     await bot.send_document(user["id"], b"Geachte heer,", filename="brief.txt", caption="Je brief")
     (sent,) = tg.transcript(user)
     assert sent.document is not None
-    assert (sent.document.filename, sent.document.content, sent.text) == (
-        "brief.txt",
-        b"Geachte heer,",
-        "Je brief",
-    )
+    assert (sent.document.filename, sent.document.content, sent.text) == ("brief.txt", b"Geachte heer,", "Je brief")
 
     scope = BotCommandScopeAllPrivateChats()
     await bot.set_my_commands([BotCommand("start", "Begin")], scope=scope, language_code="nl")
-    assert await bot.get_my_commands(scope=scope, language_code="nl") == (
-        BotCommand("start", "Begin"),
-    )
+    assert await bot.get_my_commands(scope=scope, language_code="nl") == (BotCommand("start", "Begin"),)
     assert await bot.get_my_commands(scope=scope, language_code="en") == ()
 
 

@@ -16,6 +16,7 @@ is rejected exactly as tdlib does but entity parsing is otherwise simplified.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import re
@@ -56,9 +57,7 @@ _STRING_FIELDS = frozenset(
         "message_effect_id",
     ]
 )
-_DEFAULT_UPDATE_TYPES_EXCLUDED = frozenset(
-    {"chat_member", "message_reaction", "message_reaction_count"}
-)
+_DEFAULT_UPDATE_TYPES_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
@@ -129,15 +128,7 @@ _MEDIA: dict[str, JSON] = {
             "file_size": 20480,
         }
     },
-    "video": {
-        "video": {
-            "file_id": "BAAC-1",
-            "file_unique_id": "vi1",
-            "width": 640,
-            "height": 360,
-            "duration": 5,
-        }
-    },
+    "video": {"video": {"file_id": "BAAC-1", "file_unique_id": "vi1", "width": 640, "height": 360, "duration": 5}},
     "contact": {"contact": {"phone_number": "+31600000000", "first_name": "Iemand"}},
 }
 
@@ -228,15 +219,10 @@ def render_html(source: str) -> tuple[str, list[JSON]]:
                 opened, start, opened_attrs = stack.pop()
                 if opened != name:
                     raise _parse_error(
-                        f'Unmatched end tag at byte offset {at}, expected "</{opened}>", '
-                        f'found "</{name}>"'
+                        f'Unmatched end tag at byte offset {at}, expected "</{opened}>", found "</{name}>"'
                     )
                 if pos > start:
-                    entity: JSON = {
-                        "type": _HTML_TAGS[name],
-                        "offset": start,
-                        "length": pos - start,
-                    }
+                    entity: JSON = {"type": _HTML_TAGS[name], "offset": start, "length": pos - start}
                     href = _HREF_RE.search(opened_attrs)
                     if name == "a" and href:
                         entity["url"] = render_html(href.group(1))[0]
@@ -354,7 +340,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application(client_max_size=_MAX_UPLOAD + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -374,10 +360,7 @@ class FakeTelegram:
         return self
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
 
@@ -393,11 +376,7 @@ class FakeTelegram:
     # ------------------------------------------------------------ playing users
 
     def new_user(
-        self,
-        first_name: str = "Ouder",
-        *,
-        language_code: str | None = "nl",
-        username: str | None = None,
+        self, first_name: str = "Ouder", *, language_code: str | None = "nl", username: str | None = None
     ) -> JSON:
         user: JSON = {"id": self._next_user_id, "is_bot": False, "first_name": first_name}
         self._next_user_id += 1
@@ -408,11 +387,7 @@ class FakeTelegram:
         return user
 
     def new_group(self, title: str = "Oudergroep", *, supergroup: bool = True) -> JSON:
-        chat: JSON = {
-            "id": self._next_group_id,
-            "title": title,
-            "type": "supergroup" if supergroup else "group",
-        }
+        chat: JSON = {"id": self._next_group_id, "title": title, "type": "supergroup" if supergroup else "group"}
         self._next_group_id -= 1
         self._chats[chat["id"]] = chat
         return chat
@@ -438,13 +413,7 @@ class FakeTelegram:
         return self._user_says(user, chat, content, reply_to=reply_to)
 
     def send_command(
-        self,
-        user: JSON,
-        command: str,
-        payload: str = "",
-        *,
-        chat: JSON | None = None,
-        addressed: bool = False,
+        self, user: JSON, command: str, payload: str = "", *, chat: JSON | None = None, addressed: bool = False
     ) -> JSON:
         """`/command payload` (a deep link t.me/bot?start=payload arrives as `/start payload`)."""
         cmd = f"/{command}" + (f"@{self.bot_user['username']}" if addressed else "")
@@ -458,18 +427,14 @@ class FakeTelegram:
         entity = {"type": "mention", "offset": 0, "length": utf16_len(handle)}
         return self.send_text(user, f"{handle} {text}", chat=chat, entities=[entity])
 
-    def send_media(
-        self, user: JSON, kind: str, *, chat: JSON | None = None, caption: str | None = None
-    ) -> JSON:
+    def send_media(self, user: JSON, kind: str, *, chat: JSON | None = None, caption: str | None = None) -> JSON:
         """A photo, sticker, voice note, location, document, video or contact."""
         content = copy.deepcopy(_MEDIA[kind])
         if caption is not None:
             content["caption"] = caption
         return self._user_says(user, chat, content)
 
-    def edit_text(
-        self, user: JSON, message_id: int, text: str, *, chat: JSON | None = None
-    ) -> JSON:
+    def edit_text(self, user: JSON, message_id: int, text: str, *, chat: JSON | None = None) -> JSON:
         """The user edits one of their own earlier messages."""
         message = self.message(chat or self.private_chat(user), message_id)
         assert message["from"]["id"] == user["id"], "users can only edit their own messages"
@@ -499,9 +464,7 @@ class FakeTelegram:
         buttons = [b for row in button_rows(seen) for b in row]
         chosen = [b for b in buttons if data in (None, b[1]) and label in (None, b[0])]
         if not chosen or (data is None and label is None):
-            raise LookupError(
-                f"no button {label or data!r} on message {seen['message_id']}: {buttons}"
-            )
+            raise LookupError(f"no button {label or data!r} on message {seen['message_id']}: {buttons}")
         query_id = str(self._next_callback * 10**10 + user["id"] % 10**10)
         self._next_callback += 1
         self._callbacks[query_id] = seen["chat"]["id"]
@@ -513,6 +476,14 @@ class FakeTelegram:
             "data": chosen[0][1],
         }
         return self._add_update("callback_query", query)
+
+    def resend(self, update: JSON) -> JSON:
+        """Deliver an update again, as Telegram does when it never saw it confirmed."""
+        self._pending.append(copy.deepcopy(update))
+        self._pending.sort(key=lambda u: u["update_id"])
+        self._wake_poller(True)
+        self._kick_webhook()
+        return update
 
     def block(self, user: JSON) -> None:
         """The user blocks the bot: sends to them answer 403 from now on."""
@@ -546,10 +517,7 @@ class FakeTelegram:
 
     def is_confirmed(self, update: JSON) -> bool:
         """The bot has acknowledged this update: Telegram will not send it again."""
-        return (
-            self.deliveries[update["update_id"]] > 0
-            and update["update_id"] not in self.pending_updates
-        )
+        return self.deliveries[update["update_id"]] > 0 and update["update_id"] not in self.pending_updates
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait until `predicate()` holds; it is re-checked after every request."""
@@ -559,10 +527,8 @@ class FakeTelegram:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise TimeoutError(f"condition not met within {timeout} s")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
     async def wait_sent(self, chat: int | JSON, count: int, timeout: float = 5.0) -> list[Sent]:
         """Wait until the bot has sent/edited at least `count` times in this chat."""
@@ -588,9 +554,7 @@ class FakeTelegram:
         if status == 400 and not text.startswith("Bad Request"):
             text = f"Bad Request: {text}"
         for _ in range(times):
-            self._faults.setdefault(method.lower(), deque()).append(
-                _Fault(status, text, retry_after=retry_after)
-            )
+            self._faults.setdefault(method.lower(), deque()).append(_Fault(status, text, retry_after=retry_after))
 
     def throttle(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
         """The next `times` calls of `method` answer 429 with parameters.retry_after."""
@@ -602,18 +566,22 @@ class FakeTelegram:
             description=f"Too Many Requests: retry after {retry_after}",
         )
 
-    def hang(
-        self, method: str, seconds: float, *, times: int = 1, after_processing: bool = False
-    ) -> None:
+    def hang(self, method: str, seconds: float, *, times: int = 1, after_processing: bool = False) -> None:
         """The next `times` calls of `method` stall for `seconds` (past a client timeout).
 
-        `after_processing=True` stalls after the call took effect, so the
-        client times out on something Telegram did do (a retry duplicates it).
+        By default the call never takes effect (the stalled answer is a 504
+        nobody reads); `after_processing=True` stalls after it took effect, so
+        the client times out on something Telegram did do (a retry duplicates it).
         """
+        status = None if after_processing else 504
         for _ in range(times):
             self._faults.setdefault(method.lower(), deque()).append(
-                _Fault(None, "", hang=seconds, after_processing=after_processing)
+                _Fault(status, "Gateway Timeout", hang=seconds, after_processing=after_processing)
             )
+
+    def heal(self) -> None:
+        """Forget every fault not yet used up: Telegram works normally again."""
+        self._faults.clear()
 
     # ------------------------------------------------------------ HTTP
 
@@ -648,10 +616,8 @@ class FakeTelegram:
         return response
 
     async def _stall(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            pass
 
     # ------------------------------------------------------------ updates
 
@@ -681,6 +647,7 @@ class FakeTelegram:
         elif offset > 0:
             self._pending = [u for u in self._pending if u["update_id"] >= offset]
             self.confirmed_offset = max(self.confirmed_offset, offset)
+        self._touch()
 
     def _wake_poller(self, alive: bool) -> None:
         if self._poller is not None and not self._poller.done():
@@ -713,8 +680,7 @@ class FakeTelegram:
             if done and not waiter.result():
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             batch = self._deliverable(limit)
         for update in batch:
@@ -728,9 +694,7 @@ class FakeTelegram:
         if not url:
             return await self._delete_webhook(p)
         if urlsplit(url).scheme not in ("http", "https"):
-            raise ApiError(
-                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
-            )
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         secret = p.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
@@ -739,11 +703,7 @@ class FakeTelegram:
         if "allowed_updates" in p:
             self._allowed = frozenset(p["allowed_updates"]) or None
         self._wake_poller(False)
-        self.webhook = {
-            "url": url,
-            "secret_token": secret,
-            "max_connections": p.get("max_connections", 40),
-        }
+        self.webhook = {"url": url, "secret_token": secret, "max_connections": p.get("max_connections", 40)}
         self._kick_webhook()
         return True
 
@@ -821,10 +781,7 @@ class FakeTelegram:
     async def _answer_callback_query(self, p: JSON) -> bool:
         query_id = str(p.get("callback_query_id") or "")
         if query_id not in self._callbacks or query_id in self.callback_answers:
-            raise ApiError(
-                400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
-            )
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         if len(str(p.get("text") or "")) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = {k: v for k, v in p.items() if k != "callback_query_id"}
@@ -849,9 +806,7 @@ class FakeTelegram:
             self._files[file_id] = file
         else:
             raise ApiError(400, "Bad Request: there is no document in the request")
-        caption, entities = self._render(
-            p, "caption", "parse_mode", _MAX_CAPTION, "message caption is too long"
-        )
+        caption, entities = self._render(p, "caption", "parse_mode", _MAX_CAPTION, "message caption is too long")
         content: JSON = {
             "document": {
                 "file_name": file.filename,
@@ -891,18 +846,11 @@ class FakeTelegram:
 
     # ------------------------------------------------------------ helpers
 
-    def _user_says(
-        self, user: JSON, chat: JSON | None, content: JSON, *, reply_to: int | None = None
-    ) -> JSON:
+    def _user_says(self, user: JSON, chat: JSON | None, content: JSON, *, reply_to: int | None = None) -> JSON:
         chat = chat or self.private_chat(user)
         chat_id = chat["id"]
         self._chats[chat_id] = chat
-        message: JSON = {
-            "message_id": self._new_message_id(chat_id),
-            "from": user,
-            "chat": chat,
-            "date": _now(),
-        }
+        message: JSON = {"message_id": self._new_message_id(chat_id), "from": user, "chat": chat, "date": _now()}
         message |= content
         if reply_to is not None:
             replied = copy.deepcopy(self.message(chat_id, reply_to))
@@ -945,9 +893,7 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message can't be edited")
         return message
 
-    def _render(
-        self, p: JSON, field: str, mode_field: str, limit: int, too_long: str
-    ) -> tuple[str, list[JSON]]:
+    def _render(self, p: JSON, field: str, mode_field: str, limit: int, too_long: str) -> tuple[str, list[JSON]]:
         raw = str(p.get(field) or "")
         mode = str(p.get(mode_field) or "")
         if mode.lower() == "html":
@@ -969,26 +915,18 @@ class FakeTelegram:
         }
         reply = p.get("reply_parameters") or {}
         replied = (
-            self._messages[chat_id].get(
-                int(reply.get("message_id") or p.get("reply_to_message_id") or 0)
-            )
+            self._messages[chat_id].get(int(reply.get("message_id") or p.get("reply_to_message_id") or 0))
             if chat_id in self._messages
             else None
         )
         if replied is not None:
-            message["reply_to_message"] = {
-                k: v for k, v in replied.items() if k != "reply_to_message"
-            }
+            message["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
         message |= content
         self._messages.setdefault(chat_id, {})[message["message_id"]] = message
         return copy.deepcopy(message)
 
     def _apply_edit(self, method: str, message: JSON, content: JSON, p: JSON) -> JSON:
-        current = {
-            k: message[k]
-            for k in ("text", "entities", "caption", "document", "reply_markup")
-            if k in message
-        }
+        current = {k: message[k] for k in ("text", "entities", "caption", "document", "reply_markup") if k in message}
         if current == content:
             raise ApiError(
                 400,
@@ -1003,9 +941,7 @@ class FakeTelegram:
         self._record(method, message, p, "text")
         return copy.deepcopy(message)
 
-    def _record(
-        self, method: str, message: JSON, p: JSON, field: str, file: SentFile | None = None
-    ) -> None:
+    def _record(self, method: str, message: JSON, p: JSON, field: str, file: SentFile | None = None) -> None:
         chat_id = message["chat"]["id"]
         rows = tuple(tuple(row) for row in button_rows(message))
         shown = message.get("text") if "text" in message else message.get("caption", "")
@@ -1047,15 +983,11 @@ def _inline_keyboard(markup: Any) -> JSON | None:
         return None  # reply keyboards and ForceReply do not show on the message
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise ApiError(
-            400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array'
-        )
+        raise ApiError(400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
     for row in rows:
         for button in row:
             if not str(button.get("text", "")).strip():
-                raise ApiError(
-                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
-                )
+                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -1073,9 +1005,7 @@ def _inline_keyboard(markup: Any) -> JSON | None:
                 }
                 & set(button)
             ):
-                raise ApiError(
-                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
-                )
+                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
     rows = [row for row in rows if row]
     return {"inline_keyboard": rows} if rows else None
 
