@@ -1,0 +1,679 @@
+"""Telegram, on python-telegram-bot 22 used as transport only.
+
+What it does: turn Bot API updates into `Incoming` events for the core, and
+the core's messages into Bot API calls (HTML, inline keyboards, edits,
+documents). What it must never do: decide anything about a conversation,
+keep conversation state (no ConversationHandler, no PTB persistence), put a
+personal answer in a group, or log what a user typed.
+
+Why our own polling loop and not PTB's Updater: the Updater confirms an
+update to Telegram (advances the offset) before it is handled, so a crash
+loses it. Here an update is handed to the core first, and the next offset
+is stored in the same transaction as the turn (`Incoming.cursor`); Telegram
+only forgets the update on the next getUpdates. Webhook mode answers 200
+only after the core handled the update, so Telegram redelivers after a crash;
+the core's handled-updates table makes both paths at-most-once.
+
+Sending: AIORateLimiter keeps Telegram's documented limits (30 msg/s overall,
+20/min per group) and waits out 429s; on top of that every call is retried
+on 429 (retry_after honoured), network errors and 5xx with backoff, and
+after the last attempt DeliveryFailed tells the core to keep the messages in
+its outbox. Retrying a call that timed out may show a message twice; that
+is preferred over losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import html
+import json
+import logging
+import secrets
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from bot.adapters.base import DeliveryFailed
+from bot.events import (
+    Choice,
+    ChoiceButton,
+    Command,
+    ConversationKey,
+    Document,
+    Edit,
+    Event,
+    Incoming,
+    Send,
+    Text,
+    Unsupported,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.core import Core
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PLATFORM = "telegram"
+#: The store cursor holding the next getUpdates offset.
+OFFSET_CURSOR = "telegram_offset"
+#: Only what the adapter uses; edited messages are never even fetched.
+ALLOWED_UPDATES = ("message", "callback_query")
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 units after parsing
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+UPLOAD_LIMIT = 50 * 1024 * 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+#: The command menu per language: (command, meaning). The engine knows every
+#: command in both languages; the menu shows each user the ones of their own.
+MENU: dict[str, tuple[tuple[str, str], ...]] = {
+    "nl": (
+        ("start", "start"),
+        ("hulp", "help"),
+        ("terug", "back"),
+        ("opnieuw", "restart"),
+        ("taal", "language"),
+        ("mens", "person"),
+        ("mijngegevens", "mydata"),
+        ("stop", "forget"),
+    ),
+    "en": (
+        ("start", "start"),
+        ("help", "help"),
+        ("back", "back"),
+        ("restart", "restart"),
+        ("language", "language"),
+        ("person", "person"),
+        ("mydata", "mydata"),
+        ("stop", "forget"),
+    ),
+}
+#: Text keys this adapter renders (for the flow checker's "exists in every language").
+TEXT_KEYS = (
+    "telegram.group_invite",
+    "telegram.group_invite_button",
+    *sorted({f"telegram.commands.{meaning}" for menu in MENU.values() for _, meaning in menu}),
+)
+
+#: Message attributes that make a message unreadable for us, checked in this order
+#: (an animation also carries a document, a venue also a location).
+_UNSUPPORTED = (
+    "photo",
+    "sticker",
+    "voice",
+    "video_note",
+    "video",
+    "audio",
+    "animation",
+    "document",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+    "paid_media",
+    "checklist",
+)
+
+
+# ---------------------------------------------------------------- updates in
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """The bot message whose button was pressed: the one an Edit replaces."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCall:
+    """Someone addressed the bot in a group: answer with an invitation, nothing personal."""
+
+    chat_id: int
+    message_id: int
+    lang_hint: str | None
+
+
+def read_update(update: Update, bot_id: int, bot_username: str) -> Incoming | GroupCall | None:
+    """What an update means to the core (or a group invitation, or nothing).
+
+    Pure: no I/O, so every kind of update can be checked with plain calls.
+    """
+    update_id = f"tg:{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return None  # inline-mode or group buttons carry no conversation
+        token, _, choice_id = (query.data or "").rpartition(":")
+        user = query.from_user
+        return Incoming(
+            key=ConversationKey(PLATFORM, str(message.chat.id), str(user.id)),
+            event=Choice(choice_id, token),
+            update_id=update_id,
+            lang_hint=user.language_code,
+            reply_to=MessageRef(message.chat.id, message.message_id),
+        )
+    message = update.message  # edited messages, channel posts ... are not ours
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    user = message.from_user
+    if message.chat.type != ChatType.PRIVATE:
+        if _addressed(message, bot_id, bot_username):
+            return GroupCall(message.chat.id, message.message_id, user.language_code)
+        return None
+    event = _event_of(message, bot_username)
+    if event is None:
+        return None
+    return Incoming(
+        key=ConversationKey(PLATFORM, str(message.chat.id), str(user.id)),
+        event=event,
+        update_id=update_id,
+        lang_hint=user.language_code,
+    )
+
+
+def _event_of(message: Message, bot_username: str) -> Event | None:
+    if message.text is not None:
+        entities = message.entities
+        if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
+            word = message.text[: entities[0].length]
+            name, _, target = word[1:].partition("@")
+            if target and target.lower() != bot_username.lower():
+                return None  # a command for another bot
+            return Command(name.lower(), message.text[entities[0].length :].strip())
+        return Text(message.text)
+    for kind in _UNSUPPORTED:
+        if getattr(message, kind, None):
+            return Unsupported(kind)
+    return None  # service messages (pinned, ...) need no answer
+
+
+def _addressed(message: Message, bot_id: int, bot_username: str) -> bool:
+    """A mention, a reply to the bot, or a command (bare or /cmd@this_bot)."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    handle = f"@{bot_username}".lower()
+    found = {**message.parse_entities(), **message.parse_caption_entities()}
+    for entity, text in found.items():
+        if entity.type == MessageEntity.MENTION and text.lower() == handle:
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            _, _, target = text.partition("@")
+            if not target or f"@{target}".lower() == handle:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- messages out
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a long text into messages Telegram accepts, at paragraph boundaries if it can.
+
+    Falls back to a line break, then a space, then a hard cut. Telegram trims
+    each message, so chunks are trimmed here too; empty chunks are dropped.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while utf16_len(rest) > limit:
+        window = rest.encode("utf-16-le")[: limit * 2].decode("utf-16-le", errors="ignore")
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > 0:
+                break
+        else:
+            cut = len(window)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def keyboard(choices: Sequence[ChoiceButton], token: str) -> InlineKeyboardMarkup | None:
+    """One button per row, each carrying `<token>:<choice id>` so a stale press is recognised."""
+    if not choices:
+        return None
+    rows = [[InlineKeyboardButton(c.label, callback_data=f"{token}:{c.id}")] for c in choices]
+    return InlineKeyboardMarkup(rows)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: flood control, timeouts, connection trouble and 5xx.
+
+    BadRequest is a NetworkError subclass in PTB but means "never like this".
+    """
+    return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError) and not isinstance(exc, BadRequest))
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try one Bot API call before the core's outbox takes over."""
+
+    attempts: int = 5
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+
+
+class _RedactUpdates(logging.Filter):
+    """PTB logs the raw getUpdates body when it cannot parse it: that holds user text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Received data was" in str(record.msg):
+            record.msg, record.args = "Error while parsing updates (data withheld)", None
+        return True
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class TelegramAdapter:
+    """The Telegram outlet and update source for one core.
+
+    Construct, `await start()`, `await stop()`. Keyword arguments exist for
+    tests and benchmarks (short polls, fast retries, small timeouts).
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: Core,
+        *,
+        poll_timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        request_timeout: float = 10.0,
+        handle_attempts: int = 5,
+    ) -> None:
+        if settings.telegram_token is None:
+            raise ValueError("WEGWIJZER_TELEGRAM_TOKEN is not set")
+        self.settings = settings
+        self.core = core
+        self.poll_timeout = poll_timeout
+        self.retry = retry or RetryPolicy()
+        self.handle_attempts = handle_attempts
+        api_url = settings.telegram_api_url.rstrip("/")
+        file_url = api_url[: -len("/bot")] + "/file/bot" if api_url.endswith("/bot") else api_url
+        self.bot: ExtBot[Any] = ExtBot(
+            settings.telegram_token.get_secret_value(),
+            base_url=api_url,
+            base_file_url=file_url,
+            request=HTTPXRequest(
+                connection_pool_size=16,
+                connect_timeout=request_timeout,
+                read_timeout=request_timeout,
+                write_timeout=request_timeout,
+                media_write_timeout=max(request_timeout, 20.0),
+            ),
+            get_updates_request=HTTPXRequest(connect_timeout=request_timeout, read_timeout=request_timeout),
+            rate_limiter=AIORateLimiter(max_retries=3) if settings.telegram_rate_limit else None,
+        )
+        self._poller: asyncio.Task[None] | None = None
+        self._polling_call: asyncio.Task[tuple[Update, ...]] | None = None
+        self._stopping = asyncio.Event()
+        self._webhook: web.AppRunner | None = None
+        core.register(self)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect (getMe), publish the command menu, then poll or serve the webhook."""
+        for name in ("httpx", "httpcore"):  # their INFO lines carry the bot token in the URL
+            logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.WARNING))
+        for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+            logging.getLogger(name).addFilter(_RedactUpdates())
+        self._stopping.clear()
+        await self._call(self.bot.initialize)
+        await self._publish_commands()
+        if self.settings.telegram_webhook_url:
+            await self._start_webhook(self.settings.telegram_webhook_url)
+        else:
+            await self._call(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+        log.info("telegram: running as @%s (%s)", self.bot.username, "webhook" if self._webhook else "polling")
+
+    async def stop(self) -> None:
+        """Finish the update in hand, stop fetching; a webhook stays registered so Telegram queues."""
+        self._stopping.set()
+        if self._polling_call is not None:
+            self._polling_call.cancel()
+        if self._poller is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._poller, timeout=self.retry.max_delay)
+            self._poller = None
+        if self._webhook is not None:
+            await self._webhook.cleanup()
+            self._webhook = None
+        await self.bot.shutdown()
+
+    async def _publish_commands(self) -> None:
+        """The menu in each language we have, and the default language's for everybody else."""
+        scope = BotCommandScopeAllPrivateChats()
+        menus = {
+            lang: [
+                BotCommand(command, self.core.flows.render(lang, f"telegram.commands.{meaning}", {}))
+                for command, meaning in MENU[lang]
+            ]
+            for lang in MENU
+            if lang in self.core.flows.locales.languages
+        }
+        fallback = menus.get(self.settings.default_lang) or next(iter(menus.values()), None)
+        plan: list[tuple[str | None, list[BotCommand]]] = [*menus.items()]
+        if fallback:
+            plan.append((None, fallback))
+        for lang, commands in plan:
+            try:
+                await self._call(partial(self.bot.set_my_commands, commands, scope=scope, language_code=lang))
+            except (DeliveryFailed, TelegramError):
+                log.warning("telegram: could not publish the command menu (%s)", lang or "default")
+
+    # ------------------------------------------------------------ updates in
+
+    async def _poll(self) -> None:
+        """getUpdates -> core, one update at a time, the offset stored with each turn."""
+        stored = await self.core.store.cursor(OFFSET_CURSOR)
+        offset = int(stored) if stored else None
+        failures = 0
+        while not self._stopping.is_set():
+            self._polling_call = asyncio.create_task(
+                self.bot.get_updates(
+                    offset=offset, timeout=int(self.poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+                )
+            )
+            try:
+                updates = await self._polling_call
+                failures = 0
+            except asyncio.CancelledError:
+                if self._stopping.is_set():
+                    return
+                raise
+            except InvalidToken:
+                log.error("telegram: the token was refused; polling stops")
+                return
+            except Exception as exc:  # Conflict (a second instance), network, 5xx, 429 ...: keep polling
+                failures += 1
+                log.warning("telegram: getUpdates failed (%s); retrying", type(exc).__name__)
+                await self._pause(min(self.retry.initial_delay * 2**failures, self.retry.max_delay))
+                continue
+            finally:
+                self._polling_call = None
+            for update in updates:
+                if not await self._handle_with_retries(update):
+                    break  # Telegram still holds it: fetch it again from the same offset
+                offset = update.update_id + 1
+
+    async def _handle_with_retries(self, update: Update) -> bool:
+        """Hand one update to the core; on failure retry a few times, then skip it loudly.
+
+        Skipping loses one update but keeps the bot alive for everybody else.
+        """
+        for attempt in range(1, self.handle_attempts + 1):
+            try:
+                await self.process(update, cursor=(OFFSET_CURSOR, str(update.update_id + 1)))
+                return True
+            except Exception:
+                log.exception("telegram: handling update %s failed (attempt %d)", update.update_id, attempt)
+                if self._stopping.is_set():
+                    return False
+                await self._pause(min(self.retry.initial_delay * 2**attempt, self.retry.max_delay))
+        log.error("telegram: update %s skipped after %d attempts", update.update_id, self.handle_attempts)
+        await self.core.store.set_cursor(OFFSET_CURSOR, str(update.update_id + 1))
+        return True
+
+    async def process(self, update: Update, cursor: tuple[str, str] | None = None) -> None:
+        """Handle one update: answer its button, give the core its event, or invite from a group."""
+        if update.callback_query is not None:
+            await self._answer(update.callback_query)
+        found = read_update(update, self.bot.id, self.bot.username)
+        if isinstance(found, Incoming):
+            await self.core.handle(replace(found, cursor=cursor) if cursor else found)
+            return
+        if isinstance(found, GroupCall):
+            await self._invite(found)
+        if cursor is not None:
+            await self.core.store.set_cursor(*cursor)
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner first; a redelivered query is too old to answer, which is fine."""
+        try:
+            await self._call(query.answer)
+        except (DeliveryFailed, TelegramError) as exc:
+            log.info("telegram: callback query not answered (%s)", type(exc).__name__)
+
+    async def _invite(self, call: GroupCall) -> None:
+        """In a group, say only where to talk: a private chat with the bot."""
+        lang = self._language(call.lang_hint)
+        link = f"https://t.me/{self.bot.username}"
+        text = self.core.flows.render(lang, "telegram.group_invite", {})
+        label = self.core.flows.render(lang, "telegram.group_invite_button", {})
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, url=link)]])
+        reply = ReplyParameters(call.message_id, allow_sending_without_reply=True)
+        try:
+            await self._send_text(call.chat_id, text, markup, reply)
+        except (DeliveryFailed, TelegramError) as exc:
+            log.warning("telegram: group invitation not delivered (%s)", type(exc).__name__)
+
+    def _language(self, hint: str | None) -> str:
+        languages = self.core.flows.locales.languages
+        short = (hint or "").split("-")[0].lower()
+        return short if short in languages else self.settings.default_lang
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # ------------------------------------------------------------ webhook
+
+    async def _start_webhook(self, url: str) -> None:
+        """Serve POSTs from Telegram; 200 only once the core has the update, 403 without the secret."""
+        from aiohttp import web  # only webhook deployments need the server
+
+        configured = self.settings.telegram_webhook_secret
+        secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=403)
+            try:
+                data = json.loads(await request.read())
+                update = Update.de_json(data, self.bot)
+            except (ValueError, TypeError, KeyError):
+                return web.Response(status=400)
+            try:
+                await self.process(update)
+            except Exception:
+                log.exception("telegram: handling webhook update %s failed", update.update_id)
+                return web.Response(status=500)  # Telegram will send it again
+            return web.Response(status=200)
+
+        app = web.Application()
+        app.router.add_post(urlsplit(url).path or "/", receive)
+        self._webhook = web.AppRunner(app, access_log=None)
+        await self._webhook.setup()
+        site = web.TCPSite(self._webhook, self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port)
+        await site.start()
+        await self._call(lambda: self.bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)))
+
+    # ------------------------------------------------------------ Outlet
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        """Send, edit and upload in order; raise DeliveryFailed once Telegram keeps refusing.
+
+        A refusal that no fallback fixes (BadRequest) is a DeliveryFailed too,
+        so the core keeps the messages in its outbox instead of losing them.
+        """
+        chat_id = int(key.chat)
+        target = reply_to if isinstance(reply_to, MessageRef) and reply_to.chat_id == chat_id else None
+        try:
+            for action in actions:
+                markup = keyboard(action.choices, action.token)
+                if isinstance(action, Edit) and target is not None:
+                    await self._edit_text(chat_id, target.message_id, action.text, markup)
+                    target = None  # one message answered, one message replaced
+                elif isinstance(action, Send) and action.document is not None:
+                    if action.text.strip():
+                        await self._send_text(chat_id, action.text, None)
+                    await self._send_document(chat_id, action.document, markup)
+                else:
+                    await self._send_text(chat_id, action.text, markup)
+        except BadRequest as exc:
+            raise DeliveryFailed(f"telegram: {exc.message}") from exc
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        """Post to a desk group; the id of the first message posted identifies it."""
+        chat_id = int(room)
+        try:
+            first = await self._send_text(chat_id, text, None)
+            if document is not None:
+                message = await self._send_document(chat_id, document, None)
+                first = first or message
+        except BadRequest as exc:
+            raise DeliveryFailed(f"telegram: {exc.message}") from exc
+        return str(first.message_id) if first else ""
+
+    async def _send_text(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, reply: ReplyParameters | None = None
+    ) -> Message | None:
+        return await self._send_chunks(chat_id, split_text(text), markup, reply)
+
+    async def _send_chunks(
+        self,
+        chat_id: int,
+        chunks: Sequence[str],
+        markup: InlineKeyboardMarkup | None,
+        reply: ReplyParameters | None = None,
+    ) -> Message | None:
+        """Plain text, escaped as a whole; the keyboard goes on the last part."""
+        first: Message | None = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await self._call(
+                partial(
+                    self.bot.send_message,
+                    chat_id,
+                    html.escape(chunk, quote=False),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    reply_parameters=reply if i == 0 else None,
+                )
+            )
+            first = first or sent
+        return first
+
+    async def _edit_text(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace the answered question; a message that cannot be edited gets a new one instead."""
+        chunks = split_text(text)
+        if not chunks:
+            return
+        head_markup = markup if len(chunks) == 1 else None
+        try:
+            await self._call(
+                lambda: self.bot.edit_message_text(
+                    html.escape(chunks[0], quote=False),
+                    chat_id,
+                    message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=head_markup,
+                )
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("telegram: edit refused (%s); sending instead", exc.message)
+                await self._send_text(chat_id, text, markup)
+                return
+        await self._send_chunks(chat_id, chunks[1:], markup)
+
+    async def _send_document(
+        self, chat_id: int, document: Document, markup: InlineKeyboardMarkup | None
+    ) -> Message | None:
+        """A letter as a file; if Telegram refuses the upload, the same letter as text."""
+        content = document.content.encode()
+        caption = document.title[:CAPTION_LIMIT]
+        if 0 < len(content) <= UPLOAD_LIMIT:
+            try:
+                return await self._call(
+                    lambda: self.bot.send_document(
+                        chat_id,
+                        InputFile(content, filename=document.filename),
+                        caption=html.escape(caption, quote=False),
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
+                )
+            except BadRequest as exc:
+                log.info("telegram: upload refused (%s); sending the document as text", exc.message)
+        return await self._send_text(chat_id, f"{document.title}\n\n{document.content}", markup)
+
+    async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call with retries; BadRequest goes to the caller, the rest ends in DeliveryFailed."""
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RetryAfter):
+                return _retry_after_seconds(exc) + 0.1
+            return backoff(state)
+
+        backoff = wait_exponential_jitter(multiplier=self.retry.initial_delay, max=self.retry.max_delay)
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_transient),
+                stop=stop_after_attempt(self.retry.attempts),
+                wait=wait,
+                reraise=True,
+            ):
+                with attempt:
+                    return await fn()
+        except BadRequest:
+            raise
+        except TelegramError as exc:
+            raise DeliveryFailed(f"telegram: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
