@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.adapters.telegram import GroupCall, MessageRef, read_update, split_text, utf16_len
+from bot.adapters.telegram import TEXT_KEYS, GroupCall, MessageRef, read_update, split_text, utf16_len
+from bot.app import load_flows
 from bot.events import Choice, Command, ConversationKey, Incoming, Text, Unsupported
+from bot.settings import Settings
 from tests.fakes.telegram_api import FakeTelegram
 
 tg = FakeTelegram()  # used only to build updates exactly as the fake server sends them
@@ -113,3 +115,9 @@ def test_the_limit_counts_utf16_like_telegram_and_never_cuts_an_emoji_in_half() 
     assert "".join(chunks) == text
     assert all(utf16_len(c) <= 101 for c in chunks)
     assert [utf16_len(c) for c in chunks] == [100, 100, 100]
+
+
+def test_every_text_telegram_shows_exists_in_every_language() -> None:
+    locales = load_flows(Settings(_env_file=None)).locales  # type: ignore[call-arg]
+    missing = [(lang, key) for lang in locales.languages for key in TEXT_KEYS if not locales.has(lang, key)]
+    assert missing == []

@@ -311,6 +311,9 @@ class _RedactUpdates(logging.Filter):
         return True
 
 
+_REDACT = _RedactUpdates()
+
+
 # ---------------------------------------------------------------- the adapter
 
 
@@ -366,10 +369,9 @@ class TelegramAdapter:
 
     async def start(self) -> None:
         """Connect (getMe), publish the command menu, then poll or serve the webhook."""
-        for name in ("httpx", "httpcore"):  # their INFO lines carry the bot token in the URL
-            logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.WARNING))
         for name in ("telegram.Bot", "telegram.ext.ExtBot"):
-            logging.getLogger(name).addFilter(_RedactUpdates())
+            if _REDACT not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_REDACT)
         self._stopping.clear()
         await self._call(self.bot.initialize)
         await self._publish_commands()
