@@ -652,7 +652,7 @@ class TelegramAdapter:
                     )
                 )
             except BadRequest as exc:
-                log.info("telegram: upload refused (%s); sending the document as text", exc.message)
+                log.info("telegram: upload refused (%s); sending the document inline", exc.message)
         return await self._send_text(chat_id, f"{document.title}\n\n{document.content}", markup)
 
     async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
