@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +48,8 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 REDELIVER_EVERY = 5.0
 
 ActionHandler = Callable[["Core", Incoming, Any], Awaitable[None]]
+#: (sqlite3 connection, incoming, action, turn) -> messages for the user; see Core.on_write
+ActionWriter = Callable[[Any, Incoming, Any, "engine.Turn"], Sequence[Send]]
 #: Looks at who sent an update and what it is; returns how to answer it outside the
 #: flows (a moderator's /reload), or None to let the engine have it as usual.
 Intercept = Callable[[Incoming], Callable[[], Awaitable[list[Send]]] | None]
@@ -97,6 +99,10 @@ class Core:
         self._lock_users: defaultdict[str, int] = defaultdict(int)
         self._inflight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        #: action type -> writer run inside the turn's own transaction (see on_write)
+        self.writers: dict[type, ActionWriter] = {}
+        #: loops that run while the core runs (timers, desk delivery, retention)
+        self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
         self.intercepts: list[Intercept] = []
 
@@ -108,6 +114,16 @@ class Core:
         """Let a module carry out a non-message action (Forward, HandOff, Schedule ...)."""
         self.handlers[action_type] = handler
 
+    def on_write(self, action_type: type, writer: ActionWriter) -> None:
+        """Let a module store what an action needs in the same transaction as the turn.
+
+        `writer(db, incoming, action, turn)` runs on the store thread, so a report or
+        a timer is never lost between the turn and its handler; it returns messages
+        for the same user, delivered after the turn's own. It must be quick and pure
+        apart from `db` (it may run again when the transaction is retried).
+        """
+        self.writers[action_type] = writer
+
     def swap_flows(self, flows: FlowSet) -> None:
         """Atomically replace the running flow set (a reload); turns in progress keep theirs."""
         self.flows = flows
@@ -116,6 +132,8 @@ class Core:
         """Deliver what a previous run queued but could not send, then keep retrying."""
         await self.redeliver()
         self._tasks.append(asyncio.create_task(self._redeliver_loop()))
+        for loop in self.background:
+            self._tasks.append(asyncio.create_task(loop()))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -163,16 +181,27 @@ class Core:
         flows = self.flows
         ctx = self.context(incoming.lang_hint)
 
+        written: list[Send] = []
+
         def compute(raw: str | None) -> TurnResult:
             state = State.from_json(raw) if raw else None
             turn = engine.handle(flows, state, incoming.event, ctx)
             outbound = [a for a in turn.actions if isinstance(a, Send | Edit)]
+            todo = [(self.writers[type(a)], a) for a in turn.actions if type(a) in self.writers]
+
+            def writes(db: Any) -> list[str]:
+                written.clear()  # the transaction may be retried
+                for writer, action in todo:
+                    written.extend(writer(db, incoming, action, turn))
+                return [encode_outbound(written)] if written else []
+
             return TurnResult(
                 state=turn.state.to_json() if turn.state else None,
                 outbox=[encode_outbound(outbound)] if outbound else [],
                 stats=turn.stats,
                 forget_who=any(isinstance(a, ForgetUser) for a in turn.actions),
                 value=turn,
+                writes=writes if todo else None,
             )
 
         outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, compute)
@@ -188,10 +217,11 @@ class Core:
                 continue
             handler = self.handlers.get(type(action))
             if handler is None:
-                log.warning("no handler for %s; action dropped", type(action).__name__)
+                if type(action) not in self.writers:
+                    log.warning("no handler for %s; action dropped", type(action).__name__)
                 continue
             await handler(self, incoming, action)
-        outbound = [a for a in turn.actions if isinstance(a, Send | Edit)]
+        outbound = [a for a in turn.actions if isinstance(a, Send | Edit)] + written
         if outbound:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
         return turn.actions

@@ -147,6 +147,9 @@ class TurnResult:
     stats: list[str]
     forget_who: bool = False
     value: Any = None
+    #: more writes in the same transaction (e.g. a report for the desk, a timer);
+    #: returns outbox payloads for the same conversation, queued after `outbox`
+    writes: Callable[[sqlite3.Connection], list[str]] | None = None
 
 
 @dataclass(slots=True)
@@ -233,6 +236,9 @@ class Store:
         self.path = path
         self.codec = codec
         self.checkpointer: Checkpointer | None = None
+        #: fn(db, who) run first when a user is forgotten, in the same transaction
+        #: (e.g. the desk keeps a delivered report but cuts its link to the user)
+        self.forget_hooks: list[Callable[[sqlite3.Connection, str], None]] = []
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -358,7 +364,7 @@ class Store:
             db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
         ids = []
-        for payload in result.outbox:
+        for payload in result.outbox + (result.writes(db) if result.writes else []):
             cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
                              (key, who, self.codec.encode(payload), now))
             ids.append(int(cur.lastrowid or 0))
@@ -418,9 +424,13 @@ class Store:
         await self._write(self._forget, who_of(key))
 
     #: Other modules add (table, column) pairs that hold per-user rows keyed by `who`.
-    USER_TABLES: ClassVar[list[tuple[str, str]]] = [("conversations", "who"), ("outbox", "who")]
-
+    USER_TABLES: ClassVar[list[tuple[str, str]]] = [
+        ("conversations", "who"), ("outbox", "who"),
+        ("timers", "who"), ("relay_messages", "who"), ("cases", "who"),
+    ]
     def _forget(self, db: sqlite3.Connection, who: str) -> None:
+        for hook in self.forget_hooks:
+            hook(db, who)
         for table, column in self.USER_TABLES:
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (who,))  # noqa: S608 - fixed names
 
@@ -434,3 +444,83 @@ class Store:
         if write:
             return await self._write(fn, *args)
         return await self._call(fn, *args)
+
+
+def _m_safety_desk(db: sqlite3.Connection) -> None:
+    """Reports and hand-offs (bot/desk), relay text, check-in timers (bot/timers).
+
+    Registered here, not by the modules, so its number never depends on import order.
+    """
+    run_script(db,
+        """
+        CREATE TABLE IF NOT EXISTS cases (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            who TEXT,
+            key TEXT,
+            lang TEXT NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            title TEXT,
+            alias TEXT,
+            body BLOB,
+            created_at INTEGER NOT NULL,
+            delivered_at INTEGER,
+            claimed_at INTEGER,
+            claimed_by TEXT,
+            claimed_in TEXT,
+            ended_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS cases_who ON cases(who);
+        CREATE INDEX IF NOT EXISTS cases_key ON cases(key, status);
+        CREATE INDEX IF NOT EXISTS cases_status ON cases(status, urgent, created_at);
+        CREATE TABLE IF NOT EXISTS case_refs (
+            year INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS desk_outbox (
+            id INTEGER PRIMARY KEY,
+            desk TEXT NOT NULL,
+            case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE,
+            what TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS desk_outbox_case ON desk_outbox(case_id);
+        CREATE TABLE IF NOT EXISTS desk_messages (
+            desk TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            PRIMARY KEY (desk, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS desk_messages_case ON desk_messages(case_id);
+        CREATE TABLE IF NOT EXISTS relay_messages (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            who TEXT NOT NULL,
+            side TEXT NOT NULL,
+            body BLOB NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS relay_messages_case ON relay_messages(case_id);
+        CREATE INDEX IF NOT EXISTS relay_messages_who ON relay_messages(who);
+        CREATE TABLE IF NOT EXISTS timers (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            who TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lang TEXT,
+            due_at INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            UNIQUE (key, name)
+        );
+        CREATE INDEX IF NOT EXISTS timers_due ON timers(due_at);
+        CREATE INDEX IF NOT EXISTS timers_who ON timers(who);
+        """
+    )
+
+
+register_migration(_m_safety_desk)
