@@ -67,7 +67,10 @@ COMMANDS = {
     "stop": "forget", "vergeet": "forget", "forget": "forget", "forgetme": "forget",
     "mijngegevens": "mydata", "mydata": "mydata",
     "persoon": "person", "mens": "person", "person": "person", "human": "person",
+    "verder": "resume", "resume": "resume",
 }
+#: Typed at a question with an option `help`, these choose it instead of showing the bot's help.
+HELP_WORDS = frozenset({"help", "hulp", "help me", "help mij", "hulp nodig", "i need help"})
 #: Whole messages that act as a command when typed as text.
 KEYWORDS = {
     "help": "help", "hulp": "help", "?": "help",
@@ -261,6 +264,8 @@ class _Run:
             self.out.append(ExportData())
             if self.state is not None:
                 self.reshow()
+        elif meaning == "resume":  # e.g. after a talk with a person: the question the user was at
+            self.reshow_or_begin()
         elif meaning == "person":
             if self.state is None:
                 self.begin(self.fs.entry_flow, fresh=True, quiet=True)
@@ -313,6 +318,9 @@ class _Run:
             self.reshow_or_begin()
             return
         keyword = KEYWORDS.get(normalise(raw))
+        if normalise(raw) in HELP_WORDS and self.offers_help():
+            self.choose(self.current_step(), "help")  # "help" at "are you safe?" asks for help
+            return
         if keyword and not (self.state and self.state.pending == "pick"):
             self.interrupt(keyword)
             return
@@ -345,6 +353,14 @@ class _Run:
                 self.choose(step, option_id)
         elif step.kind == "ask":
             self.answer(step, raw)
+
+    def offers_help(self) -> bool:
+        """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
+        state = self.state
+        if state is None or state.pending:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        return step is not None and step.kind == "choose" and any(o.id == "help" for o in step.options or [])
 
     def check_crisis(self, raw: str) -> bool:
         detector = self.fs.crisis
@@ -605,17 +621,29 @@ class _Run:
 
     # ------------------------------------------------------------ timers
     def on_timer(self, name: str) -> None:
+        """A timer fired: its flow's timer step interrupts, and the user returns afterwards.
+
+        The flow that names the timer is looked for where the user is, then down
+        the call stack, then among all flows: a home-visit check-in must still ask
+        when the user went back to the menu, or their conversation ended.
+        """
         state = self.state
-        if state is None:
+        here = [state.flow, *(f for f, _ in reversed(state.stack))] if state else []
+        owners = [f for f in here if f in self.fs.flows and name in self.fs.flows[f].timers]
+        if not owners:
+            owners = sorted(f for f, flow in self.fs.flows.items() if name in flow.timers)[:1]
+        if not owners:
             return
-        for flow_id in [state.flow, *(f for f, _ in reversed(state.stack))]:
-            target = self.fs.flows[flow_id].timers.get(name) if flow_id in self.fs.flows else None
-            if target:
-                state.stack.append((state.flow, state.step))
-                state.pending = None
-                self.goto(flow_id, target)
-                self.run()
-                return
+        owner = owners[0]
+        target = self.fs.flows[owner].timers[name]
+        if state is None:
+            self.state = State(flow=owner, step=target, lang=self._pick_lang(None),
+                               version=self.fs.version, started=owner)
+        else:
+            state.stack.append((state.flow, state.step))
+            state.pending = None
+            self.goto(owner, target)
+        self.run()
 
     # ------------------------------------------------------------ moving
     def remember(self) -> None:

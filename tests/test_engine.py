@@ -321,8 +321,15 @@ def test_schedule_asks_the_core_for_a_timer_and_the_timer_step_returns_to_where_
     assert chat.state.stack == []
 
 
-def test_a_timer_after_the_conversation_ended_does_nothing(chat):
-    assert handle(chat.fs, None, Timer("checkin"), chat.ctx).actions == []
+def test_a_timer_after_the_conversation_ended_still_asks(chat):
+    # a home-visit check-in must ask even if the user ended the conversation meanwhile
+    turn = handle(chat.fs, None, Timer("checkin"), chat.ctx)
+    assert [a.text for a in turn.actions if isinstance(a, Send)] == ["Hoe ging het huisbezoek?"]
+    assert turn.state is not None and (turn.state.flow, turn.state.step) == ("main", "checkin")
+
+
+def test_a_timer_no_flow_names_does_nothing(chat):
+    assert handle(chat.fs, None, Timer("nobody"), chat.ctx).actions == []
 
 
 def test_the_end_step_ends_the_conversation_and_drops_the_answers(chat):
