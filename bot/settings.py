@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,38 @@ class Settings(BaseSettings):
     matrix_access_token: SecretStr | None = Field(default=None, description="access token instead of a password")
     matrix_device_id: str | None = Field(default=None, description="device id that goes with the access token")
     matrix_store: Path | None = Field(default=None, description="where keys and sync token live (default: next to the DB)")
+
+    # Safety desk, check-ins and privacy (bot/desk, bot/timers, bot/privacy, bot/crypto).
+    desks: str = Field(default="", description="desk rooms for reports and hand-offs, comma-separated "
+                                                "platform:room, e.g. telegram:-100123,matrix:!abc:example.org")
+    desk_hours: str = Field(default="mon-fri 09:00-17:00",
+                            description="when people staff the desk (Dutch time), e.g. 'mon-fri 09:00-17:00; "
+                                        "sat 10:00-13:00', or 'always'")
+    desk_lang: str = Field(default="nl", description="language of the desk's cards and replies")
+    encryption_keys: SecretStr | None = Field(
+        default=None, description="Fernet keys for data at rest, comma-separated, the current key first "
+                                  "(python -m bot new-key; see docs/KEY-ROTATION.md)")
+    retention_days: int = Field(default=30, ge=1, description="delete conversations inactive this many days")
+    relay_retention_days: int = Field(default=7, ge=1,
+                                      description="delete talks with the desk (and closed requests) after this many days")
+
+    @field_validator("desks")
+    @classmethod
+    def _desks_well_formed(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            platform, _, room = item.partition(":")
+            if not platform or not room:
+                raise ValueError(f"a desk is written platform:room (e.g. telegram:-100123), not {item!r}")
+        return value
+
+    def desk_rooms(self, platform: str | None = None) -> list[tuple[str, str]]:
+        """The configured desks as (platform, room), optionally of one platform only."""
+        rooms = []
+        for item in filter(None, (part.strip() for part in self.desks.split(","))):
+            name, _, room = item.partition(":")
+            if platform is None or name == platform:
+                rooms.append((name, room))
+        return rooms
 
     @property
     def telegram_enabled(self) -> bool:
