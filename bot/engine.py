@@ -22,7 +22,6 @@ show, document, report, call, end ...) until the next question or the end.
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 import unicodedata
@@ -142,7 +141,7 @@ def _shown_number(value: float | None) -> float | int | None:
 
 def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
     """Run one event. Never raises for user input; a broken flow yields an apology."""
-    state = copy.deepcopy(state)  # the caller's state is never changed: the new one is returned
+    state = state.copy() if state is not None else None  # the caller's state is never changed
     run = _Run(fs, ctx)
     error = None
     try:

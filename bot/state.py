@@ -7,6 +7,7 @@ and a short history for "back". Nothing here is a platform object.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,13 @@ HISTORY_LIMIT = 12
 
 #: flow, step, call stack, and the answers as they were at that question (None: not recorded)
 Position = tuple[str, str, tuple[tuple[str, str], ...], dict[str, Any] | None]
+
+#: Values that need no copying (immutable).
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy_vars(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if type(v) in _ATOMS else copy.deepcopy(v) for k, v in values.items()}
 
 
 @dataclass(slots=True)
@@ -37,6 +45,26 @@ class State:
     offer: list[str] = field(default_factory=list)
     #: the flow this conversation started with (for statistics)
     started: str = ""
+
+    def copy(self) -> State:
+        """An independent copy: what copy.deepcopy gives, at a fraction of its cost.
+
+        The engine changes a copy, never the state it was given. Values in `vars` are
+        JSON data: scalars are shared (immutable), lists and dicts are copied deeply.
+        """
+        return State(
+            flow=self.flow,
+            step=self.step,
+            lang=self.lang,
+            version=self.version,
+            vars=_copy_vars(self.vars),
+            stack=list(self.stack),
+            history=[(f, s, k, None if x is None else _copy_vars(x)) for f, s, k, x in self.history],
+            fails=self.fails,
+            pending=self.pending,
+            offer=list(self.offer),
+            started=self.started,
+        )
 
     def position(self) -> Position:
         return (self.flow, self.step, tuple(self.stack), dict(self.vars))
