@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import moderation
 from bot.core import Core
+from bot.crypto import codec_from_settings
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
 from bot.settings import ROOT, Settings
@@ -37,13 +38,8 @@ def load_flows(settings: Settings) -> FlowSet:
 
 
 async def open_store(settings: Settings) -> Store:
-    codec = None
-    key = getattr(settings, "encryption_key", None)
-    if key is not None:
-        from bot.crypto import codec_from_settings  # type: ignore[import-not-found,unused-ignore]
-
-        codec = codec_from_settings(settings)
-    return await Store.open(settings.db, codec, synchronous=settings.db_synchronous)
+    """The store with the codec for data at rest (bot.crypto: encrypted with WEGWIJZER_ENCRYPTION_KEYS)."""
+    return await Store.open(settings.db, codec_from_settings(settings), synchronous=settings.db_synchronous)
 
 
 async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:
