@@ -220,7 +220,7 @@ class _Run:
             self.say_key("sys.unsupported")
             self.reshow_or_begin()
         elif isinstance(event, Timer):
-            self.on_timer(event.name)
+            self.on_timer(event.name, event.values)
 
     def reshow_or_begin(self) -> None:
         if self.state is None:
@@ -619,7 +619,7 @@ class _Run:
         self.say_key(key, **extra)
 
     # ------------------------------------------------------------ timers
-    def on_timer(self, name: str) -> None:
+    def on_timer(self, name: str, values: tuple[tuple[str, Any], ...] = ()) -> None:
         """A timer fired: its flow's timer step interrupts, and the user returns afterwards.
 
         The flow that names the timer is looked for where the user is, then down
@@ -642,6 +642,9 @@ class _Run:
             state.stack.append((state.flow, state.step))
             state.pending = None
             self.goto(owner, target)
+        assert self.state is not None
+        for variable, value in values:
+            self.state.vars.setdefault(variable, value)
         self.run()
 
     # ------------------------------------------------------------ moving

@@ -13,7 +13,7 @@ Never put a platform object (a PTB Update, a nio event) in here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +72,15 @@ class Unsupported:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """A timer the core scheduled earlier has fired (e.g. a home-visit check-in)."""
+    """A timer the core scheduled earlier has fired (e.g. a home-visit check-in).
+
+    `values` are the flow's variables when the timer was set: the timer step
+    still knows what the user shared if they started something else meanwhile
+    (variables the conversation has now take precedence).
+    """
 
     name: str
+    values: tuple[tuple[str, Any], ...] = ()
 
 
 Event: TypeAlias = Text | Choice | Command | Unsupported | Timer
