@@ -524,3 +524,13 @@ def _m_safety_desk(db: sqlite3.Connection) -> None:
 
 
 register_migration(_m_safety_desk)
+
+
+def _m_timer_values(db: sqlite3.Connection) -> None:
+    """Timers keep the flow's variables of the moment they were set (encrypted; bot/timers)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(timers)")}
+    if "vars" not in columns:
+        db.execute("ALTER TABLE timers ADD COLUMN vars BLOB")
+
+
+register_migration(_m_timer_values)
