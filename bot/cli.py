@@ -183,9 +183,15 @@ def _reg_moderators_tools(sub: argparse._SubParsersAction) -> None:  # type: ign
         register(sub)
 
 
+def _reg_privacy_tools(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot import privacy
+
+    privacy.register_cli(sub)  # purge, rotate-keys, new-key
+
+
 #: Subcommand registrars; modules add theirs here.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
-    _reg_run, _reg_chat, _reg_check, _reg_schema, _reg_moderators_tools,
+    _reg_run, _reg_chat, _reg_check, _reg_schema, _reg_moderators_tools, _reg_privacy_tools,
 ]
 
 

@@ -1,0 +1,329 @@
+"""What the bot keeps about a person: show it, forget it, and let it expire.
+
+- "My data" (ExportData): a document with everything stored about the user
+  right now (conversations with their saved answers, reports and requests,
+  talks with the desk, timers, messages still on their way), built inside the
+  turn's transaction (Core.on_write) so it is one consistent picture.
+- "Forget me" (ForgetUser): the store deletes the user's rows in the turn's
+  transaction (Store.USER_TABLES, plus the desk's forget hook, which keeps a
+  report the desk already has but cuts its link to the user). Afterwards the
+  WAL is checkpointed and truncated, so old page images with the user's data
+  do not linger next to the database (secure_delete zeroes freed content).
+- Retention (`purge`): conversations inactive longer than
+  WEGWIJZER_RETENTION_DAYS and talks with the desk older than
+  WEGWIJZER_RELAY_RETENTION_DAYS are deleted, by a loop in the bot and by
+  `python -m bot purge`.
+
+Never log what a row holds; log counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sqlite3
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot import timers
+from bot.core import ZONE
+from bot.desk import cases
+from bot.desk.safety_desk import render_or_fallback
+from bot.events import Document, ExportData, ForgetUser, Incoming, Send
+from bot.state import State
+from bot.store import Codec, who_of
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.engine import Turn
+    from bot.flows.flowset import FlowSet
+    from bot.settings import Settings
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400
+#: Seconds between retention runs in the bot (the first runs at start).
+PURGE_EVERY = 6 * 3600
+#: Statuses as shown to the user.
+STATUSES = ("open", "claimed", "active", "ended", "withdrawn")
+
+
+# ---------------------------------------------------------------- my data
+
+
+@dataclass(slots=True)
+class Exporter:
+    flows: FlowSet
+    codec: Codec
+    lang: str
+
+    def t(self, key: str, **values: Any) -> str:
+        return render_or_fallback(self.flows, self.lang, key, values)
+
+    def when(self, epoch: int) -> str:
+        return datetime.fromtimestamp(epoch, ZONE).strftime("%d-%m-%Y %H:%M")
+
+    def build(self, db: sqlite3.Connection, who: str, now: int) -> str:
+        lines = [self.t("privacy.export.header", when=self.when(now)), ""]
+        found = False
+        for _key, blob, updated in db.execute(
+                "SELECT key, state, updated_at FROM conversations WHERE who = ? ORDER BY updated_at", (who,)):
+            found = True
+            lines += self.conversation(State.from_json(self.codec.decode(blob)), updated)
+        desk_name = self.t("desk.name")
+        for case in cases.cases_of(db, who):
+            found = True
+            lines += self.case(db, case, desk_name)
+        pending = timers.of_user(db, self.codec, who)
+        if pending:
+            found = True
+            lines.append(self.t("privacy.export.timers"))
+            for timer in pending:
+                lines.append(f"  • {self.t('privacy.export.timer_line', title=timer.name, when=self.when(timer.due_at))}")
+                if timer.values:
+                    lines.append("    " + self.t("privacy.export.timer_values"))
+                    lines += [f"      {name}: {self.shown(value)}" for name, value in sorted(timer.values.items())]
+            lines.append("")
+        waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE who = ?", (who,)).fetchone()[0]
+        if waiting:
+            found = True
+            lines += [self.t("privacy.export.outbox", items=str(waiting)), ""]
+        if not found:
+            lines += [self.t("privacy.export.none"), ""]
+        lines.append(self.t("privacy.export.footer"))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def conversation(self, state: State, updated: int) -> list[str]:
+        flow = self.flows.flows.get(state.flow)
+        title = self.t(flow.title) if flow else state.flow
+        lines = [self.t("privacy.export.conversation", when=self.when(updated)),
+                 "  " + self.t("privacy.export.position", title=title, text=f"{state.flow}.{state.step}"),
+                 "  " + self.t("privacy.export.language", text=state.lang)]
+        answers = {k: v for k, v in state.vars.items() if not k.startswith("_")}
+        if answers:
+            lines.append("  " + self.t("privacy.export.answers"))
+            lines += [f"    {name}: {self.shown(value)}" for name, value in sorted(answers.items())]
+        else:
+            lines.append("  " + self.t("privacy.export.no_answers"))
+        if state.vars.get("_crisis"):
+            lines.append("  " + self.t("privacy.export.crisis_flag"))
+        return [*lines, ""]
+
+    def shown(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return self.t("sys.yes" if value else "sys.no")
+        if isinstance(value, list | dict):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+
+    def case(self, db: sqlite3.Connection, case: cases.Case, desk_name: str) -> list[str]:
+        status = self.t(f"privacy.export.status.{case.status}") if case.status in STATUSES else case.status
+        lines = [self.t("privacy.export.case", ref=case.ref, title=case.title or case.kind, text=status,
+                        when=self.when(case.created_at))]
+        body = cases.body_of(db, self.codec, case.id)
+        if body and body.get("fields"):
+            lines.append("  " + self.t("privacy.export.pending_report"))
+            lines += [f"    {label}: {value}" for label, value in body["fields"]]
+        you = self.t("privacy.export.you")
+        for side, text, at in cases.transcript(db, self.codec, case.id):
+            lines.append(f"    [{self.when(at)}] {you if side == 'user' else desk_name}: {text}")
+        return [*lines, ""]
+
+
+def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action: ExportData,
+                 turn: Turn) -> list[Send]:
+    lang = turn.state.lang if turn.state else core.settings.default_lang
+    exporter = Exporter(core.flows, core.store.codec, lang)
+    content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
+    document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",
+                        title=exporter.t("privacy.export.title"), content=content)
+    return [Send(exporter.t("privacy.export.intro"), document=document)]
+
+
+# ---------------------------------------------------------------- forget me
+
+
+def checkpoint(db: sqlite3.Connection, attempts: int = 50) -> bool:
+    """Move the WAL into the database and truncate it: no old page images stay behind.
+
+    Returns False when another connection kept it busy every time (the next one will do).
+    """
+    for _ in range(attempts):
+        [(busy, _log, _done)] = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        if not busy:
+            return True
+        time.sleep(0.01)
+    log.warning("the WAL could not be truncated now (busy); it will be at the next checkpoint")
+    return False
+
+
+# ---------------------------------------------------------------- retention
+
+
+@dataclass(slots=True)
+class Purged:
+    conversations: int = 0
+    outbox: int = 0
+    timers: int = 0
+    talks: int = 0
+    reports: int = 0
+    undelivered_reports: int = 0
+    relay_messages: int = 0
+    notices: int = 0
+    handled: int = 0
+
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+    def summary(self) -> str:
+        return ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in asdict(self).items())
+
+
+def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int) -> Purged:
+    """Delete what is older than the retention periods (one transaction)."""
+    old = now - retention_days * DAY
+    relay_old = now - relay_days * DAY
+    done = Purged()
+    done.conversations = db.execute("DELETE FROM conversations WHERE updated_at < ?", (old,)).rowcount
+    done.outbox = db.execute("DELETE FROM outbox WHERE created_at < ?", (old,)).rowcount
+    done.timers = db.execute("DELETE FROM timers WHERE due_at < ?", (old,)).rowcount
+    done.relay_messages = db.execute("DELETE FROM relay_messages WHERE at < ?", (relay_old,)).rowcount
+    done.talks = db.execute(
+        "DELETE FROM cases WHERE kind = ? AND ((status IN ('ended', 'withdrawn') AND ended_at < ?) "
+        "OR created_at < ?)", (cases.TALK, relay_old, old)).rowcount
+    done.undelivered_reports = db.execute(
+        "SELECT COUNT(*) FROM cases WHERE kind = ? AND created_at < ? AND delivered_at IS NULL",
+        (cases.REPORT, old)).fetchone()[0]
+    done.reports = db.execute("DELETE FROM cases WHERE kind = ? AND created_at < ?",
+                              (cases.REPORT, old)).rowcount
+    done.notices = db.execute("DELETE FROM desk_outbox WHERE case_id IS NULL AND created_at < ?",
+                              (old,)).rowcount
+    done.handled = db.execute("DELETE FROM handled WHERE at < ?", (old,)).rowcount
+    return done
+
+
+async def purge_store(store: Store, settings: Settings, now: int | None = None) -> Purged:
+    moment = int(time.time()) if now is None else now
+    done = await store.execute(purge, moment, settings.retention_days, settings.relay_retention_days)
+    await store.execute(checkpoint, write=False)
+    if done.undelivered_reports:
+        log.error("retention deleted %d report(s) that never reached a desk: check WEGWIJZER_DESKS",
+                  done.undelivered_reports)
+    return done
+
+
+async def purge_core(core: Core) -> Purged:
+    done = await purge_store(core.store, core.settings, int(core.clock().timestamp()))
+    if done.talks:
+        from bot.desk import desk_of
+
+        desk = desk_of(core)
+        if desk is not None:
+            desk.talks = dict(await core.store.execute(cases.open_talks, write=False))
+    if done.total():
+        log.info("retention: %s", done.summary())
+    return done
+
+
+async def purge_loop(core: Core) -> None:
+    while True:
+        try:
+            await purge_core(core)
+        except Exception:
+            log.exception("retention run failed")
+        await asyncio.sleep(PURGE_EVERY)
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def setup(core: Core) -> None:
+    """bot.app EXTENSIONS entry: "my data", the WAL after "forget me", retention."""
+    core.on_write(ExportData, lambda db, incoming, action, turn: write_export(core, db, incoming, action, turn))
+
+    def after_forget(incoming: Incoming, turn: Turn) -> None:
+        if any(isinstance(a, ForgetUser) for a in turn.actions):
+            task = asyncio.ensure_future(core.store.execute(checkpoint, write=False))
+            _KEEP.add(task)
+            task.add_done_callback(_KEEP.discard)
+
+    core.on_turn.append(after_forget)
+    core.background.append(lambda: purge_loop(core))
+
+
+_KEEP: set[asyncio.Future[Any]] = set()
+
+
+# ---------------------------------------------------------------- command line
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.app import open_store
+    from bot.cli import _settings
+
+    settings = _settings(args)
+
+    async def main() -> Purged:
+        store = await open_store(settings)
+        try:
+            return await purge_store(store, settings)
+        finally:
+            await store.close()
+
+    done = asyncio.run(main())
+    print(f"purged (conversations older than {settings.retention_days} days, talks older than "
+          f"{settings.relay_retention_days} days): {done.summary()}")
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from bot.app import open_store
+    from bot.cli import _settings
+    from bot.crypto import FernetCodec, KeyProblem, rotate_store
+
+    settings = _settings(args)
+
+    async def main() -> int:
+        store = await open_store(settings)
+        try:
+            if not isinstance(store.codec, FernetCodec):
+                print("no WEGWIJZER_ENCRYPTION_KEYS set: nothing to encrypt with", file=sys.stderr)
+                return 2
+            changed = await rotate_store(store, store.codec)
+            await store.execute(checkpoint, write=False)
+            print(f"re-encrypted {changed} value(s) with the current key; "
+                  "the other keys can now be removed from WEGWIJZER_ENCRYPTION_KEYS")
+            return 0
+        except KeyProblem as exc:
+            print(f"stopped: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def cmd_new_key(args: argparse.Namespace) -> int:
+    from bot.crypto import new_key
+
+    print(new_key())
+    return 0
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.cli import add_common
+
+    p = sub.add_parser("purge", help="delete conversations and desk talks older than the retention periods")
+    add_common(p)
+    p.set_defaults(func=cmd_purge)
+    p = sub.add_parser("rotate-keys", help="re-encrypt stored data with the first key of WEGWIJZER_ENCRYPTION_KEYS")
+    add_common(p)
+    p.set_defaults(func=cmd_rotate_keys)
+    p = sub.add_parser("new-key", help="print a new encryption key for WEGWIJZER_ENCRYPTION_KEYS")
+    p.set_defaults(func=cmd_new_key)
