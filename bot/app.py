@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import moderation
+from bot import desk, moderation, privacy, timers
 from bot.core import Core
 from bot.crypto import codec_from_settings
 from bot.flows.flowset import FlowSet
@@ -54,7 +54,7 @@ async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:
 
 
 #: Functions (plain or async) that attach optional modules (desk, timers, reload ...) to a core.
-EXTENSIONS: list[Any] = [moderation.setup]
+EXTENSIONS: list[Any] = [moderation.setup, timers.setup, desk.setup, privacy.setup]
 
 
 @dataclass

@@ -1,0 +1,196 @@
+"""A world for desk, check-in and privacy tests: the real core, store and flows, a clock you move.
+
+`World` builds exactly what bot.app builds (settings -> store -> core -> the
+desk, timers and privacy extensions) on a temporary database, with a capture
+outlet for the platform "test" standing in for Telegram/Matrix: users are
+ConversationKey("test", <id>, <id>), the desk room is "test:desk" unless a
+test configures others. Background loops are not started: a test fires
+timers and posts desk messages when it wants (`fire_timers`, `post_desk`),
+so every step is deterministic. `restart()` closes everything and builds a
+new core on the same database file, like a restart of the bot.
+
+The flow set is the shipped one plus `tests/desk_flows/` (a short report
+flow with consent, so desk tests do not depend on the content's wording).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import privacy, timers
+from bot.adapters.base import DeliveryFailed
+from bot.app import open_store
+from bot.core import Core
+from bot.desk import SafetyDesk, desk_of
+from bot.desk import setup as desk_setup
+from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text, Timer
+from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flowset
+from bot.settings import ROOT, Settings
+
+ZONE = ZoneInfo("Europe/Amsterdam")
+#: A Monday morning, inside the default desk hours.
+MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=ZONE)
+HERE = Path(__file__).resolve().parent
+
+
+_FLOWS: list[FlowSet] = []
+
+
+def build_flows() -> FlowSet:
+    """The shipped flows and texts plus the test report flow, loaded like the bot loads them (once)."""
+    if not _FLOWS:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            flows, locales = tmp / "flows", tmp / "locales"
+            shutil.copytree(ROOT / "flows", flows)
+            shutil.copytree(ROOT / "locales", locales)
+            for file in (HERE / "desk_flows").glob("*.yaml"):
+                shutil.copy(file, flows / file.name)
+            for lang in ("nl", "en"):
+                shutil.copy(HERE / "desk_flows" / "locales" / f"{lang}.yaml", locales / lang / "desk_test.yaml")
+            _FLOWS.append(load_flowset(flows, locales, root=tmp))
+    return _FLOWS[0]
+
+
+class Clock:
+    def __init__(self, start: datetime = MONDAY_10) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class RoomPost:
+    room: str
+    text: str
+    document: Document | None
+    message_id: str
+
+
+@dataclass
+class CaptureOutlet:
+    """The platform: remembers what users and desk rooms were shown; can refuse desk posts."""
+
+    platform: str = "test"
+    sent: dict[str, list[Send | Edit]] = field(default_factory=dict)
+    posts: list[RoomPost] = field(default_factory=list)
+    refuse_rooms: bool = False
+    _next_id: int = 100
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        self.sent.setdefault(key.chat, []).extend(actions)
+
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        if self.refuse_rooms:
+            raise DeliveryFailed("the platform is down")
+        self._next_id += 1
+        post = RoomPost(room, text, document, str(self._next_id))
+        self.posts.append(post)
+        return post.message_id
+
+    def texts(self, user: str) -> list[str]:
+        return [a.text for a in self.sent.get(user, [])]
+
+    def room_texts(self, room: str = "desk") -> list[str]:
+        return [p.text for p in self.posts if p.room == room]
+
+
+class World:
+    def __init__(self, tmp: Path, clock: Clock | None = None, **settings: Any) -> None:
+        self.tmp = tmp
+        self.clock = clock or Clock()
+        values: dict[str, Any] = {"db": tmp / "wegwijzer.sqlite3", "desks": "test:desk", "desk_hours": "always"}
+        values.update(settings)
+        self.settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        self.flows = build_flows()
+        self.outlet = CaptureOutlet()
+        self.core: Core | None = None
+        self._updates = 0
+
+    async def start(self) -> World:
+        store = await open_store(self.settings)
+        core = Core(self.settings, store, self.flows, clock=self.clock)
+        timers.setup(core)
+        await desk_setup(core)
+        privacy.setup(core)
+        core.register(self.outlet)
+        self.core = core
+        return self
+
+    async def restart(self, outlet: CaptureOutlet | None = None) -> None:
+        await self.close()
+        if outlet is not None:
+            self.outlet = outlet
+        await self.start()
+
+    async def close(self) -> None:
+        if self.core is not None:
+            await self.desk.settle()
+            await self.core.stop()
+            await self.core.store.close()
+            self.core = None
+
+    @property
+    def c(self) -> Core:
+        assert self.core is not None
+        return self.core
+
+    @property
+    def desk(self) -> SafetyDesk:
+        found = desk_of(self.c)
+        assert found is not None
+        return found
+
+    # ------------------------------------------------------------ people
+    async def send(self, user: str, event: Any, *, chat: str | None = None, **extra: str) -> list[str]:
+        """One update from a user (or, with chat=<room>, from a desk member); the texts it got back."""
+        self._updates += 1
+        where = chat or user
+        before = len(self.outlet.sent.get(where, []))
+        await self.c.handle(Incoming(ConversationKey("test", where, user), event,
+                                     update_id=f"test:{self._updates}", extra=dict(extra)))
+        await self.desk.settle()
+        return [a.text for a in self.outlet.sent.get(where, [])[before:]]
+
+    async def say(self, user: str, text: str) -> list[str]:
+        return await self.send(user, Text(text))
+
+    async def press(self, user: str, choice: str) -> list[str]:
+        """Press a button of the last question shown to the user."""
+        question = next(a for a in reversed(self.outlet.sent[user]) if a.choices)
+        assert choice in [c.id for c in question.choices], f"{choice} not in {[c.id for c in question.choices]}"
+        return await self.send(user, Choice(choice, question.token))
+
+    async def command(self, user: str, name: str, args: str = "") -> list[str]:
+        return await self.send(user, Command(name, args))
+
+    async def desk_says(self, member: str, text: str, room: str = "desk", **extra: str) -> list[str]:
+        """A desk member writes in a desk room; what the bot answered in that room."""
+        return await self.send(member, Text(text), chat=room, **extra)
+
+    # ------------------------------------------------------------ time and background work
+    async def fire_timers(self) -> int:
+        fired = await timers.fire_due(self.c)
+        await self.desk.settle()
+        return fired
+
+    async def post_desk(self) -> int:
+        return await self.desk.deliver_pending()
+
+    async def timer(self, user: str, name: str) -> list[str]:
+        return await self.send(user, Timer(name))
+
+    def question(self, user: str) -> Send | Edit:
+        return next(a for a in reversed(self.outlet.sent[user]) if a.choices)

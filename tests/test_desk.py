@@ -1,0 +1,302 @@
+"""The safety desk at core level: reports reach the desk, requests become relayed talks.
+
+A capture outlet plays the platform for both the user and the desk room
+(tests/desk_harness.py); the Telegram and Matrix tests drive the same desk
+through the real adapters.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from bot.desk.commands import read_desk_message, split_ref
+from bot.desk.hours import DeskHours, DeskHoursInvalid
+from bot.events import Command, Text
+from tests.desk_harness import MONDAY_10, CaptureOutlet, Clock, World
+
+REF = re.compile(r"WW-\d{4}-\d{4}")
+
+
+@pytest.fixture
+async def world(tmp_path):
+    w = await World(tmp_path).start()
+    yield w
+    await w.close()
+
+
+async def report(world: World, user: str = "u1", what: str = "Iemand bekraste mijn auto op de parkeerplaats",
+                 urgent: bool = True) -> str:
+    """Walk the test report flow to the end; return the reference the user was given."""
+    await world.command(user, "start", "meldtest")
+    await world.say(user, what)
+    await world.press(user, "bad" if urgent else "okay")
+    await world.say(user, "06-12345678")
+    answer = await world.press(user, "send")
+    refs = [REF.search(t) for t in answer]
+    found = [m.group(0) for m in refs if m]
+    assert found, answer
+    return found[0]
+
+
+def rows(world: World, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(world.settings.db) as db:
+        return db.execute(sql, args).fetchall()
+
+
+# ---------------------------------------------------------------- reports
+
+
+async def test_a_report_is_stored_first_and_the_reporter_gets_its_reference_at_once(world):
+    ref = await report(world)
+    assert ref == "WW-2026-0001"
+    said = world.outlet.texts("u1")
+    assert said[-3:-1] == ["Verstuurd.", "Wil je nog iets melden?"]  # the flow goes on ...
+    assert ref in said[-1] and "opgeslagen" in said[-1]  # ... and the reference follows at once
+    assert world.outlet.posts == []  # nothing posted yet: it waits in the store
+    assert rows(world, "SELECT ref, kind, status, urgent FROM cases") == [(ref, "report", "open", 1)]
+    assert len(rows(world, "SELECT id FROM desk_outbox")) == 1
+
+
+async def test_the_desk_gets_a_clear_card_without_the_reporters_account(world):
+    ref = await report(world, user="tg-777001")
+    assert await world.post_desk() == 1
+    [post] = world.outlet.posts
+    assert post.room == "desk"
+    assert post.text.splitlines()[0] == f"🔴 SPOED Melding {ref}: Testmelding van een incident"
+    assert "Ontvangen: 30-11-2026 10:00" in post.text
+    assert "Wat er gebeurde: Iemand bekraste mijn auto op de parkeerplaats" in post.text
+    assert "Telefoon: 06-12345678" in post.text
+    assert f"/claim {ref}" in post.text
+    assert "777001" not in post.text
+    assert post.document is not None and post.document.filename == "samenvatting.txt"
+    # once every desk has it, our copy of the content is dropped
+    assert rows(world, "SELECT body IS NULL, delivered_at IS NOT NULL FROM cases") == [(1, 1)]
+
+
+async def test_claiming_a_report_tells_the_reporter(world):
+    ref = await report(world)
+    await world.post_desk()
+    assert await world.desk_says("member-1", f"/claim {ref}") == [
+        f"{ref} is opgepakt. De melder krijgt daarvan bericht."]
+    assert world.outlet.texts("u1")[-1] == f"Team Wegwijzer heeft je melding {ref} opgepakt."
+    assert await world.desk_says("member-2", f"/claim {ref.lower()}") == [f"{ref} is al opgepakt."]
+
+
+async def test_a_platform_that_refuses_keeps_the_card_until_it_accepts_even_after_a_restart(tmp_path):
+    world = World(tmp_path)
+    world.outlet.refuse_rooms = True
+    await world.start()
+    try:
+        ref = await report(world)
+        assert await world.post_desk() == 0
+        assert await world.post_desk() == 0  # backing off: not even tried again yet
+        await world.restart(outlet=CaptureOutlet())
+        world.clock.advance(minutes=1)
+        assert await world.post_desk() == 1
+        assert ref in world.outlet.posts[0].text
+    finally:
+        await world.close()
+
+
+async def test_cards_go_to_every_desk_and_a_claim_is_announced_to_the_others(tmp_path):
+    world = await World(tmp_path, desks="test:desk,test:desk-2").start()
+    try:
+        ref = await report(world)
+        assert await world.post_desk() == 2
+        await world.desk_says("m1", f"!claim {ref}")
+        await world.post_desk()
+        assert world.outlet.room_texts("desk-2")[-1] == f"{ref} is opgepakt door een collega."
+    finally:
+        await world.close()
+
+
+async def test_no_desk_configured_says_so_and_gives_the_help_lines(tmp_path):
+    world = await World(tmp_path, desks="").start()
+    try:
+        await world.command("u1", "start", "meldtest")
+        await world.say("u1", "Iets ergs")
+        await world.press("u1", "okay")
+        await world.say("u1", "06-1")
+        said = await world.press("u1", "send")
+        assert "geen meldpunt ingesteld" in said[-1] and "112" in said[-1]
+        assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
+    finally:
+        await world.close()
+
+
+# ---------------------------------------------------------------- talks
+
+
+async def test_a_request_for_a_person_is_relayed_both_ways_and_the_flow_resumes(world):
+    await world.command("u1", "start", "meldtest")
+    assert await world.say("u1", "mens") == [
+        "Ik vraag of iemand van ons met je kan praten. Je krijgt bericht.",
+        "Je vraag staat klaar bij Team Wegwijzer (kenmerk WW-2026-0001). Je kunt alvast typen waar het over "
+        "gaat: wie je vraag oppakt, leest het.\nTyp stop om je vraag in te trekken."]
+    # waiting: what the user types is kept for the desk, not answered by the flow
+    assert await world.say("u1", "Ik heb een vraag over mijn dossier") == []
+    await world.post_desk()
+    [card] = world.outlet.room_texts()
+    assert card.startswith("🟡 Gebruiker #") and "(WW-2026-0001)" in card
+    pseudonym = card.split(" wil ")[0].removeprefix("🟡 ")
+
+    claimed = await world.desk_says("m1", "/claim WW-2026-0001")
+    assert claimed[0].startswith(f"WW-2026-0001 is opgepakt. Je praat nu met {pseudonym}.")
+    assert claimed[1] == f"{pseudonym} schreef al:\nIk heb een vraag over mijn dossier"
+    assert world.outlet.texts("u1")[-1] == "Team Wegwijzer is er nu voor je. Typ je bericht. Typ stop als je klaar bent."
+
+    # user -> desk
+    assert await world.say("u1", "Hallo?") == []
+    await world.post_desk()
+    relayed = world.outlet.posts[-1]
+    assert relayed.text == f"{pseudonym} (WW-2026-0001): Hallo?"
+    # desk -> user, by command and by replying to a relayed message
+    assert await world.desk_says("m1", "/r WW-2026-0001 Hoi, ik ben Sanne.") == []
+    assert world.outlet.texts("u1")[-1] == "Team Wegwijzer: Hoi, ik ben Sanne."
+    assert await world.desk_says("m2", "Waar woon je ongeveer?", reply_to=relayed.message_id) == []
+    assert world.outlet.texts("u1")[-1] == "Team Wegwijzer: Waar woon je ongeveer?"
+    assert await world.desk_says("m1", "/r Gaat het?") == []  # m1 holds one talk: no reference needed
+    assert world.outlet.texts("u1")[-1] == "Team Wegwijzer: Gaat het?"
+    # colleagues talking in the room are never relayed
+    before = len(world.outlet.texts("u1"))
+    assert await world.desk_says("m2", "Ik pak hierna de volgende") == []
+    assert len(world.outlet.texts("u1")) == before
+    assert "Sanne" not in " ".join(world.outlet.texts("u1")[:-3]) and "m1" not in " ".join(world.outlet.texts("u1"))
+
+    # the user ends it: the desk is told, the flow shows the question the user was at
+    assert await world.say("u1", "stop") == [
+        "Het gesprek is beëindigd. We gaan verder waar je was.", "Wat is er gebeurd?"]
+    await world.post_desk()
+    assert world.outlet.room_texts()[-1] == f"{pseudonym} heeft het gesprek WW-2026-0001 beëindigd."
+    assert await world.say("u1", "Iemand schreeuwde") == ["Hoe ernstig is het?"]  # the flow again
+
+
+async def test_the_desk_ends_a_talk_and_the_users_flow_resumes(world):
+    await world.command("u1", "start", "meldtest")
+    await world.say("u1", "mens")
+    await world.desk_says("m1", "/claim WW-2026-0001")
+    assert await world.desk_says("m1", "/end") == ["Het gesprek WW-2026-0001 is beëindigd."]
+    assert world.outlet.texts("u1")[-2:] == [
+        "Team Wegwijzer heeft het gesprek beëindigd. We gaan verder waar je was.", "Wat is er gebeurd?"]
+    assert await world.desk_says("m1", "/r WW-2026-0001 nog iets") == [
+        "WW-2026-0001 is geen lopend gesprek in deze groep."]
+
+
+async def test_withdrawing_a_request_before_anyone_claimed_it(world):
+    await world.command("u1", "start", "meldtest")
+    await world.say("u1", "mens")
+    assert await world.command("u1", "stop") == [
+        "Je vraag is ingetrokken. We gaan verder waar je was.", "Wat is er gebeurd?"]
+    await world.post_desk()
+    assert world.outlet.room_texts()[-1] == "WW-2026-0001 is ingetrokken; er hoeft niets meer te gebeuren."
+    assert await world.desk_says("m1", "/queue") == ["Er staat niets open."]
+    assert await world.desk_says("m1", "/claim WW-2026-0001") == ["WW-2026-0001 is al afgesloten."]
+
+
+async def test_the_queue_shows_urgent_requests_first_then_the_oldest(world):
+    await world.say("calm-1", "mens")
+    world.clock.advance(minutes=5)
+    await world.say("calm-2", "mens")
+    world.clock.advance(minutes=5)
+    await world.say("crisis", "hallo")
+    await world.say("crisis", "ik wil niet meer leven")  # the crisis check flags the conversation
+    said = await world.say("crisis", "mens")
+    assert any("kenmerk WW-2026-0003" in t for t in said)
+    [queue] = await world.desk_says("m1", "/queue")
+    lines = queue.splitlines()
+    assert lines[0] == "Open, spoed eerst:"
+    assert [REF.search(line).group(0) for line in lines[1:]] == ["WW-2026-0003", "WW-2026-0001", "WW-2026-0002"]
+    assert lines[1].startswith("🔴 SPOED WW-2026-0003 · Gebruiker #") and lines[1].endswith("30-11-2026 10:10")
+
+
+async def test_a_crisis_text_during_a_talk_still_gets_the_help_lines_and_flags_the_talk(world):
+    await world.say("u1", "mens")
+    await world.desk_says("m1", "/claim WW-2026-0001")
+    said = await world.say("u1", "ik wil niet meer leven")
+    assert len(said) == 1 and "113" in said[0]
+    await world.post_desk()
+    texts = world.outlet.room_texts()
+    assert any(t.startswith("🔴 WW-2026-0001 is nu SPOED") for t in texts)
+    assert texts[-1].startswith("⚠ Gebruiker #") and "ik wil niet meer leven" in texts[-1]
+    assert rows(world, "SELECT urgent FROM cases") == [(1,)]
+
+
+async def test_outside_desk_hours_the_user_gets_the_hours_and_the_help_lines(tmp_path):
+    saturday_night = Clock(MONDAY_10.replace(day=28, hour=23))
+    world = await World(tmp_path, clock=saturday_night, desk_hours="mon-fri 09:00-17:00").start()
+    try:
+        said = await world.say("u1", "mens")
+        assert said[1].startswith("Er is nu niemand van Team Wegwijzer bereikbaar. We zijn er ma-vr 09:00-17:00.")
+        for number in ("112", "113", "0800-0113", "0800-2000"):
+            assert number in said[1]
+        assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
+    finally:
+        await world.close()
+
+
+async def test_while_talking_buttons_and_photos_get_a_short_note_and_forget_me_still_works(world):
+    await world.command("u1", "start", "meldtest")
+    await world.say("u1", "mens")
+    await world.desk_says("m1", "/claim WW-2026-0001")
+    assert await world.command("u1", "help") == [
+        "Je bent nu in gesprek met Team Wegwijzer, of je wacht daarop. Typ je bericht. "
+        "Typ stop om terug te gaan naar waar je was."]
+    said = await world.command("u1", "vergeet")
+    assert said[0].startswith("Wil je stoppen?")
+    await world.post_desk()
+    assert world.outlet.room_texts()[-1].endswith("heeft het gesprek WW-2026-0001 beëindigd.")
+    assert await world.press("u1", "yes") == [
+        "Klaar. Ik heb alles gewist wat ik van je had bewaard. Meldingen die al bij een organisatie zijn, "
+        "blijven daar. Typ iets als je opnieuw wilt beginnen."]
+
+
+async def test_the_desk_help_and_unknown_references(world):
+    [help_text] = await world.desk_says("m1", "/help")
+    assert "/claim" in help_text and "/queue" in help_text
+    assert await world.desk_says("m1", "/claim WW-2026-0099") == ["Ik ken geen melding of vraag met kenmerk WW-2026-0099."]
+    assert await world.desk_says("m1", "/claim") == [
+        "Met welk kenmerk? Bijvoorbeeld: /claim WW-2026-0001. Typ /queue voor wat open staat."]
+    assert await world.desk_says("m1", "/r hallo") == ["In welk gesprek? Zet het kenmerk ervoor: /r WW-2026-0001 je tekst"]
+    assert await world.desk_says("m1", "/weather") == []  # another bot's command
+
+
+async def test_a_restart_keeps_a_running_talk(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await world.say("u1", "mens")
+        await world.desk_says("m1", "/claim WW-2026-0001")
+        await world.restart()
+        assert await world.say("u1", "Ben je er nog?") == []
+        await world.post_desk()
+        assert world.outlet.room_texts()[-1].endswith("(WW-2026-0001): Ben je er nog?")
+    finally:
+        await world.close()
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def test_desk_messages_are_commands_or_nothing():
+    assert read_desk_message(Text("/claim ww-2026-7")).ref == "WW-2026-0007"
+    assert read_desk_message(Text("!r WW-2026-0012 hallo daar")).rest == "hallo daar"
+    assert read_desk_message(Command("claim", "WW-2026-0001")).action == "claim"
+    assert read_desk_message(Text("/queue@wegwijzer_bot")).action == "queue"
+    assert read_desk_message(Text("even overleggen met jullie")) is None
+    assert read_desk_message(Text("/unknown")) is None
+    assert split_ref("geen kenmerk") == (None, "geen kenmerk")
+
+
+def test_desk_hours():
+    hours = DeskHours.parse("ma-vr 09:00-17:00; sat 22:00-02:00")
+    assert hours.is_open(MONDAY_10)
+    assert not hours.is_open(MONDAY_10.replace(hour=17))
+    assert hours.is_open(MONDAY_10.replace(day=28, hour=23))  # Saturday night
+    assert hours.is_open(MONDAY_10.replace(day=29, hour=1))  # ... past midnight
+    assert not hours.is_open(MONDAY_10.replace(day=29, hour=3))
+    assert hours.describe({"mon": "ma", "fri": "vr", "sat": "za"}, "altijd") == "ma-vr 09:00-17:00; za 22:00-02:00"
+    assert DeskHours.parse("always").is_open(MONDAY_10)
+    with pytest.raises(DeskHoursInvalid):
+        DeskHours.parse("weekdays 9-5")

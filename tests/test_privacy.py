@@ -1,0 +1,299 @@
+"""What the bot keeps about a person: forget me, my data, retention, encryption at rest.
+
+The forget-me test reads the SQLite file itself: every row of every table, and
+the raw bytes of the database and its WAL, must not hold the user's id or
+anything they typed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
+from bot.privacy import checkpoint
+from bot.store import Store
+from tests.desk_harness import World
+
+REPO = Path(__file__).resolve().parent.parent
+USER = "user-4711"
+ADDRESS = "Zonnebloemstraat 17, Utrecht"
+RELAYED = "Mijn buurman weet waar ik woon"
+REPORTED = "Iemand bekraste mijn auto op de parkeerplaats"
+
+
+def every_value(db_path: Path) -> list[tuple[str, object]]:
+    """(table, value) for every column of every row of every table in the file."""
+    with sqlite3.connect(db_path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [(table, value) for table in tables
+                for row in db.execute(f'SELECT * FROM "{table}"') for value in row]
+
+
+def raw_bytes(db_path: Path) -> bytes:
+    data = db_path.read_bytes()
+    wal = Path(f"{db_path}-wal")
+    return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def a_user_with_everything(world: World) -> None:
+    """A report the desk has, a check-in with an address, a relayed talk and a pending report."""
+    await world.command(USER, "start", "meldtest")
+    await world.say(USER, REPORTED)
+    await world.press(USER, "okay")
+    await world.say(USER, "06-99990000")
+    await world.press(USER, "send")
+    await world.post_desk()  # this report reached the desk: it stays with the organisation
+    await world.command(USER, "start", "huisbezoek")
+    await world.press(USER, "m60")
+    await world.press(USER, "yes")
+    await world.say(USER, ADDRESS)
+    await world.press(USER, "no")
+    world.outlet.refuse_rooms = True  # from here on the desk's platform is down
+    await world.command(USER, "start", "meldtest")
+    await world.say(USER, "Een tweede voorval bij de school")
+    await world.press(USER, "okay")
+    await world.say(USER, "06-99990000")
+    await world.press(USER, "send")
+    await world.post_desk()  # WW-2026-0002 waits for the desk
+    await world.say(USER, "mens")
+    await world.desk_says("m1", "/claim WW-2026-0003")
+    await world.say(USER, RELAYED)
+    await world.desk_says("m1", "/r WW-2026-0003 Dag, ik lees mee.")
+
+
+async def test_forget_me_leaves_no_row_and_no_byte_of_the_user_in_the_database_file(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await a_user_with_everything(world)
+        db_file = world.settings.db
+        assert any(USER in str(v) for _, v in every_value(db_file))  # before: all over the place
+        said = await world.say(USER, "vergeet mij")
+        assert said[0].startswith("Wil je stoppen?")
+        said = await world.press(USER, "yes")
+        assert "Meldingen die al bij een organisatie zijn, blijven daar." in said[0]
+        await world.close()  # the forgotten-message left the outbox; the WAL is checkpointed
+
+        typed = [USER, ADDRESS, RELAYED, "Een tweede voorval", "06-99990000", "Dag, ik lees mee", REPORTED]
+        for table, value in every_value(db_file):
+            for text in typed:
+                assert text not in str(value), f"{text!r} is still in table {table}"
+        data = raw_bytes(db_file)
+        for text in typed:
+            assert text.encode() not in data, f"{text!r} is still in the database file"
+        # the report the desk already had is still known by its reference, without the user
+        with sqlite3.connect(db_file) as db:
+            assert db.execute("SELECT ref, who, key, body FROM cases").fetchall() == [
+                ("WW-2026-0001", None, None, None)]
+            assert db.execute("SELECT COUNT(*) FROM timers").fetchone() == (0,)
+    finally:
+        await world.close()
+
+
+async def test_after_forget_me_the_desk_hears_the_talk_ended_and_a_claim_of_the_old_report_still_works(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await a_user_with_everything(world)
+        await world.say(USER, "vergeet mij")
+        await world.press(USER, "yes")
+        world.outlet.refuse_rooms = False
+        world.clock.advance(minutes=5)
+        await world.post_desk()
+        texts = world.outlet.room_texts()
+        assert texts[-1].endswith("heeft het gesprek WW-2026-0003 beëindigd.")
+        assert not any("WW-2026-0002" in t for t in texts)  # the undelivered report was deleted
+        assert await world.desk_says("m1", "/claim WW-2026-0001") == [
+            "WW-2026-0001 is opgepakt. De melder heeft gevraagd alles te wissen en krijgt geen bericht."]
+    finally:
+        await world.close()
+
+
+async def test_my_data_lists_everything_stored_in_readable_form(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await a_user_with_everything(world)
+        said = await world.command(USER, "mijngegevens")
+        assert said[-1] == "Hier is alles wat ik nu over je bewaar. Typ stop als je wilt dat ik het wis."
+        document = world.outlet.sent[USER][-1].document
+        assert document is not None and document.filename == "mijn-gegevens.txt"
+        text = document.content
+        assert "Je gesprek (laatst actief op " in text
+        assert f"address: {ADDRESS}" in text
+        assert "WW-2026-0001 · Testmelding van een incident · nog niet opgepakt" in text
+        assert "WW-2026-0003 · Gebruiker #" in text and "in gesprek" in text
+        assert f"Jij: {RELAYED}" in text and "Team Wegwijzer: Dag, ik lees mee." in text
+        assert "WW-2026-0002" in text and "Nog niet bij het meldpunt" in text and "Een tweede voorval" in text
+        assert re.search(r"checkin om 30-11-2026 11:00", text)
+        assert USER not in text  # nothing they could not recognise: no internal ids
+    finally:
+        await world.close()
+
+
+async def test_my_data_for_someone_unknown_says_nothing_is_kept(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await world.command("stranger", "mijngegevens")
+        document = world.outlet.sent["stranger"][-1].document
+        assert document is not None and "Ik bewaar op dit moment niets over je." in document.content
+    finally:
+        await world.close()
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def test_the_purge_removes_old_conversations_and_old_talks(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await world.say("old", "hallo")
+        await world.say("talker", "mens")
+        await world.desk_says("m1", "/claim WW-2026-0001")
+        await world.say("talker", RELAYED)
+        await world.desk_says("m1", "/end WW-2026-0001")
+        await world.say("recent", "hallo")
+        from bot.privacy import purge_core
+
+        age(world, "talker", days=8, conversation=False)  # the talk ended 8 days ago
+        done = await purge_core(world.c)
+        assert (done.talks, done.relay_messages, done.conversations) == (1, 1, 0)
+        age(world, "old", days=31)
+        age(world, "talker", days=31)
+        done = await purge_core(world.c)
+        assert done.conversations == 2
+        with sqlite3.connect(world.settings.db) as db:
+            assert [k.split("\x1f")[1] for (k,) in db.execute("SELECT key FROM conversations")] == ["recent"]
+    finally:
+        await world.close()
+
+
+def age(world: World, user: str, days: int, conversation: bool = True) -> None:
+    """Make what is stored about a user `days` older (the store stamps rows with the real time)."""
+    shift = days * 86_400
+    who = f"test\x1f{user}"
+    with sqlite3.connect(world.settings.db) as db:
+        if conversation:
+            db.execute("UPDATE conversations SET updated_at = updated_at - ? WHERE who = ?", (shift, who))
+        db.execute("UPDATE relay_messages SET at = at - ? WHERE who = ?", (shift, who))
+        db.execute("UPDATE cases SET created_at = created_at - ?, ended_at = ended_at - ? WHERE who = ?",
+                   (shift, shift, who))
+
+
+def test_python_m_bot_purge(tmp_path):
+    db_file = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(db_file) as db:  # an old conversation written long ago
+        db.execute("PRAGMA journal_mode=WAL")
+    import asyncio
+
+    async def seed() -> None:
+        store = await Store.open(db_file)
+        await store.execute(lambda d: d.execute(
+            "INSERT INTO conversations(key, who, state, updated_at) VALUES ('t\x1fa\x1fa', 't\x1fa', '{}', 1)"))
+        await store.close()
+
+    asyncio.run(seed())
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "WEGWIJZER_DB": str(db_file)}
+    out = subprocess.run([sys.executable, "-m", "bot", "purge"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "conversations 1" in out.stdout
+    with sqlite3.connect(db_file) as db:
+        assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (0,)
+
+
+# ---------------------------------------------------------------- encryption at rest
+
+
+async def test_with_a_key_nothing_typed_is_readable_in_the_file(tmp_path):
+    key = Fernet.generate_key().decode()
+    world = await World(tmp_path, encryption_keys=key).start()
+    try:
+        await a_user_with_everything(world)
+        await world.c.store.execute(checkpoint, write=False)
+        data = raw_bytes(world.settings.db)
+        for text in (ADDRESS, RELAYED, REPORTED, "Een tweede voorval", "06-99990000", "Dag, ik lees mee"):
+            assert text.encode() not in data
+        # and the bot still reads it all
+        await world.command(USER, "mijngegevens")
+        assert ADDRESS in world.outlet.sent[USER][-1].document.content
+    finally:
+        await world.close()
+
+
+async def test_key_rotation_new_key_first_rotate_then_drop_the_old(tmp_path):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    world = await World(tmp_path, encryption_keys=old).start()
+    try:
+        await a_user_with_everything(world)
+    finally:
+        await world.close()
+    # 1. the new key first, the old one after it
+    world.settings = world.settings.model_copy(update={"encryption_keys": _secret(f"{new},{old}")})
+    await world.start()
+    changed = await rotate_store(world.c.store, world.c.store.codec)
+    assert changed > 5
+    assert await rotate_store(world.c.store, world.c.store.codec) == 0  # nothing left to do
+    await world.close()
+    # 2. without the old key everything still opens
+    world.settings = world.settings.model_copy(update={"encryption_keys": _secret(new)})
+    await world.start()
+    try:
+        await world.command(USER, "mijngegevens")
+        assert ADDRESS in world.outlet.sent[USER][-1].document.content
+    finally:
+        await world.close()
+
+
+def _secret(value: str):
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+async def test_python_m_bot_rotate_keys_and_new_key(tmp_path):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    world = await World(tmp_path, encryption_keys=old).start()
+    try:
+        await world.say(USER, "hallo")
+    finally:
+        await world.close()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "WEGWIJZER_DB": str(world.settings.db),
+           "WEGWIJZER_ENCRYPTION_KEYS": f"{new},{old}"}
+    out = subprocess.run([sys.executable, "-m", "bot", "rotate-keys"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("re-encrypted 1 value(s)")
+    made = subprocess.run([sys.executable, "-m", "bot", "new-key"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    Fernet(made.stdout.strip())  # a valid key
+
+
+def test_codecs_refuse_to_misread():
+    key = Fernet.generate_key()
+    sealed = FernetCodec([key]).encode('{"f": "main"}')
+    assert sealed.startswith(b"gAAAAA")
+    with pytest.raises(MissingKey):
+        UnkeyedCodec().decode(sealed)
+    with pytest.raises(WrongKey):
+        FernetCodec([Fernet.generate_key()]).decode(sealed)
+    assert FernetCodec([key]).decode(b'{"plain": "before encryption was on"}') == '{"plain": "before encryption was on"}'
+
+
+async def test_a_database_with_encrypted_data_and_no_key_fails_loudly(tmp_path):
+    world = await World(tmp_path, encryption_keys=Fernet.generate_key().decode()).start()
+    try:
+        await world.say(USER, "hallo")
+    finally:
+        await world.close()
+    world.settings = world.settings.model_copy(update={"encryption_keys": None})
+    await world.start()
+    try:
+        with pytest.raises(MissingKey):
+            await world.say(USER, "hallo")
+    finally:
+        await world.close()
