@@ -1,0 +1,120 @@
+"""No text in logs: whole conversations with every logger at DEBUG, and not one typed word in the log.
+
+Covers the console chat (run_console over the real core), the core with the
+desk, timers and privacy extensions (a report, a relayed talk both ways, a
+home-visit check-in with an address, my data, forget me), and the library
+loggers underneath (aiosqlite logs every call it runs at DEBUG).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from bot.adapters.console import run_console
+from tests.desk_harness import World
+
+TYPED = [
+    "Iemand bekraste mijn auto op de parkeerplaats",
+    "06-31415926",
+    "Zonnebloemstraat 17, Utrecht",
+    "Mijn buurman weet waar ik woon",
+    "Ik heb een vraag over mijn dossier",
+    "ik wil niet meer leven",
+    "Jansen-geheim",
+]
+DESK_WROTE = ["Dag, ik ben Sanne van het meldpunt", "Bel je me op 030-2718281?"]
+USER = "user-58008"
+
+
+@pytest.fixture
+def everything_at_debug(caplog):
+    """Root and every logger that exists at DEBUG, propagating to pytest's capture."""
+    caplog.set_level(logging.DEBUG)
+    touched = []
+    for name in list(logging.root.manager.loggerDict):
+        logger = logging.getLogger(name)
+        touched.append((logger, logger.level, logger.propagate, logger.disabled))
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = True
+        logger.disabled = False
+    yield caplog
+    for logger, level, propagate, disabled in touched:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.disabled = disabled
+
+
+def assert_clean(caplog: pytest.LogCaptureFixture, secrets: list[str]) -> None:
+    assert caplog.records, "nothing was logged at all: the capture is not working"
+    everything = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.stack_info or ''}" for r in caplog.records)
+    for secret in secrets:
+        assert secret not in everything, f"{secret!r} appears in the log"
+
+
+async def test_core_desk_and_check_in_conversations_log_no_text(tmp_path, everything_at_debug):
+    world = await World(tmp_path).start()
+    try:
+        # a report
+        await world.command(USER, "start", "meldtest")
+        await world.say(USER, TYPED[0])
+        await world.press(USER, "bad")
+        await world.say(USER, TYPED[1])
+        await world.press(USER, "send")
+        await world.post_desk()
+        await world.desk_says("m1", "/claim WW-2026-0001")
+        # a home-visit check-in with an address, missed
+        await world.command(USER, "start", "huisbezoek")
+        await world.press(USER, "m30")
+        await world.press(USER, "yes")
+        await world.say(USER, TYPED[2])
+        await world.press(USER, "yes")
+        await world.say(USER, TYPED[6])
+        world.clock.advance(minutes=30)
+        await world.fire_timers()
+        world.clock.advance(minutes=10)
+        await world.fire_timers()
+        await world.post_desk()
+        # a talk with the desk, both ways, with a crisis text in it
+        await world.say(USER, "mens")
+        await world.say(USER, TYPED[4])
+        await world.desk_says("m1", "/claim WW-2026-0003")
+        await world.say(USER, TYPED[3])
+        await world.say(USER, TYPED[5])
+        await world.desk_says("m1", f"/r WW-2026-0003 {DESK_WROTE[0]}")
+        await world.post_desk()
+        relayed = world.outlet.posts[-1].message_id
+        await world.desk_says("m2", DESK_WROTE[1], reply_to=relayed)
+        await world.desk_says("m1", "/queue")
+        await world.say(USER, "stop")
+        # my data, then forget me
+        await world.command(USER, "mijngegevens")
+        await world.say(USER, "vergeet mij")
+        await world.press(USER, "yes")
+        from bot.privacy import purge_core
+
+        await purge_core(world.c)
+        # the conversation really happened and carried the texts
+        seen = " ".join([*world.outlet.texts(USER), *world.outlet.texts("desk"), *(p.text for p in world.outlet.posts)])
+        for secret in [*TYPED, *DESK_WROTE]:
+            assert secret in seen, f"{secret!r} never reached anyone: the test proves nothing about it"
+    finally:
+        await world.close()
+    assert_clean(everything_at_debug, [*TYPED, *DESK_WROTE, USER])
+
+
+async def test_the_console_chat_logs_no_text(tmp_path, everything_at_debug):
+    world = World(tmp_path)
+    await world.start()
+    lines = ["/start meldtest", TYPED[0], "1", TYPED[1], "1", "/start huisbezoek", "1", "1", TYPED[2],
+             "2", "mens", TYPED[3], "stop", "mijn gegevens", "/vergeet", "1"]
+    out = io.StringIO()
+    try:
+        await run_console(world.c, user=USER, as_json=True, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out)
+    finally:
+        await world.close()
+    assert TYPED[2] in out.getvalue()  # "my data" showed the saved address to the user ...
+    assert_clean(everything_at_debug, [*TYPED, USER])  # ... the log never shows anything typed
