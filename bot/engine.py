@@ -123,11 +123,16 @@ class FlowError(Exception):
     """A flow misbehaved at run time (a loop, an expression that cannot run)."""
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def normalise(text: str) -> str:
     """Lowercase, no diacritics, single spaces, no surrounding punctuation."""
-    text = unicodedata.normalize("NFKD", text.strip().lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"\s+", " ", text)
+    text = text.strip().lower()
+    if not text.isascii():  # ASCII has nothing to decompose and no combining marks
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _SPACES.sub(" ", text)
     return text.strip(" .!,;:'\"")
 
 
@@ -193,6 +198,10 @@ class _Run:
         return data
 
     def text(self, key: str, **extra: Any) -> str:
+        if not extra:
+            constant = self.fs.locales.constant(self.lang, key)
+            if constant is not None:  # plain text: no variables to gather
+                return constant
         variables = self.variables()
         variables.update(extra)
         return self.fs.render(self.lang, key, variables)
