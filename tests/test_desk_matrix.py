@@ -1,0 +1,194 @@
+"""The safety desk over Matrix: a real Synapse, the real adapter, core, store and desk.
+
+A professional talks to the bot in a direct chat; the desk is a group room of
+the organisation (WEGWIJZER_DESKS=matrix:<room>). Everything is seen from the
+people's own matrix-nio clients: a report arriving at the desk and its claim
+acknowledged, a talk relayed both ways, and a missed home-visit check-in
+alerting the desk after the bot was restarted. Runs on the shipped flows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.adapters.matrix import MatrixAdapter, config_from_settings
+from bot.app import build_core
+from bot.settings import ROOT, Settings
+from tests.synapse import MatrixUser, Registered, Synapse, synapse_server  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.asyncio
+REF = re.compile(r"WW-\d{4}-\d{4}")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@asynccontextmanager
+async def running_bot(server: Synapse, account: Registered, where: Path, desk: str,
+                      clock: Clock) -> AsyncIterator[MatrixAdapter]:
+    """The bot as bot.app runs it (every extension), with a clock the test moves."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        db=where / "bot.sqlite3",
+        flows_dir=ROOT / "flows",
+        locales_dir=ROOT / "locales",
+        matrix_homeserver=server.url,
+        matrix_user=account.user_id,
+        matrix_password=SecretStr(account.password),
+        matrix_store=where / "matrix",
+        desks=f"matrix:{desk}",
+        desk_hours="always",
+    )
+    core = await build_core(settings)
+    core.clock = clock
+    config = dataclasses.replace(config_from_settings(settings), max_backoff=0.5, give_up_after=30,
+                                 sync_timeout_ms=5000)
+    adapter = MatrixAdapter(settings, core, config)
+    await adapter.start()
+    await core.start()
+    try:
+        await adapter.ready(timeout=30)
+        yield adapter
+    finally:
+        await adapter.stop()
+        await core.stop()
+        await core.store.close()
+
+
+@asynccontextmanager
+async def people(synapse: Synapse, tmp_path: Path) -> AsyncIterator[tuple[Registered, MatrixUser, MatrixUser, str]]:
+    """The bot's account, a professional and a desk member with the desk room they made."""
+    bot, pro, member = synapse.register("bot"), synapse.register("pro"), synapse.register("deskmember")
+    async with MatrixUser(synapse, pro, tmp_path / "pro") as professional, \
+            MatrixUser(synapse, member, tmp_path / "member") as desk_member:
+        created = await desk_member.client.room_create(name="meldpunt", invite=[bot.user_id])
+        yield bot, professional, desk_member, created.room_id
+
+
+async def next_from_bot(user: MatrixUser, room: str, text: str | None = None, count: int = 1,
+                        timeout: float = 20.0) -> list[str]:
+    """Say `text` (if any) and return the bot's next `count` messages in the room."""
+    before = len(user.from_others(room))
+    if text is not None:
+        await user.say(room, text)
+    seen = await user.wait_for(room, before + count, timeout)
+    return [s.body for s in seen[before:]]
+
+
+async def until(user: MatrixUser, room: str, pattern: str, timeout: float = 20.0) -> str:
+    """Wait for the bot's message in the room that contains `pattern`."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for seen in user.from_others(room):
+            if pattern in seen.body:
+                return seen.body
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"never saw {pattern!r}; saw {[s.body for s in user.from_others(room)]}")
+        await asyncio.sleep(0.05)
+
+
+async def start_visit(pro: MatrixUser, dm: str, address: str) -> None:
+    await next_from_bot(pro, dm, "/start huisbezoek")
+    await next_from_bot(pro, dm, "2")  # about an hour
+    await next_from_bot(pro, dm, "1")  # yes, the address
+    await next_from_bot(pro, dm, address)
+    [said] = await next_from_bot(pro, dm, "2")  # no name or number (Matrix shows a turn as one message)
+    assert said.startswith("Afgesproken. Om ")
+
+
+async def test_a_report_arrives_at_the_desk_room_and_the_claim_is_acknowledged(synapse: Synapse, tmp_path: Path) -> None:
+    clock = Clock()
+    async with people(synapse, tmp_path) as (bot, pro, member, desk), \
+            running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+        dm = await pro.open_direct_chat(bot.user_id)
+        await pro.wait_for(dm, 1)  # the greeting
+        await start_visit(pro, dm, "Lindelaan 4, Zeist")
+        [said] = await next_from_bot(pro, dm, "hulp")
+        assert said.startswith("Ik heb het meldpunt gewaarschuwd.")
+        ref = REF.search(said).group(0)
+        card = await until(member, desk, f"Melding {ref}")
+        assert card.startswith(f"🔴 SPOED Melding {ref}: Huisbezoek: professional vraagt om hulp")
+        assert "Adres: Lindelaan 4, Zeist" in card
+        assert pro.user_id not in card
+        answer = await next_from_bot(member, desk, f"!claim {ref}")
+        assert answer == [f"{ref} is opgepakt. De melder krijgt daarvan bericht."]
+        assert await until(pro, dm, "opgepakt") == f"Team Wegwijzer heeft je melding {ref} opgepakt."
+
+
+async def test_a_talk_with_the_desk_is_relayed_both_ways(synapse: Synapse, tmp_path: Path) -> None:
+    clock = Clock()
+    async with people(synapse, tmp_path) as (bot, pro, member, desk), \
+            running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+        dm = await pro.open_direct_chat(bot.user_id)
+        await pro.wait_for(dm, 1)
+        [said] = await next_from_bot(pro, dm, "mens")
+        ref = REF.search(said).group(0)
+        card = await until(member, desk, f"({ref})")
+        pseudonym = card.split(" wil ")[0].split(" ", 1)[1]
+        assert pro.user_id not in card
+        await next_from_bot(member, desk, f"/claim {ref}", count=1)
+        assert (await until(pro, dm, "is er nu voor je")).startswith("Team Wegwijzer is er nu voor je.")
+        # professional -> desk
+        await pro.say(dm, "Er staat iemand voor mijn deur")
+        relayed = await until(member, desk, "voor mijn deur")
+        assert relayed == f"{pseudonym} ({ref}): Er staat iemand voor mijn deur"
+        relayed_id = next(e for e in await _events(member, desk) if e["body"] == relayed)["event_id"]
+        # desk -> professional: an Element reply to the relayed message, and a command
+        await member.client.room_send(desk, "m.room.message", {
+            "msgtype": "m.text",
+            "body": f"> <{bot.user_id}> {relayed}\n\nBlijf binnen, ik bel de politie.",
+            "m.relates_to": {"m.in_reply_to": {"event_id": relayed_id}},
+        })
+        assert await until(pro, dm, "Blijf binnen") == "Team Wegwijzer: Blijf binnen, ik bel de politie."
+        await member.say(desk, f"!r {ref} Ze zijn onderweg.")
+        assert await until(pro, dm, "onderweg") == "Team Wegwijzer: Ze zijn onderweg."
+        assert member.user_id not in " ".join(s.body for s in pro.from_others(dm))
+        # the professional ends it
+        await pro.say(dm, "stop")
+        await until(pro, dm, "Het gesprek is beëindigd. We gaan verder waar je was.")
+        assert await until(member, desk, "beëindigd") == f"{pseudonym} heeft het gesprek {ref} beëindigd."
+
+
+async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(synapse: Synapse, tmp_path: Path) -> None:
+    clock = Clock()
+    async with people(synapse, tmp_path) as (bot, pro, member, desk):
+        async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+            dm = await pro.open_direct_chat(bot.user_id)
+            await pro.wait_for(dm, 1)
+            await start_visit(pro, dm, "Kerkstraat 9, Houten")
+        # the bot is down while the visit runs over; it comes back an hour later
+        clock.now += timedelta(minutes=61)
+        async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+            asked = await until(pro, dm, "Ben je veilig?")
+            assert asked.startswith("Je huisbezoek zou nu voorbij zijn.")
+        clock.now += timedelta(minutes=11)  # down again; no answer within the grace period
+        async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+            alert = await until(member, desk, "geen antwoord op de check-in")
+            assert "Adres: Kerkstraat 9, Houten" in alert and alert.startswith("🔴 SPOED Melding WW-")
+            told = await until(pro, dm, "Je gaf geen antwoord")
+            assert told.startswith("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd.")
+
+
+async def _events(user: MatrixUser, room: str) -> list[dict[str, Any]]:
+    """The room's text events as the member's client has them (event id and body)."""
+    from nio import RoomMessagesResponse
+
+    resp = await user.client.room_messages(room, start="", limit=100)
+    assert isinstance(resp, RoomMessagesResponse), resp
+    return [{"event_id": e.event_id, "body": getattr(e, "body", "")} for e in resp.chunk]
