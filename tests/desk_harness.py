@@ -111,7 +111,8 @@ class World:
     def __init__(self, tmp: Path, clock: Clock | None = None, **settings: Any) -> None:
         self.tmp = tmp
         self.clock = clock or Clock()
-        values: dict[str, Any] = {"db": tmp / "wegwijzer.sqlite3", "desks": "test:desk", "desk_hours": "always"}
+        values: dict[str, Any] = {"db": tmp / "wegwijzer.sqlite3", "desks": "test:desk", "desk_hours": "always",
+                                  "flood_per_minute": 0}  # scripted people type faster than real ones
         values.update(settings)
         self.settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         self.flows = build_flows()
