@@ -166,10 +166,15 @@ class GroupCall:
     lang_hint: str | None
 
 
-def read_update(update: Update, bot_id: int, bot_username: str) -> Incoming | GroupCall | None:
+def read_update(update: Update, bot_id: int, bot_username: str,
+                desk_chats: frozenset[int] = frozenset()) -> Incoming | GroupCall | None:
     """What an update means to the core (or a group invitation, or nothing).
 
-    Pure: no I/O, so every kind of update can be checked with plain calls.
+    A desk group (WEGWIJZER_DESKS) is the exception to "nothing personal in a
+    group": its members' messages go to the core (the safety desk claims them
+    before any flow), with the id of the message they reply to in
+    extra["reply_to"]. Pure: no I/O, so every kind of update can be checked
+    with plain calls.
     """
     update_id = f"tg:{update.update_id}"
     query = update.callback_query
@@ -190,6 +195,18 @@ def read_update(update: Update, bot_id: int, bot_username: str) -> Incoming | Gr
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     user = message.from_user
+    if message.chat.id in desk_chats:
+        desk_event = _event_of(message, bot_username)
+        if desk_event is None:
+            return None
+        replied = message.reply_to_message
+        return Incoming(
+            key=ConversationKey(PLATFORM, str(message.chat.id), str(user.id)),
+            event=desk_event,
+            update_id=update_id,
+            lang_hint=user.language_code,
+            extra={"reply_to": str(replied.message_id)} if replied is not None else {},
+        )
     if message.chat.type != ChatType.PRIVATE:
         if _addressed(message, bot_id, bot_username):
             return GroupCall(message.chat.id, message.message_id, user.language_code)
@@ -363,6 +380,9 @@ class TelegramAdapter:
         self._polling_call: asyncio.Task[tuple[Update, ...]] | None = None
         self._stopping = asyncio.Event()
         self._webhook: web.AppRunner | None = None
+        #: groups named in WEGWIJZER_DESKS: their messages go to the safety desk
+        self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
+                                    if room.lstrip("-").isdigit())
         core.register(self)
 
     # ------------------------------------------------------------ lifecycle
@@ -474,7 +494,7 @@ class TelegramAdapter:
         """Handle one update: answer its button, give the core its event, or invite from a group."""
         if update.callback_query is not None:
             await self._answer(update.callback_query)
-        found = read_update(update, self.bot.id, self.bot.username)
+        found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
         if isinstance(found, Incoming):
             await self.core.handle(replace(found, cursor=cursor) if cursor else found)
             return
