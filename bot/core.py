@@ -34,11 +34,13 @@ from bot.events import (
     ForgetUser,
     Incoming,
     Send,
+    Timer,
 )
+from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
 from bot.state import State
-from bot.store import Store, TurnResult
+from bot.store import Store, TurnResult, who_of
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 ZONE = ZoneInfo("Europe/Amsterdam")
 #: Seconds between attempts to deliver what a platform refused earlier.
 REDELIVER_EVERY = 5.0
+#: Platforms without a flood limit: the console is one person at their own terminal
+#: (and moderators' scripted checks feed it many lines a second).
+FLOOD_EXEMPT = frozenset({"console"})
 
 ActionHandler = Callable[["Core", Incoming, Any], Awaitable[None]]
 #: (sqlite3 connection, incoming, action, turn) -> messages for the user; see Core.on_write
@@ -105,6 +110,9 @@ class Core:
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
         self.intercepts: list[Intercept] = []
+        #: per-user flood limit (settings.flood_per_minute; 0 turns it off)
+        self.flood: FloodLimiter | None = (
+            FloodLimiter(settings.flood_per_minute) if settings.flood_per_minute > 0 else None)
 
     # ------------------------------------------------------------ wiring
     def register(self, outlet: Outlet) -> None:
@@ -170,8 +178,41 @@ class Core:
     async def handle(self, incoming: Incoming) -> list[Action] | None:
         """Handle one update; None when it was handled before (a redelivery)."""
         key = str(incoming.key)
+        if (self.flood is not None and incoming.key.platform not in FLOOD_EXEMPT
+                and not isinstance(incoming.event, Timer)):
+            verdict = self.flood.check(who_of(key))
+            if verdict is not Verdict.PASS:
+                return await self._flooded(key, incoming, verdict is Verdict.NOTICE)
         async with self.conversation_lock(key):
             return await self._handle_locked(key, incoming)
+
+    async def _flooded(self, key: str, incoming: Incoming, tell: bool) -> list[Action] | None:
+        """Over the flood limit: claim the update without running it; say so once per window.
+
+        Claimed like a turn (marked handled, the adapter's cursor stored, the notice in
+        the outbox, all in one transaction), so a redelivery is not run later either.
+        The conversation is untouched and its lock is not taken: one user's flood never
+        waits behind, or holds up, anybody's turn.
+        """
+        flows = self.flows
+        told: list[Send] = []
+
+        def claim(raw: str | None) -> TurnResult:
+            told.clear()
+            if tell:
+                lang = State.from_json(raw).lang if raw else self._language(flows, incoming.lang_hint)
+                if flows.locales.has(lang, "sys.flood") or flows.locales.has("nl", "sys.flood"):
+                    told.append(Send(flows.render(lang, "sys.flood", {})))
+            return TurnResult(state=raw, outbox=[encode_outbound(told)] if told else [],
+                              stats=["flood"] if told else [])
+
+        outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, claim)
+        if outcome is None:
+            return None
+        if told:
+            log.info("flood limit reached on %s; the user was told once", incoming.key.platform)
+            await self.deliver(incoming.key, told, incoming.reply_to, outcome.outbox_ids)
+        return list(told)
 
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
         for intercept in self.intercepts:
@@ -237,6 +278,15 @@ class Core:
         await self.deliver(incoming.key, actions, incoming.reply_to, ids)
         return list(actions)
 
+    def _language(self, flows: FlowSet, hint: str | None) -> str:
+        """The language for someone without a conversation: their app's, else the default."""
+        languages = flows.locales.languages
+        for candidate in (hint, self.settings.default_lang):
+            short = (candidate or "").split("-")[0].lower()
+            if short in languages:
+                return short
+        return languages[0] if languages else "nl"
+
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
                       reply_to: object | None, outbox_ids: Sequence[int]) -> bool:
         """Hand messages to the platform; keep them queued when it refuses."""
@@ -262,8 +312,6 @@ class Core:
             await self.deliver(key, actions, None, ids)
 
     def _enqueue(self, db: Any, key: ConversationKey, actions: Sequence[Send]) -> list[int]:
-        from bot.store import who_of
-
         cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, strftime('%s','now'))",
                          (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions))))
         return [int(cur.lastrowid)]
