@@ -366,7 +366,10 @@ class FlowsetMatcher:
         if found.split is not None:
             return FlowsetMatch("ambiguous", None, text, None, found.split.into, found)
         name = found.municipality.name if found.municipality else None
-        return FlowsetMatch(found.outcome.value, name, text, None, names, found)
+        # "Weesp" is Amsterdam since 2022: say so, or the user wonders why we changed their answer
+        note = "sys.municipality_merged" if found.alias_kind == "former-municipality" else None
+        typed = found.alias or text
+        return FlowsetMatch(found.outcome.value, name, typed, note, names, found)
 
 
 def load_for_flowset(data_dir: Path = DEFAULT_DATA_DIR) -> FlowsetMatcher:

@@ -93,4 +93,5 @@ class FlowSet:
         context = dict(variables)
         context["lang"] = lang
         context["d"] = self.directory_views.get(lang, {})
+        context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
         return ENV.from_string(source).render(context).rstrip()

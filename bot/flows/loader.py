@@ -239,6 +239,17 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 "confidence": entry.confidence,
                 "note": entry.confidence_note[lang] if entry.confidence_note else "",
             }
+            # deadline notes for texts: d.<id>.deadlines.<rule>.note / counted_from / confidence_note
+            view["deadlines"] = {
+                deadline.id: {
+                    "counted_from": deadline.counted_from[lang],
+                    "note": deadline.note[lang] if deadline.note else "",
+                    "confidence": deadline.confidence,
+                    "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
+                    "source": deadline.source,
+                }
+                for deadline in entry.deadlines
+            }
             for name, value in (entry.value or {}).items():
                 view[name] = value.isoformat() if isinstance(value, date) else value
             out.views.setdefault(lang, {})[entry_id] = view
