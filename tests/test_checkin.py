@@ -169,3 +169,15 @@ def test_moments_from_flows():
     assert parse_moment("2026-11-30T11:00+01:00") == int(MONDAY_10.timestamp()) + 3600
     assert parse_moment("2026-11-30T11:00") == int(MONDAY_10.timestamp()) + 3600  # Dutch time
     assert parse_moment("straks") is None
+
+
+async def test_professionals_reach_the_check_in_from_their_menu_and_return_to_it(world):
+    await world.command("pro", "start")
+    await world.press("pro", "professional")
+    said = await world.press("pro", "checkin")
+    assert said[0].startswith("Ik houd een oogje in het zeil tijdens je huisbezoek.")
+    await world.press("pro", "m30")
+    await world.press("pro", "no")
+    await world.press("pro", "no")
+    assert await world.press("pro", "yes") == [
+        "Fijn dat alles goed ging. De check-in is gestopt.", world.flows.render("nl", "main.anything_else", {})]
