@@ -379,15 +379,18 @@ class _Run:
             return False
         cls = found.crisis_class
         reply_key, then = found.reply, found.then
-        self.stats.append(f"crisis:{cls}")
-        self.say_key(reply_key)
-        if self.state is not None:
-            self.state.vars["_crisis"] = True
         in_safety = self.state is not None and (
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if then == "safety" and self.fs.safety_flow in self.fs.flows and not in_safety:
+        if then == "safety" and in_safety:
+            # Already in the safety flow: describing the threat IS the answer, not a new crisis.
+            return False
+        self.stats.append(f"crisis:{cls}")
+        self.say_key(reply_key)
+        if self.state is not None:
+            self.state.vars["_crisis"] = True
+        if then == "safety" and self.fs.safety_flow in self.fs.flows:
             if self.state is None:
                 self.begin(self.fs.safety_flow, fresh=True)
             else:
@@ -479,7 +482,8 @@ class _Run:
     def on_system_choice(self, token: str, choice_id: str) -> None:
         state = self.state
         expected = {"_lang": "language", "_forget": "forget", "_way": "way_out", "_recover": "recover"}[token]
-        if state is None or (state.pending != expected and token != "_way"):
+        way_out_shown = state is not None and state.fails >= WAY_OUT_AFTER
+        if state is None or (state.pending != expected and not (token == "_way" and way_out_shown)):
             if state is None:
                 self.say_key("sys.expired")
                 self.begin(self.fs.entry_flow, fresh=True)
@@ -547,8 +551,9 @@ class _Run:
             if value.is_integer():
                 value = int(value)
             if (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
-                self.fail(step.invalid or "sys.invalid.number_range", min=_shown_number(step.min),
-                          max=_shown_number(step.max))
+                key = ("sys.invalid.number_range" if step.min is not None and step.max is not None
+                       else "sys.invalid.number_min" if step.min is not None else "sys.invalid.number_max")
+                self.fail(step.invalid or key, min=_shown_number(step.min), max=_shown_number(step.max))
                 return
         elif kind == "yesno":
             word = normalise(text)
@@ -694,7 +699,7 @@ class _Run:
         """Walk non-waiting steps until a question (shown) or the end of the conversation."""
         mark = len(self.out)
         for _ in range(MAX_STEPS_PER_TURN):
-            if self.state is None:
+            if self.state is None or self.state.pending == "recover":
                 return
             step = self.current_step()
             kind = step.kind
@@ -764,6 +769,10 @@ class _Run:
             if state.stack:
                 flow, nxt_step = state.stack.pop()
                 self.goto(flow, nxt_step)
+                if self.fs.step(flow, nxt_step) is None:
+                    # a reload removed where this call returns to: say so, offer a fresh start
+                    state.pending = "recover"
+                    self.ask_pending()
             else:
                 self.stats.append(f"end:{state.started}:{state.flow}.{state.step}")
                 self.state = None

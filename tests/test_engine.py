@@ -835,10 +835,13 @@ def test_a_safety_crisis_runs_the_safety_flow_and_returns_to_the_question(chat, 
     assert chat.state.vars["safe_now"] is True
 
 
-def test_a_second_safety_crisis_inside_the_safety_flow_does_not_stack_it_again(chat):
+def test_inside_the_safety_flow_a_threat_is_an_answer_not_a_new_crisis(chat):
+    # A professional describing the threat in the safety flow must not loop on the crisis reply.
     at_name(chat)
     chat.say("bedreigd")
-    assert chat.say("ik ben bedreigd") == ["Ben je bedreigd? Bel 112 bij direct gevaar.", "Ben je nu veilig?"]
+    replies = chat.say("ik ben bedreigd")
+    assert "Ben je bedreigd? Bel 112 bij direct gevaar." not in replies
+    assert chat.where[0] == "safety"
     assert chat.state.stack == [("main", "name")]
 
 
@@ -860,6 +863,27 @@ def test_a_conversation_at_a_step_that_no_longer_exists_is_offered_a_fresh_start
     turn = handle(chat.fs, turn.state, Choice("main", "_recover"), chat.ctx)
     assert [a.text for a in turn.actions] == [WELCOME, MENU]
     assert turn.state.step == "menu"
+
+
+def test_a_called_flow_whose_return_step_was_removed_offers_a_fresh_start(chat):
+    # A reload deleted the step `main` continues at after `termijn`: tell the user, do not crash.
+    lost = State(flow="termijn", step="start_date", lang="nl", version="old",
+                 vars={"months": 3}, stack=[("main", "removed_after_call")])
+    chat.state = lost
+    turn = handle(chat.fs, lost, Text("1 oktober 2026"), chat.ctx)
+    assert turn.error is None
+    texts = [a.text for a in turn.actions if isinstance(a, Send | Edit)]
+    assert texts[-1] == "De vragen zijn veranderd."
+    assert turn.state is not None and turn.state.pending == "recover"
+    turn = handle(chat.fs, turn.state, Choice("main", "_recover"), chat.ctx)
+    assert [a.text for a in turn.actions] == [WELCOME, MENU]
+
+
+def test_an_old_way_out_button_is_stale_once_the_question_was_answered(chat):
+    fail_three_times_at_age(chat)
+    assert chat.say("12") == [TOWN]
+    assert chat.press("restart", token="_way") == [STALE, TOWN]
+    assert chat.where == ("main", "town")
 
 
 # ================================================== broken flows
