@@ -9,7 +9,9 @@ Each rule yields Problems naming file:line:col and the fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from bot.expressions import BASE_FUNCTIONS, BUILTIN_NAMES, ExpressionError, parse
 from bot.flows.model import NEEDS_NEXT, Flow, Step
@@ -28,6 +30,55 @@ TEMPLATE_GLOBALS = frozenset(
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | {"deadline"}
 #: Telegram callback_data is at most 64 bytes: "<step>:<option>".
 CALLBACK_LIMIT = 64
+
+
+#: Text keys the code itself uses (engine, core, desk, adapters ...) start with one of these.
+CODE_KEY = re.compile(
+    r"""["']((?:sys|desk|console|telegram|matrix|privacy|checkin|moderation)(?:\.[a-z0-9_]+)+)["']"""
+)
+
+
+def code_text_keys(package: Path) -> dict[str, Where]:
+    """Text keys written as literals in the bot's code, with where each is first used.
+
+    A missing text must show up in `check`, not as a fallback at 2 a.m.; reading
+    the sources finds every literal key without importing the adapters.
+    """
+    found: dict[str, Where] = {}
+    for file in sorted(package.rglob("*.py")):
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            for match in CODE_KEY.finditer(line):
+                found.setdefault(match.group(1),
+                                 Where(f"{package.name}/{file.relative_to(package)}", number, match.start() + 2))
+    return found
+
+
+def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
+    """Every text the code uses exists in every language.
+
+    Checked per namespace the set provides: a set with any `desk.*` text must
+    have every `desk.*` text the desk uses; a set without the desk at all (a
+    test fixture) is not asked for its texts. The engine's `sys.*` always.
+    """
+    problems = []
+    provided = {key.split(".", 1)[0] for lang in locales.languages for key in locales.texts[lang]}
+    for key, where in sorted(keys.items()):
+        namespace = key.split(".", 1)[0]
+        if namespace != "sys" and namespace not in provided:
+            continue
+        for lang in locales.languages:
+            if not locales.has(lang, key):
+                problems.append(Problem(
+                    where, "missing-text-key", f"the code uses text `{key}`, which has no `{lang}` version",
+                    f"add `{key}` to a file in locales/{lang}/"))
+    for lang in locales.languages:
+        for other in locales.languages:
+            if not locales.has(lang, f"sys.language_name.{other}"):
+                problems.append(Problem(
+                    Where("bot/engine.py", 1, 1), "missing-text-key",
+                    f"the language menu needs `sys.language_name.{other}` in `{lang}`",
+                    f"add it to locales/{lang}/system.yaml"))
+    return problems
 
 
 def _targets(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.flows.check import check_flows
+from bot.flows.check import check_code_texts, check_flows, code_text_keys
 from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
@@ -136,6 +136,7 @@ def load_flowset(
                                 f"the entry flow `{entry_flow}` does not exist",
                                 f"add flows/{entry_flow}.yaml or set the entry flow"))
 
+    problems.extend(check_code_texts(locales, code_text_keys(Path(__file__).resolve().parent.parent)))
     cross = check_flows(flows, positions, locales, set(directory.views_ids),
                         set(directory.deadlines), crisis_keys)
     if unloaded:

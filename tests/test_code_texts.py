@@ -1,0 +1,48 @@
+"""The checker finds texts the code needs but the locales lack, and says where the code uses them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.flows.loader import load_flowset
+from bot.flows.problems import FlowSetInvalid
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, REPO
+
+
+def copy_fixture(tmp_path: Path) -> tuple[Path, Path]:
+    flows = tmp_path / "flows"
+    locales = tmp_path / "locales"
+    shutil.copytree(FIXTURE_FLOWS, flows)
+    shutil.copytree(FIXTURE_LOCALES, locales)
+    return flows, locales
+
+
+def drop_line(file: Path, starts: str) -> None:
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(starts)]
+    assert len(kept) == len(lines) - 1, f"expected one line starting with {starts!r}"
+    file.write_text("".join(kept), encoding="utf-8")
+
+
+def test_a_missing_engine_text_is_an_error_at_the_line_that_uses_it(tmp_path):
+    flows, locales = copy_fixture(tmp_path)
+    drop_line(locales / "en" / "system.yaml", "  stale:")
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(flows, locales, root=tmp_path)
+    [problem] = [p for p in caught.value.problems if "sys.stale" in p.message]
+    assert problem.kind == "missing-text-key"
+    assert "`en`" in problem.message
+    assert problem.where.file == "bot/engine.py"
+    line = (REPO / "bot/engine.py").read_text(encoding="utf-8").splitlines()[problem.where.line - 1]
+    assert '"sys.stale"' in line
+    assert problem.fix == "add `sys.stale` to a file in locales/en/"
+
+
+def test_the_shipped_locales_have_every_text_the_code_uses():
+    flowset = load_flowset(REPO / "flows", REPO / "locales", root=REPO)
+    assert not [w for w in flowset.warnings if w.kind == "missing-text-key"]
+    for key in ("sys.stale", "sys.flood", "desk.user.report_ref", "telegram.group_invite", "console.hint"):
+        assert flowset.locales.has("nl", key) and flowset.locales.has("en", key), key
