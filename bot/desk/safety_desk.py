@@ -49,6 +49,7 @@ from bot.events import (
     Command,
     ConversationKey,
     Document,
+    Edit,
     ForgetUser,
     Forward,
     HandOff,
@@ -183,10 +184,11 @@ class SafetyDesk:
                       turn: engine.Turn) -> Sequence[Send]:
         lang = self.user_lang(incoming, turn)
         if not self.rooms:
-            return [Send(self.render(lang, "desk.user.unavailable"))]
+            return [Send(self.render(lang, "desk.user.unavailable")), *self.question_again(turn, incoming)]
         now = self.now()
         if not self.hours.is_open(datetime.fromtimestamp(now, ZONE)):
-            return [Send(self.render(lang, "desk.user.closed", hours=self.hours_text(lang)))]
+            return [Send(self.render(lang, "desk.user.closed", hours=self.hours_text(lang))),
+                    *self.question_again(turn, incoming)]
         key = str(incoming.key)
         existing = cases.talk_of(db, key)
         if existing is not None:
@@ -203,6 +205,13 @@ class SafetyDesk:
         for platform, room in self.rooms:
             cases.queue_post(db, self.codec, desk_id(platform, room), case.id, "card", card, None, now)
         return [Send(self.render(lang, "desk.user.talk_waiting", ref=ref))]
+
+    def question_again(self, turn: engine.Turn, incoming: Incoming) -> list[Send]:
+        """Nobody can talk now: show the question the user was at, so they can go on."""
+        if turn.state is None:
+            return []
+        again = engine.handle(self.core.flows, turn.state, Command("verder"), self.core.context(incoming.lang_hint))
+        return [Send(a.text, a.choices, a.token) for a in again.actions if isinstance(a, Send | Edit)]
 
     def _mark_urgent(self, db: sqlite3.Connection, case: Case, now: int) -> None:
         db.execute("UPDATE cases SET urgent = 1 WHERE id = ?", (case.id,))
