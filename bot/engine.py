@@ -401,6 +401,8 @@ class _Run:
                 self.run()
         else:
             self.reshow_or_begin()
+        if self.state is not None:
+            self.state.vars["_crisis"] = True  # also when this message started the conversation
         return True
 
     def match_buttons(self, raw: str, pairs: list[tuple[str, str]]) -> str | None:

@@ -201,8 +201,7 @@ async def test_the_queue_shows_urgent_requests_first_then_the_oldest(world):
     world.clock.advance(minutes=5)
     await world.say("calm-2", "mens")
     world.clock.advance(minutes=5)
-    await world.say("crisis", "hallo")
-    await world.say("crisis", "ik wil niet meer leven")  # the crisis check flags the conversation
+    await world.say("crisis", "ik wil niet meer leven")  # the first message: the crisis check flags it
     said = await world.say("crisis", "mens")
     assert any("kenmerk WW-2026-0003" in t for t in said)
     [queue] = await world.desk_says("m1", "/queue")
