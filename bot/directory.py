@@ -9,9 +9,10 @@ What it must never do: perform I/O other than reading the directory files,
 know about flows, conversations or platforms, or invent a fact. Rendering and
 deadline arithmetic here are pure functions so the engine can call them.
 
-Loading keeps the file:line:column of every entry and field (ruamel.yaml's
-round-trip loader), because moderators edit these files by hand and an error
-they cannot locate is an error they cannot fix.
+Loading keeps the file:line:column of every entry and field (read by
+``bot.flows.source``, the one reader of moderators' YAML), because moderators
+edit these files by hand and an error they cannot locate is an error they
+cannot fix.
 """
 
 from __future__ import annotations
@@ -29,15 +30,14 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from bot.dates import add_period, format_date
+from bot.flows.source import PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 __all__ = [
     "CARD_TEXT_KEYS",
@@ -55,7 +55,6 @@ __all__ = [
     "Lang",
     "Localized",
     "Period",
-    "SourcePos",
     "StaleEntry",
     "directory_json_schema",
     "entry_problems",
@@ -73,6 +72,7 @@ Confidence = Literal["verified", "old", "unverified", "conflicting"]
 ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]*[0-9]$|^[0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 # ------------------------------------------------------------------ validators
@@ -107,10 +107,22 @@ def _non_blank(value: str) -> str:
     return value
 
 
+def _written_date(value: object) -> object:
+    """A fact written as a date (YYYY-MM-DD) is a date.
+
+    The YAML reader hands every date over as that text, so that all loaded
+    data is plain; here a fact's value becomes a date again.
+    """
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return date.fromisoformat(value)
+    return value
+
+
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 Phone = Annotated[str, AfterValidator(_phone)]
 Email = Annotated[str, AfterValidator(_email)]
 Text = Annotated[str, AfterValidator(_non_blank)]
+FactValue = Annotated[int | str | date, BeforeValidator(_written_date)]
 
 
 # ----------------------------------------------------------------------- models
@@ -181,7 +193,7 @@ class Entry(_Strict):
     cost_note: Localized | None = None
     lead_with: Literal["phone", "website"] = "phone"
     deadlines: list[Deadline] = Field(default_factory=list)
-    value: dict[str, int | str | date] | None = None
+    value: dict[str, FactValue] | None = None
     source: HttpsUrl
     other_sources: list[HttpsUrl] = Field(default_factory=list)
     checked: date
@@ -208,16 +220,14 @@ def directory_json_schema() -> dict[str, Any]:
 
 # ----------------------------------------------------------- cross-field rules
 
-FieldPath = tuple[str | int, ...]
 
-
-def entry_problems(entry: Entry) -> list[tuple[FieldPath, str, str]]:
+def entry_problems(entry: Entry) -> list[tuple[PathKey, str, str]]:
     """Rules that span several fields: (path inside the entry, message, hint).
 
     Kept out of the pydantic validators so each problem can point at the exact
     field a moderator has to change, not at the whole entry.
     """
-    problems: list[tuple[FieldPath, str, str]] = []
+    problems: list[tuple[PathKey, str, str]] = []
     if entry.confidence != "verified" and entry.confidence_note is None:
         problems.append(
             (
@@ -282,26 +292,14 @@ def entry_problems(entry: Entry) -> list[tuple[FieldPath, str, str]]:
     return problems
 
 
-# ------------------------------------------------------------------- positions
-
-
-@dataclass(frozen=True, slots=True)
-class SourcePos:
-    """A place in a file, 1-based like editors and compilers show it."""
-
-    file: Path
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+# -------------------------------------------------------------------- problems
 
 
 @dataclass(frozen=True, slots=True)
 class DirectoryProblem:
     """One error a moderator can act on: where, what, and how to fix it."""
 
-    pos: SourcePos
+    pos: Where
     message: str
     hint: str = ""
 
@@ -316,61 +314,6 @@ class DirectoryError(Exception):
     def __init__(self, problems: Sequence[DirectoryProblem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-def _walk_positions(
-    node: object,
-    path: FieldPath,
-    file: Path,
-    out: dict[FieldPath, SourcePos],
-    keys: dict[FieldPath, SourcePos],
-) -> None:
-    """Record where every key and value under ``node`` was written.
-
-    ``out`` holds the value position for scalars (that is where a wrong value
-    is) and the key position for mappings and lists; ``keys`` always holds the
-    key position (where an unknown or misspelt field is).
-    """
-    if isinstance(node, CommentedMap):
-        for key in node:
-            kline, kcol = node.lc.key(key)
-            child_path = (*path, str(key))
-            keys[child_path] = out[child_path] = SourcePos(file, kline + 1, kcol + 1)
-            child = node[key]
-            if not isinstance(child, (CommentedMap, CommentedSeq)):
-                vline, vcol = node.lc.value(key)
-                out[child_path] = SourcePos(file, vline + 1, vcol + 1)
-            _walk_positions(child, child_path, file, out, keys)
-    elif isinstance(node, CommentedSeq):
-        for i, child in enumerate(node):
-            line, col = node.lc.item(i)
-            keys[(*path, i)] = out[(*path, i)] = SourcePos(file, line + 1, col + 1)
-            _walk_positions(child, (*path, i), file, out, keys)
-
-
-def _plain(node: object) -> object:
-    """Round-trip types to plain Python, so validation sees ordinary values."""
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool) or node is None or isinstance(node, date):
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
-def _nearest(positions: Mapping[FieldPath, SourcePos], path: FieldPath, file: Path) -> SourcePos:
-    for cut in range(len(path), -1, -1):
-        pos = positions.get(path[:cut])
-        if pos is not None:
-            return pos
-    return SourcePos(file, 1, 1)
 
 
 def _unwrap(annotation: object) -> list[object]:
@@ -433,67 +376,39 @@ def _hint(error: Mapping[str, Any]) -> str:
     return ""
 
 
-def _load_file(file: Path, yaml: YAML) -> tuple[dict[str, Entry], dict[FieldPath, SourcePos], list[DirectoryProblem]]:
-    problems: list[DirectoryProblem] = []
+def _load_file(file: Path, shown: str) -> tuple[dict[str, Entry], Positions, list[DirectoryProblem]]:
     try:
-        tree = yaml.load(file.read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"{exc.problem or exc.context or 'invalid YAML'}"
-        if exc.context and exc.problem:
-            message = f"{exc.context}: {exc.problem}"
-        return (
-            {},
-            {},
-            [
-                DirectoryProblem(
-                    SourcePos(file, line, col),
-                    f"YAML syntax error: {message}",
-                    "check indentation, colons and quotes on this line",
-                )
-            ],
+        data, pos = load_yaml(file, shown)
+    except YamlSyntaxError as exc:
+        problem = DirectoryProblem(
+            exc.where,
+            f"YAML syntax error: {exc.problem}",
+            "check indentation, colons and quotes on this line",
         )
-    positions: dict[FieldPath, SourcePos] = {}
-    key_positions: dict[FieldPath, SourcePos] = {}
-    _walk_positions(tree, (), file, positions, key_positions)
-    if not isinstance(tree, CommentedMap):
-        return (
-            {},
-            positions,
-            [
-                DirectoryProblem(
-                    SourcePos(file, 1, 1),
-                    "a directory file must be a mapping with one key, 'entries'",
-                    "start the file with 'entries:'",
-                )
-            ],
+        return {}, Positions(shown), [problem]
+    if not isinstance(data, dict):
+        problem = DirectoryProblem(
+            pos.of(()),
+            "a directory file must be a mapping with one key, 'entries'",
+            "start the file with 'entries:'",
         )
+        return {}, pos, [problem]
     try:
-        parsed = DirectoryFile.model_validate(_plain(tree))
+        parsed = DirectoryFile.model_validate(data)
     except ValidationError as exc:
+        problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            by_key = err["type"] == "extra_forbidden"
-            problems.append(
-                DirectoryProblem(
-                    _nearest(key_positions if by_key else positions, loc, file),
-                    f"{'.'.join(str(p) for p in loc)}: {err['msg']}",
-                    _hint(err),
-                )
-            )
-        return {}, positions, problems
-    for entry_id, entry in parsed.entries.items():
-        for path, message, hint in entry_problems(entry):
-            full = ("entries", entry_id, *path)
-            problems.append(
-                DirectoryProblem(
-                    _nearest(positions, full, file),
-                    f"{entry_id}: {message}",
-                    hint,
-                )
-            )
-    return dict(parsed.entries), positions, problems
+            # an unknown key is wrong where the key is; any other error where the value is
+            where = pos.of(loc) if err["type"] == "extra_forbidden" else pos.value_of(loc)
+            problems.append(DirectoryProblem(where, f"{'.'.join(str(p) for p in loc)}: {err['msg']}", _hint(err)))
+        return {}, pos, problems
+    problems = [
+        DirectoryProblem(pos.value_of(("entries", entry_id, *path)), f"{entry_id}: {message}", hint)
+        for entry_id, entry in parsed.entries.items()
+        for path, message, hint in entry_problems(entry)
+    ]
+    return dict(parsed.entries), pos, problems
 
 
 @dataclass(frozen=True)
@@ -502,12 +417,11 @@ class Directory:
 
     entries: Mapping[str, Entry]
     files: Mapping[str, Path]
-    positions: Mapping[FieldPath, SourcePos] = field(repr=False)
+    positions: Mapping[Path, Positions] = field(repr=False)  # per file
 
-    def where(self, entry_id: str, *path: str | int) -> SourcePos:
+    def where(self, entry_id: str, *path: str | int) -> Where:
         """file:line:col of an entry or one of its fields (nearest existing)."""
-        file = self.files[entry_id]
-        return _nearest(self.positions, (entry_id, *path), file)
+        return self.positions[self.files[entry_id]].value_of(("entries", entry_id, *path))
 
     def __getitem__(self, entry_id: str) -> Entry:
         return self.entries[entry_id]
@@ -516,49 +430,43 @@ class Directory:
         return entry_id in self.entries
 
 
-def load_directory(path: Path, pattern: str = "*.yaml") -> Directory:
+def load_directory(path: Path, pattern: str = "*.yaml", root: Path | None = None) -> Directory:
     """Load every directory file under ``path``; raise with all problems found.
 
     Ids must be unique across files, because flows refer to them without
-    naming a file.
+    naming a file. Files are named relative to ``root`` when it is given.
     """
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
     entries: dict[str, Entry] = {}
     files: dict[str, Path] = {}
-    positions: dict[FieldPath, SourcePos] = {}
+    positions: dict[Path, Positions] = {}
     problems: list[DirectoryProblem] = []
     paths = sorted(path.glob(pattern))
     if not paths:
         raise DirectoryError(
             [
                 DirectoryProblem(
-                    SourcePos(path, 1, 1),
+                    Where(shown_path(path, root), 1, 1),
                     f"no directory files matching {pattern} in {path}",
                     "point the loader at flows/directory",
                 )
             ]
         )
     for file in paths:
-        file_entries, file_positions, file_problems = _load_file(file, yaml)
+        file_entries, positions[file], file_problems = _load_file(file, shown_path(file, root))
         problems.extend(file_problems)
         for entry_id, entry in file_entries.items():
-            here = _nearest(file_positions, ("entries", entry_id), file)
             if entry_id in entries:
+                first = positions[files[entry_id]].of(("entries", entry_id))
                 problems.append(
                     DirectoryProblem(
-                        here,
-                        f"entry id {entry_id!r} is already used in {_nearest(positions, (entry_id,), files[entry_id])}",
+                        positions[file].of(("entries", entry_id)),
+                        f"entry id {entry_id!r} is already used in {first}",
                         "rename one of them; ids must be unique across all files",
                     )
                 )
                 continue
             entries[entry_id] = entry
             files[entry_id] = file
-            prefix = ("entries", entry_id)
-            for fpath, pos in file_positions.items():
-                if fpath[:2] == prefix:
-                    positions[(entry_id, *fpath[2:])] = pos
     if problems:
         raise DirectoryError(problems)
     return Directory(entries=entries, files=files, positions=positions)

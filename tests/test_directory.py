@@ -197,11 +197,11 @@ def test_facts_carry_values_for_the_flows(directory: Directory) -> None:
 
 def test_positions_point_at_the_written_value(directory: Directory) -> None:
     pos = directory.where("veilig_thuis", "phone")
-    line = pos.file.read_text(encoding="utf-8").splitlines()[pos.line - 1]
+    line = Path(pos.file).read_text(encoding="utf-8").splitlines()[pos.line - 1]
     assert "0800-2000" in line
-    assert line[pos.column - 1 :].startswith('"0800-2000"')
+    assert line[pos.col - 1 :].startswith('"0800-2000"')
     deadline = directory.where("hoger_beroep_gerechtshof", "deadlines", 0, "period")
-    assert "months: 3" in deadline.file.read_text().splitlines()[deadline.line - 1]
+    assert "months: 3" in Path(deadline.file).read_text().splitlines()[deadline.line - 1]
     assert str(pos).startswith(str(pos.file))
 
 

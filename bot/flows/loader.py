@@ -214,11 +214,10 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
     # the municipality lists (*.tsv) are part of the set: a change to them is a new version
     out.files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.tsv"))
     try:
-        loaded = load_directory(directory)
+        loaded = load_directory(directory, root=root)
     except DirectoryError as exc:
         for problem in exc.problems:
-            where = Where(shown_path(problem.pos.file, root), problem.pos.line, problem.pos.column)
-            out.problems.append(Problem(where, "directory", problem.message, problem.hint))
+            out.problems.append(Problem(problem.pos, "directory", problem.message, problem.hint))
         return out
     for entry_id, entry in loaded.entries.items():
         out.views_ids.add(entry_id)
@@ -261,10 +260,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
     for stale in stale_entries(loaded.entries, max_age, today):
         out.problems.append(Problem(
-            Where(shown_path(loaded.where(stale.entry_id, "checked").file, root),
-                  loaded.where(stale.entry_id, "checked").line,
-                  loaded.where(stale.entry_id, "checked").column),
-            "stale-directory-entry",
+            loaded.where(stale.entry_id, "checked"), "stale-directory-entry",
             f"`{stale.entry_id}` was last checked {stale.age_days} days ago ({stale.checked})",
             "check the facts at the source and update `checked:`", severity="warning"))
     return out

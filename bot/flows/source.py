@@ -3,7 +3,8 @@
 Moderators edit YAML by hand, so every error we report must point at
 file:line:column. ruamel.yaml's round-trip loader keeps those positions; this
 module turns its nodes into plain dicts/lists (what pydantic validates) plus a
-`Positions` table keyed by the path into the data.
+`Positions` table keyed by the path into the data. It is the one reader of
+moderators' YAML: flows, locales, the directory, crisis rules and scenarios.
 """
 
 from __future__ import annotations
@@ -33,17 +34,31 @@ class Where:
 
 @dataclass(slots=True)
 class Positions:
-    """Where each path in a loaded file was written."""
+    """Where each path in a loaded file was written.
+
+    `table` holds where each key (or list item) starts: the place to look for a
+    missing, unknown or misspelt key. `values` holds where a scalar value after
+    a key starts (`phone: 112` -> the `112`): the place of a wrong value.
+    """
 
     file: str
     table: dict[PathKey, Where] = field(default_factory=dict)
+    values: dict[PathKey, Where] = field(default_factory=dict)
 
     def of(self, path: PathKey) -> Where:
-        """The nearest known position for `path` (walks up to a parent)."""
+        """The nearest known key position for `path` (walks up to a parent)."""
+        return self._nearest(path, {})
+
+    def value_of(self, path: PathKey) -> Where:
+        """Like `of`, but a scalar's own value where it has one (walks up to a parent)."""
+        return self._nearest(path, self.values)
+
+    def _nearest(self, path: PathKey, first: dict[PathKey, Where]) -> Where:
         probe = tuple(path)
         while probe:
-            if probe in self.table:
-                return self.table[probe]
+            found = first.get(probe) or self.table.get(probe)
+            if found is not None:
+                return found
             probe = probe[:-1]
         return self.table.get((), Where(self.file, 1, 1))
 
@@ -78,6 +93,9 @@ def _plain(node: Any, path: PathKey, pos: Positions) -> Any:
             skey = str(key)
             line, col = node.lc.key(key)
             pos.table[(*path, skey)] = Where(pos.file, line + 1, col + 1)
+            if value is not None and not isinstance(value, CommentedMap | CommentedSeq):
+                line, col = node.lc.value(key)
+                pos.values[(*path, skey)] = Where(pos.file, line + 1, col + 1)
             out[skey] = _plain(value, (*path, skey), pos)
         return out
     if isinstance(node, CommentedSeq):
@@ -108,7 +126,7 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Positions]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Where(name, mark.line + 1, mark.column + 1) if mark else Where(name, 1, 1)
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+        problem = ": ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
         raise YamlSyntaxError(where, problem) from exc
     except Exception as exc:  # ruamel raises several unrelated types for broken input
         raise YamlSyntaxError(Where(name, 1, 1), str(exc).splitlines()[0]) from exc
