@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
+
+from bot.flows.source import load_yaml
 
 __all__ = [
     "CrisisDetector",
@@ -234,7 +235,7 @@ class CrisisDetector:
     @classmethod
     def from_yaml_file(cls, path: Path) -> CrisisDetector:
         """Convenience for tests and tools: read and build in one step."""
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        data, _ = load_yaml(path)
         if not isinstance(data, Mapping):
             raise CrisisRulesError(f"{path}: expected a mapping at the top level")
         return cls.from_data(data)
