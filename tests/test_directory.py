@@ -387,3 +387,16 @@ def test_bad_deadline_is_reported_inside_the_list(tmp_path: Path) -> None:
     )
     (problem,) = _problems(tmp_path, {"a.yaml": text})
     assert ":12:" in problem and "exactly one of" in problem
+
+
+def test_fields_shared_with_an_anchor_load_and_keep_positions(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace("  voorbeeld:\n", "  voorbeeld: &shared\n") + (
+        "  tweede:\n"
+        "    <<: *shared\n"
+        '    phone: "0800-1111"\n'
+    )
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    loaded = load_directory(tmp_path)
+    assert loaded["tweede"].phone == "0800-1111" and loaded["tweede"].kind == "helpline"
+    assert (loaded.where("tweede", "phone").line, loaded.where("tweede", "phone").col) == (12, 12)
+    assert loaded.where("tweede", "kind").line == 10  # merged in: the entry itself

@@ -91,11 +91,13 @@ def _plain(node: Any, path: PathKey, pos: Positions) -> Any:
         out: dict[str, Any] = {}
         for key, value in node.items():
             skey = str(key)
-            line, col = node.lc.key(key)
-            pos.table[(*path, skey)] = Where(pos.file, line + 1, col + 1)
-            if value is not None and not isinstance(value, CommentedMap | CommentedSeq):
-                line, col = node.lc.value(key)
-                pos.values[(*path, skey)] = Where(pos.file, line + 1, col + 1)
+            # a key merged in with `<<: *anchor` was written elsewhere: it takes the mapping's place
+            if key in node.lc.data:
+                line, col = node.lc.key(key)
+                pos.table[(*path, skey)] = Where(pos.file, line + 1, col + 1)
+                if value is not None and not isinstance(value, CommentedMap | CommentedSeq):
+                    line, col = node.lc.value(key)
+                    pos.values[(*path, skey)] = Where(pos.file, line + 1, col + 1)
             out[skey] = _plain(value, (*path, skey), pos)
         return out
     if isinstance(node, CommentedSeq):
