@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow, Step
 from bot.graph import callers
@@ -31,33 +32,9 @@ BAR = "─" * 64
 
 def reading_order(flow: Flow) -> list[str]:
     """Steps depth first from `start`, then timer targets: the order a reader follows the paths."""
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(step_id: str) -> None:
-        stack = [step_id]
-        while stack:
-            current = stack.pop()
-            if current in seen or current not in flow.steps:
-                continue
-            seen.add(current)
-            order.append(current)
-            stack.extend(reversed(list(_targets(flow.steps[current]))))
-
-    visit(flow.start)
-    for target in flow.timers.values():
-        visit(target)
-    order += [s for s in flow.steps if s not in seen]  # unreachable steps fail the check; kept for safety
-    return order
-
-
-def _targets(step: Step) -> Iterator[str]:
-    for option in step.options or []:
-        yield option.next
-    for case in step.branch or []:
-        yield case.next
-    if step.next:
-        yield step.next
+    order = reachable_steps(flow)
+    seen = set(order)
+    return order + [s for s in flow.steps if s not in seen]  # unreachable steps fail the check; kept for safety
 
 
 def example_values(fs: FlowSet, flow_id: str, today: date,

@@ -81,14 +81,30 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
     return problems
 
 
-def _targets(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """(path inside the step, target step id) for every edge out of a step."""
-    if step.next:
-        yield ("next",), step.next
+def step_targets(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path inside the step, target step id) for every edge out of a step, in the order offered."""
     for i, option in enumerate(step.options or []):
         yield ("options", i, "next"), option.next
     for i, case in enumerate(step.branch or []):
         yield ("branch", i, "next"), case.next
+    if step.next:
+        yield ("next",), step.next
+
+
+def reachable_steps(flow: Flow) -> list[str]:
+    """Steps a path from `start` or a timer leads to, depth first in the order offered."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for first in (flow.start, *flow.timers.values()):
+        stack = [first]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in flow.steps:
+                continue
+            seen.add(current)
+            order.append(current)
+            stack.extend(reversed([target for _, target in step_targets(flow.steps[current])]))
+    return order
 
 
 def text_keys(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -168,7 +184,7 @@ def check_flows(
         # edges, dead ends, duplicates
         for step_id, step in flow.steps.items():
             base = ("steps", step_id)
-            for sub, target in _targets(step):
+            for sub, target in step_targets(step):
                 if target not in flow.steps:
                     problems.append(Problem(
                         at(*base, *sub), "unknown-next",
@@ -242,14 +258,7 @@ def check_flows(
                                                         "add the deadline rule to the entry in flows/directory/"))
 
         # reachability
-        reachable: set[str] = set()
-        todo = [flow.start, *flow.timers.values()]
-        while todo:
-            sid = todo.pop()
-            if sid in reachable or sid not in flow.steps:
-                continue
-            reachable.add(sid)
-            todo.extend(target for _, target in _targets(flow.steps[sid]))
+        reachable = set(reachable_steps(flow))
         for step_id in flow.steps:
             if step_id not in reachable:
                 problems.append(Problem(at("steps", step_id), "unreachable-step",
