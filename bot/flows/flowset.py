@@ -80,18 +80,18 @@ class FlowSet:
 
     # ------------------------------------------------------------ texts
     def render(self, lang: str, key: str, variables: Mapping[str, Any]) -> str:
-        context = dict(variables)
-        context["lang"] = lang
-        context["d"] = self.directory_views.get(lang, {})
-        context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
-        return self.locales.render(lang, key, context)
+        return self.locales.render(lang, key, self._context(lang, variables))
 
     def render_source(self, lang: str, source: str, variables: Mapping[str, Any]) -> str:
         """Render an inline template (report field values)."""
         from bot.texts import ENV
 
+        return ENV.from_string(source).render(self._context(lang, variables)).rstrip()
+
+    def _context(self, lang: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """What every template sees: the variables, `lang`, the directory `d`, and `t(key)`."""
         context = dict(variables)
         context["lang"] = lang
         context["d"] = self.directory_views.get(lang, {})
         context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
-        return ENV.from_string(source).render(context).rstrip()
+        return context
