@@ -190,7 +190,10 @@ def test_index_rejects_an_alias_to_an_unknown_municipality(tmp_path: Path) -> No
 def test_the_engine_adapter_gives_names_and_never_guesses_a_split() -> None:
     matcher = load_for_flowset(DEFAULT_DATA_DIR)
     den_haag = matcher.match("den haag")
-    assert (den_haag.kind, den_haag.name, den_haag.typed) == ("alias", "'s-Gravenhage", "den haag")
+    # `typed` is the alias as listed, so "Weesp hoort nu bij ..." is spelt right
+    assert (den_haag.kind, den_haag.name, den_haag.typed) == ("alias", "'s-Gravenhage", "Den Haag")
+    weesp = matcher.match("weesp")
+    assert (weesp.name, weesp.typed, weesp.note_key) == ("Amsterdam", "Weesp", "sys.municipality_merged")
     assert matcher.match("bergen").candidates == ("Bergen (L.)", "Bergen (NH.)")
     assert matcher.match("amsterdm").candidates[0] == "Amsterdam"
     haaren = matcher.match("Haaren")
