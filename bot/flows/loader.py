@@ -26,10 +26,6 @@ from bot.texts import Locales, load_locales
 NOT_FLOWS = {"crisis.yaml"}
 
 
-def _shown(path: Path, root: Path) -> str:
-    return shown_path(path, root)
-
-
 def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[Problem]:
     problems = []
     for err in exc.errors():
@@ -87,7 +83,7 @@ def load_flowset(
         if file.name in NOT_FLOWS:
             continue
         seen_files.append(file)
-        shown = _shown(file, root)
+        shown = shown_path(file, root)
         try:
             data, pos = load_yaml(file, shown)
         except YamlSyntaxError as exc:
@@ -132,7 +128,7 @@ def load_flowset(
         seen_files.append(flows_dir / "crisis.yaml")
 
     if entry_flow not in flows and not any(p.severity == "error" for p in problems):
-        problems.append(Problem(Where(_shown(flows_dir, root), 1, 1), "unknown-flow",
+        problems.append(Problem(Where(shown_path(flows_dir, root), 1, 1), "unknown-flow",
                                 f"the entry flow `{entry_flow}` does not exist",
                                 f"add flows/{entry_flow}.yaml or set the entry flow"))
 
