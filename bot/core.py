@@ -298,8 +298,14 @@ class Core:
         try:
             await outlet.deliver(key, actions, reply_to)
             await self.store.ack(outbox_ids)
-        except DeliveryFailed:
-            log.warning("platform %s refused delivery; will retry", key.platform)
+        except DeliveryFailed as exc:
+            log.warning("platform %s refused delivery (%d of %d shown); will retry the rest",
+                        key.platform, exc.delivered, len(actions))
+            if 0 < exc.delivered < len(actions) and outbox_ids:
+                # keep only what the user has not seen; Edit targets are gone by then
+                rest = [a if isinstance(a, Send) else Send(a.text, a.choices, a.token)
+                        for a in actions[exc.delivered:]]
+                await self.store.requeue(outbox_ids, encode_outbound(rest))
             return False
         finally:
             self._inflight.difference_update(outbox_ids)

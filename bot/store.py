@@ -391,6 +391,16 @@ class Store:
 
         return await self._call(read)
 
+    async def requeue(self, ids: Sequence[int], payload: str) -> None:
+        """Replace what these outbox rows still have to send by `payload` (the unsent rest)."""
+        first, *others = ids
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE outbox SET payload = ? WHERE id = ?", (self.codec.encode(payload), first))
+            db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in others])
+
+        await self._write(write)
+
     async def in_outbox(self, outbox_id: int) -> bool:
         return await self._call(lambda db: db.execute(
             "SELECT 1 FROM outbox WHERE id = ?", (outbox_id,)).fetchone() is not None)

@@ -139,10 +139,6 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
         await bot.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a turn's reply is one outbox row and one Outlet.deliver call: when Telegram refuses its second "
-    "message past the retries, the first one (already shown) is queued and sent again with it. "
-    "Fix: DeliveryFailed says how many messages were shown, the core keeps only the rest queued"))
 async def test_a_refusal_longer_than_the_retries_is_sent_later_once_even_halfway_a_reply(
         telegram: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reply of two messages whose second one Telegram keeps refusing: the first is not sent again."""

@@ -18,8 +18,14 @@ class DeliveryFailed(Exception):
     """The platform did not accept a message after the adapter's own retries.
 
     The core keeps the message in its outbox and tries again later, so
-    raising this never loses anything.
+    raising this never loses anything. `delivered` says how many of the
+    actions were already shown, so only the rest is sent again (a user never
+    sees the first half of a reply twice).
     """
+
+    def __init__(self, reason: str = "", delivered: int = 0) -> None:
+        super().__init__(reason)
+        self.delivered = delivered
 
 
 class Outlet(Protocol):

@@ -575,6 +575,7 @@ class TelegramAdapter:
         """
         chat_id = int(key.chat)
         target = reply_to if isinstance(reply_to, MessageRef) and reply_to.chat_id == chat_id else None
+        done = 0
         try:
             for action in actions:
                 markup = keyboard(action.choices, action.token)
@@ -587,8 +588,12 @@ class TelegramAdapter:
                     await self._send_document(chat_id, action.document, markup)
                 else:
                     await self._send_text(chat_id, action.text, markup)
+                done += 1
         except BadRequest as exc:
-            raise DeliveryFailed(f"telegram: {exc.message}") from exc
+            raise DeliveryFailed(f"telegram: {exc.message}", delivered=done) from exc
+        except DeliveryFailed as exc:
+            exc.delivered = done
+            raise
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk group; the id of the first message posted identifies it."""
