@@ -132,6 +132,9 @@ class CrisisClass(_Strict):
 
     reply: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
     then: Literal["continue", "safety"]
+    #: In the safety flow this is an answer, not a new crisis (the flow already
+    #: gives this help). Always so for ``then: safety``.
+    quiet_in_safety_flow: bool = False
     rules: list[Rule]
     note: str | None = None
 
@@ -176,6 +179,7 @@ class CrisisMatch:
     rule_id: str
     reply: str
     then: Literal["continue", "safety"]
+    quiet_in_safety_flow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +197,7 @@ class _CompiledClass:
     name: str
     reply: str
     then: Literal["continue", "safety"]
+    quiet_in_safety_flow: bool
     blanks: tuple[re.Pattern[str], ...]
     vetoes: tuple[re.Pattern[str], ...]
     rules: tuple[_CompiledRule, ...]
@@ -268,6 +273,7 @@ class CrisisDetector:
                     name,
                     spec.reply,
                     spec.then,
+                    spec.then == "safety" or spec.quiet_in_safety_flow,
                     tuple(blanks),
                     tuple(vetoes),
                     tuple(compiled_rules),
@@ -279,6 +285,11 @@ class CrisisDetector:
     def classes(self) -> tuple[str, ...]:
         """Class names in priority order."""
         return tuple(c.name for c in self._classes)
+
+    @property
+    def quiet_in_safety_flow(self) -> frozenset[str]:
+        """Classes that are an answer, not a new crisis, inside the safety flow."""
+        return frozenset(c.name for c in self._classes if c.quiet_in_safety_flow)
 
     def detect(self, text: str) -> CrisisMatch | None:
         """The highest-priority crisis in ``text``, or None."""
@@ -294,5 +305,5 @@ class CrisisDetector:
             kept = _CLAUSE_SEP.join(c for c in clauses if not any(v.search(c) for v in spec.vetoes))
             for rule in spec.rules:
                 if rule.matches(everything if rule.strong else kept):
-                    return CrisisMatch(spec.name, rule.id, spec.reply, spec.then)
+                    return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow)
         return None

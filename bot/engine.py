@@ -383,8 +383,9 @@ class _Run:
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if then == "safety" and in_safety:
-            # Already in the safety flow: describing the threat IS the answer, not a new crisis.
+        if found.quiet_in_safety_flow and in_safety:
+            # Already in the safety flow: describing the threat IS the answer, not a new crisis
+            # (every `then: safety` class, and those marked quiet_in_safety_flow in crisis.yaml).
             return False
         self.stats.append(f"crisis:{cls}")
         self.say_key(reply_key)

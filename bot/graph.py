@@ -213,10 +213,13 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
 
     Mirrors the engine: a class whose `then` is `safety` jumps into the safety
     flow when that flow exists and the user is not in it already; every other
-    case shows the class's reply and asks the same question again.
+    case shows the class's reply and asks the same question again. Inside the
+    safety flow, a `then: safety` class and one marked `quiet_in_safety_flow`
+    is an answer, not a crisis (noted as "safety flow already running").
     """
     if fs.crisis is None or not fs.crisis_routes:
         return
+    quiet: frozenset[str] = getattr(fs.crisis, "quiet_in_safety_flow", frozenset())
     lines = ["crisis check", "on every typed message, at any question"]
     crisis = graph.add(Node("crisis", tuple(lines), "crisis", "crisis"))
     destinations: dict[str, list[str]] = {}
@@ -229,6 +232,8 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
                                     "resume", "crisis"))
             if then == "safety":
                 note = f", safety flow {'already running' if current == fs.safety_flow else 'missing'}"
+            elif name in quiet and current == fs.safety_flow:
+                note = ", safety flow already running"
         destinations.setdefault(target, []).append(f"{name} ({reply}{note})")
     for target, names in destinations.items():
         graph.link(crisis, target, "\n".join(names), dashed=True)
