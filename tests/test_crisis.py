@@ -29,7 +29,14 @@ from bot.directory import load_directory
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "flows" / "crisis.yaml"
 DATA = ROOT / "tests" / "data" / "crisis_labelled.tsv"
-CLASSES = ("suicide", "child_danger", "domestic_violence", "harm_intent", "professional_threatened")
+CLASSES = (
+    "suicide",
+    "child_danger",
+    "domestic_violence",
+    "harm_intent",
+    "professional_threatened",
+    "threatened",
+)
 LABELS = (*CLASSES, "none")
 
 
@@ -185,7 +192,16 @@ def test_detection_is_fast_enough_for_every_message(detector: CrisisDetector, ex
         ("ik word bedreigd door een ouder", "professional_threatened"),
         ("als jeugdbeschermer word ik bedreigd", "professional_threatened"),
         ("they posted my home address", "professional_threatened"),
-        ("ik word bedreigd", None),  # no work context: not the professionals' flow
+        ("ik word bedreigd", "threatened"),  # no work context: not the professionals' flow
+        ("iemand volgde me naar huis", "threatened"),
+        ("someone threatened to kill me", "threatened"),
+        ("er staat iemand voor mijn deur die me bedreigt", "threatened"),
+        ("ik word bedreigd door de gezinsvoogd", None),  # a parent's complaint, not danger
+        ("de gezinsvoogd dreigt met een uithuisplaatsing", None),
+        ("de deadline bedreigt ons project", None),
+        ("bedreigde diersoorten", None),
+        ("I feel threatened by the new policy", None),
+        ("hij volgt me niet in mijn verhaal", None),
         ("my son hits the ball hard", None),
         ("mijn zoon slaat de bal hard", None),
         ("ik lach me dood", None),
@@ -213,6 +229,12 @@ def test_a_match_says_what_to_do(detector: CrisisDetector) -> None:
     suicide = detector.detect("ik wil dood")
     assert suicide is not None and suicide.then == "continue"
     assert suicide.rule_id == "wants_to_die"
+    threatened = detector.detect("ik word bedreigd")
+    assert threatened is not None
+    assert threatened.reply == "crisis.threatened" and threatened.then == "continue"
+    # inside the safety flow both threat classes are answers, a suicide statement never
+    assert threatened.quiet_in_safety_flow and found.quiet_in_safety_flow
+    assert not suicide.quiet_in_safety_flow
 
 
 def test_priority_order(detector: CrisisDetector) -> None:
@@ -233,6 +255,9 @@ def test_the_professionals_flow_needs_a_work_context() -> None:
     priority = raw["priority"]
     assert priority.index("domestic_violence") < priority.index("professional_threatened")
     assert raw["classes"]["domestic_violence"]["then"] == "continue"
+    # anyone else threatened comes last and stays where they were
+    assert priority[-1] == "threatened"
+    assert raw["classes"]["threatened"]["then"] == "continue"
 
 
 def test_normalise() -> None:
@@ -330,3 +355,9 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
     assert violence.index("112") < violence.index("0800-2000")
     harm = render("harm_intent")
     assert "jeugdstem.nl" in harm
+    threatened = render("threatened")
+    assert "112" in threatened.split("\n")[0]
+    assert threatened.index("112") < threatened.index("0900-8844") < threatened.index("0900-0101")
+    # a worker who did not mention the work is pointed to the safety flow (deeplink "veilig")
+    assert "/start veilig" in threatened
+    assert YAML(typ="safe").load((ROOT / "flows" / "safety.yaml").read_text("utf-8"))["deeplink"] == "veilig"
