@@ -14,6 +14,11 @@ Why it looks like this:
   answer: no hint that the command exists.
 - Every moderator action goes to the audit log (bot.audit) with who, when
   and the version running afterwards.
+- Moderators are users too: what they read in the chat comes from
+  locales/<lang>/moderation.yaml (`moderation.*`), in the language of their
+  own conversation with the bot. The checker's error lines stay as they are
+  (technical, the same as on the command line); the log and the audit trail
+  stay in English.
 
 What it must never do: log or show what a user typed, or show a user id in
 the statistics (they count events per ISO week, nothing else).
@@ -30,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot import audit
 from bot.core import Core
@@ -37,6 +43,7 @@ from bot.engine import COMMAND_TEXT
 from bot.events import Command, ConversationKey, Incoming, Send, Text
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid, Problem
+from bot.state import State
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +77,51 @@ def command_of(incoming: Incoming) -> tuple[str, str] | None:
     return None
 
 
+# ---------------------------------------------------------------- texts
+
+#: t(key, **values): a `moderation.*` text in the moderator's language.
+Say = Callable[..., str]
+
+_MISSING: set[str] = set()
+
+
+def texts_for(flows: FlowSet, lang: str) -> Say:
+    """The moderator's texts from `flows`; never raises, so a moderator always gets an answer.
+
+    A flow set without locales/*/moderation.yaml (a trial set) gets the key and
+    the facts instead, and one error in the log per missing text.
+    """
+
+    def say(key: str, **values: Any) -> str:
+        try:
+            return flows.render(lang, key, values)
+        except Exception as exc:
+            if key not in _MISSING:
+                _MISSING.add(key)
+                log.error("text %s cannot be shown (%s): add locales/*/moderation.yaml to the flow set",
+                          key, type(exc).__name__)
+            facts = " · ".join(str(v) for v in values.values() if v not in (None, ""))
+            return f"[{key}] {facts}".strip()
+
+    return say
+
+
 # ---------------------------------------------------------------- reloading
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing a reload changed: a `moderation.change.*` text for the chat, `english` for log and audit."""
+
+    key: str  # written out in full, so `check` finds it (bot.flows.check.code_text_keys)
+    english: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.english
+
+    def text(self, say: Say) -> str:
+        return say(self.key, **self.values)
 
 
 @dataclass(slots=True)
@@ -82,62 +133,83 @@ class ReloadOutcome:
     previous: str
     loaded_at: str  # when the running version was loaded
     problems: list[Problem] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     warnings: int = 0
+    #: on failure: the loader's message (log, audit; the chat when no error has a file:line)
     summary: str = ""
+    #: on failure other than invalid files: the exception, "Type: message"
+    error: str = ""
+    #: after a good reload: what is running now
+    flows: int = 0
+    languages: int = 0
+    entries: int = 0
 
     @property
     def ok(self) -> bool:
         return self.outcome != "failed"
 
-    def report(self) -> str:
+    def report(self, say: Say) -> str:
         """The moderator's answer: what happened and, on failure, every error with file:line."""
         if self.outcome == "failed":
             errors = [p for p in self.problems if p.severity == "error"]
-            head = (f"Reload failed: {len(errors) or 1} error(s); nothing was changed. "
-                    f"The bot keeps running version {self.version} (loaded {self.loaded_at}).")
-            body = "\n".join(str(p) for p in errors) if errors else self.summary
-            return f"{head}\n\n{body}\n\nFix the files and reload again."
+            head = say("moderation.reload.failed", count=len(errors) or 1, version=self.version,
+                       when=self.loaded_at)
+            if errors:
+                body = "\n".join(str(p) for p in errors)
+            elif self.error:
+                body = say("moderation.reload.could_not_load", text=self.error)
+            else:
+                body = self.summary
+            return f"{head}\n\n{body}\n\n{say('moderation.reload.fix')}"
         if self.outcome == "unchanged":
-            return f"Reloaded: nothing changed in flows, texts or directory (version {self.version})."
-        lines = [f"Reloaded: version {self.version} (was {self.previous}). {self.summary}"]
-        lines += [f"• {change}" for change in self.changes]
+            return say("moderation.reload.unchanged", version=self.version)
+        lines = [say("moderation.reload.done", version=self.version, previous=self.previous,
+                     flows=self.flows, languages=self.languages, entries=self.entries)]
+        lines += [f"• {change.text(say)}" for change in self.changes]
         if self.warnings:
-            lines.append(f"{self.warnings} warning(s): see `python -m bot check`.")
+            lines.append(say("moderation.reload.warnings", count=self.warnings))
         return "\n".join(lines)
 
 
-def describe_changes(old: FlowSet, new: FlowSet) -> list[str]:
+def describe_changes(old: FlowSet, new: FlowSet) -> list[Change]:
     """What a moderator should know about a swap, above all the steps conversations may have been on."""
-    changes: list[str] = []
+    fresh_start = " (conversations there are offered a fresh start)"
+    changes: list[Change] = []
     added = sorted(set(new.flows) - set(old.flows))
     removed = sorted(set(old.flows) - set(new.flows))
     if added:
-        changes.append("new flows: " + ", ".join(added))
+        names = ", ".join(added)
+        changes.append(Change("moderation.change.new_flows", f"new flows: {names}", {"items": names}))
     if removed:
-        changes.append("removed flows: " + ", ".join(removed)
-                       + " (conversations there are offered a fresh start)")
+        names = ", ".join(removed)
+        changes.append(Change("moderation.change.removed_flows", f"removed flows: {names}{fresh_start}",
+                              {"items": names}))
     for flow_id in sorted(set(old.flows) & set(new.flows)):
         before, after = old.flows[flow_id], new.flows[flow_id]
         if before == after:
             continue
-        gone = sorted(set(before.steps) - set(after.steps))
-        text = f"flow {flow_id} changed"
+        gone = ", ".join(sorted(set(before.steps) - set(after.steps)))
         if gone:
-            text += f"; removed steps {', '.join(gone)} (conversations there are offered a fresh start)"
-        changes.append(text)
+            changes.append(Change("moderation.change.steps_removed",
+                                  f"flow {flow_id} changed; removed steps {gone}{fresh_start}",
+                                  {"flow": flow_id, "items": gone}))
+        else:
+            changes.append(Change("moderation.change.flow_changed", f"flow {flow_id} changed", {"flow": flow_id}))
     texts = sum(
         1 for lang in set(old.locales.texts) | set(new.locales.texts)
         for key in set(old.locales.texts.get(lang, {})) | set(new.locales.texts.get(lang, {}))
         if _source(old, lang, key) != _source(new, lang, key)
     )
     if texts:
-        changes.append(f"{texts} text(s) changed, added or removed")
+        changes.append(Change("moderation.change.texts", f"{texts} text(s) changed, added or removed",
+                              {"count": texts}))
     entries = sum(1 for entry in set(old.cards) | set(new.cards) if old.cards.get(entry) != new.cards.get(entry))
     if entries:
-        changes.append(f"{entries} directory entr{'y' if entries == 1 else 'ies'} changed, added or removed")
+        changes.append(Change("moderation.change.entries",
+                              f"{entries} directory entr{'y' if entries == 1 else 'ies'} changed, added or removed",
+                              {"count": entries}))
     if old.crisis_routes != new.crisis_routes:
-        changes.append("crisis classes or their replies changed")
+        changes.append(Change("moderation.change.crisis", "crisis classes or their replies changed"))
     return changes
 
 
@@ -170,17 +242,29 @@ class Moderation:
             return None
         name, args = command
         if name == "reload":
-            return lambda: self._chat_reload(who)
-        return lambda: self._chat_stats(who, args)
+            return lambda: self._chat_reload(who, incoming)
+        return lambda: self._chat_stats(who, args, incoming)
 
-    async def _chat_reload(self, who: str) -> list[Send]:
+    async def language_of(self, incoming: Incoming) -> str:
+        """The moderator's language: their conversation's, else their app's, else the default."""
+        raw = await self.core.store.state(str(incoming.key))
+        languages = self.core.flows.locales.languages
+        for candidate in (State.from_json(raw).lang if raw else None, incoming.lang_hint,
+                          self.core.settings.default_lang):
+            short = (candidate or "").split("-")[0].lower()
+            if short in languages:
+                return short
+        return languages[0] if languages else "nl"
+
+    async def _chat_reload(self, who: str, incoming: Incoming) -> list[Send]:
         outcome = await self.reload(who=who, trigger="chat")
-        return [Send(outcome.report())]
+        say = texts_for(self.core.flows, await self.language_of(incoming))  # the set running now
+        return [Send(outcome.report(say))]
 
-    async def _chat_stats(self, who: str, args: str) -> list[Send]:
+    async def _chat_stats(self, who: str, args: str, incoming: Incoming) -> list[Send]:
         weeks = int(args) if args.isdigit() else STATS_WEEKS
         weeks = max(1, min(weeks, STATS_WEEKS_MAX))
-        text = await self.stats_report(weeks)
+        text = await self.stats_report(weeks, await self.language_of(incoming))
         await audit.record_action(self.core.store, audit.AuditEntry(
             audit.now_text(self.core.clock()), who, "stats", "ok", self.core.flows.version, f"weeks={weeks}"))
         return [Send(text)]
@@ -197,28 +281,28 @@ class Moderation:
                                         problems=exc.problems, summary=str(exc))
             except Exception as exc:  # a bug or an unreadable file must not stop the bot either
                 log.exception("reload (%s) could not load the flow set", trigger)
+                error = f"{type(exc).__name__}: {exc}"
                 outcome = ReloadOutcome("failed", running.version, running.version, running.loaded_at,
-                                        summary=f"the flow set could not be loaded: {type(exc).__name__}: {exc}")
+                                        summary=f"the flow set could not be loaded: {error}", error=error)
             else:
                 self.core.swap_flows(fresh)
                 changed = fresh.version != running.version
                 outcome = ReloadOutcome(
                     "ok" if changed else "unchanged", fresh.version, running.version, fresh.loaded_at,
                     changes=describe_changes(running, fresh), warnings=len(fresh.warnings),
-                    summary=f"{len(fresh.flows)} flows, {len(fresh.locales.languages)} languages, "
-                            f"{len(fresh.cards)} directory entries.")
+                    flows=len(fresh.flows), languages=len(fresh.locales.languages), entries=len(fresh.cards))
                 if changed:
                     await audit.record_version(self.core.store, fresh, trigger)
             if outcome.outcome == "failed":
                 detail = "\n".join(str(p) for p in outcome.problems if p.severity == "error") or outcome.summary
             else:
-                detail = "; ".join([f"from {outcome.previous}", *outcome.changes])
+                detail = "; ".join([f"from {outcome.previous}", *map(str, outcome.changes)])
             await audit.record_action(self.core.store, audit.AuditEntry(
                 audit.now_text(self.core.clock()), who, "reload", outcome.outcome, outcome.version, detail))
             return outcome
 
     # ------------------------------------------------------------ statistics
-    async def stats_report(self, weeks: int) -> str:
+    async def stats_report(self, weeks: int, lang: str | None = None) -> str:
         """Per week and flow: conversations started and how many reached each end. Counts only."""
         now = self.core.clock()
         year, week, _ = (now - timedelta(weeks=weeks - 1)).isocalendar()
@@ -228,17 +312,18 @@ class Moderation:
             if week_id >= since:
                 table.setdefault(week_id, {})[event] = n
         flows = self.core.flows
-        lines = [f"Statistics for the last {weeks} week(s): counts only, no user ids, no texts. "
-                 f"Running version {flows.version}."]
+        lang = lang or self.core.settings.default_lang
+        say = texts_for(flows, lang)
+        lines = [say("moderation.stats.title", weeks=weeks, version=flows.version)]
         if not table:
-            lines.append("\nNothing was counted in these weeks.")
+            lines.append("\n" + say("moderation.stats.nothing"))
         for week_id in sorted(table, reverse=True):
             lines.append(f"\n{week_id}")
-            lines += _week_lines(table[week_id], flows)
+            lines += _week_lines(table[week_id], flows, lang, say)
         return "\n".join(lines)
 
 
-def _week_lines(counts: dict[str, int], flows: FlowSet) -> list[str]:
+def _week_lines(counts: dict[str, int], flows: FlowSet, lang: str, say: Say) -> list[str]:
     started: dict[str, int] = {}
     ends: dict[str, dict[str, int]] = {}
     crisis: dict[str, int] = {}
@@ -256,20 +341,25 @@ def _week_lines(counts: dict[str, int], flows: FlowSet) -> list[str]:
             forgotten += n
     lines = []
     for flow in sorted(set(started) | set(ends)):
-        title = _title(flows, flow)
-        lines.append(f"  {flow}{f' ({title})' if title else ''}: {started.get(flow, 0)} started")
+        title = _title(flows, flow, lang)
+        count = started.get(flow, 0)
+        if title:
+            lines.append("  " + say("moderation.stats.started_titled", flow=flow, title=title, count=count))
+        else:
+            lines.append("  " + say("moderation.stats.started", flow=flow, count=count))
         for where, n in sorted(ends.get(flow, {}).items()):
-            lines.append(f"    reached the end at {where}: {n}")
+            lines.append("    " + say("moderation.stats.ended", step=where, count=n))
     if crisis:
-        lines.append("  crisis recognised: " + ", ".join(f"{name} {n}" for name, n in sorted(crisis.items())))
+        items = ", ".join(f"{name} {n}" for name, n in sorted(crisis.items()))
+        lines.append("  " + say("moderation.stats.crisis", items=items))
     if forgotten:
-        lines.append(f"  asked to be forgotten: {forgotten}")
+        lines.append("  " + say("moderation.stats.forgotten", count=forgotten))
     return lines
 
 
-def _title(flows: FlowSet, flow: str) -> str:
+def _title(flows: FlowSet, flow: str, lang: str) -> str:
     found = flows.flows.get(flow)
-    return flows.render("nl", found.title, {}) if found else ""
+    return flows.render(lang, found.title, {}) if found else ""
 
 
 # ---------------------------------------------------------------- wiring
@@ -299,7 +389,7 @@ def log_outcome(outcome: ReloadOutcome, trigger: str) -> None:
                   "\n".join(str(p) for p in outcome.problems if p.severity == "error") or outcome.summary)
     elif outcome.outcome == "ok":
         log.info("reload (%s): version %s (was %s); %s", trigger, outcome.version, outcome.previous,
-                 "; ".join(outcome.changes) or "no visible changes")
+                 "; ".join(map(str, outcome.changes)) or "no visible changes")
     else:
         log.debug("reload (%s): nothing changed", trigger)
 

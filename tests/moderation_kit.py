@@ -2,8 +2,9 @@
 
 The flow set is written fresh into each test's tmp_path, so a test can edit,
 break and reload it like a moderator would. Only the engine's own system
-texts (locales/<lang>/system.yaml) are copied from the shipped locales: they
-are what the engine says on its own (unknown command, flow changed, ...).
+texts (locales/<lang>/system.yaml) and the answers to moderators
+(moderation.yaml) are copied from the shipped locales: they are what the bot
+says on its own (unknown command, flow changed, reloaded ...).
 Shared by test_reload, test_stats_audit and test_scenarios_runner.
 """
 
@@ -79,14 +80,15 @@ def shipped_locales() -> Path:
 
 
 def write_flowset(root: Path) -> tuple[Path, Path]:
-    """flows/main.yaml and locales/<lang>/{kit,system}.yaml under root; returns (flows, locales)."""
+    """flows/main.yaml and locales/<lang>/{kit,system,moderation}.yaml under root; returns (flows, locales)."""
     flows, locales = root / "flows", root / "locales"
     flows.mkdir(parents=True)
     (flows / "main.yaml").write_text(MAIN_FLOW, encoding="utf-8")
     for lang, text in TEXTS.items():
         (locales / lang).mkdir(parents=True)
         (locales / lang / "kit.yaml").write_text(text, encoding="utf-8")
-        shutil.copy(shipped_locales() / lang / "system.yaml", locales / lang / "system.yaml")
+        for name in ("system.yaml", "moderation.yaml"):
+            shutil.copy(shipped_locales() / lang / name, locales / lang / name)
     return flows, locales
 
 

@@ -44,5 +44,21 @@ def test_a_missing_engine_text_is_an_error_at_the_line_that_uses_it(tmp_path):
 def test_the_shipped_locales_have_every_text_the_code_uses():
     flowset = load_flowset(REPO / "flows", REPO / "locales", root=REPO)
     assert not [w for w in flowset.warnings if w.kind == "missing-text-key"]
-    for key in ("sys.stale", "sys.flood", "desk.user.report_ref", "telegram.group_invite", "console.hint"):
+    for key in ("sys.stale", "sys.flood", "desk.user.report_ref", "telegram.group_invite", "console.hint",
+                "moderation.reload.failed", "moderation.change.steps_removed", "moderation.stats.title"):
         assert flowset.locales.has("nl", key) and flowset.locales.has("en", key), key
+
+
+def test_the_names_the_moderators_answers_fill_in_count_only_for_their_own_texts(tmp_path):
+    """`{{ version }}` is given to moderation.* texts by the code; in a flow's text no step sets it."""
+    flows, locales = copy_fixture(tmp_path)
+    for lang, said in (("nl", "Versie {{ version }}, {{ count }} keer."), ("en", "Version {{ version }}, {{ count }} times.")):
+        (locales / lang / "moderation.yaml").write_text(f"moderation:\n  stats:\n    nothing: {said}\n", "utf-8")
+    main = locales / "nl" / "main.yaml"
+    main.write_text(main.read_text("utf-8").replace("  young: Je bent jonger dan 18.", "  young: Versie {{ version }}."),
+                    "utf-8")
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(flows, locales, root=tmp_path)
+    unknown = [p for p in caught.value.problems if p.kind == "unknown-variable"]
+    assert [p.where.file for p in unknown] == ["locales/nl/main.yaml"]
+    assert "`{{ version }}`" in unknown[0].message

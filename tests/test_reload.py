@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import audit
+from bot import audit, moderation
 from bot.moderation import ReloadTriggers
 from bot.state import State
 from tests.moderation_kit import Bot, edit, line_of, start_bot
@@ -43,9 +43,10 @@ async def test_a_valid_edit_is_live_without_a_restart(bot: Bot) -> None:
 
     answer = await bot.send("mod", "/reload")
 
-    assert len(answer) == 1
-    assert answer[0].startswith(f"Reloaded: version {bot.core.flows.version} (was {before}).")
-    assert "text(s) changed" in answer[0]
+    # the moderator has no conversation with the bot: the default language, Dutch
+    assert answer == [f"Herladen gelukt: nu draait versie {bot.core.flows.version} (was {before}). "
+                      "1 flow, 2 talen, 0 items in de directory.\n"
+                      "• 1 tekst veranderd, toegevoegd of weggehaald."]
     assert bot.core.flows.version != before
     assert "Wie bent u?" in await bot.send("parent", "/start")
     loaded = await audit.versions(bot.core.store)
@@ -66,8 +67,9 @@ async def test_a_broken_edit_is_rejected_with_file_and_line_while_the_bot_keeps_
     text = answer[0]
     errors = text.count(": error[")
     assert errors >= 2
-    assert text.startswith(f"Reload failed: {errors} error(s); nothing was changed. "
-                           f"The bot keeps running version {running.version}")
+    assert text.startswith(f"Herladen is niet gelukt: {errors} fouten. Er is niets veranderd. "
+                           f"De bot werkt door met versie {running.version} (geladen op {running.loaded_at}).\n\n")
+    assert text.endswith("\n\nVerbeter de bestanden en typ daarna opnieuw /reload.")
     assert f"flows/main.yaml:{bad_line}:" in text and "[unknown-next]" in text and "`nowhere`" in text
     assert "locales/nl/kit.yaml:" in text and "[yaml-syntax]" in text
     assert bot.core.flows is running
@@ -88,7 +90,10 @@ async def test_a_conversation_on_a_deleted_step_is_offered_a_fresh_start(bot: Bo
     edit(main, "  name:\n    ask: kit.name\n    type: text\n    save: name\n    next: thanks\n", "")
     edit(bot.locales_dir / "nl" / "kit.yaml", "Dank je, {{ name }}.", "Dank je.")
     edit(bot.locales_dir / "en" / "kit.yaml", "Thank you, {{ name }}.", "Thank you.")
-    assert (await bot.send("mod", "/reload"))[0].startswith("Reloaded")
+    [answer] = await bot.send("mod", "/reload")
+    assert answer.startswith(f"Herladen gelukt: nu draait versie {bot.core.flows.version} (was {old_version}).")
+    assert ("\n• Flow main is veranderd. Stappen weggehaald: name. "
+            "Wie daar in een gesprek zat, krijgt een nieuwe start aangeboden.\n") in answer
 
     # the step the parent was on is gone: told plainly, offered this part again or the beginning
     seen = await bot.send("parent", "Jan")
@@ -115,7 +120,7 @@ async def test_a_non_moderator_gets_the_unknown_command_answer_and_nothing_chang
 
     assert answer == await bot.send("someone", "/nosuchcommand")
     assert answer[0] == bot.text("sys.unknown_command")
-    assert not any("eload" in line or "tatistic" in line for line in answer)
+    assert not any(word in line for line in answer for word in ("eload", "erladen", "tatisti"))
     assert bot.core.flows is running
     assert await audit.actions(bot.core.store) == []
 
@@ -126,7 +131,44 @@ async def test_reload_typed_as_text_works_for_a_moderator(bot: Bot) -> None:
 
     await bot.core.handle(Incoming(ConversationKey("console", "mod", "mod"), Text("/reload"), update_id="t1"))
     messages, _ = bot.outlet.take()
-    assert messages[0].text.startswith("Reloaded: nothing changed")
+    assert messages[0].text == ("Herladen gelukt. Er is niets veranderd in de flows, de teksten of de directory "
+                                f"(versie {bot.core.flows.version}).")
+
+
+async def test_a_moderator_is_answered_in_the_language_of_their_conversation(bot: Bot) -> None:
+    await bot.send("mod", "/start")
+    await bot.send("mod", "english")
+    first = bot.core.flows.version
+    edit(bot.locales_dir / "en" / "kit.yaml", "bye: Goodbye.", "bye: Bye!")
+
+    assert await bot.send("mod", "/reload") == [
+        f"Reloaded: version {bot.core.flows.version} is running now (was {first}). "
+        "1 flow, 2 languages, 0 directory entries.\n"
+        "• 1 text changed, added or removed."]
+    assert await bot.send("mod", "/reload") == [
+        f"Reloaded. Nothing changed in the flows, the texts or the directory (version {bot.core.flows.version})."]
+    edit(bot.flows_dir / "main.yaml", "    say: kit.thanks\n    next: bye", "    say: kit.thanks\n    next: nowhere")
+    [failed] = await bot.send("mod", "/reload")
+    assert failed.startswith("Reload failed: 1 error. Nothing was changed. "
+                             f"The bot keeps running version {bot.core.flows.version} "
+                             f"(loaded {bot.core.flows.loaded_at}).\n\nflows/main.yaml:")
+    assert failed.endswith("\n\nFix the files, then type /reload again.")
+
+
+async def test_a_flow_set_without_moderator_texts_still_answers_with_the_facts(
+        bot: Bot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moderation, "_MISSING", set())  # each missing text is logged once per process
+    for lang in ("nl", "en"):
+        (bot.locales_dir / lang / "moderation.yaml").unlink()
+    before = bot.core.flows.version
+
+    [answer] = await bot.send("mod", "/reload")
+
+    # the set is valid without them (a trial set), so it runs; the moderator still learns what happened
+    assert bot.core.flows.version != before
+    assert answer.startswith(f"[moderation.reload.done] {bot.core.flows.version} · {before} · 1 · 2 · 0\n")
+    assert any("moderation.reload.done" in r.getMessage() and "moderation.yaml" in r.getMessage()
+               for r in caplog.records)
 
 
 async def test_a_redelivered_reload_is_handled_once(bot: Bot) -> None:

@@ -38,8 +38,9 @@ async def test_stats_count_starts_and_ends_per_flow_and_week_without_ids_or_text
 
     [answer] = await bot.send("mod", "/stats")
 
-    assert answer.splitlines()[0].startswith("Statistics for the last 8 week(s): counts only, no user ids, no texts.")
-    assert f"\n{this_week()}\n  main (Testmenu): 3 started\n    reached the end at main.bye: 2" in answer
+    assert answer.splitlines()[0] == ("Statistiek van de laatste 8 weken. Alleen aantallen: geen gebruikers, "
+                                      f"geen teksten. Nu draait versie {bot.core.flows.version}.")
+    assert f"\n{this_week()}\n  main (Testmenu): 3 keer begonnen\n    einde bereikt bij main.bye: 2" in answer
     for private in ("anna1987", "bram", "carla", "Geheimnaam", "console"):
         assert private not in answer
     rows = await bot.core.store.stats()
@@ -59,11 +60,25 @@ async def test_stats_show_crisis_and_forget_counts_and_respect_the_number_of_wee
 
     [answer] = await bot.send("mod", "/stats 3")
 
-    assert answer.startswith("Statistics for the last 3 week(s)")
-    assert "  crisis recognised: suicide 2" in answer
-    assert "  asked to be forgotten: 1" in answer
-    assert "  gone_flow: 1 started" in answer  # a flow removed since still counts, without a title
+    assert answer.startswith("Statistiek van de laatste 3 weken.")
+    assert "\n  crisis herkend: suicide 2\n" in answer
+    assert answer.endswith("\n  verzoeken om alles te vergeten: 1")
+    assert "\n  gone_flow: 1 keer begonnen\n" in answer  # a flow removed since still counts, without a title
     assert "2001-W01" not in answer and "40" not in answer
+
+
+async def test_stats_in_the_moderators_language_and_for_nothing_counted(bot: Bot) -> None:
+    assert await bot.send("mod", "/stats 1") == [
+        "Statistiek van de laatste 1 week. Alleen aantallen: geen gebruikers, geen teksten. "
+        f"Nu draait versie {bot.core.flows.version}.\n\nIn deze weken is niets geteld."]
+    await bot.send("mod", "/start")  # counted: start:main
+    await bot.send("mod", "english")
+
+    [answer] = await bot.send("mod", "/stats")
+
+    assert answer == ("Statistics for the last 8 weeks. Counts only: no users, no texts. "
+                      f"Running version {bot.core.flows.version}.\n\n{this_week()}\n"
+                      "  main (Test menu): 1 started")
 
 
 async def test_stats_for_a_non_moderator_is_an_unknown_command(bot: Bot) -> None:

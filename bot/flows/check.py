@@ -26,6 +26,12 @@ TEMPLATE_GLOBALS = frozenset(
     {"d", "t", "lang", "today", "now", "min", "max", "limit", "name", "typed",
      "ref", "desk", "who", "text", "title", "when", "details", "urgency", "items", "hours"}
 )
+#: More names the code fills for the texts of one namespace only
+#: (bot/moderation.py for its answers to moderators, see locales/*/moderation.yaml).
+NAMESPACE_GLOBALS = {
+    "moderation": frozenset({"version", "previous", "count", "flows", "languages", "entries", "weeks",
+                             "flow", "step"}),
+}
 #: Functions expressions may call (`deadline` reads the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | {"deadline"}
 #: Telegram callback_data is at most 64 bytes: "<step>:<option>".
@@ -297,7 +303,8 @@ def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[
                                         f"`{key}` in `{lang}` has different placeholders than in nl"
                                         f" (missing: {missing or '-'}; extra: {extra or '-'})",
                                         "use the same {{ names }} in every language"))
-            for name in sorted(found - known_vars - TEMPLATE_GLOBALS):
+            given = TEMPLATE_GLOBALS | NAMESPACE_GLOBALS.get(key.split(".", 1)[0], frozenset())
+            for name in sorted(found - known_vars - given):
                 problems.append(Problem(variants[lang].where, "unknown-variable",
                                         f"`{key}` uses `{{{{ {name} }}}}`, which no step sets",
                                         "set it in a flow or fix the spelling"))
