@@ -35,6 +35,7 @@ from bot.core import ZONE
 from bot.desk import cases
 from bot.desk.safety_desk import render_or_fallback
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
+from bot.periodic import every
 from bot.state import State
 from bot.store import Codec, who_of
 
@@ -232,12 +233,7 @@ async def purge_core(core: Core) -> Purged:
 
 
 async def purge_loop(core: Core) -> None:
-    while True:
-        try:
-            await purge_core(core)
-        except Exception:
-            log.exception("retention run failed")
-        await asyncio.sleep(PURGE_EVERY)
+    await every(PURGE_EVERY, lambda: purge_core(core), "retention run")
 
 
 # ---------------------------------------------------------------- wiring

@@ -19,7 +19,6 @@ Never log a conversation key, a time a user gave, or anything a flow saved.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import ZONE
 from bot.events import CancelTimers, ConversationKey, Incoming, Schedule, Send, Timer
+from bot.periodic import every
 from bot.store import Codec, who_of
 
 if TYPE_CHECKING:
@@ -153,12 +153,7 @@ async def fire_due(core: Core) -> int:
 
 
 async def timer_loop(core: Core) -> None:
-    while True:
-        try:
-            await fire_due(core)
-        except Exception:
-            log.exception("timer round failed")
-        await asyncio.sleep(TICK)
+    await every(TICK, lambda: fire_due(core), "timer round")
 
 
 def setup(core: Core) -> None:

@@ -28,7 +28,6 @@ Never log a text, a pseudonym, a conversation key or a room id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -59,6 +58,7 @@ from bot.events import (
     Timer,
     Unsupported,
 )
+from bot.periodic import every
 from bot.store import who_of
 
 if TYPE_CHECKING:
@@ -423,13 +423,17 @@ class SafetyDesk:
         self.wake()
         return replies
 
+    async def _talk_ref(self, desk: str, member: str, command: DeskCommand) -> str | None:
+        """The talk a desk command is about: its reference, or the one talk this member holds."""
+        if command.ref is not None:
+            return command.ref
+        held = await self.core.store.execute(cases.active_talks_held_by, member, desk, write=False)
+        return held[0].ref if len(held) == 1 else None
+
     async def reply(self, desk: str, member: str, command: DeskCommand) -> list[Send]:
-        ref = command.ref
+        ref = await self._talk_ref(desk, member, command)
         if ref is None:
-            held = await self.core.store.execute(cases.active_talks_held_by, member, desk, write=False)
-            if len(held) != 1:
-                return [Send(self.room_text("desk.room.which_talk"))]
-            ref = held[0].ref
+            return [Send(self.room_text("desk.room.which_talk"))]
         if not command.rest:
             return [Send(self.room_text("desk.room.empty_reply", ref=ref))]
         return await self._say_to_user(desk, ref, command.rest)
@@ -460,12 +464,9 @@ class SafetyDesk:
         return replies
 
     async def end_by_desk(self, desk: str, member: str, command: DeskCommand) -> list[Send]:
-        ref = command.ref
+        ref = await self._talk_ref(desk, member, command)
         if ref is None:
-            held = await self.core.store.execute(cases.active_talks_held_by, member, desk, write=False)
-            if len(held) != 1:
-                return [Send(self.room_text("desk.room.need_ref"))]
-            ref = held[0].ref
+            return [Send(self.room_text("desk.room.need_ref"))]
         to_user: list[tuple[ConversationKey, list[Send], list[int]]] = []
         ended: list[Case] = []
 
@@ -540,14 +541,7 @@ class SafetyDesk:
         return done
 
     async def delivery_loop(self) -> None:
-        while True:
-            try:
-                await self.deliver_pending()
-            except Exception:
-                log.exception("desk delivery round failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), DELIVERY_TICK)
+        await every(DELIVERY_TICK, self.deliver_pending, "desk delivery round", wake=self._wake)
 
     # ------------------------------------------------------------ forget me
     def forget_hook(self, db: sqlite3.Connection, who: str) -> None:
