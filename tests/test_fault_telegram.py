@@ -147,7 +147,7 @@ async def test_a_refusal_longer_than_the_retries_is_sent_later_once_even_halfway
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
     try:
         expected = await reference(tg, bot)
-        assert len(expected[-1]) == 2, "the last step should answer with two messages"
+        assert len(expected[-1]) >= 2, "the last step should answer with several messages"
         user = User(tg, "Ouder")
         for step in script(bot)[:-1]:
             before = len(user.texts)

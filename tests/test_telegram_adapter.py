@@ -63,9 +63,11 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         "editMessageText", welcome.message_id, bot.text("termijn.ask_date"), [],
     )
 
-    result, anything_else = await parent.says("gisteren")
-    assert result.method == anything_else.method == "sendMessage"
+    result, where, anything_else = await parent.says("gisteren")
+    assert result.method == where.method == anything_else.method == "sendMessage"
     assert result.text.startswith("De laatste dag is waarschijnlijk")
+    assert where.text.startswith(bot.text("termijn.where"))  # the sourced cards of the body
+    assert "Bron:" in where.text
     assert shown([anything_else]) == [(bot.text("main.anything_else"), bot.labels("main", "anything_else"))]
 
     (bye,) = await parent.presses(bot.label("main", "anything_else", "done"))
@@ -77,6 +79,7 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         (True, bot.text("termijn.ask_date"), []),
         (False, "gisteren", []),
         (True, result.text, []),
+        (True, where.text, []),
         (True, bot.text("main.anything_else"), bot.labels("main", "anything_else")),
         (True, bot.text("main.bye"), []),
     ]
