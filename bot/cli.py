@@ -74,6 +74,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.app import build_core
 
     settings = _settings(args)
+    if not args.json:
+        # A person chatting in the terminal needs no deployment warnings (no desk, no key)
+        # between the messages; errors still show.
+        logging.getLogger().setLevel(logging.ERROR)
 
     async def main() -> None:
         core = await build_core(settings)
