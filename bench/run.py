@@ -15,8 +15,9 @@ Two paths, one JSON line per run (each run in a fresh process, so RSS figures ar
 
 Both use the product's object graph (`bot.app.build_core`: flows loaded and validated,
 SQLite file on disk in WAL mode with the product's default `synchronous`, migrations,
-extensions); every turn commits state + handled mark + outbox in one transaction before
-its reply is sent. After all runs a summary line gives the median of each metric and
+extensions) and start it as the product does (`Core.start`: its background loops run);
+every turn commits state + handled mark + outbox in one transaction before its reply
+is sent. After all runs a summary line gives the median of each metric and
 how far each target is met or missed. Nothing here asserts a time.
 """
 
@@ -171,6 +172,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
                              request=FakeBotRequest(recorder), get_updates_request=FakeBotRequest(recorder))
         await adapter.bot.initialize()  # getMe
         bot = adapter.bot
+        await core.start()  # as bot.app does once the platforms are up (its loops run during the run)
         startup_s = time.perf_counter() - t0
         process = adapter.process
         de_json = Update.de_json
@@ -187,8 +189,11 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     else:
         assert core is not None
         startup_s = time.perf_counter() - t0
-        sink = SinkOutlet(recorder)
+        sink = SinkOutlet(recorder)  # imports PTB for the keyboard layout: not the core's start-up
         core.register(sink)
+        core_started = time.perf_counter()
+        await core.start()
+        startup_s += time.perf_counter() - core_started
         handle = core.handle
         next_update = [FIRST_UPDATE_ID]
         events = {2: Choice("parent", "role"), 3: Choice("gi", "org"), 5: Choice("yes", "confirm")}
@@ -324,6 +329,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
                 result.setdefault("transcript_diff", {})[str(i)] = {"call": diff[0], "got": diff[1], "want": diff[2]}
                 break
     if core is not None:
+        await core.stop()
         await core.store.close()
     else:
         result["note"] = "PTB alone: no core, no store, no adapter; a ceiling, not the product"
