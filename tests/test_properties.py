@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -103,7 +104,8 @@ class Walker:
         self.state: State | None = None
         self.questions: list[Send | Edit] = []
         self.stats: list[str] = []
-        self.armed: set[str] = set()
+        #: timer name -> the variables it carries when it fires
+        self.armed: dict[str, tuple[tuple[str, Any], ...]] = {}
 
     def current_question(self) -> Send | Edit | None:
         return self.questions[-1] if self.questions else None
@@ -127,24 +129,23 @@ class Walker:
         return turn.actions
 
     def track_timers(self, event: Event, actions: list[Action]) -> None:
-        """Which timers are armed: scheduled, not cancelled, not fired, and their flow still open.
+        """Which timers are armed, kept the way bot/timers.py keeps them.
 
-        Timers that outlive their flow (the user went elsewhere) are left out here on
-        purpose: what they should do is the timers' own tests' business.
+        One per name, carrying the flow's variables of the moment it was set, until it
+        fires or is cancelled (`at: None`, CancelTimers, forget me). Starting over does
+        not cancel it: it fires later into whatever the user is doing then.
         """
         if isinstance(event, Timer):
-            self.armed.discard(event.name)
+            self.armed.pop(event.name, None)
+        values = {k: v for k, v in self.state.vars.items() if not k.startswith("_")} if self.state else {}
         for action in actions:
             if isinstance(action, Schedule):
-                if action.at in ("None", ""):
-                    self.armed.discard(action.name)
+                if action.at.strip() in ("None", ""):
+                    self.armed.pop(action.name, None)
                 else:
-                    self.armed.add(action.name)
+                    self.armed[action.name] = tuple(sorted(values.items()))
             elif isinstance(action, CancelTimers | ForgetUser):
                 self.armed.clear()
-        here = {self.state.flow, *(f for f, _ in self.state.stack)} if self.state else set()
-        owned = {name for f in here if f in self.fs.flows for name in self.fs.flows[f].timers}
-        self.armed &= owned
 
     def check_state(self, state: State | None) -> None:
         if state is None:
@@ -187,8 +188,8 @@ def next_event(draw: st.DrawFn, walker: Walker) -> Event:
         return Command(draw(st.sampled_from(COMMAND_NAMES)),
                        draw(st.sampled_from(["", "en", "klacht", "veilig", "onbekend", "x" * 300])))
     if kind == "other":
-        timers = [*sorted(walker.armed), "unknown"]
-        return draw(st.sampled_from([*(Unsupported(k) for k in UNSUPPORTED), *(Timer(t) for t in timers)]))
+        timers = [Timer(name, values) for name, values in sorted(walker.armed.items())] + [Timer("unknown")]
+        return draw(st.sampled_from([*(Unsupported(k) for k in UNSUPPORTED), *timers]))
     return Text(draw(typed_texts()))
 
 
