@@ -287,12 +287,23 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return chunks
 
 
+#: Answers this short ("Ja"/"Nee", "Yes"/"No") sit side by side; longer ones get a row each,
+#: because Telegram cuts long labels in a shared row.
+SIDE_BY_SIDE_LABEL = 8
+SIDE_BY_SIDE_COUNT = 3
+
+
 def keyboard(choices: Sequence[ChoiceButton], token: str) -> InlineKeyboardMarkup | None:
-    """One button per row, each carrying `<token>:<choice id>` so a stale press is recognised."""
+    """Buttons carrying `<token>:<choice id>` so a stale press is recognised.
+
+    One row for a few short answers (yes/no), otherwise one button per row.
+    """
     if not choices:
         return None
-    rows = [[InlineKeyboardButton(c.label, callback_data=f"{token}:{c.id}")] for c in choices]
-    return InlineKeyboardMarkup(rows)
+    buttons = [InlineKeyboardButton(c.label, callback_data=f"{token}:{c.id}") for c in choices]
+    if len(buttons) <= SIDE_BY_SIDE_COUNT and all(len(c.label) <= SIDE_BY_SIDE_LABEL for c in choices):
+        return InlineKeyboardMarkup([buttons])
+    return InlineKeyboardMarkup([[button] for button in buttons])
 
 
 def _transient(exc: BaseException) -> bool:
