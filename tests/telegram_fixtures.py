@@ -153,3 +153,48 @@ async def running_bot(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[R
         yield bot
     finally:
         await bot.stop()
+
+
+class QuickUser:
+    """A Telegram user who types and presses without waiting for the bot (for load and fault tests)."""
+
+    def __init__(self, tg: FakeTelegram, name: str) -> None:
+        self.tg = tg
+        self.user = tg.new_user(name, language_code="nl")
+        self.chat = tg.private_chat(self.user)
+        self.updates: list[dict[str, Any]] = []
+
+    @property
+    def transcript(self) -> list[Sent]:
+        return self.tg.transcript(self.chat)
+
+    @property
+    def texts(self) -> list[str]:
+        return [sent.text for sent in self.transcript]
+
+    def command(self, name: str) -> None:
+        self.updates.append(self.tg.send_command(self.user, name))
+
+    def says(self, text: str) -> None:
+        self.updates.append(self.tg.send_text(self.user, text))
+
+    def presses(self, label: str) -> None:
+        message = next(m for m in reversed(self.tg.bot_messages(self.chat))
+                       if any(b[0] == label for row in button_rows(m) for b in row))
+        self.updates.append(self.tg.press(self.user, message["message_id"], label=label))
+
+
+def bot_process_env(tg: FakeTelegram, db: Path) -> dict[str, str]:
+    """The environment for `python -m bot` serving Telegram against the fake server (nothing inherited)."""
+    import os
+
+    from bot.settings import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEGWIJZER_")}
+    env |= {
+        "WEGWIJZER_TELEGRAM_TOKEN": TOKEN,
+        "WEGWIJZER_TELEGRAM_API_URL": tg.base_url,
+        "WEGWIJZER_DB": str(db),
+        "PYTHONPATH": str(ROOT),
+    }
+    return env

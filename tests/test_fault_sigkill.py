@@ -20,7 +20,6 @@ the same message once more; the test allows at most one per kill and counts them
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sys
@@ -29,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import load_flows
-from bot.settings import ROOT, Settings
-from tests.fakes.telegram_api import TOKEN, FakeTelegram, Sent, button_rows
-from tests.telegram_fixtures import telegram
+from bot.settings import Settings
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_fixtures import QuickUser, bot_process_env, telegram
 
 __all__ = ["telegram"]  # the fixture, used by name below
 
@@ -49,49 +48,18 @@ def collapse(texts: list[str]) -> tuple[list[str], int]:
     return out, len(texts) - len(out)
 
 
-class User:
-    def __init__(self, tg: FakeTelegram, name: str) -> None:
-        self.tg = tg
-        self.user = tg.new_user(name, language_code="nl")
-        self.chat = tg.private_chat(self.user)
-        self.updates: list[JSON] = []
-
-    @property
-    def transcript(self) -> list[Sent]:
-        return self.tg.transcript(self.chat)
-
-    @property
-    def texts(self) -> list[str]:
-        return [sent.text for sent in self.transcript]
-
-    def command(self, name: str) -> None:
-        self.updates.append(self.tg.send_command(self.user, name))
-
-    def says(self, text: str) -> None:
-        self.updates.append(self.tg.send_text(self.user, text))
-
-    def presses(self, label: str) -> None:
-        message = next(m for m in reversed(self.tg.bot_messages(self.chat))
-                       if any(b[0] == label for row in button_rows(m) for b in row))
-        self.updates.append(self.tg.press(self.user, message["message_id"], label=label))
 
 
 async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegram: FakeTelegram, tmp_path: Path) -> None:
     tg = telegram
     rng = random.Random(8)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEGWIJZER_")}
-    env |= {
-        "WEGWIJZER_TELEGRAM_TOKEN": TOKEN,
-        "WEGWIJZER_TELEGRAM_API_URL": tg.base_url,
-        "WEGWIJZER_DB": str(tmp_path / "wegwijzer.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bot_process_env(tg, tmp_path / "wegwijzer.sqlite3")
     flows = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
 
     def text(key: str) -> str:
         return flows.render("nl", key, {})
 
-    steps: list[Callable[[User], None]] = [
+    steps: list[Callable[[QuickUser], None]] = [
         lambda u: u.command("start"),
         lambda u: u.presses(text("main.role.parent")),
         lambda u: u.presses(text("main.parent.deadline")),
@@ -110,7 +78,7 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
     process = await launch()
     try:
         # the uninterrupted conversation: what every user must end up having seen
-        reference = User(tg, "Referentie")
+        reference = QuickUser(tg, "Referentie")
         expected: list[list[str]] = []  # the texts each step adds
         for step in steps:
             before = len(reference.texts)
@@ -121,9 +89,9 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
             expected.append(reference.texts[before:])
         assert expected[-1][0].startswith("De laatste dag is"), expected
 
-        users = [User(tg, f"Ouder {i}") for i in range(USERS)]
+        users = [QuickUser(tg, f"Ouder {i}") for i in range(USERS)]
 
-        async def converse(user: User) -> None:
+        async def converse(user: QuickUser) -> None:
             seen: list[str] = []
             for step, adds in zip(steps, expected, strict=True):
                 await asyncio.sleep(rng.uniform(0, 0.01))

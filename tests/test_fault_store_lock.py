@@ -16,18 +16,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from bot.core import Core
-from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text
+from bot.events import Choice, Command, ConversationKey, Incoming, Text
 from bot.settings import Settings
 from bot.state import State
 from bot.store import Store
 from tests.conftest import load_fixture_flows
+from tests.outlets import Capture
 
 WELCOME = "Welkom bij de testbot."
 MENU = "Waarmee kan ik helpen?"
@@ -47,23 +46,6 @@ print("released", flush=True)
 """
 
 
-class Capture:
-    """An outlet that keeps what each user was sent, in order."""
-
-    platform = "telegram"
-
-    def __init__(self) -> None:
-        self.sent: defaultdict[str, list[str]] = defaultdict(list)
-
-    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.sent[key.user].extend(action.text for action in actions)
-
-    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        return room
-
-    @property
-    def total(self) -> int:
-        return sum(len(texts) for texts in self.sent.values())
 
 
 def key(user: str) -> ConversationKey:

@@ -23,38 +23,17 @@ from typing import Any
 import pytest
 
 import bot.core as core_module
-from tests.fakes.telegram_api import FakeTelegram, button_rows
-from tests.telegram_fixtures import RunningBot, telegram, telegram_settings
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_fixtures import QuickUser, RunningBot, telegram, telegram_settings
 
 __all__ = ["telegram"]  # the fixture, used by name below
 
 JSON = dict[str, Any]
 
 
-class User:
-    def __init__(self, tg: FakeTelegram, name: str) -> None:
-        self.tg = tg
-        self.user = tg.new_user(name, language_code="nl")
-        self.chat = tg.private_chat(self.user)
-        self.updates: list[JSON] = []
-
-    @property
-    def texts(self) -> list[str]:
-        return [sent.text for sent in self.tg.transcript(self.chat)]
-
-    def command(self, name: str) -> None:
-        self.updates.append(self.tg.send_command(self.user, name))
-
-    def says(self, text: str) -> None:
-        self.updates.append(self.tg.send_text(self.user, text))
-
-    def presses(self, label: str) -> None:
-        message = next(m for m in reversed(self.tg.bot_messages(self.chat))
-                       if any(b[0] == label for row in button_rows(m) for b in row))
-        self.updates.append(self.tg.press(self.user, message["message_id"], label=label))
 
 
-def script(bot: RunningBot) -> list[Callable[[User], None]]:
+def script(bot: RunningBot) -> list[Callable[[QuickUser], None]]:
     return [
         lambda u: u.command("start"),
         lambda u: u.presses(bot.text("main.role.parent")),
@@ -66,7 +45,7 @@ def script(bot: RunningBot) -> list[Callable[[User], None]]:
 
 async def reference(tg: FakeTelegram, bot: RunningBot) -> list[list[str]]:
     """What each step shows, from one user while Telegram behaves."""
-    user = User(tg, "Referentie")
+    user = QuickUser(tg, "Referentie")
     expected = []
     for step in script(bot):
         before = len(user.texts)
@@ -85,7 +64,7 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), request_timeout=0.5).start()
     try:
         expected = await reference(tg, bot)
-        users = [User(tg, f"Ouder {i}") for i in range(6)]
+        users = [QuickUser(tg, f"Ouder {i}") for i in range(6)]
         bursts: list[Callable[[], None]] = [
             lambda: tg.throttle("sendMessage", retry_after=1, times=3),
             lambda: tg.fail("editMessageText", status=500, times=3),
@@ -112,7 +91,7 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
                 fired += 1
             return fired
 
-        async def converse(user: User) -> None:
+        async def converse(user: QuickUser) -> None:
             for step in script(bot):
                 before = len(user.texts)
                 step(user)
@@ -148,7 +127,7 @@ async def test_a_refusal_longer_than_the_retries_is_sent_later_once_even_halfway
     try:
         expected = await reference(tg, bot)
         assert len(expected[-1]) >= 2, "the last step should answer with several messages"
-        user = User(tg, "Ouder")
+        user = QuickUser(tg, "Ouder")
         for step in script(bot)[:-1]:
             before = len(user.texts)
             step(user)

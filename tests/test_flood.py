@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,13 @@ import pytest
 from bot.app import load_flows
 from bot.core import Core
 from bot.engine import Turn
-from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text, Timer
+from bot.events import Command, ConversationKey, Incoming, Text, Timer
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
 from bot.store import Store
 from tests.fakes.telegram_api import FakeTelegram
+from tests.outlets import Capture
 from tests.telegram_fixtures import Person, RunningBot, telegram_settings
 
 
@@ -43,19 +43,6 @@ class Clock:
         return self.now
 
 
-class Capture:
-    """An outlet keeping each user's messages, in order."""
-
-    platform = "telegram"
-
-    def __init__(self) -> None:
-        self.sent: defaultdict[str, list[str]] = defaultdict(list)
-
-    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.sent[key.user].extend(action.text for action in actions)
-
-    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        return room
 
 
 def flood_text(lang: str = "nl") -> str:

@@ -9,28 +9,21 @@ twice, and nothing they typed appears in the bot's output.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from bot.app import load_flows
-from bot.settings import ROOT, Settings
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.telegram_fixtures import Person, telegram
+from bot.settings import Settings
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_fixtures import Person, bot_process_env, telegram
 
 __all__ = ["telegram"]  # the fixture, used by name below
 
 
 async def test_python_m_bot_serves_telegram_and_survives_a_crash(telegram: FakeTelegram, tmp_path: Path) -> None:
     tg = telegram
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEGWIJZER_")}
-    env |= {
-        "WEGWIJZER_TELEGRAM_TOKEN": TOKEN,
-        "WEGWIJZER_TELEGRAM_API_URL": tg.base_url,
-        "WEGWIJZER_DB": str(tmp_path / "wegwijzer.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bot_process_env(tg, tmp_path / "wegwijzer.sqlite3")
     flows = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
 
     def text(key: str) -> str:
