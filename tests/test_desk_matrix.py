@@ -9,21 +9,19 @@ alerting the desk after the bot was restarted. Runs on the shipped flows.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.adapters.matrix import MatrixAdapter, config_from_settings
-from bot.app import build_core
-from bot.settings import ROOT, Settings
+from bot.adapters.matrix import MatrixAdapter
+from bot.settings import ROOT
 from tests.synapse import MatrixUser, Registered, Synapse, synapse_server  # noqa: F401 - fixture
+from tests.test_matrix_conversation import running_bot as matrix_bot
 
 pytestmark = pytest.mark.asyncio
 REF = re.compile(r"WW-\d{4}-\d{4}")
@@ -37,36 +35,11 @@ class Clock:
         return self.now
 
 
-@asynccontextmanager
-async def running_bot(server: Synapse, account: Registered, where: Path, desk: str,
-                      clock: Clock) -> AsyncIterator[MatrixAdapter]:
-    """The bot as bot.app runs it (every extension), with a clock the test moves."""
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        db=where / "bot.sqlite3",
-        flows_dir=ROOT / "flows",
-        locales_dir=ROOT / "locales",
-        matrix_homeserver=server.url,
-        matrix_user=account.user_id,
-        matrix_password=SecretStr(account.password),
-        matrix_store=where / "matrix",
-        desks=f"matrix:{desk}",
-        desk_hours="always",
-    )
-    core = await build_core(settings)
-    core.clock = clock
-    config = dataclasses.replace(config_from_settings(settings), max_backoff=0.5, give_up_after=30,
-                                 sync_timeout_ms=5000)
-    adapter = MatrixAdapter(settings, core, config)
-    await adapter.start()
-    await core.start()
-    try:
-        await adapter.ready(timeout=30)
-        yield adapter
-    finally:
-        await adapter.stop()
-        await core.stop()
-        await core.store.close()
+def running_bot(server: Synapse, account: Registered, where: Path, desk: str,
+                clock: Clock) -> AbstractAsyncContextManager[MatrixAdapter]:
+    """The bot as bot.app runs it (every extension, the shipped flows), with a clock the test moves."""
+    return matrix_bot(server, account, where, clock=clock, flows_dir=ROOT / "flows",
+                      locales_dir=ROOT / "locales", desks=f"matrix:{desk}", desk_hours="always")
 
 
 @asynccontextmanager

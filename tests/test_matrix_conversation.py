@@ -14,9 +14,9 @@ import asyncio
 import dataclasses
 import re
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +102,14 @@ def bot_settings(server: Synapse, account: Registered, where: Path, **extra: Any
 
 @asynccontextmanager
 async def running_bot(
-    server: Synapse, account: Registered, where: Path, *, give_up_after: float = 30, **extra: Any
+    server: Synapse, account: Registered, where: Path, *, give_up_after: float = 30,
+    clock: Callable[[], datetime] | None = None, **extra: Any
 ) -> AsyncIterator[MatrixAdapter]:
-    """The bot as bot.app runs it: core + adapter, started in the same order."""
+    """The bot as bot.app runs it: core + adapter, started in the same order (optionally on a test's clock)."""
     settings = bot_settings(server, account, where, **extra)
     core = await build_core(settings)
+    if clock is not None:
+        core.clock = clock
     config = dataclasses.replace(
         config_from_settings(settings), max_backoff=0.5, give_up_after=give_up_after, sync_timeout_ms=5000
     )
