@@ -287,11 +287,23 @@ class Store:
         await self.db.close()
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(sqlite3_connection, *args) on the connection's worker thread."""
+        """Run fn(sqlite3_connection, *args) on the connection's worker thread.
+
+        A cursor must never leave that thread. CPython's sqlite3 shares one prepared
+        statement per SQL text between cursors, and a cursor freed elsewhere resets
+        its statement there: when the event loop dropped the cursor of one ack while
+        the worker ran the same DELETE for the next ack, SQLite failed that one with
+        "bad parameter or other API misuse". So a cursor that `fn` hands back (e.g. a
+        lambda around `db.execute`) is closed here, on the worker, and None returned.
+        """
         conn = self.db
 
         def bound() -> T:
-            return fn(conn._conn, *args)
+            result = fn(conn._conn, *args)
+            if isinstance(result, sqlite3.Cursor):
+                result.close()
+                return None  # type: ignore[return-value]
+            return result
 
         return await conn._execute(bound)  # type: ignore[no-any-return,no-untyped-call]
 
@@ -381,8 +393,10 @@ class Store:
     async def ack(self, ids: Sequence[int]) -> None:
         """Delivered: drop these outbox rows."""
         if ids:
-            await self._write(lambda db: db.executemany("DELETE FROM outbox WHERE id = ?",
-                                                        [(i,) for i in ids]))
+            def write(db: sqlite3.Connection) -> None:
+                db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+            await self._write(write)
 
     async def pending_outbox(self) -> list[tuple[int, str, str]]:
         def read(db: sqlite3.Connection) -> list[tuple[int, str, str]]:
@@ -421,9 +435,11 @@ class Store:
         return await self._call(read)
 
     async def set_cursor(self, name: str, value: str) -> None:
-        await self._write(lambda db: db.execute(
-            "INSERT INTO cursors(name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)))
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+        await self._write(write)
 
     async def stats(self) -> list[tuple[str, str, int]]:
         return await self._call(lambda db: db.execute(

@@ -7,6 +7,7 @@ store's own idea of it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -232,3 +233,37 @@ async def test_delivered_messages_leave_the_outbox(db_path, flowset):
     await core.store.close()
     assert read(db_path, "SELECT count(*) FROM outbox") == [(0,)]
     assert len(outlet.delivered) == 1
+
+
+async def test_thousands_of_concurrent_acks_all_land(db_path):
+    """A flood acks many outbox rows at once; each ack must delete its row, none may fail.
+
+    Before the store closed cursors on its own thread, the event loop freed the cursor
+    of one ack while the worker ran the same DELETE for the next, and SQLite refused
+    about one ack in 200 with "bad parameter or other API misuse" (CI saw it in the
+    flood test)."""
+    store = await Store.open(db_path)
+    try:
+        def fill(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, 1)",
+                           [("t\x1fa\x1fa", "t\x1fa", "x")] * 8000)
+
+        await store.execute(fill)
+        failures: list[BaseException] = []
+        for start in range(1, 8001, 2000):
+            results = await asyncio.gather(*(store.ack([i]) for i in range(start, start + 2000)),
+                                           return_exceptions=True)
+            failures += [r for r in results if isinstance(r, BaseException)]
+        assert failures == []
+        assert await store.pending_outbox() == []
+    finally:
+        await store.close()
+
+
+async def test_a_cursor_handed_back_by_a_store_function_is_closed_on_the_store_thread(db_path):
+    store = await Store.open(db_path)
+    try:
+        assert await store.execute(lambda db: db.execute("SELECT 1"), write=False) is None
+        assert await store.execute(lambda db: db.execute("SELECT 1").fetchall(), write=False) == [(1,)]
+    finally:
+        await store.close()
