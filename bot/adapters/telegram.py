@@ -81,6 +81,12 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# PTB 22's own RetryAfter constructor reads its deprecated `retry_after`, so every 429
+# printed this warning although nothing here relies on the old type
+# (_retry_after_seconds takes both).
+warnings.filterwarnings("ignore", message=r"Deprecated since version \S+: In a future major version attribute `retry_after`",
+                        category=PTBDeprecationWarning)
 T = TypeVar("T")
 
 PLATFORM = "telegram"
