@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,13 +162,17 @@ def test_precision_and_recall_per_class(
         assert tuned.recall(cls) >= 0.9, cls
 
 
-def test_detection_is_fast_enough_for_every_message(detector: CrisisDetector, examples: list[Example]) -> None:
-    texts = [e.text for e in examples] * 3
-    start = time.perf_counter()
-    for text in texts:
-        detector.detect(text)
-    per_message = (time.perf_counter() - start) / len(texts)
-    assert per_message < 0.002, f"{per_message * 1e6:.0f} µs per message"
+@pytest.mark.timeout(60)  # a regex that backtracks catastrophically would hang here, not just be slow
+def test_long_and_adversarial_messages_are_classified(detector: CrisisDetector) -> None:
+    """Every free text goes through the detector, 10,000-character pastes included.
+
+    How fast it is, is measured by the benchmark (bench/), never asserted here.
+    """
+    filler = "mijn kind " * 1000
+    assert detector.detect(filler + "ik wil dood") is not None
+    assert detector.detect("a" * 10_000) is None
+    assert detector.detect(("ik " * 3000) + ".") is None
+    assert detector.detect("mezelf " * 2000 + "aan") is None
 
 
 # ------------------------------------------------------------ single messages
