@@ -247,7 +247,13 @@ class Store:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        db = aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        # aiosqlite's worker thread is not a daemon: a store that a crash left open (its
+        # frames kept alive by a traceback) would keep the process from ever exiting.
+        # Every write is awaited inside its own transaction, so dying mid-way loses
+        # nothing that was acknowledged.
+        db._thread.daemon = True
+        db = await db
         store = cls(db, path, codec or PlainCodec())
         try:
             await store._call(store._setup, synchronous, busy_timeout_s)

@@ -267,3 +267,26 @@ async def test_a_cursor_handed_back_by_a_store_function_is_closed_on_the_store_t
         assert await store.execute(lambda db: db.execute("SELECT 1").fetchall(), write=False) == [(1,)]
     finally:
         await store.close()
+
+
+def test_a_store_left_open_by_a_crash_does_not_keep_the_process_alive(tmp_path):
+    """A traceback can keep a store referenced to the very end; the process must still exit."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import asyncio
+        from bot.store import Store
+        LEAKED = []
+
+        async def main():
+            LEAKED.append(await Store.open({str(tmp_path / 'leak.sqlite3')!r}))
+
+        asyncio.run(main())
+        print("done")
+    """)
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert (result.returncode, result.stdout.strip()) == (0, "done")
