@@ -457,6 +457,15 @@ def _index_markdown(fs: FlowSet, overview: Graph, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _html_inline(text: str) -> str:
+    """Escaped HTML with Markdown's `code` spans as <code>: the page says what index.md says."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick is not Markdown code: show it as written
+        return html.escape(text)
+    return "".join(f"<code>{html.escape(part)}</code>" if i % 2 else html.escape(part)
+                   for i, part in enumerate(parts))
+
+
 def _index_html(fs: FlowSet, fmt: str) -> str:
     ext = EXTENSIONS[fmt]
     esc = html.escape
@@ -466,8 +475,8 @@ def _index_html(fs: FlowSet, fmt: str) -> str:
         picture = (f'<object data="{flow_id}.svg" type="image/svg+xml"></object>' if fmt == "svg"
                    else f'<img src="{flow_id}.png" alt="{esc(flow_id)}">')
         items.append(f'<section id="{flow_id}"><h2><a href="{flow_id}.{ext}">{esc(_nl(fs, flow.title))}</a> '
-                     f"<code>{flow_id}</code></h2><p>{esc(flow.description)}</p>"
-                     f"<p>{esc(_summary(fs, flow_id))}</p>{picture}</section>")
+                     f"<code>{flow_id}</code></h2><p>{_html_inline(flow.description)}</p>"
+                     f"<p>{_html_inline(_summary(fs, flow_id))}</p>{picture}</section>")
     toc = "".join(f'<li><a href="#{f}">{esc(_nl(fs, fs.flows[f].title))}</a> <code>{f}</code></li>'
                   for f in sorted(fs.flows))
     overview = ('<object data="overview.svg" type="image/svg+xml"></object>' if fmt == "svg"

@@ -220,6 +220,26 @@ def test_graph_all_writes_every_flow_and_an_index_page(tmp_path: Path, fmt: str)
         assert (out / "main.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_the_html_index_shows_code_as_code_and_escapes_the_rest(tmp_path: Path, fmt: str) -> None:
+    """The page a moderator opens says what index.md says, without Markdown backticks or raw HTML."""
+    need_graphviz()
+    shutil.copytree(FIXTURE_FLOWS, tmp_path / "flows")
+    termijn = tmp_path / "flows" / "termijn.yaml"
+    termijn.write_text(termijn.read_text().replace(
+        "deeplink: deadline\n", 'deeplink: deadline\ndescription: "Counts from `decision_date` <b>&</b> more"\n'))
+    out = tmp_path / "out"
+    assert run_cli("graph", "--all", "--format", fmt, "--out", str(out),
+                   "--flows", str(tmp_path / "flows"), "--locales", str(FIXTURE_LOCALES)) == 0
+    index = (out / "index.html").read_text()
+    assert "`" not in index
+    assert "<p>start <code>welcome</code>; " in index
+    assert "<p>start <code>kind</code>; " in index
+    assert "deep link <code>/start deadline</code>; called by main</p>" in index
+    assert "<p>Counts from <code>decision_date</code> &lt;b&gt;&amp;&lt;/b&gt; more</p>" in index
+    assert "<b>" not in index
+
+
 def test_graph_all_for_the_shipped_flows(tmp_path: Path) -> None:
     need_graphviz()
     fs = shipped()
