@@ -332,6 +332,10 @@ class _Run:
         if keyword and not (self.state and self.state.pending == "pick"):
             self.interrupt(keyword)
             return
+        option_id = self.typed_label(raw)
+        if option_id is not None:
+            self.choose(self.current_step(), option_id)
+            return
         if self.check_crisis(raw):
             return
         if self.state is None:
@@ -369,6 +373,28 @@ class _Run:
             return False
         step = self.fs.step(state.flow, state.step)
         return step is not None and step.kind == "choose" and any(o.id == "help" for o in step.options or [])
+
+    def typed_label(self, raw: str) -> str | None:
+        """The option whose whole label was typed at a choice step: it wins over the crisis check.
+
+        A professional who types the menu's "Ik ben bedreigd, lastiggevallen of aangevallen"
+        chose the safety route, like pressing it; the crisis check would read "bedreigd" and
+        give the generic reply instead. Only the full label counts (as match_buttons
+        normalises it): part of a label, or a sentence that merely contains crisis words
+        ("ik wil dood"), still gets the crisis answer first.
+        """
+        state = self.state
+        if state is None or state.pending:
+            return None
+        step = self.fs.step(state.flow, state.step)
+        if step is None or step.kind != "choose":
+            return None
+        text = normalise(raw)
+        labels = self.normalised_labels([(o.id, o.label) for o in step.options or []])
+        return next((cid for cid, label in labels if label == text), None)
+
+    def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(cid, normalise(self.text(key))) for cid, key in pairs]
 
     def check_crisis(self, raw: str) -> bool:
         detector = self.fs.crisis
@@ -414,7 +440,7 @@ class _Run:
         if text.isdigit():
             index = int(text) - 1
             return pairs[index][0] if 0 <= index < len(pairs) else None
-        labels = [(cid, normalise(self.text(key))) for cid, key in pairs]
+        labels = self.normalised_labels(pairs)
         for cid, label in labels:
             if text in (label, cid):
                 return cid

@@ -9,13 +9,17 @@ state survives its JSON round trip), so every test below checks them too.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import shutil
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import load_flows
 from bot.engine import MAX_INPUT, TurnContext, handle
 from bot.events import (
     Action,
@@ -35,9 +39,10 @@ from bot.events import (
 )
 from bot.flows.flowset import FlowSet
 from bot.flows.model import WAITING_KINDS
+from bot.settings import Settings
 from bot.state import State
 from bot.texts import LocaleText
-from tests.conftest import NOW, TODAY, load_fixture_flows
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, NOW, TODAY, load_fixture_flows
 
 MENU = "Waarmee kan ik helpen?"
 WELCOME = "Welkom bij de testbot."
@@ -849,6 +854,67 @@ def test_a_button_is_not_checked_for_a_crisis(chat):
     at_menu(chat)
     chat.press("report")
     assert chat.stats == []
+
+
+def copy_fixtures(root: Path) -> tuple[Path, Path]:
+    """The fixture flow set in a folder of its own, to change like a moderator would."""
+    flows, locales = root / "flows", root / "locales"
+    shutil.copytree(FIXTURE_FLOWS, flows)
+    shutil.copytree(FIXTURE_LOCALES, locales)
+    return flows, locales
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def threat_menu(tmp_path: Path, ctx: TurnContext) -> Chat:
+    """The fixture menu with "Iets melden" named "Ik ben bedreigd!", as the professional's menu has it."""
+    flows, locales = copy_fixtures(tmp_path)
+    replace_in(locales / "nl" / "main.yaml", "report: Iets melden", "report: Ik ben bedreigd!")
+    chat = Chat(load_fixture_flows(flows, locales), ctx)
+    at_menu(chat)
+    return chat
+
+
+@pytest.mark.parametrize("typed", ["Ik ben bedreigd!", "  ik BEN   bedreigd "])
+def test_typing_the_whole_label_of_an_option_chooses_it_before_the_crisis_check(threat_menu, typed):
+    assert threat_menu.say(typed) == [WHAT]
+    assert threat_menu.where == ("main", "what")
+    assert threat_menu.stats == []
+
+
+@pytest.mark.parametrize("typed", ["ik ben bedreigd door hem", "bedreigd"])
+def test_a_text_with_crisis_words_that_is_not_a_whole_label_still_gets_the_crisis_answer(threat_menu, typed):
+    # "bedreigd" alone is part of the label: match_buttons would pick the option, the crisis check goes first
+    assert threat_menu.say(typed) == ["Ben je bedreigd? Bel 112 bij direct gevaar.", "Ben je nu veilig?"]
+    assert threat_menu.where == ("safety", "safe_now")
+    assert threat_menu.state.stack == [("main", "menu")]
+
+
+def test_a_despair_text_at_a_choice_step_gets_the_crisis_reply_first(threat_menu):
+    assert threat_menu.say("ik wil dood") == [DESPAIR, MENU]
+    assert threat_menu.stats == ["crisis:despair"]
+
+
+@functools.cache
+def shipped() -> FlowSet:
+    return load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("typed", ["ik wil dood", "Ik ben bedreigd, ik wil dood"])
+def test_a_suicide_statement_at_the_professionals_menu_gets_the_113_reply_first(ctx, typed):
+    chat = Chat(shipped(), ctx)
+    chat.command("start")
+    chat.say("2")  # professional
+    menu = chat.texts[-1]
+    assert chat.where == ("main", "pro_menu")
+    assert chat.say(typed) == [chat.fs.render("nl", "crisis.suicide", {}), menu]
+    assert chat.stats == ["crisis:suicide"]
+    assert chat.where == ("main", "pro_menu")
 
 
 # ==================================================== changed flows
