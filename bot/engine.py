@@ -113,7 +113,8 @@ class TurnContext:
 class Turn:
     state: State | None
     actions: list[Action] = field(default_factory=list)
-    #: privacy-free statistics: "start:<flow>", "end:<flow>:<step>", "crisis:<class>"
+    #: privacy-free statistics: "start:<flow>" (a conversation began with it, or a call, crisis or
+    #: timer went into it), "end:<flow>:<flow>.<step>" (an end step of that flow), "crisis:<class>"
     stats: list[str] = field(default_factory=list)
     #: a flow failed at run time (kind of failure, never user text), for the core to log
     error: str | None = None
@@ -422,9 +423,9 @@ class _Run:
                 self.begin(self.fs.safety_flow, fresh=True)
             else:
                 self.remember()
-                self.state.stack.append((self.state.flow, self.state.step))
                 self.state.pending = None
-                self.goto(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start)
+                self.enter(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start,
+                           return_to=(self.state.flow, self.state.step))
                 self.run()
         else:
             self.reshow_or_begin()
@@ -681,10 +682,10 @@ class _Run:
         if state is None:
             self.state = State(flow=owner, step=target, lang=self._pick_lang(None),
                                version=self.fs.version, started=owner)
+            self.stats.append(f"start:{owner}")
         else:
-            state.stack.append((state.flow, state.step))
             state.pending = None
-            self.goto(owner, target)
+            self.enter(owner, target, return_to=(state.flow, state.step))
         assert self.state is not None
         for variable, value in values:
             self.state.vars.setdefault(variable, value)
@@ -699,6 +700,18 @@ class _Run:
     def goto(self, flow: str, step: str) -> None:
         assert self.state is not None
         self.state.flow, self.state.step = flow, step
+
+    def enter(self, flow: str, step: str, *, return_to: tuple[str, str]) -> None:
+        """Go into `flow` as a call that comes back to `return_to`: counted as a start of `flow`.
+
+        Every way into a flow (a `call` step, the crisis check's safety flow, a timer) is
+        counted, so /stats shows per flow how often it was used, not only the first flow of
+        a conversation; its ends are counted in `execute`.
+        """
+        assert self.state is not None
+        self.state.stack.append(return_to)
+        self.goto(flow, step)
+        self.stats.append(f"start:{flow}")
 
     def current_step(self) -> Step:
         assert self.state is not None
@@ -775,8 +788,7 @@ class _Run:
             self.out.append(Forward(self.report(step)))
         elif kind == "call":
             assert step.call is not None and nxt is not None
-            state.stack.append((state.flow, nxt))
-            self.goto(step.call, self.fs.flows[step.call].start)
+            self.enter(step.call, self.fs.flows[step.call].start, return_to=(state.flow, nxt))
             return
         elif kind == "handoff":
             assert step.handoff is not None
@@ -795,6 +807,7 @@ class _Run:
         elif kind == "end":
             if isinstance(step.end, str):
                 self.say_key(step.end)
+            self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
             if state.stack:
                 flow, nxt_step = state.stack.pop()
                 self.goto(flow, nxt_step)
@@ -803,7 +816,6 @@ class _Run:
                     state.pending = "recover"
                     self.ask_pending()
             else:
-                self.stats.append(f"end:{state.started}:{state.flow}.{state.step}")
                 self.state = None
             return
         if nxt is None:

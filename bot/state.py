@@ -43,7 +43,8 @@ class State:
     pending: str | None = None
     #: candidates offered by a "did you mean" question (municipality)
     offer: list[str] = field(default_factory=list)
-    #: the flow this conversation started with (for statistics)
+    #: the flow this conversation started with (counted with "forget me"; starts and ends are
+    #: counted per flow as they happen)
     started: str = ""
 
     def copy(self) -> State:

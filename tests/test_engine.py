@@ -254,6 +254,25 @@ def test_a_call_runs_the_other_flow_and_returns_to_next(chat):
     assert chat.state.stack == []
 
 
+def test_a_called_flow_counts_its_own_start_and_end_for_the_statistics(chat):
+    at_menu(chat)
+    chat.press("deadline")
+    assert chat.stats == ["start:termijn"]
+    chat.press("objection")
+    chat.say("1 oktober 2026")
+    assert chat.stats == ["end:termijn:termijn.done"]  # the call returned; main goes on
+    chat.press("done")
+    assert chat.stats == ["end:main:main.bye"]
+
+
+def test_the_safety_flow_the_crisis_check_goes_into_counts_as_started_and_ended(chat):
+    at_menu(chat)
+    chat.say("ik word bedreigd")
+    assert chat.stats == ["crisis:threat", "start:safety"]
+    chat.say("ja")
+    assert chat.stats == ["end:safety:safety.done"]
+
+
 def test_the_report_goes_to_the_desk_only_with_consent(chat):
     at_menu(chat)
     assert chat.press("report") == [WHAT]

@@ -11,7 +11,8 @@ commands (known and unknown), unsupported messages and timers. After every singl
   user (choose/ask), or a system question is pending; every return point of the call
   stack exists; the language is one the flow set has; it survives to_json/from_json;
 - the state handed in was not changed (the engine is pure);
-- a user event got at least one message (Send or Edit); a question with buttons has a token.
+- a user event got at least one message (Send or Edit); a question with buttons has a token;
+- every flow start counted names a flow, every end counted is an end step of the flow it is counted for.
 
 Example counts are moderate so the suite stays fast; a failure prints the shortest
 sequence hypothesis found.
@@ -125,6 +126,7 @@ class Walker:
                 self.questions.append(action)
         self.state = turn.state
         self.stats = turn.stats
+        self.check_stats(turn.stats)
         self.track_timers(event, turn.actions)
         return turn.actions
 
@@ -146,6 +148,18 @@ class Walker:
                     self.armed[action.name] = tuple(sorted(values.items()))
             elif isinstance(action, CancelTimers | ForgetUser):
                 self.armed.clear()
+
+    def check_stats(self, stats: list[str]) -> None:
+        """Every start names a flow, and every end is counted for the flow that owns that end step."""
+        for event in stats:
+            kind, _, rest = event.partition(":")
+            if kind == "start":
+                assert rest in self.fs.flows, f"a start of an unknown flow: {event}"
+            elif kind == "end":
+                flow, _, where = rest.partition(":")
+                owner, _, step_id = where.partition(".")
+                step = self.fs.step(owner, step_id)
+                assert owner == flow and step is not None and step.kind == "end", f"a wrong end: {event}"
 
     def check_state(self, state: State | None) -> None:
         if state is None:

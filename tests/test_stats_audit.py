@@ -13,7 +13,7 @@ import pytest
 
 from bot import audit
 from bot.cli import main as cli_main
-from tests.moderation_kit import Bot, start_bot
+from tests.moderation_kit import Bot, edit, start_bot
 
 
 @pytest.fixture
@@ -48,6 +48,42 @@ async def test_stats_count_starts_and_ends_per_flow_and_week_without_ids_or_text
     [entry] = await audit.actions(bot.core.store)
     assert (entry.who, entry.action, entry.outcome, entry.version, entry.detail) == (
         "console:mod", "stats", "ok", bot.core.flows.version, "weeks=8")
+
+
+SIDE_FLOW = """\
+flow: side
+title: kit.side_title
+start: sure
+steps:
+  sure:
+    choose: kit.side_sure
+    options:
+      - id: yes
+        label: kit.side_yes
+        next: done
+  done:
+    end: true
+"""
+
+
+async def test_stats_count_a_called_flow_its_own_start_and_end(bot: Bot) -> None:
+    """A flow used through `call` (the menu's deadline or safety route) is counted, not only main."""
+    (bot.flows_dir / "side.yaml").write_text(SIDE_FLOW, encoding="utf-8")
+    edit(bot.flows_dir / "main.yaml", "set: {role: other}\n        next: bye", "set: {role: other}\n        next: side")
+    edit(bot.flows_dir / "main.yaml", "  bye:\n", "  side:\n    call: side\n    next: bye\n  bye:\n")
+    for lang, title in (("nl", "Zijpad"), ("en", "Side path")):
+        with (bot.locales_dir / lang / "kit.yaml").open("a", encoding="utf-8") as texts:
+            texts.write(f"  side_title: {title}\n  side_sure: Zeker?\n  side_yes: Ja zeker\n")
+    await bot.send("mod", "/reload")
+    assert "side" in bot.core.flows.flows
+
+    await bot.send("anna", "/start")
+    assert await bot.send("anna", "Iemand anders") == ["Zeker?", "[Ja zeker]"]
+    assert await bot.send("anna", "Ja zeker") == ["Tot ziens."]  # side's end, then back in main at bye
+    [answer] = await bot.send("mod", "/stats")
+
+    assert ("\n  main (Testmenu): 1 keer begonnen\n    einde bereikt bij main.bye: 1"
+            "\n  side (Zijpad): 1 keer begonnen\n    einde bereikt bij side.done: 1") in answer
 
 
 async def test_stats_show_crisis_and_forget_counts_and_respect_the_number_of_weeks(bot: Bot) -> None:
