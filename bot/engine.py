@@ -52,6 +52,7 @@ from bot.events import (
     Unsupported,
 )
 from bot.expressions import ExpressionError
+from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
 from bot.state import HISTORY_LIMIT, State
@@ -544,8 +545,46 @@ class _Run:
             else:
                 self.reshow()
         elif token == "_recover":
-            target = choice_id if choice_id in self.fs.flows else self.fs.entry_flow
-            self.begin(target, fresh=True, lang=state.lang)
+            if choice_id == "again":
+                self.restart_lost_flow()
+            else:  # "menu", or a button from before these ids (it named a flow): the beginning
+                self.begin(self.fs.entry_flow, fresh=True, lang=state.lang)
+
+    def restart_lost_flow(self) -> None:
+        """Start the part whose step disappeared afresh, as the same call it was.
+
+        The lost part is the flow the user stands in: the step that was deleted or renamed is
+        in it, or a call returned into it at a step that is gone. With callers on the stack it
+        restarts as a call from them, so its end goes back where the caller goes on (the
+        caller's answers stay); what it and the flows it calls save is forgotten first, so an
+        answer from the first try (an option's `set`, like months of an appeal) cannot mix
+        into the second. A part without callers starts a fresh conversation; a flow that is
+        gone altogether starts at the beginning.
+        """
+        state = self.state
+        assert state is not None
+        flow = state.flow
+        if flow not in self.fs.flows or not state.stack:
+            self.begin(flow if flow in self.fs.flows else self.fs.entry_flow, fresh=True, lang=state.lang)
+            return
+        forgotten = variables_set({name: self.fs.flows[name] for name in self.called_from(flow)})
+        state.vars = {k: v for k, v in state.vars.items() if k not in forgotten}
+        state.fails, state.offer, state.version = 0, [], self.fs.version
+        return_to = state.stack.pop()  # enter() puts it back and counts the start
+        self.enter(flow, self.fs.flows[flow].start, return_to=return_to)
+        self.run()
+
+    def called_from(self, flow: str) -> set[str]:
+        """`flow` and every flow it calls, directly or through others."""
+        found: set[str] = set()
+        todo = [flow]
+        while todo:
+            name = todo.pop()
+            if name in found or name not in self.fs.flows:
+                continue
+            found.add(name)
+            todo += [step.call for step in self.fs.flows[name].steps.values() if step.call]
+        return found
 
     # ------------------------------------------------------------ answering
     def choose(self, step: Step, option_id: str, via_button: bool = False) -> None:
@@ -858,9 +897,8 @@ class _Run:
             return [("yes", "sys.forget_yes"), ("no", "sys.forget_no")]
         if self.state.pending == "language":
             return [(lang, f"sys.language_name.{lang}") for lang in self.fs.locales.languages]
-        if self.state.pending == "recover":
-            return [(self.state.started if self.state.started in self.fs.flows else self.fs.entry_flow,
-                     "sys.recover.restart"), (self.fs.entry_flow, "sys.recover.menu")]
+        if self.state.pending == "recover":  # "again": restart_lost_flow; "menu": the entry flow
+            return [("again", "sys.recover.restart"), ("menu", "sys.recover.menu")]
         return [("back", "sys.way.back"), ("restart", "sys.way.restart"), ("person", "sys.way.person")]
 
     def ask_pending(self) -> None:

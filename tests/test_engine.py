@@ -124,7 +124,8 @@ class Chat:
     def _check_invariants(self, event: Event, state: State | None, actions: list[Action]) -> None:
         if state is not None:
             step = self.fs.step(state.flow, state.step)
-            assert step is not None and step.kind in WAITING_KINDS, (
+            # a step a reload removed waits too: the user is asked how to go on ("recover")
+            assert (step is not None and step.kind in WAITING_KINDS) or state.pending == "recover", (
                 f"the conversation stopped at {state.flow}.{state.step}, which does not wait")
             for flow, nxt in state.stack:
                 assert self.fs.step(flow, nxt) is not None
@@ -944,10 +945,61 @@ def test_a_conversation_at_a_step_that_no_longer_exists_is_offered_a_fresh_start
     chat.state = lost
     turn = handle(chat.fs, lost, Text("Anna"), chat.ctx)
     assert [a.text for a in turn.actions] == ["De vragen zijn veranderd."]
-    assert [c.label for c in turn.actions[0].choices] == ["Dit deel opnieuw", "Naar het begin"]
-    turn = handle(chat.fs, turn.state, Choice("main", "_recover"), chat.ctx)
+    assert [(c.id, c.label) for c in turn.actions[0].choices] == [
+        ("again", "Dit deel opnieuw"), ("menu", "Naar het begin")]
+    turn = handle(chat.fs, turn.state, Choice("again", "_recover"), chat.ctx)
     assert [a.text for a in turn.actions] == [WELCOME, MENU]
-    assert turn.state.step == "menu"
+    assert turn.state.step == "menu" and turn.state.vars == {}
+
+
+def test_a_recovery_button_from_before_the_new_ids_goes_to_the_beginning(chat):
+    lost = State(flow="termijn", step="removed_step", lang="nl", version="old", stack=[("main", "more")],
+                 pending="recover")
+    turn = handle(chat.fs, lost, Choice("main", "_recover"), chat.ctx)
+    assert [a.text for a in turn.actions] == [WELCOME, MENU]
+
+
+@pytest.fixture
+def renamed_date_step(tmp_path: Path) -> FlowSet:
+    """The fixture flows after a moderator renamed termijn's date question (start_date -> decided_on)."""
+    flows, locales = copy_fixtures(tmp_path)
+    termijn = flows / "termijn.yaml"
+    replace_in(termijn, "next: start_date", "next: decided_on")
+    replace_in(termijn, "  start_date:\n    ask:", "  decided_on:\n    ask:")
+    return load_fixture_flows(flows, locales)
+
+
+def at_lost_date_question(chat: Chat, renamed: FlowSet) -> None:
+    """A parent chose "Beroep" (3 months) in the called termijn flow; then the flows were reloaded."""
+    at_menu(chat)
+    chat.press("deadline")
+    chat.press("appeal")
+    assert chat.where == ("termijn", "start_date") and chat.state.vars["months"] == 3
+    chat.fs = renamed
+    assert chat.say("1 oktober 2026") == ["De vragen zijn veranderd."]
+    assert [(c.id, c.label) for c in chat.question.choices] == [
+        ("again", "Dit deel opnieuw"), ("menu", "Naar het begin")]
+
+
+@pytest.mark.parametrize("how", ["press", "type"])
+def test_a_step_removed_inside_a_called_flow_restarts_that_flow_as_a_call_from_main(chat, renamed_date_step, how):
+    at_lost_date_question(chat, renamed_date_step)
+    assert (chat.press("again") if how == "press" else chat.say("dit deel opnieuw")) == [KIND]
+    assert chat.where == ("termijn", "kind")
+    assert chat.state.stack == [("main", "more")]  # its end still returns to main
+    assert chat.stats == ["start:termijn"]
+    assert chat.state.version == renamed_date_step.version
+    chat.press("objection")
+    # 6 weeks from the second try only: the 3 months chosen before the reload are forgotten
+    assert chat.say("1 oktober 2026") == ["De laatste dag is 12 november 2026.", MORE]
+    assert chat.where == ("main", "more") and chat.state.stack == []
+    assert "months" not in chat.state.vars
+
+
+def test_a_step_removed_inside_a_called_flow_can_also_go_to_the_beginning(chat, renamed_date_step):
+    at_lost_date_question(chat, renamed_date_step)
+    assert chat.press("menu") == [WELCOME, MENU]
+    assert chat.state.stack == [] and chat.state.vars == {}
 
 
 def test_a_called_flow_whose_return_step_was_removed_offers_a_fresh_start(chat):
@@ -960,7 +1012,8 @@ def test_a_called_flow_whose_return_step_was_removed_offers_a_fresh_start(chat):
     texts = [a.text for a in turn.actions if isinstance(a, Send | Edit)]
     assert texts[-1] == "De vragen zijn veranderd."
     assert turn.state is not None and turn.state.pending == "recover"
-    turn = handle(chat.fs, turn.state, Choice("main", "_recover"), chat.ctx)
+    assert (turn.state.flow, turn.state.stack) == ("main", [])  # main's step is the one gone
+    turn = handle(chat.fs, turn.state, Choice("again", "_recover"), chat.ctx)
     assert [a.text for a in turn.actions] == [WELCOME, MENU]
 
 
@@ -994,7 +1047,8 @@ WORDS = ["1", "2", "3", "5", "8", "ja", "nee", "Anna", "12", "Utrecht", "Bergen"
          "terug", "opnieuw", "stop", "taal", "english", "nederlands", "hulp", "mens", "mijn gegevens", "ik wil dood",
          "bedreigd", "banaan", "", "<b>x</b>", "/start", "/start deadline", "/taal", "/vergeet", "x" * 5000]
 IDS = ["letter", "deadline", "report", "lines", "person", "visit", "wipe", "bye", "menu", "done", "yes", "no",
-       "appeal", "objection", "fine", "help", "c0", "c1", "none", "en", "nl", "back", "restart", "main"]
+       "appeal", "objection", "fine", "help", "c0", "c1", "none", "en", "nl", "back", "restart", "main",
+       "again"]
 TOKENS = ["menu", "more", "name", "consent", "kind", "town", "checkin", "_lang", "_forget", "_way", "_recover"]
 
 
