@@ -121,10 +121,91 @@ async def test_no_desk_configured_says_so_and_gives_the_help_lines(tmp_path):
         await world.press("u1", "okay")
         await world.say("u1", "06-1")
         said = await world.press("u1", "send")
-        assert "geen meldpunt ingesteld" in said[-1] and "112" in said[-1]
+        # the test flow's report is an `incident`: its own text, what to do yourself, and 112
+        assert said[-1].startswith("Er is hier geen veiligheidsloket ingesteld.") and "112" in said[-1]
         assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
     finally:
         await world.close()
+
+
+# ---------------------------------------------------------------- the shipped safety flow
+
+CONSENT = "Wil je deze samenvatting naar het veiligheidsloket van je organisatie sturen?"
+
+
+async def at_safety_consent(world: World, user: str = "pro") -> list[str]:
+    """A professional whose home address was put online (yesterday) makes a summary; up to 'send it?'."""
+    await world.command(user, "start", "veilig")
+    await world.press(user, "after")
+    await world.press(user, "address")
+    await world.say(user, "gisteren")
+    await world.press(user, "online")
+    await world.press(user, "make")
+    await world.press(user, "none")
+    await world.press(user, "some")
+    assert await world.say(user, "nee") == ["Weet je leidinggevende het al?"]  # a yes/no question: typing works
+    return await world.say(user, "ja")
+
+
+async def test_a_safety_report_is_confirmed_by_the_desk_with_its_reference_and_a_readable_card(world):
+    assert (await at_safety_consent(world))[-1].startswith(CONSENT)
+    await world.press("pro", "send")
+    said = await world.press("pro", "chat")
+    assert not any("doorgestuurd" in t for t in said)  # the flow no longer claims it; the desk does
+    assert said[-1].startswith("Je samenvatting is veilig opgeslagen en gaat naar het veiligheidsloket "
+                               "(Team Wegwijzer). Het kenmerk is WW-2026-0001.")
+    assert await world.post_desk() == 1
+    [card] = world.outlet.room_texts()
+    assert card.splitlines()[0] == "🔴 SPOED Melding WW-2026-0001: Incident van een professional"
+    for line in ("Soort incident: Huisadres online gezet (mogelijk doxing)", "Datum: 29 november 2026",
+                 "Plaats: Online of aan de telefoon", "Politie: Nog geen contact met de politie",
+                 "Bewijs bewaard: Een deel", "Getuigen: Nee", "Leidinggevende ingelicht: Ja",
+                 "Contact: Via deze chat"):
+        assert line in card.splitlines()
+    assert "address_published" not in card and "2026-11-29" not in card
+
+
+async def test_without_a_desk_a_safety_report_is_not_confirmed_and_the_user_hears_what_to_do(tmp_path):
+    world = await World(tmp_path, desks="").start()
+    try:
+        await at_safety_consent(world)
+        await world.press("pro", "send")
+        said = await world.press("pro", "chat")
+        assert not any("doorgestuurd" in t or "WW-" in t for t in said)
+        assert said[-1].startswith("Er is hier geen veiligheidsloket ingesteld.")
+        assert "Bewaar de samenvatting" in said[-1] and "leidinggevende" in said[-1] and "aangifte" in said[-1]
+        assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
+    finally:
+        await world.close()
+
+
+async def test_asking_for_the_safety_desk_before_sending_without_a_desk_keeps_the_question_once(tmp_path):
+    world = await World(tmp_path, desks="").start()
+    try:
+        await at_safety_consent(world)
+        said = await world.press("pro", "talk")
+        assert said[0] == "Ik kijk of iemand van het veiligheidsloket nu met je kan praten."
+        assert said[1].startswith(CONSENT)
+        assert said[2].startswith("Met een mens praten kan hier helaas niet.")
+        assert sum(t.startswith(CONSENT) for t in said) == 1  # the desk does not ask it a second time
+        assert (await world.press("pro", "keep"))[0].startswith("Goed. Ik heb niets doorgestuurd.")
+    finally:
+        await world.close()
+
+
+async def test_talking_to_the_safety_desk_before_sending_then_the_question_returns(world):
+    await at_safety_consent(world)
+    said = await world.press("pro", "talk")
+    assert said[-1].startswith("Je vraag staat klaar bij Team Wegwijzer (kenmerk WW-2026-0001).")
+    await world.desk_says("m1", "/claim WW-2026-0001")
+    assert await world.say("pro", "Moet ik dit wel sturen?") == []  # relayed, not an answer to the flow
+    await world.post_desk()
+    assert world.outlet.room_texts()[-1].endswith("(WW-2026-0001): Moet ik dit wel sturen?")
+    await world.desk_says("m1", "/end WW-2026-0001")
+    assert world.outlet.texts("pro")[-1].startswith(CONSENT)  # back at the question they were at
+    await world.press("pro", "send")
+    said = await world.press("pro", "chat")
+    assert "Het kenmerk is WW-2026-0002." in said[-1]
 
 
 # ---------------------------------------------------------------- talks

@@ -124,6 +124,17 @@ class SafetyDesk:
         return render_or_fallback(flows, lang, key, {"desk": _text(flows, lang, "desk.name", {}, "Wegwijzer"),
                                                      **values})
 
+    def report_text(self, lang: str, kind: str, name: str, **values: Any) -> str:
+        """What a reporter is told about their report: the kind's own text if there is one.
+
+        The desk alone knows whether a report was stored for a desk, so the
+        flow does not confirm it; a kind (`incident`) can say it in its own
+        words and, without a desk, say what the person can do themselves.
+        """
+        specific = f"desk.user.by_kind.{kind}.{name}"
+        key = specific if self.core.flows.locales.has(lang, specific) else f"desk.user.{name}"
+        return self.render(lang, key, **values)
+
     def room_text(self, key: str, **values: Any) -> str:
         return self.render(self.lang, key, **values)
 
@@ -159,7 +170,7 @@ class SafetyDesk:
         lang = self.user_lang(incoming, turn)
         if not self.rooms:
             log.error("a report could not be passed on: no desk is configured")
-            return [Send(self.render(lang, "desk.user.no_desk"))]
+            return [Send(self.report_text(lang, action.report.kind, "no_desk"))]
         report = action.report
         now = self.now()
         ref = cases.next_ref(db, self.year(now))
@@ -178,7 +189,7 @@ class SafetyDesk:
             document = [doc.filename, doc.title, doc.content, doc.mime]
         for platform, room in self.rooms:
             cases.queue_post(db, self.codec, desk_id(platform, room), case.id, "card", card, document, now)
-        return [Send(self.render(lang, "desk.user.report_ref", ref=ref))]
+        return [Send(self.report_text(lang, report.kind, "report_ref", ref=ref))]
 
     def write_request(self, db: sqlite3.Connection, incoming: Incoming, action: HandOff,
                       turn: engine.Turn) -> Sequence[Send]:
@@ -207,8 +218,13 @@ class SafetyDesk:
         return [Send(self.render(lang, "desk.user.talk_waiting", ref=ref))]
 
     def question_again(self, turn: engine.Turn, incoming: Incoming) -> list[Send]:
-        """Nobody can talk now: show the question the user was at, so they can go on."""
-        if turn.state is None:
+        """Nobody can talk now: show the question the user was at, so they can go on.
+
+        Not when the turn itself just asked it (a flow's `handoff` step goes on
+        to its next question): the user would see it twice.
+        """
+        if turn.state is None or any(isinstance(a, Send | Edit) and a.token == turn.state.step
+                                     for a in turn.actions):
             return []
         again = engine.handle(self.core.flows, turn.state, Command("verder"), self.core.context(incoming.lang_hint))
         return [Send(a.text, a.choices, a.token) for a in again.actions if isinstance(a, Send | Edit)]
