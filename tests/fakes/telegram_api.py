@@ -176,6 +176,15 @@ class Sent:
         return [data for row in self.buttons for _, data in row]
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One Bot API request as it arrived: for tests of send limits (times are monotonic)."""
+
+    method: str
+    chat_id: int | str | None
+    at: float
+
+
 @dataclass(slots=True)
 class _Fault:
     status: int | None
@@ -287,6 +296,8 @@ class FakeTelegram:
         self.calls: Counter[str] = Counter()
         #: (method, HTTP status) of every request, in order.
         self.log: list[tuple[str, int]] = []
+        #: Every request with a known method, when it arrived (before any fault applies).
+        self.requests: list[Request] = []
         #: How many times each update_id was handed to the bot (getUpdates or webhook).
         self.deliveries: Counter[int] = Counter()
         #: Highest offset the bot has confirmed through getUpdates.
@@ -548,11 +559,17 @@ class FakeTelegram:
         status: int = 500,
         description: str | None = None,
         retry_after: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next `times` calls of `method` answer this error instead of working."""
+        """The next `times` calls of `method` answer this error instead of working.
+
+        `after`: that many calls first work as usual (refuse the 3rd part of a long text).
+        """
         text = description or HTTPStatus(status).phrase
         if status == 400 and not text.startswith("Bad Request"):
             text = f"Bad Request: {text}"
+        for _ in range(after):
+            self._faults.setdefault(method.lower(), deque()).append(_Fault(None, ""))
         for _ in range(times):
             self._faults.setdefault(method.lower(), deque()).append(_Fault(status, text, retry_after=retry_after))
 
@@ -598,6 +615,7 @@ class FakeTelegram:
         fault = faults.popleft() if faults else None
         try:
             params = await _read_params(request)
+            self.requests.append(Request(name, params.get("chat_id"), time.monotonic()))
             if fault is not None and fault.hang and not fault.after_processing:
                 await self._stall(fault.hang)
             if fault is not None and fault.status is not None:
