@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.adapters.telegram import RetryPolicy, TelegramAdapter
+from bot.adapters.telegram import RetryPolicy, SendLimits, TelegramAdapter
 from bot.app import build_core
 from bot.core import Core
 from bot.settings import Settings
@@ -27,6 +27,10 @@ JSON = dict[str, Any]
 
 #: Retries fast enough for tests, still several attempts with backoff.
 FAST_RETRY = RetryPolicy(attempts=4, initial_delay=0.05, max_delay=0.5)
+#: Telegram's limits, but a private chat's bucket drains at once: a test clicks through a
+#: conversation faster than any person, and ~1 message/s per chat would add seconds to
+#: every test. tests/test_telegram_adapter.py tests the real pace.
+FAST_CHAT_LIMIT = SendLimits(chat_interval=0.001)
 
 
 def telegram_settings(tg: FakeTelegram, db: Path, **overrides: Any) -> Settings:
@@ -40,7 +44,9 @@ class RunningBot:
 
     def __init__(self, settings: Settings, **adapter_options: Any) -> None:
         self.settings = settings
-        self.adapter_options: dict[str, Any] = {"poll_timeout": 2.0, "retry": FAST_RETRY, "request_timeout": 2.0}
+        self.adapter_options: dict[str, Any] = {
+            "poll_timeout": 2.0, "retry": FAST_RETRY, "request_timeout": 2.0, "send_limits": FAST_CHAT_LIMIT,
+        }
         self.adapter_options |= adapter_options
         self._core: Core | None = None
         self._adapter: TelegramAdapter | None = None

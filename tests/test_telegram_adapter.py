@@ -9,6 +9,7 @@ import asyncio
 import copy
 import io
 import json
+import logging
 import socket
 import time
 from pathlib import Path
@@ -19,11 +20,11 @@ import pytest
 from bot import core as core_module
 from bot.adapters.base import DeliveryFailed
 from bot.adapters.console import run_console
-from bot.adapters.telegram import OFFSET_CURSOR, MessageRef
+from bot.adapters.telegram import OFFSET_CURSOR, MessageRef, PartlyDelivered, SendLimiter, SendLimits, split_text
 from bot.app import build_core
-from bot.events import ChoiceButton, ConversationKey, Document, Edit, Send
+from bot.events import ChoiceButton, ConversationKey, Document, Edit, Incoming, Send, Text
 from tests.fakes.telegram_api import FakeTelegram, Sent, button_rows
-from tests.telegram_fixtures import Person, RunningBot, running_bot, telegram, telegram_settings
+from tests.telegram_fixtures import Person, QuickUser, RunningBot, running_bot, telegram, telegram_settings
 
 __all__ = ["running_bot", "telegram"]  # fixtures used by name below
 
@@ -475,3 +476,206 @@ async def test_a_blocked_bot_reports_delivery_failed(running_bot: RunningBot, te
     telegram.block(parent.user)
     with pytest.raises(DeliveryFailed):
         await running_bot.adapter.deliver(key_of(parent), [Send("Hallo")], None)
+
+
+# ---------------------------------------------------------------- Telegram's send limits
+
+
+def too_close(times: list[float], burst: float, per_second: float, slack: float = 0.25) -> list[tuple[int, int]]:
+    """Pairs (i, j) of requests with more between them than a leaky bucket lets through.
+
+    A bucket of `burst` draining `per_second` lets at most burst + per_second * t
+    requests through in any t seconds; `slack` seconds allow for requests that
+    left the bot in order but arrived at uneven speed. Only a lower bound on time:
+    nothing here asserts that sending is fast.
+    """
+    at = sorted(times)
+    return [(i, j) for i in range(len(at)) for j in range(i + 1, len(at))
+            if j - i + 1 > burst + per_second * (at[j] - at[i] + slack)]
+
+
+def arrivals(tg: FakeTelegram, since: int, chat_id: int | None = None) -> list[float]:
+    return [r.at for r in tg.requests[since:]
+            if r.method == "sendMessage" and (chat_id is None or r.chat_id == chat_id)]
+
+
+async def test_a_private_chat_gets_a_short_burst_then_about_one_message_a_second(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    tg = telegram
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=None).start()
+    try:
+        limiter = bot.adapter.bot.rate_limiter
+        assert isinstance(limiter, SendLimiter) and limiter.limits == SendLimits()  # what production runs
+        assert (limiter.limits.chat_burst, limiter.limits.chat_interval) == (3, 1.0)
+        parent = Person(tg)
+        await parent.command("start")
+        mark, before = len(tg.requests), len(parent.transcript)
+
+        news = [Send(f"Bericht {n}") for n in range(6)]  # e.g. a desk's answers arriving at once
+        await bot.core.send(key_of(parent), news)
+
+        assert [s.text for s in parent.transcript[before:]] == [m.text for m in news]  # all, in order
+        times = arrivals(tg, mark, parent.chat["id"])
+        assert len(times) == len(news)
+        assert too_close(times, burst=3, per_second=1.0) == []
+    finally:
+        await bot.stop()
+
+
+async def test_a_burst_to_one_group_keeps_to_twenty_a_minute(telegram: FakeTelegram, tmp_path: Path) -> None:
+    """The real limiter with the minute shortened to 3 seconds, so the test takes two."""
+    tg = telegram
+    group = tg.new_group("Meldpunt")
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"),
+                           send_limits=SendLimits(group_period=3.0)).start()
+    try:
+        mark = len(tg.requests)
+        posted = await asyncio.gather(*(bot.adapter.deliver_to_room(str(group["id"]), f"Melding {n}", None)
+                                        for n in range(28)))
+        assert len(set(posted)) == 28
+        times = arrivals(tg, mark, group["id"])
+        assert len(times) == 28
+        assert too_close(times, burst=20, per_second=20 / 3.0) == []
+    finally:
+        await bot.stop()
+
+
+async def test_the_whole_bot_keeps_to_thirty_messages_a_second(telegram: FakeTelegram, tmp_path: Path) -> None:
+    tg = telegram
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
+    try:
+        people = [QuickUser(tg, f"Ouder {n}") for n in range(75)]
+        for person in people:
+            person.command("start")
+        await tg.wait_until(lambda: all(tg.is_confirmed(u) for p in people for u in p.updates), timeout=60)
+        await tg.wait_until(lambda: all(p.transcript for p in people), timeout=30)
+        mark = len(tg.requests)
+
+        await asyncio.gather(*(bot.adapter.deliver(ConversationKey("telegram", str(p.chat["id"]), str(p.user["id"])),
+                                                   [Send("De website is weer bereikbaar.")], None) for p in people))
+
+        times = arrivals(tg, mark)
+        assert len(times) == 75
+        assert too_close(times, burst=30, per_second=30.0) == []
+    finally:
+        await bot.stop()
+
+
+# ---------------------------------------------------------------- a delivery that stops halfway
+
+
+LONG_TEXT = "\n\n".join(f"Alinea {i}: " + "woord " * 300 for i in range(8)).replace(" \n", "\n").strip()
+
+
+async def test_a_long_text_refused_halfway_leaves_exactly_the_unseen_part_for_later(
+    running_bot: RunningBot, telegram: FakeTelegram
+) -> None:
+    adapter, tg = running_bot.adapter, telegram
+    parent = Person(tg)
+    await parent.command("start")
+    before = len(parent.transcript)
+    chunks = split_text(LONG_TEXT)
+    assert len(chunks) == 4
+    choices = (ChoiceButton("yes", "Ja"), ChoiceButton("no", "Nee"))
+    reply = [Send(LONG_TEXT, choices, token="confirm"), Send("Wil je nog iets weten?")]
+
+    tg.fail("sendMessage", status=500, times=1000, after=2)  # chunks 1 and 2 go out, then Telegram refuses
+    with pytest.raises(PartlyDelivered) as refused:
+        await adapter.deliver(key_of(parent), reply, None)
+    tg.heal()
+    assert [s.text for s in parent.transcript[before:]] == chunks[:2]
+    assert refused.value.delivered == 0  # no whole action yet ...
+    assert refused.value.rest == [Send("\n\n".join(chunks[2:]), choices, "confirm"), reply[1]]  # ... but half of one
+
+    await adapter.deliver(key_of(parent), refused.value.rest, None)  # what the outbox sends later
+    shown_now = parent.transcript[before:]
+    assert [s.text for s in shown_now] == [*chunks, "Wil je nog iets weten?"]
+    assert [s.labels for s in shown_now] == [[], [], [], ["Ja", "Nee"], []]
+
+
+async def test_an_upload_refused_after_its_intro_does_not_repeat_the_intro(
+    running_bot: RunningBot, telegram: FakeTelegram
+) -> None:
+    adapter, tg = running_bot.adapter, telegram
+    parent = Person(tg)
+    await parent.command("start")
+    before = len(parent.transcript)
+    letter = Document("klachtbrief.txt", "Je klachtbrief", "Geachte heer, mevrouw,\n\nIk dien een klacht in.")
+
+    tg.fail("sendDocument", status=502, times=1000)
+    with pytest.raises(PartlyDelivered) as refused:
+        await adapter.deliver(key_of(parent), [Send("Hier is je brief.", document=letter)], None)
+    tg.heal()
+    assert refused.value.rest == [Send("", document=letter)]
+    await adapter.deliver(key_of(parent), refused.value.rest, None)
+    assert [(s.method, s.text) for s in parent.transcript[before:]] == [
+        ("sendMessage", "Hier is je brief."),
+        ("sendDocument", "Je klachtbrief"),
+    ]
+
+
+@pytest.mark.xfail(strict=True, reason="core.deliver requeues actions[delivered:] only; it must requeue "
+                   "PartlyDelivered.rest (proposed change in the Telegram helper's report). Remove this mark then.")
+async def test_after_a_refusal_halfway_a_long_text_the_screen_holds_each_part_once(
+    telegram: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = telegram
+    monkeypatch.setattr(core_module, "REDELIVER_EVERY", 0.2)
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
+    try:
+        parent = Person(tg)
+        await parent.command("start")
+        before = len(parent.transcript)
+        tg.fail("sendMessage", status=500, times=1000, after=2)
+        await bot.core.send(key_of(parent), [Send(LONG_TEXT), Send("Wil je nog iets weten?")])
+        tg.heal()
+        want = [*split_text(LONG_TEXT), "Wil je nog iets weten?"]
+        await tg.wait_until(lambda: len(parent.transcript) - before >= len(want), timeout=10)
+        await asyncio.sleep(0.6)  # a few more redelivery rounds: still exactly once
+        assert [s.text for s in parent.transcript[before:]] == want
+        assert await bot.core.store.pending_outbox() == []
+    finally:
+        await bot.stop()
+
+
+# ---------------------------------------------------------------- an update that always fails
+
+
+async def test_an_update_that_keeps_failing_is_skipped_logged_without_its_text_and_the_next_ones_run(
+    telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = telegram
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
+    try:
+        secret = "Ik woon op Dorpsstraat 7"
+
+        def breaks_on_the_secret(incoming: Incoming) -> None:
+            if isinstance(incoming.event, Text) and incoming.event.text == secret:
+                raise ValueError(f"cannot handle {incoming.event.text!r}")  # a bug that quotes the user
+            return None
+
+        bot.core.intercepts.append(breaks_on_the_secret)
+        parent, other = Person(tg), Person(tg, "Ander")
+        await parent.command("start")
+        before = len(parent.transcript)
+        caplog.set_level(logging.INFO)
+
+        poison = tg.send_text(parent.user, secret)
+        parent_next = tg.send_command(parent.user, "hulp")
+        other_next = tg.send_command(other.user, "start")
+        await tg.wait_confirmed(other_next, timeout=30)
+
+        assert tg.is_confirmed(poison) and tg.is_confirmed(parent_next)
+        assert tg.deliveries[poison["update_id"]] == 1  # given up on for good, not fetched again
+        assert parent.transcript[before].text == bot.text("sys.help")  # the updates behind it were handled
+        assert other.transcript[0].text == bot.text("main.role.question")
+        assert bot.adapter.skipped == 1
+        skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
+        assert len(skipped) == 1 and skipped[0].levelno == logging.ERROR
+        assert str(poison["update_id"]) in skipped[0].getMessage()
+        assert "ValueError" in caplog.text  # the cause is there for whoever fixes the bug ...
+        assert "Dorpsstraat" not in caplog.text  # ... what the user typed is not
+        assert await bot.core.store.cursor(OFFSET_CURSOR) == str(other_next["update_id"] + 1)
+    finally:
+        await bot.stop()

@@ -14,12 +14,15 @@ only forgets the update on the next getUpdates. Webhook mode answers 200
 only after the core handled the update, so Telegram redelivers after a crash;
 the core's handled-updates table makes both paths at-most-once.
 
-Sending: AIORateLimiter keeps Telegram's documented limits (30 msg/s overall,
-20/min per group) and waits out 429s; on top of that every call is retried
+Sending: a rate limiter keeps Telegram's documented limits (30 msg/s overall,
+20/min per group, about 1/s per private chat after a short burst) and waits out
+429s; on top of that every call is retried
 on 429 (retry_after honoured), network errors and 5xx with backoff, and
 after the last attempt DeliveryFailed tells the core to keep the messages in
-its outbox. Retrying a call that timed out may show a message twice; that
-is preferred over losing it.
+its outbox, counting what the user already saw per Bot API call (a chunk of a
+long text, a document's intro), so nothing already shown is sent again.
+Retrying a call that timed out may show a message twice; that is preferred
+over losing it.
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ import json
 import logging
 import random
 import secrets
+import traceback
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -277,7 +283,16 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     Falls back to a line break, then a space, then a hard cut. Telegram trims
     each message, so chunks are trimmed here too; empty chunks are dropped.
     """
-    chunks: list[str] = []
+    return [chunk for chunk, _ in split_with_rest(text, limit)]
+
+
+def split_with_rest(text: str, limit: int = TEXT_LIMIT) -> list[tuple[str, str]]:
+    """Each chunk with the text from that chunk on, for a delivery that stops halfway.
+
+    The cut only looks at what is left, so `split_text(rest)` gives exactly the
+    chunks from that one on: a re-sent remainder looks as the first try would have.
+    """
+    chunks: list[tuple[str, str]] = []
     rest = text.strip()
     while utf16_len(rest) > limit:
         window = rest.encode("utf-16-le")[: limit * 2].decode("utf-16-le", errors="ignore")
@@ -287,10 +302,10 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
                 break
         else:
             cut = len(window)
-        chunks.append(rest[:cut].rstrip())
+        chunks.append((rest[:cut].rstrip(), rest))
         rest = rest[cut:].lstrip()
     if rest:
-        chunks.append(rest)
+        chunks.append((rest, rest))
     return chunks
 
 
@@ -319,6 +334,33 @@ def _keyboard(choices: tuple[ChoiceButton, ...], token: str) -> InlineKeyboardMa
     return InlineKeyboardMarkup([[button] for button in buttons])
 
 
+class PartlyDelivered(DeliveryFailed):
+    """Telegram stopped halfway through an action: `rest` is what the user has not seen.
+
+    `rest` replaces `actions[delivered:]` when the core requeues (the action
+    that stopped, from the part that failed, then the actions after it).
+    """
+
+    def __init__(self, reason: str, delivered: int, rest: list[Send]) -> None:
+        super().__init__(reason, delivered=delivered)
+        self.rest = rest
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One Bot API call of a delivery."""
+
+    action: int  # index of the action it shows (part of)
+    call: Callable[[], Awaitable[object]]
+    rest: Send  # this part and the rest of its action, should the call fail
+    first: bool  # the action's first call: nothing of the action is shown yet
+
+
+def _as_send(action: Send | Edit) -> Send:
+    """An action to show later: an Edit's target is gone by then."""
+    return action if isinstance(action, Send) else Send(action.text, action.choices, action.token)
+
+
 def _transient(exc: BaseException) -> bool:
     """Worth another try: flood control, timeouts, connection trouble and 5xx.
 
@@ -341,6 +383,86 @@ class RetryPolicy:
     attempts: int = 5
     initial_delay: float = 0.5
     max_delay: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    """Telegram's send limits (core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+
+    Overall and per group are AIORateLimiter's; Telegram also asks for about one
+    message a second per private chat and allows short bursts, so a private chat
+    gets `chat_burst` messages at once (a normal turn of 2-3 messages is not
+    slowed) and then one per `chat_interval` seconds. Tests shorten the periods.
+    """
+
+    overall_rate: float = 30
+    overall_period: float = 1.0
+    group_rate: float = 20
+    group_period: float = 60.0
+    chat_burst: int = 3
+    chat_interval: float = 1.0
+    #: private chats whose bucket is remembered (least recently used forgotten first)
+    chats_tracked: int = 1024
+
+
+class SendLimiter(AIORateLimiter):
+    """AIORateLimiter plus a leaky bucket per private chat (positive chat_id).
+
+    Memory is bounded: the least recently used chat is forgotten. That never
+    loosens the limit while the overall limit holds: forgetting a chat takes
+    `chats_tracked` other chats served since its last message (at 30/s, 34 s
+    for 1024), long after its bucket (3 messages at 1/s) has drained.
+    """
+
+    def __init__(self, limits: SendLimits) -> None:
+        super().__init__(
+            overall_max_rate=limits.overall_rate,
+            overall_time_period=limits.overall_period,
+            group_max_rate=limits.group_rate,
+            group_time_period=limits.group_period,
+            max_retries=3,
+        )
+        self.limits = limits
+        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = self._chat_limiter(data.get("chat_id"))
+        if chat is not None:
+            await chat.acquire()
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    def _chat_limiter(self, chat_id: object) -> AsyncLimiter | None:
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[call-overload]
+        limits = self.limits
+        if not isinstance(chat_id, int) or chat_id <= 0 or limits.chat_burst <= 0:
+            return None  # groups and channels: AIORateLimiter's 20/min
+        limiter = self._chats.pop(chat_id, None)
+        if limiter is None:
+            limiter = AsyncLimiter(limits.chat_burst, limits.chat_burst * limits.chat_interval)
+            if len(self._chats) >= limits.chats_tracked:
+                self._chats.popitem(last=False)
+        self._chats[chat_id] = limiter
+        return limiter
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception for the log without its message, which may quote what a user typed."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__module__}.{type(exc).__qualname__}\n{frames}".rstrip()
+
+
+def _kind(update: Update) -> str:
+    """What an update is (message, callback_query ...), never what it says."""
+    return next((name for name in ALLOWED_UPDATES if getattr(update, name, None) is not None), "other")
 
 
 class _RedactUpdates(logging.Filter):
@@ -376,6 +498,7 @@ class TelegramAdapter:
         retry: RetryPolicy | None = None,
         request_timeout: float = 10.0,
         handle_attempts: int = 5,
+        send_limits: SendLimits | None = None,
     ) -> None:
         if settings.telegram_token is None:
             raise ValueError("WEGWIJZER_TELEGRAM_TOKEN is not set")
@@ -398,12 +521,14 @@ class TelegramAdapter:
                 media_write_timeout=max(request_timeout, 20.0),
             ),
             get_updates_request=HTTPXRequest(connect_timeout=request_timeout, read_timeout=request_timeout),
-            rate_limiter=AIORateLimiter(max_retries=3) if settings.telegram_rate_limit else None,
+            rate_limiter=SendLimiter(send_limits or SendLimits()) if settings.telegram_rate_limit else None,
         )
         self._poller: asyncio.Task[None] | None = None
         self._polling_call: asyncio.Task[tuple[Update, ...]] | None = None
         self._stopping = asyncio.Event()
         self._webhook: web.AppRunner | None = None
+        #: updates given up on after `handle_attempts` failures (see _handle_with_retries)
+        self.skipped = 0
         #: groups named in WEGWIJZER_DESKS: their messages go to the safety desk
         self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
                                     if room.lstrip("-").isdigit())
@@ -499,19 +624,27 @@ class TelegramAdapter:
     async def _handle_with_retries(self, update: Update) -> bool:
         """Hand one update to the core; on failure retry a few times, then skip it loudly.
 
-        Skipping loses one update but keeps the bot alive for everybody else.
+        Skipping loses one update but keeps the bot alive for everybody else: an
+        update that always fails (a "poison pill") would otherwise be fetched
+        again forever and hold up every update behind it. Logged without what the
+        user typed: the exception's message may quote it, so only its type and
+        the code path are written.
         """
         for attempt in range(1, self.handle_attempts + 1):
             try:
                 await self.process(update, cursor=(OFFSET_CURSOR, str(update.update_id + 1)))
                 return True
-            except Exception:
-                log.exception("telegram: handling update %s failed (attempt %d)", update.update_id, attempt)
+            except Exception as exc:
+                log.warning("telegram: handling update %s failed (attempt %d of %d): %s",
+                            update.update_id, attempt, self.handle_attempts, _failure(exc))
                 if self._stopping.is_set():
                     return False
-                await self._pause(min(self.retry.initial_delay * 2**attempt, self.retry.max_delay))
-        log.error("telegram: update %s skipped after %d attempts", update.update_id, self.handle_attempts)
+                if attempt < self.handle_attempts:
+                    await self._pause(min(self.retry.initial_delay * 2**attempt, self.retry.max_delay))
+        log.error("telegram: update %s (%s) skipped after %d failed attempts; the bot goes on with the next",
+                  update.update_id, _kind(update), self.handle_attempts)
         await self.core.store.set_cursor(OFFSET_CURSOR, str(update.update_id + 1))
+        self.skipped += 1
         return True
 
     async def process(self, update: Update, cursor: tuple[str, str] | None = None) -> None:
@@ -576,8 +709,8 @@ class TelegramAdapter:
                 return web.Response(status=400)
             try:
                 await self.process(update)
-            except Exception:
-                log.exception("telegram: handling webhook update %s failed", update.update_id)
+            except Exception as exc:
+                log.error("telegram: handling webhook update %s failed: %s", update.update_id, _failure(exc))
                 return web.Response(status=500)  # Telegram will send it again
             return web.Response(status=200)
 
@@ -596,28 +729,45 @@ class TelegramAdapter:
 
         A refusal that no fallback fixes (BadRequest) is a DeliveryFailed too,
         so the core keeps the messages in its outbox instead of losing them.
+        Progress is counted per Bot API call: when an action stops halfway (chunk
+        3 of 4, the upload after its intro), `rest` holds what the user has not seen.
         """
         chat_id = int(key.chat)
         target = reply_to if isinstance(reply_to, MessageRef) and reply_to.chat_id == chat_id else None
-        done = 0
-        try:
-            for action in actions:
-                markup = keyboard(action.choices, action.token)
-                if isinstance(action, Edit) and target is not None:
-                    await self._edit_text(chat_id, target.message_id, action.text, markup)
+        parts = self._parts(chat_id, actions, target)
+        for part in parts:
+            try:
+                await part.call()
+            except (BadRequest, DeliveryFailed) as exc:
+                reason = f"telegram: {exc.message}" if isinstance(exc, BadRequest) else str(exc)
+                if part.first:
+                    raise DeliveryFailed(reason, delivered=part.action) from exc
+                rest = [part.rest, *(_as_send(a) for a in actions[part.action + 1:])]
+                raise PartlyDelivered(reason, delivered=part.action, rest=rest) from exc
+
+    def _parts(self, chat_id: int, actions: Sequence[Send | Edit], target: MessageRef | None) -> list[_Part]:
+        """Every action as the Bot API calls that show it, each with what is left if it fails."""
+        parts: list[_Part] = []
+        for index, action in enumerate(actions):
+            markup = keyboard(action.choices, action.token)
+            document = action.document if isinstance(action, Send) else None
+            own: list[tuple[Callable[[], Awaitable[object]], Send]] = []
+            pieces = split_with_rest(action.text) if document is None or action.text.strip() else []
+            for i, (chunk, rest) in enumerate(pieces):
+                call: Callable[[], Awaitable[object]]
+                last = i == len(pieces) - 1 and document is None
+                chunk_markup = markup if last else None
+                if i == 0 and isinstance(action, Edit) and target is not None:
+                    call = partial(self._edit_chunk, chat_id, target.message_id, chunk, chunk_markup)
                     target = None  # one message answered, one message replaced
-                elif isinstance(action, Send) and action.document is not None:
-                    if action.text.strip():
-                        await self._send_text(chat_id, action.text, None)
-                    await self._send_document(chat_id, action.document, markup)
                 else:
-                    await self._send_text(chat_id, action.text, markup)
-                done += 1
-        except BadRequest as exc:
-            raise DeliveryFailed(f"telegram: {exc.message}", delivered=done) from exc
-        except DeliveryFailed as exc:
-            exc.delivered = done
-            raise
+                    call = partial(self._send_chunks, chat_id, [chunk], chunk_markup)
+                own.append((call, Send(rest, action.choices, action.token, document)))
+            if document is not None:
+                own.append((partial(self._send_document, chat_id, document, markup),
+                            Send("", action.choices, action.token, document)))
+            parts.extend(_Part(index, call, rest, i == 0) for i, (call, rest) in enumerate(own))
+        return parts
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk group; the id of the first message posted identifies it."""
@@ -660,28 +810,22 @@ class TelegramAdapter:
             first = first or sent
         return first
 
-    async def _edit_text(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _edit_chunk(self, chat_id: int, message_id: int, chunk: str, markup: InlineKeyboardMarkup | None) -> None:
         """Replace the answered question; a message that cannot be edited gets a new one instead."""
-        chunks = split_text(text)
-        if not chunks:
-            return
-        head_markup = markup if len(chunks) == 1 else None
         try:
             await self._call(
                 lambda: self.bot.edit_message_text(
-                    html.escape(chunks[0], quote=False),
+                    html.escape(chunk, quote=False),
                     chat_id,
                     message_id,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=head_markup,
+                    reply_markup=markup,
                 )
             )
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.info("telegram: edit refused (%s); sending instead", exc.message)
-                await self._send_text(chat_id, text, markup)
-                return
-        await self._send_chunks(chat_id, chunks[1:], markup)
+                await self._send_chunks(chat_id, [chunk], markup)
 
     async def _send_document(
         self, chat_id: int, document: Document, markup: InlineKeyboardMarkup | None
