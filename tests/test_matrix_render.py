@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from bot.adapters.matrix.render import (
     FileMessage,
+    Part,
     TextMessage,
     document_fallback,
     parse_text,
     render,
+    render_parts,
     to_html,
 )
 from bot.events import ChoiceButton, Command, Document, Edit, Send, Text
@@ -34,6 +36,19 @@ def test_a_turn_is_one_event_and_a_document_follows_its_introduction() -> None:
         FileMessage(letter),
         TextMessage("Wilt u nog iets weten?\n\n1. Ja\n2. Nee, nog niet"),
     ]
+
+
+def test_each_event_says_how_many_actions_it_completes() -> None:
+    # What a delivery cut off after an event reports to the core as shown.
+    letter = Document("bezwaar.txt", "Bezwaarschrift", "Geachte heer,\n...")
+    parts = render_parts([Send("Dank u."), Send("Hier is uw brief:", document=letter), Send("Nog iets?")])
+    assert parts == [
+        Part(TextMessage("Dank u.\n\nHier is uw brief:"), completes=1, intro_of=1),
+        Part(FileMessage(letter), completes=2),
+        Part(TextMessage("Nog iets?"), completes=3),
+    ]
+    [only_file] = render_parts([Send("", document=letter)])
+    assert only_file == Part(FileMessage(letter), completes=1)
 
 
 def test_formatted_body_escapes_everything_the_user_typed() -> None:

@@ -29,8 +29,11 @@ a bot trustworthy over time:
   loops are switched off so there is one policy): a 429 waits the server's
   retry_after_ms, a connection error backs off exponentially, and after
   `give_up_after` seconds delivery raises DeliveryFailed so the core keeps
-  the message in its outbox. A send reuses its transaction id on every
-  retry, so the homeserver stores it once however often we ask.
+  the message in its outbox, told how many of the turn's actions were
+  already shown (only the rest comes back). A send keeps its transaction id
+  until the homeserver confirms it, also across the outbox's later retry and
+  a restart (journal.py), so the homeserver stores it once however often we
+  ask.
 
 It never logs message text, user ids or room ids at info level.
 """
@@ -39,15 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import json
 import logging
-import os
 import random
-import tempfile
 import time
-import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +88,7 @@ from bot.adapters.matrix.crosssigning import (
     ensure_cross_signed,
     query_own_keys,
 )
+from bot.adapters.matrix.journal import SendJournal, intro_key, part_key, write_private
 from bot.adapters.matrix.render import (
     FileMessage,
     Outgoing,
@@ -95,7 +96,7 @@ from bot.adapters.matrix.render import (
     document_fallback,
     file_content,
     parse_text,
-    render,
+    render_parts,
 )
 from bot.events import (
     Command,
@@ -195,33 +196,10 @@ class _RoomMemory:
 # ------------------------------------------------------------------ small files
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Atomic 0600 write: a crash leaves the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _backoff(attempt: int, ceiling: float) -> float:
     """Exponential with jitter: 0.25 s, 0.5 s, 1 s ... up to `ceiling`."""
     base: float = min(ceiling, 0.25 * (2**attempt))
     return base * (0.75 + random.random() / 2)  # jitter, not crypto
-
-
-def _transaction_id(seed: object, index: int, content: dict[str, Any]) -> str:
-    """Same turn, same message -> same transaction id, so a retry is stored once."""
-    if not isinstance(seed, str):
-        return uuid.uuid4().hex
-    digest = hashlib.sha256(json.dumps([seed, index, content], sort_keys=True).encode()).hexdigest()
-    return f"ww{digest[:32]}"
 
 
 class _Retryable(Exception):
@@ -259,6 +237,7 @@ class MatrixAdapter:
         store = self.config.store
         store.mkdir(parents=True, exist_ok=True)
         store.chmod(0o700)
+        self._journal = SendJournal(store)
         self.client = AsyncClient(
             self.config.homeserver,
             self.config.user,
@@ -396,7 +375,7 @@ class MatrixAdapter:
                 raise _Retryable((resp.retry_after_ms or 0) / 1000 or None, f"login: {resp.status_code}")
         else:
             raise MatrixLoginError("set WEGWIJZER_MATRIX_PASSWORD or WEGWIJZER_MATRIX_ACCESS_TOKEN")
-        _write_private(
+        write_private(
             session_file,
             json.dumps(
                 {
@@ -454,7 +433,7 @@ class MatrixAdapter:
 
     def _save_sync_token(self, token: str) -> None:
         if token and token != self._sync_token:
-            _write_private(self.config.store / SYNC_TOKEN_FILE, token)
+            write_private(self.config.store / SYNC_TOKEN_FILE, token)
             self._sync_token = token
 
     async def _keep_keys(self) -> None:
@@ -613,17 +592,47 @@ class MatrixAdapter:
         actions: Sequence[Send | Edit],
         reply_to: object | None,
     ) -> None:
-        """Show a turn in the room (Edits become new messages: Matrix edits read poorly)."""
-        for index, message in enumerate(render(actions)):
-            await self._post(key.chat, message, reply_to, index)
+        """Show a turn in the room (Edits become new messages: Matrix edits read poorly).
+
+        Cut off halfway, it tells the core how many actions were fully shown
+        (DeliveryFailed.delivered), so the outbox re-sends only the rest. A
+        document whose introduction was shown but whose file was not counts
+        as not shown; the journal keeps its introduction from appearing twice.
+        """
+        room = key.chat
+        first = intro_key(room, actions[0]) if actions else ""
+        stripped = bool(actions) and self._journal.intro_shown(first)
+        if stripped:
+            head = actions[0]
+            document = head.document if isinstance(head, Send) else None
+            actions = [Send("", token=head.token, document=document), *actions[1:]]
+        shown, last = 0, None
+        occurrences: Counter[Outgoing] = Counter()
+        try:
+            for part in render_parts(actions):
+                await self._post(room, part.message, part_key(room, part.message, occurrences[part.message]))
+                occurrences[part.message] += 1
+                shown, last = part.completes, part
+        except DeliveryFailed as exc:
+            exc.delivered = shown
+            if stripped and shown:
+                self._journal.confirmed(first)
+            if last is not None and last.intro_of == shown:
+                self._journal.mark_intro_shown(intro_key(room, actions[shown]))
+            raise
+        if stripped:
+            self._journal.confirmed(first)
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        event_id = await self._post(room, TextMessage(text), None, 0)
+        message = TextMessage(text)
+        event_id = await self._post(room, message, part_key(room, message, 0))
         if document is not None:
-            await self._post(room, FileMessage(document), None, 1)
+            letter = FileMessage(document)
+            await self._post(room, letter, part_key(room, letter, 0))
         return event_id
 
-    async def _post(self, room_id: str, message: Outgoing, seed: object, index: int) -> str:
+    async def _post(self, room_id: str, message: Outgoing, key: str) -> str:
+        """Send one event; its transaction id is kept until the homeserver confirms it."""
         await self._wait_ready()
         if isinstance(message, FileMessage):
             try:
@@ -632,8 +641,10 @@ class MatrixAdapter:
                 content = document_fallback(message.document).content()
         else:
             content = message.content()
-        tx_id = _transaction_id(seed, index, content)
-        return await self._retrying("send", lambda: self._room_send(room_id, content, tx_id))
+        tx_id = self._journal.transaction_id(key)
+        event_id = await self._retrying("send", lambda: self._room_send(room_id, content, tx_id))
+        self._journal.confirmed(key)
+        return event_id
 
     async def _wait_ready(self) -> None:
         """Deliveries wait for the first sync: before it nio knows no room."""

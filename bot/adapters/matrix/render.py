@@ -60,26 +60,47 @@ def numbered(text: str, choices: Sequence[ChoiceButton]) -> str:
     return f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
 
 
-def render(actions: Sequence[Send | Edit]) -> list[Outgoing]:
-    """A turn's actions as the fewest events that still read well."""
-    out: list[Outgoing] = []
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One event of a turn and what showing it achieves.
+
+    `completes`: how many of the turn's actions are fully shown once this
+    event and every one before it are (a delivery cut off halfway reports
+    that to the core, which then re-sends only the rest). `intro_of`: the
+    index of the action whose text this event shows without that action's
+    document, which follows as the next event.
+    """
+
+    message: Outgoing
+    completes: int
+    intro_of: int | None = None
+
+
+def render_parts(actions: Sequence[Send | Edit]) -> list[Part]:
+    """A turn's actions as the fewest events that still read well, each with its progress."""
+    out: list[Part] = []
     pending: list[str] = []
 
-    def flush() -> None:
+    def flush(completes: int, intro_of: int | None = None) -> None:
         if pending:
-            out.append(TextMessage("\n\n".join(pending)))
+            out.append(Part(TextMessage("\n\n".join(pending)), completes, intro_of))
             pending.clear()
 
-    for action in actions:
+    for index, action in enumerate(actions):
         text = numbered(action.text, action.choices)
         if text:
             pending.append(text)
         document = action.document if isinstance(action, Send) else None
         if document is not None:
-            flush()
-            out.append(FileMessage(document))
-    flush()
+            flush(index, index if text else None)
+            out.append(Part(FileMessage(document), index + 1))
+    flush(len(actions))
     return out
+
+
+def render(actions: Sequence[Send | Edit]) -> list[Outgoing]:
+    """A turn's actions as the fewest events that still read well."""
+    return [part.message for part in render_parts(actions)]
 
 
 def document_fallback(document: Document) -> TextMessage:

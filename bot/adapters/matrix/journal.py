@@ -1,0 +1,133 @@
+"""What the adapter must remember between a failed delivery and its retry.
+
+Why: the core keeps a turn it could not deliver in its outbox and hands it to
+`deliver` again later (possibly after a restart), but it does not say which
+outbox row it is. Two things would then show a message twice:
+
+- A send whose request reached the homeserver but whose answer did not (a
+  dropped connection, a crash). Matrix stores a PUT /send once per
+  transaction id (Synapse remembers them per device for about a day), so
+  the retry must use the same id. The journal keeps the transaction id of
+  every send not yet confirmed, keyed by room and message; the retry of that
+  message reuses it and the homeserver answers with the event it already
+  has. A confirmed send is forgotten at once, so the same words sent later
+  (a second /help) are a new message, never swallowed.
+- A document whose introduction was shown but whose file was not: the core
+  re-sends that whole action, and the journal says its introduction is
+  already on screen, so only the file follows.
+
+Entries are keyed by a hash of the room and the message, never by its text.
+The file is rewritten (atomically, 0600) on every change but not fsynced:
+it must survive the bot's crash, not a power cut. A journal that cannot be
+written only loses that protection, never a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.matrix.render import FileMessage, Outgoing
+from bot.events import Edit, Send
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "pending_sends.json"
+#: Synapse forgets transaction ids after a day; older entries only take room.
+KEEP_FOR = 24 * 3600.0
+#: A room that refuses for good must not grow the file without bound.
+MAX_ENTRIES = 1000
+
+
+def write_private(path: Path, text: str, *, durable: bool = True) -> None:
+    """Atomic 0600 write: a crash leaves the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def part_key(room: str, message: Outgoing, occurrence: int) -> str:
+    """The same message of the same turn in the same room, however it is retried.
+
+    A document is known by what it says, not by its upload (each attempt
+    uploads anew); `occurrence` tells apart equal messages in one turn.
+    """
+    if isinstance(message, FileMessage):
+        doc = message.document
+        return _digest("file", room, doc.filename, doc.title, doc.content, doc.mime, occurrence)
+    return _digest("text", room, message.body, occurrence)
+
+
+def intro_key(room: str, action: Send | Edit) -> str:
+    document = action.document if isinstance(action, Send) else None
+    doc = (document.filename, document.title, document.content) if document else None
+    labels = [choice.label for choice in action.choices]
+    return _digest("intro", room, action.text, labels, doc)
+
+
+class SendJournal:
+    """Unconfirmed transaction ids and shown introductions, in one small file."""
+
+    def __init__(self, store: Path) -> None:
+        self.path = store / JOURNAL_FILE
+        self._entries: dict[str, dict[str, Any]] = {}
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(self.path.read_text())
+            if isinstance(loaded, dict):
+                self._entries = loaded
+
+    def transaction_id(self, key: str) -> str:
+        """The id this send used before (unconfirmed), or a new one remembered before it is used."""
+        entry = self._entries.get(key)
+        if entry is not None and isinstance(entry.get("tx"), str):
+            return str(entry["tx"])
+        tx = f"ww{uuid.uuid4().hex}"
+        self._entries[key] = {"tx": tx, "at": time.time()}
+        self._save()
+        return tx
+
+    def confirmed(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._save()
+
+    def mark_intro_shown(self, key: str) -> None:
+        self._entries[key] = {"intro": True, "at": time.time()}
+        self._save()
+
+    def intro_shown(self, key: str) -> bool:
+        return bool(self._entries.get(key, {}).get("intro"))
+
+    def _save(self) -> None:
+        now = time.time()
+        fresh = {
+            key: entry
+            for key, entry in self._entries.items()
+            if now - float(entry.get("at", 0)) < KEEP_FOR
+        }
+        newest = sorted(fresh.items(), key=lambda item: float(item[1].get("at", 0)))[-MAX_ENTRIES:]
+        self._entries = dict(newest)
+        try:
+            write_private(self.path, json.dumps(self._entries), durable=False)
+        except OSError as err:
+            log.warning("matrix send journal not written (%s): a retry may show a message twice", type(err).__name__)
