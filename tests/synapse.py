@@ -17,10 +17,14 @@ than skip: CI installs it, so a skip would hide a broken install step.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -162,7 +166,7 @@ class Registered:
 class Synapse:
     """One homeserver process that can be stopped and started on the same port and data."""
 
-    def __init__(self, python: Path, data_dir: Path) -> None:
+    def __init__(self, python: Path, data_dir: Path, overrides: dict[str, Any] | None = None) -> None:
         self.python = python
         self.data_dir = data_dir
         self.port = free_port()
@@ -175,7 +179,8 @@ class Synapse:
         (data_dir / "log.yaml").write_text(_LOG_CONFIG.format(path=json.dumps(str(data_dir / "homeserver.log"))))
         self.config_path = data_dir / "homeserver.yaml"
         # JSON is valid YAML: no YAML library needed in the test venv.
-        self.config_path.write_text(json.dumps(homeserver_config(data_dir, self.port, self.shared_secret), indent=2))
+        config = homeserver_config(data_dir, self.port, self.shared_secret) | (overrides or {})
+        self.config_path.write_text(json.dumps(config, indent=2))
         self._run("--generate-keys")
 
     # ------------------------------------------------------------ lifecycle
@@ -302,6 +307,19 @@ class Synapse:
             device_id=result["device_id"],
         )
 
+    def login(self, account: Registered) -> Registered:
+        """The same account on a new device, as a password login elsewhere makes one."""
+        result = self.request(
+            "POST",
+            "/_matrix/client/v3/login",
+            {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": account.localpart},
+                "password": account.password,
+            },
+        )
+        return dataclasses.replace(account, access_token=result["access_token"], device_id=result["device_id"])
+
     @property
     def admin(self) -> Registered:
         if self._admin is None:
@@ -320,6 +338,17 @@ class Synapse:
 
 
 _SERVER: Synapse | None = None
+
+
+@contextlib.contextmanager
+def own_synapse(data_dir: Path, **overrides: Any) -> Iterator[Synapse]:
+    """A homeserver of one test's own, for a setting the shared one must not have."""
+    server = Synapse(synapse_python(), data_dir, overrides)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session", name="synapse")
@@ -541,3 +570,90 @@ class MatrixUser:
         before = len(self.from_others(room_id))
         await self.say(room_id, text)
         return (await self.wait_for(room_id, before + 1, timeout))[before]
+
+
+# ---------------------------------------------------------------- a network that fails
+
+
+class FlakyLink:
+    """A TCP relay between the bot and Synapse that can lose one answer and then go dark.
+
+    Why: the worst moment for "shown exactly once" is a request the homeserver
+    carried out whose answer never came back (a dropped connection, a crash).
+    The homeserver stays real; only the wire between fails, the way it does in
+    production. `lose_answer(pattern, nth)`: the nth request from now whose
+    first bytes match `pattern` reaches Synapse, its answer is thrown away and
+    every connection is cut and refused until `heal()`.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.dark = False
+        self.lost = asyncio.Event()
+        self._pattern: re.Pattern[bytes] | None = None
+        self._left = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cut()
+        if self._server is not None:
+            self._server.close()
+
+    def lose_answer(self, pattern: bytes, nth: int = 1) -> None:
+        self._pattern, self._left = re.compile(pattern), nth
+
+    def heal(self) -> None:
+        self.dark = False
+
+    def _cut(self) -> None:
+        self.dark = True
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.dark:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+        doomed = asyncio.Event()  # this connection's next answer is lost
+
+        async def requests() -> None:
+            while data := await reader.read(65536):
+                if self._pattern is not None and self._pattern.match(data):
+                    self._left -= 1
+                    if self._left == 0:
+                        self._pattern = None
+                        doomed.set()
+                up_writer.write(data)
+                await up_writer.drain()
+            up_writer.close()
+
+        async def answers() -> None:
+            while data := await up_reader.read(65536):
+                if doomed.is_set():
+                    self._cut()
+                    self.lost.set()
+                    return
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            await asyncio.gather(requests(), answers())
+        for end in (writer, up_writer):
+            end.close()
+            self._writers.discard(end)

@@ -29,14 +29,17 @@ from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
 from bot.adapters.matrix.render import TextMessage, parse_text, render, to_html
 from bot.app import build_core
+from bot.core import decode_outbound
 from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
 from tests.synapse import (  # noqa: F401 - fixture
+    FlakyLink,
     MatrixUser,
     Registered,
     Synapse,
     assert_cross_signed,
+    own_synapse,
     synapse_server,
 )
 
@@ -90,14 +93,15 @@ def choices_shown(message: str) -> dict[str, str]:
 
 
 def bot_settings(server: Synapse, account: Registered, where: Path, **extra: Any) -> Settings:
-    return Settings(
-        db=where / "bot.sqlite3",
-        matrix_homeserver=server.url,
-        matrix_user=account.user_id,
-        matrix_password=SecretStr(account.password),
-        matrix_store=where / "matrix",
-        **(FLOWS | extra),
-    )
+    """The bot's settings; `extra` may replace any of them (e.g. a token instead of the password)."""
+    own: dict[str, Any] = {
+        "db": where / "bot.sqlite3",
+        "matrix_homeserver": server.url,
+        "matrix_user": account.user_id,
+        "matrix_password": SecretStr(account.password),
+        "matrix_store": where / "matrix",
+    }
+    return Settings(**(own | FLOWS | extra))
 
 
 @asynccontextmanager
@@ -160,13 +164,14 @@ async def test_a_parent_answers_by_number(synapse: Synapse, tmp_path: Path) -> N
 
 
 @pytest.mark.asyncio
-async def test_a_parent_answers_with_the_words_of_the_labels(synapse: Synapse, tmp_path: Path) -> None:
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_a_parent_answers_with_the_words_of_the_labels(synapse: Synapse, tmp_path: Path, encrypted: bool) -> None:
     bot, parent = synapse.register("bot"), synapse.register("parent")
     async with (
         running_bot(synapse, bot, tmp_path / "bot"),
         MatrixUser(synapse, parent, tmp_path / "parent") as user,
     ):
-        room = await user.open_direct_chat(bot.user_id)
+        room = await user.open_direct_chat(bot.user_id, encrypted=encrypted)
         [shown] = await bodies(user, room, 1)
         typed: list[str] = []
         for line in BY_NUMBER:
@@ -176,6 +181,7 @@ async def test_a_parent_answers_with_the_words_of_the_labels(synapse: Synapse, t
             shown = (await user.reply_to(room, typed[-1])).body
         expected = await console_says(tmp_path, BY_NUMBER)
         assert [s.body for s in user.from_others(room)] == expected
+        assert all(s.encrypted == encrypted for s in user.from_others(room))
         assert typed != BY_NUMBER, "labels were typed, not numbers"
 
         # The parent leaves: the bot does not stay alone in the room.
@@ -384,6 +390,44 @@ async def test_a_message_the_homeserver_could_not_take_is_delivered_when_it_is_b
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("restart", [False, True], ids=["later", "after-a-restart"])
+async def test_a_turn_cut_off_halfway_is_finished_later_and_each_message_is_shown_once(
+    synapse: Synapse, tmp_path: Path, restart: bool
+) -> None:
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    letter = Document("brief.txt", "Uw brief", "Geachte heer,\n\nIk maak bezwaar.")
+    turn = [Send("Dank u wel."), Send("Hier is uw brief:", document=letter), Send("Wilt u nog iets weten?")]
+    where = tmp_path / "bot"
+    async with FlakyLink(synapse.port) as link, MatrixUser(synapse, parent, tmp_path / "parent") as user:
+        async with running_bot(synapse, bot, where, give_up_after=1, matrix_homeserver=link.url) as adapter:
+            room = await user.open_direct_chat(bot.user_id)
+            await user.wait_for(room, 1)
+            # The turn's first event arrives. The homeserver stores the second
+            # (the file) but its answer is lost, and the network stays down for
+            # longer than the adapter keeps trying: the core keeps what is left.
+            link.lose_answer(rb"PUT [^ ]*/send/m\.room\.message/", nth=2)
+            await adapter.core.send(ConversationKey("matrix", room, parent.user_id), turn)
+            assert link.lost.is_set()
+            [(_, _, rest)] = await adapter.core.store.pending_outbox()
+            assert decode_outbound(rest) == turn[1:], "the first message is done; the letter is not confirmed"
+            link.heal()
+            if not restart:
+                await adapter.core.redeliver()
+                assert not await adapter.core.store.pending_outbox()
+        if restart:
+            # The bot went down before it could retry: the next run sends the rest.
+            async with running_bot(synapse, bot, where, matrix_homeserver=link.url) as adapter:
+                await user.wait_for(room, 4, timeout=30)
+                await no_more_than(user, room, 4)
+                assert not await adapter.core.store.pending_outbox()
+        _, text, file, question = await user.wait_for(room, 4)
+        assert text.body == "Dank u wel.\n\nHier is uw brief:"
+        assert file.filename == "brief.txt" and file.file_text == letter.content
+        assert question.body == "Wilt u nog iets weten?"
+        await no_more_than(user, room, 4)
+
+
+@pytest.mark.asyncio
 async def test_a_429_is_waited_out_and_the_message_arrives_once(synapse: Synapse, tmp_path: Path) -> None:
     expected = await console_says(tmp_path, BY_NUMBER)
     bot, parent = synapse.register("bot"), synapse.register("parent")
@@ -427,6 +471,72 @@ async def test_a_letter_arrives_as_an_encrypted_file_and_typed_values_stay_text(
         for message in seen:
             assert "<b>" not in (message.html or ""), "nothing typed becomes markup"
         await no_more_than(user, room, len(expected) + 2)
+
+
+@pytest.mark.asyncio
+async def test_a_letter_the_homeserver_will_not_store_arrives_as_text(tmp_path: Path) -> None:
+    name = "Jan de Vries"
+    lines = ["1", name, "40", "Utrecht", DECISION_DAY]
+    expected = await console_says(tmp_path, lines)
+    # A homeserver that takes no file larger than 64 bytes (the letter is).
+    with own_synapse(tmp_path / "homeserver", max_upload_size="64") as server:
+        bot, parent = server.register("bot"), server.register("parent")
+        async with (
+            running_bot(server, bot, tmp_path / "bot"),
+            MatrixUser(server, parent, tmp_path / "parent") as user,
+        ):
+            room = await user.open_direct_chat(bot.user_id)
+            await user.wait_for(room, 1)
+            for line in lines:
+                await user.say(room, line)
+            seen = await user.wait_for(room, len(expected) + 2)  # + the letter, + the question after it
+            *_, intro, letter, question = seen
+            assert expected[-1] == f"{intro.body}\n\n{question.body}"
+            assert letter.msgtype == "m.text", "the letter is shown in the chat instead"
+            assert name in letter.body and len(letter.body.encode()) > 64
+            await no_more_than(user, room, len(expected) + 2)
+
+
+@pytest.mark.asyncio
+async def test_a_bot_given_only_an_access_token_keeps_its_device_and_is_cross_signed(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    expected = await console_says(tmp_path, BY_NUMBER)
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    # The operator logs in once elsewhere and configures the token, no password.
+    login = synapse.login(bot)
+    token_only: dict[str, Any] = {
+        "matrix_password": None,
+        "matrix_access_token": SecretStr(login.access_token),
+        "matrix_device_id": login.device_id,
+    }
+    where = tmp_path / "bot"
+    async with MatrixUser(synapse, parent, tmp_path / "parent") as user:
+        async with running_bot(synapse, bot, where, **token_only) as adapter:
+            assert adapter.device_id == login.device_id
+            # README: cross-signing is set up on the first start; the password
+            # is needed only where the homeserver asks (Synapse does not for a
+            # first identity, MSC3967).
+            assert adapter.cross_signing is CrossSigningState.CREATED
+            room = await user.open_direct_chat(bot.user_id, encrypted=True)
+            assert await bodies(user, room, 1) == expected[:1]
+            for number, line in enumerate(BY_NUMBER[:2], start=1):
+                assert (await user.reply_to(room, line)).body == expected[number]
+
+        async with running_bot(synapse, bot, where, **token_only) as adapter:
+            assert adapter.device_id == login.device_id, "a restart must not make a new device"
+            assert adapter.cross_signing is CrossSigningState.ALREADY_DONE
+            for number, line in enumerate(BY_NUMBER[2:], start=3):
+                assert (await user.reply_to(room, line)).body == expected[number]
+            keys = synapse.request(
+                "POST", "/_matrix/client/v3/keys/query", {"device_keys": {bot.user_id: []}}, token=parent.access_token
+            )
+            assert_cross_signed(keys, bot.user_id, adapter.device_id)
+            await no_more_than(user, room, len(expected))
+        assert [s.body for s in user.from_others(room)] == expected
+    devices = synapse.request("GET", "/_matrix/client/v3/devices", token=bot.access_token)
+    # The registration device plus the one the token belongs to, never one per start.
+    assert len(devices["devices"]) == 2
 
 
 @pytest.mark.asyncio

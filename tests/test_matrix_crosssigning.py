@@ -117,22 +117,7 @@ async def test_bootstrap_is_seen_by_another_user_and_is_idempotent(
 
     # A second device of the same account (e.g. the store was lost) gets signed
     # by the same identity, without a password prompt.
-    login = synapse.request(
-        "POST",
-        "/_matrix/client/v3/login",
-        {
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": bot.localpart},
-            "password": bot.password,
-        },
-    )
-    other = Registered(
-        bot.user_id,
-        bot.localpart,
-        bot.password,
-        login["access_token"],
-        login["device_id"],
-    )
+    other = synapse.login(bot)
     client2 = await bot_client(synapse, other, tmp_path / "store2")
     try:
         keys = CrossSigningKeys.load(tmp_path / "store", bot.user_id)
