@@ -324,10 +324,10 @@ class Core:
         except DeliveryFailed as exc:
             log.warning("platform %s refused delivery (%d of %d shown); will retry the rest",
                         key.platform, exc.delivered, len(actions))
-            if 0 < exc.delivered < len(actions) and outbox_ids:
+            if outbox_ids and (exc.rest is not None or 0 < exc.delivered < len(actions)):
                 # keep only what the user has not seen; Edit targets are gone by then
-                rest = [a if isinstance(a, Send) else Send(a.text, a.choices, a.token)
-                        for a in actions[exc.delivered:]]
+                rest = exc.rest if exc.rest is not None else [
+                    a if isinstance(a, Send) else Send(a.text, a.choices, a.token) for a in actions[exc.delivered:]]
                 await self.store.requeue(outbox_ids, encode_outbound(rest))
             return False
         finally:

@@ -615,8 +615,6 @@ async def test_an_upload_refused_after_its_intro_does_not_repeat_the_intro(
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="core.deliver requeues actions[delivered:] only; it must requeue "
-                   "PartlyDelivered.rest (proposed change in the Telegram helper's report). Remove this mark then.")
 async def test_after_a_refusal_halfway_a_long_text_the_screen_holds_each_part_once(
     telegram: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,12 +20,15 @@ class DeliveryFailed(Exception):
     The core keeps the message in its outbox and tries again later, so
     raising this never loses anything. `delivered` says how many of the
     actions were already shown, so only the rest is sent again (a user never
-    sees the first half of a reply twice).
+    sees the first half of a reply twice). `rest`, when set, is what is left
+    after an action stopped halfway (chunk 3 of 4 of a long text): it replaces
+    the actions from `delivered` on.
     """
 
-    def __init__(self, reason: str = "", delivered: int = 0) -> None:
+    def __init__(self, reason: str = "", delivered: int = 0, rest: Sequence[Send] | None = None) -> None:
         super().__init__(reason)
         self.delivered = delivered
+        self.rest = rest
 
 
 class Outlet(Protocol):
