@@ -11,6 +11,7 @@ error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ class LocaleProblem:
     where: Where
     kind: str
     message: str
+    fix: str
 
 
 @dataclass(slots=True)
@@ -86,6 +88,10 @@ class Locales:
     """All texts of all languages, compiled lazily and cached."""
 
     texts: dict[str, dict[str, LocaleText]] = field(default_factory=dict)
+    #: Per language, text keys and top-level names (`main`) whose texts could not be read:
+    #: a file that does not parse, a value that is not a text. That such a key is absent
+    #: proves nothing, so the checks do not call it missing (the one real error is reported).
+    unreadable: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:
@@ -93,6 +99,15 @@ class Locales:
 
     def has(self, lang: str, key: str) -> bool:
         return key in self.texts.get(lang, {})
+
+    def unread(self, lang: str, key: str) -> bool:
+        """True when `key` may be written in a text of `lang` that could not be read."""
+        marks = self.unreadable.get(lang, set())
+        return key in marks or key.split(".", 1)[0] in marks
+
+    def lacks(self, lang: str, key: str) -> bool:
+        """True when `lang`'s files were read and surely do not define `key`."""
+        return lang in self.texts and not self.has(lang, key) and not self.unread(lang, key)
 
     def render(self, lang: str, key: str, context: Mapping[str, Any]) -> str:
         entry = self.texts[lang].get(key) or self.texts["nl"][key]
@@ -113,52 +128,105 @@ def _flatten(data: Any, prefix: str, out: dict[str, tuple[Any, tuple[str, ...]]]
         out[prefix] = (data, path)
 
 
+#: Top-level keys of a locale file, read line by line (also from a file that does not parse).
+_TOP_KEY = re.compile(r"^([A-Za-z0-9_]+)[ \t]*:", re.MULTILINE)
+
+#: The fix for a text key written twice in one language.
+DUPLICATE_FIX = ("a text key is written once per language: delete one of the two, or give one "
+                 "another name (and use that name in the flow)")
+#: The fix for a template Jinja cannot read.
+TEMPLATE_FIX = ("write each placeholder as `{{ name }}` (two braces on both sides) and end every "
+                "`{% if ... %}` with `{% endif %}`; compare with the same text in locales/nl/")
+
+
 def load_locales(directory: Path, root: Path | None = None) -> tuple[Locales, list[LocaleProblem]]:
     """Read locales/<lang>/*.yaml; return what loaded plus every problem found."""
     locales = Locales()
     problems: list[LocaleProblem] = []
     if not directory.is_dir():
-        problems.append(LocaleProblem(Where(str(directory), 1, 1), "missing-locales",
-                                      "the locales directory does not exist"))
+        problems.append(LocaleProblem(
+            Where(shown_path(directory, root), 1, 1), "missing-locales", "the locales directory does not exist",
+            "create it with one folder per language (locales/nl/, locales/en/), or point --locales "
+            "(WEGWIJZER_LOCALES_DIR) at the directory that has them"))
         return locales, problems
+    names: dict[tuple[str, str], set[str]] = {}  # (lang, file name) -> its top-level keys
+    unread_files: list[tuple[str, Path]] = []
     for lang_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
         lang = lang_dir.name
         table = locales.texts.setdefault(lang, {})
+        unreadable = locales.unreadable.setdefault(lang, set())
         for file in sorted(lang_dir.glob("*.yaml")):
             shown = shown_path(file, root)
             try:
                 data, pos = load_yaml(file, shown)
             except YamlSyntaxError as exc:
-                problems.append(LocaleProblem(exc.where, "yaml-syntax", exc.problem))
+                if exc.duplicate:
+                    problems.append(LocaleProblem(
+                        exc.where, "duplicate-text-key", exc.problem,
+                        DUPLICATE_FIX))
+                else:
+                    problems.append(LocaleProblem(exc.where, "yaml-syntax", exc.problem, exc.fix))
+                unread_files.append((lang, file))
                 continue
             if data is None:
                 continue
             if not isinstance(data, dict):
-                problems.append(LocaleProblem(pos.of(()), "locale-shape",
-                                              "a locale file is a mapping of keys to texts"))
+                problems.append(LocaleProblem(
+                    pos.of(()), "locale-shape", "a locale file is a mapping of keys to texts, not a list or one text",
+                    f"start with a name such as `{file.stem}:` and put `key: text` lines under it, "
+                    f"indented by two spaces (as in locales/nl/{file.name})"))
+                unread_files.append((lang, file))
                 continue
+            names[(lang, file.name)] = {str(key) for key in data}
             flat: dict[str, tuple[Any, tuple[str, ...]]] = {}
             _flatten(data, "", flat, ())
             for key, (value, path) in flat.items():
                 where = pos.of(path)
                 if not isinstance(value, str):
-                    problems.append(LocaleProblem(where, "locale-shape",
-                                                  f"`{key}` must be a text, not {type(value).__name__}"))
+                    what, fix = _not_a_text(value, path[-1] if path else key)
+                    problems.append(LocaleProblem(where, "locale-shape", f"`{key}` is {what}, not a text", fix))
+                    unreadable.add(key)
                     continue
                 if key in table:
                     problems.append(LocaleProblem(
-                        where, "duplicate-text-key",
-                        f"`{key}` is already defined at {table[key].where}; keep one"))
+                        where, "duplicate-text-key", f"`{key}` is already defined at {table[key].where}",
+                        DUPLICATE_FIX))
                     continue
                 try:
                     ENV.parse(value)
                 except TemplateSyntaxError as exc:
-                    problems.append(LocaleProblem(
-                        Where(where.file, where.line + max(exc.lineno - 1, 0), where.col),
-                        "template-syntax", f"`{key}`: {exc.message}"))
+                    problems.append(LocaleProblem(_template_line(file, pos.value_of(path), exc.lineno),
+                                                  "template-syntax", f"`{key}`: {exc.message}", TEMPLATE_FIX))
+                    unreadable.add(key)
                     continue
                 table[key] = LocaleText(value, where)
+    for lang, file in unread_files:
+        # the same file in another language names what this one holds; its own text may too
+        locales.unreadable[lang].update(*(keys for (_, name), keys in names.items() if name == file.name))
+        locales.unreadable[lang].update(_TOP_KEY.findall(file.read_text(encoding="utf-8", errors="replace")))
     return locales, problems
+
+
+def _not_a_text(value: Any, name: str) -> tuple[str, str]:
+    """(what a value is, how to make it a text), in a moderator's words."""
+    if value is None:
+        return "empty", f"write the text after `{name}:`, or delete the line"
+    if isinstance(value, list):
+        return "a list", f"write one text after `{name}:` (for several lines use `{name}: |-` and indented lines)"
+    if isinstance(value, bool):
+        return "yes/no", f'put the text in quotes: `{name}: "{str(value).lower()}"`'
+    return "a number", f'put the text in quotes: `{name}: "{value}"`'
+
+
+def _template_line(file: Path, value: Where, lineno: int) -> Where:
+    """Where line `lineno` of a text is in its file (a `|` or `>` text starts on the next line)."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    block = lines[value.line - 1][value.col - 1:value.col] in ("|", ">")
+    line = value.line + (1 if block else 0) + max(lineno - 1, 0)
+    if line == value.line or line > len(lines):
+        return value
+    text = lines[line - 1]
+    return Where(value.file, line, len(text) - len(text.lstrip()) + 1)
 
 
 def placeholders(source: str) -> set[str]:

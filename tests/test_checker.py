@@ -9,6 +9,7 @@ file itself, so "line 12, column 5" below is the `next` a moderator typed.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -86,23 +87,30 @@ def run_loader(project: Path) -> list[Reported]:
     return [Reported(str(p.where), p.kind, p.message, p.fix) for p in caught.value.problems if p.severity == "error"]
 
 
-def assert_reported(project: Path, expected: list[tuple[str, str, str]]) -> None:
-    """The command and the loader report exactly these errors: (file:line:col, kind, part of the message)."""
+def assert_reported(project: Path, expected: list[tuple[str, ...]]) -> None:
+    """The command and the loader report exactly these errors.
+
+    Each is (file:line:col, kind, part of the message) or, with a fourth item,
+    also a part of the fix the moderator is told.
+    """
     status, by_command, output = run_check(project)
     by_loader = run_loader(project)
     assert status == 1, output
     for found in (by_command, by_loader):
-        assert sorted((r.where, r.kind) for r in found) == sorted((w, k) for w, k, _ in expected), output
-        for where, kind, words in expected:
+        assert sorted((r.where, r.kind) for r in found) == sorted((w, k) for w, k, *_ in expected), output
+        for where, kind, words, *fix in expected:
             [hit] = [r for r in found if (r.where, r.kind) == (where, kind) and words in r.message]
             assert len(hit.fix) > 10, f"no useful fix for {kind}: {hit.fix!r}"
+            assert not fix or fix[0] in hit.fix, f"{kind}: {hit.fix!r}"
+            assert "\n" not in hit.message, f"{kind}: the message is one line: {hit.message!r}"
     assert f"{len(expected)} error(s); nothing was loaded." in output
 
 
 # ---------------------------------------------------------------- one case per error kind
 
-Case = Callable[[Path], list[tuple[str, str, str]]]
+Case = Callable[[Path], list[tuple[str, ...]]]
 M = "flows/main.yaml"
+EN = "locales/en/main.yaml"
 
 
 def yaml_syntax(p: Path):
@@ -113,6 +121,38 @@ def yaml_syntax(p: Path):
 def yaml_syntax_tab(p: Path):
     edit(p, "    say: main.welcome\n", "\tsay: main.welcome\n")
     return [(locate(p, M, "\tsay"), "yaml-syntax", "'\\t'")]
+
+
+def yaml_syntax_unclosed_quote_in_a_locale(p: Path):
+    # the quote runs to the end of the file: ruamel notices there; the moderator must look where it opened.
+    # The file's texts are then unknown, not missing: one error, not one per text of the file.
+    edit(p, "  wiped: I deleted everything.\n", '  wiped: "I deleted everything.\n', file=EN)
+    end = len((p / EN).read_text().splitlines()) + 1
+    return [(locate(p, EN, '"I deleted'), "yaml-syntax",
+             f'the quote " opened here is never closed: the parser gave up at line {end}, column 1',
+             'close the text with a second "')]
+
+
+def yaml_syntax_unclosed_bracket_in_a_locale(p: Path):
+    edit(p, "  young: You are under 18.\n", "  young: [You are under 18.\n", file=EN)
+    return [(locate(p, EN, "[You"), "yaml-syntax", "the `[` opened here is never closed: the parser gave up at line",
+             "close the list with `]`, or put the whole text in quotes")]
+
+
+def yaml_syntax_in_the_words_of_every_directory_card(p: Path):
+    # the card words are then unknown, not missing: no error per word
+    edit(p, "    phone: Phone\n", "    phone: {Phone\n", file="locales/en/directory.yaml")
+    return [(locate(p, "locales/en/directory.yaml", "{Phone"), "yaml-syntax", "the `{` opened here is never closed",
+             "close it with `}`, or put the whole text in quotes")]
+
+
+def yaml_syntax_unclosed_quote_closed_by_a_later_one(p: Path):
+    # the next text's opening quote closes it, lines further on, where the parser then stops
+    edit(p, "    then: continue\n", "    then: 'continue\n", file="flows/crisis.yaml")
+    gave_up = locate(p, "flows/crisis.yaml", "\\b(ik wil").split(":")[1]
+    return [(locate(p, "flows/crisis.yaml", "'continue"), "yaml-syntax",
+             f"the quote ' opened here runs on to line {gave_up}, where the parser gave up",
+             "a ' inside '...' is written ''")]
 
 
 def schema_unknown_key(p: Path):
@@ -137,7 +177,9 @@ def schema_missing_save(p: Path):
 
 def duplicate_step(p: Path):
     (p / M).write_text((p / M).read_text() + "  welcome:\n    say: main.bye\n    next: menu\n")
-    return [(locate(p, M, "welcome:", nth=1), "duplicate-id", 'duplicate key "welcome"')]
+    first, second = (locate(p, M, "  welcome:", nth=n).split(":")[1] for n in (0, 1))
+    return [(locate(p, M, "welcome:", nth=1), "duplicate-id", f'duplicate key "welcome" at lines {first} and {second}',
+             "delete one of the two or give it another name")]
 
 
 def duplicate_option(p: Path):
@@ -216,6 +258,77 @@ def missing_text_key_of_an_option(p: Path):
     return [(locate(p, M, "label: main.opt.wipe"), "missing-text-key", "text `main.opt.wipe` has no `nl` version")]
 
 
+def duplicate_text_key_in_two_files(p: Path):
+    (p / "locales/en/termijn.yaml").write_text((p / "locales/en/termijn.yaml").read_text() + "main:\n  bye: Bye.\n")
+    return [(locate(p, "locales/en/termijn.yaml", "bye:"), "duplicate-text-key",
+             f"`main.bye` is already defined at {locate(p, EN, 'bye:', nth=1)}",
+             "a text key is written once per language: delete one of the two")]
+
+
+def duplicate_text_key_in_one_file(p: Path):
+    (p / EN).write_text((p / EN).read_text() + "  bye: Bye for now.\n")
+    first, second = (locate(p, EN, f"  bye: {text}").split(":")[1] for text in ("Goodbye", "Bye for now"))
+    return [(locate(p, EN, "bye: Bye for now"), "duplicate-text-key", f'duplicate key "bye" at lines {first} and {second}',
+             "a text key is written once per language: delete one of the two")]
+
+
+def locale_shape_a_number(p: Path):
+    # the number is reported once; that `main.young` then has no text is not a second error
+    edit(p, "  young: You are under 18.\n", "  young: 18\n", file=EN)
+    return [(locate(p, EN, "young:"), "locale-shape", "`main.young` is a number, not a text",
+             'put the text in quotes: `young: "18"`')]
+
+
+def locale_shape_an_empty_text(p: Path):
+    edit(p, "  young: You are under 18.\n", "  young:\n", file=EN)
+    return [(locate(p, EN, "young:"), "locale-shape", "`main.young` is empty, not a text",
+             "write the text after `young:`")]
+
+
+def locale_shape_a_list_for_a_file(p: Path):
+    (p / "locales/en/termijn.yaml").write_text("- Deadline\n- Which deadline?\n")
+    return [("locales/en/termijn.yaml:1:1", "locale-shape", "a locale file is a mapping of keys to texts",
+             "start with a name such as `termijn:`")]
+
+
+def template_syntax_in_a_text_of_several_lines(p: Path):
+    # line 2 of a `|-` text: the line the moderator must change, not the key above it
+    edit(p, "{{ decision_date | date }}.", "{{ decision_date | date }.", file=EN)
+    return [(locate(p, EN, "object to the decision"), "template-syntax", "`main.letter.body`: unexpected '}'",
+             "write each placeholder as `{{ name }}`")]
+
+
+def template_syntax_in_a_one_line_text(p: Path):
+    edit(p, "    title: Letter from {{ name }}\n", "    title: Letter from {{ name\n", file=EN)
+    return [(locate(p, EN, "Letter from"), "template-syntax", "`main.letter.title`: unexpected end of template",
+             "two braces on both sides")]
+
+
+def crisis_rules_a_wrong_value(p: Path):
+    edit(p, "    then: continue\n", "    then: later\n", file="flows/crisis.yaml")
+    return [(locate(p, "flows/crisis.yaml", "then: later"), "crisis-rules", "classes.despair.then:",
+             "write one of: 'continue' or 'safety'")]
+
+
+def crisis_rules_a_broken_pattern(p: Path):
+    edit(p, r"pattern: '\b(ik wil dood|i want to die)\b'", r"pattern: '\b(ik wil dood|i want to die\b'",
+         file="flows/crisis.yaml")
+    return [(locate(p, "flows/crisis.yaml", "pattern: '\\b(ik"), "crisis-rules",
+             "despair rule 'wants_to_die': invalid regular expression", "close every ( and [")]
+
+
+def directory_a_wrong_value(p: Path):
+    # the entries are then unknown, not missing: no `unknown-directory-entry` for every use of them
+    edit(p, '    phone: "0800-1234"\n', '    phone: "call us"\n', file="flows/directory/fixture.yaml")
+    return [(locate(p, "flows/directory/fixture.yaml", '"call us"'), "directory", "is not a phone number",
+             "the other entries in this file show forms that work")]
+
+
+def missing_flows(p: Path):
+    shutil.rmtree(p / "flows")
+    return [("flows:1:1", "missing-flows", "the flows directory does not exist", "create the directory")]
+
+
 def placeholder_mismatch(p: Path):
     edit(p, "    title: Letter from {{ name }}\n", "    title: Letter\n", file="locales/en/main.yaml")
     return [(locate(p, "locales/en/main.yaml", "title: Letter"), "placeholder-mismatch",
@@ -273,7 +386,8 @@ def id_too_long(p: Path):
 
 
 CASES: list[Case] = [
-    yaml_syntax, yaml_syntax_tab,
+    yaml_syntax, yaml_syntax_tab, yaml_syntax_unclosed_quote_in_a_locale, yaml_syntax_unclosed_bracket_in_a_locale,
+    yaml_syntax_unclosed_quote_closed_by_a_later_one, yaml_syntax_in_the_words_of_every_directory_card,
     schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save,
     duplicate_step, duplicate_option, duplicate_flow,
     unknown_next, unknown_next_in_option, unknown_next_cuts_off_what_follows, unknown_start,
@@ -281,6 +395,11 @@ CASES: list[Case] = [
     unreachable_step,
     dead_end_missing_next, dead_end_branch_without_else, dead_end_next_after_end,
     missing_text_key, missing_text_key_of_an_option,
+    duplicate_text_key_in_two_files, duplicate_text_key_in_one_file,
+    locale_shape_a_number, locale_shape_an_empty_text, locale_shape_a_list_for_a_file,
+    template_syntax_in_a_text_of_several_lines, template_syntax_in_a_one_line_text,
+    crisis_rules_a_wrong_value, crisis_rules_a_broken_pattern,
+    directory_a_wrong_value, missing_flows,
     placeholder_mismatch,
     unknown_variable_in_condition, unknown_variable_in_template,
     unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
@@ -295,12 +414,72 @@ def test_a_broken_file_is_reported_with_file_line_column_kind_and_fix(project, b
     assert_reported(project, expected)
 
 
-def test_every_error_kind_of_the_checker_has_a_broken_file_test():
-    kinds = {"yaml-syntax", "schema", "duplicate-id", "unknown-next", "unknown-flow", "unreachable-step", "dead-end",
-             "missing-text-key", "placeholder-mismatch", "unknown-variable", "unknown-directory-entry",
-             "bad-expression", "id-too-long"}
-    named = set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', (REPO / "bot/flows/check.py").read_text()))
-    assert named <= kinds, f"check.py has error kinds without a test here: {named - kinds}"
+def kinds_in_code() -> dict[str, str]:
+    """Every problem kind the code can report, with the module that names it.
+
+    A kind is the second argument of a `Problem(...)`/`LocaleProblem(...)` (also
+    either side of an `a if x else b`), a `kind="..."` passed on in a module that
+    makes problems, or the default of a `kind` parameter there.
+    """
+    found: dict[str, str] = {}
+    for file in sorted((REPO / "bot").rglob("*.py")):
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        makers = [c for c in calls if isinstance(c.func, ast.Name) and c.func.id in ("Problem", "LocaleProblem")]
+        if not makers:
+            continue
+        sources: list[ast.expr | None] = [
+            c.args[1] if len(c.args) > 1 else next((k.value for k in c.keywords if k.arg == "kind"), None)
+            for c in makers]
+        sources += [k.value for c in calls for k in c.keywords if k.arg == "kind"]
+        sources += [default for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                    for arg, default in zip(f.args.kwonlyargs, f.args.kw_defaults, strict=True) if arg.arg == "kind"]
+        for source in sources:
+            for node in ast.walk(source) if source is not None else ():
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.setdefault(node.value, str(file.relative_to(REPO)))
+    return found
+
+
+def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_factory):
+    """Kinds are read from every module that makes problems; each must show up in a case above."""
+    apart = {"missing-locales": test_a_missing_locales_directory_is_one_error_with_what_to_do,
+             "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix}
+    covered = set(apart)
+    for case in CASES:
+        project = tmp_path_factory.mktemp(case.__name__)
+        shutil.copytree(FIXTURE_FLOWS, project / "flows")
+        shutil.copytree(FIXTURE_LOCALES, project / "locales")
+        covered.update(kind for _, kind, *_ in case(project))
+    named = kinds_in_code()
+    assert {"bot/flows/check.py", "bot/flows/loader.py", "bot/texts.py"} <= set(named.values()), named
+    untested = {kind: module for kind, module in named.items() if kind not in covered}
+    assert not untested, f"problem kinds without a broken-file test here: {untested}"
+
+
+def test_a_missing_locales_directory_is_one_error_with_what_to_do(project):
+    shutil.rmtree(project / "locales")
+    done = subprocess.run([PYTHON, "-m", "bot", "check", "flows", "--locales", "locales"], cwd=project,
+                          env=bot_env(), capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    found = [Reported(m["where"], m["kind"], m["message"], m["fix"]) for m in REPORTED.finditer(output)]
+    by_loader = run_loader(project)
+    for reported in (found, by_loader):
+        assert [(r.where, r.kind) for r in reported] == [("locales:1:1", "missing-locales")], output
+        assert "create it with one folder per language (locales/nl/, locales/en/)" in reported[0].fix
+    assert "1 error(s); nothing was loaded." in output
+
+
+def test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix(project):
+    file = "flows/directory/fixture.yaml"
+    edit(project, "    checked: 2026-11-01\n    confidence: verified\n  fixture_court:",
+         "    checked: 2025-10-01\n    confidence: verified\n  fixture_court:", file=file)
+    status, _, output = run_check(project)
+    assert status == 0, output
+    where = locate(project, file, "2025-10-01")
+    assert (f"{where}: warning[stale-directory-entry]: `fixture_line` was last checked 424 days ago (2025-10-01)\n"
+            "    fix: check the facts at the source and update `checked:`") in output
 
 
 def test_several_broken_things_are_all_reported_in_one_run(project):

@@ -62,3 +62,17 @@ def test_the_names_the_moderators_answers_fill_in_count_only_for_their_own_texts
     unknown = [p for p in caught.value.problems if p.kind == "unknown-variable"]
     assert [p.where.file for p in unknown] == ["locales/nl/main.yaml"]
     assert "`{{ version }}`" in unknown[0].message
+
+
+def test_an_unreadable_file_of_engine_texts_is_one_error_not_one_per_text_the_code_uses(tmp_path):
+    """The texts of a file that does not parse are unknown, not missing: the moderator sees the one real error."""
+    flows, locales = copy_fixture(tmp_path)
+    system = locales / "en" / "system.yaml"
+    system.write_text(system.read_text(encoding="utf-8").replace("  hint: Test chat.", "  hint: 'Test chat."), "utf-8")
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(flows, locales, root=tmp_path)
+    [problem] = [p for p in caught.value.problems if p.severity == "error"]
+    line = system.read_text(encoding="utf-8").splitlines().index("  hint: 'Test chat.") + 1
+    assert (str(problem.where), problem.kind) == (f"locales/en/system.yaml:{line}:9", "yaml-syntax")
+    assert problem.message.startswith("the quote ' opened here is never closed")
+    assert problem.fix.startswith("close the text with a second '")

@@ -73,13 +73,13 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
         if namespace != "sys" and namespace not in provided:
             continue
         for lang in locales.languages:
-            if not locales.has(lang, key):
+            if locales.lacks(lang, key):
                 problems.append(Problem(
                     where, "missing-text-key", f"the code uses text `{key}`, which has no `{lang}` version",
                     f"add `{key}` to a file in locales/{lang}/"))
     for lang in locales.languages:
         for other in locales.languages:
-            if not locales.has(lang, f"sys.language_name.{other}"):
+            if locales.lacks(lang, f"sys.language_name.{other}"):
                 problems.append(Problem(
                     Where("bot/engine.py", 1, 1), "missing-text-key",
                     f"the language menu needs `sys.language_name.{other}` in `{lang}`",
@@ -286,7 +286,7 @@ def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[
                 used_keys.setdefault(ref, entry.where)
     for key, where in sorted(used_keys.items()):
         for lang in langs:
-            if not locales.has(lang, key):
+            if locales.lacks(lang, key):
                 problems.append(Problem(where, "missing-text-key",
                                         f"text `{key}` has no `{lang}` version",
                                         f"add `{key}` to a file in locales/{lang}/"))
@@ -295,8 +295,10 @@ def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[
         variants = {lang: locales.texts[lang][key] for lang in langs if key in locales.texts[lang]}
         names = {lang: placeholders(entry.source) for lang, entry in variants.items()}
         reference = names.get("nl") or next(iter(names.values()))
+        # a language whose text of this key could not be read has nothing to compare yet
+        compare = not any(locales.unread(lang, key) for lang in langs)
         for lang, found in names.items():
-            if found != reference:
+            if compare and found != reference:
                 missing = sorted(reference - found)
                 extra = sorted(found - reference)
                 problems.append(Problem(variants[lang].where, "placeholder-mismatch",

@@ -9,6 +9,7 @@ for a long time) travel with the loaded set.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,10 @@ from bot.texts import Locales, load_locales
 NOT_FLOWS = {"crisis.yaml"}
 
 
-def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[Problem]:
+def _pydantic_problems(exc: ValidationError, pos: Positions, what: str, *, kind: str = "schema",
+                       reference: str = "`python -m bot schema`",
+                       guide: str = "see the step kinds and their keys in docs/FLOWS.md (or `python -m bot schema`)",
+                       ) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -35,7 +39,7 @@ def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[
         message = err["msg"].removeprefix("Value error, ")
         fix = ""
         if err["type"] == "extra_forbidden":
-            fix = f"remove `{loc[-1]}` or fix its spelling (see `python -m bot schema`)"
+            fix = f"remove `{loc[-1]}` or fix its spelling (see {reference})"
             message = f"`{loc[-1]}` is not a known key here"
         elif err["type"] == "missing":
             fix = f"add `{loc[-1]}`"
@@ -44,8 +48,8 @@ def _pydantic_problems(exc: ValidationError, pos: Positions, what: str) -> list[
         elif err["type"] == "literal_error":
             fix = f"write one of: {err.get('ctx', {}).get('expected', 'the values listed')}"
         else:
-            fix = "see the step kinds and their keys in docs/FLOWS.md (or `python -m bot schema`)"
-        problems.append(Problem(where, "schema", f"{path}: {message}", fix))
+            fix = guide
+        problems.append(Problem(where, kind, f"{path}: {message}", fix))
     return problems
 
 
@@ -76,7 +80,7 @@ def load_flowset(
     unloaded = False  # a flow file that did not load (its steps are unknown to the checks)
 
     if not flows_dir.is_dir():
-        raise FlowSetInvalid([Problem(Where(str(flows_dir), 1, 1), "missing-flows",
+        raise FlowSetInvalid([Problem(Where(shown_path(flows_dir, root), 1, 1), "missing-flows",
                                       "the flows directory does not exist",
                                       "set WEGWIJZER_FLOWS_DIR or create the directory")])
     for file in sorted(flows_dir.glob("*.yaml")):
@@ -87,10 +91,8 @@ def load_flowset(
         try:
             data, pos = load_yaml(file, shown)
         except YamlSyntaxError as exc:
-            kind = "duplicate-id" if "duplicate key" in exc.problem else "yaml-syntax"
-            problems.append(Problem(exc.where, kind, exc.problem,
-                                    "every key (step id) may appear once" if kind == "duplicate-id"
-                                    else "fix the YAML syntax (indentation, quotes, brackets)"))
+            problems.append(Problem(exc.where, "duplicate-id" if exc.duplicate else "yaml-syntax",
+                                    exc.problem, exc.fix))
             unloaded = True
             continue
         if not isinstance(data, dict):
@@ -113,8 +115,7 @@ def load_flowset(
         positions[flow.flow] = pos
 
     locales, locale_problems = load_locales(locales_dir, root)
-    for lp in locale_problems:
-        problems.append(Problem(lp.where, lp.kind, lp.message, "fix the locale file"))
+    problems.extend(Problem(lp.where, lp.kind, lp.message, lp.fix) for lp in locale_problems)
     seen_files.extend(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else [])
 
     directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
@@ -139,6 +140,8 @@ def load_flowset(
         # The broken file may set variables and define flows that other files use: "no step
         # sets it" / "does not exist" would send the moderator to files that are fine.
         cross = [p for p in cross if p.kind not in ("unknown-variable", "unknown-flow")]
+    if directory.unloaded:
+        cross = [p for p in cross if p.kind != "unknown-directory-entry"]  # the same, for the directory
     problems.extend(cross)
 
     if any(p.severity == "error" for p in problems):
@@ -176,6 +179,8 @@ class _Directory:
         self.views_ids: set[str] = set()
         self.problems: list[Problem] = []
         self.files: list[Path] = []
+        #: the directory did not load: its entries are unknown, not missing
+        self.unloaded = False
 
 
 def _load_directory(directory: Path, root: Path, today: date, max_age: int,
@@ -200,7 +205,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             continue
         keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
         missing = [key for key in keys if not locales.has(lang, key)]
-        for key in missing:
+        for key in (key for key in missing if locales.lacks(lang, key)):
             out.problems.append(Problem(
                 Where(shown_path(locales_dir / lang, root), 1, 1), "missing-text-key",
                 f"text `{key}` (a word on every directory card) has no `{lang}` version",
@@ -213,7 +218,10 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         loaded = load_directory(directory, root=root)
     except DirectoryError as exc:
         for problem in exc.problems:
-            out.problems.append(Problem(problem.pos, "directory", problem.message, problem.hint))
+            out.problems.append(Problem(
+                problem.pos, "directory", problem.message.replace("Value error, ", ""),
+                problem.hint or "change the value as the message says; the other entries in this file show forms that work"))
+        out.unloaded = True
         return out
     for entry_id, entry in loaded.entries.items():
         out.views_ids.add(entry_id)
@@ -273,16 +281,54 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
         data, pos = load_yaml(path, shown)
         detector = CrisisDetector.from_data(data)
     except YamlSyntaxError as exc:
-        return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, "fix the YAML syntax")]
+        return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, exc.fix)]
     except CrisisRulesError as exc:
-        return None, {}, {}, [Problem(Where(shown, 1, 1), "crisis-rules", str(exc),
-                                      "see the comments at the top of flows/crisis.yaml")]
+        return None, {}, {}, _crisis_problems(exc, data, pos)
     routes: dict[str, tuple[str, str]] = {}
     keys: dict[str, Where] = {}
     for name, spec in (data.get("classes") or {}).items():
         routes[name] = (spec["reply"], spec.get("then", "continue"))
         keys[spec["reply"]] = pos.of(("classes", name, "reply"))
     return detector, routes, keys, []
+
+
+#: How to fix crisis rules that do not fit their shape.
+CRISIS_GUIDE = "see the comments at the top of flows/crisis.yaml (each class has `reply`, `then` and `rules`)"
+
+
+def _crisis_problems(exc: Exception, data: Any, pos: Positions) -> list[Problem]:
+    """A crisis rule that cannot be used, at the key or pattern that is wrong."""
+    if isinstance(exc.__cause__, ValidationError):
+        return _pydantic_problems(exc.__cause__, pos, "crisis rules", kind="crisis-rules",
+                                  reference="flows/crisis.yaml", guide=CRISIS_GUIDE)
+    message = str(exc)
+    where = pos.of(_crisis_pattern_path(data, message))
+    if "unknown fragment" in message:
+        return [Problem(where, "crisis-rules", message,
+                        "define the fragment under `fragments:` at the top of the file, or fix its name")]
+    return [Problem(where, "crisis-rules", message,
+                    "fix the regular expression: close every ( and [, and write \\ before a ( ) [ . ? + * "
+                    "that is meant literally")]
+
+
+def _crisis_pattern_path(data: Any, message: str) -> tuple[str | int, ...]:
+    """The path of the pattern a CrisisRulesError names (`<class> rule 'id'`, `exclusion 'id'`, `fragment 'name'`)."""
+    named = re.search(r"\b(rule|exclusion|fragment) '([^']*)'", message)
+    if named is None or not isinstance(data, dict):
+        return ()
+    what, name = named.groups()
+    if what == "fragment":
+        return ("fragments", name)
+    if what == "exclusion":
+        for i, exclusion in enumerate(data.get("exclusions") or []):
+            if exclusion.get("id") == name:
+                return ("exclusions", i, "pattern")
+        return ("exclusions",)
+    for class_name, spec in (data.get("classes") or {}).items():
+        for i, rule in enumerate(spec.get("rules") or []):
+            if rule.get("id") == name:
+                return ("classes", class_name, "rules", i, "pattern" if "pattern" in rule else "all")
+    return ("classes",)
 
 
 def _municipalities(directory: Path) -> Any:
