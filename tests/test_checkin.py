@@ -15,6 +15,21 @@ from tests.desk_harness import MONDAY_10, World
 
 ASK_OK = "Je huisbezoek zou nu voorbij zijn. Ben je veilig? Typ ja, of tik op \"Hulp!\" als je hulp nodig hebt."
 DURING = "Tik op \"Klaar, alles goed\" als je bezoek voorbij is. Voel je je niet veilig? Tik op \"Hulp!\" of typ hulp."
+HELP_ALERTED = ("Ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
+                "Is er direct gevaar? Bel nu 112.\n"
+                "Je krijgt bericht zodra iemand je melding oppakt.")
+HELP_NOBODY = ("Er is hier geen meldpunt ingesteld. Ik heb niemand gewaarschuwd.\n"
+               "Is er direct gevaar? Bel nu 112.\n"
+               "Heb je hulp nodig, maar is er geen direct gevaar? Bel dan zelf je leidinggevende of een collega. "
+               "De politie zonder spoed: 0900-8844.")
+MISSED_ALERTED = ("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
+                  "Is alles goed? Laat het je meldpunt dan even weten.\n"
+                  "Is er direct gevaar? Bel 112.")
+MISSED_NOBODY = ("Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd.\n"
+                 "Is er direct gevaar? Bel 112.\n"
+                 "Heb je hulp nodig? Bel dan zelf je leidinggevende of een collega.")
+#: what the bot may only say once the desk really has the alert
+CLAIM = "ik heb het meldpunt gewaarschuwd"
 
 
 @pytest.fixture
@@ -22,6 +37,19 @@ async def world(tmp_path):
     w = await World(tmp_path).start()
     yield w
     await w.close()
+
+
+@pytest.fixture
+async def no_desk(tmp_path):
+    """An installation where nobody set up a desk (no WEGWIJZER_DESKS)."""
+    w = await World(tmp_path, desks="").start()
+    yield w
+    await w.close()
+
+
+def cases_in_db(world: World) -> int:
+    with sqlite3.connect(world.settings.db) as db:
+        return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
 
 
 def timers_in_db(world: World) -> list[tuple[str, str]]:
@@ -82,10 +110,9 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(worl
     await world.restart()  # and again, before the grace period is over
     world.clock.advance(minutes=10)
     assert await world.fire_timers() == 1
-    told, asked_again, reference = world.outlet.texts("pro")[-3:]
-    assert told.startswith("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd.")
+    asked_again, told = world.outlet.texts("pro")[-2:]
     assert asked_again == ASK_OK  # the question stays: they can still answer it
-    assert "Het kenmerk is WW-2026-0001" in reference
+    assert told == MISSED_ALERTED  # said by the desk, once the alert was stored for it
     assert await world.post_desk() == 1
     [alert] = world.outlet.room_texts()
     assert alert.startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: geen antwoord op de check-in")
@@ -114,8 +141,7 @@ async def test_a_quick_help_reply_alerts_the_desk_at_once(world, answer):
     world.clock.advance(minutes=60)
     await world.fire_timers()
     said = await world.say("pro", answer)
-    assert said[0] == "Ik heb het meldpunt gewaarschuwd.\nIs er direct gevaar? Bel nu 112."
-    assert any("WW-2026-0001" in t for t in said)
+    assert said == [DURING, HELP_ALERTED]  # back at the visit's question, then what the desk did
     assert timers_in_db(world) == []  # no second alert after the grace period
     await world.post_desk()
     assert world.outlet.room_texts()[0].startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: professional vraagt om hulp")
@@ -125,10 +151,43 @@ async def test_help_during_the_visit_alerts_before_the_time(world):
     await start_visit(world)
     world.clock.advance(minutes=20)
     said = await world.say("pro", "hulp")
-    assert said[0].startswith("Ik heb het meldpunt gewaarschuwd.")
+    assert said == ["De check-in is gestopt.", HELP_ALERTED]
     assert timers_in_db(world) == []
     await world.post_desk()
     assert "Verwacht klaar: 11:00" in world.outlet.room_texts()[0]
+
+
+# ---------------------------------------------------------------- no desk set up: never "I alerted"
+
+
+async def test_without_a_desk_help_during_the_visit_says_nobody_was_alerted_and_to_call_112(no_desk):
+    await start_visit(no_desk)
+    no_desk.clock.advance(minutes=20)
+    assert await no_desk.say("pro", "hulp") == ["De check-in is gestopt.", HELP_NOBODY]
+    assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
+    assert not any(CLAIM in t.lower() for t in no_desk.outlet.texts("pro"))
+
+
+async def test_without_a_desk_a_help_reply_to_the_check_in_says_nobody_was_alerted(no_desk):
+    await start_visit(no_desk)
+    no_desk.clock.advance(minutes=60)
+    await no_desk.fire_timers()
+    assert await no_desk.say("pro", "hulp") == [DURING, HELP_NOBODY]
+    assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
+
+
+async def test_without_a_desk_a_missed_check_in_says_nobody_was_alerted(no_desk):
+    await start_visit(no_desk, contact="Sanne, 06-11112222")
+    no_desk.clock.advance(minutes=60)
+    await no_desk.fire_timers()
+    await no_desk.restart()
+    no_desk.clock.advance(minutes=10)
+    assert await no_desk.fire_timers() == 1
+    asked_again, told = no_desk.outlet.texts("pro")[-2:]
+    assert (asked_again, told) == (ASK_OK, MISSED_NOBODY)
+    assert cases_in_db(no_desk) == 0
+    assert not any(CLAIM in t.lower() for t in no_desk.outlet.texts("pro"))
+    assert await no_desk.say("pro", "ja") == ["Fijn dat alles goed is.", DURING]  # the question still works
 
 
 async def test_the_check_in_asks_even_when_the_professional_went_elsewhere(world):

@@ -35,11 +35,14 @@ class Clock:
         return self.now
 
 
-def running_bot(server: Synapse, account: Registered, where: Path, desk: str,
+def running_bot(server: Synapse, account: Registered, where: Path, desk: str | None,
                 clock: Clock) -> AbstractAsyncContextManager[MatrixAdapter]:
-    """The bot as bot.app runs it (every extension, the shipped flows), with a clock the test moves."""
+    """The bot as bot.app runs it (every extension, the shipped flows), with a clock the test moves.
+
+    `desk` None: an installation where nobody set up a desk (no WEGWIJZER_DESKS).
+    """
     return matrix_bot(server, account, where, clock=clock, flows_dir=ROOT / "flows",
-                      locales_dir=ROOT / "locales", desks=f"matrix:{desk}", desk_hours="always")
+                      locales_dir=ROOT / "locales", desks=f"matrix:{desk}" if desk else "", desk_hours="always")
 
 
 @asynccontextmanager
@@ -85,15 +88,23 @@ async def start_visit(pro: MatrixUser, dm: str, address: str) -> None:
     assert said.startswith("Afgesproken. Om ")
 
 
+async def visit_in_new_chat(pro: MatrixUser, bot: Registered, address: str) -> str:
+    """The professional opens a direct chat with the bot and starts a check-in; the chat's room id."""
+    dm = await pro.open_direct_chat(bot.user_id)
+    await pro.wait_for(dm, 1)  # the greeting
+    await start_visit(pro, dm, address)
+    return dm
+
+
 async def test_a_report_arrives_at_the_desk_room_and_the_claim_is_acknowledged(synapse: Synapse, tmp_path: Path) -> None:
     clock = Clock()
     async with people(synapse, tmp_path) as (bot, pro, member, desk), \
             running_bot(synapse, bot, tmp_path / "bot", desk, clock):
-        dm = await pro.open_direct_chat(bot.user_id)
-        await pro.wait_for(dm, 1)  # the greeting
-        await start_visit(pro, dm, "Lindelaan 4, Zeist")
+        dm = await visit_in_new_chat(pro, bot, "Lindelaan 4, Zeist")
         [said] = await next_from_bot(pro, dm, "hulp")
-        assert said.startswith("Ik heb het meldpunt gewaarschuwd.")
+        # the flow stops the check-in; the desk says what it did, once the alert is stored for it
+        assert said.startswith("De check-in is gestopt.")
+        assert "Ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-" in said and "Bel nu 112." in said
         ref = REF.search(said).group(0)
         card = await until(member, desk, f"Melding {ref}")
         assert card.startswith(f"🔴 SPOED Melding {ref}: Huisbezoek: professional vraagt om hulp")
@@ -142,9 +153,7 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(syna
     clock = Clock()
     async with people(synapse, tmp_path) as (bot, pro, member, desk):
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
-            dm = await pro.open_direct_chat(bot.user_id)
-            await pro.wait_for(dm, 1)
-            await start_visit(pro, dm, "Kerkstraat 9, Houten")
+            dm = await visit_in_new_chat(pro, bot, "Kerkstraat 9, Houten")
         # the bot is down while the visit runs over; it comes back an hour later
         clock.now += timedelta(minutes=61)
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
@@ -154,8 +163,29 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(syna
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
             alert = await until(member, desk, "geen antwoord op de check-in")
             assert "Adres: Kerkstraat 9, Houten" in alert and alert.startswith("🔴 SPOED Melding WW-")
+            ref = REF.search(alert).group(0)
             told = await until(pro, dm, "Je gaf geen antwoord")
-            assert told.startswith("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd.")
+            assert f"Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd. Het kenmerk is {ref}." in told
+            assert "Is er direct gevaar? Bel 112." in told
+
+
+async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse: Synapse, tmp_path: Path) -> None:
+    """No WEGWIJZER_DESKS: a missed check-in and a call for help both say plainly that nobody was alerted."""
+    clock = Clock()
+    async with people(synapse, tmp_path) as (bot, pro, member, room), \
+            running_bot(synapse, bot, tmp_path / "bot", None, clock):
+        dm = await visit_in_new_chat(pro, bot, "Kerkstraat 9, Houten")
+        clock.now += timedelta(minutes=61)
+        await until(pro, dm, "Ben je veilig?")
+        clock.now += timedelta(minutes=11)  # no answer within the grace period
+        told = await until(pro, dm, "Je gaf geen antwoord")
+        assert "Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd." in told
+        assert "Is er direct gevaar? Bel 112." in told
+        [said] = await next_from_bot(pro, dm, "hulp")  # the question stays; now they ask for help
+        assert "Er is hier geen meldpunt ingesteld. Ik heb niemand gewaarschuwd.\nIs er direct gevaar? Bel nu 112." in said
+        everything = " ".join(s.body for s in pro.from_others(dm))
+        assert "ik heb het meldpunt gewaarschuwd" not in everything.lower() and not REF.search(everything)
+        assert not any("Melding" in s.body for s in member.from_others(room))  # nothing reached the room
 
 
 async def _events(user: MatrixUser, room: str) -> list[dict[str, Any]]:
