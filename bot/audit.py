@@ -90,12 +90,12 @@ def format_action(entry: AuditEntry, *, full: bool = False) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from bot.cli import _settings
+    from bot.cli import existing_db
 
-    settings = _settings(args)
+    db = existing_db(args)
 
     async def read() -> tuple[list[AuditEntry], list[LoadedVersion]]:
-        store = await Store.open(settings.db)
+        store = await Store.open(db)
         try:
             return await actions(store, args.limit), await versions(store, args.limit)
         finally:

@@ -20,7 +20,20 @@ from bot.flows.problems import FlowSetInvalid
 from bot.settings import Settings
 
 
+class BadSettings(Exception):
+    """Settings that cannot be used; `main` prints the lines and exits 2 instead of a traceback."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from bot.settings import describe_problem
+
     overrides = {}
     if getattr(args, "db", None):
         overrides["db"] = Path(args.db)
@@ -28,7 +41,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["flows_dir"] = Path(args.flows)
     if getattr(args, "locales", None):
         overrides["locales_dir"] = Path(args.locales)
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except (ValidationError, SettingsError) as exc:
+        raise BadSettings(describe_problem(exc)) from None
+
+
+def existing_db(args: argparse.Namespace) -> Path:
+    """The database for a command that only reads: a missing file is a typo, not an empty history."""
+    db = _settings(args).db
+    if not db.is_file():
+        raise BadSettings([f"no database at {db}: check --db or WEGWIJZER_DB (this command only reads one)"])
+    return db
 
 
 def load_or_report(args: argparse.Namespace) -> FlowSet | None:
@@ -135,15 +159,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="database file (default: WEGWIJZER_DB)")
-    parser.add_argument("--flows", help="flows directory (default: WEGWIJZER_FLOWS_DIR)")
-    parser.add_argument("--locales", help="locales directory (default: WEGWIJZER_LOCALES_DIR)")
+def add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--db/--flows/--locales, before or after the subcommand.
+
+    On a subcommand they default to SUPPRESS: argparse copies a subcommand's
+    defaults over the top-level values, so `--db x purge` would act on the
+    default database otherwise.
+    """
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--db", default=default, help="database file (default: WEGWIJZER_DB)")
+    parser.add_argument("--flows", default=default, help="flows directory (default: WEGWIJZER_FLOWS_DIR)")
+    parser.add_argument("--locales", default=default, help="locales directory (default: WEGWIJZER_LOCALES_DIR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Wegwijzer chatbot")
-    add_common(parser)
+    add_common(parser, top=True)
     parser.set_defaults(func=cmd_run)
     sub = parser.add_subparsers(title="commands")
     for register in SUBCOMMANDS:
@@ -205,4 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "telegram", "nio", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BadSettings as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import difflib
+import logging
 import re
 import sys
 import tempfile
@@ -415,11 +417,39 @@ class RunReport:
         return not self.broken and all(r.ok for r in self.results)
 
 
+class _OncePerRun(logging.Filter):
+    """Lets each distinct log message through once: every scenario builds a fresh core,
+    and its start-up warnings (no desk, no key) said once per run are news, said 60 times noise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, int, object]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.msg)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+@contextlib.contextmanager
+def _each_message_once() -> Iterator[None]:
+    filters = [(handler, _OncePerRun()) for handler in logging.getLogger().handlers]  # one each: a shared
+    for handler, once in filters:                                                    # one lets one handler see it
+        handler.addFilter(once)
+    try:
+        yield
+    finally:
+        for handler, once in filters:
+            handler.removeFilter(once)
+
+
 async def run_files(files: Sequence[Path], flows: FlowSet, settings: Settings | None = None,
                     root: Path | None = None) -> RunReport:
     settings = settings or Settings()
     report = RunReport()
-    with tempfile.TemporaryDirectory(prefix="wegwijzer-scenarios-") as tmp:
+    with _each_message_once(), tempfile.TemporaryDirectory(prefix="wegwijzer-scenarios-") as tmp:
         for number, path in enumerate(files):
             try:
                 scenario, pos = load_scenario(path, root)

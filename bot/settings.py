@@ -6,10 +6,13 @@ Secrets are SecretStr so they never appear in a repr, a log or an error.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +29,9 @@ class Settings(BaseSettings):
     locales_dir: Path = Field(default=ROOT / "locales", description="texts per language")
     default_lang: str = Field(default="nl", description="language for users whose app gives none we have")
     entry_flow: str = Field(default="main", description="flow a new conversation starts with")
-    moderators: list[str] = Field(default_factory=list,
-                                  description="platform user ids allowed /reload and /stats, e.g. telegram:123")
+    moderators: Annotated[list[str], NoDecode] = Field(  # NoDecode: comma-separated too, see _list_from_text
+        default_factory=list, description="platform user ids allowed /reload and /stats, comma-separated "
+                                          "(or a JSON list), e.g. telegram:123,matrix:@anna:example.org")
     watch_flows: bool = Field(default=True, description="reload flows, texts and directory when their files change")
     directory_max_age_days: int = Field(default=365, description="warn about directory entries checked longer ago")
     flood_per_minute: int = Field(default=30, description="messages one user may send per minute before being slowed down")
@@ -62,6 +66,19 @@ class Settings(BaseSettings):
     relay_retention_days: int = Field(default=7, ge=1,
                                       description="delete talks with the desk (and closed requests) after this many days")
 
+    @field_validator("moderators", mode="before")
+    @classmethod
+    def _list_from_text(cls, value: object) -> object:
+        """Comma-separated like WEGWIJZER_DESKS, or a JSON list: people write both."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON list ({exc.msg}); or write the ids comma-separated") from None
+        return [part.strip() for part in value.split(",") if part.strip()]
+
     @field_validator("desks")
     @classmethod
     def _desks_well_formed(cls, value: str) -> str:
@@ -88,3 +105,18 @@ class Settings(BaseSettings):
     def matrix_enabled(self) -> bool:
         return bool(self.matrix_homeserver and self.matrix_user
                     and (self.matrix_password or self.matrix_access_token))
+
+
+def describe_problem(exc: ValidationError | SettingsError) -> list[str]:
+    """One line per wrong setting, naming its variable and what it expects (never the value: it may be a secret)."""
+    if isinstance(exc, SettingsError):  # a value pydantic-settings could not even decode
+        found = re.search(r'field "(\w+)"', str(exc))
+        return [_problem_line(found.group(1) if found else "", "could not be read")]
+    return [_problem_line(str(error["loc"][0]) if error["loc"] else "", str(error["msg"]).removeprefix("Value error, "))
+            for error in exc.errors(include_input=False, include_url=False)]
+
+
+def _problem_line(field: str, problem: str) -> str:
+    name = f"WEGWIJZER_{field.upper()}" if field else "a WEGWIJZER_ setting"
+    info = Settings.model_fields.get(field)
+    return f"{name}: {problem}" + (f" (expected: {info.description})" if info and info.description else "")
