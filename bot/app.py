@@ -10,6 +10,8 @@ import asyncio
 import inspect
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -82,13 +84,25 @@ async def run_platforms(settings: Settings) -> None:
     for service in services:
         await service.start()
     await core.start()
-    reload_triggers = await moderation.start_reload_triggers(core)
-    log.info("running: %s", ", ".join(type(s).__name__ for s in services))
     try:
-        await stop.wait()
+        async with live_reload(core):
+            log.info("running: %s", ", ".join(type(s).__name__ for s in services))
+            await stop.wait()
     finally:
-        await reload_triggers.stop()
         for service in reversed(services):
             await service.stop()
         await core.stop()
         await core.store.close()
+
+
+@asynccontextmanager
+async def live_reload(core: Core) -> AsyncIterator[None]:
+    """The flow watcher (unless WEGWIJZER_WATCH_FLOWS is off) and SIGHUP, for every way the bot runs.
+
+    Without it SIGHUP's default action ends the process ("Hangup").
+    """
+    triggers = await moderation.start_reload_triggers(core)
+    try:
+        yield
+    finally:
+        await triggers.stop()

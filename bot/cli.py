@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.adapters.console import run_console
-    from bot.app import build_core
+    from bot.app import build_core, live_reload
 
     settings = _settings(args)
     if not args.json:
@@ -103,11 +104,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         # between the messages; errors still show.
         logging.getLogger().setLevel(logging.ERROR)
 
+    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+    before = signal.getsignal(hangup) if hangup else None
+
     async def main() -> None:
         core = await build_core(settings)
         try:
-            await run_console(core, user=args.user, lang=args.lang, as_json=args.json)
+            async with live_reload(core):
+                await run_console(core, user=args.user, lang=args.lang, as_json=args.json)
         finally:
+            if hangup:  # a closing terminal ends the input and sends SIGHUP at once: finish closing the store
+                signal.signal(hangup, signal.SIG_IGN)
             await core.store.close()
 
     try:
@@ -117,6 +124,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        if hangup:  # not inherited by anything this process runs next
+            signal.signal(hangup, before)
     return 0
 
 

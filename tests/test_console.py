@@ -6,7 +6,13 @@ a moderator's script or CI would, and read its JSON lines.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import pty
+import shutil
+import signal
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -161,3 +167,122 @@ def test_what_a_user_typed_is_not_logged(db_path):
     t = chat(db_path, ["/start", "3", "mijn geheim 4711", "ja"])
     assert t.status == 0
     assert "4711" not in t.stderr
+
+
+# ---------------------------------------------------------------- live reload in the console
+
+
+def loaded(db: Path) -> list[str]:
+    """How each flow set a bot ran got loaded, oldest first (what `python -m bot audit --versions` lists)."""
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+        return [trigger for (trigger,) in conn.execute("SELECT trigger FROM flow_versions ORDER BY id")]
+
+
+async def wait_loaded(db: Path, trigger: str) -> None:
+    """Until a running bot (another process) has loaded a flow set by `trigger` (start, sighup, watcher)."""
+    for _ in range(400):
+        if trigger in loaded(db):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no flow set loaded by {trigger}: {loaded(db)}")
+
+
+class LiveChat:
+    """`python -m bot chat --json` kept running, so a test can edit its flows and signal it between turns."""
+
+    def __init__(self, process: asyncio.subprocess.Process, db: Path) -> None:
+        self.process = process
+        self.db = db
+
+    @classmethod
+    async def start(cls, tmp_path: Path, **env: str) -> tuple[LiveChat, Path]:
+        """The chat on a copy of the fixture flow set; returns it and the copy's locales directory."""
+        flows, locales = tmp_path / "flows", tmp_path / "locales"
+        shutil.copytree(FIXTURE_FLOWS, flows)
+        shutil.copytree(FIXTURE_LOCALES, locales)
+        db = tmp_path / "wegwijzer.sqlite3"
+        process = await asyncio.create_subprocess_exec(
+            PYTHON, "-m", "bot", "chat", "--json", "--db", str(db), "--flows", str(flows),
+            "--locales", str(locales), cwd=tmp_path, env=bot_env(**env),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        return cls(process, db), locales
+
+    async def say(self, line: str) -> list[str]:
+        """The texts of the bot's answer to one line."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+        texts = []
+        while True:
+            raw = await asyncio.wait_for(self.process.stdout.readline(), timeout=30)
+            assert raw, "the chat ended"
+            record = json.loads(raw)
+            if record == {"type": "waiting"}:
+                return texts
+            texts.append(record["text"])
+
+    async def close(self) -> tuple[int, str]:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        _, err = await asyncio.wait_for(self.process.communicate(), timeout=30)
+        return self.process.returncode or 0, err.decode()
+
+
+async def test_sighup_reloads_the_texts_of_a_running_chat(tmp_path: Path) -> None:
+    live, locales = await LiveChat.start(tmp_path, WEGWIJZER_WATCH_FLOWS="false")  # only SIGHUP can reload
+    assert (await live.say("hallo"))[0] == WELCOME
+    main = locales / "nl" / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace(WELCOME, "Welkom terug bij de testbot."),
+                    encoding="utf-8")
+
+    live.process.send_signal(signal.SIGHUP)
+    await wait_loaded(live.db, "sighup")
+
+    assert live.process.returncode is None  # SIGHUP no longer ends the chat ("Hangup")
+    assert await live.say("/start") == ["Welkom terug bij de testbot.", MENU]
+    status, err = await live.close()
+    assert status == 0, err
+    assert loaded(live.db) == ["start", "sighup"]  # the watcher was off, as configured
+    assert "Traceback" not in err
+
+
+async def test_the_chat_picks_up_an_edited_text_by_itself(tmp_path: Path) -> None:
+    live, locales = await LiveChat.start(tmp_path)
+    assert (await live.say("hallo"))[0] == WELCOME
+    await asyncio.sleep(1)  # let the watcher take its first look before the edit
+    main = locales / "nl" / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace(WELCOME, "Welkom terug bij de testbot."),
+                    encoding="utf-8")
+
+    await wait_loaded(live.db, "watcher")
+
+    assert await live.say("/start") == ["Welkom terug bij de testbot.", MENU]
+    status, err = await live.close()
+    assert status == 0, err
+    assert "Traceback" not in err
+
+
+def test_closing_the_terminal_ends_the_chat_quietly(db_path: Path) -> None:
+    """A closed terminal sends SIGHUP (now a reload) and fails every read: that is the end of the input."""
+    terminal, typing_end = pty.openpty()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "bot", "chat", "--db", str(db_path), "--flows", str(FIXTURE_FLOWS),
+         "--locales", str(FIXTURE_LOCALES)],
+        stdin=typing_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=db_path.parent, env=bot_env(),
+        start_new_session=True)  # the pty is not its controlling terminal: the test sends the SIGHUP itself
+    os.close(typing_end)
+    try:
+        assert process.stdout is not None
+        os.write(terminal, b"hallo\n")
+        seen = b""
+        while not seen.endswith(b"\n> "):  # answered, and reading the next line from the terminal
+            chunk = os.read(process.stdout.fileno(), 4096)
+            assert chunk, f"the chat ended before it answered: {seen!r}"
+            seen += chunk
+        assert WELCOME.encode() in seen
+    finally:
+        os.close(terminal)
+        process.send_signal(signal.SIGHUP)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()

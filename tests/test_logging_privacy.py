@@ -3,18 +3,25 @@
 Covers the console chat (run_console over the real core), the core with the
 desk, timers and privacy extensions (a report, a relayed talk both ways, a
 home-visit check-in with an address, my data, forget me), and the library
-loggers underneath (aiosqlite logs every call it runs at DEBUG).
+loggers underneath (aiosqlite logs every call it runs at DEBUG). The
+deployment's own secrets (the Matrix password or access token) stay out of
+the running program's output too, also while it cannot reach its server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import signal
 
 import pytest
 
 from bot.adapters.console import run_console
+from bot.crypto import new_key
+from tests.conftest import PYTHON, bot_env
 from tests.desk_harness import World
+from tests.test_telegram_entrypoint import closed_port
 
 TYPED = [
     "Iemand bekraste mijn auto op de parkeerplaats",
@@ -118,3 +125,30 @@ async def test_the_console_chat_logs_no_text(tmp_path, everything_at_debug):
         await world.close()
     assert TYPED[2] in out.getvalue()  # "my data" showed the saved address to the user ...
     assert_clean(everything_at_debug, [*TYPED, USER])  # ... the log never shows anything typed
+
+
+# ---------------------------------------------------------------- secrets of the deployment
+
+
+@pytest.mark.parametrize("secret_setting", ["WEGWIJZER_MATRIX_PASSWORD", "WEGWIJZER_MATRIX_ACCESS_TOKEN"])
+async def test_python_m_bot_never_prints_the_matrix_password_or_token(tmp_path, secret_setting):
+    """The homeserver cannot be reached: the bot keeps trying and logs why, never with the secret."""
+    secret = "syt_geheim_" + secret_setting[-8:].lower() + "_4711"
+    env = bot_env(WEGWIJZER_MATRIX_HOMESERVER=f"http://127.0.0.1:{closed_port()}", WEGWIJZER_MATRIX_USER="@bot:example.org",
+                  WEGWIJZER_MATRIX_DEVICE_ID="TESTDEVICE", WEGWIJZER_DB=str(tmp_path / "wegwijzer.sqlite3"),
+                  WEGWIJZER_ENCRYPTION_KEYS=new_key(), WEGWIJZER_DESKS="matrix:!desk:example.org",
+                  **{secret_setting: secret})
+    process = await asyncio.create_subprocess_exec(PYTHON, "-m", "bot", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    err = b""
+    try:
+        assert process.stderr is not None
+        while b"homeserver unreachable" not in err:
+            line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
+            assert line, f"the bot ended: {err.decode()[-2000:]}"
+            err += line
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, rest = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, (err + rest).decode()[-2000:]
+    assert secret.encode() not in out + err + rest

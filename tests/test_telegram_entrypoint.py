@@ -1,30 +1,44 @@
 """`python -m bot` with a Telegram token: the real entry point in a subprocess.
 
 Runs the product exactly as deployed (settings from the environment only),
-crashes it with SIGKILL in the middle of a conversation, starts it again and
-stops it with SIGTERM: the parent continues where they were, sees nothing
-twice, and nothing they typed appears in the bot's output.
+crashes it with SIGKILL in the middle of a conversation, starts it again,
+reloads an edited text on SIGHUP and stops it with SIGTERM: the parent
+continues where they were, sees nothing twice, reads the new text, and
+neither what they typed nor the bot token appears in the bot's output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
 from bot.app import load_flows
-from bot.settings import Settings
-from tests.fakes.telegram_api import FakeTelegram
+from bot.settings import ROOT, Settings
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.telegram_fixtures import Person, bot_process_env, telegram
+from tests.test_console import wait_loaded
 
 __all__ = ["telegram"]  # the fixture, used by name below
 
 
+def copy_of_the_flows(tmp_path: Path) -> dict[str, str]:
+    """The shipped flows and texts copied, so the test can edit them like a moderator; as environment."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "locales", tmp_path / "locales")
+    return {"WEGWIJZER_FLOWS_DIR": str(tmp_path / "flows"), "WEGWIJZER_LOCALES_DIR": str(tmp_path / "locales")}
+
+
 async def test_python_m_bot_serves_telegram_and_survives_a_crash(telegram: FakeTelegram, tmp_path: Path) -> None:
     tg = telegram
-    env = bot_process_env(tg, tmp_path / "wegwijzer.sqlite3")
-    flows = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
+    db = tmp_path / "wegwijzer.sqlite3"
+    copied = copy_of_the_flows(tmp_path)
+    env = bot_process_env(tg, db) | copied | {"WEGWIJZER_WATCH_FLOWS": "false"}  # only SIGHUP reloads
+    flows = load_flows(Settings(_env_file=None, flows_dir=tmp_path / "flows",  # type: ignore[call-arg]
+                                locales_dir=tmp_path / "locales"))
 
     def text(key: str) -> str:
         return flows.render("nl", key, {})
@@ -66,9 +80,49 @@ async def test_python_m_bot_serves_telegram_and_survives_a_crash(telegram: FakeT
         result = await parent.says("gisteren")
         assert result[0].text.startswith("De laatste dag is waarschijnlijk")
         assert tg.unanswered_callbacks == []
+
+        # a moderator edits a text on the server and sends SIGHUP instead of restarting the bot
+        texts = tmp_path / "locales" / "nl" / "main.yaml"
+        texts.write_text(texts.read_text(encoding="utf-8").replace(
+            "Welkom bij Wegwijzer.", "Hallo, welkom bij Wegwijzer."), encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        await wait_loaded(db, "sighup")
+        (welcome,) = await parent.command("start")
+        assert welcome.text == text("main.role.question").replace("Welkom bij", "Hallo, welkom bij")
+        assert process.returncode is None
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, err.decode()[-2000:]
     assert b"gisteren" not in out + err  # what users type is never logged
+    assert_no_token(out + err)
+
+
+def assert_no_token(output: bytes) -> None:
+    """Neither the token nor its secret half (the part after the colon) is printed or logged."""
+    assert TOKEN.encode() not in output
+    assert TOKEN.split(":", 1)[1].encode() not in output
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_failing_start_does_not_print_the_token(telegram: FakeTelegram, tmp_path: Path) -> None:
+    """The Bot API cannot be reached: the bot gives up, and its error output carries no token."""
+    env = bot_process_env(telegram, tmp_path / "wegwijzer.sqlite3")
+    env["WEGWIJZER_TELEGRAM_API_URL"] = f"http://127.0.0.1:{closed_port()}/bot"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode != 0
+    assert b"NetworkError" in err  # it did fail on the network, the case this test is about
+    assert_no_token(out + err)

@@ -97,7 +97,10 @@ async def run_console(core: Core, *, user: str = "local", lang: str | None = Non
         out.flush()
     try:
         while True:
-            line = await loop.run_in_executor(None, inp.readline)
+            try:
+                line = await loop.run_in_executor(None, inp.readline)
+            except OSError:  # the terminal went away: its SIGHUP reloads the flows now, so end here
+                break
             if line == "":
                 break
             if not line.strip():
