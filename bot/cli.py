@@ -84,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.user = "local"
         args.lang = None
         return cmd_chat(args)
+    from bot.adapters.base import DeliveryFailed
     from bot.app import run_platforms
 
     try:
@@ -91,6 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except FlowSetInvalid as exc:
         _print_problems(exc)
         return 2
+    except DeliveryFailed as exc:  # a platform refused at start: unreachable, or the token was rejected
+        # One line and not the traceback: python-telegram-bot's InvalidToken, further down, names the token.
+        print(f"could not start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

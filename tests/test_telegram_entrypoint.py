@@ -111,18 +111,37 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_failing_start_does_not_print_the_token(telegram: FakeTelegram, tmp_path: Path) -> None:
-    """The Bot API cannot be reached: the bot gives up, and its error output carries no token."""
-    env = bot_process_env(telegram, tmp_path / "wegwijzer.sqlite3")
-    env["WEGWIJZER_TELEGRAM_API_URL"] = f"http://127.0.0.1:{closed_port()}/bot"
+async def failing_start(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run `python -m bot` until it gives up; its exit status and everything it printed."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     finally:
         if process.returncode is None:
             process.kill()
-    assert process.returncode != 0
-    assert b"NetworkError" in err  # it did fail on the network, the case this test is about
     assert_no_token(out + err)
+    return process.returncode or 0, (out + err).decode()
+
+
+async def test_an_unreachable_bot_api_stops_the_start_in_one_line_without_the_token(
+        telegram: FakeTelegram, tmp_path: Path) -> None:
+    env = bot_process_env(telegram, tmp_path / "wegwijzer.sqlite3")
+    env["WEGWIJZER_TELEGRAM_API_URL"] = f"http://127.0.0.1:{closed_port()}/bot"
+    status, output = await failing_start(env, tmp_path)
+    assert status == 1
+    assert output.splitlines()[-1] == "could not start: telegram: NetworkError"
+    assert "Traceback" not in output
+
+
+async def test_a_rejected_token_stops_the_start_in_one_line_without_the_token(
+        telegram: FakeTelegram, tmp_path: Path) -> None:
+    """PTB names the rejected token in its error; a revoked token must not end up in a log file."""
+    env = bot_process_env(telegram, tmp_path / "wegwijzer.sqlite3")
+    rejected = TOKEN.replace("fake", "sham")
+    env["WEGWIJZER_TELEGRAM_TOKEN"] = rejected
+    status, output = await failing_start(env, tmp_path)
+    assert rejected.split(":", 1)[1] not in output
+    assert status == 1
+    assert output.splitlines()[-1].startswith("could not start: ")
+    assert "Traceback" not in output
