@@ -4,7 +4,10 @@ The flow set is written fresh into each test's tmp_path, so a test can edit,
 break and reload it like a moderator would. Only the engine's own system
 texts (locales/<lang>/system.yaml) and the answers to moderators
 (moderation.yaml) are copied from the shipped locales: they are what the bot
-says on its own (unknown command, flow changed, reloaded ...).
+says on its own (unknown command, flow changed, reloaded ...). The system
+texts show numbers from the directory (`{{ d.alarm_112.phone }}`), so the
+directory's crisis lines (flows/directory/crisis.yaml) and their card words
+(locales/<lang>/directory.yaml) come along: a kit never types a number itself.
 Shared by test_reload, test_stats_audit and test_scenarios_runner.
 """
 
@@ -73,21 +76,31 @@ kit:
 }
 
 
+def _shipped(configured: Path, name: str) -> Path:
+    return configured if configured.is_dir() else ROOT / name
+
+
 def shipped_locales() -> Path:
     """The locales the bot ships (or the ones WEGWIJZER_LOCALES_DIR points at)."""
-    configured = Settings().locales_dir
-    return configured if configured.is_dir() else ROOT / "locales"
+    return _shipped(Settings().locales_dir, "locales")
+
+
+def shipped_flows() -> Path:
+    """The flows the bot ships (or the ones WEGWIJZER_FLOWS_DIR points at), with flows/directory/."""
+    return _shipped(Settings().flows_dir, "flows")
 
 
 def write_flowset(root: Path) -> tuple[Path, Path]:
-    """flows/main.yaml and locales/<lang>/{kit,system,moderation}.yaml under root; returns (flows, locales)."""
+    """flows/main.yaml, flows/directory/crisis.yaml and locales/<lang>/{kit,system,moderation,directory}.yaml
+    under root; returns (flows, locales)."""
     flows, locales = root / "flows", root / "locales"
-    flows.mkdir(parents=True)
+    (flows / "directory").mkdir(parents=True)
     (flows / "main.yaml").write_text(MAIN_FLOW, encoding="utf-8")
+    shutil.copy(shipped_flows() / "directory" / "crisis.yaml", flows / "directory" / "crisis.yaml")
     for lang, text in TEXTS.items():
         (locales / lang).mkdir(parents=True)
         (locales / lang / "kit.yaml").write_text(text, encoding="utf-8")
-        for name in ("system.yaml", "moderation.yaml"):
+        for name in ("system.yaml", "moderation.yaml", "directory.yaml"):
             shutil.copy(shipped_locales() / lang / name, locales / lang / name)
     return flows, locales
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -304,6 +305,40 @@ def test_no_card_word_is_left_in_python() -> None:
     source = (ROOT / "bot" / "directory.py").read_text(encoding="utf-8")
     for word in ("Telefoon", "Bron", "gecontroleerd", "Let op", "gratis", "Kosten", "november"):
         assert word not in source, word
+
+
+# ------------------------------------------------------------------ texts show the directory's facts
+
+
+def _typed_in(text: str, literals: set[str]) -> list[str]:
+    """The directory numbers and websites a text types itself (outside its `{{ }}`/`{% %}` parts)."""
+    plain = re.sub(r"{{.*?}}|{%.*?%}|{#.*?#}", "", text, flags=re.S)
+    host = re.compile(r"^https://(www\.)?")
+    found = []
+    for literal in literals:
+        shown = host.sub("", literal).rstrip("/")
+        if re.search(rf"(?<![\w.-]){re.escape(shown)}(?![\w-]|\.\w)", plain):
+            found.append(literal)
+    return sorted(found)
+
+
+def test_no_text_types_a_phone_number_or_website_of_the_directory(directory: Directory) -> None:
+    """A moderator edits a number once in flows/directory; a text that typed it in would keep the old one."""
+    locales, problems = load_locales(ROOT / "locales", ROOT)
+    assert problems == []
+    literals = {str(v) for e in directory.entries.values() for v in (e.phone, e.phone_alt, e.website) if v}
+    typed = {f"{lang}:{key}": found for lang, texts in locales.texts.items() for key, text in texts.items()
+             if (found := _typed_in(text.source, literals))}
+    assert typed == {}
+
+
+def test_the_help_text_shows_the_emergency_number_from_the_directory(directory: Directory) -> None:
+    number = directory.entries["alarm_112"].phone
+    locales, _ = load_locales(ROOT / "locales", ROOT)
+    for lang, line in (("nl", "Ben je in gevaar? Bel 999."), ("en", "In danger? Call 999.")):
+        shown = locales.render(lang, "sys.help", {"d": {"alarm_112": {"phone": "999"}}})
+        assert shown.splitlines()[-1] == line
+        assert locales.render(lang, "sys.help", {"d": {"alarm_112": {"phone": number}}}).endswith(f" {number}.")
 
 
 # ------------------------------------------------------------ moderator errors
