@@ -119,6 +119,8 @@ class Core:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: defaultdict[str, int] = defaultdict(int)
         self._inflight: set[int] = set()
+        #: conversations with replies a previous run left in the outbox (see _pay_owed)
+        self._owed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         #: action type -> writer run inside the turn's own transaction (see on_write)
         self.writers: dict[type, ActionWriter] = {}
@@ -161,6 +163,7 @@ class Core:
     async def start(self) -> None:
         """Deliver what a previous run queued but could not send, then keep retrying."""
         freeze_heap()
+        self._owed = {key for _, key, _ in await self.store.pending_outbox()}
         await self.redeliver()
         self._tasks.append(asyncio.create_task(self._redeliver_loop()))
         for loop in self.background:
@@ -238,6 +241,8 @@ class Core:
         return list(told)
 
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
+        if key in self._owed:
+            await self._pay_owed(key)
         for intercept in self.intercepts:
             answer = intercept(incoming)
             if answer is not None:
@@ -358,6 +363,24 @@ class Core:
                     continue  # delivered by its own turn meanwhile
                 if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
                     break
+        self._owed.clear()  # whatever is left now is retried by the loop, in order
+
+    async def _pay_owed(self, key: str) -> None:
+        """Replies a previous run left unsent for this conversation go out before its next turn.
+
+        After a crash the user may already have seen them (sent, not yet dropped from
+        the outbox) and answered: their next turn must not come before the repeat, or
+        an old question would show up after its answer. Runs under the conversation's lock.
+        """
+        self._owed.discard(key)
+        conv = ConversationKey.parse(key)
+        if conv.platform not in self.outlets:
+            return
+        for outbox_id, row_key, payload in await self.store.pending_outbox():
+            if row_key != key or outbox_id in self._inflight:
+                continue
+            if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
+                return
 
     async def _redeliver_loop(self) -> None:
         while True:

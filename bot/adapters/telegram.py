@@ -12,7 +12,9 @@ loses it. Here an update is handed to the core first, and the next offset
 is stored in the same transaction as the turn (`Incoming.cursor`); Telegram
 only forgets the update on the next getUpdates. Webhook mode answers 200
 only after the core handled the update, so Telegram redelivers after a crash;
-the core's handled-updates table makes both paths at-most-once.
+the core's handled-updates table makes both paths at-most-once. Updates of one
+chat are handled in order, different chats side by side (bot/adapters/lanes.py),
+so one chat waiting for its send limit or a 429 does not hold up the others.
 
 Sending: a rate limiter keeps Telegram's documented limits (30 msg/s overall,
 20/min per group, about 1/s per private chat after a short burst) and waits out
@@ -66,6 +68,7 @@ from telegram.warnings import PTBDeprecationWarning
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from bot.adapters.base import DeliveryFailed
+from bot.adapters.lanes import Lanes
 from bot.events import (
     Choice,
     ChoiceButton,
@@ -96,6 +99,9 @@ warnings.filterwarnings("ignore", message=r"Deprecated since version \S+: In a f
 T = TypeVar("T")
 
 PLATFORM = "telegram"
+#: While every update Telegram returns is already in hand, ask again after a lane finished one or this long.
+LANE_WAIT_S = 0.5
+
 #: The store cursor holding the next getUpdates offset.
 OFFSET_CURSOR = "telegram_offset"
 #: Only what the adapter uses; edited messages are never even fetched.
@@ -460,6 +466,15 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__module__}.{type(exc).__qualname__}\n{frames}".rstrip()
 
 
+def _lane_of(update: Update) -> int:
+    """The chat an update belongs to: its updates are handled in order (bot/adapters/lanes.py)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return 0
+
+
 def _kind(update: Update) -> str:
     """What an update is (message, callback_query ...), never what it says."""
     return next((name for name in ALLOWED_UPDATES if getattr(update, name, None) is not None), "other")
@@ -525,6 +540,7 @@ class TelegramAdapter:
         )
         self._poller: asyncio.Task[None] | None = None
         self._polling_call: asyncio.Task[tuple[Update, ...]] | None = None
+        self._lanes: Lanes[Update] | None = None
         self._stopping = asyncio.Event()
         self._webhook: web.AppRunner | None = None
         #: updates given up on after `handle_attempts` failures (see _handle_with_retries)
@@ -589,37 +605,45 @@ class TelegramAdapter:
     # ------------------------------------------------------------ updates in
 
     async def _poll(self) -> None:
-        """getUpdates -> core, one update at a time, the offset stored with each turn."""
+        """getUpdates -> core: one chat's updates in order, different chats side by side (bot/adapters/lanes.py).
+
+        The offset asked for never passes an update still in hand, so Telegram
+        keeps returning those; they are recognised and skipped, and while nothing
+        new came the loop waits for a lane to finish one instead of asking again.
+        """
         stored = await self.core.store.cursor(OFFSET_CURSOR)
         offset = int(stored) if stored else None
+        lanes = self._lanes = Lanes(self._handle_with_retries, _lane_of)
         failures = 0
-        while not self._stopping.is_set():
-            self._polling_call = asyncio.create_task(
-                self.bot.get_updates(
-                    offset=offset, timeout=int(self.poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+        try:
+            while not self._stopping.is_set():
+                offset = lanes.safe_offset(offset)
+                self._polling_call = asyncio.create_task(
+                    self.bot.get_updates(
+                        offset=offset, timeout=int(self.poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+                    )
                 )
-            )
-            try:
-                updates = await self._polling_call
-                failures = 0
-            except asyncio.CancelledError:
-                if self._stopping.is_set():
+                try:
+                    updates = await self._polling_call
+                    failures = 0
+                except asyncio.CancelledError:
+                    if self._stopping.is_set():
+                        return
+                    raise
+                except InvalidToken:
+                    log.error("telegram: the token was refused; polling stops")
                     return
-                raise
-            except InvalidToken:
-                log.error("telegram: the token was refused; polling stops")
-                return
-            except Exception as exc:  # Conflict (a second instance), network, 5xx, 429 ...: keep polling
-                failures += 1
-                log.warning("telegram: getUpdates failed (%s); retrying", type(exc).__name__)
-                await self._pause(min(self.retry.initial_delay * 2**failures, self.retry.max_delay))
-                continue
-            finally:
-                self._polling_call = None
-            for update in updates:
-                if not await self._handle_with_retries(update):
-                    break  # Telegram still holds it: fetch it again from the same offset
-                offset = update.update_id + 1
+                except Exception as exc:  # Conflict (a second instance), network, 5xx, 429 ...: keep polling
+                    failures += 1
+                    log.warning("telegram: getUpdates failed (%s); retrying", type(exc).__name__)
+                    await self._pause(min(self.retry.initial_delay * 2**failures, self.retry.max_delay))
+                    continue
+                finally:
+                    self._polling_call = None
+                if not lanes.add(updates) and lanes.busy:
+                    await lanes.wait_for_progress(LANE_WAIT_S)
+        finally:
+            await lanes.close(timeout=self.retry.max_delay)
 
     async def _handle_with_retries(self, update: Update) -> bool:
         """Hand one update to the core; on failure retry a few times, then skip it loudly.
@@ -632,7 +656,7 @@ class TelegramAdapter:
         """
         for attempt in range(1, self.handle_attempts + 1):
             try:
-                await self.process(update, cursor=(OFFSET_CURSOR, str(update.update_id + 1)))
+                await self.process(update, cursor=(OFFSET_CURSOR, str(self._cursor_for(update))))
                 return True
             except Exception as exc:
                 log.warning("telegram: handling update %s failed (attempt %d of %d): %s",
@@ -643,9 +667,25 @@ class TelegramAdapter:
                     await self._pause(min(self.retry.initial_delay * 2**attempt, self.retry.max_delay))
         log.error("telegram: update %s (%s) skipped after %d failed attempts; the bot goes on with the next",
                   update.update_id, _kind(update), self.handle_attempts)
-        await self.core.store.set_cursor(OFFSET_CURSOR, str(update.update_id + 1))
+        await self.core.store.set_cursor(OFFSET_CURSOR, str(self._cursor_for(update)))
         self.skipped += 1
+        await self._apologise(update)
         return True
+
+    async def _apologise(self, update: Update) -> None:
+        """Tell the user of a skipped update, in a private chat, to send it again: silence would look like a hang."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        lang = self._language(user.language_code if user else None)
+        text = self.core.flows.render(lang, "telegram.update_skipped", {})
+        try:
+            await self._send_text(chat.id, text, None)
+        except (DeliveryFailed, TelegramError) as exc:
+            log.info("telegram: apology for a skipped update not delivered (%s)", type(exc).__name__)
+
+    def _cursor_for(self, update: Update) -> int:
+        return self._lanes.cursor_for(update.update_id) if self._lanes else update.update_id + 1
 
     async def process(self, update: Update, cursor: tuple[str, str] | None = None) -> None:
         """Handle one update: answer its button, give the core its event, or invite from a group."""

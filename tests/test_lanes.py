@@ -1,0 +1,107 @@
+"""Lanes: one chat's updates in order, chats side by side, and an offset that never passes one in hand."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.adapters.lanes import Lanes
+
+
+@dataclass(frozen=True)
+class Upd:
+    update_id: int
+    chat: int
+
+
+class Recorder:
+    """Handles updates; an update of a held chat waits until that chat is released."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.done: list[int] = []
+        self.gates: dict[int, asyncio.Event] = {}
+        self.cursors: dict[int, int] = {}
+        self.lanes: Lanes[Upd] | None = None
+
+    def hold(self, chat: int) -> asyncio.Event:
+        self.gates[chat] = asyncio.Event()
+        return self.gates[chat]
+
+    async def handle(self, update: Upd) -> bool:
+        assert self.lanes is not None
+        self.cursors[update.update_id] = self.lanes.cursor_for(update.update_id)
+        self.started.append(update.update_id)
+        gate = self.gates.get(update.chat)
+        if gate is not None:
+            await gate.wait()
+        self.done.append(update.update_id)
+        return True
+
+
+def lanes_for(recorder: Recorder) -> Lanes[Upd]:
+    recorder.lanes = Lanes(recorder.handle, lambda u: u.chat)
+    return recorder.lanes
+
+
+async def settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_a_slow_chat_does_not_hold_up_the_others_and_keeps_its_own_order() -> None:
+    rec = Recorder()
+    lanes = lanes_for(rec)
+    release = rec.hold(1)
+    assert lanes.add([Upd(10, 1), Upd(11, 2), Upd(12, 1), Upd(13, 3)]) == 4
+    await settle()
+    assert rec.done == [11, 13]  # chats 2 and 3 went on while chat 1 waits
+    assert rec.started == [10, 11, 13]  # chat 1's second update waits behind its first
+    assert lanes.safe_offset(None) == 10  # Telegram must keep 10 and 12
+    release.set()
+    await settle()
+    assert rec.done == [11, 13, 10, 12]
+    assert not lanes.busy and lanes.safe_offset(None) == 14
+
+
+async def test_the_cursor_stored_with_a_turn_never_passes_an_update_in_hand() -> None:
+    rec = Recorder()
+    lanes = lanes_for(rec)
+    rec.hold(1)
+    lanes.add([Upd(10, 1), Upd(11, 2)])
+    await settle()
+    assert rec.cursors[10] == 11  # 11 was in hand too (handled later or at the same time)
+    assert rec.cursors[11] == 10  # 10 is still in hand: a crash now must not lose it
+    lanes.add([Upd(12, 3)])
+    await settle()
+    assert rec.cursors[12] == 10
+
+
+async def test_updates_seen_before_are_not_taken_twice() -> None:
+    rec = Recorder()
+    lanes = lanes_for(rec)
+    rec.hold(1)
+    lanes.add([Upd(10, 1)])
+    assert lanes.add([Upd(10, 1), Upd(11, 2)]) == 1  # Telegram returns 10 again until confirmed
+    await settle()
+    assert rec.started == [10, 11]
+
+
+async def test_closing_lets_the_update_in_hand_finish_and_takes_no_next_one() -> None:
+    rec = Recorder()
+    lanes = lanes_for(rec)
+    release = rec.hold(1)
+    lanes.add([Upd(10, 1), Upd(11, 1)])
+    await settle()
+    closing = asyncio.create_task(lanes.close(timeout=5))
+    await settle()
+    release.set()
+    await closing
+    assert rec.done == [10]
+    assert lanes.safe_offset(None) == 11  # 11 stays with Telegram for the next start
+
+
+async def test_no_update_and_no_stored_offset_asks_from_the_start() -> None:
+    lanes = lanes_for(Recorder())
+    assert lanes.safe_offset(None) is None
+    assert lanes.safe_offset(42) == 42
