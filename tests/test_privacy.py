@@ -7,16 +7,19 @@ anything they typed.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
 from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
+from bot.events import Choice, Command, ConversationKey, Edit, Incoming, Send, Text
 from bot.privacy import checkpoint
 from bot.store import Store
 from tests.desk_harness import World
@@ -141,6 +144,37 @@ async def test_my_data_for_someone_unknown_says_nothing_is_kept(tmp_path):
         await world.command("stranger", "mijngegevens")
         document = world.outlet.sent["stranger"][-1].document
         assert document is not None and "Ik bewaar op dit moment niets over je." in document.content
+    finally:
+        await world.close()
+
+
+_EN_UPDATES = itertools.count()
+
+
+async def in_english(world: World, event: Any) -> list[Send | Edit]:
+    """One update from a user whose app is set to English; what they were shown."""
+    before = len(world.outlet.sent.get(USER, []))
+    await world.c.handle(Incoming(ConversationKey("test", USER, USER), event,
+                                  update_id=f"en:{next(_EN_UPDATES)}", lang_hint="en"))
+    return world.outlet.sent[USER][before:]
+
+
+@pytest.mark.parametrize("wipe", [Command("vergeet"), Text("stop")], ids=["/vergeet", "stop"])
+async def test_my_data_right_after_a_wipe_follows_the_app_language(tmp_path, wipe):
+    world = await World(tmp_path).start()
+    try:
+        await in_english(world, Command("start"))
+        [question] = await in_english(world, wipe)
+        assert question.text.startswith("Do you want to stop?")
+        [done] = await in_english(world, Choice("yes", question.token))
+        assert done.text.startswith("Done. I deleted everything")
+        help_text, intro = await in_english(world, Text("my data"))
+        assert help_text.text.startswith("I am Wegwijzer.")
+        assert intro.text == "Here is everything I keep about you right now. Type stop if you want me to delete it."
+        assert intro.document is not None and intro.document.filename == "my-data.txt"
+        assert intro.document.title == "My data at Wegwijzer"
+        assert intro.document.content.startswith("My data at Wegwijzer, made on ")
+        assert "Ik " not in intro.document.content and "je " not in intro.document.content
     finally:
         await world.close()
 
