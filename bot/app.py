@@ -41,7 +41,8 @@ def load_flows(settings: Settings) -> FlowSet:
 
 async def open_store(settings: Settings) -> Store:
     """The store with the codec for data at rest (bot.crypto: encrypted with WEGWIJZER_ENCRYPTION_KEYS)."""
-    return await Store.open(settings.db, codec_from_settings(settings), synchronous=settings.db_synchronous)
+    return await Store.open(settings.db, codec_from_settings(settings), synchronous=settings.db_synchronous,
+                            cache_kb=settings.db_cache_kb)
 
 
 async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:

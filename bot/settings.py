@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     db: Path = Field(default=Path("data/wegwijzer.sqlite3"), description="SQLite database file")
     db_synchronous: str = Field(default="NORMAL", pattern="^(NORMAL|FULL)$",
                                 description="SQLite durability: NORMAL survives a crash of the bot, FULL also a power cut")
+    db_cache_kb: int = Field(default=256, ge=64, le=1_048_576,
+                             description="SQLite's own page cache in KB; the operating system caches the file as well")
     flows_dir: Path = Field(default=ROOT / "flows", description="flow files and flows/directory/")
     locales_dir: Path = Field(default=ROOT / "locales", description="texts per language")
     default_lang: str = Field(default="nl", description="language for users whose app gives none we have")

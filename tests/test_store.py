@@ -290,3 +290,19 @@ def test_a_store_left_open_by_a_crash_does_not_keep_the_process_alive(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert (result.returncode, result.stdout.strip()) == (0, "done")
+
+
+async def test_sqlite_keeps_a_small_page_cache_of_its_own_unless_configured(db_path):
+    store = await Store.open(db_path)
+    try:
+        assert await store.execute(lambda db: db.execute("PRAGMA cache_size").fetchone()[0], write=False) == -256
+    finally:
+        await store.close()
+    settings = Settings(_env_file=None, db=db_path, db_cache_kb=1024)  # type: ignore[call-arg]
+    from bot.app import open_store
+
+    store = await open_store(settings)
+    try:
+        assert await store.execute(lambda db: db.execute("PRAGMA cache_size").fetchone()[0], write=False) == -1024
+    finally:
+        await store.close()
