@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import RoomPreset
+from nio import RoomGetEventResponse, RoomPreset
 from pydantic import SecretStr
 
+from bot.adapters.base import DeliveryFailed
 from bot.adapters.matrix import MatrixAdapter, config_from_settings
 from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
@@ -425,6 +426,37 @@ async def test_a_turn_cut_off_halfway_is_finished_later_and_each_message_is_show
         assert file.filename == "brief.txt" and file.file_text == letter.content
         assert question.body == "Wilt u nog iets weten?"
         await no_more_than(user, room, 4)
+
+
+@pytest.mark.asyncio
+async def test_a_desk_post_whose_letter_failed_is_posted_again_and_each_part_is_shown_once(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    bot, member = synapse.register("bot"), synapse.register("deskmember")
+    letter = Document("melding.txt", "Melding WW-2", "Wat er gebeurde.")
+    async with FlakyLink(synapse.port) as link, MatrixUser(synapse, member, tmp_path / "member") as user:
+        desk = (await user.client.room_create(name="meldpunt", invite=[bot.user_id])).room_id
+        async with running_bot(
+            synapse, bot, tmp_path / "bot", give_up_after=1, matrix_homeserver=link.url, desks=f"matrix:{desk}"
+        ) as adapter:
+            await _eventually(lambda: _membership(synapse, member, desk, bot.user_id) == "join")
+            # The card arrives. The homeserver stores the letter but its answer
+            # is lost, and the network stays down longer than the adapter tries.
+            link.lose_answer(rb"PUT [^ ]*/send/m\.room\.message/", nth=2)
+            with pytest.raises(DeliveryFailed):
+                await adapter.deliver_to_room(desk, "Nieuwe melding WW-2", letter)
+            assert link.lost.is_set()
+            link.heal()
+            # The desk's delivery loop posts the same post again later.
+            card = await adapter.deliver_to_room(desk, "Nieuwe melding WW-2", letter)
+            card_seen, file_seen = await user.wait_for(desk, 2, timeout=30)
+            assert card_seen.body == "Nieuwe melding WW-2"
+            assert file_seen.filename == "melding.txt" and file_seen.file_text == letter.content
+            await no_more_than(user, desk, 2)
+            # The id the desk keeps is the card's, so a reply to the card still finds its case.
+            shown = await user.client.room_get_event(desk, card)
+            assert isinstance(shown, RoomGetEventResponse), shown
+            assert shown.event.source["content"]["body"] == "Nieuwe melding WW-2"
 
 
 @pytest.mark.asyncio

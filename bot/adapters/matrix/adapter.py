@@ -33,7 +33,8 @@ a bot trustworthy over time:
   already shown (only the rest comes back). A send keeps its transaction id
   until the homeserver confirms it, also across the outbox's later retry and
   a restart (journal.py), so the homeserver stores it once however often we
-  ask.
+  ask. Posts to desk rooms go the same way, so a card whose file failed
+  is not posted again when the desk retries it.
 
 It never logs message text, user ids or room ids at info level.
 """
@@ -92,7 +93,6 @@ from bot.adapters.matrix.journal import SendJournal, intro_key, part_key, write_
 from bot.adapters.matrix.render import (
     FileMessage,
     Outgoing,
-    TextMessage,
     document_fallback,
     file_content,
     parse_text,
@@ -592,44 +592,51 @@ class MatrixAdapter:
         actions: Sequence[Send | Edit],
         reply_to: object | None,
     ) -> None:
-        """Show a turn in the room (Edits become new messages: Matrix edits read poorly).
+        """Show a turn in the room (Edits become new messages: Matrix edits read poorly)."""
+        await self._show(key.chat, actions)
 
-        Cut off halfway, it tells the core how many actions were fully shown
-        (DeliveryFailed.delivered), so the outbox re-sends only the rest. A
-        document whose introduction was shown but whose file was not counts
-        as not shown; the journal keeps its introduction from appearing twice.
+    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
+        """Post to a desk room; the card's event id identifies the post (replies name it).
+
+        The desk posts a post that failed again, with the same text and
+        document: like a user's turn, a card already shown is not shown again
+        and its id is still the one returned.
         """
-        room = key.chat
+        return await self._show(room, [Send(text, document=document)])
+
+    async def _show(self, room: str, actions: Sequence[Send | Edit]) -> str:
+        """Post actions as events; the id of the first one (possibly shown by an earlier attempt).
+
+        Cut off halfway, it tells the caller how many actions were fully
+        shown (DeliveryFailed.delivered), so the core's outbox re-sends only
+        the rest. A document whose introduction was shown but whose file was
+        not counts as not shown; the journal keeps its introduction from
+        appearing twice when that action comes again.
+        """
         first = intro_key(room, actions[0]) if actions else ""
-        stripped = bool(actions) and self._journal.intro_shown(first)
-        if stripped:
+        earlier = self._journal.intro_shown(first) if actions else None
+        if earlier is not None:
             head = actions[0]
             document = head.document if isinstance(head, Send) else None
             actions = [Send("", token=head.token, document=document), *actions[1:]]
-        shown, last = 0, None
+        shown, last, last_id, first_id = 0, None, "", earlier
         occurrences: Counter[Outgoing] = Counter()
         try:
             for part in render_parts(actions):
-                await self._post(room, part.message, part_key(room, part.message, occurrences[part.message]))
+                event_id = await self._post(room, part.message, part_key(room, part.message, occurrences[part.message]))
+                first_id = event_id if first_id is None else first_id
                 occurrences[part.message] += 1
-                shown, last = part.completes, part
+                shown, last, last_id = part.completes, part, event_id
         except DeliveryFailed as exc:
             exc.delivered = shown
-            if stripped and shown:
+            if earlier is not None and shown:
                 self._journal.confirmed(first)
             if last is not None and last.intro_of == shown:
-                self._journal.mark_intro_shown(intro_key(room, actions[shown]))
+                self._journal.mark_intro_shown(intro_key(room, actions[shown]), last_id)
             raise
-        if stripped:
+        if earlier is not None:
             self._journal.confirmed(first)
-
-    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        message = TextMessage(text)
-        event_id = await self._post(room, message, part_key(room, message, 0))
-        if document is not None:
-            letter = FileMessage(document)
-            await self._post(room, letter, part_key(room, letter, 0))
-        return event_id
+        return first_id or ""
 
     async def _post(self, room_id: str, message: Outgoing, key: str) -> str:
         """Send one event; its transaction id is kept until the homeserver confirms it."""

@@ -13,8 +13,9 @@ outbox row it is. Two things would then show a message twice:
   has. A confirmed send is forgotten at once, so the same words sent later
   (a second /help) are a new message, never swallowed.
 - A document whose introduction was shown but whose file was not: the core
-  re-sends that whole action, and the journal says its introduction is
-  already on screen, so only the file follows.
+  re-sends that whole action (and the desk re-posts that whole post), and
+  the journal says its introduction is already on screen, and as which
+  event, so only the file follows and the desk still gets the card's id.
 
 Entries are keyed by a hash of the room and the message, never by its text.
 The file is rewritten (atomically, 0600) on every change but not fsynced:
@@ -111,12 +112,15 @@ class SendJournal:
         if self._entries.pop(key, None) is not None:
             self._save()
 
-    def mark_intro_shown(self, key: str) -> None:
-        self._entries[key] = {"intro": True, "at": time.time()}
+    def mark_intro_shown(self, key: str, event_id: str) -> None:
+        """The introduction is on screen as `event_id` (a desk keeps that id to know replies to it)."""
+        self._entries[key] = {"intro": True, "event": event_id, "at": time.time()}
         self._save()
 
-    def intro_shown(self, key: str) -> bool:
-        return bool(self._entries.get(key, {}).get("intro"))
+    def intro_shown(self, key: str) -> str | None:
+        """The event id of an introduction already shown ("" if not known), None if it was not shown."""
+        entry = self._entries.get(key, {})
+        return str(entry.get("event", "")) if entry.get("intro") else None
 
     def _save(self) -> None:
         now = time.time()
