@@ -183,6 +183,7 @@ class Core:
             now=now.astimezone(ZONE),
             default_lang=self.settings.default_lang,
             lang_hint=lang_hint,
+            desk_lang=self.settings.desk_lang,
         )
 
     @contextlib.asynccontextmanager

@@ -102,12 +102,19 @@ COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re
 
 @dataclass(frozen=True, slots=True)
 class TurnContext:
-    """What the engine may know about the world: today's date and defaults."""
+    """What the engine may know about the world: the date, defaults and facts about this bot.
+
+    The core fills it per turn from its settings and extensions; the engine never reads
+    them itself, so a test states the world it wants in one line.
+    """
 
     today: date
     now: datetime
     default_lang: str = "nl"
     lang_hint: str | None = None
+    #: the desk's own language: what a `report` step hands over (title, field labels and values,
+    #: document) is written in it, whatever the user speaks; None: the default language
+    desk_lang: str | None = None
 
 
 @dataclass(slots=True)
@@ -119,6 +126,9 @@ class Turn:
     stats: list[str] = field(default_factory=list)
     #: a flow failed at run time (kind of failure, never user text), for the core to log
     error: str | None = None
+    #: the language the user was spoken to in, also when the conversation ended this turn
+    #: (the desk answers a report in it, after the state is gone)
+    lang: str = ""
 
 
 class FlowError(Exception):
@@ -162,7 +172,7 @@ def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> 
         run.begin(fs.entry_flow, fresh=True, lang=state.lang if state else None)
     if not any(isinstance(a, Send | Edit) for a in run.out) and not isinstance(event, Timer):
         run.say_key("sys.help")
-    return Turn(run.state, run.out, run.stats, error)
+    return Turn(run.state, run.out, run.stats, error, run.lang)
 
 
 class _Run:
@@ -174,13 +184,21 @@ class _Run:
         self.state: State | None = None
         self.out: list[Action] = []
         self.stats: list[str] = []
+        #: the language of a conversation that ended in this turn
+        self.spoken: str | None = None
 
     # ------------------------------------------------------------ language
     @property
     def lang(self) -> str:
         if self.state:
             return self.state.lang
-        return self._pick_lang(None)
+        return self.spoken or self._pick_lang(None)
+
+    def end_conversation(self) -> None:
+        """Drop the state; whatever this turn still says stays in the user's language."""
+        assert self.state is not None
+        self.spoken = self.state.lang
+        self.state = None
 
     def _pick_lang(self, wanted: str | None) -> str:
         langs = self.fs.locales.languages
@@ -200,13 +218,24 @@ class _Run:
         return data
 
     def text(self, key: str, **extra: Any) -> str:
+        return self.text_in(self.lang, key, **extra)
+
+    def text_in(self, lang: str, key: str, **extra: Any) -> str:
         if not extra:
-            constant = self.fs.locales.constant(self.lang, key)
+            constant = self.fs.locales.constant(lang, key)
             if constant is not None:  # plain text: no variables to gather
                 return constant
         variables = self.variables()
         variables.update(extra)
-        return self.fs.render(self.lang, key, variables)
+        return self.fs.render(lang, key, variables)
+
+    @property
+    def desk_lang(self) -> str:
+        """The language a report is written in: the desk's, else the default, else the user's."""
+        for candidate in (self.ctx.desk_lang, self.ctx.default_lang):
+            if candidate and candidate in self.fs.locales.languages:
+                return candidate
+        return self.lang
 
     def say_key(self, key: str, **extra: Any) -> None:
         self.out.append(Send(self.text(key, **extra)))
@@ -529,7 +558,7 @@ class _Run:
                 self.out.append(ForgetUser())
                 self.stats.append(f"forget:{state.started}")
                 self.say_key("sys.forgotten")
-                self.state = None
+                self.end_conversation()
             else:
                 self.say_key("sys.forget_cancelled")
                 self.reshow()
@@ -820,7 +849,7 @@ class _Run:
         elif kind == "document":
             spec = step.document
             assert spec is not None
-            document = self.document(spec.template, spec.title, spec.filename)
+            document = self.document(self.lang, spec.template, spec.title, spec.filename)
             intro = self.text(step.text) if step.text else document.title
             self.out.append(Send(intro, document=document))
         elif kind == "report":
@@ -841,7 +870,7 @@ class _Run:
             assert step.forget is not None
             self.say_key(step.forget)
             self.out.append(ForgetUser())
-            self.state = None
+            self.end_conversation()
             return
         elif kind == "end":
             if isinstance(step.end, str):
@@ -855,7 +884,7 @@ class _Run:
                     state.pending = "recover"
                     self.ask_pending()
             else:
-                self.state = None
+                self.end_conversation()
             return
         if nxt is None:
             raise FlowError(f"step {state.flow}.{state.step} has no next")
@@ -928,21 +957,28 @@ class _Run:
         state.stack = [(f, s) for f, s in state.stack if self.fs.step(f, s) is not None]
         self.ask_pending()
 
-    def document(self, template: str, title_key: str, filename: str) -> Document:
-        return Document(filename=filename, title=self.text(title_key), content=self.text(template) + "\n")
+    def document(self, lang: str, template: str, title_key: str, filename: str) -> Document:
+        return Document(filename=filename, title=self.text_in(lang, title_key),
+                        content=self.text_in(lang, template) + "\n")
 
     def report(self, step: Step) -> Report:
+        """The report as the desk reads it: in the desk's language, not the user's.
+
+        Labels and values (`t(...)`, `| date`) are rendered here because only the
+        engine has the answers; the desk gets finished text in its own language.
+        """
         spec = step.report
         assert spec is not None
+        lang = self.desk_lang
         variables = self.variables()
         fields = tuple(
-            (self.text(f.label), self.fs.render_source(self.lang, f.value, variables)) for f in spec.fields
+            (self.text_in(lang, f.label), self.fs.render_source(lang, f.value, variables)) for f in spec.fields
         )
         urgency = str(self.fs.eval(spec.urgency, variables))
         if urgency not in ("low", "normal", "high"):
             urgency = "normal"
         document = None
         if spec.document:
-            document = self.document(spec.document.template, spec.document.title, spec.document.filename)
-        return Report(kind=spec.kind, title=self.text(spec.title), fields=fields,
+            document = self.document(lang, spec.document.template, spec.document.title, spec.document.filename)
+        return Report(kind=spec.kind, title=self.text_in(lang, spec.title), fields=fields,
                       urgency=urgency, document=document)  # type: ignore[arg-type]

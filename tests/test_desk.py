@@ -381,3 +381,48 @@ def test_desk_hours():
     assert DeskHours.parse("always").is_open(MONDAY_10)
     with pytest.raises(DeskHoursInvalid):
         DeskHours.parse("weekdays 9-5")
+
+
+# ---------------------------------------------------------------- the desk reads its own language
+
+
+async def report_incident(world: World, user: str, language: str) -> list[str]:
+    """A professional (speaking `language`) reports a threatening message via the safety flow, contact via chat."""
+    await world.say(user, language)  # "english" / "nederlands": the user's language
+    await world.command(user, "start", "veilig")
+    for choice in ("after", "message"):
+        await world.press(user, choice)
+    await world.say(user, "28-11-2026")
+    for choice in ("work", "make", "none", "all", "yes", "no", "send"):
+        await world.press(user, choice)
+    said = await world.press(user, "chat")
+    await world.post_desk()
+    return said
+
+
+async def test_an_english_speaker_s_report_reaches_a_dutch_desk_in_dutch(world):
+    said = await report_incident(world, "u1", "english")
+    assert any("reference" in t.lower() for t in said)  # the user is answered in English
+    [card] = world.outlet.room_texts()
+    assert card.startswith("🟡 Melding WW-2026-0001: Incident van een professional\n")
+    for line in ("Soort incident: Bedreigend bericht", "Datum: 28 november 2026", "Plaats: Op het werk",
+                 "Getuigen: Ja", "Leidinggevende ingelicht: Nee", "Contact: Via deze chat"):
+        assert line in card
+    for english in ("Type of incident", "Through this chat", "November", "Witnesses"):
+        assert english not in card
+
+
+async def test_a_dutch_speaker_s_report_reaches_an_english_desk_in_english(tmp_path):
+    world = await World(tmp_path, desk_lang="en").start()
+    try:
+        said = await report_incident(world, "u1", "nederlands")
+        assert any("kenmerk" in t.lower() for t in said)  # the user is answered in Dutch
+        [card] = world.outlet.room_texts()
+        assert "WW-2026-0001: Incident involving a professional\n" in card
+        for line in ("Type of incident: Threatening message", "Date: 28 November 2026", "Witnesses: Yes",
+                     "Manager informed: No", "Contact: Through this chat"):
+            assert line in card
+        for dutch in ("Soort incident", "Via deze chat", "november", "Getuigen"):
+            assert dutch not in card
+    finally:
+        await world.close()

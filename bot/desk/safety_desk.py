@@ -152,8 +152,8 @@ class SafetyDesk:
         return self.hours.describe(names, self.render(lang, "desk.hours.always"))
 
     def user_lang(self, incoming: Incoming, turn: engine.Turn | None) -> str:
-        if turn is not None and turn.state is not None:
-            return turn.state.lang
+        if turn is not None and turn.lang:  # also when the report ended the conversation
+            return turn.lang
         languages = self.core.flows.locales.languages
         hint = (incoming.lang_hint or "").split("-")[0].lower()
         return hint if hint in languages else self.core.settings.default_lang
