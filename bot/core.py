@@ -131,6 +131,9 @@ class Core:
         #: per-user flood limit (settings.flood_per_minute; 0 turns it off)
         self.flood: FloodLimiter | None = (
             FloodLimiter(settings.flood_per_minute) if settings.flood_per_minute > 0 else None)
+        #: a safety desk will take reports (set by the desk extension when a room is configured);
+        #: flows see it as `desk_available`, so they promise an alert only when one can be sent
+        self.desk_available = False
 
     # ------------------------------------------------------------ wiring
     def register(self, outlet: Outlet) -> None:
@@ -183,6 +186,7 @@ class Core:
             now=now.astimezone(ZONE),
             default_lang=self.settings.default_lang,
             lang_hint=lang_hint,
+            desk_available=self.desk_available,
             desk_lang=self.settings.desk_lang,
         )
 

@@ -112,6 +112,9 @@ class TurnContext:
     now: datetime
     default_lang: str = "nl"
     lang_hint: str | None = None
+    #: a safety desk is set up, so a `report` reaches people. Flows read it as `desk_available`
+    #: (read-only): a flow must not promise an alert that nobody will get.
+    desk_available: bool = False
     #: the desk's own language: what a `report` step hands over (title, field labels and values,
     #: document) is written in it, whatever the user speaks; None: the default language
     desk_lang: str | None = None
@@ -215,6 +218,7 @@ class _Run:
         data["today"] = self.ctx.today.isoformat()
         data["now"] = self.ctx.now.isoformat(timespec="minutes")
         data["lang"] = self.lang
+        data["desk_available"] = self.ctx.desk_available  # after the flow's own: a flow cannot fake it
         return data
 
     def text(self, key: str, **extra: Any) -> str:

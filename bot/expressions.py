@@ -56,8 +56,9 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": str,
     "int": int,
 }
-#: Names that are always defined.
-BUILTIN_NAMES = frozenset({"today", "now", "lang", "True", "False", "None", "true", "false"})
+#: Names that are always defined. `desk_available` is a fact about the bot the core supplies
+#: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "True", "False", "None", "true", "false"})
 
 
 @dataclass(frozen=True, slots=True)

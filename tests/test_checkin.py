@@ -6,12 +6,21 @@ timers are fired the way the bot's loop fires them (timers.fire_due).
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+from bot.engine import TurnContext, handle
+from bot.events import Choice, Command, Edit, Send
+from bot.flows.loader import load_flowset
+from bot.scenarios import run_files, scenario_files
+from bot.settings import Settings
+from bot.state import State
 from bot.timers import parse_moment
-from tests.desk_harness import MONDAY_10, World
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, TODAY
+from tests.desk_harness import MONDAY_10, World, build_flows
 
 ASK_OK = "Je huisbezoek zou nu voorbij zijn. Ben je veilig? Typ ja, of tik op \"Hulp!\" als je hulp nodig hebt."
 DURING = "Tik op \"Klaar, alles goed\" als je bezoek voorbij is. Voel je je niet veilig? Tik op \"Hulp!\" of typ hulp."
@@ -28,8 +37,24 @@ MISSED_ALERTED = ("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd. H
 MISSED_NOBODY = ("Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd.\n"
                  "Is er direct gevaar? Bel 112.\n"
                  "Heb je hulp nodig? Bel dan zelf je leidinggevende of een collega.")
+#: check-in scenarios that need a desk (tests/scenarios runs without one)
+DESK_SCENARIOS = Path(__file__).parent / "fixtures" / "scenarios_desk"
 #: what the bot may only say once the desk really has the alert
 CLAIM = "ik heb het meldpunt gewaarschuwd"
+#: the check-in's promise, made only where a desk is set up
+PROMISE = "dan waarschuw ik het meldpunt van je organisatie"
+NO_DESK_INTRO = ("Let op: er is hier geen meldpunt ingesteld. Ik kan dus niemand waarschuwen als je niet antwoordt "
+                 "of om hulp vraagt.\n"
+                 "Spreek daarom een check-in af met een collega. Die belt jou als je je niet op tijd meldt.\n"
+                 "Is er direct gevaar? Bel 112.\n"
+                 "Wil je toch een herinnering? Dan vraag ik na je bezoek of alles goed is. Maar ik waarschuw niemand.")
+NO_DESK_INTRO_EN = ("Please note: no safety desk is set up here. So I cannot alert anyone if you do not answer "
+                    "or ask for help.\n"
+                    "Agree a check-in with a colleague instead. They call you if you have not checked in on time.\n"
+                    "In danger right now? Call 112.\n"
+                    "Do you still want a reminder? Then I will ask after your visit whether you are all right. "
+                    "But I will not alert anyone.")
+HOW_LONG_BARE = "Je bezoek begint nu. Hoe lang duurt het ongeveer?"
 
 
 @pytest.fixture
@@ -76,6 +101,13 @@ async def start_visit(world: World, user: str = "pro", *, address: str | None = 
         await world.press(user, "yes")
         return await world.say(user, contact)
     return await world.press(user, "no")
+
+
+async def start_reminder(world: World, user: str = "pro", minutes: str = "m60") -> list[str]:
+    """Without a desk: hear that nobody can be alerted, go on as a plain reminder."""
+    assert await world.command(user, "start", "huisbezoek") == [NO_DESK_INTRO]
+    assert await world.press(user, "reminder") == [HOW_LONG_BARE]
+    return await world.press(user, minutes)
 
 
 async def test_a_visit_sets_a_timer_in_the_database_and_says_when_it_will_ask(world):
@@ -161,7 +193,7 @@ async def test_help_during_the_visit_alerts_before_the_time(world):
 
 
 async def test_without_a_desk_help_during_the_visit_says_nobody_was_alerted_and_to_call_112(no_desk):
-    await start_visit(no_desk)
+    await start_reminder(no_desk)
     no_desk.clock.advance(minutes=20)
     assert await no_desk.say("pro", "hulp") == ["De check-in is gestopt.", HELP_NOBODY]
     assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
@@ -169,7 +201,7 @@ async def test_without_a_desk_help_during_the_visit_says_nobody_was_alerted_and_
 
 
 async def test_without_a_desk_a_help_reply_to_the_check_in_says_nobody_was_alerted(no_desk):
-    await start_visit(no_desk)
+    await start_reminder(no_desk)
     no_desk.clock.advance(minutes=60)
     await no_desk.fire_timers()
     assert await no_desk.say("pro", "hulp") == [DURING, HELP_NOBODY]
@@ -177,7 +209,7 @@ async def test_without_a_desk_a_help_reply_to_the_check_in_says_nobody_was_alert
 
 
 async def test_without_a_desk_a_missed_check_in_says_nobody_was_alerted(no_desk):
-    await start_visit(no_desk, contact="Sanne, 06-11112222")
+    await start_reminder(no_desk)
     no_desk.clock.advance(minutes=60)
     await no_desk.fire_timers()
     await no_desk.restart()
@@ -240,3 +272,112 @@ async def test_professionals_reach_the_check_in_from_their_menu_and_return_to_it
     await world.press("pro", "no")
     assert await world.press("pro", "yes") == [
         "Fijn dat alles goed ging. De check-in is gestopt.", world.flows.render("nl", "main.anything_else", {})]
+
+
+# ---------------------------------------------------------------- no desk set up: honest before it starts
+
+
+async def test_with_a_desk_the_check_in_promises_the_alert_and_asks_what_to_share(world):
+    said = await world.command("pro", "start", "huisbezoek")
+    assert PROMISE in said[0] and said[0].endswith(HOW_LONG_BARE)
+    await world.press("pro", "m60")
+    assert world.outlet.texts("pro")[-1].startswith("Wil je het adres van het bezoek doorgeven?")
+
+
+async def test_without_a_desk_the_check_in_says_first_that_nobody_can_be_alerted(no_desk):
+    assert await no_desk.command("pro", "start", "huisbezoek") == [NO_DESK_INTRO]
+    assert [c.label for c in no_desk.question("pro").choices] == ["Ja, alleen een herinnering", "Nee, stoppen"]
+    assert timers_in_db(no_desk) == []  # nothing runs before they choose
+
+
+async def test_without_a_desk_stopping_starts_no_check_in(no_desk):
+    await no_desk.command("pro", "start", "huisbezoek")
+    assert await no_desk.press("pro", "cancel") == ["Goed, er loopt geen check-in."]
+    assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
+
+
+async def test_without_a_desk_the_reminder_asks_no_address_and_promises_nothing(no_desk):
+    said = await start_reminder(no_desk)
+    assert said == ["Afgesproken. Om 11:00 vraag ik of alles goed is. Dit is alleen een herinnering: "
+                    "ik waarschuw niemand.\nIs er nu direct gevaar? Bel 112.", DURING]
+    assert timers_in_db(no_desk) == [("checkin", "11:00")]
+    no_desk.clock.advance(minutes=60)
+    assert await no_desk.fire_timers() == 1
+    assert no_desk.outlet.texts("pro")[-1] == ASK_OK
+    assert await no_desk.say("pro", "ja") == ["Fijn dat alles goed is.", DURING]
+    shown = "\n".join(no_desk.outlet.texts("pro"))
+    assert PROMISE not in shown and "adres" not in shown.lower() and CLAIM not in shown.lower()
+
+
+async def test_without_a_desk_the_check_in_is_honest_in_english_too(no_desk):
+    await no_desk.say("pro", "english")
+    assert await no_desk.command("pro", "start", "huisbezoek") == [NO_DESK_INTRO_EN]
+    assert [c.label for c in no_desk.question("pro").choices] == ["Yes, just a reminder", "No, stop"]
+    assert await no_desk.press("pro", "reminder") == ["Your visit starts now. About how long will it take?"]
+    said = await no_desk.press("pro", "m30")
+    assert said[0] == ("Agreed. At 10:30 I will ask whether you are safe. This is only a reminder: "
+                       "I will not alert anyone.\nIn danger right now? Call 112.")
+    assert "safety desk" not in "\n".join(said)
+
+
+# ---------------------------------------------------------------- the fact comes from the core, not the flow
+
+
+def test_the_engine_takes_desk_available_from_the_turn_context_only():
+    """Pure engine, no settings: the same flows, told a desk exists or not."""
+    fs = build_flows()
+    asked = {}
+    for available in (True, False):
+        ctx = TurnContext(today=MONDAY_10.date(), now=MONDAY_10, desk_available=available)
+        turn = handle(fs, None, Command("start", "huisbezoek"), ctx)
+        asked[available] = [a.text for a in turn.actions if isinstance(a, Send)]
+    assert PROMISE in asked[True][0]
+    assert asked[False] == [NO_DESK_INTRO]
+
+
+def test_a_flow_cannot_fake_a_desk():
+    fs = build_flows()
+    ctx = TurnContext(today=MONDAY_10.date(), now=MONDAY_10, desk_available=False)
+    state = State(flow="checkin", step="no_desk", lang="nl", version=fs.version, vars={"desk_available": True})
+    turn = handle(fs, state, Choice("reminder", "no_desk"), ctx)
+    assert [a.text for a in turn.actions if isinstance(a, Send | Edit)] == [HOW_LONG_BARE]
+
+
+def test_the_checker_knows_desk_available(tmp_path):
+    """A moderator's condition and text using `desk_available` load without an unknown-variable error."""
+    shutil.copytree(FIXTURE_FLOWS, tmp_path / "flows")
+    shutil.copytree(FIXTURE_LOCALES, tmp_path / "locales")
+    main = tmp_path / "flows" / "main.yaml"
+    text = main.read_text(encoding="utf-8")
+    main.write_text(text.replace("start: welcome", "start: desk_gate", 1)
+                    + "  desk_gate:\n    branch:\n      - if: \"desk_available\"\n        next: welcome\n"
+                      "      - else: true\n        next: welcome\n", encoding="utf-8")
+    flows = load_flowset(tmp_path / "flows", tmp_path / "locales", root=tmp_path, today=TODAY)
+    assert flows.flows["main"].start == "desk_gate"
+
+
+async def test_an_english_professional_hears_the_desk_in_english_and_the_desk_reads_dutch(world):
+    await world.say("pro", "english")
+    said = await world.command("pro", "start", "huisbezoek")
+    assert said[0].startswith("I will keep an eye out during your home visit.")
+    for choice in ("m60", "no", "no"):
+        await world.press("pro", choice)
+    world.clock.advance(minutes=20)
+    said = await world.say("pro", "help")  # the check-in ends in this turn: the desk still answers in English
+    assert said == ["The check-in has stopped.", "I have alerted the desk. The reference is WW-2026-0001.\n"
+                    "In danger right now? Call 112 now.\nYou will hear from me as soon as someone picks up your report."]
+    await world.post_desk()
+    [alert] = world.outlet.room_texts()
+    assert alert.startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: professional vraagt om hulp")
+    assert "Begin bezoek: 10:00" in alert and "Verwacht klaar: 11:00" in alert and "Adres: -" in alert
+    assert "Visit started" not in alert and "Home visit" not in alert
+
+
+async def test_the_check_in_scenarios_with_a_desk_pass(tmp_path):
+    """tests/fixtures/scenarios_desk: `python -m bot test` runs without a desk, so these run here, with one."""
+    settings = Settings(_env_file=None, db=tmp_path / "scenarios.sqlite3",  # type: ignore[call-arg]
+                        desks="console:desk", desk_hours="always", flood_per_minute=0)
+    files = scenario_files([DESK_SCENARIOS])
+    report = await run_files(files, build_flows(), settings)
+    assert report.ok, "\n".join(report.broken + [r.report() for r in report.results if not r.ok])
+    assert len(report.results) == 2

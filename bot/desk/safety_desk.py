@@ -105,6 +105,7 @@ class SafetyDesk:
         core.store.forget_hooks.append(self.forget_hook)
         core.background.append(self.delivery_loop)
         self.talks = dict(await core.store.execute(cases.open_talks, write=False))
+        core.desk_available = bool(self.rooms)  # flows may promise an alert only if one can be sent
         if not self.rooms:
             log.warning("no WEGWIJZER_DESKS: reports and requests for a person cannot reach anyone")
 
