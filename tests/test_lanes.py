@@ -105,3 +105,30 @@ async def test_no_update_and_no_stored_offset_asks_from_the_start() -> None:
     lanes = lanes_for(Recorder())
     assert lanes.safe_offset(None) is None
     assert lanes.safe_offset(42) == 42
+
+
+async def test_an_update_whose_handling_raises_is_dropped_and_its_chat_goes_on(caplog) -> None:
+    done: list[int] = []
+
+    async def handle(update: Upd) -> bool:
+        if update.update_id == 10:
+            raise OSError("disk full while writing 'Dorpsstraat 7'")
+        done.append(update.update_id)
+        return True
+
+    lanes: Lanes[Upd] = Lanes(handle, lambda u: u.chat)
+    lanes.add([Upd(10, 1), Upd(11, 1)])
+    await settle()
+    assert done == [11]
+    assert not lanes.busy and lanes.safe_offset(None) == 12  # the offset is not held for good
+    assert "10" in caplog.text and "OSError" in caplog.text and "Dorpsstraat" not in caplog.text
+
+
+async def test_closing_gives_up_on_a_lane_stuck_past_the_timeout() -> None:
+    rec = Recorder()
+    lanes = lanes_for(rec)
+    rec.hold(1)  # never released
+    lanes.add([Upd(10, 1)])
+    await settle()
+    await asyncio.wait_for(lanes.close(timeout=0.05), timeout=5)
+    assert rec.done == [] and lanes.safe_offset(None) == 10  # still Telegram's to hand out again

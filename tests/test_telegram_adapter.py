@@ -278,6 +278,28 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(
         await bot.stop()
 
 
+async def test_a_429_in_one_private_chat_holds_up_only_that_chat(telegram: FakeTelegram, tmp_path: Path) -> None:
+    """Chats are handled side by side and, with the rate limiter on, a 429 pauses its own chat only."""
+    tg = telegram
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3", telegram_rate_limit=True)).start()
+    try:
+        waiting, other = Person(tg), Person(tg, "Ander")
+        tg.throttle("sendMessage", retry_after=3)
+        first = tg.send_command(waiting.user, "start")
+        await tg.wait_until(lambda: ("sendMessage", 429) in tg.log, timeout=10)
+        tg.send_command(other.user, "start")
+        # answered while the first chat waits out its 429 (its update is confirmed only after
+        # the first one's: the offset never passes an update in hand)
+        await tg.wait_until(lambda: len(other.transcript) == 1, timeout=10)
+        assert other.transcript[0].text == bot.text("main.role.question")
+        assert waiting.transcript == []
+        await tg.wait_confirmed(first, timeout=10)
+        await tg.wait_until(lambda: len(waiting.transcript) == 1, timeout=10)
+        assert waiting.transcript[0].text == bot.text("main.role.question")
+    finally:
+        await bot.stop()
+
+
 async def test_server_errors_and_timeouts_are_retried(telegram: FakeTelegram, tmp_path: Path) -> None:
     tg = telegram
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), request_timeout=0.5).start()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -29,6 +30,8 @@ class HasUpdateId(Protocol):
 
 
 U = TypeVar("U", bound=HasUpdateId)
+
+log = logging.getLogger(__name__)
 
 
 class Lanes(Generic[U]):
@@ -90,8 +93,14 @@ class Lanes(Generic[U]):
         try:
             while queue and not self.stopping:
                 update = queue[0]
-                if not await self._handle(update):
-                    return
+                try:
+                    if not await self._handle(update):
+                        return
+                except Exception as exc:  # `handle` gave up in a way it did not plan for (disk full ...)
+                    # An update left "in hand" would hold the offset, and every update after
+                    # it, for good; its chat's next ones would wait forever. Only the type
+                    # is logged: the message may quote what the user typed.
+                    log.error("update %s dropped after an unexpected %s", update.update_id, type(exc).__name__)
                 queue.popleft()
                 self._in_flight.discard(update.update_id)
                 self.progress.set()
@@ -110,4 +119,8 @@ class Lanes(Generic[U]):
         """Let every lane finish the update it holds, take no next one."""
         self.stopping = True
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in late:  # stuck past the timeout: the update stays with Telegram
+                task.cancel()
+            if late:
+                await asyncio.wait(late)

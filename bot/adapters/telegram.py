@@ -441,9 +441,22 @@ class SendLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat = self._chat_limiter(data.get("chat_id"))
-        if chat is not None:
-            await chat.acquire()
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if chat is None:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        await chat.acquire()
+        # AIORateLimiter answers any 429 by holding back every request until the wait is
+        # over; a 429 in one private chat should only hold back that chat.
+        attempts = (rate_limit_args or self._max_retries) + 1
+        for attempt in range(attempts):
+            try:
+                return await self._run_request(  # PTB 22's own step: overall limit, then the call
+                    chat=True, group=False, allow_paid_broadcast=data.get("allow_paid_broadcast", False),
+                    callback=callback, args=args, kwargs=kwargs)
+            except RetryAfter as exc:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(_retry_after_seconds(exc) + 0.1)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _chat_limiter(self, chat_id: object) -> AsyncLimiter | None:
         with contextlib.suppress(ValueError, TypeError):
@@ -573,8 +586,9 @@ class TelegramAdapter:
         if self._polling_call is not None:
             self._polling_call.cancel()
         if self._poller is not None:
+            # the poller lets its lanes finish their turns (up to max_delay) before it ends
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._poller, timeout=self.retry.max_delay)
+                await asyncio.wait_for(self._poller, timeout=2 * self.retry.max_delay + 1)
             self._poller = None
         if self._webhook is not None:
             await self._webhook.cleanup()
@@ -909,11 +923,12 @@ class TelegramAdapter:
                 return _retry_after_seconds(exc) + 0.1
             return backoff(state)
 
-        backoff = wait_exponential_jitter(multiplier=self.retry.initial_delay, max=self.retry.max_delay)
+        # the direct try was attempt 1: the waits go on as if tenacity had made it (0.5, 1, 2, 4 s + jitter)
+        backoff = wait_exponential_jitter(multiplier=self.retry.initial_delay * 2, max=self.retry.max_delay)
         if isinstance(first_failure, RetryAfter):
             await asyncio.sleep(_retry_after_seconds(first_failure) + 0.1)
         else:
-            await asyncio.sleep(min(self.retry.initial_delay * (1 + random.random()), self.retry.max_delay))
+            await asyncio.sleep(min(self.retry.initial_delay + random.uniform(0, 1), self.retry.max_delay))
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(_transient),
