@@ -82,6 +82,7 @@ async def run_platforms(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await core.load_owed()  # before a platform can hand in the first turn
     for service in services:
         await service.start()
     await core.start()

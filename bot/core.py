@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 ZONE = ZoneInfo("Europe/Amsterdam")
 #: Seconds between attempts to deliver what a platform refused earlier.
 REDELIVER_EVERY = 5.0
+#: refusals by different conversations in a row that end a redelivery round (the platform is away)
+REDELIVER_GIVE_UP_AFTER = 3
 #: Platforms without a flood limit: the console is one person at their own terminal
 #: (and moderators' scripted checks feed it many lines a second).
 FLOOD_EXEMPT = frozenset({"console"})
@@ -121,6 +123,7 @@ class Core:
         self._inflight: set[int] = set()
         #: conversations with replies a previous run left in the outbox (see _pay_owed)
         self._owed: set[str] = set()
+        self._owed_loaded = False
         self._tasks: list[asyncio.Task[None]] = []
         #: action type -> writer run inside the turn's own transaction (see on_write)
         self.writers: dict[type, ActionWriter] = {}
@@ -166,7 +169,8 @@ class Core:
     async def start(self) -> None:
         """Deliver what a previous run queued but could not send, then keep retrying."""
         freeze_heap()
-        self._owed = {key for _, key, _ in await self.store.pending_outbox()}
+        if not self._owed_loaded:
+            await self.load_owed()
         await self.redeliver()
         self._tasks.append(asyncio.create_task(self._redeliver_loop()))
         for loop in self.background:
@@ -355,10 +359,24 @@ class Core:
                          (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions))))
         return [int(cur.lastrowid)]
 
+    async def load_owed(self) -> None:
+        """Note which conversations a previous run left replies for: before any adapter
+        starts, so even the first turn after a restart (a webhook's) waits for them."""
+        self._owed = {key for _, key, _ in await self.store.pending_outbox()}
+        self._owed_loaded = True
+
     async def redeliver(self) -> None:
-        pending = await self.store.pending_outbox()
-        for outbox_id, key, payload in pending:
-            if outbox_id in self._inflight:
+        """One round over the outbox, oldest first.
+
+        A conversation whose reply is refused (the user blocked the bot, a chat that
+        is gone) is skipped for the rest of the round, keeping its order, and the round
+        goes on with the others; only several refusals in a row, the platform itself
+        being away, end the round early.
+        """
+        refused: set[str] = set()
+        in_a_row = 0
+        for outbox_id, key, payload in await self.store.pending_outbox():
+            if outbox_id in self._inflight or key in refused:
                 continue
             conv = ConversationKey.parse(key)
             if conv.platform not in self.outlets:
@@ -366,9 +384,15 @@ class Core:
             async with self.conversation_lock(key):
                 if not await self.store.in_outbox(outbox_id):
                     continue  # delivered by its own turn meanwhile
-                if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
-                    break
-        self._owed.clear()  # whatever is left now is retried by the loop, in order
+                if await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
+                    in_a_row = 0
+                    continue
+            refused.add(key)
+            in_a_row += 1
+            if in_a_row >= REDELIVER_GIVE_UP_AFTER:
+                break
+        if self._owed:
+            self._owed &= {key for _, key, _ in await self.store.pending_outbox()}
 
     async def _pay_owed(self, key: str) -> None:
         """Replies a previous run left unsent for this conversation go out before its next turn.

@@ -306,3 +306,53 @@ async def test_sqlite_keeps_a_small_page_cache_of_its_own_unless_configured(db_p
         assert await store.execute(lambda db: db.execute("PRAGMA cache_size").fetchone()[0], write=False) == -1024
     finally:
         await store.close()
+
+
+class BlockedBy(FlakyOutlet):
+    """A platform where some users blocked the bot: their messages are refused for good."""
+
+    def __init__(self, blocked: set[str]) -> None:
+        super().__init__(refusals=0)
+        self.blocked = blocked
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        if key.user in self.blocked:
+            raise DeliveryFailed("Forbidden: bot was blocked by the user")
+        await super().deliver(key, actions, reply_to)
+
+
+async def test_a_user_who_blocked_the_bot_does_not_hold_up_anybody_elses_redelivery(db_path, flowset):
+    anna, bram = ConversationKey("console", "anna", "anna"), ConversationKey("console", "bram", "bram")
+    down = FlakyOutlet(refusals=2)
+    core = await make_core(db_path, flowset, down)
+    await core.handle(Incoming(anna, Text("/start"), update_id="console:1"))  # anna's row first
+    await core.handle(Incoming(bram, Text("/start"), update_id="console:2"))
+    await core.store.close()
+
+    up = BlockedBy({"anna"})
+    core = await make_core(db_path, flowset, up)
+    await core.start()
+    try:
+        assert [key for key, _ in up.delivered] == [bram]  # bram got his reply although anna's came first
+        assert [key for _, key, _ in await core.store.pending_outbox()] == [str(anna)]  # kept for later
+    finally:
+        await core.stop()
+        await core.store.close()
+
+
+async def test_replies_left_by_a_crash_go_out_before_that_conversations_next_turn(db_path, flowset):
+    down = FlakyOutlet(refusals=1)
+    core = await make_core(db_path, flowset, down)
+    await core.handle(Incoming(KEY, Text("/start"), update_id="console:1"))
+    await core.store.close()  # gone before the platform took the welcome
+
+    up = FlakyOutlet(refusals=0)
+    core = await make_core(db_path, flowset, up)
+    await core.load_owed()  # as bot.app does before any platform starts
+    try:
+        await core.handle(Incoming(KEY, Text("/help"), update_id="console:2"))  # before core.start's round
+        texts = [m.text for _, messages in up.delivered for m in messages]
+        assert texts[:2] == ["Welkom bij de testbot.", "Waarmee kan ik helpen?"]  # the old replies first
+        assert len(texts) > 2
+    finally:
+        await core.store.close()
