@@ -174,7 +174,13 @@ async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse:
     clock = Clock()
     async with people(synapse, tmp_path) as (bot, pro, member, room), \
             running_bot(synapse, bot, tmp_path / "bot", None, clock):
-        dm = await visit_in_new_chat(pro, bot, "Kerkstraat 9, Houten")
+        dm = await pro.open_direct_chat(bot.user_id)
+        await pro.wait_for(dm, 1)
+        [intro] = await next_from_bot(pro, dm, "/start huisbezoek")
+        assert "er is hier geen meldpunt ingesteld. Ik kan dus niemand waarschuwen" in intro  # said up front
+        await next_from_bot(pro, dm, "1")  # yes, just a reminder
+        [said] = await next_from_bot(pro, dm, "2")  # about an hour; no address is asked
+        assert said.startswith("Afgesproken. Om ")
         clock.now += timedelta(minutes=61)
         await until(pro, dm, "Ben je veilig?")
         clock.now += timedelta(minutes=11)  # no answer within the grace period
