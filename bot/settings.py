@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     desk_hours: str = Field(default="mon-fri 09:00-17:00",
                             description="when people staff the desk (Dutch time), e.g. 'mon-fri 09:00-17:00; "
                                         "sat 10:00-13:00', or 'always'")
+    desk_holidays: str = Field(default="nl",
+                               description="days the desk is closed: 'nl' (Dutch public holidays), 'none', "
+                                           "or dates, e.g. 'nl,2026-12-24,2026-12-31'")
     desk_lang: str = Field(default="nl", description="language of the desk's cards and replies")
     encryption_keys: SecretStr | None = Field(
         default=None, description="Fernet keys for data at rest, comma-separated, the current key first "
@@ -88,6 +91,14 @@ class Settings(BaseSettings):
             platform, _, room = item.partition(":")
             if not platform or not room:
                 raise ValueError(f"a desk is written platform:room (e.g. telegram:-100123), not {item!r}")
+        return value
+
+    @field_validator("desk_holidays")
+    @classmethod
+    def _desk_holidays_well_formed(cls, value: str) -> str:
+        from bot.desk.hours import ClosedDays  # here: bot.desk's package imports the core, which imports us
+
+        ClosedDays.parse(value)  # its DeskHoursInvalid is a ValueError: one line naming the variable
         return value
 
     def desk_rooms(self, platform: str | None = None) -> list[tuple[str, str]]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
 
 import pytest
 
 from bot.desk.commands import read_desk_message, split_ref
 from bot.desk.hours import DeskHours, DeskHoursInvalid
 from bot.events import Command, Text
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
 from tests.desk_harness import MONDAY_10, CaptureOutlet, Clock, World
 
 REF = re.compile(r"WW-\d{4}-\d{4}")
@@ -426,3 +428,69 @@ async def test_a_dutch_speaker_s_report_reaches_an_english_desk_in_english(tmp_p
             assert dutch not in card
     finally:
         await world.close()
+
+
+# ---------------------------------------------------------------- public holidays close the desk
+
+
+CHRISTMAS_10 = MONDAY_10.replace(month=12, day=25)  # Friday 25 December 2026, Dutch time
+WEEKDAYS = "mon-fri 09:00-17:00"
+
+
+def test_on_christmas_day_the_desk_is_closed_unless_holidays_are_switched_off():
+    assert not DeskHours.parse(WEEKDAYS).is_open(CHRISTMAS_10)  # the default: Dutch public holidays
+    assert DeskHours.parse(WEEKDAYS, "none").is_open(CHRISTMAS_10)
+    assert DeskHours.parse(WEEKDAYS).is_open(CHRISTMAS_10.replace(day=24))  # Christmas Eve is a working day ...
+    assert not DeskHours.parse(WEEKDAYS, "nl,2026-12-24").is_open(CHRISTMAS_10.replace(day=24))  # ... unless listed
+    assert not DeskHours.parse(WEEKDAYS, "2026-12-24").is_open(CHRISTMAS_10.replace(day=24))
+    assert DeskHours.parse(WEEKDAYS, "2026-12-24").is_open(CHRISTMAS_10)  # dates alone: not the national days
+    assert DeskHours.parse("always").is_open(CHRISTMAS_10)  # a desk staffed day and night has a holiday roster
+
+
+def test_kings_day_closes_the_desk_all_day_and_a_night_span_belongs_to_the_day_it_starts():
+    kings_day = MONDAY_10.replace(year=2027, month=4, day=27)  # a Tuesday
+    hours = DeskHours.parse("mon-fri 09:00-17:00; mon 22:00-02:00; tue 22:00-02:00")
+    assert not hours.is_open(kings_day)
+    assert not hours.is_open(kings_day.replace(hour=23))
+    assert hours.is_open(kings_day.replace(hour=1))  # Monday night's span, past midnight
+    assert not hours.is_open(kings_day.replace(day=28, hour=1))  # King's Day night's span never opened
+    assert hours.is_open(kings_day.replace(day=28))
+
+
+def test_the_next_opening_after_christmas_eve_skips_the_holidays_and_the_weekend():
+    christmas_eve_evening = MONDAY_10.replace(month=12, day=24, hour=20)  # Thursday
+    assert DeskHours.parse(WEEKDAYS).next_opening(christmas_eve_evening) == MONDAY_10.replace(month=12, day=28, hour=9)
+    assert DeskHours.parse(WEEKDAYS, "none").next_opening(christmas_eve_evening) == CHRISTMAS_10.replace(hour=9)
+    long_break = ",".join(f"2026-12-{day}" for day in range(28, 32))  # closed until the new year, and 1 January
+    assert DeskHours.parse(WEEKDAYS, f"nl,{long_break}").next_opening(christmas_eve_evening) == (
+        MONDAY_10.replace(year=2027, month=1, day=4, hour=9))
+
+
+def test_the_hours_a_user_is_given_say_not_on_public_holidays():
+    names = {"mon": "ma", "fri": "vr"}
+    assert DeskHours.parse(WEEKDAYS).describe(names, "altijd", "niet op feestdagen") == (
+        "ma-vr 09:00-17:00, niet op feestdagen")
+    assert DeskHours.parse(WEEKDAYS, "none").describe(names, "altijd", "niet op feestdagen") == "ma-vr 09:00-17:00"
+
+
+async def test_asking_for_a_person_on_christmas_morning_gets_the_help_lines(tmp_path):
+    world = await World(tmp_path, clock=Clock(CHRISTMAS_10), desk_hours=WEEKDAYS).start()
+    try:
+        said = await world.say("u1", "mens")
+        assert said[1].startswith("Er is nu niemand van Team Wegwijzer bereikbaar.")
+        assert "113" in said[1]
+        assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
+    finally:
+        await world.close()
+
+
+@pytest.mark.parametrize("value", ["", "kerst", "nl,24-12-2026", "nl,2026-02-30", "none,2026-12-24"])
+def test_a_malformed_holidays_setting_is_one_line_naming_the_variable(tmp_path, value):
+    with pytest.raises(DeskHoursInvalid):
+        DeskHours.parse(WEEKDAYS, value)
+    done = subprocess.run([PYTHON, "-m", "bot", "check", str(FIXTURE_FLOWS), "--locales", str(FIXTURE_LOCALES)],
+                          capture_output=True, text=True, env=bot_env(WEGWIJZER_DESK_HOLIDAYS=value),
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("WEGWIJZER_DESK_HOLIDAYS: ")

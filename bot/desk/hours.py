@@ -5,19 +5,32 @@
 Days in English or Dutch (mon..sun, ma..zo), ranges (mon-fri) and lists
 (mon,wed); times HH:MM-HH:MM in Dutch time, 24:00 allowed as an end; a range
 past midnight (22:00-02:00) belongs to the day it starts. "always" (or
-"24/7") means always staffed. Pure: no clock of its own.
+"24/7") means always staffed, holidays too. Pure: no clock of its own.
+
+Closed days come from a second line, WEGWIJZER_DESK_HOLIDAYS: "nl" (the
+Dutch public holidays as the `holidays` library lists them), "none", or ISO
+dates, alone or after "nl" ("nl,2026-12-24"). Nobody staffs the desk on
+those days, so a span that starts on one does not open at all.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import holidays
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DUTCH = {"ma": "mon", "di": "tue", "wo": "wed", "do": "thu", "vr": "fri", "za": "sat", "zo": "sun"}
 _ALWAYS = {"always", "24/7", "altijd"}
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: WEGWIJZER_DESK_HOLIDAYS words: the Dutch public holidays, and no closed days at all.
+NATIONAL, NO_HOLIDAYS = "nl", "none"
+#: Longest run of closed days next_opening looks past (a long list of extra dates, say).
+_MAX_LOOKAHEAD_DAYS = 366
 
 
 class DeskHoursInvalid(ValueError):
@@ -32,57 +45,111 @@ class Opening:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedDays:
+    """Days nobody staffs the desk, whatever the weekly hours say.
+
+    Without this the bot told people the desk was open on Christmas Day.
+    """
+
+    national: bool = True  # the Dutch public holidays, as the `holidays` library lists them
+    extra: frozenset[date] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> ClosedDays:
+        items = [item.strip().lower() for item in text.split(",") if item.strip()]
+        if items == [NO_HOLIDAYS]:
+            return cls(national=False)
+        if not items or NO_HOLIDAYS in items:
+            raise DeskHoursInvalid("write nl, none, or dates as YYYY-MM-DD, e.g. 'nl,2026-12-24' ('none' stands alone)")
+        return cls(national=NATIONAL in items, extra=frozenset(_date(item) for item in items if item != NATIONAL))
+
+    def __contains__(self, day: object) -> bool:
+        """Whether the desk is closed on `day` (a date in Dutch time)."""
+        return isinstance(day, date) and (day in self.extra or (self.national and day in _dutch_holidays()))
+
+
+@dataclass(frozen=True, slots=True)
 class DeskHours:
     openings: tuple[Opening, ...]
     always: bool = False
+    closed: ClosedDays = ClosedDays()
 
     @classmethod
-    def parse(cls, text: str) -> DeskHours:
+    def parse(cls, text: str, closed_days: str = NATIONAL) -> DeskHours:
+        """`closed_days` as WEGWIJZER_DESK_HOLIDAYS; the Dutch public holidays unless told otherwise."""
         cleaned = text.strip().lower()
+        closed = ClosedDays.parse(closed_days)
         if cleaned in _ALWAYS:
-            return cls((), always=True)
+            return cls((), always=True, closed=closed)
         openings = []
         for part in filter(None, (p.strip() for p in cleaned.split(";"))):
             days_text, _, span = part.partition(" ")
             openings.append(Opening(_days(days_text), *_span(span.strip(), part)))
-        return cls(tuple(openings))
+        return cls(tuple(openings), closed=closed)
 
     def is_open(self, moment: datetime) -> bool:
         """`moment` in Dutch time (aware or naive local)."""
-        if self.always:
+        if self.always:  # a desk staffed day and night has its own roster for holidays
             return True
         minute = moment.hour * 60 + moment.minute
         today = moment.weekday()
         yesterday = (today - 1) % 7
         for opening in self.openings:
-            if today in opening.days and opening.start <= minute < opening.end:
+            if today in opening.days and opening.start <= minute < opening.end and moment.date() not in self.closed:
                 return True
-            if yesterday in opening.days and opening.end > 1440 and minute < opening.end - 1440:
+            if (yesterday in opening.days and opening.end > 1440 and minute < opening.end - 1440
+                    and moment.date() - timedelta(days=1) not in self.closed):  # a span belongs to the day it starts
                 return True
         return False
 
-    def describe(self, day_names: dict[str, str], always: str) -> str:
-        """Readable hours, e.g. "ma-vr 09:00-17:00; za 10:00-13:00" with the given day names."""
+    def describe(self, day_names: dict[str, str], always: str, not_on_holidays: str = "") -> str:
+        """Readable hours, e.g. "ma-vr 09:00-17:00; za 10:00-13:00" with the given day names.
+
+        `not_on_holidays` ("niet op feestdagen") is added when the Dutch
+        holidays close the desk: otherwise a user told "closed" on Christmas
+        morning reads hours that say it is open.
+        """
         if self.always:
             return always
         parts = []
         for opening in self.openings:
             parts.append(f"{_days_text(opening.days, day_names)} {_clock(opening.start)}-{_clock(opening.end)}")
-        return "; ".join(parts)
+        note = f", {not_on_holidays}" if not_on_holidays and self.closed.national and parts else ""
+        return "; ".join(parts) + note
 
     def next_opening(self, moment: datetime) -> datetime | None:
-        """The next moment the desk opens (within a week), or None when it never does."""
+        """The next moment the desk opens (within a week of open days), or None when it never does."""
         if self.always or not self.openings:
             return None
         start_of_day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        for offset in range(8):
+        offset, last = 0, 7
+        while offset <= min(last, _MAX_LOOKAHEAD_DAYS):
             day = start_of_day + timedelta(days=offset)
+            offset += 1
+            if day.date() in self.closed:
+                last += 1  # a closed day does not count towards the week
+                continue
             starts = sorted(o.start for o in self.openings if day.weekday() in o.days)
             for start in starts:
                 candidate = day + timedelta(minutes=start)
                 if candidate > moment:
                     return candidate
         return None
+
+
+@cache
+def _dutch_holidays() -> holidays.HolidayBase:
+    """One calendar per process; it fills in each year the first time a date of that year is asked."""
+    return holidays.country_holidays("NL")
+
+
+def _date(item: str) -> date:
+    try:
+        if _ISO_DATE.match(item):
+            return date.fromisoformat(item)
+    except ValueError:
+        pass
+    raise DeskHoursInvalid(f"{item!r} is not nl, none or a date written YYYY-MM-DD (e.g. 2026-12-24)")
 
 
 def _day(word: str) -> int:
