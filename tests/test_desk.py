@@ -311,7 +311,8 @@ async def test_outside_desk_hours_the_user_gets_the_hours_and_the_help_lines(tmp
     world = await World(tmp_path, clock=saturday_night, desk_hours="mon-fri 09:00-17:00").start()
     try:
         said = await world.say("u1", "mens")
-        assert said[1].startswith("Er is nu niemand van Team Wegwijzer bereikbaar. We zijn er ma-vr 09:00-17:00.")
+        assert said[1].startswith(
+            "Er is nu niemand van Team Wegwijzer bereikbaar. We zijn er ma-vr 09:00-17:00, niet op feestdagen.")
         for number in ("112", "113", "0800-0113", "0800-2000"):
             assert number in said[1]
         assert said[2] == world.flows.render("nl", "main.role.question", {})  # and the user can go on

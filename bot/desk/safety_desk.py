@@ -85,7 +85,7 @@ class SafetyDesk:
         settings = core.settings
         self.rooms: list[tuple[str, str]] = settings.desk_rooms()
         self.room_set = set(self.rooms)
-        self.hours = DeskHours.parse(settings.desk_hours)
+        self.hours = DeskHours.parse(settings.desk_hours, settings.desk_holidays)
         self.lang = settings.desk_lang
         #: conversation key -> id of its open request or running talk (the intercept must decide without I/O)
         self.talks: dict[str, int] = {}
@@ -150,7 +150,8 @@ class SafetyDesk:
 
     def hours_text(self, lang: str) -> str:
         names = {day: self.render(lang, f"desk.hours.day.{day}") for day in DAYS}
-        return self.hours.describe(names, self.render(lang, "desk.hours.always"))
+        return self.hours.describe(names, self.render(lang, "desk.hours.always"),
+                                   self.render(lang, "desk.hours.not_on_holidays"))
 
     def user_lang(self, incoming: Incoming, turn: engine.Turn | None) -> str:
         if turn is not None and turn.lang:  # also when the report ended the conversation
