@@ -6,6 +6,9 @@ it: rules are tuned on the rest only, and the held-out figures are printed
 separately so they show how the rules do on messages they were not fitted to.
 Misses are listed for the tuning part only; set WEGWIJZER_SHOW_HOLDOUT=1 to
 list held-out misses too (then that part is no longer unseen: re-split it).
+The 178 messages added by the November 2026 probe (from the line "k wil dood"
+on) were all seen while tuning, because suicide recall must be 1.0 on the whole
+set: their held-out quarter is not unseen.
 """
 
 from __future__ import annotations
@@ -214,6 +217,22 @@ def test_long_and_adversarial_messages_are_classified(detector: CrisisDetector) 
         ('In het nieuws: "Vader bedreigt jeugdzorgmedewerker met de dood"', None),
         ("the news said a father threatened to kill a social worker", None),
         ("Ik ben woedend op de gezinsvoogd en dien een klacht in", None),
+        # how people in distress actually type, and the idioms that look like it
+        ("k wil dood", "suicide"),
+        ("ik snij mezelf weer elke avond", "suicide"),
+        ("ik kap ermee met alles, niemand gaat me missen", "suicide"),
+        ("mama sluit me elke avond op in mijn kamer", "child_danger"),
+        ("my dad said he will kill me if i tell anyone", "child_danger"),
+        ("my mom will kill me if she finds out", None),  # a teenager's idiom
+        ("mijn ex volgde me naar huis", "domestic_violence"),
+        ("my ex is outside with a knife", "domestic_violence"),
+        ("mijn ex volgt me op instagram", None),
+        ("ik ga die voogd wat aandoen", "harm_intent"),
+        ("ik ga er wat aan doen", None),
+        ("they know where I live", "threatened"),
+        ("hij heeft een mes", "threatened"),
+        ("ik ga dood van de stress", None),
+        ("ik kap ermee, die gezinsvoogd luistert toch nooit", None),
         ("", None),
     ],
 )
