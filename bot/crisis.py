@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -248,16 +248,20 @@ class CrisisDetector:
     @classmethod
     def _build(cls, rules: CrisisRules) -> CrisisDetector:
         fragments = {name: _expand(value, rules.fragments, f"fragment {name!r}") for name, value in rules.fragments.items()}
+        # one compiled object per exclusion, shared by the classes it applies to, so
+        # `detect` works each one out once per message; exclusions for every class come
+        # first, so all classes share that part of the blanking
+        exclusions = sorted(rules.exclusions, key=lambda e: e.classes is not None)
+        patterns = {e.id: _compile(e.pattern, fragments, f"exclusion {e.id!r}") for e in exclusions}
         compiled: list[_CompiledClass] = []
         for name in rules.priority:
             spec = rules.classes[name]
             blanks: list[re.Pattern[str]] = []
             vetoes: list[re.Pattern[str]] = []
-            for exclusion in rules.exclusions:
+            for exclusion in exclusions:
                 if exclusion.classes is not None and name not in exclusion.classes:
                     continue
-                pattern = _compile(exclusion.pattern, fragments, f"exclusion {exclusion.id!r}")
-                (blanks if exclusion.kind == "blank" else vetoes).append(pattern)
+                (blanks if exclusion.kind == "blank" else vetoes).append(patterns[exclusion.id])
             compiled_rules = []
             for rule in spec.rules:
                 sources = [rule.pattern] if rule.pattern is not None else rule.all or []
@@ -296,13 +300,30 @@ class CrisisDetector:
         normalised = normalise(text)
         if not normalised:
             return None
+        # exclusions shared by several classes are applied once per message (ids: a
+        # Pattern hashes its whole program, which is slow)
+        blanked_after: dict[tuple[int, ...], str] = {}
+        vetoed: dict[tuple[int, str], bool] = {}
         for spec in self._classes:
-            blanked = normalised
+            blanked, done = normalised, cast(tuple[int, ...], ())
             for blank in spec.blanks:
-                blanked = blank.sub(" ", blanked)
-            clauses = blanked.split(_CLAUSE_SEP)
-            everything = _CLAUSE_SEP.join(clauses)
-            kept = _CLAUSE_SEP.join(c for c in clauses if not any(v.search(c) for v in spec.vetoes))
+                done = (*done, id(blank))
+                found = blanked_after.get(done)
+                if found is None:
+                    found = blanked_after[done] = blank.sub(" ", blanked)
+                blanked = found
+            everything = blanked
+            kept_clauses = []
+            for clause in blanked.split(_CLAUSE_SEP):
+                for veto in spec.vetoes:
+                    hit = vetoed.get((id(veto), clause))
+                    if hit is None:
+                        hit = vetoed[(id(veto), clause)] = veto.search(clause) is not None
+                    if hit:
+                        break
+                else:
+                    kept_clauses.append(clause)
+            kept = _CLAUSE_SEP.join(kept_clauses)
             for rule in spec.rules:
                 if rule.matches(everything if rule.strong else kept):
                     return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow)
