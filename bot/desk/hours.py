@@ -19,8 +19,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DUTCH = {"ma": "mon", "di": "tue", "wo": "wed", "do": "thu", "vr": "fri", "za": "sat", "zo": "sun"}
@@ -139,7 +141,13 @@ class DeskHours:
 
 @cache
 def _dutch_holidays() -> holidays.HolidayBase:
-    """One calendar per process; it fills in each year the first time a date of that year is asked."""
+    """One calendar per process; it fills in each year the first time a date of that year is asked.
+
+    Imported here, not at the top: the library takes ~60 ms to import, which start-up
+    need not pay before anyone asks for a person.
+    """
+    import holidays
+
     return holidays.country_holidays("NL")
 
 
