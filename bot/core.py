@@ -362,7 +362,7 @@ class Core:
     async def load_owed(self) -> None:
         """Note which conversations a previous run left replies for: before any adapter
         starts, so even the first turn after a restart (a webhook's) waits for them."""
-        self._owed = {key for _, key, _ in await self.store.pending_outbox()}
+        self._owed = await self.store.outbox_keys()
         self._owed_loaded = True
 
     async def redeliver(self) -> None:
@@ -392,7 +392,7 @@ class Core:
             if in_a_row >= REDELIVER_GIVE_UP_AFTER:
                 break
         if self._owed:
-            self._owed &= {key for _, key, _ in await self.store.pending_outbox()}
+            self._owed &= await self.store.outbox_keys()
 
     async def _pay_owed(self, key: str) -> None:
         """Replies a previous run left unsent for this conversation go out before its next turn.
@@ -405,8 +405,8 @@ class Core:
         conv = ConversationKey.parse(key)
         if conv.platform not in self.outlets:
             return
-        for outbox_id, row_key, payload in await self.store.pending_outbox():
-            if row_key != key or outbox_id in self._inflight:
+        for outbox_id, _, payload in await self.store.pending_outbox(key):
+            if outbox_id in self._inflight:
                 continue
             if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
                 return

@@ -413,12 +413,21 @@ class Store:
 
             await self._write(write)
 
-    async def pending_outbox(self) -> list[tuple[int, str, str]]:
+    async def pending_outbox(self, key: str | None = None) -> list[tuple[int, str, str]]:
+        """Queued replies, oldest first: all of them, or one conversation's."""
         def read(db: sqlite3.Connection) -> list[tuple[int, str, str]]:
-            rows = db.execute("SELECT id, key, payload FROM outbox ORDER BY id").fetchall()
+            if key is None:
+                rows = db.execute("SELECT id, key, payload FROM outbox ORDER BY id").fetchall()
+            else:  # by `who` first: that column is indexed
+                rows = db.execute("SELECT id, key, payload FROM outbox WHERE who = ? AND key = ? ORDER BY id",
+                                  (who_of(key), key)).fetchall()
             return [(i, k, self.codec.decode(p)) for i, k, p in rows]
 
         return await self._call(read)
+
+    async def outbox_keys(self) -> set[str]:
+        """Conversations with queued replies (nothing decoded: payloads may be encrypted)."""
+        return await self._call(lambda db: {k for (k,) in db.execute("SELECT DISTINCT key FROM outbox")})
 
     async def requeue(self, ids: Sequence[int], payload: str) -> None:
         """Replace what these outbox rows still have to send by `payload` (the unsent rest)."""

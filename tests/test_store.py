@@ -335,6 +335,9 @@ async def test_a_user_who_blocked_the_bot_does_not_hold_up_anybody_elses_redeliv
     try:
         assert [key for key, _ in up.delivered] == [bram]  # bram got his reply although anna's came first
         assert [key for _, key, _ in await core.store.pending_outbox()] == [str(anna)]  # kept for later
+        assert await core.store.outbox_keys() == {str(anna)}
+        assert await core.store.pending_outbox(str(bram)) == []
+        assert [key for _, key, _ in await core.store.pending_outbox(str(anna))] == [str(anna)]
     finally:
         await core.stop()
         await core.store.close()
