@@ -445,18 +445,11 @@ class SendLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         await chat.acquire()
         # AIORateLimiter answers any 429 by holding back every request until the wait is
-        # over; a 429 in one private chat should only hold back that chat.
-        attempts = (rate_limit_args or self._max_retries) + 1
-        for attempt in range(attempts):
-            try:
-                return await self._run_request(  # PTB 22's own step: overall limit, then the call
-                    chat=True, group=False, allow_paid_broadcast=data.get("allow_paid_broadcast", False),
-                    callback=callback, args=args, kwargs=kwargs)
-            except RetryAfter as exc:
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(_retry_after_seconds(exc) + 0.1)
-        raise AssertionError("unreachable")  # pragma: no cover
+        # over; a 429 in one private chat should only hold back that chat, so it goes
+        # straight to the caller, whose retries (_call) wait it out for this call alone.
+        return await self._run_request(  # PTB 22's own step: overall limit, then the call
+            chat=True, group=False, allow_paid_broadcast=data.get("allow_paid_broadcast", False),
+            callback=callback, args=args, kwargs=kwargs)
 
     def _chat_limiter(self, chat_id: object) -> AsyncLimiter | None:
         with contextlib.suppress(ValueError, TypeError):
