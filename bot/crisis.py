@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -305,7 +305,8 @@ class CrisisDetector:
         blanked_after: dict[tuple[int, ...], str] = {}
         vetoed: dict[tuple[int, str], bool] = {}
         for spec in self._classes:
-            blanked, done = normalised, cast(tuple[int, ...], ())
+            blanked = normalised
+            done: tuple[int, ...] = ()
             for blank in spec.blanks:
                 done = (*done, id(blank))
                 found = blanked_after.get(done)
