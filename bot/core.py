@@ -235,7 +235,7 @@ class Core:
         def claim(raw: str | None) -> TurnResult:
             told.clear()
             if tell:
-                lang = State.from_json(raw).lang if raw else self._language(flows, incoming.lang_hint)
+                lang = State.from_json(raw).lang if raw else flows.locales.pick(incoming.lang_hint, self.settings.default_lang)
                 if flows.locales.has(lang, "sys.flood") or flows.locales.has("nl", "sys.flood"):
                     told.append(Send(flows.render(lang, "sys.flood", {})))
             return TurnResult(state=raw, outbox=[encode_outbound(told)] if told else [],
@@ -314,15 +314,6 @@ class Core:
         ids = await self.store.execute(self._enqueue, incoming.key, actions)
         await self.deliver(incoming.key, actions, incoming.reply_to, ids)
         return list(actions)
-
-    def _language(self, flows: FlowSet, hint: str | None) -> str:
-        """The language for someone without a conversation: their app's, else the default."""
-        languages = flows.locales.languages
-        for candidate in (hint, self.settings.default_lang):
-            short = (candidate or "").split("-")[0].lower()
-            if short in languages:
-                return short
-        return languages[0] if languages else "nl"
 
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
                       reply_to: object | None, outbox_ids: Sequence[int]) -> bool:

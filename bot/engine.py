@@ -204,13 +204,7 @@ class _Run:
         self.state = None
 
     def _pick_lang(self, wanted: str | None) -> str:
-        langs = self.fs.locales.languages
-        for candidate in (wanted, self.ctx.lang_hint, self.ctx.default_lang):
-            if candidate:
-                short = candidate.split("-")[0].lower()
-                if short in langs:
-                    return short
-        return langs[0] if langs else "nl"
+        return self.fs.locales.pick(wanted, self.ctx.lang_hint, self.ctx.default_lang)
 
     # ------------------------------------------------------------ rendering
     def variables(self) -> dict[str, Any]:

@@ -248,13 +248,8 @@ class Moderation:
     async def language_of(self, incoming: Incoming) -> str:
         """The moderator's language: their conversation's, else their app's, else the default."""
         raw = await self.core.store.state(str(incoming.key))
-        languages = self.core.flows.locales.languages
-        for candidate in (State.from_json(raw).lang if raw else None, incoming.lang_hint,
-                          self.core.settings.default_lang):
-            short = (candidate or "").split("-")[0].lower()
-            if short in languages:
-                return short
-        return languages[0] if languages else "nl"
+        return self.core.flows.locales.pick(State.from_json(raw).lang if raw else None, incoming.lang_hint,
+                                            self.core.settings.default_lang)
 
     async def _chat_reload(self, who: str, incoming: Incoming) -> list[Send]:
         outcome = await self.reload(who=who, trigger="chat")

@@ -141,7 +141,7 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
                  turn: Turn) -> list[Send]:
     # Without a conversation (a first message, or right after "forget me") the
     # language is chosen as for every other reply: the user's app, then the default.
-    lang = turn.state.lang if turn.state else core._language(core.flows, incoming.lang_hint)
+    lang = turn.state.lang if turn.state else core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
     exporter = Exporter(core.flows, core.store.codec, lang)
     content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
     document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",

@@ -97,6 +97,19 @@ class Locales:
     def languages(self) -> list[str]:
         return sorted(self.texts)
 
+    def pick(self, *candidates: str | None) -> str:
+        """The first candidate we have texts for ("en-GB" counts as "en"), else the first language.
+
+        Candidates go from most to least specific: the conversation's language, the
+        user's app language, the configured default.
+        """
+        languages = self.languages
+        for candidate in candidates:
+            short = (candidate or "").split("-")[0].lower()
+            if short in languages:
+                return short
+        return languages[0] if languages else "nl"
+
     def has(self, lang: str, key: str) -> bool:
         return key in self.texts.get(lang, {})
 

@@ -684,7 +684,7 @@ class TelegramAdapter:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or chat.type != ChatType.PRIVATE:
             return
-        lang = self._language(user.language_code if user else None)
+        lang = self.core.flows.locales.pick(user.language_code if user else None, self.settings.default_lang)
         text = self.core.flows.render(lang, "telegram.update_skipped", {})
         try:
             await self._send_text(chat.id, text, None)
@@ -716,7 +716,7 @@ class TelegramAdapter:
 
     async def _invite(self, call: GroupCall) -> None:
         """In a group, say only where to talk: a private chat with the bot."""
-        lang = self._language(call.lang_hint)
+        lang = self.core.flows.locales.pick(call.lang_hint, self.settings.default_lang)
         link = f"https://t.me/{self.bot.username}"
         text = self.core.flows.render(lang, "telegram.group_invite", {})
         label = self.core.flows.render(lang, "telegram.group_invite_button", {})
@@ -726,11 +726,6 @@ class TelegramAdapter:
             await self._send_text(call.chat_id, text, markup, reply)
         except (DeliveryFailed, TelegramError) as exc:
             log.warning("telegram: group invitation not delivered (%s)", type(exc).__name__)
-
-    def _language(self, hint: str | None) -> str:
-        languages = self.core.flows.locales.languages
-        short = (hint or "").split("-")[0].lower()
-        return short if short in languages else self.settings.default_lang
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

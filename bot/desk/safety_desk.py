@@ -156,9 +156,7 @@ class SafetyDesk:
     def user_lang(self, incoming: Incoming, turn: engine.Turn | None) -> str:
         if turn is not None and turn.lang:  # also when the report ended the conversation
             return turn.lang
-        languages = self.core.flows.locales.languages
-        hint = (incoming.lang_hint or "").split("-")[0].lower()
-        return hint if hint in languages else self.core.settings.default_lang
+        return self.core.flows.locales.pick(incoming.lang_hint, self.core.settings.default_lang)
 
     def pseudonym(self, turn: engine.Turn) -> str:
         role = str(turn.state.vars.get("role", "")) if turn.state else ""
