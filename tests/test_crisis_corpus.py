@@ -1,0 +1,57 @@
+"""The crisis corpus is what every recognition figure is measured on: its held-out part must
+stay frozen (tests/data/crisis/README.md), or a figure on it means nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import REPO
+
+CORPUS = REPO / "tests" / "data" / "crisis"
+LABELS = {"suicide", "harm_intent", "child_danger", "domestic_violence", "professional_threatened", "threatened",
+          "none"}
+
+
+def read(path: Path) -> list[tuple[str, str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "label\tlang\ttext", path
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        assert len(parts) == 3, f"{path.name}:{number}: three fields expected"
+        label, lang, text = parts
+        assert label in LABELS and lang in {"nl", "en"} and text.strip(), f"{path.name}:{number}"
+        rows.append((label, lang, text))
+    return rows
+
+
+def key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def held_out(text: str) -> bool:
+    return int(hashlib.sha256(key(text).encode()).hexdigest()[:8], 16) % 5 == 0
+
+
+def test_the_held_out_part_is_exactly_the_hashed_fifth_and_shares_nothing_with_training():
+    train, heldout = read(CORPUS / "train.tsv"), read(CORPUS / "heldout.tsv")
+    assert all(held_out(text) for _, _, text in heldout)
+    assert not any(held_out(text) for _, _, text in train)
+    older = {key(text) for _, _, text in read(REPO / "tests" / "data" / "crisis_labelled.tsv")}
+    texts = [key(text) for _, _, text in train + heldout]
+    assert len(texts) == len(set(texts)), "a message is in the corpus twice"
+    assert not older & set(texts), "a message of the older rule set is in the new corpus"
+
+
+def test_the_corpus_is_large_enough_and_covers_every_class_in_both_languages():
+    rows = read(CORPUS / "train.tsv") + read(CORPUS / "heldout.tsv")
+    assert len(rows) >= 3000 - 5  # 3,000 written, a few duplicates removed
+    by_class = Counter((label, lang) for label, lang, _ in rows)
+    for label in LABELS:
+        for lang in ("nl", "en"):
+            assert by_class[(label, lang)] >= 40, (label, lang)
+    held = Counter(label for label, _, _ in read(CORPUS / "heldout.tsv"))
+    for label in LABELS:
+        assert held[label] >= 30, label  # enough held-out messages per class for a figure to mean something
