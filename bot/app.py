@@ -13,10 +13,10 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot import desk, moderation, privacy, timers
+from bot.clock import NL, SYSTEM, Now
 from bot.core import Core
 from bot.crypto import codec_from_settings
 from bot.flows.flowset import FlowSet
@@ -27,28 +27,32 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
-def load_flows(settings: Settings) -> FlowSet:
-    """Load and validate the flow set named by the settings (raises FlowSetInvalid)."""
+def load_flows(settings: Settings, clock: Now = SYSTEM) -> FlowSet:
+    """Load and validate the flow set named by the settings (raises FlowSetInvalid).
+
+    The clock decides how old a directory fact is (the stale-fact warning)."""
     return load_flowset(
         settings.flows_dir,
         settings.locales_dir,
         root=ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent,
-        today=datetime.now(UTC).date(),
+        today=clock().astimezone(NL).date(),
+        loaded_at=clock(),
         directory_max_age_days=settings.directory_max_age_days,
         entry_flow=settings.entry_flow,
     )
 
 
-async def open_store(settings: Settings) -> Store:
+async def open_store(settings: Settings, clock: Now = SYSTEM) -> Store:
     """The store with the codec for data at rest (bot.crypto: encrypted with WEGWIJZER_ENCRYPTION_KEYS)."""
     return await Store.open(settings.db, codec_from_settings(settings), synchronous=settings.db_synchronous,
-                            cache_kb=settings.db_cache_kb)
+                            cache_kb=settings.db_cache_kb, clock=clock)
 
 
-async def build_core(settings: Settings, flows: FlowSet | None = None) -> Core:
-    flows = flows or load_flows(settings)
-    store = await open_store(settings)
-    core = Core(settings, store, flows)
+async def build_core(settings: Settings, flows: FlowSet | None = None, clock: Now = SYSTEM) -> Core:
+    """The core with its store, both on one clock (``--today`` and tests move it)."""
+    flows = flows or load_flows(settings, clock)
+    store = await open_store(settings, clock)
+    core = Core(settings, store, flows, clock)
     for setup in EXTENSIONS:
         attached = setup(core)
         if inspect.isawaitable(attached):
@@ -66,9 +70,9 @@ class Running:
     services: list[Any] = field(default_factory=list)
 
 
-async def run_platforms(settings: Settings) -> None:
+async def run_platforms(settings: Settings, clock: Now = SYSTEM) -> None:
     """Run every configured platform until SIGINT/SIGTERM."""
-    core = await build_core(settings)
+    core = await build_core(settings, clock=clock)
     services: list[Any] = []
     if settings.telegram_enabled:
         from bot.adapters.telegram import TelegramAdapter

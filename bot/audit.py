@@ -43,8 +43,9 @@ class LoadedVersion:
     flows: int
 
 
-def now_text(clock: datetime | None = None) -> str:
-    return (clock or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+def now_text(moment: datetime) -> str:
+    """An audit time: UTC, to the second (the moment comes from the product's clock)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 async def record_action(store: Store, entry: AuditEntry) -> None:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.clock import NL, SYSTEM, Clock, Now, parse_today
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
 from bot.settings import Settings
@@ -48,6 +49,22 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise BadSettings(describe_problem(exc)) from None
 
 
+def clock_of(args: argparse.Namespace) -> Now:
+    """The product's clock for this command: the real one, or the day `--today` asks for.
+
+    Why a whole running clock and not just a date: `chat --today 2027-03-01` lets a
+    moderator see what a parent is told on that day, with time still passing."""
+    day = getattr(args, "today", None)
+    return Clock.on(day) if day is not None else SYSTEM
+
+
+def _today_arg(text: str) -> object:
+    try:
+        return parse_today(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def existing_db(args: argparse.Namespace) -> Path:
     """The database for a command that only reads: a missing file is a typo, not an empty history."""
     db = _settings(args).db
@@ -61,7 +78,7 @@ def load_or_report(args: argparse.Namespace) -> FlowSet | None:
     from bot.app import load_flows
 
     try:
-        return load_flows(_settings(args))
+        return load_flows(_settings(args), clock_of(args))
     except FlowSetInvalid as exc:
         _print_problems(exc)
         return None
@@ -88,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_platforms
 
     try:
-        asyncio.run(run_platforms(settings))
+        asyncio.run(run_platforms(settings, clock_of(args)))
     except FlowSetInvalid as exc:
         _print_problems(exc)
         return 2
@@ -113,7 +130,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     before = signal.getsignal(hangup) if hangup else None
 
     async def main() -> None:
-        core = await build_core(settings)
+        core = await build_core(settings, clock=clock_of(args))
         try:
             async with live_reload(core):
                 await run_console(core, user=args.user, lang=args.lang, as_json=args.json)
@@ -147,8 +164,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else (
         flows_dir.parent / "locales" if (flows_dir.parent / "locales").is_dir() else settings.locales_dir)
     root = Path.cwd() if flows_dir.resolve().is_relative_to(Path.cwd()) else ROOT
+    clock = clock_of(args)
     try:
-        flowset = load_flowset(flows_dir, locales_dir, root=root,
+        flowset = load_flowset(flows_dir, locales_dir, root=root, today=clock().astimezone(NL).date(),
+                               loaded_at=clock(),
                                directory_max_age_days=args.max_age or settings.directory_max_age_days,
                                entry_flow=settings.entry_flow)
     except FlowSetInvalid as exc:
@@ -185,6 +204,8 @@ def add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     parser.add_argument("--db", default=default, help="database file (default: WEGWIJZER_DB)")
     parser.add_argument("--flows", default=default, help="flows directory (default: WEGWIJZER_FLOWS_DIR)")
     parser.add_argument("--locales", default=default, help="locales directory (default: WEGWIJZER_LOCALES_DIR)")
+    parser.add_argument("--today", default=default, type=_today_arg, metavar="YYYY-MM-DD",
+                        help="act as if it were this day (Dutch date): stale facts, deadlines, retention")
 
 
 def build_parser() -> argparse.ArgumentParser:

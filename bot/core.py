@@ -20,12 +20,11 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot import engine
 from bot.adapters.base import DeliveryFailed, Outlet
+from bot.clock import NL, Now
 from bot.events import (
     Action,
     ChoiceButton,
@@ -46,7 +45,7 @@ from bot.store import Store, TurnResult, who_of
 log = logging.getLogger(__name__)
 
 #: Dates the user means ("gisteren", deadlines) are Dutch calendar dates.
-ZONE = ZoneInfo("Europe/Amsterdam")
+ZONE = NL
 #: Seconds between attempts to deliver what a platform refused earlier.
 REDELIVER_EVERY = 5.0
 #: refusals by different conversations in a row that end a redelivery round (the platform is away)
@@ -111,11 +110,11 @@ def decode_outbound(payload: str) -> list[Send | Edit]:
 
 class Core:
     def __init__(self, settings: Settings, store: Store, flows: FlowSet,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Now | None = None) -> None:
         self.settings = settings
         self.store = store
         self.flows = flows
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or store.clock
         self.outlets: dict[str, Outlet] = {}
         self.handlers: dict[type, ActionHandler] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -181,6 +180,16 @@ class Core:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+
+    @property
+    def clock(self) -> Now:
+        """The product's one clock (bot/clock.py), shared with the store so rows are stamped
+        with the same "now" that retention, timers and desk hours read."""
+        return self.store.clock
+
+    @clock.setter
+    def clock(self, clock: Now) -> None:
+        self.store.clock = clock
 
     # ------------------------------------------------------------ turns
     def context(self, lang_hint: str | None) -> engine.TurnContext:
@@ -346,8 +355,9 @@ class Core:
             await self.deliver(key, actions, None, ids)
 
     def _enqueue(self, db: Any, key: ConversationKey, actions: Sequence[Send]) -> list[int]:
-        cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, strftime('%s','now'))",
-                         (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions))))
+        cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
+                         (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions)),
+                          int(self.clock().timestamp())))
         return [int(cur.lastrowid)]
 
     async def load_owed(self) -> None:

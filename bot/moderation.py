@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import audit
+from bot.clock import iso_week
 from bot.core import Core
 from bot.engine import COMMAND_TEXT
 from bot.events import Command, ConversationKey, Incoming, Send, Text
@@ -229,7 +230,7 @@ class Moderation:
     def _load_configured(self) -> FlowSet:
         from bot.app import load_flows
 
-        return load_flows(self.core.settings)
+        return load_flows(self.core.settings, self.core.clock)
 
     # ------------------------------------------------------------ chat commands
     def intercept(self, incoming: Incoming) -> Callable[[], Awaitable[list[Send]]] | None:
@@ -299,9 +300,7 @@ class Moderation:
     # ------------------------------------------------------------ statistics
     async def stats_report(self, weeks: int, lang: str | None = None) -> str:
         """Per week and flow: conversations started and how many reached each end. Counts only."""
-        now = self.core.clock()
-        year, week, _ = (now - timedelta(weeks=weeks - 1)).isocalendar()
-        since = f"{year}-W{week:02d}"
+        since = iso_week(self.core.clock() - timedelta(weeks=weeks - 1))
         table: dict[str, dict[str, int]] = {}
         for week_id, event, n in await self.core.store.stats():
             if week_id >= since:

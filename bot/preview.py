@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from bot.clock import NL, SYSTEM
 from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow, Step
@@ -111,7 +112,7 @@ class _Page:
 def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | None = None,
                  overrides: Mapping[str, Any] | None = None) -> str:
     """The whole page for one flow."""
-    today = today or date.today()
+    today = today or SYSTEM.today()
     flow = fs.flows[flow_id]
     values = example_values(fs, flow_id, today, overrides)
     page = _Page(fs, lang, values, today)
@@ -212,7 +213,7 @@ def _parse_value(raw: str) -> Any:
 def cmd_preview(args: argparse.Namespace) -> int:
     import sys
 
-    from bot.cli import load_or_report
+    from bot.cli import clock_of, load_or_report
 
     fs = load_or_report(args)
     if fs is None:
@@ -230,7 +231,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             print(f"--set wants name=value, got {item!r}", file=sys.stderr)
             return 2
         overrides[name.strip()] = _parse_value(value.strip())
-    today = date.fromisoformat(args.today) if args.today else None
+    today = clock_of(args)().astimezone(NL).date()
     sys.stdout.write(preview_flow(fs, args.flow, args.lang, today=today, overrides=overrides))
     return 0
 
@@ -243,5 +244,4 @@ def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("flow", help="flow id, e.g. termijn")
     p.add_argument("--lang", default="nl", help="language (default nl)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="example value for a variable (repeatable)")
-    p.add_argument("--today", help="the date to preview on (YYYY-MM-DD; default today)")
     p.set_defaults(func=cmd_preview)

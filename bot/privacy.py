@@ -212,7 +212,7 @@ def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int
 
 
 async def purge_store(store: Store, settings: Settings, now: int | None = None) -> Purged:
-    moment = int(time.time()) if now is None else now
+    moment = int(store.clock().timestamp()) if now is None else now
     done = await store.execute(purge, moment, settings.retention_days, settings.relay_retention_days)
     await store.execute(checkpoint, write=False)
     if done.undelivered_reports:
@@ -263,12 +263,12 @@ _KEEP: set[asyncio.Future[Any]] = set()
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from bot.app import open_store
-    from bot.cli import _settings
+    from bot.cli import _settings, clock_of
 
     settings = _settings(args)
 
     async def main() -> Purged:
-        store = await open_store(settings)
+        store = await open_store(settings, clock_of(args))
         try:
             return await purge_store(store, settings)
         finally:

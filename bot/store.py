@@ -26,7 +26,6 @@ import asyncio
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import aiosqlite
+
+from bot.clock import SYSTEM, Now, iso_week
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -164,9 +165,8 @@ def who_of(key: str) -> str:
 
 
 def _week(now: float) -> str:
-    """ISO week ("2026-W48"): statistics are counted per week, never per person."""
-    year, week, _ = datetime.fromtimestamp(now, UTC).isocalendar()
-    return f"{year}-W{week:02d}"
+    """Statistics are counted per week (bot.clock.iso_week), never per person."""
+    return iso_week(datetime.fromtimestamp(now, UTC))
 
 
 class Checkpointer(threading.Thread):
@@ -231,8 +231,10 @@ class Checkpointer(threading.Thread):
 class Store:
     """Async facade over one SQLite connection."""
 
-    def __init__(self, db: aiosqlite.Connection, path: str, codec: Codec) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str, codec: Codec, clock: Now = SYSTEM) -> None:
         self.db = db
+        #: stamps rows (updated_at, at, created_at); the core shares its clock with the store
+        self.clock: Now = clock
         self.path = path
         self.codec = codec
         self.checkpointer: Checkpointer | None = None
@@ -243,7 +245,8 @@ class Store:
     # ------------------------------------------------------------ lifecycle
     @classmethod
     async def open(cls, path: str | Path, codec: Codec | None = None, *,
-                   synchronous: str = "NORMAL", busy_timeout_s: float = 30.0, cache_kb: int = 256) -> Store:
+                   synchronous: str = "NORMAL", busy_timeout_s: float = 30.0, cache_kb: int = 256,
+                   clock: Now = SYSTEM) -> Store:
         """Open (and migrate) the database.
 
         `cache_kb` bounds SQLite's private page cache. A turn touches a handful of pages
@@ -262,7 +265,7 @@ class Store:
         # nothing that was acknowledged.
         db._thread.daemon = True
         db = await db
-        store = cls(db, path, codec or PlainCodec())
+        store = cls(db, path, codec or PlainCodec(), clock)
         try:
             await store._call(store._setup, synchronous, busy_timeout_s, cache_kb)
         except BaseException:
@@ -367,7 +370,7 @@ class Store:
     def _turn(self, db: sqlite3.Connection, key: str, update_id: str | None,
               cursor: tuple[str, str] | None,
               compute: Callable[[str | None], TurnResult]) -> TurnOutcome | None:
-        now = int(time.time())
+        now = int(self.clock().timestamp())
         if update_id is not None:
             try:
                 db.execute("INSERT INTO handled(update_id, at) VALUES (?, ?)", (update_id, now))
@@ -485,7 +488,7 @@ class Store:
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (who,))  # noqa: S608 - fixed names
 
     async def prune_handled(self, older_than_s: int) -> int:
-        cutoff = int(time.time()) - older_than_s
+        cutoff = int(self.clock().timestamp()) - older_than_s
         return await self._write(lambda db: db.execute(
             "DELETE FROM handled WHERE at < ?", (cutoff,)).rowcount)
 

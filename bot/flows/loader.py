@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.clock import SYSTEM
 from bot.flows.check import check_code_texts, check_flows, code_text_keys
 from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
@@ -69,10 +70,15 @@ def load_flowset(
     today: date | None = None,
     directory_max_age_days: int = 365,
     entry_flow: str = "main",
+    loaded_at: datetime | None = None,
 ) -> FlowSet:
-    """Read flows, locales, directory and crisis rules; raise FlowSetInvalid on any error."""
+    """Read flows, locales, directory and crisis rules; raise FlowSetInvalid on any error.
+
+    ``today`` (the Dutch date) decides which facts are stale and ``loaded_at`` is shown to
+    moderators; both come from the product's clock, the system clock when not given."""
     root = root or flows_dir.parent
-    today = today or datetime.now(UTC).date()
+    today = today or SYSTEM.today()
+    loaded_at = loaded_at or SYSTEM()
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
     positions: dict[str, Positions] = {}
@@ -160,7 +166,7 @@ def load_flowset(
         crisis_routes=crisis_routes,
         municipalities=_municipalities(flows_dir / "directory"),
         version=_version(seen_files),
-        loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        loaded_at=loaded_at.astimezone(UTC).isoformat(timespec="seconds"),
         entry_flow=entry_flow,
         deeplinks=deeplinks,
         warnings=[p for p in problems if p.severity == "warning"],

@@ -237,7 +237,7 @@ class MatrixAdapter:
         store = self.config.store
         store.mkdir(parents=True, exist_ok=True)
         store.chmod(0o700)
-        self._journal = SendJournal(store)
+        self._journal = SendJournal(store, lambda: self.core.clock())
         self.client = AsyncClient(
             self.config.homeserver,
             self.config.user,

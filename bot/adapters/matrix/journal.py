@@ -31,12 +31,12 @@ import json
 import logging
 import os
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.matrix.render import FileMessage, Outgoing
+from bot.clock import SYSTEM, Now
 from bot.events import Edit, Send
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,9 @@ def intro_key(room: str, action: Send | Edit) -> str:
 class SendJournal:
     """Unconfirmed transaction ids and shown introductions, in one small file."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, clock: Now = SYSTEM) -> None:
         self.path = store / JOURNAL_FILE
+        self.clock = clock
         self._entries: dict[str, dict[str, Any]] = {}
         with contextlib.suppress(OSError, ValueError):
             loaded = json.loads(self.path.read_text())
@@ -104,7 +105,7 @@ class SendJournal:
         if entry is not None and isinstance(entry.get("tx"), str):
             return str(entry["tx"])
         tx = f"ww{uuid.uuid4().hex}"
-        self._entries[key] = {"tx": tx, "at": time.time()}
+        self._entries[key] = {"tx": tx, "at": self.clock().timestamp()}
         self._save()
         return tx
 
@@ -114,7 +115,7 @@ class SendJournal:
 
     def mark_intro_shown(self, key: str, event_id: str) -> None:
         """The introduction is on screen as `event_id` (a desk keeps that id to know replies to it)."""
-        self._entries[key] = {"intro": True, "event": event_id, "at": time.time()}
+        self._entries[key] = {"intro": True, "event": event_id, "at": self.clock().timestamp()}
         self._save()
 
     def intro_shown(self, key: str) -> str | None:
@@ -123,7 +124,7 @@ class SendJournal:
         return str(entry.get("event", "")) if entry.get("intro") else None
 
     def _save(self) -> None:
-        now = time.time()
+        now = self.clock().timestamp()
         fresh = {
             key: entry
             for key, entry in self._entries.items()
