@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNAPSE_VENV := .venv-synapse
 
-.PHONY: run test lint bench check schema clean system-deps
+.PHONY: run test test-dates lint bench check schema clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,20 +29,26 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed $(SYNAPSE_VENV)/.installed system-deps
 	WEGWIJZER_TEST_SYNAPSE=$(abspath $(SYNAPSE_VENV))/bin/python $(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-dates
 	$(MAKE) --no-print-directory lint
 
-lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot tests bench
-	$(VENV)/bin/mypy
+# The tests whose outcome depends on the date, run again with the wall clock faked by
+# libfaketime (the monotonic clock left alone): a Dutch DST switch, a leap day and New
+# Year's Eve, all in UTC. The build of libfaketime is the one the `libfaketime` package
+# ships (Debian's 0.9.10 breaks Python's time.sleep when the monotonic clock is not faked).
+DATE_TESTS := tests/test_clock.py tests/test_checker.py tests/test_cli.py tests/test_settings.py \
+	tests/test_privacy.py tests/test_stats_audit.py tests/test_dates.py tests/test_checkin.py \
+	tests/test_desk.py tests/test_scenarios_runner.py tests/test_console.py tests/test_directory.py \
+	tests/test_preview.py
+FAKED_MOMENTS := 2027-03-28T01:59:30 2028-02-29T23:58:00 2026-12-31T23:59:00
 
-check: $(VENV)/.installed
-	$(PY) -m bot check flows
-
-bench: $(VENV)/.installed
-	$(PY) -m bench.run
-
-schema: $(VENV)/.installed
-	$(PY) -m bot schema --out docs/flow.schema.json
-
-clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache
+test-dates: $(VENV)/.installed
+	@lib=$$($(PY) -c 'import libfaketime, os; d, = libfaketime.get_reload_information()[1]["LD_LIBRARY_PATH"].split(os.pathsep); print(os.path.join(d, "libfaketime.so.1"))'); \
+	for moment in $(FAKED_MOMENTS); do \
+	  echo "== date-dependent tests with the wall clock at $$moment UTC"; \
+	  env TZ=UTC DONT_FAKE_MONOTONIC=1 FAKETIME="@$$(echo $$moment | tr T ' ')" LD_PRELOAD="$$lib" \
+	    $(PY) -c 'import sys; from bot.clock import SYSTEM; now = SYSTEM().isoformat(timespec="minutes"); print("   the product clock reads", now); sys.exit(now[:16] != sys.argv[1][:16])' "$$moment" \
+	    || { echo "libfaketime did not take effect: these tests would run on the real date"; exit 1; }; \
+	  env TZ=UTC DONT_FAKE_MONOTONIC=1 FAKETIME="@$$(echo $$moment | tr T ' ')" LD_PRELOAD="$$lib" \
+	    $(PY) -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
+	done

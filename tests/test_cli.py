@@ -20,7 +20,7 @@ from bot import audit
 from bot.cli import main
 from bot.crypto import new_key
 from bot.store import Store
-from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env, load_fixture_flows
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, TODAY, bot_env, load_fixture_flows
 
 DEFAULT_DB = Path("data/wegwijzer.sqlite3")
 
@@ -112,7 +112,7 @@ def test_check_and_test_use_the_flows_given_before_or_after_the_command(
         workdir: Path, where: str, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = workdir / "melding.yaml"
     scenario.write_text(SCENARIO.format(name="Melding"), encoding="utf-8")
-    flowset = ["--flows", str(FIXTURE_FLOWS), "--locales", str(FIXTURE_LOCALES)]
+    flowset = ["--flows", str(FIXTURE_FLOWS), "--locales", str(FIXTURE_LOCALES), "--today", TODAY.isoformat()]
 
     assert main(placed(flowset, ["check"], where)) == 0
     fixture = load_fixture_flows()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.adapters.matrix import MatrixAdapter
+from bot.clock import SYSTEM
 from bot.settings import ROOT
 from tests.synapse import MatrixUser, Registered, Synapse, synapse_server  # noqa: F401 - fixture
 from tests.test_matrix_conversation import running_bot as matrix_bot
@@ -29,7 +30,7 @@ REF = re.compile(r"WW-\d{4}-\d{4}")
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.now = SYSTEM().replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from bot.clock import SYSTEM
 from bot.settings import ROOT
 from tests.fakes.telegram_api import FakeTelegram, Sent
 from tests.telegram_fixtures import Person, RunningBot, telegram, telegram_settings
@@ -31,7 +32,7 @@ JSON = dict[str, Any]
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.now = SYSTEM().replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

@@ -16,7 +16,7 @@ import re
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
 from bot.adapters.matrix.render import TextMessage, parse_text, render, to_html
 from bot.app import build_core
+from bot.clock import SYSTEM
 from bot.core import decode_outbound
 from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.settings import Settings
@@ -46,7 +47,7 @@ from tests.synapse import (  # noqa: F401 - fixture
 
 #: A parent works out the deadline for an objection (bezwaar): "a deadline",
 #: "objection", the date of the decision, and "I'm done".
-DECISION_DAY = (date.today() - timedelta(days=10)).strftime("%d-%m-%Y")
+DECISION_DAY = (SYSTEM.today() - timedelta(days=10)).strftime("%d-%m-%Y")
 BY_NUMBER = ["2", "2", DECISION_DAY, "2"]
 FLOWS: dict[str, Any] = {"flows_dir": FIXTURE_FLOWS, "locales_dir": FIXTURE_LOCALES}
 

@@ -190,32 +190,24 @@ async def test_the_purge_removes_old_conversations_and_old_talks(tmp_path):
         await world.desk_says("m1", "/claim WW-2026-0001")
         await world.say("talker", RELAYED)
         await world.desk_says("m1", "/end WW-2026-0001")
-        await world.say("recent", "hallo")
         from bot.privacy import purge_core
 
-        age(world, "talker", days=8, conversation=False)  # the talk ended 8 days ago
+        # The store stamps rows with the product's clock, so time passes as the clock moves.
+        world.clock.advance(days=6, hours=23)
+        done = await purge_core(world.c)
+        assert (done.talks, done.relay_messages, done.conversations) == (0, 0, 0)  # not yet 7 days
+        world.clock.advance(hours=2)  # the talk ended 7 days and 1 hour ago
         done = await purge_core(world.c)
         assert (done.talks, done.relay_messages, done.conversations) == (1, 1, 0)
-        age(world, "old", days=31)
-        age(world, "talker", days=31)
+        world.clock.advance(days=15)
+        await world.say("recent", "hallo")
+        world.clock.advance(days=8)  # "old" and "talker" quiet for 30 days and 1 hour, "recent" for 8 days
         done = await purge_core(world.c)
         assert done.conversations == 2
         with sqlite3.connect(world.settings.db) as db:
             assert [k.split("\x1f")[1] for (k,) in db.execute("SELECT key FROM conversations")] == ["recent"]
     finally:
         await world.close()
-
-
-def age(world: World, user: str, days: int, conversation: bool = True) -> None:
-    """Make what is stored about a user `days` older (the store stamps rows with the real time)."""
-    shift = days * 86_400
-    who = f"test\x1f{user}"
-    with sqlite3.connect(world.settings.db) as db:
-        if conversation:
-            db.execute("UPDATE conversations SET updated_at = updated_at - ? WHERE who = ?", (shift, who))
-        db.execute("UPDATE relay_messages SET at = at - ? WHERE who = ?", (shift, who))
-        db.execute("UPDATE cases SET created_at = created_at - ?, ended_at = ended_at - ? WHERE who = ?",
-                   (shift, shift, who))
 
 
 def test_python_m_bot_purge(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, TODAY, bot_env
 
 
 def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -35,7 +35,7 @@ def test_one_moderator_and_none(monkeypatch: pytest.MonkeyPatch) -> None:
 def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot check` on the fixture flows: start-up reads every setting."""
     return subprocess.run(
-        [PYTHON, "-m", "bot", "check", str(FIXTURE_FLOWS), "--locales", str(FIXTURE_LOCALES)],
+        [PYTHON, "-m", "bot", "check", str(FIXTURE_FLOWS), "--locales", str(FIXTURE_LOCALES), "--today", TODAY.isoformat()],
         capture_output=True, text=True, env=bot_env(**env), cwd=tmp_path, timeout=60)
 
 

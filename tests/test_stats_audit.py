@@ -6,26 +6,31 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from bot import audit
 from bot.cli import main as cli_main
+from bot.clock import SYSTEM, FixedClock, iso_week
 from tests.moderation_kit import Bot, edit, start_bot
+
+#: The moment these tests run at: today, standing still.
+NOW = FixedClock(SYSTEM())
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     running = await start_bot(tmp_path)
+    running.core.clock = NOW  # a week boundary cannot fall between a turn and the assertion
     yield running
     await running.close()
 
 
 def this_week() -> str:
-    year, week, _ = datetime.now(UTC).isocalendar()
-    return f"{year}-W{week:02d}"
+    """The week the bot counts in (the Dutch ISO week of its clock)."""
+    return iso_week(NOW())
 
 
 async def test_stats_count_starts_and_ends_per_flow_and_week_without_ids_or_texts(bot: Bot) -> None:
