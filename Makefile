@@ -52,3 +52,19 @@ test-dates: $(VENV)/.installed
 	  env TZ=UTC DONT_FAKE_MONOTONIC=1 FAKETIME="@$$(echo $$moment | tr T ' ')" LD_PRELOAD="$$lib" \
 	    $(PY) -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot tests bench
+	$(VENV)/bin/mypy
+
+check: $(VENV)/.installed
+	$(PY) -m bot check flows
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
+
+schema: $(VENV)/.installed
+	$(PY) -m bot schema --out docs/flow.schema.json
+
+clean:
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache
