@@ -55,6 +55,7 @@ from bot.expressions import ExpressionError
 from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
+from bot.letters import DOCX_MIME, mime_for
 from bot.personal import Finding, find_personal, names_people
 from bot.state import HISTORY_LIMIT, State
 
@@ -934,6 +935,8 @@ class _Run:
             document = self.document(self.lang, spec.template, spec.title, spec.filename)
             intro = self.text(step.text) if step.text else document.title
             self.out.append(Send(intro, document=document))
+            if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
+                self.out.append(Send(self.text("letters.copy") + "\n\n" + document.content.rstrip()))
         elif kind == "report":
             self.out.append(Forward(self.report(step)))
         elif kind == "call":
@@ -1041,7 +1044,7 @@ class _Run:
 
     def document(self, lang: str, template: str, title_key: str, filename: str) -> Document:
         return Document(filename=filename, title=self.text_in(lang, title_key),
-                        content=self.text_in(lang, template) + "\n")
+                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename))
 
     def report(self, step: Step) -> Report:
         """The report as the desk reads it: in the desk's language, not the user's.

@@ -42,7 +42,7 @@ CALLBACK_LIMIT = 64
 
 #: Text keys the code itself uses (engine, core, desk, adapters ...) start with one of these.
 CODE_KEY = re.compile(
-    r"""["']((?:sys|desk|console|telegram|matrix|privacy|checkin|moderation|public_text)(?:\.[a-z0-9_]+)+)["']"""
+    r"""["']((?:sys|desk|console|telegram|matrix|privacy|checkin|moderation|public_text|letters)(?:\.[a-z0-9_]+)+)["']"""
 )
 
 

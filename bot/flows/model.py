@@ -67,7 +67,8 @@ class DocumentSpec(_Model):
 
     template: TextKey
     title: TextKey
-    filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md)$")]
+    #: `.docx`: sent as an editable Word file, with the same text in the chat for copying
+    filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md|docx)$")]
 
 
 class ReportField(_Model):
