@@ -55,7 +55,7 @@ from bot.expressions import ExpressionError
 from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
-from bot.letters import DOCX_MIME, mime_for
+from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.personal import Finding, find_personal, names_people
 from bot.state import HISTORY_LIMIT, State
 
@@ -720,7 +720,9 @@ class _Run:
         return True
 
     def finding_lines(self, findings: list[Finding] | tuple[Finding, ...]) -> str:
-        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text) for f in findings)
+        """At most three findings, each cut short: enough to find them again, and the message fits a phone."""
+        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text if len(f.text) <= 45 else f.text[:44] + "…")
+                         for f in findings[:3])
 
     def public_buttons(self, step: Step) -> list[tuple[str, str]]:
         assert self.state is not None
@@ -936,7 +938,7 @@ class _Run:
             intro = self.text(step.text) if step.text else document.title
             self.out.append(Send(intro, document=document))
             if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
-                self.out.append(Send(self.text("letters.copy") + "\n\n" + document.content.rstrip()))
+                self.out += [Send(part) for part in in_messages(self.text("letters.copy"), document.content)]
         elif kind == "report":
             self.out.append(Forward(self.report(step)))
         elif kind == "call":

@@ -17,6 +17,8 @@ from io import BytesIO
 from bot.events import Document
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+#: A chat message a person reads on a phone is at most this long, also a letter's copy.
+MESSAGE_LIMIT = 1000
 _MIME_BY_SUFFIX = {".docx": DOCX_MIME, ".md": "text/markdown", ".txt": "text/plain"}
 
 
@@ -33,6 +35,42 @@ def file_bytes(document: Document) -> bytes:
     if document.mime == DOCX_MIME:
         return docx_bytes(document.title, document.content)
     return document.content.encode("utf-8")
+
+
+def in_messages(heading: str, text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """A letter's text as chat messages of at most `limit` characters, cut between paragraphs.
+
+    The first message starts with `heading`. A paragraph longer than a message (a long
+    answer the parent typed) is cut at the last space that fits.
+    """
+    room = limit - len(heading) - 2
+    messages: list[str] = []
+    current = ""
+    for paragraph in _paragraphs(text.strip(), room):
+        joined = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(joined) <= room:
+            current = joined
+        else:
+            messages.append(current)
+            current = paragraph
+    if current:
+        messages.append(current)
+    if not messages:
+        return [heading]
+    messages[0] = f"{heading}\n\n{messages[0]}"
+    return messages
+
+
+def _paragraphs(text: str, room: int) -> list[str]:
+    out: list[str] = []
+    for paragraph in text.split("\n\n"):
+        while len(paragraph) > room:
+            cut = paragraph.rfind(" ", 0, room)
+            cut = cut if cut > 0 else room
+            out.append(paragraph[:cut].rstrip())
+            paragraph = paragraph[cut:].lstrip()
+        out.append(paragraph)
+    return out
 
 
 def docx_bytes(title: str, text: str) -> bytes:

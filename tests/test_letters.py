@@ -12,7 +12,7 @@ import io
 import docx
 
 from bot.events import Document
-from bot.letters import DOCX_MIME, docx_bytes, file_bytes, mime_for
+from bot.letters import DOCX_MIME, docx_bytes, file_bytes, in_messages, mime_for
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_fixtures import Person, RunningBot, running_bot, telegram
 
@@ -66,6 +66,17 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
     assert sum(line.startswith("Aan: ") for line in lines) == 1  # one addressee
 
     texts = [s.text for s in shown if s.method == "sendMessage"]
-    copy = next(t for t in texts if t.startswith("Dezelfde brief als tekst, om te kopiëren:"))
-    assert "Zaaknummer of kenmerk: JB-2026-4471" in copy
-    assert shown.index(file) < [s.text for s in shown].index(copy)  # the file first, then its text
+    start = next(i for i, t in enumerate(texts) if t.startswith("Dezelfde brief als tekst, om te kopiëren:"))
+    copy = texts[start:start + 3]
+    assert all(len(t) <= 1000 for t in texts)
+    assert "Zaaknummer of kenmerk: JB-2026-4471" in "\n\n".join(copy)
+    assert shown.index(file) < [s.text for s in shown].index(copy[0])  # the file first, then its text
+
+
+def test_a_letters_copy_in_the_chat_is_cut_between_paragraphs_into_phone_sized_messages():
+    letter = "\n\n".join(f"Alinea {n}: " + "woord " * 60 for n in range(6)) + "\n\n" + "lang " * 300
+    parts = in_messages("De brief als tekst:", letter)
+    assert all(len(part) <= 1000 for part in parts) and len(parts) > 2
+    assert parts[0].startswith("De brief als tekst:\n\nAlinea 0:")
+    assert all(part.split(":")[0].startswith("Alinea") or part.startswith(("De brief", "lang")) for part in parts)
+    assert " ".join(" ".join(parts).replace("De brief als tekst:", "").split()) == " ".join(letter.split())
