@@ -14,6 +14,9 @@ import pytest
 
 from bot.municipalities import load_for_flowset
 from bot.personal import find_personal, known_words, names_people
+from tests.test_checker import M, assert_reported, edit, locate, project
+
+__all__ = ["project"]  # a fixture used by name below
 
 DATA = Path(__file__).parent / "data" / "personal_names.tsv"
 NAME_KINDS = {"name", "worker", "child"}
@@ -84,3 +87,17 @@ def test_an_own_case_demand_alone_names_nobody():
 def test_a_title_before_a_role_is_not_a_name():
     assert find_personal("Meneer de voorzitter, ik wil iets zeggen. Mrs Chairwoman, thank you.") == ()
     assert [f.text for f in find_personal("Ik sprak met mevrouw de Vries.")] == ["de Vries"]
+
+
+# ---------------------------------------------------------------- the flow format knows `protect`
+
+
+def test_a_moderator_is_told_when_own_case_names_no_flow(project):
+    edit(project, "    save: what\n", "    save: what\n    protect: public\n    own_case: klachten\n")
+    assert_reported(project, [(locate(project, M, "own_case: klachten"), "unknown-flow",
+                               "offers flow `klachten` for the own case, which does not exist")])
+
+
+def test_protect_belongs_to_a_text_question(project):
+    edit(project, "    type: text\n    save: what\n", "    type: number\n    save: what\n    protect: letter\n")
+    assert_reported(project, [(locate(project, M, "what:\n    ask"), "schema", "use it with `type: text`")])
