@@ -55,6 +55,8 @@ from bot.expressions import ExpressionError
 from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
+from bot.letters import DOCX_MIME, in_messages, mime_for
+from bot.personal import Finding, find_personal, names_people
 from bot.state import HISTORY_LIMIT, State
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
@@ -96,6 +98,10 @@ MAX_STEPS_PER_TURN = 200
 MAX_INPUT = 4000
 
 SYSTEM_TOKENS = {"_lang", "_forget", "_way", "_recover"}
+#: The variable that holds a `protect: public` answer the bot sent back (see refuse_public).
+PUBLIC_DRAFT = "_public"
+#: Kinds of bot.personal findings that a complaint letter warns about (it needs no names).
+LETTER_WARNS = frozenset({"name", "worker"})
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
 COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
 
@@ -521,6 +527,8 @@ class _Run:
             self.choose(step, choice_id, via_button=True)
         elif step.kind == "ask" and step.type == "yesno" and choice_id in ("yes", "no"):
             self.accept(step, choice_id == "yes", via_button=True)
+        elif step.kind == "ask" and step.protect == "public" and choice_id in ("again", "keep", "own_case"):
+            self.on_public_choice(step, choice_id, via_button=True)
         elif step.kind == "ask" and step.type == "municipality" and self.state.offer:
             if choice_id.startswith("c") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(self.state.offer):
                 self.accept(step, self.state.offer[int(choice_id[1:])], via_button=True)
@@ -631,8 +639,12 @@ class _Run:
         if kind == "text":
             low = int(step.min) if step.min is not None else 1
             high = int(step.max) if step.max is not None else 1000
+            if step.protect == "public" and self.public_button(step, text):
+                return
             if not low <= len(text) <= high:
                 self.fail(step.invalid or "sys.invalid.text", min=low, max=high)
+                return
+            if step.protect and self.protect(step, text):
                 return
             value = text
         elif kind == "number":
@@ -679,6 +691,80 @@ class _Run:
             raise FlowError(f"unknown ask type {kind}")
         self.accept(step, value)
 
+    # ------------------------------------------------------------ texts that protect people
+    def protect(self, step: Step, text: str) -> bool:
+        """Check a typed text for people's names and details; True when it was sent back.
+
+        `public`: the text goes into something the public may read (a letter to the
+        council), so anything found stops it, with why and how to write it as policy.
+        `letter`: a complaint letter, where the organisation must know the case but not
+        a worker's name: a warning, and the answer is kept.
+        """
+        assert self.state is not None
+        findings = find_personal(text, self.fs.known_words())
+        if step.protect == "letter":
+            named = [f for f in findings if f.kind in LETTER_WARNS]
+            if named:
+                self.say_key("public_text.letter_warning", items=self.finding_lines(named))
+            return False
+        if not findings:
+            return False
+        personal = names_people(findings)
+        # only a text that names nobody may be used as it is, so only that one is kept
+        self.state.vars[PUBLIC_DRAFT] = None if personal else text
+        own_case = any(f.kind == "own_case" for f in findings)
+        self.out.append(Send(
+            self.text("public_text.found", items=self.finding_lines(findings), personal=personal,
+                      own_case=own_case, route=bool(step.own_case)),
+            self.buttons(self.public_buttons(step)), token=self.state.step))
+        return True
+
+    def finding_lines(self, findings: list[Finding] | tuple[Finding, ...]) -> str:
+        """At most three findings, each cut short: enough to find them again, and the message fits a phone."""
+        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text if len(f.text) <= 45 else f.text[:44] + "…")
+                         for f in findings[:3])
+
+    def public_buttons(self, step: Step) -> list[tuple[str, str]]:
+        assert self.state is not None
+        pairs = [("again", "public_text.again")]
+        if self.state.vars.get(PUBLIC_DRAFT):
+            pairs.append(("keep", "public_text.keep"))
+        if step.own_case:
+            pairs.append(("own_case", "public_text.own_case"))
+        return pairs
+
+    def public_button(self, step: Step, text: str) -> bool:
+        """A button of the "this text names people" question typed instead of pressed (Matrix, console)."""
+        assert self.state is not None
+        if PUBLIC_DRAFT not in self.state.vars:
+            return False
+        typed = normalise(text)
+        pairs = self.public_buttons(step)
+        labels = self.normalised_labels(pairs)
+        picked = next((cid for cid, label in labels if typed == label), None)
+        if typed.isdigit() and 0 < int(typed) <= len(pairs):
+            picked = pairs[int(typed) - 1][0]
+        if picked is None:
+            return False
+        self.on_public_choice(step, picked)
+        return True
+
+    def on_public_choice(self, step: Step, choice_id: str, via_button: bool = False) -> None:
+        assert self.state is not None
+        if PUBLIC_DRAFT not in self.state.vars:
+            self.stale()
+            return
+        draft = self.state.vars.pop(PUBLIC_DRAFT)
+        if choice_id == "keep" and draft:
+            self.accept(step, draft, via_button=via_button)
+        elif choice_id == "own_case" and step.own_case:
+            self.say_key("public_text.to_own_case")
+            self.enter(step.own_case, self.fs.flows[step.own_case].start, return_to=(self.state.flow, self.state.step))
+            self.run()
+        else:
+            self.say_key("public_text.type_again")
+            self.reshow()
+
     def answer_municipality(self, step: Step, text: str) -> None:
         assert self.state is not None
         matcher = self.fs.municipalities
@@ -710,6 +796,7 @@ class _Run:
         assert self.state is not None and step.save is not None and step.next is not None
         self.remember()
         self.state.vars[step.save] = value
+        self.state.vars.pop(PUBLIC_DRAFT, None)
         self.state.fails = 0
         self.state.offer = []
         self.state.pending = None
@@ -850,6 +937,8 @@ class _Run:
             document = self.document(self.lang, spec.template, spec.title, spec.filename)
             intro = self.text(step.text) if step.text else document.title
             self.out.append(Send(intro, document=document))
+            if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
+                self.out += [Send(part) for part in in_messages(self.text("letters.copy"), document.content)]
         elif kind == "report":
             self.out.append(Forward(self.report(step)))
         elif kind == "call":
@@ -957,7 +1046,7 @@ class _Run:
 
     def document(self, lang: str, template: str, title_key: str, filename: str) -> Document:
         return Document(filename=filename, title=self.text_in(lang, title_key),
-                        content=self.text_in(lang, template) + "\n")
+                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename))
 
     def report(self, step: Step) -> Report:
         """The report as the desk reads it: in the desk's language, not the user's.

@@ -31,6 +31,20 @@ def _as_date(value: Any) -> date:
     raise ExpressionError(f"not a date: {value!r}")
 
 
+#: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
+NOT_KNOWN = frozenset({
+    "later", "weet ik niet", "weet niet", "geen idee", "onbekend", "geen", "niets", "nee", "-", "nvt", "n.v.t",
+    "don't know", "dont know", "do not know", "i don't know", "not sure", "unknown", "none", "nothing", "no", "n/a", "skip",
+})
+
+
+def _known(value: Any) -> Any:
+    """The answer, or None when it says "I don't know" / "later" / "nothing" (see NOT_KNOWN)."""
+    if value is None or str(value).strip().lower().strip(".!") in NOT_KNOWN:
+        return None
+    return value
+
+
 def _add(value: Any, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> str:
     return add_period(_as_date(value), days, weeks, months, years).isoformat()
 
@@ -55,6 +69,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda s: str(s).lower(),
     "str": str,
     "int": int,
+    "known": _known,
 }
 #: Names that are always defined. `desk_available` is a fact about the bot the core supplies
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.

@@ -77,7 +77,10 @@ class ConsoleOutlet:
         if isinstance(action, Send) and action.document:
             doc = action.document
             bar = "-" * 60
-            lines.append(f"\n{bar}\n{doc.title} ({doc.filename})\n{bar}\n{doc.content.rstrip()}\n{bar}")
+            if doc.mime.startswith("text/"):
+                lines.append(f"\n{bar}\n{doc.title} ({doc.filename})\n{bar}\n{doc.content.rstrip()}\n{bar}")
+            else:  # a terminal cannot open a Word file; the bot sends its text as a message too
+                lines.append(f"[{doc.title}: {doc.filename}]")
         return "\n".join(lines)
 
 

@@ -82,6 +82,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.letters import file_bytes
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -873,7 +874,7 @@ class TelegramAdapter:
         self, chat_id: int, document: Document, markup: InlineKeyboardMarkup | None
     ) -> Message | None:
         """A letter as a file; if Telegram refuses the upload, the same letter as text."""
-        content = document.content.encode()
+        content = file_bytes(document)
         caption = document.title[:CAPTION_LIMIT]
         if 0 < len(content) <= UPLOAD_LIMIT:
             try:

@@ -31,6 +31,8 @@ TEMPLATE_GLOBALS = frozenset(
 NAMESPACE_GLOBALS = {
     "moderation": frozenset({"version", "previous", "count", "flows", "languages", "entries", "weeks",
                              "flow", "step"}),
+    # bot/engine.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
+    "public_text": frozenset({"personal", "own_case", "route"}),
 }
 #: Functions expressions may call (`deadline` reads the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | {"deadline"}
@@ -40,7 +42,7 @@ CALLBACK_LIMIT = 64
 
 #: Text keys the code itself uses (engine, core, desk, adapters ...) start with one of these.
 CODE_KEY = re.compile(
-    r"""["']((?:sys|desk|console|telegram|matrix|privacy|checkin|moderation)(?:\.[a-z0-9_]+)+)["']"""
+    r"""["']((?:sys|desk|console|telegram|matrix|privacy|checkin|moderation|public_text|letters)(?:\.[a-z0-9_]+)+)["']"""
 )
 
 
@@ -226,6 +228,11 @@ def check_flows(
             if step.call and step.call not in flows:
                 problems.append(Problem(at(*base, "call"), "unknown-flow",
                                         f"step `{step_id}` calls flow `{step.call}`, which does not exist",
+                                        f"use one of: {', '.join(sorted(flows))}"))
+            if step.own_case and step.own_case not in flows:
+                problems.append(Problem(at(*base, "own_case"), "unknown-flow",
+                                        f"step `{step_id}` offers flow `{step.own_case}` for the own case, "
+                                        "which does not exist",
                                         f"use one of: {', '.join(sorted(flows))}"))
             for i, entry in enumerate(step.show or []):
                 if entry not in directory_ids:

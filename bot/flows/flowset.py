@@ -15,6 +15,7 @@ from typing import Any
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
+from bot.personal import known_words
 from bot.texts import Locales
 
 
@@ -49,11 +50,23 @@ class FlowSet:
     #: problems that do not stop loading (e.g. directory entries not checked for long)
     warnings: list[Any] = field(default_factory=list)
     _exprs: dict[str, Expression] = field(default_factory=dict)
+    _known_words: frozenset[str] | None = None
 
     # ------------------------------------------------------------ lookups
     def step(self, flow: str, step: str) -> Step | None:
         f = self.flows.get(flow)
         return f.steps.get(step) if f else None
+
+    def known_words(self) -> frozenset[str]:
+        """Place names that are not people's names, for bot.personal (built once per flow set)."""
+        if self._known_words is None:
+            index = getattr(self.municipalities, "index", None)
+            names: list[str] = []
+            if index is not None:
+                names += [m.name for m in index.municipalities] + [m.province for m in index.municipalities]
+                names += [a.alias for a in index.aliases]
+            self._known_words = known_words(names)
+        return self._known_words
 
     def expression(self, source: str) -> Expression:
         expr = self._exprs.get(source)

@@ -67,7 +67,8 @@ class DocumentSpec(_Model):
 
     template: TextKey
     title: TextKey
-    filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md)$")]
+    #: `.docx`: sent as an editable Word file, with the same text in the chat for copying
+    filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md|docx)$")]
 
 
 class ReportField(_Model):
@@ -105,6 +106,12 @@ class Step(_Model):
     when: Literal["past", "future", "any"] | None = None
     save: Identifier | None = None
     invalid: TextKey | None = None
+    #: a text answer is checked for names and other personal details before it is saved:
+    #: `public` (it goes into a text the public may read) refuses them and helps rewrite;
+    #: `letter` (a complaint letter, where a worker's function is enough) only warns
+    protect: Literal["public", "letter"] | None = None
+    #: with `protect: public`: the flow offered for the writer's own case (a complaint)
+    own_case: Identifier | None = None
     branch: list[Case] | None = None
     compute: dict[Identifier, str] | None = None
     show: list[Identifier] | None = None
@@ -134,8 +141,12 @@ class Step(_Model):
         if kind == "ask":
             if self.type is None or self.save is None:
                 raise ValueError("an `ask` step needs `type` and `save` (the variable to fill)")
-        elif any(v is not None for v in (self.type, self.save, self.invalid, self.when)):
-            raise ValueError("`type`, `save`, `invalid` and `when` belong to an `ask` step only")
+        elif any(v is not None for v in (self.type, self.save, self.invalid, self.when, self.protect)):
+            raise ValueError("`type`, `save`, `invalid`, `when` and `protect` belong to an `ask` step only")
+        if self.protect is not None and self.type != "text":
+            raise ValueError("`protect` checks typed text: use it with `type: text`")
+        if self.own_case is not None and self.protect != "public":
+            raise ValueError("`own_case` belongs to a step with `protect: public`")
         if self.text is not None and kind not in ("show", "document"):
             raise ValueError("`text` (an introduction) belongs to `show` and `document` steps only")
         return self

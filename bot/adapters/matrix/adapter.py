@@ -108,6 +108,7 @@ from bot.events import (
     Send,
     Unsupported,
 )
+from bot.letters import file_bytes
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -682,7 +683,7 @@ class MatrixAdapter:
         raise self._classify(resp)
 
     async def _upload(self, room_id: str, document: Document) -> dict[str, Any]:
-        data = document.content.encode("utf-8")
+        data = file_bytes(document)
         room = self.client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
 

@@ -1,0 +1,82 @@
+"""Letters as editable Word files: made by bot/letters.py, delivered on Telegram as a .docx.
+
+A parent on a phone must be able to open the letter, change it and send it; the same
+text also arrives in the chat for copying. The .docx is checked by opening it with
+python-docx, as a word processor would, through the real bot and the fake Bot API.
+"""
+
+from __future__ import annotations
+
+import io
+
+import docx
+
+from bot.events import Document
+from bot.letters import DOCX_MIME, docx_bytes, file_bytes, in_messages, mime_for
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_fixtures import Person, RunningBot, running_bot, telegram
+
+__all__ = ["running_bot", "telegram"]  # fixtures used by name below
+
+
+def paragraphs(data: bytes) -> list[str]:
+    return [p.text for p in docx.Document(io.BytesIO(data)).paragraphs]
+
+
+def test_a_docx_has_one_paragraph_per_line_and_the_title():
+    data = docx_bytes("Conceptbrief klacht", "[je naam]\n\nAan: de Kinderombudsman\nPostbus 93122, 2509 AC Den Haag\n")
+    assert paragraphs(data) == ["[je naam]", "", "Aan: de Kinderombudsman", "Postbus 93122, 2509 AC Den Haag"]
+    assert docx.Document(io.BytesIO(data)).core_properties.title == "Conceptbrief klacht"
+
+
+def test_a_text_document_is_uploaded_as_its_text_and_a_docx_as_a_word_file():
+    assert mime_for("klachtbrief.docx") == DOCX_MIME and mime_for("samenvatting.txt") == "text/plain"
+    text = Document("samenvatting.txt", "Samenvatting", "Één regel\n")
+    assert file_bytes(text) == "Één regel\n".encode()
+    letter = Document("klachtbrief.docx", "Conceptbrief", "Geachte heer, mevrouw,\n", mime=DOCX_MIME)
+    assert paragraphs(file_bytes(letter)) == ["Geachte heer, mevrouw,"]
+
+
+async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
+    running_bot: RunningBot, telegram: FakeTelegram
+) -> None:
+    parent = Person(telegram)
+    await parent.command("start", "klacht")
+    await parent.presses("Hoe ik behandeld ben")
+    await parent.presses("Ik weet het niet")
+    await parent.presses("Ja, maak een conceptbrief")
+    await parent.says("Niemand legde mij uit wat er ging gebeuren.")
+    await parent.says("Uitleg over het plan.")
+    for answer in ("Jeugdbescherming Regio Amsterdam", "JB-2026-4471", "Noor de Wit", "12 mei 2015"):
+        await parent.says(answer)
+    await parent.presses("Ja, ik heb gezag")
+    for answer in ("de gezinsvoogd", "niets", "niets"):
+        shown = await parent.says(answer)
+
+    [file] = [s for s in shown if s.method == "sendDocument"]
+    assert file.document is not None and file.document.filename == "klachtbrief.docx"
+    assert file.text == "Conceptbrief klacht"
+    lines = paragraphs(file.document.content)
+    for wanted in ("Aan: de klachtencommissie van Jeugdbescherming Regio Amsterdam",
+                   "[adres: zie de website van Jeugdbescherming Regio Amsterdam]",
+                   "Zaaknummer of kenmerk: JB-2026-4471", "Over: Noor de Wit, geboren op 12 mei 2015",
+                   "Ik ben ouder van Noor de Wit en ik heb het gezag.", "Geachte heer, mevrouw,",
+                   "Niemand legde mij uit wat er ging gebeuren.", "Uitleg over het plan."):
+        assert wanted in lines, wanted
+    assert sum(line.startswith("Aan: ") for line in lines) == 1  # one addressee
+
+    texts = [s.text for s in shown if s.method == "sendMessage"]
+    start = next(i for i, t in enumerate(texts) if t.startswith("Dezelfde brief als tekst, om te kopiëren:"))
+    copy = texts[start:start + 3]
+    assert all(len(t) <= 1000 for t in texts)
+    assert "Zaaknummer of kenmerk: JB-2026-4471" in "\n\n".join(copy)
+    assert shown.index(file) < [s.text for s in shown].index(copy[0])  # the file first, then its text
+
+
+def test_a_letters_copy_in_the_chat_is_cut_between_paragraphs_into_phone_sized_messages():
+    letter = "\n\n".join(f"Alinea {n}: " + "woord " * 60 for n in range(6)) + "\n\n" + "lang " * 300
+    parts = in_messages("De brief als tekst:", letter)
+    assert all(len(part) <= 1000 for part in parts) and len(parts) > 2
+    assert parts[0].startswith("De brief als tekst:\n\nAlinea 0:")
+    assert all(part.split(":")[0].startswith("Alinea") or part.startswith(("De brief", "lang")) for part in parts)
+    assert " ".join(" ".join(parts).replace("De brief als tekst:", "").split()) == " ".join(letter.split())

@@ -1,0 +1,103 @@
+"""The check for people's names and details in texts meant for others (bot/personal.py).
+
+The name detector is measured on a labelled set (tests/data/personal_names.tsv, nl and
+en, with hard negatives such as "Utrecht", "Veilig Thuis" and "De Raad"); the test
+prints precision and recall so a change that trades one for the other shows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bot.municipalities import load_for_flowset
+from bot.personal import find_personal, known_words, names_people
+from tests.test_checker import M, assert_reported, edit, locate, project
+
+__all__ = ["project"]  # a fixture used by name below
+
+DATA = Path(__file__).parent / "data" / "personal_names.tsv"
+NAME_KINDS = {"name", "worker", "child"}
+
+
+@pytest.fixture(scope="module")
+def known() -> frozenset[str]:
+    index = load_for_flowset().index
+    names = [m.name for m in index.municipalities] + [m.province for m in index.municipalities]
+    return known_words(names + [a.alias for a in index.aliases])
+
+
+def labelled() -> list[tuple[str, bool, str]]:
+    lines = [line for line in DATA.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(lines, delimiter="\t"))
+    return [(row["lang"], row["names_person"] == "1", row["text"]) for row in rows]
+
+
+def test_the_name_detector_finds_names_and_leaves_places_and_organisations(known, capsys):
+    rows = labelled()
+    assert len(rows) >= 60 and {lang for lang, _, _ in rows} == {"nl", "en"}
+    tp = fp = fn = 0
+    missed, wrong = [], []
+    for _, names_person, text in rows:
+        found = any(f.kind in NAME_KINDS for f in find_personal(text, known))
+        if found and names_person:
+            tp += 1
+        elif found:
+            fp += 1
+            wrong.append(text)
+        elif names_person:
+            fn += 1
+            missed.append(text)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    with capsys.disabled():
+        print(f"\nname detector on {len(rows)} sentences: precision {precision:.2f}, recall {recall:.2f}")
+    assert precision >= 0.9, wrong
+    assert recall >= 0.9, missed
+
+
+@pytest.mark.parametrize("text", ["Utrecht", "Veilig Thuis", "De Raad", "Den Haag", "Bergen op Zoom"])
+def test_places_and_organisations_in_a_sentence_are_not_names(known, text):
+    assert find_personal(f"Ouders in {text} wachten te lang.", known) == ()
+
+
+def test_a_named_worker_and_own_case_demands_are_found():
+    found = find_personal("De voogd Jansen liegt. Ontsla de voogd en geef mijn kinderen terug.")
+    assert [(f.kind, f.text) for f in found] == [
+        ("worker", "voogd Jansen"), ("own_case", "Ontsla de voogd"), ("own_case", "geef mijn kinderen terug")]
+    assert names_people(found)
+
+
+def test_childrens_details_and_case_numbers_are_found():
+    found = find_personal("Mijn zoon zit op De Regenboogschool in groep 5, geboren op 3-4-2016. Zaak C/16/123456.")
+    kinds = [(f.kind, f.text) for f in found]
+    assert ("child", "op De Regenboogschool") in kinds
+    assert ("child", "geboren op 3-4-2016") in kinds
+    assert ("case_number", "Zaak C/16/123456") in kinds
+    assert [f.kind for f in find_personal("My daughter Sophie (10) has case number 2024-1234.")] == [
+        "child", "case_number"]
+
+
+def test_an_own_case_demand_alone_names_nobody():
+    found = find_personal("Give my children back.")
+    assert [f.kind for f in found] == ["own_case"] and not names_people(found)
+
+
+def test_a_title_before_a_role_is_not_a_name():
+    assert find_personal("Meneer de voorzitter, ik wil iets zeggen. Mrs Chairwoman, thank you.") == ()
+    assert [f.text for f in find_personal("Ik sprak met mevrouw de Vries.")] == ["de Vries"]
+
+
+# ---------------------------------------------------------------- the flow format knows `protect`
+
+
+def test_a_moderator_is_told_when_own_case_names_no_flow(project):
+    edit(project, "    save: what\n", "    save: what\n    protect: public\n    own_case: klachten\n")
+    assert_reported(project, [(locate(project, M, "own_case: klachten"), "unknown-flow",
+                               "offers flow `klachten` for the own case, which does not exist")])
+
+
+def test_protect_belongs_to_a_text_question(project):
+    edit(project, "    type: text\n    save: what\n", "    type: number\n    save: what\n    protect: letter\n")
+    assert_reported(project, [(locate(project, M, "what:\n    ask"), "schema", "use it with `type: text`")])
