@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import aiosqlite
 
 from bot.clock import SYSTEM, Now, iso_week
+from bot.private_files import private_database
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -257,7 +258,7 @@ class Store:
         """
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_database(Path(path))
         db = aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
         # aiosqlite's worker thread is not a daemon: a store that a crash left open (its
         # frames kept alive by a traceback) would keep the process from ever exiting.

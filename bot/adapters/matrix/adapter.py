@@ -109,6 +109,7 @@ from bot.events import (
     Unsupported,
 )
 from bot.letters import file_bytes
+from bot.private_files import private_folder
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -236,8 +237,7 @@ class MatrixAdapter:
         self.throttled = 0
         self.sync_failures = 0
         store = self.config.store
-        store.mkdir(parents=True, exist_ok=True)
-        store.chmod(0o700)
+        private_folder(store, ours=True)
         self._journal = SendJournal(store, lambda: self.core.clock())
         self.client = AsyncClient(
             self.config.homeserver,
