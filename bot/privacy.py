@@ -9,6 +9,8 @@
   report the desk already has but cuts its link to the user). Afterwards the
   WAL is checkpointed and truncated, so old page images with the user's data
   do not linger next to the database (secure_delete zeroes freed content).
+  A reader holding the file (a backup) can prevent that: the bot waits a
+  little, then tells the user plainly and keeps trying (truncate_after_forget).
 - Retention (`purge`): conversations inactive longer than
   WEGWIJZER_RETENTION_DAYS and talks with the desk older than
   WEGWIJZER_RELAY_RETENTION_DAYS are deleted, by a loop in the bot and by
@@ -152,18 +154,32 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
 # ---------------------------------------------------------------- forget me
 
 
-def checkpoint(db: sqlite3.Connection, attempts: int = 50) -> bool:
-    """Move the WAL into the database and truncate it: no old page images stay behind.
+#: Seconds forget-me waits for a reader of the file (a backup) to let go of the WAL.
+WAL_WAIT_S = 5.0
+#: Seconds between further tries when it did not (the retention run tries too).
+WAL_RETRY_EVERY = 60.0
+#: forget-me's WAL truncations in flight (tests wait for them)
+WAL_TASKS: set[asyncio.Future[Any]] = set()
 
-    Returns False when another connection kept it busy every time (the next one will do).
+
+async def truncate_after_forget(core: Core, incoming: Incoming, lang: str) -> None:
+    """Empty the WAL after a forget-me; if a reader holds it, say so plainly and keep trying.
+
+    The rows are gone from the database either way (secure_delete zeroes them);
+    only the write-ahead log may keep a copy of the old pages until a checkpoint
+    can empty it, which a reader holding an old snapshot prevents.
     """
-    for _ in range(attempts):
-        [(busy, _log, _done)] = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        if not busy:
-            return True
-        time.sleep(0.01)
-    log.warning("the WAL could not be truncated now (busy); it will be at the next checkpoint")
-    return False
+    if await core.store.truncate_wal(WAL_WAIT_S):
+        return
+    log.warning("after forget-me the write-ahead log could not be emptied (another program is reading "
+                "the database file); it will be tried again every %d s", int(WAL_RETRY_EVERY))
+    text = render_or_fallback(core.flows, lang, "privacy.wal_pending", {})
+    await core.send(incoming.key, [Send(text)])
+
+
+async def retry_wal(core: Core) -> None:
+    if core.store.wal_pending and await core.store.truncate_wal():
+        log.info("the write-ahead log is empty now: nothing forgotten is left in it")
 
 
 # ---------------------------------------------------------------- retention
@@ -214,7 +230,9 @@ def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int
 async def purge_store(store: Store, settings: Settings, now: int | None = None) -> Purged:
     moment = int(store.clock().timestamp()) if now is None else now
     done = await store.execute(purge, moment, settings.retention_days, settings.relay_retention_days)
-    await store.execute(checkpoint, write=False)
+    if not await store.truncate_wal(WAL_WAIT_S):
+        log.warning("the write-ahead log could not be emptied after the retention run (another program is "
+                    "reading the database file); it will be tried again")
     if done.undelivered_reports:
         log.error("retention deleted %d report(s) that never reached a desk: check WEGWIJZER_DESKS",
                   done.undelivered_reports)
@@ -247,15 +265,14 @@ def setup(core: Core) -> None:
 
     def after_forget(incoming: Incoming, turn: Turn) -> None:
         if any(isinstance(a, ForgetUser) for a in turn.actions):
-            task = asyncio.ensure_future(core.store.execute(checkpoint, write=False))
-            _KEEP.add(task)
-            task.add_done_callback(_KEEP.discard)
+            lang = turn.lang or core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
+            task = asyncio.ensure_future(truncate_after_forget(core, incoming, lang))
+            WAL_TASKS.add(task)
+            task.add_done_callback(WAL_TASKS.discard)
 
     core.on_turn.append(after_forget)
     core.background.append(lambda: purge_loop(core))
-
-
-_KEEP: set[asyncio.Future[Any]] = set()
+    core.background.append(lambda: every(WAL_RETRY_EVERY, lambda: retry_wal(core), "write-ahead log retry"))
 
 
 # ---------------------------------------------------------------- command line
@@ -294,7 +311,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
                 print("no WEGWIJZER_ENCRYPTION_KEYS set: nothing to encrypt with", file=sys.stderr)
                 return 2
             changed = await rotate_store(store, store.codec)
-            await store.execute(checkpoint, write=False)
+            await store.truncate_wal(WAL_WAIT_S)
             print(f"re-encrypted {changed} value(s) with the current key; "
                   "the other keys can now be removed from WEGWIJZER_ENCRYPTION_KEYS")
             return 0

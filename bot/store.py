@@ -229,6 +229,17 @@ class Checkpointer(threading.Thread):
         self.join(timeout=10.0)
 
 
+def _truncate_wal_once(path: str) -> bool:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=0.0)
+    try:
+        [(busy, _frames, _copied)] = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return not busy
+    except sqlite3.OperationalError:  # locked by a writer this instant: the next try
+        return False
+    finally:
+        conn.close()
+
+
 class Store:
     """Async facade over one SQLite connection."""
 
@@ -242,6 +253,8 @@ class Store:
         #: fn(db, who) run first when a user is forgotten, in the same transaction
         #: (e.g. the desk keeps a delivered report but cuts its link to the user)
         self.forget_hooks: list[Callable[[sqlite3.Connection, str], None]] = []
+        #: the last truncate_wal could not empty the WAL: deleted rows may still be in it
+        self.wal_pending = False
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -487,6 +500,29 @@ class Store:
             hook(db, who)
         for table, column in self.USER_TABLES:
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (who,))  # noqa: S608 - fixed names
+
+    async def truncate_wal(self, wait_s: float = 0.0) -> bool:
+        """Copy the WAL into the database and empty it, so no old page (a forgotten user's) stays in it.
+
+        A reader holding an old snapshot (a backup reading the file) makes this impossible
+        until it is done. Each try runs on a short-lived connection of its own that never
+        waits, off the store's thread, so turns go on meanwhile; tries are repeated with
+        backoff for up to `wait_s`. False: the WAL still holds old pages (`wal_pending`).
+        """
+        if self.path == ":memory:":
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + wait_s
+        delay = 0.02
+        while True:
+            if await loop.run_in_executor(None, _truncate_wal_once, self.path):
+                self.wal_pending = False
+                return True
+            if time.monotonic() >= deadline:
+                self.wal_pending = True
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def prune_handled(self, older_than_s: int) -> int:
         cutoff = int(self.clock().timestamp()) - older_than_s

@@ -7,7 +7,9 @@ anything they typed.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import re
 import sqlite3
 import subprocess
@@ -18,9 +20,9 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from bot import privacy
 from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
 from bot.events import Choice, Command, ConversationKey, Edit, Incoming, Send, Text
-from bot.privacy import checkpoint
 from bot.store import Store
 from tests.desk_harness import World
 
@@ -240,7 +242,7 @@ async def test_with_a_key_nothing_typed_is_readable_in_the_file(tmp_path):
     world = await World(tmp_path, encryption_keys=key).start()
     try:
         await a_user_with_everything(world)
-        await world.c.store.execute(checkpoint, write=False)
+        await world.c.store.truncate_wal()
         data = raw_bytes(world.settings.db)
         for text in (ADDRESS, RELAYED, REPORTED, "Een tweede voorval", "06-99990000", "Dag, ik lees mee"):
             assert text.encode() not in data
@@ -321,5 +323,72 @@ async def test_a_database_with_encrypted_data_and_no_key_fails_loudly(tmp_path):
     try:
         with pytest.raises(MissingKey):
             await world.say(USER, "hallo")
+    finally:
+        await world.close()
+
+
+# ---------------------------------------------------------------- a reader holds the file
+
+
+def a_backup_reading(db_file: Path) -> sqlite3.Connection:
+    """Another program (a backup) in the middle of reading the file: an old snapshot is held open."""
+    reader = sqlite3.connect(db_file, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM conversations").fetchall()
+    return reader
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("app_lang", "told"), [
+    (None, "Je gegevens zijn gewist uit de database."),
+    ("en", "Your data has been deleted from the database."),
+])
+async def test_a_backup_reading_the_file_during_forget_me_is_waited_for_then_the_user_is_told_honestly(
+        tmp_path, monkeypatch, caplog, app_lang, told):
+    monkeypatch.setattr(privacy, "WAL_WAIT_S", 0.5)  # the bounded wait (seconds) before the user is told
+    world = await World(tmp_path).start()
+    wal = Path(f"{world.settings.db}-wal")
+    try:
+        if app_lang == "en":
+            await in_english(world, Command("start"))
+        await world.command(USER, "start", "huisbezoek")
+        await world.press(USER, "m60")
+        await world.press(USER, "yes")
+        await world.say(USER, ADDRESS)
+        reader = a_backup_reading(world.settings.db)
+        await world.say(USER, "stop" if app_lang else "vergeet mij")
+        with caplog.at_level(logging.DEBUG):
+            await world.press(USER, "yes")
+            await asyncio.gather(*privacy.WAL_TASKS)
+        said = world.outlet.texts(USER)
+        assert told in said[-1]
+        assert "write-ahead" in said[-1]
+        assert len(said[-1]) <= 1000
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any("write-ahead log" in m for m in warned), warned
+        assert not any(USER in m or ADDRESS in m for m in (r.getMessage() for r in caplog.records))
+        assert wal.stat().st_size > 0  # the old pages are still there while the backup reads
+
+        reader.execute("COMMIT")  # the backup is done
+        reader.close()
+        await privacy.purge_core(world.c)  # the next periodic run truncates it
+        assert wal.stat().st_size == 0
+        assert ADDRESS.encode() not in raw_bytes(world.settings.db)
+    finally:
+        await world.close()
+
+
+async def test_without_a_reader_forget_me_truncates_the_wal_at_once_and_says_nothing_more(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start", "huisbezoek")
+        await world.press(USER, "m60")
+        await world.press(USER, "yes")
+        await world.say(USER, ADDRESS)
+        await world.say(USER, "vergeet mij")
+        said = await world.press(USER, "yes")
+        await asyncio.gather(*privacy.WAL_TASKS)
+        assert world.outlet.texts(USER)[-1] == said[-1]  # only the confirmation
+        assert ADDRESS.encode() not in raw_bytes(world.settings.db)
     finally:
         await world.close()
