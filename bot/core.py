@@ -40,7 +40,7 @@ from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
 from bot.state import State
-from bot.store import Store, TurnResult, who_of
+from bot.store import Store, TurnResult, queue_outbox, who_of
 
 log = logging.getLogger(__name__)
 
@@ -355,10 +355,7 @@ class Core:
             await self.deliver(key, actions, None, ids)
 
     def _enqueue(self, db: Any, key: ConversationKey, actions: Sequence[Send]) -> list[int]:
-        cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
-                         (str(key), who_of(str(key)), self.store.codec.encode(encode_outbound(actions)),
-                          int(self.clock().timestamp())))
-        return [int(cur.lastrowid)]
+        return [queue_outbox(db, self.store.codec, str(key), encode_outbound(actions), int(self.clock().timestamp()))]
 
     async def load_owed(self) -> None:
         """Note which conversations a previous run left replies for: before any adapter

@@ -177,17 +177,24 @@ ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
     EncryptedColumn("desk_outbox", "payload", "id"),
     EncryptedColumn("relay_messages", "body", "id"),
     EncryptedColumn("timers", "vars", "id"),
+    # sealed plain values and the id key behind the pseudonyms (bot/pseudonyms.py)
+    EncryptedColumn("outbox", "addr", "id"),
+    EncryptedColumn("timers", "addr", "id"),
+    EncryptedColumn("timers", "label", "id"),
+    EncryptedColumn("cases", "addr", "id"),
+    EncryptedColumn("cases", "title", "id"),
+    EncryptedColumn("secrets", "value", "name"),
 ]
 
 
-def _tables(db: sqlite3.Connection) -> set[str]:
+def table_names(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def rotate_batch(db: sqlite3.Connection, codec: FernetCodec, column: EncryptedColumn,
                  after: Any, limit: int = 500) -> tuple[int, Any]:
     """Re-encrypt up to `limit` rows after primary key `after`; return (changed, last key seen)."""
-    if column.table not in _tables(db):
+    if column.table not in table_names(db):
         return 0, None
     q_select = (f"SELECT {column.pk}, {column.column} FROM {column.table} "  # noqa: S608 - fixed names
                 f"WHERE {column.column} IS NOT NULL AND ({column.pk} > ? OR ? IS NULL) "

@@ -76,7 +76,8 @@ class Exporter:
         lines = [self.t("privacy.export.header", when=self.when(now)), ""]
         found = False
         for _key, blob, updated in db.execute(
-                "SELECT key, state, updated_at FROM conversations WHERE who = ? ORDER BY updated_at", (who,)):
+                "SELECT key, state, updated_at FROM conversations WHERE who = pseudonym(?) ORDER BY updated_at",
+                (who,)):
             found = True
             lines += self.conversation(State.from_json(self.codec.decode(blob)), updated)
         desk_name = self.t("desk.name")
@@ -93,7 +94,7 @@ class Exporter:
                     lines.append("    " + self.t("privacy.export.timer_values"))
                     lines += [f"      {name}: {self.shown(value)}" for name, value in sorted(timer.values.items())]
             lines.append("")
-        waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE who = ?", (who,)).fetchone()[0]
+        waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE who = pseudonym(?)", (who,)).fetchone()[0]
         if waiting:
             found = True
             lines += [self.t("privacy.export.outbox", items=str(waiting)), ""]

@@ -36,6 +36,7 @@ import aiosqlite
 
 from bot.clock import SYSTEM, Now, iso_week
 from bot.private_files import private_database
+from bot.pseudonyms import Pseudonyms
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -107,6 +108,16 @@ def _m1(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1]
 
 
+@dataclass(frozen=True, slots=True)
+class StoreMigration:
+    """A migration that converts rows with the store's keys (seals values, pseudonymises ids)."""
+
+    convert: Callable[[sqlite3.Connection, Store], None]
+
+    def __call__(self, db: sqlite3.Connection) -> None:
+        raise TypeError("a StoreMigration runs inside Store._setup, with the store")
+
+
 def register_migration(fn: Callable[[sqlite3.Connection], None]) -> None:
     """Add a migration (modules that own tables register theirs at import)."""
     if fn not in MIGRATIONS:
@@ -158,6 +169,14 @@ class TurnResult:
 class TurnOutcome:
     outbox_ids: list[int]
     value: Any
+
+
+def queue_outbox(db: sqlite3.Connection, codec: Codec, key: str, payload: str, now: int) -> int:
+    """A message for a conversation in the outbox; its address sealed, looked up by pseudonym."""
+    cur = db.execute("INSERT INTO outbox(key, who, addr, payload, created_at) "
+                     "VALUES (pseudonym(?), pseudonym(?), seal(?), ?, ?)",
+                     (key, who_of(key), key, codec.encode(payload), now))
+    return int(cur.lastrowid or 0)
 
 
 def who_of(key: str) -> str:
@@ -249,6 +268,8 @@ class Store:
         self.clock: Now = clock
         self.path = path
         self.codec = codec
+        #: the SQL functions pseudonym/seal/unseal and the database's id key (bot.pseudonyms)
+        self.ids = Pseudonyms(codec)
         self.checkpointer: Checkpointer | None = None
         #: fn(db, who) run first when a user is forgotten, in the same transaction
         #: (e.g. the desk keeps a delivered report but cuts its link to the user)
@@ -299,18 +320,26 @@ class Store:
         db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")  # forgotten data is overwritten, not left in free pages
+        self.ids.install(db)
         version = db.execute("PRAGMA user_version").fetchone()[0]
         for number, migration in enumerate(MIGRATIONS, start=1):
             if number <= version:
                 continue
             db.execute("BEGIN IMMEDIATE")
             try:
-                migration(db)
+                if isinstance(migration, StoreMigration):
+                    migration.convert(db, self)
+                else:
+                    migration(db)
                 db.execute(f"PRAGMA user_version={number}")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        # keys set on a database written without them: its ids are pseudonymised now, in one go
+        converted = self._in_transaction(db, lambda conn: self.ids.protect(conn))
+        if converted:
+            log.info("encryption keys are set: %d stored ids, titles and timer names were protected", converted)
 
     async def close(self) -> None:
         checkpointer, self.checkpointer = self.checkpointer, None
@@ -331,7 +360,11 @@ class Store:
         conn = self.db
 
         def bound() -> T:
-            result = fn(conn._conn, *args)
+            try:
+                result = fn(conn._conn, *args)
+            except sqlite3.OperationalError as exc:
+                self.ids.reraise(exc)
+                raise
             if isinstance(result, sqlite3.Cursor):
                 result.close()
                 return None  # type: ignore[return-value]
@@ -387,20 +420,20 @@ class Store:
         now = int(self.clock().timestamp())
         if update_id is not None:
             try:
-                db.execute("INSERT INTO handled(update_id, at) VALUES (?, ?)", (update_id, now))
+                db.execute("INSERT INTO handled(update_id, at) VALUES (pseudonym(?), ?)", (update_id, now))
             except sqlite3.IntegrityError:
                 return None
-        row = db.execute("SELECT state FROM conversations WHERE key = ?", (key,)).fetchone()
+        row = db.execute("SELECT state FROM conversations WHERE key = pseudonym(?)", (key,)).fetchone()
         result = compute(self.codec.decode(row[0]) if row else None)
         who = who_of(key)
         if result.forget_who:
             self._forget(db, who)
         elif result.state is None:
             if row:
-                db.execute("DELETE FROM conversations WHERE key = ?", (key,))
+                db.execute("DELETE FROM conversations WHERE key = pseudonym(?)", (key,))
         else:
             db.execute(
-                "INSERT INTO conversations(key, who, state, updated_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO conversations(key, who, state, updated_at) VALUES (pseudonym(?), pseudonym(?), ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (key, who, self.codec.encode(result.state), now),
             )
@@ -409,9 +442,7 @@ class Store:
                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
         ids = []
         for payload in result.outbox + (result.writes(db) if result.writes else []):
-            cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
-                             (key, who, self.codec.encode(payload), now))
-            ids.append(int(cur.lastrowid or 0))
+            ids.append(queue_outbox(db, self.codec, key, payload, now))
         if result.stats:
             week = _week(now)
             db.executemany(
@@ -434,17 +465,19 @@ class Store:
         """Queued replies, oldest first: all of them, or one conversation's."""
         def read(db: sqlite3.Connection) -> list[tuple[int, str, str]]:
             if key is None:
-                rows = db.execute("SELECT id, key, payload FROM outbox ORDER BY id").fetchall()
+                rows = db.execute("SELECT id, unseal(addr), payload FROM outbox ORDER BY id").fetchall()
             else:  # by `who` first: that column is indexed
-                rows = db.execute("SELECT id, key, payload FROM outbox WHERE who = ? AND key = ? ORDER BY id",
+                rows = db.execute("SELECT id, unseal(addr), payload FROM outbox "
+                                  "WHERE who = pseudonym(?) AND key = pseudonym(?) ORDER BY id",
                                   (who_of(key), key)).fetchall()
             return [(i, k, self.codec.decode(p)) for i, k, p in rows]
 
         return await self._call(read)
 
     async def outbox_keys(self) -> set[str]:
-        """Conversations with queued replies (nothing decoded: payloads may be encrypted)."""
-        return await self._call(lambda db: {k for (k,) in db.execute("SELECT DISTINCT key FROM outbox")})
+        """Conversations with queued replies (one sealed address opened per conversation, no payload)."""
+        return await self._call(lambda db: {k for (k,) in db.execute(
+            "SELECT unseal(MIN(addr)) FROM outbox GROUP BY key")})
 
     async def requeue(self, ids: Sequence[int], payload: str) -> None:
         """Replace what these outbox rows still have to send by `payload` (the unsent rest)."""
@@ -463,7 +496,7 @@ class Store:
     # ------------------------------------------------------------ simple reads/writes
     async def state(self, key: str) -> str | None:
         def read(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT state FROM conversations WHERE key = ?", (key,)).fetchone()
+            row = db.execute("SELECT state FROM conversations WHERE key = pseudonym(?)", (key,)).fetchone()
             return self.codec.decode(row[0]) if row else None
 
         return await self._call(read)
@@ -499,7 +532,7 @@ class Store:
         for hook in self.forget_hooks:
             hook(db, who)
         for table, column in self.USER_TABLES:
-            db.execute(f"DELETE FROM {table} WHERE {column} = ?", (who,))  # noqa: S608 - fixed names
+            db.execute(f"DELETE FROM {table} WHERE {column} = pseudonym(?)", (who,))  # noqa: S608 - fixed names
 
     async def truncate_wal(self, wait_s: float = 0.0) -> bool:
         """Copy the WAL into the database and empty it, so no old page (a forgotten user's) stays in it.
@@ -624,3 +657,21 @@ def _m_timer_values(db: sqlite3.Connection) -> None:
 
 
 register_migration(_m_timer_values)
+
+
+def _m_private_ids(db: sqlite3.Connection, store: Store) -> None:
+    """Ids become pseudonyms; addresses, timer names and case titles are sealed (bot/pseudonyms.py).
+
+    Existing rows are converted here: the plain addresses are sealed into the new
+    columns and, with encryption keys set, every id is replaced by its pseudonym.
+    """
+    for table, column in (("outbox", "addr"), ("timers", "addr"), ("timers", "label"), ("cases", "addr")):
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} BLOB")
+    db.execute("UPDATE outbox SET addr = seal(key)")
+    db.execute("UPDATE timers SET addr = seal(key), label = seal(name)")
+    db.execute("UPDATE cases SET addr = seal(key), title = seal(title)")
+    store.ids.protect(db)
+
+
+register_migration(StoreMigration(_m_private_ids))

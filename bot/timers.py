@@ -10,6 +10,8 @@
   fire is handled once even when the bot stops between handling it and
   deleting the row; a timer that was due while the bot was down fires at start.
 - Times are stored as UTC epoch seconds; `at` without a zone is Dutch time.
+  The due time stays readable (the loop asks for what is due); the timer's
+  name and its conversation are sealed or pseudonymised (bot/pseudonyms.py).
 - A timer keeps the flow's variables of the moment it was set (encrypted), so
   a check-in alert still carries the address the professional gave when they
   started another flow meanwhile (events.Timer.values).
@@ -59,7 +61,8 @@ class PendingTimer:
     values: dict[str, Any]
 
 
-_COLUMNS = "id, key, name, lang, due_at, token, vars"
+#: the address and name are sealed, `key`/`name`/`who` hold pseudonyms (bot/pseudonyms.py)
+_COLUMNS = "id, unseal(addr), unseal(label), lang, due_at, token, vars"
 
 
 def _timer(codec: Codec, row: Sequence[Any]) -> PendingTimer:
@@ -85,7 +88,7 @@ def parse_moment(at: str) -> int | None:
 def write_schedule(codec: Codec, db: sqlite3.Connection, incoming: Incoming, action: Schedule,
                    turn: Turn) -> Sequence[Send]:
     key = str(incoming.key)
-    db.execute("DELETE FROM timers WHERE key = ? AND name = ?", (key, action.name))
+    db.execute("DELETE FROM timers WHERE key = pseudonym(?) AND name = pseudonym(?)", (key, action.name))
     if action.at.strip() in CANCEL:
         return []  # `at: "None"`: the flow cancels this timer
     due = parse_moment(action.at)
@@ -94,14 +97,15 @@ def write_schedule(codec: Codec, db: sqlite3.Connection, incoming: Incoming, act
         return []
     lang = turn.state.lang if turn.state else None
     values = {k: v for k, v in turn.state.vars.items() if not k.startswith("_")} if turn.state else {}
-    db.execute("INSERT INTO timers(key, who, name, lang, due_at, token, vars) VALUES (?, ?, ?, ?, ?, ?, ?)",
-               (key, who_of(key), action.name, lang, due, secrets.token_hex(8),
+    db.execute("INSERT INTO timers(key, who, name, addr, label, lang, due_at, token, vars) "
+               "VALUES (pseudonym(?), pseudonym(?), pseudonym(?), seal(?), seal(?), ?, ?, ?, ?)",
+               (key, who_of(key), action.name, key, action.name, lang, due, secrets.token_hex(8),
                 codec.encode(json.dumps(values, ensure_ascii=False))))
     return []
 
 
 def write_cancel(db: sqlite3.Connection, incoming: Incoming, action: CancelTimers, turn: Turn) -> Sequence[Send]:
-    db.execute("DELETE FROM timers WHERE key = ?", (str(incoming.key),))
+    db.execute("DELETE FROM timers WHERE key = pseudonym(?)", (str(incoming.key),))
     return []
 
 
@@ -115,7 +119,8 @@ def _due(db: sqlite3.Connection, codec: Codec, now: int) -> list[PendingTimer]:
 
 
 def of_user(db: sqlite3.Connection, codec: Codec, who: str) -> list[PendingTimer]:
-    rows = db.execute(f"SELECT {_COLUMNS} FROM timers WHERE who = ? ORDER BY due_at, id", (who,)).fetchall()  # noqa: S608
+    rows = db.execute(f"SELECT {_COLUMNS} FROM timers WHERE who = pseudonym(?) "  # noqa: S608 - fixed names
+                      "ORDER BY due_at, id", (who,)).fetchall()
     return [_timer(codec, row) for row in rows]
 
 

@@ -14,6 +14,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +296,7 @@ async def test_python_m_bot_rotate_keys_and_new_key(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bot", "rotate-keys"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("re-encrypted 1 value(s)")
+    assert out.stdout.startswith("re-encrypted 2 value(s)")  # the conversation and the database's id key
     made = subprocess.run([sys.executable, "-m", "bot", "new-key"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     Fernet(made.stdout.strip())  # a valid key
@@ -390,5 +391,114 @@ async def test_without_a_reader_forget_me_truncates_the_wal_at_once_and_says_not
         await asyncio.gather(*privacy.WAL_TASKS)
         assert world.outlet.texts(USER)[-1] == said[-1]  # only the confirmation
         assert ADDRESS.encode() not in raw_bytes(world.settings.db)
+    finally:
+        await world.close()
+
+
+# ---------------------------------------------------------------- who and when, with keys set
+
+TALK_TITLE = "wil praten"
+REPORT_TITLE = "Testmelding van een incident"
+
+
+def plain_leftovers(db_file: Path, needles: Sequence[str]) -> list[tuple[str, str]]:
+    """(table, needle) for every needle readable in any value of any row of any table."""
+    found = []
+    for table, value in every_value(db_file):
+        shown = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        found += [(table, needle) for needle in needles if needle in shown]
+    return sorted(set(found))
+
+
+async def test_with_keys_no_table_shows_who_talked_to_the_bot_what_about_or_which_timer_is_set(tmp_path):
+    world = await World(tmp_path, encryption_keys=Fernet.generate_key().decode()).start()
+    try:
+        await a_user_with_everything(world)  # a check-in with an address, reports, a talk with the desk
+        update_ids = [f"test:{n}" for n in range(1, world._updates + 1)]
+        desk_message_ids = [post.message_id for post in world.outlet.posts]
+        with sqlite3.connect(world.settings.db) as db:
+            assert db.execute("SELECT COUNT(*) FROM timers").fetchone() == (1,)
+            assert db.execute("SELECT COUNT(*) FROM handled").fetchone()[0] >= len(update_ids)
+        needles = [USER, ADDRESS, RELAYED, REPORTED, "Dag, ik lees mee", "Een tweede voorval", "06-99990000",
+                   REPORT_TITLE, TALK_TITLE, *update_ids]
+        assert plain_leftovers(world.settings.db, needles) == []
+        with sqlite3.connect(world.settings.db) as db:
+            [(name,)] = db.execute("SELECT name FROM timers").fetchall()
+            assert "checkin" not in name and "grace" not in name
+            stored_message_ids = [m for (m,) in db.execute("SELECT message_id FROM desk_messages")]
+            assert stored_message_ids and not set(stored_message_ids) & set(desk_message_ids)
+
+        # and everything still works on those rows: my data, the desk, the check-in, the timer
+        await world.command(USER, "mijngegevens")
+        text = world.outlet.sent[USER][-1].document.content
+        assert f"address: {ADDRESS}" in text
+        assert f"WW-2026-0001 · {REPORT_TITLE}" in text and f"Jij: {RELAYED}" in text
+        assert re.search(r"checkin om 30-11-2026 11:00", text)
+        queue = await world.desk_says("m1", "/queue")
+        assert REPORT_TITLE in queue[0]
+        await world.desk_says("m1", "/r WW-2026-0003 Nog een vraag?")
+        assert world.outlet.texts(USER)[-1].endswith("Nog een vraag?")
+        shown = len(world.outlet.texts(USER))
+        world.clock.advance(minutes=61)
+        assert await world.fire_timers() == 1  # the check-in found its conversation and asked
+        assert len(world.outlet.texts(USER)) > shown
+    finally:
+        await world.close()
+
+
+async def test_with_keys_forget_me_still_deletes_everything_and_keeps_the_delivered_report(tmp_path):
+    world = await World(tmp_path, encryption_keys=Fernet.generate_key().decode()).start()
+    try:
+        await a_user_with_everything(world)
+        await world.say(USER, "vergeet mij")
+        said = await world.press(USER, "yes")
+        assert "Meldingen die al bij een organisatie zijn, blijven daar." in said[0]
+        await asyncio.gather(*privacy.WAL_TASKS)
+        with sqlite3.connect(world.settings.db) as db:
+            for table in ("conversations", "outbox", "timers", "relay_messages"):
+                assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
+            assert db.execute("SELECT ref, who, key, addr, body FROM cases").fetchall() == [
+                ("WW-2026-0001", None, None, None, None)]
+        await world.command(USER, "mijngegevens")
+        assert "Ik bewaar op dit moment niets over je." in world.outlet.sent[USER][-1].document.content
+    finally:
+        await world.close()
+
+
+def as_written_by_schema_4(db_file: Path) -> None:
+    """Turn the file into what the bot wrote before migration 5: no sealed columns, plain titles."""
+    with sqlite3.connect(db_file) as db:
+        db.execute("UPDATE cases SET title = json_extract(CAST(title AS TEXT), '$')")
+        for table, column in (("outbox", "addr"), ("timers", "addr"), ("timers", "label"), ("cases", "addr")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 4")
+
+
+@pytest.mark.parametrize("before", ["an older version of the bot", "this version without keys"])
+async def test_rows_written_without_protection_are_converted_when_keys_are_set(tmp_path, before):
+    world = await World(tmp_path).start()
+    try:
+        await a_user_with_everything(world)
+    finally:
+        await world.close()
+    if before == "an older version of the bot":
+        as_written_by_schema_4(world.settings.db)
+    assert plain_leftovers(world.settings.db, [USER, REPORT_TITLE])  # plain before
+
+    world.settings = world.settings.model_copy(
+        update={"encryption_keys": _secret(Fernet.generate_key().decode())})
+    await world.start()
+    try:
+        # ids are pseudonymised at start; what was typed before gets encrypted by rotate-keys (KEY-ROTATION.md)
+        await rotate_store(world.c.store, world.c.store.codec)
+        assert plain_leftovers(world.settings.db, [USER, REPORT_TITLE, TALK_TITLE, ADDRESS, "test:1"]) == []
+        said = await world.desk_says("m1", "/r WW-2026-0003 Bent u er nog?")  # the talk still reaches the user
+        assert said == [] or "WW-2026-0003" in said[0]
+        assert world.outlet.texts(USER)[-1].endswith("Bent u er nog?")
+        await world.command(USER, "mijngegevens")
+        text = world.outlet.sent[USER][-1].document.content
+        assert f"address: {ADDRESS}" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
+        world.clock.advance(minutes=61)
+        assert await world.fire_timers() == 1  # the check-in timer found its conversation
     finally:
         await world.close()

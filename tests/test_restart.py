@@ -176,8 +176,8 @@ def test_messages_a_killed_process_did_not_print_are_printed_by_the_next_one(db_
     bot.kill()
     payload = json.dumps([{"t": "send", "text": "Hoe heet je?", "token": "name"}])
     with sqlite3.connect(db_path) as conn:
-        conn.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, 0)",
-                     (KEY, "console\x1flocal", payload.encode()))
+        conn.execute("INSERT INTO outbox(key, who, addr, payload, created_at) VALUES (?, ?, ?, ?, 0)",
+                     (KEY, "console\x1flocal", json.dumps(KEY).encode(), payload.encode()))
     bot = started()
     first = json.loads(bot.lines.get(timeout=30))
     assert first["text"] == "Hoe heet je?"

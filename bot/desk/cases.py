@@ -5,7 +5,8 @@ transaction (Store.execute or a turn's writer). Tables are created by the
 store's migration `_m_safety_desk`.
 
 - cases: one per report (kind "report") or request for a person ("talk").
-  `who`/`key` link it to the user; a delivered report outlives "forget me"
+  `who`/`key` (pseudonyms) link it to the user, `addr` (sealed) says where to
+  reach them, `title` is sealed too; a delivered report outlives "forget me"
   without them. `body` (encrypted) holds a report's content only until every
   desk has its card. status: open -> claimed (report) | active (talk) ->
   ended | withdrawn.
@@ -30,13 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.desk.commands import format_ref
-from bot.store import SEP, Codec, who_of
+from bot.store import SEP, Codec, queue_outbox, who_of
 
 REPORT = "report"
 TALK = "talk"
 OPEN_TALK = ("open", "active")
 
-_COLUMNS = ("id, ref, kind, who, key, lang, urgent, status, title, alias, created_at, "
+#: `who` and `claimed_by` come back as stored (pseudonyms), `key` and `title` unsealed (bot/pseudonyms.py)
+_COLUMNS = ("id, ref, kind, who, unseal(addr), lang, urgent, status, unseal(title), alias, created_at, "
             "delivered_at, claimed_at, claimed_by, claimed_in, ended_at")
 
 
@@ -87,9 +89,9 @@ def next_ref(db: sqlite3.Connection, year: int) -> str:
 def insert_case(db: sqlite3.Connection, *, ref: str, kind: str, key: str, lang: str, urgent: bool,
                 title: str | None, alias: str | None, body: bytes | None, now: int) -> Case:
     cur = db.execute(
-        "INSERT INTO cases(ref, kind, who, key, lang, urgent, status, title, alias, body, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-        (ref, kind, who_of(key), key, lang, int(urgent), title, alias, body, now))
+        "INSERT INTO cases(ref, kind, who, key, addr, lang, urgent, status, title, alias, body, created_at) "
+        "VALUES (?, ?, pseudonym(?), pseudonym(?), seal(?), ?, ?, 'open', seal(?), ?, ?, ?)",
+        (ref, kind, who_of(key), key, key, lang, int(urgent), title, alias, body, now))
     found = case_by_id(db, int(cur.lastrowid or 0))
     assert found is not None
     return found
@@ -106,18 +108,18 @@ def case_by_ref(db: sqlite3.Connection, ref: str) -> Case | None:
 def talk_of(db: sqlite3.Connection, key: str) -> Case | None:
     """The open or active talk of this conversation, if any."""
     return _case(db.execute(
-        f"SELECT {_COLUMNS} FROM cases WHERE key = ? AND kind = ? AND status IN (?, ?) "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM cases WHERE key = pseudonym(?) AND kind = ? AND status IN (?, ?) "  # noqa: S608
         "ORDER BY id DESC LIMIT 1", (key, TALK, *OPEN_TALK)).fetchone())
 
 
 def open_talks(db: sqlite3.Connection) -> list[tuple[str, int]]:
     return [(k, i) for i, k in db.execute(
-        "SELECT id, key FROM cases WHERE kind = ? AND status IN (?, ?) AND key IS NOT NULL",
+        "SELECT id, unseal(addr) FROM cases WHERE kind = ? AND status IN (?, ?) AND addr IS NOT NULL",
         (TALK, *OPEN_TALK)).fetchall()]
 
 
 def cases_of(db: sqlite3.Connection, who: str) -> list[Case]:
-    rows = db.execute(f"SELECT {_COLUMNS} FROM cases WHERE who = ? ORDER BY id", (who,)).fetchall()  # noqa: S608
+    rows = db.execute(f"SELECT {_COLUMNS} FROM cases WHERE who = pseudonym(?) ORDER BY id", (who,)).fetchall()  # noqa: S608
     return [c for c in (_case(r) for r in rows) if c is not None]
 
 
@@ -130,12 +132,12 @@ def waiting(db: sqlite3.Connection) -> list[Case]:
 
 def active_talks_held_by(db: sqlite3.Connection, member: str, desk: str) -> list[Case]:
     rows = db.execute(f"SELECT {_COLUMNS} FROM cases WHERE kind = ? AND status = 'active' "  # noqa: S608
-                      "AND claimed_by = ? AND claimed_in = ? ORDER BY id", (TALK, member, desk)).fetchall()
+                      "AND claimed_by = pseudonym(?) AND claimed_in = ? ORDER BY id", (TALK, member, desk)).fetchall()
     return [c for c in (_case(r) for r in rows) if c is not None]
 
 
 def case_of_message(db: sqlite3.Connection, desk: str, message_id: str) -> Case | None:
-    row = db.execute("SELECT case_id FROM desk_messages WHERE desk = ? AND message_id = ?",
+    row = db.execute("SELECT case_id FROM desk_messages WHERE desk = ? AND message_id = pseudonym(?)",
                      (desk, message_id)).fetchone()
     return case_by_id(db, int(row[0])) if row else None
 
@@ -144,7 +146,8 @@ def set_status(db: sqlite3.Connection, case_id: int, status: str, now: int, **ex
     columns = {"status": status, **extra}
     if status in ("ended", "withdrawn"):
         columns["ended_at"] = now
-    assignments = ", ".join(f"{name} = ?" for name in columns)
+    assignments = ", ".join(f"{name} = pseudonym(?)" if name == "claimed_by" else f"{name} = ?"
+                            for name in columns)
     db.execute(f"UPDATE cases SET {assignments} WHERE id = ?", (*columns.values(), case_id))  # noqa: S608
 
 
@@ -198,7 +201,7 @@ def posted(db: sqlite3.Connection, post: Post, message_id: str, now: int) -> Non
     if post.case_id is None:
         return
     if message_id:
-        db.execute("INSERT OR IGNORE INTO desk_messages(desk, message_id, case_id) VALUES (?, ?, ?)",
+        db.execute("INSERT OR IGNORE INTO desk_messages(desk, message_id, case_id) VALUES (?, pseudonym(?), ?)",
                    (post.desk, message_id, post.case_id))
     if post.what == "card":
         left = db.execute("SELECT 1 FROM desk_outbox WHERE case_id = ? AND what = 'card' LIMIT 1",
@@ -230,6 +233,4 @@ def transcript(db: sqlite3.Connection, codec: Codec, case_id: int) -> list[tuple
 
 def queue_for_user(db: sqlite3.Connection, codec: Codec, key: str, payload: str, now: int) -> int:
     """A message for a user in the core's outbox (payload from core.encode_outbound)."""
-    cur = db.execute("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, ?)",
-                     (key, who_of(key), codec.encode(payload), now))
-    return int(cur.lastrowid or 0)
+    return queue_outbox(db, codec, key, payload, now)

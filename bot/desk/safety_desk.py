@@ -574,8 +574,8 @@ class SafetyDesk:
                 for desk in targets:  # not tied to the case: it is deleted next
                     cases.queue_post(db, self.codec, desk, None, "notice", notice, None, now)
         # A report every desk received stays with the organisation, without a link to the user.
-        db.execute("UPDATE cases SET who = NULL, key = NULL, body = NULL, alias = NULL "
-                   "WHERE who = ? AND kind = ? AND delivered_at IS NOT NULL", (who, REPORT))
+        db.execute("UPDATE cases SET who = NULL, key = NULL, addr = NULL, body = NULL, alias = NULL "
+                   "WHERE who = pseudonym(?) AND kind = ? AND delivered_at IS NOT NULL", (who, REPORT))
 
     def _on_turn(self, incoming: Incoming, turn: engine.Turn) -> None:
         if any(isinstance(a, ForgetUser) for a in turn.actions):
