@@ -170,7 +170,7 @@ async def truncate_after_forget(core: Core, incoming: Incoming, lang: str) -> No
     only the write-ahead log may keep a copy of the old pages until a checkpoint
     can empty it, which a reader holding an old snapshot prevents.
     """
-    if await core.store.truncate_wal(WAL_WAIT_S):
+    if await core.store.truncate_wal(WAL_WAIT_S) or core.store.closed:
         return
     log.warning("after forget-me the write-ahead log could not be emptied (another program is reading "
                 "the database file); it will be tried again every %d s", int(WAL_RETRY_EVERY))

@@ -248,17 +248,6 @@ class Checkpointer(threading.Thread):
         self.join(timeout=10.0)
 
 
-def _truncate_wal_once(path: str) -> bool:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=0.0)
-    try:
-        [(busy, _frames, _copied)] = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        return not busy
-    except sqlite3.OperationalError:  # locked by a writer this instant: the next try
-        return False
-    finally:
-        conn.close()
-
-
 class Store:
     """Async facade over one SQLite connection."""
 
@@ -276,6 +265,8 @@ class Store:
         self.forget_hooks: list[Callable[[sqlite3.Connection, str], None]] = []
         #: the last truncate_wal could not empty the WAL: deleted rows may still be in it
         self.wal_pending = False
+        self.closed = False
+        self.busy_timeout_ms = 30_000
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -317,7 +308,8 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")  # negative: KiB, not pages
         db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        self.busy_timeout_ms = int(busy_timeout_s * 1000)
+        db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")  # forgotten data is overwritten, not left in free pages
         self.ids.install(db)
@@ -342,6 +334,7 @@ class Store:
             log.info("encryption keys are set: %d stored ids, titles and timer names were protected", converted)
 
     async def close(self) -> None:
+        self.closed = True
         checkpointer, self.checkpointer = self.checkpointer, None
         if checkpointer is not None:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)
@@ -538,17 +531,25 @@ class Store:
         """Copy the WAL into the database and empty it, so no old page (a forgotten user's) stays in it.
 
         A reader holding an old snapshot (a backup reading the file) makes this impossible
-        until it is done. Each try runs on a short-lived connection of its own that never
-        waits, off the store's thread, so turns go on meanwhile; tries are repeated with
-        backoff for up to `wait_s`. False: the WAL still holds old pages (`wal_pending`).
+        until it is done. SQLite would then wait the whole busy timeout inside the store's
+        thread, holding up every turn, and give up quietly; so each try here does not wait
+        at all, and tries are repeated with backoff (turns go on in between) for up to
+        `wait_s`. False: the WAL may still hold old pages (`wal_pending`).
         """
         if self.path == ":memory:":
             return True
-        loop = asyncio.get_running_loop()
         deadline = time.monotonic() + wait_s
         delay = 0.02
         while True:
-            if await loop.run_in_executor(None, _truncate_wal_once, self.path):
+            if self.closed:  # closing checkpoints the WAL away unless a reader still holds it
+                return False
+            try:
+                done = await self._call(self._truncate_wal_now)
+            except ValueError:  # aiosqlite: closed in between
+                if self.closed:
+                    return False
+                raise
+            if done:
                 self.wal_pending = False
                 return True
             if time.monotonic() >= deadline:
@@ -556,6 +557,16 @@ class Store:
                 return False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    def _truncate_wal_now(self, db: sqlite3.Connection) -> bool:
+        db.execute("PRAGMA busy_timeout=0")
+        try:
+            [(busy, _frames, _copied)] = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return not busy
+        except sqlite3.OperationalError:  # locked by another process this instant: the next try
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
 
     async def prune_handled(self, older_than_s: int) -> int:
         cutoff = int(self.clock().timestamp()) - older_than_s
