@@ -16,6 +16,9 @@ Why it looks like this:
 - Message text is stored only inside saved answers (the state) and the
   outbox until delivered; both go through `codec`, which encrypts at rest
   when a key is configured.
+- Ids (conversation keys, users, update ids) are stored as pseudonyms and the
+  addresses replies go to are sealed, through the SQL functions `pseudonym`,
+  `seal` and `unseal` of this connection (bot/pseudonyms.py).
 
 Never log a state, a payload or anything a user typed from here.
 """
