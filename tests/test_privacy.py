@@ -32,6 +32,8 @@ USER = "user-4711"
 ADDRESS = "Zonnebloemstraat 17, Utrecht"
 RELAYED = "Mijn buurman weet waar ik woon"
 REPORTED = "Iemand bekraste mijn auto op de parkeerplaats"
+REPORT_TITLE = "Testmelding van een incident"
+TALK_TITLE = "wil praten"
 
 
 def every_value(db_path: Path) -> list[tuple[str, object]]:
@@ -245,8 +247,9 @@ async def test_with_a_key_nothing_typed_is_readable_in_the_file(tmp_path):
         await a_user_with_everything(world)
         await world.c.store.truncate_wal()
         data = raw_bytes(world.settings.db)
-        for text in (ADDRESS, RELAYED, REPORTED, "Een tweede voorval", "06-99990000", "Dag, ik lees mee"):
-            assert text.encode() not in data
+        for text in (ADDRESS, RELAYED, REPORTED, "Een tweede voorval", "06-99990000", "Dag, ik lees mee",
+                     USER, REPORT_TITLE):
+            assert text.encode() not in data, text
         # and the bot still reads it all
         await world.command(USER, "mijngegevens")
         assert ADDRESS in world.outlet.sent[USER][-1].document.content
@@ -396,10 +399,6 @@ async def test_without_a_reader_forget_me_truncates_the_wal_at_once_and_says_not
 
 
 # ---------------------------------------------------------------- who and when, with keys set
-
-TALK_TITLE = "wil praten"
-REPORT_TITLE = "Testmelding van een incident"
-
 
 def plain_leftovers(db_file: Path, needles: Sequence[str]) -> list[tuple[str, str]]:
     """(table, needle) for every needle readable in any value of any row of any table."""
