@@ -27,7 +27,6 @@ import json
 import logging
 import sqlite3
 import sys
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
