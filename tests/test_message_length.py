@@ -40,8 +40,12 @@ def shipped() -> FlowSet:
 
 
 def messages(lang: str) -> list[Message]:
+    """Every step of every flow, and the crisis replies (said at any step, before the flow goes on)."""
     fs = shipped()
-    return [m for flow in sorted(fs.flows) for m in flow_messages(fs, flow, lang, today=TODAY)]
+    found = [m for flow in sorted(fs.flows) for m in flow_messages(fs, flow, lang, today=TODAY)]
+    d = fs.directory_views[lang]
+    found += [Message("crisis", name, fs.render(lang, reply, {"d": d})) for name, (reply, _) in sorted(fs.crisis_routes.items())]
+    return found
 
 
 def sentences(text: str) -> list[str]:
