@@ -322,6 +322,23 @@ def test_card_words_come_from_the_given_texts(directory: Directory, words: dict[
         CardWords.from_texts(texts)
 
 
+def test_every_deadline_shows_texts_its_own_source_and_whether_it_was_checked() -> None:
+    """A computed deadline must say where its rule comes from: `d.<entry>.deadlines.<rule>.source_line`."""
+    from bot.app import load_flows
+    from bot.settings import Settings
+
+    fs = load_flows(Settings())
+    entries = load_directory(ROOT / "flows" / "directory").entries
+    rules = [(entry_id, item) for entry_id, entry in entries.items() for item in entry.deadlines]
+    assert len(rules) >= 10
+    for entry_id, item in rules:
+        assert item.source.startswith("https://"), (entry_id, item.id)
+        for lang, line in (("nl", f"Bron: {item.source}, nog niet opnieuw gecontroleerd"),
+                           ("en", f"Source: {item.source}, not yet re-checked")):
+            view = fs.directory_views[lang][entry_id]["deadlines"][item.id]
+            assert (view["source"], view["source_line"]) == (item.source, line), (entry_id, item.id, lang)
+
+
 def test_no_card_word_is_left_in_python() -> None:
     source = (ROOT / "bot" / "directory.py").read_text(encoding="utf-8")
     for word in ("Telefoon", "Bron", "gecontroleerd", "Let op", "gratis", "Kosten", "november"):
