@@ -27,6 +27,7 @@ from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow, Step
 from bot.graph import callers
+from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.texts import placeholders
 
 BAR = "─" * 64
@@ -131,12 +132,16 @@ def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | N
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message a step sends, as the user reads it (buttons apart); `cards` says it holds directory cards."""
+    """One message a step sends, as the user reads it (buttons apart).
+
+    `cards` names the directory card it is; `letter` marks part of a letter's copy in the chat.
+    """
 
     flow: str
     step: str
     text: str
     cards: tuple[str, ...] = ()
+    letter: bool = False
 
 
 def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
@@ -158,6 +163,10 @@ def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
             found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show or []]
         elif text := _message_text(page, fs, step):
             found.append(Message(flow_id, step_id, text))
+        if step.kind == "document" and step.document and mime_for(step.document.filename) == DOCX_MIME:
+            letter = page.text(step.document.template) + "\n"  # as the engine's `document` makes it
+            found += [Message(flow_id, step_id, part, letter=True)
+                      for part in in_messages(page.text("letters.copy"), letter)]
     return found
 
 
