@@ -55,12 +55,16 @@ __all__ = [
     "Lang",
     "Localized",
     "Period",
+    "ProvenanceGap",
     "StaleEntry",
     "directory_json_schema",
     "entry_problems",
+    "is_home_page",
     "last_day",
     "load_directory",
+    "provenance_gaps",
     "render_card",
+    "source_line",
     "stale_entries",
 ]
 
@@ -196,9 +200,21 @@ class Entry(_Strict):
     value: dict[str, FactValue] | None = None
     source: HttpsUrl
     other_sources: list[HttpsUrl] = Field(default_factory=list)
-    checked: date
+    #: the day a person opened `source` and confirmed the facts on it (a live check)
+    checked: date | None = None
+    #: the day the facts were taken over from research (shared/domain/FACTS.md), not checked live
+    researched: date | None = None
     confidence: Confidence
     confidence_note: Localized | None = None
+
+    @property
+    def checked_live(self) -> bool:
+        return self.checked is not None
+
+    @property
+    def as_of(self) -> date:
+        """The newest date anyone looked at these facts, live or in research (for staleness)."""
+        return max((d for d in (self.checked, self.researched) if d is not None), default=date.min)
 
     def deadline(self, deadline_id: str) -> Deadline:
         for item in self.deadlines:
@@ -228,6 +244,18 @@ def entry_problems(entry: Entry) -> list[tuple[PathKey, str, str]]:
     field a moderator has to change, not at the whole entry.
     """
     problems: list[tuple[PathKey, str, str]] = []
+    if entry.checked is None and entry.researched is None:
+        problems.append(
+            (
+                ("source",),
+                "the entry says neither when its facts were checked live (checked:) nor when they were "
+                "taken from research (researched:)",
+                (
+                    "add checked: YYYY-MM-DD if you opened the source and confirmed the facts that day, "
+                    "otherwise researched: YYYY-MM-DD with the date they were taken over"
+                ),
+            )
+        )
     if entry.confidence != "verified" and entry.confidence_note is None:
         problems.append(
             (
@@ -477,7 +505,7 @@ def load_directory(path: Path, pattern: str = "*.yaml", root: Path | None = None
 
 @dataclass(frozen=True, slots=True)
 class StaleEntry:
-    """An entry whose facts were last checked too long ago."""
+    """An entry whose facts were last looked at (live or in research) too long ago."""
 
     entry_id: str
     checked: date
@@ -491,11 +519,55 @@ def stale_entries(entries: Mapping[str, Entry], max_age_days: int, today: date) 
     its check date than hidden, but moderators need to know what to re-check.
     """
     stale = [
-        StaleEntry(entry_id, entry.checked, (today - entry.checked).days)
+        StaleEntry(entry_id, entry.as_of, (today - entry.as_of).days)
         for entry_id, entry in entries.items()
-        if (today - entry.checked).days > max_age_days
+        if (today - entry.as_of).days > max_age_days
     ]
     return sorted(stale, key=lambda s: (-s.age_days, s.entry_id))
+
+
+def is_home_page(url: str) -> bool:
+    """A site's root: it does not show which page states the fact."""
+    return urlsplit(url).path in ("", "/")
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceGap:
+    """A fact whose origin a moderator should make firmer: where, what, how."""
+
+    entry_id: str
+    path: PathKey
+    kind: Literal["home-page-source", "not-checked-live"]
+    message: str
+    fix: str
+
+
+def provenance_gaps(entries: Mapping[str, Entry]) -> list[ProvenanceGap]:
+    """Sources that are only a home page, and entries nobody checked at the source.
+
+    Warnings, not errors: the fact is still better shown with an honest
+    "not yet re-checked" than hidden, but moderators need the list to work through.
+    """
+    gaps: list[ProvenanceGap] = []
+    for entry_id, entry in entries.items():
+        if not entry.checked_live:
+            gaps.append(ProvenanceGap(
+                entry_id, ("researched",) if entry.researched else ("source",), "not-checked-live",
+                f"`{entry_id}` was never checked live: its facts were taken over from research"
+                + (f" on {entry.researched}" if entry.researched else ""),
+                f"open {entry.source}, confirm every fact on the card, then write checked: <that date> "
+                "(cards then say \"checked on\" instead of \"not yet re-checked\")"))
+        sources: list[tuple[PathKey, str, str]] = [(("source",), entry.source, "its source")]
+        sources += [(("deadlines", i, "source"), item.source, f"the source of deadline `{item.id}`")
+                    for i, item in enumerate(entry.deadlines)]
+        for path, url, what in sources:
+            if is_home_page(url):
+                gaps.append(ProvenanceGap(
+                    entry_id, path, "home-page-source",
+                    f"`{entry_id}`: {what} is only a home page ({url})",
+                    "replace it with the page that states the fact (e.g. https://site.nl/path/to/page); "
+                    "keep the home page only when no deeper page is known"))
+    return gaps
 
 
 # --------------------------------------------------------------------- deadlines
@@ -538,6 +610,7 @@ CARD_TEXT_KEYS: tuple[str, ...] = (
     "caution",
     "source",
     "checked_on",
+    "not_rechecked",
 )
 
 
@@ -561,6 +634,7 @@ class CardWords:
     caution: str
     source: str
     checked_on: str  # always followed by the date: "checked on" 29 November 2026
+    not_rechecked: str  # after the source of facts never checked live: "not yet re-checked"
 
     @classmethod
     def from_texts(cls, texts: Mapping[str, str]) -> CardWords:
@@ -585,6 +659,7 @@ class CardWords:
             caution=words["caution"],
             source=words["source"],
             checked_on=words["checked_on"],
+            not_rechecked=words["not_rechecked"],
         )
 
 
@@ -619,7 +694,18 @@ def _lines(entry: Entry, lang: Lang, words: CardWords) -> Iterable[str]:
         yield cost
     if entry.confidence != "verified" and entry.confidence_note:
         yield f"{words.caution}: {entry.confidence_note[lang]}"
-    yield f"{words.source}: {entry.source} ({words.checked_on} {format_date(entry.checked, lang)})"
+    yield source_line(entry.source, entry.checked, lang, words)
+
+
+def source_line(source: str, checked: date | None, lang: Lang, words: CardWords) -> str:
+    """Where a fact comes from, and honestly whether a person confirmed it there.
+
+    "checked on <date>" only for a live check; facts taken over from research
+    say they were not yet re-checked, so nobody trusts them more than they should.
+    """
+    if checked is None:
+        return f"{words.source}: {source}, {words.not_rechecked}"
+    return f"{words.source}: {source} ({words.checked_on} {format_date(checked, lang)})"
 
 
 def render_card(entry: Entry, lang: Lang, words: CardWords) -> str:
@@ -627,6 +713,6 @@ def render_card(entry: Entry, lang: Lang, words: CardWords) -> str:
 
     ``words`` are the card's fixed words in ``lang`` (see ``CardWords``).
     The source line is always last and always present, so no fact reaches a
-    user without saying where it comes from and when it was checked.
+    user without saying where it comes from and whether (and when) it was checked.
     """
     return "\n".join(_lines(entry, lang, words))

@@ -94,6 +94,8 @@ NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
 WAY_OUT_AFTER = 3
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
+#: The variable that remembers which directory cards this journey showed (see `show_cards`).
+SHOWN_CARDS = "_cards"
 #: Longest text the engine reads as an answer; longer input is refused politely.
 MAX_INPUT = 4000
 
@@ -928,9 +930,7 @@ class _Run:
             for name, source in (step.compute or {}).items():
                 state.vars[name] = self.fs.eval(source, self.variables())
         elif kind == "show":
-            parts = [self.text(step.text)] if step.text else []
-            parts += [self.fs.cards[entry][self.lang] for entry in step.show or []]
-            self.out.append(Send("\n\n".join(parts)))
+            self.show_cards(step)
         elif kind == "document":
             spec = step.document
             assert spec is not None
@@ -976,6 +976,28 @@ class _Run:
         if nxt is None:
             raise FlowError(f"step {state.flow}.{state.step} has no next")
         self.goto(state.flow, nxt)
+
+    def show_cards(self, step: Step) -> None:
+        """The introduction, then each directory card as a message of its own, each card once per journey.
+
+        One message per card keeps every message short enough to read on a phone; a card
+        this conversation already showed is named, not repeated (`_cards` remembers them,
+        and is forgotten with the journey, like every variable).
+        """
+        state = self.state
+        assert state is not None
+        if step.text:
+            self.out.append(Send(self.text(step.text)))
+        shown: list[str] = state.vars.setdefault(SHOWN_CARDS, [])
+        again: list[str] = []
+        for entry in step.show or []:
+            if entry in shown:
+                again.append(self.fs.directory_views[self.lang][entry]["name"])
+                continue
+            shown.append(entry)
+            self.out.append(Send(self.fs.cards[entry][self.lang]))
+        if again:
+            self.out.append(Send(self.text("sys.cards_seen", names=", ".join(again))))
 
     # ------------------------------------------------------------ building messages
     def question(self, step: Step) -> Send:

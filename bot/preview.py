@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow, Step
 from bot.graph import callers
+from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.texts import placeholders
 
 BAR = "─" * 64
@@ -128,6 +130,70 @@ def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | N
     return "\n".join(page.lines) + "\n"
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message a step sends, as the user reads it (buttons apart).
+
+    `cards` names the directory card it is; `letter` marks part of a letter's copy in the chat.
+    """
+
+    flow: str
+    step: str
+    text: str
+    cards: tuple[str, ...] = ()
+    letter: bool = False
+
+
+def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
+                  overrides: Mapping[str, Any] | None = None) -> list[Message]:
+    """Every message each step of a flow sends, rendered with the preview's example values.
+
+    Why: "no message over 1,000 characters" is checked on what a person reads, so
+    this renders exactly what `_step` shows (and the engine sends), without the
+    preview's headings and arrows. Choices are buttons, not part of the text.
+    """
+    flow = fs.flows[flow_id]
+    page = _Page(fs, lang, example_values(fs, flow_id, today, overrides), today)
+    found: list[Message] = []
+    for step_id in reading_order(flow):
+        step = flow.steps[step_id]
+        if step.kind == "show":
+            if step.text:
+                found.append(Message(flow_id, step_id, page.text(step.text)))
+            found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show or []]
+        elif text := _message_text(page, fs, step):
+            found.append(Message(flow_id, step_id, text))
+        if step.kind == "document" and step.document and mime_for(step.document.filename) == DOCX_MIME:
+            letter = page.text(step.document.template) + "\n"  # as the engine's `document` makes it
+            found += [Message(flow_id, step_id, part, letter=True)
+                      for part in in_messages(page.text("letters.copy"), letter)]
+    return found
+
+
+def _card(page: _Page, fs: FlowSet, entry: str) -> str:
+    return fs.cards[entry].get(page.lang) or fs.cards[entry]["nl"]
+
+
+def _message_text(page: _Page, fs: FlowSet, step: Step) -> str:
+    """What a step says, its messages apart by a blank line ("" when it says nothing the user reads).
+
+    A `show` step sends its introduction and then each card as a message of its own
+    (the engine's `show_cards`).
+    """
+    kind = step.kind
+    if kind == "show":
+        parts = [page.text(step.text)] if step.text else []
+        parts += [_card(page, fs, entry) for entry in step.show or []]
+        return "\n\n".join(parts)
+    if kind == "document":
+        assert step.document is not None
+        return page.text(step.text) if step.text else page.text(step.document.title)
+    key = {"say": step.say, "choose": step.choose, "ask": step.ask}.get(kind)
+    if kind in ("end", "forget", "handoff"):
+        key = getattr(step, kind)
+    return page.text(key) if isinstance(key, str) and key else ""
+
+
 def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
     step = flow.steps[step_id]
     kind = step.kind
@@ -140,11 +206,11 @@ def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
         "schedule": "schedule: not shown",
     }.get(kind, kind)
     page.say("", f"── {step_id} ({heading}) ".ljust(len(BAR), "─"))
-    if kind == "say":
-        page.say(page.text(step.say or ""))
+    if kind in ("say", "show"):
+        page.say(_message_text(page, fs, step))
     elif kind == "choose":
         assert step.options is not None
-        page.say(page.text(step.choose or ""))
+        page.say(_message_text(page, fs, step))
         page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
     elif kind == "ask":
         page.say(page.text(step.ask or ""))
@@ -158,13 +224,9 @@ def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
     elif kind == "compute":
         for name, source in (step.compute or {}).items():
             page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
-    elif kind == "show":
-        parts = [page.text(step.text)] if step.text else []
-        parts += [fs.cards[entry].get(page.lang) or fs.cards[entry]["nl"] for entry in step.show or []]
-        page.say("\n\n".join(parts))
     elif kind == "document":
         assert step.document is not None
-        page.say(page.text(step.text) if step.text else page.text(step.document.title))
+        page.say(_message_text(page, fs, step))
         _document(page, step.document.title, step.document.filename, step.document.template)
     elif kind == "report":
         assert step.report is not None

@@ -448,7 +448,9 @@ def kinds_in_code() -> dict[str, str]:
 def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_factory):
     """Kinds are read from every module that makes problems; each must show up in a case above."""
     apart = {"missing-locales": test_a_missing_locales_directory_is_one_error_with_what_to_do,
-             "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix}
+             "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix,
+             "home-page-source": test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix,
+             "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)
@@ -468,7 +470,8 @@ def test_a_missing_locales_directory_is_one_error_with_what_to_do(project):
                           env=bot_env(), capture_output=True, text=True, timeout=60)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    found = [Reported(m["where"], m["kind"], m["message"], m["fix"]) for m in REPORTED.finditer(output)]
+    found = [Reported(m["where"], m["kind"], m["message"], m["fix"])
+             for m in REPORTED.finditer(output) if m["severity"] == "error"]  # the directory's warnings apart
     by_loader = run_loader(project)
     for reported in (found, by_loader):
         assert [(r.where, r.kind) for r in reported] == [("locales:1:1", "missing-locales")], output
@@ -507,6 +510,49 @@ def test_check_today_with_a_wrong_date_is_one_line_and_exit_2(project):
     assert "Traceback" not in done.stderr
 
 
+def warnings_of(output: str) -> list[Reported]:
+    return [Reported(m["where"], m["kind"], m["message"], m["fix"])
+            for m in REPORTED.finditer(output) if m["severity"] == "warning"]
+
+
+def test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix(project):
+    """fixture_court cites https://rechtbank.example.org: a site, not the page that states the fact."""
+    file = "flows/directory/fixture.yaml"
+    edit(project, "source: https://rechtbank.example.org/termijn", "source: https://rechtbank.example.org/", file=file)
+    status, _, output = run_check(project)
+    assert status == 0, output
+    home = [w for w in warnings_of(output) if w.kind == "home-page-source"]
+    assert home == [
+        Reported(locate(project, file, "https://rechtbank.example.org/\n"), "home-page-source",
+                 "`fixture_court`: the source of deadline `appeal` is only a home page (https://rechtbank.example.org/)",
+                 "replace it with the page that states the fact (e.g. https://site.nl/path/to/page); "
+                 "keep the home page only when no deeper page is known"),
+        Reported(locate(project, file, "https://rechtbank.example.org\n    researched"), "home-page-source",
+                 "`fixture_court`: its source is only a home page (https://rechtbank.example.org)",
+                 "replace it with the page that states the fact (e.g. https://site.nl/path/to/page); "
+                 "keep the home page only when no deeper page is known"),
+    ], output
+    # a page below the site is a real source: no warning
+    edit(project, "source: https://rechtbank.example.org/\n", "source: https://rechtbank.example.org/termijn\n", file=file)
+    edit(project, "source: https://rechtbank.example.org\n", "source: https://rechtbank.example.org/beroep\n", file=file)
+    assert [w for w in warnings_of(run_check(project)[2]) if w.kind == "home-page-source"] == []
+
+
+def test_an_entry_never_checked_live_is_a_warning_with_where_and_fix(project):
+    """fixture_court's facts were taken from research (`researched:`); fixture_line was checked live."""
+    file = "flows/directory/fixture.yaml"
+    status, _, output = run_check(project)
+    assert status == 0, output
+    never = [w for w in warnings_of(output) if w.kind == "not-checked-live"]
+    assert never == [Reported(
+        locate(project, file, "2026-11-01", nth=1), "not-checked-live",
+        "`fixture_court` was never checked live: its facts were taken over from research on 2026-11-01",
+        "open https://rechtbank.example.org, confirm every fact on the card, then write checked: <that date> "
+        '(cards then say "checked on" instead of "not yet re-checked")')], output
+    edit(project, "    researched: 2026-11-01\n", "    checked: 2026-11-20\n", file=file)  # after a live check
+    assert [w for w in warnings_of(run_check(project)[2]) if w.kind == "not-checked-live"] == []
+
+
 def test_several_broken_things_are_all_reported_in_one_run(project):
     expected = unknown_next(project) + unreachable_step(project) + placeholder_mismatch(project)
     assert_reported(project, expected)
@@ -516,7 +562,10 @@ def test_the_unbroken_fixture_set_passes(project):
     status, found, output = run_check(project)
     assert status == 0, output
     assert found == []
-    assert output.startswith("ok: 3 flows, 2 languages, 2 directory entries")
+    # the only warnings: fixture_court's provenance (see the two tests above)
+    assert [(w.kind, w.message.split("`")[1]) for w in warnings_of(output)] == [
+        ("home-page-source", "fixture_court"), ("not-checked-live", "fixture_court")]
+    assert output.splitlines()[-1].startswith("ok: 3 flows, 2 languages, 2 directory entries")
 
 
 def test_a_missing_flows_directory_is_an_error_not_a_crash(tmp_path):

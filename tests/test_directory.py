@@ -27,7 +27,8 @@ from bot.texts import load_locales
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRECTORY = ROOT / "flows" / "directory"
-CHECKED = date(2026, 11, 29)
+#: the day every fact was taken over from FACTS.md; none was checked live since
+RESEARCHED = date(2026, 11, 29)
 
 REQUIRED_IDS = {
     "alarm_112",
@@ -113,7 +114,8 @@ def test_every_url_is_https(directory: Directory) -> None:
 
 def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> None:
     for entry_id, entry in directory.entries.items():
-        assert entry.checked == CHECKED, entry_id
+        assert entry.researched == RESEARCHED, entry_id
+        assert entry.checked is None, f"{entry_id}: `checked:` claims a live check nobody did"
         assert entry.source, entry_id
         assert entry.name.nl and entry.name.en, entry_id
         assert entry.purpose.nl and entry.purpose.en, entry_id
@@ -242,11 +244,11 @@ def test_last_day_needs_exactly_one_unit() -> None:
 
 
 def test_stale_entries(directory: Directory) -> None:
-    assert stale_entries(directory.entries, 365, CHECKED) == []
-    later = CHECKED + timedelta(days=400)
+    assert stale_entries(directory.entries, 365, RESEARCHED) == []
+    later = RESEARCHED + timedelta(days=400)
     stale = stale_entries(directory.entries, 365, later)
     assert {s.entry_id for s in stale} == set(directory.entries)
-    assert all(s.age_days == 400 and s.checked == CHECKED for s in stale)
+    assert all(s.age_days == 400 and s.checked == RESEARCHED for s in stale)
     assert stale_entries(directory.entries, 400, later) == []
 
 
@@ -259,14 +261,31 @@ def test_card_in_dutch(directory: Directory, words: dict[str, CardWords]) -> Non
     assert lines[0] == "Veilig Thuis"
     assert "Telefoon: 0800-2000" in lines
     assert "Kosten: gratis." in lines
-    assert lines[-1] == ("Bron: https://rijksoverheid.nl (gecontroleerd op 29 november 2026)")
+    assert lines[-1] == "Bron: https://rijksoverheid.nl, nog niet opnieuw gecontroleerd"
     assert "Let op:" not in card
+
+
+def test_only_a_live_check_makes_a_card_say_checked_on_a_date(directory: Directory,
+                                                              words: dict[str, CardWords]) -> None:
+    checked = directory["veilig_thuis"].model_copy(update={"checked": date(2026, 12, 3)})
+    assert render_card(checked, "nl", words["nl"]).splitlines()[-1] == (
+        "Bron: https://rijksoverheid.nl (gecontroleerd op 3 december 2026)")
+    assert render_card(checked, "en", words["en"]).splitlines()[-1] == (
+        "Source: https://rijksoverheid.nl (checked on 3 December 2026)")
+
+
+def test_an_entry_must_say_when_its_facts_were_checked_or_researched(directory: Directory) -> None:
+    undated = directory["veilig_thuis"].model_copy(update={"researched": None})
+    [(path, message, fix)] = entry_problems(undated)
+    assert path == ("source",)
+    assert "checked:" in message and "researched:" in message
+    assert "researched: YYYY-MM-DD" in fix
 
 
 def test_card_in_english_shows_both_numbers(directory: Directory, words: dict[str, CardWords]) -> None:
     card = render_card(directory["zelfmoordpreventie_113"], "en", words["en"])
     assert "Phone: 113 or 0800-0113" in card
-    assert card.splitlines()[-1] == "Source: https://113.nl (checked on 29 November 2026)"
+    assert card.splitlines()[-1] == "Source: https://113.nl, not yet re-checked"
 
 
 def test_card_of_uncertain_entry_leads_with_website_and_warns(directory: Directory, words: dict[str, CardWords]) -> None:
@@ -295,10 +314,29 @@ def test_card_words_come_from_the_given_texts(directory: Directory, words: dict[
     made = CardWords.from_texts(texts)
     assert made.cost_values == {"free": "COST_VALUE.FREE", "paid": "COST_VALUE.PAID", "mixed": "COST_VALUE.MIXED"}
     card = render_card(directory["kinderombudsman"], "en", made)
-    assert card.splitlines()[-1].endswith("(CHECKED_ON 29 November 2026)")
+    assert card.splitlines()[-1].endswith(", NOT_RECHECKED")
+    checked = directory["kinderombudsman"].model_copy(update={"checked": date(2026, 11, 29)})
+    assert render_card(checked, "en", made).splitlines()[-1].endswith("(CHECKED_ON 29 November 2026)")
     del texts["caution"]
     with pytest.raises(KeyError, match=r"directory\.card\.caution"):
         CardWords.from_texts(texts)
+
+
+def test_every_deadline_shows_texts_its_own_source_and_whether_it_was_checked() -> None:
+    """A computed deadline must say where its rule comes from: `d.<entry>.deadlines.<rule>.source_line`."""
+    from bot.app import load_flows
+    from bot.settings import Settings
+
+    fs = load_flows(Settings())
+    entries = load_directory(ROOT / "flows" / "directory").entries
+    rules = [(entry_id, item) for entry_id, entry in entries.items() for item in entry.deadlines]
+    assert len(rules) >= 10
+    for entry_id, item in rules:
+        assert item.source.startswith("https://"), (entry_id, item.id)
+        for lang, line in (("nl", f"Bron: {item.source}, nog niet opnieuw gecontroleerd"),
+                           ("en", f"Source: {item.source}, not yet re-checked")):
+            view = fs.directory_views[lang][entry_id]["deadlines"][item.id]
+            assert (view["source"], view["source_line"]) == (item.source, line), (entry_id, item.id, lang)
 
 
 def test_no_card_word_is_left_in_python() -> None:

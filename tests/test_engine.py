@@ -317,14 +317,25 @@ def test_without_consent_nothing_is_forwarded(chat):
 
 def test_show_sends_directory_cards_with_their_source_and_checked_date(chat):
     at_menu(chat)
-    texts = chat.press("lines")
-    assert texts[1] == MORE
-    cards = texts[0]
-    assert cards.startswith("Deze hulplijn kan helpen (bel 0800-1234):")
-    assert "Testlijn" in cards and "Testrechtbank" in cards
-    assert "https://testlijn.example.org/over" in cards
-    assert "1 november 2026" in cards  # the checked date
-    assert cards.index("Testlijn") < cards.index("Testrechtbank")
+    intro, line, court, more = chat.press("lines")
+    assert intro == "Deze hulplijn kan helpen (bel 0800-1234):"
+    assert line.startswith("Testlijn\n") and court.startswith("Testrechtbank\n")  # a message per card
+    assert "https://testlijn.example.org/over" in line
+    assert "1 november 2026" in line  # the checked date
+    assert more == MORE
+
+
+def test_a_card_shown_before_in_the_same_journey_is_named_not_repeated(chat):
+    at_menu(chat)
+    chat.press("lines")
+    chat.press("menu")
+    assert chat.press("lines") == [
+        "Deze hulplijn kan helpen (bel 0800-1234):",
+        "Eerder in dit gesprek zag je al: Testlijn, Testrechtbank. Kijk hierboven voor het nummer en de website.",
+        MORE,
+    ]
+    chat.command("start")  # a new journey shows the cards again
+    assert chat.press("lines")[1].startswith("Testlijn\n")
 
 
 def test_a_handoff_step_asks_the_desk_for_a_person_and_goes_on(chat):
@@ -431,8 +442,8 @@ def test_a_typed_answer_is_never_an_edit(chat):
 def test_a_button_whose_answer_shows_results_sends_new_messages(chat):
     at_menu(chat)
     chat.press("lines")
-    assert [type(a) for a in chat.actions] == [Send, Send]
-    assert chat.texts[1] == MORE
+    assert [type(a) for a in chat.actions] == [Send, Send, Send, Send]  # the introduction, two cards, the next question
+    assert chat.texts[-1] == MORE
 
 
 # ================================================ global interrupts

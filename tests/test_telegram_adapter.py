@@ -64,11 +64,12 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         "editMessageText", welcome.message_id, bot.text("termijn.ask_date"), [],
     )
 
-    result, where, anything_else = await parent.says("gisteren")
-    assert result.method == where.method == anything_else.method == "sendMessage"
+    result, where, appeal, lawyer, anything_else = await parent.says("gisteren")
+    assert {m.method for m in (result, where, appeal, lawyer, anything_else)} == {"sendMessage"}
     assert result.text.startswith("De laatste dag is waarschijnlijk")
-    assert where.text.startswith(bot.text("termijn.where"))  # the sourced cards of the body
-    assert "Bron:" in where.text
+    assert where.text == bot.text("termijn.where")  # then the sourced cards of the body, a message each
+    assert appeal.text.startswith("Hoger beroep bij het gerechtshof\n") and "\nBron: " in appeal.text
+    assert lawyer.text.startswith("Het Juridisch Loket\n") and "\nBron: " in lawyer.text
     assert shown([anything_else]) == [(bot.text("main.anything_else"), bot.labels("main", "anything_else"))]
 
     (bye,) = await parent.presses(bot.label("main", "anything_else", "done"))
@@ -81,6 +82,8 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         (False, "gisteren", []),
         (True, result.text, []),
         (True, where.text, []),
+        (True, appeal.text, []),
+        (True, lawyer.text, []),
         (True, bot.text("main.anything_else"), bot.labels("main", "anything_else")),
         (True, bot.text("main.bye"), []),
     ]

@@ -198,7 +198,9 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         CardWords,
         DirectoryError,
         load_directory,
+        provenance_gaps,
         render_card,
+        source_line,
         stale_entries,
     )
 
@@ -246,7 +248,9 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 "hours": entry.hours[lang] if entry.hours else "",
                 "cost": entry.cost or "",
                 "source": entry.source,
-                "checked": entry.checked.isoformat(),
+                "checked": entry.checked.isoformat() if entry.checked else "",
+                "checked_live": entry.checked_live,
+                "researched": entry.researched.isoformat() if entry.researched else "",
                 "confidence": entry.confidence,
                 "note": entry.confidence_note[lang] if entry.confidence_note else "",
             }
@@ -258,6 +262,9 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                     "confidence": deadline.confidence,
                     "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
                     "source": deadline.source,
+                    # "Bron: <page>, nog niet opnieuw gecontroleerd": what a text shows under a deadline
+                    "source_line": source_line(deadline.source, entry.checked, lang, words[lang])  # type: ignore[arg-type]
+                    if lang in words else deadline.source,
                 }
                 for deadline in entry.deadlines
             }
@@ -270,10 +277,15 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             units = dict(deadline.period.units())
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
     for stale in stale_entries(loaded.entries, max_age, today):
+        live = loaded.entries[stale.entry_id].checked == stale.checked
         out.problems.append(Problem(
-            loaded.where(stale.entry_id, "checked"), "stale-directory-entry",
-            f"`{stale.entry_id}` was last checked {stale.age_days} days ago ({stale.checked})",
+            loaded.where(stale.entry_id, "checked" if live else "researched"), "stale-directory-entry",
+            f"`{stale.entry_id}` was last {'checked' if live else 'researched'} {stale.age_days} days ago "
+            f"({stale.checked})",
             "check the facts at the source and update `checked:`", severity="warning"))
+    gaps = [Problem(loaded.where(gap.entry_id, *gap.path), gap.kind, gap.message, gap.fix, severity="warning")
+            for gap in provenance_gaps(loaded.entries)]
+    out.problems.extend(sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col)))
     return out
 
 
