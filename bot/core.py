@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from typing import Any
 
 from bot import engine
-from bot.adapters.base import DeliveryFailed, Outlet
+from bot.adapters.base import DeliveryFailed, Outlet, clean_incoming
 from bot.clock import NL, Now
 from bot.events import (
     Action,
@@ -221,6 +221,7 @@ class Core:
 
     async def handle(self, incoming: Incoming) -> list[Action] | None:
         """Handle one update; None when it was handled before (a redelivery)."""
+        incoming = clean_incoming(incoming)
         key = str(incoming.key)
         if (self.flood is not None and incoming.key.platform not in FLOOD_EXEMPT
                 and not isinstance(incoming.event, Timer)):

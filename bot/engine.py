@@ -159,6 +159,22 @@ def normalise(text: str) -> str:
     return text.strip(" .!,;:'\"")
 
 
+#: A typed number (an option, a count of weeks) has at most this many digits; it also keeps
+#: int() far from Python's limit on the digits it converts (4,300), which raises ValueError.
+TYPED_DIGITS = 4
+
+
+def typed_number(text: str) -> int | None:
+    """A typed option number ("2", also "٢") or small count, or None.
+
+    Decimal digits only: `str.isdigit()` also accepts "፩" and "²", which int() refuses
+    with a ValueError that escaped the turn; int() reads every decimal digit.
+    """
+    if text.isdecimal() and len(text) <= TYPED_DIGITS:
+        return int(text)
+    return None
+
+
 def _shown_number(value: float | None) -> float | int | None:
     """A bound as users read it: 120, not 120.0 (YAML `max: 120` arrives as a float)."""
     return int(value) if value is not None and float(value).is_integer() else value
@@ -474,8 +490,9 @@ class _Run:
         text = normalise(raw)
         if not text:
             return None
-        if text.isdigit():
-            index = int(text) - 1
+        number = typed_number(text)
+        if number is not None:
+            index = number - 1
             return pairs[index][0] if 0 <= index < len(pairs) else None
         labels = self.normalised_labels(pairs)
         for cid, label in labels:
@@ -500,8 +517,9 @@ class _Run:
         """A typed answer to "did you mean": a candidate's number or name, or "none of these"."""
         text = normalise(raw)
         buttons = self.offer_buttons()
-        if text.isdigit():
-            index = int(text) - 1
+        number = typed_number(text)
+        if number is not None:
+            index = number - 1
             return buttons[index].id if 0 <= index < len(buttons) else None
         for button in buttons:
             if text in (normalise(button.label), button.id):
@@ -532,8 +550,9 @@ class _Run:
         elif step.kind == "ask" and step.protect == "public" and choice_id in ("again", "keep", "own_case"):
             self.on_public_choice(step, choice_id, via_button=True)
         elif step.kind == "ask" and step.type == "municipality" and self.state.offer:
-            if choice_id.startswith("c") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(self.state.offer):
-                self.accept(step, self.state.offer[int(choice_id[1:])], via_button=True)
+            offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
+            if offered is not None and offered < len(self.state.offer):
+                self.accept(step, self.state.offer[offered], via_button=True)
             elif choice_id == "none":
                 self.state.offer = []
                 self.state.pending = None

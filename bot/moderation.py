@@ -40,7 +40,7 @@ from typing import Any
 from bot import audit
 from bot.clock import iso_week
 from bot.core import Core
-from bot.engine import COMMAND_TEXT
+from bot.engine import COMMAND_TEXT, typed_number
 from bot.events import Command, ConversationKey, Incoming, Send, Text
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid, Problem
@@ -258,7 +258,8 @@ class Moderation:
         return [Send(outcome.report(say))]
 
     async def _chat_stats(self, who: str, args: str, incoming: Incoming) -> list[Send]:
-        weeks = int(args) if args.isdigit() else STATS_WEEKS
+        typed = typed_number(args)
+        weeks = typed if typed is not None else STATS_WEEKS
         weeks = max(1, min(weeks, STATS_WEEKS_MAX))
         text = await self.stats_report(weeks, await self.language_of(incoming))
         await audit.record_action(self.core.store, audit.AuditEntry(

@@ -8,10 +8,45 @@ flow, never stores conversation state and never logs message text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
-from bot.events import ConversationKey, Document, Edit, Send
+from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text
+
+#: Lone UTF-16 surrogates: a client's broken JSON ("\\ud800") or bytes a terminal could not
+#: decode (surrogateescape). Python keeps them in a str, but no UTF-8 file, database or API
+#: accepts them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` as something every store and platform accepts: each lone surrogate becomes U+FFFD.
+
+    The user sees "\ufffd" where their app sent something broken, and the rest of what
+    they wrote is kept, instead of the whole message failing deep in the store.
+    """
+    if text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def clean_incoming(incoming: Incoming) -> Incoming:
+    """What an adapter hands the core, with every typed string made storable (see clean_text).
+
+    The core calls this on every update, so no adapter can forget it.
+    """
+    event = incoming.event
+    if isinstance(event, Text):
+        cleaned = clean_text(event.text)
+        if cleaned != event.text:
+            return replace(incoming, event=Text(cleaned))
+    elif isinstance(event, Command):
+        name, args = clean_text(event.name), clean_text(event.args)
+        if (name, args) != (event.name, event.args):
+            return replace(incoming, event=Command(name, args))
+    return incoming
 
 
 class DeliveryFailed(Exception):

@@ -11,6 +11,7 @@ typed or saw, because printing it *is* its job.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -89,6 +90,10 @@ async def run_console(core: Core, *, user: str = "local", lang: str | None = Non
                       stdout: TextIO | None = None) -> None:
     """Chat on stdin/stdout until end of input."""
     inp = stdin or sys.stdin
+    if isinstance(inp, io.TextIOWrapper):
+        # Bytes that are not valid in the terminal's encoding become U+FFFD: strict decoding
+        # ended the chat with a traceback, surrogateescape gave strings no database accepts.
+        inp.reconfigure(errors="replace")
     out = stdout or sys.stdout
     outlet = ConsoleOutlet(out, as_json)
     core.register(outlet)

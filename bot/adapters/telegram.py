@@ -554,7 +554,7 @@ class TelegramAdapter:
         self.skipped = 0
         #: groups named in WEGWIJZER_DESKS: their messages go to the safety desk
         self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
-                                    if room.lstrip("-").isdigit())
+                                    if room.lstrip("-").isascii() and room.lstrip("-").isdigit())
         core.register(self)
 
     # ------------------------------------------------------------ lifecycle
