@@ -70,6 +70,11 @@ class Lanes(Generic[U]):
         """
         return min((i for i in self._in_flight if i != update_id), default=update_id + 1)
 
+    def skip(self, update_id: int) -> None:
+        """Count an update as seen and done without handling it (it could not be read)."""
+        self.highest = max(self.highest, update_id)
+        self.progress.set()
+
     def add(self, updates: Sequence[U]) -> int:
         """Queue the updates not seen before, each behind its chat's earlier ones; how many were new."""
         new = 0

@@ -242,6 +242,21 @@ def read_update(update: Update, bot_id: int, bot_username: str,
     )
 
 
+def read_raw_update(data: object, bot: ExtBot[Any]) -> Update | None:
+    """An update as PTB reads it, or None when it cannot (a malformed update from Telegram or a forger).
+
+    PTB raises whatever the broken part provokes (KeyError, TypeError, AttributeError ...).
+    An update without a usable number is malformed too: its offset could never be confirmed.
+    """
+    if not isinstance(data, dict):
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except Exception:
+        return None
+    return update if isinstance(update.update_id, int) else None
+
+
 def _event_of(message: Message, bot_username: str) -> Event | None:
     if message.text is not None:
         entities = message.entities
@@ -550,8 +565,10 @@ class TelegramAdapter:
         self._lanes: Lanes[Update] | None = None
         self._stopping = asyncio.Event()
         self._webhook: web.AppRunner | None = None
-        #: updates given up on after `handle_attempts` failures (see _handle_with_retries)
+        #: updates given up on after `handle_attempts` failures (see _handle_with_retries) or unreadable
         self.skipped = 0
+        #: unreadable updates Telegram may still return (logged once each)
+        self._unreadable: set[int] = set()
         #: groups named in WEGWIJZER_DESKS: their messages go to the safety desk
         self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
                                     if room.lstrip("-").isascii() and room.lstrip("-").isdigit())
@@ -631,6 +648,7 @@ class TelegramAdapter:
                         offset=offset, timeout=int(self.poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
                     )
                 )
+                unreadable: list[int] = []
                 try:
                     updates = await self._polling_call
                     failures = 0
@@ -641,17 +659,66 @@ class TelegramAdapter:
                 except InvalidToken:
                     log.error("telegram: the token was refused; polling stops")
                     return
-                except Exception as exc:  # Conflict (a second instance), network, 5xx, 429 ...: keep polling
+                except TelegramError as exc:  # Conflict (a second instance), network, 5xx, 429 ...: keep polling
                     failures += 1
                     log.warning("telegram: getUpdates failed (%s); retrying", type(exc).__name__)
                     await self._pause(min(self.retry.initial_delay * 2**failures, self.retry.max_delay))
                     continue
+                except Exception:  # PTB could not read one of the updates: read them one by one
+                    updates, unreadable = await self._readable_updates(offset)
                 finally:
                     self._polling_call = None
-                if not lanes.add(updates) and lanes.busy:
+                new = lanes.add(updates)
+                if unreadable:
+                    await self._skip_unreadable(unreadable, lanes, offset)
+                elif not new and lanes.busy:
                     await lanes.wait_for_progress(LANE_WAIT_S)
         finally:
             await lanes.close(timeout=self.retry.max_delay)
+
+    async def _readable_updates(self, offset: int | None) -> tuple[tuple[Update, ...], list[int]]:
+        """The batch PTB failed to parse, parsed update by update: (readable ones, numbers of the others).
+
+        Asking again would return the same unreadable update first, forever, and hold up every
+        update behind it.
+        """
+        try:
+            with warnings.catch_warnings():  # "use Bot.get_updates": that is what failed
+                warnings.simplefilter("ignore")
+                raw = await self.bot.do_api_request(
+                    "getUpdates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": list(ALLOWED_UPDATES)})
+        except TelegramError as exc:
+            log.warning("telegram: getUpdates failed (%s); retrying", type(exc).__name__)
+            await self._pause(self.retry.initial_delay)
+            return (), []
+        readable: list[Update] = []
+        unreadable: list[int] = []
+        for item in raw if isinstance(raw, list) else []:
+            update = read_raw_update(item, self.bot)
+            if update is not None:
+                readable.append(update)
+                continue
+            number = item.get("update_id") if isinstance(item, dict) else None
+            if isinstance(number, int):
+                unreadable.append(number)
+        return tuple(readable), unreadable
+
+    async def _skip_unreadable(self, numbers: list[int], lanes: Lanes[Update], offset: int | None) -> None:
+        """Count unreadable updates as done, so the offset moves past them; log their numbers only.
+
+        Their content may be what someone typed. The offset is stored at once when nothing
+        else is in hand, so a restart does not read them again.
+        """
+        for number in numbers:
+            if number not in self._unreadable:  # Telegram returns it until the offset passes it
+                log.error("telegram: update %s could not be read (malformed); skipped", number)
+                self.skipped += 1
+                self._unreadable.add(number)
+            lanes.skip(number)
+        floor = lanes.safe_offset(offset) or 0
+        self._unreadable = {n for n in self._unreadable if n >= floor}
+        if not lanes.busy:
+            await self.core.store.set_cursor(OFFSET_CURSOR, str(lanes.safe_offset(offset)))
 
     async def _handle_with_retries(self, update: Update) -> bool:
         """Hand one update to the core; on failure retry a few times, then skip it loudly.
@@ -747,9 +814,17 @@ class TelegramAdapter:
                 return web.Response(status=403)
             try:
                 data = json.loads(await request.read())
-                update = Update.de_json(data, self.bot)
-            except (ValueError, TypeError, KeyError):
-                return web.Response(status=400)
+            except ValueError:
+                data = None
+            update = read_raw_update(data, self.bot)
+            if update is None:
+                # 200, not 4xx: Telegram sends again whatever is not answered with a 2xx, and this
+                # body will never become readable. Its number only: the rest may be what someone typed.
+                number = data.get("update_id") if isinstance(data, dict) else None
+                log.error("telegram: webhook update %s could not be read (malformed); skipped",
+                          number if isinstance(number, int) else "without a number")
+                self.skipped += 1
+                return web.Response(status=200)
             try:
                 await self.process(update)
             except Exception as exc:

@@ -488,6 +488,10 @@ class FakeTelegram:
         }
         return self._add_update("callback_query", query)
 
+    def send_malformed(self, kind: str, payload: Any) -> JSON:
+        """An update whose `kind` part is `payload` as given: what Telegram should never send, and might."""
+        return self._add_update(kind, payload)
+
     def resend(self, update: JSON) -> JSON:
         """Deliver an update again, as Telegram does when it never saw it confirmed."""
         self._pending.append(copy.deepcopy(update))
