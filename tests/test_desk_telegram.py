@@ -181,3 +181,23 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(
         assert told.startswith("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd.")
     finally:
         await bot.stop()
+
+
+async def test_a_channel_post_forwarded_into_the_desk_group_is_not_a_desk_member(
+        telegram: FakeTelegram, bot: RunningBot, desk: Desk) -> None:
+    """A channel linked to the desk group has its posts copied in by Telegram ("Telegram", id 777000):
+    whoever can post in that channel must not claim, answer or end a talk."""
+    parent = Person(telegram, "Ouder")
+    await parent.command("start")
+    said = await parent.says("mens")
+    ref = REF.search(" ".join(s.text for s in said)).group(0)
+    await desk.wait_for(f"({ref})")
+    channel = telegram.new_channel("Nieuws van de organisatie")
+    before_desk, before_parent = len(desk.messages), len(parent.transcript)
+    for text in (f"/claim {ref}", f"/r {ref} Stuur me je adres", "/queue"):
+        update = telegram.channel_post_forwarded(channel, desk.group, text)
+        await telegram.wait_confirmed(update, timeout=10)
+    assert desk.messages[before_desk:] == [], "the bot answered a channel post in the desk group"
+    assert parent.transcript[before_parent:] == [], "a channel post reached the person"
+    [answer] = await desk.command("claim", ref)  # the real member still can
+    assert answer.text.startswith(f"{ref} is opgepakt. Je praat nu met ")

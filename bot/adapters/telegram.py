@@ -193,8 +193,8 @@ def read_update(update: Update, bot_id: int, bot_username: str,
     A desk group (WEGWIJZER_DESKS) is the exception to "nothing personal in a
     group": its members' messages go to the core (the safety desk claims them
     before any flow), with the id of the message they reply to in
-    extra["reply_to"]. Pure: no I/O, so every kind of update can be checked
-    with plain calls.
+    extra["reply_to"]; only people posting as themselves count as members.
+    Pure: no I/O, so every kind of update can be checked with plain calls.
     """
     update_id = f"tg:{update.update_id}"
     query = update.callback_query
@@ -216,6 +216,11 @@ def read_update(update: Update, bot_id: int, bot_username: str,
         return None
     user = message.from_user
     if message.chat.id in desk_chats:
+        if message.is_automatic_forward or message.sender_chat is not None:
+            # A linked channel's post copied in by Telegram (from "Telegram", 777000, not a bot),
+            # or a post as a channel or as an anonymous admin: no person a desk member can be told
+            # apart from, so nothing that claims, answers or ends a talk.
+            return None
         desk_event = _event_of(message, bot_username)
         if desk_event is None:
             return None

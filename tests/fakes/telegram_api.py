@@ -403,6 +403,12 @@ class FakeTelegram:
         self._chats[chat["id"]] = chat
         return chat
 
+    def new_channel(self, title: str = "Nieuwskanaal") -> JSON:
+        chat: JSON = {"id": self._next_group_id, "title": title, "type": "channel"}
+        self._next_group_id -= 1
+        self._chats[chat["id"]] = chat
+        return chat
+
     @staticmethod
     def private_chat(user: JSON) -> JSON:
         chat = {k: user[k] for k in ("id", "first_name", "last_name", "username") if k in user}
@@ -431,6 +437,24 @@ class FakeTelegram:
         entity = {"type": "bot_command", "offset": 0, "length": utf16_len(cmd)}
         text = f"{cmd} {payload}" if payload else cmd
         return self.send_text(user, text, chat=chat, entities=[entity])
+
+    def channel_post_forwarded(self, channel: JSON, group: JSON, text: str) -> JSON:
+        """A post in `channel` that Telegram copies into its linked discussion `group` by itself.
+
+        It arrives as a group message from the service account 777000 ("Telegram", not a bot)
+        on behalf of the channel: `sender_chat`, `is_automatic_forward`, `forward_origin`.
+        """
+        service = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(text.split(" ", 1)[0])}]
+        content: JSON = {
+            "text": text, "sender_chat": channel, "is_automatic_forward": True,
+            "forward_origin": {"type": "channel", "chat": channel, "message_id": 1, "date": _now()},
+        }
+        if entities:
+            content["entities"] = entities
+        return self._user_says(service, group, content)
 
     def mention(self, user: JSON, chat: JSON, text: str) -> JSON:
         """A group message that starts with @bot_username."""
