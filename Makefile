@@ -53,9 +53,11 @@ test-dates: $(VENV)/.installed
 	    $(PY) -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
+# pip-audit needs its vulnerability service; without network it notes that in one line and passes.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot tests bench
 	$(VENV)/bin/mypy
+	$(PY) .ci/audit-deps
 
 check: $(VENV)/.installed
 	$(PY) -m bot check flows
