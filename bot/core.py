@@ -23,10 +23,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from typing import Any
 
 from bot import engine
-from bot.adapters.base import DeliveryFailed, Outlet, clean_incoming
+from bot.adapters.base import AnswersPresses, DeliveryFailed, Outlet, clean_incoming
 from bot.clock import NL, Now
 from bot.events import (
     Action,
+    Choice,
     ChoiceButton,
     ConversationKey,
     Document,
@@ -224,21 +225,25 @@ class Core:
         incoming = clean_incoming(incoming)
         key = str(incoming.key)
         if (self.flood is not None and incoming.key.platform not in FLOOD_EXEMPT
-                and not isinstance(incoming.event, Timer)):
+                and not incoming.flood_checked and not isinstance(incoming.event, Timer)):
             verdict = self.flood.check(who_of(key))
             if verdict is not Verdict.PASS:
-                return await self._flooded(key, incoming, verdict is Verdict.NOTICE)
+                return await self.claim_flooded(incoming, verdict is Verdict.NOTICE)
         async with self.conversation_lock(key):
             return await self._handle_locked(key, incoming)
 
-    async def _flooded(self, key: str, incoming: Incoming, tell: bool) -> list[Action] | None:
+    async def claim_flooded(self, incoming: Incoming, tell: bool) -> list[Action] | None:
         """Over the flood limit: claim the update without running it; say so once per window.
+
+        Also called by an adapter that applies the limit itself when updates arrive
+        (bot/adapters/lanes.py), for the one refused update that carries the notice.
 
         Claimed like a turn (marked handled, the adapter's cursor stored, the notice in
         the outbox, all in one transaction), so a redelivery is not run later either.
         The conversation is untouched and its lock is not taken: one user's flood never
         waits behind, or holds up, anybody's turn.
         """
+        key = str(incoming.key)
         flows = self.flows
         told: list[Send] = []
 
@@ -268,13 +273,16 @@ class Core:
                 return await self._answer_aside(key, incoming, answer)
         flows = self.flows
         ctx = self.context(incoming.lang_hint)
+        outlet = self.outlets.get(incoming.key.platform)
+        presses = outlet if isinstance(incoming.event, Choice) and isinstance(outlet, AnswersPresses) else None
+        quiet_stale = presses is not None and presses.quiet_stale(incoming)
 
         written: list[Send] = []
 
         def compute(raw: str | None) -> TurnResult:
             state = State.from_json(raw) if raw else None
             turn = engine.handle(flows, state, incoming.event, ctx)
-            outbound = [a for a in turn.actions if isinstance(a, Send | Edit)]
+            outbound = [] if quiet_stale and turn.stale else [a for a in turn.actions if isinstance(a, Send | Edit)]
             todo = [(self.writers[type(a)], a) for a in turn.actions if type(a) in self.writers]
 
             def writes(db: Any) -> list[str]:
@@ -296,6 +304,9 @@ class Core:
         if outcome is None:
             return None
         turn: engine.Turn = outcome.value
+        silenced = quiet_stale and turn.stale  # answered on the button instead (AnswersPresses)
+        if presses is not None:
+            await presses.answer_press(incoming, turn.lang if silenced else None)
         if turn.error:
             log.error("flow failed (%s); the user was told and restarted", turn.error)
         for hook in self.on_turn:
@@ -309,7 +320,8 @@ class Core:
                     log.warning("no handler for %s; action dropped", type(action).__name__)
                 continue
             await handler(self, incoming, action)
-        outbound = [a for a in turn.actions if isinstance(a, Send | Edit)] + written
+        outbound = [] if silenced else [a for a in turn.actions if isinstance(a, Send | Edit)]
+        outbound += written
         if outbound:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
         return turn.actions

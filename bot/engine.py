@@ -140,6 +140,10 @@ class Turn:
     #: the language the user was spoken to in, also when the conversation ended this turn
     #: (the desk answers a report in it, after the state is gone)
     lang: str = ""
+    #: the event was a press of a button of an earlier question, and the turn only says so and
+    #: shows the current question again; a platform that can answer on the button itself
+    #: (Telegram's answerCallbackQuery) may say so there instead, and send nothing
+    stale: bool = False
 
 
 class FlowError(Exception):
@@ -199,7 +203,7 @@ def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> 
         run.begin(fs.entry_flow, fresh=True, lang=state.lang if state else None)
     if not any(isinstance(a, Send | Edit) for a in run.out) and not isinstance(event, Timer):
         run.say_key("sys.help")
-    return Turn(run.state, run.out, run.stats, error, run.lang)
+    return Turn(run.state, run.out, run.stats, error, run.lang, stale=run.stale_press and error is None)
 
 
 class _Run:
@@ -213,6 +217,8 @@ class _Run:
         self.stats: list[str] = []
         #: the language of a conversation that ended in this turn
         self.spoken: str | None = None
+        #: this turn answered a press of an old button (see Turn.stale)
+        self.stale_press = False
 
     # ------------------------------------------------------------ language
     @property
@@ -563,6 +569,7 @@ class _Run:
             self.stale()
 
     def stale(self) -> None:
+        self.stale_press = True
         self.say_key("sys.stale")
         self.reshow()
 

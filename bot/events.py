@@ -200,7 +200,9 @@ class Incoming:
     update at most once; reply_to: an opaque adapter value handed back on
     delivery (e.g. the Telegram message whose button was pressed);
     cursor: (name, value) the adapter wants stored in the same transaction
-    (e.g. the Telegram polling offset).
+    (e.g. the Telegram polling offset); flood_checked: the adapter applied the
+    flood limit when the update arrived (Telegram polling), so the core does not
+    count it again.
     """
 
     key: ConversationKey
@@ -210,3 +212,4 @@ class Incoming:
     reply_to: object | None = None
     cursor: tuple[str, str] | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    flood_checked: bool = False

@@ -6,6 +6,8 @@ when the bucket has room; otherwise it is refused, and the first refusal in a wi
 asks the core to tell the user politely. Refused messages are never queued: waiting
 for capacity (what AsyncLimiter.acquire does) would hold the adapter's update loop and
 so delay everybody else, and a queue of 200 messages would be answered for minutes.
+Telegram's polling checks each update as it arrives (bot/adapters/lanes.py), so refused
+updates never wait in line; the core checks what other platforms hand it.
 
 Why not one AsyncLimiter per user: it costs about 600 bytes per recently active user
 (measured with tracemalloc), this about 100, and the benchmark counts every byte per
@@ -55,6 +57,16 @@ class FloodLimiter:
         if busy_until + self.interval - now <= self.window_s + 1e-9:
             self._busy_until[user] = busy_until + self.interval
             return Verdict.PASS
+        return self._refusal(user, now)
+
+    def refuse(self, who: str) -> Verdict:
+        """Refuse one message from `who` for a reason of the adapter's (their chat has too many
+        waiting): not counted in the bucket, told like an over-the-limit message, once a window."""
+        if self.per_minute <= 0:
+            return Verdict.DROP
+        return self._refusal(hash(who), self.clock())
+
+    def _refusal(self, user: int, now: float) -> Verdict:
         if self._told_until.get(user, 0.0) > now:
             return Verdict.DROP
         self._told_until[user] = now + self.window_s

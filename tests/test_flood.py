@@ -4,7 +4,8 @@ everybody else is answered as if nothing happened.
 The limit is the settings' `flood_per_minute` (30): a burst of 30, then one message
 every two seconds. Messages over the limit are claimed (marked handled, never run
 later, not even when Telegram delivers them again) but not run; the first one in a
-window gets `sys.flood`, the others nothing. The limiter's clock is a fake one the
+window gets `sys.flood`, the others nothing. Telegram's polling applies the limit when
+updates arrive instead (tests/test_telegram_hostile.py has its head-of-line tests). The limiter's clock is a fake one the
 tests move by hand, so nothing here depends on how fast the machine is.
 """
 
@@ -188,7 +189,9 @@ async def test_a_flood_through_telegram_is_confirmed_and_others_get_every_answer
             for update in flood:
                 await tg.wait_confirmed(update, timeout=60)
 
-            assert turns[str(flooder.user["id"])] == 30
+            # Telegram applies the limit on arrival (bot/adapters/lanes.py): once the flooder is over
+            # it, what still waited in their chat is dropped too, so the flood holds up nobody
+            assert 1 <= turns[str(flooder.user["id"])] <= 30
             assert [sent.text for sent in flooder.transcript].count(flood_text()) == 1
             for person, answer in zip(calm, asked, strict=True):
                 assert turns[str(person.user["id"])] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.adapters.lanes import Lanes
+from bot.adapters.lanes import TAKE, Admission, Lanes
 
 
 @dataclass(frozen=True)
@@ -132,3 +132,51 @@ async def test_closing_gives_up_on_a_lane_stuck_past_the_timeout() -> None:
     await settle()
     await asyncio.wait_for(lanes.close(timeout=0.05), timeout=5)
     assert rec.done == [] and lanes.safe_offset(None) == 10  # still Telegram's to hand out again
+
+
+# ---------------------------------------------------------------- admission on arrival
+
+
+class Gatekeeper:
+    """Refuses the updates it is told to; remembers how many waited in their chat on arrival."""
+
+    def __init__(self, refuse: dict[int, Admission]) -> None:
+        self.refuse = refuse
+        self.waiting: dict[int, int] = {}
+        self.notified: list[int] = []
+
+    def admit(self, update: Upd, waiting: int) -> Admission:
+        self.waiting[update.update_id] = waiting
+        return self.refuse.get(update.update_id, TAKE)
+
+    async def notify(self, update: Upd) -> None:
+        self.notified.append(update.update_id)
+
+
+async def test_a_refused_update_never_enters_a_lane_and_the_offset_moves_past_it() -> None:
+    rec, gate = Recorder(), Gatekeeper({11: Admission(take=False), 12: Admission(take=False, flush=True)})
+    lanes = rec.lanes = Lanes(rec.handle, lambda u: u.chat, gate.admit, gate.notify)
+    assert lanes.add([Upd(10, 2), Upd(11, 1), Upd(12, 1)]) == 3  # new, refused or not
+    await settle()
+    assert rec.done == [10] and lanes.refused == 2
+    assert not lanes.busy and lanes.safe_offset(None) == 13  # Telegram may forget 11 and 12
+    assert lanes.add([Upd(11, 1), Upd(12, 1)]) == 0  # handed out again: not judged twice
+
+
+async def test_a_flood_drops_what_its_chat_had_waiting_keeps_the_update_in_hand_and_tells_once() -> None:
+    rec = Recorder()
+    gate = Gatekeeper({13: Admission(take=False, tell=True), 15: Admission(take=False, tell=True, flush=True),
+                       16: Admission(take=False, flush=True)})
+    lanes = rec.lanes = Lanes(rec.handle, lambda u: u.chat, gate.admit, gate.notify)
+    release = rec.hold(1)
+    lanes.add([Upd(10, 1), Upd(11, 1), Upd(12, 2), Upd(13, 1), Upd(14, 1)])
+    await settle()
+    assert gate.waiting[13] == 1 and gate.waiting[14] == 2  # 10 in hand; 11, then the notice 13, waiting
+    lanes.add([Upd(15, 1), Upd(16, 1)])
+    assert lanes.safe_offset(None) == 10  # 10 is still in hand: a crash must not lose it
+    release.set()
+    await settle()
+    assert rec.done == [12, 10], "11 and 14 waited in chat 1 when it flooded: dropped"
+    assert gate.notified == [13, 15], "a notice keeps its place; a refusal after it does not drop it"
+    assert not lanes.busy and lanes.safe_offset(None) == 17
+    assert lanes.refused == 5  # 13, 15 and 16 on arrival (the notices too), 11 and 14 dropped from the lane

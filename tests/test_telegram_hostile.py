@@ -1,5 +1,10 @@
 """Telegram under hostile or broken input: the bot keeps answering everybody else.
 
+One user flooding the bot (300 presses of an old button, or 300 texts) costs the others
+nothing: the flood limit and a cap on each chat's waiting updates are applied when the
+updates arrive, so Telegram's window of 100 updates from the oldest unfinished one moves on.
+These run with Telegram's real send limits (about one message a second per chat).
+
 A malformed update (one python-telegram-bot cannot read) is skipped and logged by its
 number only, in polling and in webhook mode; before, polling asked for it again forever
 and the webhook answered 500, which Telegram retries (it retries every answer that is
@@ -9,11 +14,14 @@ not 2xx: core.telegram.org/bots/api#setwebhook).
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
 
-from tests.fakes.telegram_api import FakeTelegram
+from bot.adapters.telegram import SendLimits
+from tests.fakes.telegram_api import FakeTelegram, button_rows
 from tests.telegram_fixtures import Person, RunningBot, telegram_settings
 
 SECRET = "Dorpsstraat-7-geheim"
@@ -72,5 +80,75 @@ async def test_a_malformed_webhook_body_is_answered_200_and_logged_without_conte
             assert welcome.text == bot.text("main.role.question")
             assert "4711" in caplog.text and "4712" in caplog.text
             assert SECRET not in caplog.text
+        finally:
+            await bot.stop()
+
+
+# ---------------------------------------------------------------- one user flooding
+
+
+def flood_text(bot: RunningBot) -> str:
+    return bot.text("sys.flood")
+
+
+async def calm_asks_during(tg: FakeTelegram, calm: Person, flood: list[dict]) -> tuple[float, list[str]]:
+    """The calm user says "hulp" right behind the flood; how long until Telegram saw it handled, and the answer."""
+    before = len(calm.transcript)
+    asked_at = time.monotonic()
+    asked = tg.send_text(calm.user, "hulp")
+    await tg.wait_confirmed(asked, timeout=30)
+    waited = time.monotonic() - asked_at
+    for update in flood:  # and nothing of the flood is left with Telegram
+        await tg.wait_confirmed(update, timeout=30)
+    return waited, [sent.text for sent in calm.transcript[before:]]
+
+
+async def test_300_old_button_presses_from_one_user_do_not_hold_up_another(tmp_path: Path) -> None:
+    """The flood is answered on arrival: presses over the limit never wait in line, and the old-button
+    presses that are handled get a short answer on the button itself (answerCallbackQuery), not a chat message."""
+    async with FakeTelegram() as tg:
+        bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=SendLimits()).start()
+        try:
+            flooder, calm = Person(tg, "Spammer"), Person(tg, "Ouder")
+            await calm.command("start")
+            await flooder.command("start")
+            menu = tg.bot_messages(flooder.chat)[-1]
+            label = button_rows(menu)[0][0][0]
+            await flooder.presses(label, menu["message_id"])  # the question moves on: these buttons are old now
+            seen = len(flooder.transcript)
+            presses = [tg.press(flooder.user, menu, label=label) for _ in range(300)]
+
+            waited, answer = await calm_asks_during(tg, calm, presses)
+
+            assert answer and flood_text(bot) not in answer, "the calm user got no (or the wrong) answer"
+            assert waited < 2.0, f"the calm user waited {waited:.1f} s behind somebody else's flood"
+            flood_screen = [sent.text for sent in flooder.transcript[seen:]]
+            assert flood_screen == [flood_text(bot)], "the flood got more than the one notice in the chat"
+            toasts = [answer.get("text") for answer in tg.callback_answers.values()]
+            assert bot.text("telegram.stale_button") in toasts, "an old button's press was not answered on the button"
+        finally:
+            await bot.stop()
+
+
+async def test_300_texts_from_one_user_do_not_hold_up_another(tmp_path: Path) -> None:
+    async with FakeTelegram() as tg:
+        bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=SendLimits()).start()
+        try:
+            turns: Counter[str] = Counter()
+            bot.core.on_turn.append(lambda incoming, turn: turns.update([incoming.key.user]))
+            flooder, calm = Person(tg, "Spammer"), Person(tg, "Ouder")
+            await calm.command("start")
+            await flooder.command("start")
+            seen = len(flooder.transcript)
+            texts = [tg.send_text(flooder.user, f"hallo {n}") for n in range(300)]
+
+            waited, answer = await calm_asks_during(tg, calm, texts)
+
+            assert answer and flood_text(bot) not in answer
+            assert waited < 2.0, f"the calm user waited {waited:.1f} s behind somebody else's flood"
+            flood_screen = [sent.text for sent in flooder.transcript[seen:]]
+            assert flood_screen.count(flood_text(bot)) == 1, "told more than once (or never)"
+            assert turns[str(flooder.user["id"])] <= 1 + 30, "more of the flood was run than the limit allows"
+            assert turns[str(calm.user["id"])] == 2
         finally:
             await bot.stop()

@@ -64,10 +64,11 @@ def test_a_button_press_carries_its_question_token_and_message() -> None:
         },
         {},
     )
-    found = read(tg.press(parent, question["message_id"], "flow:confirm:yes"))
+    press = tg.press(parent, question["message_id"], "flow:confirm:yes")
+    found = read(press)
     assert isinstance(found, Incoming)
     assert found.event == Choice("yes", "flow:confirm")
-    assert found.reply_to == MessageRef(parent["id"], question["message_id"])
+    assert found.reply_to == MessageRef(parent["id"], question["message_id"], press["callback_query"]["id"])
 
 
 @pytest.mark.parametrize("kind", ["photo", "sticker", "voice", "location", "document", "video", "contact"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text
 
@@ -88,4 +88,23 @@ class Outlet(Protocol):
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post `text` (plain) to a desk room/group; return the platform message id."""
+        ...
+
+
+@runtime_checkable
+class AnswersPresses(Protocol):
+    """An outlet that answers a button press on the button itself (Telegram's callback answer).
+
+    The core calls `answer_press` as soon as a press's turn is stored, before any reply goes
+    out, so the button stops spinning at once. A press of an old button (the engine's
+    `Turn.stale`) is then answered there with a short text, and the turn sends no chat
+    message: pressing an old button 300 times costs no message and no send-limit wait.
+    """
+
+    def quiet_stale(self, incoming: Incoming) -> bool:
+        """May this press, if it is of an old button, be answered on the button alone?"""
+        ...
+
+    async def answer_press(self, incoming: Incoming, stale_lang: str | None) -> None:
+        """Answer the press; with `stale_lang`, say in that language that the button is old."""
         ...

@@ -68,7 +68,7 @@ from telegram.warnings import PTBDeprecationWarning
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from bot.adapters.base import DeliveryFailed
-from bot.adapters.lanes import Lanes
+from bot.adapters.lanes import TAKE, WAITING_PER_CHAT, Admission, Lanes
 from bot.events import (
     Choice,
     ChoiceButton,
@@ -82,7 +82,9 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.flood import Verdict
 from bot.letters import file_bytes
+from bot.store import who_of
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -102,6 +104,8 @@ T = TypeVar("T")
 PLATFORM = "telegram"
 #: While every update Telegram returns is already in hand, ask again after a lane finished one or this long.
 LANE_WAIT_S = 0.5
+#: Telegram shows at most 200 characters in a callback query's answer.
+PRESS_ANSWER_LIMIT = 200
 
 #: The store cursor holding the next getUpdates offset.
 OFFSET_CURSOR = "telegram_offset"
@@ -140,6 +144,7 @@ MENU: dict[str, tuple[tuple[str, str], ...]] = {
 TEXT_KEYS = (
     "telegram.group_invite",
     "telegram.group_invite_button",
+    "telegram.stale_button",
     *sorted({f"telegram.commands.{meaning}" for menu in MENU.values() for _, meaning in menu}),
 )
 
@@ -171,10 +176,11 @@ _UNSUPPORTED = (
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
-    """The bot message whose button was pressed: the one an Edit replaces."""
+    """The bot message whose button was pressed: the one an Edit replaces (and the press, to answer it)."""
 
     chat_id: int
     message_id: int
+    query_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +215,7 @@ def read_update(update: Update, bot_id: int, bot_username: str,
             event=Choice(choice_id, token),
             update_id=update_id,
             lang_hint=user.language_code,
-            reply_to=MessageRef(message.chat.id, message.message_id),
+            reply_to=MessageRef(message.chat.id, message.message_id, query.id),
         )
     message = update.message  # edited messages, channel posts ... are not ours
     if message is None or message.from_user is None or message.from_user.is_bot:
@@ -574,6 +580,8 @@ class TelegramAdapter:
         self.skipped = 0
         #: unreadable updates Telegram may still return (logged once each)
         self._unreadable: set[int] = set()
+        #: callback queries answered by the core's turn (answer_press), so process() does not answer again
+        self._answered: set[str] = set()
         #: groups named in WEGWIJZER_DESKS: their messages go to the safety desk
         self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
                                     if room.lstrip("-").isascii() and room.lstrip("-").isdigit())
@@ -643,7 +651,7 @@ class TelegramAdapter:
         """
         stored = await self.core.store.cursor(OFFSET_CURSOR)
         offset = int(stored) if stored else None
-        lanes = self._lanes = Lanes(self._handle_with_retries, _lane_of)
+        lanes = self._lanes = Lanes(self._handle_with_retries, _lane_of, self._admit, self._tell_flooded)
         failures = 0
         try:
             while not self._stopping.is_set():
@@ -673,9 +681,12 @@ class TelegramAdapter:
                     updates, unreadable = await self._readable_updates(offset)
                 finally:
                     self._polling_call = None
+                refused = lanes.refused
                 new = lanes.add(updates)
                 if unreadable:
                     await self._skip_unreadable(unreadable, lanes, offset)
+                elif lanes.refused != refused:
+                    await self._store_offset_when_idle(lanes, offset)
                 elif not new and lanes.busy:
                     await lanes.wait_for_progress(LANE_WAIT_S)
         finally:
@@ -722,8 +733,46 @@ class TelegramAdapter:
             lanes.skip(number)
         floor = lanes.safe_offset(offset) or 0
         self._unreadable = {n for n in self._unreadable if n >= floor}
+        await self._store_offset_when_idle(lanes, offset)
+
+    async def _store_offset_when_idle(self, lanes: Lanes[Update], offset: int | None) -> None:
+        """Store the offset past updates skipped or refused, so a restart does not fetch them again.
+
+        Only while no update is in hand: then each turn stores its own (see Lanes.cursor_for).
+        """
         if not lanes.busy:
             await self.core.store.set_cursor(OFFSET_CURSOR, str(lanes.safe_offset(offset)))
+
+    def _admit(self, update: Update, waiting: int) -> Admission:
+        """The flood limit and the cap on a chat's waiting updates, applied on arrival (see bot/adapters/lanes.py).
+
+        Checked here rather than when the update's turn comes, so a refused update never
+        waits in line and Telegram's offset moves past it at once.
+        """
+        flood, user = self.core.flood, update.effective_user
+        if flood is None or user is None:
+            return TAKE
+        who = who_of(str(ConversationKey(PLATFORM, str(user.id), str(user.id))))
+        verdict = flood.check(who)
+        if verdict is not Verdict.PASS:
+            # over the limit: a flood; what still waits in their chat goes too, so it holds up nobody
+            return Admission(take=False, tell=verdict is Verdict.NOTICE, flush=True)
+        if waiting >= WAITING_PER_CHAT:  # what waits stays: a person typing fast while the bot is slow
+            return Admission(take=False, tell=flood.refuse(who) is Verdict.NOTICE)
+        return TAKE
+
+    async def _tell_flooded(self, update: Update) -> None:
+        """The refused update that carries the notice: claimed in the store, the person told once."""
+        cursor = (OFFSET_CURSOR, str(self._cursor_for(update)))
+        try:
+            found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
+            if isinstance(found, Incoming):
+                await self.core.claim_flooded(replace(found, cursor=cursor), tell=True)
+            else:
+                await self.core.store.set_cursor(*cursor)
+        finally:
+            if update.callback_query is not None:
+                await self._answer(update.callback_query)
 
     async def _handle_with_retries(self, update: Update) -> bool:
         """Hand one update to the core; on failure retry a few times, then skip it loudly.
@@ -736,7 +785,7 @@ class TelegramAdapter:
         """
         for attempt in range(1, self.handle_attempts + 1):
             try:
-                await self.process(update, cursor=(OFFSET_CURSOR, str(self._cursor_for(update))))
+                await self.process(update, cursor=(OFFSET_CURSOR, str(self._cursor_for(update))), admitted=True)
                 return True
             except Exception as exc:
                 log.warning("telegram: handling update %s failed (attempt %d of %d): %s",
@@ -767,23 +816,52 @@ class TelegramAdapter:
     def _cursor_for(self, update: Update) -> int:
         return self._lanes.cursor_for(update.update_id) if self._lanes else update.update_id + 1
 
-    async def process(self, update: Update, cursor: tuple[str, str] | None = None) -> None:
-        """Handle one update: answer its button, give the core its event, or invite from a group."""
-        if update.callback_query is not None:
-            await self._answer(update.callback_query)
-        found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
-        if isinstance(found, Incoming):
-            await self.core.handle(replace(found, cursor=cursor) if cursor else found)
+    async def process(self, update: Update, cursor: tuple[str, str] | None = None, admitted: bool = False) -> None:
+        """Handle one update: give the core its event (its button answered), or invite from a group.
+
+        `admitted`: the flood limit was applied on arrival (polling), so the core does not count it again.
+        """
+        query = update.callback_query
+        try:
+            found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
+            if isinstance(found, Incoming):
+                await self.core.handle(replace(found, cursor=cursor, flood_checked=admitted))
+                return
+            if isinstance(found, GroupCall):
+                await self._invite(found)
+            if cursor is not None:
+                await self.core.store.set_cursor(*cursor)
+        finally:
+            # a press the core's turn did not answer (a redelivery, a flood, a failure): stop its spinner
+            if query is not None and query.id not in self._answered:
+                await self._answer(query)
+            if query is not None:
+                self._answered.discard(query.id)
+
+    def quiet_stale(self, incoming: Incoming) -> bool:
+        """A press of an old button is answered on the button (AnswersPresses), when we have the words for it."""
+        ref = incoming.reply_to
+        return isinstance(ref, MessageRef) and bool(ref.query_id) and self.core.flows.locales.has(
+            self.settings.default_lang, "telegram.stale_button")
+
+    async def answer_press(self, incoming: Incoming, stale_lang: str | None) -> None:
+        """Stop the button's spinner as soon as the turn is stored; for an old button, say so on it."""
+        ref = incoming.reply_to
+        if not isinstance(ref, MessageRef) or not ref.query_id:
             return
-        if isinstance(found, GroupCall):
-            await self._invite(found)
-        if cursor is not None:
-            await self.core.store.set_cursor(*cursor)
+        self._answered.add(ref.query_id)
+        text = None
+        if stale_lang is not None:
+            text = self.core.flows.render(stale_lang, "telegram.stale_button", {})[:PRESS_ANSWER_LIMIT]
+        await self._answer_query(ref.query_id, text)
 
     async def _answer(self, query: CallbackQuery) -> None:
-        """Stop the button's spinner first; a redelivered query is too old to answer, which is fine."""
+        await self._answer_query(query.id, None)
+
+    async def _answer_query(self, query_id: str, text: str | None) -> None:
+        """A redelivered query is too old to answer, which is fine: the spinner stopped by itself."""
         try:
-            await self._call(query.answer)
+            await self._call(lambda: self.bot.answer_callback_query(query_id, text=text))
         except (DeliveryFailed, TelegramError) as exc:
             log.info("telegram: callback query not answered (%s)", type(exc).__name__)
 
