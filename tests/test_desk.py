@@ -495,3 +495,45 @@ def test_a_malformed_holidays_setting_is_one_line_naming_the_variable(tmp_path, 
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.startswith("WEGWIJZER_DESK_HOLIDAYS: ")
+
+
+# ---------------------------------------------------------------- what a relayed text can do to the room
+
+
+async def talking(world: World) -> str:
+    """u1 asks for a person and m1 claims it; the pseudonym the desk sees."""
+    await world.command("u1", "start", "meldtest")
+    await world.say("u1", "mens")
+    await world.post_desk()
+    pseudonym = world.outlet.room_texts()[-1].split(" wil ")[0].removeprefix("🟡 ")
+    await world.desk_says("m1", "/claim WW-2026-0001")
+    return pseudonym
+
+
+async def test_a_relayed_text_cannot_fake_a_line_or_turn_text_around_in_the_desk_room(world):
+    pseudonym = await talking(world)
+    forged = "Gaat wel\nGebruiker #0000 (WW-2026-0002): ik ben iemand anders\n\u202eWW-2026-0003\u2066\u200b"
+    await world.say("u1", forged)
+    await world.post_desk()
+    line = world.outlet.posts[-1].text
+    assert line.startswith(f"{pseudonym} (WW-2026-0001): Gaat wel")
+    assert "\n" not in line, "a newline in a relayed text starts what looks like another person's line"
+    assert not {"\u202e", "\u2066", "\u200b"} & set(line), "bidi and other invisible format characters reach the room"
+    assert "ik ben iemand anders" in line and "WW-2026-0003" in line  # nothing the person wrote is lost
+    # the desk's answer reaches the person without them either
+    await world.desk_says("m1", "/r WW-2026-0001 Dag\u202e nalsreV")
+    assert world.outlet.texts("u1")[-1] == "Team Wegwijzer: Dag nalsreV"
+
+
+async def test_a_very_long_relayed_text_is_cut_and_the_person_is_told(world):
+    pseudonym = await talking(world)
+    told = await world.say("u1", "Lang verhaal. " + "bla " * 2000)
+    await world.post_desk()
+    line = world.outlet.posts[-1].text
+    assert line.startswith(f"{pseudonym} (WW-2026-0001): Lang verhaal.") and line.endswith("…")
+    assert len(line) <= 2100
+    assert told == ["Je bericht was lang. Het meldpunt kreeg de eerste 2000 tekens. Stuur de rest in een nieuw bericht."]
+    # and the other way: what the person is shown stays within one message (at most 1,000 characters)
+    answer = await world.desk_says("m1", "/r WW-2026-0001 " + "uitleg " * 400)
+    assert len(world.outlet.texts("u1")[-1]) <= 1000
+    assert answer == ["Je antwoord was lang. WW-2026-0001 kreeg de eerste 900 tekens. Stuur de rest apart."]

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import engine
 from bot.core import ZONE, encode_outbound
-from bot.desk import cases
+from bot.desk import cases, shown
 from bot.desk.cases import REPORT, TALK, Case, Post, desk_id, desk_parts
 from bot.desk.commands import DeskCommand, read_desk_message
 from bot.desk.hours import DAYS, DeskHours
@@ -180,7 +180,7 @@ class SafetyDesk:
         case = cases.insert_case(db, ref=ref, kind=REPORT, key=str(incoming.key), lang=lang, urgent=urgent,
                                  title=report.title, alias=None,
                                  body=self.codec.encode(json.dumps(body, ensure_ascii=False)), now=now)
-        details = "\n".join(f"{label}: {value}" for label, value in report.fields)
+        details = "\n".join(f"{label}: {shown.one_line(value)}" for label, value in report.fields)
         card = self.room_text("desk.room.report_card", urgency=self.urgency(urgent, report.urgency), ref=ref,
                               title=report.title, when=self.when(now), details=details)
         document = None
@@ -295,9 +295,9 @@ class SafetyDesk:
     # ------------------------------------------------------------ the user's side
     async def relay_from_user(self, incoming: Incoming) -> list[Send]:
         assert isinstance(incoming.event, Text)
-        text = incoming.event.text
         detector = self.core.flows.crisis
-        found = detector.detect(text) if detector is not None else None
+        found = detector.detect(incoming.event.text) if detector is not None else None  # all of it, as typed
+        text, cut = shown.capped(shown.one_line(incoming.event.text), shown.TO_DESK_LIMIT)
         key = str(incoming.key)
 
         def write(db: sqlite3.Connection) -> Case | None:
@@ -319,9 +319,10 @@ class SafetyDesk:
             self.talks.pop(key, None)
             return []
         self.wake()
+        told = [Send(self.render(case.lang, "desk.user.relay_cut", limit=shown.TO_DESK_LIMIT))] if cut else []
         if found is None:
-            return []
-        return [Send(self.render(case.lang, found.reply))]
+            return told
+        return [Send(self.render(case.lang, found.reply)), *told]
 
     async def user_ends(self, incoming: Incoming) -> list[Send]:
         key = str(incoming.key)
@@ -460,8 +461,9 @@ class SafetyDesk:
             return []
         return await self._say_to_user(desk, case.ref, text)
 
-    async def _say_to_user(self, desk: str, ref: str, text: str) -> list[Send]:
+    async def _say_to_user(self, desk: str, ref: str, said: str) -> list[Send]:
         to_user: list[tuple[ConversationKey, list[Send], list[int]]] = []
+        text, cut = shown.capped(shown.plain(said).strip(), shown.TO_USER_LIMIT)
 
         def write(db: sqlite3.Connection) -> list[Send]:
             case = cases.case_by_ref(db, ref)
@@ -473,7 +475,7 @@ class SafetyDesk:
             cases.log_relay(db, self.codec, case, "desk", text, now)
             message = [Send(self.render(case.lang, "desk.user.from_desk", text=text))]
             to_user.append(self._queue_user(db, case.key, message, now))
-            return []
+            return [Send(self.room_text("desk.room.reply_cut", ref=ref, limit=shown.TO_USER_LIMIT))] if cut else []
 
         replies = await self.core.store.execute(write)
         await self._deliver_to_users(to_user)
