@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot import logs
 from bot.clock import NL, SYSTEM, Clock, Now, parse_today
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
@@ -44,9 +45,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "locales", None):
         overrides["locales_dir"] = Path(args.locales)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except (ValidationError, SettingsError) as exc:
         raise BadSettings(describe_problem(exc)) from None
+    logs.configure(settings.log_level, settings.secrets())
+    return settings
 
 
 def clock_of(args: argparse.Namespace) -> Now:
@@ -267,10 +270,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ign
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    for noisy in ("httpx", "telegram", "nio", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure("INFO")  # until the settings name the level and the secrets (_settings)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

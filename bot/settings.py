@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     watch_flows: bool = Field(default=True, description="reload flows, texts and directory when their files change")
     directory_max_age_days: int = Field(default=365, description="warn about directory entries checked longer ago")
     flood_per_minute: int = Field(default=30, description="messages one user may send per minute before being slowed down")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$",
+                           description="how much the bot logs: DEBUG, INFO, WARNING, ERROR or CRITICAL "
+                                       "(libraries stay at WARNING; never user text or secrets)")
 
     telegram_token: SecretStr | None = Field(default=None, description="bot token from @BotFather")
     telegram_api_url: str = Field(default="https://api.telegram.org/bot",
@@ -83,6 +86,18 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not a JSON list ({exc.msg}); or write the ids comma-separated") from None
         return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log's redaction (bot/logs.py)."""
+        found = [self.telegram_token, self.telegram_webhook_secret, self.matrix_password,
+                 self.matrix_access_token, self.encryption_keys]
+        values = [secret.get_secret_value() for secret in found if secret is not None]
+        return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
     @field_validator("desks")
     @classmethod

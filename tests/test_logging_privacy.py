@@ -21,6 +21,7 @@ from bot.adapters.console import run_console
 from bot.crypto import new_key
 from tests.conftest import PYTHON, bot_env
 from tests.desk_harness import World
+from tests.fakes.telegram_api import TOKEN
 from tests.test_telegram_entrypoint import closed_port
 
 TYPED = [
@@ -152,3 +153,62 @@ async def test_python_m_bot_never_prints_the_matrix_password_or_token(tmp_path, 
         out, rest = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, (err + rest).decode()[-2000:]
     assert secret.encode() not in out + err + rest
+
+
+# ---------------------------------------------------------------- WEGWIJZER_LOG_LEVEL=DEBUG on Telegram
+
+
+@pytest.fixture
+def debug_log():
+    """Logging as `python -m bot` sets it up with WEGWIJZER_LOG_LEVEL=DEBUG, into a buffer; restored after."""
+    from bot import logs
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter(logs.FORMAT))
+    root.handlers = [handler]
+    logs.configure("DEBUG", secrets=[TOKEN])
+    yield buffer
+    root.setLevel(saved[0])
+    root.handlers = saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
+    handler.filters.clear()
+
+
+async def test_at_debug_telegram_logs_no_text_no_user_id_and_no_token(tmp_path, debug_log):
+    from tests.fakes.telegram_api import FakeTelegram
+    from tests.telegram_fixtures import Person, RunningBot, telegram_settings
+
+    async with FakeTelegram() as tg:
+        bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
+        try:
+            person = Person(tg, "Ouder")
+            await person.command("start")
+            await person.presses(bot.label("main", "role", "parent"))
+            for typed in TYPED[:3]:
+                await person.says(typed)
+            tg.throttle("sendMessage", retry_after=1)  # a 429: PTB and our retry log it
+            await person.says(TYPED[3])
+        finally:
+            await bot.stop()
+    log = debug_log.getvalue()
+    assert "DEBUG" in log, "nothing was logged at DEBUG: the test proves nothing"
+    for secret in [*TYPED[:4], str(person.user["id"]), TOKEN, TOKEN.split(":")[1]]:
+        assert secret not in log, f"{secret!r} appears in the log"
+
+
+def test_a_token_in_any_log_record_is_redacted(debug_log):
+    """Whoever sets a library's logger to DEBUG by hand still gets no token: the handler redacts it."""
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    logging.getLogger("httpx").debug("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    logging.getLogger("bot.x").info("other bot: bot987654321:AAE-some_other_secret_of_35_chars_xx")
+    try:
+        raise ValueError(f"https://api.telegram.org/bot{TOKEN}/sendMessage")
+    except ValueError:
+        logging.getLogger("bot.y").exception("failed")
+    log = debug_log.getvalue()
+    assert "getMe" in log and "failed" in log
+    assert TOKEN.split(":")[1] not in log and "AAE-some_other_secret" not in log

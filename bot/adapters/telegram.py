@@ -683,6 +683,9 @@ class TelegramAdapter:
                     self._polling_call = None
                 refused = lanes.refused
                 new = lanes.add(updates)
+                if updates:
+                    log.debug("telegram: %d update(s), %d new, %d refused on arrival; offset %s",
+                              len(updates), new, lanes.refused - refused, offset)
                 if unreadable:
                     await self._skip_unreadable(unreadable, lanes, offset)
                 elif lanes.refused != refused:
