@@ -650,3 +650,22 @@ def _room_events(server: Synapse, account: Registered, room: str) -> dict[str, i
     for event in chunk:
         counts[event["type"]] = counts.get(event["type"], 0) + 1
     return counts
+
+
+@pytest.mark.asyncio
+async def test_a_digit_int_cannot_read_gets_an_answer_and_the_chat_goes_on(synapse: Synapse, tmp_path: Path) -> None:
+    """"፩" (Ethiopic one) passes str.isdigit() but not int(): it used to raise outside the engine and
+    the message was dropped without a word."""
+    lines = ["\u1369", *BY_NUMBER]
+    expected = await console_says(tmp_path, lines)
+    assert expected[1] != expected[0] and "nummer" in expected[1]
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot"),
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        await bodies(user, room, 1)
+        for number, line in enumerate(lines, start=1):
+            reply = await user.reply_to(room, line)
+            assert reply.body == expected[number]
