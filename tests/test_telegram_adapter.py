@@ -717,3 +717,42 @@ async def test_an_update_that_keeps_failing_is_skipped_logged_without_its_text_a
         assert await bot.core.store.cursor(OFFSET_CURSOR) == str(latest["update_id"] + 1)
     finally:
         await bot.stop()
+
+
+# ---------------------------------------------------------------- what a phone shows
+
+
+async def test_no_message_brings_a_link_preview_card(running_bot: RunningBot, telegram: FakeTelegram) -> None:
+    """A "Bron: https://..." line under a deadline must not turn into a large card of a home page."""
+    parent = Person(telegram)
+    await parent.command("start")
+    await parent.presses(running_bot.label("main", "role", "parent"))
+    await parent.presses(running_bot.label("main", "parent_menu", "deadline"))
+    await parent.presses(running_bot.label("termijn", "which", "appeal"))
+    await parent.says("gisteren")
+    with_links = [s for s in parent.transcript if "https://" in s.text]
+    assert with_links, "the deadline's cards name their sources"
+    texts = [s for s in parent.transcript if s.method in ("sendMessage", "editMessageText")]
+    assert texts and all(s.link_preview == {"is_disabled": True} for s in texts), [
+        (s.method, s.link_preview) for s in texts]
+
+
+async def test_a_slow_turn_shows_typing_and_a_quick_one_does_not(telegram: FakeTelegram, tmp_path: Path) -> None:
+    tg = telegram
+    bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
+    try:
+        parent = Person(tg)
+        tg.hang("sendMessage", 1.0)  # a slow network: the turn's reply takes a second to leave
+        (welcome,) = await parent.command("start")
+        assert welcome.text == bot.text("main.role.question")
+        assert (parent.chat["id"], "typing") in tg.chat_actions
+    finally:
+        await bot.stop()
+    tg.chat_actions.clear()
+    patient = await RunningBot(telegram_settings(tg, tmp_path / "db2.sqlite3"), typing_after=60.0).start()
+    try:
+        other = Person(tg)
+        await other.command("start")
+        assert tg.chat_actions == []  # nothing to wait for, so no "typing…"
+    finally:
+        await patient.stop()

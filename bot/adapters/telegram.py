@@ -40,7 +40,7 @@ import secrets
 import traceback
 import warnings
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -55,12 +55,13 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    LinkPreviewOptions,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
@@ -114,6 +115,13 @@ ALLOWED_UPDATES = ("message", "callback_query")
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 units after parsing
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
 UPLOAD_LIMIT = 50 * 1024 * 1024
+#: Telegram shows a large card for the first link of a message unless told not to. Under a crisis
+#: answer or a deadline, a municipality's home page card pushes the words that matter off the screen,
+#: and a "Bron: https://..." line is a reference, not an invitation to read: no previews.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+#: A turn that takes longer than this (a letter being made, a slow disk, a send limit) shows
+#: "typing…", so the person knows the bot is working and does not press again.
+TYPING_AFTER_S = 0.3
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 #: The command menu per language: (command, meaning). The engine knows every
@@ -547,6 +555,7 @@ class TelegramAdapter:
         request_timeout: float = 10.0,
         handle_attempts: int = 5,
         send_limits: SendLimits | None = None,
+        typing_after: float = TYPING_AFTER_S,
     ) -> None:
         if settings.telegram_token is None:
             raise ValueError("WEGWIJZER_TELEGRAM_TOKEN is not set")
@@ -555,6 +564,7 @@ class TelegramAdapter:
         self.poll_timeout = poll_timeout
         self.retry = retry or RetryPolicy()
         self.handle_attempts = handle_attempts
+        self.typing_after = typing_after
         api_url = settings.telegram_api_url.rstrip("/")
         file_url = api_url[: -len("/bot")] + "/file/bot" if api_url.endswith("/bot") else api_url
         self.bot: ExtBot[Any] = ExtBot(
@@ -828,7 +838,8 @@ class TelegramAdapter:
         try:
             found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
             if isinstance(found, Incoming):
-                await self.core.handle(replace(found, cursor=cursor, flood_checked=admitted))
+                async with self._typing_if_slow(int(found.key.chat)):
+                    await self.core.handle(replace(found, cursor=cursor, flood_checked=admitted))
                 return
             if isinstance(found, GroupCall):
                 await self._invite(found)
@@ -840,6 +851,27 @@ class TelegramAdapter:
                 await self._answer(query)
             if query is not None:
                 self._answered.discard(query.id)
+
+    @contextlib.asynccontextmanager
+    async def _typing_if_slow(self, chat_id: int) -> AsyncIterator[None]:
+        """Show "typing…" in the chat once a turn takes longer than `typing_after` seconds.
+
+        Only a hint: it is not retried, and a refusal (blocked bot, 429) is not an error."""
+
+        async def later() -> None:
+            await asyncio.sleep(self.typing_after)
+            try:
+                await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError as exc:
+                log.debug("telegram: typing not shown (%s)", type(exc).__name__)
+
+        hint = asyncio.create_task(later())
+        try:
+            yield
+        finally:
+            hint.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hint
 
     def quiet_stale(self, incoming: Incoming) -> bool:
         """A press of an old button is answered on the button (AnswersPresses), when we have the words for it."""
@@ -1007,6 +1039,7 @@ class TelegramAdapter:
                     chat_id,
                     html.escape(chunk, quote=False),
                     parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
                     reply_markup=markup if last else None,
                     reply_parameters=reply if i == 0 else None,
                 )
@@ -1023,6 +1056,7 @@ class TelegramAdapter:
                     chat_id,
                     message_id,
                     parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
                     reply_markup=markup,
                 )
             )

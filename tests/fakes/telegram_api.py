@@ -166,6 +166,8 @@ class Sent:
     parse_mode: str | None
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     document: SentFile | None = None
+    #: the link_preview_options the bot sent with it (None: none sent, so Telegram shows a preview)
+    link_preview: JSON | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -322,6 +324,8 @@ class FakeTelegram:
         self._transcripts: dict[int, list[Sent]] = {}
         self._callbacks: dict[str, int] = {}
         self._files: dict[str, SentFile] = {}
+        #: (chat id, action) for every sendChatAction, in order ("typing…")
+        self.chat_actions: list[tuple[int, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._blocked: set[int] = set()
         self._poller: asyncio.Future[bool] | None = None
@@ -337,6 +341,7 @@ class FakeTelegram:
             "editMessageText": self._edit_message_text,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
+            "sendChatAction": self._send_chat_action,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -824,6 +829,14 @@ class FakeTelegram:
         content = _content(text, entities, _inline_keyboard(p.get("reply_markup")))
         return self._apply_edit("editMessageText", message, content, p)
 
+    async def _send_chat_action(self, p: JSON) -> bool:
+        chat_id = self._writable_chat(p)
+        action = str(p.get("action") or "")
+        if action not in {"typing", "upload_document", "upload_photo", "record_voice", "choose_sticker"}:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        self.chat_actions.append((chat_id, action))
+        return True
+
     async def _answer_callback_query(self, p: JSON) -> bool:
         query_id = str(p.get("callback_query_id") or "")
         if query_id not in self._callbacks or query_id in self.callback_answers:
@@ -1001,6 +1014,7 @@ class FakeTelegram:
                 p.get("parse_mode"),
                 rows,
                 file,
+                p.get("link_preview_options"),
             )
         )
 
