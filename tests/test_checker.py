@@ -25,6 +25,7 @@ import pytest
 from bot.flows.loader import load_flowset
 from bot.flows.problems import FlowSetInvalid
 from bot.flows.source import load_yaml
+from bot.phone import label_width
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, REPO, TODAY, bot_env
 
 REPORTED = re.compile(
@@ -450,7 +451,8 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
     apart = {"missing-locales": test_a_missing_locales_directory_is_one_error_with_what_to_do,
              "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix,
              "home-page-source": test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix,
-             "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix}
+             "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix,
+             "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)
@@ -641,3 +643,18 @@ def test_schema_out_writes_the_file_editors_use(tmp_path, schema):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert json.loads(out.read_text()) == schema
+
+
+def test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text(project):
+    """Telegram cuts a button at about 30 characters on a 360 px phone: the part that tells options apart is lost."""
+    long = "Een brief schrijven aan de klachtencommissie van de GI"
+    edit(project, "    letter: Een brief schrijven\n", f"    letter: {long}\n", file="locales/nl/main.yaml")
+    status, _, output = run_check(project)
+    assert status == 0, output  # a warning: the flows still work
+    assert label_width(long) > 40
+    where = locate(project, "locales/nl/main.yaml", f"letter: {long}")
+    assert (f"{where}: warning[label-too-wide]: button `main.opt.letter` (nl) is about {label_width(long):.0f} characters wide; "
+            "a phone shows about 30 and cuts the rest with …\n"
+            "    fix: make the label short and distinct in its first 30 characters; "
+            "put the full wording in the question's text") in output
+    assert "`main.opt.letter` (en)" not in output  # "Write a letter" fits

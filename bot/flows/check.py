@@ -17,6 +17,7 @@ from bot.expressions import BASE_FUNCTIONS, BUILTIN_NAMES, ExpressionError, pars
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
+from bot.phone import BUTTON_WIDTH, label_width
 from bot.texts import Locales, directory_refs, placeholders, text_refs
 
 #: Names templates may use without a flow setting them.
@@ -279,6 +280,34 @@ def check_flows(
                                         "point a `next` at it, or delete it"))
 
     problems.extend(_check_texts(used_keys, locales, known_vars, directory_ids))
+    problems.extend(_check_labels(flows, locales))
+    return problems
+
+
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _check_labels(flows: dict[str, Flow], locales: Locales) -> list[Problem]:
+    """Warn about an option label a phone may cut off (bot/phone.py), at the text to shorten.
+
+    A placeholder counts as eight characters: a name or a date fills about that much."""
+    problems: list[Problem] = []
+    keys = sorted({option.label for flow in flows.values() for step in flow.steps.values()
+                   for option in step.options or []})
+    for key in keys:
+        for lang in locales.languages:
+            entry = locales.texts[lang].get(key)
+            if entry is None:
+                continue  # missing-text-key says so already
+            shown = _TEMPLATE_PART.sub("x" * 8, entry.source).strip()
+            width = label_width(shown)
+            if width > BUTTON_WIDTH:
+                problems.append(Problem(
+                    entry.where, "label-too-wide",
+                    f"button `{key}` ({lang}) is about {width:.0f} characters wide; a phone shows about "
+                    f"{BUTTON_WIDTH:.0f} and cuts the rest with \u2026",
+                    "make the label short and distinct in its first 30 characters; put the full wording "
+                    "in the question's text", severity="warning"))
     return problems
 
 
