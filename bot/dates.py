@@ -77,8 +77,40 @@ def _two_digit_year(yy: int, today: date) -> int:
     return year + 100 if year <= today.year - 81 else year
 
 
+def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
+    """Every date a parent may have meant: none, one, or two for an ambiguous number.
+
+    The rule for "9/10/2026" (see docs/FLOWS.md, "Dates"): a numeric date is
+    ambiguous when both readings (day-month and month-day) are valid dates and
+    differ, and the language does not settle it. English writers use both orders,
+    so in English both readings come back, day-month first, and the bot asks which
+    one is meant. Dutch writes day-month, so in Dutch only that reading comes back;
+    the bot echoes every date in words, so someone who typed US style sees the
+    wrong month and corrects it. A number only one reading makes valid
+    ("10/13/2026") is read that way in both languages.
+    """
+    value = _normalise(text)
+    m = _NUMERIC.match(value)
+    if m is None or len(value) > 40:
+        found = parse_date(text, today)
+        return [found] if found else []
+    year = int(m.group(3)) if m.group(3) else today.year
+    if m.group(3) and len(m.group(3)) == 2:
+        year = _two_digit_year(year, today)
+    first, second = int(m.group(1)), int(m.group(2))
+    day_month = _make(year, second, first)
+    month_day = _make(year, first, second)
+    if day_month and month_day and day_month != month_day:
+        return [day_month, month_day] if lang == "en" else [day_month]
+    found = day_month or month_day
+    return [found] if found else []
+
+
 def parse_date(text: str, today: date) -> date | None:
     """Read a date the way a parent writes it; None when it is not a date.
+
+    Numbers are read day-month (the Dutch order); `read_dates` knows when
+    that is ambiguous.
 
     Accepts "1 oktober 2026", "1 okt", "October 1, 2026", "01-10-2026",
     "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden".

@@ -31,7 +31,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from bot.dates import parse_date
+from bot.dates import format_date, read_dates
 from bot.events import (
     Action,
     Choice,
@@ -359,6 +359,10 @@ class _Run:
         if self.state is None:
             self.begin(self.fs.entry_flow, fresh=True)
             return
+        if self.state.pending == "date":  # "back" at "Ik lees: ... Klopt dat?": type the date again
+            self.state.pending, self.state.offer = None, []
+            self.reshow()
+            return
         self.state.pending = None
         self.state.fails = 0
         while self.state.history:
@@ -414,6 +418,9 @@ class _Run:
             if picked is not None:
                 self.on_choice(picked, self.state.step)
                 return
+        if pending == "date" and self.state.offer:
+            self.on_date_text(raw)
+            return
         step = self.current_step()
         if step.kind == "choose":
             assert step.options is not None
@@ -542,8 +549,11 @@ class _Run:
             self.begin(self.fs.entry_flow, fresh=True)
             return
         step = self.current_step()
-        if token != self.state.step or self.state.pending not in (None, "pick"):
+        if token != self.state.step or self.state.pending not in (None, "pick", "date"):
             self.stale()
+            return
+        if self.state.pending == "date" and self.state.offer:
+            self.on_date_choice(step, choice_id)
             return
         if step.kind == "choose":
             assert step.options is not None
@@ -701,17 +711,8 @@ class _Run:
                 self.fail(step.invalid or "sys.invalid.yesno")
                 return
         elif kind == "date":
-            parsed = parse_date(text, self.ctx.today)
-            if parsed is None:
-                self.fail(step.invalid or "sys.invalid.date")
-                return
-            if step.when == "past" and parsed > self.ctx.today:
-                self.fail("sys.invalid.date_future")
-                return
-            if step.when == "future" and parsed < self.ctx.today:
-                self.fail("sys.invalid.date_past")
-                return
-            value = parsed.isoformat()
+            self.answer_date(step, text)
+            return
         elif kind == "municipality":
             self.answer_municipality(step, text)
             return
@@ -792,6 +793,85 @@ class _Run:
         else:
             self.say_key("public_text.type_again")
             self.reshow()
+
+    def answer_date(self, step: Step, text: str) -> None:
+        """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").
+
+        One reading: "Ik lees: 9 oktober 2026. Klopt dat?" with Ja/Nee. Two readings of
+        an ambiguous number (English "09/10/2026"): one button per reading. A reading
+        that cannot be meant (a future date where the past is asked) is dropped first.
+        """
+        assert self.state is not None
+        today = self.ctx.today
+        read = read_dates(text, today, self.lang)
+        if not read:
+            self.fail(step.invalid or "sys.invalid.date")
+            return
+        fitting = [d for d in read if not ((step.when == "past" and d > today)
+                                           or (step.when == "future" and d < today))]
+        if not fitting:
+            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past")
+            return
+        if step.confirm is False and len(fitting) == 1:
+            self.accept(step, fitting[0].isoformat())
+            return
+        self.state.offer = [d.isoformat() for d in fitting]
+        self.state.pending = "date"
+        self.state.fails = 0
+        self.out.append(self.date_question())
+
+    def date_question(self) -> Send:
+        """The echo of a date as read, or the two readings of an ambiguous one."""
+        assert self.state is not None
+        shown = [format_date(d, self.lang) for d in self.state.offer]
+        if len(shown) == 1:
+            return Send(self.text("sys.date.confirm", read=shown[0]),
+                        self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
+        return Send(self.text("sys.date.which", read=shown[0], other=shown[1]),
+                    tuple(ChoiceButton(f"d{i}", label) for i, label in enumerate(shown)), token=self.state.step)
+
+    def date_buttons(self) -> list[tuple[str, str]]:
+        """(id, label) of the date question's buttons, for typed answers."""
+        assert self.state is not None
+        if len(self.state.offer) == 1:
+            return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
+        return [(f"d{i}", format_date(d, self.lang)) for i, d in enumerate(self.state.offer)]
+
+    def on_date_choice(self, step: Step, choice_id: str) -> None:
+        assert self.state is not None
+        offer = self.state.offer
+        if choice_id == "yes" and len(offer) == 1:
+            self.accept(step, offer[0])
+        elif choice_id.startswith("d") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(offer):
+            self.accept(step, offer[int(choice_id[1:])])
+        elif choice_id == "no":  # read wrong: ask the date again
+            self.state.offer, self.state.pending = [], None
+            self.reshow()
+        else:
+            self.stale()
+
+    def on_date_text(self, raw: str) -> None:
+        """Typed at the date question: yes/no or a reading, else a corrected date, else ask again."""
+        assert self.state is not None
+        text = normalise(raw)
+        pairs = self.date_buttons()
+        picked = None
+        if text in YES or text in NO:
+            picked = "no" if text in NO else ("yes" if len(pairs) == 1 else None)
+        elif text.isdigit():
+            index = int(text) - 1
+            picked = pairs[index][0] if 0 <= index < len(pairs) else None
+        else:
+            picked = next((cid for cid, label in pairs if normalise(label) == text), None)
+        step = self.current_step()
+        if picked is not None:
+            self.on_date_choice(step, picked)
+        elif read_dates(raw, self.ctx.today, self.lang):  # a correction: read it and echo it again
+            self.state.offer, self.state.pending = [], None
+            self.answer_date(step, raw.strip())
+        else:
+            self.say_key("sys.invalid.choice")
+            self.out.append(self.date_question())
 
     def answer_municipality(self, step: Step, text: str) -> None:
         assert self.state is not None
@@ -1047,6 +1127,9 @@ class _Run:
             return
         if self.state.pending == "pick" and self.state.offer:
             self.out.append(Send(self.text("sys.did_you_mean"), self.offer_buttons(), token=self.state.step))
+            return
+        if self.state.pending == "date" and self.state.offer:
+            self.out.append(self.date_question())
             return
         self.out.append(self.question(self.current_step()))
 

@@ -39,9 +39,10 @@ class State:
     history: list[Position] = field(default_factory=list)
     #: wrong answers in a row at the current question
     fails: int = 0
-    #: a system question waiting for an answer: "forget", "language", "recover", "way_out", "pick"
+    #: a system question waiting for an answer: "forget", "language", "recover", "way_out", "pick",
+    #: "date" (a typed date echoed in words: "Klopt dat?", or the two readings of an ambiguous one)
     pending: str | None = None
-    #: candidates offered by a "did you mean" question (municipality)
+    #: candidates offered by a "did you mean" question (municipality), or the dates read (ISO)
     offer: list[str] = field(default_factory=list)
     #: the flow this conversation started with (counted with "forget me"; starts and ends are
     #: counted per flow as they happen)

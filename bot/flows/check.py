@@ -21,10 +21,10 @@ from bot.phone import BUTTON_WIDTH, label_width
 from bot.texts import Locales, directory_refs, placeholders, text_refs
 
 #: Names templates may use without a flow setting them.
-#: (min, max, limit, name, names, typed are filled by the engine for its own system texts;
+#: (min, max, limit, name, names, typed, read, other are filled by the engine for its own system texts;
 #: ref ... hours by the safety desk and "my data", see locales/*/desk.yaml and privacy.yaml.)
 TEMPLATE_GLOBALS = frozenset(
-    {"d", "t", "lang", "today", "now", "min", "max", "limit", "name", "names", "typed",
+    {"d", "t", "lang", "today", "now", "min", "max", "limit", "name", "names", "typed", "read", "other",
      "ref", "desk", "who", "text", "title", "when", "details", "urgency", "items", "hours"}
 )
 #: More names the code fills for the texts of one namespace only

@@ -104,6 +104,9 @@ class Step(_Model):
     min: float | None = None
     max: float | None = None
     when: Literal["past", "future", "any"] | None = None
+    #: a date is echoed in words with Ja/Nee before it is used ("Ik lees: 9 oktober 2026.
+    #: Klopt dat?"); on by default for every `type: date`, `confirm: false` turns it off
+    confirm: bool | None = None
     save: Identifier | None = None
     invalid: TextKey | None = None
     #: a text answer is checked for names and other personal details before it is saved:
@@ -141,12 +144,15 @@ class Step(_Model):
         if kind == "ask":
             if self.type is None or self.save is None:
                 raise ValueError("an `ask` step needs `type` and `save` (the variable to fill)")
-        elif any(v is not None for v in (self.type, self.save, self.invalid, self.when, self.protect)):
-            raise ValueError("`type`, `save`, `invalid`, `when` and `protect` belong to an `ask` step only")
+        elif any(v is not None for v in (self.type, self.save, self.invalid, self.when, self.protect,
+                                         self.confirm)):
+            raise ValueError("`type`, `save`, `invalid`, `when`, `protect` and `confirm` belong to an `ask` step only")
         if self.protect is not None and self.type != "text":
             raise ValueError("`protect` checks typed text: use it with `type: text`")
         if self.own_case is not None and self.protect != "public":
             raise ValueError("`own_case` belongs to a step with `protect: public`")
+        if self.confirm is not None and self.type != "date":
+            raise ValueError("`confirm` belongs to an `ask` step of `type: date` only")
         if self.text is not None and kind not in ("show", "document"):
             raise ValueError("`text` (an introduction) belongs to `show` and `document` steps only")
         return self
