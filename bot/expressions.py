@@ -71,6 +71,11 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": int,
     "known": _known,
 }
+#: Functions the flow set adds because they read the directory's deadlines:
+#: `deadline('entry', 'rule', start)` is the last day (ISO); `deadline_term(...)` is that day
+#: with how it was reached ({entry, rule, start, last_day, days_left}), for the texts that
+#: show a person the rule, the start date, the last day and the days left.
+DEADLINE_FUNCTIONS = frozenset({"deadline", "deadline_term"})
 #: Names that are always defined. `desk_available` is a fact about the bot the core supplies
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
 BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "True", "False", "None", "true", "false"})
@@ -98,6 +103,18 @@ def parse(source: str) -> Expression:
         node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
     ) - calls
     return Expression(source, tree.body, names, calls)
+
+
+def deadline_refs(expr: Expression) -> list[tuple[str, str]]:
+    """(entry, rule) of every deadline call an expression names literally (the checker, graphs)."""
+    refs = []
+    for node in ast.walk(expr.tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DEADLINE_FUNCTIONS
+                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2])):
+            first, second = node.args[0], node.args[1]
+            assert isinstance(first, ast.Constant) and isinstance(second, ast.Constant)
+            refs.append((str(first.value), str(second.value)))
+    return refs
 
 
 def evaluate(

@@ -16,7 +16,6 @@ when it is installed. Nothing here changes a flow or reads a user's data.
 from __future__ import annotations
 
 import argparse
-import ast
 import html
 import re
 import shutil
@@ -26,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.expressions import deadline_refs
 from bot.flows.check import expressions, text_keys
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
@@ -182,10 +182,7 @@ def _group(kind: str) -> str:
 
 def _deadline_refs(fs: FlowSet, source: str) -> Iterator[tuple[str, str]]:
     """(entry, rule) of every deadline('entry', 'rule', ...) an expression names literally."""
-    for node in ast.walk(fs.expression(source).tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "deadline"
-                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2])):
-            yield str(node.args[0].value), str(node.args[1].value)  # type: ignore[attr-defined]
+    yield from deadline_refs(fs.expression(source))
 
 
 def _directory_node(fs: FlowSet, entry: str) -> Node:

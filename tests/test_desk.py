@@ -141,6 +141,7 @@ async def at_safety_consent(world: World, user: str = "pro") -> list[str]:
     await world.press(user, "after")
     await world.press(user, "address")
     await world.say(user, "gisteren")
+    await world.press(user, "yes")  # "Ik lees: ... Klopt dat?"
     await world.press(user, "online")
     await world.press(user, "make")
     await world.press(user, "none")
@@ -396,7 +397,7 @@ async def report_incident(world: World, user: str, language: str) -> list[str]:
     for choice in ("after", "message"):
         await world.press(user, choice)
     await world.say(user, "28-11-2026")
-    for choice in ("work", "make", "none", "all", "yes", "no", "send"):
+    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send"):
         await world.press(user, choice)
     said = await world.press(user, "chat")
     await world.post_desk()

@@ -13,7 +13,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.expressions import BASE_FUNCTIONS, BUILTIN_NAMES, ExpressionError, parse
+from bot.expressions import (
+    BASE_FUNCTIONS,
+    BUILTIN_NAMES,
+    DEADLINE_FUNCTIONS,
+    ExpressionError,
+    deadline_refs,
+    parse,
+)
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
@@ -35,8 +42,8 @@ NAMESPACE_GLOBALS = {
     # bot/engine.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
     "public_text": frozenset({"personal", "own_case", "route"}),
 }
-#: Functions expressions may call (`deadline` reads the directory, see FlowSet).
-FUNCTIONS = frozenset(BASE_FUNCTIONS) | {"deadline"}
+#: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
+FUNCTIONS = frozenset(BASE_FUNCTIONS) | DEADLINE_FUNCTIONS
 #: Telegram callback_data is at most 64 bytes: "<step>:<option>".
 CALLBACK_LIMIT = 64
 
@@ -258,18 +265,11 @@ def check_flows(
                         problems.append(Problem(at(*base, *sub), "bad-expression",
                                                 f"`{call}()` is not a function flows can use",
                                                 f"use one of: {', '.join(sorted(FUNCTIONS))}"))
-                if "deadline" in expr.calls:
-                    import ast
-
-                    for node in ast.walk(expr.tree):
-                        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                                and node.func.id == "deadline" and len(node.args) >= 2
-                                and all(isinstance(a, ast.Constant) for a in node.args[:2])):
-                            ref = (str(node.args[0].value), str(node.args[1].value))  # type: ignore[attr-defined]
-                            if ref not in deadline_ids:
-                                problems.append(Problem(at(*base, *sub), "unknown-directory-entry",
-                                                        f"deadline `{ref[0]}`/`{ref[1]}` is not in the directory",
-                                                        "add the deadline rule to the entry in flows/directory/"))
+                for ref in deadline_refs(expr):
+                    if ref not in deadline_ids:
+                        problems.append(Problem(at(*base, *sub), "unknown-directory-entry",
+                                                f"deadline `{ref[0]}`/`{ref[1]}` is not in the directory",
+                                                "add the deadline rule to the entry in flows/directory/"))
 
         # reachability
         reachable = set(reachable_steps(flow))

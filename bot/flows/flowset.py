@@ -74,9 +74,14 @@ class FlowSet:
             expr = self._exprs[source] = parse(source)
         return expr
 
-    def functions(self) -> dict[str, Callable[..., Any]]:
+    def functions(self, today: Any = None) -> dict[str, Callable[..., Any]]:
         funcs = dict(BASE_FUNCTIONS)
         funcs["deadline"] = self._deadline
+
+        def deadline_term(entry: str, rule: str, start: Any) -> dict[str, Any]:
+            return self._deadline_term(entry, rule, start, today)
+
+        funcs["deadline_term"] = deadline_term
         return funcs
 
     def _deadline(self, entry: str, rule: str, start: Any) -> str:
@@ -88,8 +93,20 @@ class FlowSet:
         start_date = start if isinstance(start, date) else date.fromisoformat(str(start))
         return add_period(start_date, found.days, found.weeks, found.months, found.years).isoformat()
 
+    def _deadline_term(self, entry: str, rule: str, start: Any, today: Any) -> dict[str, Any]:
+        """The last day with what a person needs to check it: the rule (by entry and id), the
+        start date and the days left from the product's today (which the engine passes in)."""
+        last = self._deadline(entry, rule, start)
+        start_day = start if isinstance(start, date) else date.fromisoformat(str(start))
+        days_left = None
+        if today is not None:
+            now = today if isinstance(today, date) else date.fromisoformat(str(today))
+            days_left = (date.fromisoformat(last) - now).days
+        return {"entry": entry, "rule": rule, "start": start_day.isoformat(), "last_day": last,
+                "days_left": days_left}
+
     def eval(self, source: str, variables: Mapping[str, Any]) -> Any:
-        return evaluate(self.expression(source), variables, self.functions())
+        return evaluate(self.expression(source), variables, self.functions(variables.get("today")))
 
     # ------------------------------------------------------------ texts
     def render(self, lang: str, key: str, variables: Mapping[str, Any]) -> str:

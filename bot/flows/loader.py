@@ -257,6 +257,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             # deadline notes for texts: d.<id>.deadlines.<rule>.note / counted_from / confidence_note
             view["deadlines"] = {
                 deadline.id: {
+                    "period": _period_words(deadline.period.units(), lang, locales),
                     "counted_from": deadline.counted_from[lang],
                     "note": deadline.note[lang] if deadline.note else "",
                     "confidence": deadline.confidence,
@@ -287,6 +288,25 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
             for gap in provenance_gaps(loaded.entries)]
     out.problems.extend(sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col)))
     return out
+
+
+#: The words of a period's unit (one, more), e.g. "2 weken", in locales/<lang>/dates.yaml.
+PERIOD_WORDS = {
+    "days": ("sys.period.day", "sys.period.days"),
+    "weeks": ("sys.period.week", "sys.period.weeks"),
+    "months": ("sys.period.month", "sys.period.months"),
+    "years": ("sys.period.year", "sys.period.years"),
+}
+
+
+def _period_words(units: list[tuple[str, int]], lang: str, locales: Locales) -> str:
+    """A deadline's period as a person reads it ("3 maanden"), for texts that show the rule."""
+    parts = []
+    for unit, count in units:
+        key = PERIOD_WORDS[unit][0 if count == 1 else 1]
+        word = locales.render(lang, key, {}) if locales.has(lang, key) else unit
+        parts.append(f"{count} {word}")
+    return " ".join(parts)
 
 
 def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]], dict[str, Where], list[Problem]]:
