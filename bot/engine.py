@@ -857,7 +857,7 @@ class _Run:
         pairs = self.date_buttons()
         picked = None
         if text in YES or text in NO:
-            picked = "no" if text in NO else ("yes" if len(pairs) == 1 else None)
+            picked = "no" if text in NO else ("yes" if len(self.state.offer) == 1 else None)
         elif text.isdigit():
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
