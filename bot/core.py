@@ -109,6 +109,24 @@ def decode_outbound(payload: str) -> list[Send | Edit]:
     return out
 
 
+def in_turn_order(actions: Sequence[Action], written: dict[int, list[Send]], *,
+                  own: bool = True) -> list[Send | Edit]:
+    """The turn's messages with what a writer said placed right after the action it wrote.
+
+    A report's confirmation ("passed to the desk, reference WW-...") belongs where the
+    report step was, before the flow's closing words and its next question ("Can I do
+    anything else?"): appended at the end it would come after that question. `own=False`:
+    the turn's own messages are not sent (a stale press answered on the button), the
+    writers' still are.
+    """
+    out: list[Send | Edit] = []
+    for index, action in enumerate(actions):
+        if own and isinstance(action, Send | Edit):
+            out.append(action)
+        out.extend(written.get(index, ()))
+    return out
+
+
 class Core:
     def __init__(self, settings: Settings, store: Store, flows: FlowSet,
                  clock: Now | None = None) -> None:
@@ -277,23 +295,27 @@ class Core:
         presses = outlet if isinstance(incoming.event, Choice) and isinstance(outlet, AnswersPresses) else None
         quiet_stale = presses is not None and presses.quiet_stale(incoming)
 
-        written: list[Send] = []
+        #: what the writers said, by the index of the action they wrote (a report's reference)
+        written: dict[int, list[Send]] = {}
 
         def compute(raw: str | None) -> TurnResult:
             state = State.from_json(raw) if raw else None
             turn = engine.handle(flows, state, incoming.event, ctx)
-            outbound = [] if quiet_stale and turn.stale else [a for a in turn.actions if isinstance(a, Send | Edit)]
-            todo = [(self.writers[type(a)], a) for a in turn.actions if type(a) in self.writers]
+            silent = quiet_stale and turn.stale  # answered on the button instead (AnswersPresses)
+            outbound = [] if silent else [a for a in turn.actions if isinstance(a, Send | Edit)]
+            todo = [(i, self.writers[type(a)], a) for i, a in enumerate(turn.actions) if type(a) in self.writers]
 
             def writes(db: Any) -> list[str]:
                 written.clear()  # the transaction may be retried
-                for writer, action in todo:
-                    written.extend(writer(db, incoming, action, turn))
-                return [encode_outbound(written)] if written else []
+                for index, writer, action in todo:
+                    written[index] = list(writer(db, incoming, action, turn))
+                # one payload in the order the user sees it, also when it is sent again after a crash
+                ordered = in_turn_order(turn.actions, written, own=not silent)
+                return [encode_outbound(ordered)] if ordered else []
 
             return TurnResult(
                 state=turn.state.to_json() if turn.state else None,
-                outbox=[encode_outbound(outbound)] if outbound else [],
+                outbox=[encode_outbound(outbound)] if outbound and not todo else [],
                 stats=turn.stats,
                 forget_who=any(isinstance(a, ForgetUser) for a in turn.actions),
                 value=turn,
@@ -320,8 +342,7 @@ class Core:
                     log.warning("no handler for %s; action dropped", type(action).__name__)
                 continue
             await handler(self, incoming, action)
-        outbound = [] if silenced else [a for a in turn.actions if isinstance(a, Send | Edit)]
-        outbound += written
+        outbound = in_turn_order(turn.actions, written, own=not silenced)
         if outbound:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
         return turn.actions

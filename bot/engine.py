@@ -337,8 +337,8 @@ class _Run:
             if self.state is None:
                 self.begin(self.fs.entry_flow, fresh=True, quiet=True)
             assert self.state is not None
+            self.say_key("sys.handoff")  # before the HandOff: the desk's answer to it comes after
             self.out.append(HandOff(urgent=bool(self.state.vars.get("_crisis"))))
-            self.say_key("sys.handoff")
 
     def change_language(self, wanted: str) -> None:
         langs = self.fs.locales.languages

@@ -380,4 +380,4 @@ async def test_the_check_in_scenarios_with_a_desk_pass(tmp_path):
     files = scenario_files([DESK_SCENARIOS])
     report = await run_files(files, build_flows(), settings)
     assert report.ok, "\n".join(report.broken + [r.report() for r in report.results if not r.ok])
-    assert len(report.results) == 2
+    assert len(report.results) == 5
