@@ -142,9 +142,9 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(worl
     await world.restart()  # and again, before the grace period is over
     world.clock.advance(minutes=10)
     assert await world.fire_timers() == 1
-    asked_again, told = world.outlet.texts("pro")[-2:]
-    assert asked_again == ASK_OK  # the question stays: they can still answer it
-    assert told == MISSED_ALERTED  # said by the desk, once the alert was stored for it
+    told, asked_again = world.outlet.texts("pro")[-2:]
+    assert told == MISSED_ALERTED  # said by the desk, once the alert was stored for it: first
+    assert asked_again == ASK_OK  # the question stays, last: they can still answer it
     assert await world.post_desk() == 1
     [alert] = world.outlet.room_texts()
     assert alert.startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: geen antwoord op de check-in")
@@ -173,7 +173,7 @@ async def test_a_quick_help_reply_alerts_the_desk_at_once(world, answer):
     world.clock.advance(minutes=60)
     await world.fire_timers()
     said = await world.say("pro", answer)
-    assert said == [DURING, HELP_ALERTED]  # back at the visit's question, then what the desk did
+    assert said == [HELP_ALERTED, DURING]  # what the desk did first, then back at the visit's question
     assert timers_in_db(world) == []  # no second alert after the grace period
     await world.post_desk()
     assert world.outlet.room_texts()[0].startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: professional vraagt om hulp")
@@ -183,7 +183,7 @@ async def test_help_during_the_visit_alerts_before_the_time(world):
     await start_visit(world)
     world.clock.advance(minutes=20)
     said = await world.say("pro", "hulp")
-    assert said == ["De check-in is gestopt.", HELP_ALERTED]
+    assert said == [HELP_ALERTED, "De check-in is gestopt."]  # the alert's confirmation first
     assert timers_in_db(world) == []
     await world.post_desk()
     assert "Verwacht klaar: 11:00" in world.outlet.room_texts()[0]
@@ -195,7 +195,7 @@ async def test_help_during_the_visit_alerts_before_the_time(world):
 async def test_without_a_desk_help_during_the_visit_says_nobody_was_alerted_and_to_call_112(no_desk):
     await start_reminder(no_desk)
     no_desk.clock.advance(minutes=20)
-    assert await no_desk.say("pro", "hulp") == ["De check-in is gestopt.", HELP_NOBODY]
+    assert await no_desk.say("pro", "hulp") == [HELP_NOBODY, "De check-in is gestopt."]
     assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
     assert not any(CLAIM in t.lower() for t in no_desk.outlet.texts("pro"))
 
@@ -204,7 +204,7 @@ async def test_without_a_desk_a_help_reply_to_the_check_in_says_nobody_was_alert
     await start_reminder(no_desk)
     no_desk.clock.advance(minutes=60)
     await no_desk.fire_timers()
-    assert await no_desk.say("pro", "hulp") == [DURING, HELP_NOBODY]
+    assert await no_desk.say("pro", "hulp") == [HELP_NOBODY, DURING]
     assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
 
 
@@ -215,8 +215,8 @@ async def test_without_a_desk_a_missed_check_in_says_nobody_was_alerted(no_desk)
     await no_desk.restart()
     no_desk.clock.advance(minutes=10)
     assert await no_desk.fire_timers() == 1
-    asked_again, told = no_desk.outlet.texts("pro")[-2:]
-    assert (asked_again, told) == (ASK_OK, MISSED_NOBODY)
+    told, asked_again = no_desk.outlet.texts("pro")[-2:]
+    assert (told, asked_again) == (MISSED_NOBODY, ASK_OK)
     assert cases_in_db(no_desk) == 0
     assert not any(CLAIM in t.lower() for t in no_desk.outlet.texts("pro"))
     assert await no_desk.say("pro", "ja") == ["Fijn dat alles goed is.", DURING]  # the question still works
@@ -364,8 +364,9 @@ async def test_an_english_professional_hears_the_desk_in_english_and_the_desk_re
         await world.press("pro", choice)
     world.clock.advance(minutes=20)
     said = await world.say("pro", "help")  # the check-in ends in this turn: the desk still answers in English
-    assert said == ["The check-in has stopped.", "I have alerted the desk. The reference is WW-2026-0001.\n"
-                    "In danger right now? Call 112 now.\nYou will hear from me as soon as someone picks up your report."]
+    assert said == ["I have alerted the desk. The reference is WW-2026-0001.\n"
+                    "In danger right now? Call 112 now.\nYou will hear from me as soon as someone picks up your report.",
+                    "The check-in has stopped."]
     await world.post_desk()
     [alert] = world.outlet.room_texts()
     assert alert.startswith("🔴 SPOED Melding WW-2026-0001: Huisbezoek: professional vraagt om hulp")

@@ -55,8 +55,10 @@ async def test_a_report_is_stored_first_and_the_reporter_gets_its_reference_at_o
     ref = await report(world)
     assert ref == "WW-2026-0001"
     said = world.outlet.texts("u1")
-    assert said[-3:-1] == ["Verstuurd.", "Wil je nog iets melden?"]  # the flow goes on ...
-    assert ref in said[-1] and "opgeslagen" in said[-1]  # ... and the reference follows at once
+    # the reference comes at once, where the report was sent: before the flow goes on, and
+    # nothing comes after the flow's closing question
+    assert ref in said[-3] and "opgeslagen" in said[-3]
+    assert said[-2:] == ["Verstuurd.", "Wil je nog iets melden?"]
     assert world.outlet.posts == []  # nothing posted yet: it waits in the store
     assert rows(world, "SELECT ref, kind, status, urgent FROM cases") == [(ref, "report", "open", 1)]
     assert len(rows(world, "SELECT id FROM desk_outbox")) == 1
@@ -123,8 +125,10 @@ async def test_no_desk_configured_says_so_and_gives_the_help_lines(tmp_path):
         await world.press("u1", "okay")
         await world.say("u1", "06-1")
         said = await world.press("u1", "send")
-        # the test flow's report is an `incident`: its own text, what to do yourself, and 112
-        assert said[-1].startswith("Er is hier geen veiligheidsloket ingesteld.") and "112" in said[-1]
+        # the test flow's report is an `incident`: its own text, what to do yourself, and 112,
+        # where the report was sent: before the flow goes on with its next question
+        assert said[-3].startswith("Er is hier geen veiligheidsloket ingesteld.") and "112" in said[-3]
+        assert said[-2:] == ["Verstuurd.", "Wil je nog iets melden?"]
         assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
     finally:
         await world.close()
@@ -155,8 +159,10 @@ async def test_a_safety_report_is_confirmed_by_the_desk_with_its_reference_and_a
     await world.press("pro", "send")
     said = await world.press("pro", "chat")
     assert not any("doorgestuurd" in t for t in said)  # the flow no longer claims it; the desk does
-    assert said[-1].startswith("Je samenvatting is veilig opgeslagen en gaat naar het veiligheidsloket "
-                               "(Team Wegwijzer). Het kenmerk is WW-2026-0001.")
+    # the confirmation first, then the flow's closing words
+    assert said[0].startswith("Je samenvatting is veilig opgeslagen en gaat naar het veiligheidsloket "
+                              "(Team Wegwijzer). Het kenmerk is WW-2026-0001.")
+    assert said[-1].startswith("Zorg goed voor jezelf.")
     assert await world.post_desk() == 1
     [card] = world.outlet.room_texts()
     assert card.splitlines()[0] == "🔴 SPOED Melding WW-2026-0001: Incident van een professional"
@@ -168,30 +174,17 @@ async def test_a_safety_report_is_confirmed_by_the_desk_with_its_reference_and_a
     assert "address_published" not in card and "2026-11-29" not in card
 
 
-async def test_without_a_desk_a_safety_report_is_not_confirmed_and_the_user_hears_what_to_do(tmp_path):
+async def test_without_a_desk_the_person_is_told_first_and_not_asked_to_send_to_nobody(tmp_path):
     world = await World(tmp_path, desks="").start()
     try:
-        await at_safety_consent(world)
-        await world.press("pro", "send")
-        said = await world.press("pro", "chat")
+        said = await at_safety_consent(world)
+        assert not any(t.startswith(CONSENT) for t in said)  # no consent to send to nobody
         assert not any("doorgestuurd" in t or "WW-" in t for t in said)
-        assert said[-1].startswith("Er is hier geen veiligheidsloket ingesteld.")
-        assert "Bewaar de samenvatting" in said[-1] and "leidinggevende" in said[-1] and "aangifte" in said[-1]
+        [told] = [t for t in said if t.startswith("Er is hier geen veiligheidsloket ingesteld.")]
+        assert "Bewaar de samenvatting" in told and "leidinggevende" in told and "aangifte" in told
+        assert said[-1].startswith("Ik heb je antwoorden nog bewaard")  # then: keep or wipe the answers
+        assert said.index(told) < len(said) - 1
         assert rows(world, "SELECT COUNT(*) FROM cases") == [(0,)]
-    finally:
-        await world.close()
-
-
-async def test_asking_for_the_safety_desk_before_sending_without_a_desk_keeps_the_question_once(tmp_path):
-    world = await World(tmp_path, desks="").start()
-    try:
-        await at_safety_consent(world)
-        said = await world.press("pro", "talk")
-        assert said[0] == "Ik kijk of iemand van het veiligheidsloket nu met je kan praten."
-        assert said[1].startswith(CONSENT)
-        assert said[2].startswith("Met een mens praten kan hier helaas niet.")
-        assert sum(t.startswith(CONSENT) for t in said) == 1  # the desk does not ask it a second time
-        assert (await world.press("pro", "keep"))[0].startswith("Goed. Ik heb niets doorgestuurd.")
     finally:
         await world.close()
 
@@ -199,7 +192,9 @@ async def test_asking_for_the_safety_desk_before_sending_without_a_desk_keeps_th
 async def test_talking_to_the_safety_desk_before_sending_then_the_question_returns(world):
     await at_safety_consent(world)
     said = await world.press("pro", "talk")
-    assert said[-1].startswith("Je vraag staat klaar bij Team Wegwijzer (kenmerk WW-2026-0001).")
+    # the desk's answer to the request comes before the question shown again, which is last
+    assert said[-2].startswith("Je vraag staat klaar bij Team Wegwijzer (kenmerk WW-2026-0001).")
+    assert said[-1].startswith(CONSENT)
     await world.desk_says("m1", "/claim WW-2026-0001")
     assert await world.say("pro", "Moet ik dit wel sturen?") == []  # relayed, not an answer to the flow
     await world.post_desk()
@@ -208,7 +203,7 @@ async def test_talking_to_the_safety_desk_before_sending_then_the_question_retur
     assert world.outlet.texts("pro")[-1].startswith(CONSENT)  # back at the question they were at
     await world.press("pro", "send")
     said = await world.press("pro", "chat")
-    assert "Het kenmerk is WW-2026-0002." in said[-1]
+    assert "Het kenmerk is WW-2026-0002." in said[0]
 
 
 # ---------------------------------------------------------------- talks
