@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import add_period, format_date, parse_date
+from bot.dates import add_period, format_date, parse_date, read_dates
 
 TODAY = date(2026, 11, 29)  # a Sunday
 
@@ -159,3 +159,33 @@ def test_add_months_never_overflows_and_never_goes_past_the_months_end(day, mont
     total = day.year * 12 + day.month - 1 + months
     assert (result.year, result.month) == (total // 12, total % 12 + 1)
     assert result.day == day.day or (result.day < day.day and (result + (date(2000, 1, 2) - date(2000, 1, 1))).day == 1)
+
+
+# ---------------------------------------------------------------- what a number may mean
+
+
+@pytest.mark.parametrize(
+    ("typed", "lang", "readings"),
+    [
+        # English writers use both orders: both readings, day-month first
+        ("09/10/2026", "en", [date(2026, 10, 9), date(2026, 9, 10)]),
+        ("1/10", "en", [date(2026, 10, 1), date(2026, 1, 10)]),
+        # Dutch writes day-month: one reading, echoed in words so a US-style writer sees it
+        ("09/10/2026", "nl", [date(2026, 10, 9)]),
+        # only one reading is a date: that one, in both languages
+        ("13/10/2026", "en", [date(2026, 10, 13)]),
+        ("10/13/2026", "en", [date(2026, 10, 13)]),
+        ("10/13/2026", "nl", [date(2026, 10, 13)]),
+        # the same day either way is not ambiguous
+        ("5/5/2026", "en", [date(2026, 5, 5)]),
+        # words and ISO are never ambiguous
+        ("9 October 2026", "en", [date(2026, 10, 9)]),
+        ("2026-10-09", "en", [date(2026, 10, 9)]),
+        ("yesterday", "en", [date(2026, 11, 28)]),
+        # not a date
+        ("31/31/2026", "en", []),
+        ("hello", "en", []),
+    ],
+)
+def test_a_number_is_ambiguous_only_where_the_language_leaves_it_open(typed, lang, readings):
+    assert read_dates(typed, TODAY, lang) == readings
