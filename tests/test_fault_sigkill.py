@@ -77,6 +77,7 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
         lambda u: u.presses(text("main.parent.deadline")),
         lambda u: u.presses(text("termijn.appeal")),
         lambda u: u.says("gisteren"),
+        lambda u: u.presses(text("sys.yes")),  # "Ik lees: ... Klopt dat?"
     ]
 
     async def launch() -> asyncio.subprocess.Process:

@@ -42,6 +42,7 @@ def script(bot: RunningBot) -> list[Callable[[QuickUser], None]]:
         lambda u: u.presses(bot.text("main.parent.deadline")),
         lambda u: u.presses(bot.text("termijn.appeal")),
         lambda u: u.says("gisteren"),
+        lambda u: u.presses(bot.text("sys.yes")),  # "Ik lees: ... Klopt dat?"
     ]
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +23,8 @@ from bot.adapters.base import DeliveryFailed
 from bot.adapters.console import run_console
 from bot.adapters.telegram import OFFSET_CURSOR, MessageRef, PartlyDelivered, SendLimiter, SendLimits, split_text
 from bot.app import build_core
+from bot.core import ZONE
+from bot.dates import add_period, format_date
 from bot.events import ChoiceButton, ConversationKey, Document, Edit, Incoming, Send, Text
 from tests.fakes.telegram_api import FakeTelegram, Sent, button_rows
 from tests.telegram_fixtures import Person, QuickUser, RunningBot, running_bot, telegram, telegram_settings
@@ -64,9 +67,14 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         "editMessageText", welcome.message_id, bot.text("termijn.ask_date"), [],
     )
 
-    result, where, appeal, lawyer, anything_else = await parent.says("gisteren")
-    assert {m.method for m in (result, where, appeal, lawyer, anything_else)} == {"sendMessage"}
-    assert result.text.startswith("De laatste dag is waarschijnlijk")
+    yesterday = bot.core.clock().astimezone(ZONE).date() - timedelta(days=1)  # the product's clock
+    (echo,) = await parent.says("gisteren")  # every date is shown back in words first
+    assert (echo.text, echo.labels) == (f"Ik lees: {format_date(yesterday, 'nl')}. Klopt dat?", ["Ja", "Nee"])
+    rule, result, where, appeal, lawyer, anything_else = await parent.presses(bot.text("sys.yes"))
+    assert {m.method for m in (rule, result, where, appeal, lawyer, anything_else)} == {"sendMessage"}
+    assert rule.text.startswith("Zo reken ik de termijn:")
+    assert f"Begindatum: {format_date(yesterday, 'nl')}" in rule.text
+    assert result.text.startswith(f"De laatste dag is {format_date(add_period(yesterday, months=3), 'nl')}.")
     assert where.text == bot.text("termijn.where")  # then the sourced cards of the body, a message each
     assert appeal.text.startswith("Hoger beroep bij het gerechtshof\n") and "\nBron: " in appeal.text
     assert lawyer.text.startswith("Het Juridisch Loket\n") and "\nBron: " in lawyer.text
@@ -80,6 +88,8 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
         (False, "/start", []),
         (True, bot.text("termijn.ask_date"), []),
         (False, "gisteren", []),
+        (True, echo.text, ["Ja", "Nee"]),
+        (True, rule.text, []),
         (True, result.text, []),
         (True, where.text, []),
         (True, appeal.text, []),
@@ -102,8 +112,9 @@ async def test_telegram_shows_what_the_console_shows(
     for flow, step, option in path:
         seen += await parent.presses(bot.label(flow, step, option))
     seen += await parent.says("gisteren")
+    seen += await parent.presses(bot.text("sys.yes"))  # "Ik lees: ... Klopt dat?"
 
-    typed = ["/start", *(str(bot.number(*choice)) for choice in path), "gisteren"]
+    typed = ["/start", *(str(bot.number(*choice)) for choice in path), "gisteren", "1"]
     console_core = await build_core(telegram_settings(tg, tmp_path / "console.sqlite3"))
     out = io.StringIO()
     try:
