@@ -100,7 +100,7 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
             await tg.wait_until(lambda n=before: len(reference.texts) > n, timeout=30)
             await asyncio.sleep(0.05)  # a step may send more than one message
             expected.append(reference.texts[before:])
-        assert expected[-1][0].startswith("De laatste dag is"), expected
+        assert expected[-1][0].startswith("Zo reken ik de termijn:"), expected  # after the date echo: the rule
 
         users = [QuickUser(tg, f"Ouder {i}") for i in range(USERS)]
 
