@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.dates import format_date
 from bot.directory import (
     CARD_TEXT_KEYS,
     CARD_TEXT_PREFIX,
@@ -334,8 +335,12 @@ def test_every_deadline_shows_texts_its_own_source_and_whether_it_was_checked() 
     assert len(rules) >= 10
     for entry_id, item in rules:
         assert item.source.startswith("https://"), (entry_id, item.id)
-        for lang, line in (("nl", f"Bron: {item.source}, nog niet opnieuw gecontroleerd"),
-                           ("en", f"Source: {item.source}, not yet re-checked")):
+        checked = entries[entry_id].checked
+        nl = (f"Bron: {item.source}, nog niet opnieuw gecontroleerd" if checked is None
+              else f"Bron: {item.source} (gecontroleerd op {format_date(checked, 'nl')})")
+        en = (f"Source: {item.source}, not yet re-checked" if checked is None
+              else f"Source: {item.source} (checked on {format_date(checked, 'en')})")
+        for lang, line in (("nl", nl), ("en", en)):
             view = fs.directory_views[lang][entry_id]["deadlines"][item.id]
             assert (view["source"], view["source_line"]) == (item.source, line), (entry_id, item.id, lang)
 
