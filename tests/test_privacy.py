@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 
 from bot import privacy
 from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
-from bot.events import Choice, Command, ConversationKey, Edit, Incoming, Send, Text
+from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.store import Store
 from tests.desk_harness import World
 
@@ -48,6 +48,13 @@ def raw_bytes(db_path: Path) -> bytes:
     data = db_path.read_bytes()
     wal = Path(f"{db_path}-wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def exported(world: World, user: str) -> Document:
+    """The newest "my data" document the user received (the flow's question may follow it)."""
+    documents = [sent.document for sent in world.outlet.sent[user] if isinstance(sent, Send) and sent.document]
+    assert documents, f"{user} received no document"
+    return documents[-1]
 
 
 async def a_user_with_everything(world: World) -> None:
@@ -127,8 +134,9 @@ async def test_my_data_lists_everything_stored_in_readable_form(tmp_path):
     try:
         await a_user_with_everything(world)
         said = await world.command(USER, "mijngegevens")
-        assert said[-1] == "Hier is alles wat ik nu over je bewaar. Typ stop als je wilt dat ik het wis."
-        document = world.outlet.sent[USER][-1].document
+        # the answer to the command, then the question the user was at, asked again
+        assert "Hier is alles wat ik nu over je bewaar. Typ stop als je wilt dat ik het wis." in said
+        document = exported(world, USER)
         assert document is not None and document.filename == "mijn-gegevens.txt"
         text = document.content
         assert "Je gesprek (laatst actief op " in text
@@ -147,7 +155,7 @@ async def test_my_data_for_someone_unknown_says_nothing_is_kept(tmp_path):
     world = await World(tmp_path).start()
     try:
         await world.command("stranger", "mijngegevens")
-        document = world.outlet.sent["stranger"][-1].document
+        document = exported(world, "stranger")
         assert document is not None and "Ik bewaar op dit moment niets over je." in document.content
     finally:
         await world.close()
@@ -173,7 +181,7 @@ async def test_my_data_right_after_a_wipe_follows_the_app_language(tmp_path, wip
         assert question.text.startswith("Do you want to stop?")
         [done] = await in_english(world, Choice("yes", question.token))
         assert done.text.startswith("Done. I deleted everything")
-        help_text, intro = await in_english(world, Text("my data"))
+        intro, help_text = await in_english(world, Text("my data"))  # the answer first, then the welcome
         assert help_text.text.startswith("I am Wegwijzer.")
         assert intro.text == "Here is everything I keep about you right now. Type stop if you want me to delete it."
         assert intro.document is not None and intro.document.filename == "my-data.txt"
@@ -252,7 +260,7 @@ async def test_with_a_key_nothing_typed_is_readable_in_the_file(tmp_path):
             assert text.encode() not in data, text
         # and the bot still reads it all
         await world.command(USER, "mijngegevens")
-        assert ADDRESS in world.outlet.sent[USER][-1].document.content
+        assert ADDRESS in exported(world, USER).content
     finally:
         await world.close()
 
@@ -276,7 +284,7 @@ async def test_key_rotation_new_key_first_rotate_then_drop_the_old(tmp_path):
     await world.start()
     try:
         await world.command(USER, "mijngegevens")
-        assert ADDRESS in world.outlet.sent[USER][-1].document.content
+        assert ADDRESS in exported(world, USER).content
     finally:
         await world.close()
 
@@ -429,7 +437,7 @@ async def test_with_keys_no_table_shows_who_talked_to_the_bot_what_about_or_whic
 
         # and everything still works on those rows: my data, the desk, the check-in, the timer
         await world.command(USER, "mijngegevens")
-        text = world.outlet.sent[USER][-1].document.content
+        text = exported(world, USER).content
         assert f"address: {ADDRESS}" in text
         assert f"WW-2026-0001 · {REPORT_TITLE}" in text and f"Jij: {RELAYED}" in text
         assert re.search(r"checkin om 30-11-2026 11:00", text)
@@ -459,7 +467,7 @@ async def test_with_keys_forget_me_still_deletes_everything_and_keeps_the_delive
             assert db.execute("SELECT ref, who, key, addr, body FROM cases").fetchall() == [
                 ("WW-2026-0001", None, None, None, None)]
         await world.command(USER, "mijngegevens")
-        assert "Ik bewaar op dit moment niets over je." in world.outlet.sent[USER][-1].document.content
+        assert "Ik bewaar op dit moment niets over je." in exported(world, USER).content
     finally:
         await world.close()
 
@@ -495,7 +503,7 @@ async def test_rows_written_without_protection_are_converted_when_keys_are_set(t
         assert said == [] or "WW-2026-0003" in said[0]
         assert world.outlet.texts(USER)[-1].endswith("Bent u er nog?")
         await world.command(USER, "mijngegevens")
-        text = world.outlet.sent[USER][-1].document.content
+        text = exported(world, USER).content
         assert f"address: {ADDRESS}" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
         world.clock.advance(minutes=61)
         assert await world.fire_timers() == 1  # the check-in timer found its conversation

@@ -46,9 +46,13 @@ async def test_a_valid_edit_is_live_without_a_restart(bot: Bot) -> None:
     # the moderator has no conversation with the bot: the default language, Dutch
     entries = len(bot.core.flows.directory_views["nl"])
     assert entries > 0  # the kit carries the directory the help text names 112 from
+    # the kit's directory facts were never checked live, so check has warnings, and the reload says so
+    warnings = len(bot.core.flows.warnings)
+    assert warnings > 1
     assert answer == [f"Herladen gelukt: nu draait versie {bot.core.flows.version} (was {before}). "
                       f"1 flow, 2 talen, {entries} items in de directory.\n"
-                      "• 1 tekst veranderd, toegevoegd of weggehaald."]
+                      "• 1 tekst veranderd, toegevoegd of weggehaald.\n"
+                      f"{warnings} waarschuwingen: bekijk ze met `python -m bot check`."]
     assert bot.core.flows.version != before
     assert "Wie bent u?" in await bot.send("parent", "/start")
     loaded = await audit.versions(bot.core.store)
@@ -146,7 +150,8 @@ async def test_a_moderator_is_answered_in_the_language_of_their_conversation(bot
     assert await bot.send("mod", "/reload") == [
         f"Reloaded: version {bot.core.flows.version} is running now (was {first}). "
         f"1 flow, 2 languages, {len(bot.core.flows.directory_views['nl'])} directory entries.\n"
-        "• 1 text changed, added or removed."]
+        "• 1 text changed, added or removed.\n"
+        f"{len(bot.core.flows.warnings)} warnings: see them with `python -m bot check`."]
     assert await bot.send("mod", "/reload") == [
         f"Reloaded. Nothing changed in the flows, the texts or the directory (version {bot.core.flows.version})."]
     edit(bot.flows_dir / "main.yaml", "    say: kit.thanks\n    next: bye", "    say: kit.thanks\n    next: nowhere")
