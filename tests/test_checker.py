@@ -160,6 +160,38 @@ def yaml_syntax_unclosed_quote_closed_by_a_later_one(p: Path):
              "a ' inside '...' is written ''")]
 
 
+def yaml_tag_on_a_list_in_a_locale(p: Path):
+    # a tag made the loader hand the checker a value it did not expect: a traceback, not an error
+    edit(p, "  young: You are under 18.\n", "  young: !foo [You are under 18.]\n", file=EN)
+    return [(locate(p, EN, "!foo"), "yaml-syntax", "`!foo` is a YAML tag", "remove the tag")]
+
+
+def yaml_tag_python_object_in_a_flow(p: Path):
+    edit(p, "    say: main.welcome\n", "    say: !!python/object:os.system {}\n")
+    return [(locate(p, M, "!!python"), "yaml-syntax", "`!!python/object:os.system` is a YAML tag")]
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs": each level is ten aliases of the one before (10**levels values)."""
+    lines = ["lol:", "  l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    for level in range(1, levels):
+        lines.append(f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def yaml_aliases_that_expand_without_end(p: Path):
+    (p / "locales/en/laughs.yaml").write_text(laughs(6), encoding="utf-8")
+    # l4 is the first block past 100,000 values (111,111): the place to look
+    return [(locate(p, "locales/en/laughs.yaml", "&l4"), "yaml-syntax",
+             "expand to more than 100,000 values", "write the values out")]
+
+
+def yaml_file_over_one_megabyte(p: Path):
+    big = "# " + "x" * 98 + "\n"
+    (p / "locales/en/big.yaml").write_text(big * 10_001, encoding="utf-8")
+    return [("locales/en/big.yaml:1:1", "yaml-syntax", "a file here may be at most 1 MB", "split it")]
+
+
 def schema_unknown_key(p: Path):
     edit(p, "    say: main.welcome\n", "    say: main.welcome\n    colour: red\n")
     return [(locate(p, M, "colour"), "schema", "`colour` is not a known key here")]
@@ -393,6 +425,8 @@ def id_too_long(p: Path):
 CASES: list[Case] = [
     yaml_syntax, yaml_syntax_tab, yaml_syntax_unclosed_quote_in_a_locale, yaml_syntax_unclosed_bracket_in_a_locale,
     yaml_syntax_unclosed_quote_closed_by_a_later_one, yaml_syntax_in_the_words_of_every_directory_card,
+    yaml_tag_on_a_list_in_a_locale, yaml_tag_python_object_in_a_flow, yaml_aliases_that_expand_without_end,
+    yaml_file_over_one_megabyte,
     schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save,
     duplicate_step, duplicate_option, duplicate_flow,
     unknown_next, unknown_next_in_option, unknown_next_cuts_off_what_follows, unknown_start,
