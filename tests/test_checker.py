@@ -411,6 +411,20 @@ def bad_expression_unknown_function(p: Path):
     return [(locate(p, M, "reply_by:"), "bad-expression", "`open()` is not a function flows can use")]
 
 
+def over_budget_a_loop_of_a_billion_in_a_text(p: Path):
+    # it once blocked the store thread: nobody was answered and "stop" hung
+    edit(p, "  young: You are under 18.\n", '  young: "{% for i in range(10**9) %}x{% endfor %}"\n', file=EN)
+    return [(locate(p, EN, "young:"), "over-budget", "`main.young` (en) goes over its budget with sample answers",
+             "a loop at most 100,000 turns")]
+
+
+def over_budget_a_chain_of_replaces_in_an_expression(p: Path):
+    chain = "'x'" + ".replace('x','xxxxxxxxxx')" * 9  # a 1 GB string in two seconds, before
+    edit(p, '"add(decision_date, weeks=6)"', f'"{chain}"')
+    return [(locate(p, M, "reply_by:"), "over-budget", "goes over its budget with sample answers: a value longer than",
+             "do not build texts by repeating or replacing")]
+
+
 def id_too_long(p: Path):
     long_step = "checkin_after_the_home_visit"  # 28 bytes
     long_option = "i_would_like_help_from_a_person"  # 31 bytes: 28 + 1 + 31 + ... > 64 with ":"
@@ -444,6 +458,7 @@ CASES: list[Case] = [
     unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
     bad_expression_syntax, bad_expression_unknown_function,
     id_too_long,
+    over_budget_a_loop_of_a_billion_in_a_text, over_budget_a_chain_of_replaces_in_an_expression,
 ]
 
 
