@@ -20,6 +20,14 @@ a bot trustworthy over time:
   and their messages go to the core like any other (a reply names the
   message it answers in extra["reply_to"], for the desk's relay); any other
   invite is declined; a room the user left is left.
+- Private means two people. `is_direct` is the inviter's word, so a room
+  counts as a private chat only while its members are exactly the bot and
+  one person, checked again for every message and before every reply
+  (rooms.py). In any other room the bot only invites to a private chat and
+  no reply meant for one person is ever posted there.
+- Forget me: once its goodbye is shown, the bot says what the homeserver
+  and the user's own app still keep, leaves and forgets the room and drops
+  that room's keys from its crypto store (rooms.py).
 - Encryption: nio's olm/megolm with a persistent store; messages are sent
   with ignore_unverified_devices=True (see the README: the bot talks to
   anonymous members of the public, so there is nobody to verify; it still
@@ -43,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -98,14 +107,25 @@ from bot.adapters.matrix.render import (
     parse_text,
     render_parts,
 )
+from bot.adapters.matrix.rooms import (
+    PendingForgets,
+    drop_room_keys,
+    drop_user_keys,
+    is_private,
+    names_bot,
+    shares_another_room,
+)
+from bot.desk.safety_desk import render_or_fallback
 from bot.events import (
     Command,
     ConversationKey,
     Document,
     Edit,
     Event,
+    ForgetUser,
     Incoming,
     Send,
+    Text,
     Unsupported,
 )
 from bot.letters import file_bytes
@@ -113,6 +133,7 @@ from bot.private_files import private_folder
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.engine import Turn
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,6 +214,8 @@ class _RoomMemory:
     """What the adapter learns about a room in this process (not persisted)."""
 
     inviter: str | None = None
+    #: told "talk to me in a private chat" since the room stopped being private
+    told_private_only: bool = False
 
 
 # ------------------------------------------------------------------ small files
@@ -239,6 +262,7 @@ class MatrixAdapter:
         store = self.config.store
         private_folder(store, ours=True)
         self._journal = SendJournal(store, lambda: self.core.clock())
+        self._forgets = PendingForgets(store)
         self.client = AsyncClient(
             self.config.homeserver,
             self.config.user,
@@ -268,6 +292,8 @@ class MatrixAdapter:
     async def start(self) -> None:
         """Register with the core and connect in the background."""
         self.core.register(self)
+        if self._after_turn not in self.core.on_turn:
+            self.core.on_turn.append(self._after_turn)
         self._stopping = False
         self._task = asyncio.create_task(self._serve(), name="matrix")
 
@@ -458,6 +484,10 @@ class MatrixAdapter:
             if joined.timeline.limited and self._sync_token:
                 events = await self._backfill(room_id, joined.timeline.prev_batch) + events
             for incoming in self._translate(room_id, events):
+                if room_id not in self.config.desk_rooms and not self._private(room_id, incoming.key.user):
+                    await self._private_only(room_id, incoming)
+                    continue
+                self._rooms.setdefault(room_id, _RoomMemory()).told_private_only = False
                 try:
                     await handle(incoming)
                 except (ClientError, TimeoutError, asyncio.CancelledError):
@@ -576,6 +606,59 @@ class MatrixAdapter:
         else:
             await self.client.room_leave(room_id)
 
+    def _private(self, room_id: str, user: str) -> bool:
+        return is_private(self.client.rooms.get(room_id), self.user_id, user)
+
+    def _text(self, lang: str, key: str, **values: Any) -> str:
+        return render_or_fallback(self.core.flows, lang, key, {"bot": self.user_id, **values})
+
+    async def _private_only(self, room_id: str, incoming: Incoming) -> None:
+        """In a room that is not a private chat: say where to talk, when addressed, nothing else.
+
+        Answered when the bot is named or given a command, and once when the
+        room stops being private (so the person who was talking here knows
+        why the bot went quiet). What they typed never reaches the core.
+        """
+        memory = self._rooms.setdefault(room_id, _RoomMemory())
+        event = incoming.event
+        addressed = isinstance(event, Command) or (
+            isinstance(event, Text) and names_bot(event.text, self.client.rooms.get(room_id), self.user_id))
+        if memory.told_private_only and not addressed:
+            return
+        memory.told_private_only = True
+        lang = self.core.flows.locales.pick(incoming.lang_hint, self.core.settings.default_lang)
+        try:
+            await self._show(room_id, [Send(self._text(lang, "matrix.private_only"))])
+        except DeliveryFailed as err:
+            log.warning("matrix: invitation to a private chat not delivered (%s)", err)
+
+    def _after_turn(self, incoming: Incoming, turn: Turn) -> None:
+        """A "forget me" in a private chat: leave that room once the goodbye is shown (deliver)."""
+        key = incoming.key
+        if (key.platform == PLATFORM and key.chat not in self.config.desk_rooms
+                and any(isinstance(action, ForgetUser) for action in turn.actions)):
+            self._forgets.add(key.chat, turn.lang or self.core.settings.default_lang)
+
+    async def _forget_room(self, key: ConversationKey) -> None:
+        """Leave and forget the room, and drop what would let the bot read it again."""
+        room = key.chat
+        for call in (self.client.room_leave, self.client.room_forget):
+            try:
+                await self._retrying("leave", functools.partial(self._room_call, call, room))
+            except DeliveryFailed as err:
+                log.warning("matrix: leaving a forgotten room failed (%s)", err)
+        drop_room_keys(self.client, room)
+        if not shares_another_room(self.client, key.user, room):
+            drop_user_keys(self.client, key.user)
+        self._rooms.pop(room, None)
+        self._forgets.done(room)
+        log.info("matrix: left a room after forget-me and dropped its keys")
+
+    async def _room_call(self, call: Callable[[str], Awaitable[object]], room: str) -> None:
+        resp = await call(room)
+        if isinstance(resp, ErrorResponse):
+            raise self._classify(resp)
+
     async def _leave_if_alone(self, room_id: str) -> None:
         room = self.client.rooms.get(room_id)
         if room is None or room_id in self.config.desk_rooms:
@@ -593,8 +676,23 @@ class MatrixAdapter:
         actions: Sequence[Send | Edit],
         reply_to: object | None,
     ) -> None:
-        """Show a turn in the room (Edits become new messages: Matrix edits read poorly)."""
-        await self._show(key.chat, actions)
+        """Show a turn in the room (Edits become new messages: Matrix edits read poorly).
+
+        Only in a private chat of this user (or a desk room): a reply for one
+        person is dropped, not shown, when others have joined since. After a
+        "forget me" the goodbye also says what stays elsewhere, then the room is left.
+        """
+        room = self.client.rooms.get(key.chat)
+        if key.chat not in self.config.desk_rooms and room is not None and not self._private(key.chat, key.user):
+            log.warning("matrix: %d message(s) not sent: the room is no longer a private chat", len(actions))
+            return
+        lang = self._forgets.lang_of(key.chat)
+        if lang is None:
+            await self._show(key.chat, actions)
+            return
+        encrypted = bool(room and room.encrypted)
+        await self._show(key.chat, [*actions, Send(self._text(lang, "matrix.forgotten", encrypted=encrypted))])
+        await self._forget_room(key)
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk room; the card's event id identifies the post (replies name it).
