@@ -55,9 +55,12 @@ class Budget:
     def __init__(self, error: type[BudgetExceeded] = BudgetExceeded) -> None:
         self.error = error
         self.steps = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
+        #: set at the first step: most renders take none, and pay nothing for the clock
+        self.deadline = 0.0
 
     def step(self, count: int = 1) -> None:
+        if not self.steps:
+            self.deadline = time.monotonic() + MAX_SECONDS
         self.steps += count
         if self.steps > MAX_STEPS:
             raise self.error(f"more than {MAX_STEPS:,} steps (loop turns, calls)")

@@ -135,19 +135,22 @@ def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
     outer = budget.active()
     meter = outer or Budget(TemplateBudgetExceeded)
     token = budget.begin(meter) if outer is None else None
+    parts: list[str] = []
+    size = 0
     try:
-        parts: list[str] = []
-        size = 0
-        for part in template.generate(context):
+        for part in template.root_render_func(template.new_context(dict(context))):
             size += len(part)
-            meter.allow(size)
+            if size > budget.MAX_LENGTH:
+                meter.allow(size)
             parts.append(part)
-        return "".join(parts)
     except RecursionError as exc:
         raise TemplateBudgetExceeded("texts that call each other without end") from exc
+    except Exception:
+        template.environment.handle_exception()  # re-raises, with the template's lines in the traceback
     finally:
         if token is not None:
             budget.end(token)
+    return "".join(parts)
 
 
 ENV = make_environment()

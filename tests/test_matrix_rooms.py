@@ -115,3 +115,27 @@ async def test_forget_me_leaves_the_room_drops_its_keys_and_says_what_remains(sy
         assert crypto_rows(store, sessions, room) == 0, "nothing left to decrypt the history with"
         assert crypto_rows(store, "SELECT COUNT(*) FROM devicekeys WHERE user_id = ?", parent.user_id) == 0
         assert not (store / "forget_rooms.json").read_text().strip("{} \n")
+
+
+async def test_a_public_unencrypted_desk_room_is_warned_about_at_start(
+        synapse: Synapse, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from nio import RoomCreateResponse, RoomPreset, RoomVisibility
+
+    bot, member = synapse.register("bot"), synapse.register("deskmember")
+    async with MatrixUser(synapse, member, tmp_path / "member") as user:
+        public = await user.client.room_create(name="meldpunt", visibility=RoomVisibility.public,
+                                               preset=RoomPreset.public_chat, invite=[bot.user_id])
+        closed = await user.client.room_create(name="meldpunt-e2e", preset=RoomPreset.private_chat,
+                                               invite=[bot.user_id], initial_state=[{
+                                                   "type": "m.room.encryption", "state_key": "",
+                                                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+        assert isinstance(public, RoomCreateResponse) and isinstance(closed, RoomCreateResponse)
+        desks = f"matrix:{public.room_id},matrix:{closed.room_id}"
+        caplog.set_level("WARNING", logger="bot.adapters.matrix.adapter")
+        async with running_bot(synapse, bot, tmp_path / "bot", desks=desks) as adapter:
+            # both rooms joined and known to the bot's client: both were looked at
+            await _eventually(lambda: {public.room_id, closed.room_id} <= set(adapter.client.rooms))
+            await no_more_than(user, public.room_id, 0, settle=0.5)
+        warned = [r.getMessage() for r in caplog.records if "matrix desk room" in r.getMessage()]
+        assert sorted(w.split(" is ")[1].split(":")[0] for w in warned) == ["not end-to-end encrypted", "public"]
+        assert all(public.room_id in w for w in warned), "the encrypted invite-only room is fine"

@@ -262,6 +262,8 @@ class MatrixAdapter:
         store = self.config.store
         private_folder(store, ours=True)
         self._journal = SendJournal(store, lambda: self.core.clock())
+        #: desk rooms whose settings were looked at (see _warn_about_desk_room)
+        self._desks_seen: set[str] = set()
         self._forgets = PendingForgets(store)
         self.client = AsyncClient(
             self.config.homeserver,
@@ -497,6 +499,23 @@ class MatrixAdapter:
                     # conversation; the type only (a message could quote a user).
                     log.error("matrix update %s failed: %s", incoming.update_id, type(err).__name__)
             await self._leave_if_alone(room_id)
+        for room_id in self.config.desk_rooms - self._desks_seen:
+            if room_id in self.client.rooms:
+                self._desks_seen.add(room_id)
+                self._warn_about_desk_room(room_id)
+
+    def _warn_about_desk_room(self, room_id: str) -> None:
+        """Reports and relayed talks are for the desk's staff alone: say so when the room does not keep them in.
+
+        Once per start, in the log, naming the room as WEGWIJZER_DESKS does; never its content.
+        """
+        room = self.client.rooms[room_id]
+        if not room.encrypted:
+            log.warning("matrix desk room %s is not end-to-end encrypted: the homeserver can read the reports; "
+                        "turn encryption on in the room's settings (docs/SAFETY-DESK.md)", room_id)
+        if room.join_rule == "public":
+            log.warning("matrix desk room %s is public: anyone on the homeserver can join and read the reports; "
+                        "make it invite-only (docs/SAFETY-DESK.md)", room_id)
 
     async def _backfill(self, room_id: str, prev_batch: str | None) -> list[NioEvent]:
         """The events between our last handled sync and a limited timeline's start."""
