@@ -41,6 +41,8 @@ MAX_STEPS = 100_000
 MAX_SECONDS = 1.0
 #: How often (in steps) the clock is read.
 _CLOCK_EVERY = 256
+#: Calls whose number arguments are widths of the text they build (str methods, Jinja filters).
+_PADDING = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs", "do_center", "do_indent", "do_wordwrap"})
 #: Numbers in a format: `%1000000s`, `{:>1000000}`, `%.1000000f`.
 _FORMAT_NUMBER = re.compile(r"\d+")
 
@@ -123,11 +125,11 @@ def check_call(budget: Budget, func: Any, args: tuple[Any, ...], kwargs: dict[st
     than they are given; padding and widths come as numbers. Anything else is
     checked after it ran (`sized`).
     """
-    numbers = [a for a in (*args, *kwargs.values()) if isinstance(a, int) and not isinstance(a, bool)]
-    if any(abs(n) > MAX_LENGTH for n in numbers):
-        raise budget.error(f"a number argument above {MAX_LENGTH:,}")
     name = getattr(func, "__name__", "")
     owner = getattr(func, "__self__", None)
+    numbers = [a for a in (*args, *kwargs.values()) if isinstance(a, int) and not isinstance(a, bool)]
+    if name in _PADDING and any(abs(n) > MAX_LENGTH for n in numbers):
+        raise budget.error(f"a width above {MAX_LENGTH:,}")
     if name == "do_join":  # (eval_ctx, value, d="", attribute=None)
         items = list(args[1]) if len(args) > 1 and not isinstance(args[1], str) else []
         glue = args[2] if len(args) > 2 else kwargs.get("d", "")
@@ -174,5 +176,6 @@ def check_binop(budget: Budget, operator: str, left: Any, right: Any) -> None:
     elif operator == "%" and isinstance(left, str):
         check_format(budget, left)
         values = right if isinstance(right, tuple) else (right,)
-        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_LENGTH for v in values):
+        if "*" in left and any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_LENGTH
+                               for v in values):  # `%*s`: the width comes with the values
             raise budget.error(f"a format width above {MAX_LENGTH:,}")

@@ -4,12 +4,14 @@ A text key such as `complaint.route.gi` names a string in every language's
 files (nested YAML, dots join the levels). Placeholders are Jinja2
 (`{{ name }}`, `{{ ruling_date | date }}`, `{{ d.veilig_thuis.phone }}`).
 Templates run in Jinja's sandbox and produce *plain text*; adapters escape
-for their platform. Every render runs under bot.budget's limits: loops and
-calls are counted, operations that multiply a text are estimated before they
-run, and the output may not grow past MAX_LENGTH, so a moderator's runaway
-loop ends in the engine's apology instead of blocking the store thread. One directory per language, many small files, so two
+for their platform. One directory per language, many small files, so two
 moderators editing different topics never collide; a key defined twice is an
 error.
+
+Every render runs under bot.budget's limits: loops and calls are counted,
+operations that multiply a text are estimated before they run, and the output
+may not grow past MAX_LENGTH, so a moderator's runaway loop ends in the
+engine's apology instead of blocking the store thread.
 """
 
 from __future__ import annotations

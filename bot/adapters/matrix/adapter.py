@@ -701,6 +701,7 @@ class MatrixAdapter:
         person is dropped, not shown, when others have joined since. After a
         "forget me" the goodbye also says what stays elsewhere, then the room is left.
         """
+        await self._wait_ready()  # before the first sync nio knows no room's members
         room = self.client.rooms.get(key.chat)
         if key.chat not in self.config.desk_rooms and room is not None and not self._private(key.chat, key.user):
             log.warning("matrix: %d message(s) not sent: the room is no longer a private chat", len(actions))
