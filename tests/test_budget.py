@@ -75,3 +75,14 @@ async def test_an_expression_that_grows_with_what_a_user_typed_gets_the_apology(
     # a name without an "a" goes through the same expression as before
     assert await replacing.send("parent", "/start") and await replacing.send("parent", "1")
     assert await replacing.send("parent", "Jos") == ["Dank je, Jos.", "Tot ziens."]
+
+
+async def test_ordinary_templates_and_expressions_are_not_refused() -> None:
+    """The budget refuses runaway growth, not large numbers, short loops or a plain replace."""
+    from bot.expressions import BASE_FUNCTIONS, evaluate, parse
+    from bot.texts import ENV, render_bounded
+
+    text = "{% for i in range(3) %}{{ i }}{% endfor %} {{ '%d' % amount }} {{ name|replace('a', 'e')|upper }}"
+    assert render_bounded(ENV.from_string(text), {"amount": 150000, "name": "Jan"}) == "012 150000 JEN"
+    assert evaluate(parse("str(amount) + lower(name).replace('a', 'e')"), {"amount": 150000, "name": "Jan"},
+                    BASE_FUNCTIONS) == "150000jen"
