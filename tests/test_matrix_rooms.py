@@ -8,6 +8,7 @@ at its word while just the bot and one person are in it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -114,7 +115,7 @@ async def test_forget_me_leaves_the_room_drops_its_keys_and_says_what_remains(sy
         assert _membership(synapse, parent, room, bot.user_id) == "leave"
         assert crypto_rows(store, sessions, room) == 0, "nothing left to decrypt the history with"
         assert crypto_rows(store, "SELECT COUNT(*) FROM devicekeys WHERE user_id = ?", parent.user_id) == 0
-        assert not (store / "forget_rooms.json").read_text().strip("{} \n")
+        assert json.loads((store / "forget_rooms.json").read_text()) == {"goodbye": {}, "leaving": []}
 
 
 async def test_a_public_unencrypted_desk_room_is_warned_about_at_start(
@@ -139,3 +140,20 @@ async def test_a_public_unencrypted_desk_room_is_warned_about_at_start(
         warned = [r.getMessage() for r in caplog.records if "matrix desk room" in r.getMessage()]
         assert sorted(w.split(" is ")[1].split(":")[0] for w in warned) == ["not end-to-end encrypted", "public"]
         assert all(public.room_id in w for w in warned), "the encrypted invite-only room is fine"
+
+
+async def test_a_room_the_bot_could_not_leave_after_forget_me_is_left_at_the_next_start(
+        synapse: Synapse, tmp_path: Path) -> None:
+    """The goodbye was shown and the keys dropped, then the homeserver went away (or the bot stopped)."""
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    store = tmp_path / "bot" / "matrix"
+    async with MatrixUser(synapse, parent, tmp_path / "parent") as user:
+        async with running_bot(synapse, bot, tmp_path / "bot", **SHIPPED):
+            room = await user.open_direct_chat(bot.user_id)
+            await user.wait_for(room, 1)
+        assert room in _joined_rooms(synapse, bot)
+        (store / "forget_rooms.json").write_text(json.dumps({"goodbye": {}, "leaving": [room]}))
+        async with running_bot(synapse, bot, tmp_path / "bot", **SHIPPED):
+            await _eventually(lambda: room not in _joined_rooms(synapse, bot))
+            await _eventually(lambda: json.loads((store / "forget_rooms.json").read_text())["leaving"] == [])
+        await no_more_than(user, room, 1)  # no second greeting, nothing else

@@ -227,6 +227,10 @@ def _backoff(attempt: int, ceiling: float) -> float:
     return base * (0.75 + random.random() / 2)  # jitter, not crypto
 
 
+class _Refused(Exception):
+    """The homeserver refused for good (no retry will change it)."""
+
+
 class _Retryable(Exception):
     def __init__(self, wait: float | None, reason: str) -> None:
         super().__init__(reason)
@@ -499,6 +503,8 @@ class MatrixAdapter:
                     # conversation; the type only (a message could quote a user).
                     log.error("matrix update %s failed: %s", incoming.update_id, type(err).__name__)
             await self._leave_if_alone(room_id)
+        for room_id in self._forgets.leaving():
+            await self._leave_forgotten(room_id, patient=False)
         for room_id in self.config.desk_rooms - self._desks_seen:
             if room_id in self.client.rooms:
                 self._desks_seen.add(room_id)
@@ -658,17 +664,27 @@ class MatrixAdapter:
                 and any(isinstance(action, ForgetUser) for action in turn.actions)):
             self._forgets.add(key.chat, turn.lang or self.core.settings.default_lang)
 
-    async def _forget_room(self, key: ConversationKey) -> None:
-        """Leave and forget the room, and drop what would let the bot read it again."""
-        room = key.chat
-        for call in (self.client.room_leave, self.client.room_forget):
-            try:
-                await self._retrying("leave", functools.partial(self._room_call, call, room))
-            except DeliveryFailed as err:
-                log.warning("matrix: leaving a forgotten room failed (%s)", err)
-        drop_room_keys(self.client, room)
-        if not shares_another_room(self.client, key.user, room):
+    def _drop_keys(self, key: ConversationKey) -> None:
+        """What would let the bot read the room again goes first: the room's sessions, maybe the user's keys."""
+        drop_room_keys(self.client, key.chat)
+        if not shares_another_room(self.client, key.user, key.chat):
             drop_user_keys(self.client, key.user)
+        self._forgets.shown(key.chat)
+
+    async def _leave_forgotten(self, room: str, *, patient: bool) -> None:
+        """Leave and forget a room after "forget me"; an impatient try (each sync) asks once.
+
+        A refusal for good (not in the room any more) counts as left.
+        """
+        for call in (self.client.room_leave, self.client.room_forget):
+            attempt = functools.partial(self._room_call, call, room)
+            try:
+                await (self._retrying("leave", attempt) if patient else attempt())
+            except _Refused:
+                continue  # refused for good: already left, or already forgotten
+            except (DeliveryFailed, _Retryable, ClientError, TimeoutError) as err:
+                log.warning("matrix: leaving a forgotten room failed (%s); trying again later", type(err).__name__)
+                return
         self._rooms.pop(room, None)
         self._forgets.done(room)
         log.info("matrix: left a room after forget-me and dropped its keys")
@@ -676,7 +692,8 @@ class MatrixAdapter:
     async def _room_call(self, call: Callable[[str], Awaitable[object]], room: str) -> None:
         resp = await call(room)
         if isinstance(resp, ErrorResponse):
-            raise self._classify(resp)
+            err = self._classify(resp)
+            raise _Refused(str(err)) if isinstance(err, DeliveryFailed) else err
 
     async def _leave_if_alone(self, room_id: str) -> None:
         room = self.client.rooms.get(room_id)
@@ -712,7 +729,8 @@ class MatrixAdapter:
             return
         encrypted = bool(room and room.encrypted)
         await self._show(key.chat, [*actions, Send(self._text(lang, "matrix.forgotten", encrypted=encrypted))])
-        await self._forget_room(key)
+        self._drop_keys(key)
+        await self._leave_forgotten(key.chat, patient=True)
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk room; the card's event id identifies the post (replies name it).

@@ -114,34 +114,48 @@ def _database(client: AsyncClient) -> Any:
 
 
 class PendingForgets:
-    """Rooms to leave once the goodbye is shown, with the language to say what remains in.
+    """Rooms to leave after a "forget me": first the goodbye, then leaving, each surviving a restart.
 
     "Forget me" is stored with the turn, but the room is left only after the
     reply that confirms it is on screen, which may be after a retry or a
-    restart: hence a small file (0600) next to the crypto store.
+    restart; and a homeserver that is away when the bot leaves is asked again
+    at the next sync. Hence a small file (0600) next to the crypto store:
+    `goodbye` maps a room to the language of its goodbye, `leaving` lists the
+    rooms whose goodbye is shown (their keys are gone already).
     """
 
     def __init__(self, store: Path) -> None:
         self.path = store / FORGET_FILE
-        self._rooms: dict[str, str] = {}
-        with contextlib.suppress(OSError, ValueError):
+        self._goodbye: dict[str, str] = {}
+        self._leaving: set[str] = set()
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
             loaded = json.loads(self.path.read_text())
-            if isinstance(loaded, dict):
-                self._rooms = {str(room): str(lang) for room, lang in loaded.items()}
+            self._goodbye = {str(room): str(lang) for room, lang in loaded["goodbye"].items()}
+            self._leaving = {str(room) for room in loaded["leaving"]}
 
     def add(self, room: str, lang: str) -> None:
-        self._rooms[room] = lang
+        self._goodbye[room] = lang
         self._save()
 
     def lang_of(self, room: str) -> str | None:
-        return self._rooms.get(room)
+        """The language of the goodbye this room still has to see, or None."""
+        return self._goodbye.get(room)
+
+    def shown(self, room: str) -> None:
+        self._goodbye.pop(room, None)
+        self._leaving.add(room)
+        self._save()
+
+    def leaving(self) -> list[str]:
+        return sorted(self._leaving)
 
     def done(self, room: str) -> None:
-        if self._rooms.pop(room, None) is not None:
-            self._save()
+        self._goodbye.pop(room, None)
+        self._leaving.discard(room)
+        self._save()
 
     def _save(self) -> None:
         try:
-            write_private(self.path, json.dumps(self._rooms))
+            write_private(self.path, json.dumps({"goodbye": self._goodbye, "leaving": sorted(self._leaving)}))
         except OSError as err:
             log.warning("matrix: rooms to leave not written (%s); a restart may keep one", type(err).__name__)
