@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from bot.dates import add_period, format_date
-from bot.flows.source import PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.flows.source import SYNTAX_FIX, PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 __all__ = [
     "CARD_TEXT_KEYS",
@@ -411,7 +411,7 @@ def _load_file(file: Path, shown: str) -> tuple[dict[str, Entry], Positions, lis
         problem = DirectoryProblem(
             exc.where,
             f"YAML syntax error: {exc.problem}",
-            "check indentation, colons and quotes on this line",
+            "check indentation, colons and quotes on this line" if exc.fix == SYNTAX_FIX else exc.fix,
         )
         return {}, Positions(shown), [problem]
     if not isinstance(data, dict):

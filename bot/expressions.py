@@ -2,8 +2,11 @@
 
 Moderators write small Python-like expressions (`org == 'gi' and age >= 12`,
 `add(ruling_date, months=3)`). They are evaluated with simpleeval, never
-`eval`: no attribute access to internals, no imports, bounded work. Each
-expression is parsed once when flows load; evaluation reuses the parse tree.
+`eval`: no attribute access to internals, no imports, and bot.budget's
+limits (nodes counted, values sized, multiplying operations such as
+`replace` estimated before they run), so a runaway expression ends in the
+engine's apology instead of blocking the store thread. Each expression is
+parsed once when flows load; evaluation reuses the parse tree.
 """
 
 from __future__ import annotations
@@ -14,13 +17,58 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes
+from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
+from bot import budget
+from bot.budget import Budget, BudgetExceeded
 from bot.dates import add_period
 
 
 class ExpressionError(ValueError):
     pass
+
+
+class ExpressionBudgetExceeded(BudgetExceeded, ExpressionError):
+    """An expression went over its budget: an expression error, answered with the engine's apology."""
+
+
+class _BoundedEval(EvalWithCompoundTypes):  # type: ignore[misc]
+    """simpleeval with every node counted and sized, and growth estimated before a call runs."""
+
+    def __init__(self, meter: Budget, names: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> None:
+        operators = dict(DEFAULT_OPERATORS)
+        for node, symbol in ((ast.Mult, "*"), (ast.Pow, "**"), (ast.Mod, "%")):
+            operators[node] = self._estimated(symbol, operators[node])
+        super().__init__(operators=operators, names=names, functions=functions)
+        self.meter = meter
+
+    def _estimated(self, symbol: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def run(left: Any, right: Any) -> Any:
+            budget.check_binop(self.meter, symbol, left, right)
+            return op(left, right)
+
+        return run
+
+    def _eval(self, node: ast.AST) -> Any:
+        self.meter.step()
+        return self.meter.sized(super()._eval(node))
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Attribute):
+            func = self.functions.get(getattr(node.func, "id", ""))
+            if func is None:
+                return super()._eval_call(node)
+        else:
+            func = self._eval(node.func)
+        args = tuple(self._eval(a) for a in node.args)
+        kwargs = dict(self._eval(k) for k in node.keywords)
+        budget.check_call(self.meter, func, args, kwargs)
+        return func(*args, **kwargs)
+
+    def _eval_formattedvalue(self, node: ast.FormattedValue) -> Any:
+        if node.format_spec:
+            budget.check_format(self.meter, str(self._eval(node.format_spec)))
+        return super()._eval_formattedvalue(node)
 
 
 def _as_date(value: Any) -> date:
@@ -125,7 +173,7 @@ def evaluate(
     """Evaluate with unknown variables as None (a flow may branch before a value is asked)."""
     names = {name: variables.get(name) for name in expr.names}
     names.update(true=True, false=False)
-    evaluator = EvalWithCompoundTypes(names=names, functions=dict(functions))
+    evaluator = _BoundedEval(Budget(ExpressionBudgetExceeded), names, dict(functions))
     try:
         return evaluator.eval(expr.source, previously_parsed=expr.tree)
     except ExpressionError:

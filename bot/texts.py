@@ -7,20 +7,30 @@ Templates run in Jinja's sandbox and produce *plain text*; adapters escape
 for their platform. One directory per language, many small files, so two
 moderators editing different topics never collide; a key defined twice is an
 error.
+
+Every render runs under bot.budget's limits: loops and calls are counted,
+operations that multiply a text are estimated before they run, and the output
+may not grow past MAX_LENGTH, so a moderator's runaway loop ends in the
+engine's apology instead of blocking the store thread.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, meta, nodes, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
+from bot import budget
+from bot.budget import Budget, BudgetExceeded
 from bot.dates import format_date
 from bot.flows.source import Where, YamlSyntaxError, load_yaml, shown_path
 
@@ -32,10 +42,117 @@ def _date_filter(context: Context, value: Any) -> str:
     return format_date(value, context.get("lang", "nl"))
 
 
+class TemplateBudgetExceeded(BudgetExceeded, SecurityError):
+    """A render went over its budget: a template error, which the engine answers with its apology."""
+
+
+def _meter() -> Budget:
+    return budget.current(TemplateBudgetExceeded)
+
+
+def _each(iterable: Any) -> Any:
+    """Every `{% for %}` loops through this: each turn is a step of the render's budget."""
+    return _meter().each(iterable)
+
+
+def _sized(value: Any) -> Any:
+    """Every `~` (joining texts) passes through this: the result must fit the budget."""
+    return _meter().sized(value)
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    _meter().allow(len(numbers))
+    return numbers
+
+
+class _Metered(NodeTransformer):
+    """Rewrites a parsed template so its loops and `~` joins report to the budget."""
+
+    def __init__(self, environment: SandboxedEnvironment) -> None:
+        self.environment = environment
+
+    def _through(self, name: str, node: Any) -> nodes.Call:
+        call = nodes.Call(nodes.Name(name, "load"), [node], [], None, None)
+        call.set_lineno(node.lineno)
+        call.set_environment(self.environment)
+        return call
+
+    def visit_For(self, node: nodes.For) -> nodes.For:
+        self.generic_visit(node)
+        node.iter = self._through("_ww_each", node.iter)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
+        self.generic_visit(node)
+        return self._through("_ww_sized", node)
+
+
+class BoundedEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox plus bot.budget: counted loops and calls, sized values, estimated growth."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
+                  defer_init: bool = False) -> str:
+        # only when compiling: `parse` (placeholders, checks) sees the template as written
+        _Metered(self).visit(source)
+        return super()._generate(source, name, filename, defer_init)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        meter = _meter()
+        budget.check_binop(meter, operator, left, right)
+        return meter.sized(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        meter = _meter()
+        meter.step()
+        if getattr(__obj, "__name__", "") == "join" and args and not isinstance(args[0], list | tuple | str):
+            args = (list(meter.each(args[0])), *args[1:])
+        budget.check_call(meter, getattr(__obj, "__wrapped__", __obj), args, kwargs)
+        return meter.sized(super().call(__context, __obj, *args, **kwargs))
+
+
+def _bounded_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)  # keeps Jinja's pass_context/pass_eval_context marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        meter = _meter()
+        meter.step()
+        budget.check_call(meter, func, args, kwargs)
+        return meter.sized(func(*args, **kwargs))
+
+    return bounded
+
+
 def make_environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+    env = BoundedEnvironment(autoescape=False, keep_trailing_newline=False)
     env.filters["date"] = _date_filter
+    env.filters = {name: _bounded_filter(func) for name, func in env.filters.items()}
+    env.globals.update(range=_range, _ww_each=_each, _ww_sized=_sized)
     return env
+
+
+def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
+    """Render under a budget (shared with the render this one is part of, e.g. through `t()`)."""
+    outer = budget.active()
+    meter = outer or Budget(TemplateBudgetExceeded)
+    token = budget.begin(meter) if outer is None else None
+    parts: list[str] = []
+    size = 0
+    try:
+        for part in template.root_render_func(template.new_context(dict(context))):
+            size += len(part)
+            if size > budget.MAX_LENGTH:
+                meter.allow(size)
+            parts.append(part)
+    except RecursionError as exc:
+        raise TemplateBudgetExceeded("texts that call each other without end") from exc
+    except Exception:
+        template.environment.handle_exception()  # re-raises, with the template's lines in the traceback
+    finally:
+        if token is not None:
+            budget.end(token)
+    return "".join(parts)
 
 
 ENV = make_environment()
@@ -49,6 +166,9 @@ _JINJA_MARKERS = ("{{", "{%", "{#")
 class LocaleText:
     source: str
     where: Where
+    #: the variables of a text that loops, calls or builds (bot.budget), which `check`
+    #: tries with sample answers; None for the texts that cannot outgrow their budget
+    growing: frozenset[str] | None = None
     _compiled: Template | None = None
     #: the rendered text of a template without any Jinja syntax (most button labels and
     #: questions): rendered once, then returned as is (no context, no Jinja call)
@@ -65,7 +185,7 @@ class LocaleText:
         template = self._compiled or self.template()
         if self._constant is not None:
             return self._constant
-        return template.render(context).rstrip()
+        return render_bounded(template, context).rstrip()
 
     @property
     def constant(self) -> str | None:
@@ -206,13 +326,13 @@ def load_locales(directory: Path, root: Path | None = None) -> tuple[Locales, li
                         DUPLICATE_FIX))
                     continue
                 try:
-                    ENV.parse(value)
+                    tree = ENV.parse(value)
                 except TemplateSyntaxError as exc:
                     problems.append(LocaleProblem(_template_line(file, pos.value_of(path), exc.lineno),
                                                   "template-syntax", f"`{key}`: {exc.message}", TEMPLATE_FIX))
                     unreadable.add(key)
                     continue
-                table[key] = LocaleText(value, where)
+                table[key] = LocaleText(value, where, growing(value, tree))
     for lang, file in unread_files:
         # the same file in another language names what this one holds; its own text may too
         locales.unreadable[lang].update(*(keys for (_, name), keys in names.items() if name == file.name))
@@ -242,9 +362,26 @@ def _template_line(file: Path, value: Where, lineno: int) -> Where:
     return Where(value.file, line, len(text) - len(text.lstrip()) + 1)
 
 
+#: The Jinja parts of a text, and what in one may loop, call or build.
+_JINJA_PART = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.DOTALL)
+_MAYBE_GROWING = re.compile(r"[(*+~|%]|\b(?:for|macro|call|filter)\b")
+#: Template parts that can make a render long or slow (filters other than `date` too).
+_GROWING = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Call,
+            nodes.Mul, nodes.Pow, nodes.Mod, nodes.Add, nodes.Concat, nodes.Filter)
+
+
+def growing(source: str, tree: nodes.Template) -> frozenset[str] | None:
+    """The variables of a text that loops, calls or builds and so could outgrow its budget; else None."""
+    if not any(_MAYBE_GROWING.search(a or b) for a, b in _JINJA_PART.findall(source)):
+        return None  # plain words and `{{ name }}` (most texts): no need to walk the tree
+    if not any(not isinstance(node, nodes.Filter) or node.name != "date" for node in tree.find_all(_GROWING)):
+        return None
+    return frozenset(meta.find_undeclared_variables(tree)) - frozenset(ENV.globals)
+
+
 def placeholders(source: str) -> set[str]:
-    """Variables a template reads (for the placeholder-mismatch check)."""
-    return set(meta.find_undeclared_variables(ENV.parse(source)))
+    """Variables a template reads (for the placeholder-mismatch check); `range` and the like are no placeholders."""
+    return set(meta.find_undeclared_variables(ENV.parse(source))) - set(ENV.globals)
 
 
 def directory_refs(source: str) -> set[str]:

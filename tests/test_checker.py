@@ -160,6 +160,38 @@ def yaml_syntax_unclosed_quote_closed_by_a_later_one(p: Path):
              "a ' inside '...' is written ''")]
 
 
+def yaml_tag_on_a_list_in_a_locale(p: Path):
+    # a tag made the loader hand the checker a value it did not expect: a traceback, not an error
+    edit(p, "  young: You are under 18.\n", "  young: !foo [You are under 18.]\n", file=EN)
+    return [(locate(p, EN, "!foo"), "yaml-syntax", "`!foo` is a YAML tag", "remove the tag")]
+
+
+def yaml_tag_python_object_in_a_flow(p: Path):
+    edit(p, "    say: main.welcome\n", "    say: !!python/object:os.system {}\n")
+    return [(locate(p, M, "!!python"), "yaml-syntax", "`!!python/object:os.system` is a YAML tag")]
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs": each level is ten aliases of the one before (10**levels values)."""
+    lines = ["lol:", "  l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    for level in range(1, levels):
+        lines.append(f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def yaml_aliases_that_expand_without_end(p: Path):
+    (p / "locales/en/laughs.yaml").write_text(laughs(6), encoding="utf-8")
+    # l4 is the first block past 100,000 values (111,111): the place to look
+    return [(locate(p, "locales/en/laughs.yaml", "&l4"), "yaml-syntax",
+             "expand to more than 100,000 values", "write the values out")]
+
+
+def yaml_file_over_one_megabyte(p: Path):
+    big = "# " + "x" * 98 + "\n"
+    (p / "locales/en/big.yaml").write_text(big * 10_001, encoding="utf-8")
+    return [("locales/en/big.yaml:1:1", "yaml-syntax", "a file here may be at most 1 MB", "split it")]
+
+
 def schema_unknown_key(p: Path):
     edit(p, "    say: main.welcome\n", "    say: main.welcome\n    colour: red\n")
     return [(locate(p, M, "colour"), "schema", "`colour` is not a known key here")]
@@ -379,6 +411,20 @@ def bad_expression_unknown_function(p: Path):
     return [(locate(p, M, "reply_by:"), "bad-expression", "`open()` is not a function flows can use")]
 
 
+def over_budget_a_loop_of_a_billion_in_a_text(p: Path):
+    # it once blocked the store thread: nobody was answered and "stop" hung
+    edit(p, "  young: You are under 18.\n", '  young: "{% for i in range(10**9) %}x{% endfor %}"\n', file=EN)
+    return [(locate(p, EN, "young:"), "over-budget", "`main.young` (en) goes over its budget with sample answers",
+             "a loop at most 100,000 turns")]
+
+
+def over_budget_a_chain_of_replaces_in_an_expression(p: Path):
+    chain = "'x'" + ".replace('x','xxxxxxxxxx')" * 9  # a 1 GB string in two seconds, before
+    edit(p, '"add(decision_date, weeks=6)"', f'"{chain}"')
+    return [(locate(p, M, "reply_by:"), "over-budget", "goes over its budget with sample answers: a value longer than",
+             "do not build texts by repeating or replacing")]
+
+
 def id_too_long(p: Path):
     long_step = "checkin_after_the_home_visit"  # 28 bytes
     long_option = "i_would_like_help_from_a_person"  # 31 bytes: 28 + 1 + 31 + ... > 64 with ":"
@@ -393,6 +439,8 @@ def id_too_long(p: Path):
 CASES: list[Case] = [
     yaml_syntax, yaml_syntax_tab, yaml_syntax_unclosed_quote_in_a_locale, yaml_syntax_unclosed_bracket_in_a_locale,
     yaml_syntax_unclosed_quote_closed_by_a_later_one, yaml_syntax_in_the_words_of_every_directory_card,
+    yaml_tag_on_a_list_in_a_locale, yaml_tag_python_object_in_a_flow, yaml_aliases_that_expand_without_end,
+    yaml_file_over_one_megabyte,
     schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save,
     duplicate_step, duplicate_option, duplicate_flow,
     unknown_next, unknown_next_in_option, unknown_next_cuts_off_what_follows, unknown_start,
@@ -410,6 +458,7 @@ CASES: list[Case] = [
     unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
     bad_expression_syntax, bad_expression_unknown_function,
     id_too_long,
+    over_budget_a_loop_of_a_billion_in_a_text, over_budget_a_chain_of_replaces_in_an_expression,
 ]
 
 

@@ -151,6 +151,33 @@ async def test_a_talk_with_the_desk_is_relayed_both_ways(synapse: Synapse, tmp_p
         assert await until(member, desk, "beëindigd") == f"{pseudonym} heeft het gesprek {ref} beëindigd."
 
 
+async def test_a_relayed_at_room_or_name_pings_no_desk_member(synapse: Synapse, tmp_path: Path) -> None:
+    """A user's "@room" or a member's name, relayed into the desk room, is text: no mention, no highlight."""
+    clock = Clock()
+    async with people(synapse, tmp_path) as (bot, pro, member, desk), \
+            running_bot(synapse, bot, tmp_path / "bot", desk, clock):
+        dm = await pro.open_direct_chat(bot.user_id)
+        await pro.wait_for(dm, 1)
+        [said] = await next_from_bot(pro, dm, "mens")
+        ref = REF.search(said).group(0)
+        await until(member, desk, f"({ref})")
+        await next_from_bot(member, desk, f"/claim {ref}", count=1)
+        await until(pro, dm, "is er nu voor je")
+        await pro.say(dm, f"@room {member.account.localpart} {member.user_id} kom snel")
+        relayed = await until(member, desk, "kom snel")
+        from nio import RoomMessagesResponse
+
+        resp = await member.client.room_messages(desk, start="", limit=100)
+        assert isinstance(resp, RoomMessagesResponse), resp
+        [event] = [e for e in resp.chunk if getattr(e, "body", "") == relayed]
+        assert event.source["content"]["m.mentions"] == {}
+        # what the member's phone does with it: Synapse's push rules, as its notification list shows them
+        listed = synapse.request("GET", "/_matrix/client/v3/notifications", token=member.account.access_token)
+        [notice] = [n for n in listed["notifications"] if n["event"]["event_id"] == event.event_id]
+        assert not any(isinstance(a, dict) and a.get("set_tweak") == "highlight" and a.get("value", True)
+                       for a in notice["actions"]), notice["actions"]
+
+
 async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(synapse: Synapse, tmp_path: Path) -> None:
     clock = Clock()
     async with people(synapse, tmp_path) as (bot, pro, member, desk):

@@ -232,3 +232,26 @@ async def test_sighup_reloads(bot: Bot) -> None:
         assert (entry.who, entry.outcome, entry.version) == ("sighup", "ok", bot.core.flows.version)
     finally:
         await triggers.stop()
+
+
+async def test_a_saved_billion_laughs_file_is_refused_at_its_line_and_the_bot_keeps_answering(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    """500 bytes of nested aliases once took a minute and 2 GB; now the reload fails at once, at the line."""
+    caplog.set_level(logging.INFO, logger="bot.moderation")
+    triggers = ReloadTriggers(bot.core, watch=True, quiet_ms=100)
+    await triggers.start()
+    try:
+        await asyncio.sleep(1.0)  # let the watcher start watching
+        running = bot.core.flows
+        lines = ["lol:", "  l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+        lines += [f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 9)]
+        laughs = bot.locales_dir / "nl" / "laughs.yaml"
+        laughs.write_text("\n".join(lines) + "\n", encoding="utf-8")  # 10**9 values when expanded
+        await wait_for(lambda: any("reload (watcher) failed" in r.getMessage() for r in caplog.records))
+        failed = next(r.getMessage() for r in caplog.records if "reload (watcher) failed" in r.getMessage())
+        assert f"locales/nl/laughs.yaml:{line_of(laughs, 'l4:')}:7" in failed
+        assert "expand to more than 100,000 values" in failed
+        assert bot.core.flows is running
+        assert "Wie ben jij?" in await bot.send("parent", "/start")
+    finally:
+        await triggers.stop()

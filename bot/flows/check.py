@@ -12,20 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bot.expressions import (
     BASE_FUNCTIONS,
     BUILTIN_NAMES,
     DEADLINE_FUNCTIONS,
+    ExpressionBudgetExceeded,
     ExpressionError,
     deadline_refs,
+    evaluate,
     parse,
 )
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
 from bot.phone import BUTTON_WIDTH, label_width
-from bot.texts import Locales, directory_refs, placeholders, text_refs
+from bot.texts import Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
 
 #: Names templates may use without a flow setting them.
 #: (min, max, limit, name, names, typed, read, other are filled by the engine for its own system texts;
@@ -41,6 +44,8 @@ NAMESPACE_GLOBALS = {
                              "flow", "step"}),
     # bot/engine.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
     "public_text": frozenset({"personal", "own_case", "route"}),
+    # bot/adapters/matrix: the bot's own Matrix id, and whether the room was encrypted
+    "matrix": frozenset({"bot", "encrypted"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DEADLINE_FUNCTIONS
@@ -351,4 +356,56 @@ def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[
                 problems.append(Problem(entry.where, "unknown-directory-entry",
                                         f"`{key}` ({lang}) uses `d.{ref}`, which is not in the directory",
                                         "add the entry to flows/directory/ or fix the id"))
+    return problems
+
+
+# ---------------------------------------------------------------- budgets
+
+
+#: What a moderator is told when a text or expression outgrows its budget.
+BUDGET_FIX = ("keep loops short and do not build texts by repeating or replacing: "
+              "a text may be at most 100,000 characters and a loop at most 100,000 turns (see docs/FLOWS.md)")
+def _sample() -> str:
+    """An answer as long as a user may type one (the engine refuses longer ones)."""
+    from bot.engine import MAX_INPUT  # the engine imports this module
+
+    return ("Voorbeeld 12, 1234 AB. " * (MAX_INPUT // 23 + 1))[:MAX_INPUT]
+
+
+def check_budgets(flows: dict[str, Flow], positions: dict[str, Positions], locales: Locales,
+                  views: dict[str, dict[str, dict[str, Any]]]) -> list[Problem]:
+    """Try every expression and every text that loops, calls or builds, with sample answers.
+
+    Each variable is given the longest answer a user may type. What goes over
+    bot.budget's limits is reported here, at its file:line, instead of ending
+    in an apology to users later. Other failures are not: sample values do not
+    suit every expression (a date, a number), and the other rules check shape.
+    """
+    problems: list[Problem] = []
+    sample = _sample()
+    values = dict.fromkeys(variables_set(flows), sample)
+    functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DEADLINE_FUNCTIONS, lambda *_: "2026-01-01")
+    for flow_id, flow in flows.items():
+        for step_id, step in flow.steps.items():
+            for sub, source in expressions(step):
+                try:
+                    evaluate(parse(source), values, functions)
+                except ExpressionBudgetExceeded as exc:
+                    problems.append(Problem(positions[flow_id].of(("steps", step_id, *sub)), "over-budget",
+                                            f"`{source}` goes over its budget with sample answers: {exc}", BUDGET_FIX))
+                except Exception:  # noqa: S112 - only the budget is checked here (see the docstring)
+                    continue
+    for lang in locales.languages:
+        for key, entry in locales.texts[lang].items():
+            if entry.growing is None:
+                continue
+            context: dict[str, Any] = dict.fromkeys(entry.growing, sample)
+            context.update(lang=lang, d=views.get(lang, {}), t=lambda _key: sample)
+            try:
+                render_bounded(entry.template(), context)
+            except TemplateBudgetExceeded as exc:
+                problems.append(Problem(entry.where, "over-budget",
+                                        f"`{key}` ({lang}) goes over its budget with sample answers: {exc}", BUDGET_FIX))
+            except Exception:  # noqa: S112 - as above
+                continue
     return problems

@@ -114,9 +114,9 @@ class FlowSet:
 
     def render_source(self, lang: str, source: str, variables: Mapping[str, Any]) -> str:
         """Render an inline template (report field values)."""
-        from bot.texts import ENV
+        from bot.texts import ENV, render_bounded
 
-        return ENV.from_string(source).render(self._context(lang, variables)).rstrip()
+        return render_bounded(ENV.from_string(source), self._context(lang, variables)).rstrip()
 
     def _context(self, lang: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """What every template sees: the variables, `lang`, the directory `d`, and `t(key)`."""

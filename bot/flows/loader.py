@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.clock import SYSTEM
-from bot.flows.check import check_code_texts, check_flows, code_text_keys
+from bot.flows.check import check_budgets, check_code_texts, check_flows, code_text_keys
 from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
@@ -149,6 +149,7 @@ def load_flowset(
     if directory.unloaded:
         cross = [p for p in cross if p.kind != "unknown-directory-entry"]  # the same, for the directory
     problems.extend(cross)
+    problems.extend(check_budgets(flows, positions, locales, directory.views))
 
     if any(p.severity == "error" for p in problems):
         raise FlowSetInvalid(problems)

@@ -5,6 +5,14 @@ file:line:column. ruamel.yaml's round-trip loader keeps those positions; this
 module turns its nodes into plain dicts/lists (what pydantic validates) plus a
 `Positions` table keyed by the path into the data. It is the one reader of
 moderators' YAML: flows, locales, the directory, crisis rules and scenarios.
+
+Because a saved file is read at once (the watcher), a file must not be able
+to take the bot down: files above 1 MB are refused unread, YAML tags (`!foo`,
+`!!python/object`) are refused, and anchors and aliases (`&name`, `*name`,
+which the directory uses to share fields) may not expand to more than
+MAX_VALUES values, so a 500-byte "billion laughs" file is an error at its
+line, not minutes of CPU and gigabytes of memory. All three are checked on
+the composed node graph, before any value is built.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import ScalarToken
 
 PathKey = tuple[str | int, ...]
@@ -65,6 +73,15 @@ class Positions:
             probe = probe[:-1]
         return self.table.get((), Where(self.file, 1, 1))
 
+
+#: Larger files are refused unread (the biggest shipped file is a few dozen KB).
+MAX_FILE_BYTES = 1_000_000
+#: Values one file may hold, counting every use of an alias in full: far above any
+#: real file, far below what a "billion laughs" file expands to.
+MAX_VALUES = 100_000
+_CORE = "tag:yaml.org,2002:"
+#: Tags a value has without a tag written: anything else was written as `!tag`.
+_PLAIN_STR = _CORE + "str"
 
 #: The fix for a YAML syntax error nothing more specific is known about.
 SYNTAX_FIX = "fix the YAML syntax (indentation, quotes, brackets)"
@@ -130,12 +147,19 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Positions]:
     name = shown_as or str(path)
     pos = Positions(name)
     pos.table[()] = Where(name, 1, 1)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise YamlSyntaxError(Where(name, 1, 1), f"the file is {size:,} bytes; a file here may be at most 1 MB",
+                              "split it into smaller files (texts and directory entries may be spread over "
+                              "several files), or remove what does not belong in it")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlSyntaxError(Where(name, 1, 1), f"the file is not UTF-8 text ({exc.reason})") from exc
     try:
-        node = _yaml().load(text)
+        node = _load_vetted(text, name)
+    except YamlSyntaxError:
+        raise
     except DuplicateKeyError as exc:
         raise _duplicate_key(name, text, exc) from exc
     except MarkedYAMLError as exc:
@@ -143,6 +167,75 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Positions]:
     except Exception as exc:  # ruamel raises several unrelated types for broken input
         raise YamlSyntaxError(Where(name, 1, 1), str(exc).splitlines()[0]) from exc
     return _plain(node, (), pos), pos
+
+
+def _load_vetted(text: str, name: str) -> Any:
+    """Compose the node graph, refuse tags and runaway aliases, then build the values."""
+    constructor, parser = _yaml().get_constructor_parser(text)
+    try:
+        root = constructor.composer.get_single_node()
+        if root is None:
+            return None
+        _vet(root, name, constructor.resolver)
+        return constructor.construct_document(root)
+    finally:
+        parser.dispose()
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _vet(root: Node, name: str, resolver: Any) -> None:
+    """Every value untagged, and at most MAX_VALUES of them with each alias counted in full.
+
+    One pass over the graph (an alias is the anchored node itself, met again), sizes
+    memoised per node, so counting a billion-value expansion costs as little as
+    reading the file. Reported at the innermost block that grows past the limit.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > MAX_VALUES:
+                raise YamlSyntaxError(
+                    _at(name, node.start_mark),
+                    f"the anchors and aliases (`&name`, `*name`) used here expand to more than "
+                    f"{MAX_VALUES:,} values",
+                    "write the values out, or share a block with `<<: *name` a few times only")
+            sizes[key] = size
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise YamlSyntaxError(_at(name, node.start_mark), "an alias (`*name`) here refers to the block it is in",
+                                  "write the values out instead of referring to the block itself")
+        _refuse_tag(node, name, resolver)
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)) if id(child) not in sizes)
+
+
+def _refuse_tag(node: Node, name: str, resolver: Any) -> None:
+    """A value written with a YAML tag (`!foo`, `!!python/object`, `!!int`): we read plain values only."""
+    tag = str(node.tag)
+    if isinstance(node, ScalarNode):
+        expected = str(resolver.resolve(ScalarNode, node.value, (True, False))) if node.style is None else _PLAIN_STR
+    else:
+        expected = _CORE + ("map" if isinstance(node, MappingNode) else "seq")
+    if tag != expected:
+        written = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+        raise YamlSyntaxError(_at(name, node.start_mark), f"`{written}` is a YAML tag; these files take plain values only",
+                              "remove the tag (to keep a value as text, put it in quotes)")
 
 
 #: Things that open in one place and must close later: (what opened, how to close it).

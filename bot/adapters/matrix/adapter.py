@@ -20,6 +20,14 @@ a bot trustworthy over time:
   and their messages go to the core like any other (a reply names the
   message it answers in extra["reply_to"], for the desk's relay); any other
   invite is declined; a room the user left is left.
+- Private means two people. `is_direct` is the inviter's word, so a room
+  counts as a private chat only while its members are exactly the bot and
+  one person, checked again for every message and before every reply
+  (rooms.py). In any other room the bot only invites to a private chat and
+  no reply meant for one person is ever posted there.
+- Forget me: once its goodbye is shown, the bot says what the homeserver
+  and the user's own app still keep, leaves and forgets the room and drops
+  that room's keys from its crypto store (rooms.py).
 - Encryption: nio's olm/megolm with a persistent store; messages are sent
   with ignore_unverified_devices=True (see the README: the bot talks to
   anonymous members of the public, so there is nobody to verify; it still
@@ -43,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -98,14 +107,25 @@ from bot.adapters.matrix.render import (
     parse_text,
     render_parts,
 )
+from bot.adapters.matrix.rooms import (
+    PendingForgets,
+    drop_room_keys,
+    drop_user_keys,
+    is_private,
+    names_bot,
+    shares_another_room,
+)
+from bot.desk.safety_desk import render_or_fallback
 from bot.events import (
     Command,
     ConversationKey,
     Document,
     Edit,
     Event,
+    ForgetUser,
     Incoming,
     Send,
+    Text,
     Unsupported,
 )
 from bot.letters import file_bytes
@@ -113,6 +133,7 @@ from bot.private_files import private_folder
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.engine import Turn
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,6 +214,8 @@ class _RoomMemory:
     """What the adapter learns about a room in this process (not persisted)."""
 
     inviter: str | None = None
+    #: told "talk to me in a private chat" since the room stopped being private
+    told_private_only: bool = False
 
 
 # ------------------------------------------------------------------ small files
@@ -202,6 +225,10 @@ def _backoff(attempt: int, ceiling: float) -> float:
     """Exponential with jitter: 0.25 s, 0.5 s, 1 s ... up to `ceiling`."""
     base: float = min(ceiling, 0.25 * (2**attempt))
     return base * (0.75 + random.random() / 2)  # jitter, not crypto
+
+
+class _Refused(Exception):
+    """The homeserver refused for good (no retry will change it)."""
 
 
 class _Retryable(Exception):
@@ -239,6 +266,9 @@ class MatrixAdapter:
         store = self.config.store
         private_folder(store, ours=True)
         self._journal = SendJournal(store, lambda: self.core.clock())
+        #: desk rooms whose settings were looked at (see _warn_about_desk_room)
+        self._desks_seen: set[str] = set()
+        self._forgets = PendingForgets(store)
         self.client = AsyncClient(
             self.config.homeserver,
             self.config.user,
@@ -268,6 +298,8 @@ class MatrixAdapter:
     async def start(self) -> None:
         """Register with the core and connect in the background."""
         self.core.register(self)
+        if self._after_turn not in self.core.on_turn:
+            self.core.on_turn.append(self._after_turn)
         self._stopping = False
         self._task = asyncio.create_task(self._serve(), name="matrix")
 
@@ -458,6 +490,10 @@ class MatrixAdapter:
             if joined.timeline.limited and self._sync_token:
                 events = await self._backfill(room_id, joined.timeline.prev_batch) + events
             for incoming in self._translate(room_id, events):
+                if room_id not in self.config.desk_rooms and not self._private(room_id, incoming.key.user):
+                    await self._private_only(room_id, incoming)
+                    continue
+                self._rooms.setdefault(room_id, _RoomMemory()).told_private_only = False
                 try:
                     await handle(incoming)
                 except (ClientError, TimeoutError, asyncio.CancelledError):
@@ -467,6 +503,25 @@ class MatrixAdapter:
                     # conversation; the type only (a message could quote a user).
                     log.error("matrix update %s failed: %s", incoming.update_id, type(err).__name__)
             await self._leave_if_alone(room_id)
+        for room_id in self._forgets.leaving():
+            await self._leave_forgotten(room_id, patient=False)
+        for room_id in self.config.desk_rooms - self._desks_seen:
+            if room_id in self.client.rooms:
+                self._desks_seen.add(room_id)
+                self._warn_about_desk_room(room_id)
+
+    def _warn_about_desk_room(self, room_id: str) -> None:
+        """Reports and relayed talks are for the desk's staff alone: say so when the room does not keep them in.
+
+        Once per start, in the log, naming the room as WEGWIJZER_DESKS does; never its content.
+        """
+        room = self.client.rooms[room_id]
+        if not room.encrypted:
+            log.warning("matrix desk room %s is not end-to-end encrypted: the homeserver can read the reports; "
+                        "turn encryption on in the room's settings (docs/SAFETY-DESK.md)", room_id)
+        if room.join_rule == "public":
+            log.warning("matrix desk room %s is public: anyone on the homeserver can join and read the reports; "
+                        "make it invite-only (docs/SAFETY-DESK.md)", room_id)
 
     async def _backfill(self, room_id: str, prev_batch: str | None) -> list[NioEvent]:
         """The events between our last handled sync and a limited timeline's start."""
@@ -576,6 +631,70 @@ class MatrixAdapter:
         else:
             await self.client.room_leave(room_id)
 
+    def _private(self, room_id: str, user: str) -> bool:
+        return is_private(self.client.rooms.get(room_id), self.user_id, user)
+
+    def _text(self, lang: str, key: str, **values: Any) -> str:
+        return render_or_fallback(self.core.flows, lang, key, {"bot": self.user_id, **values})
+
+    async def _private_only(self, room_id: str, incoming: Incoming) -> None:
+        """In a room that is not a private chat: say where to talk, when addressed, nothing else.
+
+        Answered when the bot is named or given a command, and once when the
+        room stops being private (so the person who was talking here knows
+        why the bot went quiet). What they typed never reaches the core.
+        """
+        memory = self._rooms.setdefault(room_id, _RoomMemory())
+        event = incoming.event
+        addressed = isinstance(event, Command) or (
+            isinstance(event, Text) and names_bot(event.text, self.client.rooms.get(room_id), self.user_id))
+        if memory.told_private_only and not addressed:
+            return
+        memory.told_private_only = True
+        lang = self.core.flows.locales.pick(incoming.lang_hint, self.core.settings.default_lang)
+        try:
+            await self._show(room_id, [Send(self._text(lang, "matrix.private_only"))])
+        except DeliveryFailed as err:
+            log.warning("matrix: invitation to a private chat not delivered (%s)", err)
+
+    def _after_turn(self, incoming: Incoming, turn: Turn) -> None:
+        """A "forget me" in a private chat: leave that room once the goodbye is shown (deliver)."""
+        key = incoming.key
+        if (key.platform == PLATFORM and key.chat not in self.config.desk_rooms
+                and any(isinstance(action, ForgetUser) for action in turn.actions)):
+            self._forgets.add(key.chat, turn.lang or self.core.settings.default_lang)
+
+    def _drop_keys(self, key: ConversationKey) -> None:
+        """What would let the bot read the room again goes first: the room's sessions, maybe the user's keys."""
+        drop_room_keys(self.client, key.chat)
+        if not shares_another_room(self.client, key.user, key.chat):
+            drop_user_keys(self.client, key.user)
+        self._forgets.shown(key.chat)
+
+    async def _leave_forgotten(self, room: str, *, patient: bool) -> None:
+        """Leave and forget a room after "forget me"; an impatient try (each sync) asks once.
+
+        A refusal for good (not in the room any more) counts as left.
+        """
+        for call in (self.client.room_leave, self.client.room_forget):
+            attempt = functools.partial(self._room_call, call, room)
+            try:
+                await (self._retrying("leave", attempt) if patient else attempt())
+            except _Refused:
+                continue  # refused for good: already left, or already forgotten
+            except (DeliveryFailed, _Retryable, ClientError, TimeoutError) as err:
+                log.warning("matrix: leaving a forgotten room failed (%s); trying again later", type(err).__name__)
+                return
+        self._rooms.pop(room, None)
+        self._forgets.done(room)
+        log.info("matrix: left a room after forget-me and dropped its keys")
+
+    async def _room_call(self, call: Callable[[str], Awaitable[object]], room: str) -> None:
+        resp = await call(room)
+        if isinstance(resp, ErrorResponse):
+            err = self._classify(resp)
+            raise _Refused(str(err)) if isinstance(err, DeliveryFailed) else err
+
     async def _leave_if_alone(self, room_id: str) -> None:
         room = self.client.rooms.get(room_id)
         if room is None or room_id in self.config.desk_rooms:
@@ -593,8 +712,25 @@ class MatrixAdapter:
         actions: Sequence[Send | Edit],
         reply_to: object | None,
     ) -> None:
-        """Show a turn in the room (Edits become new messages: Matrix edits read poorly)."""
-        await self._show(key.chat, actions)
+        """Show a turn in the room (Edits become new messages: Matrix edits read poorly).
+
+        Only in a private chat of this user (or a desk room): a reply for one
+        person is dropped, not shown, when others have joined since. After a
+        "forget me" the goodbye also says what stays elsewhere, then the room is left.
+        """
+        await self._wait_ready()  # before the first sync nio knows no room's members
+        room = self.client.rooms.get(key.chat)
+        if key.chat not in self.config.desk_rooms and room is not None and not self._private(key.chat, key.user):
+            log.warning("matrix: %d message(s) not sent: the room is no longer a private chat", len(actions))
+            return
+        lang = self._forgets.lang_of(key.chat)
+        if lang is None:
+            await self._show(key.chat, actions)
+            return
+        encrypted = bool(room and room.encrypted)
+        await self._show(key.chat, [*actions, Send(self._text(lang, "matrix.forgotten", encrypted=encrypted))])
+        self._drop_keys(key)
+        await self._leave_forgotten(key.chat, patient=True)
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk room; the card's event id identifies the post (replies name it).

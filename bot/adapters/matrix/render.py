@@ -10,7 +10,10 @@ words of a label as a Text answer. A turn's texts are grouped into one event
 bubbles); a document becomes its own `m.file` event after the text that
 introduces it. `body` is the plain text; `formatted_body` is that same text
 HTML-escaped as a whole (so every user-provided value is escaped) with line
-breaks as `<br>`: we never pass through markup we did not write.
+breaks as `<br>`: we never pass through markup we did not write. Every event
+carries an empty `m.mentions`: the bot never means to ping anyone, so a
+relayed "@room" or a desk member's name in a user's text notifies nobody
+(clients that follow intentional mentions, Matrix 1.7, stop matching bodies).
 
 In: a line starting with "/" or "!" is a command ("!" because Element
 intercepts unknown slash commands); a reply's quoted fallback is stripped so
@@ -37,6 +40,7 @@ class TextMessage:
             "body": self.body,
             "format": "org.matrix.custom.html",
             "formatted_body": to_html(self.body),
+            "m.mentions": {},
         }
 
 
@@ -119,6 +123,7 @@ def file_content(document: Document, size: int) -> dict[str, Any]:
         "body": document.title,
         "filename": document.filename,
         "info": {"mimetype": _mime(document), "size": size},
+        "m.mentions": {},
     }
 
 
