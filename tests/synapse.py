@@ -438,6 +438,8 @@ class MatrixUser:
         )
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
         self.seen: dict[str, list[Seen]] = {}
+        #: per room, who the homeserver said was typing, each time it said so (m.typing)
+        self.typing: dict[str, list[list[str]]] = {}
         self._task: Any = None
         self._changed: Any = None
 
@@ -479,6 +481,15 @@ class MatrixUser:
                 self._changed.notify_all()
 
         self.client.add_event_callback(on_message, (RoomMessageText, RoomMessageFile, RoomEncryptedFile, MegolmEvent))
+
+        from nio import TypingNoticeEvent
+
+        async def on_typing(room: Any, event: Any) -> None:
+            self.typing.setdefault(room.room_id, []).append(list(event.users))
+            async with self._changed:
+                self._changed.notify_all()
+
+        self.client.add_ephemeral_callback(on_typing, TypingNoticeEvent)
         await self.client.sync(timeout=0, full_state=True)
         self._task = asyncio.create_task(self.client.sync_forever(timeout=300))
         return self

@@ -669,3 +669,23 @@ async def test_a_digit_int_cannot_read_gets_an_answer_and_the_chat_goes_on(synap
         for number, line in enumerate(lines, start=1):
             reply = await user.reply_to(room, line)
             assert reply.body == expected[number]
+
+
+@pytest.mark.asyncio
+async def test_a_slow_turn_shows_the_bot_typing_until_it_answers(synapse: Synapse, tmp_path: Path) -> None:
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot") as adapter,
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        await bodies(user, room, 1)
+        adapter.typing_after = 0.0  # every turn counts as slow here
+        await user.reply_to(room, "1")
+        for _ in range(50):  # the homeserver tells of typing in a later sync
+            if any(bot.user_id in users for users in user.typing.get(room, [])) and user.typing[room][-1] == []:
+                break
+            await asyncio.sleep(0.2)
+        notices = user.typing.get(room, [])
+        assert any(bot.user_id in users for users in notices), notices
+        assert notices[-1] == [], "the notice ends when the answer is there"

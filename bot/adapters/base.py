@@ -8,12 +8,54 @@ flow, never stores conversation state and never logs message text.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text
+
+log = logging.getLogger(__name__)
+
+#: A turn that takes longer than this (a letter being made, a slow disk, a send limit) shows
+#: "typing…", so the person knows the bot is working and does not send the same thing again.
+TYPING_AFTER_S = 0.3
+
+
+@contextlib.asynccontextmanager
+async def typing_while_slow(after: float, show: Callable[[], Awaitable[Any]],
+                            hide: Callable[[], Awaitable[Any]] | None = None) -> AsyncIterator[None]:
+    """Call `show` (the platform's typing notice) once the block has run `after` seconds, and
+    `hide` after the block when it was shown (Telegram ends the notice by itself, Matrix does not).
+
+    Only a hint: it is not retried, and a failure is logged by its type, never raised."""
+    shown = False
+
+    async def hint(call: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await call()
+        except Exception as exc:  # a hint must never fail a turn
+            log.debug("typing notice not changed (%s)", type(exc).__name__)
+
+    async def later() -> None:
+        nonlocal shown
+        await asyncio.sleep(after)
+        shown = True
+        await hint(show)
+
+    waiting = asyncio.create_task(later())
+    try:
+        yield
+    finally:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        if shown and hide is not None:
+            await hint(hide)
+
 
 #: Lone UTF-16 surrogates: a client's broken JSON ("\\ud800") or bytes a terminal could not
 #: decode (surrogateescape). Python keeps them in a str, but no UTF-8 file, database or API

@@ -40,7 +40,7 @@ import secrets
 import traceback
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -68,7 +68,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from bot.adapters.base import DeliveryFailed
+from bot.adapters.base import TYPING_AFTER_S, DeliveryFailed, typing_while_slow
 from bot.adapters.lanes import TAKE, WAITING_PER_CHAT, Admission, Lanes
 from bot.events import (
     Choice,
@@ -119,9 +119,6 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 #: answer or a deadline, a municipality's home page card pushes the words that matter off the screen,
 #: and a "Bron: https://..." line is a reference, not an invitation to read: no previews.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-#: A turn that takes longer than this (a letter being made, a slow disk, a send limit) shows
-#: "typing…", so the person knows the bot is working and does not press again.
-TYPING_AFTER_S = 0.3
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 #: The command menu per language: (command, meaning). The engine knows every
@@ -838,7 +835,9 @@ class TelegramAdapter:
         try:
             found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
             if isinstance(found, Incoming):
-                async with self._typing_if_slow(int(found.key.chat)):
+                chat_id = int(found.key.chat)
+                async with typing_while_slow(self.typing_after,
+                                             lambda: self.bot.send_chat_action(chat_id, ChatAction.TYPING)):
                     await self.core.handle(replace(found, cursor=cursor, flood_checked=admitted))
                 return
             if isinstance(found, GroupCall):
@@ -851,27 +850,6 @@ class TelegramAdapter:
                 await self._answer(query)
             if query is not None:
                 self._answered.discard(query.id)
-
-    @contextlib.asynccontextmanager
-    async def _typing_if_slow(self, chat_id: int) -> AsyncIterator[None]:
-        """Show "typing…" in the chat once a turn takes longer than `typing_after` seconds.
-
-        Only a hint: it is not retried, and a refusal (blocked bot, 429) is not an error."""
-
-        async def later() -> None:
-            await asyncio.sleep(self.typing_after)
-            try:
-                await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
-            except TelegramError as exc:
-                log.debug("telegram: typing not shown (%s)", type(exc).__name__)
-
-        hint = asyncio.create_task(later())
-        try:
-            yield
-        finally:
-            hint.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hint
 
     def quiet_stale(self, incoming: Incoming) -> bool:
         """A press of an old button is answered on the button (AnswersPresses), when we have the words for it."""

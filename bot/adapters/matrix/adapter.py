@@ -91,7 +91,7 @@ from nio.events.room_events import Event as NioEvent
 from nio.events.room_events import RoomEncryptedMedia, RoomMessageUnknown
 from nio.store import SqliteStore
 
-from bot.adapters.base import DeliveryFailed
+from bot.adapters.base import TYPING_AFTER_S, DeliveryFailed, typing_while_slow
 from bot.adapters.matrix.crosssigning import (
     CrossSigningError,
     CrossSigningState,
@@ -254,6 +254,8 @@ class MatrixAdapter:
     def __init__(self, settings: Settings, core: Core, config: MatrixConfig | None = None) -> None:
         self.config = config or config_from_settings(settings)
         self.core = core
+        #: seconds a turn may take before the room shows the bot typing (tests set it)
+        self.typing_after = TYPING_AFTER_S
         self.cross_signing: CrossSigningState | None = None
         self._rooms: dict[str, _RoomMemory] = {}
         self._ready = asyncio.Event()
@@ -495,7 +497,9 @@ class MatrixAdapter:
                     continue
                 self._rooms.setdefault(room_id, _RoomMemory()).told_private_only = False
                 try:
-                    await handle(incoming)
+                    async with typing_while_slow(self.typing_after, functools.partial(self._typing, room_id, True),
+                                                 functools.partial(self._typing, room_id, False)):
+                        await handle(incoming)
                 except (ClientError, TimeoutError, asyncio.CancelledError):
                     raise  # the homeserver went away: this sync is handled again
                 except Exception as err:
@@ -636,6 +640,10 @@ class MatrixAdapter:
 
     def _text(self, lang: str, key: str, **values: Any) -> str:
         return render_or_fallback(self.core.flows, lang, key, {"bot": self.user_id, **values})
+
+    async def _typing(self, room_id: str, typing: bool) -> None:
+        """The typing notice of a slow turn: for 30 s at most, ended when the turn is done."""
+        await self.client.room_typing(room_id, typing_state=typing, timeout=30_000)
 
     async def _private_only(self, room_id: str, incoming: Incoming) -> None:
         """In a room that is not a private chat: say where to talk, when addressed, nothing else.
