@@ -741,6 +741,7 @@ async def test_no_message_brings_a_link_preview_card(running_bot: RunningBot, te
     await parent.presses(running_bot.label("main", "parent_menu", "deadline"))
     await parent.presses(running_bot.label("termijn", "which", "appeal"))
     await parent.says("gisteren")
+    await parent.presses(running_bot.text("sys.yes"))  # "Ik lees: ... Klopt dat?"
     with_links = [s for s in parent.transcript if "https://" in s.text]
     assert with_links, "the deadline's cards name their sources"
     texts = [s for s in parent.transcript if s.method in ("sendMessage", "editMessageText")]
