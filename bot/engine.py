@@ -443,7 +443,7 @@ class _Run:
     def typed_label(self, raw: str) -> str | None:
         """The option whose whole label was typed at a choice step: it wins over the crisis check.
 
-        A professional who types the menu's "Ik ben bedreigd, lastiggevallen of aangevallen"
+        A professional who types the menu's "Ik ben bedreigd of aangevallen"
         chose the safety route, like pressing it; the crisis check would read "bedreigd" and
         give the generic reply instead. Only the full label counts (as match_buttons
         normalises it): part of a label, or a sentence that merely contains crisis words
