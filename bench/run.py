@@ -77,8 +77,12 @@ def _nearest_rank(sorted_values: list[float], percent: float) -> float:
 
 
 async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profile: str | None,
-                   encrypt: bool = False) -> dict[str, Any]:
-    """One run in this process; returns the metrics of WORKLOAD.md §6."""
+                   encrypt: bool = False, profile_dir: str | None = None) -> dict[str, Any]:
+    """One run in this process; returns the metrics of WORKLOAD.md §6.
+
+    `profile_dir`: profile the measured rounds per thread in CPU time (bench/breakdown.py):
+    `main.prof` (event loop) and `store.prof` (the store's worker thread).
+    """
     t0 = time.perf_counter()  # before importing the framework (§6 startup_s)
     from bench.fakeapi import Recorder, SinkOutlet
     from bench.workload import FIRST_UPDATE_ID, STEPS, WARMUP_USERS, Updates, complaint, expected_transcript
@@ -250,17 +254,37 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     rss_step3 = 0.0
     db_step3 = 0
     parked = 0
-    profiler = None
-    if profile:
-        import cProfile
+    import cProfile
 
+    profiler = None
+    store_profiler = None
+    if profile:
         profiler = cProfile.Profile()
-        profiler.enable()
+    elif profile_dir:
+        # CPU time per thread: waiting for the other thread is not cost (bench/breakdown.py)
+        profiler = cProfile.Profile(time.thread_time)
+        store_profiler = cProfile.Profile(time.thread_time) if core is not None else None
+
+    async def store_thread(fn: Callable[[], Any]) -> Any:
+        """Run fn on the store's worker thread (its CPU clock, its profiler)."""
+        if core is None:
+            return 0.0
+        return await core.store.execute(lambda _db: fn(), write=False)
+
+    async def profiling(on: bool) -> None:
+        if profiler is not None:
+            profiler.enable() if on else profiler.disable()
+        if store_profiler is not None:
+            await store_thread(store_profiler.enable if on else store_profiler.disable)
+
     perf = time.perf_counter
     load_before = os.getloadavg()[0]
-    cpu = 0.0
+    cpu = cpu_main = cpu_store = 0.0
     for k in range(1, STEPS + 1):
+        store_started = await store_thread(time.thread_time)
+        await profiling(True)
         cpu_started = time.process_time()
+        main_started = time.thread_time()
         started = perf()
         for i in range(users):
             build(k, i)
@@ -269,19 +293,21 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
             latencies[n] = perf() - t
             n += 1
         wall += perf() - started
+        cpu_main += time.thread_time() - main_started
         cpu += time.process_time() - cpu_started
+        await profiling(False)
+        cpu_store += await store_thread(time.thread_time) - store_started
         if k == 3:  # every conversation parked, waiting for the free text
-            if profiler:
-                profiler.disable()
             gc.collect()
             rss_step3 = _status("VmRSS")
             db_step3 = await checkpoint()
             parked = await count("SELECT count(*) FROM conversations")
-            if profiler:
-                profiler.enable()
-    if profiler and profile:
-        profiler.disable()
+    if profiler is not None and profile:
         profiler.dump_stats(profile)
+    elif profiler is not None and profile_dir:
+        profiler.dump_stats(os.path.join(profile_dir, "main.prof"))
+        if store_profiler is not None:
+            store_profiler.dump_stats(os.path.join(profile_dir, "store.prof"))
 
     expected = {"sendMessage": 3 * users, "editMessageText": 2 * users, "answerCallbackQuery": 3 * users}
     calls_ok = recorder.calls == expected and not recorder.other_calls
@@ -302,6 +328,10 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         "p99_ms": round(_nearest_rank(ordered, 99) * 1000, 3),
         "max_ms": round(ordered[-1] * 1000, 3),
         "cpu_us_per_update": round(cpu / (STEPS * users) * 1e6, 1),
+        # the same, per thread: the event loop, the store's worker, the rest (WAL checkpointer)
+        "cpu_main_us_per_update": round(cpu_main / (STEPS * users) * 1e6, 1),
+        "cpu_store_us_per_update": round(cpu_store / (STEPS * users) * 1e6, 1),
+        "cpu_other_us_per_update": round(max(0.0, cpu - cpu_main - cpu_store) / (STEPS * users) * 1e6, 1),
         "rss_base_mb": round(rss_base, 2),
         "rss_step3_mb": round(rss_step3, 2),
         "rss_per_conv_kb": round((rss_step3 - rss_base) * 1024 / users, 3),
@@ -396,35 +426,131 @@ def main(argv: list[str] | None = None) -> int:
                         help="encryption at rest on (a fresh Fernet key), as a real deployment should run")
     parser.add_argument("--one", action="store_true", help="one run in this process (used by the driver)")
     parser.add_argument("--profile", help="with --one: write a cProfile of the measured rounds here")
+    parser.add_argument("--profile-dir", help=argparse.SUPPRESS)  # with --one: per-thread CPU profiles
+    parser.add_argument("--breakdown", action="store_true",
+                        help="per path: one plain run and one profiled run; print the CPU time per update "
+                             "by component (bench/breakdown.py)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run the peers of ../shared/bench/peers (PTB, aiogram, aiogram + Redis) in the "
+                             "same sitting and print the ratios (bench/peers.py)")
     args = parser.parse_args(argv)
     paths = ["telegram", "core", "ptb-floor"] if args.path == "all" else [args.path]
 
     if args.one:
         with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as tmp:
             result = asyncio.run(run_once(args.users[0], paths[0], Path(tmp), args.synchronous, args.profile,
-                                          args.encrypt))
+                                          args.encrypt, args.profile_dir))
         print(json.dumps(result, ensure_ascii=False), flush=True)
         return 0
 
     print(json.dumps(machine()), flush=True)
+    if args.peers:
+        return run_with_peers(args.users, paths, args.repeat, args.synchronous, args.encrypt)
     status = 0
+    tables: list[str] = []
     for users in args.users:
         for path in paths:
+            if args.breakdown:
+                done_breakdown = run_breakdown(users, path, args.synchronous, args.encrypt)
+                if done_breakdown is None:
+                    status = 2
+                else:
+                    tables.append(done_breakdown)
+                continue
             runs = []
             for _ in range(args.repeat):
-                command = [sys.executable, "-m", "bench.run", "--one", "--users", str(users), "--path", path,
-                           "--synchronous", args.synchronous, *(["--encrypt"] if args.encrypt else [])]
-                done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-                line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-                if done.returncode != 0 or not line.startswith("{"):
-                    sys.stderr.write(done.stderr)
+                line = run_child(users, path, args.synchronous, args.encrypt)
+                if line is None:
                     status = 2  # a run crashed; an invalid run still prints its line with "valid": false
                     break
                 print(line, flush=True)
                 runs.append(json.loads(line))
             if runs:
                 print(json.dumps(summarise(runs), ensure_ascii=False), flush=True)
+    for text in tables:
+        print("\n" + text, flush=True)
     return status
+
+
+def run_child(users: int, path: str, synchronous: str, encrypt: bool, *extra: str) -> str | None:
+    """One run in a fresh process; its JSON line, or None when it crashed."""
+    command = [sys.executable, "-m", "bench.run", "--one", "--users", str(users), "--path", path,
+               "--synchronous", synchronous, *(["--encrypt"] if encrypt else []), *extra]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if done.returncode != 0 or not line.startswith("{"):
+        sys.stderr.write(done.stderr)
+        return None
+    return line
+
+
+def run_with_peers(users_list: list[int], paths: list[str], repeat: int, synchronous: str, encrypt: bool) -> int:
+    """The bot's paths and the peers, interleaved run by run, then one table of medians and ratios."""
+    from bench.peers import PEERS, peers_dir, peers_python, redis_server, report, run_peer
+
+    peers = peers_dir()
+    notes: list[str] = []
+    python = None
+    if peers is None:
+        notes.append("the peers were not found (set WEGWIJZER_BENCH_PEERS to ../shared/bench/peers); bot only")
+    else:
+        python = peers_python(peers)
+    status = 0
+    reports = []
+    with redis_server() as redis_pid:
+        if peers is not None and redis_pid is None:
+            notes.append("no redis-server could be started on 127.0.0.1 (Debian: apt-get install redis-server): "
+                         "aiogram + Redis skipped")
+        for users in users_list:
+            runs: dict[str, list[dict[str, Any]]] = {}
+            for _ in range(repeat):
+                for path in paths:
+                    line = run_child(users, path, synchronous, encrypt)
+                    if line is None:
+                        status = 2
+                        continue
+                    print(line, flush=True)
+                    runs.setdefault(path, []).append(json.loads(line))
+                for label, script, persistence in PEERS if peers is not None and python is not None else []:
+                    if persistence == "redis" and redis_pid is None:
+                        continue
+                    result = run_peer(python, peers, script, persistence, users, redis_pid)
+                    if result is None:
+                        status = 2
+                        continue
+                    print(json.dumps({"peer": label, **result}, ensure_ascii=False), flush=True)
+                    runs.setdefault(label, []).append(result)
+            medians = {label: {key: (statistics.median(r[key] for r in found) if isinstance(value, int | float)
+                                     and not isinstance(value, bool) else all(r.get(key) for r in found))
+                               for key, value in found[0].items() if isinstance(value, int | float)}
+                       for label, found in runs.items()}
+            reports.append(report(users, medians, notes))
+    for text in reports:
+        print("\n" + text, flush=True)
+    return status
+
+
+def run_breakdown(users: int, path: str, synchronous: str, encrypt: bool) -> str | None:
+    """A plain run (the threads' CPU per update) and a profiled one (the shares): the table."""
+    from bench.breakdown import breakdown, table
+
+    plain = run_child(users, path, synchronous, encrypt)
+    if plain is None:
+        return None
+    print(plain, flush=True)
+    measured = json.loads(plain)
+    with tempfile.TemporaryDirectory(prefix="wegwijzer-profile-") as profiles:
+        profiled = run_child(users, path, synchronous, encrypt, "--profile-dir", profiles)
+        if profiled is None:
+            return None
+        threads = [(os.path.join(profiles, "main.prof"), measured["cpu_main_us_per_update"])]
+        if os.path.exists(os.path.join(profiles, "store.prof")):
+            threads.append((os.path.join(profiles, "store.prof"), measured["cpu_store_us_per_update"]))
+        rows = breakdown(threads, measured["cpu_other_us_per_update"])
+    print(json.dumps({"breakdown": True, "path": path, "users": users,
+                      "cpu_us_per_update": measured["cpu_us_per_update"],
+                      "components_us": {name: round(us, 1) for name, us in rows}}, ensure_ascii=False), flush=True)
+    return table(path, users, rows, measured["cpu_us_per_update"])
 
 
 if __name__ == "__main__":
