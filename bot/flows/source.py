@@ -17,10 +17,16 @@ the composed node graph, before any value is built.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import marshal
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
@@ -29,6 +35,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import ScalarToken
 
 PathKey = tuple[str | int, ...]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,19 +151,28 @@ def _plain(node: Any, path: PathKey, pos: Positions) -> Any:
 
 
 def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Positions]:
-    """Load one YAML file as plain data plus the positions of its keys."""
+    """Load one YAML file as plain data plus the positions of its keys.
+
+    Parsed files are kept in a cache keyed by their content (see `ParsedCache`): ruamel's
+    pure-Python parser was most of the bot's start-up. A file read from the cache gives
+    the same data and the same positions, so moderators' errors keep their line numbers.
+    """
     name = shown_as or str(path)
-    pos = Positions(name)
-    pos.table[()] = Where(name, 1, 1)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise YamlSyntaxError(Where(name, 1, 1), f"the file is {size:,} bytes; a file here may be at most 1 MB",
                               "split it into smaller files (texts and directory entries may be spread over "
                               "several files), or remove what does not belong in it")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlSyntaxError(Where(name, 1, 1), f"the file is not UTF-8 text ({exc.reason})") from exc
+    cached = CACHE.get(raw, name)
+    if cached is not None:
+        return cached
+    pos = Positions(name)
+    pos.table[()] = Where(name, 1, 1)
     try:
         node = _load_vetted(text, name)
     except YamlSyntaxError:
@@ -166,7 +183,81 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Positions]:
         raise _syntax_error(name, text, exc) from exc
     except Exception as exc:  # ruamel raises several unrelated types for broken input
         raise YamlSyntaxError(Where(name, 1, 1), str(exc).splitlines()[0]) from exc
-    return _plain(node, (), pos), pos
+    data = _plain(node, (), pos)
+    CACHE.put(raw, data, pos)
+    return data, pos
+
+
+class ParsedCache:
+    """Parsed YAML files on disk, keyed by a hash of their bytes (and of how they were parsed).
+
+    Only files that parsed without error are stored, so every error is found and reported
+    by ruamel itself. The entry holds plain data and (line, column) pairs, written with
+    `marshal` (no code runs on reading it back); the file name is not in it, so a file
+    shown under another name still hits. A cache that cannot be read or written (read-only
+    checkout, a full disk, an entry from another Python) is a miss: the file is parsed as
+    before. `WEGWIJZER_YAML_CACHE` names the folder; `off` turns the cache off.
+    """
+
+    #: bump when what is stored changes shape
+    FORMAT = 1
+    #: entries kept; past this the oldest go (edited files leave their old versions behind)
+    KEEP = 256
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        # this module's own code is in the key: a change to what is refused (tags, aliases ...)
+        # or to how data is made plain must not be answered from entries made before it
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        self._salt = f"{self.FORMAT}:{ruamel.yaml.__version__}:{marshal.version}:{code}".encode()
+
+    def _file(self, raw: bytes) -> Path | None:
+        if self.folder is None:
+            return None
+        return self.folder / (hashlib.sha256(self._salt + raw).hexdigest() + ".marshal")
+
+    def get(self, raw: bytes, name: str) -> tuple[Any, Positions] | None:
+        file = self._file(raw)
+        if file is None:
+            return None
+        try:
+            data, table, values = marshal.loads(file.read_bytes())  # noqa: S302 - our own folder, plain data
+            pos = Positions(name)
+            pos.table = {path: Where(name, line, col) for path, (line, col) in table.items()}
+            pos.values = {path: Where(name, line, col) for path, (line, col) in values.items()}
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        return data, pos
+
+    def put(self, raw: bytes, data: Any, pos: Positions) -> None:
+        file = self._file(raw)
+        if file is None:
+            return
+        entry = (data,
+                 {path: (w.line, w.col) for path, w in pos.table.items()},
+                 {path: (w.line, w.col) for path, w in pos.values.items()})
+        try:
+            blob = marshal.dumps(entry)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=".parsing-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(blob)
+            os.replace(temporary, file)  # whole or not at all, also with two processes starting
+            entries = sorted(file.parent.glob("*.marshal"), key=lambda entry: entry.stat().st_mtime)
+            for old in entries[:max(0, len(entries) - self.KEEP)]:
+                old.unlink(missing_ok=True)
+        except (OSError, ValueError) as exc:
+            log.debug("parsed-YAML cache not written (%s)", type(exc).__name__)
+
+
+def _cache_folder() -> Path | None:
+    configured = os.environ.get("WEGWIJZER_YAML_CACHE", "")
+    if configured.lower() == "off":
+        return None
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / ".cache" / "parsed-yaml"
+
+
+CACHE = ParsedCache(_cache_folder())
 
 
 def _load_vetted(text: str, name: str) -> Any:

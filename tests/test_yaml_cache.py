@@ -1,0 +1,86 @@
+"""The parsed-YAML cache: the same data and the same line numbers, whether a file was parsed or remembered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.flows import source
+from bot.flows.source import ParsedCache, YamlSyntaxError, load_yaml
+
+FLOW = """\
+flow: demo
+title: demo.title
+start: ask
+steps:
+  ask:
+    ask: demo.question
+    type: text
+    save: answer
+    next: done
+  done:
+    end: true
+"""
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ParsedCache:
+    fresh = ParsedCache(tmp_path / "cache")
+    monkeypatch.setattr(source, "CACHE", fresh)
+    return fresh
+
+
+def test_a_remembered_file_reads_the_same_with_its_positions(tmp_path: Path, cache: ParsedCache) -> None:
+    file = tmp_path / "demo.yaml"
+    file.write_text(FLOW, encoding="utf-8")
+    parsed, parsed_at = load_yaml(file, "flows/demo.yaml")
+    assert cache.folder is not None and len(list(cache.folder.glob("*.marshal"))) == 1
+    remembered, remembered_at = load_yaml(file, "flows/demo.yaml")
+    assert remembered == parsed
+    assert remembered_at == parsed_at
+    assert str(remembered_at.of(("steps", "ask", "type"))) == "flows/demo.yaml:7:5"
+    assert str(remembered_at.value_of(("steps", "ask", "type"))) == "flows/demo.yaml:7:11"
+    # the same bytes under another name point at that name
+    _, elsewhere = load_yaml(file, "other/demo.yaml")
+    assert str(elsewhere.of(("steps", "done"))) == "other/demo.yaml:10:3"
+
+
+def test_an_edited_file_is_parsed_again(tmp_path: Path, cache: ParsedCache) -> None:
+    file = tmp_path / "demo.yaml"
+    file.write_text(FLOW, encoding="utf-8")
+    load_yaml(file)
+    file.write_text(FLOW.replace("type: text", "type: number"), encoding="utf-8")
+    data, _ = load_yaml(file)
+    assert data["steps"]["ask"]["type"] == "number"
+
+
+def test_errors_are_never_remembered_and_keep_their_line(tmp_path: Path, cache: ParsedCache) -> None:
+    file = tmp_path / "broken.yaml"
+    file.write_text(FLOW + "  ask:\n    end: true\n", encoding="utf-8")  # `ask` written twice
+    for _ in range(2):
+        with pytest.raises(YamlSyntaxError) as caught:
+            load_yaml(file, "flows/broken.yaml")
+        assert caught.value.where.line == 12
+    assert cache.folder is not None and not list(cache.folder.glob("*.marshal"))
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path: Path, cache: ParsedCache) -> None:
+    file = tmp_path / "demo.yaml"
+    file.write_text(FLOW, encoding="utf-8")
+    parsed, _ = load_yaml(file)
+    assert cache.folder is not None
+    for entry in cache.folder.glob("*.marshal"):
+        entry.write_bytes(b"not marshal data")
+    again, at = load_yaml(file, "flows/demo.yaml")
+    assert again == parsed
+    assert str(at.of(("steps", "ask"))) == "flows/demo.yaml:5:3"
+
+
+def test_a_folder_that_cannot_be_written_only_costs_the_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be", encoding="utf-8")
+    monkeypatch.setattr(source, "CACHE", ParsedCache(blocked / "cache"))
+    file = tmp_path / "demo.yaml"
+    file.write_text(FLOW, encoding="utf-8")
+    assert load_yaml(file)[0] == load_yaml(file)[0]
