@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -40,7 +39,7 @@ from bot.events import (
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
-from bot.state import State
+from bot.state import State, dumps, loads
 from bot.store import Store, TurnResult, queue_outbox, who_of
 
 log = logging.getLogger(__name__)
@@ -94,12 +93,12 @@ def encode_outbound(actions: Sequence[Send | Edit]) -> str:
             doc = action.document
             item["doc"] = [doc.filename, doc.title, doc.content, doc.mime]
         items.append(item)
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    return dumps(items)
 
 
 def decode_outbound(payload: str) -> list[Send | Edit]:
     out: list[Send | Edit] = []
-    for item in json.loads(payload):
+    for item in loads(payload):
         choices = tuple(ChoiceButton(cid, label) for cid, label in item.get("choices", []))
         if item["t"] == "edit":
             out.append(Edit(item["text"], choices, item.get("token", "")))

@@ -1099,3 +1099,16 @@ def test_the_engine_does_not_read_the_clock(flowset):
 def test_turn_context_is_frozen(ctx):
     with pytest.raises(dataclasses.FrozenInstanceError):
         ctx.today = TODAY  # type: ignore[misc]
+
+
+def test_a_state_keeps_every_saved_answer_exactly_through_storage() -> None:
+    """Answers the fast JSON writer refuses (an integer past 64 bits, a number as a key) come back unchanged."""
+    state = State(flow="f", step="s", lang="nl", version="v",
+                  vars={"amount": 10**30, "small": 12, "ratio": 0.1, "text": "één \u2028 “quote”", "by_year": {2026: "x"}})
+    back = State.from_json(state.to_json())
+    assert back.vars["amount"] == 10**30 and isinstance(back.vars["amount"], int)
+    assert back.vars["by_year"] == {"2026": "x"}  # JSON keys are text, as before
+    assert {k: v for k, v in back.vars.items() if k not in ("by_year",)} == {
+        k: v for k, v in state.vars.items() if k != "by_year"}
+    plain = State(flow="f", step="s", lang="nl", version="v", vars={"name": "Zoë", "n": 3}, started="f")
+    assert State.from_json(plain.to_json()) == plain
