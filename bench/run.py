@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.run                        # both paths, U=1,000 and 10,000, 3 runs each
     .venv/bin/python -m bench.run --users 1000 --path telegram --repeat 1
     .venv/bin/python -m bench.run --one --users 1000 --path core --profile /tmp/core.prof
+    .venv/bin/python -m bench.run --breakdown --users 1000   # CPU per update by component (bench/breakdown.py)
+    .venv/bin/python -m bench.run --peers                    # + the peers in the same sitting (bench/peers.py)
 
 Two paths, one JSON line per run (each run in a fresh process, so RSS figures are its own):
 
