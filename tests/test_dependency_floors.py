@@ -22,6 +22,7 @@ FIXED = {
     "simpleeval": ("1.0.5", "CVE-2026-32640: sandbox escape to arbitrary functions"),
     "aiohttp": ("3.13.3", "the advisories fixed in 3.13.3 (its HTTP server's request handling)"),
     "cryptography": ("44.0.1", "CVE-2024-12797: the OpenSSL in its wheels"),
+    "orjson": ("3.9.15", "CVE-2024-27454: no limit on how deeply nested the JSON it reads may be"),
 }
 
 
