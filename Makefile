@@ -32,24 +32,6 @@ test: $(VENV)/.installed $(SYNAPSE_VENV)/.installed system-deps
 	$(MAKE) --no-print-directory test-dates
 	$(MAKE) --no-print-directory lint
 
-lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot tests bench
-	$(VENV)/bin/mypy
-
-check: $(VENV)/.installed
-	$(PY) -m bot check flows
-
-# The bot's paths and the peers (../shared/bench/peers) in one sitting, with the ratios;
-# bench/README.md has the other options (--breakdown, one path, --users ...).
-bench: $(VENV)/.installed
-	$(PY) -m bench.run --peers
-
-schema: $(VENV)/.installed
-	$(PY) -m bot schema --out docs/flow.schema.json
-
-clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache .cache
-
 # The tests whose outcome depends on the date, run again with the wall clock faked by
 # libfaketime (the monotonic clock left alone): a Dutch DST switch, a leap day and New
 # Year's Eve, all in UTC. The build of libfaketime is the one the `libfaketime` package
@@ -80,11 +62,13 @@ lint: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(PY) -m bot check flows
 
+# The bot's paths and the peers (../shared/bench/peers) in one sitting, with the ratios;
+# bench/README.md has the other options (--breakdown, one path, --users ...).
 bench: $(VENV)/.installed
-	$(PY) -m bench.run
+	$(PY) -m bench.run --peers
 
 schema: $(VENV)/.installed
 	$(PY) -m bot schema --out docs/flow.schema.json
 
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache .ruff_cache .cache
