@@ -18,7 +18,7 @@ import contextlib
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from bot import engine
@@ -126,6 +126,43 @@ def in_turn_order(actions: Sequence[Action], written: dict[int, list[Send]], *,
     return out
 
 
+class _ConversationLock:
+    """`async with core.conversation_lock(key)`: a plain object rather than a generator-based
+    context manager, because every update takes one (it cost about four times as much)."""
+
+    __slots__ = ("core", "key", "lock")
+
+    def __init__(self, core: Core, key: str) -> None:
+        self.core = core
+        self.key = key
+        self.lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        locks = self.core._locks
+        lock = locks.get(self.key)
+        if lock is None:
+            lock = locks[self.key] = asyncio.Lock()
+        self.core._lock_users[self.key] += 1
+        try:
+            await lock.acquire()
+        except BaseException:  # cancelled while waiting: not held, not a user any more
+            self._leave()
+            raise
+        self.lock = lock
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.lock is not None
+        self.lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        users = self.core._lock_users
+        users[self.key] -= 1
+        if users[self.key] == 0:
+            del users[self.key]
+            del self.core._locks[self.key]
+
+
 class Core:
     def __init__(self, settings: Settings, store: Store, flows: FlowSet,
                  clock: Now | None = None) -> None:
@@ -211,31 +248,19 @@ class Core:
 
     # ------------------------------------------------------------ turns
     def context(self, lang_hint: str | None) -> engine.TurnContext:
-        now = self.clock()
+        now = self.clock().astimezone(ZONE)
         return engine.TurnContext(
-            today=now.astimezone(ZONE).date(),
-            now=now.astimezone(ZONE),
+            today=now.date(),
+            now=now,
             default_lang=self.settings.default_lang,
             lang_hint=lang_hint,
             desk_available=self.desk_available,
             desk_lang=self.settings.desk_lang,
         )
 
-    @contextlib.asynccontextmanager
-    async def conversation_lock(self, key: str) -> AsyncIterator[None]:
+    def conversation_lock(self, key: str) -> _ConversationLock:
         """Serialise one conversation; locks of idle conversations are dropped (no memory per user)."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        self._lock_users[key] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._lock_users[key] -= 1
-            if self._lock_users[key] == 0:
-                del self._lock_users[key]
-                del self._locks[key]
+        return _ConversationLock(self, key)
 
     async def handle(self, incoming: Incoming) -> list[Action] | None:
         """Handle one update; None when it was handled before (a redelivery)."""
