@@ -224,8 +224,17 @@ class _Pattern:
     masks: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, regex: re.Pattern[str]) -> _Pattern:
-        return cls(regex, _prefilter(regex))
+    def compile(cls, expanded: str) -> _Pattern:
+        """Parse once: the parse tree gives both the prefilter and the compiled regex.
+
+        Raises re.error for an invalid pattern.
+        """
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        tree = _parser.parse(expanded)
+        needs = _prefilter(tree)
+        regex: re.Pattern[str] = _compiler.compile(tree)
+        return cls(regex, needs)
 
 
 def _possible(masks: tuple[int, ...], present: int) -> bool:
@@ -336,7 +345,7 @@ def _required(items: Any) -> list[frozenset[str]]:
             needed.append(frozenset({"".join(run)}))
             run.clear()
 
-    for op, av in items:
+    for op, av in getattr(items, "data", items):  # a SubPattern's list: its __getitem__ is slow
         if op is c.LITERAL:
             run.append(chr(av))
             continue
@@ -367,14 +376,12 @@ def _best(needed: list[frozenset[str]]) -> frozenset[str] | None:
     return max(needed, key=_telling) if needed else None
 
 
-def _prefilter(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
-    """The literal sets for `pattern` (see above), most telling first; () when it must always run."""
-    from re import _parser  # type: ignore[attr-defined]
-
-    if pattern.flags & re.IGNORECASE:
+def _prefilter(tree: Any) -> tuple[frozenset[str], ...]:
+    """The literal sets for a parsed pattern (see above), most telling first; () when it must always run."""
+    if tree.state.flags & re.IGNORECASE:  # (?i) inside the pattern: literals are not literal
         return ()
     try:
-        needed = _required(_parser.parse(pattern.pattern, pattern.flags))
+        needed = _required(tree)
     except Exception:  # an unusual construct: no prefilter, the regex still decides
         return ()
     unique = sorted(set(needed), key=lambda n: (_telling(n), sorted(n)), reverse=True)
@@ -391,12 +398,16 @@ def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
     return _FRAGMENT.sub(replace, pattern)
 
 
-def _compile(pattern: str, fragments: Mapping[str, str], where: str) -> re.Pattern[str]:
+def _compile(pattern: str, fragments: Mapping[str, str], where: str, done: dict[str, _Pattern]) -> _Pattern:
+    """The pattern with its fragments filled in, compiled once per distinct text (`done`)."""
     expanded = _expand(pattern, fragments, where)
-    try:
-        return re.compile(expanded)
-    except re.error as exc:
-        raise CrisisRulesError(f"{where}: invalid regular expression: {exc}") from exc
+    found = done.get(expanded)
+    if found is None:
+        try:
+            found = done[expanded] = _Pattern.compile(expanded)
+        except re.error as exc:
+            raise CrisisRulesError(f"{where}: invalid regular expression: {exc}") from exc
+    return found
 
 
 class CrisisDetector:
@@ -467,7 +478,8 @@ class CrisisDetector:
         # `detect` works each one out once per message; exclusions for every class come
         # first, so all classes share that part of the blanking
         exclusions = sorted(rules.exclusions, key=lambda e: e.classes is not None)
-        patterns = {e.id: _Pattern.of(_compile(e.pattern, fragments, f"exclusion {e.id!r}")) for e in exclusions}
+        done: dict[str, _Pattern] = {}
+        patterns = {e.id: _compile(e.pattern, fragments, f"exclusion {e.id!r}", done) for e in exclusions}
         compiled: list[_CompiledClass] = []
         for name in rules.priority:
             spec = rules.classes[name]
@@ -483,7 +495,7 @@ class CrisisDetector:
                 compiled_rules.append(
                     _CompiledRule(
                         rule.id,
-                        tuple(_Pattern.of(_compile(p, fragments, f"{name} rule {rule.id!r}")) for p in sources),
+                        tuple(_compile(p, fragments, f"{name} rule {rule.id!r}", done) for p in sources),
                         rule.strong,
                     )
                 )

@@ -121,10 +121,11 @@ class CrisisModel:
     the crisis classes): it runs only when the risk reaches a threshold.
     """
 
-    def __init__(self, classes: tuple[str, ...], risk_bias: float, class_bias: tuple[float, ...],
-                 risk: Mapping[str, float], kind: Mapping[str, tuple[float, ...]],
+    def __init__(self, classes: tuple[str, ...], scale: int, risk_bias: float, class_bias: tuple[float, ...],
+                 risk: Mapping[str, int], kind: Mapping[str, tuple[int, ...]],
                  thresholds: Mapping[str, Thresholds], meta: Mapping[str, Any]) -> None:
         self.classes = classes
+        self._scale = scale
         self._risk_bias = risk_bias
         self._class_bias = class_bias
         self._risk = dict(risk)
@@ -161,15 +162,14 @@ class CrisisModel:
             raise CrisisModelError(f"`class_bias` must be {width} whole numbers, one per class")
         if not isinstance(weights, dict) or not weights:
             raise CrisisModelError("`weights` must map features to weights")
-        risk: dict[str, float] = {}
-        kind: dict[str, tuple[float, ...]] = {}
-        for feature, row in weights.items():
-            if not isinstance(row, list) or len(row) != width + 1 or not all(isinstance(w, int) for w in row):
-                raise CrisisModelError(f"feature {feature!r}: expected {width + 1} whole numbers (risk, then one per class)")
-            if row[0]:
-                risk[feature] = row[0] / scale
-            if any(row[1:]):
-                kind[feature] = tuple(w / scale for w in row[1:])
+        # weights stay whole numbers (sums are divided by `scale` once): loading is fast
+        if not all(isinstance(row, list) and len(row) == width + 1 for row in weights.values()) or not all(
+                type(w) is int for row in weights.values() for w in row):
+            bad = next(f for f, row in weights.items()
+                       if not isinstance(row, list) or len(row) != width + 1 or not all(type(w) is int for w in row))
+            raise CrisisModelError(f"feature {bad!r}: expected {width + 1} whole numbers (risk, then one per class)")
+        risk = {feature: row[0] for feature, row in weights.items() if row[0]}
+        kind = {feature: tuple(row[1:]) for feature, row in weights.items() if any(row[1:])}
         if not isinstance(thresholds, dict):
             raise CrisisModelError("`thresholds` must map each crisis class to {sure, unsure}")
         limits: dict[str, Thresholds] = {}
@@ -181,7 +181,7 @@ class CrisisModel:
                 raise CrisisModelError(f"`thresholds.{name}`: need 0 <= unsure <= sure <= 1")
             limits[name] = Thresholds(float(spec["sure"]), float(spec["unsure"]))
         meta = {k: v for k, v in data.items() if k != "weights"}
-        return cls(tuple(classes), risk_bias / scale, tuple(b / scale for b in class_bias), risk, kind, limits, meta)
+        return cls(tuple(classes), scale, risk_bias / scale, tuple(b / scale for b in class_bias), risk, kind, limits, meta)
 
     @classmethod
     def from_file(cls, path: Path, expected_classes: Iterable[str] | None = None) -> CrisisModel:
@@ -204,7 +204,7 @@ class CrisisModel:
         if not found:
             return 1.0 / (1.0 + math.exp(-self._risk_bias)), found
         total = sum(filter(None, map(self._risk.get, found)))
-        logit = self._risk_bias + total / math.sqrt(len(found))
+        logit = self._risk_bias + total / (self._scale * math.sqrt(len(found)))
         if logit < -30:
             return 0.0, found
         return 1.0 / (1.0 + math.exp(-logit)), found
@@ -212,7 +212,7 @@ class CrisisModel:
     def kind(self, found: set[str]) -> list[float]:
         """P(class | crisis) for a text's features (softmax over the crisis classes)."""
         rows = [row for row in map(self._kind.get, found) if row is not None]
-        scale = 1.0 / math.sqrt(len(found)) if found else 0.0
+        scale = 1.0 / (self._scale * math.sqrt(len(found))) if found else 0.0
         if rows:
             logits = [b + scale * sum(column) for b, column in zip(self._class_bias, zip(*rows, strict=True), strict=True)]
         else:

@@ -282,6 +282,52 @@ def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],
     return out
 
 
+def evaluate(detector: CrisisDetector, examples: Sequence[Example]) -> dict[str, Any]:
+    """The shipped detector (rules + model, as the bot runs it) on labelled messages, in `figures`' shape."""
+    scored = []
+    for example in examples:
+        normalised = normalise(example.text)
+        rule = detector.detect(example.text)
+        verdict = detector.model.assess(normalised) if detector.model is not None else None
+        scored.append((example, rule.crisis_class if rule else None, verdict))
+    classes = [NONE, *sorted(detector.classes)]
+    out: dict[str, Any] = {"messages": len(scored), "classes": {}}
+
+    def flagged(rule: str | None, verdict: Any, tier: str) -> str:
+        if rule is not None:
+            return rule
+        if verdict is None or verdict.tier == "none" or (tier == "sure" and verdict.tier != "sure"):
+            return NONE
+        return str(verdict.crisis_class)
+
+    for tier in ("unsure", "sure"):
+        per: dict[str, Any] = {}
+        for name in classes[1:]:
+            group = [(r, v) for e, r, v in scored if e.label == name]
+            predicted = [e for e, r, v in scored if flagged(r, v, tier) == name]
+            per[name] = {
+                "n": len(group),
+                "recall": _ratio(sum(flagged(r, v, tier) != NONE for r, v in group), len(group)),
+                "recall_class": _ratio(sum(flagged(r, v, tier) == name for r, v in group), len(group)),
+                "precision": _ratio(sum(e.label == name for e in predicted), len(predicted)),
+            }
+        harmless = [(r, v) for e, r, v in scored if e.label == NONE]
+        per[NONE] = {"n": len(harmless),
+                     "false_alarms": _ratio(sum(flagged(r, v, tier) != NONE for r, v in harmless), len(harmless))}
+        out["classes"][tier] = per
+    out["model_only"] = {
+        name: _ratio(sum(flagged(None, v, "unsure") != NONE for e, _r, v in scored if e.label == name),
+                     sum(1 for e in examples if e.label == name))
+        for name in classes
+    }
+    out["rules_only"] = {
+        name: _ratio(sum(r is not None for e, r, _v in scored if e.label == name),
+                     sum(1 for e in examples if e.label == name))
+        for name in classes
+    }
+    return out
+
+
 def _ratio(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 1.0
 
