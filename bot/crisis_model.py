@@ -50,6 +50,9 @@ SCALE = 1000
 WINDOW = 300
 #: Only this much of a (normalised) message is read; the rest costs time and adds nothing.
 MAX_CHARS = 4000
+#: Shorter messages are left to the rules: a one- to three-word answer (a date, a name, a
+#: place, "gisteren avond") carries too little for the model, which read them as crises.
+MIN_WORDS = 4
 
 
 class CrisisModelError(ValueError):
@@ -229,6 +232,8 @@ class CrisisModel:
         The class is only worked out when the risk could reach a threshold (or when asked).
         `first`: the features of the first window (the whole text), if made already.
         """
+        if sum(1 for word in normalised.split() if word != ".") < MIN_WORDS:  # clause marks are no words
+            return NONE, 0.0
         best_risk, best_found = -1.0, set()
         for number, part in enumerate(windows(normalised)):
             risk, found = self.risk(part, first if number == 0 else None)
