@@ -2,7 +2,8 @@
 
 The fixture flow set gets a small real model artefact written here (a few hand-set
 weights): "twijfel" makes the model unsure about `despair`, "dreiging" unsure about
-`threat`, "wanhoop" sure about `despair`. What the shipped model thinks of real
+`threat`, "wanhoop" sure about `despair` (in messages of four words or more: shorter
+ones are the rules' alone). What the shipped model thinks of real
 messages is measured in test_crisis_model.py; here only the engine's handling counts.
 """
 
@@ -38,7 +39,7 @@ def tiny_model() -> dict[str, object]:
         "thresholds": {"despair": {"sure": 0.95, "unsure": 0.5}, "threat": {"sure": 0.95, "unsure": 0.5}},
         "risk_bias": -5,
         "class_bias": [0, 0],
-        "weights": {"_twijfel": [30, 5, 0], "_dreiging": [30, 0, 5], "_wanhoop": [200, 5, 0]},
+        "weights": {"_twijfel": [60, 5, 0], "_dreiging": [60, 0, 5], "_wanhoop": [300, 5, 0]},
     }
 
 
@@ -80,7 +81,7 @@ def test_sure_in_a_free_text_answer_gives_the_lines_keeps_the_answer_and_goes_on
 
 def test_the_model_alone_can_be_sure(chat: Chat) -> None:
     at_what(chat)
-    assert chat.say("wanhoop") == [DESPAIR, CONSENT]
+    assert chat.say("ik voel alleen nog wanhoop") == [DESPAIR, CONSENT]
     assert chat.stats == ["crisis:despair"]
 
 
@@ -102,14 +103,14 @@ def test_a_safety_crisis_in_a_kept_answer_returns_to_the_next_question(chat: Cha
 
 def test_unsure_asks_directly_naming_the_line_with_yes_and_no(chat: Chat) -> None:
     at_menu(chat)
-    assert chat.say("ik twijfel") == [CHECK_DESPAIR]
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR]
     assert chat.buttons == ["Ja", "Nee"]
     assert chat.stats == ["crisis_check:despair"]
 
 
 def test_yes_to_the_check_gives_the_crisis_answer_and_the_question_again(chat: Chat) -> None:
     at_menu(chat)
-    chat.say("ik twijfel")
+    chat.say("ik twijfel over alles")
     assert chat.press("yes:despair") == [DESPAIR, MENU]
     assert chat.stats == ["crisis:despair"]
     assert chat.state is not None and chat.state.vars["_crisis"] is True
@@ -119,7 +120,7 @@ def test_yes_to_the_check_gives_the_crisis_answer_and_the_question_again(chat: C
 
 def test_no_to_the_check_is_acknowledged_and_goes_back_where_they_were(chat: Chat) -> None:
     at_menu(chat)
-    chat.say("ik twijfel")
+    chat.say("ik twijfel over alles")
     assert chat.press("no:despair") == [CHECK_NO, MENU]
     assert chat.stats == []
     assert chat.state is not None and "_crisis" not in chat.state.vars
@@ -129,39 +130,45 @@ def test_no_to_the_check_is_acknowledged_and_goes_back_where_they_were(chat: Cha
 def test_typing_yes_or_no_answers_the_check_not_the_flow(chat: Chat, typed: str, expected: list[str]) -> None:
     at_what(chat)
     # the story is kept and the flow goes on; the check question comes last
-    assert chat.say("ik twijfel") == [CONSENT, CHECK_DESPAIR]
-    assert chat.state is not None and chat.state.vars["what"] == "ik twijfel"
+    assert chat.say("ik twijfel over alles") == [CONSENT, CHECK_DESPAIR]
+    assert chat.state is not None and chat.state.vars["what"] == "ik twijfel over alles"
     assert chat.say(typed) == expected
     assert chat.where == ("main", "consent")  # "ja" was not taken as consent
 
 
 def test_answering_the_flow_instead_closes_the_check(chat: Chat) -> None:
     at_what(chat)
-    chat.say("ik twijfel")
+    chat.say("ik twijfel over alles")
     chat.press("no", token="consent")
     assert chat.state is not None and "_crisis_check" not in chat.state.vars
 
 
 def test_unsure_about_a_threat_then_yes_goes_into_the_safety_flow(chat: Chat) -> None:
     at_menu(chat)
-    assert chat.say("dreiging") == [CHECK_THREAT]
+    assert chat.say("er is veel dreiging hier") == [CHECK_THREAT]
     assert chat.press("yes:threat") == [THREAT, "Ben je nu veilig?"]
     assert chat.where == ("safety", "safe_now")
 
 
 def test_unsure_as_the_first_message_starts_the_conversation_behind_the_check(chat: Chat) -> None:
-    assert chat.say("twijfel") == [CHECK_DESPAIR]
+    assert chat.say("twijfel over echt alles") == [CHECK_DESPAIR]
     assert chat.press("no:despair") == [CHECK_NO, MENU]
 
 
 def test_an_old_check_button_still_gives_help(chat: Chat) -> None:
     at_menu(chat)
-    chat.say("ik twijfel")
+    chat.say("ik twijfel over alles")
     chat.press("lines", token="menu")  # the menu's button: the flow goes on, the check is closed
     assert chat.press("yes:despair", token="_crisis")[0] == DESPAIR
 
 
 # ------------------------------------------------------------------- nothing and long messages
+
+
+def test_the_model_leaves_messages_under_four_words_to_the_rules(chat: Chat) -> None:
+    at_menu(chat)
+    chat.say("twijfel")
+    assert chat.stats == []
 
 
 def test_harmless_text_gets_no_crisis_answer(chat: Chat) -> None:
