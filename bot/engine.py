@@ -569,22 +569,23 @@ class _Run:
     def ask_crisis_check(self, found: CrisisMatch, *, kept: bool, notice: tuple[str, int] | None) -> None:
         """Not sure: ask directly, naming the help line, with yes/no. The flow waits for nothing.
 
-        After a kept answer the flow goes on first and the check question comes last, so it is
-        the message the user answers; "ja"/"nee" typed next answers the check, not the flow.
+        After a kept answer the check question comes first and the flow's next question
+        last: the conversation goes on as typed, and the check's buttons stay valid. Without
+        a kept answer the check question is the one asked, and a typed "ja"/"nee" answers it.
         """
         assert found.check is not None
         self.stats.append(f"crisis_check:{found.crisis_class}")
         if notice is not None:
             self.say_key(notice[0], limit=notice[1])
-        if kept:
-            self.warn_kept_letter_text()
-            self.run()
-        elif self.state is None:
+        if not kept and self.state is None:
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         name = found.crisis_class
         buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
         self.out.append(Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN))
-        if self.state is not None:
+        if kept:
+            self.warn_kept_letter_text()
+            self.run()
+        elif self.state is not None:
             self.state.vars[OPEN_CHECK] = name
 
     def warn_kept_letter_text(self) -> None:

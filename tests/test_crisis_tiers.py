@@ -126,14 +126,20 @@ def test_no_to_the_check_is_acknowledged_and_goes_back_where_they_were(chat: Cha
     assert chat.state is not None and "_crisis" not in chat.state.vars
 
 
-@pytest.mark.parametrize(("typed", "expected"), [("ja", [DESPAIR, CONSENT]), ("nee", [CHECK_NO, CONSENT])])
-def test_typing_yes_or_no_answers_the_check_not_the_flow(chat: Chat, typed: str, expected: list[str]) -> None:
-    at_what(chat)
-    # the story is kept and the flow goes on; the check question comes last
-    assert chat.say("ik twijfel over alles") == [CONSENT, CHECK_DESPAIR]
-    assert chat.state is not None and chat.state.vars["what"] == "ik twijfel over alles"
+@pytest.mark.parametrize(("typed", "expected"), [("ja", [DESPAIR, MENU]), ("nee", [CHECK_NO, MENU])])
+def test_typing_yes_or_no_answers_the_check_question_just_asked(chat: Chat, typed: str, expected: list[str]) -> None:
+    at_menu(chat)
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR]
     assert chat.say(typed) == expected
-    assert chat.where == ("main", "consent")  # "ja" was not taken as consent
+
+
+def test_after_a_kept_answer_the_check_comes_first_and_the_flow_goes_on(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR, CONSENT]
+    assert chat.state is not None and chat.state.vars["what"] == "ik twijfel over alles"
+    chat.say("ja")  # answers the flow's question (the last one shown), not the check
+    assert chat.where != ("main", "consent") and chat.state is not None and chat.state.vars["consent"] is True
+    assert chat.press("yes:despair", token="_crisis")[0] == DESPAIR  # the check's buttons still work
 
 
 def test_answering_the_flow_instead_closes_the_check(chat: Chat) -> None:
