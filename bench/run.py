@@ -52,6 +52,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "rss_per_conv_kb": ("<=", 0.5),
     "db_bytes_per_conv": ("<=", 1024.0),
     "startup_s": ("<", 1.0),
+    "crisis_check_us_p50": ("<=", 200.0),
 }
 
 
@@ -361,11 +362,33 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
                 result.setdefault("transcript_diff", {})[str(i)] = {"call": diff[0], "got": diff[1], "want": diff[2]}
                 break
     if core is not None:
+        result.update(crisis_check_cost(core.flows.crisis, [complaint(i) for i in range(users)]))
         await core.stop()
         await core.store.close()
     else:
         result["note"] = "PTB alone: no core, no store, no adapter; a ceiling, not the product"
     return result
+
+
+def crisis_check_cost(detector: Any, texts: list[str]) -> dict[str, float]:
+    """What the crisis check (rules, then the model) costs per free text, alone, in microseconds.
+
+    The same call the engine makes for every typed message, on the workload's free texts
+    (step 4), after the measured rounds: so it is in no latency above twice.
+    """
+    if detector is None:
+        return {}
+    for text in texts[:50]:  # warm caches (compiled patterns, the model's dicts)
+        detector.assess(text)
+    perf = time.perf_counter
+    costs = []
+    for text in texts:
+        t = perf()
+        detector.assess(text)
+        costs.append(perf() - t)
+    costs.sort()
+    return {"crisis_check_us_p50": round(_nearest_rank(costs, 50) * 1e6, 1),
+            "crisis_check_us_p99": round(_nearest_rank(costs, 99) * 1e6, 1)}
 
 
 # ======================================================================== many runs

@@ -263,9 +263,25 @@ def _reg_privacy_tools(sub: argparse._SubParsersAction) -> None:  # type: ignore
     privacy.register_cli(sub)  # purge, rotate-keys, new-key
 
 
+def cmd_crisis_train(args: argparse.Namespace) -> int:
+    from bot.crisis_train import cmd_train
+
+    return cmd_train(args)
+
+
+def _reg_crisis(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("crisis", help="the crisis detector's model")
+    crisis = p.add_subparsers(title="crisis commands", required=True)
+    t = crisis.add_parser("train", help="rebuild flows/crisis/model.json from the labelled corpus (needs the train extra)")
+    add_common(t)
+    t.add_argument("--out", help="write the model here instead (the model card is then left alone)")
+    t.set_defaults(func=cmd_crisis_train)
+
+
 #: Subcommand registrars; modules add theirs here.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _reg_run, _reg_chat, _reg_check, _reg_schema, _reg_moderators_tools, _reg_privacy_tools,
+    _reg_crisis,
 ]
 
 

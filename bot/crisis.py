@@ -21,6 +21,12 @@ How a message is read, in order:
    denied) is ignored for that class, except by ``strong`` rules.
 4. Classes are tried in priority order; the first rule that matches wins.
 
+``assess`` adds the statistical model (``bot.crisis_model``, the artefact
+``flows/crisis/model.json``) for wording no rule foresaw: a rule match is
+sure; otherwise the model's risk at or above its class's ``sure`` threshold is
+sure, at or above ``unsure`` it is unsure (the engine then asks a direct
+check question), and below that nothing happens.
+
 What it must never do: log or store the text, call out to anything, or decide
 what to say (it returns a reply key; texts live in the locales).
 """
@@ -32,11 +38,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.flows.source import load_yaml
+
+if TYPE_CHECKING:
+    from bot.crisis_model import CrisisModel
 
 __all__ = [
     "CrisisDetector",
@@ -47,6 +56,7 @@ __all__ = [
 ]
 
 _ID = r"^[a-z][a-z0-9_]*$"
+_KEY = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 _FRAGMENT = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
 
 
@@ -81,9 +91,13 @@ _CLAUSE_SEP = " . "
 
 def normalise(text: str) -> str:
     """The form every crisis pattern is written against (see module doc)."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.casefold().translate(_QUOTES)
+    if not text.isascii():  # ASCII has nothing to decompose and no combining marks
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = text.translate(_QUOTES)
+    text = text.casefold()
+    if "`" in text:
+        text = text.replace("`", "'")
     text = _S_APOSTROPHE.sub(r"\1s", text)
     text = _INNER_APOSTROPHE.sub("", text)
     text = text.replace("'", '"')
@@ -130,7 +144,9 @@ class Rule(_Strict):
 class CrisisClass(_Strict):
     """What to recognise and what follows: a reply key and where to go next."""
 
-    reply: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
+    reply: Annotated[str, Field(pattern=_KEY)]
+    #: the direct check question when the model is unsure (names the help line; yes/no buttons)
+    check: Annotated[str, Field(pattern=_KEY)] | None = None
     then: Literal["continue", "safety"]
     #: In the safety flow this is an answer, not a new crisis (the flow already
     #: gives this help). Always so for ``then: safety``.
@@ -143,6 +159,10 @@ class CrisisRules(_Strict):
     """The whole of ``flows/crisis.yaml``."""
 
     priority: list[str]
+    #: the statistical model beside the rules, relative to the flows directory (None: rules only)
+    model: str | None = None
+    #: said after "no" to a check question, before going on where the user was
+    check_no: Annotated[str, Field(pattern=_KEY)] | None = None
     fragments: dict[str, str] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
     classes: dict[str, CrisisClass]
@@ -161,6 +181,11 @@ class CrisisRules(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rule/exclusion ids used more than once: {duplicates}")
+        if self.model is not None:
+            unchecked = sorted(name for name, spec in self.classes.items() if spec.check is None)
+            if unchecked or self.check_no is None:
+                raise ValueError("with a `model`, every class needs `check` (its check question) and the file "
+                                 f"needs `check_no`; missing: {unchecked or ['check_no']}")
         return self
 
 
@@ -173,34 +198,194 @@ class CrisisRulesError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CrisisMatch:
-    """Which class was recognised, by which rule, and what the bot does."""
+    """Which class was recognised, by which rule (or ``model``), how sure, and what the bot does."""
 
     crisis_class: str
     rule_id: str
     reply: str
     then: Literal["continue", "safety"]
     quiet_in_safety_flow: bool = False
+    #: False: the model thinks it likely but not certain; the engine asks before it acts
+    sure: bool = True
+    #: the model's risk (1 - P(none)) when the model decided, else None
+    risk: float | None = None
+    #: text key of the class's check question (asked when not sure)
+    check: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class _Pattern:
+    """A compiled pattern with its prefilter: the regex runs only when the words it needs are there."""
+
+    regex: re.Pattern[str]
+    #: sets of literals; a match contains one literal of every set (see _prefilter)
+    needs: tuple[frozenset[str], ...]
+    #: the same sets as bit masks over the detector's literals (set by CrisisDetector)
+    masks: tuple[int, ...] = ()
+
+    @classmethod
+    def compile(cls, expanded: str) -> _Pattern:
+        """Parse once: the parse tree gives both the prefilter and the compiled regex.
+
+        Raises re.error for an invalid pattern.
+        """
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        tree = _parser.parse(expanded)
+        needs = _prefilter(tree)
+        regex: re.Pattern[str] = _compiler.compile(tree)
+        return cls(regex, needs)
+
+
+def _possible(masks: tuple[int, ...], present: int) -> bool:
+    """False only when a literal set has none of its literals in the text (`present`, a bit mask)."""
+    for mask in masks:  # noqa: SIM110 - a plain loop: all() with a generator costs twice as much here
+        if not mask & present:
+            return False
+    return True
+
+
+@dataclass(slots=True)
 class _CompiledRule:
     id: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[_Pattern, ...]
     strong: bool
+    #: every pattern's masks: all must hit before any regex runs (set by CrisisDetector)
+    masks: tuple[int, ...] = ()
 
-    def matches(self, text: str) -> bool:
-        return all(p.search(text) for p in self.patterns)
+
+class _Reading:
+    """One message being read: which prefilter literals each text variant holds, and regex results.
+
+    A fragment such as {{work}} is part of many rules: it is searched once per text, not
+    once per rule. The variants are the normalised text, and that text with blanks
+    removed or vetoed clauses left out (usually all the same string).
+    """
+
+    __slots__ = ("_index", "_present", "_searched")
+
+    def __init__(self, index: Mapping[str, tuple[tuple[str, int], ...]]) -> None:
+        self._index = index
+        self._present: dict[str, int] = {}
+        self._searched: dict[tuple[int, str], bool] = {}
+
+    def present(self, text: str, grams: set[str] | None = None) -> int:
+        """The literals in `text`, as a bit mask (`grams`: a set holding all its 3-grams, if made already)."""
+        found = self._present.get(text)
+        if found is None:
+            found = 0
+            # literals are indexed by their first three characters: only those whose start occurs are tried
+            index = self._index
+            if grams is None:
+                grams = {text[i:i + 3] for i in range(len(text) - 2)}
+            for start in index.keys() & grams:
+                for literal, bit in index[start]:
+                    if literal in text:
+                        found |= bit
+            self._present[text] = found
+        return found
+
+    def search(self, pattern: _Pattern, text: str) -> bool:
+        if not _possible(pattern.masks, self.present(text)):
+            return False
+        key = (id(pattern.regex), text)
+        hit = self._searched.get(key)
+        if hit is None:
+            hit = self._searched[key] = pattern.regex.search(text) is not None
+        return hit
+
+    def sub(self, pattern: _Pattern, text: str) -> str:
+        return pattern.regex.sub(" ", text) if _possible(pattern.masks, self.present(text)) else text
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledClass:
     name: str
     reply: str
+    check: str | None
     then: Literal["continue", "safety"]
     quiet_in_safety_flow: bool
-    blanks: tuple[re.Pattern[str], ...]
-    vetoes: tuple[re.Pattern[str], ...]
+    blanks: tuple[_Pattern, ...]
+    vetoes: tuple[_Pattern, ...]
     rules: tuple[_CompiledRule, ...]
+
+
+# --------------------------------------------------------------- prefilters
+#
+# Why: searching ~150 patterns over a message cost about 1.2 ms, most of it in
+# patterns that cannot match because a word they need is not there. Each
+# pattern gets a set of literal strings, read from its parse tree, of which any
+# match must contain at least one; `in` on a short text is ~50 ns, so a pattern
+# whose words are all absent is skipped without running the regex engine. The
+# set is only ever a necessary condition: a pattern without a usable one always runs.
+
+_MIN_LITERAL = 3  # shorter required strings are too common to save anything
+#: Ordinary messages (normalised): a required string found in here is in most messages, so
+#: a set holding one is a weak filter; sets without any are tried first and preferred.
+_ORDINARY = normalise(
+    "Ik heb al weken geen antwoord van de voogd op mijn vragen over de omgang met de kinderen. "
+    "Ik heb een klacht over de jeugdbeschermer van mijn zoon en dochter: ze doet niet wat "
+    "ze zegt, komt afspraken niet na en maakt een rapport met fouten. Wat kan ik doen, wanneer moet ik "
+    "bezwaar maken, hoe lang duurt het, en wie kan me helpen? Mijn ex en ik hebben ruzie over het gezag "
+    "en de rechter beslist volgende maand. The caseworker does not answer my emails about my children, "
+    "my son and my daughter. I want to make a complaint about the guardian and the report, what can I do "
+    "and how long will it take? We have a meeting at the office next week; they said it would be fine."
+)
+
+
+def _required(items: Any) -> list[frozenset[str]]:
+    """Sets of strings; every match of this parsed sequence contains one string of each set."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    needed: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            needed.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, av in getattr(items, "data", items):  # a SubPattern's list: its __getitem__ is slow
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        close_run()
+        if op is c.SUBPATTERN:
+            needed.extend(_required(av[-1]))
+        elif op is c.ATOMIC_GROUP:
+            needed.extend(_required(av))
+        elif op is c.ASSERT:  # a positive look-ahead or -behind: its text is in the message too
+            needed.extend(_required(av[1]))
+        elif op is c.BRANCH:
+            best = [_best(_required(alt)) for alt in av[1]]
+            if all(b is not None for b in best):
+                needed.append(frozenset().union(*(b for b in best if b is not None)))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            needed.extend(_required(av[2]))
+    close_run()
+    return [n for n in needed if n and min(map(len, n)) >= _MIN_LITERAL]
+
+
+def _telling(needed: frozenset[str]) -> tuple[int, int, int]:
+    """How well a set filters: none of it in ordinary text, its shortest string long, few strings."""
+    return (not any(s in _ORDINARY for s in needed), min(map(len, needed)), -len(needed))
+
+
+def _best(needed: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most telling set (see `_telling`)."""
+    return max(needed, key=_telling) if needed else None
+
+
+def _prefilter(tree: Any) -> tuple[frozenset[str], ...]:
+    """The literal sets for a parsed pattern (see above), most telling first; () when it must always run."""
+    if tree.state.flags & re.IGNORECASE:  # (?i) inside the pattern: literals are not literal
+        return ()
+    try:
+        needed = _required(tree)
+    except Exception:  # an unusual construct: no prefilter, the regex still decides
+        return ()
+    unique = sorted(set(needed), key=lambda n: (_telling(n), sorted(n)), reverse=True)
+    return tuple(unique[:4])
 
 
 def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
@@ -213,19 +398,60 @@ def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
     return _FRAGMENT.sub(replace, pattern)
 
 
-def _compile(pattern: str, fragments: Mapping[str, str], where: str) -> re.Pattern[str]:
+def _compile(pattern: str, fragments: Mapping[str, str], where: str, done: dict[str, _Pattern]) -> _Pattern:
+    """The pattern with its fragments filled in, compiled once per distinct text (`done`)."""
     expanded = _expand(pattern, fragments, where)
-    try:
-        return re.compile(expanded)
-    except re.error as exc:
-        raise CrisisRulesError(f"{where}: invalid regular expression: {exc}") from exc
+    found = done.get(expanded)
+    if found is None:
+        try:
+            found = done[expanded] = _Pattern.compile(expanded)
+        except re.error as exc:
+            raise CrisisRulesError(f"{where}: invalid regular expression: {exc}") from exc
+    return found
 
 
 class CrisisDetector:
     """Precompiled crisis rules; ``detect`` is pure and cheap per message."""
 
-    def __init__(self, classes: Sequence[_CompiledClass]) -> None:
+    def __init__(self, classes: Sequence[_CompiledClass], model: CrisisModel | None = None,
+                 model_path: Path | None = None, check_no: str | None = None) -> None:
         self._classes = tuple(classes)
+        self._by_name = {c.name: c for c in self._classes}
+        # every prefilter literal gets a bit; a message's literals become one int (see _Reading)
+        patterns = [p for c in self._classes for p in (*c.blanks, *c.vetoes, *(q for r in c.rules for q in r.patterns))]
+        bits = {lit: 1 << i for i, lit in enumerate(sorted({lit for p in patterns for n in p.needs for lit in n}))}
+        index: dict[str, list[tuple[str, int]]] = {}
+        for literal, bit in bits.items():
+            index.setdefault(literal[:3], []).append((literal, bit))
+        self._index = {start: tuple(found) for start, found in index.items()}
+        self._dotted = any("." in literal for literal in bits)
+        for pattern in patterns:
+            pattern.masks = tuple(sum(bits[lit] for lit in options) for options in pattern.needs)
+        for spec in self._classes:
+            for rule in spec.rules:
+                rule.masks = tuple(dict.fromkeys(m for p in rule.patterns for m in p.masks))
+        steps: list[tuple[tuple[_Pattern, tuple[int, ...]], ...]] = []
+        for spec in self._classes:
+            keys = [tuple(id(b) for b in spec.blanks[:i + 1]) for i in range(len(spec.blanks))]
+            steps.append(tuple(zip(spec.blanks, keys, strict=True)))
+        self._blank_steps = tuple(steps)
+        self.model = model
+        #: the file the model came from (its contents count in the flow-set version)
+        self.model_path = model_path
+        #: text key said after "no" to a check question
+        self.check_no = check_no
+
+    def with_model(self, model: CrisisModel | None, path: Path | None = None) -> CrisisDetector:
+        """The same rules with a statistical model beside them (see ``assess``)."""
+        return CrisisDetector(self._classes, model, path, self.check_no)
+
+    def confirmed(self, name: str) -> CrisisMatch | None:
+        """The sure match for a class the user confirmed ("yes" to its check question)."""
+        spec = self._by_name.get(name)
+        if spec is None:
+            return None
+        return CrisisMatch(spec.name, "confirmed", spec.reply, spec.then, spec.quiet_in_safety_flow,
+                           check=spec.check)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CrisisDetector:
@@ -252,12 +478,13 @@ class CrisisDetector:
         # `detect` works each one out once per message; exclusions for every class come
         # first, so all classes share that part of the blanking
         exclusions = sorted(rules.exclusions, key=lambda e: e.classes is not None)
-        patterns = {e.id: _compile(e.pattern, fragments, f"exclusion {e.id!r}") for e in exclusions}
+        done: dict[str, _Pattern] = {}
+        patterns = {e.id: _compile(e.pattern, fragments, f"exclusion {e.id!r}", done) for e in exclusions}
         compiled: list[_CompiledClass] = []
         for name in rules.priority:
             spec = rules.classes[name]
-            blanks: list[re.Pattern[str]] = []
-            vetoes: list[re.Pattern[str]] = []
+            blanks: list[_Pattern] = []
+            vetoes: list[_Pattern] = []
             for exclusion in exclusions:
                 if exclusion.classes is not None and name not in exclusion.classes:
                     continue
@@ -268,7 +495,7 @@ class CrisisDetector:
                 compiled_rules.append(
                     _CompiledRule(
                         rule.id,
-                        tuple(_compile(p, fragments, f"{name} rule {rule.id!r}") for p in sources),
+                        tuple(_compile(p, fragments, f"{name} rule {rule.id!r}", done) for p in sources),
                         rule.strong,
                     )
                 )
@@ -276,6 +503,7 @@ class CrisisDetector:
                 _CompiledClass(
                     name,
                     spec.reply,
+                    spec.check,
                     spec.then,
                     spec.then == "safety" or spec.quiet_in_safety_flow,
                     tuple(blanks),
@@ -283,7 +511,7 @@ class CrisisDetector:
                     tuple(compiled_rules),
                 )
             )
-        return cls(compiled)
+        return cls(compiled, check_no=rules.check_no)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -295,37 +523,71 @@ class CrisisDetector:
         """Classes that are an answer, not a new crisis, inside the safety flow."""
         return frozenset(c.name for c in self._classes if c.quiet_in_safety_flow)
 
-    def detect(self, text: str) -> CrisisMatch | None:
-        """The highest-priority crisis in ``text``, or None."""
+    def assess(self, text: str) -> CrisisMatch | None:
+        """Rules first (sure), then the model: sure or unsure above its thresholds, else None."""
         normalised = normalise(text)
         if not normalised:
             return None
-        # exclusions shared by several classes are applied once per message (ids: a
-        # Pattern hashes its whole program, which is slow)
+        if self.model is None:
+            return self._rules(normalised)
+        # the model's features hold every 3-gram of the text: the rules' prefilter reuses them
+        grams = self.model.features(normalised)
+        found = self._rules(normalised, grams)
+        if found is not None:
+            return found
+        verdict = self.model.assess(normalised, grams)
+        spec = self._by_name.get(verdict.crisis_class)
+        if verdict.tier == "none" or spec is None:
+            return None
+        return CrisisMatch(spec.name, "model", spec.reply, spec.then, spec.quiet_in_safety_flow,
+                           sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check)
+
+    def detect(self, text: str) -> CrisisMatch | None:
+        """The highest-priority crisis the rules find in ``text``, or None."""
+        normalised = normalise(text)
+        if not normalised:
+            return None
+        return self._rules(normalised)
+
+    def _rules(self, normalised: str, grams: set[str] | None = None) -> CrisisMatch | None:
+        reading = _Reading(self._index)
+        reading.present(normalised, grams)
+        # exclusions shared by several classes are applied once per message; the cache key of
+        # each step is the ids of the blanks applied so far (worked out once, in __init__)
         blanked_after: dict[tuple[int, ...], str] = {}
         vetoed: dict[tuple[int, str], bool] = {}
-        for spec in self._classes:
+        for spec, steps in zip(self._classes, self._blank_steps, strict=True):
             blanked = normalised
-            done: tuple[int, ...] = ()
-            for blank in spec.blanks:
-                done = (*done, id(blank))
-                found = blanked_after.get(done)
+            for blank, key in steps:
+                found = blanked_after.get(key)
                 if found is None:
-                    found = blanked_after[done] = blank.sub(" ", blanked)
+                    found = blanked_after[key] = reading.sub(blank, blanked)
                 blanked = found
-            everything = blanked
-            kept_clauses = []
-            for clause in blanked.split(_CLAUSE_SEP):
-                for veto in spec.vetoes:
-                    hit = vetoed.get((id(veto), clause))
-                    if hit is None:
-                        hit = vetoed[(id(veto), clause)] = veto.search(clause) is not None
-                    if hit:
+            present = reading.present(blanked)
+            # a veto whose words are nowhere in the message cannot void any clause
+            vetoes = [v for v in spec.vetoes if _possible(v.masks, present)]
+            kept, kept_present = blanked, present
+            if vetoes:
+                kept_clauses = []
+                for clause in blanked.split(_CLAUSE_SEP):
+                    for veto in vetoes:
+                        hit = vetoed.get((id(veto), clause))
+                        if hit is None:  # its prefilter passed on the whole text above
+                            hit = vetoed[(id(veto), clause)] = veto.regex.search(clause) is not None
+                        if hit:
+                            break
+                    else:
+                        kept_clauses.append(clause)
+                kept = _CLAUSE_SEP.join(kept_clauses)
+                # leaving clauses out only removes literals, unless a literal spans " . "
+                kept_present = reading.present(kept) if self._dotted else present
+            for rule in spec.rules:
+                text, mask = (blanked, present) if rule.strong else (kept, kept_present)
+                for need in rule.masks:
+                    if not need & mask:
                         break
                 else:
-                    kept_clauses.append(clause)
-            kept = _CLAUSE_SEP.join(kept_clauses)
-            for rule in spec.rules:
-                if rule.matches(everything if rule.strong else kept):
-                    return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow)
+                    if all(reading.search(p, text) for p in rule.patterns):
+                        return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
+                                           check=spec.check)
         return None

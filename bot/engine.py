@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
@@ -58,6 +58,9 @@ from bot.flows.model import Step
 from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.personal import Finding, find_personal, names_people
 from bot.state import HISTORY_LIMIT, State
+
+if TYPE_CHECKING:
+    from bot.crisis import CrisisMatch
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
 COMMANDS = {
@@ -98,12 +101,19 @@ MAX_STEPS_PER_TURN = 200
 SHOWN_CARDS = "_cards"
 #: Longest text the engine reads as an answer; longer input is refused politely.
 MAX_INPUT = 4000
+#: A free-text question taking answers this long (or longer) asks people what happened: a
+#: crisis typed there is also the answer, kept. A name or an address is not (nor stored as one).
+KEEP_STORY_FROM = 300
 
-SYSTEM_TOKENS = {"_lang", "_forget", "_way", "_recover"}
+SYSTEM_TOKENS = {"_lang", "_forget", "_way", "_recover", "_crisis"}
 #: The variable that holds a `protect: public` answer the bot sent back (see refuse_public).
 PUBLIC_DRAFT = "_public"
 #: Kinds of bot.personal findings that a complaint letter warns about (it needs no names).
 LETTER_WARNS = frozenset({"name", "worker"})
+#: Choice ids of a crisis check question's buttons: "yes:<class>" / "no:<class>".
+CRISIS_CHECK_TOKEN = "_crisis"
+#: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
+OPEN_CHECK = "_crisis_check"
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
 COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
 
@@ -179,6 +189,11 @@ def typed_number(text: str) -> int | None:
     return None
 
 
+def text_bounds(step: Step) -> tuple[int, int]:
+    """Shortest and longest free-text answer a question takes."""
+    return (int(step.min) if step.min is not None else 1, int(step.max) if step.max is not None else 1000)
+
+
 def _shown_number(value: float | None) -> float | int | None:
     """A bound as users read it: 120, not 120.0 (YAML `max: 120` arrives as a float)."""
     return int(value) if value is not None and float(value).is_integer() else value
@@ -217,6 +232,8 @@ class _Run:
         self.stats: list[str] = []
         #: the language of a conversation that ended in this turn
         self.spoken: str | None = None
+        #: a story kept as the answer to a `protect: letter` question during a crisis (see keep_answer)
+        self.kept_letter_text: tuple[Step, str] | None = None
         #: this turn answered a press of an old button (see Turn.stale)
         self.stale_press = False
 
@@ -385,8 +402,12 @@ class _Run:
             self.on_command(command.group(1).lower(), command.group(2) or "")
             return
         if len(raw) > MAX_INPUT:
-            self.say_key("sys.too_long", limit=MAX_INPUT)
-            self.reshow_or_begin()
+            # a crisis at the start of a long paste is still seen; the paste cannot be an answer
+            if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
+                self.say_key("sys.too_long", limit=MAX_INPUT)
+                self.reshow_or_begin()
+            return
+        if self.answer_open_check(raw):
             return
         keyword = KEYWORDS.get(normalise(raw))
         if normalise(raw) in HELP_WORDS and self.offers_help():
@@ -462,15 +483,20 @@ class _Run:
     def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(cid, normalise(self.text(key))) for cid, key in pairs]
 
-    def check_crisis(self, raw: str) -> bool:
+    def check_crisis(self, raw: str, *, keep: bool = True, notice: tuple[str, int] | None = None) -> bool:
+        """Rules and model on a typed text: the crisis answer (sure), a check question (unsure), or go on.
+
+        A free-text answer that trips the check is kept: it is stored as the answer to the
+        question and the flow goes on after the crisis lines, so nobody has to type their
+        story twice. `keep=False` (a paste over the length limit) only answers the crisis;
+        `notice` is then said before the question is asked again.
+        """
         detector = self.fs.crisis
         if detector is None:
             return False
-        found = detector.detect(raw)
+        found = detector.assess(raw)
         if found is None:
             return False
-        cls = found.crisis_class
-        reply_key, then = found.reply, found.then
         in_safety = self.state is not None and (
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
@@ -479,24 +505,121 @@ class _Run:
             # Already in the safety flow: describing the threat IS the answer, not a new crisis
             # (every `then: safety` class, and those marked quiet_in_safety_flow in crisis.yaml).
             return False
-        self.stats.append(f"crisis:{cls}")
-        self.say_key(reply_key)
+        kept = keep and self.keep_answer(raw)
+        if not found.sure and found.check is not None:
+            self.ask_crisis_check(found, kept=kept, notice=notice)
+        else:
+            self.give_crisis(found, kept=kept, notice=notice)
+        return True
+
+    def keep_answer(self, raw: str) -> bool:
+        """Store a typed answer to the free-text question the user is at, without showing what follows."""
+        state = self.state
+        if state is None or state.pending:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        if step is None or step.kind != "ask" or step.type != "text" or step.save is None or step.next is None:
+            return False
+        if step.protect == "public":  # it would go to the public: it is checked and asked again as before
+            return False
+        text = raw.strip()
+        low, high = text_bounds(step)
+        if high < KEEP_STORY_FROM or not low <= len(text) <= high:
+            return False
+        if step.protect == "letter":
+            self.kept_letter_text = (step, text)  # its warning about names comes after the crisis lines
+        self.remember()
+        state.vars[step.save] = text
+        state.fails = 0
+        state.offer = []
+        self.goto(state.flow, step.next)
+        return True
+
+    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
+        """The crisis answer first, then where the user was (or the next step after a kept answer)."""
+        self.stats.append(f"crisis:{found.crisis_class}")
+        self.say_key(found.reply)
         if self.state is not None:
             self.state.vars["_crisis"] = True
-        if then == "safety" and self.fs.safety_flow in self.fs.flows:
+        if found.then == "safety" and self.fs.safety_flow in self.fs.flows:
             if self.state is None:
                 self.begin(self.fs.safety_flow, fresh=True)
             else:
-                self.remember()
+                if not kept:
+                    self.remember()
                 self.state.pending = None
                 self.enter(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start,
                            return_to=(self.state.flow, self.state.step))
                 self.run()
         else:
-            self.reshow_or_begin()
+            if notice is not None:
+                self.say_key(notice[0], limit=notice[1])
+            self.go_on(kept)
         if self.state is not None:
             self.state.vars["_crisis"] = True  # also when this message started the conversation
-        return True
+
+    def go_on(self, kept: bool) -> None:
+        """After a crisis answer or check: the next step after a kept answer, else the same question."""
+        if kept:
+            self.warn_kept_letter_text()
+            self.run()
+        else:
+            self.reshow_or_begin()
+
+    def ask_crisis_check(self, found: CrisisMatch, *, kept: bool, notice: tuple[str, int] | None) -> None:
+        """Not sure: ask directly, naming the help line, with yes/no. The flow waits for nothing.
+
+        After a kept answer the check question comes first and the flow's next question
+        last: the conversation goes on as typed, and the check's buttons stay valid. Without
+        a kept answer the check question is the one asked, and a typed "ja"/"nee" answers it.
+        """
+        assert found.check is not None
+        self.stats.append(f"crisis_check:{found.crisis_class}")
+        if notice is not None:
+            self.say_key(notice[0], limit=notice[1])
+        if not kept and self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
+        name = found.crisis_class
+        buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
+        self.out.append(Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN))
+        if kept:
+            self.warn_kept_letter_text()
+            self.run()
+        elif self.state is not None:
+            self.state.vars[OPEN_CHECK] = name
+
+    def warn_kept_letter_text(self) -> None:
+        """A kept answer for a letter still gets the warning about names that `protect: letter` gives."""
+        if self.kept_letter_text is not None:
+            step, text = self.kept_letter_text
+            self.kept_letter_text = None
+            self.protect(step, text)
+
+    def answer_open_check(self, raw: str) -> bool:
+        """A typed "ja"/"nee" right after a check question answers it; anything else closes it."""
+        state = self.state
+        if state is None or OPEN_CHECK not in state.vars:
+            return False
+        name = str(state.vars.pop(OPEN_CHECK))
+        word = normalise(raw)
+        if word in YES or word in NO:
+            self.on_crisis_check(("yes:" if word in YES else "no:") + name)
+            return True
+        return False
+
+    def on_crisis_check(self, choice_id: str) -> None:
+        """Yes: the crisis answer of that class. No: a short kind word and on where the user was."""
+        answer, _, name = choice_id.partition(":")
+        if self.state is not None:
+            self.state.vars.pop(OPEN_CHECK, None)
+        detector = self.fs.crisis
+        found = detector.confirmed(name) if detector is not None else None
+        if answer == "yes" and found is not None:
+            self.give_crisis(found)
+            return
+        if detector is not None and detector.check_no is not None:
+            self.say_key(detector.check_no)
+        self.reshow_or_begin()
 
     def match_buttons(self, raw: str, pairs: list[tuple[str, str]]) -> str | None:
         """A typed answer to a question with buttons: its number, id or (part of) its label."""
@@ -544,6 +667,8 @@ class _Run:
         if token in SYSTEM_TOKENS:
             self.on_system_choice(token, choice_id)
             return
+        if self.state is not None:
+            self.state.vars.pop(OPEN_CHECK, None)  # answered the flow instead: the check is closed
         if self.state is None:
             self.say_key("sys.expired")
             self.begin(self.fs.entry_flow, fresh=True)
@@ -584,6 +709,9 @@ class _Run:
         self.reshow()
 
     def on_system_choice(self, token: str, choice_id: str) -> None:
+        if token == CRISIS_CHECK_TOKEN:  # valid whenever it is pressed: "yes" to "are you safe?" always counts
+            self.on_crisis_check(choice_id)
+            return
         state = self.state
         expected = {"_lang": "language", "_forget": "forget", "_way": "way_out", "_recover": "recover"}[token]
         way_out_shown = state is not None and state.fails >= WAY_OUT_AFTER
@@ -675,8 +803,7 @@ class _Run:
         kind = step.type
         text = raw.strip()
         if kind == "text":
-            low = int(step.min) if step.min is not None else 1
-            high = int(step.max) if step.max is not None else 1000
+            low, high = text_bounds(step)
             if step.protect == "public" and self.public_button(step, text):
                 return
             if not low <= len(text) <= high:

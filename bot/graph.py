@@ -210,7 +210,8 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
 
     Mirrors the engine: a class whose `then` is `safety` jumps into the safety
     flow when that flow exists and the user is not in it already; every other
-    case shows the class's reply and asks the same question again. Inside the
+    case shows the class's reply and goes on: to the next question after a story
+    typed as an answer (kept), else the same question again. Inside the
     safety flow, a `then: safety` class and one marked `quiet_in_safety_flow`
     is an answer, not a crisis (noted as "safety flow already running").
     """
@@ -218,6 +219,8 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
         return
     quiet: frozenset[str] = getattr(fs.crisis, "quiet_in_safety_flow", frozenset())
     lines = ["crisis check", "on every typed message, at any question"]
+    if getattr(fs.crisis, "model", None) is not None:
+        lines.append("rules + model; unsure: a yes/no check question first")
     crisis = graph.add(Node("crisis", tuple(lines), "crisis", "crisis"))
     destinations: dict[str, list[str]] = {}
     for name, (reply, then) in fs.crisis_routes.items():
@@ -225,7 +228,7 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
         if then == "safety" and fs.safety_flow in fs.flows and current != fs.safety_flow:
             target = graph.add(_flow_node(fs, fs.safety_flow, link))
         else:
-            target = graph.add(Node("crisis_resume", ("reply, then the same question again",),
+            target = graph.add(Node("crisis_resume", ("reply, then on: the next question (story kept) or the same",),
                                     "resume", "crisis"))
             if then == "safety":
                 note = f", safety flow {'already running' if current == fs.safety_flow else 'missing'}"

@@ -58,7 +58,7 @@ STATS_WEEKS_MAX = 104
 WATCH_QUIET_MS = 500
 WATCH_MAX_MS = 5000
 #: Files whose change means the flow set changed.
-WATCHED_SUFFIXES = (".yaml", ".yml", ".tsv")
+WATCHED_SUFFIXES = (".yaml", ".yml", ".tsv", ".json")  # .json: the crisis model
 
 
 def moderator_id(key: ConversationKey) -> str:

@@ -46,6 +46,24 @@ def bot_env(**extra: str) -> dict[str, str]:
 PYTHON = sys.executable
 
 
+#: Lines the crisis tests want in the terminal summary (per-class figures), kept on the config.
+CRISIS_REPORT = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session")
+def crisis_report(pytestconfig: pytest.Config) -> list[str]:
+    """Append lines here: they are printed at the end of the run, in the normal `make test` output."""
+    return pytestconfig.stash.setdefault(CRISIS_REPORT, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(CRISIS_REPORT, [])
+    if lines:
+        terminalreporter.section("crisis detector")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def flowset() -> FlowSet:
     return load_fixture_flows()

@@ -354,6 +354,16 @@ def crisis_rules_a_broken_pattern(p: Path):
              "despair rule 'wants_to_die': invalid regular expression", "close every ( and [")]
 
 
+def crisis_model_missing(p: Path):
+    # the model's texts are there (existing keys), only the model file is not
+    edit(p, "priority:", "model: crisis/model.json\ncheck_no: crisis.despair\npriority:", file="flows/crisis.yaml")
+    for name in ("despair", "threat"):
+        edit(p, f"    reply: crisis.{name}\n", f"    reply: crisis.{name}\n    check: crisis.{name}\n",
+             file="flows/crisis.yaml")
+    return [(locate(p, "flows/crisis.yaml", "model: crisis/model.json"), "crisis-model",
+             "the crisis model flows/crisis/model.json does not exist", "python -m bot crisis train")]
+
+
 def directory_a_wrong_value(p: Path):
     # the entries are then unknown, not missing: no `unknown-directory-entry` for every use of them
     edit(p, '    phone: "0800-1234"\n', '    phone: "call us"\n', file="flows/directory/fixture.yaml")
@@ -451,7 +461,7 @@ CASES: list[Case] = [
     duplicate_text_key_in_two_files, duplicate_text_key_in_one_file,
     locale_shape_a_number, locale_shape_an_empty_text, locale_shape_a_list_for_a_file,
     template_syntax_in_a_text_of_several_lines, template_syntax_in_a_one_line_text,
-    crisis_rules_a_wrong_value, crisis_rules_a_broken_pattern,
+    crisis_rules_a_wrong_value, crisis_rules_a_broken_pattern, crisis_model_missing,
     directory_a_wrong_value, missing_flows,
     placeholder_mismatch,
     unknown_variable_in_condition, unknown_variable_in_template,

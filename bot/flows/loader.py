@@ -133,6 +133,8 @@ def load_flowset(
     problems.extend(crisis_problems)
     if (flows_dir / "crisis.yaml").exists():
         seen_files.append(flows_dir / "crisis.yaml")
+    if crisis is not None and crisis.model_path is not None:
+        seen_files.append(crisis.model_path)
 
     if entry_flow not in flows and not any(p.severity == "error" for p in problems):
         problems.append(Problem(Where(shown_path(flows_dir, root), 1, 1), "unknown-flow",
@@ -324,12 +326,37 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
         return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, exc.fix)]
     except CrisisRulesError as exc:
         return None, {}, {}, _crisis_problems(exc, data, pos)
+    model_file = data.get("model")
+    if isinstance(model_file, str):
+        detector, problem = _load_crisis_model(detector, path.parent / model_file, pos.of(("model",)), root)
+        if problem is not None:
+            return None, {}, {}, [problem]
     routes: dict[str, tuple[str, str]] = {}
     keys: dict[str, Where] = {}
     for name, spec in (data.get("classes") or {}).items():
         routes[name] = (spec["reply"], spec.get("then", "continue"))
         keys[spec["reply"]] = pos.of(("classes", name, "reply"))
+        if spec.get("check"):
+            keys[spec["check"]] = pos.of(("classes", name, "check"))
+    if data.get("check_no"):
+        keys[data["check_no"]] = pos.of(("check_no",))
     return detector, routes, keys, []
+
+
+def _load_crisis_model(detector: Any, path: Path, where: Where, root: Path) -> tuple[Any, Problem | None]:
+    """The model that `model:` in flows/crisis.yaml names: it must exist and fit the rules' classes."""
+    from bot.crisis_model import CrisisModel, CrisisModelError
+
+    shown = shown_path(path, root)
+    if not path.is_file():
+        return None, Problem(where, "crisis-model", f"the crisis model {shown} does not exist",
+                             "run `python -m bot crisis train`, or remove `model:` to use the rules alone")
+    try:
+        model = CrisisModel.from_file(path, detector.classes)
+    except CrisisModelError as exc:
+        return None, Problem(where, "crisis-model", f"{shown}: {exc}",
+                             "rebuild it with `python -m bot crisis train` (after changing the classes, too)")
+    return detector.with_model(model, path), None
 
 
 #: How to fix crisis rules that do not fit their shape.

@@ -1,0 +1,417 @@
+"""Build ``flows/crisis/model.json`` from the labelled corpus: ``python -m bot crisis train``.
+
+Why a separate module: training needs scikit-learn and numpy (the ``train``
+extra), and the running bot must never import them. Only this module and the
+tests do. The output is byte-for-byte the same on every run from the same
+corpus: examples are sorted, the solver is deterministic (lbfgs on a sparse
+matrix, one thread), folds use a fixed seed, features are sorted, weights are
+rounded to integers (``SCALE``) and pruned to the ones that matter.
+
+How thresholds are set (never on the frozen held-out file): 5-fold
+cross-validation on the training corpus gives every message an out-of-fold
+score from a model that did not see it, scored by the same pure-Python code
+the bot runs (``bot.crisis_model``), after the same pruning and rounding. The
+rules run on every message too. ``unsure`` is the highest threshold at which
+the combined detector (rules, or the model at ``unsure`` or above) catches
+``RECALL_TARGET`` of every risk class; ``sure`` is the lowest threshold at
+which the model alone raises no more than ``SURE_FALSE_ALARMS`` of the
+harmless messages.
+
+What it must never do: read ``tests/data/crisis/heldout.tsv`` or anything
+outside the training files it names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.crisis import CrisisDetector, normalise
+from bot.crisis_model import CHAR_NGRAMS, FORMAT, MODEL_PATH, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
+
+#: Training files, relative to the repository root, in this order (missing ones are skipped).
+TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis_labelled.tsv")
+#: Never trained or tuned on: only reported on (by the tests).
+HELDOUT_FILE = "tests/data/crisis/heldout.tsv"
+#: Inverse regularisation strength (chosen by 5-fold CV on the training files).
+C = 50.0
+#: A feature is kept when one of its class weights is at least this large (before SCALE).
+PRUNE = 0.2
+FOLDS = 5
+SEED = 20261206
+#: Share of each risk class the combined detector must catch (rules, or model >= unsure).
+RECALL_TARGET = 0.97
+#: Share of harmless messages the combined detector may flag: aimed at, and never more than.
+FALSE_ALARM_BUDGET = 0.03
+FALSE_ALARM_LIMIT = 0.05
+#: Share of harmless messages the model alone may call "sure".
+SURE_FALSE_ALARMS = 0.005
+#: Figures the train command writes into the model card between these markers.
+CARD = "docs/CRISIS.md"
+CARD_BEGIN = "<!-- crisis-cv:begin -->"
+CARD_END = "<!-- crisis-cv:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    label: str
+    lang: str
+    text: str
+
+
+def read_corpus(paths: Sequence[Path]) -> list[Example]:
+    """Labelled messages from TSV files (header ``label<TAB>lang<TAB>text``), sorted, duplicates once."""
+    seen: dict[str, Example] = {}
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                text = (row.get("text") or "").strip()
+                label = (row.get("label") or "").strip()
+                if text and label and text not in seen:
+                    seen[text] = Example(label, (row.get("lang") or "").strip(), text)
+    return sorted(seen.values(), key=lambda e: (e.label, e.text))
+
+
+def corpus_digest(paths: Sequence[Path], root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """Fit the risk and class models and export them as the artefact's weights part (no thresholds)."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    crises = [c for c in classes if c != NONE]
+    rows = []
+    for text in texts:
+        found = features(normalise(text))
+        value = 1.0 / len(found) ** 0.5 if found else 0.0
+        rows.append(dict.fromkeys(found, value))
+    vectoriser = DictVectorizer(sort=True)
+    matrix = vectoriser.fit_transform(rows)
+    is_crisis = np.array([label != NONE for label in labels])
+    which = np.array([crises.index(label) for label in labels if label != NONE])
+    with threadpool_limits(limits=1):
+        risk = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-5, class_weight="balanced")
+        risk.fit(matrix, is_crisis)
+        kind = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-5, class_weight="balanced")
+        kind.fit(matrix[np.flatnonzero(is_crisis)], which)
+    names = vectoriser.get_feature_names_out()
+    risk_coef = risk.coef_[0]
+    kind_coef = kind.coef_  # (crisis classes, features)
+    keep = (np.abs(risk_coef) >= PRUNE) | (np.abs(kind_coef).max(axis=0) >= PRUNE)
+    weights: dict[str, list[int]] = {}
+    for index in np.flatnonzero(keep):
+        row = [float(risk_coef[index]), *(float(w) for w in kind_coef[:, index])]
+        weights[str(names[index])] = [round(w * SCALE) if abs(w) >= PRUNE / 2 else 0 for w in row]
+    return {
+        "risk_bias": round(float(risk.intercept_[0]) * SCALE),
+        "class_bias": [round(float(b) * SCALE) for b in kind.intercept_],
+        "weights": dict(sorted(weights.items())),
+    }
+
+
+def _artefact(classes: Sequence[str], fitted: dict[str, Any], thresholds: dict[str, dict[str, float]],
+              extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "classes": [c for c in classes if c != NONE],
+        "char_ngrams": list(CHAR_NGRAMS),
+        "word_ngrams": list(WORD_NGRAMS),
+        "scale": SCALE,
+        "C": C,
+        "prune": PRUNE,
+        "thresholds": thresholds,
+        **extra,
+        "risk_bias": fitted["risk_bias"],
+        "class_bias": fitted["class_bias"],
+        "weights": fitted["weights"],
+    }
+
+
+def dumps(artefact: dict[str, Any]) -> str:
+    """Stable text: fixed key order, one feature per line (readable diffs), no floats in weights."""
+    head = {k: v for k, v in artefact.items() if k != "weights"}
+    lines = ["{"]
+    for key, value in head.items():
+        lines.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False, sort_keys=True)},")
+    lines.append('"weights": {')
+    items = list(artefact["weights"].items())
+    for i, (feature, row) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"{json.dumps(feature, ensure_ascii=False)}: {json.dumps(row, separators=(',', ':'))}{comma}")
+    lines.append("}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- cross-validation
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One message's out-of-fold verdicts: the rules' class (or None) and the model's class and risk."""
+
+    example: Example
+    rule: str | None
+    model_class: str
+    risk: float
+
+
+def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: CrisisDetector) -> list[Scored]:
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = [e.label for e in examples]
+    scored: list[Scored | None] = [None] * len(examples)
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
+        print(f"  fold {number}/{FOLDS}: training on {len(train)}, scoring {len(test)}", file=sys.stderr)
+        fitted = _fit([examples[i].text for i in train], [labels[i] for i in train], classes)
+        placeholder = {c: {"sure": 1.0, "unsure": 1.0} for c in classes if c != NONE}
+        model = CrisisModel.from_data(_artefact(classes, fitted, placeholder, {}))
+        for i in test:
+            text = examples[i].text
+            found = rules.detect(text)
+            name, risk = model.score(normalise(text), always_classify=True)
+            scored[i] = Scored(examples[i], found.crisis_class if found else None, name, risk)
+    return [s for s in scored if s is not None]
+
+
+def caught(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure") -> bool:
+    """Does the combined detector flag this message at ``tier`` or above (any class)?"""
+    if s.rule is not None:
+        return True
+    limit = thresholds.get(s.model_class)
+    return limit is not None and s.risk >= limit[tier]
+
+
+def flagged_class(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure") -> str:
+    if s.rule is not None:
+        return s.rule
+    return s.model_class if caught(s, thresholds, tier) else NONE
+
+
+def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[str, dict[str, float]]:
+    """One `unsure` and one `sure` threshold, the same for every class (see the module doc)."""
+    risk_classes = [c for c in classes if c != NONE]
+    harmless = [s for s in scored if s.example.label == NONE]
+    candidates = sorted({round(s.risk, 3) for s in scored} | {0.0, 1.0}, reverse=True)
+
+    def recall_ok(t: float) -> bool:
+        limits = {c: {"unsure": t, "sure": t} for c in risk_classes}
+        for name in risk_classes:
+            group = [s for s in scored if s.example.label == name]
+            if group and sum(caught(s, limits) for s in group) / len(group) < RECALL_TARGET:
+                return False
+        return True
+
+    def lowest_within(share: float) -> float:
+        limits = {c: {"unsure": 0.0, "sure": 0.0} for c in risk_classes}
+        for t in sorted(candidates):
+            for limit in limits.values():
+                limit["unsure"] = t
+            if sum(caught(s, limits) for s in harmless) <= share * len(harmless):
+                return t
+        return 1.0
+
+    # recall first: the highest threshold that reaches the recall target, but if the
+    # false-alarm budget allows a lower one, take it (more recall for alarms we accept)
+    by_recall = next((t for t in candidates if recall_ok(t)), 0.0)
+    by_budget = lowest_within(FALSE_ALARM_BUDGET)
+    unsure = by_budget if by_budget <= by_recall else max(by_recall, lowest_within(FALSE_ALARM_LIMIT))
+    allowed = SURE_FALSE_ALARMS * len(harmless)
+    sure = 1.0
+    for t in sorted(candidates):
+        if t < unsure:
+            continue
+        alarms = sum(1 for s in harmless if s.rule is None and s.risk >= t)
+        if alarms <= allowed:
+            sure = t
+            break
+    return {c: {"sure": sure, "unsure": unsure} for c in risk_classes}
+
+
+def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],
+            classes: Sequence[str]) -> dict[str, Any]:
+    """Per class: recall (any class flagged, and the right class) and precision; false alarms on none."""
+    out: dict[str, Any] = {"messages": len(scored), "classes": {}}
+    for tier in ("unsure", "sure"):
+        per: dict[str, Any] = {}
+        for name in classes:
+            if name == NONE:
+                continue
+            group = [s for s in scored if s.example.label == name]
+            predicted = [s for s in scored if flagged_class(s, thresholds, tier) == name]
+            right = sum(1 for s in predicted if s.example.label == name)
+            per[name] = {
+                "n": len(group),
+                "recall": _ratio(sum(caught(s, thresholds, tier) for s in group), len(group)),
+                "recall_class": _ratio(sum(flagged_class(s, thresholds, tier) == name for s in group), len(group)),
+                "precision": _ratio(right, len(predicted)),
+            }
+        harmless = [s for s in scored if s.example.label == NONE]
+        per[NONE] = {"n": len(harmless),
+                     "false_alarms": _ratio(sum(caught(s, thresholds, tier) for s in harmless), len(harmless))}
+        out["classes"][tier] = per
+    model_only = [Scored(s.example, None, s.model_class, s.risk) for s in scored]
+    out["model_only"] = {
+        name: _ratio(sum(caught(s, thresholds) for s in model_only if s.example.label == name),
+                     sum(1 for s in model_only if s.example.label == name))
+        for name in classes
+    }
+    rules_only = {c: {"sure": 2.0, "unsure": 2.0} for c in classes if c != NONE}
+    out["rules_only"] = {
+        name: _ratio(sum(caught(s, rules_only) for s in scored if s.example.label == name),
+                     sum(1 for s in scored if s.example.label == name))
+        for name in classes
+    }
+    return out
+
+
+def evaluate(detector: CrisisDetector, examples: Sequence[Example]) -> dict[str, Any]:
+    """The shipped detector (rules + model, as the bot runs it) on labelled messages, in `figures`' shape."""
+    scored = []
+    for example in examples:
+        normalised = normalise(example.text)
+        rule = detector.detect(example.text)
+        verdict = detector.model.assess(normalised) if detector.model is not None else None
+        scored.append((example, rule.crisis_class if rule else None, verdict))
+    classes = [NONE, *sorted(detector.classes)]
+    out: dict[str, Any] = {"messages": len(scored), "classes": {}}
+
+    def flagged(rule: str | None, verdict: Any, tier: str) -> str:
+        if rule is not None:
+            return rule
+        if verdict is None or verdict.tier == "none" or (tier == "sure" and verdict.tier != "sure"):
+            return NONE
+        return str(verdict.crisis_class)
+
+    for tier in ("unsure", "sure"):
+        per: dict[str, Any] = {}
+        for name in classes[1:]:
+            group = [(r, v) for e, r, v in scored if e.label == name]
+            predicted = [e for e, r, v in scored if flagged(r, v, tier) == name]
+            per[name] = {
+                "n": len(group),
+                "recall": _ratio(sum(flagged(r, v, tier) != NONE for r, v in group), len(group)),
+                "recall_class": _ratio(sum(flagged(r, v, tier) == name for r, v in group), len(group)),
+                "precision": _ratio(sum(e.label == name for e in predicted), len(predicted)),
+            }
+        harmless = [(r, v) for e, r, v in scored if e.label == NONE]
+        per[NONE] = {"n": len(harmless),
+                     "false_alarms": _ratio(sum(flagged(r, v, tier) != NONE for r, v in harmless), len(harmless))}
+        out["classes"][tier] = per
+    out["model_only"] = {
+        name: _ratio(sum(flagged(None, v, "unsure") != NONE for e, _r, v in scored if e.label == name),
+                     sum(1 for e in examples if e.label == name))
+        for name in classes
+    }
+    out["rules_only"] = {
+        name: _ratio(sum(r is not None for e, r, _v in scored if e.label == name),
+                     sum(1 for e in examples if e.label == name))
+        for name in classes
+    }
+    return out
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 1.0
+
+
+def table(result: dict[str, Any], title: str) -> str:
+    """Figures as a Markdown table (printed by the train command and kept in the model card)."""
+    lines = [f"{title} ({result['messages']} messages)", "",
+             "| class | n | caught (sure or unsure) | right class | precision | caught (sure only) | model only | rules only |",
+             "|---|---|---|---|---|---|---|---|"]
+    unsure, sure = result["classes"]["unsure"], result["classes"]["sure"]
+    for name, row in unsure.items():
+        if name == NONE:
+            continue
+        lines.append(f"| {name} | {row['n']} | {row['recall']:.1%} | {row['recall_class']:.1%} | "
+                     f"{row['precision']:.1%} | {sure[name]['recall']:.1%} | {result['model_only'][name]:.1%} | "
+                     f"{result['rules_only'][name]:.1%} |")
+    lines.append(f"| none: false alarms | {unsure[NONE]['n']} | {unsure[NONE]['false_alarms']:.1%} | | | "
+                 f"{sure[NONE]['false_alarms']:.1%} | {result['model_only'][NONE]:.1%} | {result['rules_only'][NONE]:.1%} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = True) -> tuple[str, dict[str, Any]]:
+    """Cross-validate, set thresholds, fit on everything, and return the artefact's text."""
+    paths = [root / f for f in TRAIN_FILES if (root / f).exists()]
+    if not paths:
+        raise SystemExit(f"no training data: expected one of {', '.join(TRAIN_FILES)}")
+    examples = read_corpus(paths)
+    rules = CrisisDetector.from_yaml_file(flows_dir / "crisis.yaml")
+    classes = [NONE, *sorted(rules.classes)]
+    unknown = sorted({e.label for e in examples} - set(classes))
+    if unknown:
+        raise SystemExit(f"unknown labels in the corpus: {unknown} (expected {classes})")
+    counts = Counter(e.label for e in examples)
+    print(f"training on {len(examples)} messages from {', '.join(p.relative_to(root).as_posix() for p in paths)}: "
+          + ", ".join(f"{c} {counts[c]}" for c in classes), file=sys.stderr)
+    scored = cross_validate(examples, classes, rules)
+    thresholds = choose_thresholds(scored, classes)
+    cv = figures(scored, thresholds, classes)
+    print("  final fit on all training messages", file=sys.stderr)
+    fitted = _fit([e.text for e in examples], [e.label for e in examples], classes)
+    extra = {
+        "trained_on": corpus_digest(paths, root),
+        "messages": dict(sorted(counts.items())),
+        "cv": cv,
+    }
+    text = dumps(_artefact(classes, fitted, thresholds, extra))
+    CrisisModel.from_data(json.loads(text), rules.classes)  # what the bot will load must load
+    report = table(cv, f"{FOLDS}-fold cross-validation on the training corpus")
+    print(report)
+    unsure = next(iter(thresholds.values()))
+    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}; "
+          f"{len(fitted['weights'])} features, {len(text.encode()) / 1e6:.2f} MB")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    if card and (root / CARD).exists():
+        _update_card(root / CARD, report, thresholds, len(fitted["weights"]), len(text.encode()))
+    return text, cv
+
+
+def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]], n_features: int, size: int) -> None:
+    card = path.read_text(encoding="utf-8")
+    if CARD_BEGIN not in card or CARD_END not in card:
+        return
+    limits = next(iter(thresholds.values()))
+    block = (f"{CARD_BEGIN}\n{report}\n\nThresholds: unsure {limits['unsure']}, sure {limits['sure']}. "
+             f"{n_features} features, {size / 1e6:.2f} MB.\n{CARD_END}")
+    pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.DOTALL)
+    path.write_text(pattern.sub(lambda _m: block, card), encoding="utf-8")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.settings import ROOT
+
+    flows_dir = Path(args.flows) if getattr(args, "flows", None) else ROOT / "flows"
+    out = Path(args.out) if args.out else flows_dir / MODEL_PATH
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    train(ROOT, flows_dir, out, card=not args.out)
+    return 0

@@ -1,0 +1,189 @@
+"""The crisis model: rebuilt byte for byte, scored without scikit-learn, measured on the frozen held-out set.
+
+The held-out file (tests/data/crisis/heldout.tsv) was split off by a hash of each message
+before anything was tuned, and nothing is tuned on it: thresholds come from 5-fold
+cross-validation on the training files (bot.crisis_train). Its figures, and the
+cross-validated ones stored in the model, are printed at the end of the test run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.crisis import CrisisDetector, normalise
+from bot.crisis_model import MODEL_PATH, CrisisModel, features, windows
+from bot.crisis_train import HELDOUT_FILE, TRAIN_FILES, evaluate, read_corpus, table, train
+from bot.flows.loader import FlowSetInvalid, load_flowset
+from tests.conftest import PYTHON, REPO, TODAY, bot_env
+
+FLOWS = REPO / "flows"
+MODEL = FLOWS / MODEL_PATH
+HELDOUT = REPO / HELDOUT_FILE
+RISK_CLASSES = ("child_danger", "domestic_violence", "harm_intent", "professional_threatened", "suicide", "threatened")
+#: The issue's bar on the held-out part, for rules and model together ("sure" or "unsure" counts as caught).
+RECALL_BAR = 0.95
+FALSE_ALARM_BAR = 0.05
+#: What the committed model reached on held-out (rounded down), as a floor against regressions.
+HELD_OUT_FLOOR = {"child_danger": 0.55, "domestic_violence": 0.8, "harm_intent": 0.49,
+                  "professional_threatened": 0.57, "suicide": 0.39, "threatened": 0.66}
+HELD_OUT_FALSE_ALARMS = 0.08
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    fs = load_flowset(FLOWS, REPO / "locales", root=REPO, today=TODAY)
+    assert fs.crisis is not None and fs.crisis.model is not None
+    found: CrisisDetector = fs.crisis
+    return found
+
+
+# ---------------------------------------------------------------- the artefact
+
+
+@pytest.mark.timeout(1800)
+def test_train_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "model.json"
+    text, _cv = train(REPO, FLOWS, out, card=False)
+    assert out.read_bytes() == MODEL.read_bytes(), (
+        "flows/crisis/model.json is not what `python -m bot crisis train` makes from the corpus: retrain and commit")
+    assert len(text.encode()) <= 5_000_000
+
+
+def test_the_model_was_trained_on_the_files_in_the_repo() -> None:
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    assert sorted(data["trained_on"]) == sorted(f for f in TRAIN_FILES if (REPO / f).exists())
+    assert HELDOUT_FILE not in data["trained_on"]
+    assert MODEL.stat().st_size <= 5_000_000
+
+
+def test_training_and_held_out_messages_do_not_overlap(crisis_report: list[str]) -> None:
+    if not HELDOUT.exists():
+        pytest.skip("no held-out file yet")
+    training = read_corpus([REPO / f for f in TRAIN_FILES if (REPO / f).exists()])
+    held = read_corpus([HELDOUT])
+    assert not {e.text for e in training} & {e.text for e in held}
+    # the same words with other emoji or punctuation look the same to the detector: say how many
+    alike = {normalise(e.text) for e in training} & {normalise(e.text) for e in held}
+    crisis_report.append(f"held-out messages that read the same as a training message once normalised: {len(alike)}")
+
+
+def test_the_running_bot_scores_without_scikit_learn_or_numpy() -> None:
+    script = (
+        "import sys\n"
+        "from bot.app import load_flows\n"
+        "from bot.settings import Settings\n"
+        "fs = load_flows(Settings())\n"
+        "assert fs.crisis.model is not None\n"
+        "fs.crisis.assess('ik wil niet meer leven')\n"
+        "fs.crisis.assess('de voogd reageert niet op mijn mails')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'numpy', 'scipy')))\n"
+    )
+    done = subprocess.run([PYTHON, "-c", script], cwd=REPO, env=bot_env(), capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_features_are_the_same_every_time_and_long_texts_are_read_in_windows() -> None:
+    text = normalise("Ik wil niet meer leven, echt niet")
+    assert features(text) == features(text)
+    assert "_ik wil" in features(text) and "wil" in features(text)
+    long = normalise("de voogd belt niet terug. " * 60 + "ik neem vannacht al mijn pillen")
+    parts = windows(long)
+    assert parts[0] == long[:4000] and len(parts) > 2
+    assert any("pillen" in part for part in parts[1:])
+    assert all(len(part) <= 300 for part in parts[1:])
+
+
+# ---------------------------------------------------------------- check and reload
+
+
+def _copy(tmp_path: Path) -> tuple[Path, Path]:
+    flows, locales = tmp_path / "flows", tmp_path / "locales"
+    shutil.copytree(FLOWS, flows)
+    shutil.copytree(REPO / "locales", locales)
+    return flows, locales
+
+
+def test_check_names_a_missing_model(tmp_path: Path) -> None:
+    flows, locales = _copy(tmp_path)
+    (flows / MODEL_PATH).unlink()
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(flows, locales, root=tmp_path, today=TODAY)
+    [problem] = [p for p in caught.value.problems if p.kind == "crisis-model"]
+    assert "does not exist" in problem.message and "crisis train" in problem.fix
+    assert problem.where.file == "flows/crisis.yaml"
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda d: d.update(classes=["suicide"]), "flows/crisis.yaml has"),
+    (lambda d: d.update(format="other/1"), "unknown format"),
+    (lambda d: d["thresholds"]["suicide"].update(unsure=2), "thresholds.suicide"),
+    (lambda d: d["weights"].update({"_x": [1]}), "feature '_x'"),
+])
+def test_check_names_a_model_of_the_wrong_shape(tmp_path: Path, change, says: str) -> None:
+    flows, locales = _copy(tmp_path)
+    data = json.loads((flows / MODEL_PATH).read_text(encoding="utf-8"))
+    change(data)
+    (flows / MODEL_PATH).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(FlowSetInvalid) as caught:
+        load_flowset(flows, locales, root=tmp_path, today=TODAY)
+    assert any(p.kind == "crisis-model" and says in p.message for p in caught.value.problems)
+
+
+def test_a_new_model_changes_the_flow_set_version(tmp_path: Path) -> None:
+    flows, locales = _copy(tmp_path)
+    before = load_flowset(flows, locales, root=tmp_path, today=TODAY).version
+    data = json.loads((flows / MODEL_PATH).read_text(encoding="utf-8"))
+    data["risk_bias"] -= 1
+    (flows / MODEL_PATH).write_text(json.dumps(data), encoding="utf-8")
+    assert load_flowset(flows, locales, root=tmp_path, today=TODAY).version != before
+
+
+def test_a_model_from_plain_data_scores() -> None:
+    model = CrisisModel.from_file(MODEL)
+    verdict = model.assess(normalise("ik neem vannacht al mijn pillen in, niemand gaat me missen"))
+    assert verdict.crisis_class == "suicide" and verdict.tier in ("sure", "unsure")
+    assert model.assess("").tier == "none"
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def test_cross_validated_figures_are_in_the_model(crisis_report: list[str]) -> None:
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    crisis_report.extend(["", table(data["cv"], "5-fold cross-validation on the training corpus (from the model)")])
+    unsure = data["cv"]["classes"]["unsure"]
+    assert set(unsure) == {*RISK_CLASSES, "none"}
+
+
+def _held_out(detector: CrisisDetector, crisis_report: list[str]) -> dict[str, Any]:
+    if not HELDOUT.exists():
+        pytest.skip(f"{HELDOUT_FILE} is not there yet")
+    result = evaluate(detector, read_corpus([HELDOUT]))
+    crisis_report.extend(["", table(result, f"held-out {HELDOUT_FILE}, never trained or tuned on"),
+                          "(caught: sure or unsure, any class; right class: the class's own help line first)"])
+    return result
+
+
+def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDetector,
+                                                            crisis_report: list[str]) -> None:
+    """A regression guard: what the committed model reached on held-out when it was committed."""
+    unsure = _held_out(detector, crisis_report)["classes"]["unsure"]
+    low = {name: unsure[name]["recall"] for name, floor in HELD_OUT_FLOOR.items() if unsure[name]["recall"] < floor}
+    assert not low, f"held-out recall fell below the shipped model's: {low}"
+    assert unsure["none"]["false_alarms"] <= HELD_OUT_FALSE_ALARMS
+
+
+@pytest.mark.xfail(reason="issue #12's bar (95 % recall per class at <= 5 % false alarms) is not met yet; "
+                          "see docs/CRISIS.md", strict=False)
+def test_held_out_meets_the_issue_bar(detector: CrisisDetector, crisis_report: list[str]) -> None:
+    unsure = _held_out(detector, [])["classes"]["unsure"]
+    low = {name: unsure[name]["recall"] for name in RISK_CLASSES if unsure[name]["recall"] < RECALL_BAR}
+    assert not low, f"recall below {RECALL_BAR:.0%} on held-out: {low}"
+    assert unsure["none"]["false_alarms"] <= FALSE_ALARM_BAR

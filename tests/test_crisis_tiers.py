@@ -1,0 +1,203 @@
+"""The three answers to a crisis (sure, unsure, nothing) and the kept answer, through the engine.
+
+The fixture flow set gets a small real model artefact written here (a few hand-set
+weights): "twijfel" makes the model unsure about `despair`, "dreiging" unsure about
+`threat`, "wanhoop" sure about `despair` (in messages of four words or more: shorter
+ones are the rules' alone). What the shipped model thinks of real
+messages is measured in test_crisis_model.py; here only the engine's handling counts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.crisis_model import CHAR_NGRAMS, FORMAT, WORD_NGRAMS
+from bot.engine import MAX_INPUT, TurnContext
+from bot.events import HandOff
+from tests.conftest import load_fixture_flows
+from tests.test_engine import MENU, WELCOME, WHAT, Chat, at_menu, copy_fixtures, replace_in
+
+DESPAIR = "Bel de testlijn 0800-1234. Je staat er niet alleen voor."
+THREAT = "Ben je bedreigd? Bel 112 bij direct gevaar."
+CHECK_DESPAIR = "Denk je aan zelfdoding? Bel de testlijn 0800-1234."
+CHECK_THREAT = "Word je bedreigd? Bel 112 bij direct gevaar."
+CHECK_NO = "Goed. We gaan verder waar we waren."
+CONSENT = "Mag ik dit doorsturen naar het meldpunt?"
+
+
+def tiny_model() -> dict[str, object]:
+    """[risk, despair, threat] weights per feature, times `scale`; thresholds per class."""
+    return {
+        "format": FORMAT,
+        "classes": ["despair", "threat"],
+        "char_ngrams": list(CHAR_NGRAMS),
+        "word_ngrams": list(WORD_NGRAMS),
+        "scale": 1,
+        "thresholds": {"despair": {"sure": 0.95, "unsure": 0.5}, "threat": {"sure": 0.95, "unsure": 0.5}},
+        "risk_bias": -5,
+        "class_bias": [0, 0],
+        "weights": {"_twijfel": [60, 5, 0], "_dreiging": [60, 0, 5], "_wanhoop": [300, 5, 0]},
+    }
+
+
+@pytest.fixture
+def chat(tmp_path: Path, ctx: TurnContext) -> Chat:
+    flows, locales = copy_fixtures(tmp_path)
+    (flows / "crisis").mkdir()
+    (flows / "crisis" / "model.json").write_text(json.dumps(tiny_model()), encoding="utf-8")
+    replace_in(flows / "crisis.yaml", "priority:", "model: crisis/model.json\ncheck_no: crisis.check_no\npriority:")
+    for name in ("despair", "threat"):
+        reply = f"    reply: crisis.{name}\n"
+        replace_in(flows / "crisis.yaml", reply, f"{reply}    check: crisis.check.{name}\n")
+    for lang in ("nl", "en"):
+        replace_in(locales / lang / "safety.yaml", "crisis:\n", "crisis:\n"
+                   f"  check_no: {CHECK_NO}\n"
+                   "  check:\n"
+                   "    despair: Denk je aan zelfdoding? Bel de testlijn {{ d.fixture_line.phone }}.\n"
+                   f"    threat: {CHECK_THREAT}\n")
+    return Chat(load_fixture_flows(flows, locales), ctx)
+
+
+def at_what(chat: Chat) -> None:
+    """At "Wat is er gebeurd?": a free-text question that takes a story (up to 1,000 characters)."""
+    at_menu(chat)
+    assert chat.press("report") == [WHAT]
+
+
+# ------------------------------------------------------------------- sure
+
+
+def test_sure_in_a_free_text_answer_gives_the_lines_keeps_the_answer_and_goes_on(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("Ze hebben mijn kind meegenomen en ik wil dood") == [DESPAIR, CONSENT]
+    assert chat.state is not None
+    assert chat.state.vars["what"] == "Ze hebben mijn kind meegenomen en ik wil dood"
+    assert chat.state.vars["_crisis"] is True
+    assert chat.stats == ["crisis:despair"]
+
+
+def test_the_model_alone_can_be_sure(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("ik voel alleen nog wanhoop") == [DESPAIR, CONSENT]
+    assert chat.stats == ["crisis:despair"]
+
+
+def test_a_kept_answer_can_still_be_taken_back(chat: Chat) -> None:
+    at_what(chat)
+    chat.say("ik wil dood, het rapport klopt niet")
+    assert chat.say("terug") == [WHAT]
+
+
+def test_a_safety_crisis_in_a_kept_answer_returns_to_the_next_question(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("ik ben bedreigd door een vader na het gesprek") == [THREAT, "Ben je nu veilig?"]
+    assert chat.state is not None and chat.state.vars["what"].startswith("ik ben bedreigd")
+    assert chat.say("ja") == ["Dank je. We gaan verder waar we waren.", CONSENT]
+
+
+# ------------------------------------------------------------------- unsure
+
+
+def test_unsure_asks_directly_naming_the_line_with_yes_and_no(chat: Chat) -> None:
+    at_menu(chat)
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR]
+    assert chat.buttons == ["Ja", "Nee"]
+    assert chat.stats == ["crisis_check:despair"]
+
+
+def test_yes_to_the_check_gives_the_crisis_answer_and_the_question_again(chat: Chat) -> None:
+    at_menu(chat)
+    chat.say("ik twijfel over alles")
+    assert chat.press("yes:despair") == [DESPAIR, MENU]
+    assert chat.stats == ["crisis:despair"]
+    assert chat.state is not None and chat.state.vars["_crisis"] is True
+    chat.say("mens")
+    assert chat.of(HandOff) == [HandOff(urgent=True)]
+
+
+def test_no_to_the_check_is_acknowledged_and_goes_back_where_they_were(chat: Chat) -> None:
+    at_menu(chat)
+    chat.say("ik twijfel over alles")
+    assert chat.press("no:despair") == [CHECK_NO, MENU]
+    assert chat.stats == []
+    assert chat.state is not None and "_crisis" not in chat.state.vars
+
+
+@pytest.mark.parametrize(("typed", "expected"), [("ja", [DESPAIR, MENU]), ("nee", [CHECK_NO, MENU])])
+def test_typing_yes_or_no_answers_the_check_question_just_asked(chat: Chat, typed: str, expected: list[str]) -> None:
+    at_menu(chat)
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR]
+    assert chat.say(typed) == expected
+
+
+def test_after_a_kept_answer_the_check_comes_first_and_the_flow_goes_on(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("ik twijfel over alles") == [CHECK_DESPAIR, CONSENT]
+    assert chat.state is not None and chat.state.vars["what"] == "ik twijfel over alles"
+    chat.say("ja")  # answers the flow's question (the last one shown), not the check
+    assert chat.where != ("main", "consent") and chat.state is not None and chat.state.vars["consent"] is True
+    assert chat.press("yes:despair", token="_crisis")[0] == DESPAIR  # the check's buttons still work
+
+
+def test_answering_the_flow_instead_closes_the_check(chat: Chat) -> None:
+    at_what(chat)
+    chat.say("ik twijfel over alles")
+    chat.press("no", token="consent")
+    assert chat.state is not None and "_crisis_check" not in chat.state.vars
+
+
+def test_unsure_about_a_threat_then_yes_goes_into_the_safety_flow(chat: Chat) -> None:
+    at_menu(chat)
+    assert chat.say("er is veel dreiging hier") == [CHECK_THREAT]
+    assert chat.press("yes:threat") == [THREAT, "Ben je nu veilig?"]
+    assert chat.where == ("safety", "safe_now")
+
+
+def test_unsure_as_the_first_message_starts_the_conversation_behind_the_check(chat: Chat) -> None:
+    assert chat.say("twijfel over echt alles") == [CHECK_DESPAIR]
+    assert chat.press("no:despair") == [CHECK_NO, MENU]
+
+
+def test_an_old_check_button_still_gives_help(chat: Chat) -> None:
+    at_menu(chat)
+    chat.say("ik twijfel over alles")
+    chat.press("lines", token="menu")  # the menu's button: the flow goes on, the check is closed
+    assert chat.press("yes:despair", token="_crisis")[0] == DESPAIR
+
+
+# ------------------------------------------------------------------- nothing and long messages
+
+
+def test_the_model_leaves_messages_under_four_words_to_the_rules(chat: Chat) -> None:
+    at_menu(chat)
+    chat.say("twijfel")
+    assert chat.stats == []
+
+
+def test_harmless_text_gets_no_crisis_answer(chat: Chat) -> None:
+    at_what(chat)
+    assert chat.say("Het rapport klopt niet en niemand belt terug") == [CONSENT]
+    assert chat.stats == []
+
+
+def test_a_crisis_at_the_start_of_a_too_long_message_is_answered(chat: Chat) -> None:
+    at_what(chat)
+    long = "ik wil dood. " + "het rapport klopt niet. " * (MAX_INPUT // 20)
+    assert len(long) > MAX_INPUT
+    replies = chat.say(long)
+    assert replies[0] == DESPAIR
+    assert "te lang" in replies[1] and replies[2] == WHAT
+    assert chat.state is not None and "what" not in chat.state.vars
+
+
+def test_a_too_long_harmless_message_only_says_so(chat: Chat) -> None:
+    at_what(chat)
+    replies = chat.say("het rapport klopt niet. " * (MAX_INPUT // 20))
+    assert "te lang" in replies[0] and replies[1:] == [WHAT]
+
+
+def test_welcome_is_still_shown_after_a_first_message_crisis(chat: Chat) -> None:
+    assert chat.say("i want to die") == [DESPAIR, WELCOME, MENU]
