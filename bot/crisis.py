@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.flows.source import load_yaml
+from bot.regexcache import REGEXES
 
 if TYPE_CHECKING:
     from bot.crisis_model import CrisisModel
@@ -227,14 +228,17 @@ class _Pattern:
     def compile(cls, expanded: str) -> _Pattern:
         """Parse once: the parse tree gives both the prefilter and the compiled regex.
 
-        Raises re.error for an invalid pattern.
+        Raises re.error for an invalid pattern. Both are remembered between starts
+        (bot/regexcache.py): compiling the rules was a third of the start-up.
         """
-        from re import _compiler, _parser  # type: ignore[attr-defined]
+        from re import _parser  # type: ignore[attr-defined]
 
+        remembered = REGEXES.get(expanded)
+        if remembered is not None:
+            return cls(remembered[0], remembered[1])
         tree = _parser.parse(expanded)
         needs = _prefilter(tree)
-        regex: re.Pattern[str] = _compiler.compile(tree)
-        return cls(regex, needs)
+        return cls(REGEXES.compile(expanded, tree, needs), needs)
 
 
 def _possible(masks: tuple[int, ...], present: int) -> bool:
@@ -511,6 +515,7 @@ class CrisisDetector:
                     tuple(compiled_rules),
                 )
             )
+        REGEXES.save()
         return cls(compiled, check_no=rules.check_no)
 
     @property

@@ -1,4 +1,4 @@
-"""The parsed-YAML cache: the same data and the same line numbers, whether a file was parsed or remembered."""
+"""What start-up remembers (parsed YAML, compiled crisis patterns): the same data, line numbers and verdicts as parsing anew."""
 
 from __future__ import annotations
 
@@ -84,3 +84,33 @@ def test_a_folder_that_cannot_be_written_only_costs_the_parse(tmp_path: Path, mo
     file = tmp_path / "demo.yaml"
     file.write_text(FLOW, encoding="utf-8")
     assert load_yaml(file)[0] == load_yaml(file)[0]
+
+
+def test_remembered_crisis_rules_judge_every_message_as_freshly_compiled_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crisis rules' compiled patterns come back from the cache and decide exactly the same."""
+    from bot import crisis
+    from bot.regexcache import RegexCache
+
+    rules = Path(__file__).resolve().parent.parent / "flows" / "crisis.yaml"
+    texts = [line.split("\t", 2)[2] for line in
+             (Path(__file__).parent / "data" / "crisis_labelled.tsv").read_text(encoding="utf-8").splitlines()[1:]]
+    monkeypatch.setattr(crisis, "REGEXES", RegexCache(tmp_path / "regex.bin"))
+    fresh = crisis.CrisisDetector.from_yaml_file(rules)
+    assert (tmp_path / "regex.bin").exists()
+    remembered_cache = RegexCache(tmp_path / "regex.bin")
+    monkeypatch.setattr(crisis, "REGEXES", remembered_cache)
+    remembered = crisis.CrisisDetector.from_yaml_file(rules)
+    assert remembered_cache._used and not remembered_cache._dirty  # every pattern came from the file
+    assert [remembered.assess(text) for text in texts] == [fresh.assess(text) for text in texts]
+    assert any(fresh.assess(text) for text in texts)
+
+
+def test_a_damaged_regex_cache_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import crisis
+    from bot.regexcache import RegexCache
+
+    (tmp_path / "regex.bin").write_bytes(b"\x00 not marshal")
+    monkeypatch.setattr(crisis, "REGEXES", RegexCache(tmp_path / "regex.bin"))
+    detector = crisis.CrisisDetector.from_yaml_file(Path(__file__).resolve().parent.parent / "flows" / "crisis.yaml")
+    assert detector.assess("ik wil dood") is not None
