@@ -421,6 +421,8 @@ class CrisisDetector:
                  model_path: Path | None = None, check_no: str | None = None) -> None:
         self._classes = tuple(classes)
         self._by_name = {c.name: c for c in self._classes}
+        #: rules for unmistakable first-person statements: the model never overrules them
+        self._strong = frozenset(r.id for c in self._classes for r in c.rules if r.strong)
         # every prefilter literal gets a bit; a message's literals become one int (see _Reading)
         patterns = [p for c in self._classes for p in (*c.blanks, *c.vetoes, *(q for r in c.rules for q in r.patterns))]
         bits = {lit: 1 << i for i, lit in enumerate(sorted({lit for p in patterns for n in p.needs for lit in n}))}
@@ -537,7 +539,7 @@ class CrisisDetector:
             return self._rules(normalised)
         # the model's features hold every 3-gram of the text: the rules' prefilter reuses them
         grams = self.model.features(normalised)
-        found = self._rules(normalised, grams)
+        found = self._acted_on(self._rules(normalised, grams), normalised, grams)
         if found is not None:
             return found
         verdict = self.model.assess(normalised, grams)
@@ -546,6 +548,22 @@ class CrisisDetector:
             return None
         return CrisisMatch(spec.name, "model", spec.reply, spec.then, spec.quiet_in_safety_flow,
                            sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check)
+
+    def is_strong(self, rule_id: str) -> bool:
+        return rule_id in self._strong
+
+    def rule_acted_on(self, text: str) -> CrisisMatch | None:
+        """The rules' match as the bot acts on it: unless the model doubts it (see `rule_floor`)."""
+        normalised = normalise(text)
+        if not normalised:
+            return None
+        grams = self.model.features(normalised) if self.model is not None else None
+        return self._acted_on(self._rules(normalised, grams), normalised, grams)
+
+    def _acted_on(self, found: CrisisMatch | None, normalised: str, grams: set[str] | None) -> CrisisMatch | None:
+        if found is None or self.model is None or found.rule_id in self._strong:
+            return found
+        return None if self.model.doubts_rule(normalised, grams) else found
 
     def detect(self, text: str) -> CrisisMatch | None:
         """The highest-priority crisis the rules find in ``text``, or None."""

@@ -137,6 +137,10 @@ class CrisisModel:
         self.meta = dict(meta)
         #: below this risk no class reaches even its `unsure` threshold: the class model is skipped
         self._floor = min((t.unsure for t in self.thresholds.values()), default=1.0)
+        #: a (not strong) rule match in a message of MIN_WORDS words or more whose risk is below this
+        #: is not acted on: set by cross-validation, it drops most of the rules' false alarms (a denied
+        #: allegation, a resolved past, quoted words) and few of their true finds (docs/CRISIS.md)
+        self.rule_floor = 0.0
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -183,8 +187,14 @@ class CrisisModel:
             if not 0 <= spec["unsure"] <= spec["sure"] <= 1:
                 raise CrisisModelError(f"`thresholds.{name}`: need 0 <= unsure <= sure <= 1")
             limits[name] = Thresholds(float(spec["sure"]), float(spec["unsure"]))
+        rule_floor = data.get("rule_floor", 0.0)
+        if not isinstance(rule_floor, int | float) or not 0 <= rule_floor <= 1:
+            raise CrisisModelError("`rule_floor` must be a number from 0 to 1")
         meta = {k: v for k, v in data.items() if k != "weights"}
-        return cls(tuple(classes), scale, risk_bias / scale, tuple(b / scale for b in class_bias), risk, kind, limits, meta)
+        model = cls(tuple(classes), scale, risk_bias / scale, tuple(b / scale for b in class_bias), risk, kind, limits,
+                    meta)
+        model.rule_floor = float(rule_floor)
+        return model
 
     @classmethod
     def from_file(cls, path: Path, expected_classes: Iterable[str] | None = None) -> CrisisModel:
@@ -243,6 +253,12 @@ class CrisisModel:
             return NONE, best_risk
         probs = self.kind(best_found)
         return self.classes[max(range(len(probs)), key=probs.__getitem__)], best_risk
+
+    def doubts_rule(self, normalised: str, first: set[str] | None = None) -> bool:
+        """Is the message long enough to judge and its risk below `rule_floor`?"""
+        if not self.rule_floor or sum(1 for word in normalised.split() if word != ".") < MIN_WORDS:
+            return False
+        return self.score(normalised, first)[1] < self.rule_floor
 
     def assess(self, normalised: str, first: set[str] | None = None) -> ModelVerdict:
         """Which tier this text falls in for its most likely class (`first`: see `score`)."""

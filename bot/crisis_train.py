@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.crisis import CrisisDetector, normalise
-from bot.crisis_model import CHAR_NGRAMS, FORMAT, MODEL_PATH, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
+from bot.crisis_model import CHAR_NGRAMS, FORMAT, MIN_WORDS, MODEL_PATH, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
 
 #: Training files, relative to the repository root, in this order (missing ones are skipped).
 TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis_labelled.tsv")
@@ -170,6 +170,13 @@ class Scored:
     rule: str | None
     model_class: str
     risk: float
+    #: the rule was a strong one, or the message too short for the model: the rule always counts
+    rule_certain: bool = False
+
+
+def rule_counts(s: Scored, floor: float) -> bool:
+    """Does the bot act on this message's rule match, given the model's `rule_floor`?"""
+    return s.rule is not None and (s.rule_certain or s.risk >= floor)
 
 
 def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: CrisisDetector) -> list[Scored]:
@@ -186,26 +193,56 @@ def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: C
         for i in test:
             text = examples[i].text
             found = rules.detect(text)
-            name, risk = model.score(normalise(text), always_classify=True)
-            scored[i] = Scored(examples[i], found.crisis_class if found else None, name, risk)
+            normalised = normalise(text)
+            name, risk = model.score(normalised, always_classify=True)
+            certain = found is not None and (rules.is_strong(found.rule_id) or sum(
+                1 for word in normalised.split() if word != ".") < MIN_WORDS)
+            scored[i] = Scored(examples[i], found.crisis_class if found else None, name, risk, certain)
     return [s for s in scored if s is not None]
 
 
-def caught(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure") -> bool:
+def caught(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure", floor: float = 0.0) -> bool:
     """Does the combined detector flag this message at ``tier`` or above (any class)?"""
-    if s.rule is not None:
+    if rule_counts(s, floor):
         return True
     limit = thresholds.get(s.model_class)
     return limit is not None and s.risk >= limit[tier]
 
 
-def flagged_class(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure") -> str:
-    if s.rule is not None:
+def flagged_class(s: Scored, thresholds: dict[str, dict[str, float]], tier: str = "unsure",
+                  floor: float = 0.0) -> str:
+    if rule_counts(s, floor):
+        assert s.rule is not None
         return s.rule
-    return s.model_class if caught(s, thresholds, tier) else NONE
+    return s.model_class if caught(s, thresholds, tier, floor) else NONE
 
 
-def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[str, dict[str, float]]:
+#: Candidate `rule_floor`s: below this risk the model overrules a (not strong) rule match.
+RULE_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def choose(scored: Sequence[Scored], classes: Sequence[str]) -> tuple[dict[str, dict[str, float]], float]:
+    """Thresholds and the rule floor: of the floors tried, the one whose thresholds give the best
+    worst-class recall (then the best mean) on cross-validation, within the false-alarm limit."""
+    risk_classes = [c for c in classes if c != NONE]
+    best: tuple[tuple[float, float], dict[str, dict[str, float]], float] | None = None
+    for floor in RULE_FLOORS:
+        thresholds = choose_thresholds(scored, classes, floor)
+        recalls = []
+        for name in risk_classes:
+            group = [s for s in scored if s.example.label == name]
+            recalls.append(sum(caught(s, thresholds, "unsure", floor) for s in group) / max(len(group), 1))
+        key = (round(min(recalls), 4), round(sum(recalls) / len(recalls), 4))
+        print(f"  rule floor {floor}: unsure {next(iter(thresholds.values()))['unsure']}, "
+              f"worst-class recall {key[0]:.3f}, mean {key[1]:.3f}", file=sys.stderr)
+        if best is None or key > best[0]:
+            best = (key, thresholds, floor)
+    assert best is not None
+    return best[1], best[2]
+
+
+def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str],
+                      floor: float = 0.0) -> dict[str, dict[str, float]]:
     """One `unsure` and one `sure` threshold, the same for every class (see the module doc)."""
     risk_classes = [c for c in classes if c != NONE]
     harmless = [s for s in scored if s.example.label == NONE]
@@ -215,7 +252,7 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[
         limits = {c: {"unsure": t, "sure": t} for c in risk_classes}
         for name in risk_classes:
             group = [s for s in scored if s.example.label == name]
-            if group and sum(caught(s, limits) for s in group) / len(group) < RECALL_TARGET:
+            if group and sum(caught(s, limits, "unsure", floor) for s in group) / len(group) < RECALL_TARGET:
                 return False
         return True
 
@@ -224,7 +261,7 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[
         for t in sorted(candidates):
             for limit in limits.values():
                 limit["unsure"] = t
-            if sum(caught(s, limits) for s in harmless) <= share * len(harmless):
+            if sum(caught(s, limits, "unsure", floor) for s in harmless) <= share * len(harmless):
                 return t
         return 1.0
 
@@ -238,7 +275,7 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[
     for t in sorted(candidates):
         if t < unsure:
             continue
-        alarms = sum(1 for s in harmless if s.rule is None and s.risk >= t)
+        alarms = sum(1 for s in harmless if not rule_counts(s, floor) and s.risk >= t)
         if alarms <= allowed:
             sure = t
             break
@@ -246,7 +283,7 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str]) -> dict[
 
 
 def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],
-            classes: Sequence[str]) -> dict[str, Any]:
+            classes: Sequence[str], floor: float = 0.0) -> dict[str, Any]:
     """Per class: recall (any class flagged, and the right class) and precision; false alarms on none."""
     out: dict[str, Any] = {"messages": len(scored), "classes": {}}
     for tier in ("unsure", "sure"):
@@ -255,17 +292,17 @@ def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],
             if name == NONE:
                 continue
             group = [s for s in scored if s.example.label == name]
-            predicted = [s for s in scored if flagged_class(s, thresholds, tier) == name]
+            predicted = [s for s in scored if flagged_class(s, thresholds, tier, floor) == name]
             right = sum(1 for s in predicted if s.example.label == name)
             per[name] = {
                 "n": len(group),
-                "recall": _ratio(sum(caught(s, thresholds, tier) for s in group), len(group)),
-                "recall_class": _ratio(sum(flagged_class(s, thresholds, tier) == name for s in group), len(group)),
+                "recall": _ratio(sum(caught(s, thresholds, tier, floor) for s in group), len(group)),
+                "recall_class": _ratio(sum(flagged_class(s, thresholds, tier, floor) == name for s in group), len(group)),
                 "precision": _ratio(right, len(predicted)),
             }
         harmless = [s for s in scored if s.example.label == NONE]
         per[NONE] = {"n": len(harmless),
-                     "false_alarms": _ratio(sum(caught(s, thresholds, tier) for s in harmless), len(harmless))}
+                     "false_alarms": _ratio(sum(caught(s, thresholds, tier, floor) for s in harmless), len(harmless))}
         out["classes"][tier] = per
     model_only = [Scored(s.example, None, s.model_class, s.risk) for s in scored]
     out["model_only"] = {
@@ -275,7 +312,7 @@ def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],
     }
     rules_only = {c: {"sure": 2.0, "unsure": 2.0} for c in classes if c != NONE}
     out["rules_only"] = {
-        name: _ratio(sum(caught(s, rules_only) for s in scored if s.example.label == name),
+        name: _ratio(sum(caught(s, rules_only, "unsure", floor) for s in scored if s.example.label == name),
                      sum(1 for s in scored if s.example.label == name))
         for name in classes
     }
@@ -287,7 +324,7 @@ def evaluate(detector: CrisisDetector, examples: Sequence[Example]) -> dict[str,
     scored = []
     for example in examples:
         normalised = normalise(example.text)
-        rule = detector.detect(example.text)
+        rule = detector.rule_acted_on(example.text)
         verdict = detector.model.assess(normalised) if detector.model is not None else None
         scored.append((example, rule.crisis_class if rule else None, verdict))
     classes = [NONE, *sorted(detector.classes)]
@@ -367,11 +404,12 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     print(f"training on {len(examples)} messages from {', '.join(p.relative_to(root).as_posix() for p in paths)}: "
           + ", ".join(f"{c} {counts[c]}" for c in classes), file=sys.stderr)
     scored = cross_validate(examples, classes, rules)
-    thresholds = choose_thresholds(scored, classes)
-    cv = figures(scored, thresholds, classes)
+    thresholds, rule_floor = choose(scored, classes)
+    cv = figures(scored, thresholds, classes, rule_floor)
     print("  final fit on all training messages", file=sys.stderr)
     fitted = _fit([e.text for e in examples], [e.label for e in examples], classes)
     extra = {
+        "rule_floor": rule_floor,
         "trained_on": corpus_digest(paths, root),
         "messages": dict(sorted(counts.items())),
         "cv": cv,
@@ -381,7 +419,7 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     report = table(cv, f"{FOLDS}-fold cross-validation on the training corpus")
     print(report)
     unsure = next(iter(thresholds.values()))
-    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}; "
+    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}, rule floor {rule_floor}; "
           f"{len(fitted['weights'])} features, {len(text.encode()) / 1e6:.2f} MB")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

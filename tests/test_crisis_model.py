@@ -26,13 +26,12 @@ FLOWS = REPO / "flows"
 MODEL = FLOWS / MODEL_PATH
 HELDOUT = REPO / HELDOUT_FILE
 RISK_CLASSES = ("child_danger", "domestic_violence", "harm_intent", "professional_threatened", "suicide", "threatened")
-#: The issue's bar on the held-out part, for rules and model together ("sure" or "unsure" counts as caught).
-RECALL_BAR = 0.95
+#: The issue's limit for false alarms on the held-out part (its 95 % recall bar is not met: docs/CRISIS.md).
 FALSE_ALARM_BAR = 0.05
 #: What the committed model reached on held-out (rounded down), as a floor against regressions.
-HELD_OUT_FLOOR = {"child_danger": 0.55, "domestic_violence": 0.8, "harm_intent": 0.49,
-                  "professional_threatened": 0.57, "suicide": 0.39, "threatened": 0.66}
-HELD_OUT_FALSE_ALARMS = 0.08
+HELD_OUT_FLOOR = {"child_danger": 0.75, "domestic_violence": 0.83, "harm_intent": 0.56,
+                  "professional_threatened": 0.66, "suicide": 0.54, "threatened": 0.72}
+HELD_OUT_FALSE_ALARMS = FALSE_ALARM_BAR
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +162,7 @@ def test_cross_validated_figures_are_in_the_model(crisis_report: list[str]) -> N
 
 
 def _held_out(detector: CrisisDetector, crisis_report: list[str]) -> dict[str, Any]:
-    if not HELDOUT.exists():
-        pytest.skip(f"{HELDOUT_FILE} is not there yet")
+    assert HELDOUT.exists(), f"{HELDOUT_FILE} is missing: the figures cannot be measured"
     result = evaluate(detector, read_corpus([HELDOUT]))
     crisis_report.extend(["", table(result, f"held-out {HELDOUT_FILE}, never trained or tuned on"),
                           "(caught: sure or unsure, any class; right class: the class's own help line first)"])
@@ -180,10 +178,18 @@ def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDe
     assert unsure["none"]["false_alarms"] <= HELD_OUT_FALSE_ALARMS
 
 
-@pytest.mark.xfail(reason="issue #12's bar (95 % recall per class at <= 5 % false alarms) is not met yet; "
-                          "see docs/CRISIS.md", strict=False)
-def test_held_out_meets_the_issue_bar(detector: CrisisDetector, crisis_report: list[str]) -> None:
-    unsure = _held_out(detector, [])["classes"]["unsure"]
-    low = {name: unsure[name]["recall"] for name in RISK_CLASSES if unsure[name]["recall"] < RECALL_BAR}
-    assert not low, f"recall below {RECALL_BAR:.0%} on held-out: {low}"
+#: The independent set (tests/data/crisis/README.md): what the shipped model reached (rounded down).
+PROBE = REPO / "tests" / "data" / "crisis" / "probe.tsv"
+PROBE_FLOOR = {"child_danger": 0.75, "domestic_violence": 0.84, "harm_intent": 0.61,
+               "professional_threatened": 0.84, "suicide": 0.62, "threatened": 0.9}
+
+
+def test_the_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(
+        detector: CrisisDetector, crisis_report: list[str]) -> None:
+    """Messages by a writer who never saw the corpus or the model: the closest to "sets never seen"."""
+    result = evaluate(detector, read_corpus([PROBE]))
+    crisis_report.extend(["", table(result, "independent set tests/data/crisis/probe.tsv, never trained or tuned on")])
+    unsure = result["classes"]["unsure"]
+    low = {name: unsure[name]["recall"] for name, floor in PROBE_FLOOR.items() if unsure[name]["recall"] < floor}
+    assert not low, f"recall on the independent set fell below the shipped model's: {low}"
     assert unsure["none"]["false_alarms"] <= FALSE_ALARM_BAR
