@@ -9,6 +9,7 @@ clock moves the whole product.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sqlite3
 import subprocess
@@ -129,3 +130,17 @@ def _updated_at(db_file: Path) -> int:
     with sqlite3.connect(db_file) as db:
         [(stamp,)] = db.execute("SELECT updated_at FROM conversations").fetchall()
     return int(stamp)
+
+
+def test_chat_today_shows_a_parent_what_they_would_read_on_that_day(tmp_path):
+    """`chat --today`: "gisteren" is the day before the given day, whatever the real date is."""
+    day = SYSTEM.today() + timedelta(days=400)
+    done = subprocess.run([PYTHON, "-m", "bot", "chat", "--json", "--db", str(tmp_path / "bot.sqlite3"),
+                           "--today", day.isoformat()],
+                          input="hallo\n1\n2\n1\ngisteren\n", capture_output=True, text=True, env=bot_env(),
+                          timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    from bot.dates import format_date
+
+    shown = [json.loads(line)["text"] for line in done.stdout.splitlines() if '"message"' in line]
+    assert shown[-1] == f"Ik lees: {format_date(day - timedelta(days=1), 'nl')}. Klopt dat?", shown[-3:]
