@@ -116,7 +116,7 @@ def test_every_url_is_https(directory: Directory) -> None:
 def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> None:
     for entry_id, entry in directory.entries.items():
         assert entry.researched == RESEARCHED, entry_id
-        # `checked:` only where someone read the source (kinderrechter_aanwijzing: art. 1:264 BW, 2026-12-06)
+        # `checked:` only where a person opened the live source; none has been, so far
         assert entry.checked is None or entry.checked > RESEARCHED, f"{entry_id}: `checked:` before the research"
         assert entry.source, entry_id
         assert entry.name.nl and entry.name.en, entry_id
