@@ -413,7 +413,17 @@ class _Run:
         if normalise(raw) in HELP_WORDS and self.offers_help():
             self.choose(self.current_step(), "help")  # "help" at "are you safe?" asks for help
             return
-        if keyword and not (self.state and self.state.pending == "pick"):
+        picking = self.state is not None and self.state.pending == "pick" and bool(self.state.offer)
+        if keyword and picking and self.match_offer(raw) is None:
+            # "terug" at "did you mean ...?" goes back to the question it answers, not past it
+            if keyword == "back":
+                assert self.state is not None
+                self.state.offer, self.state.pending = [], None
+                self.reshow()
+            else:
+                self.interrupt(keyword)
+            return
+        if keyword and not picking:
             self.interrupt(keyword)
             return
         option_id = self.typed_label(raw)
@@ -657,8 +667,9 @@ class _Run:
         if number is not None:
             index = number - 1
             return buttons[index].id if 0 <= index < len(buttons) else None
-        for button in buttons:
-            if text in (normalise(button.label), button.id):
+        names = [*(self.state.offer if self.state else []), None]  # the last button is "none of these"
+        for button, name in zip(buttons, names, strict=False):
+            if text in (normalise(button.label), button.id) or (name and text == normalise(str(name))):
                 return button.id
         return None
 
@@ -1018,12 +1029,20 @@ class _Run:
             return
         self.state.offer = candidates
         self.state.pending = "pick"
-        key = "sys.municipality_ambiguous" if found.kind == "ambiguous" else "sys.did_you_mean"
-        self.out.append(Send(self.text(key), self.offer_buttons(), token=self.state.step))
+        if found.split_note:  # "Haaren was split in 2021 ...": why we ask, before the question
+            self.out.append(Send(found.split_note.get(self.lang) or next(iter(found.split_note.values()))))
+        if found.kind != "ambiguous":
+            key = "sys.did_you_mean"
+        elif found.detail.place and not found.split_note:
+            key = "sys.municipality_place_ambiguous"
+        else:
+            key = "sys.municipality_ambiguous"
+        self.out.append(Send(self.text(key, typed=found.typed), self.offer_buttons(), token=self.state.step))
 
     def offer_buttons(self) -> tuple[ChoiceButton, ...]:
         assert self.state is not None
-        buttons = [ChoiceButton(f"c{i}", name) for i, name in enumerate(self.state.offer)]
+        label = getattr(self.fs.municipalities, "label", None)  # "Hengelo (Overijssel)": a province apart
+        buttons = [ChoiceButton(f"c{i}", label(name) if label else name) for i, name in enumerate(self.state.offer)]
         buttons.append(ChoiceButton("none", self.text("sys.none_of_these")))
         return tuple(buttons)
 

@@ -124,6 +124,9 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
 #: with how it was reached ({entry, rule, start, last_day, days_left}), for the texts that
 #: show a person the rule, the start date, the last day and the days left.
 DEADLINE_FUNCTIONS = frozenset({"deadline", "deadline_term"})
+#: Functions that read the flow set's data: the deadlines, and `municipality_website(name)`,
+#: a municipality's own site from the government register ("" when unknown).
+DATA_FUNCTIONS = DEADLINE_FUNCTIONS | {"municipality_website"}
 #: Names that are always defined. `desk_available` is a fact about the bot the core supplies
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
 BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "True", "False", "None", "true", "false"})

@@ -1,8 +1,9 @@
 """Recognise a Dutch municipality in what a user typed.
 
 Why: the council-speaking flow must find the user's own griffie, and users
-type "den bosch", "sgravenhage", "Weesp" (merged into Amsterdam in 2022) or
-"amsterdm". A wrong guess sends someone to the wrong council, so this module
+type "den bosch", "sgravenhage", "Weesp" (merged into Amsterdam in 2022),
+"amsterdm", or the town they live in ("Sneek", "Scheveningen", "Harns")
+rather than its municipality. A wrong guess sends someone to the wrong council, so this module
 never guesses silently: it says whether the answer is exact, an alias, ambiguous
 (ask which one), a set of suggestions (ask "did you mean"), or nothing.
 
@@ -34,6 +35,7 @@ __all__ = [
     "Municipality",
     "MunicipalityIndex",
     "MunicipalityMatch",
+    "Place",
     "Split",
     "default_index",
     "load_for_flowset",
@@ -49,6 +51,10 @@ AliasKind = Literal["spelling", "former-municipality"]
 # ("hello" vs "Hengelo" scores 67, "amsterdm" vs "Amsterdam" 94).
 SUGGESTION_CUTOFF = 75.0
 MAX_SUGGESTIONS = 3
+# A place name found inside a sentence is offered only from this many letters ("Sneek" yes, "Nes" no)
+PLACE_INSIDE_MIN = 5
+# A button with more characters is cut on a phone (bot.phone, issue 19)
+LABEL_MAX = 30
 
 _PREFIXES = re.compile(r"^(?:de |the )?(?:gemeente|gem|municipality(?: of)?)\s+", re.IGNORECASE)
 # Province names users type instead of a municipality. "Utrecht" and
@@ -86,8 +92,13 @@ class MatchOutcome(StrEnum):
     EXACT = "exact"
     ALIAS = "alias"
     AMBIGUOUS = "ambiguous"
+    #: a town or village (BAG woonplaats), or a name people use for one: its one municipality
+    PLACE = "place"
     SUGGESTIONS = "suggestions"
     NONE = "none"
+
+
+PlaceAliasKind = Literal["dutch-form", "frisian-form", "district"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,8 @@ class Municipality:
     code: str
     name: str
     province: str
+    #: the municipality's own website, from the government register (gemeenten-websites.tsv)
+    website: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +139,8 @@ class MunicipalityMatch:
     split: Split | None = None
     candidates: tuple[Municipality, ...] = ()
     province: str | None = None
+    #: the town or village the user named, when the match went through a place name
+    place: str | None = None
 
     @property
     def needs_village(self) -> bool:
@@ -140,19 +155,35 @@ class _Alias:
     kind: AliasKind
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A name for a town or village, and the municipality (or municipalities) it lies in.
+
+    89 BAG names occur in more than one municipality (Hengelo, Bergen, Rijswijk ...),
+    so a place never picks one of them: the flow asks which.
+    """
+
+    name: str
+    municipalities: tuple[Municipality, ...]
+    #: for a name BAG lacks (plaatsen-aliases.tsv): the BAG woonplaats it stands for
+    stands_for: str | None = None
+
+
 @dataclass
 class MunicipalityIndex:
-    """All municipalities, aliases and splits, prepared for fast matching."""
+    """All municipalities, aliases, splits and places, prepared for fast matching."""
 
     municipalities: tuple[Municipality, ...]
     aliases: tuple[_Alias, ...]
     splits: Mapping[str, Split]
+    places: tuple[Place, ...] = ()
     _by_key: dict[str, Municipality] = field(init=False, repr=False)
     _alias_by_key: dict[str, _Alias] = field(init=False, repr=False)
     _ambiguous: dict[str, tuple[Municipality, ...]] = field(init=False, repr=False)
     _provinces: dict[str, str] = field(init=False, repr=False)
     _fuzzy_keys: list[str] = field(init=False, repr=False)
     _fuzzy_targets: list[Municipality] = field(init=False, repr=False)
+    _place_by_key: dict[str, Place] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_key = {}
@@ -181,6 +212,9 @@ class MunicipalityIndex:
         self._provinces = {normalise_name(m.province): m.province for m in self.municipalities}
         for typed, province in _EXTRA_PROVINCE_NAMES.items():
             self._provinces[normalise_name(typed)] = province
+        self._place_by_key = {}
+        for place in self.places:
+            self._place_by_key.setdefault(normalise_name(place.name), place)
         self._fuzzy_keys = []
         self._fuzzy_targets = []
         for key, item in self._by_key.items():
@@ -195,9 +229,12 @@ class MunicipalityIndex:
 
     @classmethod
     def from_dir(cls, data_dir: Path = DEFAULT_DATA_DIR) -> MunicipalityIndex:
-        """Read gemeenten.tsv, gemeenten-aliases.tsv and gemeenten-splits.tsv."""
+        """Read gemeenten.tsv and, where present, the aliases, splits, websites and places."""
         rows = _read_tsv(data_dir / "gemeenten.tsv")
-        municipalities = tuple(Municipality(r["code"], r["name"], r["province"]) for r in rows)
+        websites_file = data_dir / "gemeenten-websites.tsv"
+        websites = {r["gemeente_code"]: r["website"] for r in _read_tsv(websites_file)} if websites_file.exists() else {}
+        municipalities = tuple(Municipality(r["code"], r["name"], r["province"], websites.get(r["code"]) or None)
+                               for r in rows)
         by_name = {m.name: m for m in municipalities}
         aliases: list[_Alias] = []
         for r in _read_tsv(data_dir / "gemeenten-aliases.tsv"):
@@ -228,7 +265,7 @@ class MunicipalityIndex:
                     villages=villages,
                     note={"nl": r["note_nl"], "en": r["note_en"]},
                 )
-        return cls(municipalities, tuple(aliases), splits)
+        return cls(municipalities, tuple(aliases), splits, _read_places(data_dir, municipalities))
 
     # --------------------------------------------------------------- matching
 
@@ -256,10 +293,22 @@ class MunicipalityIndex:
 
     def _match_key(self, key: str, text: str) -> MunicipalityMatch | None:
         official = self._by_key.get(key)
+        place = self._place_by_key.get(key)
         if official is not None:
+            elsewhere = tuple(m for m in place.municipalities if m != official) if place else ()
+            if place is not None and elsewhere:
+                # "Hengelo" is a municipality in Overijssel and a village in Bronckhorst (Gelderland):
+                # the wrong one sends the user to the wrong council, so ask
+                return MunicipalityMatch(MatchOutcome.AMBIGUOUS, text, candidates=(official, *elsewhere),
+                                         place=place.name)
             return MunicipalityMatch(MatchOutcome.EXACT, text, municipality=official)
         alias = self._alias_by_key.get(key)
         if alias is not None:
+            elsewhere = tuple(m for m in place.municipalities if m != alias.target) if place else ()
+            if place is not None and elsewhere and key not in self.splits:
+                # "Haren" is part of Groningen since 2019, and a village in Oss: ask
+                return MunicipalityMatch(MatchOutcome.AMBIGUOUS, text, candidates=(alias.target, *elsewhere),
+                                         alias=alias.alias, alias_kind=alias.kind, place=place.name)
             return MunicipalityMatch(
                 MatchOutcome.ALIAS,
                 text,
@@ -271,6 +320,14 @@ class MunicipalityIndex:
         ambiguous = self._ambiguous.get(key)
         if ambiguous is not None:
             return MunicipalityMatch(MatchOutcome.AMBIGUOUS, text, candidates=ambiguous)
+        if place is not None:
+            if len(place.municipalities) > 1:
+                # "alphen": the villages, and the municipality whose name starts with it
+                starting = tuple(m for k, m in self._by_key.items() if k.startswith(key) and len(key) >= 4)
+                candidates = _first_unique((*place.municipalities, *starting), MAX_SUGGESTIONS + 2)
+                return MunicipalityMatch(MatchOutcome.AMBIGUOUS, text, candidates=candidates, place=place.name)
+            return MunicipalityMatch(MatchOutcome.PLACE, text, municipality=place.municipalities[0],
+                                     place=place.name)
         return None
 
     def _suggest(self, key: str) -> tuple[Municipality, ...]:
@@ -298,6 +355,8 @@ class MunicipalityIndex:
         for size in range(min(5, len(words)), 0, -1):
             for start in range(len(words) - size + 1):
                 key = "".join(words[start : start + size])
+                if key not in self._by_key and key not in self._alias_by_key and len(key) < PLACE_INSIDE_MIN:
+                    continue  # short place names are often ordinary words ("Nes", "Best", "Eext")
                 hit = self._match_key(key, text)
                 if hit is None:
                     continue
@@ -315,6 +374,43 @@ def _first_unique(items: Iterable[Municipality], limit: int) -> tuple[Municipali
         if len(seen) == limit:
             break
     return tuple(seen)
+
+
+def _read_places(data_dir: Path, municipalities: tuple[Municipality, ...]) -> tuple[Place, ...]:
+    """woonplaatsen.tsv (CBS/BAG, one row per place and municipality) and plaatsen-aliases.tsv.
+
+    The places file names municipalities by code; an unknown code or place is a data
+    error, found when the bot starts rather than when a user types the name.
+    """
+    places_file = data_dir / "woonplaatsen.tsv"
+    if not places_file.exists():
+        return ()
+    by_code = {m.code: m for m in municipalities}
+    # grouped by what matching compares: "Kapel Avezaath" (Tiel) and "Kapel-Avezaath" (Buren)
+    # are two places that read the same, so typing either asks which
+    grouped: dict[str, list[Municipality]] = {}
+    shown: dict[str, str] = {}
+    by_name: dict[str, list[Municipality]] = {}
+    for r in _read_tsv(places_file):
+        target = by_code.get(r["gemeente_code"])
+        if target is None:
+            raise ValueError(f"place {r['woonplaats']!r} names unknown municipality {r['gemeente_code']!r}")
+        key = normalise_name(r["woonplaats"])
+        shown.setdefault(key, r["woonplaats"])
+        for found in (grouped.setdefault(key, []), by_name.setdefault(r["woonplaats"], [])):
+            if target not in found:
+                found.append(target)
+    places = [Place(shown[key], tuple(found)) for key, found in grouped.items()]
+    aliases_file = data_dir / "plaatsen-aliases.tsv"
+    if aliases_file.exists():
+        for r in _read_tsv(aliases_file):
+            if r["kind"] not in ("dutch-form", "frisian-form", "district"):
+                raise ValueError(f"place alias {r['alias']!r}: unknown kind {r['kind']!r}")
+            stands_for = by_name.get(r["place"])
+            if stands_for is None:
+                raise ValueError(f"place alias {r['alias']!r} points to unknown place {r['place']!r}")
+            places.append(Place(r["alias"], tuple(stands_for), stands_for=r["place"]))
+    return tuple(places)
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -343,7 +439,11 @@ class FlowsetMatch:
 
     A split former municipality is reported as ``ambiguous`` with the parts as
     candidates: assigning a resident of Esch to Oisterwijk (where the alias
-    points) would send them to the wrong council.
+    points) would send them to the wrong council. ``split_note`` says why the
+    user is asked, in each language. A place is reported as ``alias`` with a note
+    that names its municipality, so the user sees the answer changed and why.
+    ``labels`` are the buttons for ``candidates``, with their province
+    ("Hengelo (Overijssel)", "Bronckhorst (Gelderland)").
     """
 
     kind: str
@@ -352,6 +452,8 @@ class FlowsetMatch:
     note_key: str | None
     candidates: tuple[str, ...]
     detail: MunicipalityMatch
+    labels: tuple[str, ...] = ()
+    split_note: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -364,12 +466,36 @@ class FlowsetMatcher:
         found = self.index.match(text)
         names = tuple(c.name for c in found.candidates)
         if found.split is not None:
-            return FlowsetMatch("ambiguous", None, text, None, found.split.into, found)
+            parts = tuple(m for m in (self.index.get(n) for n in found.split.into) if m is not None)
+            return FlowsetMatch("ambiguous", None, text, None, found.split.into, found,
+                                labels=tuple(self.label(m.name) for m in parts), split_note=found.split.note)
+        if found.outcome is MatchOutcome.PLACE and found.municipality is not None:
+            return FlowsetMatch("alias", found.municipality.name, found.place or text, "sys.municipality_place",
+                                (), found)
         name = found.municipality.name if found.municipality else None
         # "Weesp" is Amsterdam since 2022: say so, or the user wonders why we changed their answer
         note = "sys.municipality_merged" if found.alias_kind == "former-municipality" else None
-        typed = found.alias or text
-        return FlowsetMatch(found.outcome.value, name, typed, note, names, found)
+        typed = found.alias or found.place or text
+        return FlowsetMatch(found.outcome.value, name, typed, note, names, found,
+                            labels=tuple(self.label(n) for n in names))
+
+    def label(self, name: str) -> str:
+        """A button for a municipality the user may pick: with its province where that fits.
+
+        Same-named places lie in different provinces (Hengelo, Wirdum), so the province is
+        what tells the buttons apart; a name that already carries one ("Bergen (NH.)"), or
+        would be cut on a phone with it (bot.phone), stays bare.
+        """
+        found = self.index.get(name)
+        if found is None or "(" in found.name or found.name == found.province:  # not "Utrecht (Utrecht)"
+            return name
+        labelled = f"{found.name} ({found.province})"
+        return labelled if len(labelled) <= LABEL_MAX else name
+
+    def website(self, name: str) -> str | None:
+        """The municipality's own website (government register), for finding its griffie."""
+        found = self.index.get(name)
+        return found.website if found is not None else None
 
 
 def load_for_flowset(data_dir: Path = DEFAULT_DATA_DIR) -> FlowsetMatcher:

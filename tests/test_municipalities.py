@@ -40,15 +40,25 @@ def test_the_data_is_the_2026_list() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_municipality_matches_itself_in_any_case(name: str) -> None:
+    """Exactly, or, where a village elsewhere has the same name (14 of them), first among those asked."""
+    elsewhere = {r["gemeente"] for r in _rows("woonplaatsen.tsv") if r["woonplaats"] == name} - {name}
     for typed in {name, name.lower(), name.upper(), name.title(), _plain(name)}:
         found = match(typed)
-        assert found.outcome is MatchOutcome.EXACT, typed
-        assert found.municipality is not None and found.municipality.name == name
+        if elsewhere:
+            assert found.outcome is MatchOutcome.AMBIGUOUS, typed
+            assert found.candidates[0].name == name
+            assert {c.name for c in found.candidates[1:]} == elsewhere
+        else:
+            assert found.outcome is MatchOutcome.EXACT, typed
+            assert found.municipality is not None and found.municipality.name == name
 
 
 @pytest.mark.parametrize(("alias", "current", "kind"), ALIASES)
 def test_every_alias_resolves_to_the_current_name(alias: str, current: str, kind: str) -> None:
     found = match(alias)
+    if found.outcome is MatchOutcome.AMBIGUOUS:  # "Haren", "Vianen": also a village elsewhere, asked first
+        assert found.place is not None and found.candidates[0].name == current, alias
+        return
     assert found.outcome in (MatchOutcome.ALIAS, MatchOutcome.EXACT), alias
     assert found.municipality is not None and found.municipality.name == current
     if found.outcome is MatchOutcome.ALIAS:
@@ -84,10 +94,11 @@ def test_hague_and_bosch_without_apostrophe_or_hyphen() -> None:
     assert found.municipality is not None and found.municipality.name == "'s-Hertogenbosch"
 
 
-def test_hengelo_is_the_one_in_overijssel() -> None:
+def test_hengelo_is_asked_about_because_there_is_one_in_each_province() -> None:
+    """A municipality's name that is also a village elsewhere: the wrong one is the wrong council."""
     found = match("hengelo")
-    assert found.outcome is MatchOutcome.EXACT
-    assert found.municipality is not None and found.municipality.province == "Overijssel"
+    assert found.outcome is MatchOutcome.AMBIGUOUS and found.place == "Hengelo"
+    assert [(c.name, c.province) for c in found.candidates] == [("Hengelo", "Overijssel"), ("Bronckhorst", "Gelderland")]
     gelderland = match("Hengelo (Gld.)")
     assert gelderland.municipality is not None
     assert gelderland.municipality.name == "Bronckhorst"
@@ -164,11 +175,10 @@ def test_prefixes_and_sentences() -> None:
     sentence = match("ik woon in Ede")
     assert sentence.outcome is MatchOutcome.SUGGESTIONS  # a guess, never a match
     assert sentence.candidates[0].name == "Ede"
+    # villages called Alphen in two municipalities, and the municipality whose name starts with it
     prefix = match("alphen")
-    assert {c.name for c in prefix.candidates} == {
-        "Alphen aan den Rijn",
-        "Alphen-Chaam",
-    }
+    assert prefix.outcome is MatchOutcome.AMBIGUOUS
+    assert {c.name for c in prefix.candidates} == {"Alphen aan den Rijn", "Alphen-Chaam", "West Maas en Waal"}
 
 
 def test_normalise_name() -> None:
@@ -201,3 +211,89 @@ def test_the_engine_adapter_gives_names_and_never_guesses_a_split() -> None:
     assert haaren.name is None
     assert haaren.candidates == ("Oisterwijk", "Boxtel", "Vught", "Tilburg")
     assert matcher.match("friesland").kind == "none"
+
+
+PLACES = _rows("woonplaatsen.tsv")
+PLACE_ALIASES = [
+    r for r in csv.DictReader([line for line in (DEFAULT_DATA_DIR / "plaatsen-aliases.tsv").read_text(
+        encoding="utf-8").splitlines() if not line.startswith("#")], delimiter="\t")]
+
+
+def test_the_places_are_the_cbs_2026_list_verbatim() -> None:
+    """flows/directory/woonplaatsen.tsv is shared/domain's file: 2,544 rows, every municipality in it."""
+    assert len(PLACES) == 2544
+    assert len({r["woonplaats"] for r in PLACES}) == 2448
+    assert {r["gemeente"] for r in PLACES} == set(NAMES)
+    # grouped as matching compares them: "Kapel Avezaath" (Tiel) and "Kapel-Avezaath" (Buren) ask which
+    assert len(default_index().places) == len({normalise_name(r["woonplaats"]) for r in PLACES}) + len(PLACE_ALIASES)
+    kapel = match("kapel avezaath")
+    assert kapel.outcome is MatchOutcome.AMBIGUOUS and {c.name for c in kapel.candidates} == {"Tiel", "Buren"}
+
+
+def test_every_place_in_one_municipality_leads_to_it() -> None:
+    """Every BAG place name, typed as it is, finds its municipality or (where it is one) itself."""
+    homes: dict[str, set[str]] = {}
+    for r in PLACES:  # as matching compares names: "Kapel Avezaath" and "Kapel-Avezaath" read the same
+        homes.setdefault(normalise_name(r["woonplaats"]), set()).add(r["gemeente"])
+    wrong = []
+    for place, where in homes.items():
+        found = match(place)
+        got = {found.municipality.name} if found.municipality else {c.name for c in found.candidates}
+        if found.split is not None:  # a former municipality that was split: the flow asks for the village
+            continue
+        if found.outcome is MatchOutcome.ALIAS and len(where) == 1:  # "Weesp": a former municipality
+            ok = got == where
+        elif found.alias_kind == "former-municipality":  # "Haren": Groningen since 2019, and a village in Oss
+            ok = found.outcome is MatchOutcome.AMBIGUOUS and where <= got
+        elif len(where) == 1:
+            ok = found.outcome in (MatchOutcome.EXACT, MatchOutcome.PLACE) and got == where
+        else:
+            ok = found.outcome is MatchOutcome.AMBIGUOUS and where <= got
+        if not ok:
+            wrong.append((place, found.outcome.value, sorted(got), sorted(where)))
+    assert not wrong, wrong[:20]
+
+
+@pytest.mark.parametrize(("typed", "municipality"), [
+    ("Sneek", "Súdwest-Fryslân"), ("drachten", "Smallingerland"), ("Joure", "De Fryske Marren"),
+    ("Zaandam", "Zaanstad"), ("Scheveningen", "'s-Gravenhage"), ("Son", "Son en Breugel"),
+    ("Harns", "Harlingen"), ("Bergum", "Tytsjerksteradiel"), ("Grouw", "Leeuwarden"), ("Esch", "Boxtel"),
+])
+def test_towns_districts_and_other_names_lead_to_their_municipality(typed: str, municipality: str) -> None:
+    found = match(typed)
+    assert found.outcome is MatchOutcome.PLACE, found
+    assert found.municipality is not None and found.municipality.name == municipality
+    assert found.place is not None
+
+
+def test_every_place_alias_points_at_a_real_place_and_has_a_source() -> None:
+    names = {r["woonplaats"] for r in PLACES}
+    assert PLACE_ALIASES
+    for r in PLACE_ALIASES:
+        assert r["place"] in names, r
+        assert r["alias"] not in names, f"{r['alias']} is a BAG name already"
+        assert r["kind"] in ("dutch-form", "frisian-form", "district"), r
+        assert r["source"].startswith("https://"), r
+
+
+def test_a_place_in_a_sentence_is_offered_but_short_words_are_not() -> None:
+    assert [c.name for c in match("ik woon in Drachten").candidates] == ["Smallingerland"]
+    assert match("ik woon in de buurt van nes").outcome is MatchOutcome.NONE
+
+
+def test_the_engine_adapter_labels_buttons_with_the_province_and_knows_the_website() -> None:
+    matcher = load_for_flowset()
+    found = matcher.match("Wirdum")
+    assert found.kind == "ambiguous" and found.typed == "Wirdum"
+    assert found.labels == ("Eemsdelta (Groningen)", "Leeuwarden (Fryslân)")
+    assert matcher.label("Bergen (NH.)") == "Bergen (NH.)"  # has its own province mark
+    assert matcher.label("Nuenen, Gerwen en Nederwetten") == "Nuenen, Gerwen en Nederwetten"  # would not fit
+    haaren = matcher.match("Haaren")
+    assert haaren.split_note is not None and "Esch" in haaren.split_note["nl"]
+    sneek = matcher.match("sneek")
+    assert (sneek.kind, sneek.name, sneek.typed, sneek.note_key) == (
+        "alias", "Súdwest-Fryslân", "Sneek", "sys.municipality_place")
+    assert matcher.website("Súdwest-Fryslân") == "https://www.sudwestfryslan.nl"
+    assert matcher.website("Nergenshuizen") is None
+    websites = _rows("gemeenten-websites.tsv")
+    assert len(websites) == 342 and all(r["website"].startswith("https://") for r in websites)

@@ -17,7 +17,7 @@ from typing import Any
 from bot.expressions import (
     BASE_FUNCTIONS,
     BUILTIN_NAMES,
-    DEADLINE_FUNCTIONS,
+    DATA_FUNCTIONS,
     ExpressionBudgetExceeded,
     ExpressionError,
     deadline_refs,
@@ -48,7 +48,7 @@ NAMESPACE_GLOBALS = {
     "matrix": frozenset({"bot", "encrypted"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
-FUNCTIONS = frozenset(BASE_FUNCTIONS) | DEADLINE_FUNCTIONS
+FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS
 #: Telegram callback_data is at most 64 bytes: "<step>:<option>".
 CALLBACK_LIMIT = 64
 
@@ -384,7 +384,7 @@ def check_budgets(flows: dict[str, Flow], positions: dict[str, Positions], local
     problems: list[Problem] = []
     sample = _sample()
     values = dict.fromkeys(variables_set(flows), sample)
-    functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DEADLINE_FUNCTIONS, lambda *_: "2026-01-01")
+    functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DATA_FUNCTIONS, lambda *_: "2026-01-01")
     for flow_id, flow in flows.items():
         for step_id, step in flow.steps.items():
             for sub, source in expressions(step):

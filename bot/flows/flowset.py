@@ -82,7 +82,13 @@ class FlowSet:
             return self._deadline_term(entry, rule, start, today)
 
         funcs["deadline_term"] = deadline_term
+        funcs["municipality_website"] = self._municipality_website
         return funcs
+
+    def _municipality_website(self, name: Any) -> str:
+        """The municipality's own website (government register), "" when unknown: texts say so."""
+        website = getattr(self.municipalities, "website", None)
+        return (website(str(name)) or "") if website is not None else ""
 
     def _deadline(self, entry: str, rule: str, start: Any) -> str:
         from bot.dates import add_period
