@@ -65,7 +65,6 @@ class FlowSet:
             if index is not None:
                 names += [m.name for m in index.municipalities] + [m.province for m in index.municipalities]
                 names += [a.alias for a in index.aliases]
-                names += [p.name for p in getattr(index, "places", ())]  # "Sneek", "Scheveningen" are no names
             self._known_words = known_words(names)
         return self._known_words
 
