@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 Lang = Literal["nl", "en"]
-Kind = Literal["body", "helpline", "fact"]
+Kind = Literal["body", "helpline", "fact", "term"]
 Cost = Literal["free", "paid", "mixed"]
 Confidence = Literal["verified", "old", "unverified", "conflicting"]
 
@@ -181,9 +181,11 @@ class Deadline(_Strict):
 
 
 class Entry(_Strict):
-    """A body, help line or fact, with the provenance every fact needs."""
+    """A body, help line, fact or explained word, with the provenance every fact needs."""
 
     kind: Kind
+    #: words people type for this entry ("wat is een OTS?"): any language, matched without case or accents
+    typed: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(default_factory=list)
     name: Localized
     purpose: Localized
     phone: Phone | None = None

@@ -115,7 +115,10 @@ def test_every_url_is_https(directory: Directory) -> None:
 
 def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> None:
     for entry_id, entry in directory.entries.items():
-        assert entry.researched == RESEARCHED, entry_id
+        # taken over from FACTS.md on RESEARCHED; researched since then (the glossary) only as unverified
+        assert entry.researched == RESEARCHED or (
+            entry.researched is not None and entry.researched > RESEARCHED and entry.confidence == "unverified"
+        ), entry_id
         # `checked:` only where a person opened the live source; none has been, so far
         assert entry.checked is None or entry.checked > RESEARCHED, f"{entry_id}: `checked:` before the research"
         assert entry.source, entry_id

@@ -1,0 +1,62 @@
+"""Recognise "wat is een OTS?" at any step, so the bot can explain the word and go on.
+
+Why: a parent reading "Over een OTS beslist de rechter" may not know the word,
+and asking should not cost them their place in the flow. The explanations are
+directory entries (flows/directory/glossary.yaml, kind `term`, with a source);
+this module only finds which entry a question asks about. It is strict on
+purpose: only a question about one known word counts ("wat is gezag?", "what
+does OTS mean", "OTS?"), so an answer that merely mentions a word ("ik heb
+gezag") is never taken for a question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+__all__ = ["GlossaryIndex"]
+
+_QUESTION = re.compile(
+    r"^(?:"
+    r"wat (?:is|zijn|betekent|betekend|bedoel je met|wordt bedoeld met|is dat,?)(?: een| de| het)?"
+    r"|wat is (?:een|de|het)"
+    r"|what(?:'s| is| are| does)(?: an| a| the)?"
+    r"|what do you mean by(?: an| a| the)?"
+    r"|uitleg(?: over| van)?(?: een| de| het)?"
+    r"|explain(?: an| a| the)?"
+    r")\s+(?P<term>.+?)(?:\s+(?:mean|betekenen|inhoudt|in))?\s*[?!.]*$"
+)
+_BARE = re.compile(r"^(?P<term>[a-z][a-z ]{1,40}?)\s*\?+$")
+
+
+def _plain(text: str) -> str:
+    text = text.strip().lower()
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = re.sub(r"[-_/]", " ", text)
+    return re.sub(r"\s+", " ", text)
+
+
+class GlossaryIndex:
+    """The typed words of the directory's entries, for finding the one a question is about."""
+
+    def __init__(self, typed: Mapping[str, Iterable[str]]) -> None:
+        self._by_word: dict[str, str] = {}
+        for entry_id, words in typed.items():
+            for word in words:
+                self._by_word.setdefault(_plain(word), entry_id)
+
+    def __len__(self) -> int:
+        return len(self._by_word)
+
+    def asked(self, text: str) -> str | None:
+        """The entry id a question asks to explain, or None when the text is not such a question."""
+        plain = _plain(text)
+        if len(plain) > 80:
+            return None
+        found = _QUESTION.match(plain) or _BARE.match(plain)
+        if found is None:
+            return None
+        term = found.group("term").strip(" ?!.'\"")
+        return self._by_word.get(term)
