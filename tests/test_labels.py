@@ -71,3 +71,10 @@ def test_the_check_counts_every_question():
     found = {(flow, step): keys for flow, step, keys in questions()}
     assert "main.pro.threat" in found[("main", "pro_menu")]
     assert "termijn.aanwijzing" in found[("termijn", "which")]
+
+
+def test_a_label_longer_than_30_characters_is_too_wide_whatever_its_letters():
+    """The weights guess Roboto; a plain cap of 30 holds for any phone font and text size."""
+    assert label_width("a" * 30) <= BUTTON_WIDTH < label_width("a" * 31)
+    assert label_width("i" * 31) > BUTTON_WIDTH  # narrow letters alone do not earn a longer label
+    assert label_width("W" * 26) > BUTTON_WIDTH  # wide capitals are over sooner

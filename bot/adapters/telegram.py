@@ -85,6 +85,7 @@ from bot.events import (
 )
 from bot.flood import Verdict
 from bot.letters import file_bytes
+from bot.phone import side_by_side
 from bot.store import who_of
 
 if TYPE_CHECKING:
@@ -351,12 +352,6 @@ def split_with_rest(text: str, limit: int = TEXT_LIMIT) -> list[tuple[str, str]]
     return chunks
 
 
-#: Answers this short ("Ja"/"Nee", "Yes"/"No") sit side by side; longer ones get a row each,
-#: because Telegram cuts long labels in a shared row.
-SIDE_BY_SIDE_LABEL = 8
-SIDE_BY_SIDE_COUNT = 3
-
-
 def keyboard(choices: Sequence[ChoiceButton], token: str) -> InlineKeyboardMarkup | None:
     """Buttons carrying `<token>:<choice id>` so a stale press is recognised.
 
@@ -371,7 +366,7 @@ def keyboard(choices: Sequence[ChoiceButton], token: str) -> InlineKeyboardMarku
 def _keyboard(choices: tuple[ChoiceButton, ...], token: str) -> InlineKeyboardMarkup:
     """Every user at a step gets the same keyboard; PTB's objects are frozen, so one is shared."""
     buttons = [InlineKeyboardButton(c.label, callback_data=f"{token}:{c.id}") for c in choices]
-    if len(buttons) <= SIDE_BY_SIDE_COUNT and all(len(c.label) <= SIDE_BY_SIDE_LABEL for c in choices):
+    if side_by_side([c.label for c in choices]):  # a row each unless every label fits its share (bot/phone.py)
         return InlineKeyboardMarkup([buttons])
     return InlineKeyboardMarkup([[button] for button in buttons])
 
