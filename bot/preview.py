@@ -142,6 +142,7 @@ class Message:
     text: str
     cards: tuple[str, ...] = ()
     letter: bool = False
+    buttons: tuple[str, ...] = ()
 
 
 def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
@@ -162,12 +163,21 @@ def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
                 found.append(Message(flow_id, step_id, page.text(step.text)))
             found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show or []]
         elif text := _message_text(page, fs, step):
-            found.append(Message(flow_id, step_id, text))
+            found.append(Message(flow_id, step_id, text, buttons=_button_labels(page, step)))
         if step.kind == "document" and step.document and mime_for(step.document.filename) == DOCX_MIME:
             letter = page.text(step.document.template) + "\n"  # as the engine's `document` makes it
             found += [Message(flow_id, step_id, part, letter=True)
                       for part in in_messages(page.text("letters.copy"), letter)]
     return found
+
+
+def _button_labels(page: _Page, step: Step) -> tuple[str, ...]:
+    """The buttons under a step's question: its options, or yes and no (the engine's `buttons`)."""
+    if step.kind == "choose" and step.options:
+        return tuple(page.text(option.label) for option in step.options)
+    if step.kind == "ask" and step.type == "yesno":
+        return page.text("sys.yes"), page.text("sys.no")
+    return ()
 
 
 def _card(page: _Page, fs: FlowSet, entry: str) -> str:

@@ -11,7 +11,7 @@ from bot.app import load_flows
 from bot.cli import main as cli_main
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
-from bot.preview import preview_flow, reading_order
+from bot.preview import flow_messages, preview_flow, reading_order
 from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, TODAY, load_fixture_flows
 
@@ -89,3 +89,13 @@ def test_cli_preview_with_example_values(capsys: pytest.CaptureFixture[str]) -> 
     assert "there is no flow `nosuch`" in capsys.readouterr().err
     assert cli_main(["preview", "main", "--lang", "fr", *common]) == 2
     assert "there is no language `fr`" in capsys.readouterr().err
+
+
+def test_each_message_carries_the_buttons_the_engine_puts_under_it() -> None:
+    """The phone preview draws buttons from flow_messages: a question's options, yes and no, nothing elsewhere."""
+    fs = load_fixture_flows()
+    messages = {(m.step, m.text.splitlines()[0]): m.buttons for m in flow_messages(fs, "main", "nl", today=TODAY)}
+
+    assert messages[("menu", "Waarmee kan ik helpen?")][:2] == ("Een brief schrijven", "Een termijn uitrekenen")
+    assert ("Ja", "Nee") in messages.values()  # the yes/no question
+    assert messages[("welcome", next(text for step, text in messages if step == "welcome"))] == ()
