@@ -18,11 +18,14 @@ $(SYNAPSE_VENV)/.installed:
 	SYNAPSE_VENV=$(SYNAPSE_VENV) bash .ci/install-synapse
 	touch $@
 
-# Graphviz renders flow graphs as SVG/PNG; installed when we may (CI runs as root).
+# Graphviz renders flow graphs as SVG/PNG; Chromium (with its driver) runs the phone preview's
+# browser test (tests/test_preview_html.py). Installed when we may (CI runs as root).
+SYSTEM_PACKAGES := dot:graphviz chromium:chromium chromedriver:chromium-driver
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
-	  || echo "note: graphviz not installed; SVG/PNG graphs are unavailable (mermaid and dot work)"; }
+	@missing=$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null 2>&1 || echo $${pair#*:}; done); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing fonts-liberation >/dev/null) \
+	  || echo "note: not installed: $$missing (no SVG/PNG graphs without graphviz; the phone preview's browser test skips without chromium, outside CI)"; }
 
 run: $(VENV)/.installed
 	$(PY) -m bot

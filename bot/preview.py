@@ -20,6 +20,7 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.clock import NL, SYSTEM
@@ -132,7 +133,7 @@ def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | N
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message a step sends, as the user reads it (buttons apart).
+    """One message a step sends, as the user reads it, with the labels of its buttons.
 
     `cards` names the directory card it is; `letter` marks part of a letter's copy in the chat.
     """
@@ -290,8 +291,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     fs = load_or_report(args)
     if fs is None:
         return 1
-    if args.flow not in fs.flows:
-        print(f"there is no flow `{args.flow}`; flows: {', '.join(sorted(fs.flows))}", file=sys.stderr)
+    if args.flow not in fs.flows and not (args.html and args.flow == "all"):
+        print(f"there is no flow `{args.flow}`; flows: {', '.join(sorted(fs.flows))}"
+              + (" (or `all` with --html)" if args.html else ""), file=sys.stderr)
         return 2
     if args.lang not in fs.locales.languages:
         print(f"there is no language `{args.lang}`; languages: {', '.join(fs.locales.languages)}", file=sys.stderr)
@@ -304,6 +306,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
             return 2
         overrides[name.strip()] = _parse_value(value.strip())
     today = clock_of(args)().astimezone(NL).date()
+    if args.html:
+        from bot.preview_html import write_site
+
+        flows = sorted(fs.flows) if args.flow == "all" else [args.flow]
+        written = write_site(fs, Path(args.html), flows, today=today, overrides=overrides)
+        print(f"wrote {len(written)} pages to {args.html}; open {Path(args.html) / 'index.html'}")
+        return 0
     sys.stdout.write(preview_flow(fs, args.flow, args.lang, today=today, overrides=overrides))
     return 0
 
@@ -316,4 +325,5 @@ def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("flow", help="flow id, e.g. termijn")
     p.add_argument("--lang", default="nl", help="language (default nl)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="example value for a variable (repeatable)")
+    p.add_argument("--html", metavar="DIR", help="write a phone preview site (every language) to DIR; FLOW may be `all`")
     p.set_defaults(func=cmd_preview)
