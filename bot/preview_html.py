@@ -60,7 +60,8 @@ header p, header nav { margin: 2px 0; font-size: 13px; }
 .source { font-size: 11px; color: #333; margin: 0 0 6px; overflow-wrap: anywhere; }
 .missing { color: #a00; }
 table { border-collapse: collapse; font-size: 13px; background: #fff; }
-td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+td, th { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
+td a { overflow-wrap: anywhere; }
 """
 
 _PAGE = """<!doctype html>
