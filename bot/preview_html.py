@@ -44,7 +44,7 @@ header h1 { font-size: 18px; margin: 0 0 4px; }
 header p, header nav { margin: 2px 0; font-size: 13px; }
 .layout { display: flex; flex-wrap: wrap; gap: 16px; padding: 12px 0; align-items: flex-start; }
 .phone { width: 360px; min-width: 360px; max-width: 360px; background: #dfe9d8; padding: 8px; overflow: hidden; }
-.side { flex: 1 1 420px; min-width: 0; padding: 0 12px; }
+.side { flex: 1 1 420px; min-width: 0; padding: 0 12px; overflow-x: auto; }  /* never widens a phone's screen */
 .side object, .side img { max-width: 100%; background: #fff; }
 .side pre { white-space: pre-wrap; font-size: 12px; background: #fff; padding: 8px; overflow-x: auto; }
 .step { margin: 0 0 14px; }
