@@ -9,8 +9,8 @@ to moderators, not to code: each route's words and synonyms are a text in
 How it decides, in order of trust:
 - a word or phrase of a route in the text, whole or inside a compound word
   ("voogd" in "gezinsvoogd", "klacht" in "tuchtklacht");
-- the same with a typing error (rapidfuzz ratio, for words of 5 letters or more:
-  short words have too many neighbours: "raad" and "rood");
+- the same with a typing error (rapidfuzz edit distance, for words of 6 letters
+  or more: short words have too many neighbours: "raad" and "rood");
 - longer phrases weigh more than single words, so "hoe lang heb ik" points at the
   deadline route even though "klacht" points at the complaint route: both are
   offered, best first.
@@ -26,14 +26,17 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 __all__ = ["Guess", "IntentMatcher", "words_of"]
 
-#: Words shorter than this only count when typed exactly (typos of short words are other words)
-FUZZY_MIN = 5
-#: A typed word this similar (0-100) to a route's word counts as that word
-FUZZY_CUTOFF = 80.0
+#: Words shorter than this only count when typed exactly (typos of short words are other words:
+#: "dying" is one letter from "lying")
+FUZZY_MIN = 6
+#: A typed word this many edits from a route's word (and with its first letter) counts as that word;
+#: one edit up to 8 letters ("klachd"), two from 9 ("gezinsvogd"). "utrecht" is 3 from "tuchtrecht".
+FUZZY_EDITS_SHORT, FUZZY_EDITS_LONG, FUZZY_LONG = 1, 2, 9
 #: A route's word of at least this many letters also counts inside a longer word (Dutch compounds)
 INSIDE_MIN = 5
 #: A second route is offered only when it scores at least this share of the best one
@@ -83,7 +86,7 @@ class IntentMatcher:
                     seen.add((route, words))
                     self._phrases.append(_Phrase(route, words, " ".join(words)))
         self._vocabulary = sorted({w for p in self._phrases for w in p.words})
-        self._long_words = [w for w in self._vocabulary if len(w) >= FUZZY_MIN]
+        self._long_words = [w for w in self._vocabulary if len(w) >= INSIDE_MIN]
 
     @classmethod
     def from_texts(cls, *texts: Mapping[str, str]) -> IntentMatcher:
@@ -107,7 +110,9 @@ class IntentMatcher:
         found = {token} if token in self._vocabulary else set()
         found.update(w for w in self._long_words if len(w) >= INSIDE_MIN and w != token and w in token)
         if not found and len(token) >= FUZZY_MIN:
-            hit = process.extractOne(token, self._long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            edits = FUZZY_EDITS_LONG if len(token) >= FUZZY_LONG else FUZZY_EDITS_SHORT
+            same_start = [w for w in self._long_words if w[0] == token[0]]
+            hit = process.extractOne(token, same_start, scorer=Levenshtein.distance, score_cutoff=edits)
             if hit is not None:
                 found.add(hit[0])
         return found
