@@ -338,10 +338,19 @@ class Store:
             log.info("encryption keys are set: %d stored ids, titles and timer names were protected", converted)
 
     async def close(self) -> None:
-        self.closed = True
         checkpointer, self.checkpointer = self.checkpointer, None
         if checkpointer is not None:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)
+        if self.path != ":memory:" and not self.closed:
+            # Copy the whole WAL into the database file and empty it before closing. SQLite does
+            # this itself only when it closes the last connection and nothing delays that; when
+            # it did not, the file kept the page versions from before a forget-me (seen under
+            # load: a deleted user's bytes in the main file, the current pages still in the WAL).
+            try:
+                await self._call(self._truncate_wal_now)
+            except (sqlite3.Error, ValueError):  # closed or busy: SQLite's own close still tries
+                log.debug("store: no final checkpoint")
+        self.closed = True
         await self.db.close()
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
