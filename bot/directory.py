@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from bot.dates import add_period, format_date
+from bot.errors import ContentError
 from bot.flows.source import SYNTAX_FIX, PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 __all__ = [
@@ -338,7 +339,7 @@ class DirectoryProblem:
         return f"{text} (fix: {self.hint})" if self.hint else text
 
 
-class DirectoryError(Exception):
+class DirectoryError(ContentError):
     """Raised with every problem found, so one run shows all of them."""
 
     def __init__(self, problems: Sequence[DirectoryProblem]) -> None:
