@@ -967,7 +967,7 @@ class _Run:
     def date_question(self) -> Send:
         """The echo of a date as read, or the two readings of an ambiguous one."""
         assert self.state is not None
-        shown = [format_date(d, self.lang) for d in self.state.offer]
+        shown = [format_date(d, self.lang, self.fs.locales.month_names(self.lang)) for d in self.state.offer]
         if len(shown) == 1:
             return Send(self.text("sys.date.confirm", read=shown[0]),
                         self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
@@ -979,7 +979,8 @@ class _Run:
         assert self.state is not None
         if len(self.state.offer) == 1:
             return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
-        return [(f"d{i}", format_date(d, self.lang)) for i, d in enumerate(self.state.offer)]
+        return [(f"d{i}", format_date(d, self.lang, self.fs.locales.month_names(self.lang)))
+                for i, d in enumerate(self.state.offer)]
 
     def on_date_choice(self, step: Step, choice_id: str) -> None:
         assert self.state is not None
