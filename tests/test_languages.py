@@ -96,7 +96,8 @@ MISSING = [
 ]
 
 
-@pytest.mark.parametrize(("file", "line", "said", "fix"), MISSING, ids=["a text of a flow", "a text of the code", "the months", "a word of the cards"])
+@pytest.mark.parametrize(("file", "line", "said", "fix"), MISSING,
+                         ids=["a text of a flow", "a text of the code", "the months", "a word of the cards"])
 def test_check_names_the_file_and_key_a_language_lacks(shipped_with_german: Path, file: str, line: str,
                                                         said: str, fix: str) -> None:
     path = shipped_with_german / "locales" / "de" / file
