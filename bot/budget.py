@@ -31,6 +31,8 @@ from typing import Any
 
 import simpleeval
 
+from bot.errors import TurnError
+
 #: Longest text, list or mapping a template or expression may build.
 MAX_LENGTH: int = simpleeval.MAX_STRING_LENGTH
 #: Largest number (in bits, ~30,000 digits) an expression or template may build.
@@ -47,7 +49,7 @@ _PADDING = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs", "do_cen
 _FORMAT_NUMBER = re.compile(r"\d+")
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(TurnError):
     """A render or evaluation went over its budget (the message names which, never a value)."""
 
 

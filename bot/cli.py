@@ -18,12 +18,13 @@ from pathlib import Path
 
 from bot import logs
 from bot.clock import NL, SYSTEM, Clock, Now, parse_today
+from bot.errors import ConfigurationError
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid
 from bot.settings import Settings
 
 
-class BadSettings(Exception):
+class BadSettings(ConfigurationError):
     """Settings that cannot be used; `main` prints the lines and exits 2 instead of a traceback."""
 
     def __init__(self, lines: list[str]) -> None:

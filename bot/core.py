@@ -38,6 +38,7 @@ from bot.events import (
 )
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
+from bot.logs import failure
 from bot.settings import Settings
 from bot.state import State, dumps, loads
 from bot.store import Store, TurnResult, queue_outbox, who_of
@@ -322,9 +323,17 @@ class Core:
         #: what the writers said, by the index of the action they wrote (a report's reference)
         written: dict[int, list[Send]] = {}
 
+        #: a bug the engine raised this turn (the engine answers its own errors itself)
+        bug: list[Exception] = []
+
         def compute(raw: str | None) -> TurnResult:
             state = State.from_json(raw) if raw else None
-            turn = engine.handle(flows, state, incoming.event, ctx)
+            bug.clear()  # the transaction may be retried
+            try:
+                turn = engine.handle(flows, state, incoming.event, ctx)
+            except Exception as exc:
+                bug.append(exc)
+                turn = self._apology(flows, state, incoming.lang_hint)
             silent = quiet_stale and turn.stale  # answered on the button instead (AnswersPresses)
             outbound = [] if silent else [a for a in turn.actions if isinstance(a, Send | Edit)]
             todo = [(i, self.writers[type(a)], a) for i, a in enumerate(turn.actions) if type(a) in self.writers]
@@ -355,6 +364,10 @@ class Core:
             await presses.answer_press(incoming, turn.lang if silenced else None)
         if turn.error:
             log.error("flow failed (%s); the user was told and restarted", turn.error)
+        if bug:
+            where = f"{turn.state.flow}.{turn.state.step}" if turn.state else "a new conversation"
+            log.error("bug: the engine raised at %s on a %s; the user got an apology and keeps their place: %s",
+                      where, type(incoming.event).__name__, failure(bug[0]))
         for hook in self.on_turn:
             hook(incoming, turn)
         for action in turn.actions:
@@ -370,6 +383,16 @@ class Core:
         if outbound:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
         return turn.actions
+
+    def _apology(self, flows: FlowSet, state: State | None, lang_hint: str | None) -> engine.Turn:
+        """The core's answer to a bug in the engine: say sorry, keep the conversation where it was.
+
+        Not the engine's apology and restart: a bug is not the flow's fault, and starting over
+        would throw away the user's answers for nothing. The update is still claimed, so a
+        platform does not hand the same failing update back forever.
+        """
+        lang = flows.locales.pick(state.lang if state else None, lang_hint, self.settings.default_lang)
+        return engine.Turn(state, [Send(flows.render(lang, "sys.bug", {}))], lang=lang)
 
     async def _answer_aside(self, key: str, incoming: Incoming,
                             answer: Callable[[], Awaitable[list[Send]]]) -> list[Action] | None:

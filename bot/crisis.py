@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.errors import ContentError
 from bot.flows.source import load_yaml
 from bot.regexcache import REGEXES
 
@@ -190,7 +191,7 @@ class CrisisRules(_Strict):
         return self
 
 
-class CrisisRulesError(ValueError):
+class CrisisRulesError(ContentError, ValueError):
     """The rules cannot be used; the message says which rule and why."""
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ContentError
+
 __all__ = [
     "FORMAT",
     "MODEL_PATH",
@@ -55,7 +57,7 @@ MAX_CHARS = 4000
 MIN_WORDS = 4
 
 
-class CrisisModelError(ValueError):
+class CrisisModelError(ContentError, ValueError):
     """The artefact cannot be used; the message says what is wrong and how to fix it."""
 
 

@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from bot.errors import ConfigurationError
+
 log = logging.getLogger(__name__)
 
 #: Plaintext the store keeps is always JSON, so it starts with one of these.
@@ -37,7 +39,7 @@ _PLAIN_STARTS = (b"{", b"[", b'"')
 _TOKEN_START = b"gAAAAA"
 
 
-class KeyProblem(Exception):
+class KeyProblem(ConfigurationError):
     """Something is wrong with the configured keys or the data they should open."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 MONTHS: dict[str, int] = {}
@@ -152,12 +153,17 @@ def add_period(start: date, days: int = 0, weeks: int = 0, months: int = 0, year
     return date(year, month, day) + timedelta(days=days + 7 * weeks)
 
 
-def format_date(value: date | str, lang: str) -> str:
-    """"1 oktober 2026" in Dutch, "1 October 2026" in English."""
+def format_date(value: date | str, lang: str, months: Sequence[str] | None = None) -> str:
+    """"1 oktober 2026" in Dutch, "1 October 2026" in English.
+
+    `months` are the language's month names from its texts (`sys.month_names`, see
+    `Locales.month_names`): a language is data, so a new one writes its own months. Without
+    them (a caller that has no texts at hand) the built-in Dutch or English names are used.
+    """
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value)
         except ValueError:
             return str(value)
-    names = MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
+    names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
     return f"{value.day} {names[value.month - 1]} {value.year}"

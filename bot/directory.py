@@ -37,11 +37,14 @@ from pydantic import (
 )
 
 from bot.dates import add_period, format_date
+from bot.errors import ContentError
 from bot.flows.source import SYNTAX_FIX, PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 __all__ = [
     "CARD_TEXT_KEYS",
     "CARD_TEXT_PREFIX",
+    "FALLBACK",
+    "WRITTEN_IN",
     "CardWords",
     "Confidence",
     "Cost",
@@ -68,7 +71,8 @@ __all__ = [
     "stale_entries",
 ]
 
-Lang = Literal["nl", "en"]
+#: A language of `locales/` (any: see `WRITTEN_IN` for the directory's own texts).
+Lang = str
 Kind = Literal["body", "helpline", "fact", "term"]
 Cost = Literal["free", "paid", "mixed"]
 Confidence = Literal["verified", "old", "unverified", "conflicting"]
@@ -138,18 +142,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The languages every text in the directory is written in (both required, so a misspelt
+#: key is still an error). The bot speaks every language of `locales/`; for one not written
+#: here an entry's texts are shown in `FALLBACK`, read by more people than Dutch, and `check`
+#: warns that the language's cards mix in English (see the loader).
+WRITTEN_IN: tuple[str, ...] = ("nl", "en")
+FALLBACK = "en"
+
+
 class Localized(_Strict):
-    """One text in every supported language; both are required."""
+    """One text in each language the directory is written in (`WRITTEN_IN`)."""
 
     nl: Text
     en: Text
 
     def __getitem__(self, lang: str) -> str:
-        if lang == "nl":
-            return self.nl
-        if lang == "en":
-            return self.en
-        raise KeyError(lang)
+        """The text in `lang`, or in `FALLBACK` for a language the directory is not written in."""
+        return str(getattr(self, lang if lang in WRITTEN_IN else FALLBACK))
 
 
 class Period(_Strict):
@@ -338,7 +347,7 @@ class DirectoryProblem:
         return f"{text} (fix: {self.hint})" if self.hint else text
 
 
-class DirectoryError(Exception):
+class DirectoryError(ContentError):
     """Raised with every problem found, so one run shows all of them."""
 
     def __init__(self, problems: Sequence[DirectoryProblem]) -> None:
@@ -637,9 +646,11 @@ class CardWords:
     source: str
     checked_on: str  # always followed by the date: "checked on" 29 November 2026
     not_rechecked: str  # after the source of facts never checked live: "not yet re-checked"
+    #: the language's month names for the checked date (`Locales.month_names`); None: built-in names
+    months: Sequence[str] | None = None
 
     @classmethod
-    def from_texts(cls, texts: Mapping[str, str]) -> CardWords:
+    def from_texts(cls, texts: Mapping[str, str], months: Sequence[str] | None = None) -> CardWords:
         """From ``{key: text}`` for every key in ``CARD_TEXT_KEYS``.
 
         Keys may be given with or without ``CARD_TEXT_PREFIX``. Raises
@@ -662,6 +673,7 @@ class CardWords:
             source=words["source"],
             checked_on=words["checked_on"],
             not_rechecked=words["not_rechecked"],
+            months=months,
         )
 
 
@@ -707,7 +719,7 @@ def source_line(source: str, checked: date | None, lang: Lang, words: CardWords)
     """
     if checked is None:
         return f"{words.source}: {source}, {words.not_rechecked}"
-    return f"{words.source}: {source} ({words.checked_on} {format_date(checked, lang)})"
+    return f"{words.source}: {source} ({words.checked_on} {format_date(checked, lang, words.months)})"
 
 
 def render_card(entry: Entry, lang: Lang, words: CardWords) -> str:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import TemplateError
 
 from bot.dates import format_date, read_dates
+from bot.errors import TurnError
 from bot.events import (
     Action,
     Choice,
@@ -51,7 +52,6 @@ from bot.events import (
     Timer,
     Unsupported,
 )
-from bot.expressions import ExpressionError
 from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
@@ -156,7 +156,7 @@ class Turn:
     stale: bool = False
 
 
-class FlowError(Exception):
+class FlowError(TurnError):
     """A flow misbehaved at run time (a loop, an expression that cannot run)."""
 
 
@@ -203,13 +203,19 @@ def _shown_number(value: float | None) -> float | int | None:
 
 
 def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
-    """Run one event. Never raises for user input; a broken flow yields an apology."""
+    """Run one event. Never raises for user input; a broken flow yields an apology.
+
+    Only the engine's own errors (`TurnError`: a loop, an expression or render over budget)
+    and a template that fails are answered here. Anything else (a `KeyError`, a `TypeError`)
+    is a bug in the code: it is raised, so a test fails on it and the core logs it as a bug,
+    instead of hiding it as an apology and a restart.
+    """
     state = state.copy() if state is not None else None  # the caller's state is never changed
     run = _Run(fs, ctx)
     error = None
     try:
         run.dispatch(state, event)
-    except (FlowError, ExpressionError, KeyError, TemplateError) as exc:
+    except (TurnError, TemplateError) as exc:
         where = f"{state.flow}.{state.step}" if state else "new conversation"
         error = f"{type(exc).__name__} at {where}"
         run.out.clear()
@@ -961,7 +967,7 @@ class _Run:
     def date_question(self) -> Send:
         """The echo of a date as read, or the two readings of an ambiguous one."""
         assert self.state is not None
-        shown = [format_date(d, self.lang) for d in self.state.offer]
+        shown = [format_date(d, self.lang, self.fs.locales.month_names(self.lang)) for d in self.state.offer]
         if len(shown) == 1:
             return Send(self.text("sys.date.confirm", read=shown[0]),
                         self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
@@ -973,7 +979,8 @@ class _Run:
         assert self.state is not None
         if len(self.state.offer) == 1:
             return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
-        return [(f"d{i}", format_date(d, self.lang)) for i, d in enumerate(self.state.offer)]
+        return [(f"d{i}", format_date(d, self.lang, self.fs.locales.month_names(self.lang)))
+                for i, d in enumerate(self.state.offer)]
 
     def on_date_choice(self, step: Step, choice_id: str) -> None:
         assert self.state is not None

@@ -22,9 +22,10 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
 from bot.dates import add_period
+from bot.errors import TurnError
 
 
-class ExpressionError(ValueError):
+class ExpressionError(TurnError, ValueError):
     pass
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.errors import ToolError
 from bot.expressions import deadline_refs
 from bot.flows.check import expressions, text_keys
 from bot.flows.flowset import FlowSet
@@ -68,7 +69,7 @@ COLOURS = {
 }
 
 
-class GraphError(Exception):
+class GraphError(ToolError):
     """A diagram could not be produced (Graphviz missing or failing); the message says what to do."""
 
 

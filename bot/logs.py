@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
 
 #: Libraries whose loggers stay at WARNING (or above, when ours is higher) whatever our level.
@@ -24,6 +25,12 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 #: A Telegram bot token, also inside a Bot API URL (".../bot123456:AA.../getMe").
 _TELEGRAM_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+
+
+def failure(exc: BaseException) -> str:
+    """An exception for the log without its message, which may quote what a user typed: its type and code path."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{type(exc).__module__}.{type(exc).__qualname__}\n{frames}".rstrip()
 
 
 class RedactSecrets(logging.Filter):

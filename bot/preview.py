@@ -182,7 +182,7 @@ def _button_labels(page: _Page, step: Step) -> tuple[str, ...]:
 
 
 def _card(page: _Page, fs: FlowSet, entry: str) -> str:
-    return fs.cards[entry].get(page.lang) or fs.cards[entry]["nl"]
+    return fs.cards[entry][page.lang]  # as the engine: every language of locales/ has its cards
 
 
 def _message_text(page: _Page, fs: FlowSet, step: Step) -> str:

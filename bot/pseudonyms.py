@@ -45,6 +45,7 @@ import sqlite3
 from typing import Any, Protocol
 
 from bot.crypto import table_names
+from bot.errors import ConfigurationError
 
 #: (table, column) holding pseudonyms (lookups only).
 PSEUDONYMOUS_COLUMNS: list[tuple[str, str]] = [
@@ -69,7 +70,7 @@ class Codec(Protocol):
     def decode(self, blob: bytes) -> str: ...
 
 
-class IdKeyUnavailable(Exception):
+class IdKeyUnavailable(ConfigurationError):
     """The database has an id key but the configured keys cannot open it (raised at first use)."""
 
 

@@ -47,6 +47,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from bot.adapters.console import PLATFORM, parse_line
 from bot.core import ZONE
+from bot.errors import ContentError
 from bot.events import Choice, ConversationKey, Document, Edit, Event, Forward, Incoming, Send
 from bot.flows.flowset import FlowSet
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml
@@ -99,7 +100,7 @@ class Scenario(BaseModel):
     turns: Annotated[list[ScenarioTurn], Field(min_length=1)]
 
 
-class ScenarioFileError(Exception):
+class ScenarioFileError(ContentError):
     """A scenario file that cannot be read; `problems` name file:line."""
 
     def __init__(self, problems: list[str]) -> None:

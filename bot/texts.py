@@ -34,12 +34,17 @@ from bot.budget import Budget, BudgetExceeded
 from bot.dates import format_date
 from bot.flows.source import Where, YamlSyntaxError, load_yaml, shown_path
 
+#: The text with a language's month names, January first, separated by commas.
+MONTH_NAMES_KEY = "sys.month_names"
+
 
 @pass_context
 def _date_filter(context: Context, value: Any) -> str:
     if value is None or value == "":
         return ""
-    return format_date(value, context.get("lang", "nl"))
+    lang = context.get("lang", "nl")  # a letter may `{% set lang = 'nl' %}` to date it in Dutch
+    months_of = context.get("_month_names")
+    return format_date(value, lang, months_of(lang) if months_of else None)
 
 
 class TemplateBudgetExceeded(BudgetExceeded, SecurityError):
@@ -229,6 +234,12 @@ class Locales:
             if short in languages:
                 return short
         return languages[0] if languages else "nl"
+
+    def month_names(self, lang: str) -> list[str] | None:
+        """The twelve months of `lang` (`sys.month_names`, January first), or None when not given as twelve."""
+        entry = self.texts.get(lang, {}).get(MONTH_NAMES_KEY)
+        names = [name.strip() for name in entry.source.split(",")] if entry is not None else []
+        return names if len(names) == 12 and all(names) else None
 
     def has(self, lang: str, key: str) -> bool:
         return key in self.texts.get(lang, {})

@@ -7,8 +7,10 @@ independent of the shipped content and uses every step kind at least once.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -62,6 +64,34 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("crisis detector")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+class _Bugs(logging.Handler):
+    """Collects what the core logs as a bug (the engine raised): the user got an apology, the test must fail."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("bug:"):
+            self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_engine_bugs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A bug in the engine surfaces in every test that goes through the core, not only as an apology.
+
+    A test that provokes one on purpose says so with `@pytest.mark.engine_bug`."""
+    bugs = _Bugs()
+    logger = logging.getLogger("bot.core")
+    logger.addHandler(bugs)
+    try:
+        yield
+    finally:
+        logger.removeHandler(bugs)
+    if bugs.seen and request.node.get_closest_marker("engine_bug") is None:
+        pytest.fail("the engine raised (a bug, logged by the core):\n" + "\n".join(bugs.seen))
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from bot.flows.loader import load_flowset
 from bot.flows.problems import FlowSetInvalid
 from bot.flows.source import load_yaml
 from bot.phone import label_width
+from tests import test_languages as languages
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, REPO, TODAY, bot_env
 
 REPORTED = re.compile(
@@ -511,7 +512,8 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
              "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix,
              "home-page-source": test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix,
              "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix,
-             "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text}
+             "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text,
+             "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
+from bot.errors import PlatformError
 from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def clean_incoming(incoming: Incoming) -> Incoming:
     return incoming
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(PlatformError):
     """The platform did not accept a message after the adapter's own retries.
 
     The core keeps the message in its outbox and tries again later, so

@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
+from bot.errors import ConfigurationError
+
 if TYPE_CHECKING:
     import holidays
 
@@ -35,7 +37,7 @@ NATIONAL, NO_HOLIDAYS = "nl", "none"
 _MAX_LOOKAHEAD_DAYS = 366
 
 
-class DeskHoursInvalid(ValueError):
+class DeskHoursInvalid(ConfigurationError, ValueError):
     pass
 
 

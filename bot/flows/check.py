@@ -28,7 +28,7 @@ from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
 from bot.phone import BUTTON_WIDTH, label_width
-from bot.texts import Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
+from bot.texts import MONTH_NAMES_KEY, Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
 
 #: Names templates may use without a flow setting them.
 #: (min, max, limit, name, names, typed, read, other are filled by the engine for its own system texts;
@@ -99,6 +99,11 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
                     Where("bot/engine.py", 1, 1), "missing-text-key",
                     f"the language menu needs `sys.language_name.{other}` in `{lang}`",
                     f"add it to locales/{lang}/system.yaml"))
+        months = locales.texts[lang].get(MONTH_NAMES_KEY)
+        if months is not None and locales.month_names(lang) is None:
+            problems.append(Problem(
+                months.where, "locale-shape", f"`{MONTH_NAMES_KEY}` in `{lang}` does not name twelve months",
+                "write the twelve months, January first, separated by commas (as in locales/en/system.yaml)"))
     return problems
 
 

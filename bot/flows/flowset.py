@@ -129,5 +129,6 @@ class FlowSet:
         context = dict(variables)
         context["lang"] = lang
         context["d"] = self.directory_views.get(lang, {})
+        context["_month_names"] = self.locales.month_names  # for the `date` filter, per language
         context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
         return context

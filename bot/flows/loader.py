@@ -125,7 +125,7 @@ def load_flowset(
     seen_files.extend(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else [])
 
     directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
-                                locales.languages or ["nl", "en"], locales, locales_dir)
+                                locales, locales_dir)
     problems.extend(directory.problems)
     seen_files.extend(directory.files)
 
@@ -193,11 +193,16 @@ class _Directory:
 
 
 def _load_directory(directory: Path, root: Path, today: date, max_age: int,
-                    languages: list[str], locales: Locales, locales_dir: Path) -> _Directory:
-    """Read flows/directory/ (bot.directory) into what templates and `show` steps use."""
+                    locales: Locales, locales_dir: Path) -> _Directory:
+    """Read flows/directory/ (bot.directory) into what templates and `show` steps use.
+
+    For every language of `locales/`: a language is data, so a folder with all its texts
+    (the card's words included) is enough for its cards and views to exist."""
     from bot.directory import (
         CARD_TEXT_KEYS,
         CARD_TEXT_PREFIX,
+        FALLBACK,
+        WRITTEN_IN,
         CardWords,
         DirectoryError,
         load_directory,
@@ -210,10 +215,16 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
     out = _Directory()
     if not directory.is_dir():
         return out
+    languages = locales.languages
     words: dict[str, CardWords] = {}
     for lang in languages:
-        if lang not in ("nl", "en"):
-            continue
+        if lang not in WRITTEN_IN:
+            out.problems.append(Problem(
+                Where(shown_path(locales_dir / lang, root), 1, 1), "directory-language",
+                f"the directory (flows/directory) is written in {' and '.join(WRITTEN_IN)}: `{lang}` cards "
+                f"show the names and notes of bodies in `{FALLBACK}`",
+                f"nothing to do if that is acceptable; otherwise ask a developer to add `{lang}` to the "
+                "directory's languages (bot/directory.py, WRITTEN_IN)", severity="warning"))
         keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
         missing = [key for key in keys if not locales.has(lang, key)]
         for key in (key for key in missing if locales.lacks(lang, key)):
@@ -222,7 +233,8 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 f"text `{key}` (a word on every directory card) has no `{lang}` version",
                 f"add `{key}` to locales/{lang}/directory.yaml"))
         if not missing:
-            words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys})
+            words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys},
+                                               locales.month_names(lang))
     # the municipality lists (*.tsv) are part of the set: a change to them is a new version
     out.files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.tsv"))
     try:
@@ -238,8 +250,6 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         out.views_ids.add(entry_id)
         out.cards[entry_id] = {}
         for lang in languages:
-            if lang not in ("nl", "en"):
-                continue
             view: dict[str, Any] = {
                 "name": entry.name[lang],
                 "purpose": entry.purpose[lang],
@@ -267,7 +277,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                     "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
                     "source": deadline.source,
                     # "Bron: <page>, nog niet opnieuw gecontroleerd": what a text shows under a deadline
-                    "source_line": source_line(deadline.source, entry.checked, lang, words[lang])  # type: ignore[arg-type]
+                    "source_line": source_line(deadline.source, entry.checked, lang, words[lang])
                     if lang in words else deadline.source,
                 }
                 for deadline in entry.deadlines
@@ -276,7 +286,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 view[name] = value.isoformat() if isinstance(value, date) else value
             out.views.setdefault(lang, {})[entry_id] = view
             if lang in words:
-                out.cards[entry_id][lang] = render_card(entry, lang, words[lang])  # type: ignore[arg-type]
+                out.cards[entry_id][lang] = render_card(entry, lang, words[lang])
         for deadline in entry.deadlines:
             units = dict(deadline.period.units())
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.errors import ContentError
 from bot.flows.source import Where
 
 
@@ -21,7 +22,7 @@ class Problem:
         return f"{text}\n    fix: {self.fix}" if self.fix else text
 
 
-class FlowSetInvalid(Exception):
+class FlowSetInvalid(ContentError):
     """Loading failed; `problems` lists every error (the running set is kept)."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -34,6 +34,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import ScalarToken
 
+from bot.errors import ContentError
+
 PathKey = tuple[str | int, ...]
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ _PLAIN_STR = _CORE + "str"
 SYNTAX_FIX = "fix the YAML syntax (indentation, quotes, brackets)"
 
 
-class YamlSyntaxError(Exception):
+class YamlSyntaxError(ContentError):
     """A file that is not readable YAML; `fix` says what to change, `duplicate` marks a key written twice."""
 
     def __init__(self, where: Where, problem: str, fix: str = SYNTAX_FIX, *, duplicate: bool = False) -> None:

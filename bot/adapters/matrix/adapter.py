@@ -116,6 +116,7 @@ from bot.adapters.matrix.rooms import (
     shares_another_room,
 )
 from bot.desk.safety_desk import render_or_fallback
+from bot.errors import PlatformError
 from bot.events import (
     Command,
     ConversationKey,
@@ -157,11 +158,11 @@ SYNC_FILTER: dict[str, Any] = {
 }
 
 
-class MatrixLoginError(Exception):
+class MatrixLoginError(PlatformError):
     """The configured credentials do not give us a session."""
 
 
-class _SessionEnded(Exception):
+class _SessionEnded(PlatformError):
     """The homeserver no longer accepts our access token (revoked, logged out)."""
 
 
@@ -227,11 +228,11 @@ def _backoff(attempt: int, ceiling: float) -> float:
     return base * (0.75 + random.random() / 2)  # jitter, not crypto
 
 
-class _Refused(Exception):
+class _Refused(PlatformError):
     """The homeserver refused for good (no retry will change it)."""
 
 
-class _Retryable(Exception):
+class _Retryable(PlatformError):
     def __init__(self, wait: float | None, reason: str) -> None:
         super().__init__(reason)
         self.wait = wait

@@ -45,12 +45,14 @@ from nio import AsyncClient
 from nio.api import Api
 from unpaddedbase64 import decode_base64, encode_base64
 
+from bot.errors import PlatformError
+
 log = logging.getLogger(__name__)
 
 KEYS_FILE = "cross_signing.json"
 
 
-class CrossSigningError(Exception):
+class CrossSigningError(PlatformError):
     """The homeserver refused our keys or signatures."""
 
 
