@@ -214,18 +214,10 @@ def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int
     done = Purged()
     done.conversations = db.execute("DELETE FROM conversations WHERE updated_at < ?", (old,)).rowcount
     done.outbox = db.execute("DELETE FROM outbox WHERE created_at < ?", (old,)).rowcount
-    done.timers = db.execute("DELETE FROM timers WHERE due_at < ?", (old,)).rowcount
-    done.relay_messages = db.execute("DELETE FROM relay_messages WHERE at < ?", (relay_old,)).rowcount
-    done.talks = db.execute(
-        "DELETE FROM cases WHERE kind = ? AND ((status IN ('ended', 'withdrawn') AND ended_at < ?) "
-        "OR created_at < ?)", (cases.TALK, relay_old, old)).rowcount
-    done.undelivered_reports = db.execute(
-        "SELECT COUNT(*) FROM cases WHERE kind = ? AND created_at < ? AND delivered_at IS NULL",
-        (cases.REPORT, old)).fetchone()[0]
-    done.reports = db.execute("DELETE FROM cases WHERE kind = ? AND created_at < ?",
-                              (cases.REPORT, old)).rowcount
-    done.notices = db.execute("DELETE FROM desk_outbox WHERE case_id IS NULL AND created_at < ?",
-                              (old,)).rowcount
+    done.timers = timers.expire(db, old)
+    desk = cases.expire(db, old, relay_old)
+    done.relay_messages, done.talks = desk.relay_messages, desk.talks
+    done.undelivered_reports, done.reports, done.notices = desk.undelivered_reports, desk.reports, desk.notices
     done.handled = db.execute("DELETE FROM handled WHERE at < ?", (old,)).rowcount
     return done
 

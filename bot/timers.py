@@ -169,6 +169,11 @@ def of_user(db: sqlite3.Connection, codec: Codec, who: str) -> list[PendingTimer
     return [_timer(codec, row) for row in rows]
 
 
+def expire(db: sqlite3.Connection, older_than: int) -> int:
+    """Retention (bot/privacy.py): timers due before `older_than` that never fired; how many."""
+    return db.execute("DELETE FROM timers WHERE due_at < ?", (older_than,)).rowcount
+
+
 def _drop(db: sqlite3.Connection, timer_id: int, token: str) -> None:
     # by token too: the fire may have rescheduled the same name (a new row)
     db.execute("DELETE FROM timers WHERE id = ? AND token = ?", (timer_id, token))

@@ -162,6 +162,31 @@ def _case(row: Sequence[Any] | None) -> Case | None:
     return Case(*values)
 
 
+@dataclass(slots=True)
+class Expired:
+    relay_messages: int
+    talks: int
+    undelivered_reports: int
+    reports: int
+    notices: int
+
+
+def expire(db: sqlite3.Connection, older_than: int, relay_older_than: int) -> Expired:
+    """Retention (bot/privacy.py): relay text and finished talks after the relay period,
+    everything else of the desk after the retention period. Counts what never reached a desk."""
+    relay = db.execute("DELETE FROM relay_messages WHERE at < ?", (relay_older_than,)).rowcount
+    talks = db.execute(
+        "DELETE FROM cases WHERE kind = ? AND ((status IN ('ended', 'withdrawn') AND ended_at < ?) "
+        "OR created_at < ?)", (TALK, relay_older_than, older_than)).rowcount
+    undelivered = db.execute(
+        "SELECT COUNT(*) FROM cases WHERE kind = ? AND created_at < ? AND delivered_at IS NULL",
+        (REPORT, older_than)).fetchone()[0]
+    reports = db.execute("DELETE FROM cases WHERE kind = ? AND created_at < ?", (REPORT, older_than)).rowcount
+    notices = db.execute("DELETE FROM desk_outbox WHERE case_id IS NULL AND created_at < ?",
+                         (older_than,)).rowcount
+    return Expired(relay, talks, undelivered, reports, notices)
+
+
 def next_ref(db: sqlite3.Connection, year: int) -> str:
     # fetchall, not fetchone: a RETURNING statement left unfinished blocks the COMMIT
     [(last,)] = db.execute("INSERT INTO case_refs(year, last) VALUES (?, 1) "
