@@ -7,22 +7,25 @@ object graph the product runs.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
-from bot import desk, moderation, privacy, timers
 from bot.clock import NL, SYSTEM, Now
 from bot.core import Core
 from bot.crypto import codec_from_settings
+from bot.desk import SafetyDesk
+from bot.features import FeatureKind
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
+from bot.moderation import Moderation, start_reload_triggers
+from bot.privacy import Privacy
+from bot.schema import Schema
 from bot.settings import ROOT, Settings
+from bot.store import TABLES as STORE_TABLES
 from bot.store import Store
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +45,16 @@ def load_flows(settings: Settings, clock: Now = SYSTEM) -> FlowSet:
     )
 
 
+#: Every feature the bot runs, in the order they see an update (moderators' commands first).
+FEATURES: tuple[FeatureKind, ...] = (Moderation, Timers, SafetyDesk, Privacy)
+#: The database every store of the bot opens: the store's own tables and each feature's.
+SCHEMA = Schema([STORE_TABLES, *(kind.tables for kind in FEATURES)])
+
+
 async def open_store(settings: Settings, clock: Now = SYSTEM) -> Store:
     """The store with the codec for data at rest (bot.crypto: encrypted with WEGWIJZER_ENCRYPTION_KEYS)."""
-    return await Store.open(settings.db, codec_from_settings(settings), synchronous=settings.db_synchronous,
-                            cache_kb=settings.db_cache_kb, clock=clock)
+    return await Store.open(settings.db, codec_from_settings(settings), schema=SCHEMA,
+                            synchronous=settings.db_synchronous, cache_kb=settings.db_cache_kb, clock=clock)
 
 
 async def build_core(settings: Settings, flows: FlowSet | None = None, clock: Now = SYSTEM) -> Core:
@@ -53,50 +62,32 @@ async def build_core(settings: Settings, flows: FlowSet | None = None, clock: No
     flows = flows or load_flows(settings, clock)
     store = await open_store(settings, clock)
     core = Core(settings, store, flows, clock)
-    for setup in EXTENSIONS:
-        attached = setup(core)
-        if inspect.isawaitable(attached):
-            await attached
+    for kind in FEATURES:
+        await kind.attach(core)
     return core
-
-
-#: Functions (plain or async) that attach optional modules (desk, timers, reload ...) to a core.
-EXTENSIONS: list[Any] = [moderation.setup, timers.setup, desk.setup, privacy.setup]
-
-
-@dataclass
-class Running:
-    core: Core
-    services: list[Any] = field(default_factory=list)
 
 
 async def run_platforms(settings: Settings, clock: Now = SYSTEM) -> None:
     """Run every configured platform until SIGINT/SIGTERM."""
     core = await build_core(settings, clock=clock)
-    services: list[Any] = []
     if settings.telegram_enabled:
         from bot.adapters.telegram import TelegramAdapter
 
-        services.append(TelegramAdapter(settings, core))
+        core.services.append(TelegramAdapter(settings, core))
     if settings.matrix_enabled:
         from bot.adapters.matrix import MatrixAdapter
 
-        services.append(MatrixAdapter(settings, core))
+        core.services.append(MatrixAdapter(settings, core))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await core.load_owed()  # before a platform can hand in the first turn
-    for service in services:
-        await service.start()
-    await core.start()
+    await core.start()  # what a previous run owes first, then the platforms (Core.start)
     try:
         async with live_reload(core):
-            log.info("running: %s", ", ".join(type(s).__name__ for s in services))
+            log.info("running: %s", ", ".join(type(s).__name__ for s in core.services))
             await stop.wait()
     finally:
-        for service in reversed(services):
-            await service.stop()
         await core.stop()
         await core.store.close()
 
@@ -107,7 +98,7 @@ async def live_reload(core: Core) -> AsyncIterator[None]:
 
     Without it SIGHUP's default action ends the process ("Hangup").
     """
-    triggers = await moderation.start_reload_triggers(core)
+    triggers = await start_reload_triggers(core)
     try:
         yield
     finally:

@@ -1,9 +1,9 @@
 """The moderators' logbook: who reloaded the flows or read the statistics, when, on which version.
 
 Why: a parents' organisation must be able to answer "who changed what the
-bot says, and when" without reading server logs. Two tables (created by the
-store's migration 2): `audit` for every moderator action, `flow_versions`
-for every flow set the bot ran. `python -m bot audit` reads both.
+bot says, and when" without reading server logs. Two tables (`TABLES`,
+migration 2): `audit` for every moderator action, `flow_versions` for every
+flow set the bot ran. `python -m bot audit` reads both.
 
 What it must never hold: a user id or anything a user typed. Moderators are
 staff acting in that role; their platform id is the point of the log.
@@ -19,10 +19,38 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from bot.flows.flowset import FlowSet
+from bot.schema import Tables, run_script
 from bot.store import Store
 
 #: Longest detail kept per entry: enough for every error of a failed reload.
 DETAIL_LIMIT = 20_000
+
+#: The logbook's tables (no user ids, nothing encrypted: see above).
+TABLES = Tables("audit")
+
+
+@TABLES.migration(2, "flow versions loaded and moderators' actions")
+def _m2_moderation(db: sqlite3.Connection) -> None:
+    run_script(db,
+        """
+        CREATE TABLE IF NOT EXISTS flow_versions (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            loaded_at TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            flows INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            version TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +119,13 @@ def format_action(entry: AuditEntry, *, full: bool = False) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.app import SCHEMA
     from bot.cli import existing_db
 
     db = existing_db(args)
 
     async def read() -> tuple[list[AuditEntry], list[LoadedVersion]]:
-        store = await Store.open(db)
+        store = await Store.open(db, schema=SCHEMA)
         try:
             return await actions(store, args.limit), await versions(store, args.limit)
         finally:

@@ -5,8 +5,9 @@ transaction in which the engine turns (state, event) into (state, actions),
 the update is marked handled and the outgoing messages are queued in the
 outbox; then hand the messages to the platform's outlet and drop them from
 the outbox once the platform accepted them. Actions that are not messages
-(a report for the desk, forget me, timers, a hand-off) go to handlers that
-other modules register, so the core stays small.
+(a report for the desk, forget me, timers, a hand-off) go to the features
+added with `Core.add` (bot/features.py: the desk, timers, privacy,
+moderation), so the core stays small.
 
 Never log message text, states or payloads; log kinds and counts only.
 """
@@ -18,7 +19,7 @@ import contextlib
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot import engine
@@ -36,6 +37,7 @@ from bot.events import (
     Send,
     Timer,
 )
+from bot.features import ActionHandler, ActionWriter, Answer, Feature, Service
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.logs import failure
@@ -57,13 +59,6 @@ FLOOD_EXEMPT = frozenset({"console"})
 
 #: Seconds after a flow reload before the heap is frozen again (see freeze_heap).
 REFREEZE_AFTER = 60.0
-
-ActionHandler = Callable[["Core", Incoming, Any], Awaitable[None]]
-#: (sqlite3 connection, incoming, action, turn) -> messages for the user; see Core.on_write
-ActionWriter = Callable[[Any, Incoming, Any, "engine.Turn"], Sequence[Send]]
-#: Looks at who sent an update and what it is; returns how to answer it outside the
-#: flows (a moderator's /reload), or None to let the engine have it as usual.
-Intercept = Callable[[Incoming], Callable[[], Awaitable[list[Send]]] | None]
 
 
 def freeze_heap() -> None:
@@ -172,6 +167,11 @@ class Core:
         self.flows = flows
         self.clock = clock or store.clock
         self.outlets: dict[str, Outlet] = {}
+        #: what takes part in turns, in the order it was added (see add)
+        self.features: list[Feature] = []
+        #: what runs beside the core between start and stop: the platforms' adapters
+        self.services: list[Service] = []
+        #: action type -> what a feature does once the turn is committed
         self.handlers: dict[type, ActionHandler] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: defaultdict[str, int] = defaultdict(int)
@@ -180,12 +180,8 @@ class Core:
         self._owed: set[str] = set()
         self._owed_loaded = False
         self._tasks: list[asyncio.Task[None]] = []
-        #: action type -> writer run inside the turn's own transaction (see on_write)
+        #: action type -> a feature's writer, run inside the turn's own transaction
         self.writers: dict[type, ActionWriter] = {}
-        #: loops that run while the core runs (timers, desk delivery, retention)
-        self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self.on_turn: list[Callable[[Incoming, engine.Turn], None]] = []
-        self.intercepts: list[Intercept] = []
         #: per-user flood limit (settings.flood_per_minute; 0 turns it off)
         self.flood: FloodLimiter | None = (
             FloodLimiter(settings.flood_per_minute) if settings.flood_per_minute > 0 else None)
@@ -197,19 +193,28 @@ class Core:
     def register(self, outlet: Outlet) -> None:
         self.outlets[outlet.platform] = outlet
 
-    def on(self, action_type: type, handler: ActionHandler) -> None:
-        """Let a module carry out a non-message action (Forward, HandOff, Schedule ...)."""
-        self.handlers[action_type] = handler
+    def add(self, feature: Feature, *, first: bool = False) -> None:
+        """Let a feature take part in turns (once; `first`: it sees every update before the others).
 
-    def on_write(self, action_type: type, writer: ActionWriter) -> None:
-        """Let a module store what an action needs in the same transaction as the turn.
-
-        `writer(db, incoming, action, turn)` runs on the store thread, so a report or
-        a timer is never lost between the turn and its handler; it returns messages
-        for the same user, delivered after the turn's own. It must be quick and pure
-        apart from `db` (it may run again when the transaction is retried).
+        Its writers run on the store thread inside the turn's transaction, so a report
+        or a timer is never lost between the turn and its handler; they must be quick
+        and pure apart from `db` (they may run again when the transaction is retried).
+        One feature per action type: a second one for the same type is a mistake.
         """
-        self.writers[action_type] = writer
+        if feature in self.features:
+            return
+        writers, handlers = feature.writers(), feature.handlers()
+        taken = (set(writers) & set(self.writers)) | (set(handlers) & set(self.handlers))
+        if taken:
+            raise ValueError(f"{type(feature).__name__}: another feature already carries out "
+                             f"{', '.join(sorted(t.__name__ for t in taken))}")
+        self.writers.update(writers)
+        self.handlers.update(handlers)
+        if first:
+            self.features.insert(0, feature)
+        else:
+            self.features.append(feature)
+        self.store.forget_hooks.append(feature.forget)
 
     def swap_flows(self, flows: FlowSet) -> None:
         """Atomically replace the running flow set (a reload); turns in progress keep theirs."""
@@ -222,16 +227,25 @@ class Core:
                 asyncio.get_running_loop().call_later(REFREEZE_AFTER, freeze_heap)
 
     async def start(self) -> None:
-        """Deliver what a previous run queued but could not send, then keep retrying."""
-        freeze_heap()
+        """Start the services, deliver what a previous run queued but could not send, keep retrying.
+
+        Which conversations are owed replies is read before any service starts, so even
+        the first turn after a restart (a webhook's) waits for them.
+        """
         if not self._owed_loaded:
             await self.load_owed()
+        for service in self.services:
+            await service.start()
+        freeze_heap()
         await self.redeliver()
         self._tasks.append(asyncio.create_task(self._redeliver_loop()))
-        for loop in self.background:
-            self._tasks.append(asyncio.create_task(loop()))
+        for feature in self.features:
+            for loop in feature.background():
+                self._tasks.append(asyncio.create_task(loop()))
 
     async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -310,8 +324,8 @@ class Core:
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
         if key in self._owed:
             await self._pay_owed(key)
-        for intercept in self.intercepts:
-            answer = intercept(incoming)
+        for feature in self.features:
+            answer = feature.intercept(incoming)
             if answer is not None:
                 return await self._answer_aside(key, incoming, answer)
         flows = self.flows
@@ -368,8 +382,8 @@ class Core:
             where = f"{turn.state.flow}.{turn.state.step}" if turn.state else "a new conversation"
             log.error("bug: the engine raised at %s on a %s; the user got an apology and keeps their place: %s",
                       where, type(incoming.event).__name__, failure(bug[0]))
-        for hook in self.on_turn:
-            hook(incoming, turn)
+        for feature in self.features:
+            feature.on_turn(incoming, turn)
         for action in turn.actions:
             if isinstance(action, Send | Edit | ForgetUser):
                 continue
@@ -378,7 +392,7 @@ class Core:
                 if type(action) not in self.writers:
                     log.warning("no handler for %s; action dropped", type(action).__name__)
                 continue
-            await handler(self, incoming, action)
+            await handler(incoming, action)
         outbound = in_turn_order(turn.actions, written, own=not silenced)
         if outbound:
             await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
@@ -395,7 +409,7 @@ class Core:
         return engine.Turn(state, [Send(flows.render(lang, "sys.bug", {}))], lang=lang)
 
     async def _answer_aside(self, key: str, incoming: Incoming,
-                            answer: Callable[[], Awaitable[list[Send]]]) -> list[Action] | None:
+                            answer: Answer) -> list[Action] | None:
         """Answer outside the flows: claimed first like a turn (at most once), the conversation untouched."""
         if await self.store.turn(key, incoming.update_id, incoming.cursor,
                                  lambda raw: TurnResult(state=raw, outbox=[], stats=[])) is None:

@@ -24,12 +24,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.errors import ConfigurationError
+from bot.schema import EncryptedColumn
 
 log = logging.getLogger(__name__)
 
@@ -162,31 +162,9 @@ def new_key() -> str:
 # ---------------------------------------------------------------- rotation
 
 
-@dataclass(frozen=True, slots=True)
-class EncryptedColumn:
-    """A column whose values go through the codec; `pk` identifies its rows."""
-
-    table: str
-    column: str
-    pk: str
-
-
-#: Every column that holds codec output. Modules with such columns add theirs here.
-ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
-    EncryptedColumn("conversations", "state", "key"),
-    EncryptedColumn("outbox", "payload", "id"),
-    EncryptedColumn("cases", "body", "id"),
-    EncryptedColumn("desk_outbox", "payload", "id"),
-    EncryptedColumn("relay_messages", "body", "id"),
-    EncryptedColumn("timers", "vars", "id"),
-    # sealed plain values and the id key behind the pseudonyms (bot/pseudonyms.py)
-    EncryptedColumn("outbox", "addr", "id"),
-    EncryptedColumn("timers", "addr", "id"),
-    EncryptedColumn("timers", "label", "id"),
-    EncryptedColumn("cases", "addr", "id"),
-    EncryptedColumn("cases", "title", "id"),
-    EncryptedColumn("secrets", "value", "name"),
-]
+#: The id key behind the pseudonyms (bot/pseudonyms.py); every feature's own encrypted
+#: columns are in its Tables (bot/schema.py) and reach rotation through the store's schema.
+ID_KEY_COLUMN = EncryptedColumn("secrets", "value", "name")
 
 
 def table_names(db: sqlite3.Connection) -> set[str]:
@@ -221,7 +199,7 @@ async def rotate_store(store: Any, codec: FernetCodec,
     encrypted with the current key.
     """
     total = 0
-    for column in ENCRYPTED_COLUMNS:
+    for column in [*store.schema.encrypted, ID_KEY_COLUMN]:
         after: Any = None
         while True:
             changed, after = await store.execute(rotate_batch, codec, column, after)

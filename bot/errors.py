@@ -21,6 +21,7 @@ __all__ = [
     "ContentError",
     "PlatformError",
     "ProblemKind",
+    "StorageError",
     "ToolError",
     "TurnError",
     "WegwijzerError",
@@ -40,6 +41,8 @@ class ProblemKind(StrEnum):
     PLATFORM = "platform"
     #: an outside program the tools need (Graphviz) is missing or failed
     TOOL = "tool"
+    #: the database cannot be used (closed while a call waited): the update is not claimed, so it comes again
+    STORAGE = "storage"
 
 
 class WegwijzerError(Exception):
@@ -70,6 +73,12 @@ class PlatformError(WegwijzerError):
     """A chat platform did not do what was asked."""
 
     kind = ProblemKind.PLATFORM
+
+
+class StorageError(WegwijzerError):
+    """The database could not run a call; nothing was written by it."""
+
+    kind = ProblemKind.STORAGE
 
 
 class ToolError(WegwijzerError):

@@ -35,15 +35,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bot import audit
 from bot.clock import iso_week
 from bot.core import Core
 from bot.engine import COMMAND_TEXT, typed_number
 from bot.events import Command, ConversationKey, Incoming, Send, Text
+from bot.features import Answer, Feature, Service
 from bot.flows.flowset import FlowSet
 from bot.flows.problems import FlowSetInvalid, Problem
+from bot.schema import Tables
 from bot.state import State
 
 log = logging.getLogger(__name__)
@@ -219,8 +221,10 @@ def _source(flows: FlowSet, lang: str, key: str) -> str | None:
     return entry.source if entry else None
 
 
-class Moderation:
+class Moderation(Feature):
     """The moderator desk of one running core: reload and statistics, each audited."""
+
+    tables: ClassVar[Tables] = audit.TABLES
 
     def __init__(self, core: Core, load: Callable[[], FlowSet] | None = None) -> None:
         self.core = core
@@ -233,7 +237,14 @@ class Moderation:
         return load_flows(self.core.settings, self.core.clock)
 
     # ------------------------------------------------------------ chat commands
-    def intercept(self, incoming: Incoming) -> Callable[[], Awaitable[list[Send]]] | None:
+    @classmethod
+    async def attach(cls, core: Core) -> Moderation:
+        """Answer moderators' commands and record the version going live."""
+        found = moderation_of(core)
+        await audit.record_version(core.store, core.flows, "start")
+        return found
+
+    def intercept(self, incoming: Incoming) -> Answer | None:
         """The core's hook: claim a moderator's command; leave everything else to the engine."""
         who = moderator_id(incoming.key)
         if who not in self.core.settings.moderators:
@@ -367,14 +378,13 @@ def moderation_of(core: Core) -> Moderation:
     found = _DESKS.get(core)
     if found is None:
         found = _DESKS[core] = Moderation(core)
-        core.intercepts.append(found.intercept)
+        core.add(found)
     return found
 
 
-async def setup(core: Core) -> None:
-    """bot.app EXTENSIONS entry: answer moderators' commands and record the version going live."""
-    moderation_of(core)
-    await audit.record_version(core.store, core.flows, "start")
+async def setup(core: Core) -> Moderation:
+    """Attach moderation to a core (what bot.app does for every feature)."""
+    return await Moderation.attach(core)
 
 
 def log_outcome(outcome: ReloadOutcome, trigger: str) -> None:
@@ -389,7 +399,7 @@ def log_outcome(outcome: ReloadOutcome, trigger: str) -> None:
         log.debug("reload (%s): nothing changed", trigger)
 
 
-class ReloadTriggers:
+class ReloadTriggers(Service):
     """The file watcher and SIGHUP of a running bot; both call the same `reload()`."""
 
     def __init__(self, core: Core, *, watch: bool = True, quiet_ms: int = WATCH_QUIET_MS) -> None:

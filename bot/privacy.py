@@ -3,9 +3,9 @@
 - "My data" (ExportData): a document with everything stored about the user
   right now (conversations with their saved answers, reports and requests,
   talks with the desk, timers, messages still on their way), built inside the
-  turn's transaction (Core.on_write) so it is one consistent picture.
+  turn's transaction (a writer, bot/features.py) so it is one consistent picture.
 - "Forget me" (ForgetUser): the store deletes the user's rows in the turn's
-  transaction (Store.USER_TABLES, plus the desk's forget hook, which keeps a
+  transaction (each feature's `Tables.user_columns`, after the desk's `forget`, which keeps a
   report the desk already has but cuts its link to the user). Afterwards the
   WAL is checkpointed and truncated, so old page images with the user's data
   do not linger next to the database (secure_delete zeroes freed content).
@@ -27,16 +27,19 @@ import json
 import logging
 import sqlite3
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot import timers
 from bot.core import ZONE
 from bot.desk import cases
 from bot.desk.safety_desk import render_or_fallback
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
+from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
 from bot.periodic import every
+from bot.schema import Tables
 from bot.state import State
 from bot.store import Codec, who_of
 
@@ -211,18 +214,10 @@ def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int
     done = Purged()
     done.conversations = db.execute("DELETE FROM conversations WHERE updated_at < ?", (old,)).rowcount
     done.outbox = db.execute("DELETE FROM outbox WHERE created_at < ?", (old,)).rowcount
-    done.timers = db.execute("DELETE FROM timers WHERE due_at < ?", (old,)).rowcount
-    done.relay_messages = db.execute("DELETE FROM relay_messages WHERE at < ?", (relay_old,)).rowcount
-    done.talks = db.execute(
-        "DELETE FROM cases WHERE kind = ? AND ((status IN ('ended', 'withdrawn') AND ended_at < ?) "
-        "OR created_at < ?)", (cases.TALK, relay_old, old)).rowcount
-    done.undelivered_reports = db.execute(
-        "SELECT COUNT(*) FROM cases WHERE kind = ? AND created_at < ? AND delivered_at IS NULL",
-        (cases.REPORT, old)).fetchone()[0]
-    done.reports = db.execute("DELETE FROM cases WHERE kind = ? AND created_at < ?",
-                              (cases.REPORT, old)).rowcount
-    done.notices = db.execute("DELETE FROM desk_outbox WHERE case_id IS NULL AND created_at < ?",
-                              (old,)).rowcount
+    done.timers = timers.expire(db, old)
+    desk = cases.expire(db, old, relay_old)
+    done.relay_messages, done.talks = desk.relay_messages, desk.talks
+    done.undelivered_reports, done.reports, done.notices = desk.undelivered_reports, desk.reports, desk.notices
     done.handled = db.execute("DELETE FROM handled WHERE at < ?", (old,)).rowcount
     return done
 
@@ -259,20 +254,34 @@ async def purge_loop(core: Core) -> None:
 # ---------------------------------------------------------------- wiring
 
 
-def setup(core: Core) -> None:
-    """bot.app EXTENSIONS entry: "my data", the WAL after "forget me", retention."""
-    core.on_write(ExportData, lambda db, incoming, action, turn: write_export(core, db, incoming, action, turn))
+class Privacy(CoreFeature):
+    """"My data", the WAL after "forget me", retention. Its rows are every feature's: it has no tables."""
 
-    def after_forget(incoming: Incoming, turn: Turn) -> None:
+    tables: ClassVar[Tables] = NO_TABLES
+
+    def writers(self) -> Mapping[type, ActionWriter]:
+        return {ExportData: self.write_export}
+
+    def write_export(self, db: sqlite3.Connection, incoming: Incoming, action: ExportData,
+                     turn: Turn) -> list[Send]:
+        return write_export(self.core, db, incoming, action, turn)
+
+    def on_turn(self, incoming: Incoming, turn: Turn) -> None:
         if any(isinstance(a, ForgetUser) for a in turn.actions):
+            core = self.core
             lang = turn.lang or core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
             task = asyncio.ensure_future(truncate_after_forget(core, incoming, lang))
             WAL_TASKS.add(task)
             task.add_done_callback(WAL_TASKS.discard)
 
-    core.on_turn.append(after_forget)
-    core.background.append(lambda: purge_loop(core))
-    core.background.append(lambda: every(WAL_RETRY_EVERY, lambda: retry_wal(core), "write-ahead log retry"))
+    def background(self) -> Sequence[Loop]:
+        core = self.core
+        return [lambda: purge_loop(core),
+                lambda: every(WAL_RETRY_EVERY, lambda: retry_wal(core), "write-ahead log retry")]
+
+
+#: Attach "my data", forget-me's WAL and retention to a core (what bot.app does for every feature).
+setup = Privacy.add_to
 
 
 # ---------------------------------------------------------------- command line

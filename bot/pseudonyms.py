@@ -6,7 +6,7 @@ them, the titles of their reports and the platforms' event ids. Anyone holding
 the file (a backup) could read who used a safety desk and when.
 
 How:
-- Columns that are only ever *looked up* (`PSEUDONYMOUS_COLUMNS`: a
+- Columns that are only ever *looked up* (each feature's `Tables.pseudonymous`: a
   conversation's key, a user's `who`, handled update ids, timer names, desk
   message ids, the desk member who claimed a case) hold
   `pseudonym(value)`: HMAC-SHA256 with the database's **id key**, cut to
@@ -15,7 +15,7 @@ How:
   test a guessed id against them.
 - Where the plain id is *needed* (to send a queued message or a timer's
   alert to the chat, to relay a desk reply) it is kept sealed
-  (`SEALED_COLUMNS`): encrypted with the Fernet keys like any other value.
+  (`Tables.sealed`): encrypted with the Fernet keys like any other value.
   Timer names and case titles are sealed too.
 - The id key is random, made once per database and stored in it encrypted with
   the Fernet keys (table `secrets`, rotated by `rotate-keys` like every
@@ -42,25 +42,13 @@ import hmac
 import json
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.crypto import table_names
 from bot.errors import ConfigurationError
+from bot.schema import Column
 
-#: (table, column) holding pseudonyms (lookups only).
-PSEUDONYMOUS_COLUMNS: list[tuple[str, str]] = [
-    ("conversations", "key"), ("conversations", "who"),
-    ("outbox", "key"), ("outbox", "who"),
-    ("handled", "update_id"),
-    ("timers", "key"), ("timers", "who"), ("timers", "name"),
-    ("cases", "key"), ("cases", "who"), ("cases", "claimed_by"),
-    ("relay_messages", "who"),
-    ("desk_messages", "message_id"),
-]
-#: (table, column) holding sealed plain values (encrypted with the Fernet keys when they are set).
-SEALED_COLUMNS: list[tuple[str, str]] = [
-    ("outbox", "addr"), ("timers", "addr"), ("timers", "label"), ("cases", "addr"), ("cases", "title"),
-]
 ID_KEY = "id_key"
 
 
@@ -77,8 +65,12 @@ class IdKeyUnavailable(ConfigurationError):
 class Pseudonyms:
     """The SQL functions of one store connection, and the id key behind `pseudonym`."""
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: Codec, pseudonymous: Sequence[Column] = (), sealed: Sequence[Column] = ()) -> None:
         self.codec = codec
+        #: (table, column) holding pseudonyms, and holding sealed plain values: each feature's
+        #: own (bot/schema.py Tables), converted by `protect`
+        self.pseudonymous = list(pseudonymous)
+        self.sealed = list(sealed)
         self._mac: Any = None  # hmac object keyed with the id key; None: no id key (identity)
         #: why the stored id key could not be opened (raised by the store at first use)
         self.problem: Exception | None = None
@@ -165,11 +157,11 @@ class Pseudonyms:
         self._mac = hmac.new(key, digestmod=hashlib.sha256)
         tables = table_names(db)
         changed = 0
-        for table, column in PSEUDONYMOUS_COLUMNS:
+        for table, column in self.pseudonymous:
             if table in tables and column in _columns(db, table):
                 changed += db.execute(f"UPDATE {table} SET {column} = pseudonym({column}) "  # noqa: S608 - fixed names
                                       f"WHERE {column} IS NOT NULL").rowcount
-        for table, column in SEALED_COLUMNS:
+        for table, column in self.sealed:
             if table in tables and column in _columns(db, table):
                 changed += db.execute(f"UPDATE {table} SET {column} = seal(unseal({column})) "  # noqa: S608
                                       f"WHERE {column} IS NOT NULL").rowcount

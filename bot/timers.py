@@ -1,6 +1,6 @@
 """Timers: a flow's `schedule` step fires later as a Timer event, across restarts.
 
-- `Schedule(name, at)` is written in the turn's own transaction (Core.on_write),
+- `Schedule(name, at)` is written in the turn's own transaction (a writer),
   so a check-in the user was promised is never lost to a crash. One timer per
   (conversation, name): scheduling a name again moves it; `at` giving None
   (`schedule: {name: grace, at: "None"}`) cancels it.
@@ -25,15 +25,17 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.core import ZONE
 from bot.events import CancelTimers, ConversationKey, Incoming, Schedule, Send, Timer
+from bot.features import ActionWriter, CoreFeature, Loop
 from bot.periodic import every
-from bot.store import Codec, who_of
+from bot.schema import EncryptedColumn, Tables, run_script
+from bot.store import Codec, add_column, who_of
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -47,6 +49,49 @@ TICK = 1.0
 BATCH = 100
 #: What `at` gives when a flow cancels a timer (`schedule: {name: x, at: "None"}`).
 CANCEL = frozenset({"None", ""})
+
+
+#: The timers' table: due times readable, names and addresses sealed, the flow's values encrypted.
+TABLES = Tables(
+    "timers",
+    user_columns=[("timers", "who")],
+    pseudonymous=[("timers", "key"), ("timers", "who"), ("timers", "name")],
+    sealed=[("timers", "addr"), ("timers", "label")],
+    encrypted=[EncryptedColumn("timers", "vars", "id"), EncryptedColumn("timers", "addr", "id"),
+               EncryptedColumn("timers", "label", "id")],
+)
+
+
+@TABLES.migration(3, "check-in timers")
+def _m3_timers(db: sqlite3.Connection) -> None:
+    run_script(db,
+        """
+        CREATE TABLE IF NOT EXISTS timers (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            who TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lang TEXT,
+            due_at INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            UNIQUE (key, name)
+        );
+        CREATE INDEX IF NOT EXISTS timers_due ON timers(due_at);
+        CREATE INDEX IF NOT EXISTS timers_who ON timers(who);
+        """
+    )
+
+
+@TABLES.migration(4, "a timer keeps the flow's variables of the moment it was set (encrypted)")
+def _m4_timer_values(db: sqlite3.Connection) -> None:
+    add_column(db, "timers", "vars", "BLOB")
+
+
+@TABLES.migration(5, "a timer keeps its address and name sealed")
+def _m5_sealed_timers(db: sqlite3.Connection) -> None:
+    add_column(db, "timers", "addr", "BLOB")
+    add_column(db, "timers", "label", "BLOB")
+    db.execute("UPDATE timers SET addr = seal(key), label = seal(name)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +169,11 @@ def of_user(db: sqlite3.Connection, codec: Codec, who: str) -> list[PendingTimer
     return [_timer(codec, row) for row in rows]
 
 
+def expire(db: sqlite3.Connection, older_than: int) -> int:
+    """Retention (bot/privacy.py): timers due before `older_than` that never fired; how many."""
+    return db.execute("DELETE FROM timers WHERE due_at < ?", (older_than,)).rowcount
+
+
 def _drop(db: sqlite3.Connection, timer_id: int, token: str) -> None:
     # by token too: the fire may have rescheduled the same name (a new row)
     db.execute("DELETE FROM timers WHERE id = ? AND token = ?", (timer_id, token))
@@ -161,9 +211,21 @@ async def timer_loop(core: Core) -> None:
     await every(TICK, lambda: fire_due(core), "timer round")
 
 
-def setup(core: Core) -> None:
-    """bot.app EXTENSIONS entry: store Schedule/CancelTimers with the turn, fire them on time."""
-    core.on_write(Schedule, lambda db, incoming, action, turn: write_schedule(
-        core.store.codec, db, incoming, action, turn))
-    core.on_write(CancelTimers, write_cancel)
-    core.background.append(lambda: timer_loop(core))
+class Timers(CoreFeature):
+    """Store Schedule/CancelTimers with the turn, fire them on time."""
+
+    tables: ClassVar[Tables] = TABLES
+
+    def writers(self) -> Mapping[type, ActionWriter]:
+        return {Schedule: self.write_schedule, CancelTimers: write_cancel}
+
+    def write_schedule(self, db: sqlite3.Connection, incoming: Incoming, action: Schedule,
+                       turn: Turn) -> Sequence[Send]:
+        return write_schedule(self.core.store.codec, db, incoming, action, turn)
+
+    def background(self) -> Sequence[Loop]:
+        return [lambda: timer_loop(self.core)]
+
+
+#: Attach the timers to a core (what bot.app does for every feature).
+setup = Timers.add_to

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot import audit
+from bot.app import SCHEMA
 from bot.cli import main
 from bot.crypto import new_key
 from bot.store import Store
@@ -54,7 +55,7 @@ def placed(options: list[str], command: list[str], where: str) -> list[str]:
 
 def record_reload(db: Path) -> None:
     async def write() -> None:
-        store = await Store.open(db)
+        store = await Store.open(db, schema=SCHEMA)
         try:
             await audit.record_action(store, audit.AuditEntry("2026-11-29T10:00:00+00:00", "telegram:42",
                                                               "reload", "ok", "abc123"))

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import bot
+from bot.app import SCHEMA
 from bot.core import Core
 from bot.engine import Choice, handle
 from bot.errors import ContentError, ProblemKind, TurnError, WegwijzerError
@@ -84,7 +85,7 @@ async def test_through_the_core_a_bug_is_logged_and_the_user_keeps_their_place(
     fs = load_fixture_flows()
     del fs.cards[CARD]["nl"]
     db = tmp_path / "wegwijzer.sqlite3"
-    core = Core(Settings(_env_file=None, db=db), await Store.open(db), fs)  # type: ignore[call-arg]
+    core = Core(Settings(_env_file=None, db=db), await Store.open(db, schema=SCHEMA), fs)  # type: ignore[call-arg]
     outlet = CapturingOutlet()
     core.register(outlet)
     key = ConversationKey("console", "anna", "anna")

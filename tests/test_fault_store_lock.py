@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import SCHEMA
 from bot.core import Core
 from bot.events import Choice, Command, ConversationKey, Incoming, Text
 from bot.settings import Settings
@@ -55,7 +56,7 @@ def key(user: str) -> ConversationKey:
 @pytest.mark.parametrize("busy_timeout_s", [30.0, 0.2], ids=["sqlite-waits", "store-retries"])
 async def test_a_database_locked_by_another_process_delays_answers_and_loses_none(tmp_path: Path, busy_timeout_s: float):
     db = tmp_path / "wegwijzer.sqlite3"
-    store = await Store.open(db, busy_timeout_s=busy_timeout_s)
+    store = await Store.open(db, busy_timeout_s=busy_timeout_s, schema=SCHEMA)
     refusals = 0
     call = store._call
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import SCHEMA
 from bot.settings import Settings
 from bot.store import Store
 
@@ -35,7 +36,7 @@ def usual_umask() -> Iterator[None]:
 
 async def test_a_new_data_folder_is_0700_and_the_database_its_wal_and_shm_are_0600(tmp_path, usual_umask):
     db_file = tmp_path / "data" / "deeper" / "wegwijzer.sqlite3"
-    store = await Store.open(db_file)
+    store = await Store.open(db_file, schema=SCHEMA)
     try:
         await store.set_cursor("test", "1")  # a write: the WAL and its index exist now
         assert mode(tmp_path / "data") == 0o700
@@ -53,7 +54,7 @@ async def test_existing_files_readable_by_others_are_made_0600_and_an_open_folde
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
     db_file = folder / "wegwijzer.sqlite3"
-    store = await Store.open(db_file)
+    store = await Store.open(db_file, schema=SCHEMA)
     await store.set_cursor("test", "1")
     await store.close()
     for suffix in ("", "-wal", "-shm"):
@@ -62,7 +63,7 @@ async def test_existing_files_readable_by_others_are_made_0600_and_an_open_folde
             part.touch()
         part.chmod(0o644)
     with caplog.at_level(logging.WARNING):
-        store = await Store.open(db_file)
+        store = await Store.open(db_file, schema=SCHEMA)
     try:
         await store.set_cursor("test", "2")
         for suffix in ("", "-wal", "-shm"):
@@ -76,7 +77,7 @@ async def test_existing_files_readable_by_others_are_made_0600_and_an_open_folde
 
 async def test_a_private_folder_gives_no_warning(tmp_path, usual_umask, caplog):
     with caplog.at_level(logging.WARNING):
-        store = await Store.open(tmp_path / "data" / "wegwijzer.sqlite3")
+        store = await Store.open(tmp_path / "data" / "wegwijzer.sqlite3", schema=SCHEMA)
         await store.close()
     assert not [r for r in caplog.records if "readable by other accounts" in r.getMessage()]
 

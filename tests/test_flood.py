@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_flows
+from bot.app import SCHEMA, load_flows
 from bot.core import Core
 from bot.engine import Turn
 from bot.events import Command, ConversationKey, Incoming, Text, Timer
+from bot.features import Hooks
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
@@ -99,7 +100,7 @@ def test_the_flood_text_exists_in_every_language() -> None:
 
 async def make_core(tmp_path: Path, clock: Clock) -> tuple[Core, Capture, Counter[str]]:
     db = tmp_path / "wegwijzer.sqlite3"
-    core = Core(Settings(_env_file=None, db=db), await Store.open(db), shipped())  # type: ignore[call-arg]
+    core = Core(Settings(_env_file=None, db=db), await Store.open(db, schema=SCHEMA), shipped())  # type: ignore[call-arg]
     core.flood = FloodLimiter(core.settings.flood_per_minute, clock=clock)
     outlet = Capture()
     core.register(outlet)
@@ -108,7 +109,7 @@ async def make_core(tmp_path: Path, clock: Clock) -> tuple[Core, Capture, Counte
     def count(incoming: Incoming, turn: Turn) -> None:
         turns[incoming.key.user] += 1
 
-    core.on_turn.append(count)
+    core.add(Hooks(watch=count))
     return core, outlet, turns
 
 
@@ -180,7 +181,7 @@ async def test_a_flood_through_telegram_is_confirmed_and_others_get_every_answer
             clock = Clock()  # frozen: the whole flood falls in one instant of the limiter's time
             bot.core.flood = FloodLimiter(bot.settings.flood_per_minute, clock=clock)
             turns: Counter[str] = Counter()
-            bot.core.on_turn.append(lambda incoming, turn: turns.update([incoming.key.user]))
+            bot.core.add(Hooks(watch=lambda incoming, turn: turns.update([incoming.key.user])))
             flooder, calm = Person(tg, "Spammer"), [Person(tg, f"Ouder {i}") for i in range(3)]
             for person in calm:
                 await person.command("start")

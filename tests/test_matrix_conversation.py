@@ -33,6 +33,7 @@ from bot.app import build_core
 from bot.clock import SYSTEM
 from bot.core import decode_outbound
 from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
+from bot.features import Hooks
 from bot.settings import Settings
 from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
 from tests.synapse import (  # noqa: F401 - fixture
@@ -220,7 +221,7 @@ async def test_a_desk_room_is_joined_posted_to_and_its_replies_reach_the_core(sy
         async with running_bot(synapse, bot, tmp_path / "bot", desks=f"matrix:{desk}") as adapter:
             seen: list[Incoming] = []
             # the safety desk claims a desk room's messages before any flow: look first
-            adapter.core.intercepts.insert(0, lambda incoming: seen.append(incoming))
+            adapter.core.add(Hooks(answer=lambda incoming: seen.append(incoming)), first=True)
             await _eventually(lambda: _membership(synapse, member, desk, bot.user_id) == "join")
             letter = Document("melding.txt", "Melding WW-1", "Wat er gebeurde.")
             card = await adapter.deliver_to_room(desk, "Nieuwe melding WW-1", letter)

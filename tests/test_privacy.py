@@ -22,6 +22,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot import privacy
+from bot.app import SCHEMA
 from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
 from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.store import Store
@@ -230,7 +231,7 @@ def test_python_m_bot_purge(tmp_path):
     import asyncio
 
     async def seed() -> None:
-        store = await Store.open(db_file)
+        store = await Store.open(db_file, schema=SCHEMA)
         await store.execute(lambda d: d.execute(
             "INSERT INTO conversations(key, who, state, updated_at) VALUES ('t\x1fa\x1fa', 't\x1fa', '{}', 1)"))
         await store.close()

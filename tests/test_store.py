@@ -17,11 +17,13 @@ import pytest
 
 import bot.store as store_module
 from bot.adapters.base import DeliveryFailed
+from bot.app import SCHEMA
 from bot.core import Core, encode_outbound
 from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.flows.flowset import FlowSet
+from bot.schema import Schema, Tables, run_script
 from bot.settings import Settings
-from bot.store import Store, TurnResult, run_script
+from bot.store import Store, TurnResult
 
 KEY = ConversationKey("console", "anna", "anna")
 
@@ -39,38 +41,42 @@ def tables(db: Path) -> set[str]:
 
 
 async def test_opening_a_new_database_applies_every_migration_and_records_the_version(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     await store.close()
-    assert read(db_path, "PRAGMA user_version") == [(len(store_module.MIGRATIONS),)]
+    assert read(db_path, "PRAGMA user_version") == [(SCHEMA.version,)] == [(5,)]
     assert {"conversations", "handled", "cursors", "outbox", "stats"} <= tables(db_path)
     assert read(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 
 async def test_reopening_runs_no_migration_twice(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     await store.close()
-    store = await Store.open(db_path)  # the first migration has no IF NOT EXISTS: a rerun would fail
+    store = await Store.open(db_path, schema=SCHEMA)  # the first migration has no IF NOT EXISTS: a rerun would fail
     await store.close()
-    assert read(db_path, "PRAGMA user_version") == [(len(store_module.MIGRATIONS),)]
+    assert read(db_path, "PRAGMA user_version") == [(SCHEMA.version,)]
 
 
-async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(db_path, monkeypatch):
-    first = store_module.MIGRATIONS[0]
-    monkeypatch.setattr(store_module, "MIGRATIONS", [first])
-    store = await Store.open(db_path)
+def only_the_first(tables: Tables) -> Tables:
+    """The store's tables as they were at version 1."""
+    return Tables(tables.owner, [m for m in tables.migrations if m.number == 1])
+
+
+async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(db_path):
+    store = await Store.open(db_path, schema=Schema([only_the_first(store_module.TABLES)]))
     await store.set_cursor("telegram", "41")
     await store.close()
     assert read(db_path, "PRAGMA user_version") == [(1,)]
 
     runs = []
+    notes = Tables("notes")
 
+    @notes.migration(2, "notes")
     def add_notes(db: sqlite3.Connection) -> None:
         runs.append(1)
         run_script(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [first, add_notes])
     for _ in range(2):
-        store = await Store.open(db_path)
+        store = await Store.open(db_path, schema=Schema([only_the_first(store_module.TABLES), notes]))
         await store.close()
     assert runs == [1]
     assert read(db_path, "PRAGMA user_version") == [(2,)]
@@ -78,21 +84,56 @@ async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(d
     assert read(db_path, "SELECT name, value FROM cursors") == [("telegram", "41")]
 
 
-async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(db_path, monkeypatch):
-    first = store_module.MIGRATIONS[0]
-    monkeypatch.setattr(store_module, "MIGRATIONS", [first])
-    store = await Store.open(db_path)
+async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(db_path):
+    first = only_the_first(store_module.TABLES)
+    store = await Store.open(db_path, schema=Schema([first]))
     await store.close()
+    broken = Tables("broken")
 
-    def broken(db: sqlite3.Connection) -> None:
+    @broken.migration(2, "half done")
+    def half_done(db: sqlite3.Connection) -> None:
         run_script(db, "CREATE TABLE half_done (id INTEGER)")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [first, broken])
     with pytest.raises(RuntimeError, match="migration bug"):
-        await Store.open(db_path)
+        await Store.open(db_path, schema=Schema([first, broken]))
     assert read(db_path, "PRAGMA user_version") == [(1,)]
     assert "half_done" not in tables(db_path)
+
+
+async def test_parts_of_one_number_from_two_features_run_in_one_transaction(db_path):
+    """Number 3 made the desk's tables and the timers' at once: a failing part undoes the other."""
+    first = only_the_first(store_module.TABLES)
+    desk, timers = Tables("desk"), Tables("timers")
+
+    @desk.migration(2, "cases")
+    def cases(db: sqlite3.Connection) -> None:
+        run_script(db, "CREATE TABLE cases (id INTEGER PRIMARY KEY)")
+
+    @timers.migration(2, "timers")
+    def broken_timers(db: sqlite3.Connection) -> None:
+        raise RuntimeError("timers bug")
+
+    with pytest.raises(RuntimeError, match="timers bug"):
+        await Store.open(db_path, schema=Schema([first, desk, timers]))
+    assert read(db_path, "PRAGMA user_version") == [(1,)]
+    assert "cases" not in tables(db_path)
+
+
+def test_a_schema_with_a_gap_in_its_numbers_is_refused():
+    """A feature left out of the schema must not let the store skip its migration."""
+    later = Tables("later")
+    later.migration(3, "something")(lambda db: None)
+    with pytest.raises(ValueError, match="without a gap"):
+        Schema([only_the_first(store_module.TABLES), later])
+
+
+def test_every_feature_the_bot_runs_brings_its_tables_into_the_schema():
+    from bot.app import FEATURES
+
+    assert {kind.tables.owner for kind in FEATURES} <= {t.owner for t in SCHEMA.tables}
+    assert [n for n, _ in SCHEMA.steps] == [1, 2, 3, 4, 5]
+    assert {p.owner for _, parts in SCHEMA.steps for p in parts} == {"store", "audit", "timers", "desk"}
 
 
 # ---------------------------------------------------------------- turns
@@ -104,7 +145,7 @@ def result(state: str | None, *texts: str, stats: Sequence[str] = ()) -> TurnRes
 
 
 async def test_a_turn_with_the_same_update_id_twice_is_handled_once(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     seen: list[str | None] = []
 
     def compute(raw: str | None) -> TurnResult:
@@ -125,7 +166,7 @@ async def test_a_turn_with_the_same_update_id_twice_is_handled_once(db_path):
 
 
 async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_again(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     await store.turn(str(KEY), "tg:1", None, lambda raw: result("at the menu"))
 
     def crash(raw: str | None) -> TurnResult:
@@ -142,7 +183,7 @@ async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_ag
 
 
 async def test_a_turn_without_an_update_id_is_always_handled(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     for _ in range(2):
         assert await store.turn(str(KEY), None, None, lambda raw: result("x")) is not None
     await store.close()
@@ -150,7 +191,7 @@ async def test_a_turn_without_an_update_id_is_always_handled(db_path):
 
 
 async def test_an_ended_conversation_is_deleted_and_forget_deletes_every_row_of_the_user(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     other = ConversationKey("console", "bob", "bob")
     await store.turn(str(KEY), None, None, lambda raw: result("anna's answers", "queued for anna"))
     await store.turn(str(other), None, None, lambda raw: result("bob's answers", "queued for bob"))
@@ -185,7 +226,7 @@ class FlakyOutlet:
 
 
 async def make_core(db_path: Path, flowset: FlowSet, outlet: FlakyOutlet) -> Core:
-    core = Core(Settings(db=db_path), await Store.open(db_path), flowset)
+    core = Core(Settings(db=db_path), await Store.open(db_path, schema=SCHEMA), flowset)
     core.register(outlet)
     return core
 
@@ -242,7 +283,7 @@ async def test_thousands_of_concurrent_acks_all_land(db_path):
     of one ack while the worker ran the same DELETE for the next, and SQLite refused
     about one ack in 200 with "bad parameter or other API misuse" (CI saw it in the
     flood test)."""
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     try:
         def fill(db: sqlite3.Connection) -> None:
             db.executemany("INSERT INTO outbox(key, who, payload, created_at) VALUES (?, ?, ?, 1)",
@@ -261,7 +302,7 @@ async def test_thousands_of_concurrent_acks_all_land(db_path):
 
 
 async def test_a_cursor_handed_back_by_a_store_function_is_closed_on_the_store_thread(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     try:
         assert await store.execute(lambda db: db.execute("SELECT 1"), write=False) is None
         assert await store.execute(lambda db: db.execute("SELECT 1").fetchall(), write=False) == [(1,)]
@@ -277,11 +318,12 @@ def test_a_store_left_open_by_a_crash_does_not_keep_the_process_alive(tmp_path):
 
     code = textwrap.dedent(f"""
         import asyncio
+        from bot.app import SCHEMA
         from bot.store import Store
         LEAKED = []
 
         async def main():
-            LEAKED.append(await Store.open({str(tmp_path / 'leak.sqlite3')!r}))
+            LEAKED.append(await Store.open({str(tmp_path / 'leak.sqlite3')!r}, schema=SCHEMA))
 
         asyncio.run(main())
         print("done")
@@ -293,7 +335,7 @@ def test_a_store_left_open_by_a_crash_does_not_keep_the_process_alive(tmp_path):
 
 
 async def test_sqlite_keeps_a_small_page_cache_of_its_own_unless_configured(db_path):
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, schema=SCHEMA)
     try:
         assert await store.execute(lambda db: db.execute("PRAGMA cache_size").fetchone()[0], write=False) == -256
     finally:

@@ -26,6 +26,7 @@ from bot.app import build_core
 from bot.core import ZONE
 from bot.dates import add_period, format_date
 from bot.events import ChoiceButton, ConversationKey, Document, Edit, Incoming, Send, Text
+from bot.features import Hooks
 from tests.fakes.telegram_api import FakeTelegram, Sent, button_rows
 from tests.telegram_fixtures import Person, QuickUser, RunningBot, running_bot, telegram, telegram_settings
 
@@ -693,7 +694,7 @@ async def test_an_update_that_keeps_failing_is_skipped_logged_without_its_text_a
                 raise ValueError(f"cannot handle {incoming.event.text!r}")  # a bug that quotes the user
             return None
 
-        bot.core.intercepts.append(breaks_on_the_secret)
+        bot.core.add(Hooks(answer=breaks_on_the_secret))
         parent, other = Person(tg), Person(tg, "Ander")
         await parent.command("start")
         before = len(parent.transcript)

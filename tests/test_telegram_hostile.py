@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.adapters.telegram import SendLimits
+from bot.features import Hooks
 from tests.fakes.telegram_api import FakeTelegram, button_rows
 from tests.telegram_fixtures import Person, RunningBot, telegram_settings
 
@@ -135,7 +136,7 @@ async def test_300_texts_from_one_user_do_not_hold_up_another(tmp_path: Path) ->
         bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=SendLimits()).start()
         try:
             turns: Counter[str] = Counter()
-            bot.core.on_turn.append(lambda incoming, turn: turns.update([incoming.key.user]))
+            bot.core.add(Hooks(watch=lambda incoming, turn: turns.update([incoming.key.user])))
             flooder, calm = Person(tg, "Spammer"), Person(tg, "Ouder")
             await calm.command("start")
             await flooder.command("start")

@@ -1,8 +1,8 @@
 """The desk's rows: cases (reports and requests for a person), posts, relay text.
 
 Plain functions over a sqlite3 connection, run on the store thread inside a
-transaction (Store.execute or a turn's writer). Tables are created by the
-store's migration `_m_safety_desk`.
+transaction (Store.execute or a turn's writer). The tables and their
+migrations are `TABLES` below (bot/schema.py).
 
 - cases: one per report (kind "report") or request for a person ("talk").
   `who`/`key` (pseudonyms) link it to the user, `addr` (sealed) says where to
@@ -31,7 +31,90 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.desk.commands import format_ref
-from bot.store import SEP, Codec, queue_outbox, who_of
+from bot.schema import EncryptedColumn, Tables, run_script
+from bot.store import SEP, Codec, add_column, queue_outbox, who_of
+
+#: The desk's tables: what they hold about a user, and what is pseudonymised, sealed or encrypted.
+TABLES = Tables(
+    "desk",
+    # relay text first: a forgotten user's rows go, a delivered report stays (SafetyDesk.forget)
+    user_columns=[("relay_messages", "who"), ("cases", "who")],
+    pseudonymous=[("cases", "key"), ("cases", "who"), ("cases", "claimed_by"), ("relay_messages", "who"),
+                  ("desk_messages", "message_id")],
+    sealed=[("cases", "addr"), ("cases", "title")],
+    encrypted=[EncryptedColumn("cases", "body", "id"), EncryptedColumn("desk_outbox", "payload", "id"),
+               EncryptedColumn("relay_messages", "body", "id"), EncryptedColumn("cases", "addr", "id"),
+               EncryptedColumn("cases", "title", "id")],
+)
+
+
+@TABLES.migration(3, "reports and hand-offs, their posts in desk rooms, relay text")
+def _m3_safety_desk(db: sqlite3.Connection) -> None:
+    run_script(db,
+        """
+        CREATE TABLE IF NOT EXISTS cases (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            who TEXT,
+            key TEXT,
+            lang TEXT NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            title TEXT,
+            alias TEXT,
+            body BLOB,
+            created_at INTEGER NOT NULL,
+            delivered_at INTEGER,
+            claimed_at INTEGER,
+            claimed_by TEXT,
+            claimed_in TEXT,
+            ended_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS cases_who ON cases(who);
+        CREATE INDEX IF NOT EXISTS cases_key ON cases(key, status);
+        CREATE INDEX IF NOT EXISTS cases_status ON cases(status, urgent, created_at);
+        CREATE TABLE IF NOT EXISTS case_refs (
+            year INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS desk_outbox (
+            id INTEGER PRIMARY KEY,
+            desk TEXT NOT NULL,
+            case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE,
+            what TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS desk_outbox_case ON desk_outbox(case_id);
+        CREATE TABLE IF NOT EXISTS desk_messages (
+            desk TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            PRIMARY KEY (desk, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS desk_messages_case ON desk_messages(case_id);
+        CREATE TABLE IF NOT EXISTS relay_messages (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            who TEXT NOT NULL,
+            side TEXT NOT NULL,
+            body BLOB NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS relay_messages_case ON relay_messages(case_id);
+        CREATE INDEX IF NOT EXISTS relay_messages_who ON relay_messages(who);
+        """
+    )
+
+
+@TABLES.migration(5, "a case keeps the address of its user sealed, and its title")
+def _m5_sealed_cases(db: sqlite3.Connection) -> None:
+    add_column(db, "cases", "addr", "BLOB")
+    db.execute("UPDATE cases SET addr = seal(key), title = seal(title)")
+
 
 REPORT = "report"
 TALK = "talk"
@@ -77,6 +160,31 @@ def _case(row: Sequence[Any] | None) -> Case | None:
     values = list(row)
     values[6] = bool(values[6])
     return Case(*values)
+
+
+@dataclass(slots=True)
+class Expired:
+    relay_messages: int
+    talks: int
+    undelivered_reports: int
+    reports: int
+    notices: int
+
+
+def expire(db: sqlite3.Connection, older_than: int, relay_older_than: int) -> Expired:
+    """Retention (bot/privacy.py): relay text and finished talks after the relay period,
+    everything else of the desk after the retention period. Counts what never reached a desk."""
+    relay = db.execute("DELETE FROM relay_messages WHERE at < ?", (relay_older_than,)).rowcount
+    talks = db.execute(
+        "DELETE FROM cases WHERE kind = ? AND ((status IN ('ended', 'withdrawn') AND ended_at < ?) "
+        "OR created_at < ?)", (TALK, relay_older_than, older_than)).rowcount
+    undelivered = db.execute(
+        "SELECT COUNT(*) FROM cases WHERE kind = ? AND created_at < ? AND delivered_at IS NULL",
+        (REPORT, older_than)).fetchone()[0]
+    reports = db.execute("DELETE FROM cases WHERE kind = ? AND created_at < ?", (REPORT, older_than)).rowcount
+    notices = db.execute("DELETE FROM desk_outbox WHERE case_id IS NULL AND created_at < ?",
+                         (older_than,)).rowcount
+    return Expired(relay, talks, undelivered, reports, notices)
 
 
 def next_ref(db: sqlite3.Connection, year: int) -> str:

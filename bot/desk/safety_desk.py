@@ -2,7 +2,7 @@
 
 What happens, in order:
 1. A flow's `report` step (Forward) or a request for a person (HandOff) is
-   written in the turn's own transaction (Core.on_write): a case with a
+   written in the turn's own transaction (the desk's `writers`): a case with a
    reference (WW-2026-0001), the user's reference message in the outbox and
    a card for every desk room in desk_outbox. Nothing is lost to a crash.
 2. A loop posts desk_outbox through the platform outlet's `deliver_to_room`
@@ -17,8 +17,8 @@ What happens, in order:
 4. While a request is open or a talk runs, the user's texts go to the desk,
    not the engine; the crisis check still runs on each of them.
 
-The desk rooms' messages and the relayed users' messages are routed here by
-the core's `intercepts`; adapters pass a desk room's messages to the core
+The desk is a Feature (bot/features.py): the desk rooms' messages and the
+relayed users' messages are routed here by its `intercept`; adapters pass a desk room's messages to the core
 like any other, with `Incoming.extra["reply_to"]` naming the message a
 member replied to, if the platform says so.
 
@@ -33,9 +33,9 @@ import logging
 import secrets
 import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot import engine
 from bot.core import ZONE, encode_outbound
@@ -58,7 +58,9 @@ from bot.events import (
     Timer,
     Unsupported,
 )
+from bot.features import ActionHandler, ActionWriter, Answer, Feature, Loop
 from bot.periodic import every
+from bot.schema import Tables
 from bot.store import who_of
 
 if TYPE_CHECKING:
@@ -76,10 +78,10 @@ DELIVERY_TICK = 2.0
 #: Longest wait between two attempts to post in a desk room.
 MAX_BACKOFF = 300
 
-Answer = Callable[[], Awaitable[list[Send]]]
 
+class SafetyDesk(Feature):
+    tables: ClassVar[Tables] = cases.TABLES
 
-class SafetyDesk:
     def __init__(self, core: Core) -> None:
         self.core = core
         settings = core.settings
@@ -94,20 +96,26 @@ class SafetyDesk:
         self._no_outlet: set[str] = set()
 
     # ------------------------------------------------------------ wiring
-    async def attach(self) -> None:
-        core = self.core
-        core.on_write(Forward, self.write_report)
-        core.on_write(HandOff, self.write_request)
-        core.on(Forward, self._after_write)
-        core.on(HandOff, self._after_request)
-        core.intercepts.append(self.intercept)
-        core.on_turn.append(self._on_turn)
-        core.store.forget_hooks.append(self.forget_hook)
-        core.background.append(self.delivery_loop)
-        self.talks = dict(await core.store.execute(cases.open_talks, write=False))
-        core.desk_available = bool(self.rooms)  # flows may promise an alert only if one can be sent
-        if not self.rooms:
+    @classmethod
+    async def attach(cls, core: Core) -> SafetyDesk:
+        """The desk of this core (bot.app.FEATURES): its rooms, the talks that were running."""
+        desk = cls(core)
+        desk.talks = dict(await core.store.execute(cases.open_talks, write=False))
+        core.add(desk)
+        _DESKS[core] = desk
+        core.desk_available = bool(desk.rooms)  # flows may promise an alert only if one can be sent
+        if not desk.rooms:
             log.warning("no WEGWIJZER_DESKS: reports and requests for a person cannot reach anyone")
+        return desk
+
+    def writers(self) -> Mapping[type, ActionWriter]:
+        return {Forward: self.write_report, HandOff: self.write_request}
+
+    def handlers(self) -> Mapping[type, ActionHandler]:
+        return {Forward: self._after_write, HandOff: self._after_request}
+
+    def background(self) -> Sequence[Loop]:
+        return [self.delivery_loop]
 
     # ------------------------------------------------------------ texts
     @property
@@ -237,12 +245,12 @@ class SafetyDesk:
         for desk in targets:
             cases.queue_post(db, self.codec, desk, None, "notice", notice, None, now)
 
-    async def _after_write(self, core: Core, incoming: Incoming, action: Any) -> None:
+    async def _after_write(self, incoming: Incoming, action: Any) -> None:
         self.wake()
 
-    async def _after_request(self, core: Core, incoming: Incoming, action: Any) -> None:
+    async def _after_request(self, incoming: Incoming, action: Any) -> None:
         key = str(incoming.key)
-        talk = await core.store.execute(cases.talk_of, key, write=False)
+        talk = await self.core.store.execute(cases.talk_of, key, write=False)
         if talk is not None:
             self.talks[key] = talk.id
         self.wake()
@@ -562,7 +570,7 @@ class SafetyDesk:
         await every(DELIVERY_TICK, self.deliver_pending, "desk delivery round", wake=self._wake)
 
     # ------------------------------------------------------------ forget me
-    def forget_hook(self, db: sqlite3.Connection, who: str) -> None:
+    def forget(self, db: sqlite3.Connection, who: str) -> None:
         """Before the user's rows go: tell the desk a request or talk is over; keep delivered reports."""
         now = self.now()
         for case in cases.cases_of(db, who):
@@ -579,7 +587,7 @@ class SafetyDesk:
         db.execute("UPDATE cases SET who = NULL, key = NULL, addr = NULL, body = NULL, alias = NULL "
                    "WHERE who = pseudonym(?) AND kind = ? AND delivered_at IS NOT NULL", (who, REPORT))
 
-    def _on_turn(self, incoming: Incoming, turn: engine.Turn) -> None:
+    def on_turn(self, incoming: Incoming, turn: engine.Turn) -> None:
         if any(isinstance(a, ForgetUser) for a in turn.actions):
             who = who_of(str(incoming.key))
             for key in [k for k in self.talks if who_of(k) == who]:
@@ -628,10 +636,7 @@ def desk_of(core: Core) -> SafetyDesk | None:
 
 
 async def setup(core: Core) -> SafetyDesk:
-    """bot.app EXTENSIONS entry."""
-    desk = SafetyDesk(core)
-    await desk.attach()
-    _DESKS[core] = desk
-    return desk
+    """Attach a safety desk to a core (what bot.app does for every feature)."""
+    return await SafetyDesk.attach(core)
 
 

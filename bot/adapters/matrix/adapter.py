@@ -129,6 +129,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.features import Hooks
 from bot.letters import file_bytes
 from bot.private_files import private_folder
 
@@ -269,6 +270,8 @@ class MatrixAdapter:
         store = self.config.store
         private_folder(store, ours=True)
         self._journal = SendJournal(store, lambda: self.core.clock())
+        #: the adapter's part in turns: leave a private room after "forget me"
+        self._watch = Hooks(watch=self._after_turn)
         #: desk rooms whose settings were looked at (see _warn_about_desk_room)
         self._desks_seen: set[str] = set()
         self._forgets = PendingForgets(store)
@@ -301,8 +304,7 @@ class MatrixAdapter:
     async def start(self) -> None:
         """Register with the core and connect in the background."""
         self.core.register(self)
-        if self._after_turn not in self.core.on_turn:
-            self.core.on_turn.append(self._after_turn)
+        self.core.add(self._watch)  # once, also when started again
         self._stopping = False
         self._task = asyncio.create_task(self._serve(), name="matrix")
 
