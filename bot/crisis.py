@@ -274,15 +274,14 @@ class _Reading:
         self._present: dict[str, int] = {}
         self._searched: dict[tuple[int, str], bool] = {}
 
-    def present(self, text: str, grams: set[str] | None = None) -> int:
-        """The literals in `text`, as a bit mask (`grams`: a set holding all its 3-grams, if made already)."""
+    def present(self, text: str) -> int:
+        """The literals in `text`, as a bit mask."""
         found = self._present.get(text)
         if found is None:
             found = 0
             # literals are indexed by their first three characters: only those whose start occurs are tried
             index = self._index
-            if grams is None:
-                grams = {text[i:i + 3] for i in range(len(text) - 2)}
+            grams = {text[i:i + 3] for i in range(len(text) - 2)}
             for start in index.keys() & grams:
                 for literal, bit in index[start]:
                     if literal in text:
@@ -538,12 +537,10 @@ class CrisisDetector:
             return None
         if self.model is None:
             return self._rules(normalised)
-        # the model's features hold every 3-gram of the text: the rules' prefilter reuses them
-        grams = self.model.features(normalised)
-        found = self._acted_on(self._rules(normalised, grams), normalised, grams)
+        found = self._acted_on(self._rules(normalised), normalised)
         if found is not None:
             return found
-        verdict = self.model.assess(normalised, grams)
+        verdict = self.model.assess(normalised)
         spec = self._by_name.get(verdict.crisis_class)
         if verdict.tier == "none" or spec is None:
             return None
@@ -558,13 +555,12 @@ class CrisisDetector:
         normalised = normalise(text)
         if not normalised:
             return None
-        grams = self.model.features(normalised) if self.model is not None else None
-        return self._acted_on(self._rules(normalised, grams), normalised, grams)
+        return self._acted_on(self._rules(normalised), normalised)
 
-    def _acted_on(self, found: CrisisMatch | None, normalised: str, grams: set[str] | None) -> CrisisMatch | None:
+    def _acted_on(self, found: CrisisMatch | None, normalised: str) -> CrisisMatch | None:
         if found is None or self.model is None or found.rule_id in self._strong:
             return found
-        return None if self.model.doubts_rule(normalised, grams) else found
+        return None if self.model.doubts_rule(normalised) else found
 
     def detect(self, text: str) -> CrisisMatch | None:
         """The highest-priority crisis the rules find in ``text``, or None."""
@@ -573,9 +569,9 @@ class CrisisDetector:
             return None
         return self._rules(normalised)
 
-    def _rules(self, normalised: str, grams: set[str] | None = None) -> CrisisMatch | None:
+    def _rules(self, normalised: str) -> CrisisMatch | None:
         reading = _Reading(self._index)
-        reading.present(normalised, grams)
+        reading.present(normalised)
         # exclusions shared by several classes are applied once per message; the cache key of
         # each step is the ids of the blanks applied so far (worked out once, in __init__)
         blanked_after: dict[tuple[int, ...], str] = {}

@@ -1,13 +1,15 @@
 """The statistical half of the crisis check: a linear model scored in pure Python.
 
 Why: the rules in ``flows/crisis.yaml`` are precise and explainable but only
-catch wording somebody wrote a rule for. A linear model over word 1-2-grams
-and character 2-5-grams of the same normalised text (``bot.crisis.normalise``)
-catches the wording nobody foresaw. It is trained offline with scikit-learn
-(``python -m bot crisis train``, see ``bot.crisis_train``) and exported as
-plain weights in ``flows/crisis/model.json``; scoring here is dictionary
-look-ups and a softmax, so the running bot never imports scikit-learn or numpy
-and a message costs tens of microseconds.
+catch wording somebody wrote a rule for. A linear model over TF-IDF weighted
+character n-grams (inside words) and word n-grams of the same normalised text
+(``bot.crisis.normalise``) catches the wording nobody foresaw. It is trained
+offline with scikit-learn (``python -m bot crisis train``, see
+``bot.crisis_train``) and exported as plain numbers in
+``flows/crisis/model.json``; scoring here repeats what scikit-learn's
+``TfidfVectorizer`` and multinomial ``LogisticRegression`` compute, with
+dictionary look-ups, so the running bot never imports scikit-learn or numpy.
+``tests/test_crisis_model.py`` holds the two to the same probabilities.
 
 What it must never do: import numpy/scikit-learn, log or keep a text, or
 decide what to say (it returns a class and a score; the detector combines it
@@ -19,8 +21,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +37,21 @@ __all__ = [
     "CrisisModel",
     "CrisisModelError",
     "ModelVerdict",
-    "features",
+    "char_grams",
+    "word_grams",
 ]
 
 #: The artefact's format name; a change in how features are made is a new version.
-FORMAT = "wegwijzer-crisis-model/1"
+FORMAT = "wegwijzer-crisis-model/2"
 #: Where the artefact lives, relative to the flows directory.
 MODEL_PATH = Path("crisis") / "model.json"
 #: The class that means "no crisis".
 NONE = "none"
-#: Character n-gram lengths and word n-gram lengths (the artefact states them too).
-CHAR_NGRAMS = (3, 5)
-WORD_NGRAMS = (1, 2)  # features() writes out exactly these two
+#: Character n-gram lengths (scikit-learn's ``char_wb`` analyser) and word n-gram lengths.
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+#: scikit-learn's default ``token_pattern``: words of two or more word characters.
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 #: Weights are stored as integers: the float times this scale, rounded (so the file is byte-stable).
 SCALE = 1000
 #: A long message is also scored in windows of this many normalised characters (half
@@ -56,27 +64,40 @@ MAX_CHARS = 4000
 #: place, "gisteren avond") carries too little for the model, which read them as crises.
 MIN_WORDS = 4
 
+_TOKEN = re.compile(TOKEN_PATTERN)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
 
 class CrisisModelError(ContentError, ValueError):
     """The artefact cannot be used; the message says what is wrong and how to fix it."""
 
 
-def features(normalised: str) -> set[str]:
-    """Every feature of a normalised text: word n-grams (marked ``_``) and character n-grams.
+def char_grams(text: str) -> list[str]:
+    """scikit-learn's ``char_wb`` n-grams (lower case, each word padded with a space), and more.
 
-    Training (bot.crisis_train) and scoring both call this, so they cannot drift apart.
-    ``_`` never occurs in normalised text, so a word feature cannot be mistaken for a
-    character one. A feature counts once (binary); the scorer divides by the square root
-    of how many features the text has, which is the L2 norm of that binary vector.
+    scikit-learn pads each word on its own; here the words are joined by two spaces and
+    every 2- to 5-character slice of the whole is taken, which costs a third as much in
+    Python. Each ``char_wb`` n-gram comes out exactly as often as scikit-learn counts it;
+    the extra slices span two words, so they hold two spaces in a row, which no
+    vocabulary term does: they are never looked up with a result. (scikit-learn's early
+    stop for short words changes nothing here: a padded word has at least 3 characters,
+    so its own length comes before any longer n.)
     """
-    words = normalised.split()
-    found = {"_" + w for w in words}
-    found.update(f"_{a} {b}" for a, b in itertools.pairwise(words))
-    padded = f" {normalised} "
-    size = len(padded)
-    for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
-        found.update({padded[i:i + n] for i in range(size - n + 1)})
-    return found
+    low, high = CHAR_NGRAMS
+    joined = " " + "  ".join(_WHITE_SPACES.sub(" ", text.lower()).split()) + " "
+    size = len(joined)
+    grams: list[str] = []
+    for n in range(low, high + 1):
+        grams.extend([joined[i:i + n] for i in range(size - n + 1)])
+    return grams
+
+
+def word_grams(text: str) -> list[str]:
+    """scikit-learn's ``word`` analyser: lower case, ``TOKEN_PATTERN`` tokens, then 1- and 2-grams."""
+    tokens = _TOKEN.findall(text.lower())
+    grams = list(tokens)
+    grams.extend([f"{a} {b}" for a, b in itertools.pairwise(tokens)])
+    return grams
 
 
 def windows(normalised: str) -> list[str]:
@@ -103,6 +124,11 @@ def windows(normalised: str) -> list[str]:
     return parts
 
 
+def words_in(normalised: str) -> int:
+    """How many words a normalised text has (clause marks are no words)."""
+    return sum(1 for word in normalised.split() if word != ".")
+
+
 @dataclass(frozen=True, slots=True)
 class ModelVerdict:
     """The most likely crisis class, the risk that it is a crisis at all, and the tier it falls in."""
@@ -118,31 +144,51 @@ class Thresholds:
     unsure: float
 
 
-class CrisisModel:
-    """Two linear models over the same features, scored with dictionary look-ups.
+#: One vocabulary entry: the term's idf and its weights per label (None: it only counts in the norm).
+_Entry = tuple[float, tuple[int, ...] | None]
 
-    ``risk``: is this a crisis at all (logistic, one weight per feature): it runs on
-    every message, so it is one pass of look-ups. ``kind``: which crisis (softmax over
-    the crisis classes): it runs only when the risk reaches a threshold.
+
+def _vocabulary(section: Any, name: str, documents: int, width: int) -> dict[str, _Entry]:
+    """`{term: [df, w...]}` from the file into `{term: (idf, weights or None)}`."""
+    if not isinstance(section, dict):
+        raise CrisisModelError(f"`{name}` must map terms to [document frequency, weights...]")
+    out: dict[str, _Entry] = {}
+    for term, row in section.items():
+        if not (isinstance(row, list) and len(row) in (1, width + 1) and all(type(v) is int for v in row)
+                and 1 <= row[0] <= documents):
+            raise CrisisModelError(f"{name} term {term!r}: expected [document frequency] or "
+                                   f"[document frequency, {width} whole-number weights]")
+        # scikit-learn's smooth idf: as if one more document held every term
+        idf = math.log((documents + 1) / (row[0] + 1)) + 1.0
+        out[term] = (idf, tuple(row[1:]) if len(row) > 1 and any(row[1:]) else None)
+    return out
+
+
+class CrisisModel:
+    """TF-IDF (characters, words) and a multinomial logistic regression over every label.
+
+    The risk is 1 - P(none); the class is the most likely crisis label. One pass of
+    look-ups gives both.
     """
 
-    def __init__(self, classes: tuple[str, ...], scale: int, risk_bias: float, class_bias: tuple[float, ...],
-                 risk: Mapping[str, int], kind: Mapping[str, tuple[int, ...]],
-                 thresholds: Mapping[str, Thresholds], meta: Mapping[str, Any]) -> None:
-        self.classes = classes
+    def __init__(self, labels: tuple[str, ...], scale: int, bias: tuple[float, ...],
+                 chars: Mapping[str, _Entry], words: Mapping[str, _Entry],
+                 thresholds: Mapping[str, Thresholds], meta: Mapping[str, Any], rule_floor: float = 0.0) -> None:
+        self.labels = labels
+        self.classes = tuple(name for name in labels if name != NONE)
+        self._none = labels.index(NONE)
         self._scale = scale
-        self._risk_bias = risk_bias
-        self._class_bias = class_bias
-        self._risk = dict(risk)
-        self._kind = dict(kind)
+        self._bias = bias
+        self._chars = dict(chars)
+        self._words = dict(words)
         self.thresholds = dict(thresholds)
         self.meta = dict(meta)
-        #: below this risk no class reaches even its `unsure` threshold: the class model is skipped
-        self._floor = min((t.unsure for t in self.thresholds.values()), default=1.0)
         #: a (not strong) rule match in a message of MIN_WORDS words or more whose risk is below this
         #: is not acted on: set by cross-validation, it drops most of the rules' false alarms (a denied
         #: allegation, a resolved past, quoted words) and few of their true finds (docs/CRISIS.md)
-        self.rule_floor = 0.0
+        self.rule_floor = rule_floor
+        #: the last text scored and its result: the detector asks about the same message twice
+        self._last: tuple[str, tuple[str, float]] | None = None
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -152,33 +198,30 @@ class CrisisModel:
             raise CrisisModelError("the model file is not a JSON object")
         if data.get("format") != FORMAT:
             raise CrisisModelError(f"unknown format {data.get('format')!r}, expected {FORMAT!r}")
-        classes = data.get("classes")
-        if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
-            raise CrisisModelError("`classes` must be a list of crisis class names")
+        labels = data.get("labels")
+        if (not isinstance(labels, list) or NONE not in labels or len(labels) < 2
+                or not all(isinstance(c, str) for c in labels) or len(set(labels)) != len(labels)):
+            raise CrisisModelError(f"`labels` must list the crisis classes and {NONE!r}, each once")
+        classes = [name for name in labels if name != NONE]
+        if data.get("classes") != classes:
+            raise CrisisModelError(f"`classes` must be the labels without {NONE!r}: {classes}")
         if expected_classes is not None and sorted(set(expected_classes)) != sorted(classes):
             raise CrisisModelError(
                 f"the model knows classes {sorted(classes)} but flows/crisis.yaml has {sorted(set(expected_classes))}")
-        width = len(classes)
-        scale, risk_bias, class_bias = data.get("scale"), data.get("risk_bias"), data.get("class_bias")
-        weights, thresholds = data.get("weights"), data.get("thresholds")
-        if data.get("char_ngrams") != list(CHAR_NGRAMS) or data.get("word_ngrams") != list(WORD_NGRAMS):
-            raise CrisisModelError(f"built for other n-grams than this code makes ({CHAR_NGRAMS}, {WORD_NGRAMS})")
+        if (data.get("char_ngrams") != list(CHAR_NGRAMS) or data.get("word_ngrams") != list(WORD_NGRAMS)
+                or data.get("token_pattern") != TOKEN_PATTERN):
+            raise CrisisModelError(f"built for other features than this code makes ({CHAR_NGRAMS}, {WORD_NGRAMS})")
+        width = len(labels)
+        scale, bias, documents = data.get("scale"), data.get("bias"), data.get("documents")
         if not isinstance(scale, int) or scale <= 0:
             raise CrisisModelError("`scale` must be a positive whole number")
-        if not isinstance(risk_bias, int):
-            raise CrisisModelError("`risk_bias` must be a whole number")
-        if not isinstance(class_bias, list) or len(class_bias) != width or not all(isinstance(b, int) for b in class_bias):
-            raise CrisisModelError(f"`class_bias` must be {width} whole numbers, one per class")
-        if not isinstance(weights, dict) or not weights:
-            raise CrisisModelError("`weights` must map features to weights")
-        # weights stay whole numbers (sums are divided by `scale` once): loading is fast
-        if not all(isinstance(row, list) and len(row) == width + 1 for row in weights.values()) or not all(
-                type(w) is int for row in weights.values() for w in row):
-            bad = next(f for f, row in weights.items()
-                       if not isinstance(row, list) or len(row) != width + 1 or not all(type(w) is int for w in row))
-            raise CrisisModelError(f"feature {bad!r}: expected {width + 1} whole numbers (risk, then one per class)")
-        risk = {feature: row[0] for feature, row in weights.items() if row[0]}
-        kind = {feature: tuple(row[1:]) for feature, row in weights.items() if any(row[1:])}
+        if not isinstance(documents, int) or documents <= 0:
+            raise CrisisModelError("`documents` must be how many messages the model was trained on")
+        if not isinstance(bias, list) or len(bias) != width or not all(type(b) is int for b in bias):
+            raise CrisisModelError(f"`bias` must be {width} whole numbers, one per label")
+        chars = _vocabulary(data.get("chars"), "chars", documents, width)
+        words = _vocabulary(data.get("words"), "words", documents, width)
+        thresholds = data.get("thresholds")
         if not isinstance(thresholds, dict):
             raise CrisisModelError("`thresholds` must map each crisis class to {sure, unsure}")
         limits: dict[str, Thresholds] = {}
@@ -192,11 +235,9 @@ class CrisisModel:
         rule_floor = data.get("rule_floor", 0.0)
         if not isinstance(rule_floor, int | float) or not 0 <= rule_floor <= 1:
             raise CrisisModelError("`rule_floor` must be a number from 0 to 1")
-        meta = {k: v for k, v in data.items() if k != "weights"}
-        model = cls(tuple(classes), scale, risk_bias / scale, tuple(b / scale for b in class_bias), risk, kind, limits,
-                    meta)
-        model.rule_floor = float(rule_floor)
-        return model
+        meta = {k: v for k, v in data.items() if k not in ("chars", "words")}
+        return cls(tuple(labels), scale, tuple(b / scale for b in bias), chars, words, limits, meta,
+                   float(rule_floor))
 
     @classmethod
     def from_file(cls, path: Path, expected_classes: Iterable[str] | None = None) -> CrisisModel:
@@ -207,66 +248,66 @@ class CrisisModel:
         return cls.from_data(data, expected_classes)
 
     # ------------------------------------------------------------ scoring
-    @staticmethod
-    def features(normalised: str) -> set[str]:
-        """The features `assess` would make of the (first window of the) text, to pass back in."""
-        return features(windows(normalised)[0])
+    def _add(self, logits: list[float], vocabulary: Mapping[str, _Entry], grams: Sequence[str]) -> None:
+        """One vectoriser's part: sublinear tf times idf, L2-normalised, times the weights."""
+        values: list[float] = []
+        rows: list[tuple[int, ...]] = []
+        squares = 0.0
+        get = vocabulary.get
+        for term, count in Counter(grams).items():  # in the text's order: sums come out the same every run
+            entry = get(term)
+            if entry is None:
+                continue
+            value = entry[0] if count == 1 else (math.log(count) + 1.0) * entry[0]
+            squares += value * value
+            if entry[1] is not None:
+                values.append(value)
+                rows.append(entry[1])
+        if not rows:
+            return
+        factor = 1.0 / (math.sqrt(squares) * self._scale)
+        for label, column in enumerate(zip(*rows, strict=True)):
+            logits[label] += factor * sum(map(mul, values, column))
 
-    def risk(self, normalised: str, found: set[str] | None = None) -> tuple[float, set[str]]:
-        """P(crisis) for one piece of normalised text, and its features (for `kind`)."""
-        if found is None:
-            found = features(normalised)
-        if not found:
-            return 1.0 / (1.0 + math.exp(-self._risk_bias)), found
-        total = sum(filter(None, map(self._risk.get, found)))
-        logit = self._risk_bias + total / (self._scale * math.sqrt(len(found)))
-        if logit < -30:
-            return 0.0, found
-        return 1.0 / (1.0 + math.exp(-logit)), found
-
-    def kind(self, found: set[str]) -> list[float]:
-        """P(class | crisis) for a text's features (softmax over the crisis classes)."""
-        rows = [row for row in map(self._kind.get, found) if row is not None]
-        scale = 1.0 / (self._scale * math.sqrt(len(found))) if found else 0.0
-        if rows:
-            logits = [b + scale * sum(column) for b, column in zip(self._class_bias, zip(*rows, strict=True), strict=True)]
-        else:
-            logits = list(self._class_bias)
+    def probabilities(self, text: str) -> list[float]:
+        """P(label) for one piece of text, in `labels` order: what scikit-learn's predict_proba gives."""
+        logits = list(self._bias)
+        self._add(logits, self._chars, char_grams(text))
+        self._add(logits, self._words, word_grams(text))
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
         return [e / total for e in exps]
 
-    def score(self, normalised: str, first: set[str] | None = None, *,
-              always_classify: bool = False) -> tuple[str, float]:
-        """The most likely crisis class and the risk, from the most worrying window of a long text.
+    def score(self, normalised: str) -> tuple[str, float]:
+        """The most likely crisis class and the risk (1 - P(none)), from the most worrying window."""
+        last = self._last
+        if last is not None and last[0] == normalised:
+            return last[1]
+        result = (NONE, 0.0)
+        if words_in(normalised) >= MIN_WORDS:
+            best_risk, best = -1.0, [0.0]
+            for part in windows(normalised):
+                probs = self.probabilities(part)
+                risk = 1.0 - probs[self._none]
+                if risk > best_risk:
+                    best_risk, best = risk, probs
+            top = max((i for i in range(len(best)) if i != self._none), key=best.__getitem__)
+            result = (self.labels[top], best_risk)
+        self._last = (normalised, result)
+        return result
 
-        The class is only worked out when the risk could reach a threshold (or when asked).
-        `first`: the features of the first window (the whole text), if made already.
-        """
-        if sum(1 for word in normalised.split() if word != ".") < MIN_WORDS:  # clause marks are no words
-            return NONE, 0.0
-        best_risk, best_found = -1.0, set()
-        for number, part in enumerate(windows(normalised)):
-            risk, found = self.risk(part, first if number == 0 else None)
-            if risk > best_risk:
-                best_risk, best_found = risk, found
-        if best_risk < self._floor and not always_classify:
-            return NONE, best_risk
-        probs = self.kind(best_found)
-        return self.classes[max(range(len(probs)), key=probs.__getitem__)], best_risk
-
-    def doubts_rule(self, normalised: str, first: set[str] | None = None) -> bool:
+    def doubts_rule(self, normalised: str) -> bool:
         """Is the message long enough to judge and its risk below `rule_floor`?"""
-        if not self.rule_floor or sum(1 for word in normalised.split() if word != ".") < MIN_WORDS:
+        if not self.rule_floor or words_in(normalised) < MIN_WORDS:
             return False
-        return self.score(normalised, first)[1] < self.rule_floor
+        return self.score(normalised)[1] < self.rule_floor
 
-    def assess(self, normalised: str, first: set[str] | None = None) -> ModelVerdict:
-        """Which tier this text falls in for its most likely class (`first`: see `score`)."""
+    def assess(self, normalised: str) -> ModelVerdict:
+        """Which tier this text falls in for its most likely class."""
         if not normalised:
             return ModelVerdict(NONE, 0.0, "none")
-        name, risk = self.score(normalised, first)
+        name, risk = self.score(normalised)
         limit = self.thresholds.get(name)
         if limit is None:
             return ModelVerdict(name, risk, "none")

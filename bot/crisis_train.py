@@ -36,16 +36,34 @@ from pathlib import Path
 from typing import Any
 
 from bot.crisis import CrisisDetector, normalise
-from bot.crisis_model import CHAR_NGRAMS, FORMAT, MIN_WORDS, MODEL_PATH, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
+from bot.crisis_model import (
+    CHAR_NGRAMS,
+    FORMAT,
+    MIN_WORDS,
+    MODEL_PATH,
+    NONE,
+    SCALE,
+    TOKEN_PATTERN,
+    WORD_NGRAMS,
+    CrisisModel,
+    words_in,
+)
 
 #: Training files, relative to the repository root, in this order (missing ones are skipped).
-TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis_labelled.tsv")
+TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis/train_more.tsv", "tests/data/crisis_labelled.tsv")
 #: Never trained or tuned on: only reported on (by the tests).
 HELDOUT_FILE = "tests/data/crisis/heldout.tsv"
-#: Inverse regularisation strength (chosen by 5-fold CV on the training files).
-C = 50.0
-#: A feature is kept when one of its class weights is at least this large (before SCALE).
-PRUNE = 0.2
+#: Inverse regularisation strength: the best of C_GRID on 5-fold CV of the training files
+#: (``python -m bot.crisis_train --choose-c`` measures them again).
+C = 30.0
+C_GRID = (3.0, 10.0, 30.0)
+#: A character n-gram is in the vocabulary when at least this many messages have it; a word
+#: (or two) always.
+CHAR_MIN_DF = 2
+WORD_MIN_DF = 1
+#: A weight smaller than this (before SCALE) is stored as 0: the file stays small, and
+#: cross-validation scores the pruned model, so its figures are the shipped model's.
+PRUNE = 0.05
 FOLDS = 5
 SEED = 20261206
 #: Share of each risk class the combined detector must catch (rules, or model >= unsure).
@@ -88,73 +106,99 @@ def corpus_digest(paths: Sequence[Path], root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- fitting
 
 
-def _fit(texts: Sequence[str], labels: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
-    """Fit the risk and class models and export them as the artefact's weights part (no thresholds)."""
-    import numpy as np
-    from sklearn.feature_extraction import DictVectorizer
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """The scikit-learn pipeline (TF-IDF characters + words, then the regression) and its texts' count."""
+
+    pipeline: Any
+    documents: int
+
+
+def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C) -> Fitted:
+    """Fit TF-IDF and one multinomial logistic regression over every label, `none` included."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
     from threadpoolctl import threadpool_limits
 
-    crises = [c for c in classes if c != NONE]
-    rows = []
-    for text in texts:
-        found = features(normalise(text))
-        value = 1.0 / len(found) ** 0.5 if found else 0.0
-        rows.append(dict.fromkeys(found, value))
-    vectoriser = DictVectorizer(sort=True)
-    matrix = vectoriser.fit_transform(rows)
-    is_crisis = np.array([label != NONE for label in labels])
-    which = np.array([crises.index(label) for label in labels if label != NONE])
+    pipeline = make_pipeline(
+        make_union(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=CHAR_MIN_DF,
+                            token_pattern=None),
+            TfidfVectorizer(analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=WORD_MIN_DF,
+                            token_pattern=TOKEN_PATTERN),
+        ),
+        LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight="balanced"),
+    )
     with threadpool_limits(limits=1):
-        risk = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-5, class_weight="balanced")
-        risk.fit(matrix, is_crisis)
-        kind = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-5, class_weight="balanced")
-        kind.fit(matrix[np.flatnonzero(is_crisis)], which)
-    names = vectoriser.get_feature_names_out()
-    risk_coef = risk.coef_[0]
-    kind_coef = kind.coef_  # (crisis classes, features)
-    keep = (np.abs(risk_coef) >= PRUNE) | (np.abs(kind_coef).max(axis=0) >= PRUNE)
-    weights: dict[str, list[int]] = {}
-    for index in np.flatnonzero(keep):
-        row = [float(risk_coef[index]), *(float(w) for w in kind_coef[:, index])]
-        weights[str(names[index])] = [round(w * SCALE) if abs(w) >= PRUNE / 2 else 0 for w in row]
+        pipeline.fit(list(normalised), list(labels))
+    return Fitted(pipeline, len(normalised))
+
+
+def export(fitted: Fitted, normalised: Sequence[str]) -> dict[str, Any]:
+    """The artefact's model part: labels, biases and, per vectoriser, each term's document
+    frequency (every term counts in the norm) with its weights when one of them is at least PRUNE."""
+    import numpy as np
+
+    union, regression = fitted.pipeline[0], fitted.pipeline[-1]
+    coef = regression.coef_  # (labels, features): the union's columns, characters first
+    sections: dict[str, dict[str, list[int]]] = {}
+    offset = 0
+    for (_name, vectoriser), section in zip(union.transformer_list, ("chars", "words"), strict=True):
+        counts = vectoriser.transform(list(normalised))
+        df = np.bincount(counts.indices, minlength=len(vectoriser.vocabulary_))
+        idf = np.log((fitted.documents + 1) / (df + 1)) + 1
+        assert np.allclose(idf, vectoriser.idf_, rtol=0, atol=1e-12), "document frequencies do not give the idf"
+        terms: dict[str, list[int]] = {}
+        for index, term in enumerate(vectoriser.get_feature_names_out()):
+            column = coef[:, offset + index]
+            row = [round(float(w) * SCALE) if abs(w) >= PRUNE else 0 for w in column]
+            terms[str(term)] = [int(df[index]), *row] if any(row) else [int(df[index])]
+        offset += len(vectoriser.vocabulary_)
+        sections[section] = dict(sorted(terms.items()))
     return {
-        "risk_bias": round(float(risk.intercept_[0]) * SCALE),
-        "class_bias": [round(float(b) * SCALE) for b in kind.intercept_],
-        "weights": dict(sorted(weights.items())),
+        "labels": [str(label) for label in regression.classes_],
+        "documents": fitted.documents,
+        "bias": [round(float(b) * SCALE) for b in regression.intercept_],
+        **sections,
     }
 
 
-def _artefact(classes: Sequence[str], fitted: dict[str, Any], thresholds: dict[str, dict[str, float]],
-              extra: dict[str, Any]) -> dict[str, Any]:
+def artefact(classes: Sequence[str], fitted: dict[str, Any], thresholds: dict[str, dict[str, float]],
+              extra: dict[str, Any], c: float = C) -> dict[str, Any]:
     return {
         "format": FORMAT,
-        "classes": [c for c in classes if c != NONE],
+        "labels": fitted["labels"],
+        "classes": [c for c in fitted["labels"] if c != NONE],
         "char_ngrams": list(CHAR_NGRAMS),
         "word_ngrams": list(WORD_NGRAMS),
+        "token_pattern": TOKEN_PATTERN,
+        "min_df": {"chars": CHAR_MIN_DF, "words": WORD_MIN_DF},
+        "documents": fitted["documents"],
         "scale": SCALE,
-        "C": C,
+        "C": c,
         "prune": PRUNE,
         "thresholds": thresholds,
         **extra,
-        "risk_bias": fitted["risk_bias"],
-        "class_bias": fitted["class_bias"],
-        "weights": fitted["weights"],
+        "bias": fitted["bias"],
+        "chars": fitted["chars"],
+        "words": fitted["words"],
     }
 
 
 def dumps(artefact: dict[str, Any]) -> str:
-    """Stable text: fixed key order, one feature per line (readable diffs), no floats in weights."""
-    head = {k: v for k, v in artefact.items() if k != "weights"}
+    """Stable text: fixed key order, one term per line (readable diffs), no floats in weights."""
+    head = {k: v for k, v in artefact.items() if k not in ("chars", "words")}
     lines = ["{"]
     for key, value in head.items():
         lines.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False, sort_keys=True)},")
-    lines.append('"weights": {')
-    items = list(artefact["weights"].items())
-    for i, (feature, row) in enumerate(items):
-        comma = "," if i < len(items) - 1 else ""
-        lines.append(f"{json.dumps(feature, ensure_ascii=False)}: {json.dumps(row, separators=(',', ':'))}{comma}")
-    lines.append("}")
+    for section in ("chars", "words"):
+        lines.append(f'"{section}": {{')
+        items = list(artefact[section].items())
+        for i, (term, row) in enumerate(items):
+            comma = "," if i < len(items) - 1 else ""
+            lines.append(f"{json.dumps(term, ensure_ascii=False)}: {json.dumps(row, separators=(',', ':'))}{comma}")
+        lines.append("}," if section == "chars" else "}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -179,7 +223,8 @@ def rule_counts(s: Scored, floor: float) -> bool:
     return s.rule is not None and (s.rule_certain or s.risk >= floor)
 
 
-def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: CrisisDetector) -> list[Scored]:
+def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: CrisisDetector,
+                   c: float = C) -> list[Scored]:
     from sklearn.model_selection import StratifiedKFold
 
     labels = [e.label for e in examples]
@@ -187,16 +232,16 @@ def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: C
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
         print(f"  fold {number}/{FOLDS}: training on {len(train)}, scoring {len(test)}", file=sys.stderr)
-        fitted = _fit([examples[i].text for i in train], [labels[i] for i in train], classes)
-        placeholder = {c: {"sure": 1.0, "unsure": 1.0} for c in classes if c != NONE}
-        model = CrisisModel.from_data(_artefact(classes, fitted, placeholder, {}))
+        texts = [normalise(examples[i].text) for i in train]
+        fitted = export(fit(texts, [labels[i] for i in train], c), texts)
+        placeholder = {name: {"sure": 1.0, "unsure": 1.0} for name in classes if name != NONE}
+        model = CrisisModel.from_data(artefact(classes, fitted, placeholder, {}, c))
         for i in test:
             text = examples[i].text
             found = rules.detect(text)
             normalised = normalise(text)
-            name, risk = model.score(normalised, always_classify=True)
-            certain = found is not None and (rules.is_strong(found.rule_id) or sum(
-                1 for word in normalised.split() if word != ".") < MIN_WORDS)
+            name, risk = model.score(normalised)
+            certain = found is not None and (rules.is_strong(found.rule_id) or words_in(normalised) < MIN_WORDS)
             scored[i] = Scored(examples[i], found.crisis_class if found else None, name, risk, certain)
     return [s for s in scored if s is not None]
 
@@ -389,8 +434,8 @@ def table(result: dict[str, Any], title: str) -> str:
 # ---------------------------------------------------------------- the command
 
 
-def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = True) -> tuple[str, dict[str, Any]]:
-    """Cross-validate, set thresholds, fit on everything, and return the artefact's text."""
+def _corpus(root: Path, flows_dir: Path) -> tuple[list[Path], list[Example], CrisisDetector, list[str]]:
+    """The training files, their messages, the rules and the labels (`none` first)."""
     paths = [root / f for f in TRAIN_FILES if (root / f).exists()]
     if not paths:
         raise SystemExit(f"no training data: expected one of {', '.join(TRAIN_FILES)}")
@@ -403,40 +448,68 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     counts = Counter(e.label for e in examples)
     print(f"training on {len(examples)} messages from {', '.join(p.relative_to(root).as_posix() for p in paths)}: "
           + ", ".join(f"{c} {counts[c]}" for c in classes), file=sys.stderr)
+    return paths, examples, rules, classes
+
+
+def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = True) -> tuple[str, dict[str, Any]]:
+    """Cross-validate, set thresholds, fit on everything, and return the artefact's text."""
+    paths, examples, rules, classes = _corpus(root, flows_dir)
     scored = cross_validate(examples, classes, rules)
     thresholds, rule_floor = choose(scored, classes)
     cv = figures(scored, thresholds, classes, rule_floor)
     print("  final fit on all training messages", file=sys.stderr)
-    fitted = _fit([e.text for e in examples], [e.label for e in examples], classes)
+    texts = [normalise(e.text) for e in examples]
+    fitted = export(fit(texts, [e.label for e in examples]), texts)
     extra = {
         "rule_floor": rule_floor,
         "trained_on": corpus_digest(paths, root),
-        "messages": dict(sorted(counts.items())),
+        "messages": dict(sorted(Counter(e.label for e in examples).items())),
         "cv": cv,
     }
-    text = dumps(_artefact(classes, fitted, thresholds, extra))
+    text = dumps(artefact(classes, fitted, thresholds, extra))
     CrisisModel.from_data(json.loads(text), rules.classes)  # what the bot will load must load
     report = table(cv, f"{FOLDS}-fold cross-validation on the training corpus")
     print(report)
     unsure = next(iter(thresholds.values()))
-    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}, rule floor {rule_floor}; "
-          f"{len(fitted['weights'])} features, {len(text.encode()) / 1e6:.2f} MB")
+    terms = len(fitted["chars"]) + len(fitted["words"])
+    weighted = sum(len(row) > 1 for section in ("chars", "words") for row in fitted[section].values())
+    summary = f"{terms} terms ({weighted} with weights), {len(text.encode()) / 1e6:.2f} MB"
+    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}, rule floor {rule_floor}; {summary}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         print(f"wrote {out}")
     if card and (root / CARD).exists():
-        _update_card(root / CARD, report, thresholds, len(fitted["weights"]), len(text.encode()))
+        _update_card(root / CARD, report, thresholds, rule_floor, summary)
     return text, cv
 
 
-def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]], n_features: int, size: int) -> None:
+def choose_c(root: Path, flows_dir: Path) -> float:
+    """Cross-validate every C of C_GRID (training files only) and name the best, as `choose` ranks them."""
+    _paths, examples, rules, classes = _corpus(root, flows_dir)
+    best: tuple[tuple[float, float], float] | None = None
+    for c in C_GRID:
+        scored = cross_validate(examples, classes, rules, c)
+        thresholds, floor = choose(scored, classes)
+        result = figures(scored, thresholds, classes, floor)
+        recalls = [row["recall"] for name, row in result["classes"]["unsure"].items() if name != NONE]
+        key = (min(recalls), sum(recalls) / len(recalls))
+        print(table(result, f"C = {c}: {FOLDS}-fold cross-validation, rule floor {floor}"), "\n")
+        if best is None or key > best[0]:
+            best = (key, c)
+    assert best is not None
+    print(f"best C: {best[1]} (worst-class recall {best[0][0]:.1%}, mean {best[0][1]:.1%})")
+    return best[1]
+
+
+def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]], floor: float,
+                 summary: str) -> None:
     card = path.read_text(encoding="utf-8")
     if CARD_BEGIN not in card or CARD_END not in card:
         return
     limits = next(iter(thresholds.values()))
-    block = (f"{CARD_BEGIN}\n{report}\n\nThresholds: unsure {limits['unsure']}, sure {limits['sure']}. "
-             f"{n_features} features, {size / 1e6:.2f} MB.\n{CARD_END}")
+    block = (f"{CARD_BEGIN}\n{report}\n\nThresholds: unsure {limits['unsure']}, sure {limits['sure']}, "
+             f"rule floor {floor}. C = {C}; {summary}.\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.DOTALL)
     path.write_text(pattern.sub(lambda _m: block, card), encoding="utf-8")
 
@@ -453,3 +526,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     train(ROOT, flows_dir, out, card=not args.out)
     return 0
+
+
+if __name__ == "__main__":  # python -m bot.crisis_train --choose-c: measure C_GRID (slow: a CV per C)
+    from bot.settings import ROOT
+
+    parser = argparse.ArgumentParser(description="cross-validate each C of C_GRID on the training files")
+    parser.add_argument("--choose-c", action="store_true", required=True)
+    parser.parse_args()
+    choose_c(ROOT, ROOT / "flows")

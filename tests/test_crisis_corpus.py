@@ -55,3 +55,18 @@ def test_the_corpus_is_large_enough_and_covers_every_class_in_both_languages():
     held = Counter(label for label, _, _ in read(CORPUS / "heldout.tsv"))
     for label in LABELS:
         assert held[label] >= 30, label  # enough held-out messages per class for a figure to mean something
+
+
+def test_the_added_training_messages_are_well_formed_and_none_is_a_test_message():
+    """train_more.tsv (indirect suicide and harm wording, hard negatives) was written after the split:
+    it is training only, so none of its messages may read the same as a held-out or independent one."""
+    from bot.crisis import normalise
+
+    more = read(CORPUS / "train_more.tsv")
+    assert len(more) >= 900
+    tested = read(CORPUS / "heldout.tsv") + read(CORPUS / "probe.tsv")
+    for same in (key, normalise):
+        assert not {same(text) for _, _, text in more} & {same(text) for _, _, text in tested}
+    trained = read(CORPUS / "train.tsv") + read(REPO / "tests" / "data" / "crisis_labelled.tsv")
+    texts = [key(text) for _, _, text in more]
+    assert len(texts) == len(set(texts)) and not set(texts) & {key(text) for _, _, text in trained}

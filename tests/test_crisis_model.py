@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.crisis import CrisisDetector, normalise
-from bot.crisis_model import MODEL_PATH, CrisisModel, features, windows
-from bot.crisis_train import HELDOUT_FILE, TRAIN_FILES, evaluate, read_corpus, table, train
+from bot.crisis_model import MODEL_PATH, SCALE, CrisisModel, char_grams, windows, word_grams
+from bot.crisis_train import HELDOUT_FILE, TRAIN_FILES, artefact, evaluate, export, fit, read_corpus, table, train
 from bot.flows.loader import FlowSetInvalid, load_flowset
 from tests.conftest import PYTHON, REPO, TODAY, bot_env
 
@@ -29,8 +31,8 @@ RISK_CLASSES = ("child_danger", "domestic_violence", "harm_intent", "professiona
 #: The issue's limit for false alarms on the held-out part (its 95 % recall bar is not met: docs/CRISIS.md).
 FALSE_ALARM_BAR = 0.05
 #: What the committed model reached on held-out (rounded down), as a floor against regressions.
-HELD_OUT_FLOOR = {"child_danger": 0.75, "domestic_violence": 0.83, "harm_intent": 0.56,
-                  "professional_threatened": 0.66, "suicide": 0.54, "threatened": 0.72}
+HELD_OUT_FLOOR = {"child_danger": 0.78, "domestic_violence": 0.93, "harm_intent": 0.73,
+                  "professional_threatened": 0.71, "suicide": 0.68, "threatened": 0.81}
 HELD_OUT_FALSE_ALARMS = FALSE_ALARM_BAR
 
 
@@ -87,15 +89,75 @@ def test_the_running_bot_scores_without_scikit_learn_or_numpy() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_features_are_the_same_every_time_and_long_texts_are_read_in_windows() -> None:
-    text = normalise("Ik wil niet meer leven, echt niet")
-    assert features(text) == features(text)
-    assert "_ik wil" in features(text) and "wil" in features(text)
+def test_long_texts_are_read_in_windows() -> None:
     long = normalise("de voogd belt niet terug. " * 60 + "ik neem vannacht al mijn pillen")
     parts = windows(long)
     assert parts[0] == long[:4000] and len(parts) > 2
     assert any("pillen" in part for part in parts[1:])
     assert all(len(part) <= 300 for part in parts[1:])
+
+
+#: Texts the scorer must get right beyond the corpus: empty, one letter, short words, digits,
+#: repeated n-grams (sublinear tf), words outside the vocabulary, non-ASCII left by a caller.
+ODD_TEXTS = ("", "a", "ik", "a b c d", "ja ja ja ja ja ja ja", "112 112 bel 112", "qqqq zzzz xxxx",
+             "pilllen pillen pillen . nu", "Ik  WIL\tdood", "é ü ß ﬁ", "x" * 500)
+
+
+@pytest.fixture(scope="module")
+def fitted_model() -> tuple[Any, CrisisModel, list[str]]:
+    """The sklearn pipeline fitted on the training corpus, the pure-Python model made from its
+    export, and a few hundred texts to compare them on (training messages, cut and reordered
+    ones the model never saw whole, and odd ones)."""
+    examples = read_corpus([REPO / f for f in TRAIN_FILES if (REPO / f).exists()])
+    texts = [normalise(e.text) for e in examples]
+    fitted = fit(texts, [e.label for e in examples])
+    part = export(fitted, texts)
+    thresholds = {c: {"sure": 1.0, "unsure": 1.0} for c in part["labels"] if c != "none"}
+    model = CrisisModel.from_data(artefact(part["labels"], part, thresholds, {}))
+    # sklearn scores with the weights as exported (pruned, rounded): the comparison is of the scoring
+    import numpy as np
+    regression = fitted.pipeline[-1]
+    columns = [row for section in ("chars", "words") for row in part[section].values()]
+    regression.coef_ = np.array([row[1:] if len(row) > 1 else [0] * len(part["labels"]) for row in columns],
+                                dtype=float).T / SCALE
+    regression.intercept_ = np.array(part["bias"], dtype=float) / SCALE
+    sample = texts[::12]
+    sample += [" ".join(reversed(t.split()))[: len(t) // 2] for t in texts[5::40]]
+    sample += [normalise(t) for t in ODD_TEXTS] + list(ODD_TEXTS)
+    return fitted.pipeline, model, sample
+
+
+def test_pure_python_probabilities_are_scikit_learns(fitted_model: tuple[Any, CrisisModel, list[str]]) -> None:
+    pipeline, model, sample = fitted_model
+    assert len(sample) >= 300
+    expected = pipeline.predict_proba(sample)
+    assert [str(c) for c in pipeline[-1].classes_] == list(model.labels)
+    worst = max(abs(p - q) for text, row in zip(sample, expected, strict=True)
+                for p, q in zip(model.probabilities(text), row, strict=True))
+    assert worst < 1e-9
+
+
+def test_the_n_grams_are_scikit_learns(fitted_model: tuple[Any, CrisisModel, list[str]]) -> None:
+    pipeline, _model, sample = fitted_model
+    chars, words = (vectoriser.build_analyzer() for _name, vectoriser in pipeline[0].transformer_list)
+    for text in sample:
+        # the slices that span two words (two spaces in a row) are in no vocabulary: see char_grams
+        assert Counter(g for g in char_grams(text) if "  " not in g) == Counter(chars(text)), text
+        assert Counter(word_grams(text)) == Counter(words(text)), text
+
+
+def test_the_check_cost_is_measured(detector: CrisisDetector, crisis_report: list[str]) -> None:
+    """Printed, not asserted (a machine's speed is no test): rules and model, per training message."""
+    examples = read_corpus([REPO / f for f in TRAIN_FILES if (REPO / f).exists()])
+    costs = []
+    for example in examples[::4]:
+        start = time.perf_counter()
+        detector.assess(example.text)
+        costs.append(time.perf_counter() - start)
+    costs.sort()
+    crisis_report.append(f"crisis check cost per message (rules + model, {len(costs)} training messages): "
+                         f"median {costs[len(costs) // 2] * 1e6:.0f} us, p99 {costs[int(len(costs) * 0.99)] * 1e6:.0f} us; "
+                         f"model file {MODEL.stat().st_size / 1e6:.2f} MB")
 
 
 # ---------------------------------------------------------------- check and reload
@@ -119,10 +181,10 @@ def test_check_names_a_missing_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    (lambda d: d.update(classes=["suicide"]), "flows/crisis.yaml has"),
+    (lambda d: d.update(labels=["none", "suicide"], classes=["suicide"]), "flows/crisis.yaml has"),
     (lambda d: d.update(format="other/1"), "unknown format"),
     (lambda d: d["thresholds"]["suicide"].update(unsure=2), "thresholds.suicide"),
-    (lambda d: d["weights"].update({"_x": [1]}), "feature '_x'"),
+    (lambda d: d["words"].update({"x": [1, 2]}), "words term 'x'"),
 ])
 def test_check_names_a_model_of_the_wrong_shape(tmp_path: Path, change, says: str) -> None:
     flows, locales = _copy(tmp_path)
@@ -138,7 +200,7 @@ def test_a_new_model_changes_the_flow_set_version(tmp_path: Path) -> None:
     flows, locales = _copy(tmp_path)
     before = load_flowset(flows, locales, root=tmp_path, today=TODAY).version
     data = json.loads((flows / MODEL_PATH).read_text(encoding="utf-8"))
-    data["risk_bias"] -= 1
+    data["bias"][0] -= 1
     (flows / MODEL_PATH).write_text(json.dumps(data), encoding="utf-8")
     assert load_flowset(flows, locales, root=tmp_path, today=TODAY).version != before
 
@@ -179,8 +241,8 @@ def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDe
 
 #: The independent set (tests/data/crisis/README.md): what the shipped model reached (rounded down).
 PROBE = REPO / "tests" / "data" / "crisis" / "probe.tsv"
-PROBE_FLOOR = {"child_danger": 0.75, "domestic_violence": 0.84, "harm_intent": 0.61,
-               "professional_threatened": 0.84, "suicide": 0.62, "threatened": 0.9}
+PROBE_FLOOR = {"child_danger": 0.88, "domestic_violence": 0.82, "harm_intent": 0.8,
+               "professional_threatened": 0.92, "suicide": 0.8, "threatened": 0.92}
 
 
 def test_the_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crisis_model import CHAR_NGRAMS, FORMAT, WORD_NGRAMS
+from bot.crisis_model import CHAR_NGRAMS, FORMAT, TOKEN_PATTERN, WORD_NGRAMS
 from bot.engine import MAX_INPUT, TurnContext
 from bot.events import HandOff
 from tests.conftest import load_fixture_flows
@@ -29,17 +29,24 @@ CONSENT = "Mag ik dit doorsturen naar het meldpunt?"
 
 
 def tiny_model() -> dict[str, object]:
-    """[risk, despair, threat] weights per feature, times `scale`; thresholds per class."""
+    """Per word: [document frequency, weight per label (despair, none, threat)], times `scale`.
+
+    With one document every idf is 1; a message holding one of these words (and no other
+    term of the vocabulary) has that word's weights as its logits, plus the bias.
+    """
     return {
         "format": FORMAT,
+        "labels": ["despair", "none", "threat"],
         "classes": ["despair", "threat"],
         "char_ngrams": list(CHAR_NGRAMS),
         "word_ngrams": list(WORD_NGRAMS),
+        "token_pattern": TOKEN_PATTERN,
+        "documents": 1,
         "scale": 1,
         "thresholds": {"despair": {"sure": 0.95, "unsure": 0.5}, "threat": {"sure": 0.95, "unsure": 0.5}},
-        "risk_bias": -5,
-        "class_bias": [0, 0],
-        "weights": {"_twijfel": [60, 5, 0], "_dreiging": [60, 0, 5], "_wanhoop": [300, 5, 0]},
+        "bias": [0, 5, 0],
+        "chars": {},
+        "words": {"twijfel": [1, 6, 0, 0], "dreiging": [1, 0, 0, 6], "wanhoop": [1, 10, 0, 0]},
     }
 
 
