@@ -25,7 +25,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ __all__ = [
     "CrisisModelError",
     "ModelVerdict",
     "char_grams",
+    "word_char_grams",
     "word_grams",
 ]
 
@@ -64,6 +64,9 @@ MAX_CHARS = 4000
 #: place, "gisteren avond") carries too little for the model, which read them as crises.
 MIN_WORDS = 4
 
+#: How many words' n-grams the model keeps at hand (a few MB at most; emptied when full).
+WORD_CACHE = 20_000
+
 _TOKEN = re.compile(TOKEN_PATTERN)
 _WHITE_SPACES = re.compile(r"\s\s+")
 
@@ -73,22 +76,28 @@ class CrisisModelError(ContentError, ValueError):
 
 
 def char_grams(text: str) -> list[str]:
-    """scikit-learn's ``char_wb`` n-grams (lower case, each word padded with a space), and more.
+    """scikit-learn's ``char_wb`` analyser (lower case, each word padded with a space)."""
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        grams.extend(word_char_grams(word))
+    return grams
 
-    scikit-learn pads each word on its own; here the words are joined by two spaces and
-    every 2- to 5-character slice of the whole is taken, which costs a third as much in
-    Python. Each ``char_wb`` n-gram comes out exactly as often as scikit-learn counts it;
-    the extra slices span two words, so they hold two spaces in a row, which no
-    vocabulary term does: they are never looked up with a result. (scikit-learn's early
-    stop for short words changes nothing here: a padded word has at least 3 characters,
-    so its own length comes before any longer n.)
+
+def word_char_grams(word: str) -> list[str]:
+    """One word's ``char_wb`` n-grams, step for step as scikit-learn makes them.
+
+    Kept literally the same, including the early stop for a word shorter than the longest
+    n-gram, because a single n-gram more or less changes the vector's norm.
     """
     low, high = CHAR_NGRAMS
-    joined = " " + "  ".join(_WHITE_SPACES.sub(" ", text.lower()).split()) + " "
-    size = len(joined)
+    padded = f" {word} "
+    size = len(padded)
     grams: list[str] = []
     for n in range(low, high + 1):
-        grams.extend([joined[i:i + n] for i in range(size - n + 1)])
+        if n >= size:  # the whole padded word, once, and no longer n-grams
+            grams.append(padded)
+            break
+        grams.extend([padded[i:i + n] for i in range(size - n + 1)])
     return grams
 
 
@@ -144,23 +153,28 @@ class Thresholds:
     unsure: float
 
 
-#: One vocabulary entry: the term's idf and its weights per label (None: it only counts in the norm).
-_Entry = tuple[float, tuple[int, ...] | None]
+#: One vocabulary entry: the term's idf, its square, and its weights per label times the idf
+#: (None: the term only counts in the norm). Precomputed: most terms occur once in a text.
+_Entry = tuple[float, float, tuple[float, ...] | None]
 
 
 def _vocabulary(section: Any, name: str, documents: int, width: int) -> dict[str, _Entry]:
-    """`{term: [df, w...]}` from the file into `{term: (idf, weights or None)}`."""
+    """`{term: [df, w...]}` from the file into `{term: (idf, idf², idf·w or None)}`."""
     if not isinstance(section, dict):
         raise CrisisModelError(f"`{name}` must map terms to [document frequency, weights...]")
+    idf_of: dict[int, float] = {}
     out: dict[str, _Entry] = {}
+    sizes = (1, width + 1)
     for term, row in section.items():
-        if not (isinstance(row, list) and len(row) in (1, width + 1) and all(type(v) is int for v in row)
-                and 1 <= row[0] <= documents):
+        # one cheap test per term (start-up time): a list of the right length holding only ints
+        if type(row) is not list or len(row) not in sizes or set(map(type, row)) != {int} or not 1 <= row[0] <= documents:
             raise CrisisModelError(f"{name} term {term!r}: expected [document frequency] or "
                                    f"[document frequency, {width} whole-number weights]")
-        # scikit-learn's smooth idf: as if one more document held every term
-        idf = math.log((documents + 1) / (row[0] + 1)) + 1.0
-        out[term] = (idf, tuple(row[1:]) if len(row) > 1 and any(row[1:]) else None)
+        idf = idf_of.get(row[0])
+        if idf is None:
+            # scikit-learn's smooth idf: as if one more document held every term
+            idf = idf_of[row[0]] = math.log((documents + 1) / (row[0] + 1)) + 1.0
+        out[term] = (idf, idf * idf, tuple(map(idf.__mul__, row[1:])) if len(row) > 1 else None)
     return out
 
 
@@ -189,6 +203,7 @@ class CrisisModel:
         self.rule_floor = rule_floor
         #: the last text scored and its result: the detector asks about the same message twice
         self._last: tuple[str, tuple[str, float]] | None = None
+        self._word_cache: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -248,32 +263,52 @@ class CrisisModel:
         return cls.from_data(data, expected_classes)
 
     # ------------------------------------------------------------ scoring
-    def _add(self, logits: list[float], vocabulary: Mapping[str, _Entry], grams: Sequence[str]) -> None:
-        """One vectoriser's part: sublinear tf times idf, L2-normalised, times the weights."""
-        values: list[float] = []
-        rows: list[tuple[int, ...]] = []
+    def _add(self, logits: list[float], vocabulary: Mapping[str, _Entry], terms: Sequence[str]) -> None:
+        """One vectoriser's part: sublinear tf times idf, L2-normalised, times the weights.
+
+        `terms`: the text's n-grams that are in the vocabulary (the others count nowhere).
+        """
+        once: list[tuple[float, ...]] = []  # rows of terms seen once: tf weight 1, so idf·w as stored
+        more: list[tuple[float, tuple[float, ...]]] = []
         squares = 0.0
-        get = vocabulary.get
-        for term, count in Counter(grams).items():  # in the text's order: sums come out the same every run
-            entry = get(term)
-            if entry is None:
-                continue
-            value = entry[0] if count == 1 else (math.log(count) + 1.0) * entry[0]
-            squares += value * value
-            if entry[1] is not None:
-                values.append(value)
-                rows.append(entry[1])
-        if not rows:
+        for term, count in Counter(terms).items():  # in the text's order: sums come out the same every run
+            _idf, square, row = vocabulary[term]
+            if count == 1:
+                squares += square
+                if row is not None:
+                    once.append(row)
+            else:
+                tf = math.log(count) + 1.0
+                squares += tf * tf * square
+                if row is not None:
+                    more.append((tf, row))
+        if not once and not more:
             return
         factor = 1.0 / (math.sqrt(squares) * self._scale)
-        for label, column in enumerate(zip(*rows, strict=True)):
-            logits[label] += factor * sum(map(mul, values, column))
+        sums = [sum(column) for column in zip(*once, strict=True)] if once else [0.0] * len(logits)
+        for tf, row in more:
+            sums = [total + tf * weight for total, weight in zip(sums, row, strict=True)]
+        for label, total in enumerate(sums):
+            logits[label] += factor * total
+
+    def _char_terms(self, word: str) -> tuple[str, ...]:
+        """A word's character n-grams that are in the vocabulary (cached: words come back often)."""
+        found = self._word_cache.get(word)
+        if found is None:
+            chars = self._chars
+            found = tuple(gram for gram in word_char_grams(word) if gram in chars)
+            if len(self._word_cache) >= WORD_CACHE:
+                self._word_cache.clear()
+            self._word_cache[word] = found
+        return found
 
     def probabilities(self, text: str) -> list[float]:
         """P(label) for one piece of text, in `labels` order: what scikit-learn's predict_proba gives."""
         logits = list(self._bias)
-        self._add(logits, self._chars, char_grams(text))
-        self._add(logits, self._words, word_grams(text))
+        terms = [t for word in _WHITE_SPACES.sub(" ", text.lower()).split() for t in self._char_terms(word)]
+        self._add(logits, self._chars, terms)
+        words = self._words
+        self._add(logits, words, [gram for gram in word_grams(text) if gram in words])
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
