@@ -23,7 +23,6 @@ outside the training files it names.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.crisis import CrisisDetector, normalise
-from bot.crisis_model import CHAR_NGRAMS, FORMAT, MIN_WORDS, MODEL_PATH, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
+from bot.crisis_model import CHAR_NGRAMS, FORMAT, MIN_WORDS, NONE, SCALE, WORD_NGRAMS, CrisisModel, features
 
 #: Training files, relative to the repository root, in this order (missing ones are skipped).
 TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis_labelled.tsv")
@@ -439,17 +438,3 @@ def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]
              f"{n_features} features, {size / 1e6:.2f} MB.\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.DOTALL)
     path.write_text(pattern.sub(lambda _m: block, card), encoding="utf-8")
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from bot.settings import ROOT
-
-    flows_dir = Path(args.flows) if getattr(args, "flows", None) else ROOT / "flows"
-    out = Path(args.out) if args.out else flows_dir / MODEL_PATH
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
-        return 2
-    train(ROOT, flows_dir, out, card=not args.out)
-    return 0

@@ -44,6 +44,7 @@ from bot.engine import COMMAND_TEXT, typed_number
 from bot.events import Command, ConversationKey, Incoming, Send, Text
 from bot.features import Answer, Feature, Service
 from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flows
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.schema import Tables
 from bot.state import State
@@ -232,8 +233,6 @@ class Moderation(Feature):
         self._lock = asyncio.Lock()
 
     def _load_configured(self) -> FlowSet:
-        from bot.app import load_flows
-
         return load_flows(self.core.settings, self.core.clock)
 
     # ------------------------------------------------------------ chat commands
@@ -445,6 +444,7 @@ class ReloadTriggers(Service):
         return [p for p in (settings.flows_dir, settings.locales_dir) if p.is_dir()]
 
     async def _watch(self) -> None:
+        # Imported here: watchfiles (and the anyio it brings) is only needed when the watcher runs.
         from watchfiles import DefaultFilter, awatch
 
         default = DefaultFilter()
