@@ -135,6 +135,15 @@ def test_no_import_circle_in_bot():
     assert found is None, "import circle: " + " -> ".join(found or [])
 
 
+def test_only_the_entry_point_imports_the_cli():
+    """The CLI drives the product; a domain module reaching for a CLI helper is how the circle began."""
+    graph = import_graph(BOT)
+    outside = {name: sorted(t for t in targets if t == "bot.cli" or t.startswith("bot.cli."))
+               for name, targets in graph.items()
+               if name not in ("bot.cli", "bot.__main__") and not name.startswith("bot.cli.")}
+    assert {name: cli for name, cli in outside.items() if cli} == {}
+
+
 def engine_problems(package: Path) -> list[str]:
     """Each forbidden import the engine modules (`<package>.engine` and below) make or reach."""
     graph = import_graph(package)
