@@ -44,7 +44,7 @@ from bot.logs import failure
 from bot.state import State, dumps, loads
 from bot.store import Store, TurnResult, queue_outbox, who_of
 
-if TYPE_CHECKING:  # settings validate desk hours with bot.desk, which runs on this module
+if TYPE_CHECKING:  # for typing only: bot.settings checks desk hours with bot.desk, whose safety desk imports us
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
