@@ -419,13 +419,16 @@ class ReloadTriggers(Service):
             self._spawn(self._watch())
 
     async def stop(self) -> None:
-        if self._sighup:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            self._sighup = False
+        loop = asyncio.get_running_loop()
+        if self._sighup:  # while the tasks wind down, a SIGHUP (a closing terminal) neither reloads nor kills
+            loop.add_signal_handler(signal.SIGHUP, lambda: None)
         self._stop.set()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sighup:  # last, with no await after it, so the caller sets what SIGHUP does next at once
+            loop.remove_signal_handler(signal.SIGHUP)
+            self._sighup = False
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
