@@ -12,37 +12,22 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.clock import NL, SYSTEM, Now
+from bot.clock import SYSTEM, Now
 from bot.core import Core
 from bot.crypto import codec_from_settings
 from bot.desk import SafetyDesk
 from bot.features import FeatureKind
 from bot.flows.flowset import FlowSet
-from bot.flows.loader import load_flowset
+from bot.flows.loader import load_flows
 from bot.moderation import Moderation, start_reload_triggers
 from bot.privacy import Privacy
 from bot.schema import Schema
-from bot.settings import ROOT, Settings
+from bot.settings import Settings
 from bot.store import TABLES as STORE_TABLES
 from bot.store import Store
 from bot.timers import Timers
 
 log = logging.getLogger(__name__)
-
-
-def load_flows(settings: Settings, clock: Now = SYSTEM) -> FlowSet:
-    """Load and validate the flow set named by the settings (raises FlowSetInvalid).
-
-    The clock decides how old a directory fact is (the stale-fact warning)."""
-    return load_flowset(
-        settings.flows_dir,
-        settings.locales_dir,
-        root=ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent,
-        today=clock().astimezone(NL).date(),
-        loaded_at=clock(),
-        directory_max_age_days=settings.directory_max_age_days,
-        entry_flow=settings.entry_flow,
-    )
 
 
 #: Every feature the bot runs, in the order they see an update (moderators' commands first).
@@ -70,6 +55,7 @@ async def build_core(settings: Settings, flows: FlowSet | None = None, clock: No
 async def run_platforms(settings: Settings, clock: Now = SYSTEM) -> None:
     """Run every configured platform until SIGINT/SIGTERM."""
     core = await build_core(settings, clock=clock)
+    # The adapters are imported only for the platforms in use: python-telegram-bot and nio are large.
     if settings.telegram_enabled:
         from bot.adapters.telegram import TelegramAdapter
 

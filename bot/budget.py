@@ -33,6 +33,9 @@ import simpleeval
 
 from bot.errors import TurnError
 
+#: Longest text the engine reads as one answer; longer input is refused politely. `check` tries
+#: templates and expressions with answers this long, so what a user may type cannot overrun them.
+MAX_INPUT = 4000
 #: Longest text, list or mapping a template or expression may build.
 MAX_LENGTH: int = simpleeval.MAX_STRING_LENGTH
 #: Largest number (in bits, ~30,000 digits) an expression or template may build.

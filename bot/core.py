@@ -20,7 +20,7 @@ import gc
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import engine
 from bot.adapters.base import AnswersPresses, DeliveryFailed, Outlet, clean_incoming
@@ -41,9 +41,11 @@ from bot.features import ActionHandler, ActionWriter, Answer, Feature, Service
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.logs import failure
-from bot.settings import Settings
 from bot.state import State, dumps, loads
 from bot.store import Store, TurnResult, queue_outbox, who_of
+
+if TYPE_CHECKING:  # for typing only: bot.settings checks desk hours with bot.desk, whose safety desk imports us
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,6 @@ from bot.crisis_model import (
     CHAR_NGRAMS,
     FORMAT,
     MIN_WORDS,
-    MODEL_PATH,
     NONE,
     SCALE,
     TOKEN_PATTERN,
@@ -512,20 +511,6 @@ def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]
              f"rule floor {floor}. C = {C}; {summary}.\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.DOTALL)
     path.write_text(pattern.sub(lambda _m: block, card), encoding="utf-8")
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from bot.settings import ROOT
-
-    flows_dir = Path(args.flows) if getattr(args, "flows", None) else ROOT / "flows"
-    out = Path(args.out) if args.out else flows_dir / MODEL_PATH
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
-        return 2
-    train(ROOT, flows_dir, out, card=not args.out)
-    return 0
 
 
 if __name__ == "__main__":  # python -m bot.crisis_train --choose-c: measure C_GRID (slow: a CV per C)

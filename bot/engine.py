@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
+from bot.budget import MAX_INPUT
 from bot.dates import format_date, read_dates
 from bot.errors import TurnError
 from bot.events import (
@@ -99,8 +100,6 @@ WAY_OUT_AFTER = 3
 MAX_STEPS_PER_TURN = 200
 #: The variable that remembers which directory cards this journey showed (see `show_cards`).
 SHOWN_CARDS = "_cards"
-#: Longest text the engine reads as an answer; longer input is refused politely.
-MAX_INPUT = 4000
 #: A free-text question taking answers this long (or longer) asks people what happened: a
 #: crisis typed there is also the answer, kept. A name or an address is not (nor stored as one).
 KEEP_STORY_FROM = 300

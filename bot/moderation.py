@@ -44,6 +44,7 @@ from bot.engine import COMMAND_TEXT, typed_number
 from bot.events import Command, ConversationKey, Incoming, Send, Text
 from bot.features import Answer, Feature, Service
 from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flows
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.schema import Tables
 from bot.state import State
@@ -232,8 +233,6 @@ class Moderation(Feature):
         self._lock = asyncio.Lock()
 
     def _load_configured(self) -> FlowSet:
-        from bot.app import load_flows
-
         return load_flows(self.core.settings, self.core.clock)
 
     # ------------------------------------------------------------ chat commands
@@ -420,13 +419,16 @@ class ReloadTriggers(Service):
             self._spawn(self._watch())
 
     async def stop(self) -> None:
-        if self._sighup:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            self._sighup = False
+        loop = asyncio.get_running_loop()
+        if self._sighup:  # while the tasks wind down, a SIGHUP (a closing terminal) neither reloads nor kills
+            loop.add_signal_handler(signal.SIGHUP, lambda: None)
         self._stop.set()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sighup:  # last, with no await after it, so the caller sets what SIGHUP does next at once
+            loop.remove_signal_handler(signal.SIGHUP)
+            self._sighup = False
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -445,6 +447,7 @@ class ReloadTriggers(Service):
         return [p for p in (settings.flows_dir, settings.locales_dir) if p.is_dir()]
 
     async def _watch(self) -> None:
+        # Imported here: watchfiles (and the anyio it brings) is only needed when the watcher runs.
         from watchfiles import DefaultFilter, awatch
 
         default = DefaultFilter()

@@ -15,15 +15,13 @@ a conversation or touches the store.
 
 from __future__ import annotations
 
-import argparse
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-from bot.clock import NL, SYSTEM
+from bot.clock import SYSTEM
 from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow, Step
@@ -269,61 +267,3 @@ def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
 
 def _document(page: _Page, title: str, filename: str, template: str) -> None:
     page.say(BAR, f"{page.text(title)} ({filename})", BAR, page.text(template), BAR)
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def _parse_value(raw: str) -> Any:
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if raw.lstrip("-").isdigit():
-        return int(raw)
-    return raw
-
-
-def cmd_preview(args: argparse.Namespace) -> int:
-    import sys
-
-    from bot.cli import clock_of, load_or_report
-
-    fs = load_or_report(args)
-    if fs is None:
-        return 1
-    if args.flow not in fs.flows and not (args.html and args.flow == "all"):
-        print(f"there is no flow `{args.flow}`; flows: {', '.join(sorted(fs.flows))}"
-              + (" (or `all` with --html)" if args.html else ""), file=sys.stderr)
-        return 2
-    if args.lang not in fs.locales.languages:
-        print(f"there is no language `{args.lang}`; languages: {', '.join(fs.locales.languages)}", file=sys.stderr)
-        return 2
-    overrides = {}
-    for item in args.set or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            print(f"--set wants name=value, got {item!r}", file=sys.stderr)
-            return 2
-        overrides[name.strip()] = _parse_value(value.strip())
-    today = clock_of(args)().astimezone(NL).date()
-    if args.html:
-        from bot.preview_html import write_site
-
-        flows = sorted(fs.flows) if args.flow == "all" else [args.flow]
-        written = write_site(fs, Path(args.html), flows, today=today, overrides=overrides)
-        print(f"wrote {len(written)} pages to {args.html}; open {Path(args.html) / 'index.html'}")
-        return 0
-    sys.stdout.write(preview_flow(fs, args.flow, args.lang, today=today, overrides=overrides))
-    return 0
-
-
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.cli import add_common
-
-    p = sub.add_parser("preview", help="print every step of a flow as the user sees it, for proofreading")
-    add_common(p)
-    p.add_argument("flow", help="flow id, e.g. termijn")
-    p.add_argument("--lang", default="nl", help="language (default nl)")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="example value for a variable (repeatable)")
-    p.add_argument("--html", metavar="DIR", help="write a phone preview site (every language) to DIR; FLOW may be `all`")
-    p.set_defaults(func=cmd_preview)

@@ -21,12 +21,10 @@ Never log what a row holds; log counts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
 import sqlite3
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -35,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot import timers
 from bot.core import ZONE
 from bot.desk import cases
-from bot.desk.safety_desk import render_or_fallback
+from bot.desk.safety_desk import desk_of, render_or_fallback
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
 from bot.periodic import every
@@ -237,8 +235,6 @@ async def purge_store(store: Store, settings: Settings, now: int | None = None) 
 async def purge_core(core: Core) -> Purged:
     done = await purge_store(core.store, core.settings, int(core.clock().timestamp()))
     if done.talks:
-        from bot.desk import desk_of
-
         desk = desk_of(core)
         if desk is not None:
             desk.talks = dict(await core.store.execute(cases.open_talks, write=False))
@@ -282,72 +278,3 @@ class Privacy(CoreFeature):
 
 #: Attach "my data", forget-me's WAL and retention to a core (what bot.app does for every feature).
 setup = Privacy.add_to
-
-
-# ---------------------------------------------------------------- command line
-
-
-def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.app import open_store
-    from bot.cli import _settings, clock_of
-
-    settings = _settings(args)
-
-    async def main() -> Purged:
-        store = await open_store(settings, clock_of(args))
-        try:
-            return await purge_store(store, settings)
-        finally:
-            await store.close()
-
-    done = asyncio.run(main())
-    print(f"purged (conversations older than {settings.retention_days} days, talks older than "
-          f"{settings.relay_retention_days} days): {done.summary()}")
-    return 0
-
-
-def cmd_rotate_keys(args: argparse.Namespace) -> int:
-    from bot.app import open_store
-    from bot.cli import _settings
-    from bot.crypto import FernetCodec, KeyProblem, rotate_store
-
-    settings = _settings(args)
-
-    async def main() -> int:
-        store = await open_store(settings)
-        try:
-            if not isinstance(store.codec, FernetCodec):
-                print("no WEGWIJZER_ENCRYPTION_KEYS set: nothing to encrypt with", file=sys.stderr)
-                return 2
-            changed = await rotate_store(store, store.codec)
-            await store.truncate_wal(WAL_WAIT_S)
-            print(f"re-encrypted {changed} value(s) with the current key; "
-                  "the other keys can now be removed from WEGWIJZER_ENCRYPTION_KEYS")
-            return 0
-        except KeyProblem as exc:
-            print(f"stopped: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
-
-
-def cmd_new_key(args: argparse.Namespace) -> int:
-    from bot.crypto import new_key
-
-    print(new_key())
-    return 0
-
-
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.cli import add_common
-
-    p = sub.add_parser("purge", help="delete conversations and desk talks older than the retention periods")
-    add_common(p)
-    p.set_defaults(func=cmd_purge)
-    p = sub.add_parser("rotate-keys", help="re-encrypt stored data with the first key of WEGWIJZER_ENCRYPTION_KEYS")
-    add_common(p)
-    p.set_defaults(func=cmd_rotate_keys)
-    p = sub.add_parser("new-key", help="print a new encryption key for WEGWIJZER_ENCRYPTION_KEYS")
-    p.set_defaults(func=cmd_new_key)

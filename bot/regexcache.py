@@ -25,6 +25,8 @@ from pathlib import Path
 from re import _compiler  # type: ignore[attr-defined]
 from typing import Any
 
+from bot.flows.source import CACHE
+
 log = logging.getLogger(__name__)
 
 #: bump when an entry changes shape
@@ -102,8 +104,6 @@ class RegexCache:
 
 
 def _cache_file() -> Path | None:
-    from bot.flows.source import CACHE
-
     return CACHE.folder / "crisis-regex.bin" if CACHE.folder is not None else None
 
 

@@ -29,13 +29,10 @@ File format (one scenario per file):
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
 import difflib
 import logging
 import re
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,12 +43,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bot.adapters.console import PLATFORM, parse_line
+from bot.app import build_core
 from bot.core import ZONE
 from bot.errors import ContentError
 from bot.events import Choice, ConversationKey, Document, Edit, Event, Forward, Incoming, Send
 from bot.flows.flowset import FlowSet
-from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml
-from bot.settings import ROOT, Settings
+from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.settings import Settings
 
 #: Where `python -m bot test` looks when given no paths.
 DEFAULT_DIR = Path("tests/scenarios")
@@ -127,8 +125,6 @@ def load_scenario(path: Path, root: Path | None = None) -> tuple[Scenario, Posit
 
 
 def _shown(path: Path, root: Path | None) -> str:
-    from bot.flows.source import shown_path
-
     return shown_path(path, root or Path.cwd())
 
 
@@ -234,8 +230,6 @@ def _press(question: tuple[str, Send | Edit] | None, wanted: str) -> Event | Non
 async def run_scenario(scenario: Scenario, pos: Positions, flows: FlowSet,
                        settings: Settings, db: Path) -> ScenarioResult:
     """Play one scenario through a fresh core and check every turn."""
-    from bot.app import build_core
-
     core = await build_core(settings.model_copy(update={"db": db, "moderators": [], "watch_flows": False}),
                             flows)
     if scenario.today is not None:
@@ -460,40 +454,3 @@ async def run_files(files: Sequence[Path], flows: FlowSet, settings: Settings | 
             report.results.append(await run_scenario(scenario, pos, flows, settings,
                                                      Path(tmp) / f"scenario-{number}.sqlite3"))
     return report
-
-
-def cmd_test(args: argparse.Namespace) -> int:
-    from bot.cli import _settings, load_or_report
-
-    fs = load_or_report(args)
-    if fs is None:
-        return 2
-    default = DEFAULT_DIR if DEFAULT_DIR.is_dir() else ROOT / DEFAULT_DIR
-    files = scenario_files([Path(p) for p in args.paths] or [default])
-    if not files:
-        print(f"no scenario files found in {', '.join(args.paths) or str(default)}", file=sys.stderr)
-        return 2
-    report = asyncio.run(run_files(files, fs, _settings(args)))
-    for problem in report.broken:
-        print(f"BROKEN {problem}")
-    for result in report.results:
-        if not result.ok or args.verbose:
-            print(result.report())
-            print()
-    passed = sum(r.ok for r in report.results)
-    failed = len(report.results) - passed
-    print(f"{passed} passed, {failed} failed" + (f", {len(report.broken)} problem(s) in scenario files"
-                                                  if report.broken else ""))
-    if report.broken:
-        return 2
-    return 0 if failed == 0 else 1
-
-
-def register_cli(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from bot.cli import add_common
-
-    p = sub.add_parser("test", help="run conversation scenarios (YAML) through the real bot")
-    add_common(p)
-    p.add_argument("paths", nargs="*", help=f"scenario files or directories (default: {DEFAULT_DIR})")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list the scenarios that pass")
-    p.set_defaults(func=cmd_test)

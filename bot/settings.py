@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     @field_validator("desk_holidays")
     @classmethod
     def _desk_holidays_well_formed(cls, value: str) -> str:
-        from bot.desk.hours import ClosedDays  # here: bot.desk's package imports the core, which imports us
+        # Imported here so that importing the settings stays cheap: bot.desk's package loads the safety desk and the core.
+        from bot.desk.hours import ClosedDays
 
         ClosedDays.parse(value)  # its DeskHoursInvalid is a ValueError: one line naming the variable
         return value

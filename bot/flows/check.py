@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.budget import MAX_INPUT
 from bot.expressions import (
     BASE_FUNCTIONS,
     BUILTIN_NAMES,
@@ -372,8 +373,6 @@ BUDGET_FIX = ("keep loops short and do not build texts by repeating or replacing
               "a text may be at most 100,000 characters and a loop at most 100,000 turns (see docs/FLOWS.md)")
 def _sample() -> str:
     """An answer as long as a user may type one (the engine refuses longer ones)."""
-    from bot.engine import MAX_INPUT  # the engine imports this module
-
     return ("Voorbeeld 12, 1234 AB. " * (MAX_INPUT // 23 + 1))[:MAX_INPUT]
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.dates import add_period
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
 from bot.personal import known_words
-from bot.texts import Locales
+from bot.texts import ENV, Locales, render_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,6 @@ class FlowSet:
         return (website(str(name)) or "") if website is not None else ""
 
     def _deadline(self, entry: str, rule: str, start: Any) -> str:
-        from bot.dates import add_period
-
         found = self.deadlines.get((entry, rule))
         if found is None:
             raise ExpressionError(f"unknown deadline {entry}.{rule}")
@@ -120,8 +119,6 @@ class FlowSet:
 
     def render_source(self, lang: str, source: str, variables: Mapping[str, Any]) -> str:
         """Render an inline template (report field values)."""
-        from bot.texts import ENV, render_bounded
-
         return render_bounded(ENV.from_string(source), self._context(lang, variables)).rstrip()
 
     def _context(self, lang: str, variables: Mapping[str, Any]) -> dict[str, Any]:

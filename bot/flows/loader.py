@@ -16,12 +16,29 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.clock import SYSTEM
+from bot.clock import NL, SYSTEM, Now
+from bot.crisis import CrisisDetector, CrisisRulesError
+from bot.crisis_model import CrisisModel, CrisisModelError
+from bot.directory import (
+    CARD_TEXT_KEYS,
+    CARD_TEXT_PREFIX,
+    FALLBACK,
+    WRITTEN_IN,
+    CardWords,
+    DirectoryError,
+    load_directory,
+    provenance_gaps,
+    render_card,
+    source_line,
+    stale_entries,
+)
 from bot.flows.check import check_budgets, check_code_texts, check_flows, code_text_keys
 from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.municipalities import FlowsetMatcher, load_for_flowset
+from bot.settings import ROOT, Settings
 from bot.texts import Locales, load_locales
 
 #: Files in the flows directory that are not flows.
@@ -198,20 +215,6 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
 
     For every language of `locales/`: a language is data, so a folder with all its texts
     (the card's words included) is enough for its cards and views to exist."""
-    from bot.directory import (
-        CARD_TEXT_KEYS,
-        CARD_TEXT_PREFIX,
-        FALLBACK,
-        WRITTEN_IN,
-        CardWords,
-        DirectoryError,
-        load_directory,
-        provenance_gaps,
-        render_card,
-        source_line,
-        stale_entries,
-    )
-
     out = _Directory()
     if not directory.is_dir():
         return out
@@ -324,8 +327,6 @@ def _period_words(units: list[tuple[str, int]], lang: str, locales: Locales) -> 
 
 def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]], dict[str, Where], list[Problem]]:
     """Read flows/crisis.yaml (bot.crisis): the detector and the reply text of each class."""
-    from bot.crisis import CrisisDetector, CrisisRulesError
-
     if not path.exists():
         return None, {}, {}, []
     shown = shown_path(path, root)
@@ -355,8 +356,6 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
 
 def _load_crisis_model(detector: Any, path: Path, where: Where, root: Path) -> tuple[Any, Problem | None]:
     """The model that `model:` in flows/crisis.yaml names: it must exist and fit the rules' classes."""
-    from bot.crisis_model import CrisisModel, CrisisModelError
-
     shown = shown_path(path, root)
     if not path.is_file():
         return None, Problem(where, "crisis-model", f"the crisis model {shown} does not exist",
@@ -408,12 +407,22 @@ def _crisis_pattern_path(data: Any, message: str) -> tuple[str | int, ...]:
     return ("classes",)
 
 
-def _municipalities(directory: Path) -> Any:
+def _municipalities(directory: Path) -> FlowsetMatcher | None:
     if not (directory / "gemeenten.tsv").is_file():
         return None  # no municipality list: `ask: municipality` keeps what the user typed
-    try:
-        from bot import municipalities as munmod
-    except ImportError:
-        return None
-    loader = getattr(munmod, "load_for_flowset", None)
-    return loader(directory) if loader else None
+    return load_for_flowset(directory)
+
+
+def load_flows(settings: Settings, clock: Now = SYSTEM) -> FlowSet:
+    """Load and validate the flow set named by the settings (raises FlowSetInvalid).
+
+    The clock decides how old a directory fact is (the stale-fact warning)."""
+    return load_flowset(
+        settings.flows_dir,
+        settings.locales_dir,
+        root=ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent,
+        today=clock().astimezone(NL).date(),
+        loaded_at=clock(),
+        directory_max_age_days=settings.directory_max_age_days,
+        entry_flow=settings.entry_flow,
+    )
