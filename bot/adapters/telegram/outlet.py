@@ -28,8 +28,9 @@ from telegram.warnings import PTBUserWarning
 from bot.adapters.base import DeliveryFailed
 from bot.adapters.telegram.limits import RetryPolicy, call_with_retries
 from bot.adapters.telegram.updates import MessageRef
-from bot.events import ChoiceButton, ConversationKey, Document, Edit, Send
+from bot.events import ChoiceButton, ConversationKey, Document, Edit, LinkPreview, Send
 from bot.letters import file_bytes
+from bot.markup import telegram_html
 from bot.phone import side_by_side
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,13 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 #: answer or a deadline, a municipality's home page card pushes the words that matter off the screen,
 #: and a "Bron: https://..." line is a reference, not an invitation to read: no previews.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def preview_options(preview: LinkPreview | None) -> LinkPreviewOptions:
+    """No preview, unless the flow chose the one page a message is about: then that page, small."""
+    if preview is None:
+        return NO_PREVIEW
+    return LinkPreviewOptions(url=preview.url, prefer_small_media=True, show_above_text=preview.above)
 
 
 def utf16_len(text: str) -> int:
@@ -128,7 +136,9 @@ class _Part:
 
 def _as_send(action: Send | Edit) -> Send:
     """An action to show later: an Edit's target is gone by then."""
-    return action if isinstance(action, Send) else Send(action.text, action.choices, action.token)
+    if isinstance(action, Send):
+        return action
+    return Send(action.text, action.choices, action.token, preview=action.preview)
 
 
 class TelegramOutlet:
@@ -176,12 +186,13 @@ class TelegramOutlet:
                 call: Callable[[], Awaitable[object]]
                 last = i == len(pieces) - 1 and document is None
                 chunk_markup = markup if last else None
+                preview = action.preview if i == 0 else None  # the page the message is about, once
                 if i == 0 and isinstance(action, Edit) and target is not None:
-                    call = partial(self._edit_chunk, chat_id, target.message_id, chunk, chunk_markup)
+                    call = partial(self._edit_chunk, chat_id, target.message_id, chunk, chunk_markup, preview)
                     target = None  # one message answered, one message replaced
                 else:
-                    call = partial(self._post_reply, "sendMessage", chat_id, chunk, chunk_markup)
-                own.append((call, Send(rest, action.choices, action.token, document)))
+                    call = partial(self._post_reply, "sendMessage", chat_id, chunk, chunk_markup, preview=preview)
+                own.append((call, Send(rest, action.choices, action.token, document, preview)))
             if document is not None:
                 own.append((partial(self._send_document, chat_id, document, markup),
                             Send("", action.choices, action.token, document)))
@@ -211,6 +222,7 @@ class TelegramOutlet:
         chunks: Sequence[str],
         markup: InlineKeyboardMarkup | None,
         reply: ReplyParameters | None = None,
+        preview: LinkPreview | None = None,
     ) -> Message | None:
         """Plain text, escaped as a whole; the keyboard goes on the last part."""
         first: Message | None = None
@@ -220,9 +232,9 @@ class TelegramOutlet:
                 partial(
                     self.bot.send_message,
                     chat_id,
-                    html.escape(chunk, quote=False),
+                    telegram_html(chunk),
                     parse_mode=ParseMode.HTML,
-                    link_preview_options=NO_PREVIEW,
+                    link_preview_options=preview_options(preview if i == 0 else None),
                     reply_markup=markup if last else None,
                     reply_parameters=reply if i == 0 else None,
                 )
@@ -230,25 +242,26 @@ class TelegramOutlet:
             first = first or sent
         return first
 
-    async def _edit_chunk(self, chat_id: int, message_id: int, chunk: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _edit_chunk(self, chat_id: int, message_id: int, chunk: str, markup: InlineKeyboardMarkup | None,
+                          preview: LinkPreview | None = None) -> None:
         """Replace the answered question; a message that cannot be edited gets a new one instead."""
         try:
-            await self._post_reply("editMessageText", chat_id, chunk, markup, message_id)
+            await self._post_reply("editMessageText", chat_id, chunk, markup, message_id, preview)
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.info("telegram: edit refused (%s); sending instead", exc.message)
-                await self._send_chunks(chat_id, [chunk], markup)
+                await self._send_chunks(chat_id, [chunk], markup, preview=preview)
 
     async def _post_reply(self, method: str, chat_id: int, chunk: str, markup: InlineKeyboardMarkup | None,
-                          message_id: int | None = None) -> None:
+                          message_id: int | None = None, preview: LinkPreview | None = None) -> None:
         """Send or edit one chunk of a reply without parsing Telegram's answer into a Message.
 
         Nobody reads that Message, and PTB's parsing of it cost more than the rest of the call
         (~160 of ~260 µs per reply, bench/README.md). The request is serialised, rate limited
         and checked for errors exactly as `send_message`/`edit_message_text` do it.
         """
-        kwargs: dict[str, Any] = {"chat_id": chat_id, "text": html.escape(chunk, quote=False),
-                                  "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW}
+        kwargs: dict[str, Any] = {"chat_id": chat_id, "text": telegram_html(chunk),
+                                  "parse_mode": ParseMode.HTML, "link_preview_options": preview_options(preview)}
         if message_id is not None:
             kwargs["message_id"] = message_id
         if markup is not None:
@@ -260,7 +273,7 @@ class TelegramOutlet:
     ) -> Message | None:
         """A letter as a file; if Telegram refuses the upload, the same letter as text."""
         content = file_bytes(document)
-        caption = document.title[:CAPTION_LIMIT]
+        caption = (document.caption or document.title)[:CAPTION_LIMIT]
         if 0 < len(content) <= UPLOAD_LIMIT:
             try:
                 return await self.call(
