@@ -19,7 +19,8 @@ from bot.settings import Settings
 from tests.conftest import TODAY
 from tests.fakes.telegram_api import render_html
 
-CARD = "**Stap 1: eerst praten**\nPraat met de medewerker.\n- Schrijf op wat er gebeurde.\n- Vraag om een gesprek.\nLukt dat niet?"
+CARD = ("**Stap 1: eerst praten**\nPraat met de medewerker.\n"
+        "- Schrijf op wat er gebeurde.\n- Vraag om een gesprek.\nLukt dat niet?")
 
 
 def bold_parts(html: str) -> list[str]:
@@ -28,7 +29,8 @@ def bold_parts(html: str) -> list[str]:
 
 
 def test_a_card_reads_the_same_everywhere_with_a_bold_heading_and_a_list() -> None:
-    shown = "Stap 1: eerst praten\nPraat met de medewerker.\n• Schrijf op wat er gebeurde.\n• Vraag om een gesprek.\nLukt dat niet?"
+    shown = ("Stap 1: eerst praten\nPraat met de medewerker.\n"
+             "• Schrijf op wat er gebeurde.\n• Vraag om een gesprek.\nLukt dat niet?")
     assert plain(CARD) == shown
     assert render_html(telegram_html(CARD))[0] == shown
     assert bold_parts(telegram_html(CARD)) == ["Stap 1: eerst praten"]
