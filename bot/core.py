@@ -34,6 +34,7 @@ from bot.events import (
     Edit,
     ForgetUser,
     Incoming,
+    LinkPreview,
     Send,
     Timer,
 )
@@ -89,7 +90,9 @@ def encode_outbound(actions: Sequence[Send | Edit]) -> str:
             item["token"] = action.token
         if isinstance(action, Send) and action.document:
             doc = action.document
-            item["doc"] = [doc.filename, doc.title, doc.content, doc.mime]
+            item["doc"] = [doc.filename, doc.title, doc.content, doc.mime, doc.caption]
+        if action.preview is not None:
+            item["preview"] = [action.preview.url, action.preview.above]
         items.append(item)
     return dumps(items)
 
@@ -98,11 +101,12 @@ def decode_outbound(payload: str) -> list[Send | Edit]:
     out: list[Send | Edit] = []
     for item in loads(payload):
         choices = tuple(ChoiceButton(cid, label) for cid, label in item.get("choices", []))
+        preview = LinkPreview(*item["preview"]) if "preview" in item else None
         if item["t"] == "edit":
-            out.append(Edit(item["text"], choices, item.get("token", "")))
+            out.append(Edit(item["text"], choices, item.get("token", ""), preview))
         else:
             doc = Document(*item["doc"]) if "doc" in item else None
-            out.append(Send(item["text"], choices, item.get("token", ""), doc))
+            out.append(Send(item["text"], choices, item.get("token", ""), doc, preview))
     return out
 
 

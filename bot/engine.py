@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ from bot.events import (
     ForgetUser,
     Forward,
     HandOff,
+    LinkPreview,
     Report,
     Schedule,
     Send,
@@ -1160,13 +1161,27 @@ class _Run:
             kind = step.kind
             if kind in ("choose", "ask"):
                 self.out.append(self.question(step))
+                self.add_preview(step, len(self.out) - 1)
                 if replace_question and len(self.out) == mark + 1:
                     q = self.out[mark]
                     assert isinstance(q, Send)
-                    self.out[mark] = Edit(q.text, q.choices, q.token)
+                    self.out[mark] = Edit(q.text, q.choices, q.token, q.preview)
                 return
+            shown = len(self.out)
             self.execute(step)
+            self.add_preview(step, shown)
         raise FlowError("too many steps in one turn (a loop without a question?)")
+
+    def add_preview(self, step: Step, start: int) -> None:
+        """The step's `preview` on the first message it sent (from `start` on), if it names a page."""
+        if step.preview is None:
+            return
+        url = self.fs.render_source(self.lang, step.preview.url, self.variables()).strip()
+        for index in range(start, len(self.out)):
+            message = self.out[index]
+            if isinstance(message, Send) and url:
+                self.out[index] = replace(message, preview=LinkPreview(url, step.preview.above))
+                return
 
     def execute(self, step: Step) -> None:
         """Carry out one non-waiting step and move on."""
@@ -1192,7 +1207,7 @@ class _Run:
         elif kind == "document":
             spec = step.document
             assert spec is not None
-            document = self.document(self.lang, spec.template, spec.title, spec.filename)
+            document = self.document(self.lang, spec.template, spec.title, spec.filename, spec.caption)
             intro = self.text(step.text) if step.text else document.title
             self.out.append(Send(intro, document=document))
             if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
@@ -1327,9 +1342,11 @@ class _Run:
         state.stack = [(f, s) for f, s in state.stack if self.fs.step(f, s) is not None]
         self.ask_pending()
 
-    def document(self, lang: str, template: str, title_key: str, filename: str) -> Document:
+    def document(self, lang: str, template: str, title_key: str, filename: str,
+                 caption_key: str | None = None) -> Document:
         return Document(filename=filename, title=self.text_in(lang, title_key),
-                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename))
+                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename),
+                        caption=self.text_in(lang, caption_key) if caption_key else "")
 
     def report(self, step: Step) -> Report:
         """The report as the desk reads it: in the desk's language, not the user's.
@@ -1349,6 +1366,7 @@ class _Run:
             urgency = "normal"
         document = None
         if spec.document:
-            document = self.document(lang, spec.document.template, spec.document.title, spec.document.filename)
+            document = self.document(lang, spec.document.template, spec.document.title, spec.document.filename,
+                                     spec.document.caption)
         return Report(kind=spec.kind, title=self.text_in(lang, spec.title), fields=fields,
                       urgency=urgency, document=document)  # type: ignore[arg-type]

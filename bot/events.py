@@ -106,6 +106,20 @@ class Document:
     title: str
     content: str
     mime: str = "text/plain"
+    #: one line under the file: what it is and what to do with it (Telegram's caption, Matrix's m.file body)
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPreview:
+    """The one page a message is about, shown as a small card (Telegram); every other message shows none.
+
+    Chosen in the flow (`preview:` on a step), never taken from the text: a source line is a
+    reference, not an invitation to read.
+    """
+
+    url: str
+    above: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +134,7 @@ class Send:
     choices: tuple[ChoiceButton, ...] = ()
     token: str = ""
     document: Document | None = None
+    preview: LinkPreview | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +149,7 @@ class Edit:
     text: str
     choices: tuple[ChoiceButton, ...] = ()
     token: str = ""
+    preview: LinkPreview | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ The bubbles are `bot.preview.flow_messages`, the same rendering the message-leng
 not a second renderer. Buttons are laid out by the rule the Telegram adapter uses
 (`bot.phone.side_by_side`), one line each, cut with "…" like Telegram does, so a label that
 does not fit shows cut here too, and the browser test (tests/test_preview_html.py) finds it.
-Formatting markup in texts is shown as typed; the page escapes every text it shows.
+Bold headings and lists (bot/markup.py) look as Telegram shows them: each line is escaped
+first, as the adapter does it; every other text on the page is escaped by the template.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from markupsafe import Markup
 from bot.flows.check import text_keys
 from bot.flows.flowset import FlowSet
 from bot.graph import GraphError, flow_graph, render, to_mermaid
+from bot.markup import telegram_html
 from bot.phone import side_by_side
 from bot.preview import Message, flow_messages, reading_order
 from bot.texts import directory_refs
@@ -194,7 +196,8 @@ def _steps(fs: FlowSet, flow_id: str, lang: str, messages: list[Message]) -> lis
     by_step: dict[str, list[_Bubble]] = {}
     for message in messages:
         facts = [_fact(fs, lang, entry) for entry in message.cards]
-        by_step.setdefault(message.step, []).append(_Bubble(message.text, message.letter, _rows(message.buttons), facts))
+        shown = Markup(telegram_html(message.text))  # noqa: S704 - every line escaped before our own tags
+        by_step.setdefault(message.step, []).append(_Bubble(shown, message.letter, _rows(message.buttons), facts))
     return [_StepView(step_id, flow.steps[step_id].kind, by_step[step_id])
             for step_id in reading_order(flow) if step_id in by_step]
 

@@ -148,7 +148,8 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
     exporter = Exporter(core.flows, core.store.codec, lang)
     content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
     document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",
-                        title=exporter.t("privacy.export.title"), content=content)
+                        title=exporter.t("privacy.export.title"), content=content,
+                        caption=exporter.t("privacy.export.caption"))
     return [Send(exporter.t("privacy.export.intro"), document=document)]
 
 

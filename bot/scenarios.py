@@ -49,6 +49,7 @@ from bot.errors import ContentError
 from bot.events import Choice, ConversationKey, Document, Edit, Event, Forward, Incoming, Send
 from bot.flows.flowset import FlowSet
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.markup import plain
 from bot.settings import Settings
 
 #: Where `python -m bot test` looks when given no paths.
@@ -206,7 +207,7 @@ def _transcript(messages: list[Send | Edit]) -> tuple[list[str], list[str], tupl
     documents: list[str] = []
     question: tuple[str, Send | Edit] | None = None
     for message in messages:
-        lines += message.text.splitlines() or [""]
+        lines += plain(message.text).splitlines() or [""]
         lines += [f"  {n}. {c.label}" for n, c in enumerate(message.choices, start=1)]
         if message.choices:
             question = (message.token, message)

@@ -514,7 +514,10 @@ class MatrixUser:
         data = resp.body
         if hasattr(event, "key"):
             data = decrypt_attachment(data, event.key["k"], event.hashes["sha256"], event.iv)
-        return bytes(data).decode("utf-8")
+        try:
+            return bytes(data).decode("utf-8")
+        except UnicodeDecodeError:  # a Word file: no text to read here, its name and caption still count
+            return None
 
     async def open_direct_chat(self, bot: str, *, encrypted: bool = False) -> str:
         """Like Element's "start chat": a private room, the bot invited as direct."""

@@ -20,6 +20,7 @@ import pytest_asyncio
 from bot.adapters.telegram import RetryPolicy, SendLimits, TelegramAdapter
 from bot.app import build_core
 from bot.core import Core
+from bot.markup import plain
 from bot.settings import Settings
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, Sent, button_rows
 
@@ -77,8 +78,8 @@ class RunningBot:
         self._core = self._adapter = None
 
     def text(self, key: str, lang: str = "nl", **variables: Any) -> str:
-        """A text as the flows render it: what the user should read."""
-        return self.core.flows.render(lang, key, variables)
+        """A text as the flows render it, as the user reads it: a heading without its `**`, "• " items."""
+        return plain(self.core.flows.render(lang, key, variables))
 
     def labels(self, flow: str, step: str, lang: str = "nl") -> list[str]:
         """The buttons of a question, read from the flows so moderators may add options."""

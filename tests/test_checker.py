@@ -513,7 +513,8 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
              "home-page-source": test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix,
              "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix,
              "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text,
-             "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it}
+             "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it,
+             "markup": test_emphasis_that_breaks_the_one_markup_rule_is_a_warning_at_the_text}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)
@@ -719,3 +720,21 @@ def test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text(project):
             "    fix: make the label short and distinct in its first 30 characters; "
             "put the full wording in the question's text") in output
     assert "`main.opt.letter` (en)" not in output  # "Write a letter" fits
+
+
+def test_emphasis_that_breaks_the_one_markup_rule_is_a_warning_at_the_text(project):
+    """Bold is a `**Kop**` line and lists are `- ` lines (bot/markup.py); anything else a moderator
+    types to emphasise would reach the user as stray stars, a bullet of its own, or HTML shown as typed."""
+    broken = "welcome: |-\n    Welkom bij de **testbot**.\n    • <b>Hulp</b> is gratis."
+    edit(project, "  welcome: Welkom bij de testbot.\n", f"  {broken.replace(chr(10) + '    ', chr(10) + '      ')}\n",
+         file="locales/nl/main.yaml")
+    status, _, output = run_check(project)
+    assert status == 0, output  # a warning: the text is still shown, as typed
+    where = locate(project, "locales/nl/main.yaml", "welcome: |-")
+    assert (f"{where}: warning[markup]: `main.welcome` (nl): `**` in `Welkom bij de **testbot**.` is not a heading line\n"
+            "    fix: bold is only for a short heading on a line of its own: `**Kop**`") in output
+    assert (f"{where}: warning[markup]: `main.welcome` (nl): the line `• <b>Hulp</b> is gratis.` starts with `•`\n"
+            "    fix: start a list line with `- ` (every platform shows it as a list)") in output
+    assert (f"{where}: warning[markup]: `main.welcome` (nl): `<b>` is HTML, which is shown as typed, not as formatting\n"
+            "    fix: use `**Kop**` for a heading and `- ` for a list line; nothing else") in output
+    assert "`main.welcome` (en)" not in output

@@ -55,7 +55,8 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
 
     [file] = [s for s in shown if s.method == "sendDocument"]
     assert file.document is not None and file.document.filename == "klachtbrief.docx"
-    assert file.text == "Conceptbrief klacht"
+    assert file.text == running_bot.text("complaint.letter.doc_caption")  # what it is, what to do with it
+    assert file.text.startswith("Je conceptbrief")
     lines = paragraphs(file.document.content)
     for wanted in ("Aan: de klachtencommissie van Jeugdbescherming Regio Amsterdam",
                    "[adres: zie de website van Jeugdbescherming Regio Amsterdam]",

@@ -35,7 +35,7 @@ from bot.core import decode_outbound
 from bot.events import ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.features import Hooks
 from bot.settings import Settings
-from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, bot_env
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, PYTHON, REPO, bot_env
 from tests.synapse import (  # noqa: F401 - fixture
     FlakyLink,
     MatrixUser,
@@ -65,7 +65,7 @@ class _Transcript:
         self.turns: list[list[str]] = []
 
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.turns.append([m.body for m in render(actions) if isinstance(m, TextMessage)])
+        self.turns.append([m.content()["body"] for m in render(actions) if isinstance(m, TextMessage)])
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         return room
@@ -690,3 +690,36 @@ async def test_a_slow_turn_shows_the_bot_typing_until_it_answers(synapse: Synaps
         notices = user.typing.get(room, [])
         assert any(bot.user_id in users for users in notices), notices
         assert notices[-1] == [], "the notice ends when the answer is there"
+
+
+@pytest.mark.asyncio
+async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(synapse: Synapse, tmp_path: Path) -> None:
+    """The shipped council flow on Matrix: typed HTML comes back as text inside a message with a bold
+    heading and a real list; the plain body reads the same without HTML; the e-mail's file says what to do."""
+    typed = 'Gezinnen wachten <b>maanden</b> & <script>alert("x")</script> op hulp.'
+    shipped = {"flows_dir": REPO / "flows", "locales_dir": REPO / "locales"}
+    bot, parent = synapse.register("bot"), synapse.register("parent")
+    async with (
+        running_bot(synapse, bot, tmp_path / "bot", **shipped),
+        MatrixUser(synapse, parent, tmp_path / "parent") as user,
+    ):
+        room = await user.open_direct_chat(bot.user_id)
+        await user.wait_for(room, 1)
+        for line in ["/start inspreken", "Utrecht", "wachtlijsten in de jeugdzorg", "1",
+                     "commissie Sociaal Domein, 14 januari", "1", typed]:
+            await user.reply_to(room, line)
+        message = await user.reply_to(room, "Spreek af dat hulp binnen een vaste tijd begint.")
+        assert f'"{typed}\n' in message.body, "the plain body shows what was typed, as typed"
+        assert message.body.startswith("Je kernboodschap:\n") and "**" not in message.body
+        assert "\n• Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.\n" in message.body
+        html = message.html or ""
+        assert html.startswith("<strong>Je kernboodschap:</strong><br>")
+        assert "<ul><li>Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.</li>" in html
+        assert "&lt;b&gt;maanden&lt;/b&gt; &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+        assert "<script>" not in html and "<b>" not in html
+
+        before = len(user.from_others(room))
+        await user.say(room, "1")  # my name may be on the agenda: the draft e-mail follows
+        _intro, letter, *_rest = (await user.wait_for(room, before + 2, timeout=60))[before:]
+        assert (letter.msgtype, letter.filename) == ("m.file", "aanmelding-inspreken.docx")
+        assert letter.body.startswith("Je concept-e-mail aan de griffie. Vul de [haken] in")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 
 import pytest
 
 from bot.app import load_flows
 from bot.flows.flowset import FlowSet
+from bot.markup import plain
 from bot.preview import Message, flow_messages
 from bot.settings import Settings
 from tests.conftest import TODAY
@@ -40,12 +42,14 @@ def shipped() -> FlowSet:
 
 
 def messages(lang: str) -> list[Message]:
-    """Every step of every flow, and the crisis replies (said at any step, before the flow goes on)."""
+    """Every step of every flow, and the crisis replies (said at any step, before the flow goes on).
+
+    As plain text (bot/markup.py): what is counted is what a person reads, not the `**` of a heading."""
     fs = shipped()
     found = [m for flow in sorted(fs.flows) for m in flow_messages(fs, flow, lang, today=TODAY)]
     d = fs.directory_views[lang]
     found += [Message("crisis", name, fs.render(lang, reply, {"d": d})) for name, (reply, _) in sorted(fs.crisis_routes.items())]
-    return found
+    return [replace(m, text=plain(m.text)) for m in found]
 
 
 def sentences(text: str) -> list[str]:

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from bot.core import Core
 from bot.events import Command, ConversationKey, Document, Edit, Event, Incoming, Send, Text
+from bot.markup import plain
 
 PLATFORM = "console"
 
@@ -52,7 +53,7 @@ class ConsoleOutlet:
         self.out.flush()
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        self.out.write(f"[desk {room}]\n{text}\n\n")
+        self.out.write(f"[desk {room}]\n{plain(text)}\n\n")
         self.out.flush()
         return room
 
@@ -60,7 +61,7 @@ class ConsoleOutlet:
     def _json(action: Send | Edit) -> dict[str, object]:
         item: dict[str, object] = {
             "type": "message",
-            "text": action.text,
+            "text": plain(action.text),
             "choices": [{"id": c.id, "label": c.label} for c in action.choices],
         }
         if isinstance(action, Edit):
@@ -72,7 +73,7 @@ class ConsoleOutlet:
 
     @staticmethod
     def _plain(action: Send | Edit) -> str:
-        lines = [action.text]
+        lines = [plain(action.text)]
         for number, choice in enumerate(action.choices, start=1):
             lines.append(f"  {number}. {choice.label}")
         if isinstance(action, Send) and action.document:

@@ -194,7 +194,7 @@ class SafetyDesk(Feature):
         document = None
         if report.document is not None:
             doc = report.document
-            document = [doc.filename, doc.title, doc.content, doc.mime]
+            document = [doc.filename, doc.title, doc.content, doc.mime, doc.caption]
         for platform, room in self.rooms:
             cases.queue_post(db, self.codec, desk_id(platform, room), case.id, "card", card, document, now)
         return [Send(self.report_text(lang, report.kind, "report_ref", ref=ref))]

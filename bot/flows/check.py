@@ -28,6 +28,7 @@ from bot.expressions import (
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
+from bot.markup import problems as markup_problems
 from bot.phone import BUTTON_WIDTH, label_width
 from bot.texts import MONTH_NAMES_KEY, Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
 
@@ -146,6 +147,8 @@ def text_keys(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if step.document:
         yield ("document", "template"), step.document.template
         yield ("document", "title"), step.document.title
+        if step.document.caption:
+            yield ("document", "caption"), step.document.caption
     if step.report:
         yield ("report", "title"), step.report.title
         for i, rf in enumerate(step.report.fields):
@@ -153,6 +156,8 @@ def text_keys(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
         if step.report.document:
             yield ("report", "document", "template"), step.report.document.template
             yield ("report", "document", "title"), step.report.document.title
+            if step.report.document.caption:
+                yield ("report", "document", "caption"), step.report.document.caption
 
 
 def expressions(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -258,6 +263,12 @@ def check_flows(
                     problems.append(Problem(at(*base, "show", i), "unknown-directory-entry",
                                             f"`{entry}` is not in the directory (flows/directory/)",
                                             "add the entry to the directory or fix the id"))
+            if step.preview is not None:  # the page a preview shows comes from the directory too
+                for missing in sorted(directory_refs(step.preview.url) - directory_ids):
+                    problems.append(Problem(at(*base, "preview", "url"), "unknown-directory-entry",
+                                            f"the preview of step `{step_id}` uses `d.{missing}`, "
+                                            "which is not in the directory",
+                                            "add the entry to flows/directory/ or fix the id"))
             for sub, key in text_keys(step):
                 used_keys.setdefault(key, at(*base, *sub))
             for sub, source in expressions(step):
@@ -292,7 +303,15 @@ def check_flows(
 
     problems.extend(_check_texts(used_keys, locales, known_vars, directory_ids))
     problems.extend(_check_labels(flows, locales))
+    problems.extend(_check_markup(locales))
     return problems
+
+
+def _check_markup(locales: Locales) -> list[Problem]:
+    """Warn where a text breaks the one markup rule (bot/markup.py): a heading line and `- ` lists, nothing else."""
+    return [Problem(entry.where, "markup", f"`{key}` ({lang}): {what}", fix, severity="warning")
+            for lang in locales.languages for key, entry in sorted(locales.texts[lang].items())
+            for what, fix in markup_problems(entry.source)]
 
 
 _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)

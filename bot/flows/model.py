@@ -69,6 +69,16 @@ class DocumentSpec(_Model):
     title: TextKey
     #: `.docx`: sent as an editable Word file, with the same text in the chat for copying
     filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md|docx)$")]
+    #: one line shown with the file: what it is and what to do with it (the title when not given)
+    caption: TextKey | None = None
+
+
+class PreviewSpec(_Model):
+    """The page a step's message is about, shown as one small link preview (Telegram)."""
+
+    url: str  # a template, e.g. "{{ d.rvdk_klacht.website }}"
+    #: the card above the text instead of under it
+    above: bool = False
 
 
 class ReportField(_Model):
@@ -126,6 +136,8 @@ class Step(_Model):
     forget: TextKey | None = None
     handoff: TextKey | None = None
     schedule: ScheduleSpec | None = None
+    #: one small link preview on the step's (first) message; every other message has none
+    preview: PreviewSpec | None = None
     next: Identifier | None = None
 
     @model_validator(mode="after")

@@ -8,9 +8,11 @@ numbered list in the message itself; the engine accepts the number or the
 words of a label as a Text answer. A turn's texts are grouped into one event
 (homeservers throttle senders, and one message reads better than four
 bubbles); a document becomes its own `m.file` event after the text that
-introduces it. `body` is the plain text; `formatted_body` is that same text
-HTML-escaped as a whole (so every user-provided value is escaped) with line
-breaks as `<br>`: we never pass through markup we did not write. Every event
+introduces it. A text carries the locale texts' markup (bot/markup.py: `**Kop**`
+heading lines, `- ` list lines); `body` is its plain text and `formatted_body`
+its HTML, with every line HTML-escaped before our own tags are put around it
+(so every user-provided value is escaped): we never pass through markup we did
+not write. Every event
 carries an empty `m.mentions`: the bot never means to ping anyone, so a
 relayed "@room" or a desk member's name in a user's text notifies nobody
 (clients that follow intentional mentions, Matrix 1.7, stop matching bodies).
@@ -22,22 +24,24 @@ the engine sees only what the user typed.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.events import ChoiceButton, Command, Document, Edit, Event, Send, Text
+from bot.markup import matrix_html, plain
 
 
 @dataclass(frozen=True, slots=True)
 class TextMessage:
+    """A text event; `body` is the text with its markup (bot/markup.py), as the engine wrote it."""
+
     body: str
 
     def content(self) -> dict[str, Any]:
         return {
             "msgtype": "m.text",
-            "body": self.body,
+            "body": plain(self.body),
             "format": "org.matrix.custom.html",
             "formatted_body": to_html(self.body),
             "m.mentions": {},
@@ -52,9 +56,9 @@ class FileMessage:
 Outgoing = TextMessage | FileMessage
 
 
-def to_html(plain: str) -> str:
-    """The whole text escaped, then line breaks: nothing the user typed becomes markup."""
-    return html.escape(plain, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
+def to_html(text: str) -> str:
+    """Every line escaped, then our markup and line breaks: nothing the user typed becomes markup."""
+    return matrix_html(text)
 
 
 def numbered(text: str, choices: Sequence[ChoiceButton]) -> str:
@@ -115,12 +119,13 @@ def document_fallback(document: Document) -> TextMessage:
 def file_content(document: Document, size: int) -> dict[str, Any]:
     """An m.file content without its url/file (the caller adds where it lives).
 
-    `body` carries the title as a caption and `filename` the file's name, as
-    the spec allows since v1.10; older clients show the title as the name.
+    `body` carries the caption (what the file is and what to do with it; the
+    title when there is none) and `filename` the file's name, as the spec
+    allows since v1.10; older clients show the caption as the name.
     """
     return {
         "msgtype": "m.file",
-        "body": document.title,
+        "body": document.caption or document.title,
         "filename": document.filename,
         "info": {"mimetype": _mime(document), "size": size},
         "m.mentions": {},
