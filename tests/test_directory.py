@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DIRECTORY = ROOT / "flows" / "directory"
 #: the day every fact was taken over from FACTS.md; none was checked live since
 RESEARCHED = date(2026, 11, 29)
+#: the newest day facts FACTS.md lacks were researched in stored copies of public pages
+#: (family.yaml, the glossary); such an entry stays `unverified` until a person checks it live
+RESEARCHED_LATER = date(2026, 12, 6)
 
 REQUIRED_IDS = {
     "alarm_112",
@@ -249,12 +252,13 @@ def test_last_day_needs_exactly_one_unit() -> None:
 
 
 def test_stale_entries(directory: Directory) -> None:
-    assert stale_entries(directory.entries, 365, RESEARCHED) == []
-    later = RESEARCHED + timedelta(days=400)
+    assert stale_entries(directory.entries, 365, RESEARCHED_LATER) == []
+    later = RESEARCHED_LATER + timedelta(days=400)
     stale = stale_entries(directory.entries, 365, later)
     assert {s.entry_id for s in stale} == set(directory.entries)
     assert all(s.age_days == (later - directory[s.entry_id].as_of).days for s in stale)
-    assert stale_entries(directory.entries, 400, later) == []
+    oldest = max(s.age_days for s in stale)
+    assert stale_entries(directory.entries, oldest, later) == []
 
 
 # ---------------------------------------------------------------------- cards
