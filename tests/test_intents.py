@@ -13,11 +13,8 @@ from bot.settings import Settings
 
 @functools.cache
 def shipped() -> IntentMatcher:
-    fs = load_flows(Settings())
-    return IntentMatcher.from_texts(*[
-        {key.removeprefix("intents.words."): text.source
-         for key, text in fs.locales.texts[lang].items() if key.startswith("intents.words.")}
-        for lang in ("nl", "en")])
+    """The running bot's matcher: every language's word lists (FlowSet.intents)."""
+    return load_flows(Settings()).intents()
 
 
 def routes(text: str) -> list[str]:

@@ -36,11 +36,8 @@ TOP1_FLOOR_ALL = 0.75
 
 @functools.cache
 def matcher() -> IntentMatcher:
-    fs = load_flows(Settings())
-    return IntentMatcher.from_texts(*[
-        {key.removeprefix("intents.words."): text.source
-         for key, text in fs.locales.texts[lang].items() if key.startswith("intents.words.")}
-        for lang in ("nl", "en")])
+    """The running bot's matcher: every language's word lists (FlowSet.intents)."""
+    return load_flows(Settings()).intents()
 
 
 def test_the_test_set_is_the_frozen_one() -> None:

@@ -16,6 +16,8 @@ from bot.dates import add_period
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
+from bot.glossary import GlossaryIndex
+from bot.intents import IntentMatcher
 from bot.personal import known_words
 from bot.texts import ENV, Locales, render_bounded
 
@@ -28,6 +30,10 @@ class DeadlineRule:
     weeks: int = 0
     months: int = 0
     years: int = 0
+
+
+#: texts `intents.words.<route>`: the words that lead typed text at a menu to a route
+INTENT_PREFIX = "intents.words."
 
 
 @dataclass(slots=True)
@@ -43,6 +49,8 @@ class FlowSet:
     crisis: Any | None  # bot.crisis.CrisisDetector
     crisis_routes: dict[str, tuple[str, str]]  # class -> (reply key, then)
     municipalities: Any | None  # bot.municipalities matcher module/object
+    #: the explained words of the directory, for "wat is een OTS?" at any step
+    glossary: GlossaryIndex
     version: str
     loaded_at: str
     entry_flow: str = "main"
@@ -52,11 +60,21 @@ class FlowSet:
     warnings: list[Any] = field(default_factory=list)
     _exprs: dict[str, Expression] = field(default_factory=dict)
     _known_words: frozenset[str] | None = None
+    _intents: IntentMatcher | None = None
 
     # ------------------------------------------------------------ lookups
     def step(self, flow: str, step: str) -> Step | None:
         f = self.flows.get(flow)
         return f.steps.get(step) if f else None
+
+    def intents(self) -> IntentMatcher:
+        """The routes' typed words of every language (locales/*/intents.yaml), built once per flow set."""
+        if self._intents is None:
+            self._intents = IntentMatcher.from_texts(*[
+                {key.removeprefix(INTENT_PREFIX): text.source for key, text in texts.items()
+                 if key.startswith(INTENT_PREFIX)}
+                for _lang, texts in sorted(self.locales.texts.items())])
+        return self._intents
 
     def known_words(self) -> frozenset[str]:
         """Place names that are not people's names, for bot.personal (built once per flow set)."""

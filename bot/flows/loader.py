@@ -37,6 +37,7 @@ from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.glossary import GlossaryIndex
 from bot.municipalities import FlowsetMatcher, load_for_flowset
 from bot.settings import ROOT, Settings
 from bot.texts import Locales, load_locales
@@ -185,6 +186,7 @@ def load_flowset(
         crisis=crisis,
         crisis_routes=crisis_routes,
         municipalities=_municipalities(flows_dir / "directory"),
+        glossary=GlossaryIndex(directory.typed),
         version=_version(seen_files),
         loaded_at=loaded_at.astimezone(UTC).isoformat(timespec="seconds"),
         entry_flow=entry_flow,
@@ -203,6 +205,8 @@ class _Directory:
         self.cards: dict[str, dict[str, str]] = {}
         self.deadlines: dict[tuple[str, str], DeadlineRule] = {}
         self.views_ids: set[str] = set()
+        #: entry id -> the words people type for it ("wat is een OTS?"): bot.glossary
+        self.typed: dict[str, list[str]] = {}
         self.problems: list[Problem] = []
         self.files: list[Path] = []
         #: the directory did not load: its entries are unknown, not missing
@@ -250,6 +254,8 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         out.unloaded = True
         return out
     for entry_id, entry in loaded.entries.items():
+        if entry.typed:
+            out.typed[entry_id] = list(entry.typed)
         out.views_ids.add(entry_id)
         out.cards[entry_id] = {}
         for lang in languages:
