@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
 from jinja2 import TemplateError
 
@@ -55,6 +55,21 @@ from bot.events import (
 from bot.flows.check import variables_set
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Step
+from bot.flows.steps import (
+    AskStep,
+    BranchStep,
+    CallStep,
+    ChooseStep,
+    ComputeStep,
+    DocumentStep,
+    EndStep,
+    ForgetStep,
+    HandoffStep,
+    ReportStep,
+    SayStep,
+    ScheduleStep,
+    ShowStep,
+)
 from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.personal import Finding, find_personal, names_people
 from bot.state import HISTORY_LIMIT, State
@@ -161,6 +176,7 @@ class FlowError(TurnError):
 
 
 _SPACES = re.compile(r"\s+")
+_Question = TypeVar("_Question", ChooseStep, AskStep)
 
 
 def normalise(text: str) -> str:
@@ -189,7 +205,7 @@ def typed_number(text: str) -> int | None:
     return None
 
 
-def text_bounds(step: Step) -> tuple[int, int]:
+def text_bounds(step: AskStep) -> tuple[int, int]:
     """Shortest and longest free-text answer a question takes."""
     return (int(step.min) if step.min is not None else 1, int(step.max) if step.max is not None else 1000)
 
@@ -239,7 +255,7 @@ class _Run:
         #: the language of a conversation that ended in this turn
         self.spoken: str | None = None
         #: a story kept as the answer to a `protect: letter` question during a crisis (see keep_answer)
-        self.kept_letter_text: tuple[Step, str] | None = None
+        self.kept_letter_text: tuple[AskStep, str] | None = None
         #: this turn answered a press of an old button (see Turn.stale)
         self.stale_press = False
 
@@ -417,7 +433,7 @@ class _Run:
             return
         keyword = KEYWORDS.get(normalise(raw))
         if normalise(raw) in HELP_WORDS and self.offers_help():
-            self.choose(self.current_step(), "help")  # "help" at "are you safe?" asks for help
+            self.choose(self.current(ChooseStep), "help")  # "help" at "are you safe?" asks for help
             return
         picking = self.state is not None and self.state.pending == "pick" and bool(self.state.offer)
         if keyword and picking and self.match_offer(raw) is None:
@@ -434,7 +450,7 @@ class _Run:
             return
         option_id = self.typed_label(raw)
         if option_id is not None:
-            self.choose(self.current_step(), option_id)
+            self.choose(self.current(ChooseStep), option_id)
             return
         if self.check_crisis(raw):
             return
@@ -458,16 +474,17 @@ class _Run:
         if pending == "date" and self.state.offer:
             self.on_date_text(raw)
             return
-        step = self.current_step()
-        if step.kind == "choose":
-            assert step.options is not None
-            option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
-            if option_id is None:
-                self.fail("sys.invalid.choice")
-            else:
-                self.choose(step, option_id)
-        elif step.kind == "ask":
-            self.answer(step, raw)
+        match self.current_step():
+            case ChooseStep() as step:
+                option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
+                if option_id is None:
+                    self.fail("sys.invalid.choice")
+                else:
+                    self.choose(step, option_id)
+            case AskStep() as step:
+                self.answer(step, raw)
+            case _:
+                pass  # the position always waits at a question
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
@@ -475,7 +492,7 @@ class _Run:
         if state is None or state.pending:
             return False
         step = self.fs.step(state.flow, state.step)
-        return step is not None and step.kind == "choose" and any(o.id == "help" for o in step.options or [])
+        return isinstance(step, ChooseStep) and any(o.id == "help" for o in step.options)
 
     def typed_label(self, raw: str) -> str | None:
         """The option whose whole label was typed at a choice step: it wins over the crisis check.
@@ -490,10 +507,10 @@ class _Run:
         if state is None or state.pending:
             return None
         step = self.fs.step(state.flow, state.step)
-        if step is None or step.kind != "choose":
+        if not isinstance(step, ChooseStep):
             return None
         text = normalise(raw)
-        labels = self.normalised_labels([(o.id, o.label) for o in step.options or []])
+        labels = self.normalised_labels([(o.id, o.label) for o in step.options])
         return next((cid for cid, label in labels if label == text), None)
 
     def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -534,7 +551,7 @@ class _Run:
         if state is None or state.pending:
             return False
         step = self.fs.step(state.flow, state.step)
-        if step is None or step.kind != "ask" or step.type != "text" or step.save is None or step.next is None:
+        if not isinstance(step, AskStep) or step.type != "text" or step.next is None:
             return False
         if step.protect == "public":  # it would go to the public: it is checked and asked again as before
             return False
@@ -695,19 +712,20 @@ class _Run:
             self.stale()
             return
         if self.state.pending == "date" and self.state.offer:
-            self.on_date_choice(step, choice_id)
+            self.on_date_choice(self.current(AskStep), choice_id)
             return
-        if step.kind == "choose":
-            assert step.options is not None
+        if isinstance(step, ChooseStep):
             if not any(o.id == choice_id for o in step.options):
                 self.stale()
                 return
             self.choose(step, choice_id, via_button=True)
-        elif step.kind == "ask" and step.type == "yesno" and choice_id in ("yes", "no"):
+        elif not isinstance(step, AskStep):
+            self.stale()
+        elif step.type == "yesno" and choice_id in ("yes", "no"):
             self.accept(step, choice_id == "yes", via_button=True)
-        elif step.kind == "ask" and step.protect == "public" and choice_id in ("again", "keep", "own_case"):
+        elif step.protect == "public" and choice_id in ("again", "keep", "own_case"):
             self.on_public_choice(step, choice_id, via_button=True)
-        elif step.kind == "ask" and step.type == "municipality" and self.state.offer:
+        elif step.type == "municipality" and self.state.offer:
             offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
             if offered is not None and offered < len(self.state.offer):
                 self.accept(step, self.state.offer[offered], via_button=True)
@@ -801,12 +819,12 @@ class _Run:
             if name in found or name not in self.fs.flows:
                 continue
             found.add(name)
-            todo += [step.call for step in self.fs.flows[name].steps.values() if step.call]
+            todo += [step.call for step in self.fs.flows[name].steps.values() if isinstance(step, CallStep)]
         return found
 
     # ------------------------------------------------------------ answering
-    def choose(self, step: Step, option_id: str, via_button: bool = False) -> None:
-        assert self.state is not None and step.options is not None
+    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False) -> None:
+        assert self.state is not None
         option = next(o for o in step.options if o.id == option_id)
         self.remember()
         self.state.vars.update(option.set)
@@ -814,7 +832,7 @@ class _Run:
         self.goto(self.state.flow, option.next)
         self.run(replace_question=via_button)
 
-    def answer(self, step: Step, raw: str) -> None:
+    def answer(self, step: AskStep, raw: str) -> None:
         assert self.state is not None
         value: Any
         kind = step.type
@@ -865,7 +883,7 @@ class _Run:
         self.accept(step, value)
 
     # ------------------------------------------------------------ texts that protect people
-    def protect(self, step: Step, text: str) -> bool:
+    def protect(self, step: AskStep, text: str) -> bool:
         """Check a typed text for people's names and details; True when it was sent back.
 
         `public`: the text goes into something the public may read (a letter to the
@@ -897,7 +915,7 @@ class _Run:
         return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text if len(f.text) <= 45 else f.text[:44] + "…")
                          for f in findings[:3])
 
-    def public_buttons(self, step: Step) -> list[tuple[str, str]]:
+    def public_buttons(self, step: AskStep) -> list[tuple[str, str]]:
         assert self.state is not None
         pairs = [("again", "public_text.again")]
         if self.state.vars.get(PUBLIC_DRAFT):
@@ -906,7 +924,7 @@ class _Run:
             pairs.append(("own_case", "public_text.own_case"))
         return pairs
 
-    def public_button(self, step: Step, text: str) -> bool:
+    def public_button(self, step: AskStep, text: str) -> bool:
         """A button of the "this text names people" question typed instead of pressed (Matrix, console)."""
         assert self.state is not None
         if PUBLIC_DRAFT not in self.state.vars:
@@ -922,7 +940,7 @@ class _Run:
         self.on_public_choice(step, picked)
         return True
 
-    def on_public_choice(self, step: Step, choice_id: str, via_button: bool = False) -> None:
+    def on_public_choice(self, step: AskStep, choice_id: str, via_button: bool = False) -> None:
         assert self.state is not None
         if PUBLIC_DRAFT not in self.state.vars:
             self.stale()
@@ -938,7 +956,7 @@ class _Run:
             self.say_key("public_text.type_again")
             self.reshow()
 
-    def answer_date(self, step: Step, text: str) -> None:
+    def answer_date(self, step: AskStep, text: str) -> None:
         """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").
 
         One reading: "Ik lees: 9 oktober 2026. Klopt dat?" with Ja/Nee. Two readings of
@@ -982,7 +1000,7 @@ class _Run:
         return [(f"d{i}", format_date(d, self.lang, self.fs.locales.month_names(self.lang)))
                 for i, d in enumerate(self.state.offer)]
 
-    def on_date_choice(self, step: Step, choice_id: str) -> None:
+    def on_date_choice(self, step: AskStep, choice_id: str) -> None:
         assert self.state is not None
         offer = self.state.offer
         if choice_id == "yes" and len(offer) == 1:
@@ -1008,7 +1026,7 @@ class _Run:
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == text), None)
-        step = self.current_step()
+        step = self.current(AskStep)
         if picked is not None:
             self.on_date_choice(step, picked)
         elif read_dates(raw, self.ctx.today, self.lang):  # a correction: read it and echo it again
@@ -1018,7 +1036,7 @@ class _Run:
             self.say_key("sys.invalid.choice")
             self.out.append(self.date_question())
 
-    def answer_municipality(self, step: Step, text: str) -> None:
+    def answer_municipality(self, step: AskStep, text: str) -> None:
         assert self.state is not None
         matcher = self.fs.municipalities
         if matcher is None:
@@ -1053,8 +1071,10 @@ class _Run:
         buttons.append(ChoiceButton("none", self.text("sys.none_of_these")))
         return tuple(buttons)
 
-    def accept(self, step: Step, value: Any, via_button: bool = False) -> None:
-        assert self.state is not None and step.save is not None and step.next is not None
+    def accept(self, step: AskStep, value: Any, via_button: bool = False) -> None:
+        assert self.state is not None
+        if step.next is None:
+            raise FlowError(f"step {self.state.flow}.{self.state.step} has no next")
         self.remember()
         self.state.vars[step.save] = value
         self.state.vars.pop(PUBLIC_DRAFT, None)
@@ -1127,6 +1147,13 @@ class _Run:
         self.goto(flow, step)
         self.stats.append(f"start:{flow}")
 
+    def current(self, kind: type[_Question]) -> _Question:
+        """The question the user is at, known to be of this kind (a choice, a typed answer)."""
+        step = self.current_step()
+        if not isinstance(step, kind):
+            raise FlowError(f"the step is not a {kind.kind} step")
+        return step
+
     def current_step(self) -> Step:
         assert self.state is not None
         step = self.fs.step(self.state.flow, self.state.step)
@@ -1158,8 +1185,7 @@ class _Run:
             if self.state is None or self.state.pending == "recover":
                 return
             step = self.current_step()
-            kind = step.kind
-            if kind in ("choose", "ask"):
+            if isinstance(step, ChooseStep | AskStep):
                 self.out.append(self.question(step))
                 if replace_question and len(self.out) == mark + 1:
                     q = self.out[mark]
@@ -1173,70 +1199,78 @@ class _Run:
         """Carry out one non-waiting step and move on."""
         state = self.state
         assert state is not None
-        kind = step.kind
         nxt = step.next
-        if kind == "say":
-            assert step.say is not None
-            self.say_key(step.say)
-        elif kind == "branch":
-            assert step.branch is not None
-            variables = self.variables()
-            for case in step.branch:
-                if case.else_ or self.fs.eval(case.if_ or "False", variables):
-                    nxt = case.next
-                    break
-        elif kind == "compute":
-            for name, source in (step.compute or {}).items():
-                state.vars[name] = self.fs.eval(source, self.variables())
-        elif kind == "show":
-            self.show_cards(step)
-        elif kind == "document":
-            spec = step.document
-            assert spec is not None
-            document = self.document(self.lang, spec.template, spec.title, spec.filename)
-            intro = self.text(step.text) if step.text else document.title
-            self.out.append(Send(intro, document=document))
-            if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
-                self.out += [Send(part) for part in in_messages(self.text("letters.copy"), document.content)]
-        elif kind == "report":
-            self.out.append(Forward(self.report(step)))
-        elif kind == "call":
-            assert step.call is not None and nxt is not None
-            self.enter(step.call, self.fs.flows[step.call].start, return_to=(state.flow, nxt))
-            return
-        elif kind == "handoff":
-            assert step.handoff is not None
-            self.say_key(step.handoff)
-            self.out.append(HandOff(urgent=bool(state.vars.get("_crisis"))))
-        elif kind == "schedule":
-            assert step.schedule is not None
-            at = self.fs.eval(step.schedule.at, self.variables())
-            self.out.append(Schedule(step.schedule.name, str(at)))
-        elif kind == "forget":
-            assert step.forget is not None
-            self.say_key(step.forget)
-            self.out.append(ForgetUser())
-            self.end_conversation()
-            return
-        elif kind == "end":
-            if isinstance(step.end, str):
-                self.say_key(step.end)
-            self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
-            if state.stack:
-                flow, nxt_step = state.stack.pop()
-                self.goto(flow, nxt_step)
-                if self.fs.step(flow, nxt_step) is None:
-                    # a reload removed where this call returns to: say so, offer a fresh start
-                    state.pending = "recover"
-                    self.ask_pending()
-            else:
+        match step:
+            case SayStep():
+                self.say_key(step.say)
+            case BranchStep():
+                variables = self.variables()
+                for case in step.branch:
+                    if case.else_ or self.fs.eval(case.if_ or "False", variables):
+                        nxt = case.next
+                        break
+            case ComputeStep():
+                for name, source in step.compute.items():
+                    state.vars[name] = self.fs.eval(source, self.variables())
+            case ShowStep():
+                self.show_cards(step)
+            case DocumentStep():
+                self.send_document(step)
+            case ReportStep():
+                self.out.append(Forward(self.report(step)))
+            case CallStep():
+                if nxt is None:
+                    raise FlowError(f"step {state.flow}.{state.step} has no next")
+                self.enter(step.call, self.fs.flows[step.call].start, return_to=(state.flow, nxt))
+                return
+            case HandoffStep():
+                self.say_key(step.handoff)
+                self.out.append(HandOff(urgent=bool(state.vars.get("_crisis"))))
+            case ScheduleStep():
+                at = self.fs.eval(step.schedule.at, self.variables())
+                self.out.append(Schedule(step.schedule.name, str(at)))
+            case ForgetStep():
+                self.say_key(step.forget)
+                self.out.append(ForgetUser())
                 self.end_conversation()
-            return
+                return
+            case EndStep():
+                self.end_flow(step)
+                return
+            case ChooseStep() | AskStep():
+                raise FlowError(f"step {state.flow}.{state.step} waits for the user")
+            case _:
+                assert_never(step)
         if nxt is None:
             raise FlowError(f"step {state.flow}.{state.step} has no next")
         self.goto(state.flow, nxt)
 
-    def show_cards(self, step: Step) -> None:
+    def send_document(self, step: DocumentStep) -> None:
+        spec = step.document
+        document = self.document(self.lang, spec.template, spec.title, spec.filename)
+        intro = self.text(step.text) if step.text else document.title
+        self.out.append(Send(intro, document=document))
+        if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
+            self.out += [Send(part) for part in in_messages(self.text("letters.copy"), document.content)]
+
+    def end_flow(self, step: EndStep) -> None:
+        """The end of a flow: back where it was called from, else the end of the conversation."""
+        state = self.state
+        assert state is not None
+        if isinstance(step.end, str):
+            self.say_key(step.end)
+        self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
+        if state.stack:
+            flow, nxt_step = state.stack.pop()
+            self.goto(flow, nxt_step)
+            if self.fs.step(flow, nxt_step) is None:
+                # a reload removed where this call returns to: say so, offer a fresh start
+                state.pending = "recover"
+                self.ask_pending()
+        else:
+            self.end_conversation()
+
+    def show_cards(self, step: ShowStep) -> None:
         """The introduction, then each directory card as a message of its own, each card once per journey.
 
         One message per card keeps every message short enough to read on a phone; a card
@@ -1249,7 +1283,7 @@ class _Run:
             self.out.append(Send(self.text(step.text)))
         shown: list[str] = state.vars.setdefault(SHOWN_CARDS, [])
         again: list[str] = []
-        for entry in step.show or []:
+        for entry in step.show:
             if entry in shown:
                 again.append(self.fs.directory_views[self.lang][entry]["name"])
                 continue
@@ -1259,14 +1293,12 @@ class _Run:
             self.out.append(Send(self.text("sys.cards_seen", names=", ".join(again))))
 
     # ------------------------------------------------------------ building messages
-    def question(self, step: Step) -> Send:
+    def question(self, step: ChooseStep | AskStep) -> Send:
         assert self.state is not None
-        if step.kind == "choose":
-            assert step.choose is not None and step.options is not None
+        if isinstance(step, ChooseStep):
             return Send(self.text(step.choose),
                         self.buttons([(o.id, o.label) for o in step.options]),
                         token=self.state.step)
-        assert step.ask is not None
         choices: tuple[ChoiceButton, ...] = ()
         if step.type == "yesno":
             choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
@@ -1284,7 +1316,9 @@ class _Run:
         if self.state.pending == "date" and self.state.offer:
             self.out.append(self.date_question())
             return
-        self.out.append(self.question(self.current_step()))
+        step = self.current_step()
+        if isinstance(step, ChooseStep | AskStep):
+            self.out.append(self.question(step))
 
     def pending_token(self) -> str:
         assert self.state is not None
@@ -1332,14 +1366,13 @@ class _Run:
         return Document(filename=filename, title=self.text_in(lang, title_key),
                         content=self.text_in(lang, template) + "\n", mime=mime_for(filename))
 
-    def report(self, step: Step) -> Report:
+    def report(self, step: ReportStep) -> Report:
         """The report as the desk reads it: in the desk's language, not the user's.
 
         Labels and values (`t(...)`, `| date`) are rendered here because only the
         engine has the answers; the desk gets finished text in its own language.
         """
         spec = step.report
-        assert spec is not None
         lang = self.desk_lang
         variables = self.variables()
         fields = tuple(

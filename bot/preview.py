@@ -21,12 +21,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from bot.clock import NL, SYSTEM
 from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
-from bot.flows.model import Flow, Step
+from bot.flows.model import Flow, ReportSpec
+from bot.flows.steps import (
+    AskStep,
+    BranchStep,
+    CallStep,
+    ChooseStep,
+    ComputeStep,
+    DocumentStep,
+    EndStep,
+    ForgetStep,
+    HandoffStep,
+    ReportStep,
+    SayStep,
+    ScheduleStep,
+    ShowStep,
+    Step,
+)
 from bot.graph import callers
 from bot.letters import DOCX_MIME, in_messages, mime_for
 from bot.texts import placeholders
@@ -48,15 +64,17 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
     flows = [fs.flows[flow_id], *(f for f in fs.flows.values() if f.flow != flow_id)]
     for flow in flows:
         for step in flow.steps.values():
-            for name, value in (step.options[0].set.items() if step.options else ()):
-                values.setdefault(name, value)  # the first answer of each question, as a user might pick
-            if step.save:
+            if isinstance(step, ChooseStep):
+                for name, value in step.options[0].set.items():
+                    values.setdefault(name, value)  # the first answer of each question, as a user might pick
+            if isinstance(step, AskStep):
                 values.setdefault(step.save, _typed_example(step, today))
     values.update(overrides or {})
     context = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00", "lang": "nl"}
     for flow in flows:
         for step_id in reading_order(flow):
-            for name, source in (flow.steps[step_id].compute or {}).items():
+            step = flow.steps[step_id]
+            for name, source in (step.compute.items() if isinstance(step, ComputeStep) else ()):
                 if name in values:
                     continue
                 try:
@@ -66,7 +84,7 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
     return values
 
 
-def _typed_example(step: Step, today: date) -> Any:
+def _typed_example(step: AskStep, today: date) -> Any:
     if step.type == "date":
         offset = {"past": -30, "future": 14}.get(step.when or "any", 0)
         return (today + timedelta(days=offset)).isoformat()
@@ -159,13 +177,13 @@ def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
     found: list[Message] = []
     for step_id in reading_order(flow):
         step = flow.steps[step_id]
-        if step.kind == "show":
+        if isinstance(step, ShowStep):
             if step.text:
                 found.append(Message(flow_id, step_id, page.text(step.text)))
-            found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show or []]
+            found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show]
         elif text := _message_text(page, fs, step):
             found.append(Message(flow_id, step_id, text, buttons=_button_labels(page, step)))
-        if step.kind == "document" and step.document and mime_for(step.document.filename) == DOCX_MIME:
+        if isinstance(step, DocumentStep) and mime_for(step.document.filename) == DOCX_MIME:
             letter = page.text(step.document.template) + "\n"  # as the engine's `document` makes it
             found += [Message(flow_id, step_id, part, letter=True)
                       for part in in_messages(page.text("letters.copy"), letter)]
@@ -174,9 +192,9 @@ def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
 
 def _button_labels(page: _Page, step: Step) -> tuple[str, ...]:
     """The buttons under a step's question: its options, or yes and no (the engine's `buttons`)."""
-    if step.kind == "choose" and step.options:
+    if isinstance(step, ChooseStep):
         return tuple(page.text(option.label) for option in step.options)
-    if step.kind == "ask" and step.type == "yesno":
+    if isinstance(step, AskStep) and step.type == "yesno":
         return page.text("sys.yes"), page.text("sys.no")
     return ()
 
@@ -191,80 +209,95 @@ def _message_text(page: _Page, fs: FlowSet, step: Step) -> str:
     A `show` step sends its introduction and then each card as a message of its own
     (the engine's `show_cards`).
     """
-    kind = step.kind
-    if kind == "show":
-        parts = [page.text(step.text)] if step.text else []
-        parts += [_card(page, fs, entry) for entry in step.show or []]
-        return "\n\n".join(parts)
-    if kind == "document":
-        assert step.document is not None
-        return page.text(step.text) if step.text else page.text(step.document.title)
-    key = {"say": step.say, "choose": step.choose, "ask": step.ask}.get(kind)
-    if kind in ("end", "forget", "handoff"):
-        key = getattr(step, kind)
-    return page.text(key) if isinstance(key, str) and key else ""
+    match step:
+        case ShowStep():
+            parts = [page.text(step.text)] if step.text else []
+            parts += [_card(page, fs, entry) for entry in step.show]
+            return "\n\n".join(parts)
+        case DocumentStep():
+            return page.text(step.text) if step.text else page.text(step.document.title)
+        case SayStep(say=key) | ChooseStep(choose=key) | AskStep(ask=key) | ForgetStep(forget=key) \
+                | HandoffStep(handoff=key) | EndStep(end=str() as key):
+            return page.text(key)
+        case EndStep() | BranchStep() | ComputeStep() | ReportStep() | CallStep() | ScheduleStep():
+            return ""
+        case _:
+            assert_never(step)
 
 
 def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
     step = flow.steps[step_id]
-    kind = step.kind
-    heading = {
-        "ask": f"ask: {step.type}{f', {step.when}' if step.when and step.when != 'any' else ''} → {step.save}",
-        "branch": "branch: not shown, decides where to go",
-        "compute": "compute: not shown",
-        "call": f"call: runs flow {step.call}",
-        "report": "report: sent to the safety desk, not shown to the user",
-        "schedule": "schedule: not shown",
-    }.get(kind, kind)
-    page.say("", f"── {step_id} ({heading}) ".ljust(len(BAR), "─"))
-    if kind in ("say", "show"):
-        page.say(_message_text(page, fs, step))
-    elif kind == "choose":
-        assert step.options is not None
-        page.say(_message_text(page, fs, step))
-        page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
-    elif kind == "ask":
-        page.say(page.text(step.ask or ""))
-        if step.type == "yesno":
-            page.choices([("yes", "sys.yes"), ("no", "sys.no")])
-        if step.invalid:
-            page.say(f"  (after a wrong answer: {page.text(step.invalid)})")
-    elif kind == "branch":
-        for case in step.branch or []:
-            page.say(f"  {'else' if case.else_ else f'if {case.if_}'} → {case.next}")
-    elif kind == "compute":
-        for name, source in (step.compute or {}).items():
-            page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
-    elif kind == "document":
-        assert step.document is not None
-        page.say(_message_text(page, fs, step))
-        _document(page, step.document.title, step.document.filename, step.document.template)
-    elif kind == "report":
-        assert step.report is not None
-        report = step.report
-        page.say(f"  {page.text(report.title)} (kind {report.kind}, urgency {report.urgency})")
-        variables = {**page.values, "lang": page.lang}
-        for field in report.fields:
-            try:
-                value = fs.render_source(page.lang, field.value, variables)
-            except Exception as exc:  # keep the page going
-                value = f"[cannot render: {exc}]"
-            page.say(f"  {page.text(field.label)}: {value}")
-        if report.document:
-            _document(page, report.document.title, report.document.filename, report.document.template)
-    elif kind in ("end", "forget", "handoff"):
-        key = getattr(step, kind)
-        if isinstance(key, str):
-            page.say(page.text(key))
-        ending = "back to the calling flow" if callers(fs, flow.flow) else "the conversation ends"
-        page.say({"end": f"  (end of this flow: {ending})",
-                  "forget": "  (everything stored about the user is deleted)",
-                  "handoff": "  (the desk is asked for a person to talk with)"}[kind])
-    elif kind == "schedule":
-        assert step.schedule is not None
-        page.say(f"  timer {step.schedule.name} at {step.schedule.at} → step {flow.timers.get(step.schedule.name)}")
-    if step.next and kind != "choose":
-        page.say(f"  → {step.next}" + (f" (after flow {step.call})" if kind == "call" else ""))
+    page.say("", f"── {step_id} ({_heading(step)}) ".ljust(len(BAR), "─"))
+    match step:
+        case SayStep() | ShowStep():
+            page.say(_message_text(page, fs, step))
+        case ChooseStep():
+            page.say(_message_text(page, fs, step))
+            page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
+        case AskStep():
+            page.say(page.text(step.ask))
+            if step.type == "yesno":
+                page.choices([("yes", "sys.yes"), ("no", "sys.no")])
+            if step.invalid:
+                page.say(f"  (after a wrong answer: {page.text(step.invalid)})")
+        case BranchStep():
+            for case in step.branch:
+                page.say(f"  {'else' if case.else_ else f'if {case.if_}'} → {case.next}")
+        case ComputeStep():
+            for name, source in step.compute.items():
+                page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
+        case DocumentStep():
+            page.say(_message_text(page, fs, step))
+            _document(page, step.document.title, step.document.filename, step.document.template)
+        case ReportStep():
+            _report(page, fs, step.report)
+        case EndStep() | ForgetStep() | HandoffStep():
+            if text := _message_text(page, fs, step):
+                page.say(text)
+            ending = "back to the calling flow" if callers(fs, flow.flow) else "the conversation ends"
+            page.say({"end": f"  (end of this flow: {ending})",
+                      "forget": "  (everything stored about the user is deleted)",
+                      "handoff": "  (the desk is asked for a person to talk with)"}[step.kind])
+        case ScheduleStep():
+            page.say(f"  timer {step.schedule.name} at {step.schedule.at} → step {flow.timers.get(step.schedule.name)}")
+        case CallStep():
+            pass  # its heading says which flow runs
+        case _:
+            assert_never(step)
+    if step.next and not isinstance(step, ChooseStep):
+        page.say(f"  → {step.next}" + (f" (after flow {step.call})" if isinstance(step, CallStep) else ""))
+
+
+def _heading(step: Step) -> str:
+    """What a step is, in its heading: the kinds a user never sees say what they do instead."""
+    match step:
+        case AskStep():
+            return f"ask: {step.type}{f', {step.when}' if step.when and step.when != 'any' else ''} → {step.save}"
+        case BranchStep():
+            return "branch: not shown, decides where to go"
+        case ComputeStep():
+            return "compute: not shown"
+        case CallStep():
+            return f"call: runs flow {step.call}"
+        case ReportStep():
+            return "report: sent to the safety desk, not shown to the user"
+        case ScheduleStep():
+            return "schedule: not shown"
+        case _:
+            return step.kind
+
+
+def _report(page: _Page, fs: FlowSet, report: ReportSpec) -> None:
+    page.say(f"  {page.text(report.title)} (kind {report.kind}, urgency {report.urgency})")
+    variables = {**page.values, "lang": page.lang}
+    for field in report.fields:
+        try:
+            value = fs.render_source(page.lang, field.value, variables)
+        except Exception as exc:  # keep the page going
+            value = f"[cannot render: {exc}]"
+        page.say(f"  {page.text(field.label)}: {value}")
+    if report.document:
+        _document(page, report.document.title, report.document.filename, report.document.template)
 
 
 def _document(page: _Page, title: str, filename: str, template: str) -> None:
