@@ -43,7 +43,7 @@ TEMPLATE_GLOBALS = frozenset(
 NAMESPACE_GLOBALS = {
     "moderation": frozenset({"version", "previous", "count", "flows", "languages", "entries", "weeks",
                              "flow", "step"}),
-    # bot/engine.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
+    # bot/engine/protect.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
     "public_text": frozenset({"personal", "own_case", "route"}),
     # bot/adapters/matrix: the bot's own Matrix id, and whether the room was encrypted
     "matrix": frozenset({"bot", "encrypted"}),
@@ -97,7 +97,7 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
         for other in locales.languages:
             if locales.lacks(lang, f"sys.language_name.{other}"):
                 problems.append(Problem(
-                    Where("bot/engine.py", 1, 1), "missing-text-key",
+                    Where("bot/engine/system.py", 1, 1), "missing-text-key",
                     f"the language menu needs `sys.language_name.{other}` in `{lang}`",
                     f"add it to locales/{lang}/system.yaml"))
         months = locales.texts[lang].get(MONTH_NAMES_KEY)
