@@ -46,7 +46,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("store: transactions (SQL, BEGIN/COMMIT of turn and ack, codec)", ("/bot/store.py", "/bot/crypto.py",
                                                                         "sqlite3/")),
     ("engine: templates (Jinja, texts)", ("/bot/texts.py", "/jinja2/", "/markupsafe/", "/bot/dates.py")),
-    ("engine: steps (flows, expressions, events)", ("/bot/engine.py", "/bot/flows/", "/bot/expressions.py",
+    ("engine: steps (flows, expressions, events)", ("/bot/engine/", "/bot/flows/", "/bot/expressions.py",
                                                     "/bot/events.py", "/bot/directory.py",
                                                     "/bot/municipalities.py", "/bot/graph.py")),
     ("core (locks, flood check, hooks, turn)", ("/bot/core.py", "/bot/flood.py", "/bot/clock.py",

@@ -23,12 +23,27 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import assert_never
 
 from bot.errors import ToolError
 from bot.expressions import deadline_refs
-from bot.flows.check import expressions, text_keys
 from bot.flows.flowset import FlowSet
-from bot.flows.model import Step
+from bot.flows.steps import (
+    AskStep,
+    BranchStep,
+    CallStep,
+    ChooseStep,
+    ComputeStep,
+    DocumentStep,
+    EndStep,
+    ForgetStep,
+    HandoffStep,
+    ReportStep,
+    SayStep,
+    ScheduleStep,
+    ShowStep,
+    Step,
+)
 from bot.texts import directory_refs
 
 FORMATS = ("mermaid", "dot", "svg", "png")
@@ -137,47 +152,53 @@ def _question(fs: FlowSet, key: str) -> list[str]:
 
 
 def _step_lines(fs: FlowSet, flow_id: str, step_id: str, step: Step) -> list[str]:
-    kind = step.kind
-    head = f"{step_id} · {kind}"
-    if kind in ("say", "forget", "handoff"):
-        return [head, *_excerpt(_nl(fs, getattr(step, kind)))]
-    if kind == "choose":
-        return [head, *_question(fs, step.choose or "")]
-    if kind == "ask":
-        return [head, *_question(fs, step.ask or ""), f"{step.type} → {step.save}"]
-    if kind == "compute":
-        return [head, *(f"{name} = {source}" for name, source in (step.compute or {}).items())]
-    if kind == "show":
-        intro = _excerpt(_nl(fs, step.text), 60) if step.text else []
-        return [head, *intro, "shows: " + ", ".join(step.show or [])]
-    if kind == "document":
-        assert step.document is not None
-        return [head, step.document.filename, *_excerpt(_nl(fs, step.document.title), 60)]
-    if kind == "report":
-        assert step.report is not None
-        return [head, f"to the safety desk: {step.report.kind}", *_excerpt(_nl(fs, step.report.title), 60)]
-    if kind == "call":
-        return [head, f"runs flow {step.call}, then continues"]
-    if kind == "end":
-        said = _excerpt(_nl(fs, step.end), 60) if isinstance(step.end, str) else []
-        return [head, *said, "back to the calling flow" if callers(fs, flow_id) else "the conversation ends"]
-    if kind == "schedule":
-        assert step.schedule is not None
-        return [head, f"timer {step.schedule.name} at {step.schedule.at}"]
-    return [head]
+    head = f"{step_id} · {step.kind}"
+    match step:
+        case SayStep(say=key) | ForgetStep(forget=key) | HandoffStep(handoff=key):
+            return [head, *_excerpt(_nl(fs, key))]
+        case ChooseStep():
+            return [head, *_question(fs, step.choose)]
+        case AskStep():
+            return [head, *_question(fs, step.ask), f"{step.type} → {step.save}"]
+        case ComputeStep():
+            return [head, *(f"{name} = {source}" for name, source in step.compute.items())]
+        case ShowStep():
+            intro = _excerpt(_nl(fs, step.text), 60) if step.text else []
+            return [head, *intro, "shows: " + ", ".join(step.show)]
+        case DocumentStep():
+            return [head, step.document.filename, *_excerpt(_nl(fs, step.document.title), 60)]
+        case ReportStep():
+            return [head, f"to the safety desk: {step.report.kind}", *_excerpt(_nl(fs, step.report.title), 60)]
+        case CallStep():
+            return [head, f"runs flow {step.call}, then continues"]
+        case EndStep():
+            said = _excerpt(_nl(fs, step.end), 60) if isinstance(step.end, str) else []
+            return [head, *said, "back to the calling flow" if callers(fs, flow_id) else "the conversation ends"]
+        case ScheduleStep():
+            return [head, f"timer {step.schedule.name} at {step.schedule.at}"]
+        case BranchStep():
+            return [head]
+        case _:
+            assert_never(step)
 
 
 def callers(fs: FlowSet, flow_id: str) -> list[str]:
     """Flows with a `call` step into `flow_id` (its `end` then returns there)."""
-    return sorted({f for f, other in fs.flows.items() for s in other.steps.values() if s.call == flow_id})
+    return sorted({f for f, other in fs.flows.items() for s in other.steps.values()
+                   if isinstance(s, CallStep) and s.call == flow_id})
 
 
-def _group(kind: str) -> str:
-    if kind in ("choose", "ask"):
-        return "question"
-    if kind in ("end", "forget"):
-        return "finish"  # not "end": that is a Mermaid keyword
-    return "step"
+def _group(step: Step) -> str:
+    match step:
+        case ChooseStep() | AskStep():
+            return "question"
+        case EndStep() | ForgetStep():
+            return "finish"  # not "end": that is a Mermaid keyword
+        case (SayStep() | BranchStep() | ComputeStep() | ShowStep() | DocumentStep() | ReportStep() | CallStep()
+              | HandoffStep() | ScheduleStep()):
+            return "step"
+        case _:
+            assert_never(step)
 
 
 def _deadline_refs(fs: FlowSet, source: str) -> Iterator[tuple[str, str]]:
@@ -249,7 +270,7 @@ def flow_graph(fs: FlowSet, flow_id: str, *, link: Callable[[str], str | None] |
     entry = graph.add(Node("entry", tuple(entry_lines), "entry", "entry"))
     for step_id, step in flow.steps.items():
         graph.add(Node(f"s_{_safe(step_id)}", tuple(_step_lines(fs, flow_id, step_id, step)),
-                       step.kind, _group(step.kind)))
+                       step.kind, _group(step)))
     graph.link(entry, f"s_{_safe(flow.start)}")
     for timer, target in flow.timers.items():
         node = graph.add(Node(f"t_{_safe(timer)}", (f"timer {timer}",), "timer", "timer"))
@@ -257,31 +278,47 @@ def flow_graph(fs: FlowSet, flow_id: str, *, link: Callable[[str], str | None] |
 
     for step_id, step in flow.steps.items():
         here = f"s_{_safe(step_id)}"
-        for option in step.options or []:
-            graph.link(here, f"s_{_safe(option.next)}", _nl(fs, option.label))
-        for case in step.branch or []:
-            graph.link(here, f"s_{_safe(case.next)}", "else" if case.else_ else f"if {case.if_}")
-        if step.call:
-            called = graph.add(_flow_node(fs, step.call, link))
-            graph.link(here, called, "call", dashed=True)
-            graph.link(called, f"s_{_safe(step.next)}" if step.next else here, "returns", dashed=True)
-        elif step.next:
-            graph.link(here, f"s_{_safe(step.next)}")
-        if step.schedule:
-            graph.link(here, graph.add(Node(f"t_{_safe(step.schedule.name)}", (f"timer {step.schedule.name}",),
-                                            "timer", "timer")), "sets", dashed=True)
-        for entry_id in step.show or []:
-            graph.link(here, graph.add(_directory_node(fs, entry_id)), "shows", dashed=True)
-        for _, key in text_keys(step):
+        _step_edges(fs, graph, here, step, link)
+        for _, key in step.text_keys():
             for lang in fs.locales.languages:
                 text = fs.locales.texts[lang].get(key)
                 for ref in sorted(directory_refs(text.source)) if text else []:
                     graph.link(here, graph.add(_directory_node(fs, ref)), f"d.{ref}", dashed=True)
-        for _, source in expressions(step):
+        for _, source in step.expressions():
             for entry_id, rule in _deadline_refs(fs, source):
                 graph.link(here, graph.add(_directory_node(fs, entry_id)), f"deadline {rule}", dashed=True)
     crisis_node(fs, graph, current=flow_id, link=link)
     return graph
+
+
+def _step_edges(fs: FlowSet, graph: Graph, here: str, step: Step,
+                link: Callable[[str], str | None] | None) -> None:
+    """The edges out of one step: answers, conditions, a call and its return, `next`, timers, cards."""
+    if isinstance(step, CallStep):
+        called = graph.add(_flow_node(fs, step.call, link))
+        graph.link(here, called, "call", dashed=True)
+        graph.link(called, f"s_{_safe(step.next)}" if step.next else here, "returns", dashed=True)
+        return
+    match step:
+        case ChooseStep():
+            for option in step.options:
+                graph.link(here, f"s_{_safe(option.next)}", _nl(fs, option.label))
+        case BranchStep():
+            for case in step.branch:
+                graph.link(here, f"s_{_safe(case.next)}", "else" if case.else_ else f"if {case.if_}")
+        case _:
+            pass  # no edges of their own before `next`
+    if step.next:
+        graph.link(here, f"s_{_safe(step.next)}")
+    match step:
+        case ScheduleStep():
+            graph.link(here, graph.add(Node(f"t_{_safe(step.schedule.name)}", (f"timer {step.schedule.name}",),
+                                            "timer", "timer")), "sets", dashed=True)
+        case ShowStep():
+            for entry_id in step.show:
+                graph.link(here, graph.add(_directory_node(fs, entry_id)), "shows", dashed=True)
+        case _:
+            pass  # the other kinds point at nothing outside the flow
 
 
 def overview_graph(fs: FlowSet, *, link: Callable[[str], str | None] | None = None) -> Graph:
@@ -297,7 +334,7 @@ def overview_graph(fs: FlowSet, *, link: Callable[[str], str | None] | None = No
             graph.link(entry, node, f"/start {deeplink}", dashed=True)
     for flow_id, flow in sorted(fs.flows.items()):
         for step_id, step in flow.steps.items():
-            if step.call:
+            if isinstance(step, CallStep):
                 graph.link(f"f_{_safe(flow_id)}", graph.add(_flow_node(fs, step.call, link)), f"call at {step_id}")
     crisis_node(fs, graph, current=None, link=link)
     return graph

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 from bot import audit
 from bot.clock import iso_week
 from bot.core import Core
-from bot.engine import COMMAND_TEXT, typed_number
+from bot.engine.words import COMMAND_TEXT, typed_number
 from bot.events import Command, ConversationKey, Incoming, Send, Text
 from bot.features import Answer, Feature, Service
 from bot.flows.flowset import FlowSet

@@ -7,26 +7,48 @@ are offered): the rendered text, the choices numbered as the console and
 Matrix show them, directory cards, documents in full, and for the steps a
 user never sees (branch, compute, call) what they decide.
 
-Texts are rendered by the FlowSet exactly as the engine renders them. Values
-a user would type are examples (a date a month ago, «name» for free text),
-shown at the top and changeable with `--set name=value`. Nothing here runs
-a conversation or touches the store.
+Each step is rendered by the engine's own step code (a `TurnBuilder` standing
+at that step), so the page cannot drift from what users see. Values a user
+would type are examples (a date a month ago, «name» for free text), shown at
+the top and changeable with `--set name=value`. Nothing here keeps a
+conversation or touches the store.
 """
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, assert_never
 
 from bot.clock import SYSTEM
+from bot.engine import TurnBuilder, TurnContext
+from bot.errors import TurnError
+from bot.events import Report, Send
 from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
-from bot.flows.model import Flow, Step
+from bot.flows.model import Flow
+from bot.flows.steps import (
+    AskStep,
+    BranchStep,
+    CallStep,
+    ChooseStep,
+    ComputeStep,
+    DocumentStep,
+    EndStep,
+    ForgetStep,
+    HandoffStep,
+    ReportStep,
+    SayStep,
+    ScheduleStep,
+    ShowStep,
+    Step,
+)
 from bot.graph import callers
-from bot.letters import DOCX_MIME, in_messages, mime_for
+from bot.letters import DOCX_MIME
+from bot.state import State
 from bot.texts import placeholders
 
 BAR = "─" * 64
@@ -46,15 +68,17 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
     flows = [fs.flows[flow_id], *(f for f in fs.flows.values() if f.flow != flow_id)]
     for flow in flows:
         for step in flow.steps.values():
-            for name, value in (step.options[0].set.items() if step.options else ()):
-                values.setdefault(name, value)  # the first answer of each question, as a user might pick
-            if step.save:
+            if isinstance(step, ChooseStep):
+                for name, value in step.options[0].set.items():
+                    values.setdefault(name, value)  # the first answer of each question, as a user might pick
+            if isinstance(step, AskStep):
                 values.setdefault(step.save, _typed_example(step, today))
     values.update(overrides or {})
     context = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00", "lang": "nl"}
     for flow in flows:
         for step_id in reading_order(flow):
-            for name, source in (flow.steps[step_id].compute or {}).items():
+            step = flow.steps[step_id]
+            for name, source in (step.compute.items() if isinstance(step, ComputeStep) else ()):
                 if name in values:
                     continue
                 try:
@@ -64,7 +88,7 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
     return values
 
 
-def _typed_example(step: Step, today: date) -> Any:
+def _typed_example(step: AskStep, today: date) -> Any:
     if step.type == "date":
         offset = {"past": -30, "future": 14}.get(step.when or "any", 0)
         return (today + timedelta(days=offset)).isoformat()
@@ -79,25 +103,82 @@ def _typed_example(step: Step, today: date) -> Any:
     return f"«{step.save}»"
 
 
-class _Page:
-    """Renders texts the way the engine does, filling any placeholder nobody set with «name»."""
+class _Rehearsal(TurnBuilder):
+    """The engine's own turn builder, run at one step on example values.
 
-    def __init__(self, fs: FlowSet, lang: str, values: Mapping[str, Any], today: date) -> None:
-        self.fs = fs
-        self.lang = lang
-        self.values = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00"}
-        self.lines: list[str] = []
+    Only the texts differ: a placeholder nobody set shows as «name», and a text that
+    cannot render shows the problem in place, so the page goes on.
+    """
 
-    def text(self, key: str) -> str:
-        entry = self.fs.locales.texts.get(self.lang, {}).get(key) or self.fs.locales.texts.get("nl", {}).get(key)
-        variables = dict(self.values)
+    def text_in(self, lang: str, key: str, **extra: Any) -> str:
+        texts = self.fs.locales.texts
+        entry = texts.get(lang, {}).get(key) or texts.get("nl", {}).get(key)
+        variables = self.variables()
+        variables.update(extra)
         if entry is not None:
             for name in placeholders(entry.source):
                 variables.setdefault(name, f"«{name}»")
         try:
-            return self.fs.render(self.lang, key, variables)
+            return self.fs.render(lang, key, variables)
         except Exception as exc:  # show the problem in place; the page goes on
             return f"[cannot render {key}: {type(exc).__name__}: {exc}]"
+
+
+class _Page:
+    """One flow on example values: what each step sends, rendered by the engine's step code."""
+
+    def __init__(self, fs: FlowSet, flow_id: str, lang: str, values: Mapping[str, Any], today: date) -> None:
+        self.fs = fs
+        self.flow_id = flow_id
+        self.lang = lang
+        self.values = dict(values)
+        # as with a safety desk set up: the page shows what the desk adds (the check-in's alert ...)
+        self.context = TurnContext(today=today, now=datetime.combine(today, time(10, 0)), default_lang=lang,
+                                   desk_available=True, desk_lang=lang)
+        self.lines: list[str] = []
+
+    def at(self, step_id: str) -> _Rehearsal:
+        """A turn standing at this step, with fresh copies of the example values."""
+        run = _Rehearsal(self.fs, self.context)
+        run.state = State(flow=self.flow_id, step=step_id, lang=self.lang, version=self.fs.version,
+                          vars=copy.deepcopy(self.values), started=self.flow_id)
+        return run
+
+    def text(self, key: str) -> str:
+        return self.at(self.fs.flows[self.flow_id].start).text(key)
+
+    def messages(self, step_id: str) -> list[Message]:
+        """What the step sends, as the engine sends it: a question, or the step carried out.
+
+        A step that needs a value the examples only guess at (a branch, a computed date)
+        keeps what it sent before it stopped.
+        """
+        step = self.fs.flows[self.flow_id].steps[step_id]
+        run = self.at(step_id)
+        try:
+            if isinstance(step, ChooseStep | AskStep):
+                run.out.append(run.question(step))
+            else:
+                run.execute(step)
+        except TurnError:
+            pass
+        cards = {self.fs.cards[entry].get(self.lang): entry for entry in getattr(step, "show", ())}
+        found: list[Message] = []
+        letter = False
+        for action in run.out:
+            if isinstance(action, Send) and action.text:
+                card = cards.get(action.text)
+                found.append(Message(self.flow_id, step_id, action.text, (card,) if card else (), letter,
+                                     tuple(button.label for button in action.choices)))
+                letter = letter or (action.document is not None and action.document.mime == DOCX_MIME)
+        return found
+
+    def report(self, step_id: str, step: ReportStep) -> Report | str:
+        """The report as the desk would get it, or why it cannot be made with the example values."""
+        try:
+            return self.at(step_id).report(step)
+        except Exception as exc:  # keep the page going
+            return f"[cannot render: {exc}]"
 
     def say(self, *lines: str) -> None:
         self.lines.extend(lines)
@@ -116,7 +197,7 @@ def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | N
     today = today or SYSTEM.today()
     flow = fs.flows[flow_id]
     values = example_values(fs, flow_id, today, overrides)
-    page = _Page(fs, lang, values, today)
+    page = _Page(fs, flow_id, lang, values, today)
     page.say(f"{flow_id} · {page.text(flow.title)} · {lang} · version {fs.version}")
     if flow.description:
         page.say(flow.description)
@@ -152,118 +233,105 @@ def flow_messages(fs: FlowSet, flow_id: str, lang: str, *, today: date,
     this renders exactly what `_step` shows (and the engine sends), without the
     preview's headings and arrows. Choices are buttons, not part of the text.
     """
-    flow = fs.flows[flow_id]
-    page = _Page(fs, lang, example_values(fs, flow_id, today, overrides), today)
-    found: list[Message] = []
-    for step_id in reading_order(flow):
-        step = flow.steps[step_id]
-        if step.kind == "show":
-            if step.text:
-                found.append(Message(flow_id, step_id, page.text(step.text)))
-            found += [Message(flow_id, step_id, _card(page, fs, entry), (entry,)) for entry in step.show or []]
-        elif text := _message_text(page, fs, step):
-            found.append(Message(flow_id, step_id, text, buttons=_button_labels(page, step)))
-        if step.kind == "document" and step.document and mime_for(step.document.filename) == DOCX_MIME:
-            letter = page.text(step.document.template) + "\n"  # as the engine's `document` makes it
-            found += [Message(flow_id, step_id, part, letter=True)
-                      for part in in_messages(page.text("letters.copy"), letter)]
-    return found
+    page = _Page(fs, flow_id, lang, example_values(fs, flow_id, today, overrides), today)
+    return [message for step_id in reading_order(fs.flows[flow_id]) for message in page.messages(step_id)]
 
 
-def _button_labels(page: _Page, step: Step) -> tuple[str, ...]:
-    """The buttons under a step's question: its options, or yes and no (the engine's `buttons`)."""
-    if step.kind == "choose" and step.options:
-        return tuple(page.text(option.label) for option in step.options)
-    if step.kind == "ask" and step.type == "yesno":
-        return page.text("sys.yes"), page.text("sys.no")
-    return ()
-
-
-def _card(page: _Page, fs: FlowSet, entry: str) -> str:
-    return fs.cards[entry][page.lang]  # as the engine: every language of locales/ has its cards
-
-
-def _message_text(page: _Page, fs: FlowSet, step: Step) -> str:
+def _message_text(page: _Page, step_id: str) -> str:
     """What a step says, its messages apart by a blank line ("" when it says nothing the user reads).
 
-    A `show` step sends its introduction and then each card as a message of its own
-    (the engine's `show_cards`).
+    A letter's copy in the chat is left out: the page shows the letter in full.
     """
-    kind = step.kind
-    if kind == "show":
-        parts = [page.text(step.text)] if step.text else []
-        parts += [_card(page, fs, entry) for entry in step.show or []]
-        return "\n\n".join(parts)
-    if kind == "document":
-        assert step.document is not None
-        return page.text(step.text) if step.text else page.text(step.document.title)
-    key = {"say": step.say, "choose": step.choose, "ask": step.ask}.get(kind)
-    if kind in ("end", "forget", "handoff"):
-        key = getattr(step, kind)
-    return page.text(key) if isinstance(key, str) and key else ""
+    return "\n\n".join(m.text for m in page.messages(step_id) if not m.letter)
 
 
 def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
     step = flow.steps[step_id]
-    kind = step.kind
-    heading = {
-        "ask": f"ask: {step.type}{f', {step.when}' if step.when and step.when != 'any' else ''} → {step.save}",
-        "branch": "branch: not shown, decides where to go",
-        "compute": "compute: not shown",
-        "call": f"call: runs flow {step.call}",
-        "report": "report: sent to the safety desk, not shown to the user",
-        "schedule": "schedule: not shown",
-    }.get(kind, kind)
-    page.say("", f"── {step_id} ({heading}) ".ljust(len(BAR), "─"))
-    if kind in ("say", "show"):
-        page.say(_message_text(page, fs, step))
-    elif kind == "choose":
-        assert step.options is not None
-        page.say(_message_text(page, fs, step))
-        page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
-    elif kind == "ask":
-        page.say(page.text(step.ask or ""))
-        if step.type == "yesno":
-            page.choices([("yes", "sys.yes"), ("no", "sys.no")])
-        if step.invalid:
-            page.say(f"  (after a wrong answer: {page.text(step.invalid)})")
-    elif kind == "branch":
-        for case in step.branch or []:
-            page.say(f"  {'else' if case.else_ else f'if {case.if_}'} → {case.next}")
-    elif kind == "compute":
-        for name, source in (step.compute or {}).items():
-            page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
-    elif kind == "document":
-        assert step.document is not None
-        page.say(_message_text(page, fs, step))
-        _document(page, step.document.title, step.document.filename, step.document.template)
-    elif kind == "report":
-        assert step.report is not None
-        report = step.report
-        page.say(f"  {page.text(report.title)} (kind {report.kind}, urgency {report.urgency})")
-        variables = {**page.values, "lang": page.lang}
-        for field in report.fields:
-            try:
-                value = fs.render_source(page.lang, field.value, variables)
-            except Exception as exc:  # keep the page going
-                value = f"[cannot render: {exc}]"
-            page.say(f"  {page.text(field.label)}: {value}")
-        if report.document:
-            _document(page, report.document.title, report.document.filename, report.document.template)
-    elif kind in ("end", "forget", "handoff"):
-        key = getattr(step, kind)
-        if isinstance(key, str):
-            page.say(page.text(key))
-        ending = "back to the calling flow" if callers(fs, flow.flow) else "the conversation ends"
-        page.say({"end": f"  (end of this flow: {ending})",
-                  "forget": "  (everything stored about the user is deleted)",
-                  "handoff": "  (the desk is asked for a person to talk with)"}[kind])
-    elif kind == "schedule":
-        assert step.schedule is not None
-        page.say(f"  timer {step.schedule.name} at {step.schedule.at} → step {flow.timers.get(step.schedule.name)}")
-    if step.next and kind != "choose":
-        page.say(f"  → {step.next}" + (f" (after flow {step.call})" if kind == "call" else ""))
+    page.say("", f"── {step_id} ({_heading(step)}) ".ljust(len(BAR), "─"))
+    if text := _message_text(page, step_id):
+        page.say(text)
+    match step:
+        case ChooseStep() | AskStep():
+            _answers(page, step)
+        case BranchStep() | ComputeStep() | ScheduleStep():
+            _decisions(page, flow, step)
+        case DocumentStep():
+            _document(page, step.document.title, step.document.filename, page.text(step.document.template))
+        case ReportStep():
+            _report(page, step_id, step)
+        case EndStep() | ForgetStep() | HandoffStep():
+            ending = "back to the calling flow" if callers(fs, flow.flow) else "the conversation ends"
+            page.say({"end": f"  (end of this flow: {ending})",
+                      "forget": "  (everything stored about the user is deleted)",
+                      "handoff": "  (the desk is asked for a person to talk with)"}[step.kind])
+        case SayStep() | ShowStep() | CallStep():
+            pass  # their messages, or their heading, say it all
+        case _:
+            assert_never(step)
+    if step.next and not isinstance(step, ChooseStep):
+        page.say(f"  → {step.next}" + (f" (after flow {step.call})" if isinstance(step, CallStep) else ""))
 
 
-def _document(page: _Page, title: str, filename: str, template: str) -> None:
-    page.say(BAR, f"{page.text(title)} ({filename})", BAR, page.text(template), BAR)
+def _answers(page: _Page, step: ChooseStep | AskStep) -> None:
+    """The answers a question takes: its options and where each goes, or yes/no and the retry text."""
+    match step:
+        case ChooseStep():
+            page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
+        case AskStep():
+            if step.type == "yesno":
+                page.choices([("yes", "sys.yes"), ("no", "sys.no")])
+            if step.invalid:
+                page.say(f"  (after a wrong answer: {page.text(step.invalid)})")
+        case _:
+            assert_never(step)
+
+
+def _decisions(page: _Page, flow: Flow, step: BranchStep | ComputeStep | ScheduleStep) -> None:
+    """What a step the user never sees decides: where to go, a value, a timer."""
+    match step:
+        case BranchStep():
+            for case in step.branch:
+                page.say(f"  {'else' if case.else_ else f'if {case.if_}'} → {case.next}")
+        case ComputeStep():
+            for name, source in step.compute.items():
+                page.say(f"  {name} = {source}   (example: {page.values.get(name)})")
+        case ScheduleStep():
+            page.say(f"  timer {step.schedule.name} at {step.schedule.at} → step {flow.timers.get(step.schedule.name)}")
+        case _:
+            assert_never(step)
+
+
+def _heading(step: Step) -> str:
+    """What a step is, in its heading: the kinds a user never sees say what they do instead."""
+    match step:
+        case AskStep():
+            return f"ask: {step.type}{f', {step.when}' if step.when and step.when != 'any' else ''} → {step.save}"
+        case BranchStep():
+            return "branch: not shown, decides where to go"
+        case ComputeStep():
+            return "compute: not shown"
+        case CallStep():
+            return f"call: runs flow {step.call}"
+        case ReportStep():
+            return "report: sent to the safety desk, not shown to the user"
+        case ScheduleStep():
+            return "schedule: not shown"
+        case _:
+            return step.kind
+
+
+def _report(page: _Page, step_id: str, step: ReportStep) -> None:
+    spec = step.report
+    report = page.report(step_id, step)
+    if isinstance(report, str):
+        page.say(f"  {page.text(spec.title)} (kind {spec.kind}, urgency {spec.urgency})", f"  {report}")
+        return
+    page.say(f"  {report.title} (kind {spec.kind}, urgency {spec.urgency})")
+    page.say(*(f"  {label}: {value}" for label, value in report.fields))
+    if report.document:
+        _document(page, spec.document.title if spec.document else "", report.document.filename,
+                  report.document.content.removesuffix("\n"))
+
+
+def _document(page: _Page, title: str, filename: str, text: str) -> None:
+    page.say(BAR, f"{page.text(title)} ({filename})", BAR, text, BAR)

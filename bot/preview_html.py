@@ -25,7 +25,6 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from bot.flows.check import text_keys
 from bot.flows.flowset import FlowSet
 from bot.graph import GraphError, flow_graph, render, to_mermaid
 from bot.markup import telegram_html
@@ -183,7 +182,7 @@ def _flow_entries(fs: FlowSet, flow_id: str, messages: Iterable[Message]) -> lis
     """Directory entries the flow shows as cards or names in its texts (`d.<id>`), as the graph finds them."""
     found = {entry for message in messages for entry in message.cards}
     for step in fs.flows[flow_id].steps.values():
-        for _, key in text_keys(step):
+        for _, key in step.text_keys():
             for texts in fs.locales.texts.values():
                 text = texts.get(key)
                 if text is not None:

@@ -94,7 +94,7 @@ class RunningBot:
 
     def _options(self, flow: str, step: str) -> list[Any]:
         found = self.core.flows.step(flow, step)
-        assert found is not None and found.options, f"{flow}.{step} is not a question with options"
+        assert found is not None and found.kind == "choose", f"{flow}.{step} is not a question with options"
         return list(found.options)
 
 

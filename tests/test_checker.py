@@ -208,6 +208,16 @@ def schema_bad_type(p: Path):
     return [(locate(p, M, "type: datum"), "schema", "steps.when.type")]
 
 
+def schema_key_of_another_kind(p: Path):
+    edit(p, "    say: main.young\n", "    say: main.young\n    save: age\n")
+    return [(locate(p, M, "young:\n    say"), "schema", "belong to an `ask` step only")]
+
+
+def schema_wrong_key_inside_a_kind(p: Path):
+    edit(p, "      filename: brief.txt\n", "      filename: brief.pdf\n")
+    return [(locate(p, M, "filename: brief.pdf"), "schema", "steps.letter.document.filename")]
+
+
 def schema_missing_save(p: Path):
     edit(p, "    save: what\n", "")
     return [(locate(p, M, "what:\n    ask"), "schema", "needs `type` and `save`")]
@@ -452,7 +462,8 @@ CASES: list[Case] = [
     yaml_syntax_unclosed_quote_closed_by_a_later_one, yaml_syntax_in_the_words_of_every_directory_card,
     yaml_tag_on_a_list_in_a_locale, yaml_tag_python_object_in_a_flow, yaml_aliases_that_expand_without_end,
     yaml_file_over_one_megabyte,
-    schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save,
+    schema_unknown_key, schema_two_kinds, schema_bad_type, schema_missing_save, schema_key_of_another_kind,
+    schema_wrong_key_inside_a_kind,
     duplicate_step, duplicate_option, duplicate_flow,
     unknown_next, unknown_next_in_option, unknown_next_cuts_off_what_follows, unknown_start,
     unknown_flow,

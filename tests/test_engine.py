@@ -1112,3 +1112,15 @@ def test_a_state_keeps_every_saved_answer_exactly_through_storage() -> None:
         k: v for k, v in state.vars.items() if k != "by_year"}
     plain = State(flow="f", step="s", lang="nl", version="v", vars={"name": "Zoë", "n": 3}, started="f")
     assert State.from_json(plain.to_json()) == plain
+
+
+@pytest.mark.parametrize(("stored", "asked"), [
+    ('{"f":"main","s":"menu","l":"nl","v":"old","p":"forget"}', "Zal ik alles wissen?"),
+    ('{"f":"main","s":"menu","l":"nl","v":"old","p":"language"}', "Welke taal?"),
+])
+def test_a_conversation_stored_at_a_system_question_is_asked_it_again(chat, stored, asked):
+    # the stored strings are SystemQuestion's values: a conversation saved by an earlier version goes on
+    state = State.from_json(stored)
+    turn = handle(chat.fs, state, Command("verder"), chat.ctx)
+    assert [a.text for a in turn.actions] == [asked]
+    assert turn.actions[0].token == {"forget": "_forget", "language": "_lang"}[state.pending]

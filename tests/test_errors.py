@@ -21,9 +21,9 @@ import pytest
 import bot
 from bot.app import SCHEMA
 from bot.core import Core
-from bot.engine import Choice, handle
+from bot.engine import handle
 from bot.errors import ContentError, ProblemKind, TurnError, WegwijzerError
-from bot.events import Command, ConversationKey, Incoming, Text
+from bot.events import Choice, Command, ConversationKey, Incoming, Text
 from bot.scenarios import CapturingOutlet
 from bot.settings import Settings
 from bot.store import Store

@@ -43,6 +43,7 @@ from bot.desk import cases, shown
 from bot.desk.cases import REPORT, TALK, Case, Post, desk_id, desk_parts
 from bot.desk.commands import DeskCommand, read_desk_message
 from bot.desk.hours import DAYS, DeskHours
+from bot.engine import words
 from bot.events import (
     Choice,
     Command,
@@ -270,16 +271,16 @@ class SafetyDesk(Feature):
             name = event.name.lower().lstrip("/")
             if name in END_COMMANDS:
                 return lambda: self.user_ends(incoming)
-            if engine.COMMANDS.get(name) in ("forget", "mydata"):
-                if engine.COMMANDS.get(name) == "forget":
+            if words.COMMANDS.get(name) in ("forget", "mydata"):
+                if words.COMMANDS.get(name) == "forget":
                     self.release(key)
                 return None
             return lambda: self.user_busy(incoming)
         if isinstance(event, Text):
-            word = engine.normalise(event.text)
+            word = words.normalise(event.text)
             if word in END_WORDS:
                 return lambda: self.user_ends(incoming)
-            meaning = engine.KEYWORDS.get(word)
+            meaning = words.KEYWORDS.get(word)
             if meaning == "mydata":
                 return None
             if meaning == "forget":

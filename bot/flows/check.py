@@ -10,7 +10,7 @@ Each rule yields Problems naming file:line:col and the fix.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from bot.expressions import (
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
+from bot.flows.steps import AskStep, BranchStep, CallStep, ChooseStep, EndStep, ForgetStep, ShowStep
 from bot.markup import problems as markup_problems
 from bot.phone import BUTTON_WIDTH, label_width
 from bot.texts import MONTH_NAMES_KEY, Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
@@ -44,7 +45,7 @@ TEMPLATE_GLOBALS = frozenset(
 NAMESPACE_GLOBALS = {
     "moderation": frozenset({"version", "previous", "count", "flows", "languages", "entries", "weeks",
                              "flow", "step"}),
-    # bot/engine.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
+    # bot/engine/protect.py, for a text checked by bot.personal (see locales/*/public_text.yaml)
     "public_text": frozenset({"personal", "own_case", "route"}),
     # bot/adapters/matrix: the bot's own Matrix id, and whether the room was encrypted
     "matrix": frozenset({"bot", "encrypted"}),
@@ -98,7 +99,7 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
         for other in locales.languages:
             if locales.lacks(lang, f"sys.language_name.{other}"):
                 problems.append(Problem(
-                    Where("bot/engine.py", 1, 1), "missing-text-key",
+                    Where("bot/engine/system.py", 1, 1), "missing-text-key",
                     f"the language menu needs `sys.language_name.{other}` in `{lang}`",
                     f"add it to locales/{lang}/system.yaml"))
         months = locales.texts[lang].get(MONTH_NAMES_KEY)
@@ -107,16 +108,6 @@ def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
                 months.where, "locale-shape", f"`{MONTH_NAMES_KEY}` in `{lang}` does not name twelve months",
                 "write the twelve months, January first, separated by commas (as in locales/en/system.yaml)"))
     return problems
-
-
-def step_targets(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """(path inside the step, target step id) for every edge out of a step, in the order offered."""
-    for i, option in enumerate(step.options or []):
-        yield ("options", i, "next"), option.next
-    for i, case in enumerate(step.branch or []):
-        yield ("branch", i, "next"), case.next
-    if step.next:
-        yield ("next",), step.next
 
 
 def reachable_steps(flow: Flow) -> list[str]:
@@ -131,56 +122,15 @@ def reachable_steps(flow: Flow) -> list[str]:
                 continue
             seen.add(current)
             order.append(current)
-            stack.extend(reversed([target for _, target in step_targets(flow.steps[current])]))
+            stack.extend(reversed([target for _, target in flow.steps[current].targets()]))
     return order
-
-
-def text_keys(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    for name in ("say", "choose", "ask", "invalid", "text", "forget", "handoff"):
-        value = getattr(step, name)
-        if isinstance(value, str):
-            yield (name,), value
-    if isinstance(step.end, str):
-        yield ("end",), step.end
-    for i, option in enumerate(step.options or []):
-        yield ("options", i, "label"), option.label
-    if step.document:
-        yield ("document", "template"), step.document.template
-        yield ("document", "title"), step.document.title
-        if step.document.caption:
-            yield ("document", "caption"), step.document.caption
-    if step.report:
-        yield ("report", "title"), step.report.title
-        for i, rf in enumerate(step.report.fields):
-            yield ("report", "fields", i, "label"), rf.label
-        if step.report.document:
-            yield ("report", "document", "template"), step.report.document.template
-            yield ("report", "document", "title"), step.report.document.title
-            if step.report.document.caption:
-                yield ("report", "document", "caption"), step.report.document.caption
-
-
-def expressions(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    for i, case in enumerate(step.branch or []):
-        if case.if_ is not None:
-            yield ("branch", i, "if"), case.if_
-    for name, source in (step.compute or {}).items():
-        yield ("compute", name), source
-    if step.report:
-        yield ("report", "urgency"), step.report.urgency
-    if step.schedule:
-        yield ("schedule", "at"), step.schedule.at
 
 
 def variables_set(flows: dict[str, Flow]) -> set[str]:
     names: set[str] = set()
     for flow in flows.values():
         for step in flow.steps.values():
-            if step.save:
-                names.add(step.save)
-            names.update(step.compute or {})
-            for option in step.options or []:
-                names.update(option.set)
+            names.update(step.variables())
     return names
 
 
@@ -216,62 +166,22 @@ def check_flows(
         # edges, dead ends, duplicates
         for step_id, step in flow.steps.items():
             base = ("steps", step_id)
-            for sub, target in step_targets(step):
+            for sub, target in step.targets():
                 if target not in flow.steps:
                     problems.append(Problem(
                         at(*base, *sub), "unknown-next",
                         f"step `{step_id}` goes to `{target}`, which is not a step of flow `{flow_id}`",
                         f"use one of: {', '.join(sorted(flow.steps))}"))
-            kind = step.kind
-            if (kind in NEEDS_NEXT or kind == "ask") and not step.next:
-                problems.append(Problem(at(*base), "dead-end",
-                                        f"step `{step_id}` ({kind}) has no `next`: "
-                                        "the conversation would stop here",
-                                        "add `next: <step>` or end the flow with an `end:` step"))
-            if kind in ("end", "forget") and step.next:
-                problems.append(Problem(at(*base, "next"), "dead-end",
-                                        f"step `{step_id}` ends the flow, so its `next` is never used",
-                                        "remove `next` or change the step kind"))
-            if step.branch is not None and not any(c.else_ for c in step.branch):
-                problems.append(Problem(at(*base, "branch"), "dead-end",
-                                        f"branch `{step_id}` has no `else` case: "
-                                        "when no condition holds the conversation is stuck",
-                                        "add a last case `- else: true` with a `next`"))
-            seen: dict[str, int] = {}
-            for i, option in enumerate(step.options or []):
-                if option.id in seen:
-                    problems.append(Problem(at(*base, "options", i, "id"), "duplicate-id",
-                                            f"option id `{option.id}` appears twice in step `{step_id}`",
-                                            "give every option of a step its own id"))
-                seen[option.id] = i
-                if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
-                    problems.append(Problem(at(*base, "options", i, "id"), "id-too-long",
-                                            f"`{step_id}:{option.id}` is longer than Telegram's "
-                                            f"{CALLBACK_LIMIT} bytes for a button",
-                                            "use shorter step and option ids"))
-            if step.call and step.call not in flows:
-                problems.append(Problem(at(*base, "call"), "unknown-flow",
-                                        f"step `{step_id}` calls flow `{step.call}`, which does not exist",
-                                        f"use one of: {', '.join(sorted(flows))}"))
-            if step.own_case and step.own_case not in flows:
-                problems.append(Problem(at(*base, "own_case"), "unknown-flow",
-                                        f"step `{step_id}` offers flow `{step.own_case}` for the own case, "
-                                        "which does not exist",
-                                        f"use one of: {', '.join(sorted(flows))}"))
-            for i, entry in enumerate(step.show or []):
-                if entry not in directory_ids:
-                    problems.append(Problem(at(*base, "show", i), "unknown-directory-entry",
-                                            f"`{entry}` is not in the directory (flows/directory/)",
-                                            "add the entry to the directory or fix the id"))
+            problems.extend(_step_problems(step_id, step, at, flows, directory_ids))
             if step.preview is not None:  # the page a preview shows comes from the directory too
                 for missing in sorted(directory_refs(step.preview.url) - directory_ids):
                     problems.append(Problem(at(*base, "preview", "url"), "unknown-directory-entry",
                                             f"the preview of step `{step_id}` uses `d.{missing}`, "
                                             "which is not in the directory",
                                             "add the entry to flows/directory/ or fix the id"))
-            for sub, key in text_keys(step):
+            for sub, key in step.text_keys():
                 used_keys.setdefault(key, at(*base, *sub))
-            for sub, source in expressions(step):
+            for sub, source in step.expressions():
                 try:
                     expr = parse(source)
                 except ExpressionError as exc:
@@ -314,6 +224,57 @@ def _check_markup(locales: Locales) -> list[Problem]:
             for what, fix in markup_problems(entry.source)]
 
 
+def _step_problems(step_id: str, step: Step, at: Callable[..., Where], flows: dict[str, Flow],
+                   directory_ids: set[str]) -> Iterator[Problem]:
+    """What one step's own kind can get wrong: a dead end, a missing flow, an unknown id."""
+    base = ("steps", step_id)
+    if step.kind in NEEDS_NEXT | {"ask"} and not step.next:
+        yield Problem(at(*base), "dead-end", f"step `{step_id}` ({step.kind}) has no `next`: "
+                      "the conversation would stop here",
+                      "add `next: <step>` or end the flow with an `end:` step")
+    match step:
+        case EndStep() | ForgetStep() if step.next:
+            yield Problem(at(*base, "next"), "dead-end",
+                          f"step `{step_id}` ends the flow, so its `next` is never used",
+                          "remove `next` or change the step kind")
+        case BranchStep() if not any(c.else_ for c in step.branch):
+            yield Problem(at(*base, "branch"), "dead-end",
+                          f"branch `{step_id}` has no `else` case: when no condition holds the conversation is stuck",
+                          "add a last case `- else: true` with a `next`")
+        case ChooseStep():
+            yield from _option_problems(step_id, step, at)
+        case CallStep() if step.call not in flows:
+            yield Problem(at(*base, "call"), "unknown-flow",
+                          f"step `{step_id}` calls flow `{step.call}`, which does not exist",
+                          f"use one of: {', '.join(sorted(flows))}")
+        case AskStep() if step.own_case and step.own_case not in flows:
+            yield Problem(at(*base, "own_case"), "unknown-flow",
+                          f"step `{step_id}` offers flow `{step.own_case}` for the own case, which does not exist",
+                          f"use one of: {', '.join(sorted(flows))}")
+        case ShowStep():
+            for i, entry in enumerate(step.show):
+                if entry not in directory_ids:
+                    yield Problem(at(*base, "show", i), "unknown-directory-entry",
+                                  f"`{entry}` is not in the directory (flows/directory/)",
+                                  "add the entry to the directory or fix the id")
+        case _:
+            pass  # the other kinds have no rule of their own beyond the shared ones
+
+
+def _option_problems(step_id: str, step: ChooseStep, at: Callable[..., Where]) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for i, option in enumerate(step.options):
+        if option.id in seen:
+            yield Problem(at("steps", step_id, "options", i, "id"), "duplicate-id",
+                          f"option id `{option.id}` appears twice in step `{step_id}`",
+                          "give every option of a step its own id")
+        seen[option.id] = i
+        if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
+            yield Problem(at("steps", step_id, "options", i, "id"), "id-too-long",
+                          f"`{step_id}:{option.id}` is longer than Telegram's {CALLBACK_LIMIT} bytes for a button",
+                          "use shorter step and option ids")
+
+
 _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 
 
@@ -323,7 +284,7 @@ def _check_labels(flows: dict[str, Flow], locales: Locales) -> list[Problem]:
     A placeholder counts as eight characters: a name or a date fills about that much."""
     problems: list[Problem] = []
     keys = sorted({option.label for flow in flows.values() for step in flow.steps.values()
-                   for option in step.options or []})
+                   if isinstance(step, ChooseStep) for option in step.options})
     for key in keys:
         for lang in locales.languages:
             entry = locales.texts[lang].get(key)
@@ -410,7 +371,7 @@ def check_budgets(flows: dict[str, Flow], positions: dict[str, Positions], local
     functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DATA_FUNCTIONS, lambda *_: "2026-01-01")
     for flow_id, flow in flows.items():
         for step_id, step in flow.steps.items():
-            for sub, source in expressions(step):
+            for sub, source in step.expressions():
                 try:
                     evaluate(parse(source), values, functions)
                 except ExpressionBudgetExceeded as exc:

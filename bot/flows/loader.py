@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.flows.steps import untagged
 from bot.glossary import GlossaryIndex
 from bot.municipalities import FlowsetMatcher, load_for_flowset
 from bot.settings import ROOT, Settings
@@ -49,10 +51,11 @@ NOT_FLOWS = {"crisis.yaml"}
 def _pydantic_problems(exc: ValidationError, pos: Positions, what: str, *, kind: str = "schema",
                        reference: str = "`python -m bot schema`",
                        guide: str = "see the step kinds and their keys in docs/FLOWS.md (or `python -m bot schema`)",
+                       path_of: Callable[[tuple[str | int, ...]], tuple[str | int, ...]] = tuple,
                        ) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = path_of(tuple(err["loc"]))
         where = pos.of(loc)
         path = ".".join(str(p) for p in loc) or what
         message = err["msg"].removeprefix("Value error, ")
@@ -127,7 +130,7 @@ def load_flowset(
         try:
             flow = Flow.model_validate(data)
         except ValidationError as exc:
-            problems.extend(_pydantic_problems(exc, pos, "flow"))
+            problems.extend(_pydantic_problems(exc, pos, "flow", path_of=untagged))
             unloaded = True
             continue
         if flow.flow in flows:

@@ -1,0 +1,200 @@
+"""Answers to a flow's questions: a choice, and a typed answer read per `ask` type.
+
+Each type has its own reader (text, number, yes/no, date, municipality). A date and an
+unsure municipality are asked back first as system questions ("Ik lees: ... Klopt dat?",
+"Bedoel je ...?"); only what the user confirmed is saved.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import assert_never
+
+from bot.dates import read_dates
+from bot.engine.protect import ProtectsText
+from bot.engine.system import SystemQuestion
+from bot.engine.words import NO, YES, normalise, typed_number
+from bot.events import Send
+from bot.flows.steps import AskStep, ChooseStep
+
+
+def text_bounds(step: AskStep) -> tuple[int, int]:
+    """Shortest and longest free-text answer a question takes."""
+    return (int(step.min) if step.min is not None else 1, int(step.max) if step.max is not None else 1000)
+
+
+def _shown_number(value: float | None) -> float | int | None:
+    """A bound as users read it: 120, not 120.0 (YAML `max: 120` arrives as a float)."""
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+def read_number(text: str) -> float | int | None:
+    """A typed number ("12", "2,5"), as an int when it is whole; None when it is none."""
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    if not math.isfinite(value):  # float() also reads "nan" and "inf"
+        return None
+    return int(value) if value.is_integer() else value
+
+
+class Answers(ProtectsText):
+    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False) -> None:
+        assert self.state is not None
+        option = next(o for o in step.options if o.id == option_id)
+        self.remember()
+        self.state.vars.update(option.set)
+        self.state.fails = 0
+        self.goto(self.state.flow, option.next)
+        self.run(replace_question=via_button)
+
+    def answer(self, step: AskStep, raw: str) -> None:
+        """A typed answer to an `ask` step, read as its `type` says."""
+        text = raw.strip()
+        match step.type:
+            case "text":
+                self.answer_text(step, text)
+            case "number":
+                self.answer_number(step, text)
+            case "yesno":
+                self.answer_yesno(step, text)
+            case "date":
+                self.answer_date(step, text)
+            case "municipality":
+                self.answer_municipality(step, text)
+            case _:
+                assert_never(step.type)
+
+    def answer_text(self, step: AskStep, text: str) -> None:
+        low, high = text_bounds(step)
+        if step.protect == "public" and self.public_button(step, text):
+            return
+        if not low <= len(text) <= high:
+            self.fail(step.invalid or "sys.invalid.text", min=low, max=high)
+        elif not (step.protect and self.protect(step, text)):
+            self.accept(step, text)
+
+    def answer_number(self, step: AskStep, text: str) -> None:
+        value = read_number(text)
+        if value is None:
+            self.fail(step.invalid or "sys.invalid.number")
+        elif (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
+            key = ("sys.invalid.number_range" if step.min is not None and step.max is not None
+                   else "sys.invalid.number_min" if step.min is not None else "sys.invalid.number_max")
+            self.fail(step.invalid or key, min=_shown_number(step.min), max=_shown_number(step.max))
+        else:
+            self.accept(step, value)
+
+    def answer_yesno(self, step: AskStep, text: str) -> None:
+        word = normalise(text)
+        if word in YES or word == "1":
+            self.accept(step, True)
+        elif word in NO or word == "2":
+            self.accept(step, False)
+        else:
+            self.fail(step.invalid or "sys.invalid.yesno")
+
+    def answer_date(self, step: AskStep, text: str) -> None:
+        """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").
+
+        One reading: "Ik lees: 9 oktober 2026. Klopt dat?" with Ja/Nee. Two readings of
+        an ambiguous number (English "09/10/2026"): one button per reading. A reading
+        that cannot be meant (a future date where the past is asked) is dropped first.
+        """
+        assert self.state is not None
+        today = self.ctx.today
+        read = read_dates(text, today, self.lang)
+        if not read:
+            self.fail(step.invalid or "sys.invalid.date")
+            return
+        fitting = [d for d in read if not ((step.when == "past" and d > today)
+                                           or (step.when == "future" and d < today))]
+        if not fitting:
+            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past")
+            return
+        if step.confirm is False and len(fitting) == 1:
+            self.accept(step, fitting[0].isoformat())
+            return
+        self.state.offer = [d.isoformat() for d in fitting]
+        self.state.pending = SystemQuestion.DATE
+        self.state.fails = 0
+        self.out.append(self.date_question())
+
+    def on_date_choice(self, step: AskStep, choice_id: str) -> None:
+        assert self.state is not None
+        offer = self.state.offer
+        if choice_id == "yes" and len(offer) == 1:
+            self.accept(step, offer[0])
+        elif choice_id.startswith("d") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(offer):
+            self.accept(step, offer[int(choice_id[1:])])
+        elif choice_id == "no":  # read wrong: ask the date again
+            self.state.offer, self.state.pending = [], None
+            self.reshow()
+        else:
+            self.stale()
+
+    def on_date_text(self, raw: str) -> None:
+        """Typed at the date question: yes/no or a reading, else a corrected date, else ask again."""
+        assert self.state is not None
+        text = normalise(raw)
+        pairs = self.date_buttons()
+        picked = None
+        if text in YES or text in NO:
+            picked = "no" if text in NO else ("yes" if len(self.state.offer) == 1 else None)
+        elif text.isdigit():
+            index = int(text) - 1
+            picked = pairs[index][0] if 0 <= index < len(pairs) else None
+        else:
+            picked = next((cid for cid, label in pairs if normalise(label) == text), None)
+        step = self.current(AskStep)
+        if picked is not None:
+            self.on_date_choice(step, picked)
+        elif read_dates(raw, self.ctx.today, self.lang):  # a correction: read it and echo it again
+            self.state.offer, self.state.pending = [], None
+            self.answer_date(step, raw.strip())
+        else:
+            self.say_key("sys.invalid.choice")
+            self.out.append(self.date_question())
+
+    def answer_municipality(self, step: AskStep, text: str) -> None:
+        assert self.state is not None
+        matcher = self.fs.municipalities
+        if matcher is None:
+            self.accept(step, text[:80])
+            return
+        found = matcher.match(text)
+        if found.kind in ("exact", "alias") and found.name:
+            if found.note_key:
+                self.say_key(found.note_key, name=found.name, typed=found.typed)
+            self.accept(step, found.name)
+            return
+        candidates = list(found.candidates)[:5]
+        if not candidates:
+            self.fail(step.invalid or "sys.invalid.municipality")
+            return
+        self.state.offer = candidates
+        self.state.pending = SystemQuestion.PICK
+        if found.split_note:  # "Haaren was split in 2021 ...": why we ask, before the question
+            self.out.append(Send(found.split_note.get(self.lang) or next(iter(found.split_note.values()))))
+        if found.kind != "ambiguous":
+            key = "sys.did_you_mean"
+        elif found.detail.place and not found.split_note:
+            key = "sys.municipality_place_ambiguous"
+        else:
+            key = "sys.municipality_ambiguous"
+        self.out.append(Send(self.text(key, typed=found.typed), self.offer_buttons(), token=self.state.step))
+
+    def match_offer(self, raw: str) -> str | None:
+        """A typed answer to "did you mean": a candidate's number or name, or "none of these"."""
+        text = normalise(raw)
+        buttons = self.offer_buttons()
+        number = typed_number(text)
+        if number is not None:
+            index = number - 1
+            return buttons[index].id if 0 <= index < len(buttons) else None
+        names = [*(self.state.offer if self.state else []), None]  # the last button is "none of these"
+        for button, name in zip(buttons, names, strict=False):
+            if text in (normalise(button.label), button.id) or (name and text == normalise(str(name))):
+                return button.id
+        return None

@@ -1,0 +1,209 @@
+"""The turn builder's ground floor: one turn's working memory, rendering, moving, walking a flow.
+
+Everything above it (steps, system questions, answers, the crisis hook, interrupts, the
+event handlers) is a layer that subclasses the one below, so each layer reads only what
+lies under it; the few calls that go up (showing a question, running a step) are
+declared here and filled in by the layer that owns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from bot.engine.turn import FlowError, TurnContext
+from bot.engine.words import normalise, read_button
+from bot.events import Action, ChoiceButton, Edit, LinkPreview, Send
+from bot.flows.flowset import FlowSet
+from bot.flows.steps import AskStep, ChooseStep, Step
+from bot.state import HISTORY_LIMIT, State
+
+#: Steps walked in one turn before the engine assumes a loop in the flow.
+MAX_STEPS_PER_TURN = 200
+_Question = TypeVar("_Question", ChooseStep, AskStep)
+
+
+class TurnBase:
+    """One turn's working memory: the state being changed and the actions so far."""
+
+    def __init__(self, fs: FlowSet, ctx: TurnContext) -> None:
+        self.fs = fs
+        self.ctx = ctx
+        self.state: State | None = None
+        self.out: list[Action] = []
+        self.stats: list[str] = []
+        #: the language of a conversation that ended in this turn
+        self.spoken: str | None = None
+        #: a story kept as the answer to a `protect: letter` question during a crisis (see keep_answer)
+        self.kept_letter_text: tuple[AskStep, str] | None = None
+        #: this turn answered a press of an old button (see Turn.stale)
+        self.stale_press = False
+
+    @property
+    def lang(self) -> str:
+        if self.state:
+            return self.state.lang
+        return self.spoken or self._pick_lang(None)
+
+    def end_conversation(self) -> None:
+        """Drop the state; whatever this turn still says stays in the user's language."""
+        assert self.state is not None
+        self.spoken = self.state.lang
+        self.state = None
+
+    def _pick_lang(self, wanted: str | None) -> str:
+        return self.fs.locales.pick(wanted, self.ctx.lang_hint, self.ctx.default_lang)
+
+    def variables(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.state.vars) if self.state else {}
+        data["today"] = self.ctx.today.isoformat()
+        data["now"] = self.ctx.now.isoformat(timespec="minutes")
+        data["lang"] = self.lang
+        data["desk_available"] = self.ctx.desk_available  # after the flow's own: a flow cannot fake it
+        return data
+
+    def text(self, key: str, **extra: Any) -> str:
+        return self.text_in(self.lang, key, **extra)
+
+    def text_in(self, lang: str, key: str, **extra: Any) -> str:
+        if not extra:
+            constant = self.fs.locales.constant(lang, key)
+            if constant is not None:  # plain text: no variables to gather
+                return constant
+        variables = self.variables()
+        variables.update(extra)
+        return self.fs.render(lang, key, variables)
+
+    @property
+    def desk_lang(self) -> str:
+        """The language a report is written in: the desk's, else the default, else the user's."""
+        for candidate in (self.ctx.desk_lang, self.ctx.default_lang):
+            if candidate and candidate in self.fs.locales.languages:
+                return candidate
+        return self.lang
+
+    def say_key(self, key: str, **extra: Any) -> None:
+        self.out.append(Send(self.text(key, **extra)))
+
+    def buttons(self, pairs: list[tuple[str, str]]) -> tuple[ChoiceButton, ...]:
+        return tuple(ChoiceButton(cid, self.text(key)) for cid, key in pairs)
+
+    def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(cid, normalise(self.text(key))) for cid, key in pairs]
+
+    def remember(self) -> None:
+        assert self.state is not None
+        self.state.history.append(self.state.position())
+        del self.state.history[:-HISTORY_LIMIT]
+
+    def goto(self, flow: str, step: str) -> None:
+        assert self.state is not None
+        self.state.flow, self.state.step = flow, step
+
+    def enter(self, flow: str, step: str, *, return_to: tuple[str, str]) -> None:
+        """Go into `flow` as a call that comes back to `return_to`: counted as a start of `flow`.
+
+        Every way into a flow (a `call` step, the crisis check's safety flow, a timer) is
+        counted, so /stats shows per flow how often it was used, not only the first flow of
+        a conversation; its ends are counted in `execute`.
+        """
+        assert self.state is not None
+        self.state.stack.append(return_to)
+        self.goto(flow, step)
+        self.stats.append(f"start:{flow}")
+
+    def current(self, kind: type[_Question]) -> _Question:
+        """The question the user is at, known to be of this kind (a choice, a typed answer)."""
+        step = self.current_step()
+        if not isinstance(step, kind):
+            raise FlowError(f"the step is not a {kind.kind} step")
+        return step
+
+    def current_step(self) -> Step:
+        assert self.state is not None
+        step = self.fs.step(self.state.flow, self.state.step)
+        if step is None:
+            raise FlowError("position lost")
+        return step
+
+    def begin(self, flow: str, *, fresh: bool, lang: str | None = None, quiet: bool = False) -> None:
+        lang = self._pick_lang(lang or (self.state.lang if self.state else None))
+        target = self.fs.flows[flow]
+        self.state = State(flow=flow, step=target.start, lang=lang, version=self.fs.version,
+                           started=flow)
+        self.stats.append(f"start:{flow}")
+        if not quiet:
+            self.run()
+        else:
+            self.settle()
+
+    def settle(self) -> None:
+        """Walk to the first waiting step without showing anything (used before an interrupt)."""
+        mark = len(self.out)
+        self.run()
+        del self.out[mark:]
+
+    def run(self, replace_question: bool = False) -> None:
+        """Walk non-waiting steps until a question (shown) or the end of the conversation."""
+        mark = len(self.out)
+        for _ in range(MAX_STEPS_PER_TURN):
+            if self.state is None or self.state.pending == "recover":
+                return
+            step = self.current_step()
+            if isinstance(step, ChooseStep | AskStep):
+                self.out.append(self.question(step))
+                self.add_preview(step, len(self.out) - 1)
+                if replace_question and len(self.out) == mark + 1:
+                    q = self.out[mark]
+                    assert isinstance(q, Send)
+                    self.out[mark] = Edit(q.text, q.choices, q.token, q.preview)
+                return
+            shown = len(self.out)
+            self.execute(step)
+            self.add_preview(step, shown)
+        raise FlowError("too many steps in one turn (a loop without a question?)")
+
+    def add_preview(self, step: Step, start: int) -> None:
+        """The step's `preview` on the first message it sent (from `start` on), if it names a page."""
+        if step.preview is None:
+            return
+        url = self.fs.render_source(self.lang, step.preview.url, self.variables()).strip()
+        for index in range(start, len(self.out)):
+            message = self.out[index]
+            if isinstance(message, Send) and url:
+                self.out[index] = replace(message, preview=LinkPreview(url, step.preview.above))
+                return
+
+    def reshow_or_begin(self) -> None:
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True)
+        else:
+            self.reshow()
+
+    def stale(self) -> None:
+        self.stale_press = True
+        self.say_key("sys.stale")
+        self.reshow()
+
+    def match_buttons(self, raw: str, pairs: list[tuple[str, str]]) -> str | None:
+        """A typed answer to a question with buttons: its number, id or (part of) its label."""
+        return read_button(raw, pairs, self.text)
+
+    def current_question(self) -> ChooseStep | AskStep:
+        step = self.current_step()
+        if not isinstance(step, ChooseStep | AskStep):
+            raise FlowError("the position is not a question")
+        return step
+
+    # ------------------------------------------------------------ filled in by the layers above
+    def execute(self, step: Step) -> None:
+        raise NotImplementedError
+
+    def question(self, step: ChooseStep | AskStep) -> Send:
+        raise NotImplementedError
+
+    def reshow(self) -> None:
+        raise NotImplementedError
+
+    def ask_pending(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,229 @@
+"""The turn builder: one event in, routed to what it means at the user's position.
+
+An event is a command, a typed text, a button press, something unsupported or a timer.
+Typed text is read in a fixed order (a command, a text too long, the answer to an open
+crisis check, a keyword, an option's whole label, the crisis check, then the answer to
+the open question); a button press is matched to the question it belongs to, and a
+button of an earlier question is recognised as stale and never applied to this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.engine.crisis import OPEN_CHECK
+from bot.engine.interrupts import Interrupts
+from bot.engine.system import SYSTEM_TOKENS, SystemQuestion
+from bot.engine.words import COMMAND_TEXT, HELP_WORDS, KEYWORDS, MAX_INPUT, command_meaning, normalise, typed_number
+from bot.events import Choice, Command, Event, Text, Timer, Unsupported
+from bot.flows.steps import AskStep, ChooseStep
+from bot.state import State
+
+
+class TurnBuilder(Interrupts):
+    def dispatch(self, state: State | None, event: Event) -> None:
+        if state is not None and self.fs.step(state.flow, state.step) is None:
+            self.state = state
+            self.recover_lost_step(event)
+            return
+        self.state = state
+        if isinstance(event, Command):
+            self.on_command(event.name.lower().lstrip("/"), event.args.strip())
+        elif isinstance(event, Text):
+            self.on_text(event.text)
+        elif isinstance(event, Choice):
+            self.on_choice(event.choice_id, event.step_token)
+        elif isinstance(event, Unsupported):
+            self.say_key("sys.unsupported")
+            self.reshow_or_begin()
+        elif isinstance(event, Timer):
+            self.on_timer(event.name, event.values)
+
+    def recover_lost_step(self, event: Event) -> None:
+        """The flows changed under this conversation: say so and offer a fresh start."""
+        assert self.state is not None
+        state = self.state
+        if isinstance(event, Command) and command_meaning(event.name) in ("start", "restart"):
+            self.state = None
+            self.dispatch(None, event)
+            return
+        recovering = state.pending == SystemQuestion.RECOVER
+        token = SystemQuestion.RECOVER.token
+        if isinstance(event, Choice) and event.step_token == token and recovering:
+            self.on_system_choice(token, event.choice_id)
+            return
+        if isinstance(event, Text) and recovering:
+            picked = self.match_buttons(event.text, self.pending_buttons())
+            if picked is not None:
+                self.on_system_choice(token, picked)
+                return
+        state.pending = SystemQuestion.RECOVER
+        state.stack = [(f, s) for f, s in state.stack if self.fs.step(f, s) is not None]
+        self.ask_pending()
+
+    # ------------------------------------------------------------ text
+    def on_text(self, raw: str) -> None:
+        command = COMMAND_TEXT.match(raw.strip())
+        if command:
+            self.on_command(command.group(1).lower(), command.group(2) or "")
+        elif len(raw) > MAX_INPUT:
+            # a crisis at the start of a long paste is still seen; the paste cannot be an answer
+            if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
+                self.say_key("sys.too_long", limit=MAX_INPUT)
+                self.reshow_or_begin()
+        elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
+            self.on_answer_text(raw)
+
+    def read_words(self, raw: str) -> bool:
+        """A keyword, "help" at a question with its own help option, or an option's whole label."""
+        word = normalise(raw)
+        keyword = KEYWORDS.get(word)
+        if word in HELP_WORDS and self.offers_help():
+            self.choose(self.current(ChooseStep), "help")  # "help" at "are you safe?" asks for help
+            return True
+        picking = self.state is not None and self.state.pending == SystemQuestion.PICK and bool(self.state.offer)
+        if keyword and picking and self.match_offer(raw) is None:
+            # "terug" at "did you mean ...?" goes back to the question it answers, not past it
+            if keyword == "back":
+                assert self.state is not None
+                self.state.offer, self.state.pending = [], None
+                self.reshow()
+            else:
+                self.interrupt(keyword)
+            return True
+        if keyword and not picking:
+            self.interrupt(keyword)
+            return True
+        option_id = self.typed_label(raw)
+        if option_id is not None:
+            self.choose(self.current(ChooseStep), option_id)
+            return True
+        return False
+
+    def on_answer_text(self, raw: str) -> None:
+        """Typed text that is an answer: to the open system question, else to the step's question."""
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True)
+            return
+        question = self.asked()
+        if question is not None and question.own_buttons:
+            picked = self.match_buttons(raw, self.pending_buttons())
+            if picked is not None:
+                self.on_choice(picked, self.pending_token())
+            else:
+                self.say_key("sys.invalid.choice")
+                self.ask_pending()
+            return
+        if question is SystemQuestion.PICK and self.state.offer:
+            picked = self.match_offer(raw)
+            if picked is not None:
+                self.on_choice(picked, self.state.step)
+                return
+        if question is SystemQuestion.DATE and self.state.offer:
+            self.on_date_text(raw)
+            return
+        step = self.current_question()
+        if isinstance(step, AskStep):
+            self.answer(step, raw)
+            return
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
+        if option_id is None:
+            self.fail("sys.invalid.choice")
+        else:
+            self.choose(step, option_id)
+
+    def offers_help(self) -> bool:
+        """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
+        state = self.state
+        if state is None or state.pending:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        return isinstance(step, ChooseStep) and any(o.id == "help" for o in step.options)
+
+    def typed_label(self, raw: str) -> str | None:
+        """The option whose whole label was typed at a choice step: it wins over the crisis check.
+
+        A professional who types the menu's "Ik ben bedreigd of aangevallen"
+        chose the safety route, like pressing it; the crisis check would read "bedreigd" and
+        give the generic reply instead. Only the full label counts (as match_buttons
+        normalises it): part of a label, or a sentence that merely contains crisis words
+        ("ik wil dood"), still gets the crisis answer first.
+        """
+        state = self.state
+        if state is None or state.pending:
+            return None
+        step = self.fs.step(state.flow, state.step)
+        if not isinstance(step, ChooseStep):
+            return None
+        text = normalise(raw)
+        labels = self.normalised_labels([(o.id, o.label) for o in step.options])
+        return next((cid for cid, label in labels if label == text), None)
+
+    # ------------------------------------------------------------ buttons
+    def on_choice(self, choice_id: str, token: str) -> None:
+        if token in SYSTEM_TOKENS:
+            self.on_system_choice(token, choice_id)
+            return
+        if self.state is None:
+            self.say_key("sys.expired")
+            self.begin(self.fs.entry_flow, fresh=True)
+            return
+        self.state.vars.pop(OPEN_CHECK, None)  # answered the flow instead: the check is closed
+        step = self.current_step()
+        if token != self.state.step or self.state.pending not in (None, SystemQuestion.PICK, SystemQuestion.DATE):
+            self.stale()
+        elif self.state.pending == SystemQuestion.DATE and self.state.offer:
+            self.on_date_choice(self.current(AskStep), choice_id)
+        elif isinstance(step, ChooseStep) and any(o.id == choice_id for o in step.options):
+            self.choose(step, choice_id, via_button=True)
+        elif isinstance(step, AskStep):
+            self.on_ask_button(step, choice_id)
+        else:
+            self.stale()
+
+    def on_ask_button(self, step: AskStep, choice_id: str) -> None:
+        """A button of a typed question: yes/no, the "this text names people" choices, a municipality."""
+        assert self.state is not None
+        offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
+        if step.type == "yesno" and choice_id in ("yes", "no"):
+            self.accept(step, choice_id == "yes", via_button=True)
+        elif step.protect == "public" and choice_id in ("again", "keep", "own_case"):
+            self.on_public_choice(step, choice_id, via_button=True)
+        elif step.type != "municipality" or not self.state.offer:
+            self.stale()
+        elif offered is not None and offered < len(self.state.offer):
+            self.accept(step, self.state.offer[offered], via_button=True)
+        elif choice_id == "none":
+            self.state.offer = []
+            self.state.pending = None
+            self.reshow()
+        else:
+            self.stale()
+
+    def on_timer(self, name: str, values: tuple[tuple[str, Any], ...] = ()) -> None:
+        """A timer fired: its flow's timer step interrupts, and the user returns afterwards.
+
+        The flow that names the timer is looked for where the user is, then down
+        the call stack, then among all flows: a home-visit check-in must still ask
+        when the user went back to the menu, or their conversation ended.
+        """
+        state = self.state
+        here = [state.flow, *(f for f, _ in reversed(state.stack))] if state else []
+        owners = [f for f in here if f in self.fs.flows and name in self.fs.flows[f].timers]
+        if not owners:
+            owners = sorted(f for f, flow in self.fs.flows.items() if name in flow.timers)[:1]
+        if not owners:
+            return
+        owner = owners[0]
+        target = self.fs.flows[owner].timers[name]
+        if state is None:
+            self.state = State(flow=owner, step=target, lang=self._pick_lang(None),
+                               version=self.fs.version, started=owner)
+            self.stats.append(f"start:{owner}")
+        else:
+            state.pending = None
+            self.enter(owner, target, return_to=(state.flow, state.step))
+        assert self.state is not None
+        for variable, value in values:
+            self.state.vars.setdefault(variable, value)
+        self.run()

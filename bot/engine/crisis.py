@@ -1,0 +1,166 @@
+"""The crisis hook: every typed text is checked for a crisis, at any step, before it is an answer.
+
+Sure: the crisis answer of its class (and the safety flow where the class says so), then
+back where the user was. Unsure: a direct yes/no question naming the help line. A long
+free-text answer that trips the check is kept as the answer, so nobody types their story
+twice. The recognising itself is bot.crisis's; this layer decides what the turn does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.engine.answers import Answers, text_bounds
+from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.words import NO, YES, normalise
+from bot.events import ChoiceButton, Send
+from bot.flows.steps import AskStep
+
+if TYPE_CHECKING:
+    from bot.crisis import CrisisMatch
+
+#: A free-text question taking answers this long (or longer) asks people what happened: a
+#: crisis typed there is also the answer, kept. A name or an address is not (nor stored as one).
+KEEP_STORY_FROM = 300
+#: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
+OPEN_CHECK = "_crisis_check"
+
+
+class CrisisHook(Answers):
+    def check_crisis(self, raw: str, *, keep: bool = True, notice: tuple[str, int] | None = None) -> bool:
+        """Rules and model on a typed text: the crisis answer (sure), a check question (unsure), or go on.
+
+        A free-text answer that trips the check is kept: it is stored as the answer to the
+        question and the flow goes on after the crisis lines, so nobody has to type their
+        story twice. `keep=False` (a paste over the length limit) only answers the crisis;
+        `notice` is then said before the question is asked again.
+        """
+        detector = self.fs.crisis
+        if detector is None:
+            return False
+        found = detector.assess(raw)
+        if found is None:
+            return False
+        in_safety = self.state is not None and (
+            self.state.flow == self.fs.safety_flow
+            or any(f == self.fs.safety_flow for f, _ in self.state.stack)
+        )
+        if found.quiet_in_safety_flow and in_safety:
+            # Already in the safety flow: describing the threat IS the answer, not a new crisis
+            # (every `then: safety` class, and those marked quiet_in_safety_flow in crisis.yaml).
+            return False
+        kept = keep and self.keep_answer(raw)
+        if not found.sure and found.check is not None:
+            self.ask_crisis_check(found, kept=kept, notice=notice)
+        else:
+            self.give_crisis(found, kept=kept, notice=notice)
+        return True
+
+    def keep_answer(self, raw: str) -> bool:
+        """Store a typed answer to the free-text question the user is at, without showing what follows."""
+        state = self.state
+        if state is None or state.pending:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        if not isinstance(step, AskStep) or step.type != "text" or step.next is None:
+            return False
+        if step.protect == "public":  # it would go to the public: it is checked and asked again as before
+            return False
+        text = raw.strip()
+        low, high = text_bounds(step)
+        if high < KEEP_STORY_FROM or not low <= len(text) <= high:
+            return False
+        if step.protect == "letter":
+            self.kept_letter_text = (step, text)  # its warning about names comes after the crisis lines
+        self.remember()
+        state.vars[step.save] = text
+        state.fails = 0
+        state.offer = []
+        self.goto(state.flow, step.next)
+        return True
+
+    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
+        """The crisis answer first, then where the user was (or the next step after a kept answer)."""
+        self.stats.append(f"crisis:{found.crisis_class}")
+        self.say_key(found.reply)
+        if self.state is not None:
+            self.state.vars["_crisis"] = True
+        if found.then == "safety" and self.fs.safety_flow in self.fs.flows:
+            if self.state is None:
+                self.begin(self.fs.safety_flow, fresh=True)
+            else:
+                if not kept:
+                    self.remember()
+                self.state.pending = None
+                self.enter(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start,
+                           return_to=(self.state.flow, self.state.step))
+                self.run()
+        else:
+            if notice is not None:
+                self.say_key(notice[0], limit=notice[1])
+            self.go_on(kept)
+        if self.state is not None:
+            self.state.vars["_crisis"] = True  # also when this message started the conversation
+
+    def go_on(self, kept: bool) -> None:
+        """After a crisis answer or check: the next step after a kept answer, else the same question."""
+        if kept:
+            self.warn_kept_letter_text()
+            self.run()
+        else:
+            self.reshow_or_begin()
+
+    def ask_crisis_check(self, found: CrisisMatch, *, kept: bool, notice: tuple[str, int] | None) -> None:
+        """Not sure: ask directly, naming the help line, with yes/no. The flow waits for nothing.
+
+        After a kept answer the check question comes first and the flow's next question
+        last: the conversation goes on as typed, and the check's buttons stay valid. Without
+        a kept answer the check question is the one asked, and a typed "ja"/"nee" answers it.
+        """
+        assert found.check is not None
+        self.stats.append(f"crisis_check:{found.crisis_class}")
+        if notice is not None:
+            self.say_key(notice[0], limit=notice[1])
+        if not kept and self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
+        name = found.crisis_class
+        buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
+        self.out.append(Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN))
+        if kept:
+            self.warn_kept_letter_text()
+            self.run()
+        elif self.state is not None:
+            self.state.vars[OPEN_CHECK] = name
+
+    def warn_kept_letter_text(self) -> None:
+        """A kept answer for a letter still gets the warning about names that `protect: letter` gives."""
+        if self.kept_letter_text is not None:
+            step, text = self.kept_letter_text
+            self.kept_letter_text = None
+            self.protect(step, text)
+
+    def answer_open_check(self, raw: str) -> bool:
+        """A typed "ja"/"nee" right after a check question answers it; anything else closes it."""
+        state = self.state
+        if state is None or OPEN_CHECK not in state.vars:
+            return False
+        name = str(state.vars.pop(OPEN_CHECK))
+        word = normalise(raw)
+        if word in YES or word in NO:
+            self.on_crisis_check(("yes:" if word in YES else "no:") + name)
+            return True
+        return False
+
+    def on_crisis_check(self, choice_id: str) -> None:
+        """Yes: the crisis answer of that class. No: a short kind word and on where the user was."""
+        answer, _, name = choice_id.partition(":")
+        if self.state is not None:
+            self.state.vars.pop(OPEN_CHECK, None)
+        detector = self.fs.crisis
+        found = detector.confirmed(name) if detector is not None else None
+        if answer == "yes" and found is not None:
+            self.give_crisis(found)
+            return
+        if detector is not None and detector.check_no is not None:
+            self.say_key(detector.check_no)
+        self.reshow_or_begin()

@@ -1,0 +1,92 @@
+"""Texts that protect people: a typed answer is checked for names and details before it is used.
+
+`protect: public` (a text the public may read) sends a text that names people back with
+why and how to write it as policy; `protect: letter` (a complaint letter) only warns.
+The finding itself is bot.personal's; this layer decides what the user is told and offered.
+"""
+
+from __future__ import annotations
+
+from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
+from bot.engine.words import normalise
+from bot.events import Send
+from bot.flows.steps import AskStep
+from bot.personal import Finding, find_personal, names_people
+
+#: Kinds of bot.personal findings that a complaint letter warns about (it needs no names).
+LETTER_WARNS = frozenset({"name", "worker"})
+
+
+class ProtectsText(AsksSystemQuestions):
+    def protect(self, step: AskStep, text: str) -> bool:
+        """Check a typed text for people's names and details; True when it was sent back.
+
+        `public`: the text goes into something the public may read (a letter to the
+        council), so anything found stops it, with why and how to write it as policy.
+        `letter`: a complaint letter, where the organisation must know the case but not
+        a worker's name: a warning, and the answer is kept.
+        """
+        assert self.state is not None
+        findings = find_personal(text, self.fs.known_words())
+        if step.protect == "letter":
+            named = [f for f in findings if f.kind in LETTER_WARNS]
+            if named:
+                self.say_key("public_text.letter_warning", items=self.finding_lines(named))
+            return False
+        if not findings:
+            return False
+        personal = names_people(findings)
+        # only a text that names nobody may be used as it is, so only that one is kept
+        self.state.vars[PUBLIC_DRAFT] = None if personal else text
+        own_case = any(f.kind == "own_case" for f in findings)
+        self.out.append(Send(
+            self.text("public_text.found", items=self.finding_lines(findings), personal=personal,
+                      own_case=own_case, route=bool(step.own_case)),
+            self.buttons(self.public_buttons(step)), token=self.state.step))
+        return True
+
+    def finding_lines(self, findings: list[Finding] | tuple[Finding, ...]) -> str:
+        """At most three findings, each cut short: enough to find them again, and the message fits a phone."""
+        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text if len(f.text) <= 45 else f.text[:44] + "…")
+                         for f in findings[:3])
+
+    def public_buttons(self, step: AskStep) -> list[tuple[str, str]]:
+        assert self.state is not None
+        pairs = [("again", "public_text.again")]
+        if self.state.vars.get(PUBLIC_DRAFT):
+            pairs.append(("keep", "public_text.keep"))
+        if step.own_case:
+            pairs.append(("own_case", "public_text.own_case"))
+        return pairs
+
+    def public_button(self, step: AskStep, text: str) -> bool:
+        """A button of the "this text names people" question typed instead of pressed (Matrix, console)."""
+        assert self.state is not None
+        if PUBLIC_DRAFT not in self.state.vars:
+            return False
+        typed = normalise(text)
+        pairs = self.public_buttons(step)
+        labels = self.normalised_labels(pairs)
+        picked = next((cid for cid, label in labels if typed == label), None)
+        if typed.isdigit() and 0 < int(typed) <= len(pairs):
+            picked = pairs[int(typed) - 1][0]
+        if picked is None:
+            return False
+        self.on_public_choice(step, picked)
+        return True
+
+    def on_public_choice(self, step: AskStep, choice_id: str, via_button: bool = False) -> None:
+        assert self.state is not None
+        if PUBLIC_DRAFT not in self.state.vars:
+            self.stale()
+            return
+        draft = self.state.vars.pop(PUBLIC_DRAFT)
+        if choice_id == "keep" and draft:
+            self.accept(step, draft, via_button=via_button)
+        elif choice_id == "own_case" and step.own_case:
+            self.say_key("public_text.to_own_case")
+            self.enter(step.own_case, self.fs.flows[step.own_case].start, return_to=(self.state.flow, self.state.step))
+            self.run()
+        else:
+            self.say_key("public_text.type_again")
+            self.reshow()

@@ -1,0 +1,183 @@
+"""Step execution: what each step kind does and says, one `case` per kind.
+
+The preview runs the same code (bot/preview.py), so what a moderator proofreads is what a
+user gets. A new step kind fails mypy here until it is handled (`assert_never`).
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from bot.engine.base import TurnBase
+from bot.engine.turn import FlowError
+from bot.events import ChoiceButton, Document, ForgetUser, Forward, HandOff, Report, Schedule, Send
+from bot.flows.steps import (
+    AskStep,
+    BranchStep,
+    CallStep,
+    ChooseStep,
+    ComputeStep,
+    DocumentStep,
+    EndStep,
+    ForgetStep,
+    HandoffStep,
+    ReportStep,
+    SayStep,
+    ScheduleStep,
+    ShowStep,
+    Step,
+)
+from bot.letters import DOCX_MIME, in_messages, mime_for
+
+#: Steps that do something and then go on at `next`.
+GoingOn = SayStep | ComputeStep | ShowStep | DocumentStep | ReportStep | HandoffStep | ScheduleStep
+#: The variable that remembers which directory cards this journey showed (see `show_cards`).
+SHOWN_CARDS = "_cards"
+
+
+class StepRunner(TurnBase):
+    """Carries out the steps that do not wait, and shows the ones that do."""
+
+    def execute(self, step: Step) -> None:
+        """Carry out one non-waiting step and move on."""
+        state = self.state
+        assert state is not None
+        match step:
+            case SayStep() | ComputeStep() | ShowStep() | DocumentStep() | ReportStep() | HandoffStep() \
+                    | ScheduleStep():
+                self.act(step)
+                self.goto(state.flow, self.next_of(step))
+            case BranchStep():
+                variables = self.variables()
+                taken = next((c.next for c in step.branch if c.else_ or self.fs.eval(c.if_ or "False", variables)),
+                             None)
+                self.goto(state.flow, taken or self.next_of(step))
+            case CallStep():
+                self.enter(step.call, self.fs.flows[step.call].start, return_to=(state.flow, self.next_of(step)))
+            case ForgetStep():
+                self.say_key(step.forget)
+                self.out.append(ForgetUser())
+                self.end_conversation()
+            case EndStep():
+                self.end_flow(step)
+            case ChooseStep() | AskStep():
+                raise FlowError(f"step {state.flow}.{state.step} waits for the user")
+            case _:
+                assert_never(step)
+
+    def act(self, step: GoingOn) -> None:
+        """What a step that goes on at `next` says or hands over."""
+        state = self.state
+        assert state is not None
+        match step:
+            case SayStep():
+                self.say_key(step.say)
+            case ComputeStep():
+                for name, source in step.compute.items():
+                    state.vars[name] = self.fs.eval(source, self.variables())
+            case ShowStep():
+                self.show_cards(step)
+            case DocumentStep():
+                self.send_document(step)
+            case ReportStep():
+                self.out.append(Forward(self.report(step)))
+            case HandoffStep():
+                self.say_key(step.handoff)
+                self.out.append(HandOff(urgent=bool(state.vars.get("_crisis"))))
+            case ScheduleStep():
+                at = self.fs.eval(step.schedule.at, self.variables())
+                self.out.append(Schedule(step.schedule.name, str(at)))
+            case _:
+                assert_never(step)
+
+    def next_of(self, step: Step) -> str:
+        if step.next is None:
+            assert self.state is not None
+            raise FlowError(f"step {self.state.flow}.{self.state.step} has no next")
+        return step.next
+
+    def send_document(self, step: DocumentStep) -> None:
+        spec = step.document
+        document = self.document(self.lang, spec.template, spec.title, spec.filename, spec.caption)
+        intro = self.text(step.text) if step.text else document.title
+        self.out.append(Send(intro, document=document))
+        if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
+            self.out += [Send(part) for part in in_messages(self.text("letters.copy"), document.content)]
+
+    def end_flow(self, step: EndStep) -> None:
+        """The end of a flow: back where it was called from, else the end of the conversation."""
+        state = self.state
+        assert state is not None
+        if isinstance(step.end, str):
+            self.say_key(step.end)
+        self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
+        if state.stack:
+            flow, nxt_step = state.stack.pop()
+            self.goto(flow, nxt_step)
+            if self.fs.step(flow, nxt_step) is None:
+                # a reload removed where this call returns to: say so, offer a fresh start
+                state.pending = "recover"
+                self.ask_pending()
+        else:
+            self.end_conversation()
+
+    def show_cards(self, step: ShowStep) -> None:
+        """The introduction, then each directory card as a message of its own, each card once per journey.
+
+        One message per card keeps every message short enough to read on a phone; a card
+        this conversation already showed is named, not repeated (`_cards` remembers them,
+        and is forgotten with the journey, like every variable).
+        """
+        state = self.state
+        assert state is not None
+        if step.text:
+            self.out.append(Send(self.text(step.text)))
+        shown: list[str] = state.vars.setdefault(SHOWN_CARDS, [])
+        again: list[str] = []
+        for entry in step.show:
+            if entry in shown:
+                again.append(self.fs.directory_views[self.lang][entry]["name"])
+                continue
+            shown.append(entry)
+            self.out.append(Send(self.fs.cards[entry][self.lang]))
+        if again:
+            self.out.append(Send(self.text("sys.cards_seen", names=", ".join(again))))
+
+    def question(self, step: ChooseStep | AskStep) -> Send:
+        assert self.state is not None
+        if isinstance(step, ChooseStep):
+            return Send(self.text(step.choose),
+                        self.buttons([(o.id, o.label) for o in step.options]),
+                        token=self.state.step)
+        choices: tuple[ChoiceButton, ...] = ()
+        if step.type == "yesno":
+            choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
+        return Send(self.text(step.ask), choices, token=self.state.step)
+
+    def document(self, lang: str, template: str, title_key: str, filename: str,
+                 caption_key: str | None = None) -> Document:
+        return Document(filename=filename, title=self.text_in(lang, title_key),
+                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename),
+                        caption=self.text_in(lang, caption_key) if caption_key else "")
+
+    def report(self, step: ReportStep) -> Report:
+        """The report as the desk reads it: in the desk's language, not the user's.
+
+        Labels and values (`t(...)`, `| date`) are rendered here because only the
+        engine has the answers; the desk gets finished text in its own language.
+        """
+        spec = step.report
+        lang = self.desk_lang
+        variables = self.variables()
+        fields = tuple(
+            (self.text_in(lang, f.label), self.fs.render_source(lang, f.value, variables)) for f in spec.fields
+        )
+        urgency = str(self.fs.eval(spec.urgency, variables))
+        if urgency not in ("low", "normal", "high"):
+            urgency = "normal"
+        document = None
+        if spec.document:
+            document = self.document(lang, spec.document.template, spec.document.title, spec.document.filename,
+                                     spec.document.caption)
+        return Report(kind=spec.kind, title=self.text_in(lang, spec.title), fields=fields,
+                      urgency=urgency, document=document)  # type: ignore[arg-type]

@@ -1,0 +1,172 @@
+"""The questions the engine asks by itself, as one table, and how they are shown.
+
+A system question is not a step of any flow: "forget everything?", "which language?",
+"this part changed: again or the menu?", the way out after three wrong answers, "did you
+mean ...?" for a municipality and the echo of a date as read. The state stores the one
+that is open in `pending`, as the `SystemQuestion` value; these strings are stored in
+conversations, so a value is never renamed. Buttons of a question with a token of its own
+carry that token (`_forget` ...); the others belong to the step they interrupt and carry
+its id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.dates import format_date
+from bot.engine.steps import StepRunner
+from bot.engine.turn import FlowError
+from bot.events import ChoiceButton, Send
+from bot.flows.steps import AskStep
+
+
+class SystemQuestion(StrEnum):
+    FORGET = "forget"
+    LANGUAGE = "language"
+    RECOVER = "recover"
+    WAY_OUT = "way_out"
+    PICK = "pick"
+    DATE = "date"
+
+    @property
+    def token(self) -> str:
+        """The token its buttons carry ("" when they carry the step's own id)."""
+        return _TABLE[self].token
+
+    @property
+    def text_key(self) -> str:
+        return _TABLE[self].text_key
+
+    @property
+    def own_buttons(self) -> bool:
+        """Asked with fixed buttons of its own (not a list of candidates or dates)."""
+        return bool(_TABLE[self].token)
+
+    @classmethod
+    def of(cls, pending: str | None) -> SystemQuestion | None:
+        """The open question of a stored `pending` (None: none, or a value no longer known)."""
+        try:
+            return cls(pending) if pending else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def by_token(cls, token: str) -> SystemQuestion | None:
+        return next((q for q, row in _TABLE.items() if row.token and row.token == token), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    token: str
+    text_key: str
+    #: (choice id, label key); the language question lists the languages instead
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+WAY_OUT_BUTTONS = (("back", "sys.way.back"), ("restart", "sys.way.restart"), ("person", "sys.way.person"))
+_TABLE = {
+    SystemQuestion.FORGET: _Row("_forget", "sys.forget_confirm", (("yes", "sys.forget_yes"), ("no", "sys.forget_no"))),
+    SystemQuestion.LANGUAGE: _Row("_lang", "sys.language_question"),
+    # "again": restart_lost_flow; "menu": the entry flow
+    SystemQuestion.RECOVER: _Row("_recover", "sys.flow_changed", (("again", "sys.recover.restart"),
+                                                                  ("menu", "sys.recover.menu"))),
+    SystemQuestion.WAY_OUT: _Row("_way", "sys.way_out", WAY_OUT_BUTTONS),
+    SystemQuestion.PICK: _Row("", "sys.did_you_mean"),
+    SystemQuestion.DATE: _Row("", "sys.date.confirm"),
+}
+#: The variable that holds a `protect: public` answer the bot sent back (see bot/engine/protect.py).
+PUBLIC_DRAFT = "_public"
+#: Wrong answers in a row before the bot offers a way out.
+WAY_OUT_AFTER = 3
+#: Choice ids of a crisis check question's buttons: "yes:<class>" / "no:<class>".
+CRISIS_CHECK_TOKEN = "_crisis"
+#: Tokens of buttons that belong to no step.
+SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN})
+
+
+class AsksSystemQuestions(StepRunner):
+    """Showing the open system question (or the step's own question) again, and asking one."""
+
+    def asked(self) -> SystemQuestion | None:
+        return SystemQuestion.of(self.state.pending if self.state else None)
+
+    def pending_token(self) -> str:
+        question = self.asked()
+        return question.token if question else ""
+
+    def pending_buttons(self) -> list[tuple[str, str]]:
+        question = self.asked()
+        if question is SystemQuestion.LANGUAGE:
+            return [(lang, f"sys.language_name.{lang}") for lang in self.fs.locales.languages]
+        if question is not None and question.own_buttons:
+            return list(_TABLE[question].buttons)
+        return list(WAY_OUT_BUTTONS)
+
+    def ask_pending(self) -> None:
+        question = self.asked() or SystemQuestion.FORGET
+        self.out.append(Send(self.text(question.text_key), self.buttons(self.pending_buttons()),
+                             token=self.pending_token()))
+
+    def reshow(self) -> None:
+        if self.state is None:
+            return
+        question = self.asked()
+        if question in (SystemQuestion.FORGET, SystemQuestion.LANGUAGE, SystemQuestion.RECOVER):
+            self.ask_pending()
+        elif question is SystemQuestion.PICK and self.state.offer:
+            self.out.append(Send(self.text("sys.did_you_mean"), self.offer_buttons(), token=self.state.step))
+        elif question is SystemQuestion.DATE and self.state.offer:
+            self.out.append(self.date_question())
+        else:
+            self.out.append(self.question(self.current_question()))
+
+    def offer_buttons(self) -> tuple[ChoiceButton, ...]:
+        assert self.state is not None
+        label = getattr(self.fs.municipalities, "label", None)  # "Hengelo (Overijssel)": a province apart
+        buttons = [ChoiceButton(f"c{i}", label(name) if label else name) for i, name in enumerate(self.state.offer)]
+        buttons.append(ChoiceButton("none", self.text("sys.none_of_these")))
+        return tuple(buttons)
+
+    def date_question(self) -> Send:
+        """The echo of a date as read, or the two readings of an ambiguous one."""
+        assert self.state is not None
+        shown = [format_date(d, self.lang, self.fs.locales.month_names(self.lang)) for d in self.state.offer]
+        if len(shown) == 1:
+            return Send(self.text("sys.date.confirm", read=shown[0]),
+                        self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
+        return Send(self.text("sys.date.which", read=shown[0], other=shown[1]),
+                    tuple(ChoiceButton(f"d{i}", label) for i, label in enumerate(shown)), token=self.state.step)
+
+    def date_buttons(self) -> list[tuple[str, str]]:
+        """(id, label) of the date question's buttons, for typed answers."""
+        assert self.state is not None
+        if len(self.state.offer) == 1:
+            return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
+        return [(f"d{i}", format_date(d, self.lang, self.fs.locales.month_names(self.lang)))
+                for i, d in enumerate(self.state.offer)]
+
+    def accept(self, step: AskStep, value: Any, via_button: bool = False) -> None:
+        assert self.state is not None
+        if step.next is None:
+            raise FlowError(f"step {self.state.flow}.{self.state.step} has no next")
+        self.remember()
+        self.state.vars[step.save] = value
+        self.state.vars.pop(PUBLIC_DRAFT, None)
+        self.state.fails = 0
+        self.state.offer = []
+        self.state.pending = None
+        self.goto(self.state.flow, step.next)
+        self.run(replace_question=via_button)
+
+    def fail(self, key: str, **extra: Any) -> None:
+        assert self.state is not None
+        self.state.fails += 1
+        if self.state.fails >= WAY_OUT_AFTER:
+            self.state.pending = None
+            buttons = self.buttons(list(WAY_OUT_BUTTONS))
+            self.out.append(Send(self.text(key, **extra) + "\n\n" + self.text("sys.way_out"),
+                                 buttons, token=SystemQuestion.WAY_OUT.token))
+            return
+        self.say_key(key, **extra)

@@ -1,0 +1,124 @@
+"""Reading what a person typed: commands, keywords, yes and no, and the button they meant.
+
+One place for it, because the engine, the safety desk and moderation all read
+commands and typed buttons, and two readings of "/stop" would be one too many.
+Pure functions and tables only: no state, no flow set, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+
+from bot.budget import MAX_INPUT as BUDGET_MAX_INPUT
+
+#: Commands and their aliases in both languages -> the interrupt they mean.
+COMMANDS = {
+    "start": "start",
+    "opnieuw": "restart", "restart": "restart", "menu": "restart", "begin": "restart",
+    "help": "help", "hulp": "help",
+    "terug": "back", "back": "back", "vorige": "back",
+    "taal": "language", "language": "language", "lang": "language",
+    "stop": "forget", "vergeet": "forget", "forget": "forget", "forgetme": "forget",
+    "mijngegevens": "mydata", "mydata": "mydata",
+    "persoon": "person", "mens": "person", "person": "person", "human": "person",
+    "verder": "resume", "resume": "resume",
+}
+#: Typed at a question with an option `help`, these choose it instead of showing the bot's help.
+HELP_WORDS = frozenset({"help", "hulp", "help me", "help mij", "hulp nodig", "i need help"})
+#: Whole messages that act as a command when typed as text.
+KEYWORDS = {
+    "help": "help", "hulp": "help", "?": "help",
+    "terug": "back", "back": "back", "vorige": "back",
+    "opnieuw": "restart", "opnieuw beginnen": "restart", "start over": "restart",
+    "menu": "restart", "hoofdmenu": "restart", "main menu": "restart",
+    "stop": "forget", "vergeet mij": "forget", "forget me": "forget",
+    "taal": "language", "language": "language",
+    "english": "language:en", "engels": "language:en",
+    "nederlands": "language:nl", "dutch": "language:nl",
+    "mijn gegevens": "mydata", "my data": "mydata",
+    "mens": "person", "persoon": "person", "person": "person",
+    "een mens": "person", "een persoon": "person", "talk to a person": "person",
+    "met een mens praten": "person",
+}
+YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "jazeker", "zeker", "yep", "graag"}
+NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
+#: Longest text the engine reads as an answer (bot.budget, which the checker shares): longer
+#: input is refused politely.
+MAX_INPUT = BUDGET_MAX_INPUT
+#: "/start inspreken" typed as text (Matrix and the console have no command entities).
+COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
+#: A typed number (an option, a count of weeks) has at most this many digits; it also keeps
+#: int() far from Python's limit on the digits it converts (4,300), which raises ValueError.
+TYPED_DIGITS = 4
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, no diacritics, single spaces, no surrounding punctuation."""
+    text = text.strip().lower()
+    if not text.isascii():  # ASCII has nothing to decompose and no combining marks
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _SPACES.sub(" ", text)
+    return text.strip(" .!,;:'\"")
+
+
+def typed_number(text: str) -> int | None:
+    """A typed option number ("2", also "٢") or small count, or None.
+
+    Decimal digits only: `str.isdigit()` also accepts "፩" and "²", which int() refuses
+    with a ValueError that escaped the turn; int() reads every decimal digit.
+    """
+    if text.isdecimal() and len(text) <= TYPED_DIGITS:
+        return int(text)
+    return None
+
+
+def command_meaning(name: str) -> str | None:
+    """What a command ("/Stop", "terug") means, or None for a command the bot does not know."""
+    return COMMANDS.get(name.lower().lstrip("/"))
+
+
+def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str], str]) -> str | None:
+    """The button a typed answer means: its number, id or (part of) its label, or None.
+
+    `pairs` are (id, label key) in the order shown; `label` renders a key as the user reads
+    it, and is only called when the number or id did not already decide.
+    """
+    text = normalise(raw)
+    if not text:
+        return None
+    number = typed_number(text)
+    if number is not None:
+        index = number - 1
+        return pairs[index][0] if 0 <= index < len(pairs) else None
+    labels = [(cid, normalise(label(key))) for cid, key in pairs]
+    for cid, shown in labels:
+        if text in (shown, cid):
+            return cid
+    if text in YES or text in NO:
+        hit = _yes_or_no(text in YES, labels)
+        if hit is not None:
+            return hit
+    if len(text) >= 3:
+        return _part_of_label(text, labels)
+    return None
+
+
+def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
+    """A typed yes or no: the one button that says so (by its label, or an id `yes`/`no`)."""
+    wanted = YES if yes else NO
+    hits = [cid for cid, shown in labels if shown in wanted or (cid in ("yes", "no") and (cid == "yes") == yes)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
+    """The one label that starts with the typed text, else the one that has it as whole words."""
+    starts = [cid for cid, shown in labels if shown.startswith(text)]
+    if len(starts) == 1:
+        return starts[0]
+    words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
+    return words[0] if len(words) == 1 else None
