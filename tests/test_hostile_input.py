@@ -19,7 +19,8 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_fixtures import Person, RunningBot
 
 #: "which option do you mean?" in the shipped texts and in the fixture flows' texts
-WHICH_CHOICE = "Ik begrijp niet welke keuze je bedoelt. Kies een knop of typ het nummer."
+#: at a menu, text that names no option and no route (bot/engine/typed.py)
+WHICH_CHOICE = "Ik weet niet zeker wat je bedoelt. Kies hieronder wat het beste past."
 WHICH_CHOICE_FIXTURE = "Kies een knop of typ het nummer."
 
 

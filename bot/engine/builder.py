@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK
-from bot.engine.interrupts import Interrupts
 from bot.engine.system import SYSTEM_TOKENS, SystemQuestion
+from bot.engine.typed import TypedWords
 from bot.engine.words import COMMAND_TEXT, HELP_WORDS, KEYWORDS, MAX_INPUT, command_meaning, normalise, typed_number
 from bot.events import Choice, Command, Event, Text, Timer, Unsupported
 from bot.flows.steps import AskStep, ChooseStep
 from bot.state import State
 
 
-class TurnBuilder(Interrupts):
+class TurnBuilder(TypedWords):
     def dispatch(self, state: State | None, event: Event) -> None:
         if state is not None and self.fs.step(state.flow, state.step) is None:
             self.state = state
@@ -98,12 +98,13 @@ class TurnBuilder(Interrupts):
         if option_id is not None:
             self.choose(self.current(ChooseStep), option_id)
             return True
-        return False
+        return self.explain_word(raw)
 
     def on_answer_text(self, raw: str) -> None:
         """Typed text that is an answer: to the open system question, else to the step's question."""
         if self.state is None:
             self.begin(self.fs.entry_flow, fresh=True)
+            self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
             return
         question = self.asked()
         if question is not None and question.own_buttons:
@@ -127,10 +128,11 @@ class TurnBuilder(Interrupts):
             self.answer(step, raw)
             return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
-        if option_id is None:
-            self.fail("sys.invalid.choice")
-        else:
+        if option_id is not None:
             self.choose(step, option_id)
+        elif not self.offer_routes(raw):
+            menu = self.fs.flows[self.state.flow].menu
+            self.fail("intents.nothing" if menu else "sys.invalid.choice")
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
@@ -176,6 +178,8 @@ class TurnBuilder(Interrupts):
             self.on_date_choice(self.current(AskStep), choice_id)
         elif isinstance(step, ChooseStep) and any(o.id == choice_id for o in step.options):
             self.choose(step, choice_id, via_button=True)
+        elif isinstance(step, ChooseStep) and self.take_route(choice_id):
+            pass
         elif isinstance(step, AskStep):
             self.on_ask_button(step, choice_id)
         else:

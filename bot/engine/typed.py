@@ -1,0 +1,83 @@
+"""Typed words the flows never name: "wat is een OTS?" at any step, and a request typed at a menu.
+
+Why here, as a layer of its own: both read free text before it is taken as an answer, and
+both must leave the person exactly where they were when they are not what was meant.
+- A question about a word (bot/glossary.py, strict: only "wat is X?" about a known word)
+  gets the word's directory card, with its source, and the question the person was at.
+- Text typed at a menu (`menu: true` flows) that names no option is matched to the routes
+  it may mean (bot/intents.py, words moderators keep in locales/*/intents.yaml). The best
+  one or two are offered as buttons, labelled as the menu labels them, plus "the menu";
+  nothing is chosen for the person. When nothing fits, they are told so with the menu.
+A route button carries `go:<step>`, the menu step it leads to, and is only valid while
+the person is still at the menu that offered it (the step token), like any button.
+"""
+
+from __future__ import annotations
+
+from bot.engine.interrupts import Interrupts
+from bot.events import ChoiceButton, Send
+from bot.flows.steps import ChooseStep, Option
+
+#: The id of a button that offers a route at a menu: "go:<step of the menu flow>"
+ROUTE_CHOICE = "go:"
+#: The id of the button that shows the menu again instead (a route with no step)
+MENU_CHOICE = ROUTE_CHOICE
+
+
+class TypedWords(Interrupts):
+    def explain_word(self, raw: str) -> bool:
+        """'Wat is een OTS?': the word's card, then the question the person was at."""
+        entry = self.fs.glossary.asked(raw)
+        card = self.fs.cards.get(entry or "", {}).get(self.lang) if entry else None
+        if card is None:
+            return False
+        self.out.append(Send(card))
+        self.reshow_or_begin()
+        return True
+
+    def route_of(self, route: str) -> tuple[ChooseStep, Option, Option | None] | None:
+        """The menu option that leads to `route`, its step, and the option that leads to that step."""
+        assert self.state is not None
+        flow = self.fs.flows.get(self.state.flow)
+        if flow is None or not flow.menu:
+            return None
+        owners = [(step, option) for step in flow.steps.values() if isinstance(step, ChooseStep)
+                  for option in step.options if option.next == route]
+        if not owners:
+            return None
+        step, option = owners[0]
+        owner_id = next(i for i, s in flow.steps.items() if s is step)
+        before = next((o for s in flow.steps.values() if isinstance(s, ChooseStep)
+                       for o in s.options if o.next == owner_id), None)
+        return step, option, before
+
+    def offer_routes(self, raw: str) -> bool:
+        """Text at a menu that names no option: the routes it may mean, as buttons. True if any."""
+        if self.state is None:
+            return False
+        guesses = [g.route for g in self.fs.intents().match(raw) if self.route_of(g.route) is not None]
+        if not guesses:
+            return False
+        buttons = [ChoiceButton(ROUTE_CHOICE + route, self.text(found[1].label))
+                   for route in guesses if (found := self.route_of(route)) is not None]
+        buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
+        self.out.append(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
+        return True
+
+    def take_route(self, choice_id: str) -> bool:
+        """A route button pressed at the menu that offered it: as if its menu options were chosen."""
+        if self.state is None or not choice_id.startswith(ROUTE_CHOICE):
+            return False
+        route = choice_id.removeprefix(ROUTE_CHOICE)
+        if not route:  # "the menu"
+            self.reshow()
+            return True
+        found = self.route_of(route)
+        if found is None:
+            return False
+        step, option, before = found
+        if before is not None:  # "Ouder of verzorger" before "Klacht": the role it sets counts too
+            self.state.vars.update(before.set)
+        self.state.step = next(i for i, s in self.fs.flows[self.state.flow].steps.items() if s is step)
+        self.choose(step, option.id, via_button=True)
+        return True
