@@ -28,10 +28,12 @@ from bot.settings import Settings
 DATA = Path(__file__).parent / "data" / "typed" / "typed_questions.tsv"
 FROZEN_SHA256 = "b026765640b321d236edf305e0a7f4750bc0c152d9816c88c10423b546ba0ac8"
 #: offered-rate floors per route, a little under the figures measured on the frozen set
-#: (first, untuned lists: 70 % top-1, 78 % offered; after tuning on typed_tuning.tsv: 78 %, 87 %)
-OFFERED_FLOOR = {"complaint": 0.78, "deadline": 0.78, "inspreken": 0.82, "helplines": 0.82, "safety": 0.78,
-                 "visit": 0.85, "checkin": 0.75, "none": 0.95}
-TOP1_FLOOR_ALL = 0.75
+#: (first, untuned lists: 70 % top-1, 78 % offered; after tuning on typed_tuning.tsv: 78 %, 87 %;
+#: with the routes added since (divorce, placement, young person, relative, foster parent), which
+#: this set's labels do not know, so an offer of one of them counts as a miss: 76 %, 86 %)
+OFFERED_FLOOR = {"complaint": 0.78, "deadline": 0.78, "inspreken": 0.82, "helplines": 0.80, "safety": 0.78,
+                 "visit": 0.85, "checkin": 0.75, "none": 0.90}
+TOP1_FLOOR_ALL = 0.72
 
 
 @functools.cache
