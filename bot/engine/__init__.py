@@ -55,7 +55,7 @@ from bot.engine.words import (
     typed_number,
 )
 from bot.errors import TurnError
-from bot.events import Edit, Event, Send, Timer
+from bot.events import Edit, Event, HandOff, Send, Timer
 from bot.flows.flowset import FlowSet
 from bot.state import State
 
@@ -87,6 +87,7 @@ def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> 
         run.say_key("sys.error")
         run.state = None
         run.begin(fs.entry_flow, fresh=True, lang=state.lang if state else None)
-    if not any(isinstance(a, Send | Edit) for a in run.out) and not isinstance(event, Timer):
+    # a turn always answers; a hand-off is answered by the desk feature (or its "nobody here")
+    if not any(isinstance(a, Send | Edit | HandOff) for a in run.out) and not isinstance(event, Timer):
         run.say_key("sys.help")
     return Turn(run.state, run.out, run.stats, error, run.lang, stale=run.stale_press and error is None)

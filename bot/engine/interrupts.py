@@ -67,7 +67,8 @@ class Interrupts(CrisisHook):
         if self.state is None:
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         assert self.state is not None
-        self.say_key("sys.handoff")  # before the HandOff: the desk's answer to it comes after
+        if self.ctx.desk_available:  # with no desk, "I'll ask someone" would be a promise nobody keeps
+            self.say_key("sys.handoff")  # before the HandOff: the desk's answer to it comes after
         self.out.append(HandOff(urgent=bool(self.state.vars.get("_crisis"))))
 
     def change_language(self, wanted: str) -> None:
