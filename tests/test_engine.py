@@ -1137,3 +1137,31 @@ def test_a_conversation_stored_at_a_system_question_is_asked_it_again(chat, stor
     turn = handle(chat.fs, state, Command("verder"), chat.ctx)
     assert [a.text for a in turn.actions] == [asked]
     assert turn.actions[0].token == {"forget": "_forget", "language": "_lang"}[state.pending]
+
+
+# ---------------------------------------------------------------- a first message in English
+
+
+def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_back(flowset, ctx):
+    """Matrix and the console give no app language: the person's own first words decide."""
+    chat = Chat(flowset, ctx)
+    texts = chat.say("Hello, I need help with a complaint about my son and the guardian")
+    assert texts[0] == "I will answer in English."
+    assert chat.state.lang == "en"
+    assert chat.say("Nederlands")[0] == "We gaan verder in het Nederlands."
+    assert chat.state.lang == "nl"
+
+
+@pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hello", "Hi",
+                                   "ik wil een complaint doen over de voogd", "OTS?"])
+def test_a_dutch_short_or_mixed_first_message_stays_in_the_default_language(flowset, ctx, first):
+    chat = Chat(flowset, ctx)
+    chat.say(first)
+    assert chat.state.lang == "nl"
+    assert "I will answer in English." not in chat.texts
+
+
+def test_the_platforms_language_wins_over_the_guess(flowset, ctx):
+    chat = Chat(flowset, dataclasses.replace(ctx, lang_hint="nl"))
+    chat.say("Hello, I need help with a complaint about my son")
+    assert chat.state.lang == "nl"

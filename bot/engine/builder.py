@@ -14,8 +14,17 @@ from typing import Any
 from bot.engine.crisis import OPEN_CHECK
 from bot.engine.system import SYSTEM_TOKENS, SystemQuestion
 from bot.engine.typed import TypedWords
-from bot.engine.words import COMMAND_TEXT, HELP_WORDS, KEYWORDS, MAX_INPUT, command_meaning, normalise, typed_number
-from bot.events import Choice, Command, Event, Text, Timer, Unsupported
+from bot.engine.words import (
+    COMMAND_TEXT,
+    HELP_WORDS,
+    KEYWORDS,
+    MAX_INPUT,
+    command_meaning,
+    looks_english,
+    normalise,
+    typed_number,
+)
+from bot.events import Choice, Command, Event, Send, Text, Timer, Unsupported
 from bot.flows.steps import AskStep, ChooseStep
 from bot.state import State
 
@@ -103,7 +112,10 @@ class TurnBuilder(TypedWords):
     def on_answer_text(self, raw: str) -> None:
         """Typed text that is an answer: to the open system question, else to the step's question."""
         if self.state is None:
-            self.begin(self.fs.entry_flow, fresh=True)
+            guessed = self.guess_language(raw)
+            if guessed is not None:  # said first, in the language the person wrote in, with the way back
+                self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
+            self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
             self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
             return
         question = self.asked()
@@ -133,6 +145,13 @@ class TurnBuilder(TypedWords):
         elif not self.offer_routes(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")
+
+    def guess_language(self, raw: str) -> str | None:
+        """English for a first message clearly written in it, when the platform gave no language
+        (Matrix, the console) and English is not already the default."""
+        if self.ctx.lang_hint or self.ctx.default_lang == "en" or "en" not in self.fs.locales.languages:
+            return None
+        return "en" if looks_english(raw) else None
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
