@@ -55,11 +55,10 @@ class TypedWords(Interrupts):
         """Text at a menu that names no option: the routes it may mean, as buttons. True if any."""
         if self.state is None:
             return False
-        guesses = [g.route for g in self.fs.intents().match(raw) if self.route_of(g.route) is not None]
-        if not guesses:
+        buttons = [ChoiceButton(ROUTE_CHOICE + guess.route, self.text(found[1].label))
+                   for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
+        if not buttons:
             return False
-        buttons = [ChoiceButton(ROUTE_CHOICE + route, self.text(found[1].label))
-                   for route in guesses if (found := self.route_of(route)) is not None]
         buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
         self.out.append(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
         return True

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from bot.budget import MAX_INPUT as BUDGET_MAX_INPUT
+from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
 COMMANDS = {
@@ -44,9 +44,6 @@ KEYWORDS = {
 }
 YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "jazeker", "zeker", "yep", "graag"}
 NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
-#: Longest text the engine reads as an answer (bot.budget, which the checker shares): longer
-#: input is refused politely.
-MAX_INPUT = BUDGET_MAX_INPUT
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
 COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
 #: A typed number (an option, a count of weeks) has at most this many digits; it also keeps
