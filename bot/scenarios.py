@@ -36,7 +36,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,11 +46,12 @@ from bot.adapters.console import PLATFORM, parse_line
 from bot.app import build_core
 from bot.core import ZONE
 from bot.errors import ContentError
-from bot.events import Choice, ConversationKey, Document, Edit, Event, Forward, Incoming, Send
+from bot.events import Choice, ConversationKey, Edit, Event, Forward, Incoming, Send
 from bot.flows.flowset import FlowSet
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
 from bot.markup import plain
 from bot.settings import Settings
+from bot.testing import CaptureOutlet, FixedClock
 
 #: Where `python -m bot test` looks when given no paths.
 DEFAULT_DIR = Path("tests/scenarios")
@@ -143,28 +144,6 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
 # ---------------------------------------------------------------- running
 
 
-class CapturingOutlet:
-    """The console platform, but keeping what it would print so each turn can be checked."""
-
-    platform = PLATFORM
-
-    def __init__(self) -> None:
-        self.messages: list[Send | Edit] = []
-        self.room_posts: list[str] = []
-
-    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.messages.extend(actions)
-
-    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        self.room_posts.append(text + ("\n" + document.content if document else ""))
-        return room
-
-    def take(self) -> tuple[list[Send | Edit], list[str]]:
-        messages, posts = self.messages, self.room_posts
-        self.messages, self.room_posts = [], []
-        return messages, posts
-
-
 @dataclass(slots=True)
 class TurnSeen:
     """What came back for one turn, as transcript lines."""
@@ -234,9 +213,8 @@ async def run_scenario(scenario: Scenario, pos: Positions, flows: FlowSet,
     core = await build_core(settings.model_copy(update={"db": db, "moderators": [], "watch_flows": False}),
                             flows)
     if scenario.today is not None:
-        moment = datetime.combine(scenario.today, time(12, 0), ZONE).astimezone(UTC)
-        core.clock = lambda: moment
-    outlet = CapturingOutlet()
+        core.clock = FixedClock(datetime.combine(scenario.today, time(12, 0), ZONE))
+    outlet = CaptureOutlet(platform=PLATFORM)
     core.register(outlet)
     key = ConversationKey(PLATFORM, "scenario", "scenario")
     result = ScenarioResult(pos.file, scenario.name)

@@ -17,23 +17,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import privacy, timers
-from bot.adapters.base import DeliveryFailed
 from bot.app import open_store
 from bot.core import Core
 from bot.desk import SafetyDesk, desk_of
 from bot.desk import setup as desk_setup
-from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text, Timer
+from bot.events import Command, Edit, Send, Text, Timer
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
 from bot.settings import ROOT, Settings
+from bot.testing import CaptureOutlet, ChatClient, FixedClock
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 #: A Monday morning, inside the default desk hours.
@@ -60,55 +58,13 @@ def build_flows() -> FlowSet:
     return _FLOWS[0]
 
 
-class Clock:
-    def __init__(self, start: datetime = MONDAY_10) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class RoomPost:
-    room: str
-    text: str
-    document: Document | None
-    message_id: str
-
-
-@dataclass
-class CaptureOutlet:
-    """The platform: remembers what users and desk rooms were shown; can refuse desk posts."""
-
-    platform: str = "test"
-    sent: dict[str, list[Send | Edit]] = field(default_factory=dict)
-    posts: list[RoomPost] = field(default_factory=list)
-    refuse_rooms: bool = False
-    _next_id: int = 100
-
-    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
-        self.sent.setdefault(key.chat, []).extend(actions)
-
-    async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
-        if self.refuse_rooms:
-            raise DeliveryFailed("the platform is down")
-        self._next_id += 1
-        post = RoomPost(room, text, document, str(self._next_id))
-        self.posts.append(post)
-        return post.message_id
-
-    def texts(self, user: str) -> list[str]:
-        return [a.text for a in self.sent.get(user, [])]
-
-    def room_texts(self, room: str = "desk") -> list[str]:
-        return [p.text for p in self.posts if p.room == room]
+def Clock(start: datetime = MONDAY_10) -> FixedClock:
+    """A clock standing still on a Monday morning inside desk hours, until the test moves it."""
+    return FixedClock(start)
 
 
 class World:
-    def __init__(self, tmp: Path, clock: Clock | None = None, **settings: Any) -> None:
+    def __init__(self, tmp: Path, clock: FixedClock | None = None, **settings: Any) -> None:
         self.tmp = tmp
         self.clock = clock or Clock()
         values: dict[str, Any] = {"db": tmp / "wegwijzer.sqlite3", "desks": "test:desk", "desk_hours": "always",
@@ -118,7 +74,7 @@ class World:
         self.flows = build_flows()
         self.outlet = CaptureOutlet()
         self.core: Core | None = None
-        self._updates = 0
+        self._client: ChatClient | None = None  # one for the whole world: update ids stay unique across restarts
 
     async def start(self) -> World:
         store = await open_store(self.settings)
@@ -128,6 +84,9 @@ class World:
         privacy.setup(core)
         core.register(self.outlet)
         self.core = core
+        if self._client is None:
+            self._client = ChatClient(core, self.outlet)
+        self._client.core, self._client.outlet = core, self.outlet
         return self
 
     async def restart(self, outlet: CaptureOutlet | None = None) -> None:
@@ -149,6 +108,11 @@ class World:
         return self.core
 
     @property
+    def client(self) -> ChatClient:
+        assert self._client is not None
+        return self._client
+
+    @property
     def desk(self) -> SafetyDesk:
         found = desk_of(self.c)
         assert found is not None
@@ -157,22 +121,20 @@ class World:
     # ------------------------------------------------------------ people
     async def send(self, user: str, event: Any, *, chat: str | None = None, **extra: str) -> list[str]:
         """One update from a user (or, with chat=<room>, from a desk member); the texts it got back."""
-        self._updates += 1
-        where = chat or user
-        before = len(self.outlet.sent.get(where, []))
-        await self.c.handle(Incoming(ConversationKey("test", where, user), event,
-                                     update_id=f"test:{self._updates}", extra=dict(extra)))
-        await self.desk.settle()
-        return [a.text for a in self.outlet.sent.get(where, [])[before:]]
+        before = len(self.outlet.texts(chat or user))
+        await self.client.send(user, event, chat=chat, **extra)
+        await self.desk.settle()  # what the desk relays in answer belongs to this turn
+        return self.outlet.texts(chat or user)[before:]
 
     async def say(self, user: str, text: str) -> list[str]:
         return await self.send(user, Text(text))
 
     async def press(self, user: str, choice: str) -> list[str]:
         """Press a button of the last question shown to the user."""
-        question = next(a for a in reversed(self.outlet.sent[user]) if a.choices)
-        assert choice in [c.id for c in question.choices], f"{choice} not in {[c.id for c in question.choices]}"
-        return await self.send(user, Choice(choice, question.token))
+        before = len(self.outlet.texts(user))
+        await self.client.press(user, choice)
+        await self.desk.settle()
+        return self.outlet.texts(user)[before:]
 
     async def command(self, user: str, name: str, args: str = "") -> list[str]:
         return await self.send(user, Command(name, args))
@@ -194,4 +156,4 @@ class World:
         return await self.send(user, Timer(name))
 
     def question(self, user: str) -> Send | Edit:
-        return next(a for a in reversed(self.outlet.sent[user]) if a.choices)
+        return self.client.question(user)

@@ -20,9 +20,8 @@ from pathlib import Path
 from bot.adapters.console import PLATFORM, parse_line
 from bot.app import build_core
 from bot.core import Core
-from bot.events import ConversationKey, Incoming
-from bot.scenarios import CapturingOutlet
 from bot.settings import ROOT, Settings
+from bot.testing import CaptureOutlet, ChatClient
 
 MAIN_FLOW = """\
 flow: main
@@ -124,9 +123,9 @@ class Bot:
     """A running core on the kit's flow set, talked to as console users."""
 
     core: Core
-    outlet: CapturingOutlet
+    outlet: CaptureOutlet
     root: Path
-    updates: int = 0
+    client: ChatClient
 
     @property
     def flows_dir(self) -> Path:
@@ -138,9 +137,7 @@ class Bot:
 
     async def send(self, user: str, line: str, *, update_id: str | None = None) -> list[str]:
         """What `user` sees after typing `line`: every message's text, then its choices."""
-        self.updates += 1
-        key = ConversationKey(PLATFORM, user, user)
-        await self.core.handle(Incoming(key, parse_line(line), update_id=update_id or f"u{self.updates}"))
+        await self.client.send(user, parse_line(line), update_id=update_id)
         messages, _ = self.outlet.take()
         seen = []
         for message in messages:
@@ -162,6 +159,6 @@ async def start_bot(root: Path, *, moderators: tuple[str, ...] = ("console:mod",
     settings = Settings(db=root / "bot.sqlite3", flows_dir=flows, locales_dir=locales,
                         moderators=list(moderators), watch_flows=False)
     core = await build_core(settings)
-    outlet = CapturingOutlet()
+    outlet = CaptureOutlet(platform=PLATFORM)
     core.register(outlet)
-    return Bot(core, outlet, root)
+    return Bot(core, outlet, root, ChatClient(core, outlet))

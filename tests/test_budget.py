@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.console import PLATFORM
 from bot.app import build_core
-from bot.scenarios import CapturingOutlet
 from bot.settings import Settings
+from bot.testing import CaptureOutlet
 from tests.moderation_kit import Bot, edit, write_flowset
 
 pytestmark = pytest.mark.asyncio
@@ -31,7 +32,7 @@ async def running(root: Path) -> Bot:
     settings = Settings(db=root / "bot.sqlite3", flows_dir=root / "flows", locales_dir=root / "locales",
                         watch_flows=False)
     core = await build_core(settings)  # loads and checks the set: it passes
-    outlet = CapturingOutlet()
+    outlet = CaptureOutlet(platform=PLATFORM)
     core.register(outlet)
     return Bot(core, outlet, root)
 

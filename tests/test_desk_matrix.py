@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.adapters.matrix import MatrixAdapter
-from bot.clock import SYSTEM
+from bot.clock import SYSTEM, FixedClock
 from bot.settings import ROOT
 from tests.synapse import MatrixUser, Registered, Synapse, synapse_server  # noqa: F401 - fixture
 from tests.test_matrix_conversation import running_bot as matrix_bot
@@ -28,16 +27,8 @@ pytestmark = pytest.mark.asyncio
 REF = re.compile(r"WW-\d{4}-\d{4}")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = SYSTEM().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def running_bot(server: Synapse, account: Registered, where: Path, desk: str | None,
-                clock: Clock) -> AbstractAsyncContextManager[MatrixAdapter]:
+                clock: FixedClock) -> AbstractAsyncContextManager[MatrixAdapter]:
     """The bot as bot.app runs it (every extension, the shipped flows), with a clock the test moves.
 
     `desk` None: an installation where nobody set up a desk (no WEGWIJZER_DESKS).
@@ -98,7 +89,7 @@ async def visit_in_new_chat(pro: MatrixUser, bot: Registered, address: str) -> s
 
 
 async def test_a_report_arrives_at_the_desk_room_and_the_claim_is_acknowledged(synapse: Synapse, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FixedClock(SYSTEM().replace(microsecond=0))
     async with people(synapse, tmp_path) as (bot, pro, member, desk), \
             running_bot(synapse, bot, tmp_path / "bot", desk, clock):
         dm = await visit_in_new_chat(pro, bot, "Lindelaan 4, Zeist")
@@ -118,7 +109,7 @@ async def test_a_report_arrives_at_the_desk_room_and_the_claim_is_acknowledged(s
 
 
 async def test_a_talk_with_the_desk_is_relayed_both_ways(synapse: Synapse, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FixedClock(SYSTEM().replace(microsecond=0))
     async with people(synapse, tmp_path) as (bot, pro, member, desk), \
             running_bot(synapse, bot, tmp_path / "bot", desk, clock):
         dm = await pro.open_direct_chat(bot.user_id)
@@ -153,7 +144,7 @@ async def test_a_talk_with_the_desk_is_relayed_both_ways(synapse: Synapse, tmp_p
 
 async def test_a_relayed_at_room_or_name_pings_no_desk_member(synapse: Synapse, tmp_path: Path) -> None:
     """A user's "@room" or a member's name, relayed into the desk room, is text: no mention, no highlight."""
-    clock = Clock()
+    clock = FixedClock(SYSTEM().replace(microsecond=0))
     async with people(synapse, tmp_path) as (bot, pro, member, desk), \
             running_bot(synapse, bot, tmp_path / "bot", desk, clock):
         dm = await pro.open_direct_chat(bot.user_id)
@@ -179,16 +170,16 @@ async def test_a_relayed_at_room_or_name_pings_no_desk_member(synapse: Synapse, 
 
 
 async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(synapse: Synapse, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FixedClock(SYSTEM().replace(microsecond=0))
     async with people(synapse, tmp_path) as (bot, pro, member, desk):
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
             dm = await visit_in_new_chat(pro, bot, "Kerkstraat 9, Houten")
         # the bot is down while the visit runs over; it comes back an hour later
-        clock.now += timedelta(minutes=61)
+        clock.advance(minutes=61)
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
             asked = await until(pro, dm, "Ben je veilig?")
             assert asked.startswith("Je huisbezoek zou nu voorbij zijn.")
-        clock.now += timedelta(minutes=11)  # down again; no answer within the grace period
+        clock.advance(minutes=11)  # down again; no answer within the grace period
         async with running_bot(synapse, bot, tmp_path / "bot", desk, clock):
             alert = await until(member, desk, "geen antwoord op de check-in")
             assert "Adres: Kerkstraat 9, Houten" in alert and alert.startswith("🔴 SPOED Melding WW-")
@@ -200,7 +191,7 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(syna
 
 async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse: Synapse, tmp_path: Path) -> None:
     """No WEGWIJZER_DESKS: a missed check-in and a call for help both say plainly that nobody was alerted."""
-    clock = Clock()
+    clock = FixedClock(SYSTEM().replace(microsecond=0))
     async with people(synapse, tmp_path) as (bot, pro, member, room), \
             running_bot(synapse, bot, tmp_path / "bot", None, clock):
         dm = await pro.open_direct_chat(bot.user_id)
@@ -210,9 +201,9 @@ async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse:
         await next_from_bot(pro, dm, "1")  # yes, just a reminder
         [said] = await next_from_bot(pro, dm, "2")  # about an hour; no address is asked
         assert said.startswith("Afgesproken. Om ")
-        clock.now += timedelta(minutes=61)
+        clock.advance(minutes=61)
         await until(pro, dm, "Ben je veilig?")
-        clock.now += timedelta(minutes=11)  # no answer within the grace period
+        clock.advance(minutes=11)  # no answer within the grace period
         told = await until(pro, dm, "Je gaf geen antwoord")
         assert "Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd." in told
         assert "Is er direct gevaar? Bel 112." in told

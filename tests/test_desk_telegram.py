@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot.clock import SYSTEM
+from bot.clock import SYSTEM, FixedClock
 from bot.settings import ROOT
 from tests.fakes.telegram_api import FakeTelegram, Sent
 from tests.telegram_fixtures import Person, RunningBot, telegram, telegram_settings
@@ -28,14 +27,6 @@ __all__ = ["telegram"]  # fixture used by name below
 pytestmark = pytest.mark.asyncio
 REF = re.compile(r"WW-\d{4}-\d{4}")
 JSON = dict[str, Any]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = SYSTEM().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Desk:
@@ -75,7 +66,7 @@ async def desk(telegram: FakeTelegram) -> Desk:
     return Desk(telegram)
 
 
-async def start_bot(tg: FakeTelegram, tmp_path: Path, desk: Desk, clock: Clock) -> RunningBot:
+async def start_bot(tg: FakeTelegram, tmp_path: Path, desk: Desk, clock: FixedClock) -> RunningBot:
     settings = telegram_settings(tg, tmp_path / "wegwijzer.sqlite3", flows_dir=ROOT / "flows",
                                  locales_dir=ROOT / "locales", desks=f"telegram:{desk.group['id']}",
                                  desk_hours="always", flood_per_minute=0)
@@ -85,12 +76,12 @@ async def start_bot(tg: FakeTelegram, tmp_path: Path, desk: Desk, clock: Clock) 
 
 
 @pytest_asyncio.fixture
-async def clock() -> Clock:
-    return Clock()
+async def clock() -> FixedClock:
+    return FixedClock(SYSTEM().replace(microsecond=0))
 
 
 @pytest_asyncio.fixture
-async def bot(telegram: FakeTelegram, tmp_path: Path, desk: Desk, clock: Clock) -> AsyncIterator[RunningBot]:
+async def bot(telegram: FakeTelegram, tmp_path: Path, desk: Desk, clock: FixedClock) -> AsyncIterator[RunningBot]:
     running = await start_bot(telegram, tmp_path, desk, clock)
     try:
         yield running
@@ -159,21 +150,21 @@ async def test_a_talk_with_the_desk_is_relayed_both_ways(telegram: FakeTelegram,
 
 
 async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(
-        telegram: FakeTelegram, tmp_path: Path, desk: Desk, clock: Clock) -> None:
+        telegram: FakeTelegram, tmp_path: Path, desk: Desk, clock: FixedClock) -> None:
     bot = await start_bot(telegram, tmp_path, desk, clock)
     pro = Person(telegram, "Jeugdbeschermer")
     try:
         await start_visit(pro, bot, "Kerkstraat 9, Houten")
     finally:
         await bot.stop()
-    clock.now += timedelta(minutes=61)  # the bot was down while the visit ran over
+    clock.advance(minutes=61)  # the bot was down while the visit ran over
     bot = await start_bot(telegram, tmp_path, desk, clock)
     try:
         asked = await until(pro, "Ben je veilig?")
         assert asked.startswith("Je huisbezoek zou nu voorbij zijn.")
     finally:
         await bot.stop()
-    clock.now += timedelta(minutes=11)  # down again; nobody answered within the grace period
+    clock.advance(minutes=11)  # down again; nobody answered within the grace period
     bot = await start_bot(telegram, tmp_path, desk, clock)
     try:
         alert = await desk.wait_for("geen antwoord op de check-in")

@@ -19,14 +19,15 @@ from pathlib import Path
 import pytest
 
 import bot
+from bot.adapters.console import PLATFORM
 from bot.app import SCHEMA
 from bot.core import Core
 from bot.engine import handle
 from bot.errors import ContentError, ProblemKind, TurnError, WegwijzerError
 from bot.events import Choice, Command, ConversationKey, Incoming, Text
-from bot.scenarios import CapturingOutlet
 from bot.settings import Settings
 from bot.store import Store
+from bot.testing import CaptureOutlet
 from tests.conftest import load_fixture_flows
 from tests.test_engine import MENU, WELCOME, Chat, at_menu
 
@@ -86,7 +87,7 @@ async def test_through_the_core_a_bug_is_logged_and_the_user_keeps_their_place(
     del fs.cards[CARD]["nl"]
     db = tmp_path / "wegwijzer.sqlite3"
     core = Core(Settings(_env_file=None, db=db), await Store.open(db, schema=SCHEMA), fs)  # type: ignore[call-arg]
-    outlet = CapturingOutlet()
+    outlet = CaptureOutlet(platform=PLATFORM)
     core.register(outlet)
     key = ConversationKey("console", "anna", "anna")
 

@@ -26,8 +26,8 @@ from bot.events import Choice, Command, ConversationKey, Incoming, Text
 from bot.settings import Settings
 from bot.state import State
 from bot.store import Store
+from bot.testing import CaptureOutlet
 from tests.conftest import load_fixture_flows
-from tests.outlets import Capture
 
 WELCOME = "Welkom bij de testbot."
 MENU = "Waarmee kan ik helpen?"
@@ -70,11 +70,11 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
 
     store._call = counting_call  # type: ignore[method-assign]
     core = Core(Settings(_env_file=None, db=db), store, load_fixture_flows())  # type: ignore[call-arg]
-    outlet = Capture()
+    outlet = CaptureOutlet(platform="telegram")
     core.register(outlet)
     try:
         await core.handle(Incoming(key("anna"), Command("start"), "tg:1"))
-        assert outlet.sent["anna"] == [WELCOME, MENU]
+        assert outlet.texts("anna") == [WELCOME, MENU]
 
         locker = await asyncio.create_subprocess_exec(
             sys.executable, "-c", LOCKER, str(db),
@@ -112,8 +112,8 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
         assert all(r is not None for r in results)
         # with a short busy timeout SQLite gives up and the store retries; with the default it just waits
         assert (refusals > 0) == (busy_timeout_s < 2.0)
-        assert outlet.sent["anna"] == [WELCOME, MENU, NAME]
-        assert outlet.sent["bram"] == [WELCOME, MENU, NAME]
+        assert outlet.texts("anna") == [WELCOME, MENU, NAME]
+        assert outlet.texts("bram") == [WELCOME, MENU, NAME]
         for user in ("anna", "bram"):
             raw = await store.state(str(key(user)))
             assert raw is not None and State.from_json(raw).step == "name"
@@ -123,6 +123,6 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
         # a redelivered update is still recognised after the wait
         assert await core.handle(Incoming(key("anna"), Choice("letter", "menu"), "tg:2")) is None
         assert await core.handle(Incoming(key("anna"), Text("Anna"), "tg:5")) is not None
-        assert outlet.sent["anna"][-1] == AGE
+        assert outlet.texts("anna")[-1] == AGE
     finally:
         await store.close()

@@ -15,8 +15,8 @@ from bot.features import NO_TABLES, ActionWriter, Feature, Hooks
 from bot.schema import Tables
 from bot.settings import Settings
 from bot.store import Store
+from bot.testing import CaptureOutlet
 from tests.conftest import load_fixture_flows
-from tests.outlets import Capture
 
 
 class Recorder:
@@ -87,12 +87,12 @@ async def test_an_intercepting_feature_answers_outside_the_flows_and_the_engine_
         return [Send("pong")]
 
     core.add(Hooks(answer=lambda incoming: pong if incoming.event == Text("ping") else None), first=True)
-    outlet = Capture()
+    outlet = CaptureOutlet(platform="telegram")
     core.register(outlet)
     anna = ConversationKey("telegram", "anna", "anna")
     try:
         answer = await core.handle(Incoming(anna, Text("ping"), update_id="u1"))
-        assert [a.text for a in answer or []] == ["pong"] == outlet.sent["anna"]
+        assert [a.text for a in answer or []] == ["pong"] == outlet.texts("anna")
         assert turns == []  # no turn: the conversation is untouched
         assert await core.store.state(str(anna)) is None
     finally:

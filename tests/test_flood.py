@@ -27,8 +27,8 @@ from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.settings import Settings
 from bot.store import Store
+from bot.testing import CaptureOutlet
 from tests.fakes.telegram_api import FakeTelegram
-from tests.outlets import Capture
 from tests.telegram_fixtures import Person, RunningBot, telegram_settings
 
 
@@ -98,11 +98,11 @@ def test_the_flood_text_exists_in_every_language() -> None:
 # ---------------------------------------------------------------- through the core
 
 
-async def make_core(tmp_path: Path, clock: Clock) -> tuple[Core, Capture, Counter[str]]:
+async def make_core(tmp_path: Path, clock: Clock) -> tuple[Core, CaptureOutlet, Counter[str]]:
     db = tmp_path / "wegwijzer.sqlite3"
     core = Core(Settings(_env_file=None, db=db), await Store.open(db, schema=SCHEMA), shipped())  # type: ignore[call-arg]
     core.flood = FloodLimiter(core.settings.flood_per_minute, clock=clock)
-    outlet = Capture()
+    outlet = CaptureOutlet(platform="telegram")
     core.register(outlet)
     turns: Counter[str] = Counter()
 
@@ -135,10 +135,10 @@ async def test_200_messages_in_a_second_are_slowed_down_politely_and_others_are_
             await asyncio.gather(*jobs)
 
         assert turns["flood"] == 30, "the burst the limit allows, and not one message more"
-        assert outlet.sent["flood"].count(flood_text()) == 1, "told exactly once"
+        assert outlet.texts("flood").count(flood_text()) == 1, "told exactly once"
         for user in others:
             assert turns[user] == sent_by[user] == 20, f"{user} was slowed down too"
-            assert outlet.sent[user] and flood_text() not in outlet.sent[user]
+            assert outlet.texts(user) and flood_text() not in outlet.texts(user)
 
         # every flooded update was claimed: Telegram delivering one again changes nothing
         assert await core.handle(Incoming(key("flood"), Text("hallo 150"), "tg:f150", "nl")) is None
@@ -147,10 +147,10 @@ async def test_200_messages_in_a_second_are_slowed_down_politely_and_others_are_
 
         # a minute later the user simply goes on, without another notice
         clock.now += 61.0
-        before = len(outlet.sent["flood"])
+        before = len(outlet.texts("flood"))
         assert await core.handle(Incoming(key("flood"), Text("hulp"), "tg:later", "nl"))
         assert turns["flood"] == 31
-        assert flood_text() not in outlet.sent["flood"][before:]
+        assert flood_text() not in outlet.texts("flood")[before:]
     finally:
         await core.store.close()
 
@@ -210,6 +210,6 @@ async def test_the_notice_speaks_the_users_language(tmp_path: Path, lang: str) -
     try:
         for n in range(31):
             await core.handle(Incoming(key("zoe"), Text("help"), f"tg:z{n}", lang))
-        assert outlet.sent["zoe"][-1] == flood_text(lang)
+        assert outlet.texts("zoe")[-1] == flood_text(lang)
     finally:
         await core.store.close()

@@ -66,18 +66,18 @@ async def test_lone_surrogates_in_a_saved_answer_are_replaced_not_fatal(tmp_path
     """What the Matrix adapter hands the core too: the turn happens, the answer is kept with U+FFFD."""
     from bot.app import build_core
     from bot.settings import Settings
-    from tests.outlets import Capture
+    from bot.testing import CaptureOutlet
 
     core = await build_core(Settings(_env_file=None, db=tmp_path / "db.sqlite3",  # type: ignore[call-arg]
                                      flows_dir=FIXTURE_FLOWS, locales_dir=FIXTURE_LOCALES))
-    outlet = Capture()
+    outlet = CaptureOutlet(platform="telegram")
     core.register(outlet)
     key = ConversationKey("telegram", "7", "7")
     try:
         for n, event in enumerate([Command("start", "\ud800"), Text("1"), Text("An\udcffna"), Text("1\ud83d6")]):
             assert await core.handle(Incoming(key, event, f"tg:{n}", "nl")) is not None
-        assert outlet.sent["7"][-1] != "Hoe oud ben je?", "the age with a broken character was taken as a number"
-        assert "Hoe oud ben je?" in outlet.sent["7"]
+        assert outlet.texts("7")[-1] != "Hoe oud ben je?", "the age with a broken character was taken as a number"
+        assert "Hoe oud ben je?" in outlet.texts("7")
         raw = await core.store.execute(lambda db: db.execute("SELECT state FROM conversations").fetchone()[0])
         assert "An\ufffdna" in bytes(raw).decode()
     finally:

@@ -422,7 +422,7 @@ async def test_with_keys_no_table_shows_who_talked_to_the_bot_what_about_or_whic
     world = await World(tmp_path, encryption_keys=Fernet.generate_key().decode()).start()
     try:
         await a_user_with_everything(world)  # a check-in with an address, reports, a talk with the desk
-        update_ids = [f"test:{n}" for n in range(1, world._updates + 1)]
+        update_ids = [f"test:{n}" for n in range(1, world.client.updates + 1)]
         desk_message_ids = [post.message_id for post in world.outlet.posts]
         with sqlite3.connect(world.settings.db) as db:
             assert db.execute("SELECT COUNT(*) FROM timers").fetchone() == (1,)

@@ -61,8 +61,8 @@ async def test_a_new_database_gets_exactly_the_schema_and_version_of_before(tmp_
 async def test_a_version_4_database_written_by_the_bot_upgrades_and_everything_in_it_still_works(tmp_path, keys):
     world = World(tmp_path, **({"encryption_keys": Fernet.generate_key().decode()} if keys else {}))
     restore(V4, world.settings.db)
-    world._updates = 1000  # the old run handled test:1..test:19
     await world.start()
+    world.client.updates = 1000  # the old run handled test:1..test:19
     try:
         # the reply the platform had not accepted goes out to the right chat
         await world.c.start()
