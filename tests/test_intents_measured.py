@@ -1,5 +1,10 @@
 """How often typed text at the menu finds the route a person meant, on questions the word lists never saw.
 
+Two frozen sets, each written by someone who never saw the word lists. The second
+(`typed_questions_v2.tsv`, 310 questions, written 2026-12-06 by another writer) knows every route
+of today, including divorce, placement, young person, relative and foster parent; it was frozen
+(SHA-256 pinned below) and measured once before any tuning for it began (77 % top-1, 86 % offered).
+
 Why: the word lists in locales/*/intents.yaml are tuned by people, and a figure
 on the questions they were tuned with says nothing. `tests/data/typed/typed_questions.tsv`
 (260 questions, nl and en, one writer who never saw the bot's word lists) was written
@@ -26,6 +31,8 @@ from bot.intents import IntentMatcher
 from bot.settings import Settings
 
 DATA = Path(__file__).parent / "data" / "typed" / "typed_questions.tsv"
+DATA_V2 = DATA.with_name("typed_questions_v2.tsv")
+FROZEN_V2_SHA256 = "bfbb2eff560526ec467d23e90cbac5079748c7dc98c5e8b470736c59b205483c"
 FROZEN_SHA256 = "b026765640b321d236edf305e0a7f4750bc0c152d9816c88c10423b546ba0ac8"
 #: offered-rate floors per route, a little under the figures measured on the frozen set
 #: (first, untuned lists: 70 % top-1, 78 % offered; after tuning on typed_tuning.tsv: 78 %, 87 %;
@@ -34,6 +41,8 @@ FROZEN_SHA256 = "b026765640b321d236edf305e0a7f4750bc0c152d9816c88c10423b546ba0ac
 OFFERED_FLOOR = {"complaint": 0.78, "deadline": 0.78, "inspreken": 0.82, "helplines": 0.80, "safety": 0.78,
                  "visit": 0.85, "checkin": 0.75, "none": 0.90}
 TOP1_FLOOR_ALL = 0.72
+#: the second set, overall: a little under the figures measured when it was frozen
+V2_TOP1_FLOOR, V2_OFFERED_FLOOR = 0.75, 0.84
 
 
 @functools.cache
@@ -42,13 +51,15 @@ def matcher() -> IntentMatcher:
     return load_flows(Settings()).intents()
 
 
-def test_the_test_set_is_the_frozen_one() -> None:
-    assert hashlib.sha256(DATA.read_bytes()).hexdigest() == FROZEN_SHA256, (
-        "typed_questions.tsv changed: it is a frozen test set; tune on another file")
+def test_the_test_sets_are_the_frozen_ones() -> None:
+    for path, sha in ((DATA, FROZEN_SHA256), (DATA_V2, FROZEN_V2_SHA256)):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, (
+            f"{path.name} changed: it is a frozen test set; tune on another file")
 
 
-def test_typed_questions_find_their_route_on_the_frozen_set() -> None:
-    rows = list(csv.DictReader(DATA.open(encoding="utf-8"), delimiter="\t"))
+def measure(path: Path) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """Per route: questions, first button right, route offered (for `none`: no button at all)."""
+    rows = list(csv.DictReader(path.open(encoding="utf-8"), delimiter="\t"))
     assert len(rows) >= 200 and {r["lang"] for r in rows} == {"nl", "en"}
     total, top1, offered = Counter[str](), Counter[str](), Counter[str]()
     for row in rows:
@@ -61,11 +72,21 @@ def test_typed_questions_find_their_route_on_the_frozen_set() -> None:
         else:
             top1[expected] += bool(routes) and routes[0] == expected
             offered[expected] += expected in routes
-    print(f"\ntyped questions ({len(rows)}, frozen): route, top-1, offered (one of the buttons)")
+    print(f"\ntyped questions ({path.name}, {len(rows)}, frozen): route, top-1, offered (one of the buttons)")
     for route in sorted(total):
         print(f"  {route:10s} {top1[route] / total[route]:5.0%} {offered[route] / total[route]:5.0%}  n={total[route]}")
-    overall = sum(top1.values()) / len(rows)
-    print(f"  {'all':10s} {overall:5.0%} {sum(offered.values()) / len(rows):5.0%}")
-    assert overall >= TOP1_FLOOR_ALL
+    print(f"  {'all':10s} {sum(top1.values()) / len(rows):5.0%} {sum(offered.values()) / len(rows):5.0%}")
+    return total, top1, offered
+
+
+def test_typed_questions_find_their_route_on_the_second_frozen_set() -> None:
+    total, top1, offered = measure(DATA_V2)
+    assert sum(top1.values()) / total.total() >= V2_TOP1_FLOOR
+    assert sum(offered.values()) / total.total() >= V2_OFFERED_FLOOR
+
+
+def test_typed_questions_find_their_route_on_the_frozen_set() -> None:
+    total, top1, offered = measure(DATA)
+    assert sum(top1.values()) / total.total() >= TOP1_FLOOR_ALL
     low = {r: round(offered[r] / total[r], 2) for r in total if offered[r] / total[r] < OFFERED_FLOOR[r]}
     assert not low, f"routes offered less often than before: {low}"
