@@ -26,9 +26,9 @@ from pydantic import SecretStr
 
 from bot.adapters.base import DeliveryFailed
 from bot.adapters.matrix import MatrixAdapter, config_from_settings
-from bot.adapters.matrix.adapter import SYNC_TOKEN_FILE
 from bot.adapters.matrix.crosssigning import CrossSigningState
 from bot.adapters.matrix.render import TextMessage, parse_text, render, to_html
+from bot.adapters.matrix.sync import SYNC_TOKEN_FILE
 from bot.app import build_core
 from bot.clock import SYSTEM
 from bot.core import decode_outbound

@@ -133,7 +133,7 @@ async def test_a_public_unencrypted_desk_room_is_warned_about_at_start(
                                                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
         assert isinstance(public, RoomCreateResponse) and isinstance(closed, RoomCreateResponse)
         desks = f"matrix:{public.room_id},matrix:{closed.room_id}"
-        caplog.set_level("WARNING", logger="bot.adapters.matrix.adapter")
+        caplog.set_level("WARNING", logger="bot.adapters.matrix.membership")
         async with running_bot(synapse, bot, tmp_path / "bot", desks=desks) as adapter:
             # both rooms joined and known to the bot's client: both were looked at
             await _eventually(lambda: {public.room_id, closed.room_id} <= set(adapter.client.rooms))

@@ -285,56 +285,88 @@ async def ensure_cross_signed(
     master key we stored, nothing is uploaded again; when only the device's
     signature is missing (a new device), only that is uploaded.
     """
-    user_id, device_id = client.user_id, client.device_id
     assert client.olm is not None, "encryption must be enabled and the store loaded"
-    stored = CrossSigningKeys.load(store_dir, user_id)
+    stored = CrossSigningKeys.load(store_dir, client.user_id)
     data = await query_own_keys(client)
-    server_master = key_of(data.get("master_keys", {}).get(user_id))
-    server_ssk = key_of(data.get("self_signing_keys", {}).get(user_id))
-
     state = CrossSigningState.ALREADY_DONE
-    ours = stored is not None and server_master == stored.master.public
-    if not (ours and stored is not None and server_ssk == stored.self_signing.public):
-        if server_master is not None and not ours and not replace_foreign:
+    if not _server_holds(data, client.user_id, stored):
+        keys = _identity_to_publish(data, client.user_id, stored, store_dir, replace_foreign=replace_foreign)
+        if keys is None:
             log.warning(
                 "this Matrix account already has a cross-signing identity whose private keys "
                 "the bot does not hold; the bot's device stays unsigned"
             )
             return CrossSigningState.FOREIGN_IDENTITY
-        keys = stored if stored is not None and server_master in (None, stored.master.public) else None
-        if keys is None:
-            keys = CrossSigningKeys.generate(user_id)
-            # Saved before the upload: a crash in between must not leave the
-            # server holding public keys whose private halves are lost.
-            keys.save(store_dir)
         if not await upload_identity(client, keys, password):
             log.warning("cross-signing needs the account password (WEGWIJZER_MATRIX_PASSWORD)")
             return CrossSigningState.NEEDS_PASSWORD
-        stored = keys
-        state = CrossSigningState.CREATED
+        stored, state = keys, CrossSigningState.CREATED
         data = await query_own_keys(client)
-
     assert stored is not None
-    device = data.get("device_keys", {}).get(user_id, {}).get(device_id)
-    if device is None:
-        raise CrossSigningError("the homeserver does not know this device's keys yet")
-    ssk = stored.self_signing
-    master_obj = data.get("master_keys", {}).get(user_id) or {}
-    device_signed = verify_json(device, ssk.public, user_id, ssk.public)
-    master_signed = verify_json(master_obj, client.olm.account.identity_keys["ed25519"], user_id, device_id)
-    if device_signed and master_signed:
+    uploads = _missing_signatures(client, data, stored)
+    if not uploads:
         return state
-
-    uploads: dict[str, dict[str, Any]] = {}
-    if not device_signed:
-        body = {k: v for k, v in device.items() if k != "unsigned"}
-        uploads[device_id] = sign_json(body, ssk, user_id, ssk.public)
-    if not master_signed:
-        master_body = {k: v for k, v in master_obj.items() if k not in ("unsigned", "signatures")}
-        signature = client.olm.sign_json(master_body)
-        master_body["signatures"] = {user_id: {f"ed25519:{device_id}": signature}}
-        uploads[stored.master.public] = master_body
     await upload_signatures(client, uploads)
     if state is CrossSigningState.CREATED:
         return state
     return CrossSigningState.SIGNED_DEVICE
+
+
+def _server_key(data: dict[str, Any], kind: str, user_id: str) -> str | None:
+    """The public key of one of the account's cross-signing keys on the server (`kind`: master_keys ...)."""
+    return key_of(data.get(kind, {}).get(user_id))
+
+
+def _server_holds(data: dict[str, Any], user_id: str, stored: CrossSigningKeys | None) -> bool:
+    """Whether the server's master and self-signing keys are the ones we hold the private halves of."""
+    return (
+        stored is not None
+        and _server_key(data, "master_keys", user_id) == stored.master.public
+        and _server_key(data, "self_signing_keys", user_id) == stored.self_signing.public
+    )
+
+
+def _identity_to_publish(
+    data: dict[str, Any],
+    user_id: str,
+    stored: CrossSigningKeys | None,
+    store_dir: Path,
+    *,
+    replace_foreign: bool,
+) -> CrossSigningKeys | None:
+    """The keys to upload: ours when the server has none or our master key, else new ones.
+
+    None when the server holds a master key we do not have and we were not
+    told to replace it: replacing would break every verification a human made.
+    """
+    server_master = _server_key(data, "master_keys", user_id)
+    ours = stored is not None and server_master == stored.master.public
+    if server_master is not None and not ours and not replace_foreign:
+        return None
+    if stored is not None and server_master in (None, stored.master.public):
+        return stored
+    keys = CrossSigningKeys.generate(user_id)
+    # Saved before the upload: a crash in between must not leave the
+    # server holding public keys whose private halves are lost.
+    keys.save(store_dir)
+    return keys
+
+
+def _missing_signatures(client: AsyncClient, data: dict[str, Any], keys: CrossSigningKeys) -> dict[str, dict[str, Any]]:
+    """The signatures still to upload: our self-signing key's on this device, this device's on the master key."""
+    user_id, device_id = client.user_id, client.device_id
+    device = data.get("device_keys", {}).get(user_id, {}).get(device_id)
+    if device is None:
+        raise CrossSigningError("the homeserver does not know this device's keys yet")
+    ssk = keys.self_signing
+    master_obj = data.get("master_keys", {}).get(user_id) or {}
+    uploads: dict[str, dict[str, Any]] = {}
+    if not verify_json(device, ssk.public, user_id, ssk.public):
+        body = {k: v for k, v in device.items() if k != "unsigned"}
+        uploads[device_id] = sign_json(body, ssk, user_id, ssk.public)
+    if not verify_json(master_obj, client.olm.account.identity_keys["ed25519"], user_id, device_id):
+        master_body = {k: v for k, v in master_obj.items() if k not in ("unsigned", "signatures")}
+        signature = client.olm.sign_json(master_body)
+        master_body["signatures"] = {user_id: {f"ed25519:{device_id}": signature}}
+        uploads[keys.master.public] = master_body
+    return uploads
