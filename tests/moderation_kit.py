@@ -14,7 +14,7 @@ Shared by test_reload, test_stats_audit and test_scenarios_runner.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.adapters.console import PLATFORM, parse_line
@@ -125,7 +125,10 @@ class Bot:
     core: Core
     outlet: CaptureOutlet
     root: Path
-    client: ChatClient
+    client: ChatClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = ChatClient(self.core, self.outlet)
 
     @property
     def flows_dir(self) -> Path:
@@ -161,4 +164,4 @@ async def start_bot(root: Path, *, moderators: tuple[str, ...] = ("console:mod",
     core = await build_core(settings)
     outlet = CaptureOutlet(platform=PLATFORM)
     core.register(outlet)
-    return Bot(core, outlet, root, ChatClient(core, outlet))
+    return Bot(core, outlet, root)
