@@ -9,6 +9,12 @@ the outbox once the platform accepted them. Actions that are not messages
 added with `Core.add` (bot/features.py: the desk, timers, privacy,
 moderation), so the core stays small.
 
+The package: `Core` here keeps the order of a turn's steps; `transaction`
+is the turn as the store runs it (and the claims of a flooded or intercepted
+update), `delivery` gets queued replies out (again after a refusal or a
+restart), `outbox` is the payload format and `locks` the per-conversation
+locks. Only `Core` and `Delivery` await; the transaction is synchronous.
+
 Never log message text, states or payloads; log kinds and counts only.
 """
 
@@ -18,35 +24,28 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot import engine
-from bot.adapters.base import AnswersPresses, DeliveryFailed, Outlet, clean_incoming
+from bot.adapters.base import AnswersPresses, Outlet, clean_incoming
 from bot.clock import NL, Now
-from bot.events import (
-    Action,
-    Choice,
-    ChoiceButton,
-    ConversationKey,
-    Document,
-    Edit,
-    ForgetUser,
-    Incoming,
-    LinkPreview,
-    Send,
-    Timer,
-)
+from bot.core.delivery import Delivery
+from bot.core.locks import ConversationLocks
+from bot.core.outbox import decode_outbound, encode_outbound
+from bot.core.transaction import FloodClaim, TurnTransaction, claim_only
+from bot.events import Action, Choice, ConversationKey, Edit, ForgetUser, Incoming, Send, Timer
 from bot.features import ActionHandler, ActionWriter, Answer, Feature, Service
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
 from bot.logs import failure
-from bot.state import State, dumps, loads
-from bot.store import Store, TurnResult, queue_outbox, who_of
+from bot.store import Store, who_of
 
 if TYPE_CHECKING:  # for typing only: bot.settings checks desk hours with bot.desk, whose safety desk imports us
     from bot.settings import Settings
+
+#: the outbox payloads stay importable from here, where the desk and the tests read them
+__all__ = ["Core", "decode_outbound", "encode_outbound"]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ log = logging.getLogger(__name__)
 ZONE = NL
 #: Seconds between attempts to deliver what a platform refused earlier.
 REDELIVER_EVERY = 5.0
-#: refusals by different conversations in a row that end a redelivery round (the platform is away)
-REDELIVER_GIVE_UP_AFTER = 3
 #: Platforms without a flood limit: the console is one person at their own terminal
 #: (and moderators' scripted checks feed it many lines a second).
 FLOOD_EXEMPT = frozenset({"console"})
@@ -76,96 +73,15 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-# ---------------------------------------------------------------- outbox payloads
-
-
-def encode_outbound(actions: Sequence[Send | Edit]) -> str:
-    """Serialise messages for the outbox (and for the console's JSON mode)."""
-    items = []
-    for action in actions:
-        item: dict[str, Any] = {"t": "edit" if isinstance(action, Edit) else "send", "text": action.text}
-        if action.choices:
-            item["choices"] = [[c.id, c.label] for c in action.choices]
-        if action.token:
-            item["token"] = action.token
-        if isinstance(action, Send) and action.document:
-            doc = action.document
-            item["doc"] = [doc.filename, doc.title, doc.content, doc.mime, doc.caption]
-        if action.preview is not None:
-            item["preview"] = [action.preview.url, action.preview.above]
-        items.append(item)
-    return dumps(items)
-
-
-def decode_outbound(payload: str) -> list[Send | Edit]:
-    out: list[Send | Edit] = []
-    for item in loads(payload):
-        choices = tuple(ChoiceButton(cid, label) for cid, label in item.get("choices", []))
-        preview = LinkPreview(*item["preview"]) if "preview" in item else None
-        if item["t"] == "edit":
-            out.append(Edit(item["text"], choices, item.get("token", ""), preview))
-        else:
-            doc = Document(*item["doc"]) if "doc" in item else None
-            out.append(Send(item["text"], choices, item.get("token", ""), doc, preview))
-    return out
-
-
-def in_turn_order(actions: Sequence[Action], written: dict[int, list[Send]], *,
-                  own: bool = True) -> list[Send | Edit]:
-    """The turn's messages with what a writer said placed right after the action it wrote.
-
-    A report's confirmation ("passed to the desk, reference WW-...") belongs where the
-    report step was, before the flow's closing words and its next question ("Can I do
-    anything else?"): appended at the end it would come after that question. `own=False`:
-    the turn's own messages are not sent (a stale press answered on the button), the
-    writers' still are.
-    """
-    out: list[Send | Edit] = []
-    for index, action in enumerate(actions):
-        if own and isinstance(action, Send | Edit):
-            out.append(action)
-        out.extend(written.get(index, ()))
-    return out
-
-
-class _ConversationLock:
-    """`async with core.conversation_lock(key)`: a plain object rather than a generator-based
-    context manager, because every update takes one (it cost about four times as much)."""
-
-    __slots__ = ("core", "key", "lock")
-
-    def __init__(self, core: Core, key: str) -> None:
-        self.core = core
-        self.key = key
-        self.lock: asyncio.Lock | None = None
-
-    async def __aenter__(self) -> None:
-        locks = self.core._locks
-        lock = locks.get(self.key)
-        if lock is None:
-            lock = locks[self.key] = asyncio.Lock()
-        self.core._lock_users[self.key] += 1
-        try:
-            await lock.acquire()
-        except BaseException:  # cancelled while waiting: not held, not a user any more
-            self._leave()
-            raise
-        self.lock = lock
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.lock is not None
-        self.lock.release()
-        self._leave()
-
-    def _leave(self) -> None:
-        users = self.core._lock_users
-        users[self.key] -= 1
-        if users[self.key] == 0:
-            del users[self.key]
-            del self.core._locks[self.key]
-
-
 class Core:
+    """Adapters hand it updates; it runs each as one turn and sees its replies delivered.
+
+    The parts of a turn live beside it: the transaction the store runs
+    (bot/core/transaction.py), the outbox's payloads (outbox.py), delivery and
+    redelivery (delivery.py) and the per-conversation locks (locks.py). What stays here
+    is the order of the steps, which is what keeps the guarantees (see _handle_locked).
+    """
+
     def __init__(self, settings: Settings, store: Store, flows: FlowSet,
                  clock: Now | None = None) -> None:
         self.settings = settings
@@ -179,15 +95,12 @@ class Core:
         self.services: list[Service] = []
         #: action type -> what a feature does once the turn is committed
         self.handlers: dict[type, ActionHandler] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._lock_users: defaultdict[str, int] = defaultdict(int)
-        self._inflight: set[int] = set()
-        #: conversations with replies a previous run left in the outbox (see _pay_owed)
-        self._owed: set[str] = set()
-        self._owed_loaded = False
-        self._tasks: list[asyncio.Task[None]] = []
         #: action type -> a feature's writer, run inside the turn's own transaction
         self.writers: dict[type, ActionWriter] = {}
+        #: one lock per conversation, for its turns and for anything sent to it from aside
+        self.locks = ConversationLocks()
+        self.delivery = Delivery(store, self.outlets, self.locks)
+        self._tasks: list[asyncio.Task[None]] = []
         #: per-user flood limit (settings.flood_per_minute; 0 turns it off)
         self.flood: FloodLimiter | None = (
             FloodLimiter(settings.flood_per_minute) if settings.flood_per_minute > 0 else None)
@@ -238,13 +151,13 @@ class Core:
         Which conversations are owed replies is read before any service starts, so even
         the first turn after a restart (a webhook's) waits for them.
         """
-        if not self._owed_loaded:
-            await self.load_owed()
+        if not self.delivery.owed_loaded:
+            await self.delivery.load_owed()
         for service in self.services:
             await service.start()
         freeze_heap()
-        await self.redeliver()
-        self._tasks.append(asyncio.create_task(self._redeliver_loop()))
+        await self.delivery.redeliver()
+        self._tasks.append(asyncio.create_task(self.delivery.keep_redelivering(REDELIVER_EVERY)))
         for feature in self.features:
             for loop in feature.background():
                 self._tasks.append(asyncio.create_task(loop()))
@@ -279,241 +192,132 @@ class Core:
             desk_lang=self.settings.desk_lang,
         )
 
-    def conversation_lock(self, key: str) -> _ConversationLock:
-        """Serialise one conversation; locks of idle conversations are dropped (no memory per user)."""
-        return _ConversationLock(self, key)
-
     async def handle(self, incoming: Incoming) -> list[Action] | None:
         """Handle one update; None when it was handled before (a redelivery)."""
         incoming = clean_incoming(incoming)
+        verdict = self._flood_verdict(incoming)
+        if verdict is not Verdict.PASS:
+            return await self.claim_flooded(incoming, verdict is Verdict.NOTICE)
         key = str(incoming.key)
-        if (self.flood is not None and incoming.key.platform not in FLOOD_EXEMPT
-                and not incoming.flood_checked and not isinstance(incoming.event, Timer)):
-            verdict = self.flood.check(who_of(key))
-            if verdict is not Verdict.PASS:
-                return await self.claim_flooded(incoming, verdict is Verdict.NOTICE)
-        async with self.conversation_lock(key):
+        async with self.locks(key):
             return await self._handle_locked(key, incoming)
+
+    def _flood_verdict(self, incoming: Incoming) -> Verdict:
+        """Checked before the lock, so one user's flood never waits behind, or holds up, anybody's
+        turn. Not for the console (one person at their own terminal), an update the adapter
+        already checked when it arrived (bot/adapters/lanes.py) or a timer (the bot's own)."""
+        if (self.flood is None or incoming.key.platform in FLOOD_EXEMPT
+                or incoming.flood_checked or isinstance(incoming.event, Timer)):
+            return Verdict.PASS
+        return self.flood.check(who_of(str(incoming.key)))
 
     async def claim_flooded(self, incoming: Incoming, tell: bool) -> list[Action] | None:
         """Over the flood limit: claim the update without running it; say so once per window.
 
         Also called by an adapter that applies the limit itself when updates arrive
         (bot/adapters/lanes.py), for the one refused update that carries the notice.
-
-        Claimed like a turn (marked handled, the adapter's cursor stored, the notice in
-        the outbox, all in one transaction), so a redelivery is not run later either.
-        The conversation is untouched and its lock is not taken: one user's flood never
-        waits behind, or holds up, anybody's turn.
+        The conversation is untouched and its lock is not taken (see FloodClaim).
         """
-        key = str(incoming.key)
-        flows = self.flows
-        told: list[Send] = []
-
-        def claim(raw: str | None) -> TurnResult:
-            told.clear()
-            if tell:
-                lang = State.from_json(raw).lang if raw else flows.locales.pick(incoming.lang_hint, self.settings.default_lang)
-                if flows.locales.has(lang, "sys.flood") or flows.locales.has("nl", "sys.flood"):
-                    told.append(Send(flows.render(lang, "sys.flood", {})))
-            return TurnResult(state=raw, outbox=[encode_outbound(told)] if told else [],
-                              stats=["flood"] if told else [])
-
-        outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, claim)
+        claim = FloodClaim(self.flows, incoming, tell=tell, default_lang=self.settings.default_lang)
+        outcome = await self.store.turn(str(incoming.key), incoming.update_id, incoming.cursor, claim)
         if outcome is None:
             return None
-        if told:
+        if claim.told:
             log.info("flood limit reached on %s; the user was told once", incoming.key.platform)
-            await self.deliver(incoming.key, told, incoming.reply_to, outcome.outbox_ids)
-        return list(told)
+            await self.delivery.deliver(incoming.key, claim.told, incoming.reply_to, outcome.outbox_ids)
+        return list(claim.told)
 
     async def _handle_locked(self, key: str, incoming: Incoming) -> list[Action] | None:
-        if key in self._owed:
-            await self._pay_owed(key)
+        """One turn, under the conversation's lock, as steps in the order that keeps its promises.
+
+        Owed replies first (order); an intercepting feature answers aside; else one transaction
+        commits state, handled mark and outbox before anything is sent (exactly once, nothing
+        lost); then the press is answered, failures logged, the features' handlers run, and
+        the replies are delivered.
+        """
+        await self.delivery.pay_owed(key)
+        answer = self._intercepted(incoming)
+        if answer is not None:
+            return await self._answer_aside(key, incoming, answer)
+        presses = self._presses(incoming)
+        work = TurnTransaction(self.flows, incoming, self.context(incoming.lang_hint), self.writers,
+                               quiet_stale=presses is not None and presses.quiet_stale(incoming))
+        outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, work)
+        if outcome is None:
+            return None  # handled before: a redelivery
+        turn: engine.Turn = outcome.value
+        if presses is not None:
+            await presses.answer_press(incoming, turn.lang if work.silenced(turn) else None)
+        self._log_failures(incoming, turn, work.bug)
+        await self._carry_out(incoming, turn)
+        outbound = work.outbound(turn)
+        if outbound:
+            await self.delivery.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
+        return turn.actions
+
+    def _intercepted(self, incoming: Incoming) -> Answer | None:
+        """The first feature that answers this update outside the flows (a moderator's /reload, a
+        talk with the desk), in the order they were added; None: the flows answer it."""
         for feature in self.features:
             answer = feature.intercept(incoming)
             if answer is not None:
-                return await self._answer_aside(key, incoming, answer)
-        flows = self.flows
-        ctx = self.context(incoming.lang_hint)
+                return answer
+        return None
+
+    def _presses(self, incoming: Incoming) -> AnswersPresses | None:
+        """The outlet, when this is a button press and the platform wants each press answered
+        (Telegram's spinner stops only then)."""
         outlet = self.outlets.get(incoming.key.platform)
-        presses = outlet if isinstance(incoming.event, Choice) and isinstance(outlet, AnswersPresses) else None
-        quiet_stale = presses is not None and presses.quiet_stale(incoming)
+        return outlet if isinstance(incoming.event, Choice) and isinstance(outlet, AnswersPresses) else None
 
-        #: what the writers said, by the index of the action they wrote (a report's reference)
-        written: dict[int, list[Send]] = {}
-
-        #: a bug the engine raised this turn (the engine answers its own errors itself)
-        bug: list[Exception] = []
-
-        def compute(raw: str | None) -> TurnResult:
-            state = State.from_json(raw) if raw else None
-            bug.clear()  # the transaction may be retried
-            try:
-                turn = engine.handle(flows, state, incoming.event, ctx)
-            except Exception as exc:
-                bug.append(exc)
-                turn = self._apology(flows, state, incoming.lang_hint)
-            silent = quiet_stale and turn.stale  # answered on the button instead (AnswersPresses)
-            outbound = [] if silent else [a for a in turn.actions if isinstance(a, Send | Edit)]
-            todo = [(i, self.writers[type(a)], a) for i, a in enumerate(turn.actions) if type(a) in self.writers]
-
-            def writes(db: Any) -> list[str]:
-                written.clear()  # the transaction may be retried
-                for index, writer, action in todo:
-                    written[index] = list(writer(db, incoming, action, turn))
-                # one payload in the order the user sees it, also when it is sent again after a crash
-                ordered = in_turn_order(turn.actions, written, own=not silent)
-                return [encode_outbound(ordered)] if ordered else []
-
-            return TurnResult(
-                state=turn.state.to_json() if turn.state else None,
-                outbox=[encode_outbound(outbound)] if outbound and not todo else [],
-                stats=turn.stats,
-                forget_who=any(isinstance(a, ForgetUser) for a in turn.actions),
-                value=turn,
-                writes=writes if todo else None,
-            )
-
-        outcome = await self.store.turn(key, incoming.update_id, incoming.cursor, compute)
-        if outcome is None:
-            return None
-        turn: engine.Turn = outcome.value
-        silenced = quiet_stale and turn.stale  # answered on the button instead (AnswersPresses)
-        if presses is not None:
-            await presses.answer_press(incoming, turn.lang if silenced else None)
+    def _log_failures(self, incoming: Incoming, turn: engine.Turn, bug: Exception | None) -> None:
+        """Say in the log what went wrong, never what the user typed: the flow's failure kind,
+        and for a bug in the engine where it happened and the exception's type and code path."""
         if turn.error:
             log.error("flow failed (%s); the user was told and restarted", turn.error)
-        if bug:
+        if bug is not None:
             where = f"{turn.state.flow}.{turn.state.step}" if turn.state else "a new conversation"
             log.error("bug: the engine raised at %s on a %s; the user got an apology and keeps their place: %s",
-                      where, type(incoming.event).__name__, failure(bug[0]))
+                      where, type(incoming.event).__name__, failure(bug))
+
+    async def _carry_out(self, incoming: Incoming, turn: engine.Turn) -> None:
+        """After the commit: tell the features a turn happened, then hand them the actions that are
+        not messages (a report goes to the desk now); what only had a writer was done in the turn."""
         for feature in self.features:
             feature.on_turn(incoming, turn)
         for action in turn.actions:
             if isinstance(action, Send | Edit | ForgetUser):
                 continue
             handler = self.handlers.get(type(action))
-            if handler is None:
-                if type(action) not in self.writers:
-                    log.warning("no handler for %s; action dropped", type(action).__name__)
-                continue
-            await handler(incoming, action)
-        outbound = in_turn_order(turn.actions, written, own=not silenced)
-        if outbound:
-            await self.deliver(incoming.key, outbound, incoming.reply_to, outcome.outbox_ids)
-        return turn.actions
-
-    def _apology(self, flows: FlowSet, state: State | None, lang_hint: str | None) -> engine.Turn:
-        """The core's answer to a bug in the engine: say sorry, keep the conversation where it was.
-
-        Not the engine's apology and restart: a bug is not the flow's fault, and starting over
-        would throw away the user's answers for nothing. The update is still claimed, so a
-        platform does not hand the same failing update back forever.
-        """
-        lang = flows.locales.pick(state.lang if state else None, lang_hint, self.settings.default_lang)
-        return engine.Turn(state, [Send(flows.render(lang, "sys.bug", {}))], lang=lang)
+            if handler is not None:
+                await handler(incoming, action)
+            elif type(action) not in self.writers:
+                log.warning("no handler for %s; action dropped", type(action).__name__)
 
     async def _answer_aside(self, key: str, incoming: Incoming,
                             answer: Answer) -> list[Action] | None:
         """Answer outside the flows: claimed first like a turn (at most once), the conversation untouched."""
-        if await self.store.turn(key, incoming.update_id, incoming.cursor,
-                                 lambda raw: TurnResult(state=raw, outbox=[], stats=[])) is None:
+        if await self.store.turn(key, incoming.update_id, incoming.cursor, claim_only) is None:
             return None
         actions = await answer()
-        ids = await self.store.execute(self._enqueue, incoming.key, actions)
-        await self.deliver(incoming.key, actions, incoming.reply_to, ids)
+        ids = await self.delivery.queue(incoming.key, actions)
+        await self.delivery.deliver(incoming.key, actions, incoming.reply_to, ids)
         return list(actions)
 
+    # ------------------------------------------------------------ delivery (bot/core/delivery.py)
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
                       reply_to: object | None, outbox_ids: Sequence[int]) -> bool:
-        """Hand messages to the platform; keep them queued when it refuses."""
-        outlet = self.outlets.get(key.platform)
-        if outlet is None:
-            log.error("no outlet for platform %s; %d message(s) stay queued", key.platform, len(actions))
-            return False
-        self._inflight.update(outbox_ids)
-        try:
-            await outlet.deliver(key, actions, reply_to)
-            await self.store.ack(outbox_ids)
-        except DeliveryFailed as exc:
-            log.warning("platform %s refused delivery (%d of %d shown); will retry the rest",
-                        key.platform, exc.delivered, len(actions))
-            if outbox_ids and (exc.rest is not None or 0 < exc.delivered < len(actions)):
-                # keep only what the user has not seen; Edit targets are gone by then
-                rest = exc.rest if exc.rest is not None else [
-                    a if isinstance(a, Send) else Send(a.text, a.choices, a.token) for a in actions[exc.delivered:]]
-                await self.store.requeue(outbox_ids, encode_outbound(rest))
-            return False
-        finally:
-            self._inflight.difference_update(outbox_ids)
-        return True
+        """Hand queued messages to the platform; keep them queued when it refuses."""
+        return await self.delivery.deliver(key, actions, reply_to, outbox_ids)
 
     async def send(self, key: ConversationKey, actions: Sequence[Send]) -> None:
         """Send messages outside a turn (desk replies, timers), durably via the outbox."""
-        async with self.conversation_lock(str(key)):
-            ids = await self.store.execute(self._enqueue, key, actions)
-            await self.deliver(key, actions, None, ids)
-
-    def _enqueue(self, db: Any, key: ConversationKey, actions: Sequence[Send]) -> list[int]:
-        return [queue_outbox(db, self.store.codec, str(key), encode_outbound(actions), int(self.clock().timestamp()))]
+        await self.delivery.send(key, actions)
 
     async def load_owed(self) -> None:
-        """Note which conversations a previous run left replies for: before any adapter
-        starts, so even the first turn after a restart (a webhook's) waits for them."""
-        self._owed = await self.store.outbox_keys()
-        self._owed_loaded = True
+        """Note which conversations are owed replies, before any adapter starts."""
+        await self.delivery.load_owed()
 
     async def redeliver(self) -> None:
-        """One round over the outbox, oldest first.
-
-        A conversation whose reply is refused (the user blocked the bot, a chat that
-        is gone) is skipped for the rest of the round, keeping its order, and the round
-        goes on with the others; only several refusals in a row, the platform itself
-        being away, end the round early.
-        """
-        refused: set[str] = set()
-        in_a_row = 0
-        for outbox_id, key, payload in await self.store.pending_outbox():
-            if outbox_id in self._inflight or key in refused:
-                continue
-            conv = ConversationKey.parse(key)
-            if conv.platform not in self.outlets:
-                continue
-            async with self.conversation_lock(key):
-                if not await self.store.in_outbox(outbox_id):
-                    continue  # delivered by its own turn meanwhile
-                if await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
-                    in_a_row = 0
-                    continue
-            refused.add(key)
-            in_a_row += 1
-            if in_a_row >= REDELIVER_GIVE_UP_AFTER:
-                break
-        if self._owed:
-            self._owed &= await self.store.outbox_keys()
-
-    async def _pay_owed(self, key: str) -> None:
-        """Replies a previous run left unsent for this conversation go out before its next turn.
-
-        After a crash the user may already have seen them (sent, not yet dropped from
-        the outbox) and answered: their next turn must not come before the repeat, or
-        an old question would show up after its answer. Runs under the conversation's lock.
-        """
-        self._owed.discard(key)
-        conv = ConversationKey.parse(key)
-        if conv.platform not in self.outlets:
-            return
-        for outbox_id, _, payload in await self.store.pending_outbox(key):
-            if outbox_id in self._inflight:
-                continue
-            if not await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
-                return
-
-    async def _redeliver_loop(self) -> None:
-        while True:
-            await asyncio.sleep(REDELIVER_EVERY)
-            try:
-                await self.redeliver()
-            except Exception:
-                log.exception("redelivery round failed")
+        """One round over the outbox now (the core also does this every few seconds)."""
+        await self.delivery.redeliver()
