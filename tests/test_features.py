@@ -26,7 +26,7 @@ class Recorder:
         self.core, self.said = core, said
 
     async def start(self) -> None:
-        self.said.append(f"start (owed loaded: {self.core._owed_loaded})")
+        self.said.append(f"start (owed loaded: {self.core.delivery.owed_loaded})")
 
     async def stop(self) -> None:
         self.said.append("stop")
