@@ -462,6 +462,10 @@ class Directory:
         """file:line:col of an entry or one of its fields (nearest existing)."""
         return self.positions[self.files[entry_id]].value_of(("entries", entry_id, *path))
 
+    def place(self, entry_id: str) -> Where:
+        """file:line:col of the entry's id: where a moderator finds the entry as a whole."""
+        return self.positions[self.files[entry_id]].of(("entries", entry_id))
+
     def __getitem__(self, entry_id: str) -> Entry:
         return self.entries[entry_id]
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.flows.loader import load_flowset
+from bot.flows.check import RULES, Draft, shown_entries
+from bot.flows.loader import load_flowset, read_flowset
 from bot.flows.problems import FlowSetInvalid
 from bot.flows.source import load_yaml
 from bot.phone import label_width
@@ -110,6 +111,19 @@ def assert_reported(project: Path, expected: list[tuple[str, ...]]) -> None:
             assert not fix or fix[0] in hit.fix, f"{kind}: {hit.fix!r}"
             assert "\n" not in hit.message, f"{kind}: the message is one line: {hit.message!r}"
     assert f"{len(expected)} error(s); nothing was loaded." in output
+    if (project / "flows").is_dir():  # without flows there is nothing for the rules to read
+        assert_each_rule_reports_its_own_kind(read(project))
+
+
+def read(project: Path) -> Draft:
+    """The project as the checker's rules see it (what `load_flowset` reads before they run)."""
+    return read_flowset(project / "flows", project / "locales", root=project, today=TODAY).draft
+
+
+def assert_each_rule_reports_its_own_kind(draft: Draft) -> None:
+    """A problem's kind names the rule that found it: `error[unknown-next]` is rule `unknown-next`."""
+    for rule in RULES:
+        assert {problem.kind for problem in rule.check(draft)} <= {rule.name}, rule.name
 
 
 # ---------------------------------------------------------------- one case per error kind
@@ -525,7 +539,8 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
              "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix,
              "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text,
              "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it,
-             "markup": test_emphasis_that_breaks_the_one_markup_rule_is_a_warning_at_the_text}
+             "markup": test_emphasis_that_breaks_the_one_markup_rule_is_a_warning_at_the_text,
+             "unused-directory-entry": test_a_directory_entry_no_flow_shows_is_a_warning_at_the_entry}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)
@@ -660,6 +675,63 @@ def test_a_flow_set_without_a_municipality_list_still_loads(project):
     assert flows.municipalities is None
 
 
+# ---------------------------------------------------------------- the checker's rules
+
+
+def test_the_checker_is_a_list_of_named_rules_run_in_order():
+    assert [rule.name for rule in RULES] == [
+        "unknown-next", "unreachable-step", "dead-end", "unknown-flow", "duplicate-id", "id-too-long",
+        "bad-expression", "unknown-variable", "unknown-directory-entry", "missing-text-key", "locale-shape",
+        "placeholder-mismatch", "label-too-wide", "markup", "over-budget", "unused-directory-entry"]
+
+
+def test_one_rule_on_its_own_names_itself_and_the_file_line_column(project):
+    [(where, _, _)] = unknown_next(project)
+    [rule] = [rule for rule in RULES if rule.name == "unknown-next"]
+    [problem] = rule.check(read(project))
+    assert (str(problem.where), problem.kind) == (where, "unknown-next")
+    assert problem.message == "step `reported` goes to `moore`, which is not a step of flow `main`"
+
+
+UNUSED_ENTRY = """  fixture_unused:
+    kind: helpline
+    name: {nl: Vergeten lijn, en: Forgotten line}
+    purpose: {nl: Voor niemand., en: For nobody.}
+    phone: "0800-9999"
+    source: https://vergeten.example.org/over
+    checked: 2026-11-01
+    confidence: verified
+"""
+
+
+def test_a_directory_entry_no_flow_shows_is_a_warning_at_the_entry(project):
+    """A researched fact that no flow shows helps nobody and goes stale unnoticed (issue 16)."""
+    file = "flows/directory/fixture.yaml"
+    edit(project, "  fixture_court:\n", UNUSED_ENTRY + "  fixture_court:\n", file=file)
+    status, _, output = run_check(project)
+    assert status == 0, output  # a warning: the set still loads
+    assert [w for w in warnings_of(output) if w.kind == "unused-directory-entry"] == [Reported(
+        locate(project, file, "fixture_unused:"), "unused-directory-entry",
+        "`fixture_unused` is shown by no flow: no `show:` step lists it, no text uses `d.fixture_unused`, "
+        "no flow computes a deadline from it",
+        "show it where it helps a person (`show: [fixture_unused]` in a flow, or "
+        "`{{ d.fixture_unused.phone }}` in a text), or delete the entry")], output
+    # a text that uses one of its facts shows it
+    edit(project, "Call the test line {{ d.fixture_line.phone }}.",
+         "Call the test line {{ d.fixture_line.phone }} or {{ d.fixture_unused.phone }}.",
+         file="locales/en/safety.yaml")
+    assert [w for w in warnings_of(run_check(project)[2]) if w.kind == "unused-directory-entry"] == []
+
+
+def test_the_shipped_flows_reach_the_directory_in_every_way():
+    """The measure sees a card, a fact in a text, a deadline and a glossary word."""
+    shown = shown_entries(read(REPO))
+    assert "centrum_seksueel_geweld" in shown["show"]
+    assert "alarm_112" in shown["text"]
+    assert "gemeente_bezwaar" in shown["deadline"]
+    assert "ots" in shown["glossary"]
+
+
 # ---------------------------------------------------------------- the shipped flows and the schema
 
 
@@ -670,6 +742,8 @@ def test_the_shipped_flows_pass_the_check():
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("ok: "), done.stdout
     assert "error[" not in done.stdout + done.stderr
+    # every researched fact reaches a person (issue 16): no directory entry is shown by no flow
+    assert "warning[unused-directory-entry]" not in done.stdout, done.stdout
 
 
 @pytest.fixture(scope="module")

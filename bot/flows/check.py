@@ -1,24 +1,31 @@
-"""Cross-reference rules over a whole flow set, one named error kind per rule.
+"""Cross-reference rules over a whole flow set: a list of named rules, one function each.
 
 Shapes are pydantic's job (model.py); this module checks what no single file
 can: that every `next` exists, every step is reachable, no step is a dead
 end, every text exists in every language with the same placeholders, every
-variable a condition reads is set somewhere, every directory entry exists.
-Each rule yields Problems naming file:line:col and the fix.
+variable a condition reads is set somewhere, every directory entry exists and
+is shown somewhere. Each rule (RULES, in the style of Rasa's flow validation)
+looks at the Draft the loader read and yields every Problem it finds, at
+file:line:col with the fix; the rule's name is the kind of each of them, so a
+moderator reads `error[unknown-next]` and knows which rule spoke. Nothing here
+reads files except `code_text_keys`, nothing raises: all problems are collected.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.budget import MAX_INPUT
 from bot.expressions import (
     BASE_FUNCTIONS,
     BUILTIN_NAMES,
     DATA_FUNCTIONS,
+    Expression,
     ExpressionBudgetExceeded,
     ExpressionError,
     deadline_refs,
@@ -28,10 +35,19 @@ from bot.expressions import (
 from bot.flows.model import NEEDS_NEXT, Flow, Step
 from bot.flows.problems import Problem
 from bot.flows.source import Positions, Where
-from bot.flows.steps import AskStep, BranchStep, CallStep, ChooseStep, EndStep, ForgetStep, ShowStep
+from bot.flows.steps import AskStep, BranchStep, CallStep, ChooseStep, EndStep, ForgetStep, Option, ShowStep
 from bot.markup import problems as markup_problems
 from bot.phone import BUTTON_WIDTH, label_width
-from bot.texts import MONTH_NAMES_KEY, Locales, TemplateBudgetExceeded, directory_refs, placeholders, render_bounded, text_refs
+from bot.texts import (
+    MONTH_NAMES_KEY,
+    Locales,
+    LocaleText,
+    TemplateBudgetExceeded,
+    directory_refs,
+    placeholders,
+    render_bounded,
+    text_refs,
+)
 
 #: Names templates may use without a flow setting them.
 #: (min, max, limit, name, names, typed, read, other are filled by the engine for its own system texts;
@@ -77,39 +93,6 @@ def code_text_keys(package: Path) -> dict[str, Where]:
     return found
 
 
-def check_code_texts(locales: Locales, keys: dict[str, Where]) -> list[Problem]:
-    """Every text the code uses exists in every language.
-
-    Checked per namespace the set provides: a set with any `desk.*` text must
-    have every `desk.*` text the desk uses; a set without the desk at all (a
-    test fixture) is not asked for its texts. The engine's `sys.*` always.
-    """
-    problems = []
-    provided = {key.split(".", 1)[0] for lang in locales.languages for key in locales.texts[lang]}
-    for key, where in sorted(keys.items()):
-        namespace = key.split(".", 1)[0]
-        if namespace != "sys" and namespace not in provided:
-            continue
-        for lang in locales.languages:
-            if locales.lacks(lang, key):
-                problems.append(Problem(
-                    where, "missing-text-key", f"the code uses text `{key}`, which has no `{lang}` version",
-                    f"add `{key}` to a file in locales/{lang}/"))
-    for lang in locales.languages:
-        for other in locales.languages:
-            if locales.lacks(lang, f"sys.language_name.{other}"):
-                problems.append(Problem(
-                    Where("bot/engine/system.py", 1, 1), "missing-text-key",
-                    f"the language menu needs `sys.language_name.{other}` in `{lang}`",
-                    f"add it to locales/{lang}/system.yaml"))
-        months = locales.texts[lang].get(MONTH_NAMES_KEY)
-        if months is not None and locales.month_names(lang) is None:
-            problems.append(Problem(
-                months.where, "locale-shape", f"`{MONTH_NAMES_KEY}` in `{lang}` does not name twelve months",
-                "write the twelve months, January first, separated by commas (as in locales/en/system.yaml)"))
-    return problems
-
-
 def reachable_steps(flow: Flow) -> list[str]:
     """Steps a path from `start` or a timer leads to, depth first in the order offered."""
     order: list[str] = []
@@ -134,230 +117,386 @@ def variables_set(flows: dict[str, Flow]) -> set[str]:
     return names
 
 
-def check_flows(
-    flows: dict[str, Flow],
-    positions: dict[str, Positions],
-    locales: Locales,
-    directory_ids: set[str],
-    deadline_ids: set[tuple[str, str]],
-    extra_text_keys: dict[str, Where] | None = None,
-) -> list[Problem]:
-    problems: list[Problem] = []
-    known_vars = variables_set(flows) | BUILTIN_NAMES
-    used_keys: dict[str, Where] = dict(extra_text_keys or {})
 
-    for flow_id, flow in flows.items():
-        pos = positions[flow_id]
+# ---------------------------------------------------------------- what the rules look at
 
-        def at(*path: str | int, _pos: Positions = pos) -> Where:
-            return _pos.of(path)
 
-        if flow.start not in flow.steps:
-            problems.append(Problem(at("start"), "unknown-next",
-                                    f"`start: {flow.start}` names no step of flow `{flow_id}`",
-                                    f"name one of: {', '.join(sorted(flow.steps)) or '(no steps)'}"))
-        for timer, target in flow.timers.items():
-            if target not in flow.steps:
-                problems.append(Problem(at("timers", timer), "unknown-next",
-                                        f"timer `{timer}` goes to unknown step `{target}`",
-                                        "name a step of this flow"))
-        used_keys.setdefault(flow.title, at("title"))
+#: The parts of a flow set a file of which may fail to load.
+Part = Literal["flows", "directory", "locales"]
 
-        # edges, dead ends, duplicates
-        for step_id, step in flow.steps.items():
-            base = ("steps", step_id)
-            for sub, target in step.targets():
-                if target not in flow.steps:
-                    problems.append(Problem(
-                        at(*base, *sub), "unknown-next",
-                        f"step `{step_id}` goes to `{target}`, which is not a step of flow `{flow_id}`",
-                        f"use one of: {', '.join(sorted(flow.steps))}"))
-            problems.extend(_step_problems(step_id, step, at, flows, directory_ids))
-            if step.preview is not None:  # the page a preview shows comes from the directory too
-                for missing in sorted(directory_refs(step.preview.url) - directory_ids):
-                    problems.append(Problem(at(*base, "preview", "url"), "unknown-directory-entry",
-                                            f"the preview of step `{step_id}` uses `d.{missing}`, "
-                                            "which is not in the directory",
-                                            "add the entry to flows/directory/ or fix the id"))
-            for sub, key in step.text_keys():
-                used_keys.setdefault(key, at(*base, *sub))
+
+@dataclass(frozen=True)
+class Draft:
+    """A flow set as read from disk and not yet accepted: everything a rule may look at.
+
+    The loader builds it; `incomplete` names the parts with a file that did not load, so a
+    rule whose answer needs that part whole stays quiet instead of sending the moderator
+    to a file that is fine ("no step sets it" when the step is in the broken file).
+    """
+
+    flows: dict[str, Flow]
+    positions: dict[str, Positions]
+    locales: Locales
+    directory_ids: frozenset[str] = frozenset()
+    deadline_ids: frozenset[tuple[str, str]] = frozenset()
+    #: language -> entry id -> the entry's fields as templates see them (`d`)
+    directory_views: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    #: entry id -> where the entry is written
+    entry_places: Mapping[str, Where] = field(default_factory=dict)
+    #: entries the bot explains when asked ("wat is een OTS?", bot/glossary.py): shown without a flow
+    explained: frozenset[str] = frozenset()
+    #: text keys used outside the flows (the crisis replies), with where each is used
+    extra_text_keys: Mapping[str, Where] = field(default_factory=dict)
+    #: text keys the bot's own code uses (code_text_keys)
+    code_text_keys: Mapping[str, Where] = field(default_factory=dict)
+    incomplete: frozenset[Part] = frozenset()
+
+    def at(self, flow_id: str, *path: str | int) -> Where:
+        return self.positions[flow_id].of(path)
+
+    def steps(self) -> Iterator[tuple[str, str, Step]]:
+        for flow_id, flow in self.flows.items():
+            for step_id, step in flow.steps.items():
+                yield flow_id, step_id, step
+
+    @cached_property
+    def known_variables(self) -> frozenset[str]:
+        return frozenset(variables_set(self.flows) | BUILTIN_NAMES)
+
+    @cached_property
+    def expressions(self) -> list[tuple[Where, str, Expression | ExpressionError]]:
+        """Every expression of every step, parsed once for all the rules that read them."""
+        found: list[tuple[Where, str, Expression | ExpressionError]] = []
+        for flow_id, step_id, step in self.steps():
             for sub, source in step.expressions():
                 try:
-                    expr = parse(source)
+                    parsed: Expression | ExpressionError = parse(source)
                 except ExpressionError as exc:
-                    problems.append(Problem(at(*base, *sub), "bad-expression", str(exc),
-                                            "write e.g. `org == 'gi'` or `add(ruling_date, months=3)`"))
-                    continue
-                for name in sorted(expr.names - known_vars):
-                    problems.append(Problem(at(*base, *sub), "unknown-variable",
-                                            f"`{name}` is used in `{source}` but no step sets it",
-                                            "set it with `save:`, an option's `set:` or `compute:`, or fix the spelling"))
-                for call in sorted(expr.calls):
-                    if call not in FUNCTIONS:
-                        problems.append(Problem(at(*base, *sub), "bad-expression",
-                                                f"`{call}()` is not a function flows can use",
-                                                f"use one of: {', '.join(sorted(FUNCTIONS))}"))
-                for ref in deadline_refs(expr):
-                    if ref not in deadline_ids:
-                        problems.append(Problem(at(*base, *sub), "unknown-directory-entry",
-                                                f"deadline `{ref[0]}`/`{ref[1]}` is not in the directory",
-                                                "add the deadline rule to the entry in flows/directory/"))
+                    parsed = exc
+                found.append((self.at(flow_id, "steps", step_id, *sub), source, parsed))
+        return found
 
-        # reachability
-        reachable = set(reachable_steps(flow))
-        for step_id in flow.steps:
-            if step_id not in reachable:
-                problems.append(Problem(at("steps", step_id), "unreachable-step",
-                                        f"no path from `start` leads to step `{step_id}`",
-                                        "point a `next` at it, or delete it"))
+    @cached_property
+    def placeholders(self) -> dict[str, dict[str, set[str]]]:
+        """key -> language -> the variables that language's text reads."""
+        names: dict[str, dict[str, set[str]]] = {}
+        for lang in self.locales.languages:
+            for key, entry in self.locales.texts[lang].items():
+                names.setdefault(key, {})[lang] = placeholders(entry.source)
+        return names
 
-    problems.extend(_check_texts(used_keys, locales, known_vars, directory_ids))
-    problems.extend(_check_labels(flows, locales))
-    problems.extend(_check_markup(locales))
-    return problems
+    @cached_property
+    def text_directory_refs(self) -> list[tuple[str, str, LocaleText, set[str]]]:
+        """(key, language, text, the directory ids it uses as `d.<id>`) for every text."""
+        return [(key, lang, entry, directory_refs(entry.source))
+                for lang in self.locales.languages for key, entry in sorted(self.locales.texts[lang].items())]
 
 
-def _check_markup(locales: Locales) -> list[Problem]:
-    """Warn where a text breaks the one markup rule (bot/markup.py): a heading line and `- ` lists, nothing else."""
-    return [Problem(entry.where, "markup", f"`{key}` ({lang}): {what}", fix, severity="warning")
-            for lang in locales.languages for key, entry in sorted(locales.texts[lang].items())
-            for what, fix in markup_problems(entry.source)]
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One thing the checker checks; its name is the kind of every problem it reports."""
+
+    name: str
+    check: Callable[[Draft], Iterable[Problem]]
+    #: parts that must have loaded whole for what the rule says to be true
+    needs_whole: frozenset[Part] = frozenset()
 
 
-def _step_problems(step_id: str, step: Step, at: Callable[..., Where], flows: dict[str, Flow],
-                   directory_ids: set[str]) -> Iterator[Problem]:
-    """What one step's own kind can get wrong: a dead end, a missing flow, an unknown id."""
-    base = ("steps", step_id)
-    if step.kind in NEEDS_NEXT | {"ask"} and not step.next:
-        yield Problem(at(*base), "dead-end", f"step `{step_id}` ({step.kind}) has no `next`: "
-                      "the conversation would stop here",
-                      "add `next: <step>` or end the flow with an `end:` step")
-    match step:
-        case EndStep() | ForgetStep() if step.next:
-            yield Problem(at(*base, "next"), "dead-end",
-                          f"step `{step_id}` ends the flow, so its `next` is never used",
-                          "remove `next` or change the step kind")
-        case BranchStep() if not any(c.else_ for c in step.branch):
-            yield Problem(at(*base, "branch"), "dead-end",
-                          f"branch `{step_id}` has no `else` case: when no condition holds the conversation is stuck",
-                          "add a last case `- else: true` with a `next`")
-        case ChooseStep():
-            yield from _option_problems(step_id, step, at)
-        case CallStep() if step.call not in flows:
-            yield Problem(at(*base, "call"), "unknown-flow",
-                          f"step `{step_id}` calls flow `{step.call}`, which does not exist",
-                          f"use one of: {', '.join(sorted(flows))}")
-        case AskStep() if step.own_case and step.own_case not in flows:
-            yield Problem(at(*base, "own_case"), "unknown-flow",
-                          f"step `{step_id}` offers flow `{step.own_case}` for the own case, which does not exist",
-                          f"use one of: {', '.join(sorted(flows))}")
-        case ShowStep():
-            for i, entry in enumerate(step.show):
-                if entry not in directory_ids:
-                    yield Problem(at(*base, "show", i), "unknown-directory-entry",
-                                  f"`{entry}` is not in the directory (flows/directory/)",
-                                  "add the entry to the directory or fix the id")
-        case _:
-            pass  # the other kinds have no rule of their own beyond the shared ones
+def check_flows(draft: Draft) -> list[Problem]:
+    """Every problem every rule finds, rule by rule in the order of RULES."""
+    return [problem for rule in RULES if not rule.needs_whole & draft.incomplete
+            for problem in rule.check(draft)]
 
 
-def _option_problems(step_id: str, step: ChooseStep, at: Callable[..., Where]) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for i, option in enumerate(step.options):
-        if option.id in seen:
-            yield Problem(at("steps", step_id, "options", i, "id"), "duplicate-id",
+# ---------------------------------------------------------------- the rules, one function each
+
+
+def _unknown_next(draft: Draft) -> Iterator[Problem]:
+    for flow_id, flow in draft.flows.items():
+        if flow.start not in flow.steps:
+            yield Problem(draft.at(flow_id, "start"), "unknown-next",
+                          f"`start: {flow.start}` names no step of flow `{flow_id}`",
+                          f"name one of: {', '.join(sorted(flow.steps)) or '(no steps)'}")
+        for timer, target in flow.timers.items():
+            if target not in flow.steps:
+                yield Problem(draft.at(flow_id, "timers", timer), "unknown-next",
+                              f"timer `{timer}` goes to unknown step `{target}`", "name a step of this flow")
+        for step_id, step in flow.steps.items():
+            for sub, target in step.targets():
+                if target not in flow.steps:
+                    yield Problem(
+                        draft.at(flow_id, "steps", step_id, *sub), "unknown-next",
+                        f"step `{step_id}` goes to `{target}`, which is not a step of flow `{flow_id}`",
+                        f"use one of: {', '.join(sorted(flow.steps))}")
+
+
+def _dead_end(draft: Draft) -> Iterator[Problem]:
+    """A step where the conversation would stop, or a `next` that is never used."""
+    for flow_id, step_id, step in draft.steps():
+        base = ("steps", step_id)
+        if step.kind in NEEDS_NEXT | {"ask"} and not step.next:
+            yield Problem(draft.at(flow_id, *base), "dead-end", f"step `{step_id}` ({step.kind}) has no `next`: "
+                          "the conversation would stop here",
+                          "add `next: <step>` or end the flow with an `end:` step")
+        match step:
+            case EndStep() | ForgetStep() if step.next:
+                yield Problem(draft.at(flow_id, *base, "next"), "dead-end",
+                              f"step `{step_id}` ends the flow, so its `next` is never used",
+                              "remove `next` or change the step kind")
+            case BranchStep() if not any(c.else_ for c in step.branch):
+                yield Problem(draft.at(flow_id, *base, "branch"), "dead-end",
+                              f"branch `{step_id}` has no `else` case: when no condition holds the conversation "
+                              "is stuck", "add a last case `- else: true` with a `next`")
+            case _:
+                pass  # the other kinds cannot stop a conversation beyond a missing `next`
+
+
+def _unknown_flow(draft: Draft) -> Iterator[Problem]:
+    flows = draft.flows
+    for flow_id, step_id, step in draft.steps():
+        match step:
+            case CallStep() if step.call not in flows:
+                yield Problem(draft.at(flow_id, "steps", step_id, "call"), "unknown-flow",
+                              f"step `{step_id}` calls flow `{step.call}`, which does not exist",
+                              f"use one of: {', '.join(sorted(flows))}")
+            case AskStep() if step.own_case and step.own_case not in flows:
+                yield Problem(draft.at(flow_id, "steps", step_id, "own_case"), "unknown-flow",
+                              f"step `{step_id}` offers flow `{step.own_case}` for the own case, which does not exist",
+                              f"use one of: {', '.join(sorted(flows))}")
+            case _:
+                pass  # only these two kinds name another flow
+
+
+def _options(draft: Draft) -> Iterator[tuple[str, str, int, Option]]:
+    """(flow, step, index, option) of every option of every `choose` step."""
+    for flow_id, step_id, step in draft.steps():
+        if isinstance(step, ChooseStep):
+            for i, option in enumerate(step.options):
+                yield flow_id, step_id, i, option
+
+
+def _duplicate_id(draft: Draft) -> Iterator[Problem]:
+    seen: set[tuple[str, str, str]] = set()
+    for flow_id, step_id, i, option in _options(draft):
+        if (flow_id, step_id, option.id) in seen:
+            yield Problem(draft.at(flow_id, "steps", step_id, "options", i, "id"), "duplicate-id",
                           f"option id `{option.id}` appears twice in step `{step_id}`",
                           "give every option of a step its own id")
-        seen[option.id] = i
+        seen.add((flow_id, step_id, option.id))
+
+
+def _id_too_long(draft: Draft) -> Iterator[Problem]:
+    for flow_id, step_id, i, option in _options(draft):
         if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
-            yield Problem(at("steps", step_id, "options", i, "id"), "id-too-long",
+            yield Problem(draft.at(flow_id, "steps", step_id, "options", i, "id"), "id-too-long",
                           f"`{step_id}:{option.id}` is longer than Telegram's {CALLBACK_LIMIT} bytes for a button",
                           "use shorter step and option ids")
+
+
+def _bad_expression(draft: Draft) -> Iterator[Problem]:
+    for where, _source, expr in draft.expressions:
+        if isinstance(expr, ExpressionError):
+            yield Problem(where, "bad-expression", str(expr),
+                          "write e.g. `org == 'gi'` or `add(ruling_date, months=3)`")
+            continue
+        for call in sorted(expr.calls - FUNCTIONS):
+            yield Problem(where, "bad-expression", f"`{call}()` is not a function flows can use",
+                          f"use one of: {', '.join(sorted(FUNCTIONS))}")
+
+
+def _unknown_variable(draft: Draft) -> Iterator[Problem]:
+    """A variable an expression or a text reads that no step sets."""
+    known = draft.known_variables
+    for where, source, expr in draft.expressions:
+        for name in sorted(expr.names - known) if isinstance(expr, Expression) else ():
+            yield Problem(where, "unknown-variable", f"`{name}` is used in `{source}` but no step sets it",
+                          "set it with `save:`, an option's `set:` or `compute:`, or fix the spelling")
+    for key, per_lang in sorted(draft.placeholders.items()):
+        given = TEMPLATE_GLOBALS | NAMESPACE_GLOBALS.get(key.split(".", 1)[0], frozenset())
+        for lang, found in per_lang.items():
+            for name in sorted(found - known - given):
+                yield Problem(draft.locales.texts[lang][key].where, "unknown-variable",
+                              f"`{key}` uses `{{{{ {name} }}}}`, which no step sets",
+                              "set it in a flow or fix the spelling")
+
+
+def _unknown_directory_entry(draft: Draft) -> Iterator[Problem]:
+    """A `show:`, a preview, a deadline or a text that names an entry the directory lacks."""
+    ids = draft.directory_ids
+    for flow_id, step_id, step in draft.steps():
+        base = ("steps", step_id)
+        for i, entry in enumerate(step.show if isinstance(step, ShowStep) else ()):
+            if entry not in ids:
+                yield Problem(draft.at(flow_id, *base, "show", i), "unknown-directory-entry",
+                              f"`{entry}` is not in the directory (flows/directory/)",
+                              "add the entry to the directory or fix the id")
+        for missing in sorted(directory_refs(step.preview.url) - ids) if step.preview is not None else ():
+            yield Problem(draft.at(flow_id, *base, "preview", "url"), "unknown-directory-entry",
+                          f"the preview of step `{step_id}` uses `d.{missing}`, which is not in the directory",
+                          "add the entry to flows/directory/ or fix the id")
+    for where, _source, expr in draft.expressions:
+        for rule in deadline_refs(expr) if isinstance(expr, Expression) else ():
+            if rule not in draft.deadline_ids:
+                yield Problem(where, "unknown-directory-entry",
+                              f"deadline `{rule[0]}`/`{rule[1]}` is not in the directory",
+                              "add the deadline rule to the entry in flows/directory/")
+    for key, lang, text, refs in draft.text_directory_refs:
+        for name in sorted(refs - ids):
+            yield Problem(text.where, "unknown-directory-entry",
+                          f"`{key}` ({lang}) uses `d.{name}`, which is not in the directory",
+                          "add the entry to flows/directory/ or fix the id")
+
+
+def _used_text_keys(draft: Draft) -> dict[str, Where]:
+    """Every text key the flow set uses, with the first place that uses it.
+
+    The crisis replies, then per flow its title and its steps' texts, then the
+    texts that other texts name with t('...').
+    """
+    used: dict[str, Where] = dict(draft.extra_text_keys)
+    for flow_id, flow in draft.flows.items():
+        used.setdefault(flow.title, draft.at(flow_id, "title"))
+        for step_id, step in flow.steps.items():
+            for sub, key in step.text_keys():
+                used.setdefault(key, draft.at(flow_id, "steps", step_id, *sub))
+    for lang in draft.locales.languages:
+        for entry in draft.locales.texts[lang].values():
+            for ref in text_refs(entry.source):
+                used.setdefault(ref, entry.where)
+    return used
+
+
+def _missing_text_key(draft: Draft) -> Iterator[Problem]:
+    """A text the code or the flow set uses that a language lacks.
+
+    Code keys are checked per namespace the set provides: a set with any `desk.*`
+    text must have every `desk.*` text the desk uses; a set without the desk at all
+    (a test fixture) is not asked for its texts. The engine's `sys.*` always.
+    """
+    locales = draft.locales
+    provided = {key.split(".", 1)[0] for lang in locales.languages for key in locales.texts[lang]}
+    for key, where in sorted(draft.code_text_keys.items()):
+        namespace = key.split(".", 1)[0]
+        for lang in locales.languages if namespace == "sys" or namespace in provided else ():
+            if locales.lacks(lang, key):
+                yield Problem(where, "missing-text-key", f"the code uses text `{key}`, which has no `{lang}` version",
+                              f"add `{key}` to a file in locales/{lang}/")
+    for lang in locales.languages:
+        for other in locales.languages:
+            if locales.lacks(lang, f"sys.language_name.{other}"):
+                yield Problem(Where("bot/engine/system.py", 1, 1), "missing-text-key",
+                              f"the language menu needs `sys.language_name.{other}` in `{lang}`",
+                              f"add it to locales/{lang}/system.yaml")
+    for key, where in sorted(_used_text_keys(draft).items()):
+        for lang in locales.languages:
+            if locales.lacks(lang, key):
+                yield Problem(where, "missing-text-key", f"text `{key}` has no `{lang}` version",
+                              f"add `{key}` to a file in locales/{lang}/")
+
+
+def _locale_shape(draft: Draft) -> Iterator[Problem]:
+    """The texts the code reads as data (not shown as they are) have their shape."""
+    for lang in draft.locales.languages:
+        months = draft.locales.texts[lang].get(MONTH_NAMES_KEY)
+        if months is not None and draft.locales.month_names(lang) is None:
+            yield Problem(months.where, "locale-shape", f"`{MONTH_NAMES_KEY}` in `{lang}` does not name twelve months",
+                          "write the twelve months, January first, separated by commas (as in locales/en/system.yaml)")
+
+
+def _placeholder_mismatch(draft: Draft) -> Iterator[Problem]:
+    """A text that reads other variables in one language than in Dutch."""
+    locales = draft.locales
+    for key, names in sorted(draft.placeholders.items()):
+        if any(locales.unread(lang, key) for lang in locales.languages):
+            continue  # a language whose text of this key could not be read has nothing to compare yet
+        reference = names.get("nl") or next(iter(names.values()))
+        for lang, found in names.items():
+            if found != reference:
+                yield Problem(locales.texts[lang][key].where, "placeholder-mismatch",
+                              f"`{key}` in `{lang}` has different placeholders than in nl"
+                              f" (missing: {sorted(reference - found) or '-'}; extra: {sorted(found - reference) or '-'})",
+                              "use the same {{ names }} in every language")
 
 
 _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 
 
-def _check_labels(flows: dict[str, Flow], locales: Locales) -> list[Problem]:
+def _label_too_wide(draft: Draft) -> Iterator[Problem]:
     """Warn about an option label a phone may cut off (bot/phone.py), at the text to shorten.
 
     A placeholder counts as eight characters: a name or a date fills about that much."""
-    problems: list[Problem] = []
-    keys = sorted({option.label for flow in flows.values() for step in flow.steps.values()
-                   if isinstance(step, ChooseStep) for option in step.options})
-    for key in keys:
-        for lang in locales.languages:
-            entry = locales.texts[lang].get(key)
+    for key in sorted({option.label for *_, option in _options(draft)}):
+        for lang in draft.locales.languages:
+            entry = draft.locales.texts[lang].get(key)
             if entry is None:
                 continue  # missing-text-key says so already
-            shown = _TEMPLATE_PART.sub("x" * 8, entry.source).strip()
-            width = label_width(shown)
+            width = label_width(_TEMPLATE_PART.sub("x" * 8, entry.source).strip())
             if width > BUTTON_WIDTH:
-                problems.append(Problem(
+                yield Problem(
                     entry.where, "label-too-wide",
                     f"button `{key}` ({lang}) is about {width:.0f} characters wide; a phone shows about "
                     f"{BUTTON_WIDTH:.0f} and cuts the rest with \u2026",
                     "make the label short and distinct in its first 30 characters; put the full wording "
-                    "in the question's text", severity="warning"))
-    return problems
+                    "in the question's text", severity="warning")
 
 
-def _check_texts(used_keys: dict[str, Where], locales: Locales, known_vars: set[str],
-                 directory_ids: set[str]) -> list[Problem]:
-    problems: list[Problem] = []
-    langs = locales.languages
-    # keys referenced from templates with t('...') count as used too
-    for lang in langs:
-        for entry in locales.texts[lang].values():
-            for ref in text_refs(entry.source):
-                used_keys.setdefault(ref, entry.where)
-    for key, where in sorted(used_keys.items()):
-        for lang in langs:
-            if locales.lacks(lang, key):
-                problems.append(Problem(where, "missing-text-key",
-                                        f"text `{key}` has no `{lang}` version",
-                                        f"add `{key}` to a file in locales/{lang}/"))
-    all_keys = set().union(*(locales.texts[lang] for lang in langs)) if langs else set()
-    for key in sorted(all_keys):
-        variants = {lang: locales.texts[lang][key] for lang in langs if key in locales.texts[lang]}
-        names = {lang: placeholders(entry.source) for lang, entry in variants.items()}
-        reference = names.get("nl") or next(iter(names.values()))
-        # a language whose text of this key could not be read has nothing to compare yet
-        compare = not any(locales.unread(lang, key) for lang in langs)
-        for lang, found in names.items():
-            if compare and found != reference:
-                missing = sorted(reference - found)
-                extra = sorted(found - reference)
-                problems.append(Problem(variants[lang].where, "placeholder-mismatch",
-                                        f"`{key}` in `{lang}` has different placeholders than in nl"
-                                        f" (missing: {missing or '-'}; extra: {extra or '-'})",
-                                        "use the same {{ names }} in every language"))
-            given = TEMPLATE_GLOBALS | NAMESPACE_GLOBALS.get(key.split(".", 1)[0], frozenset())
-            for name in sorted(found - known_vars - given):
-                problems.append(Problem(variants[lang].where, "unknown-variable",
-                                        f"`{key}` uses `{{{{ {name} }}}}`, which no step sets",
-                                        "set it in a flow or fix the spelling"))
-        for lang, entry in variants.items():
-            for ref in sorted(directory_refs(entry.source) - directory_ids):
-                problems.append(Problem(entry.where, "unknown-directory-entry",
-                                        f"`{key}` ({lang}) uses `d.{ref}`, which is not in the directory",
-                                        "add the entry to flows/directory/ or fix the id"))
-    return problems
+def _markup(draft: Draft) -> Iterator[Problem]:
+    """Warn where a text breaks the one markup rule (bot/markup.py): a heading line and `- ` lists, nothing else."""
+    locales = draft.locales
+    for lang in locales.languages:
+        for key, entry in sorted(locales.texts[lang].items()):
+            for what, fix in markup_problems(entry.source):
+                yield Problem(entry.where, "markup", f"`{key}` ({lang}): {what}", fix, severity="warning")
 
 
-# ---------------------------------------------------------------- budgets
+def shown_entries(draft: Draft) -> dict[str, set[str]]:
+    """Each way the flow set reaches a directory entry, with the ids it reaches.
+
+    A `show:` step lists it (a card); a text (or a step's preview) uses one of its
+    facts as `d.<id>`; a flow computes a deadline from it; the glossary explains it
+    when asked ("wat is een OTS?"), at any step.
+    """
+    cards = {entry for _, _, step in draft.steps() if isinstance(step, ShowStep) for entry in step.show}
+    texts = {ref for *_, refs in draft.text_directory_refs for ref in refs}
+    texts |= {ref for _, _, step in draft.steps() if step.preview is not None
+              for ref in directory_refs(step.preview.url)}
+    deadlines = {ref[0] for _, _, expr in draft.expressions if isinstance(expr, Expression)
+                 for ref in deadline_refs(expr)}
+    return {"show": cards, "text": texts, "deadline": deadlines, "glossary": set(draft.explained)}
+
+
+def _unused_directory_entry(draft: Draft) -> Iterator[Problem]:
+    """Warn about a researched fact nobody is shown: it helps no one and goes stale unnoticed."""
+    shown = set().union(*shown_entries(draft).values())
+    for entry_id, where in sorted(draft.entry_places.items()):
+        if entry_id not in shown:
+            yield Problem(where, "unused-directory-entry",
+                          f"`{entry_id}` is shown by no flow: no `show:` step lists it, no text uses "
+                          f"`d.{entry_id}`, no flow computes a deadline from it",
+                          f"show it where it helps a person (`show: [{entry_id}]` in a flow, or "
+                          f"`{{{{ d.{entry_id}.phone }}}}` in a text), or delete the entry", severity="warning")
+
+
+def _unreachable_step(draft: Draft) -> Iterator[Problem]:
+    for flow_id, flow in draft.flows.items():
+        reachable = set(reachable_steps(flow))
+        for step_id in flow.steps:
+            if step_id not in reachable:
+                yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step",
+                              f"no path from `start` leads to step `{step_id}`", "point a `next` at it, or delete it")
 
 
 #: What a moderator is told when a text or expression outgrows its budget.
 BUDGET_FIX = ("keep loops short and do not build texts by repeating or replacing: "
               "a text may be at most 100,000 characters and a loop at most 100,000 turns (see docs/FLOWS.md)")
+
+
 def _sample() -> str:
     """An answer as long as a user may type one (the engine refuses longer ones)."""
     return ("Voorbeeld 12, 1234 AB. " * (MAX_INPUT // 23 + 1))[:MAX_INPUT]
 
 
-def check_budgets(flows: dict[str, Flow], positions: dict[str, Positions], locales: Locales,
-                  views: dict[str, dict[str, dict[str, Any]]]) -> list[Problem]:
+def _over_budget(draft: Draft) -> Iterator[Problem]:
     """Try every expression and every text that loops, calls or builds, with sample answers.
 
     Each variable is given the longest answer a user may type. What goes over
@@ -365,31 +504,50 @@ def check_budgets(flows: dict[str, Flow], positions: dict[str, Positions], local
     in an apology to users later. Other failures are not: sample values do not
     suit every expression (a date, a number), and the other rules check shape.
     """
-    problems: list[Problem] = []
     sample = _sample()
-    values = dict.fromkeys(variables_set(flows), sample)
+    values = dict.fromkeys(variables_set(draft.flows), sample)
     functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DATA_FUNCTIONS, lambda *_: "2026-01-01")
-    for flow_id, flow in flows.items():
-        for step_id, step in flow.steps.items():
-            for sub, source in step.expressions():
-                try:
-                    evaluate(parse(source), values, functions)
-                except ExpressionBudgetExceeded as exc:
-                    problems.append(Problem(positions[flow_id].of(("steps", step_id, *sub)), "over-budget",
-                                            f"`{source}` goes over its budget with sample answers: {exc}", BUDGET_FIX))
-                except Exception:  # noqa: S112 - only the budget is checked here (see the docstring)
-                    continue
-    for lang in locales.languages:
-        for key, entry in locales.texts[lang].items():
+    for where, source, expr in draft.expressions:
+        try:
+            if isinstance(expr, Expression):
+                evaluate(expr, values, functions)
+        except ExpressionBudgetExceeded as exc:
+            yield Problem(where, "over-budget", f"`{source}` goes over its budget with sample answers: {exc}",
+                          BUDGET_FIX)
+        except Exception:  # noqa: S112 - only the budget is checked here (see the docstring)
+            continue
+    for lang in draft.locales.languages:
+        for key, entry in draft.locales.texts[lang].items():
             if entry.growing is None:
                 continue
             context: dict[str, Any] = dict.fromkeys(entry.growing, sample)
-            context.update(lang=lang, d=views.get(lang, {}), t=lambda _key: sample)
+            context.update(lang=lang, d=draft.directory_views.get(lang, {}), t=lambda _key: sample)
             try:
                 render_bounded(entry.template(), context)
             except TemplateBudgetExceeded as exc:
-                problems.append(Problem(entry.where, "over-budget",
-                                        f"`{key}` ({lang}) goes over its budget with sample answers: {exc}", BUDGET_FIX))
+                yield Problem(entry.where, "over-budget",
+                              f"`{key}` ({lang}) goes over its budget with sample answers: {exc}", BUDGET_FIX)
             except Exception:  # noqa: S112 - as above
                 continue
-    return problems
+
+
+#: Every rule, in the order `check` reports them. A rule that needs a part whole is
+#: skipped when a file of that part did not load (see Draft).
+RULES: tuple[Rule, ...] = (
+    Rule("unknown-next", _unknown_next),
+    Rule("unreachable-step", _unreachable_step),
+    Rule("dead-end", _dead_end),
+    Rule("unknown-flow", _unknown_flow, needs_whole=frozenset({"flows"})),
+    Rule("duplicate-id", _duplicate_id),
+    Rule("id-too-long", _id_too_long),
+    Rule("bad-expression", _bad_expression),
+    Rule("unknown-variable", _unknown_variable, needs_whole=frozenset({"flows"})),
+    Rule("unknown-directory-entry", _unknown_directory_entry, needs_whole=frozenset({"directory"})),
+    Rule("missing-text-key", _missing_text_key),
+    Rule("locale-shape", _locale_shape),
+    Rule("placeholder-mismatch", _placeholder_mismatch),
+    Rule("label-too-wide", _label_too_wide),
+    Rule("markup", _markup),
+    Rule("over-budget", _over_budget),
+    Rule("unused-directory-entry", _unused_directory_entry, needs_whole=frozenset({"flows", "locales"})),
+)

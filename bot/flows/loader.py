@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,16 @@ from bot.directory import (
     FALLBACK,
     WRITTEN_IN,
     CardWords,
+    Directory,
     DirectoryError,
+    Entry,
     load_directory,
     provenance_gaps,
     render_card,
     source_line,
     stale_entries,
 )
-from bot.flows.check import check_budgets, check_code_texts, check_flows, code_text_keys
+from bot.flows.check import Draft, Part, check_flows, code_text_keys
 from bot.flows.flowset import DeadlineRule, FlowSet
 from bot.flows.model import Flow
 from bot.flows.problems import FlowSetInvalid, Problem
@@ -97,106 +100,131 @@ def load_flowset(
 
     ``today`` (the Dutch date) decides which facts are stale and ``loaded_at`` is shown to
     moderators; both come from the product's clock, the system clock when not given."""
-    root = root or flows_dir.parent
-    today = today or SYSTEM.today()
-    loaded_at = loaded_at or SYSTEM()
-    problems: list[Problem] = []
-    flows: dict[str, Flow] = {}
-    positions: dict[str, Positions] = {}
-    seen_files: list[Path] = []
-    unloaded = False  # a flow file that did not load (its steps are unknown to the checks)
+    reading = read_flowset(flows_dir, locales_dir, root=root or flows_dir.parent, today=today or SYSTEM.today(),
+                           directory_max_age_days=directory_max_age_days, entry_flow=entry_flow)
+    problems = reading.problems + check_flows(reading.draft)
+    if any(p.severity == "error" for p in problems):
+        raise FlowSetInvalid(problems)
+    return _flowset(reading, flows_dir, entry_flow, loaded_at or SYSTEM(), problems)
 
+
+@dataclass(slots=True)
+class Reading:
+    """What a load read from disk, before the checker's rules ran over it."""
+
+    draft: Draft
+    #: what reading itself found (a file that does not parse, a wrong value ...)
+    problems: list[Problem]
+    #: every file that makes up the set: a change to any of them is a new version
+    files: list[Path]
+    directory: _Directory
+    crisis: Any
+    crisis_routes: dict[str, tuple[str, str]]
+
+
+def read_flowset(flows_dir: Path, locales_dir: Path, *, root: Path, today: date,
+                 directory_max_age_days: int = 365, entry_flow: str = "main") -> Reading:
+    """Read every part of a flow set as far as it loads, collecting what is wrong on the way.
+
+    Raises FlowSetInvalid only when there is no flows directory to read at all."""
     if not flows_dir.is_dir():
         raise FlowSetInvalid([Problem(Where(shown_path(flows_dir, root), 1, 1), "missing-flows",
                                       "the flows directory does not exist",
                                       "set WEGWIJZER_FLOWS_DIR or create the directory")])
-    for file in sorted(flows_dir.glob("*.yaml")):
-        if file.name in NOT_FLOWS:
-            continue
-        seen_files.append(file)
-        shown = shown_path(file, root)
-        try:
-            data, pos = load_yaml(file, shown)
-        except YamlSyntaxError as exc:
-            problems.append(Problem(exc.where, "duplicate-id" if exc.duplicate else "yaml-syntax",
-                                    exc.problem, exc.fix))
-            unloaded = True
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem(Where(shown, 1, 1), "schema", "a flow file is a mapping",
-                                    "start with `flow: <id>`"))
-            unloaded = True
-            continue
-        try:
-            flow = Flow.model_validate(data)
-        except ValidationError as exc:
-            problems.extend(_pydantic_problems(exc, pos, "flow", path_of=untagged))
-            unloaded = True
-            continue
-        if flow.flow in flows:
-            problems.append(Problem(pos.of(("flow",)), "duplicate-id",
-                                    f"flow id `{flow.flow}` is also used by {positions[flow.flow].file}",
-                                    "give every flow its own id"))
-            continue
-        flows[flow.flow] = flow
-        positions[flow.flow] = pos
-
+    flows = _read_flows(flows_dir, root)
     locales, locale_problems = load_locales(locales_dir, root)
-    problems.extend(Problem(lp.where, lp.kind, lp.message, lp.fix) for lp in locale_problems)
-    seen_files.extend(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else [])
-
     directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
                                 locales, locales_dir)
-    problems.extend(directory.problems)
-    seen_files.extend(directory.files)
-
-    crisis, crisis_routes, crisis_keys, crisis_problems = _load_crisis(flows_dir / "crisis.yaml", root)
-    problems.extend(crisis_problems)
-    if (flows_dir / "crisis.yaml").exists():
-        seen_files.append(flows_dir / "crisis.yaml")
-    if crisis is not None and crisis.model_path is not None:
-        seen_files.append(crisis.model_path)
-
-    if entry_flow not in flows and not any(p.severity == "error" for p in problems):
+    crisis = _read_crisis(flows_dir / "crisis.yaml", root)
+    problems = [*flows.problems, *(Problem(lp.where, lp.kind, lp.message, lp.fix) for lp in locale_problems),
+                *directory.problems, *crisis.problems]
+    if entry_flow not in flows.flows and not any(p.severity == "error" for p in problems):
         problems.append(Problem(Where(shown_path(flows_dir, root), 1, 1), "unknown-flow",
                                 f"the entry flow `{entry_flow}` does not exist",
                                 f"add flows/{entry_flow}.yaml or set the entry flow"))
+    parts: tuple[tuple[Part, bool], ...] = (("flows", flows.unloaded), ("directory", directory.unloaded),
+                                            ("locales", bool(locale_problems)))
+    incomplete = frozenset(part for part, broken in parts if broken)
+    draft = Draft(flows.flows, flows.positions, locales, frozenset(directory.views_ids),
+                  frozenset(directory.deadlines), directory.views, directory.places, frozenset(directory.typed),
+                  crisis.text_keys, code_text_keys(Path(__file__).resolve().parent.parent), incomplete)
+    files = [*flows.files, *(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else []),
+             *directory.files, *crisis.files]
+    return Reading(draft, problems, files, directory, crisis.detector, crisis.routes)
 
-    problems.extend(check_code_texts(locales, code_text_keys(Path(__file__).resolve().parent.parent)))
-    cross = check_flows(flows, positions, locales, set(directory.views_ids),
-                        set(directory.deadlines), crisis_keys)
-    if unloaded:
-        # The broken file may set variables and define flows that other files use: "no step
-        # sets it" / "does not exist" would send the moderator to files that are fine.
-        cross = [p for p in cross if p.kind not in ("unknown-variable", "unknown-flow")]
-    if directory.unloaded:
-        cross = [p for p in cross if p.kind != "unknown-directory-entry"]  # the same, for the directory
-    problems.extend(cross)
-    problems.extend(check_budgets(flows, positions, locales, directory.views))
 
-    if any(p.severity == "error" for p in problems):
-        raise FlowSetInvalid(problems)
-
-    deeplinks = {f.deeplink: f.flow for f in flows.values() if f.deeplink}
-    deeplinks.update({f.flow: f.flow for f in flows.values()})
-    flowset = FlowSet(
-        flows=flows,
-        positions=positions,
-        locales=locales,
+def _flowset(reading: Reading, flows_dir: Path, entry_flow: str, loaded_at: datetime,
+             problems: list[Problem]) -> FlowSet:
+    """The running set, from a reading that passed every rule."""
+    draft, directory = reading.draft, reading.directory
+    deeplinks = {f.deeplink: f.flow for f in draft.flows.values() if f.deeplink}
+    deeplinks.update({f.flow: f.flow for f in draft.flows.values()})
+    return FlowSet(
+        flows=draft.flows,
+        positions=draft.positions,
+        locales=draft.locales,
         directory_views=directory.views,
         cards=directory.cards,
         deadlines=directory.deadlines,
-        crisis=crisis,
-        crisis_routes=crisis_routes,
+        crisis=reading.crisis,
+        crisis_routes=reading.crisis_routes,
         municipalities=_municipalities(flows_dir / "directory"),
         glossary=GlossaryIndex(directory.typed),
-        version=_version(seen_files),
+        version=_version(reading.files),
         loaded_at=loaded_at.astimezone(UTC).isoformat(timespec="seconds"),
         entry_flow=entry_flow,
         deeplinks=deeplinks,
         warnings=[p for p in problems if p.severity == "warning"],
     )
-    return flowset
+
+
+# ---------------------------------------------------------------- flows
+
+
+@dataclass(slots=True)
+class _Flows:
+    flows: dict[str, Flow] = field(default_factory=dict)
+    positions: dict[str, Positions] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: a flow file that did not load: its steps are unknown to the rules
+    unloaded: bool = False
+
+
+def _read_flows(flows_dir: Path, root: Path) -> _Flows:
+    """Every flow file of the directory, each on its own: one broken file does not hide the others."""
+    out = _Flows()
+    for file in sorted(flows_dir.glob("*.yaml")):
+        if file.name in NOT_FLOWS:
+            continue
+        out.files.append(file)
+        flow, pos, problems = _read_flow(file, shown_path(file, root))
+        out.problems.extend(problems)
+        if flow is None or pos is None:
+            out.unloaded = True
+        elif flow.flow in out.flows:
+            out.problems.append(Problem(pos.of(("flow",)), "duplicate-id",
+                                        f"flow id `{flow.flow}` is also used by {out.positions[flow.flow].file}",
+                                        "give every flow its own id"))
+        else:
+            out.flows[flow.flow] = flow
+            out.positions[flow.flow] = pos
+    return out
+
+
+def _read_flow(file: Path, shown: str) -> tuple[Flow | None, Positions | None, list[Problem]]:
+    try:
+        data, pos = load_yaml(file, shown)
+    except YamlSyntaxError as exc:
+        return None, None, [Problem(exc.where, "duplicate-id" if exc.duplicate else "yaml-syntax",
+                                    exc.problem, exc.fix)]
+    if not isinstance(data, dict):
+        return None, None, [Problem(Where(shown, 1, 1), "schema", "a flow file is a mapping",
+                                    "start with `flow: <id>`")]
+    try:
+        return Flow.model_validate(data), pos, []
+    except ValidationError as exc:
+        return None, None, _pydantic_problems(exc, pos, "flow", path_of=untagged)
 
 
 # ---------------------------------------------------------------- directory
@@ -208,6 +236,8 @@ class _Directory:
         self.cards: dict[str, dict[str, str]] = {}
         self.deadlines: dict[tuple[str, str], DeadlineRule] = {}
         self.views_ids: set[str] = set()
+        #: entry id -> where its id is written (for a warning about the whole entry)
+        self.places: dict[str, Where] = {}
         #: entry id -> the words people type for it ("wat is een OTS?"): bot.glossary
         self.typed: dict[str, list[str]] = {}
         self.problems: list[Problem] = []
@@ -225,26 +255,7 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
     out = _Directory()
     if not directory.is_dir():
         return out
-    languages = locales.languages
-    words: dict[str, CardWords] = {}
-    for lang in languages:
-        if lang not in WRITTEN_IN:
-            out.problems.append(Problem(
-                Where(shown_path(locales_dir / lang, root), 1, 1), "directory-language",
-                f"the directory (flows/directory) is written in {' and '.join(WRITTEN_IN)}: `{lang}` cards "
-                f"show the names and notes of bodies in `{FALLBACK}`",
-                f"nothing to do if that is acceptable; otherwise ask a developer to add `{lang}` to the "
-                "directory's languages (bot/directory.py, WRITTEN_IN)", severity="warning"))
-        keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
-        missing = [key for key in keys if not locales.has(lang, key)]
-        for key in (key for key in missing if locales.lacks(lang, key)):
-            out.problems.append(Problem(
-                Where(shown_path(locales_dir / lang, root), 1, 1), "missing-text-key",
-                f"text `{key}` (a word on every directory card) has no `{lang}` version",
-                f"add `{key}` to locales/{lang}/directory.yaml"))
-        if not missing:
-            words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys},
-                                               locales.month_names(lang))
+    words = _card_words(locales, locales_dir, root, out.problems)
     # the municipality lists (*.tsv) are part of the set: a change to them is a new version
     out.files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.tsv"))
     try:
@@ -260,59 +271,96 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         if entry.typed:
             out.typed[entry_id] = list(entry.typed)
         out.views_ids.add(entry_id)
+        out.places[entry_id] = loaded.place(entry_id)
         out.cards[entry_id] = {}
-        for lang in languages:
-            view: dict[str, Any] = {
-                "name": entry.name[lang],
-                "purpose": entry.purpose[lang],
-                "phone": entry.phone or "",
-                "phone_alt": entry.phone_alt or "",
-                "website": entry.website or "",
-                "email": entry.email or "",
-                "postal_address": entry.postal_address or "",
-                "hours": entry.hours[lang] if entry.hours else "",
-                "cost": entry.cost or "",
-                "source": entry.source,
-                "checked": entry.checked.isoformat() if entry.checked else "",
-                "checked_live": entry.checked_live,
-                "researched": entry.researched.isoformat() if entry.researched else "",
-                "confidence": entry.confidence,
-                "note": entry.confidence_note[lang] if entry.confidence_note else "",
-            }
-            # deadline notes for texts: d.<id>.deadlines.<rule>.note / counted_from / confidence_note
-            view["deadlines"] = {
-                deadline.id: {
-                    "period": _period_words(deadline.period.units(), lang, locales),
-                    "counted_from": deadline.counted_from[lang],
-                    "note": deadline.note[lang] if deadline.note else "",
-                    "confidence": deadline.confidence,
-                    "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
-                    "source": deadline.source,
-                    # "Bron: <page>, nog niet opnieuw gecontroleerd": what a text shows under a deadline
-                    "source_line": source_line(deadline.source, entry.checked, lang, words[lang])
-                    if lang in words else deadline.source,
-                }
-                for deadline in entry.deadlines
-            }
-            for name, value in (entry.value or {}).items():
-                view[name] = value.isoformat() if isinstance(value, date) else value
-            out.views.setdefault(lang, {})[entry_id] = view
+        for lang in locales.languages:
+            out.views.setdefault(lang, {})[entry_id] = _view(entry, lang, locales, words.get(lang))
             if lang in words:
                 out.cards[entry_id][lang] = render_card(entry, lang, words[lang])
         for deadline in entry.deadlines:
             units = dict(deadline.period.units())
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
+    out.problems.extend(_directory_warnings(loaded, max_age, today))
+    return out
+
+
+def _card_words(locales: Locales, locales_dir: Path, root: Path, problems: list[Problem]) -> dict[str, CardWords]:
+    """The words on a card (phone, website, checked on ...) per language that has them all."""
+    words: dict[str, CardWords] = {}
+    for lang in locales.languages:
+        where = Where(shown_path(locales_dir / lang, root), 1, 1)
+        if lang not in WRITTEN_IN:
+            problems.append(Problem(
+                where, "directory-language",
+                f"the directory (flows/directory) is written in {' and '.join(WRITTEN_IN)}: `{lang}` cards "
+                f"show the names and notes of bodies in `{FALLBACK}`",
+                f"nothing to do if that is acceptable; otherwise ask a developer to add `{lang}` to the "
+                "directory's languages (bot/directory.py, WRITTEN_IN)", severity="warning"))
+        keys = [CARD_TEXT_PREFIX + key for key in CARD_TEXT_KEYS]
+        missing = [key for key in keys if not locales.has(lang, key)]
+        for key in (key for key in missing if locales.lacks(lang, key)):
+            problems.append(Problem(
+                where, "missing-text-key",
+                f"text `{key}` (a word on every directory card) has no `{lang}` version",
+                f"add `{key}` to locales/{lang}/directory.yaml"))
+        if not missing:
+            words[lang] = CardWords.from_texts({key: locales.render(lang, key, {}) for key in keys},
+                                               locales.month_names(lang))
+    return words
+
+
+def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) -> dict[str, Any]:
+    """One entry's fields in one language, as templates read them (`d.<entry>.phone`)."""
+    view: dict[str, Any] = {
+        "name": entry.name[lang],
+        "purpose": entry.purpose[lang],
+        "phone": entry.phone or "",
+        "phone_alt": entry.phone_alt or "",
+        "website": entry.website or "",
+        "email": entry.email or "",
+        "postal_address": entry.postal_address or "",
+        "hours": entry.hours[lang] if entry.hours else "",
+        "cost": entry.cost or "",
+        "source": entry.source,
+        "checked": entry.checked.isoformat() if entry.checked else "",
+        "checked_live": entry.checked_live,
+        "researched": entry.researched.isoformat() if entry.researched else "",
+        "confidence": entry.confidence,
+        "note": entry.confidence_note[lang] if entry.confidence_note else "",
+    }
+    # deadline notes for texts: d.<id>.deadlines.<rule>.note / counted_from / confidence_note
+    view["deadlines"] = {
+        deadline.id: {
+            "period": _period_words(deadline.period.units(), lang, locales),
+            "counted_from": deadline.counted_from[lang],
+            "note": deadline.note[lang] if deadline.note else "",
+            "confidence": deadline.confidence,
+            "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
+            "source": deadline.source,
+            # "Bron: <page>, nog niet opnieuw gecontroleerd": what a text shows under a deadline
+            "source_line": source_line(deadline.source, entry.checked, lang, words)
+            if words is not None else deadline.source,
+        }
+        for deadline in entry.deadlines
+    }
+    for name, value in (entry.value or {}).items():
+        view[name] = value.isoformat() if isinstance(value, date) else value
+    return view
+
+
+def _directory_warnings(loaded: Directory, max_age: int, today: date) -> list[Problem]:
+    """Facts not looked at for long, and sources that do not say enough (bot.directory's checks)."""
+    problems = []
     for stale in stale_entries(loaded.entries, max_age, today):
         live = loaded.entries[stale.entry_id].checked == stale.checked
-        out.problems.append(Problem(
+        problems.append(Problem(
             loaded.where(stale.entry_id, "checked" if live else "researched"), "stale-directory-entry",
             f"`{stale.entry_id}` was last {'checked' if live else 'researched'} {stale.age_days} days ago "
             f"({stale.checked})",
             "check the facts at the source and update `checked:`", severity="warning"))
     gaps = [Problem(loaded.where(gap.entry_id, *gap.path), gap.kind, gap.message, gap.fix, severity="warning")
             for gap in provenance_gaps(loaded.entries)]
-    out.problems.extend(sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col)))
-    return out
+    return problems + sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col))
 
 
 #: The words of a period's unit (one, more), e.g. "2 weken", in locales/<lang>/dates.yaml.
@@ -332,6 +380,24 @@ def _period_words(units: list[tuple[str, int]], lang: str, locales: Locales) -> 
         word = locales.render(lang, key, {}) if locales.has(lang, key) else unit
         parts.append(f"{count} {word}")
     return " ".join(parts)
+
+
+@dataclass(slots=True)
+class _Crisis:
+    detector: Any  # bot.crisis.CrisisDetector, None without flows/crisis.yaml (or when it is broken)
+    routes: dict[str, tuple[str, str]]
+    #: the texts crisis.yaml names (replies, checks), with where it names each
+    text_keys: dict[str, Where]
+    problems: list[Problem]
+    files: list[Path]
+
+
+def _read_crisis(path: Path, root: Path) -> _Crisis:
+    detector, routes, keys, problems = _load_crisis(path, root)
+    files = [path] if path.exists() else []
+    if detector is not None and detector.model_path is not None:
+        files.append(detector.model_path)
+    return _Crisis(detector, routes, keys, problems, files)
 
 
 def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]], dict[str, Where], list[Problem]]:
