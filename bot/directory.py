@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -248,87 +248,78 @@ def directory_json_schema() -> dict[str, Any]:
 # ----------------------------------------------------------- cross-field rules
 
 
-def entry_problems(entry: Entry) -> list[tuple[PathKey, str, str]]:
+#: One cross-field problem: (path inside the entry, message, hint).
+EntryProblem = tuple[PathKey, str, str]
+
+#: A field that means nothing without another one: (dependent, required).
+NEEDS_FIELD = (("phone_alt", "phone"), ("phone_note", "phone"), ("cost_note", "cost"))
+
+
+def entry_problems(entry: Entry) -> list[EntryProblem]:
     """Rules that span several fields: (path inside the entry, message, hint).
 
     Kept out of the pydantic validators so each problem can point at the exact
     field a moderator has to change, not at the whole entry.
     """
-    problems: list[tuple[PathKey, str, str]] = []
+    return [*_provenance_problems(entry), *_deadline_problems(entry), *_field_problems(entry)]
+
+
+def _provenance_problems(entry: Entry) -> Iterator[EntryProblem]:
+    """The entry says when its facts were looked at, and how sure they are."""
     if entry.checked is None and entry.researched is None:
-        problems.append(
-            (
-                ("source",),
-                "the entry says neither when its facts were checked live (checked:) nor when they were "
-                "taken from research (researched:)",
-                (
-                    "add checked: YYYY-MM-DD if you opened the source and confirmed the facts that day, "
-                    "otherwise researched: YYYY-MM-DD with the date they were taken over"
-                ),
-            )
+        yield (
+            ("source",),
+            "the entry says neither when its facts were checked live (checked:) nor when they were "
+            "taken from research (researched:)",
+            "add checked: YYYY-MM-DD if you opened the source and confirmed the facts that day, "
+            "otherwise researched: YYYY-MM-DD with the date they were taken over",
         )
     if entry.confidence != "verified" and entry.confidence_note is None:
-        problems.append(
-            (
-                ("confidence",),
-                f"confidence is {entry.confidence!r} but confidence_note is missing",
-                (
-                    "add confidence_note: {nl: ..., en: ...} telling the user "
-                    "plainly what is uncertain and what to do (e.g. check the website)"
-                ),
-            )
+        yield (
+            ("confidence",),
+            f"confidence is {entry.confidence!r} but confidence_note is missing",
+            "add confidence_note: {nl: ..., en: ...} telling the user "
+            "plainly what is uncertain and what to do (e.g. check the website)",
         )
+
+
+def _deadline_problems(entry: Entry) -> Iterator[EntryProblem]:
+    """Each deadline has one unit, a note when unsure, and its own id."""
     for i, item in enumerate(entry.deadlines):
         if item.confidence != "verified" and item.confidence_note is None:
-            problems.append(
-                (
-                    ("deadlines", i, "confidence"),
-                    f"deadline {item.id!r}: {item.confidence!r} needs confidence_note",
-                    "add confidence_note: {nl: ..., en: ...} to this deadline",
-                )
+            yield (
+                ("deadlines", i, "confidence"),
+                f"deadline {item.id!r}: {item.confidence!r} needs confidence_note",
+                "add confidence_note: {nl: ..., en: ...} to this deadline",
             )
         if len(item.period.units()) != 1:
-            problems.append(
-                (
-                    ("deadlines", i, "period"),
-                    f"deadline {item.id!r}: give exactly one of days/weeks/months/years",
-                    "write e.g. period: {weeks: 6}",
-                )
+            yield (
+                ("deadlines", i, "period"),
+                f"deadline {item.id!r}: give exactly one of days/weeks/months/years",
+                "write e.g. period: {weeks: 6}",
             )
     seen: set[str] = set()
     for i, item in enumerate(entry.deadlines):
         if item.id in seen:
-            problems.append(
-                (
-                    ("deadlines", i, "id"),
-                    f"deadline id {item.id!r} is used twice in this entry",
-                    "give every deadline of an entry its own id",
-                )
+            yield (
+                ("deadlines", i, "id"),
+                f"deadline id {item.id!r} is used twice in this entry",
+                "give every deadline of an entry its own id",
             )
         seen.add(item.id)
-    pairs: list[tuple[str, str]] = [
-        ("phone_alt", "phone"),
-        ("phone_note", "phone"),
-        ("cost_note", "cost"),
-    ]
-    for dependent, required in pairs:
+
+
+def _field_problems(entry: Entry) -> Iterator[EntryProblem]:
+    """A field that means nothing without another one."""
+    for dependent, required in NEEDS_FIELD:
         if getattr(entry, dependent) is not None and getattr(entry, required) is None:
-            problems.append(
-                (
-                    (dependent,),
-                    f"{dependent} is set but {required} is missing",
-                    f"add {required}: or remove {dependent}:",
-                )
-            )
+            yield ((dependent,), f"{dependent} is set but {required} is missing", f"add {required}: or remove {dependent}:")
     if entry.lead_with == "website" and entry.website is None:
-        problems.append(
-            (
-                ("lead_with",),
-                "lead_with is 'website' but the entry has no website",
-                "add website: https://... or remove lead_with:",
-            )
+        yield (
+            ("lead_with",),
+            "lead_with is 'website' but the entry has no website",
+            "add website: https://... or remove lead_with:",
         )
-    return problems
 
 
 # -------------------------------------------------------------------- problems

@@ -32,7 +32,7 @@ from jinja2.visitor import NodeTransformer
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
 from bot.dates import format_date
-from bot.flows.source import Where, YamlSyntaxError, load_yaml, shown_path
+from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 #: The text with a language's month names, January first, separated by commas.
 MONTH_NAMES_KEY = "sys.month_names"
@@ -286,69 +286,80 @@ TEMPLATE_FIX = ("write each placeholder as `{{ name }}` (two braces on both side
 def load_locales(directory: Path, root: Path | None = None) -> tuple[Locales, list[LocaleProblem]]:
     """Read locales/<lang>/*.yaml; return what loaded plus every problem found."""
     locales = Locales()
-    problems: list[LocaleProblem] = []
     if not directory.is_dir():
-        problems.append(LocaleProblem(
+        return locales, [LocaleProblem(
             Where(shown_path(directory, root), 1, 1), "missing-locales", "the locales directory does not exist",
             "create it with one folder per language (locales/nl/, locales/en/), or point --locales "
-            "(WEGWIJZER_LOCALES_DIR) at the directory that has them"))
-        return locales, problems
+            "(WEGWIJZER_LOCALES_DIR) at the directory that has them")]
+    problems: list[LocaleProblem] = []
     names: dict[tuple[str, str], set[str]] = {}  # (lang, file name) -> its top-level keys
     unread_files: list[tuple[str, Path]] = []
     for lang_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
         lang = lang_dir.name
-        table = locales.texts.setdefault(lang, {})
-        unreadable = locales.unreadable.setdefault(lang, set())
+        locales.texts.setdefault(lang, {})
+        locales.unreadable.setdefault(lang, set())
         for file in sorted(lang_dir.glob("*.yaml")):
-            shown = shown_path(file, root)
-            try:
-                data, pos = load_yaml(file, shown)
-            except YamlSyntaxError as exc:
-                if exc.duplicate:
-                    problems.append(LocaleProblem(
-                        exc.where, "duplicate-text-key", exc.problem,
-                        DUPLICATE_FIX))
-                else:
-                    problems.append(LocaleProblem(exc.where, "yaml-syntax", exc.problem, exc.fix))
+            data, pos, unreadable = _read_locale_file(file, shown_path(file, root))
+            problems.extend(unreadable)
+            if unreadable:
                 unread_files.append((lang, file))
-                continue
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                problems.append(LocaleProblem(
-                    pos.of(()), "locale-shape", "a locale file is a mapping of keys to texts, not a list or one text",
-                    f"start with a name such as `{file.stem}:` and put `key: text` lines under it, "
-                    f"indented by two spaces (as in locales/nl/{file.name})"))
-                unread_files.append((lang, file))
-                continue
-            names[(lang, file.name)] = {str(key) for key in data}
-            flat: dict[str, tuple[Any, tuple[str, ...]]] = {}
-            _flatten(data, "", flat, ())
-            for key, (value, path) in flat.items():
-                where = pos.of(path)
-                if not isinstance(value, str):
-                    what, fix = _not_a_text(value, path[-1] if path else key)
-                    problems.append(LocaleProblem(where, "locale-shape", f"`{key}` is {what}, not a text", fix))
-                    unreadable.add(key)
-                    continue
-                if key in table:
-                    problems.append(LocaleProblem(
-                        where, "duplicate-text-key", f"`{key}` is already defined at {table[key].where}",
-                        DUPLICATE_FIX))
-                    continue
-                try:
-                    tree = ENV.parse(value)
-                except TemplateSyntaxError as exc:
-                    problems.append(LocaleProblem(_template_line(file, pos.value_of(path), exc.lineno),
-                                                  "template-syntax", f"`{key}`: {exc.message}", TEMPLATE_FIX))
-                    unreadable.add(key)
-                    continue
-                table[key] = LocaleText(value, where, growing(value, tree))
+            elif data is not None:
+                names[(lang, file.name)] = {str(key) for key in data}
+                problems.extend(_add_texts(locales, lang, file, data, pos))
+    _mark_unread(locales, names, unread_files)
+    return locales, problems
+
+
+def _read_locale_file(file: Path, shown: str) -> tuple[dict[str, Any] | None, Positions, list[LocaleProblem]]:
+    """A locale file's mapping (None when empty), or the one problem that keeps it from being read."""
+    try:
+        data, pos = load_yaml(file, shown)
+    except YamlSyntaxError as exc:
+        return None, Positions(shown), [LocaleProblem(exc.where, "duplicate-text-key" if exc.duplicate else "yaml-syntax",
+                                                      exc.problem, DUPLICATE_FIX if exc.duplicate else exc.fix)]
+    if data is None or isinstance(data, dict):
+        return data, pos, []
+    return None, pos, [LocaleProblem(
+        pos.of(()), "locale-shape", "a locale file is a mapping of keys to texts, not a list or one text",
+        f"start with a name such as `{file.stem}:` and put `key: text` lines under it, "
+        f"indented by two spaces (as in locales/nl/{file.name})")]
+
+
+def _add_texts(locales: Locales, lang: str, file: Path, data: dict[str, Any], pos: Positions) -> list[LocaleProblem]:
+    """Every text of one file into `lang`'s table; a text that cannot be used is marked unreadable."""
+    problems: list[LocaleProblem] = []
+    table, unreadable = locales.texts[lang], locales.unreadable[lang]
+    flat: dict[str, tuple[Any, tuple[str, ...]]] = {}
+    _flatten(data, "", flat, ())
+    for key, (value, path) in flat.items():
+        where = pos.of(path)
+        if not isinstance(value, str):
+            what, fix = _not_a_text(value, path[-1] if path else key)
+            problems.append(LocaleProblem(where, "locale-shape", f"`{key}` is {what}, not a text", fix))
+            unreadable.add(key)
+            continue
+        if key in table:
+            problems.append(LocaleProblem(
+                where, "duplicate-text-key", f"`{key}` is already defined at {table[key].where}", DUPLICATE_FIX))
+            continue
+        try:
+            tree = ENV.parse(value)
+        except TemplateSyntaxError as exc:
+            problems.append(LocaleProblem(_template_line(file, pos.value_of(path), exc.lineno),
+                                          "template-syntax", f"`{key}`: {exc.message}", TEMPLATE_FIX))
+            unreadable.add(key)
+            continue
+        table[key] = LocaleText(value, where, growing(value, tree))
+    return problems
+
+
+def _mark_unread(locales: Locales, names: dict[tuple[str, str], set[str]],
+                 unread_files: list[tuple[str, Path]]) -> None:
+    """What an unread file may hold is unknown, not missing: no "missing text" for those keys."""
     for lang, file in unread_files:
         # the same file in another language names what this one holds; its own text may too
         locales.unreadable[lang].update(*(keys for (_, name), keys in names.items() if name == file.name))
         locales.unreadable[lang].update(_TOP_KEY.findall(file.read_text(encoding="utf-8", errors="replace")))
-    return locales, problems
 
 
 def _not_a_text(value: Any, name: str) -> tuple[str, str]:
