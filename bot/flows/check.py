@@ -177,7 +177,7 @@ class Draft:
         return found
 
     @cached_property
-    def placeholders(self) -> dict[str, dict[str, set[str]]]:
+    def text_placeholders(self) -> dict[str, dict[str, set[str]]]:
         """key -> language -> the variables that language's text reads."""
         names: dict[str, dict[str, set[str]]] = {}
         for lang in self.locales.languages:
@@ -311,7 +311,7 @@ def _unknown_variable(draft: Draft) -> Iterator[Problem]:
         for name in sorted(expr.names - known) if isinstance(expr, Expression) else ():
             yield Problem(where, "unknown-variable", f"`{name}` is used in `{source}` but no step sets it",
                           "set it with `save:`, an option's `set:` or `compute:`, or fix the spelling")
-    for key, per_lang in sorted(draft.placeholders.items()):
+    for key, per_lang in sorted(draft.text_placeholders.items()):
         given = TEMPLATE_GLOBALS | NAMESPACE_GLOBALS.get(key.split(".", 1)[0], frozenset())
         for lang, found in per_lang.items():
             for name in sorted(found - known - given):
@@ -406,7 +406,7 @@ def _locale_shape(draft: Draft) -> Iterator[Problem]:
 def _placeholder_mismatch(draft: Draft) -> Iterator[Problem]:
     """A text that reads other variables in one language than in Dutch."""
     locales = draft.locales
-    for key, names in sorted(draft.placeholders.items()):
+    for key, names in sorted(draft.text_placeholders.items()):
         if any(locales.unread(lang, key) for lang in locales.languages):
             continue  # a language whose text of this key could not be read has nothing to compare yet
         reference = names.get("nl") or next(iter(names.values()))

@@ -145,9 +145,11 @@ def read_flowset(flows_dir: Path, locales_dir: Path, *, root: Path, today: date,
     parts: tuple[tuple[Part, bool], ...] = (("flows", flows.unloaded), ("directory", directory.unloaded),
                                             ("locales", bool(locale_problems)))
     incomplete = frozenset(part for part, broken in parts if broken)
-    draft = Draft(flows.flows, flows.positions, locales, frozenset(directory.views_ids),
-                  frozenset(directory.deadlines), directory.views, directory.places, frozenset(directory.typed),
-                  crisis.text_keys, code_text_keys(Path(__file__).resolve().parent.parent), incomplete)
+    draft = Draft(flows.flows, flows.positions, locales,
+                  directory_ids=frozenset(directory.views_ids), deadline_ids=frozenset(directory.deadlines),
+                  directory_views=directory.views, entry_places=directory.places,
+                  explained=frozenset(directory.typed), extra_text_keys=crisis.text_keys,
+                  code_text_keys=code_text_keys(Path(__file__).resolve().parent.parent), incomplete=incomplete)
     files = [*flows.files, *(sorted(locales_dir.rglob("*.yaml")) if locales_dir.is_dir() else []),
              *directory.files, *crisis.files]
     return Reading(draft, problems, files, directory, crisis.detector, crisis.routes)
