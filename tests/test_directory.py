@@ -270,7 +270,7 @@ def test_card_in_dutch(directory: Directory, words: dict[str, CardWords]) -> Non
     assert lines[0] == "Veilig Thuis"
     assert "Telefoon: 0800-2000" in lines
     assert "Kosten: gratis." in lines
-    assert lines[-1] == "Bron: https://rijksoverheid.nl, nog niet opnieuw gecontroleerd"
+    assert lines[-1] == "Bron: https://www.veiligthuisutrecht.nl/over-ons/wat-doet-veilig-thuis/, nog niet opnieuw gecontroleerd"
     assert "Let op:" not in card
 
 
@@ -278,9 +278,9 @@ def test_only_a_live_check_makes_a_card_say_checked_on_a_date(directory: Directo
                                                               words: dict[str, CardWords]) -> None:
     checked = directory["veilig_thuis"].model_copy(update={"checked": date(2026, 12, 3)})
     assert render_card(checked, "nl", words["nl"]).splitlines()[-1] == (
-        "Bron: https://rijksoverheid.nl (gecontroleerd op 3 december 2026)")
+        "Bron: https://www.veiligthuisutrecht.nl/over-ons/wat-doet-veilig-thuis/ (gecontroleerd op 3 december 2026)")
     assert render_card(checked, "en", words["en"]).splitlines()[-1] == (
-        "Source: https://rijksoverheid.nl (checked on 3 December 2026)")
+        "Source: https://www.veiligthuisutrecht.nl/over-ons/wat-doet-veilig-thuis/ (checked on 3 December 2026)")
 
 
 def test_an_entry_must_say_when_its_facts_were_checked_or_researched(directory: Directory) -> None:
@@ -294,7 +294,9 @@ def test_an_entry_must_say_when_its_facts_were_checked_or_researched(directory: 
 def test_card_in_english_shows_both_numbers(directory: Directory, words: dict[str, CardWords]) -> None:
     card = render_card(directory["zelfmoordpreventie_113"], "en", words["en"])
     assert "Phone: 113 or 0800-0113" in card
-    assert card.splitlines()[-1] == "Source: https://113.nl, not yet re-checked"
+    assert card.splitlines()[-1] == (
+        "Source: https://www.upday.com/nl/binnenland/nummer-113-nu-gratis-betere-hulp-bij-zelfdodingsgedachten/pj8neqt,"
+        " not yet re-checked")
 
 
 def test_card_of_uncertain_entry_leads_with_website_and_warns(directory: Directory, words: dict[str, CardWords]) -> None:
