@@ -22,6 +22,7 @@ from bot.core import ZONE
 from bot.desk import cases, shown
 from bot.desk.cases import REPORT, TALK
 from bot.desk.shared import DeskShared
+from bot.desk.texts import role_of
 from bot.events import Command, Edit, Forward, HandOff, Incoming, Send
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,12 @@ class Intake:
                       turn: engine.Turn) -> Sequence[Send]:
         lang = self.texts.user_lang(incoming, turn)
         if not self.shared.rooms:
-            return [Send(self.texts.render(lang, "desk.user.unavailable")), *self.question_again(turn, incoming)]
+            nobody = self.texts.nobody(lang, "desk.user.unavailable", role_of(turn))
+            return [Send(nobody), *self.question_again(turn, incoming)]
         now = self.shared.now()
         if not self.shared.hours.is_open(datetime.fromtimestamp(now, ZONE)):
-            return [Send(self.texts.render(lang, "desk.user.closed", hours=self.texts.hours_text(lang))),
-                    *self.question_again(turn, incoming)]
+            nobody = self.texts.nobody(lang, "desk.user.closed", role_of(turn), hours=self.texts.hours_text(lang))
+            return [Send(nobody), *self.question_again(turn, incoming)]
         key = str(incoming.key)
         existing = cases.talk_of(db, key)
         if existing is not None:

@@ -3,7 +3,8 @@
 Apart from the rest of the desk because every part of it speaks through these
 texts, and because they must never raise: a missing text (a trial flow set, a
 bad reload) may not lose a report, so it is logged once and the facts are said
-plainly instead.
+plainly instead. When nobody of the desk can talk, it names the people who do
+exist for this user, by the role the main menu set (`nobody`).
 
 Never log a text's values: they may hold what a user wrote.
 """
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 log = logging.getLogger(__name__)
+
+#: The role the main menu sets (flows/main.yaml) -> the text naming the people who exist for it.
+PEOPLE = {
+    "parent": "desk.user.people.parent",
+    "relative": "desk.user.people.relative",
+    "young": "desk.user.people.young",
+    "foster": "desk.user.people.foster",
+    "professional": "desk.user.people.professional",
+}
+#: For a user who has not said who they are yet (or chose "someone else" and no more).
+PEOPLE_ANYONE = "desk.user.people.anyone"
 
 class DeskTexts:
     """The desk's texts for one core; the language of the desk rooms is `lang`."""
@@ -65,6 +77,12 @@ class DeskTexts:
         names = {day: self.render(lang, f"desk.hours.day.{day}") for day in DAYS}
         return self.hours.describe(names, self.render(lang, "desk.hours.always"),
                                    self.render(lang, "desk.hours.not_on_holidays"))
+
+    def nobody(self, lang: str, why: str, role: str, **values: Any) -> str:
+        """Nobody of the desk can talk (`why` says so): that, the people who do exist for this
+        user's role, and the help lines, as one message."""
+        people = PEOPLE.get(role, PEOPLE_ANYONE)
+        return "\n".join(self.render(lang, key, **values) for key in (why, people, "desk.user.help_lines"))
 
     def user_lang(self, incoming: Incoming, turn: engine.Turn | None) -> str:
         if turn is not None and turn.lang:  # also when the report ended the conversation
