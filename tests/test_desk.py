@@ -317,6 +317,31 @@ async def test_outside_desk_hours_the_user_gets_the_hours_and_the_help_lines(tmp
         await world.close()
 
 
+async def test_outside_desk_hours_a_professional_is_offered_victim_support_and_their_manager(tmp_path):
+    saturday_night = Clock(MONDAY_10.replace(day=28, hour=23))
+    world = await World(tmp_path, clock=saturday_night, desk_hours="mon-fri 09:00-17:00").start()
+    try:
+        await world.command("u1", "start")
+        await world.press("u1", "professional")
+        said = await world.say("u1", "mens")
+        assert said[1].startswith("Er is nu niemand van Team Wegwijzer bereikbaar.")
+        assert "Je eigen leidinggevende." in said[1]
+        assert "Slachtofferhulp Nederland helpt gratis: 0900-0101 of https://slachtofferhulp.nl." in said[1]
+        assert "Jeugdstem" not in said[1] and "112" in said[1]
+    finally:
+        await world.close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("role", ["parent", "relative", "young", "foster", "professional", "other", ""])
+def test_the_people_who_exist_fit_in_one_message_for_every_role(world, lang, role):
+    texts = world.desk.shared.texts
+    for why, values in (("desk.user.unavailable", {}), ("desk.user.closed", {"hours": texts.hours_text(lang)})):
+        message = texts.nobody(lang, why, role, **values)
+        assert len(message) <= 1000, (why, len(message))
+        assert "[desk." not in message and "{{" not in message and "{%" not in message
+
+
 async def test_while_talking_buttons_and_photos_get_a_short_note_and_forget_me_still_works(world):
     await world.command("u1", "start", "meldtest")
     await world.say("u1", "mens")
