@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from bot.clock import SYSTEM, Now, iso_week
 from bot.pseudonyms import Pseudonyms
@@ -44,6 +44,7 @@ from bot.store_tables import PlainCodec as PlainCodec
 from bot.store_tables import add_column as add_column
 from bot.store_tables import queue_outbox as queue_outbox
 from bot.store_tables import who_of as who_of
+from bot.store_thread import Backend
 
 T = TypeVar("T")
 
@@ -72,31 +73,6 @@ def _week(now: float) -> str:
     return iso_week(datetime.fromtimestamp(now, UTC))
 
 
-class Backend(Protocol):
-    """What the store needs of a database (bot/store_sqlite.py): a connection on its own thread."""
-
-    #: closed: no call runs any more
-    closed: bool
-    #: the last truncate_wal could not empty the write-ahead log
-    wal_pending: bool
-
-    def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-        """Run fn(connection, *args) next to the connection, outside a transaction."""
-        ...
-
-    def transaction(self, db: Any, fn: Callable[..., T], *args: Any) -> T:
-        """Inside `call`: fn(db, *args) in one write transaction."""
-        ...
-
-    def busy(self, exc: BaseException) -> bool:
-        """exc means another process holds the lock: try the transaction again later."""
-        ...
-
-    async def truncate_wal(self, wait_s: float = 0.0) -> bool: ...
-
-    async def close(self) -> None: ...
-
-
 class Store:
     """The database of the bot, whichever backend holds it; every call runs next to its connection."""
 
@@ -121,12 +97,17 @@ class Store:
                    synchronous: str = "NORMAL", busy_timeout_s: float = 30.0, cache_kb: int = 256,
                    clock: Now = SYSTEM) -> Store:
         """Open (and migrate) the database to `schema` (the product's is bot.app.SCHEMA)."""
-        from bot.store_sqlite import SqliteBackend
-
         codec = codec or PlainCodec()
         ids = Pseudonyms(codec, schema.pseudonymous, schema.sealed)
+        if str(path).startswith(("postgresql://", "postgres://")):
+            from bot.store_postgres import PostgresBackend  # its driver only when it is used
+
+            backend: Backend = await PostgresBackend.open(str(path), ids, schema)
+            return cls(backend, codec, schema, ids, clock)
+        from bot.store_sqlite import SqliteBackend
+
         backend = await SqliteBackend.open(str(path), ids, schema, synchronous=synchronous,
-                                           busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
+                                                        busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
         return cls(backend, codec, schema, ids, clock, str(path))
 
     async def close(self) -> None:
@@ -172,6 +153,7 @@ class Store:
               cursor: tuple[str, str] | None,
               compute: Callable[[str | None], TurnResult]) -> TurnOutcome | None:
         now = int(self.clock().timestamp())
+        self.backend.serialise(db, key)
         if update_id is not None and db.execute(
                 "INSERT INTO handled(update_id, at) VALUES (pseudonym(?), ?) ON CONFLICT(update_id) DO NOTHING",
                 (update_id, now)).rowcount == 0:
@@ -200,7 +182,7 @@ class Store:
             week = _week(now)
             db.executemany(
                 "INSERT INTO stats(week, event, n) VALUES (?, ?, 1) "
-                "ON CONFLICT(week, event) DO UPDATE SET n = n + 1",
+                "ON CONFLICT(week, event) DO UPDATE SET n = stats.n + 1",
                 [(week, event) for event in result.stats],
             )
         return TurnOutcome(ids, result.value)
@@ -230,7 +212,7 @@ class Store:
     async def outbox_keys(self) -> set[str]:
         """Conversations with queued replies (one sealed address opened per conversation, no payload)."""
         return await self._call(lambda db: {k for (k,) in db.execute(
-            "SELECT unseal(MIN(addr)) FROM outbox GROUP BY key")})
+            "SELECT unseal(addr) FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox GROUP BY key)")})
 
     async def requeue(self, ids: Sequence[int], payload: str) -> None:
         """Replace what these outbox rows still have to send by `payload` (the unsent rest)."""

@@ -18,27 +18,22 @@ Never log a row, a payload or anything a user typed from here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from queue import SimpleQueue
 from typing import Any, TypeVar
 
-from bot.errors import StorageError
+from bot import store_thread
 from bot.private_files import private_database
 from bot.pseudonyms import Pseudonyms
-from bot.schema import Migration, Schema
+from bot.schema import Schema
+from bot.store_thread import StoreClosed, StoreThread, in_transaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-class StoreClosed(StorageError, RuntimeError):
-    """The store was closed before a call could run on its thread."""
 
 
 class Checkpointer(threading.Thread):
@@ -98,72 +93,6 @@ class Checkpointer(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join(timeout=10.0)
-
-
-class StoreThread:
-    """The one thread a connection lives on: calls wait in a queue and run in order.
-
-    Why not aiosqlite, which is this same design: a turn is one function run next
-    to the connection (see the module's docstring), and aiosqlite's public API
-    runs one statement per call; running a function on its thread needed its
-    private `_conn` and `_execute`, and its `_thread` to make that thread a daemon.
-    Per statement, a turn would cost about eight thread hops instead of one, and
-    another turn's statements could land inside its transaction. The standard
-    library's one-worker ThreadPoolExecutor does the job with a public API but
-    took twice as long per hop (about 80 instead of 40 µs on the benchmark machine,
-    two hops per update), so this is aiosqlite's loop, a few lines long.
-
-    The thread is a daemon: a store that a crash left open (its frames kept alive
-    by a traceback) must not keep the process from exiting. Every write is awaited
-    inside its own transaction, so dying mid-way loses nothing acknowledged.
-    """
-
-    def __init__(self, name: str = "wegwijzer-store") -> None:
-        self._calls: SimpleQueue[tuple[asyncio.Future[Any], Callable[[], Any]] | None] = SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
-        """Queue fn; the future (of the running loop) gets its result or exception."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._calls.put((future, fn))
-        return future
-
-    def stop(self) -> None:
-        """The thread ends after the calls already queued."""
-        self._calls.put(None)
-
-    def _run(self) -> None:
-        while (item := self._calls.get()) is not None:
-            future, fn = item
-            try:
-                outcome: tuple[Callable[..., None], Any] = (_resolve, fn())
-            except BaseException as exc:  # handed to the awaiting coroutine
-                outcome = (_reject, exc)
-            with contextlib.suppress(RuntimeError):  # its event loop is closed: nobody waits any more
-                future.get_loop().call_soon_threadsafe(outcome[0], future, outcome[1])
-
-
-def _resolve(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.done():  # not cancelled meanwhile
-        future.set_result(result)
-
-
-def _reject(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-def in_transaction(db: Any, begin: str, fn: Callable[..., T], *args: Any) -> T:
-    """fn(db, *args) between `begin` and COMMIT; ROLLBACK when it raises."""
-    db.execute(begin)
-    try:
-        result = fn(db, *args)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-    return result
 
 
 class SqliteBackend:
@@ -250,6 +179,10 @@ class SqliteBackend:
         return in_transaction(db, "BEGIN IMMEDIATE", fn, *args)
 
     @staticmethod
+    def serialise(db: sqlite3.Connection, key: str) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already lets one writer in at a time."""
+
+    @staticmethod
     def busy(exc: BaseException) -> bool:
         """Another process holds the write lock: the facade tries again later."""
         return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
@@ -315,20 +248,14 @@ class SqliteBackend:
         self._thread.stop()
 
 
-def _apply(db: sqlite3.Connection, number: int, parts: Sequence[Migration]) -> None:
-    for part in parts:
-        part.apply(db)
-    db.execute(f"PRAGMA user_version={number}")
-    log.info("database upgraded to version %d: %s", number, "; ".join(p.description for p in parts))
-
-
 def migrate(db: sqlite3.Connection, schema: Schema, ids: Pseudonyms) -> None:
-    """Apply the numbers above `PRAGMA user_version`, each in one transaction; then pseudonymise
-    the ids of a database written without keys (or upgraded just now), in one go."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, parts in schema.steps:
-        if number > version:
-            in_transaction(db, "BEGIN IMMEDIATE", _apply, number, parts)
-    converted = in_transaction(db, "BEGIN IMMEDIATE", ids.protect)
-    if converted:
-        log.info("encryption keys are set: %d stored ids, titles and timer names were protected", converted)
+    """The version is `PRAGMA user_version`; BEGIN IMMEDIATE lets one process at a time migrate."""
+    store_thread.migrate(db, schema, ids, version=_version, begin="BEGIN IMMEDIATE", record=_record)
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _record(db: sqlite3.Connection, number: int) -> None:
+    db.execute(f"PRAGMA user_version={number}")
