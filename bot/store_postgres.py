@@ -32,7 +32,7 @@ from psycopg import errors
 from bot import store_thread
 from bot.pseudonyms import Pseudonyms
 from bot.schema import Schema
-from bot.store_postgres_sql import STUBS, Dialect, PgConnection
+from bot.store_postgres_sql import STUBS, Dialect, PgConnection, Rows
 from bot.store_thread import StoreClosed, StoreThread, in_transaction
 
 T = TypeVar("T")
@@ -87,7 +87,8 @@ class PostgresBackend:
                 log.warning("store: the connection to PostgreSQL was lost; connecting again")
                 self._connect()
                 db = self._db
-            return fn(db, *args)
+            result = fn(db, *args)
+            return None if isinstance(result, Rows) else result  # type: ignore[return-value]  # as SQLite's cursors
 
         return self._thread.call(bound)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -237,3 +238,20 @@ def test_the_cluster_helper_finds_debians_programs() -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
     assert (out.returncode, out.stdout.strip()) == (0, "True"), out.stderr
+
+
+def test_wegwijzer_db_takes_a_postgresql_url_and_its_password_is_a_secret(pg_cluster: Cluster) -> None:
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, db="postgresql://bot:s3cret-pw@db.example:5432/wegwijzer")  # type: ignore[call-arg]
+    assert settings.db == "postgresql://bot:s3cret-pw@db.example:5432/wegwijzer"
+    assert "s3cret-pw" in settings.secrets()
+    assert Settings(_env_file=None, db="data/x.sqlite3").db == Path("data/x.sqlite3")  # type: ignore[call-arg]
+
+    url = pg_cluster.new_database()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "WEGWIJZER_DB": url}
+    out = subprocess.run([sys.executable, "-m", "bot", "purge"], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "conversations 0" in out.stdout
+    assert read(url, "SELECT version FROM schema_version") == [(SCHEMA.version,)]
