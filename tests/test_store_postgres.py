@@ -171,7 +171,7 @@ async def test_with_keys_postgresql_holds_no_id_and_nothing_typed_and_the_bot_st
     world = await World(tmp_path, db=url, encryption_keys=Fernet.generate_key().decode()).start()
     try:
         await a_user_with_everything(world)
-        update_ids = [f"test:{n}" for n in range(1, world._updates + 1)]
+        update_ids = [f"test:{n}" for n in range(1, world.client.updates + 1)]
         needles = [USER, ADDRESS, RELAYED, REPORTED, "Dag, ik lees mee", "Een tweede voorval", "06-99990000",
                    REPORT_TITLE, TALK_TITLE, *update_ids]
         assert readable(url, needles) == []
