@@ -19,13 +19,16 @@ $(SYNAPSE_VENV)/.installed:
 	touch $@
 
 # Graphviz renders flow graphs as SVG/PNG; Chromium (with its driver) runs the phone preview's
-# browser test (tests/test_preview_html.py). Installed when we may (CI runs as root).
-SYSTEM_PACKAGES := dot:graphviz chromium:chromium chromedriver:chromium-driver
+# browser test (tests/test_preview_html.py); PostgreSQL (initdb, pg_ctl: Debian keeps them in
+# /usr/lib/postgresql/<version>/bin) runs the store's tests on PostgreSQL (tests/postgres.py).
+# Installed when we may (CI runs as root); a second run finds them and installs nothing.
+SYSTEM_PACKAGES := dot:graphviz chromium:chromium chromedriver:chromium-driver initdb:postgresql
 system-deps:
-	@missing=$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null 2>&1 || echo $${pair#*:}; done); \
+	@missing=$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null 2>&1 \
+	  || ls /usr/lib/postgresql/*/bin/$${pair%%:*} >/dev/null 2>&1 || echo $${pair#*:}; done); \
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing fonts-liberation >/dev/null) \
-	  || echo "note: not installed: $$missing (no SVG/PNG graphs without graphviz; the phone preview's browser test skips without chromium, outside CI)"; }
+	  || echo "note: not installed: $$missing (no SVG/PNG graphs without graphviz; the phone preview's browser test skips without chromium, outside CI; the store's PostgreSQL tests fail without postgresql)"; }
 
 run: $(VENV)/.installed
 	$(PY) -m bot

@@ -157,14 +157,17 @@ class Pseudonyms:
         self._mac = hmac.new(key, digestmod=hashlib.sha256)
         tables = table_names(db)
         changed = 0
-        for table, column in self.pseudonymous:
-            if table in tables and column in _columns(db, table):
-                changed += db.execute(f"UPDATE {table} SET {column} = pseudonym({column}) "  # noqa: S608 - fixed names
-                                      f"WHERE {column} IS NOT NULL").rowcount
-        for table, column in self.sealed:
-            if table in tables and column in _columns(db, table):
-                changed += db.execute(f"UPDATE {table} SET {column} = seal(unseal({column})) "  # noqa: S608
-                                      f"WHERE {column} IS NOT NULL").rowcount
+        # value by value, computed here: the same statements on every backend (the functions
+        # never run in a PostgreSQL server)
+        for columns, convert in ((self.pseudonymous, self.pseudonym),
+                                 (self.sealed, lambda blob: self.seal(self.unseal(blob)))):
+            for table, column in columns:
+                if table not in tables or column not in _columns(db, table):
+                    continue
+                for (value,) in db.execute(f"SELECT DISTINCT {column} FROM {table} "  # noqa: S608 - fixed names
+                                           f"WHERE {column} IS NOT NULL").fetchall():
+                    changed += db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?",  # noqa: S608
+                                          (convert(value), value)).rowcount
         return changed
 
 

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -22,7 +23,8 @@ class Settings(BaseSettings):
         env_prefix="WEGWIJZER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    db: Path = Field(default=Path("data/wegwijzer.sqlite3"), description="SQLite database file")
+    db: Path | str = Field(default=Path("data/wegwijzer.sqlite3"),
+                           description="SQLite database file, or a PostgreSQL URL (postgresql://...)")
     db_synchronous: str = Field(default="NORMAL", pattern="^(NORMAL|FULL)$",
                                 description="SQLite durability: NORMAL survives a crash of the bot, FULL also a power cut")
     db_cache_kb: int = Field(default=256, ge=64, le=1_048_576,
@@ -87,6 +89,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a JSON list ({exc.msg}); or write the ids comma-separated") from None
         return [part.strip() for part in value.split(",") if part.strip()]
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        """A PostgreSQL URL stays text (a Path would fold its `//`); anything else is a file."""
+        if isinstance(value, str) and not value.startswith(("postgresql://", "postgres://")):
+            return Path(value)
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        """Where files beside the database go (the Matrix store): the SQLite file's folder, or data/."""
+        return self.db.parent if isinstance(self.db, Path) else Path("data")
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_in_capitals(cls, value: object) -> object:
@@ -97,6 +112,8 @@ class Settings(BaseSettings):
         found = [self.telegram_token, self.telegram_webhook_secret, self.matrix_password,
                  self.matrix_access_token, self.encryption_keys]
         values = [secret.get_secret_value() for secret in found if secret is not None]
+        if isinstance(self.db, str) and (password := urlsplit(self.db).password):
+            values.append(password)
         return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
     @field_validator("desks")

@@ -20,6 +20,7 @@ import pytest
 from bot.engine import TurnContext
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
+from tests.postgres import Cluster, Database
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -107,3 +108,22 @@ def ctx() -> TurnContext:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "wegwijzer.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL for the session (tests/postgres.py); started on first use."""
+    cluster = Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """The store's database on each backend: a fresh SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return Database("sqlite", tmp_path / "wegwijzer.sqlite3")
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return Database("postgresql", cluster.new_database())

@@ -1,8 +1,9 @@
 """The store: numbered migrations, one transaction per turn, at-most-once updates, a durable outbox.
 
-The database file is read back with plain sqlite3 (and reopened) wherever
-the question is "what is on disk", so these tests check the file, not the
-store's own idea of it.
+Each test that takes `database` runs twice: on a SQLite file and on a real PostgreSQL
+(tests/postgres.py). The database is read back with plain sqlite3 or psycopg (and
+reopened) wherever the question is "what is stored", so these tests check the
+database, not the store's own idea of it.
 """
 
 from __future__ import annotations
@@ -40,20 +41,21 @@ def tables(db: Path) -> set[str]:
 # ---------------------------------------------------------------- migrations
 
 
-async def test_opening_a_new_database_applies_every_migration_and_records_the_version(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_opening_a_new_database_applies_every_migration_and_records_the_version(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     await store.close()
-    assert read(db_path, "PRAGMA user_version") == [(SCHEMA.version,)] == [(5,)]
-    assert {"conversations", "handled", "cursors", "outbox", "stats"} <= tables(db_path)
-    assert read(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert database.version() == SCHEMA.version == 5
+    assert {"conversations", "handled", "cursors", "outbox", "stats"} <= database.tables()
+    if database.kind == "sqlite":
+        assert database.read("PRAGMA journal_mode") == [("wal",)]
 
 
-async def test_reopening_runs_no_migration_twice(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_reopening_runs_no_migration_twice(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     await store.close()
-    store = await Store.open(db_path, schema=SCHEMA)  # the first migration has no IF NOT EXISTS: a rerun would fail
+    store = await Store.open(database.location, schema=SCHEMA)  # the first migration has no IF NOT EXISTS: a rerun would fail
     await store.close()
-    assert read(db_path, "PRAGMA user_version") == [(SCHEMA.version,)]
+    assert database.version() == SCHEMA.version
 
 
 def only_the_first(tables: Tables) -> Tables:
@@ -61,11 +63,11 @@ def only_the_first(tables: Tables) -> Tables:
     return Tables(tables.owner, [m for m in tables.migrations if m.number == 1])
 
 
-async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(db_path):
-    store = await Store.open(db_path, schema=Schema([only_the_first(store_module.TABLES)]))
+async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(database):
+    store = await Store.open(database.location, schema=Schema([only_the_first(store_module.TABLES)]))
     await store.set_cursor("telegram", "41")
     await store.close()
-    assert read(db_path, "PRAGMA user_version") == [(1,)]
+    assert database.version() == 1
 
     runs = []
     notes = Tables("notes")
@@ -76,17 +78,17 @@ async def test_a_new_migration_runs_once_on_an_old_database_and_keeps_its_rows(d
         run_script(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
 
     for _ in range(2):
-        store = await Store.open(db_path, schema=Schema([only_the_first(store_module.TABLES), notes]))
+        store = await Store.open(database.location, schema=Schema([only_the_first(store_module.TABLES), notes]))
         await store.close()
     assert runs == [1]
-    assert read(db_path, "PRAGMA user_version") == [(2,)]
-    assert "notes" in tables(db_path)
-    assert read(db_path, "SELECT name, value FROM cursors") == [("telegram", "41")]
+    assert database.version() == 2
+    assert "notes" in database.tables()
+    assert database.read("SELECT name, value FROM cursors") == [("telegram", "41")]
 
 
-async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(db_path):
+async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(database):
     first = only_the_first(store_module.TABLES)
-    store = await Store.open(db_path, schema=Schema([first]))
+    store = await Store.open(database.location, schema=Schema([first]))
     await store.close()
     broken = Tables("broken")
 
@@ -96,12 +98,12 @@ async def test_a_failing_migration_changes_nothing_and_keeps_the_old_version(db_
         raise RuntimeError("migration bug")
 
     with pytest.raises(RuntimeError, match="migration bug"):
-        await Store.open(db_path, schema=Schema([first, broken]))
-    assert read(db_path, "PRAGMA user_version") == [(1,)]
-    assert "half_done" not in tables(db_path)
+        await Store.open(database.location, schema=Schema([first, broken]))
+    assert database.version() == 1
+    assert "half_done" not in database.tables()
 
 
-async def test_parts_of_one_number_from_two_features_run_in_one_transaction(db_path):
+async def test_parts_of_one_number_from_two_features_run_in_one_transaction(database):
     """Number 3 made the desk's tables and the timers' at once: a failing part undoes the other."""
     first = only_the_first(store_module.TABLES)
     desk, timers = Tables("desk"), Tables("timers")
@@ -115,9 +117,9 @@ async def test_parts_of_one_number_from_two_features_run_in_one_transaction(db_p
         raise RuntimeError("timers bug")
 
     with pytest.raises(RuntimeError, match="timers bug"):
-        await Store.open(db_path, schema=Schema([first, desk, timers]))
-    assert read(db_path, "PRAGMA user_version") == [(1,)]
-    assert "cases" not in tables(db_path)
+        await Store.open(database.location, schema=Schema([first, desk, timers]))
+    assert database.version() == 1
+    assert "cases" not in database.tables()
 
 
 def test_a_schema_with_a_gap_in_its_numbers_is_refused():
@@ -144,8 +146,8 @@ def result(state: str | None, *texts: str, stats: Sequence[str] = ()) -> TurnRes
     return TurnResult(state=state, outbox=outbox, stats=list(stats))
 
 
-async def test_a_turn_with_the_same_update_id_twice_is_handled_once(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_a_turn_with_the_same_update_id_twice_is_handled_once(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     seen: list[str | None] = []
 
     def compute(raw: str | None) -> TurnResult:
@@ -158,15 +160,15 @@ async def test_a_turn_with_the_same_update_id_twice_is_handled_once(db_path):
     assert first is not None and len(first.outbox_ids) == 1
     assert again is None
     assert seen == [None]
-    assert read(db_path, "SELECT state FROM conversations") == [(b"state after 1 turn(s)",)]
-    assert read(db_path, "SELECT count(*) FROM outbox") == [(1,)]
-    assert read(db_path, "SELECT update_id FROM handled") == [("tg:1001",)]
-    assert read(db_path, "SELECT value FROM cursors WHERE name = 'telegram'") == [("1002",)]
-    assert [(event, n) for _, event, n in read(db_path, "SELECT week, event, n FROM stats")] == [("start:main", 1)]
+    assert database.read("SELECT state FROM conversations") == [(b"state after 1 turn(s)",)]
+    assert database.read("SELECT count(*) FROM outbox") == [(1,)]
+    assert database.read("SELECT update_id FROM handled") == [("tg:1001",)]
+    assert database.read("SELECT value FROM cursors WHERE name = 'telegram'") == [("1002",)]
+    assert [(event, n) for _, event, n in database.read("SELECT week, event, n FROM stats")] == [("start:main", 1)]
 
 
-async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_again(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_again(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     await store.turn(str(KEY), "tg:1", None, lambda raw: result("at the menu"))
 
     def crash(raw: str | None) -> TurnResult:
@@ -174,24 +176,24 @@ async def test_a_turn_that_fails_leaves_no_trace_so_the_update_can_be_handled_ag
 
     with pytest.raises(RuntimeError):
         await store.turn(str(KEY), "tg:2", ("telegram", "3"), crash)
-    assert read(db_path, "SELECT update_id FROM handled ORDER BY update_id") == [("tg:1",)]
-    assert read(db_path, "SELECT count(*) FROM cursors") == [(0,)]
+    assert database.read("SELECT update_id FROM handled ORDER BY update_id") == [("tg:1",)]
+    assert database.read("SELECT count(*) FROM cursors") == [(0,)]
     again = await store.turn(str(KEY), "tg:2", ("telegram", "3"), lambda raw: result(f"{raw} -> next", "next question"))
     await store.close()
     assert again is not None
-    assert read(db_path, "SELECT state FROM conversations") == [(b"at the menu -> next",)]
+    assert database.read("SELECT state FROM conversations") == [(b"at the menu -> next",)]
 
 
-async def test_a_turn_without_an_update_id_is_always_handled(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_a_turn_without_an_update_id_is_always_handled(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     for _ in range(2):
         assert await store.turn(str(KEY), None, None, lambda raw: result("x")) is not None
     await store.close()
-    assert read(db_path, "SELECT count(*) FROM handled") == [(0,)]
+    assert database.read("SELECT count(*) FROM handled") == [(0,)]
 
 
-async def test_an_ended_conversation_is_deleted_and_forget_deletes_every_row_of_the_user(db_path):
-    store = await Store.open(db_path, schema=SCHEMA)
+async def test_an_ended_conversation_is_deleted_and_forget_deletes_every_row_of_the_user(database):
+    store = await Store.open(database.location, schema=SCHEMA)
     other = ConversationKey("console", "bob", "bob")
     await store.turn(str(KEY), None, None, lambda raw: result("anna's answers", "queued for anna"))
     await store.turn(str(other), None, None, lambda raw: result("bob's answers", "queued for bob"))
@@ -199,8 +201,8 @@ async def test_an_ended_conversation_is_deleted_and_forget_deletes_every_row_of_
     assert await store.state(str(KEY)) is None
     await store.forget(str(KEY))
     await store.close()
-    assert read(db_path, "SELECT key FROM conversations") == [(str(other),)]
-    assert [json.loads(p)[0]["text"] for (p,) in read(db_path, "SELECT payload FROM outbox")] == ["queued for bob"]
+    assert database.read("SELECT key FROM conversations") == [(str(other),)]
+    assert [json.loads(p)[0]["text"] for (p,) in database.read("SELECT payload FROM outbox")] == ["queued for bob"]
 
 
 # ---------------------------------------------------------------- outbox and redelivery
@@ -225,23 +227,23 @@ class FlakyOutlet:
         return room
 
 
-async def make_core(db_path: Path, flowset: FlowSet, outlet: FlakyOutlet) -> Core:
-    core = Core(Settings(db=db_path), await Store.open(db_path, schema=SCHEMA), flowset)
+async def make_core(db: Path | str, flowset: FlowSet, outlet: FlakyOutlet) -> Core:
+    core = Core(Settings(db=db), await Store.open(db, schema=SCHEMA), flowset)
     core.register(outlet)
     return core
 
 
-async def test_undelivered_messages_survive_a_restart_and_start_redelivers_them(db_path, flowset):
+async def test_undelivered_messages_survive_a_restart_and_start_redelivers_them(database, flowset):
     down = FlakyOutlet(refusals=1)
-    core = await make_core(db_path, flowset, down)
+    core = await make_core(database.location, flowset, down)
     await core.handle(Incoming(KEY, Text("/start"), update_id="console:1"))
     assert down.delivered == []
     await core.store.close()  # the process ends with the platform still down
-    [(payload,)] = read(db_path, "SELECT payload FROM outbox")
+    [(payload,)] = database.read("SELECT payload FROM outbox")
     assert [m["text"] for m in json.loads(payload)] == ["Welkom bij de testbot.", "Waarmee kan ik helpen?"]
 
     up = FlakyOutlet(refusals=0)
-    core = await make_core(db_path, flowset, up)
+    core = await make_core(database.location, flowset, up)
     await core.start()
     await core.stop()
     await core.store.close()
@@ -250,12 +252,12 @@ async def test_undelivered_messages_survive_a_restart_and_start_redelivers_them(
     assert [m.text for m in messages] == ["Welkom bij de testbot.", "Waarmee kan ik helpen?"]
     assert messages[1].token == "menu"
     assert [c.id for c in messages[1].choices][:2] == ["letter", "deadline"]
-    assert read(db_path, "SELECT count(*) FROM outbox") == [(0,)]
+    assert database.read("SELECT count(*) FROM outbox") == [(0,)]
 
 
-async def test_a_redelivered_update_is_not_handled_again_by_the_core(db_path, flowset):
+async def test_a_redelivered_update_is_not_handled_again_by_the_core(database, flowset):
     outlet = FlakyOutlet(refusals=0)
-    core = await make_core(db_path, flowset, outlet)
+    core = await make_core(database.location, flowset, outlet)
     await core.handle(Incoming(KEY, Text("/start"), update_id="tg:7"))
     first = await core.handle(Incoming(KEY, Text("1"), update_id="tg:8"))
     again = await core.handle(Incoming(KEY, Text("1"), update_id="tg:8"))  # the platform sent it twice
@@ -267,12 +269,12 @@ async def test_a_redelivered_update_is_not_handled_again_by_the_core(db_path, fl
     assert state["s"] == "name"
 
 
-async def test_delivered_messages_leave_the_outbox(db_path, flowset):
+async def test_delivered_messages_leave_the_outbox(database, flowset):
     outlet = FlakyOutlet(refusals=0)
-    core = await make_core(db_path, flowset, outlet)
+    core = await make_core(database.location, flowset, outlet)
     await core.handle(Incoming(KEY, Text("/start")))
     await core.store.close()
-    assert read(db_path, "SELECT count(*) FROM outbox") == [(0,)]
+    assert database.read("SELECT count(*) FROM outbox") == [(0,)]
     assert len(outlet.delivered) == 1
 
 
@@ -363,16 +365,16 @@ class BlockedBy(FlakyOutlet):
         await super().deliver(key, actions, reply_to)
 
 
-async def test_a_user_who_blocked_the_bot_does_not_hold_up_anybody_elses_redelivery(db_path, flowset):
+async def test_a_user_who_blocked_the_bot_does_not_hold_up_anybody_elses_redelivery(database, flowset):
     anna, bram = ConversationKey("console", "anna", "anna"), ConversationKey("console", "bram", "bram")
     down = FlakyOutlet(refusals=2)
-    core = await make_core(db_path, flowset, down)
+    core = await make_core(database.location, flowset, down)
     await core.handle(Incoming(anna, Text("/start"), update_id="console:1"))  # anna's row first
     await core.handle(Incoming(bram, Text("/start"), update_id="console:2"))
     await core.store.close()
 
     up = BlockedBy({"anna"})
-    core = await make_core(db_path, flowset, up)
+    core = await make_core(database.location, flowset, up)
     await core.start()
     try:
         assert [key for key, _ in up.delivered] == [bram]  # bram got his reply although anna's came first
@@ -385,14 +387,14 @@ async def test_a_user_who_blocked_the_bot_does_not_hold_up_anybody_elses_redeliv
         await core.store.close()
 
 
-async def test_replies_left_by_a_crash_go_out_before_that_conversations_next_turn(db_path, flowset):
+async def test_replies_left_by_a_crash_go_out_before_that_conversations_next_turn(database, flowset):
     down = FlakyOutlet(refusals=1)
-    core = await make_core(db_path, flowset, down)
+    core = await make_core(database.location, flowset, down)
     await core.handle(Incoming(KEY, Text("/start"), update_id="console:1"))
     await core.store.close()  # gone before the platform took the welcome
 
     up = FlakyOutlet(refusals=0)
-    core = await make_core(db_path, flowset, up)
+    core = await make_core(database.location, flowset, up)
     await core.load_owed()  # as bot.app does before any platform starts
     try:
         await core.handle(Incoming(KEY, Text("/help"), update_id="console:2"))  # before core.start's round

@@ -72,10 +72,10 @@ def today_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def existing_db(args: argparse.Namespace) -> Path:
+def existing_db(args: argparse.Namespace) -> Path | str:
     """The database for a command that only reads: a missing file is a typo, not an empty history."""
     db = settings_of(args).db
-    if not db.is_file():
+    if isinstance(db, Path) and not db.is_file():
         raise BadSettings([f"no database at {db}: check --db or WEGWIJZER_DB (this command only reads one)"])
     return db
 

@@ -190,7 +190,7 @@ def expire(db: sqlite3.Connection, older_than: int, relay_older_than: int) -> Ex
 def next_ref(db: sqlite3.Connection, year: int) -> str:
     # fetchall, not fetchone: a RETURNING statement left unfinished blocks the COMMIT
     [(last,)] = db.execute("INSERT INTO case_refs(year, last) VALUES (?, 1) "
-                           "ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last", (year,)).fetchall()
+                           "ON CONFLICT(year) DO UPDATE SET last = case_refs.last + 1 RETURNING last", (year,)).fetchall()
     return format_ref(year, int(last))
 
 

@@ -56,7 +56,7 @@ def config_from_settings(settings: Settings) -> MatrixConfig:
     return MatrixConfig(
         homeserver=settings.matrix_homeserver.rstrip("/"),
         user=settings.matrix_user,
-        store=settings.matrix_store or settings.db.parent / "matrix-store",
+        store=settings.matrix_store or settings.data_dir / "matrix-store",
         password=password.get_secret_value() if password else None,
         access_token=token.get_secret_value() if token else None,
         device_id=settings.matrix_device_id,

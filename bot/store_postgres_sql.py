@@ -1,0 +1,216 @@
+"""The store's SQL, spoken to PostgreSQL: a connection with sqlite3's Python API over psycopg.
+
+Why a translation and not a second copy of every query: each feature writes its
+SQL once, next to its tables (bot/schema.py), in the store's one dialect
+(SQLite's, with `?` placeholders and the SQL functions of bot/pseudonyms.py).
+A second copy per backend would drift; the differences are few and mechanical:
+
+- `?` becomes psycopg's `%s`; `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`.
+- DDL: `INTEGER PRIMARY KEY` is an identity column, `INTEGER` is `BIGINT`
+  (epoch seconds), `BLOB` is `BYTEA`, and so is a TEXT column the schema lists
+  as sealed or encrypted (SQLite stores bytes in any column); `WITHOUT ROWID` goes.
+- `PRAGMA table_info` and `sqlite_master` read `information_schema`.
+- The SQL functions run in the bot, never in the server, so no key or plain id
+  reaches PostgreSQL: `pseudonym(?)` and `seal(?)` are applied to the parameter
+  before it is sent, and `unseal(...)` in a SELECT list to the value that comes
+  back. In any other place (a migration's `UPDATE t SET addr = seal(key)`) they
+  reach stub functions on the server that refuse (`install_stubs`): the store
+  only ever runs those on tables that are still empty.
+
+Must never: log a statement's parameters, or send a key to the server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from bot.pseudonyms import Pseudonyms
+from bot.schema import Column
+
+#: Server-side stand-ins for the bot's SQL functions, so migrations parse; calling one is a bug.
+STUBS = """
+CREATE OR REPLACE FUNCTION pseudonym(text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'pseudonym() runs in the bot, not in the server'; END $$;
+CREATE OR REPLACE FUNCTION seal(text) RETURNS bytea LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'seal() runs in the bot, not in the server'; END $$;
+CREATE OR REPLACE FUNCTION seal(bytea) RETURNS bytea LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'seal() runs in the bot, not in the server'; END $$;
+CREATE OR REPLACE FUNCTION unseal(bytea) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'unseal() runs in the bot, not in the server'; END $$;
+"""
+
+_PARAM = re.compile(r"(pseudonym|seal)\(\?\)|\?")
+_TABLE_INFO = re.compile(r"^\s*PRAGMA\s+table_info\((\w+)\)\s*$", re.I)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)\s*(WITHOUT\s+ROWID)?\s*$",
+                           re.I | re.S)
+_ADD_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+(\w+)\s*$", re.I)
+_SELECT = re.compile(r"^\s*SELECT\s", re.I)
+_FROM = re.compile(r"\bFROM\b", re.I)
+_TABLES = ("SELECT table_name FROM information_schema.tables "
+           "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement in PostgreSQL's words, with what the bot applies around it."""
+
+    sql: str
+    #: per `?`, in order: "pseudonym", "seal" or "" (sent as it is)
+    params: tuple[str, ...]
+    #: positions in each returned row that come back sealed
+    unseal: tuple[int, ...]
+
+
+class Dialect:
+    """How this database's statements read in PostgreSQL (binary columns come from the schema)."""
+
+    def __init__(self, binary: Iterable[Column]) -> None:
+        self.binary = frozenset(binary)
+        self.translate = lru_cache(maxsize=512)(self._translate)
+
+    def _translate(self, sql: str) -> Statement:
+        if match := _TABLE_INFO.match(sql):  # (cid, name) like SQLite's
+            columns = ("SELECT ordinal_position, column_name::text FROM information_schema.columns "  # noqa: S608 - \\w+
+                       f"WHERE table_schema = current_schema() AND table_name = '{match[1]}'")
+            return Statement(columns, (), ())
+        if "sqlite_master" in sql:
+            return Statement(_TABLES, (), ())
+        if sql.strip().upper().startswith("BEGIN"):
+            return Statement("BEGIN", (), ())
+        sql = self._ddl(sql).replace("%", "%%")
+        if re.match(r"^\s*INSERT\s+OR\s+IGNORE\s+", sql, re.I):
+            sql = re.sub(r"^\s*INSERT\s+OR\s+IGNORE\s+", "INSERT ", sql, flags=re.I) + " ON CONFLICT DO NOTHING"
+        params: list[str] = []
+
+        def placeholder(match: re.Match[str]) -> str:
+            params.append(match[1] or "")
+            return "%s"
+
+        sql = _PARAM.sub(placeholder, sql)
+        sql, unseal = _unsealed_columns(sql)
+        return Statement(sql, tuple(params), unseal)
+
+    def _ddl(self, sql: str) -> str:
+        if match := _ADD_COLUMN.match(sql):
+            table, column, kind = match.groups()
+            return f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {self._type(table, column, kind)}"
+        match = _CREATE_TABLE.match(sql)
+        if match is None:
+            return sql
+        table, body = match[1], match[2]
+        lines = []
+        for part in _split_top(body):
+            words = part.split()
+            if words and words[0].upper() not in ("PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"):
+                if [w.upper() for w in words[1:4]] == ["INTEGER", "PRIMARY", "KEY"]:
+                    rest = " ".join(words[4:])
+                    part = f"{words[0]} BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY {rest}"
+                else:
+                    part = " ".join([words[0], self._type(table, words[0], words[1]), *words[2:]])
+            lines.append(part)
+        head = sql[:sql.index("(")]
+        return f"{head}({', '.join(lines)})"
+
+    def _type(self, table: str, column: str, kind: str) -> str:
+        if (table, column) in self.binary or kind.upper() == "BLOB":
+            return "BYTEA"
+        return "BIGINT" if kind.upper() == "INTEGER" else kind
+
+
+def _split_top(text: str) -> list[str]:
+    """Comma-separated parts of `text`, not splitting inside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _unsealed_columns(sql: str) -> tuple[str, tuple[int, ...]]:
+    """`SELECT a, unseal(b) FROM ...` -> `SELECT a, b FROM ...` and (1,)."""
+    if not _SELECT.match(sql) or "unseal(" not in sql:
+        return sql, ()
+    start = sql.upper().index("SELECT") + len("SELECT")
+    end = next((m.start() for m in _FROM.finditer(sql) if _depth(sql[:m.start()]) == 0), len(sql))
+    columns = _split_top(sql[start:end])
+    unseal = tuple(i for i, c in enumerate(columns) if c.startswith("unseal(") and c.endswith(")"))
+    columns = [c[len("unseal("):-1] if i in unseal else c for i, c in enumerate(columns)]
+    return f"SELECT {', '.join(columns)} {sql[end:]}", unseal
+
+
+def _depth(text: str) -> int:
+    return text.count("(") - text.count(")")
+
+
+class Rows:
+    """What `execute` returns: every row read at once, sealed values opened, as a sqlite3 cursor reads."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int, lastrowid: Callable[[], int]) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+        self._lastrowid = lastrowid
+
+    @property
+    def lastrowid(self) -> int:
+        """The id the last INSERT of this connection took from an identity column."""
+        return self._lastrowid()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows.pop(0) if self.rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+    def close(self) -> None:
+        self.rows = []
+
+
+class PgConnection:
+    """A psycopg connection (autocommit; the store writes BEGIN and COMMIT) with sqlite3's API."""
+
+    def __init__(self, conn: psycopg.Connection[Any], dialect: Dialect, ids: Pseudonyms) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.ids = ids
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        statement = self.dialect.translate(sql)
+        cur = self.conn.execute(statement.sql, self._params(statement, params))  # type: ignore[call-overload]
+        rows = cur.fetchall() if cur.description is not None else []
+        if statement.unseal:
+            rows = [tuple(self.ids.unseal(v) if i in statement.unseal else v for i, v in enumerate(row))
+                    for row in rows]
+        return Rows(rows, cur.rowcount, self._lastval)
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Rows:
+        statement = self.dialect.translate(sql)
+        with self.conn.cursor() as cur:
+            cur.executemany(statement.sql, [self._params(statement, p) for p in seq])  # type: ignore[call-overload]
+            return Rows([], cur.rowcount, self._lastval)
+
+    def _params(self, statement: Statement, params: Sequence[Any]) -> list[Any]:
+        out = []
+        for how, value in zip(statement.params, params, strict=True):
+            if how == "pseudonym":
+                value = self.ids.pseudonym(value)
+            elif how == "seal":
+                value = self.ids.seal(value)
+            out.append(int(value) if isinstance(value, bool) else value)  # SQLite's booleans are integers
+        return out
+
+    def _lastval(self) -> int:
+        row = self.conn.execute("SELECT lastval()").fetchone()
+        return int(row[0]) if row else 0
