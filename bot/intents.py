@@ -21,6 +21,7 @@ How it decides, in order of trust:
   the routes the main menu offers that role (flows/main.yaml, the option that sets
   `role` and the menu it opens) go before the others: a 15-year-old who wants to
   complain gets their own route first, the parents' complaint second;
+- "#" in a phrase stands for any number typed in digits ("over # minuten");
 - the `none` list holds what the bot is not for ("het weer", "huiswerk"): when
   it weighs most, or as much as the best route, nothing is offered.
 It never guesses silently: the engine offers the best one or two as buttons, and
@@ -61,7 +62,12 @@ MAX_GUESSES = 2
 #: Only the start of a long message is read: the route is named early, and the cost stays flat
 MAX_TOKENS = 80
 
+#: A longer "word" is no word anyone types (a pasted link, a key held down), and is not read
+MAX_WORD = 40
+
 _TOKEN = re.compile(r"[a-z0-9]+")
+#: In a moderator's phrase, "#" stands for any number: "over # minuten", "# weken geleden"
+NUMBER, _NUMBER_WORD = "#", "0"
 
 
 def words_of(text: str) -> list[str]:
@@ -110,12 +116,15 @@ class IntentMatcher:
         for is_role, table in ((False, phrases), (True, roles or {})):
             for route, items in table.items():
                 for item in items:
-                    words = tuple(words_of(item))
+                    words = tuple(words_of(item.replace(NUMBER, f" {_NUMBER_WORD} ")))
                     if words and (route, is_role, words) not in seen:  # "bezwaar" in nl and en counts once
                         seen.add((route, is_role, words))
                         self._phrases.append(_Phrase(route, words, " ".join(words), is_role))
         # longest first: a typed word belongs to the longest phrase it is part of ("checklist", not "check")
         self._phrases.sort(key=lambda p: (-len(p.words), -len(p.text)))
+        self._by_first: dict[str, list[int]] = {}
+        for index, phrase in enumerate(self._phrases):
+            self._by_first.setdefault(phrase.words[0], []).append(index)
         self._fits = {role: frozenset(routes) for role, routes in (fits or {}).items()}
         self._route_names = frozenset(p.route for p in self._phrases if not p.role and p.route != NONE)
         self._known = self._route_names.union(*self._fits.values())
@@ -145,6 +154,8 @@ class IntentMatcher:
         dochter" is not in "mijn kleindochter".
         """
         whole = {token} if token in self._vocabulary else set()
+        if token.isdigit():
+            whole.add(_NUMBER_WORD)
         if not whole and len(token) >= FUZZY_MIN:
             edits = FUZZY_EDITS_LONG if len(token) >= FUZZY_LONG else FUZZY_EDITS_SHORT
             same_start = [w for w in self._long_words if w[0] == token[0]]
@@ -155,23 +166,27 @@ class IntentMatcher:
 
     def _found(self, seen: list[tuple[set[str], set[str]]]) -> list[_Phrase]:
         """The phrases in the text, longest first, each typed word used by one phrase only."""
+        hits: list[tuple[int, int]] = []  # (phrase, where it starts), looked up by the phrase's first word
+        for start, (_whole, inside) in enumerate(seen):
+            for word in inside:
+                for index in self._by_first.get(word, ()):
+                    words = self._phrases[index].words
+                    if len(words) == 1 or (start + len(words) <= len(seen) and all(
+                            w in seen[start + i][0] for i, w in enumerate(words))):  # a phrase's words are whole
+                        hits.append((index, start))
         taken = [False] * len(seen)
-        found: list[_Phrase] = []
-        for phrase in self._phrases:
-            size = len(phrase.words)
-            part = 1 if size == 1 else 0  # one word may be part of a compound; a phrase's words are whole
-            for start in range(len(seen) - size + 1):
-                span = range(start, start + size)
-                if not any(taken[i] for i in span) and all(phrase.words[i - start] in seen[i][part] for i in span):
-                    for i in span:
-                        taken[i] = True
-                    found.append(phrase)
-                    break  # a phrase counts once, however often it is typed
-        return found
+        counted: set[int] = set()
+        for index, start in sorted(hits):
+            span = range(start, start + len(self._phrases[index].words))
+            if index not in counted and not any(taken[i] for i in span):  # a phrase counts once
+                counted.add(index)
+                for i in span:
+                    taken[i] = True
+        return [self._phrases[index] for index in sorted(counted)]
 
     def match(self, text: str) -> list[Guess]:
         """The one or two routes the text most likely means, best first; [] when none fits."""
-        tokens = words_of(text)[:MAX_TOKENS]
+        tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]
         weights: dict[str, list[float]] = {}
         found: dict[str, list[str]] = {}
         roles: dict[str, str] = {}

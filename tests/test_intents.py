@@ -109,3 +109,9 @@ def test_a_phrase_of_several_words_is_not_found_inside_a_compound() -> None:
 def test_on_equal_scores_the_route_listed_first_goes_first() -> None:
     matcher = IntentMatcher({"deadline": ["tot wanneer"], "complaint": ["in beroep"]})
     assert [g.route for g in matcher.match("tot wanneer kan ik in beroep")] == ["deadline", "complaint"]
+
+
+def test_a_hash_in_a_phrase_stands_for_any_number() -> None:
+    matcher = IntentMatcher({"checkin": ["over # minuten"]})
+    assert [g.route for g in matcher.match("check over 45 minuten of ik oke ben")] == ["checkin"]
+    assert [g.route for g in matcher.match("over een paar minuten")] == []
