@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-__all__ = ["NONE", "Guess", "IntentMatcher", "words_of"]
+__all__ = ["NONE", "Guess", "IntentMatcher", "RoleRoutes", "words_of"]
 
 #: The route name of phrases that mean "not something this bot does": never offered
 NONE = "none"
@@ -93,6 +93,14 @@ class Guess:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleRoutes:
+    """Where the menu takes a role: its door (the step its option opens) and every route it offers it."""
+
+    door: str
+    offered: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class _Phrase:
     route: str  # a route, or a role when `role` is set
     words: tuple[str, ...]
@@ -109,8 +117,8 @@ class IntentMatcher:
     """Routes and their phrases for one language, prepared once per flow set."""
 
     def __init__(self, phrases: Mapping[str, Iterable[str]], roles: Mapping[str, Iterable[str]] | None = None,
-                 fits: Mapping[str, Iterable[str]] | None = None) -> None:
-        """`roles`: phrases saying who is typing, per role; `fits`: the routes the menu offers each role."""
+                 fits: Mapping[str, RoleRoutes] | None = None) -> None:
+        """`roles`: phrases saying who is typing, per role; `fits`: what the menu offers each role."""
         self._phrases: list[_Phrase] = []
         seen: set[tuple[str, bool, tuple[str, ...]]] = set()
         for is_role, table in ((False, phrases), (True, roles or {})):
@@ -125,9 +133,8 @@ class IntentMatcher:
         self._by_first: dict[str, list[int]] = {}
         for index, phrase in enumerate(self._phrases):
             self._by_first.setdefault(phrase.words[0], []).append(index)
-        self._fits = {role: frozenset(routes) for role, routes in (fits or {}).items()}
+        self._fits = dict(fits or {})
         self._route_names = frozenset(p.route for p in self._phrases if not p.role and p.route != NONE)
-        self._known = self._route_names.union(*self._fits.values())
         #: on equal scores the route listed first wins: moderators list the specific ones before the broad ones
         self._order = {route: i for i, route in enumerate(dict.fromkeys(phrases))}
         self._vocabulary = frozenset(w for p in self._phrases for w in p.words)
@@ -135,7 +142,7 @@ class IntentMatcher:
 
     @classmethod
     def from_texts(cls, *texts: Mapping[str, str], roles: Iterable[Mapping[str, str]] = (),
-                   fits: Mapping[str, Iterable[str]] | None = None) -> IntentMatcher:
+                   fits: Mapping[str, RoleRoutes] | None = None) -> IntentMatcher:
         """From moderators' texts: one per route (and per role), phrases separated by ";" or line breaks.
 
         Several mappings (one per language) are merged: people mix languages ("ik wil een
@@ -196,10 +203,13 @@ class IntentMatcher:
             else:
                 weights.setdefault(phrase.route, []).append(phrase.weight)
                 found.setdefault(phrase.route, []).append(phrase.text)
+        topics = bool(weights.keys() - {NONE})
         for role, said in roles.items():
-            if role in self._known:  # "ik ben 15": the young person's own route
-                weights.setdefault(role, []).append(ROLE_WEIGHT)
-                found.setdefault(role, []).append(said)
+            door = self._fits[role].door if role in self._fits else role
+            # "ik ben 15": the young person's own route; "ik ben jeugdbeschermer" and nothing more: their menu
+            if door in self._route_names or (not topics and role in self._fits):
+                weights.setdefault(door, []).append(ROLE_WEIGHT)
+                found.setdefault(door, []).append(said)
         # best first; on a tie "none" (the bot is not for this), then the route the moderators list first
         ranked = sorted(((_score(ws), route) for route, ws in weights.items()),
                         key=lambda item: (-item[0], item[1] != NONE, self._order.get(item[1], len(self._order))))
@@ -208,7 +218,7 @@ class IntentMatcher:
         likely = [(route, score) for score, route in ranked if route != NONE and score >= SECOND_SHARE * ranked[0][0]]
         # who they say they are goes before how strongly: a young person's own route before the parents'
         # complaint, a guardian's home-visit checklist before a complaint about a guardian
-        offered = frozenset().union(*(self._fits.get(role, frozenset()) for role in roles))
+        offered = frozenset().union(*(self._fits[role].offered for role in roles if role in self._fits))
         likely.sort(key=lambda item: item[0] not in offered)
         return [Guess(route, score, tuple(found[route])) for route, score in likely[:MAX_GUESSES]]
 

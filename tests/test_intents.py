@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from bot.app import load_flows
-from bot.intents import IntentMatcher, words_of
+from bot.intents import IntentMatcher, RoleRoutes, words_of
 from bot.settings import Settings
 
 
@@ -64,7 +64,8 @@ def test_words_are_read_without_case_or_diacritics() -> None:
 def test_a_typed_word_counts_for_the_longest_phrase_it_is_part_of() -> None:
     """"ik ben gezinsvoogd" says who is typing; the "voogd" in it is not a complaint about one."""
     matcher = IntentMatcher({"visit": ["huisbezoek"], "complaint": ["voogd"]},
-                            roles={"professional": ["ik ben gezinsvoogd"]}, fits={"professional": ["visit"]})
+                            roles={"professional": ["ik ben gezinsvoogd"]},
+                            fits={"professional": RoleRoutes("pro_menu", frozenset({"visit"}))})
     assert [g.route for g in matcher.match("ik ben gezinsvoogd, morgen huisbezoek")] == ["visit"]
     assert [g.route for g in matcher.match("de gezinsvoogd, morgen huisbezoek")] == ["visit", "complaint"]
 
@@ -79,11 +80,17 @@ def test_who_is_typing_puts_their_own_route_first() -> None:
 
 
 def test_the_routes_a_role_is_offered_come_from_the_main_menu() -> None:
-    fits = load_flows(Settings()).routes_per_role()
+    fits = {role: routes.offered for role, routes in load_flows(Settings()).routes_per_role().items()}
     assert {"safety", "visit", "checkin", "helplines"} <= fits["professional"]
     assert {"complaint", "deadline", "divorce", "placement"} <= fits["parent"]
     assert "complaint" not in fits["professional"] and "complaint" not in fits["young"]
     assert {"relative", "inspreken", "helplines"} <= fits["relative"]
+
+
+def test_a_role_without_a_route_of_its_own_opens_its_menu_when_nothing_else_fits() -> None:
+    assert routes("ik ben jeugdbeschermer") == ["pro_menu"]
+    assert routes("ik ben jeugdbeschermer, morgen huisbezoek") == ["visit"]
+    assert routes("ik ben oma") == ["relative"]
 
 
 def test_what_the_bot_is_not_for_offers_nothing() -> None:
@@ -102,7 +109,8 @@ def test_typing_errors_in_compound_words_and_phrases() -> None:
 def test_a_phrase_of_several_words_is_not_found_inside_a_compound() -> None:
     """"mijn dochter" (a parent) is not in "mijn kleindochter" (a grandparent)."""
     matcher = IntentMatcher({"relative": ["kleindochter"], "placement": ["pleeggezin"]},
-                            roles={"parent": ["mijn dochter"]}, fits={"parent": ["placement"]})
+                            roles={"parent": ["mijn dochter"]},
+                            fits={"parent": RoleRoutes("parent_menu", frozenset({"placement"}))})
     assert [g.route for g in matcher.match("mijn kleindochter woont in een pleeggezin")] == ["relative", "placement"]
 
 

@@ -18,7 +18,7 @@ from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
 from bot.flows.steps import ChooseStep
 from bot.glossary import GlossaryIndex
-from bot.intents import IntentMatcher
+from bot.intents import IntentMatcher, RoleRoutes
 from bot.personal import known_words
 from bot.texts import ENV, Locales, render_bounded
 
@@ -80,26 +80,29 @@ class FlowSet:
                                                      fits=self.routes_per_role())
         return self._intents
 
-    def routes_per_role(self) -> dict[str, set[str]]:
-        """The steps the entry menu offers each role: where the option that sets `role` leads, the
-        menu it opens, and the options beside it that set no role ("Hulplijnen" beside "Familie").
+    def routes_per_role(self) -> dict[str, RoleRoutes]:
+        """What the entry menu offers each role: the step its option opens (its door), and every
+        step it can reach from there: that menu's options, and the options beside its own that
+        set no role ("Hulplijnen" beside "Familie").
 
         Why from the flow: which routes suit a parent or a professional is already decided by
         the menu moderators keep; a second list of it would drift.
         """
         flow = self.flows.get(self.entry_flow)
         menus = [step for step in flow.steps.values() if isinstance(step, ChooseStep)] if flow else []
-        fits: dict[str, set[str]] = {}
+        doors: dict[str, str] = {}
+        offered: dict[str, set[str]] = {}
         for menu in menus:
             shared = {o.next for o in menu.options if "role" not in o.set}
             for option in menu.options:
                 role = option.set.get("role")
                 if isinstance(role, str):
                     after = flow.steps.get(option.next) if flow else None
-                    fits.setdefault(role, set()).update({option.next} | shared)
+                    doors.setdefault(role, option.next)
+                    offered.setdefault(role, set()).update({option.next} | shared)
                     if isinstance(after, ChooseStep):
-                        fits[role].update(o.next for o in after.options)
-        return fits
+                        offered[role].update(o.next for o in after.options)
+        return {role: RoleRoutes(door, frozenset(offered[role])) for role, door in doors.items()}
 
     def known_words(self) -> frozenset[str]:
         """Place names that are not people's names, for bot.personal (built once per flow set)."""
