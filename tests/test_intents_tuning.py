@@ -2,7 +2,7 @@
 
 Why a test that prints: moderators tune locales/*/intents.yaml on these two files, never on
 the frozen sets of tests/test_intents_measured.py. `typed_tuning.tsv` (300, another writer)
-knows only the first routes; `typed_tuning_v2.tsv` (522, chat register: typos, no diacritics,
+knows only the first routes; `typed_tuning_v2.tsv` (551, chat register: typos, no diacritics,
 Dutch and English mixed) covers every route of the main menu, also divorce, placement, young
 person, relative, foster parent and `none` (no button). Run with `-s` to see where to work:
 per route top-1 (the first button is the route) and offered (one of the buttons is; for
