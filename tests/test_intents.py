@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from bot.app import load_flows
-from bot.intents import IntentMatcher, words_of
+from bot.intents import IntentMatcher, RoleRoutes, words_of
 from bot.settings import Settings
 
 
@@ -59,3 +59,67 @@ def test_short_words_need_to_be_typed_exactly() -> None:
 
 def test_words_are_read_without_case_or_diacritics() -> None:
     assert words_of("Geïntimideerd, GEZINSVOOGD!") == ["geintimideerd", "gezinsvoogd"]
+
+
+def test_a_typed_word_counts_for_the_longest_phrase_it_is_part_of() -> None:
+    """"ik ben gezinsvoogd" says who is typing; the "voogd" in it is not a complaint about one."""
+    matcher = IntentMatcher({"visit": ["huisbezoek"], "complaint": ["voogd"]},
+                            roles={"professional": ["ik ben gezinsvoogd"]},
+                            fits={"professional": RoleRoutes("pro_menu", frozenset({"visit"}))})
+    assert [g.route for g in matcher.match("ik ben gezinsvoogd, morgen huisbezoek")] == ["visit"]
+    assert [g.route for g in matcher.match("de gezinsvoogd, morgen huisbezoek")] == ["visit", "complaint"]
+
+
+def test_who_is_typing_puts_their_own_route_first() -> None:
+    """A young person who wants to complain: their own route first, the parents' complaint second."""
+    assert routes("ik ben 15 en ik wil klagen over mijn voogd") == ["young", "complaint"]
+    assert routes("im 14 and i want to complain about my guardian") == ["young", "complaint"]
+    assert routes("oma hier, de gezinsvoogd luistert niet naar ons") == ["relative", "complaint"]
+    assert routes("ik ben pleegmoeder en wil klagen over de voogd") == ["foster", "complaint"]
+    assert routes("wij zijn pleegouders, welke rechten hebben we") == ["foster"]
+
+
+def test_the_routes_a_role_is_offered_come_from_the_main_menu() -> None:
+    fits = {role: routes.offered for role, routes in load_flows(Settings()).routes_per_role().items()}
+    assert {"safety", "visit", "checkin", "helplines"} <= fits["professional"]
+    assert {"complaint", "deadline", "divorce", "placement"} <= fits["parent"]
+    assert "complaint" not in fits["professional"] and "complaint" not in fits["young"]
+    assert {"relative", "inspreken", "helplines"} <= fits["relative"]
+
+
+def test_a_role_without_a_route_of_its_own_opens_its_menu_when_nothing_else_fits() -> None:
+    assert routes("ik ben jeugdbeschermer") == ["pro_menu"]
+    assert routes("ik ben jeugdbeschermer, morgen huisbezoek") == ["visit"]
+    assert routes("ik ben oma") == ["relative"]
+
+
+def test_what_the_bot_is_not_for_offers_nothing() -> None:
+    assert routes("kan ik toeslag krijgen voor mijn pleegkind") == []
+    assert routes("hoe laat gaat de bus naar utrecht") == []
+    assert routes("can you help me with my taxes") == []
+    assert routes("wanneer moet mijn bezwaar binnen zijn bij de gemeente") == ["deadline", "complaint"]
+
+
+def test_typing_errors_in_compound_words_and_phrases() -> None:
+    assert routes("klacht over de gezinsvoogt") == ["complaint"]
+    assert routes("ik ben pleegmoedr") == ["foster"]
+    assert routes("huisbezoek checklisst") == ["visit"]
+
+
+def test_a_phrase_of_several_words_is_not_found_inside_a_compound() -> None:
+    """"mijn dochter" (a parent) is not in "mijn kleindochter" (a grandparent)."""
+    matcher = IntentMatcher({"relative": ["kleindochter"], "placement": ["pleeggezin"]},
+                            roles={"parent": ["mijn dochter"]},
+                            fits={"parent": RoleRoutes("parent_menu", frozenset({"placement"}))})
+    assert [g.route for g in matcher.match("mijn kleindochter woont in een pleeggezin")] == ["relative", "placement"]
+
+
+def test_on_equal_scores_the_route_listed_first_goes_first() -> None:
+    matcher = IntentMatcher({"deadline": ["tot wanneer"], "complaint": ["in beroep"]})
+    assert [g.route for g in matcher.match("tot wanneer kan ik in beroep")] == ["deadline", "complaint"]
+
+
+def test_a_hash_in_a_phrase_stands_for_any_number() -> None:
+    matcher = IntentMatcher({"checkin": ["over # minuten"]})
+    assert [g.route for g in matcher.match("check over 45 minuten of ik oke ben")] == ["checkin"]
+    assert [g.route for g in matcher.match("over een paar minuten")] == []

@@ -57,7 +57,7 @@ def test_the_test_sets_are_the_frozen_ones() -> None:
             f"{path.name} changed: it is a frozen test set; tune on another file")
 
 
-def measure(path: Path) -> tuple[Counter[str], Counter[str], Counter[str]]:
+def measure(path: Path, what: str = "frozen") -> tuple[Counter[str], Counter[str], Counter[str]]:
     """Per route: questions, first button right, route offered (for `none`: no button at all)."""
     rows = list(csv.DictReader(path.open(encoding="utf-8"), delimiter="\t"))
     assert len(rows) >= 200 and {r["lang"] for r in rows} == {"nl", "en"}
@@ -72,7 +72,7 @@ def measure(path: Path) -> tuple[Counter[str], Counter[str], Counter[str]]:
         else:
             top1[expected] += bool(routes) and routes[0] == expected
             offered[expected] += expected in routes
-    print(f"\ntyped questions ({path.name}, {len(rows)}, frozen): route, top-1, offered (one of the buttons)")
+    print(f"\ntyped questions ({path.name}, {len(rows)}, {what}): route, top-1, offered (one of the buttons)")
     for route in sorted(total):
         print(f"  {route:10s} {top1[route] / total[route]:5.0%} {offered[route] / total[route]:5.0%}  n={total[route]}")
     print(f"  {'all':10s} {sum(top1.values()) / len(rows):5.0%} {sum(offered.values()) / len(rows):5.0%}")

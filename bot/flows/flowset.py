@@ -16,8 +16,9 @@ from bot.dates import add_period
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
+from bot.flows.steps import ChooseStep
 from bot.glossary import GlossaryIndex
-from bot.intents import IntentMatcher
+from bot.intents import IntentMatcher, RoleRoutes
 from bot.personal import known_words
 from bot.texts import ENV, Locales, render_bounded
 
@@ -34,6 +35,8 @@ class DeadlineRule:
 
 #: texts `intents.words.<route>`: the words that lead typed text at a menu to a route
 INTENT_PREFIX = "intents.words."
+#: texts `intents.roles.<role>`: the words that say who is typing ("ik ben oma")
+ROLE_PREFIX = "intents.roles."
 
 
 @dataclass(slots=True)
@@ -70,11 +73,36 @@ class FlowSet:
     def intents(self) -> IntentMatcher:
         """The routes' typed words of every language (locales/*/intents.yaml), built once per flow set."""
         if self._intents is None:
-            self._intents = IntentMatcher.from_texts(*[
-                {key.removeprefix(INTENT_PREFIX): text.source for key, text in texts.items()
-                 if key.startswith(INTENT_PREFIX)}
-                for _lang, texts in sorted(self.locales.texts.items())])
+            def lists(prefix: str) -> list[dict[str, str]]:
+                return [{key.removeprefix(prefix): text.source for key, text in texts.items() if key.startswith(prefix)}
+                        for _lang, texts in sorted(self.locales.texts.items())]
+            self._intents = IntentMatcher.from_texts(*lists(INTENT_PREFIX), roles=lists(ROLE_PREFIX),
+                                                     fits=self.routes_per_role())
         return self._intents
+
+    def routes_per_role(self) -> dict[str, RoleRoutes]:
+        """What the entry menu offers each role: the step its option opens (its door), and every
+        step it can reach from there: that menu's options, and the options beside its own that
+        set no role ("Hulplijnen" beside "Familie").
+
+        Why from the flow: which routes suit a parent or a professional is already decided by
+        the menu moderators keep; a second list of it would drift.
+        """
+        flow = self.flows.get(self.entry_flow)
+        menus = [step for step in flow.steps.values() if isinstance(step, ChooseStep)] if flow else []
+        doors: dict[str, str] = {}
+        offered: dict[str, set[str]] = {}
+        for menu in menus:
+            shared = {o.next for o in menu.options if "role" not in o.set}
+            for option in menu.options:
+                role = option.set.get("role")
+                if isinstance(role, str):
+                    after = flow.steps.get(option.next) if flow else None
+                    doors.setdefault(role, option.next)
+                    offered.setdefault(role, set()).update({option.next} | shared)
+                    if isinstance(after, ChooseStep):
+                        offered[role].update(o.next for o in after.options)
+        return {role: RoleRoutes(door, frozenset(offered[role])) for role, door in doors.items()}
 
     def known_words(self) -> frozenset[str]:
         """Place names that are not people's names, for bot.personal (built once per flow set)."""
