@@ -3,7 +3,10 @@
 Two frozen sets, each written by someone who never saw the word lists. The second
 (`typed_questions_v2.tsv`, 310 questions, written 2026-12-06 by another writer) knows every route
 of today, including divorce, placement, young person, relative and foster parent; it was frozen
-(SHA-256 pinned below) and measured once before any tuning for it began (77 % top-1, 86 % offered).
+(SHA-256 pinned below) and measured once before any tuning for it began (77 % top-1, 86 % offered). The word lists were then
+tuned on `typed_tuning.tsv` and `typed_tuning_v2.tsv` only, by someone who never opened either
+frozen set, and measured once at the end: 91 % top-1, 95 % offered (the first set: 85 %, 92 %).
+The issue's bar is 90 % offered on questions the lists were not tuned on; both sets assert it.
 
 Why: the word lists in locales/*/intents.yaml are tuned by people, and a figure
 on the questions they were tuned with says nothing. `tests/data/typed/typed_questions.tsv`
@@ -40,9 +43,11 @@ FROZEN_SHA256 = "b026765640b321d236edf305e0a7f4750bc0c152d9816c88c10423b546ba0ac
 #: this set's labels do not know, so an offer of one of them counts as a miss: 76 %, 86 %)
 OFFERED_FLOOR = {"complaint": 0.78, "deadline": 0.78, "inspreken": 0.82, "helplines": 0.80, "safety": 0.78,
                  "visit": 0.85, "checkin": 0.75, "none": 0.90}
-TOP1_FLOOR_ALL = 0.72
-#: the second set, overall: a little under the figures measured when it was frozen
-V2_TOP1_FLOOR, V2_OFFERED_FLOOR = 0.75, 0.84
+TOP1_FLOOR_ALL = 0.83
+#: the second set, overall: a little under the figures measured once after tuning (91 %, 95 %)
+V2_TOP1_FLOOR, V2_OFFERED_FLOOR = 0.89, 0.93
+#: the bar both frozen sets must clear: the right route among the one or two buttons
+OFFERED_BAR = 0.90
 
 
 @functools.cache
@@ -82,11 +87,12 @@ def measure(path: Path, what: str = "frozen") -> tuple[Counter[str], Counter[str
 def test_typed_questions_find_their_route_on_the_second_frozen_set() -> None:
     total, top1, offered = measure(DATA_V2)
     assert sum(top1.values()) / total.total() >= V2_TOP1_FLOOR
-    assert sum(offered.values()) / total.total() >= V2_OFFERED_FLOOR
+    assert sum(offered.values()) / total.total() >= max(V2_OFFERED_FLOOR, OFFERED_BAR)
 
 
 def test_typed_questions_find_their_route_on_the_frozen_set() -> None:
     total, top1, offered = measure(DATA)
     assert sum(top1.values()) / total.total() >= TOP1_FLOOR_ALL
+    assert sum(offered.values()) / total.total() >= OFFERED_BAR
     low = {r: round(offered[r] / total[r], 2) for r in total if offered[r] / total[r] < OFFERED_FLOOR[r]}
     assert not low, f"routes offered less often than before: {low}"
