@@ -1,4 +1,4 @@
-"""The shape of `bot/`: no import circle, and an engine that cannot reach I/O.
+"""The shape of `bot/`: no import circle, an engine that cannot reach I/O, and parts small enough to read.
 
 Why a test and not a habit: a circle starts as one function-level import that "just works",
 and the next one dodges it too; the eight-module circle between the CLI and the moderators'
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 #: What the pure engine may never import, directly or through another module of ours: the event
 #: loop, the database, and (within the package) the platforms, the core and the store.
-NOT_IN_THE_ENGINE = ("asyncio", "aiosqlite")
-NOT_IN_THE_ENGINE_OF_OURS = ("adapters", "core", "store")
+NOT_IN_THE_ENGINE = ("asyncio", "aiosqlite", "sqlite3", "psycopg")
+NOT_IN_THE_ENGINE_OF_OURS = ("adapters", "core", "store", "store_sqlite", "store_postgres", "store_thread")
 
 
 def modules_of(package: Path) -> dict[str, Path]:
@@ -232,3 +235,39 @@ def test_the_engine_rule_sees_asyncio_or_the_store_further_down(tmp_path):
     (package / "texts.py").write_text("from pkg.store import Store\n", encoding="utf-8")
     assert "pkg.engine.turn imports pkg.store (through pkg.texts)" in engine_problems(package)
     assert "pkg.engine.turn imports aiosqlite (through pkg.store)" in engine_problems(package)
+
+
+# ---------------------------------------------------------------- size
+
+
+#: Issue 15's limits: a class one can hold in one's head, few long functions, few tangled ones.
+MAX_CLASS_LINES, MAX_LONG_FUNCTIONS, LONG_FUNCTION, MAX_COMPLEX, COMPLEXITY = 300, 3, 60, 5, 12
+
+
+def _spans(package: Path) -> tuple[list[str], list[str]]:
+    """Classes over the limit, and functions over LONG_FUNCTION lines (docstrings included)."""
+    classes, functions = [], []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1 if isinstance(node, ast.stmt) else 0
+            where = f"{path.relative_to(package.parent)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ClassDef) and lines > MAX_CLASS_LINES:
+                classes.append(f"{where} {node.name} ({lines} lines)")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and lines > LONG_FUNCTION:
+                functions.append(f"{where} {node.name} ({lines} lines)")
+    return classes, functions
+
+
+def test_no_class_over_300_lines_and_few_long_functions():
+    classes, functions = _spans(BOT)
+    assert not classes, "split these classes:\n" + "\n".join(classes)
+    assert len(functions) <= MAX_LONG_FUNCTIONS, "too many long functions:\n" + "\n".join(functions)
+
+
+def test_few_functions_over_complexity_12():
+    """ruff's mccabe count (C901), the number issue 15 names."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", str(BOT), "--select", "C901", "--config",
+                           f"lint.mccabe.max-complexity={COMPLEXITY}", "--output-format", "json", "--no-cache"],
+                          capture_output=True, text=True, check=False)
+    found = [f"{f['filename']}:{f['location']['row']} {f['message']}" for f in json.loads(done.stdout or "[]")]
+    assert len(found) <= MAX_COMPLEX, "too many tangled functions:\n" + "\n".join(found)
