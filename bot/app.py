@@ -49,6 +49,10 @@ async def build_core(settings: Settings, flows: FlowSet | None = None, clock: No
     core = Core(settings, store, flows, clock)
     for kind in FEATURES:
         await kind.attach(core)
+    if settings.health_port is not None:
+        from bot.health import HealthServer  # aiohttp's server and prometheus_client only when asked for
+
+        HealthServer.attach(core, settings.health_host, settings.health_port)
     return core
 
 

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
                            description="how much the bot logs: DEBUG, INFO, WARNING, ERROR or CRITICAL "
                                        "(libraries stay at WARNING; never user text or secrets)")
 
+    health_port: int | None = Field(default=None, ge=0, le=65535,
+                                    description="port of /healthz, /readyz and /metrics (unset: off; 0: any free port)")
+    health_host: str = Field(default="127.0.0.1", description="address the health and metrics server binds")
+
     telegram_token: SecretStr | None = Field(default=None, description="bot token from @BotFather")
     telegram_api_url: str = Field(default="https://api.telegram.org/bot",
                                   description="Bot API base URL (for a self-hosted Bot API server)")

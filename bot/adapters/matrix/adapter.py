@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Seconds a sync may be overdue (after its long poll) before /readyz says Matrix is not syncing:
+#: handling a sync's events and a short reconnect fit in it, a homeserver that is gone does not.
+SYNC_LATE_S = 60.0
 
 
 class MatrixAdapter:
@@ -124,6 +129,17 @@ class MatrixAdapter:
     def throttled(self) -> int:
         """429s waited out."""
         return self.retry.throttled
+
+    def readiness(self) -> str | None:
+        """None while logged in and syncing: a sync answered within its long poll and SYNC_LATE_S (bot/health.py)."""
+        if self._task is None or self._task.done():
+            return "not running"
+        if not self.client.logged_in:
+            return "not logged in"
+        if self.sync.synced_at is None:
+            return "no sync yet"
+        since = time.monotonic() - self.sync.synced_at
+        return f"no sync for {since:.0f} s" if since > self.config.sync_timeout_ms / 1000 + SYNC_LATE_S else None
 
     @property
     def sync_failures(self) -> int:

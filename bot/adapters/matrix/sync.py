@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -82,6 +83,8 @@ class SyncLoop:
         self.typing_after = TYPING_AFTER_S
         #: syncs that failed (for logs and tests)
         self.sync_failures = 0
+        #: time.monotonic() of the last sync the homeserver answered (None: none yet); /readyz reads it
+        self.synced_at: float | None = None
         self._token: str | None = None
 
     def load_cursor(self) -> None:
@@ -122,6 +125,7 @@ class SyncLoop:
             if resp.status_code in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
                 raise SessionEnded(str(resp.status_code))
             raise Retryable((resp.retry_after_ms or 0) / 1000 or None, str(resp.status_code))
+        self.synced_at = time.monotonic()
         await self.device.keep_keys()
         # nio knows the rooms now: deliveries may go (some come from
         # the handling below, so waiting for its end would deadlock).

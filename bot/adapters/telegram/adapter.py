@@ -31,10 +31,9 @@ from telegram import (
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.adapters.base import TYPING_AFTER_S, DeliveryFailed, typing_while_slow
-from bot.adapters.telegram.limits import RetryPolicy, SendLimiter, SendLimits
+from bot.adapters.telegram.limits import CountedRequest, RetryPolicy, SendLimiter, SendLimits
 from bot.adapters.telegram.outlet import TelegramOutlet
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import ALLOWED_UPDATES, PLATFORM, REDACT, GroupCall, MessageRef, read_update
@@ -116,18 +115,22 @@ class TelegramAdapter:
         self.typing_after = typing_after
         api_url = settings.telegram_api_url.rstrip("/")
         file_url = api_url[: -len("/bot")] + "/file/bot" if api_url.endswith("/bot") else api_url
-        self.bot: ExtBot[Any] = ExtBot(
-            settings.telegram_token.get_secret_value(),
-            base_url=api_url,
-            base_file_url=file_url,
-            request=HTTPXRequest(
+        self._requests = (
+            CountedRequest(
                 connection_pool_size=16,
                 connect_timeout=request_timeout,
                 read_timeout=request_timeout,
                 write_timeout=request_timeout,
                 media_write_timeout=max(request_timeout, 20.0),
             ),
-            get_updates_request=HTTPXRequest(connect_timeout=request_timeout, read_timeout=request_timeout),
+            CountedRequest(connect_timeout=request_timeout, read_timeout=request_timeout),
+        )
+        self.bot: ExtBot[Any] = ExtBot(
+            settings.telegram_token.get_secret_value(),
+            base_url=api_url,
+            base_file_url=file_url,
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
             rate_limiter=SendLimiter(send_limits or SendLimits()) if settings.telegram_rate_limit else None,
         )
         self.outlet = TelegramOutlet(self.bot, self.retry)
@@ -142,6 +145,19 @@ class TelegramAdapter:
         self.desk_chats = frozenset(int(room) for _, room in settings.desk_rooms(PLATFORM)
                                     if room.lstrip("-").isascii() and room.lstrip("-").isdigit())
         core.register(self)
+
+    # ------------------------------------------------------------ what /readyz and /metrics read (bot/health.py)
+
+    @property
+    def throttled(self) -> int:
+        """429s Telegram answered."""
+        return sum(request.throttled for request in self._requests)
+
+    def readiness(self) -> str | None:
+        """None once getMe went through and updates come in (the poller runs, or the webhook server)."""
+        if self._webhook is not None or (self._polling is not None and not self._polling.done()):
+            return None
+        return "polling stopped" if self._polling is not None else "not connected"
 
     # ------------------------------------------------------------ lifecycle
 

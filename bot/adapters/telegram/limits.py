@@ -19,11 +19,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -134,6 +136,24 @@ class SendLimiter(AIORateLimiter):
                 self._chats.popitem(last=False)
         self._chats[chat_id] = limiter
         return limiter
+
+
+class CountedRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP client, counting Telegram's 429 answers for /metrics (bot/metrics.py).
+
+    Counted here, where every answer passes, because 429s are waited out in several places
+    (AIORateLimiter for groups, call_with_retries, the poller); each would count only its own.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.throttled = 0
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(*args, **kwargs)
+        if code == HTTPStatus.TOO_MANY_REQUESTS:
+            self.throttled += 1
+        return code, payload
 
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], retry: RetryPolicy) -> T:
