@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.testing import CaptureOutlet
 from tests.desk_harness import World
 from tests.fakes.telegram_api import FakeTelegram
+from tests.postgres import Database
 from tests.synapse import Synapse, synapse_server  # noqa: F401 - fixture
 from tests.telegram_fixtures import Person, RunningBot, telegram, telegram_settings  # noqa: F401 - fixture
 from tests.test_checkin import start_visit
@@ -135,9 +136,12 @@ async def test_turns_latency_and_crisis_answers_are_counted_through_the_real_cor
         await world.close()
 
 
-async def test_the_queues_are_read_from_the_database(tmp_path: Path) -> None:
-    world, server = await health_world(tmp_path)
+async def test_the_queues_are_read_from_the_database(database: Database, tmp_path: Path) -> None:
+    """On SQLite and on PostgreSQL: the counts are the database's, read at the scrape."""
+    world, server = await health_world(tmp_path, db=database.location)
     try:
+        assert await ready(server) == (200, {"ready": True, "failing": [], "database": "ok",
+                                             "platforms": {"test": "n/a"}, "lease": "not clustered"})
         _, samples = await scrape(server)
         for gauge in ("wegwijzer_outbox_messages", "wegwijzer_timers_due", "wegwijzer_desk_posts_pending"):
             assert (gauge, ()) in samples and samples[(gauge, ())] == 0
