@@ -259,6 +259,10 @@ class _CompiledRule:
     masks: tuple[int, ...] = ()
 
 
+#: The slices of every three characters of a text, made once (a text is read up to 4,000 characters).
+_THREE = tuple(slice(i, i + 3) for i in range(4000))
+
+
 class _Reading:
     """One message being read: which prefilter literals each text variant holds, and regex results.
 
@@ -281,7 +285,8 @@ class _Reading:
             found = 0
             # literals are indexed by their first three characters: only those whose start occurs are tried
             index = self._index
-            grams = {text[i:i + 3] for i in range(len(text) - 2)}
+            grams = (set(map(text.__getitem__, _THREE[:max(len(text) - 2, 0)])) if len(text) <= len(_THREE)
+                     else {text[i:i + 3] for i in range(len(text) - 2)})
             for start in index.keys() & grams:
                 for literal, bit in index[start]:
                     if literal in text:
@@ -570,44 +575,63 @@ class CrisisDetector:
         return self._rules(normalised)
 
     def _rules(self, normalised: str) -> CrisisMatch | None:
+        """The first class, in priority order, with a rule that matches what is left of the text
+        once its blanks are removed (and, for rules that are not strong, its vetoed clauses)."""
         reading = _Reading(self._index)
-        reading.present(normalised)
-        # exclusions shared by several classes are applied once per message; the cache key of
-        # each step is the ids of the blanks applied so far (worked out once, in __init__)
+        # exclusions shared by several classes are applied once per message (see _blanked)
         blanked_after: dict[tuple[int, ...], str] = {}
         vetoed: dict[tuple[int, str], bool] = {}
         for spec, steps in zip(self._classes, self._blank_steps, strict=True):
-            blanked = normalised
-            for blank, key in steps:
-                found = blanked_after.get(key)
-                if found is None:
-                    found = blanked_after[key] = reading.sub(blank, blanked)
-                blanked = found
+            blanked = _blanked(reading, normalised, steps, blanked_after)
             present = reading.present(blanked)
-            # a veto whose words are nowhere in the message cannot void any clause
-            vetoes = [v for v in spec.vetoes if _possible(v.masks, present)]
+            # leaving clauses out only removes literals, unless a literal spans " . ": then every
+            # rule stays a candidate until its own text is known
+            candidates = spec.rules if self._dotted else [r for r in spec.rules if _possible(r.masks, present)]
+            if not candidates:
+                continue
             kept, kept_present = blanked, present
-            if vetoes:
-                kept_clauses = []
-                for clause in blanked.split(_CLAUSE_SEP):
-                    for veto in vetoes:
-                        hit = vetoed.get((id(veto), clause))
-                        if hit is None:  # its prefilter passed on the whole text above
-                            hit = vetoed[(id(veto), clause)] = veto.regex.search(clause) is not None
-                        if hit:
-                            break
-                    else:
-                        kept_clauses.append(clause)
-                kept = _CLAUSE_SEP.join(kept_clauses)
-                # leaving clauses out only removes literals, unless a literal spans " . "
-                kept_present = reading.present(kept) if self._dotted else present
-            for rule in spec.rules:
+            if not all(rule.strong for rule in candidates):  # vetoes count for rules that are not strong
+                kept, kept_present = self._kept(spec, reading, blanked, present, vetoed)
+            for rule in candidates:
                 text, mask = (blanked, present) if rule.strong else (kept, kept_present)
-                for need in rule.masks:
-                    if not need & mask:
-                        break
-                else:
-                    if all(reading.search(p, text) for p in rule.patterns):
-                        return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
-                                           check=spec.check)
+                if _possible(rule.masks, mask) and all(reading.search(p, text) for p in rule.patterns):
+                    return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
+                                       check=spec.check)
         return None
+
+    def _kept(self, spec: _CompiledClass, reading: _Reading, blanked: str, present: int,
+              vetoed: dict[tuple[int, str], bool]) -> tuple[str, int]:
+        """The text without the clauses one of the class's vetoes voids, and its literals."""
+        # a veto whose words are nowhere in the message cannot void any clause
+        vetoes = [v for v in spec.vetoes if _possible(v.masks, present)]
+        if not vetoes:
+            return blanked, present
+        kept = _CLAUSE_SEP.join(clause for clause in blanked.split(_CLAUSE_SEP)
+                                if not _any_veto(vetoes, clause, vetoed))
+        return kept, reading.present(kept) if self._dotted else present
+
+
+def _blanked(reading: _Reading, normalised: str, steps: tuple[tuple[_Pattern, tuple[int, ...]], ...],
+             done: dict[tuple[int, ...], str]) -> str:
+    """The text with a class's blanks removed. Classes share most blanks, so each step's result is
+    kept under the ids of the blanks applied so far (worked out once, in CrisisDetector.__init__)."""
+    blanked = normalised
+    for blank, key in steps:
+        found = done.get(key)
+        if found is None:
+            found = done[key] = reading.sub(blank, blanked)
+        blanked = found
+    return blanked
+
+
+def _any_veto(vetoes: Sequence[_Pattern], clause: str, done: dict[tuple[int, str], bool]) -> bool:
+    """Does one of the vetoes void this clause? Their prefilters passed on the whole text; each
+    (veto, clause) is searched once per message (`done`), as classes share vetoes."""
+    for veto in vetoes:
+        key = (id(veto), clause)
+        hit = done.get(key)
+        if hit is None:
+            hit = done[key] = veto.regex.search(clause) is not None
+        if hit:
+            return True
+    return False

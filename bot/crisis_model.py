@@ -153,18 +153,20 @@ class Thresholds:
     unsure: float
 
 
-#: One vocabulary entry: the term's idf, its square, and its weights per label times the idf
-#: (None: the term only counts in the norm). Precomputed: most terms occur once in a text.
-_Entry = tuple[float, float, tuple[float, ...] | None]
+#: One vocabulary entry: the term's idf squared (its part of the norm when seen once), then its
+#: weight per label times the idf (all 0 when the term only counts in the norm). One tuple per
+#: term, so a text's sums are one ``zip`` over its terms' entries: most terms occur once in a text.
+_Entry = tuple[float, ...]
 
 
 def _vocabulary(section: Any, name: str, documents: int, width: int) -> dict[str, _Entry]:
-    """`{term: [df, w...]}` from the file into `{term: (idf, idf², idf·w or None)}`."""
+    """`{term: [df, w...]}` from the file into `{term: (idf², idf·w...)}`."""
     if not isinstance(section, dict):
         raise CrisisModelError(f"`{name}` must map terms to [document frequency, weights...]")
     idf_of: dict[int, float] = {}
     out: dict[str, _Entry] = {}
     sizes = (1, width + 1)
+    unweighted = (0.0,) * width
     for term, row in section.items():
         # one cheap test per term (start-up time): a list of the right length holding only ints
         if type(row) is not list or len(row) not in sizes or set(map(type, row)) != {int} or not 1 <= row[0] <= documents:
@@ -174,8 +176,59 @@ def _vocabulary(section: Any, name: str, documents: int, width: int) -> dict[str
         if idf is None:
             # scikit-learn's smooth idf: as if one more document held every term
             idf = idf_of[row[0]] = math.log((documents + 1) / (row[0] + 1)) + 1.0
-        out[term] = (idf, idf * idf, tuple(map(idf.__mul__, row[1:])) if len(row) > 1 else None)
+        out[term] = (idf * idf, *(map(idf.__mul__, row[1:]) if len(row) > 1 else unweighted))
     return out
+
+
+def _labels(data: dict[str, Any], expected_classes: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """The labels (the crisis classes and `none`) and the classes, checked against the rules' classes."""
+    labels = data.get("labels")
+    if (not isinstance(labels, list) or NONE not in labels or len(labels) < 2
+            or not all(isinstance(c, str) for c in labels) or len(set(labels)) != len(labels)):
+        raise CrisisModelError(f"`labels` must list the crisis classes and {NONE!r}, each once")
+    classes = [name for name in labels if name != NONE]
+    if data.get("classes") != classes:
+        raise CrisisModelError(f"`classes` must be the labels without {NONE!r}: {classes}")
+    if expected_classes is not None and sorted(set(expected_classes)) != sorted(classes):
+        raise CrisisModelError(
+            f"the model knows classes {sorted(classes)} but flows/crisis.yaml has {sorted(set(expected_classes))}")
+    return labels, classes
+
+
+def _numbers(data: dict[str, Any], width: int) -> tuple[int, list[int], int]:
+    """The weights' scale, the bias per label and how many messages the model was trained on."""
+    scale, bias, documents = data.get("scale"), data.get("bias"), data.get("documents")
+    if not isinstance(scale, int) or scale <= 0:
+        raise CrisisModelError("`scale` must be a positive whole number")
+    if not isinstance(documents, int) or documents <= 0:
+        raise CrisisModelError("`documents` must be how many messages the model was trained on")
+    if not isinstance(bias, list) or len(bias) != width or not all(type(b) is int for b in bias):
+        raise CrisisModelError(f"`bias` must be {width} whole numbers, one per label")
+    return scale, bias, documents
+
+
+def _thresholds(section: Any, classes: Sequence[str]) -> dict[str, Thresholds]:
+    """Each crisis class's `sure` and `unsure` risk, with 0 <= unsure <= sure <= 1."""
+    if not isinstance(section, dict):
+        raise CrisisModelError("`thresholds` must map each crisis class to {sure, unsure}")
+    limits: dict[str, Thresholds] = {}
+    for name in classes:
+        spec = section.get(name)
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(k), int | float) for k in ("sure", "unsure")):
+            raise CrisisModelError(f"`thresholds.{name}` must have numbers `sure` and `unsure`")
+        if not 0 <= spec["unsure"] <= spec["sure"] <= 1:
+            raise CrisisModelError(f"`thresholds.{name}`: need 0 <= unsure <= sure <= 1")
+        limits[name] = Thresholds(float(spec["sure"]), float(spec["unsure"]))
+    return limits
+
+
+#: A word's character n-grams in the vocabulary, and their entries summed column by column.
+_Word = tuple[tuple[str, ...], tuple[float, ...]]
+
+
+def _column_sums(rows: Iterable[Sequence[float]]) -> list[float]:
+    """Entries added column by column (C loops: ``zip`` and ``sum``)."""
+    return list(map(sum, zip(*rows, strict=True)))
 
 
 class CrisisModel:
@@ -203,7 +256,8 @@ class CrisisModel:
         self.rule_floor = rule_floor
         #: the last text scored and its result: the detector asks about the same message twice
         self._last: tuple[str, tuple[str, float]] | None = None
-        self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._word_cache: dict[str, _Word] = {}
+        self._zeros = (0.0,) * (len(labels) + 1)
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -213,46 +267,19 @@ class CrisisModel:
             raise CrisisModelError("the model file is not a JSON object")
         if data.get("format") != FORMAT:
             raise CrisisModelError(f"unknown format {data.get('format')!r}, expected {FORMAT!r}")
-        labels = data.get("labels")
-        if (not isinstance(labels, list) or NONE not in labels or len(labels) < 2
-                or not all(isinstance(c, str) for c in labels) or len(set(labels)) != len(labels)):
-            raise CrisisModelError(f"`labels` must list the crisis classes and {NONE!r}, each once")
-        classes = [name for name in labels if name != NONE]
-        if data.get("classes") != classes:
-            raise CrisisModelError(f"`classes` must be the labels without {NONE!r}: {classes}")
-        if expected_classes is not None and sorted(set(expected_classes)) != sorted(classes):
-            raise CrisisModelError(
-                f"the model knows classes {sorted(classes)} but flows/crisis.yaml has {sorted(set(expected_classes))}")
+        labels, classes = _labels(data, expected_classes)
         if (data.get("char_ngrams") != list(CHAR_NGRAMS) or data.get("word_ngrams") != list(WORD_NGRAMS)
                 or data.get("token_pattern") != TOKEN_PATTERN):
             raise CrisisModelError(f"built for other features than this code makes ({CHAR_NGRAMS}, {WORD_NGRAMS})")
-        width = len(labels)
-        scale, bias, documents = data.get("scale"), data.get("bias"), data.get("documents")
-        if not isinstance(scale, int) or scale <= 0:
-            raise CrisisModelError("`scale` must be a positive whole number")
-        if not isinstance(documents, int) or documents <= 0:
-            raise CrisisModelError("`documents` must be how many messages the model was trained on")
-        if not isinstance(bias, list) or len(bias) != width or not all(type(b) is int for b in bias):
-            raise CrisisModelError(f"`bias` must be {width} whole numbers, one per label")
-        chars = _vocabulary(data.get("chars"), "chars", documents, width)
-        words = _vocabulary(data.get("words"), "words", documents, width)
-        thresholds = data.get("thresholds")
-        if not isinstance(thresholds, dict):
-            raise CrisisModelError("`thresholds` must map each crisis class to {sure, unsure}")
-        limits: dict[str, Thresholds] = {}
-        for name in classes:
-            spec = thresholds.get(name)
-            if not isinstance(spec, dict) or not all(isinstance(spec.get(k), int | float) for k in ("sure", "unsure")):
-                raise CrisisModelError(f"`thresholds.{name}` must have numbers `sure` and `unsure`")
-            if not 0 <= spec["unsure"] <= spec["sure"] <= 1:
-                raise CrisisModelError(f"`thresholds.{name}`: need 0 <= unsure <= sure <= 1")
-            limits[name] = Thresholds(float(spec["sure"]), float(spec["unsure"]))
+        scale, bias, documents = _numbers(data, len(labels))
+        chars = _vocabulary(data.get("chars"), "chars", documents, len(labels))
+        words = _vocabulary(data.get("words"), "words", documents, len(labels))
         rule_floor = data.get("rule_floor", 0.0)
         if not isinstance(rule_floor, int | float) or not 0 <= rule_floor <= 1:
             raise CrisisModelError("`rule_floor` must be a number from 0 to 1")
         meta = {k: v for k, v in data.items() if k not in ("chars", "words")}
-        return cls(tuple(labels), scale, tuple(b / scale for b in bias), chars, words, limits, meta,
-                   float(rule_floor))
+        return cls(tuple(labels), scale, tuple(b / scale for b in bias), chars, words,
+                   _thresholds(data.get("thresholds"), classes), meta, float(rule_floor))
 
     @classmethod
     def from_file(cls, path: Path, expected_classes: Iterable[str] | None = None) -> CrisisModel:
@@ -263,52 +290,60 @@ class CrisisModel:
         return cls.from_data(data, expected_classes)
 
     # ------------------------------------------------------------ scoring
-    def _add(self, logits: list[float], vocabulary: Mapping[str, _Entry], terms: Sequence[str]) -> None:
+    def _add(self, logits: list[float], vocabulary: Mapping[str, _Entry], terms: Sequence[str],
+             linear: list[float]) -> None:
         """One vectoriser's part: sublinear tf times idf, L2-normalised, times the weights.
 
-        `terms`: the text's n-grams that are in the vocabulary (the others count nowhere).
+        `terms`: the text's n-grams that are in the vocabulary (the others count nowhere), and
+        `linear`: their entries summed as they come, a term seen n times n times. A term seen more
+        than once is then corrected to scikit-learn's sublinear tf = 1 + ln(n): they are few, and
+        grouped by n, so the sums stay one ``zip`` in C per group.
         """
-        once: list[tuple[float, ...]] = []  # rows of terms seen once: tf weight 1, so idf·w as stored
-        more: list[tuple[float, tuple[float, ...]]] = []
-        squares = 0.0
-        for term, count in Counter(terms).items():  # in the text's order: sums come out the same every run
-            _idf, square, row = vocabulary[term]
-            if count == 1:
-                squares += square
-                if row is not None:
-                    once.append(row)
-            else:
-                tf = math.log(count) + 1.0
-                squares += tf * tf * square
-                if row is not None:
-                    more.append((tf, row))
-        if not once and not more:
+        if not terms:
             return
-        factor = 1.0 / (math.sqrt(squares) * self._scale)
-        sums = [sum(column) for column in zip(*once, strict=True)] if once else [0.0] * len(logits)
-        for tf, row in more:
-            sums = [total + tf * weight for total, weight in zip(sums, row, strict=True)]
-        for label, total in enumerate(sums):
-            logits[label] += factor * total
+        counts = Counter(terms)
+        if len(counts) < len(terms):
+            by_count: dict[int, list[str]] = {}
+            for term, count in counts.items():  # in the text's order: sums come out the same every run
+                if count > 1:
+                    by_count.setdefault(count, []).append(term)
+            for count, group in by_count.items():
+                tf = math.log(count) + 1.0
+                column = _column_sums(map(vocabulary.__getitem__, group))
+                linear[0] += (tf * tf - count) * column[0]
+                extra = tf - count
+                for label in range(1, len(linear)):
+                    linear[label] += extra * column[label]
+        factor = 1.0 / (math.sqrt(linear[0]) * self._scale)
+        for label in range(len(logits)):
+            logits[label] += factor * linear[label + 1]
 
-    def _char_terms(self, word: str) -> tuple[str, ...]:
-        """A word's character n-grams that are in the vocabulary (cached: words come back often)."""
-        found = self._word_cache.get(word)
-        if found is None:
-            chars = self._chars
-            found = tuple(gram for gram in word_char_grams(word) if gram in chars)
-            if len(self._word_cache) >= WORD_CACHE:
-                self._word_cache.clear()
-            self._word_cache[word] = found
+    def _word(self, word: str) -> _Word:
+        """A word's character n-grams that are in the vocabulary and their entries' sum (cached:
+        words come back often, so most of a text's sums are a few additions of cached words)."""
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
+        chars = self._chars
+        terms = tuple(gram for gram in word_char_grams(word) if gram in chars)
+        found = (terms, tuple(_column_sums(map(chars.__getitem__, terms))) if terms else self._zeros)
+        if len(self._word_cache) >= WORD_CACHE:
+            self._word_cache.clear()
+        self._word_cache[word] = found
         return found
 
     def probabilities(self, text: str) -> list[float]:
         """P(label) for one piece of text, in `labels` order: what scikit-learn's predict_proba gives."""
         logits = list(self._bias)
-        terms = [t for word in _WHITE_SPACES.sub(" ", text.lower()).split() for t in self._char_terms(word)]
-        self._add(logits, self._chars, terms)
+        # str.split() already treats any run of white space as one, as char_grams' collapsing does
+        found = list(map(self._word, text.lower().split()))
+        if found:
+            terms = list(itertools.chain.from_iterable(f[0] for f in found))
+            self._add(logits, self._chars, terms, _column_sums(f[1] for f in found))
         words = self._words
-        self._add(logits, words, [gram for gram in word_grams(text) if gram in words])
+        grams = [gram for gram in word_grams(text) if gram in words]
+        if grams:
+            self._add(logits, words, grams, _column_sums(map(words.__getitem__, grams)))
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
