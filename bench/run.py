@@ -177,6 +177,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         adapter = TelegramAdapter(settings, core)
         adapter.bot = ExtBot(settings.telegram_token.get_secret_value(),  # type: ignore[union-attr]
                              request=FakeBotRequest(recorder), get_updates_request=FakeBotRequest(recorder))
+        adapter.outlet.bot = adapter.bot  # the outlet sends the replies: through the same fake
         await adapter.bot.initialize()  # getMe
         bot = adapter.bot
         await core.start()  # as bot.app does once the platforms are up (its loops run during the run)

@@ -67,6 +67,8 @@ class FakeBotRequest(BaseRequest):
             if name == "editMessageText":
                 result["edit_date"] = DATE
             self.recorder.record(name, i, text, _rows(markup))
+        elif name == "sendChatAction":  # the typing hint of a turn slower than 0.3 s: a hint, not a reply
+            result = True
         elif name == "getMe":
             result = GET_ME
         elif name in ("setMyCommands", "deleteWebhook", "deleteMyCommands"):
