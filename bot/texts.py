@@ -343,13 +343,13 @@ def _add_texts(locales: Locales, lang: str, file: Path, data: dict[str, Any], po
                 where, "duplicate-text-key", f"`{key}` is already defined at {table[key].where}", DUPLICATE_FIX))
             continue
         try:
-            tree = ENV.parse(value)
+            found = facts(value)
         except TemplateSyntaxError as exc:
             problems.append(LocaleProblem(_template_line(file, pos.value_of(path), exc.lineno),
                                           "template-syntax", f"`{key}`: {exc.message}", TEMPLATE_FIX))
             unreadable.add(key)
             continue
-        table[key] = LocaleText(value, where, growing(value, tree))
+        table[key] = LocaleText(value, where, found.growing)
     return problems
 
 
@@ -392,35 +392,65 @@ _GROWING = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Ca
             nodes.Mul, nodes.Pow, nodes.Mod, nodes.Add, nodes.Concat, nodes.Filter)
 
 
-def growing(source: str, tree: nodes.Template) -> frozenset[str] | None:
-    """The variables of a text that loops, calls or builds and so could outgrow its budget; else None."""
+def _grows(source: str, tree: nodes.Template) -> bool:
+    """Does a text loop, call or build, and so could outgrow its budget?"""
     if not any(_MAYBE_GROWING.search(a or b) for a, b in _JINJA_PART.findall(source)):
-        return None  # plain words and `{{ name }}` (most texts): no need to walk the tree
-    if not any(not isinstance(node, nodes.Filter) or node.name != "date" for node in tree.find_all(_GROWING)):
-        return None
-    return frozenset(meta.find_undeclared_variables(tree)) - frozenset(ENV.globals)
+        return False  # plain words and `{{ name }}` (most texts): no need to walk the tree
+    return any(not isinstance(node, nodes.Filter) or node.name != "date" for node in tree.find_all(_GROWING))
+
+
+@dataclass(frozen=True, slots=True)
+class TextFacts:
+    """What the checks read from one template's source, found in one parse."""
+
+    #: variables it reads (`range` and the like are no placeholders)
+    placeholders: frozenset[str]
+    #: directory ids it names as `d.<id>`
+    directory_refs: frozenset[str]
+    #: text keys it names literally as t('a.b')
+    text_refs: frozenset[str]
+    #: its variables when it loops, calls or builds and so could outgrow its budget (`check` tries
+    #: those texts with sample answers); None for the texts that cannot
+    growing: frozenset[str] | None
+
+
+@functools.lru_cache(maxsize=16384)
+def facts(source: str) -> TextFacts:
+    """The facts of a template, parsed once per distinct source (TemplateSyntaxError if it cannot be).
+
+    Start-up reads every text for several checks (placeholders per language, directory and text
+    references, growth); parsing each text once for each of them was most of start-up's time
+    (bench/README.md). Errors are raised anew every time, never remembered, so a moderator's
+    message and its line number are Jinja's own. The facts are small (a few names per text).
+    """
+    tree = ENV.parse(source)
+    if _JINJA_MARKERS[0] not in source and _JINJA_MARKERS[1] not in source:
+        names: frozenset[str] = frozenset()  # words only (a comment at most): nothing to walk
+    else:
+        names = frozenset(meta.find_undeclared_variables(tree)) - frozenset(ENV.globals)
+    directory: set[str] = set()
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == "d":
+            directory.add(node.attr)
+    texts: set[str] = set()
+    for node in tree.find_all(nodes.Call):
+        if isinstance(node.node, nodes.Name) and node.node.name == "t" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+                texts.add(arg.value)
+    return TextFacts(names, frozenset(directory), frozenset(texts), names if _grows(source, tree) else None)
 
 
 def placeholders(source: str) -> set[str]:
     """Variables a template reads (for the placeholder-mismatch check); `range` and the like are no placeholders."""
-    return set(meta.find_undeclared_variables(ENV.parse(source))) - set(ENV.globals)
+    return set(facts(source).placeholders)
 
 
 def directory_refs(source: str) -> set[str]:
     """Directory ids a template names as `d.<id>`."""
-    refs: set[str] = set()
-    for node in ENV.parse(source).find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Name) and node.node.name == "d":
-            refs.add(node.attr)
-    return refs
+    return set(facts(source).directory_refs)
 
 
 def text_refs(source: str) -> set[str]:
     """Text keys a template names literally as t('a.b')."""
-    refs: set[str] = set()
-    for node in ENV.parse(source).find_all(nodes.Call):
-        if isinstance(node.node, nodes.Name) and node.node.name == "t" and node.args:
-            arg = node.args[0]
-            if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
-                refs.add(arg.value)
-    return refs
+    return set(facts(source).text_refs)
