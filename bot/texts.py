@@ -433,9 +433,9 @@ def facts(source: str) -> TextFacts:
         if isinstance(node.node, nodes.Name) and node.node.name == "d":
             directory.add(node.attr)
     texts: set[str] = set()
-    for node in tree.find_all(nodes.Call):
-        if isinstance(node.node, nodes.Name) and node.node.name == "t" and node.args:
-            arg = node.args[0]
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "t" and call.args:
+            arg = call.args[0]
             if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
                 texts.add(arg.value)
     return TextFacts(names, frozenset(directory), frozenset(texts), names if _grows(source, tree) else None)

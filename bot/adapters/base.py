@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import re
+from abc import ABCMeta
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.errors import PlatformError
 from bot.events import Command, ConversationKey, Document, Edit, Incoming, Send, Text
@@ -132,8 +133,35 @@ class Outlet(Protocol):
         ...
 
 
+if TYPE_CHECKING:
+    _ProtocolMeta = ABCMeta
+else:
+    _ProtocolMeta = type(Protocol)
+
+
+#: (protocol, class) -> whether instances of the class have the protocol's methods. Not an
+#: attribute of the metaclass: Python 3.11 would count it as one of every protocol's members.
+_VERDICTS: dict[tuple[type, type], bool] = {}
+
+
+class _DecidedByClass(_ProtocolMeta):
+    """`isinstance` against a protocol of methods, answered once per class.
+
+    Python 3.11 walks the protocol's members on every `isinstance` (20-50 µs), and the core asks
+    it of the outlet on every button press (bench/README.md). Whether an outlet has the methods
+    is a fact of its class, so the answer is remembered per class.
+    """
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        key = (cls, type(instance))
+        verdict = _VERDICTS.get(key)
+        if verdict is None:
+            verdict = _VERDICTS[key] = super().__instancecheck__(instance)
+        return verdict
+
+
 @runtime_checkable
-class AnswersPresses(Protocol):
+class AnswersPresses(Protocol, metaclass=_DecidedByClass):
     """An outlet that answers a button press on the button itself (Telegram's callback answer).
 
     The core calls `answer_press` as soon as a press's turn is stored, before any reply goes
