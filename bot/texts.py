@@ -112,6 +112,12 @@ class BoundedEnvironment(SandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         meter = _meter()
         meter.step()
+        # our own helpers (a `~` join, `t('key')`) size what they return themselves: no estimate,
+        # no sandbox check and no second sizing, on the texts every turn renders
+        if __obj is _sized and len(args) == 1 and not kwargs:
+            return _sized(args[0])
+        if type(__obj) is TextLookup and len(args) == 1 and not kwargs:
+            return meter.sized(__obj(args[0]))
         if getattr(__obj, "__name__", "") == "join" and args and not isinstance(args[0], list | tuple | str):
             args = (list(meter.each(args[0])), *args[1:])
         budget.check_call(meter, getattr(__obj, "__wrapped__", __obj), args, kwargs)
@@ -145,7 +151,8 @@ def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
     parts: list[str] = []
     size = 0
     try:
-        for part in template.root_render_func(template.new_context(dict(context))):
+        variables = context if isinstance(context, dict) else dict(context)  # new_context copies it
+        for part in template.root_render_func(template.new_context(variables)):
             size += len(part)
             if size > budget.MAX_LENGTH:
                 meter.allow(size)
@@ -161,6 +168,28 @@ def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
 
 
 ENV = make_environment()
+
+
+class TextLookup:
+    """`t('key')` in a template: another text of the same language, rendered with the same answers.
+
+    A plain text (no variables) is returned as it is, without building a context for it.
+    A key that does not exist is shown as itself (`check` reports it). Its attributes start
+    with `_`, so the sandbox keeps templates from reaching through it.
+    """
+
+    __slots__ = ("_lang", "_locales", "_render")
+
+    def __init__(self, locales: Locales, lang: str, render: Callable[[str], str]) -> None:
+        self._locales = locales
+        self._lang = lang
+        self._render = render
+
+    def __call__(self, key: str) -> str:
+        if not self._locales.has(self._lang, key):
+            return key
+        constant = self._locales.constant(self._lang, key)
+        return constant if constant is not None else self._render(key)
 
 
 #: Jinja's markers; a text without any of them renders as itself, whatever the context.

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from jinja2 import Template
+
 from bot.dates import add_period
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
@@ -20,7 +22,7 @@ from bot.flows.steps import ChooseStep
 from bot.glossary import GlossaryIndex
 from bot.intents import IntentMatcher, RoleRoutes
 from bot.personal import known_words
-from bot.texts import ENV, Locales, render_bounded
+from bot.texts import ENV, Locales, TextLookup, render_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class FlowSet:
     #: problems that do not stop loading (e.g. directory entries not checked for long)
     warnings: list[Any] = field(default_factory=list)
     _exprs: dict[str, Expression] = field(default_factory=dict)
+    #: inline templates (a step's `preview` url, a report field's value), compiled once
+    _inline: dict[str, Template] = field(default_factory=dict)
     _known_words: frozenset[str] | None = None
     _intents: IntentMatcher | None = None
 
@@ -165,7 +169,10 @@ class FlowSet:
 
     def render_source(self, lang: str, source: str, variables: Mapping[str, Any]) -> str:
         """Render an inline template (report field values)."""
-        return render_bounded(ENV.from_string(source), self._context(lang, variables)).rstrip()
+        template = self._inline.get(source)
+        if template is None:  # compiled once per flow set: sources are the flows' own, a few per flow set
+            template = self._inline[source] = ENV.from_string(source)
+        return render_bounded(template, self._context(lang, variables)).rstrip()
 
     def _context(self, lang: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """What every template sees: the variables, `lang`, the directory `d`, and `t(key)`."""
@@ -173,5 +180,5 @@ class FlowSet:
         context["lang"] = lang
         context["d"] = self.directory_views.get(lang, {})
         context["_month_names"] = self.locales.month_names  # for the `date` filter, per language
-        context["t"] = lambda k: self.render(lang, k, variables) if self.locales.has(lang, k) else k
+        context["t"] = TextLookup(self.locales, lang, lambda k: self.render(lang, k, variables))
         return context
