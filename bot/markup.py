@@ -66,6 +66,8 @@ def plain(text: str) -> str:
 
 def telegram_html(text: str) -> str:
     """Telegram's HTML parse mode: escaped lines, `<b>` headings, "• " items."""
+    if "**" not in text and not text.startswith(_ITEM) and "\n" + _ITEM not in text:
+        return html.escape(text.replace("\r\n", "\n"), quote=False)  # no heading, no item: most replies
     out: list[str] = []
     for kind, line in lines(text):
         shown = html.escape(line, quote=False)

@@ -224,7 +224,9 @@ class TelegramAdapter:
                 chat_id = int(found.key.chat)
                 async with typing_while_slow(self.typing_after,
                                              lambda: self.bot.send_chat_action(chat_id, ChatAction.TYPING)):
-                    await self.core.handle(replace(found, cursor=cursor, flood_checked=admitted))
+                    if cursor is not None or admitted:
+                        found = replace(found, cursor=cursor, flood_checked=admitted)
+                    await self.core.handle(found)
                 return
             if isinstance(found, GroupCall):
                 await self._invite(found)
