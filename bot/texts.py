@@ -17,12 +17,15 @@ engine's apology instead of blocking the store thread.
 from __future__ import annotations
 
 import functools
+import hashlib
+import marshal
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import Template, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -32,7 +35,9 @@ from jinja2.visitor import NodeTransformer
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
 from bot.dates import format_date
+from bot.flows import source as yaml_source
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
+from bot.remembered import RememberedTable
 
 #: The text with a language's month names, January first, separated by commas.
 MONTH_NAMES_KEY = "sys.month_names"
@@ -115,7 +120,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         # our own helpers (a `~` join, `t('key')`) size what they return themselves: no estimate,
         # no sandbox check and no second sizing, on the texts every turn renders
         if __obj is _sized and len(args) == 1 and not kwargs:
-            return _sized(args[0])
+            return meter.sized(args[0])
         if type(__obj) is TextLookup and len(args) == 1 and not kwargs:
             return meter.sized(__obj(args[0]))
         if getattr(__obj, "__name__", "") == "join" and args and not isinstance(args[0], list | tuple | str):
@@ -336,6 +341,7 @@ def load_locales(directory: Path, root: Path | None = None) -> tuple[Locales, li
                 names[(lang, file.name)] = {str(key) for key in data}
                 problems.extend(_add_texts(locales, lang, file, data, pos))
     _mark_unread(locales, names, unread_files)
+    KNOWN_FACTS.save()
     return locales, problems
 
 
@@ -443,15 +449,19 @@ class TextFacts:
     growing: frozenset[str] | None
 
 
-@functools.lru_cache(maxsize=16384)
 def facts(source: str) -> TextFacts:
     """The facts of a template, parsed once per distinct source (TemplateSyntaxError if it cannot be).
 
     Start-up reads every text for several checks (placeholders per language, directory and text
     references, growth); parsing each text once for each of them was most of start-up's time
-    (bench/README.md). Errors are raised anew every time, never remembered, so a moderator's
-    message and its line number are Jinja's own. The facts are small (a few names per text).
+    (bench/README.md). The facts are also kept on disk (`KNOWN_FACTS`), so an unchanged
+    text is not parsed at all at the next start. Errors are raised anew every time, never
+    remembered, so a moderator's message and its line number are Jinja's own.
     """
+    return KNOWN_FACTS.get(source)
+
+
+def _read_facts(source: str) -> TextFacts:
     tree = ENV.parse(source)
     if _JINJA_MARKERS[0] not in source and _JINJA_MARKERS[1] not in source:
         names: frozenset[str] = frozenset()  # words only (a comment at most): nothing to walk
@@ -468,6 +478,49 @@ def facts(source: str) -> TextFacts:
             if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
                 texts.add(arg.value)
     return TextFacts(names, frozenset(directory), frozenset(texts), names if _grows(source, tree) else None)
+
+
+class KnownFacts:
+    """The facts of every text read; those of the last load also on disk (bot/remembered.py).
+
+    Kept beside the parsed YAML files (`WEGWIJZER_YAML_CACHE`; `off` keeps them in memory
+    only), stamped with Jinja's version and this module's code, so a change to either reads
+    every text anew.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, TextFacts] = {}
+        self._table: RememberedTable | None = None
+
+    def table(self) -> RememberedTable:
+        if self._table is None:
+            folder = yaml_source.CACHE.folder
+            self._table = RememberedTable(folder / "text-facts.bin" if folder is not None else None, _FACTS_STAMP)
+        return self._table
+
+    def get(self, source: str) -> TextFacts:
+        found = self._known.get(source)
+        stored = self.table().get(source)  # also marks it as used: the next file keeps it
+        if found is None and stored is not None:
+            names, directory, texts, grows = stored
+            found = TextFacts(frozenset(names), frozenset(directory), frozenset(texts),
+                              None if grows is None else frozenset(grows))
+        if found is None:
+            found = _read_facts(source)
+        if stored is None:
+            self.table().put(source, (tuple(found.placeholders), tuple(found.directory_refs),
+                                      tuple(found.text_refs), None if found.growing is None else tuple(found.growing)))
+        self._known[source] = found
+        return found
+
+    def save(self) -> None:
+        """Keep the facts of the texts read by this process for the next start."""
+        self.table().save()
+
+
+_FACTS_STAMP = hashlib.sha256(
+    f"{jinja2.__version__}:{marshal.version}:".encode() + Path(__file__).read_bytes()).hexdigest()
+KNOWN_FACTS = KnownFacts()
 
 
 def placeholders(source: str) -> set[str]:

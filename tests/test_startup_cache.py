@@ -101,7 +101,7 @@ def test_remembered_crisis_rules_judge_every_message_as_freshly_compiled_ones(
     remembered_cache = RegexCache(tmp_path / "regex.bin")
     monkeypatch.setattr(crisis, "REGEXES", remembered_cache)
     remembered = crisis.CrisisDetector.from_yaml_file(rules)
-    assert remembered_cache._used and not remembered_cache._dirty  # every pattern came from the file
+    assert remembered_cache.table.fresh  # every pattern came from the file
     assert [remembered.assess(text) for text in texts] == [fresh.assess(text) for text in texts]
     assert any(fresh.assess(text) for text in texts)
 
@@ -114,3 +114,35 @@ def test_a_damaged_regex_cache_is_compiled_again(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(crisis, "REGEXES", RegexCache(tmp_path / "regex.bin"))
     detector = crisis.CrisisDetector.from_yaml_file(Path(__file__).resolve().parent.parent / "flows" / "crisis.yaml")
     assert detector.assess("ik wil dood") is not None
+
+
+def test_the_facts_of_a_text_come_back_from_disk_as_they_were_read(
+        tmp_path: Path, cache: ParsedCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up parses each locale text once; at the next start an unchanged text is not parsed at all."""
+    from bot import texts
+
+    text = "Hallo {{ name }}, bel {{ d.veilig_thuis.phone }}.{% for r in routes %} {{ t('sys.help') }}{% endfor %}"
+    first = texts.KnownFacts()
+    read = first.get(text)
+    assert read.placeholders == {"name", "d", "t", "routes"}
+    assert read.directory_refs == {"veilig_thuis"} and read.text_refs == {"sys.help"}
+    assert read.growing == read.placeholders  # it loops: `check` tries it with sample answers
+    assert first.get("Gewoon woorden.").growing is None
+    first.save()
+
+    def never(source: str) -> texts.TextFacts:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(texts, "_read_facts", never)
+    assert texts.KnownFacts().get(text) == read
+
+
+def test_a_broken_text_is_never_remembered_and_keeps_its_line(tmp_path: Path, cache: ParsedCache) -> None:
+    from bot.texts import load_locales
+
+    nl = tmp_path / "locales" / "nl"
+    nl.mkdir(parents=True)
+    (nl / "demo.yaml").write_text("demo:\n  ok: Goed.\n  broken: Hallo {{ name\n", encoding="utf-8")
+    for _ in range(2):
+        _, problems = load_locales(tmp_path / "locales", tmp_path)
+        assert [(p.kind, p.where.line) for p in problems] == [("template-syntax", 3)]
