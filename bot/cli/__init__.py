@@ -12,11 +12,24 @@ import argparse
 import sys
 
 from bot import logs
-from bot.cli.commands import audit, chat, check, crisis, graph, keys, preview, purge, run, scenarios, schema
+from bot.cli.commands import (
+    audit,
+    chat,
+    check,
+    crisis,
+    graph,
+    keys,
+    migrate_db,
+    preview,
+    purge,
+    run,
+    scenarios,
+    schema,
+)
 from bot.cli.options import BadSettings, add_common
 
 #: The commands, in the order `--help` lists them.
-COMMANDS = (run, chat, check, schema, graph, preview, scenarios, audit, purge, keys, crisis)
+COMMANDS = (run, chat, check, schema, graph, preview, scenarios, audit, purge, keys, crisis, migrate_db)
 
 
 def build_parser() -> argparse.ArgumentParser:
