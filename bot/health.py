@@ -7,8 +7,9 @@ hangs: restart it" from "it runs but cannot serve now: send it nothing, and wait
   database or platform outage never gets a healthy process killed.
 - `/readyz` (readiness): the database answers a trivial query within `DATABASE_TIMEOUT_S`
   and every platform in use is connected (each adapter says why not, `Connection`). 200 when
-  all is well, 503 naming each failing part. `lease` will say whether this process holds the
-  poller lease once several processes share one database (issue 18); "not clustered" now.
+  all is well, 503 naming each failing part. `lease` says whether this process holds the
+  leases (bot/lease.py): "held", "standby" (another process polls; this one waits to take
+  over, and is as ready as it should be) or "not clustered" (SQLite).
 - `/metrics`: Prometheus' text format (bot/metrics.py).
 
 Off unless `WEGWIJZER_HEALTH_PORT` is set; it binds 127.0.0.1 unless `WEGWIJZER_HEALTH_HOST`
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.lease import NOT_CLUSTERED
 from bot.metrics import TurnMetrics
 
 if TYPE_CHECKING:
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 
 #: How long the database may take to answer readiness's query (or a scrape's reading).
 DATABASE_TIMEOUT_S = 2.0
-#: Until several processes share a database, none holds a lease (issue 18).
-NOT_CLUSTERED = "not clustered"
 OK = "ok"
 #: A platform that needs no connection (the console, a test's outlet).
 NOT_APPLICABLE = "n/a"
@@ -102,7 +102,7 @@ def platform_states(core: Core) -> dict[str, str]:
 
 
 async def readiness(core: Core) -> Readiness:
-    return Readiness(await database_state(core), platform_states(core))
+    return Readiness(await database_state(core), platform_states(core), core.leases.state())
 
 
 class HealthServer:

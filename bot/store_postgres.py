@@ -53,6 +53,8 @@ class PostgresBackend:
         self.closed = False
         #: nothing like SQLite's write-ahead log to empty (see Store.truncate_wal)
         self.wal_pending = False
+        #: several processes may run on this database: they share the work by leases (bot/lease.py)
+        self.shared = True
         self._thread = StoreThread("wegwijzer-store-pg")
         self._db: PgConnection | None = None
 
@@ -130,6 +132,9 @@ def migrate(db: PgConnection, schema: Schema, ids: Pseudonyms) -> None:
 def _prepare(db: PgConnection) -> None:
     db.conn.execute(STUBS)
     db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    # who polls, syncs and runs the background loops (bot/lease.py); only a cluster needs it
+    db.execute("CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, "
+               "expires_at INTEGER NOT NULL)")
     if db.execute("SELECT 1 FROM schema_version").fetchone() is None:
         db.execute("INSERT INTO schema_version(version) VALUES (0)")
 

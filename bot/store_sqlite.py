@@ -104,6 +104,8 @@ class SqliteBackend:
         self.checkpointer: Checkpointer | None = None
         #: the last truncate_wal could not empty the WAL: deleted rows may still be in it
         self.wal_pending = False
+        #: one file, one process: no other process shares the work (bot/lease.py)
+        self.shared = False
         self.closed = False
         self.busy_timeout_ms = 30_000
         self._thread = StoreThread()

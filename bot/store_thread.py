@@ -103,6 +103,8 @@ class Backend(Protocol):
     closed: bool
     #: the last truncate_wal could not empty the write-ahead log
     wal_pending: bool
+    #: several processes may use this database at once (PostgreSQL), so they hold leases (bot/lease.py)
+    shared: bool
 
     def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Run fn(connection, *args) next to the connection, outside a transaction."""

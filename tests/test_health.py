@@ -141,7 +141,8 @@ async def test_the_queues_are_read_from_the_database(database: Database, tmp_pat
     world, server = await health_world(tmp_path, db=database.location)
     try:
         assert await ready(server) == (200, {"ready": True, "failing": [], "database": "ok",
-                                             "platforms": {"test": "n/a"}, "lease": "not clustered"})
+                                             "platforms": {"test": "n/a"},
+                                             "lease": "not clustered" if database.kind == "sqlite" else "standby"})
         _, samples = await scrape(server)
         for gauge in ("wegwijzer_outbox_messages", "wegwijzer_timers_due", "wegwijzer_desk_posts_pending"):
             assert (gauge, ()) in samples and samples[(gauge, ())] == 0

@@ -38,6 +38,7 @@ from bot.events import Action, Choice, ConversationKey, Edit, ForgetUser, Incomi
 from bot.features import ActionHandler, ActionWriter, Answer, Feature, Service
 from bot.flood import FloodLimiter, Verdict
 from bot.flows.flowset import FlowSet
+from bot.lease import BACKGROUND, Leases, platforms
 from bot.logs import failure
 from bot.store import Store, who_of
 
@@ -100,6 +101,8 @@ class Core:
         #: one lock per conversation, for its turns and for anything sent to it from aside
         self.locks = ConversationLocks()
         self.delivery = Delivery(store, self.outlets, self.locks)
+        #: which process polls, syncs and runs the background loops when several share a database
+        self.leases = Leases(store)
         self._tasks: list[asyncio.Task[None]] = []
         #: per-user flood limit (settings.flood_per_minute; 0 turns it off)
         self.flood: FloodLimiter | None = (
@@ -151,16 +154,26 @@ class Core:
         Which conversations are owed replies is read before any service starts, so even
         the first turn after a restart (a webhook's) waits for them.
         """
+        # in a cluster, one process holds all of these (bot/lease.py)
+        await self.leases.start(BACKGROUND, *platforms(self.services))
         if not self.delivery.owed_loaded:
             await self.delivery.load_owed()
         for service in self.services:
             await service.start()
         freeze_heap()
-        await self.delivery.redeliver()
-        self._tasks.append(asyncio.create_task(self.delivery.keep_redelivering(REDELIVER_EVERY)))
+        if not self.leases.clustered:
+            await self.delivery.redeliver()
+        self._tasks.append(asyncio.create_task(self.leases.run_while_held(BACKGROUND, self._redeliver)))
         for feature in self.features:
             for loop in feature.background():
-                self._tasks.append(asyncio.create_task(loop()))
+                self._tasks.append(asyncio.create_task(self.leases.run_while_held(BACKGROUND, loop)))
+
+    async def _redeliver(self) -> None:
+        """Keep redelivering; in a cluster first what the process before us left (we just took over)."""
+        if self.leases.clustered:
+            await self.delivery.load_owed()
+            await self.delivery.redeliver()
+        await self.delivery.keep_redelivering(REDELIVER_EVERY)
 
     async def stop(self) -> None:
         for service in reversed(self.services):
@@ -169,6 +182,7 @@ class Core:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.leases.stop()
 
     @property
     def clock(self) -> Now:

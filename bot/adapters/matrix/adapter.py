@@ -161,7 +161,8 @@ class MatrixAdapter:
         self.core.register(self)
         self.core.add(self._watch)  # once, also when started again
         self._stopping = False
-        self._task = asyncio.create_task(self._serve(), name="matrix")
+        # synced by one process of a cluster at a time (bot/lease.py)
+        self._task = asyncio.create_task(self.core.leases.run_while_held(PLATFORM, self._serve), name="matrix")
 
     async def ready(self, timeout: float | None = None) -> None:
         """Wait until the first sync response arrived (or the task died)."""

@@ -172,14 +172,17 @@ class TelegramAdapter:
             await self._start_webhook(self.settings.telegram_webhook_url)
         else:
             await self.outlet.call(lambda: self.bot.delete_webhook(drop_pending_updates=False))
-            self._poller = Poller(self)
-            self._polling = asyncio.create_task(self._poller.run(), name="telegram-polling")
+            # polled by one process of a cluster at a time (bot/lease.py)
+            self._polling = asyncio.create_task(self.core.leases.run_while_held(PLATFORM, self._poll, self._stop_polling),
+                                                name="telegram-polling")
         log.info("telegram: running as @%s (%s)", self.bot.username, "webhook" if self._webhook else "polling")
 
     async def stop(self) -> None:
         """Finish the update in hand, stop fetching; a webhook stays registered so Telegram queues."""
-        if self._poller is not None and self._polling is not None:
-            self._poller.stop()
+        if self._polling is not None:
+            if self._poller is None:
+                self._polling.cancel()  # waiting for the lease: nothing in hand
+            self._stop_polling()
             # the poller lets its lanes finish their turns (up to max_delay) before it ends
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._polling, timeout=2 * self.retry.max_delay + 1)
@@ -188,6 +191,17 @@ class TelegramAdapter:
             await self._webhook.cleanup()
             self._webhook = None
         await self.bot.shutdown()
+
+    async def _poll(self) -> None:
+        self._poller = Poller(self)
+        try:
+            await self._poller.run()
+        finally:
+            self._poller = None
+
+    def _stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
 
     async def _publish_commands(self) -> None:
         """The menu in each language we have, and the default language's for everybody else."""
