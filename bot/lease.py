@@ -10,7 +10,8 @@ where it has expired or this process already holds it. Every name is asked for i
 transaction, always in the same order, so two processes starting together do not end up with
 half each: the second waits on the first's row lock and then finds every name taken.
 
-- Renewed every `RENEW_S`; a lease runs `TTL_S` after its last renewal. The holder counts itself
+- Renewed every `RENEW_S`; a lease runs `TTL_S` after its last renewal, and a standby looks every
+  `STANDBY_S`: it takes over at most TTL_S + STANDBY_S after the holder's last renewal. The holder counts itself
   as holding only until `TTL_S - RENEW_S` after its last successful renewal, so when the
   database cannot be reached it stops polling before another process can take over.
 - Expiry is read from the product clock (bot/clock.py): the processes' clocks must agree to
@@ -34,8 +35,6 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
-from bot.periodic import every
-
 if TYPE_CHECKING:
     from bot.store import Store
 
@@ -43,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two renewals.
 RENEW_S = 5.0
+#: Seconds between two tries while another process holds a lease (a standby's look costs one UPDATE).
+STANDBY_S = 1.0
 #: Seconds a lease runs after its last renewal; another process takes over after that.
 TTL_S = 15
 #: The lease of the background loops (timers, desk delivery, retention, redelivery).
@@ -141,7 +142,14 @@ class Leases:
             self.want(name)
         if self.clustered and self._renewing is None:
             await self.renew()
-            self._renewing = asyncio.create_task(every(RENEW_S, self.renew, "lease renewal"), name="leases")
+            self._renewing = asyncio.create_task(self._keep_renewing(), name="leases")
+
+    async def _keep_renewing(self) -> None:
+        """Every RENEW_S while holding everything; every STANDBY_S while waiting, so a lease that
+        ran out is taken within a second (renew never raises: a failed round is logged)."""
+        while True:
+            await asyncio.sleep(RENEW_S if self._held == set(self.names) else STANDBY_S)
+            await self.renew()
 
     async def stop(self) -> None:
         """Stop renewing and give every lease back, so another process takes over at once."""
