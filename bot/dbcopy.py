@@ -30,14 +30,16 @@ from typing import Any
 
 import psycopg
 
+from bot.errors import ConfigurationError
 from bot.store import PlainCodec, Store
 
 #: The schema's own bookkeeping on each side (PRAGMA user_version on SQLite), not copied.
 BOOKKEEPING = frozenset({"schema_version"})
 
 
-class CannotMigrate(Exception):
-    """The copy was refused before anything was written: why, in a sentence for the operator."""
+class CannotMigrate(ConfigurationError):
+    """The copy was refused before anything was written (the --to database cannot be used): why, in a
+    sentence for the operator."""
 
 
 @dataclass(slots=True)

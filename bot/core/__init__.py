@@ -161,19 +161,22 @@ class Core:
         for service in self.services:
             await service.start()
         freeze_heap()
-        if not self.leases.clustered:
+        caught_up = self.leases.holds(BACKGROUND)
+        if caught_up:
             await self.delivery.redeliver()
-        self._tasks.append(asyncio.create_task(self.leases.run_while_held(BACKGROUND, self._redeliver)))
+
+        async def redeliver() -> None:
+            nonlocal caught_up
+            if not caught_up:  # a cluster's standby took over: first what the process before left
+                await self.delivery.load_owed()
+                await self.delivery.redeliver()
+            caught_up = False
+            await self.delivery.keep_redelivering(REDELIVER_EVERY)
+
+        self._tasks.append(asyncio.create_task(self.leases.run_while_held(BACKGROUND, redeliver)))
         for feature in self.features:
             for loop in feature.background():
                 self._tasks.append(asyncio.create_task(self.leases.run_while_held(BACKGROUND, loop)))
-
-    async def _redeliver(self) -> None:
-        """Keep redelivering; in a cluster first what the process before us left (we just took over)."""
-        if self.leases.clustered:
-            await self.delivery.load_owed()
-            await self.delivery.redeliver()
-        await self.delivery.keep_redelivering(REDELIVER_EVERY)
 
     async def stop(self) -> None:
         for service in reversed(self.services):
