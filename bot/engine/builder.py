@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK
-from bot.engine.system import SYSTEM_TOKENS, SystemQuestion
+from bot.engine.system import ASIDE, SYSTEM_TOKENS, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
@@ -30,7 +30,11 @@ from bot.state import State
 
 
 class TurnBuilder(TypedWords):
+    #: the buttons shown aside in the previous message (system.ASIDE), for this event only
+    _aside: list[str] | None = None
+
     def dispatch(self, state: State | None, event: Event) -> None:
+        self._aside = state.vars.pop(ASIDE, None) if state is not None else None
         if state is not None and self.fs.step(state.flow, state.step) is None:
             self.state = state
             self.recover_lost_step(event)
@@ -80,8 +84,29 @@ class TurnBuilder(TypedWords):
             if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
                 self.say_key("sys.too_long", limit=MAX_INPUT)
                 self.reshow_or_begin()
+        elif self.answer_aside(raw):
+            pass
         elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
             self.on_answer_text(raw)
+
+    def answer_aside(self, raw: str) -> bool:
+        """A typed number ("1", "1.", "1)") or a button's whole label, for the buttons shown aside
+        in the previous message (a route offer, the way out, a crisis check question)."""
+        aside, self._aside = self._aside, None
+        if not aside or self.state is None:
+            return False
+        token, flat = aside[0], aside[1:]
+        pairs = list(zip(flat[::2], flat[1::2], strict=True))
+        number = typed_number(raw.strip().rstrip(".)"))
+        wanted = normalise(raw)
+        if number is not None:
+            picked = pairs[number - 1][0] if 1 <= number <= len(pairs) else None
+        else:
+            picked = next((cid for cid, label in pairs if normalise(label) == wanted), None)
+        if picked is None:
+            return False
+        self.on_choice(picked, token)
+        return True
 
     def read_words(self, raw: str) -> bool:
         """A keyword, "help" at a question with its own help option, or an option's whole label."""

@@ -125,12 +125,15 @@ class CrisisHook(Answers):
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         name = found.crisis_class
         buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
-        self.out.append(Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN))
-        if kept:
+        check = Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN)
+        if kept:  # the flow's next question comes last: a typed number answers that one
+            self.out.append(check)
             self.warn_kept_letter_text()
             self.run()
-        elif self.state is not None:
-            self.state.vars[OPEN_CHECK] = name
+        else:
+            self.show_aside(check)
+            if self.state is not None:
+                self.state.vars[OPEN_CHECK] = name
 
     def warn_kept_letter_text(self) -> None:
         """A kept answer for a letter still gets the warning about names that `protect: letter` gives."""

@@ -82,6 +82,11 @@ PUBLIC_DRAFT = "_public"
 WAY_OUT_AFTER = 3
 #: Choice ids of a crisis check question's buttons: "yes:<class>" / "no:<class>".
 CRISIS_CHECK_TOKEN = "_crisis"
+#: The buttons last shown that are not the step's own (a route offer, the way out, a crisis check
+#: question): [token, id, label, id, label ...]. Kept for the very next message only: a typed
+#: number or a typed label then answers them, as on Matrix and the console, where buttons are a
+#: numbered list and "1" means the first button of the list just shown, not of the step under it.
+ASIDE = "_aside"
 #: Tokens of buttons that belong to no step.
 SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN})
 
@@ -108,6 +113,12 @@ class AsksSystemQuestions(StepRunner):
         question = self.asked() or SystemQuestion.FORGET
         self.out.append(Send(self.text(question.text_key), self.buttons(self.pending_buttons()),
                              token=self.pending_token()))
+
+    def show_aside(self, send: Send) -> None:
+        """Show a question whose buttons are not the step's own, and remember them for one message."""
+        self.out.append(send)
+        if self.state is not None:
+            self.state.vars[ASIDE] = [send.token, *(part for b in send.choices for part in (b.id, b.label))]
 
     def reshow(self) -> None:
         if self.state is None:
@@ -166,7 +177,7 @@ class AsksSystemQuestions(StepRunner):
         if self.state.fails >= WAY_OUT_AFTER:
             self.state.pending = None
             buttons = self.buttons(list(WAY_OUT_BUTTONS))
-            self.out.append(Send(self.text(key, **extra) + "\n\n" + self.text("sys.way_out"),
+            self.show_aside(Send(self.text(key, **extra) + "\n\n" + self.text("sys.way_out"),
                                  buttons, token=SystemQuestion.WAY_OUT.token))
             return
         self.say_key(key, **extra)

@@ -60,7 +60,7 @@ class TypedWords(Interrupts):
         if not buttons:
             return False
         buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
-        self.out.append(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
+        self.show_aside(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
         return True
 
     def take_route(self, choice_id: str) -> bool:
