@@ -45,6 +45,12 @@ RELATIVE = {
     "vandaag": 0, "today": 0, "gisteren": -1, "yesterday": -1,
     "eergisteren": -2, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
 }
+#: Monday is 0, as date.weekday() counts.
+WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
+    ("maandag", "monday"), ("dinsdag", "tuesday"), ("woensdag", "wednesday"), ("donderdag", "thursday"),
+    ("vrijdag", "friday"), ("zaterdag", "saturday"), ("zondag", "sunday"))) for name in names}
+#: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "tuesday last week"
+_PAST_WEEKDAY = re.compile(r"^(?:(afgelopen|last|previous|vorige week|op)\s+)?([a-z]+)(?:\s+(vorige week|last week))?$")
 _AGO = re.compile(r"^(\d{1,3}) (dag|dagen|day|days|week|weken|weeks) (geleden|ago)$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -56,11 +62,15 @@ _WEEKDAYS = re.compile(
 )
 
 
-def _normalise(text: str) -> str:
+def _plain(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.strip().lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"\s+", " ", text)
-    return _WEEKDAYS.sub("", text.rstrip("."))
+    return re.sub(r"\s+", " ", text).rstrip(".")
+
+
+def _normalise(text: str) -> str:
+    """Plain text without a leading weekday: "dinsdag 3 november" is 3 November."""
+    return _WEEKDAYS.sub("", _plain(text))
 
 
 def _make(year: int, month: int, day: int) -> date | None:
@@ -107,6 +117,22 @@ def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
     return [found] if found else []
 
 
+def _past_weekday(weekday: int, before: str | None, after: str | None, today: date) -> date:
+    """A weekday named for a past event: the dates people give about what happened.
+
+    "dinsdag": the last Tuesday, today included; "afgelopen dinsdag" / "last tuesday": the last
+    one before today; "vorige week dinsdag" / "tuesday last week": the Tuesday of the week
+    before this one (weeks start on Monday). The bot echoes the date in words, so a person who
+    meant another Tuesday sees it and corrects it.
+    """
+    if "week" in (before or "") or after:
+        return today - timedelta(days=today.weekday() + 7 - weekday)
+    back = (today.weekday() - weekday) % 7
+    if back == 0 and before in ("afgelopen", "last", "previous"):
+        back = 7
+    return today - timedelta(days=back)
+
+
 def parse_date(text: str, today: date) -> date | None:
     """Read a date the way a parent writes it; None when it is not a date.
 
@@ -114,7 +140,8 @@ def parse_date(text: str, today: date) -> date | None:
     that is ambiguous.
 
     Accepts "1 oktober 2026", "1 okt", "October 1, 2026", "01-10-2026",
-    "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden".
+    "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden", "dinsdag",
+    "vorige week dinsdag", "last tuesday".
     A date without a year is taken in the current year; a two-digit year
     is at most 19 years ahead of today ("85" is 1985).
     """
@@ -123,6 +150,8 @@ def parse_date(text: str, today: date) -> date | None:
         return None
     if value in RELATIVE:
         return today + timedelta(days=RELATIVE[value])
+    if (m := _PAST_WEEKDAY.match(_plain(text))) and m.group(2) in WEEKDAY_NUMBERS:
+        return _past_weekday(WEEKDAY_NUMBERS[m.group(2)], m.group(1), m.group(3), today)
     if m := _AGO.match(value):
         amount = int(m.group(1))
         days = amount * 7 if m.group(2).startswith("we") else amount

@@ -55,6 +55,17 @@ TODAY = date(2026, 11, 29)  # a Sunday
         ("3 days ago", date(2026, 11, 26)),
         ("1 week ago", date(2026, 11, 22)),
         ("March 3", date(2026, 3, 3)),
+        # a weekday, for what happened (TODAY is a Sunday; weeks start on Monday)
+        ("dinsdag", date(2026, 11, 24)),
+        ("Dinsdag.", date(2026, 11, 24)),
+        ("zondag", TODAY),
+        ("afgelopen zondag", date(2026, 11, 22)),
+        ("vorige week dinsdag", date(2026, 11, 17)),
+        ("dinsdag vorige week", date(2026, 11, 17)),
+        ("op vrijdag", date(2026, 11, 27)),
+        ("last tuesday", date(2026, 11, 24)),
+        ("last sunday", date(2026, 11, 22)),
+        ("tuesday last week", date(2026, 11, 17)),
     ],
 )
 def test_a_date_as_people_type_it(typed, meant):
@@ -74,6 +85,9 @@ def test_a_date_as_people_type_it(typed, meant):
         "1 brumaire 2026",
         "volgende week",
         "next tuesday",
+        "vorige week",  # which day? the bot asks again
+        "dinsdag volgende week",
+        "afgelopen blauwdag",
         "",
         "   ",
         "gister en vandaag",
