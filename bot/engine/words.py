@@ -40,7 +40,11 @@ KEYWORDS = {
     "mijn gegevens": "mydata", "my data": "mydata",
     "mens": "person", "persoon": "person", "person": "person",
     "een mens": "person", "een persoon": "person", "talk to a person": "person",
-    "met een mens praten": "person",
+    "met een mens praten": "person", "een mens spreken": "person", "ik wil een mens": "person",
+    "ik wil een mens spreken": "person", "ik wil met een mens praten": "person", "medewerker": "person",
+    "een medewerker": "person", "echt mens": "person", "een echt mens": "person",
+    "a person": "person", "human": "person", "a human": "person", "a real person": "person",
+    "talk to a human": "person", "speak to a person": "person", "i want to talk to a person": "person",
 }
 YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "jazeker", "zeker", "yep", "graag"}
 NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
