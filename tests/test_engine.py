@@ -619,7 +619,8 @@ def desk_chat(flowset: FlowSet, ctx: TurnContext) -> Chat:
     return Chat(flowset, dataclasses.replace(ctx, desk_available=True))
 
 
-@pytest.mark.parametrize("how", [Text("mens"), Text("een mens"), Text("talk to a person"), Text("ik wil een mens spreken"), Text("medewerker"), Text("a human"), Command("mens")])
+@pytest.mark.parametrize("how", [Text("mens"), Text("een mens"), Text("talk to a person"), Text("ik wil een mens spreken"),
+                                 Text("medewerker"), Text("a human"), Command("mens")])
 def test_asking_for_a_person_hands_off_and_keeps_the_place(desk_chat, place, how):
     place(desk_chat)
     kept = desk_chat.state
