@@ -22,6 +22,10 @@ def index() -> GlossaryIndex:
     ("wat is een gezinsvoogd", "jeugdbeschermer"), ("What is a supervision order?", "ots"),
     ("what does OTS mean?", "ots"), ("OTS?", "ots"), ("wat is de griffie?", "griffie_uitleg"),
     ("wat is een zitting", "zitting"), ("what is parental authority", "gezag"), ("Wat is een GI?", "gi"),
+    # the bodies people meet in the bot's answers: their own card
+    ("wat is Veilig Thuis?", "veilig_thuis"), ("what is het juridisch loket?", "juridisch_loket"),
+    ("wat is jeugdstem?", "jeugdstem"), ("wat is de kindertelefoon", "kindertelefoon"),
+    ("what is victim support?", "slachtofferhulp"), ("wat is de kinderombudsman?", "kinderombudsman"),
 ])
 def test_a_question_about_a_word_finds_its_entry(question: str, entry: str) -> None:
     assert index().asked(question) == entry
