@@ -65,6 +65,8 @@ class Exporter:
     flows: FlowSet
     codec: Codec
     lang: str
+    #: said in the footer: after how many days unused a conversation is deleted
+    retention_days: int
 
     def t(self, key: str, **values: Any) -> str:
         return render_or_fallback(self.flows, self.lang, key, values)
@@ -100,7 +102,7 @@ class Exporter:
             lines += [self.t("privacy.export.outbox", items=str(waiting)), ""]
         if not found:
             lines += [self.t("privacy.export.none"), ""]
-        lines.append(self.t("privacy.export.footer"))
+        lines.append(self.t("privacy.export.footer", days=self.retention_days))
         return "\n".join(lines).rstrip() + "\n"
 
     def conversation(self, state: State, updated: int) -> list[str]:
@@ -145,7 +147,7 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
     # Without a conversation (a first message, or right after "forget me") the
     # language is chosen as for every other reply: the user's app, then the default.
     lang = turn.state.lang if turn.state else core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
-    exporter = Exporter(core.flows, core.store.codec, lang)
+    exporter = Exporter(core.flows, core.store.codec, lang, core.settings.retention_days)
     content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
     document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",
                         title=exporter.t("privacy.export.title"), content=content,

@@ -147,6 +147,7 @@ async def test_my_data_lists_everything_stored_in_readable_form(tmp_path):
         assert f"Jij: {RELAYED}" in text and "Team Wegwijzer: Dag, ik lees mee." in text
         assert "WW-2026-0002" in text and "Nog niet bij het meldpunt" in text and "Een tweede voorval" in text
         assert re.search(r"checkin om 30-11-2026 11:00", text)
+        assert f"Een gesprek dat {world.settings.retention_days} dagen niet gebruikt is, wis ik vanzelf." in text
         assert USER not in text  # nothing they could not recognise: no internal ids
     finally:
         await world.close()

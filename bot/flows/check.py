@@ -65,6 +65,8 @@ NAMESPACE_GLOBALS = {
     "public_text": frozenset({"personal", "own_case", "route"}),
     # bot/adapters/matrix: the bot's own Matrix id, and whether the room was encrypted
     "matrix": frozenset({"bot", "encrypted"}),
+    # bot/privacy.py: the retention period "my data" states
+    "privacy": frozenset({"days"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS
