@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK
-from bot.engine.system import ASIDE, SYSTEM_TOKENS, SystemQuestion
+from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
@@ -170,6 +170,8 @@ class TurnBuilder(TypedWords):
         elif not self.offer_routes(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")
+            if menu and self.state.fails < WAY_OUT_AFTER:
+                self.reshow()  # "kies hieronder": the menu comes below, not only far above
 
     def guess_language(self, raw: str) -> str | None:
         """English for a first message clearly written in it, when the platform gave no language

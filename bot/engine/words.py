@@ -116,8 +116,15 @@ def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+#: Words too small to name a button on their own ("een" chose "Een termijn uitrekenen").
+_TOO_COMMON = frozenset({"een", "de", "het", "ik", "je", "en", "of", "in", "op", "met", "mijn", "van", "voor",
+                         "a", "an", "the", "i", "and", "or", "my", "to", "on", "with", "for"})
+
+
 def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     """The one label that starts with the typed text, else the one that has it as whole words."""
+    if text in _TOO_COMMON:
+        return None
     starts = [cid for cid, shown in labels if shown.startswith(text)]
     if len(starts) == 1:
         return starts[0]
