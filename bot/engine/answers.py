@@ -71,7 +71,7 @@ class Answers(ProtectsText):
         if step.protect == "public" and self.public_button(step, text):
             return
         if not low <= len(text) <= high:
-            self.fail(step.invalid or "sys.invalid.text", min=low, max=high)
+            self.fail(step.invalid or "sys.invalid.text", min=low, max=high, got=len(text))
         elif not (step.protect and self.protect(step, text)):
             self.accept(step, text)
 
