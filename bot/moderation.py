@@ -48,6 +48,7 @@ from bot.flows.loader import load_flows
 from bot.flows.problems import FlowSetInvalid, Problem
 from bot.schema import Tables
 from bot.state import State
+from bot.texts import render_or_facts
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,6 @@ def command_of(incoming: Incoming) -> tuple[str, str] | None:
 #: t(key, **values): a `moderation.*` text in the moderator's language.
 Say = Callable[..., str]
 
-_MISSING: set[str] = set()
-
-
 def texts_for(flows: FlowSet, lang: str) -> Say:
     """The moderator's texts from `flows`; never raises, so a moderator always gets an answer.
 
@@ -97,15 +95,7 @@ def texts_for(flows: FlowSet, lang: str) -> Say:
     """
 
     def say(key: str, **values: Any) -> str:
-        try:
-            return flows.render(lang, key, values)
-        except Exception as exc:
-            if key not in _MISSING:
-                _MISSING.add(key)
-                log.error("text %s cannot be shown (%s): add locales/*/moderation.yaml to the flow set",
-                          key, type(exc).__name__)
-            facts = " · ".join(str(v) for v in values.values() if v not in (None, ""))
-            return f"[{key}] {facts}".strip()
+        return render_or_facts(flows, lang, key, values, needs="locales/*/moderation.yaml")
 
     return say
 

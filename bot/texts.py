@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import marshal
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from jinja2 import Template, TemplateSyntaxError, meta, nodes, pass_context
@@ -536,3 +537,33 @@ def directory_refs(source: str) -> set[str]:
 def text_refs(source: str) -> set[str]:
     """Text keys a template names literally as t('a.b')."""
     return set(facts(source).text_refs)
+
+
+# ---------------------------------------------------------------- texts the code needs, never failing
+
+_log = logging.getLogger(__name__)
+#: keys already reported missing: one error per text, not one per message
+_MISSING: set[str] = set()
+
+
+class Renders(Protocol):
+    def render(self, lang: str, key: str, values: dict[str, Any]) -> str: ...
+
+
+def render_or_facts(flows: Renders, lang: str, key: str, values: dict[str, Any], *, needs: str,
+                    leave_out: frozenset[str] = frozenset()) -> str:
+    """A text the code itself sends (desk, privacy, moderation); the key and the facts when it cannot be shown.
+
+    Why never raise: a trial flow set or a bad reload may lack a feature's texts, and a person
+    must still get an answer (a moderator their reload result, a user their report reference).
+    The error is logged once per key, with `needs` saying which locale files to add; never the
+    values, which may hold what a user typed.
+    """
+    try:
+        return str(flows.render(lang, key, values))
+    except Exception as exc:
+        if key not in _MISSING:
+            _MISSING.add(key)
+            _log.error("text %s cannot be shown (%s): add %s to the flow set", key, type(exc).__name__, needs)
+        facts = " · ".join(str(v) for k, v in values.items() if k not in leave_out and v not in (None, ""))
+        return f"[{key}] {facts}".strip()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import audit, moderation
+from bot import audit, texts
 from bot.moderation import ReloadTriggers
 from bot.state import State
 from tests.moderation_kit import Bot, edit, line_of, start_bot
@@ -164,7 +164,7 @@ async def test_a_moderator_is_answered_in_the_language_of_their_conversation(bot
 
 async def test_a_flow_set_without_moderator_texts_still_answers_with_the_facts(
         bot: Bot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(moderation, "_MISSING", set())  # each missing text is logged once per process
+    monkeypatch.setattr(texts, "_MISSING", set())  # each missing text is logged once per process
     for lang in ("nl", "en"):
         (bot.locales_dir / lang / "moderation.yaml").unlink()
     before = bot.core.flows.version

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core import ZONE
 from bot.desk.hours import DAYS, DeskHours
 from bot.events import Incoming
+from bot.texts import render_or_facts
 
 if TYPE_CHECKING:
     from bot import engine
@@ -110,15 +111,5 @@ def _text(flows: Any, lang: str, key: str, values: dict[str, Any], fallback: str
 
 def render_or_fallback(flows: Any, lang: str, key: str, values: dict[str, Any]) -> str:
     """Render a text; if the flow set lacks it (a trial flow set, a bad reload), say the facts plainly."""
-    try:
-        return str(flows.render(lang, key, values))
-    except Exception as exc:
-        if key not in _MISSING:
-            _MISSING.add(key)
-            log.error("text %s cannot be shown (%s): add locales/*/desk.yaml and privacy.yaml to the flow set",
-                      key, type(exc).__name__)
-        facts = " · ".join(str(v) for k, v in values.items() if k != "desk" and v not in (None, ""))
-        return f"[{key}] {facts}".strip()
-
-
-_MISSING: set[str] = set()
+    return render_or_facts(flows, lang, key, values, needs="locales/*/desk.yaml and privacy.yaml",
+                           leave_out=frozenset({"desk"}))
