@@ -22,13 +22,13 @@ $(SYNAPSE_VENV)/.installed:
 # browser test (tests/test_preview_html.py); PostgreSQL (initdb, pg_ctl: Debian keeps them in
 # /usr/lib/postgresql/<version>/bin) runs the store's tests on PostgreSQL (tests/postgres.py).
 # Installed when we may (CI runs as root); a second run finds them and installs nothing.
-SYSTEM_PACKAGES := dot:graphviz chromium:chromium chromedriver:chromium-driver initdb:postgresql
+SYSTEM_PACKAGES := dot:graphviz chromium:chromium chromedriver:chromium-driver initdb:postgresql systemd-analyze:systemd
 system-deps:
 	@missing=$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null 2>&1 \
 	  || ls /usr/lib/postgresql/*/bin/$${pair%%:*} >/dev/null 2>&1 || echo $${pair#*:}; done); \
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing fonts-liberation >/dev/null) \
-	  || echo "note: not installed: $$missing (no SVG/PNG graphs without graphviz; the phone preview's browser test skips without chromium, outside CI; the store's PostgreSQL tests fail without postgresql)"; }
+	  || echo "note: not installed: $$missing (no SVG/PNG graphs without graphviz; the phone preview's browser test skips without chromium, outside CI; the store's PostgreSQL tests fail without postgresql; the systemd unit's check skips without systemd, outside CI)"; }
 
 run: $(VENV)/.installed
 	$(PY) -m bot

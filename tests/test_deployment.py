@@ -8,6 +8,7 @@ Dockerfile by reading its instructions and running the command it starts.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -50,7 +51,10 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
 def test_the_unit_is_what_systemd_accepts_without_a_warning(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("no systemd-analyze here; test_the_unit_restarts_on_failure_as_its_own_user_in_a_sealed_system reads it")
+        reason = "no systemd-analyze here (`make test` installs Debian's systemd as root)"
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI the unit must be verified by systemd itself: {reason}")
+        pytest.skip(reason + "; test_the_unit_restarts_on_failure_as_its_own_user_in_a_sealed_system reads it")
     # the same unit, with this checkout where the installation would be (verify wants ExecStart to exist)
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace(INSTALLED_AT, str(REPO)))
