@@ -3,8 +3,9 @@
 Why: "ik wil klagen over de gezinsvoogd" at the main menu used to get "I do not
 understand which option you mean", although the bot has exactly that route. A
 parent under stress types; the menu should meet them there. The words belong
-to moderators, not to code: each route's words and synonyms are a text in
-`locales/<lang>/intents.yaml` (`intents.words.<route>`), separated by ";".
+to moderators, not to code: each route's words and synonyms are a list in
+`locales/<lang>/intents.yaml` (`intents.words.<route>`), one phrase a line (the locale loader
+hands it over as one text, a phrase a line; the older one text with ";" between phrases reads the same).
 
 How it decides, in order of trust:
 - a word or phrase of a route in the text, whole or (a single word) inside a compound

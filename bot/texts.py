@@ -42,6 +42,14 @@ from bot.remembered import RememberedTable
 
 #: The text with a language's month names, January first, separated by commas.
 MONTH_NAMES_KEY = "sys.month_names"
+#: texts `intents.words.<route>`: the words that lead typed text at a menu to a route (bot/intents.py)
+INTENT_PREFIX = "intents.words."
+#: texts `intents.roles.<role>`: the words that say who is typing ("ik ben oma")
+ROLE_PREFIX = "intents.roles."
+#: Texts that may be written as a YAML list, one phrase a line (`- klacht`): the word lists, hundreds of
+#: phrases each. One a line, a moderator's diff shows the one word changed, and a line number points at
+#: it; one text with phrases separated by ";" still reads the same (a list of one phrase needs no `-`).
+WORD_LISTS = (INTENT_PREFIX, ROLE_PREFIX)
 
 
 @pass_context
@@ -369,6 +377,8 @@ def _add_texts(locales: Locales, lang: str, file: Path, data: dict[str, Any], po
     _flatten(data, "", flat, ())
     for key, (value, path) in flat.items():
         where = pos.of(path)
+        if isinstance(value, list) and key.startswith(WORD_LISTS):
+            value = _phrases(key, value, path, pos, file, problems)
         if not isinstance(value, str):
             what, fix = _not_a_text(value, path[-1] if path else key)
             problems.append(LocaleProblem(where, "locale-shape", f"`{key}` is {what}, not a text", fix))
@@ -387,6 +397,40 @@ def _add_texts(locales: Locales, lang: str, file: Path, data: dict[str, Any], po
             continue
         table[key] = LocaleText(value, where, found.growing)
     return problems
+
+
+def _phrases(key: str, items: list[Any], path: tuple[str, ...], pos: Positions, file: Path,
+             problems: list[LocaleProblem]) -> str:
+    """A word list as the one text bot/intents.py reads (a phrase a line).
+
+    An item that is no phrase is reported at its own line and left out, so one slip does not cost
+    the route its other words. So is a phrase followed by a comment: in `- binnen # weken` YAML reads
+    only "binnen", where the moderator meant "#" as any number (in the old one-text form it was).
+    """
+    phrases: list[str] = []
+    lines: list[str] | None = None
+    for index, item in enumerate(items):
+        where = pos.value_of((*path, index))
+        what, fix = "", ""
+        if isinstance(item, str) and item.strip():
+            lines = lines if lines is not None else file.read_text(encoding="utf-8").splitlines()
+            rest = lines[where.line - 1][where.col - 1:] if where.line <= len(lines) else ""
+            if rest.startswith(item) and rest[len(item):].strip().startswith("#"):
+                what, fix = "followed by a comment", (
+                    f'a `#` after a phrase starts a comment; put the whole phrase in quotes (`- "{rest.strip()}"`, '
+                    "`#` is any number), or put the comment on a line of its own")
+            else:
+                phrases.append(item.strip())
+                continue
+        elif isinstance(item, str) or item is None:
+            what, fix = "empty", "write a word or phrase after `- `, or delete the line"
+        elif isinstance(item, list | dict):
+            what, fix = "not one phrase", "write one word or phrase after `- ` (a phrase with `#` or `: ` in quotes)"
+        else:
+            what, fix = "a number or yes/no", f'put it in quotes: `- "{str(item).lower()}"`'
+        problems.append(LocaleProblem(where, "locale-shape", f"`{key}`, phrase {index + 1}, is {what}, not a phrase",
+                                      fix))
+    return "\n".join(phrases)
 
 
 def _mark_unread(locales: Locales, names: dict[tuple[str, str], set[str]],

@@ -347,6 +347,21 @@ def locale_shape_an_empty_text(p: Path):
              "write the text after `young:`")]
 
 
+def locale_shape_a_word_list_with_what_is_no_phrase(p: Path):
+    """A word list is a YAML list, one phrase a line: each slip is reported at its own line, the rest is read."""
+    intents = "locales/en/intents.yaml"
+    (p / intents).write_text((p / intents).read_text() + (
+        "  words:\n    deadline:\n      - deadline\n      - 113\n      - within # weeks\n"
+        '      - "in # days"\n      -\n      - too late\n'))
+    return [(locate(p, intents, "113"), "locale-shape", "`intents.words.deadline`, phrase 2, is a number or yes/no",
+             '`- "113"`'),
+            (locate(p, intents, "within"), "locale-shape", "phrase 3, is followed by a comment",
+             'put the whole phrase in quotes (`- "within # weeks"`'),
+            # an empty item: where its phrase belongs, just after the `-`
+            (locate(p, intents, "-\n      - too late").removesuffix(":7") + ":8", "locale-shape", "phrase 5, is empty",
+             "after `- `")]
+
+
 def locale_shape_a_list_for_a_file(p: Path):
     (p / "locales/en/termijn.yaml").write_text("- Deadline\n- Which deadline?\n")
     return [("locales/en/termijn.yaml:1:1", "locale-shape", "a locale file is a mapping of keys to texts",
@@ -486,6 +501,7 @@ CASES: list[Case] = [
     missing_text_key, missing_text_key_of_an_option,
     duplicate_text_key_in_two_files, duplicate_text_key_in_one_file,
     locale_shape_a_number, locale_shape_an_empty_text, locale_shape_a_list_for_a_file,
+    locale_shape_a_word_list_with_what_is_no_phrase,
     template_syntax_in_a_text_of_several_lines, template_syntax_in_a_one_line_text,
     crisis_rules_a_wrong_value, crisis_rules_a_broken_pattern, crisis_model_missing,
     directory_a_wrong_value, missing_flows,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from bot.app import load_flows
 from bot.intents import IntentMatcher, RoleRoutes, words_of
 from bot.settings import Settings
+from bot.texts import INTENT_PREFIX, load_locales
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @functools.cache
@@ -123,3 +128,29 @@ def test_a_hash_in_a_phrase_stands_for_any_number() -> None:
     matcher = IntentMatcher({"checkin": ["over # minuten"]})
     assert [g.route for g in matcher.match("check over 45 minuten of ik oke ben")] == ["checkin"]
     assert [g.route for g in matcher.match("over een paar minuten")] == []
+
+
+def test_the_shipped_word_lists_are_yaml_lists_one_phrase_a_line() -> None:
+    """A moderator's diff shows the one phrase changed, and `check` points at its line."""
+    for lang in ("nl", "en"):
+        data = YAML(typ="safe").load((ROOT / "locales" / lang / "intents.yaml").read_text(encoding="utf-8"))
+        lists = {**data["intents"]["words"], **{f"role {k}": v for k, v in data["intents"]["roles"].items()}}
+        assert "none" in lists and len(lists) > 15
+        for name, phrases in lists.items():
+            assert isinstance(phrases, list), f"{lang} {name}"
+            assert all(isinstance(p, str) and p.strip() and ";" not in p for p in phrases), f"{lang} {name}"
+
+
+def test_a_word_list_written_as_a_list_or_as_one_text_finds_the_same(tmp_path: Path) -> None:
+    """One text with ";" (the old form) still loads: a route of one phrase needs no list."""
+    (tmp_path / "nl").mkdir()
+    (tmp_path / "nl" / "intents.yaml").write_text(
+        'intents:\n  words:\n    checkin:\n      - check-in\n      - "over # minuten"\n'
+        '    deadline: "termijn; hoe lang heb ik"\n    none: het weer\n', encoding="utf-8")
+    locales, problems = load_locales(tmp_path)
+    assert problems == []
+    texts = {key.removeprefix(INTENT_PREFIX): text.source for key, text in locales.texts["nl"].items()}
+    matcher = IntentMatcher.from_texts(texts)
+    assert [g.route for g in matcher.match("check over 20 minuten")] == ["checkin"]
+    assert [g.route for g in matcher.match("hoe lang heb ik nog")] == ["deadline"]
+    assert [g.route for g in matcher.match("hoe is het weer")] == []

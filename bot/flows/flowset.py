@@ -22,7 +22,7 @@ from bot.flows.steps import ChooseStep
 from bot.glossary import GlossaryIndex
 from bot.intents import IntentMatcher, RoleRoutes
 from bot.personal import known_words
-from bot.texts import ENV, Locales, TextLookup, render_bounded
+from bot.texts import ENV, INTENT_PREFIX, ROLE_PREFIX, Locales, TextLookup, render_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +33,6 @@ class DeadlineRule:
     weeks: int = 0
     months: int = 0
     years: int = 0
-
-
-#: texts `intents.words.<route>`: the words that lead typed text at a menu to a route
-INTENT_PREFIX = "intents.words."
-#: texts `intents.roles.<role>`: the words that say who is typing ("ik ben oma")
-ROLE_PREFIX = "intents.roles."
 
 
 @dataclass(slots=True)
