@@ -101,6 +101,7 @@ async def test_telegram_answers_at_once_and_retries_nothing(tmp_path: Path, capl
             for person, topic in ((broken, "jeugd\ud800zorg in de wijk"), (clean, "jeugd\ufffdzorg in de wijk")):
                 await person.command("start", "inspreken")
                 await person.says("Utrecht")
+                await person.presses(bot.label("inspreken", "how", "on"))
                 seen[person.user["id"]] = [sent.text for sent in await person.says(topic)]
             assert seen[broken.user["id"]] == seen[clean.user["id"]], "a broken character changed the answer"
             assert bot.adapter.skipped == 0

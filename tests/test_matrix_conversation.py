@@ -705,7 +705,7 @@ async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(s
     ):
         room = await user.open_direct_chat(bot.user_id)
         await user.wait_for(room, 1)
-        for line in ["/start inspreken", "Utrecht", "wachtlijsten in de jeugdzorg", "1",
+        for line in ["/start inspreken", "Utrecht", "2", "wachtlijsten in de jeugdzorg", "1",
                      "commissie Sociaal Domein, 14 januari", "1", typed]:
             await user.reply_to(room, line)
         message = await user.reply_to(room, "Spreek af dat hulp binnen een vaste tijd begint.")

@@ -34,11 +34,13 @@ def bold(tg: FakeTelegram, sent: Sent) -> list[str]:
 async def to_key_message(bot: RunningBot, parent: Person, general: str) -> Sent:
     """A parent prepares to speak at the council and types their story; the bot shows it back."""
     await parent.command("start", "inspreken")
-    how, *cards = await parent.says("Utrecht")
+    (how,) = await parent.says("Utrecht")  # the short answer; the cards on request
     griffie_page = how.link_preview  # the municipality's site, where its griffie is found
     assert griffie_page is not None and griffie_page["url"].startswith("https://") and "utrecht" in griffie_page["url"]
     assert griffie_page["url"] in how.text and griffie_page["prefer_small_media"] is True
+    *cards, _more = await parent.presses(bot.label("inspreken", "how", "more"))
     assert cards and all(card.link_preview == {"is_disabled": True} for card in cards)
+    await parent.presses(bot.label("inspreken", "signup_more", "on"))
     await parent.says("wachtlijsten in de jeugdzorg")
     await parent.presses(bot.label("inspreken", "meeting_known", "known"))
     await parent.says("commissie Sociaal Domein, 14 januari")
