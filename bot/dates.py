@@ -51,6 +51,8 @@ WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
     ("vrijdag", "friday"), ("zaterdag", "saturday"), ("zondag", "sunday"))) for name in names}
 #: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "tuesday last week"
 _PAST_WEEKDAY = re.compile(r"^(?:(afgelopen|last|previous|vorige week|op)\s+)?([a-z]+)(?:\s+(vorige week|last week))?$")
+#: "vorige week", "last week" without a day: a week, not a date (`read_dates` gives its seven days)
+_LAST_WEEK = re.compile(r"^(?:in |the |in de |de )?(?:vorige|afgelopen|verleden|last|previous) week$")
 _AGO = re.compile(r"^(\d{1,3}) (dag|dagen|day|days|week|weken|weeks) (geleden|ago)$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -89,7 +91,11 @@ def _two_digit_year(yy: int, today: date) -> int:
 
 
 def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
-    """Every date a parent may have meant: none, one, or two for an ambiguous number.
+    """Every date a parent may have meant: none, one, two for an ambiguous number, or a week's seven.
+
+    "vorige week" / "last week" names a week, not a day: its seven days come back, Monday first
+    (weeks start on Monday), and the bot shows them and asks which day; asking the same question
+    again would not help someone who does not know the date by heart.
 
     The rule for "9/10/2026" (see docs/FLOWS.md, "Dates"): a numeric date is
     ambiguous when both readings (day-month and month-day) are valid dates and
@@ -101,6 +107,9 @@ def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
     ("10/13/2026") is read that way in both languages.
     """
     value = _normalise(text)
+    if _LAST_WEEK.match(value.rstrip("?!")):
+        monday = today - timedelta(days=today.weekday() + 7)
+        return [monday + timedelta(days=n) for n in range(7)]
     m = _NUMERIC.match(value)
     if m is None or len(value) > 40:
         found = parse_date(text, today)
@@ -196,3 +205,15 @@ def format_date(value: date | str, lang: str, months: Sequence[str] | None = Non
             return str(value)
     names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
     return f"{value.day} {names[value.month - 1]} {value.year}"
+
+
+def format_day(value: date | str, lang: str, weekdays: Sequence[str], months: Sequence[str] | None = None) -> str:
+    """"ma 30 november": a day of a week, to pick from; the question above it says which week.
+
+    `weekdays` are the language's seven short names, Monday first (`sys.date.weekdays`); without
+    seven of them the day is shown without its name.
+    """
+    value = date.fromisoformat(value) if isinstance(value, str) else value
+    names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
+    day = f"{value.day} {names[value.month - 1]}"
+    return f"{weekdays[value.weekday()]} {day}" if len(weekdays) == 7 else day

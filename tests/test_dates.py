@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -85,7 +85,7 @@ def test_a_date_as_people_type_it(typed, meant):
         "1 brumaire 2026",
         "volgende week",
         "next tuesday",
-        "vorige week",  # which day? the bot asks again
+        "vorige week",  # a week, not a date: read_dates gives its seven days
         "dinsdag volgende week",
         "afgelopen blauwdag",
         "",
@@ -203,3 +203,15 @@ def test_add_months_never_overflows_and_never_goes_past_the_months_end(day, mont
 )
 def test_a_number_is_ambiguous_only_where_the_language_leaves_it_open(typed, lang, readings):
     assert read_dates(typed, TODAY, lang) == readings
+
+
+@pytest.mark.parametrize("typed", ["vorige week", "Afgelopen week", "in de vorige week", "verleden week.",
+                                   "last week", "Last week?", "the previous week"])
+def test_last_week_without_a_day_is_the_seven_days_of_the_week_before(typed):
+    """Monday to Sunday of the week before today's, whatever day of the week today is."""
+    assert read_dates(typed, TODAY) == [date(2026, 11, 16) + timedelta(days=n) for n in range(7)]  # TODAY: a Sunday
+    for today in (TODAY + timedelta(days=n) for n in range(1, 8)):
+        week = read_dates(typed, today)
+        this_monday = today - timedelta(days=today.weekday())
+        assert week == [this_monday - timedelta(days=7 - n) for n in range(7)]
+        assert week[0].weekday() == 0

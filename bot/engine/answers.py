@@ -8,9 +8,10 @@ unsure municipality are asked back first as system questions ("Ik lees: ... Klop
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import assert_never
 
-from bot.dates import read_dates
+from bot.dates import WEEKDAY_NUMBERS, read_dates
 from bot.engine.protect import ProtectsText
 from bot.engine.system import SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
@@ -145,6 +146,9 @@ class Answers(ProtectsText):
         elif text.isdigit():
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
+        elif len(pairs) > 2 and (day := self.weekday_typed(text)) is not None:  # "dinsdag" at a week's days
+            picked = next((cid for cid, iso in zip((c for c, _ in pairs), self.state.offer, strict=True)
+                           if date.fromisoformat(iso).weekday() == day), None)
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == text), None)
         step = self.current(AskStep)
@@ -156,6 +160,11 @@ class Answers(ProtectsText):
         else:
             self.say_key("sys.invalid.choice")
             self.out.append(self.date_question())
+
+    def weekday_typed(self, text: str) -> int | None:
+        """The day of the week a typed word names ("dinsdag", "di", "tuesday"), Monday 0; else None."""
+        short = [normalise(name) for name in self.weekday_names()]
+        return WEEKDAY_NUMBERS.get(text, short.index(text) if text in short else None)
 
     def answer_municipality(self, step: AskStep, text: str) -> None:
         assert self.state is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.dates import format_date
+from bot.dates import format_date, format_day
 from bot.engine.steps import StepRunner
 from bot.engine.turn import FlowError
 from bot.events import ChoiceButton, Send
@@ -141,22 +141,33 @@ class AsksSystemQuestions(StepRunner):
         return tuple(buttons)
 
     def date_question(self) -> Send:
-        """The echo of a date as read, or the two readings of an ambiguous one."""
+        """The echo of a date as read, the two readings of an ambiguous one, or the days of a week
+        named without a day ("vorige week"): the week in words, a button per day."""
         assert self.state is not None
-        shown = [format_date(d, self.lang, self.fs.locales.month_names(self.lang)) for d in self.state.offer]
-        if len(shown) == 1:
-            return Send(self.text("sys.date.confirm", read=shown[0]),
-                        self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
-        return Send(self.text("sys.date.which", read=shown[0], other=shown[1]),
-                    tuple(ChoiceButton(f"d{i}", label) for i, label in enumerate(shown)), token=self.state.step)
+        pairs = self.date_buttons()
+        if len(self.state.offer) == 1:
+            read = format_date(self.state.offer[0], self.lang, self.fs.locales.month_names(self.lang))
+            return Send(self.text("sys.date.confirm", read=read), self.buttons([("yes", "sys.yes"), ("no", "sys.no")]),
+                        token=self.state.step)
+        buttons = tuple(ChoiceButton(choice_id, label) for choice_id, label in pairs)
+        if len(pairs) == 2:
+            return Send(self.text("sys.date.which", read=pairs[0][1], other=pairs[1][1]), buttons, token=self.state.step)
+        return Send(self.text("sys.date.week", first=pairs[0][1], last=pairs[-1][1]), buttons, token=self.state.step)
 
     def date_buttons(self) -> list[tuple[str, str]]:
         """(id, label) of the date question's buttons, for typed answers."""
         assert self.state is not None
-        if len(self.state.offer) == 1:
+        offer, months = self.state.offer, self.fs.locales.month_names(self.lang)
+        if len(offer) == 1:
             return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
-        return [(f"d{i}", format_date(d, self.lang, self.fs.locales.month_names(self.lang)))
-                for i, d in enumerate(self.state.offer)]
+        if len(offer) == 2:
+            return [(f"d{i}", format_date(d, self.lang, months)) for i, d in enumerate(offer)]
+        weekdays = self.weekday_names()
+        return [(f"d{i}", format_day(d, self.lang, weekdays, months)) for i, d in enumerate(offer)]
+
+    def weekday_names(self) -> list[str]:
+        """The seven short day names, Monday first ("ma", "di" ...), as this language writes them."""
+        return [name.strip() for name in self.text("sys.date.weekdays").split(",")]
 
     def accept(self, step: AskStep, value: Any, via_button: bool = False) -> None:
         assert self.state is not None

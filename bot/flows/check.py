@@ -67,8 +67,8 @@ NAMESPACE_GLOBALS = {
     "matrix": frozenset({"bot", "encrypted"}),
     # bot/privacy.py: the retention period "my data" states
     "privacy": frozenset({"days"}),
-    # bot/engine/answers.py: how long a refused text answer was
-    "sys": frozenset({"got"}),
+    # bot/engine/answers.py: how long a refused text answer was; bot/engine/system.py: a week's first and last day
+    "sys": frozenset({"got", "first", "last"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS
