@@ -75,7 +75,7 @@ class Readiness:
 async def database_state(core: Core, timeout: float = DATABASE_TIMEOUT_S) -> str:
     """"ok" when the store answers a trivial query in time; else why not (the error's type only)."""
     try:
-        await asyncio.wait_for(core.store.execute(_one, write=False), timeout)
+        await asyncio.wait_for(core.store.execute(_one, write=False, wait=False), timeout)
     except TimeoutError:
         return f"no answer within {timeout:g} s"
     except Exception as exc:  # whatever either backend raises, the database is not there for turns

@@ -35,6 +35,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
+from bot.store_thread import StoreUnavailable
+
 if TYPE_CHECKING:
     from bot.store import Store
 
@@ -120,8 +122,10 @@ class Leases:
         moment = self.store.clock().timestamp()
         now = int(moment)
         try:
-            taken = await self.store.execute(take, list(self.names), self.holder, now, now + TTL_S)
-        except Exception as exc:  # the database is away: what we hold runs out (see the docstring)
+            taken = await self.store.execute(take, list(self.names), self.holder, now, now + TTL_S, wait=False)
+        except StoreUnavailable:  # the database is away (the store says so, once): what we hold runs out
+            pass
+        except Exception as exc:  # what we hold runs out (see the docstring)
             log.warning("lease: could not renew (%s)", type(exc).__name__)
         else:
             for name in self.names:
@@ -129,8 +133,10 @@ class Leases:
         after = self._held = {n for n in self.names if self.holds(n)}
         for name in sorted(after - before):
             log.info("lease: this process now holds %r", name)
+        # with the database away the store has warned already: that is why
+        lost_level = logging.INFO if self.store.unreachable_since is not None else logging.WARNING
         for name in sorted(before - after):
-            log.warning("lease: this process lost %r", name)
+            log.log(lost_level, "lease: this process lost %r", name)
         if after != before:
             self._changed.set()
             self._changed = asyncio.Event()
@@ -161,7 +167,7 @@ class Leases:
         self._until.clear()
         self._held = set()
         with contextlib.suppress(Exception):  # the database is away: the leases run out instead
-            await self.store.execute(give_back, self.holder)
+            await self.store.execute(give_back, self.holder, wait=False)
 
     async def run_while_held(self, name: str, work: Callable[[], Awaitable[None]],
                              stop: Callable[[], None] | None = None) -> None:
@@ -186,7 +192,7 @@ class Leases:
             if task.done():
                 task.result()  # raises what ended it
                 return
-            log.warning("lease %r lost: its work stops until the lease comes back", name)
+            log.info("lease %r lost: its work stops until the lease comes back", name)  # renew() warned
             if stop is not None:
                 stop()
                 await asyncio.wait({task}, timeout=STOP_WAIT_S)

@@ -34,6 +34,7 @@ from prometheus_client.registry import Collector
 from bot.events import Incoming
 from bot.features import NO_TABLES, Answer, Feature
 from bot.schema import Tables
+from bot.store_thread import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -135,7 +136,10 @@ class TurnMetrics(Feature):
         """Read the queues now (before a scrape); a database that does not answer leaves them out."""
         now = int(self.core.clock().timestamp())
         try:
-            self.queues = await asyncio.wait_for(self.core.store.execute(read_queues, now, write=False), timeout)
+            self.queues = await asyncio.wait_for(
+                self.core.store.execute(read_queues, now, write=False, wait=False), timeout)
+        except StoreUnavailable:  # the store said so in the log already, once
+            self.queues = None
         except Exception as exc:  # any failure of either backend: the scrape says the database is down
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
             self.queues = None

@@ -20,6 +20,11 @@ Why it looks like this:
 - Ids (conversation keys, users, update ids) are stored as pseudonyms and the
   addresses replies go to are sealed, through the SQL functions `pseudonym`,
   `seal` and `unseal` of the connection (bot/pseudonyms.py).
+- A database server that goes away (PostgreSQL stopped or restarting) is waited
+  for: a call that finds it unreachable runs again once it answers, so a turn
+  is late, never lost or answered with an error, and nobody above the store
+  needs to know. One warning when it goes, one when it is back. Only what must
+  notice at once (readiness, the leases) asks with `wait=False`.
 
 Never log a state, a payload or anything a user typed from here.
 """
@@ -27,7 +32,9 @@ Never log a state, a payload or anything a user typed from here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,9 +51,13 @@ from bot.store_tables import PlainCodec as PlainCodec
 from bot.store_tables import add_column as add_column
 from bot.store_tables import queue_outbox as queue_outbox
 from bot.store_tables import who_of as who_of
-from bot.store_thread import Backend
+from bot.store_thread import Backend, StoreUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at a database that cannot be reached.
+PROBE_EVERY_S = 0.5
 
 @dataclass(slots=True)
 class TurnResult:
@@ -91,6 +102,10 @@ class Store:
         #: fn(db, who) run first when a user is forgotten, in the same transaction
         #: (e.g. the desk keeps a delivered report but cuts its link to the user)
         self.forget_hooks: list[Callable[[Any, str], None]] = []
+        #: time.monotonic() when the database was found unreachable; None while it answers
+        self.unreachable_since: float | None = None
+        #: the one look-until-it-answers every waiting call shares (see reachable)
+        self._probe: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, codec: Codec | None = None, *, schema: Schema,
@@ -111,6 +126,8 @@ class Store:
         return cls(backend, codec, schema, ids, clock, str(path))
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         await self.backend.close()
 
     @property
@@ -122,16 +139,56 @@ class Store:
         """Deleted rows may still be in SQLite's write-ahead log (see truncate_wal)."""
         return self.backend.wal_pending
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(connection, *args) on the connection's thread."""
-        return await self.backend.call(fn, *args)
+    async def _call(self, fn: Callable[..., T], *args: Any, wait: bool = True) -> T:
+        """Run fn(connection, *args) on the connection's thread; while the database cannot be reached,
+        wait for it and run fn again (`wait`), or raise StoreUnavailable."""
+        while True:
+            try:
+                result = await self.backend.call(fn, *args)
+            except StoreUnavailable as exc:
+                self._went_away(exc)
+                if not wait:
+                    raise
+                await self.reachable()
+                continue
+            if self.unreachable_since is not None:
+                self._came_back()
+            return result
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn inside one write transaction; retry while another process holds the lock."""
+    def _went_away(self, exc: StoreUnavailable) -> None:
+        if self.unreachable_since is None:
+            self.unreachable_since = time.monotonic()
+            log.warning("store: database unreachable (%s); turns and background work wait until it answers",
+                        exc.__cause__.__class__.__name__ if exc.__cause__ else type(exc).__name__)
+
+    def _came_back(self) -> None:
+        if self.unreachable_since is not None:
+            log.warning("store: database reachable again after %.0f s; what waited goes on",
+                        time.monotonic() - self.unreachable_since)
+            self.unreachable_since = None
+
+    async def reachable(self) -> None:
+        """Until the database answers again; every waiting call shares one look every PROBE_EVERY_S."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._look_until_reachable(), name="store-probe")
+        await asyncio.shield(self._probe)
+
+    async def _look_until_reachable(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_EVERY_S)
+            try:
+                await self._call(_answer, wait=False)
+                return
+            except StoreUnavailable:
+                continue
+
+    async def _write(self, fn: Callable[..., T], *args: Any, wait: bool = True) -> T:
+        """Run fn inside one write transaction; retry while another process holds the lock (and while
+        the database cannot be reached, unless not `wait`)."""
         delay = 0.05
         while True:
             try:
-                return await self._call(self.backend.transaction, fn, *args)
+                return await self._call(self.backend.transaction, fn, *args, wait=wait)
             except Exception as exc:
                 if not self.backend.busy(exc):
                     raise
@@ -274,8 +331,13 @@ class Store:
         return await self._write(lambda db: db.execute(
             "DELETE FROM handled WHERE at < ?", (cutoff,)).rowcount)
 
-    async def execute(self, fn: Callable[..., T], *args: Any, write: bool = True) -> T:
-        """Run fn(connection, *args) on the store thread (in a transaction when write)."""
+    async def execute(self, fn: Callable[..., T], *args: Any, write: bool = True, wait: bool = True) -> T:
+        """Run fn(connection, *args) on the store thread (in a transaction when write). While the database
+        cannot be reached it waits for it (`wait`), or raises StoreUnavailable at once."""
         if write:
-            return await self._write(fn, *args)
-        return await self._call(fn, *args)
+            return await self._write(fn, *args, wait=wait)
+        return await self._call(fn, *args, wait=wait)
+
+
+def _answer(db: sqlite3.Connection) -> None:
+    db.execute("SELECT 1").fetchone()

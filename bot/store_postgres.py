@@ -15,6 +15,10 @@ Why it looks like this:
   SQLite's; each number runs in one transaction with its record.
 - The SQL is the features' own, translated (bot/store_postgres_sql.py); keys,
   plain ids and pseudonym keys never reach the server.
+- The server may go away (stopped, restarting, cut off). A call on a lost
+  connection, or a connection that cannot be made, raises `StoreUnavailable`
+  (nothing of it was written); the next call connects again. The store
+  (bot/store.py) waits and runs the call again, and says so in the log once.
 
 Never log a row, a parameter or the connection URL (it may hold a password).
 """
@@ -28,12 +32,13 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bot import store_thread
 from bot.pseudonyms import Pseudonyms
 from bot.schema import Schema
 from bot.store_postgres_sql import STUBS, Dialect, PgConnection, Rows
-from bot.store_thread import StoreClosed, StoreThread, in_transaction
+from bot.store_thread import StoreClosed, StoreThread, StoreUnavailable, in_transaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -41,6 +46,11 @@ log = logging.getLogger(__name__)
 #: advisory lock keys (two-int form): (namespace, key)
 MIGRATIONS = (0x57570001, 0)
 CONVERSATION = 0x57570002
+#: Connection options the URL may override. A server that does not answer at all (a host cut off
+#: rather than stopped) is given up on within seconds instead of the operating system's minutes,
+#: also in the middle of a query (TCP keepalives), so the store's thread is not held meanwhile.
+CONNECT_DEFAULTS = {"connect_timeout": "5", "keepalives": "1", "keepalives_idle": "10",
+                    "keepalives_interval": "5", "keepalives_count": "3"}
 
 
 class PostgresBackend:
@@ -71,13 +81,20 @@ class PostgresBackend:
         return backend
 
     def _connect(self) -> None:
-        # client-side binding: values are sent as literals, so a parameter whose type only SQLite
-        # could guess (`? IS NULL`, a None compared) reads the same as there
-        conn: psycopg.Connection[Any] = psycopg.connect(self.url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+        options = {name: value for name, value in CONNECT_DEFAULTS.items() if name not in conninfo_to_dict(self.url)}
+        try:
+            # client-side binding: values are sent as literals, so a parameter whose type only SQLite
+            # could guess (`? IS NULL`, a None compared) reads the same as there
+            conn: psycopg.Connection[Any] = psycopg.connect(make_conninfo(self.url, **options), autocommit=True,
+                                                            cursor_factory=psycopg.ClientCursor)
+        except psycopg.OperationalError as exc:  # its message names the host, never the password; not passed on
+            raise StoreUnavailable(f"could not connect to PostgreSQL ({type(exc).__name__})") from exc
         self._db = PgConnection(conn, self.dialect, self.ids)
 
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Run fn(connection, *args) on the connection's thread; a connection lost meanwhile is made again."""
+        """Run fn(connection, *args) on the connection's thread; a connection lost before is made again.
+
+        StoreUnavailable when the server cannot be reached (the store says so in the log, once)."""
         if self._db is None:
             raise StoreClosed("the store is closed")
 
@@ -85,11 +102,16 @@ class PostgresBackend:
             db = self._db
             if db is None:
                 raise StoreClosed("the store is closed")
-            if db.conn.closed:
-                log.warning("store: the connection to PostgreSQL was lost; connecting again")
+            if db.conn.closed:  # lost in an earlier call
                 self._connect()
                 db = self._db
-            result = fn(db, *args)
+                assert db is not None
+            try:
+                result = fn(db, *args)
+            except psycopg.OperationalError as exc:
+                if not db.conn.closed:
+                    raise  # the server answered: an error of this call, not an outage
+                raise StoreUnavailable(f"the connection to PostgreSQL was lost ({type(exc).__name__})") from exc
             return None if isinstance(result, Rows) else result  # type: ignore[return-value]  # as SQLite's cursors
 
         return self._thread.call(bound)

@@ -28,6 +28,11 @@ class StoreClosed(StorageError, RuntimeError):
     """The store was closed before a call could run on its thread."""
 
 
+class StoreUnavailable(StorageError):
+    """The database server cannot be reached (PostgreSQL stopped, restarting or cut off); nothing of the
+    call was written. Not a fault of the call: the store waits and runs it again (bot/store.py)."""
+
+
 class StoreThread:
     """The one thread a connection lives on: calls wait in a queue and run in order.
 

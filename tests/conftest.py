@@ -120,6 +120,17 @@ def pg_cluster() -> Iterator[Cluster]:
         cluster.stop()
 
 
+@pytest.fixture
+def pg_own_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL of one test's own, for a test that kills it (Cluster.kill, Cluster.resume): the
+    session's cluster and every other test's database stay up."""
+    cluster = Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     """The store's database on each backend: a fresh SQLite file, then a fresh PostgreSQL database."""

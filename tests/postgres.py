@@ -87,10 +87,18 @@ class Cluster:
 
     def start(self) -> Cluster:
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again) on its data folder and port, as after a crash: it recovers first."""
         options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -F -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-t", "60",
                   "-o", options, "start")
-        return self
+
+    def kill(self) -> None:
+        """Stop the server as a crash would (`-m immediate`: no checkpoint, every connection cut); data kept."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):

@@ -8,11 +8,14 @@ own parser, as Prometheus would read them.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.adapters.base import DeliveryFailed
@@ -25,7 +28,7 @@ from bot.settings import Settings
 from bot.testing import CaptureOutlet
 from tests.desk_harness import World
 from tests.fakes.telegram_api import FakeTelegram
-from tests.postgres import Database
+from tests.postgres import Cluster, Database
 from tests.synapse import Synapse, synapse_server  # noqa: F401 - fixture
 from tests.telegram_fixtures import Person, RunningBot, telegram, telegram_settings  # noqa: F401 - fixture
 from tests.test_checkin import start_visit
@@ -111,6 +114,45 @@ async def test_the_console_bot_is_live_and_ready_until_its_database_goes(tmp_pat
         assert value(samples, "wegwijzer_database_up") == 0
     finally:
         await core.stop()
+
+
+async def test_while_postgresql_is_away_it_is_live_not_ready_and_turns_and_timers_wait_for_it(
+        pg_own_cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL killed as a crash would: readiness says so at once, a turn and a check-in's timer
+    wait instead of failing, and both are done, once, when it is back; the log says it twice."""
+    cluster = pg_own_cluster
+    world, server = await health_world(tmp_path, db=cluster.new_database())
+    caplog.set_level(logging.INFO)
+    try:
+        greeting = await world.command("u1", "start")
+        await start_visit(world, "pro")
+        world.clock.advance(minutes=61)  # the check-in is due
+        await asyncio.to_thread(cluster.kill)
+
+        status, state = await ready(server)
+        assert status == 503 and state["failing"] == ["database"], state
+        assert state["database"] == "unreachable (StoreUnavailable)"
+        assert await get(server, "/healthz") == (200, "ok\n")  # alive: restarting would not bring it back
+        _, samples = await scrape(server)
+        assert value(samples, "wegwijzer_database_up") == 0
+        turn = asyncio.create_task(world.command("u2", "start"))
+        timer = asyncio.create_task(world.fire_timers())
+        await asyncio.sleep(2)
+        assert not turn.done() and not timer.done()  # waiting, not failed
+        assert world.outlet.texts("u2") == []
+
+        await asyncio.to_thread(cluster.resume)
+        assert await asyncio.wait_for(turn, timeout=30) == greeting
+        assert await asyncio.wait_for(timer, timeout=30) == 1
+        assert [t for t in world.outlet.texts("pro") if "Ben je veilig?" in t]
+        assert (await ready(server))[0] == 200
+        assert await world.fire_timers() == 0  # fired once
+    finally:
+        await world.close()
+    said = [r for r in caplog.records if r.name == "bot.store"]
+    assert [(r.levelname, r.getMessage().split(" after ")[0].split(";")[0]) for r in said] == [
+        ("WARNING", "store: database unreachable (OperationalError)"),
+        ("WARNING", "store: database reachable again")], said
 
 
 # ---------------------------------------------------------------- metrics

@@ -131,3 +131,42 @@ async def test_on_sqlite_every_lease_is_held_and_nothing_is_written(tmp_path: Pa
         await leases.stop()
     finally:
         await store.close()
+
+
+async def test_a_holder_cut_off_from_postgresql_stops_its_work_in_time_and_resumes_it_when_it_is_back(
+        pg_own_cluster: Cluster) -> None:
+    """PostgreSQL killed: renewing fails without waiting, the work stops before the lease could run
+    out for another process, and starts again (same process, same holder) once renewing works."""
+    clock = FixedClock(NOW)
+    store = await Store.open(pg_own_cluster.new_database(), schema=SCHEMA, clock=clock)
+    leases = Leases(store, "one")
+    for name in NAMES:
+        leases.want(name)
+    runs: list[str] = []
+
+    async def poll() -> None:
+        runs.append("started")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            runs.append("stopped")
+
+    try:
+        assert await leases.renew() == sorted(NAMES)
+        task = asyncio.create_task(leases.run_while_held("telegram", poll))
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(pg_own_cluster.kill)
+        clock.advance(seconds=RENEW_S)
+        assert await asyncio.wait_for(leases.renew(), 5) == sorted(NAMES)  # not renewed, still counted as ours
+        clock.advance(seconds=TTL_S - 2 * RENEW_S)  # before anyone else could take it, it lets go
+        assert await asyncio.wait_for(leases.renew(), 5) == []
+        await asyncio.sleep(0.05)
+        assert runs == ["started", "stopped"] and leases.state() == "standby"
+        await asyncio.to_thread(pg_own_cluster.resume)
+        assert await leases.renew() == sorted(NAMES)
+        await asyncio.sleep(0.05)
+        assert runs == ["started", "stopped", "started"] and leases.state() == "held"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await store.close()

@@ -11,6 +11,7 @@ from bot.app import run_platforms
 from bot.cli.commands import chat
 from bot.cli.options import Subcommands, add_common, clock_of, print_problems, settings_of
 from bot.flows.problems import FlowSetInvalid
+from bot.store_thread import StoreUnavailable
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except DeliveryFailed as exc:  # a platform refused at start: unreachable, or the token was rejected
         # One line and not the traceback: python-telegram-bot's InvalidToken, further down, names the token.
+        print(f"could not start: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:  # PostgreSQL not there at start: one line, no URL (it may hold a password)
         print(f"could not start: {exc}", file=sys.stderr)
         return 1
     return 0
