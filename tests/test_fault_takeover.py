@@ -16,6 +16,7 @@ import asyncio
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,17 @@ async def wait_lease(port: int, state: str, timeout: float = 60) -> None:
     while (seen := await lease_of(port)) != state:
         assert asyncio.get_running_loop().time() < deadline, f"lease {seen!r}, not {state!r}"
         await asyncio.sleep(0.2)
+
+
+async def start_check_in(pro: Person, text: Callable[[str], str], address: str) -> None:
+    """A professional starts a one-hour home-visit check-in on Telegram, giving the address."""
+    await pro.command("start", "huisbezoek")
+    await pro.presses(text("checkin.m60"))
+    await pro.presses(text("checkin.address_yes"))
+    await pro.says(address)
+    said = await pro.presses(text("checkin.contact_no"))
+    assert said[0].text.startswith("Afgesproken. Om "), [s.text for s in said]
+    await asyncio.sleep(0.5)  # the last step's second message ("tap when done")
 
 
 def bring_forward(url: str, sql: str) -> None:
@@ -89,14 +101,8 @@ async def test_sigkill_of_the_polling_process_hands_the_bot_and_the_check_in_to_
         await wait_lease(ports[1], "standby")
 
         pro = Person(tg, "Jeugdbeschermer")
-        await pro.command("start", "huisbezoek")
-        await pro.presses(text("checkin.m60"))
-        await pro.presses(text("checkin.address_yes"))
-        await pro.says(ADDRESS)
-        said = await pro.presses(text("checkin.contact_no"))
-        assert said[0].text.startswith("Afgesproken. Om "), [s.text for s in said]
+        await start_check_in(pro, text, ADDRESS)
         assert read(url, "SELECT count(*) FROM timers") == [(1,)]
-        await asyncio.sleep(0.5)  # the last step's second message ("tap when done")
         before = list(pro.transcript)
 
         first.kill()  # SIGKILL: no lease given back, no goodbye

@@ -35,27 +35,29 @@ ROUNDS = 2
 
 
 
-def script(bot: RunningBot) -> list[Callable[[QuickUser], None]]:
+def script(text: Callable[[str], str]) -> list[Callable[[QuickUser], None]]:
+    """A parent's way to a deadline; `text` renders a text key as the user reads it (RunningBot.text)."""
     return [
         lambda u: u.command("start"),
-        lambda u: u.presses(bot.text("main.role.parent")),
-        lambda u: u.presses(bot.text("main.parent.deadline")),
-        lambda u: u.presses(bot.text("termijn.appeal")),
+        lambda u: u.presses(text("main.role.parent")),
+        lambda u: u.presses(text("main.parent.deadline")),
+        lambda u: u.presses(text("termijn.appeal")),
         lambda u: u.says("gisteren"),
-        lambda u: u.presses(bot.text("sys.yes")),  # "Ik lees: ... Klopt dat?"
+        lambda u: u.presses(text("sys.yes")),  # "Ik lees: ... Klopt dat?"
     ]
 
 
-async def reference(tg: FakeTelegram, bot: RunningBot) -> list[list[str]]:
-    """What each step shows, from one user while Telegram behaves."""
+async def reference(tg: FakeTelegram, steps: list[Callable[[QuickUser], None]],
+                    settle: float = 0.05) -> list[list[str]]:
+    """What each step shows, from one user while nothing is wrong (`settle`: time for a turn's last message)."""
     user = QuickUser(tg, "Referentie")
     expected = []
-    for step in script(bot):
+    for step in steps:
         before = len(user.texts)
         step(user)
         await tg.wait_confirmed(user.updates[-1], timeout=30)
         await tg.wait_until(lambda n=before: len(user.texts) > n, timeout=30)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(settle)
         expected.append(user.texts[before:])
     return expected
 
@@ -66,7 +68,7 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
     rng = random.Random(4)
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), request_timeout=0.5).start()
     try:
-        expected = await reference(tg, bot)
+        expected = await reference(tg, script(bot.text))
         users = [QuickUser(tg, f"Ouder {i}") for i in range(6)]
         bursts: list[Callable[[], None]] = [
             lambda: tg.throttle("sendMessage", retry_after=1, times=3),
@@ -96,7 +98,7 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
 
         async def converse(user: QuickUser) -> None:
             # long enough for several bursts to land, even when quick
-            for step, adds in zip(script(bot) * ROUNDS, expected * ROUNDS, strict=True):
+            for step, adds in zip(script(bot.text) * ROUNDS, expected * ROUNDS, strict=True):
                 before = len(user.texts)
                 step(user)
                 await tg.wait_until(lambda u=user, n=before + len(adds): len(u.texts) >= n, timeout=120)
@@ -129,16 +131,16 @@ async def test_a_refusal_longer_than_the_retries_is_sent_later_once_even_halfway
     monkeypatch.setattr(core_module, "REDELIVER_EVERY", 0.2)
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3")).start()
     try:
-        expected = await reference(tg, bot)
+        expected = await reference(tg, script(bot.text))
         assert len(expected[-1]) >= 2, "the last step should answer with several messages"
         user = QuickUser(tg, "Ouder")
-        for step in script(bot)[:-1]:
+        for step in script(bot.text)[:-1]:
             before = len(user.texts)
             step(user)
             await tg.wait_until(lambda n=before: len(user.texts) > n, timeout=30)
         tg.hang("sendMessage", 0.0, after_processing=True)  # the first message goes through ...
         tg.fail("sendMessage", status=500, times=1000)  # ... then Telegram refuses for a long while
-        script(bot)[-1](user)
+        script(bot.text)[-1](user)
         await tg.wait_confirmed(user.updates[-1], timeout=30)
         await tg.wait_until(lambda: tg.calls["sendMessage"] >= 8, timeout=30)  # retried, given up, retried later
         tg.heal()
