@@ -139,21 +139,25 @@ class Store:
         """Deleted rows may still be in SQLite's write-ahead log (see truncate_wal)."""
         return self.backend.wal_pending
 
-    async def _call(self, fn: Callable[..., T], *args: Any, wait: bool = True) -> T:
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(connection, *args) on the connection's thread; while the database cannot be reached,
-        wait for it and run fn again (`wait`), or raise StoreUnavailable."""
+        wait for it and run fn again."""
         while True:
             try:
-                result = await self.backend.call(fn, *args)
-            except StoreUnavailable as exc:
-                self._went_away(exc)
-                if not wait:
-                    raise
+                return await self._call_once(fn, *args)
+            except StoreUnavailable:
                 await self.reachable()
-                continue
-            if self.unreachable_since is not None:
-                self._came_back()
-            return result
+
+    async def _call_once(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(connection, *args) on the connection's thread; StoreUnavailable when the database cannot be reached."""
+        try:
+            result = await self.backend.call(fn, *args)
+        except StoreUnavailable as exc:
+            self._went_away(exc)
+            raise
+        if self.unreachable_since is not None:
+            self._came_back()
+        return result
 
     def _went_away(self, exc: StoreUnavailable) -> None:
         if self.unreachable_since is None:
@@ -177,7 +181,7 @@ class Store:
         while True:
             await asyncio.sleep(PROBE_EVERY_S)
             try:
-                await self._call(_answer, wait=False)
+                await self._call_once(_answer)
                 return
             except StoreUnavailable:
                 continue
@@ -185,10 +189,11 @@ class Store:
     async def _write(self, fn: Callable[..., T], *args: Any, wait: bool = True) -> T:
         """Run fn inside one write transaction; retry while another process holds the lock (and while
         the database cannot be reached, unless not `wait`)."""
+        call = self._call if wait else self._call_once
         delay = 0.05
         while True:
             try:
-                return await self._call(self.backend.transaction, fn, *args, wait=wait)
+                return await call(self.backend.transaction, fn, *args)
             except Exception as exc:
                 if not self.backend.busy(exc):
                     raise
@@ -336,7 +341,7 @@ class Store:
         cannot be reached it waits for it (`wait`), or raises StoreUnavailable at once."""
         if write:
             return await self._write(fn, *args, wait=wait)
-        return await self._call(fn, *args, wait=wait)
+        return await (self._call if wait else self._call_once)(fn, *args)
 
 
 def _answer(db: sqlite3.Connection) -> None:

@@ -196,3 +196,43 @@ async def test_postgresql_away_at_start_stops_the_start_in_one_line_without_the_
     assert process.returncode == 1, output
     assert output.splitlines()[-1] == "could not start: could not connect to PostgreSQL (OperationalError)"
     assert "Traceback" not in output and "geheim-w8woord" not in output
+
+
+async def test_stopped_while_postgresql_is_away_the_bot_ends_at_once_and_the_next_start_answers_what_waited(
+        telegram: FakeTelegram, pg_own_cluster: Cluster, tmp_path: Path) -> None:
+    """A turn waiting for the database has nothing to finish: SIGTERM ends the process without waiting
+    for it, and Telegram keeps the update (its offset was never stored past it) for the next start."""
+    tg = telegram
+    url = pg_own_cluster.new_database()
+    port = free_port()
+    env = bot_process_env(tg, tmp_path / "unused.sqlite3") | {"WEGWIJZER_DB": url, "WEGWIJZER_HEALTH_PORT": str(port)}
+
+    async def launch() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+    parent = QuickUser(tg, "Ouder")
+    process = await launch()
+    try:
+        await wait_lease(port, "held")
+        parent.command("start")
+        await tg.wait_confirmed(parent.updates[-1], timeout=30)
+        greeting = list(parent.texts)
+        await asyncio.to_thread(pg_own_cluster.kill)
+        parent.command("start")
+        await asyncio.sleep(1)  # in hand, waiting for the database
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)  # it waited a minute for the turn before
+        assert process.returncode == 0 and b"Traceback" not in err, err.decode()[-3000:]
+        assert parent.texts == greeting and not tg.is_confirmed(parent.updates[-1])
+
+        await asyncio.to_thread(pg_own_cluster.resume)
+        process = await launch()
+        await tg.wait_confirmed(parent.updates[-1], timeout=60)
+        await tg.wait_until(lambda: len(parent.texts) >= 2 * len(greeting), timeout=30)
+        await asyncio.sleep(1)  # anything said twice would show by now
+        assert parent.texts == greeting * 2
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=60)

@@ -142,7 +142,9 @@ class Poller:
                 elif not new and lanes.busy:
                     await lanes.wait_for_progress(LANE_WAIT_S)
         finally:
-            await lanes.close(timeout=self.host.retry.max_delay)
+            # a turn waiting for an unreachable database has nothing to finish: Telegram keeps its update
+            away = self.host.core.store.unreachable_since is not None
+            await lanes.close(timeout=0 if away else self.host.retry.max_delay)
 
     async def _readable_updates(self, offset: int | None) -> tuple[tuple[Update, ...], list[int]]:
         """The batch PTB failed to parse, parsed update by update: (readable ones, numbers of the others).
