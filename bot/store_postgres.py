@@ -17,7 +17,7 @@ Why it looks like this:
   plain ids and pseudonym keys never reach the server.
 - The server may go away (stopped, restarting, cut off). A call on a lost
   connection, or a connection that cannot be made, raises `StoreUnavailable`
-  (nothing of it was written); the next call connects again. The store
+  (its transaction did not commit); the next call connects again. The store
   (bot/store.py) waits and runs the call again, and says so in the log once.
 
 Never log a row, a parameter or the connection URL (it may hold a password).

@@ -29,8 +29,9 @@ class StoreClosed(StorageError, RuntimeError):
 
 
 class StoreUnavailable(StorageError):
-    """The database server cannot be reached (PostgreSQL stopped, restarting or cut off); nothing of the
-    call was written. Not a fault of the call: the store waits and runs it again (bot/store.py)."""
+    """The database server cannot be reached (PostgreSQL stopped, restarting or cut off), so the call's
+    transaction did not commit (unless the cut took only the answer to its COMMIT: README, "PostgreSQL").
+    Not a fault of the call: the store waits and runs it again (bot/store.py)."""
 
 
 class StoreThread:

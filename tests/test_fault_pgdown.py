@@ -112,7 +112,7 @@ async def test_postgresql_killed_for_ten_seconds_nobody_is_told_anything_wrong_a
         before = {p: len(p.transcript) for p in (answering, quick, new, silent, visiting)}
 
         # ---- PostgreSQL away for OUTAGE_S
-        due_in(url, 2)  # the alert and the question fall due while PostgreSQL is away
+        due_in(url, 3)  # the alert and the question fall due while PostgreSQL is away
         await asyncio.to_thread(pg_own_cluster.kill)
         killed = time.monotonic()
         answering.says(TYPED)
