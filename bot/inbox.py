@@ -303,11 +303,18 @@ class Inbox:
         keys = await self.store.execute(waiting, cutoff, write=False)
         started = 0
         for key in keys - self._draining:
-            task = asyncio.create_task(self.drain(key), name="inbox-drain")
+            task = asyncio.create_task(self._drain_logged(key), name="inbox-drain")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
         return started
+
+    async def _drain_logged(self, key: str) -> None:
+        """A sweep's drain: what goes wrong is logged by its kind (the next sweep tries again)."""
+        try:
+            await self.drain(key)
+        except Exception as exc:
+            log.warning("inbox: a sweep's drain failed: %s", failure(exc))
 
     async def close(self, timeout: float = 10.0) -> None:
         """Let the drains in hand finish (up to `timeout`), then stop them; what is left stays stored."""
