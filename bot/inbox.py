@@ -27,7 +27,8 @@ the first post is still being handled. So:
   redelivery of the outbox, timers and desk replies. So replies of one chat never overtake
   each other across workers, and the outbox row of a turn that another worker is still
   delivering is never sent a second time by a redelivery round. A killed worker's session
-  ends, so its locks go with it (PostgreSQL notices the closed connection).
+  ends, so its locks go with it (PostgreSQL notices the closed connection; a vanished host
+  within about 25 s, by the TCP keepalive `keep_alive` sets).
 - The POST is answered 200 once its update was handled (by this worker or another), or after
   `HANDLED_WAIT_S` when it is merely stored: Telegram then keeps its own pace per chat and
   the 200 never waits on a slow turn long enough to make Telegram post it again.
@@ -151,6 +152,13 @@ def waiting(db: sqlite3.Connection, cutoff: int) -> set[str]:
 def expire(db: sqlite3.Connection, older_than: int) -> int:
     """Retention: rows nobody could handle in the whole period (normally the inbox is empty within seconds)."""
     return int(db.execute("DELETE FROM inbox WHERE arrived_at < ?", (older_than,)).rowcount)
+
+
+def keep_alive(db: sqlite3.Connection) -> None:
+    """PostgreSQL only: a worker whose host vanishes (no connection closed) would hold its chats' locks
+    until the server notices, by default after about two hours of TCP keepalive; this makes it ~25 s."""
+    for setting, value in (("tcp_keepalives_idle", 10), ("tcp_keepalives_interval", 5), ("tcp_keepalives_count", 3)):
+        db.execute(f"SET {setting} = {value}")
 
 
 def try_lock(db: sqlite3.Connection, key: str) -> bool:

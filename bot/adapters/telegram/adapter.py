@@ -319,7 +319,7 @@ class TelegramAdapter:
         has to be the one that registers (the settings demand one secret for all on PostgreSQL).
         """
         from bot.adapters.telegram.webhook import serve_webhook  # only webhook deployments need aiohttp's server
-        from bot.inbox import Inbox, SessionLocks
+        from bot.inbox import Inbox, SessionLocks, keep_alive
 
         configured = self.settings.telegram_webhook_secret
         secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
@@ -330,6 +330,7 @@ class TelegramAdapter:
         store = self.core.store
         self._inbox = Inbox(store, self._handle_stored, self._give_up, attempts=self.handle_attempts)
         if store.backend.shared:  # other workers deliver to the same chats: one lock for all (bot/inbox.py)
+            await store.execute(keep_alive, write=False)
             self.core.locks.shared = SessionLocks(store)
             self.core.delivery.owed_anywhere = True
         self._webhook = await serve_webhook(url, secret, self.bot, self._receive, skipped,
