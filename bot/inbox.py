@@ -178,8 +178,10 @@ def unlock(db: sqlite3.Connection, key: str) -> None:
 class SessionLocks:
     """The cross-process half of the core's conversation locks (bot/core/locks.py) on a shared database.
 
-    Taken after the process's own lock, so within a process only one task asks at a time; it
-    waits by asking again (never blocking the store's one connection, which every turn shares).
+    Taken after the process's own lock, and by a drain around its turns: PostgreSQL counts a
+    session's takes, so the drain's turns take it again at once, and the process's own lock keeps
+    its tasks apart. It waits by asking again, never blocking the store's one connection, which
+    every turn of the process shares.
     """
 
     #: Seconds between two asks while another process holds the lock (doubling up to the second value).
@@ -237,7 +239,8 @@ class Inbox:
     async def receive(self, update_id: str, key: str, number: int, update: JSON) -> None:
         """Store the update, then drain its chat or wait (at most `handled_wait`) for the worker that does.
 
-        Raises only when it could not be stored: then the caller must not answer 2xx.
+        Raises when it could not be stored (the caller must not answer 2xx), or when the drain failed
+        (answered 5xx, Telegram posts it again and finds it stored or handled).
         """
         now = int(self.store.clock().timestamp())
         if not await self.store.execute(put, self.store.codec, update_id, key, number, update, now):
