@@ -64,18 +64,19 @@ class CountsThrottling(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Queues:
-    """What waits in the database: replies not yet delivered, timers due, posts for a desk."""
+    """What waits in the database: replies not yet delivered, timers due, posts for a desk, webhook updates."""
 
     outbox: int
     timers_due: int
     desk_pending: int
+    inbox: int
 
 
 def read_queues(db: sqlite3.Connection, now: int) -> Queues:
-    """Counts only (the tables are the store's, bot/timers.py's and bot/desk/cases.py's)."""
+    """Counts only (the tables are the store's, bot/timers.py's, bot/desk/cases.py's and bot/inbox.py's)."""
     row = db.execute(
         "SELECT (SELECT COUNT(*) FROM outbox), (SELECT COUNT(*) FROM timers WHERE due_at <= ?), "
-        "(SELECT COUNT(*) FROM desk_outbox)", (now,)).fetchone()
+        "(SELECT COUNT(*) FROM desk_outbox), (SELECT COUNT(*) FROM inbox)", (now,)).fetchone()
     return Queues(*(int(n) for n in row))
 
 
@@ -167,6 +168,8 @@ class _StoreReadings(Collector):
                                 value=queues.timers_due)
         yield GaugeMetricFamily("wegwijzer_desk_posts_pending", "Reports and notices not yet posted in a desk room",
                                 value=queues.desk_pending)
+        yield GaugeMetricFamily("wegwijzer_inbox_updates", "Webhook updates stored and not yet handled",
+                                value=queues.inbox)
 
 
 class _PlatformThrottling(Collector):

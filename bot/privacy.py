@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot import timers
+from bot import inbox, timers
 from bot.core import ZONE
 from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
@@ -200,6 +200,7 @@ class Purged:
     relay_messages: int = 0
     notices: int = 0
     handled: int = 0
+    inbox: int = 0
 
     def total(self) -> int:
         return sum(asdict(self).values())
@@ -220,6 +221,7 @@ def purge(db: sqlite3.Connection, now: int, retention_days: int, relay_days: int
     done.relay_messages, done.talks = desk.relay_messages, desk.talks
     done.undelivered_reports, done.reports, done.notices = desk.undelivered_reports, desk.reports, desk.notices
     done.handled = db.execute("DELETE FROM handled WHERE at < ?", (old,)).rowcount
+    done.inbox = inbox.expire(db, old)
     return done
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(default="https://api.telegram.org/bot",
                                   description="Bot API base URL (for a self-hosted Bot API server)")
     telegram_webhook_url: str | None = Field(default=None, description="public HTTPS URL; set to use webhook mode")
-    telegram_webhook_secret: SecretStr | None = Field(default=None, description="secret_token Telegram sends back")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True,
+                                                      description="secret_token Telegram sends back")
     telegram_webhook_listen: str = Field(default="127.0.0.1", description="address the webhook server binds")
     telegram_webhook_port: int = Field(default=8443, description="port the webhook server binds")
     telegram_rate_limit: bool = Field(default=True, description="apply Telegram's documented send limits")
@@ -105,6 +106,17 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         """Where files beside the database go (the Matrix store): the SQLite file's folder, or data/."""
         return self.db.parent if isinstance(self.db, Path) else Path("data")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _one_secret_for_all_workers(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Webhook workers on one PostgreSQL each register the webhook: a secret of its own each would lock
+        the others out (Telegram keeps only the last one)."""
+        db, url = info.data.get("db"), info.data.get("telegram_webhook_url")
+        if value is None and url and isinstance(db, str):
+            raise ValueError("must be set when WEGWIJZER_DB is PostgreSQL and WEGWIJZER_TELEGRAM_WEBHOOK_URL is set "
+                             "(every webhook worker registers the webhook, and all must check the same secret)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -186,7 +186,8 @@ async def test_the_queues_are_read_from_the_database(database: Database, tmp_pat
                                              "platforms": {"test": "n/a"},
                                              "lease": "not clustered" if database.kind == "sqlite" else "standby"})
         _, samples = await scrape(server)
-        for gauge in ("wegwijzer_outbox_messages", "wegwijzer_timers_due", "wegwijzer_desk_posts_pending"):
+        for gauge in ("wegwijzer_outbox_messages", "wegwijzer_timers_due", "wegwijzer_desk_posts_pending",
+                      "wegwijzer_inbox_updates"):
             assert (gauge, ()) in samples and samples[(gauge, ())] == 0
         await start_visit(world, "pro")  # asks at 11:00 whether all went well
         _, samples = await scrape(server)

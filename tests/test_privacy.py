@@ -480,6 +480,7 @@ def as_written_by_schema_4(db_file: Path) -> None:
         db.execute("UPDATE cases SET title = json_extract(CAST(title AS TEXT), '$')")
         for table, column in (("outbox", "addr"), ("timers", "addr"), ("timers", "label"), ("cases", "addr")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("DROP TABLE inbox")  # migration 6's
         db.execute("PRAGMA user_version = 4")
 
 

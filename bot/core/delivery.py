@@ -41,6 +41,9 @@ class Delivery:
         #: conversations with replies a previous run left in the outbox (see pay_owed)
         self.owed: set[str] = set()
         self.owed_loaded = False
+        #: other processes deliver too (webhook workers): any conversation may be owed what one of them
+        #: left when it died, so pay_owed asks the outbox before every turn (under the shared lock)
+        self.owed_anywhere = False
 
     async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit],
                       reply_to: object | None, outbox_ids: Sequence[int]) -> bool:
@@ -121,7 +124,7 @@ class Delivery:
         the outbox) and answered: their next turn must not come before the repeat, or
         an old question would show up after its answer. Runs under the conversation's lock.
         """
-        if key not in self.owed:
+        if key not in self.owed and not self.owed_anywhere:
             return
         self.owed.discard(key)
         conv = ConversationKey.parse(key)

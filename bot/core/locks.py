@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from typing import Protocol
+
+
+class SharedLocks(Protocol):
+    """The same lock across processes (webhook workers on one PostgreSQL: bot/inbox.py's SessionLocks)."""
+
+    async def acquire(self, key: str) -> None: ...
+
+    async def release(self, key: str) -> None: ...
 
 
 class ConversationLocks:
     """`async with locks(key)`: serialise one conversation; idle conversations hold no lock."""
 
-    __slots__ = ("_locks", "_users")
+    __slots__ = ("_locks", "_users", "shared")
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: defaultdict[str, int] = defaultdict(int)
+        #: taken after the process's own lock when other processes deliver to the same chats (None: one process)
+        self.shared: SharedLocks | None = None
 
     def __call__(self, key: str) -> _ConversationLock:
         return _ConversationLock(self, key)
@@ -47,12 +58,25 @@ class _ConversationLock:
         except BaseException:  # cancelled while waiting: not held, not a user any more
             self._leave()
             raise
+        shared = self.locks.shared
+        if shared is not None:
+            try:
+                await shared.acquire(self.key)
+            except BaseException:
+                lock.release()
+                self._leave()
+                raise
         self.lock = lock
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.lock is not None
-        self.lock.release()
-        self._leave()
+        shared = self.locks.shared
+        try:
+            if shared is not None:
+                await shared.release(self.key)
+        finally:
+            self.lock.release()
+            self._leave()
 
     def _leave(self) -> None:
         users = self.locks._users

@@ -285,6 +285,7 @@ class FakeTelegram:
         username: str = BOT_USERNAME,
         first_name: str = "Wegwijzer",
         webhook_retry_delay: float = 0.2,
+        webhook_connections: int = 1,
     ) -> None:
         self.token = token
         self.bot_user: JSON = {
@@ -294,6 +295,9 @@ class FakeTelegram:
             "username": username,
         }
         self.webhook_retry_delay = webhook_retry_delay
+        #: Webhook requests open at once (Telegram's max_connections caps it, default 40); as Telegram is
+        #: observed to do, never two of one chat at once (grammY's docs: it waits for the answer first).
+        self.webhook_connections = webhook_connections
         #: Requests per method, failed ones included.
         self.calls: Counter[str] = Counter()
         #: (method, HTTP status) of every request, in order.
@@ -329,7 +333,10 @@ class FakeTelegram:
         self._faults: dict[str, deque[_Fault]] = {}
         self._blocked: set[int] = set()
         self._poller: asyncio.Future[bool] | None = None
-        self._push_task: asyncio.Task[None] | None = None
+        self._push_tasks: set[asyncio.Task[None]] = set()
+        #: update ids and chats with a webhook request open
+        self._pushing: set[int] = set()
+        self._pushing_chats: set[int] = set()
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -365,8 +372,8 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing.set()
         self._wake_poller(True)
-        if self._push_task is not None:
-            self._push_task.cancel()
+        for task in self._push_tasks:
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -528,6 +535,10 @@ class FakeTelegram:
         self._wake_poller(True)
         self._kick_webhook()
         return update
+
+    def withhold(self, update: JSON) -> None:
+        """Take a new update back before it is sent: the test posts it to a webhook itself."""
+        self._pending = [u for u in self._pending if u is not update]
 
     def block(self, user: JSON) -> None:
         """The user blocks the bot: sends to them answer 403 from now on."""
@@ -765,11 +776,23 @@ class FakeTelegram:
         return True
 
     def _kick_webhook(self) -> None:
-        if self.webhook.get("url") and (self._push_task is None or self._push_task.done()):
-            self._push_task = asyncio.get_running_loop().create_task(self._push_updates())
+        if not self.webhook.get("url"):
+            return
+        self._push_tasks = {task for task in self._push_tasks if not task.done()}
+        while len(self._push_tasks) < self.webhook_connections:
+            self._push_tasks.add(asyncio.get_running_loop().create_task(self._push_updates()))
+
+    def _next_push(self) -> JSON | None:
+        """The oldest pending update not in flight whose chat has none in flight."""
+        for update in self._deliverable(len(self._pending)):
+            chat = _chat_of(update)
+            if update["update_id"] not in self._pushing and (chat is None or chat not in self._pushing_chats):
+                return update
+        return None
 
     async def _push_updates(self) -> None:
-        """Deliver pending updates one by one; anything but a 2xx is retried later, as Telegram does."""
+        """Deliver pending updates, one request at a time per connection; anything but a 2xx is retried
+        later, as Telegram does."""
         url = self.webhook["url"]
         if urlsplit(url).hostname not in _LOOPBACK:
             return
@@ -779,24 +802,32 @@ class FakeTelegram:
         timeout = aiohttp.ClientTimeout(total=10)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while self.webhook.get("url") == url and not self._closing.is_set():
-                batch = self._deliverable(1)
-                if not batch:
+                update = self._next_push()
+                if update is None:
                     return
-                update = batch[0]
+                chat = _chat_of(update)
+                self._pushing.add(update["update_id"])
+                if chat is not None:
+                    self._pushing_chats.add(chat)
                 self.deliveries[update["update_id"]] += 1
                 try:
-                    async with session.post(url, json=update, headers=headers) as response:
-                        ok = 200 <= response.status < 300
-                        reason = f"{response.status} {response.reason}"
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    ok, reason = False, type(exc).__name__
-                self._touch()
-                if ok:
-                    self._pending = [u for u in self._pending if u is not update]
-                    self.webhook_last_error = None
-                else:
-                    self.webhook_last_error = f"Wrong response from the webhook: {reason}"
-                    await self._stall(self.webhook_retry_delay)
+                    try:
+                        async with session.post(url, json=update, headers=headers) as response:
+                            ok = 200 <= response.status < 300
+                            reason = f"{response.status} {response.reason}"
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        ok, reason = False, type(exc).__name__
+                    self._touch()
+                    if ok:
+                        self._pending = [u for u in self._pending if u is not update]
+                        self.webhook_last_error = None
+                    else:  # the chat waits with it: its next update does not overtake it
+                        self.webhook_last_error = f"Wrong response from the webhook: {reason}"
+                        await self._stall(self.webhook_retry_delay)
+                finally:
+                    self._pushing.discard(update["update_id"])
+                    self._pushing_chats.discard(chat)  # type: ignore[arg-type]
+                self._kick_webhook()  # a chat's next update may go now
 
     # ------------------------------------------------------------ Bot API methods
 
@@ -1110,6 +1141,16 @@ def _error(code: int, description: str, parameters: JSON | None = None) -> web.R
 
 def _chat_id(chat: int | JSON) -> int:
     return chat if isinstance(chat, int) else int(chat["id"])
+
+
+def _chat_of(update: JSON) -> int | None:
+    """The chat an update belongs to (a message's, or a pressed button's message's)."""
+    body = next((v for k, v in update.items() if k != "update_id"), None)
+    if not isinstance(body, dict):
+        return None
+    message = body.get("message") if "data" in body or "chat_instance" in body else body
+    chat = message.get("chat") if isinstance(message, dict) else None
+    return chat.get("id") if isinstance(chat, dict) else None
 
 
 def _now() -> int:

@@ -35,14 +35,23 @@ from telegram.ext import ExtBot
 from bot.adapters.base import TYPING_AFTER_S, DeliveryFailed, typing_while_slow
 from bot.adapters.telegram.limits import CountedRequest, RetryPolicy, SendLimiter, SendLimits
 from bot.adapters.telegram.outlet import TelegramOutlet
-from bot.adapters.telegram.polling import Poller
-from bot.adapters.telegram.updates import ALLOWED_UPDATES, PLATFORM, REDACT, GroupCall, MessageRef, read_update
+from bot.adapters.telegram.polling import Poller, apologise
+from bot.adapters.telegram.updates import (
+    ALLOWED_UPDATES,
+    PLATFORM,
+    REDACT,
+    GroupCall,
+    MessageRef,
+    read_raw_update,
+    read_update,
+)
 from bot.events import ConversationKey, Document, Edit, Incoming, Send
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.core import Core
+    from bot.inbox import Inbox
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,6 +146,9 @@ class TelegramAdapter:
         self._poller: Poller | None = None
         self._polling: asyncio.Task[None] | None = None
         self._webhook: web.AppRunner | None = None
+        #: webhook mode: updates stored on arrival, handled chat by chat by whichever worker (bot/inbox.py)
+        self._inbox: Inbox | None = None
+        self._sweeping: asyncio.Task[None] | None = None
         #: updates given up on after `handle_attempts` failures (see Poller._handle_with_retries) or unreadable
         self.skipped = 0
         #: callback queries answered by the core's turn (answer_press), so process() does not answer again
@@ -190,6 +202,13 @@ class TelegramAdapter:
         if self._webhook is not None:
             await self._webhook.cleanup()
             self._webhook = None
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            await asyncio.gather(self._sweeping, return_exceptions=True)
+            self._sweeping = None
+        if self._inbox is not None:  # what is not handled yet stays stored: another worker, or the next start
+            await self._inbox.close(timeout=2 * self.retry.max_delay + 1)
+            self._inbox = None
         await self.bot.shutdown()
 
     async def _poll(self) -> None:
@@ -294,8 +313,13 @@ class TelegramAdapter:
             log.warning("telegram: group invitation not delivered (%s)", type(exc).__name__)
 
     async def _start_webhook(self, url: str) -> None:
-        """Serve POSTs from Telegram (webhook.py), then tell Telegram where they go."""
+        """Serve POSTs from Telegram (webhook.py) through the inbox, then tell Telegram where they go.
+
+        Every worker sets the same URL, secret and update types: setWebhook is idempotent, so no worker
+        has to be the one that registers (the settings demand one secret for all on PostgreSQL).
+        """
         from bot.adapters.telegram.webhook import serve_webhook  # only webhook deployments need aiohttp's server
+        from bot.inbox import Inbox, SessionLocks, keep_alive
 
         configured = self.settings.telegram_webhook_secret
         secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
@@ -303,10 +327,36 @@ class TelegramAdapter:
         def skipped() -> None:
             self.skipped += 1
 
-        self._webhook = await serve_webhook(url, secret, self.bot, self.process, skipped,
+        store = self.core.store
+        self._inbox = Inbox(store, self._handle_stored, self._give_up, attempts=self.handle_attempts)
+        if store.backend.shared:  # other workers deliver to the same chats: one lock for all (bot/inbox.py)
+            await store.execute(keep_alive, write=False)
+            self.core.locks.shared = SessionLocks(store)
+            self.core.delivery.owed_anywhere = True
+        self._webhook = await serve_webhook(url, secret, self.bot, self._receive, skipped,
                                             self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port)
+        self._sweeping = asyncio.create_task(self._inbox.sweep_forever(), name="telegram-inbox")
         await self.outlet.call(lambda: self.bot.set_webhook(url, secret_token=secret,
                                                             allowed_updates=list(ALLOWED_UPDATES)))
+
+    async def _receive(self, update: Update, body: dict[str, Any]) -> None:
+        """A webhook POST: a conversation's update goes through the inbox; anything else is answered at once."""
+        found = read_update(update, self.bot.id, self.bot.username, self.desk_chats)
+        if isinstance(found, Incoming) and found.update_id is not None and self._inbox is not None:
+            await self._inbox.receive(found.update_id, str(found.key), update.update_id, body)
+        else:
+            await self.process(update)
+
+    async def _handle_stored(self, body: dict[str, Any]) -> None:
+        update = read_raw_update(body, self.bot)
+        if update is not None:  # it was read once before it was stored
+            await self.process(update)
+
+    async def _give_up(self, body: dict[str, Any]) -> None:
+        self.skipped += 1
+        update = read_raw_update(body, self.bot)
+        if update is not None:
+            await apologise(self, update)
 
     # ------------------------------------------------------------ Outlet
 

@@ -252,20 +252,22 @@ class Poller:
                   update.update_id, kind_of(update), self.host.handle_attempts)
         await self.host.core.store.set_cursor(OFFSET_CURSOR, str(self._cursor_for(update)))
         self.host.skipped += 1
-        await self._apologise(update)
+        await apologise(self.host, update)
         return True
-
-    async def _apologise(self, update: Update) -> None:
-        """Tell the user of a skipped update, in a private chat, to send it again: silence would look like a hang."""
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None or chat.type != ChatType.PRIVATE:
-            return
-        lang = self.host.core.flows.locales.pick(user.language_code if user else None, self.host.settings.default_lang)
-        text = self.host.core.flows.render(lang, "telegram.update_skipped", {})
-        try:
-            await self.host.outlet.send_text(chat.id, text, None)
-        except (DeliveryFailed, TelegramError) as exc:
-            log.info("telegram: apology for a skipped update not delivered (%s)", type(exc).__name__)
 
     def _cursor_for(self, update: Update) -> int:
         return self._lanes.cursor_for(update.update_id) if self._lanes else update.update_id + 1
+
+
+async def apologise(host: PollingHost, update: Update) -> None:
+    """Tell the user of a skipped update (polling or webhook), in a private chat, to send it again: silence
+    would look like a hang."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    lang = host.core.flows.locales.pick(user.language_code if user else None, host.settings.default_lang)
+    text = host.core.flows.render(lang, "telegram.update_skipped", {})
+    try:
+        await host.outlet.send_text(chat.id, text, None)
+    except (DeliveryFailed, TelegramError) as exc:
+        log.info("telegram: apology for a skipped update not delivered (%s)", type(exc).__name__)
