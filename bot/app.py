@@ -19,6 +19,7 @@ from bot.desk import SafetyDesk
 from bot.features import FeatureKind
 from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flows
+from bot.handover import TABLES as HANDOVER_TABLES
 from bot.inbox import TABLES as INBOX_TABLES
 from bot.moderation import Moderation, start_reload_triggers
 from bot.privacy import Privacy
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 #: Every feature the bot runs, in the order they see an update (moderators' commands first).
 FEATURES: tuple[FeatureKind, ...] = (Moderation, Timers, SafetyDesk, Privacy)
 #: The database every store of the bot opens: the store's own tables and each feature's.
-SCHEMA = Schema([STORE_TABLES, INBOX_TABLES, *(kind.tables for kind in FEATURES)])
+SCHEMA = Schema([STORE_TABLES, INBOX_TABLES, HANDOVER_TABLES, *(kind.tables for kind in FEATURES)])
 
 
 async def open_store(settings: Settings, clock: Now = SYSTEM) -> Store:

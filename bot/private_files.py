@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -69,3 +70,19 @@ def private_database(path: Path) -> None:
             if stat.S_IMODE(candidate.stat().st_mode) != 0o600:
                 candidate.chmod(0o600)
                 log.info("made %s readable by the bot's account only (0600)", candidate.name)
+
+
+def write_private(path: Path, data: str | bytes, *, durable: bool = True) -> None:
+    """Atomic 0600 write: a crash leaves the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

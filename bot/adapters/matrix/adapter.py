@@ -9,7 +9,11 @@ a bot trustworthy over time, each in its own part of this package:
   (crosssigning.py) live in one store directory (0700, files 0600); a
   restart restores them instead of logging in again, because a new device
   means new keys that every user's client must learn (and, without
-  cross-signing, distrust).
+  cross-signing, distrust). With several processes on one PostgreSQL, that
+  folder follows the Matrix lease: the holder keeps a snapshot of it in the
+  database (encrypted) before every sync, after deliveries and at a clean
+  stop, and the process that takes over restores it before it logs in, so it
+  is the same device (bot/handover.py says what a SIGKILL can cost).
 - Each update at most once, none lost (sync.py, timeline.py): the sync
   token is written only after every event of that sync went through
   `handle`; the first sync ever and everything before the bot's own join in
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -57,6 +62,7 @@ from bot.adapters.matrix.retry import Retryable, RetryPolicy, backoff
 from bot.adapters.matrix.sync import Handler, SessionEnded, SyncLoop
 from bot.events import ConversationKey, Document, Edit, Send
 from bot.features import Hooks
+from bot.handover import FolderHandover
 from bot.private_files import private_folder
 
 if TYPE_CHECKING:
@@ -105,11 +111,20 @@ class MatrixAdapter:
         ready = asyncio.Event()
         self.retry = RetryPolicy(self.config.give_up_after, self.config.max_backoff, lambda: self._stopping)
         self.device = Device(self.config, self.client)
-        self.outlet = MatrixOutlet(self.client, self.retry, SendJournal(store, lambda: self.core.clock()), ready)
+        self.device.after_upload = self._save_quietly
+        self.journal = SendJournal(store, lambda: self.core.clock())
+        self.outlet = MatrixOutlet(self.client, self.retry, self.journal, ready)
         self.rooms = Membership(self.client, self.config, core, self.retry, self.outlet)
-        self.sync = SyncLoop(self.client, self.config, self.device, self.rooms, ready, lambda: self._stopping)
+        self.sync = SyncLoop(self.client, self.config, self.device, self.rooms, ready, lambda: self._stopping,
+                             checkpoint=self._checkpoint)
         #: the adapter's part in turns: leave a private room after "forget me"
         self._watch = Hooks(watch=self.rooms.after_turn)
+
+    @functools.cached_property
+    def handover(self) -> FolderHandover:
+        """The store folder in the shared database, for the next holder of the Matrix lease (a cluster only)."""
+        return FolderHandover(self.core.store, self.config.store, f"{PLATFORM}/{self.config.user}",
+                              self.core.leases, PLATFORM)
 
     # ------------------------------------------------------------ what logs and tests read
 
@@ -183,13 +198,19 @@ class MatrixAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        await self._save_quietly()  # a clean stop hands the newest device over
+        self.handover.close()
         await self.client.close()
 
     async def _serve(self) -> None:
         """Connect (retrying while the homeserver is away), then sync; log in again if logged out."""
         attempt = 0
+        taken_over = False
         while not self._stopping:
             try:
+                if not taken_over:
+                    await self._take_over()
+                    taken_over = True
                 await self.connect()
                 attempt = 0
                 await self.run(self.core.handle)
@@ -205,6 +226,42 @@ class MatrixAdapter:
                 attempt += 1
                 log.warning("matrix homeserver unreachable (%s); retry in %.1fs", type(err).__name__, wait)
                 await asyncio.sleep(wait)
+
+    async def _take_over(self) -> None:
+        """The device as the previous holder of the lease left it (bot/handover.py), before it is opened.
+
+        A database that cannot be read is waited for: logging in meanwhile would make a new device.
+        """
+        try:
+            if await self.handover.restore(self._close_crypto_store):
+                self.journal.load()
+                self.rooms.read_files()
+        except Exception as err:  # the database's errors, whichever backend
+            raise Retryable(None, f"device hand-over: {type(err).__name__}") from err
+
+    def _close_crypto_store(self) -> None:
+        """Let go of nio's crypto store before its file is replaced; the next login opens the new one."""
+        if self.client.store is not None:
+            self.client.store.database.close()
+        self.client.store = None
+        self.client.olm = None
+
+    async def _checkpoint(self) -> None:
+        """Before each /sync request: the device saved for the next holder, or no request (it is retried)."""
+        try:
+            await self.handover.save()
+        except Exception as err:  # the database's errors, whichever backend
+            raise Retryable(None, f"device hand-over: {type(err).__name__}") from err
+
+    async def _save_quietly(self) -> None:
+        """After a delivery or a key upload: saved now if possible, else before the next /sync anyway."""
+        if not self.core.leases.holds(PLATFORM):
+            return
+        try:
+            await self.handover.save()
+        except Exception as err:  # the database's errors, whichever backend
+            log.warning("matrix device not saved for a take-over (%s); tried again before the next sync",
+                        type(err).__name__)
 
     async def connect(self) -> None:
         """Log in (or restore), publish device keys, cross-sign this device; then read the sync cursor."""
@@ -230,6 +287,7 @@ class MatrixAdapter:
         (membership.py).
         """
         await self.rooms.deliver(key, actions)
+        await self._save_quietly()  # sending may have used an Olm session
 
     async def deliver_to_room(self, room: str, text: str, document: Document | None) -> str:
         """Post to a desk room; the card's event id identifies the post (replies name it).
@@ -238,4 +296,6 @@ class MatrixAdapter:
         document: like a user's turn, a card already shown is not shown again
         and its id is still the one returned.
         """
-        return await self.outlet.show(room, [Send(text, document=document)])
+        event_id = await self.outlet.show(room, [Send(text, document=document)])
+        await self._save_quietly()
+        return event_id

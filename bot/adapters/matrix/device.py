@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientError
 from nio import AsyncClient, LoginResponse, WhoamiResponse
@@ -28,8 +29,8 @@ from bot.adapters.matrix.crosssigning import (
     ensure_cross_signed,
     query_own_keys,
 )
-from bot.adapters.matrix.journal import write_private
 from bot.adapters.matrix.retry import Retryable
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class Device:
         self.config = config
         self.client = client
         self.cross_signing: CrossSigningState | None = None
+        #: after one-time keys were uploaded: saved for the next lease holder at once (bot/handover.py)
+        self.after_upload: Callable[[], Awaitable[None]] | None = None
 
     async def connect(self) -> None:
         """Log in (or restore), publish device keys, cross-sign this device."""
@@ -77,6 +80,8 @@ class Device:
         await client.send_to_device_messages()
         if client.should_upload_keys:
             await client.keys_upload()
+            if self.after_upload is not None:
+                await self.after_upload()
         if client.should_query_keys:
             await client.keys_query()
         if client.should_claim_keys:

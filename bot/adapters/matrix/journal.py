@@ -29,8 +29,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from typing import Any
 from bot.adapters.matrix.render import FileMessage, Outgoing
 from bot.clock import SYSTEM, Now
 from bot.events import Edit, Send
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +45,6 @@ JOURNAL_FILE = "pending_sends.json"
 KEEP_FOR = 24 * 3600.0
 #: A room that refuses for good must not grow the file without bound.
 MAX_ENTRIES = 1000
-
-
-def write_private(path: Path, text: str, *, durable: bool = True) -> None:
-    """Atomic 0600 write: a crash leaves the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _digest(*parts: object) -> str:
@@ -94,6 +77,11 @@ class SendJournal:
         self.path = store / JOURNAL_FILE
         self.clock = clock
         self._entries: dict[str, dict[str, Any]] = {}
+        self.load()
+
+    def load(self) -> None:
+        """Read the file again (another process's, handed over with the device: bot/handover.py)."""
+        self._entries = {}
         with contextlib.suppress(OSError, ValueError):
             loaded = json.loads(self.path.read_text())
             if isinstance(loaded, dict):

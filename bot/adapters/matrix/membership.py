@@ -90,6 +90,10 @@ class Membership:
     def user_id(self) -> str:
         return str(self.client.user_id)
 
+    def read_files(self) -> None:
+        """The rooms still to leave, read again after the store folder was handed over (bot/handover.py)."""
+        self._forgets.load()
+
     # ------------------------------------------------------------ joining
 
     async def on_invite(self, room_id: str, state: Sequence[NioEvent]) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from nio import AsyncClient, MatrixRoom
 
-from bot.adapters.matrix.journal import write_private
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ class PendingForgets:
         self.path = store / FORGET_FILE
         self._goodbye: dict[str, str] = {}
         self._leaving: set[str] = set()
+        self.load()
+
+    def load(self) -> None:
+        """Read the file again (another process's, handed over with the device: bot/handover.py)."""
+        self._goodbye, self._leaving = {}, set()
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
             loaded = json.loads(self.path.read_text())
             self._goodbye = {str(room): str(lang) for room, lang in loaded["goodbye"].items()}

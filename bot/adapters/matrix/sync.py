@@ -31,12 +31,12 @@ from nio.events.room_events import Event as NioEvent
 from bot.adapters.base import TYPING_AFTER_S, typing_while_slow
 from bot.adapters.matrix.config import MatrixConfig
 from bot.adapters.matrix.device import Device
-from bot.adapters.matrix.journal import write_private
 from bot.adapters.matrix.membership import Membership
 from bot.adapters.matrix.retry import Retryable, backoff
 from bot.adapters.matrix.timeline import read_timeline
 from bot.errors import PlatformError
 from bot.events import Incoming
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class SyncLoop:
         rooms: Membership,
         ready: asyncio.Event,
         stopping: Callable[[], bool],
+        checkpoint: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -86,6 +87,8 @@ class SyncLoop:
         #: time.monotonic() of the last sync the homeserver answered (None: none yet); /readyz reads it
         self.synced_at: float | None = None
         self._token: str | None = None
+        #: before each /sync request: the device handed over to the next lease holder (bot/handover.py)
+        self._checkpoint = checkpoint
 
     def load_cursor(self) -> None:
         """The token of the last sync whose events were all handled (None: never synced)."""
@@ -114,6 +117,10 @@ class SyncLoop:
                 await asyncio.sleep(wait)
 
     async def _sync_once(self, handle: Handler, *, first: bool) -> None:
+        if self._checkpoint is not None:
+            # Before the request that tells the homeserver the last sync's to-device messages
+            # arrived: their keys and its token must be saved where the next holder finds them.
+            await self._checkpoint()
         resp = await self.client.sync(
             timeout=0 if first else self.config.sync_timeout_ms,
             sync_filter=SYNC_FILTER,
