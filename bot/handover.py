@@ -186,6 +186,8 @@ class FolderHandover:
                 if path.name not in snapshot.files:
                     path.unlink()
             for name, data in snapshot.files.items():
+                for suffix in SQLITE_SIDE_FILES:  # a journal left by an earlier crash would be "rolled back" into it
+                    (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
                 write_private(self.folder / name, data)
             self.version = snapshot.version
             self._digests = {name: _digest(data) for name, data in snapshot.files.items()}
@@ -217,6 +219,9 @@ class FolderHandover:
             changed, gone = self._changes()
             if not changed and not gone:
                 return False
+            if not self.version and not getattr(self.store.codec, "encrypting", False):
+                log.warning("handover: without WEGWIJZER_ENCRYPTION_KEYS the %s device (its access token and "
+                            "keys) is stored in the database unencrypted", self.name.split("/", 1)[0])
             rows = {name: self.store.codec.encode(_pack(data)) for name, data in changed.items()}
             version = self.version + 1
             now = int(self.store.clock().timestamp())
