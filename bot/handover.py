@@ -153,6 +153,8 @@ class FolderHandover:
         self.folder = folder
         #: the folder's name in the database (e.g. "matrix/@bot:example.org"): one snapshot per device
         self.name = name
+        #: what the log calls it: the name's first part ("matrix"), never an account
+        self.kind = name.split("/", 1)[0]
         self.leases = leases
         self.lease = lease
         #: the version this process last wrote or restored (0: none)
@@ -191,8 +193,8 @@ class FolderHandover:
                 write_private(self.folder / name, data)
             self.version = snapshot.version
             self._digests = {name: _digest(data) for name, data in snapshot.files.items()}
-            log.info("handover: %s restored from the database (version %d, %d files)",
-                     self.name, snapshot.version, len(snapshot.files))
+            log.info("handover: the %s folder restored from the database (version %d, %d files)",
+                     self.kind, snapshot.version, len(snapshot.files))
             return True
 
     def _read(self, db: sqlite3.Connection) -> Snapshot | None:
@@ -221,18 +223,18 @@ class FolderHandover:
                 return False
             if not self.version and not getattr(self.store.codec, "encrypting", False):
                 log.warning("handover: without WEGWIJZER_ENCRYPTION_KEYS the %s device (its access token and "
-                            "keys) is stored in the database unencrypted", self.name.split("/", 1)[0])
+                            "keys) is stored in the database unencrypted", self.kind)
             rows = {name: self.store.codec.encode(_pack(data)) for name, data in changed.items()}
             version = self.version + 1
             now = int(self.store.clock().timestamp())
             if not await self.store.execute(self._write, rows, sorted(gone), version, now):
-                raise HandoverRefused(f"{self.name}: the lease {self.lease!r} is no longer ours")
+                raise HandoverRefused(f"{self.kind}: the lease {self.lease!r} is no longer ours")
             self.version = version
             for name, data in changed.items():
                 self._digests[name] = _digest(data)
             for name in gone:
                 self._digests.pop(name, None)
-            log.debug("handover: %s saved (version %d, %d files changed)", self.name, version, len(changed))
+            log.debug("handover: the %s folder saved (version %d, %d files changed)", self.kind, version, len(changed))
             return True
 
     def _write(self, db: sqlite3.Connection, rows: dict[str, bytes], gone: list[str], version: int, now: int) -> bool:

@@ -7,6 +7,8 @@ given back, no last snapshot); the parent writes while no process syncs. The oth
 the lease, restores the device from the database (bot/handover.py) and must be the same device:
 it decrypts what the parent sent with the Megolm session the parent shared with the first
 process, answers in the conversation where it was, and the parent's client knows no new device.
+Then it stops cleanly and the first host comes back with its old folder: it takes the lease at
+once and is the same device again, as the second left it.
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ async def test_sigkill_of_the_syncing_process_hands_the_same_device_to_the_other
 
     async def launch(n: int) -> asyncio.subprocess.Process:
         folder = tmp_path / f"host{n}"
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         env = bot_env(
             WEGWIJZER_DB=url, WEGWIJZER_MATRIX_HOMESERVER=synapse.url, WEGWIJZER_MATRIX_USER=bot.user_id,
             WEGWIJZER_MATRIX_PASSWORD=bot.password, WEGWIJZER_MATRIX_STORE=str(folder / "matrix"),
             WEGWIJZER_ENCRYPTION_KEYS=keys, WEGWIJZER_HEALTH_PORT=str(ports[n]), WEGWIJZER_FLOOD_PER_MINUTE="0",
             WEGWIJZER_FLOWS_DIR=str(FIXTURE_FLOWS), WEGWIJZER_LOCALES_DIR=str(FIXTURE_LOCALES))
-        log = (tmp_path / f"host{n}.log").open("wb")
+        log = (tmp_path / f"run{len(processes)}.log").open("wb")
         process = await asyncio.create_subprocess_exec(PYTHON, "-m", "bot", env=env, cwd=folder,
                                                        stdout=log, stderr=log)
         log.close()
@@ -89,8 +91,14 @@ async def test_sigkill_of_the_syncing_process_hands_the_same_device_to_the_other
             await user.say(room, BY_NUMBER[1])
             assert [s.body for s in await user.wait_for(room, 3, timeout=90)] == expected[:3]
             assert await lease_of(ports[1]) == "held"
-            for number, line in enumerate(BY_NUMBER[2:], start=3):
-                assert (await user.reply_to(room, line, timeout=30)).body == expected[number]
+            assert (await user.reply_to(room, BY_NUMBER[2], timeout=30)).body == expected[3]
+
+            second = processes[1]
+            second.send_signal(signal.SIGTERM)  # a clean stop: the newest copy saved, the lease given back
+            assert await asyncio.wait_for(second.wait(), timeout=60) == 0
+            await launch(0)  # the first host again, its folder as the SIGKILL left it
+            await wait_lease(ports[0], "held")
+            assert (await user.reply_to(room, BY_NUMBER[3], timeout=60)).body == expected[4]
             await asyncio.sleep(1)  # time for anything said twice to show
             seen = user.from_others(room)
             assert [s.body for s in seen] == expected, "each answer once, where the conversation was"
@@ -98,8 +106,8 @@ async def test_sigkill_of_the_syncing_process_hands_the_same_device_to_the_other
 
             # The same device: its id, its identity keys, and nothing new for the parent's client to trust.
             assert bot_devices(synapse, parent, bot.user_id) == {device: before}
-            taken = json.loads((tmp_path / "host1" / "matrix" / "session.json").read_text())
-            assert taken["device_id"] == device
+            for host in ("host0", "host1"):
+                assert json.loads((tmp_path / host / "matrix" / "session.json").read_text())["device_id"] == device
             assert {d for d, _ in senders(synapse, parent, room, bot.user_id)} == {device}
             assert {k for _, k in senders(synapse, parent, room, bot.user_id)} == {before[f"curve25519:{device}"]}
             known = {d.id: d.ed25519 for d in user.client.device_store.active_user_devices(bot.user_id)}
@@ -113,10 +121,10 @@ async def test_sigkill_of_the_syncing_process_hands_the_same_device_to_the_other
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             await asyncio.wait_for(process.wait(), timeout=60)
-    assert processes[1].returncode == 0
+    assert [p.returncode for p in processes] == [-signal.SIGKILL, 0, 0]
     token = session["access_token"]
-    for n in (0, 1):
-        output = (tmp_path / f"host{n}.log").read_text()
+    for n in range(len(processes)):
+        output = (tmp_path / f"run{n}.log").read_text()
         assert "Traceback" not in output, output[-3000:]
         assert token not in output and bot.password not in output, "a secret in the log"
         for line in BY_NUMBER:
