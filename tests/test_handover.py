@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 
 from bot.app import SCHEMA
 from bot.clock import FixedClock
-from bot.crypto import codec_from_settings
+from bot.crypto import FernetCodec, codec_from_settings, rotate_store
 from bot.handover import FolderHandover, HandoverRefused
 from bot.lease import TTL_S, Leases
 from bot.settings import Settings
@@ -31,6 +31,7 @@ from tests.postgres import Cluster, read
 LEASE = "matrix"
 NAME = "matrix/@wegwijzer:example.org"
 TOKEN = "syt_d2Vnd2lqemVy_SecretAccessToken_1a2b3c"
+KEY = Fernet.generate_key().decode()
 
 
 class Host:
@@ -46,7 +47,7 @@ class Host:
 async def hosts(pg_cluster: Cluster, tmp_path: Path) -> AsyncIterator[tuple[Host, Host, FixedClock, str]]:
     url = pg_cluster.new_database()
     clock = FixedClock(NOW)
-    codec = codec_from_settings(Settings(_env_file=None, encryption_keys=Fernet.generate_key().decode()))  # type: ignore[call-arg]
+    codec = codec_from_settings(Settings(_env_file=None, encryption_keys=KEY))  # type: ignore[call-arg]
     stores = [await Store.open(url, codec, schema=SCHEMA, clock=clock) for _ in range(2)]
     made = []
     for n, store in enumerate(stores):
@@ -126,6 +127,29 @@ async def test_the_snapshot_is_encrypted_at_rest(hosts: tuple[Host, Host, FixedC
         assert bytes(content).startswith(b"gAAAAA")
         with pytest.raises(zlib.error):
             zlib.decompress(bytes(content))
+
+
+async def test_rotate_keys_re_encrypts_the_copy_and_the_new_key_alone_restores_it(
+        hosts: tuple[Host, Host, FixedClock, str], tmp_path: Path) -> None:
+    one, _, clock, url = hosts
+    await one.leases.renew()
+    a_device(one.folder).close()
+    await one.handover.save()
+    new = Fernet.generate_key().decode()
+    rotating = await Store.open(url, FernetCodec([new, KEY]), schema=SCHEMA, clock=clock)
+    try:
+        assert await rotate_store(rotating, FernetCodec([new, KEY])) >= 3
+    finally:
+        await rotating.close()
+    store = await Store.open(url, FernetCodec([new]), schema=SCHEMA, clock=clock)
+    try:
+        later = Host(store, Leases(store, "later"), tmp_path / "later")
+        assert await later.handover.restore()
+        assert json.loads((later.folder / "session.json").read_text())["access_token"] == TOKEN
+        assert sessions(later.folder) == [("curve-of-a-parent", "ratchet-0")]
+        later.handover.close()
+    finally:
+        await store.close()
 
 
 async def test_a_standby_saves_nothing_and_without_a_snapshot_keeps_its_own_folder(
