@@ -86,16 +86,17 @@ TABLES = Tables("handover", encrypted=[EncryptedColumn("handover_files", "conten
 
 @TABLES.migration(7, "files a lease holder hands over to the next (the Matrix device), encrypted")
 def _m7(db: sqlite3.Connection) -> None:
+    """IF NOT EXISTS: a half-finished upgrade (or a file set back to an older version) runs it again."""
     run_script(db,
         """
-        CREATE TABLE handover_files (
+        CREATE TABLE IF NOT EXISTS handover_files (
             path TEXT PRIMARY KEY,
             folder TEXT NOT NULL,
             content BLOB NOT NULL,
             version INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         ) WITHOUT ROWID;
-        CREATE INDEX handover_files_folder ON handover_files(folder)
+        CREATE INDEX IF NOT EXISTS handover_files_folder ON handover_files(folder)
         """
     )
 
