@@ -44,7 +44,7 @@ def tables(db: Path) -> set[str]:
 async def test_opening_a_new_database_applies_every_migration_and_records_the_version(database):
     store = await Store.open(database.location, schema=SCHEMA)
     await store.close()
-    assert database.version() == SCHEMA.version == 6
+    assert database.version() == SCHEMA.version == 7
     assert {"conversations", "handled", "cursors", "outbox", "stats"} <= database.tables()
     if database.kind == "sqlite":
         assert database.read("PRAGMA journal_mode") == [("wal",)]
@@ -134,8 +134,9 @@ def test_every_feature_the_bot_runs_brings_its_tables_into_the_schema():
     from bot.app import FEATURES
 
     assert {kind.tables.owner for kind in FEATURES} <= {t.owner for t in SCHEMA.tables}
-    assert [n for n, _ in SCHEMA.steps] == [1, 2, 3, 4, 5, 6]
-    assert {p.owner for _, parts in SCHEMA.steps for p in parts} == {"store", "audit", "timers", "desk", "inbox"}
+    assert [n for n, _ in SCHEMA.steps] == [1, 2, 3, 4, 5, 6, 7]
+    assert {p.owner for _, parts in SCHEMA.steps for p in parts} == {"store", "audit", "timers", "desk", "inbox",
+                                                                    "handover"}
 
 
 # ---------------------------------------------------------------- turns
