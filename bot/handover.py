@@ -210,11 +210,11 @@ class FolderHandover:
 
     # ------------------------------------------------------------ save
 
-    async def save(self) -> bool:
+    async def save(self, *, wait: bool = True) -> bool:
         """Write what changed in the folder as the next version; True when something was written.
 
-        Raises HandoverRefused when this process no longer holds the lease, and what the database
-        raises when it cannot be reached.
+        Raises HandoverRefused when this process no longer holds the lease. While the database cannot
+        be reached it waits for it (`wait`), or raises the store's StoreUnavailable at once.
         """
         if not self.active:
             return False
@@ -228,7 +228,7 @@ class FolderHandover:
             rows = {name: self.store.codec.encode(_pack(data)) for name, data in changed.items()}
             version = self.version + 1
             now = int(self.store.clock().timestamp())
-            if not await self.store.execute(self._write, rows, sorted(gone), version, now):
+            if not await self.store.execute(self._write, rows, sorted(gone), version, now, wait=wait):
                 raise HandoverRefused(f"{self.kind}: the lease {self.lease!r} is no longer ours")
             self.version = version
             for name, data in changed.items():

@@ -64,6 +64,7 @@ from bot.events import ConversationKey, Document, Edit, Send
 from bot.features import Hooks
 from bot.handover import FolderHandover
 from bot.private_files import private_folder
+from bot.store_thread import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -254,11 +255,16 @@ class MatrixAdapter:
             raise Retryable(None, f"device hand-over: {type(err).__name__}") from err
 
     async def _save_quietly(self) -> None:
-        """After a delivery or a key upload: saved now if possible, else before the next /sync anyway."""
+        """After a delivery or a key upload, and at stop: saved now if possible, else before the next /sync.
+
+        Never waits for a database that is away: a delivery or a stop must not hang on it.
+        """
         if not self.core.leases.holds(PLATFORM):
             return
         try:
-            await self.handover.save()
+            await self.handover.save(wait=False)
+        except StoreUnavailable:
+            pass  # the store warned once that the database is away; saved before the next /sync
         except Exception as err:  # the database's errors, whichever backend
             log.warning("matrix device not saved for a take-over (%s); tried again before the next sync",
                         type(err).__name__)
