@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNAPSE_VENV := .venv-synapse
 
-.PHONY: run test test-dates lint bench check schema clean system-deps
+.PHONY: run test test-postgres test-dates lint bench check schema clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,18 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed $(SYNAPSE_VENV)/.installed system-deps
 	WEGWIJZER_TEST_SYNAPSE=$(abspath $(SYNAPSE_VENV))/bin/python $(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-dates
 	$(MAKE) --no-print-directory lint
+
+# The desk, check-in, timer and health tests drive the real core through tests/desk_harness.World;
+# the full run above does so on SQLite, this runs them again on a throwaway PostgreSQL (the store's
+# own tests and the fault tests already run on both backends within the full run).
+POSTGRES_TESTS := tests/test_checkin.py tests/test_desk.py tests/test_logging_privacy.py tests/test_health.py
+
+test-postgres: $(VENV)/.installed
+	@echo "== desk, check-in, timer and health tests on PostgreSQL"
+	WEGWIJZER_TEST_BACKEND=postgresql $(PY) -m pytest -q -p no:cacheprovider $(POSTGRES_TESTS)
 
 # The tests whose outcome depends on the date, run again with the wall clock faked by
 # libfaketime (the monotonic clock left alone): a Dutch DST switch, a leap day and New

@@ -32,6 +32,7 @@ from bot.flows.flowset import FlowSet
 from bot.flows.loader import load_flowset
 from bot.settings import ROOT, Settings
 from bot.testing import CaptureOutlet, ChatClient, FixedClock
+from tests.postgres import Database, world_database
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 #: A Monday morning, inside the default desk hours.
@@ -67,9 +68,12 @@ class World:
     def __init__(self, tmp: Path, clock: FixedClock | None = None, **settings: Any) -> None:
         self.tmp = tmp
         self.clock = clock or Clock()
-        values: dict[str, Any] = {"db": tmp / "wegwijzer.sqlite3", "desks": "test:desk", "desk_hours": "always",
+        values: dict[str, Any] = {"desks": "test:desk", "desk_hours": "always",
                                   "flood_per_minute": 0}  # scripted people type faster than real ones
         values.update(settings)
+        #: SQLite, or PostgreSQL when WEGWIJZER_TEST_BACKEND says so (tests/postgres.py)
+        self.database = Database.at(values["db"]) if "db" in values else world_database(tmp)
+        values["db"] = self.database.location
         self.settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         self.flows = build_flows()
         self.outlet = CaptureOutlet()
@@ -101,6 +105,10 @@ class World:
             await self.core.stop()
             await self.core.store.close()
             self.core = None
+
+    def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Rows read straight from the database, past the store (`?` placeholders on both backends)."""
+        return self.database.read(sql, *args)
 
     @property
     def c(self) -> Core:

@@ -16,6 +16,7 @@ CI installs it, so a skip would hide a broken install step.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import os
@@ -139,6 +140,10 @@ def columns(url: str, table: str) -> Sequence[str]:
 class Database:
     """Where a store test's database is, on either backend, and how to read it without the store."""
 
+    @classmethod
+    def at(cls, location: Path | str) -> Database:
+        return cls("postgresql" if isinstance(location, str) else "sqlite", location)
+
     def __init__(self, kind: str, location: Path | str) -> None:
         self.kind = kind
         #: what Store.open and Settings(db=...) take: the SQLite file or the PostgreSQL URL
@@ -162,3 +167,23 @@ class Database:
         sql = "SELECT version FROM schema_version" if isinstance(self.location, str) else "PRAGMA user_version"
         [(number,)] = self.read(sql)
         return int(number)
+
+
+#: Set to "postgresql" to run the desk, check-in and timer tests (tests/desk_harness.World) on a
+#: real PostgreSQL: `make test` runs those files a second time so, with it. Any other value: SQLite.
+BACKEND_ENV = "WEGWIJZER_TEST_BACKEND"
+_SHARED: list[Cluster] = []
+
+
+def world_database(tmp: Path) -> Database:
+    """A fresh database for one World on the backend `BACKEND_ENV` names.
+
+    Why one cluster per process, stopped at exit, and not a fixture: World is built by the tests
+    themselves (with their own settings), not by pytest, and most runs never need PostgreSQL.
+    """
+    if os.environ.get(BACKEND_ENV, "sqlite") != "postgresql":
+        return Database("sqlite", tmp / "wegwijzer.sqlite3")
+    if not _SHARED:
+        _SHARED.append(Cluster().start())
+        atexit.register(_SHARED[0].stop)
+    return Database("postgresql", _SHARED[0].new_database())

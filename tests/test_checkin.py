@@ -7,7 +7,6 @@ timers are fired the way the bot's loop fires them (timers.fire_due).
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -73,17 +72,16 @@ async def no_desk(tmp_path):
 
 
 def cases_in_db(world: World) -> int:
-    with sqlite3.connect(world.settings.db) as db:
-        return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+    [(count,)] = world.rows("SELECT COUNT(*) FROM cases")
+    return int(count)
 
 
 def timers_in_db(world: World) -> list[tuple[str, str]]:
-    """(name, due time in Dutch time HH:MM) of every pending timer, read from the database file."""
+    """(name, due time in Dutch time HH:MM) of every pending timer, read from the database."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    with sqlite3.connect(world.settings.db) as db:
-        found = db.execute("SELECT name, due_at FROM timers ORDER BY due_at").fetchall()
+    found = world.rows("SELECT name, due_at FROM timers ORDER BY due_at")
     return [(name, datetime.fromtimestamp(due, ZoneInfo("Europe/Amsterdam")).strftime("%H:%M")) for name, due in found]
 
 
@@ -245,8 +243,7 @@ async def test_more_time_moves_the_check_in(world):
 async def test_a_timer_is_fired_once_even_if_the_bot_stops_before_deleting_it(world):
     await start_visit(world)
     world.clock.advance(minutes=60)
-    with sqlite3.connect(world.settings.db) as db:
-        token = db.execute("SELECT token FROM timers").fetchone()[0]
+    [(token,)] = world.rows("SELECT token FROM timers")
     from bot.events import ConversationKey, Incoming, Timer
 
     # the loop handled it, then the bot stopped before the row was deleted

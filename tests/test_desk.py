@@ -8,7 +8,6 @@ through the real adapters.
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 
 import pytest
@@ -44,8 +43,7 @@ async def report(world: World, user: str = "u1", what: str = "Iemand bekraste mi
 
 
 def rows(world: World, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(world.settings.db) as db:
-        return db.execute(sql, args).fetchall()
+    return world.rows(sql, *args)
 
 
 # ---------------------------------------------------------------- reports

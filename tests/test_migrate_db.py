@@ -31,7 +31,7 @@ def sqlite_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
 async def test_a_bots_sqlite_file_moves_to_postgresql_and_the_bot_goes_on_there(
         pg_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     keys = Fernet.generate_key().decode()
-    world = await World(tmp_path, encryption_keys=keys).start()
+    world = await World(tmp_path, encryption_keys=keys, db=tmp_path / "wegwijzer.sqlite3").start()
     try:
         await a_user_with_everything(world)
         stats = await world.c.store.stats()
