@@ -379,3 +379,15 @@ async def test_the_check_in_scenarios_with_a_desk_pass(tmp_path):
     report = await run_files(files, build_flows(), settings)
     assert report.ok, "\n".join(report.broken + [r.report() for r in report.results if not r.ok])
     assert len(report.results) == 5
+
+
+async def test_a_typed_duration_it_cannot_read_is_answered_with_the_bounds_it_takes(world):
+    """'45 min' is not a number: the answer names the range (it once said 'tussen  en ')."""
+    said = await world.command("pro", "start", "huisbezoek")
+    assert said[0].startswith("Ik houd een oogje in het zeil")
+    assert await world.press("pro", "other") == ["Hoeveel minuten duurt het bezoek ongeveer? Typ een getal, bijvoorbeeld 45."]
+    for typed in ("45 min", "1000"):
+        assert await world.say("pro", typed) == [
+            "Typ het aantal minuten als getal tussen 5 en 600, bijvoorbeeld 45."], typed
+    said = await world.say("pro", "45")
+    assert not any("tussen" in line for line in said)

@@ -78,12 +78,14 @@ class Answers(ProtectsText):
 
     def answer_number(self, step: AskStep, text: str) -> None:
         value = read_number(text)
+        # a flow's own `invalid` text may name the bounds whatever went wrong ("tussen 5 en 480")
+        bounds = {"min": _shown_number(step.min), "max": _shown_number(step.max)}
         if value is None:
-            self.fail(step.invalid or "sys.invalid.number")
+            self.fail(step.invalid or "sys.invalid.number", **bounds)
         elif (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
             key = ("sys.invalid.number_range" if step.min is not None and step.max is not None
                    else "sys.invalid.number_min" if step.min is not None else "sys.invalid.number_max")
-            self.fail(step.invalid or key, min=_shown_number(step.min), max=_shown_number(step.max))
+            self.fail(step.invalid or key, **bounds)
         else:
             self.accept(step, value)
 
