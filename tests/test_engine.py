@@ -412,7 +412,9 @@ def test_a_choice_can_be_typed_as_its_number_label_or_id(chat, typed):
 @pytest.mark.parametrize("typed", ["0", "9", "banaan", "een"])
 def test_a_typed_answer_that_matches_no_option_is_asked_again(chat, typed):
     at_menu(chat)
-    assert chat.say(typed) == ["Kies een knop of typ het nummer."]
+    # the question and its buttons come again below (on Matrix and the console a numbered
+    # list far above would have scrolled away)
+    assert chat.say(typed) == ["Kies een knop of typ het nummer.", "Waarmee kan ik helpen?"]
     assert chat.where == ("main", "menu")
 
 
@@ -763,7 +765,9 @@ BAD_INPUT = [
 def test_bad_input_is_asked_again_with_a_helpful_message_and_nothing_is_saved(chat, go, bad, message):
     go(chat)
     kept = chat.state
-    assert chat.say(bad) == [message]
+    said = chat.say(bad)
+    # a choice's buttons come again below the message; other questions keep theirs
+    assert said == ([message, "Waarmee kan ik helpen?"] if go is at_menu else [message])
     assert chat.where == (kept.flow, kept.step)
     assert chat.state.vars == kept.vars
     assert chat.state.fails == 1
@@ -1166,3 +1170,17 @@ def test_the_platforms_language_wins_over_the_guess(flowset, ctx):
     chat = Chat(flowset, dataclasses.replace(ctx, lang_hint="nl"))
     chat.say("Hello, I need help with a complaint about my son")
     assert chat.state.lang == "nl"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("ja", "show"), ("Ja, graag", "show"), ("ja hoor", "show"), ("meer", "show"), ("more", "show"),
+    ("nee", "skip"), ("nee, bedankt", "skip"), ("no thanks", "skip"), ("laat zien", "show"),
+    ("misschien", None), ("ja nee", None),
+])
+def test_typed_yes_no_or_more_picks_the_button_whose_label_starts_so(typed, meant):
+    """'Ja, laat zien' / 'Nee, dank je': a person types 'ja', 'ja graag' or 'meer', not the label
+    (a new user found that only English 'yes' and 'more' worked there)."""
+    from bot.engine.words import read_button
+
+    labels = {"show": "Ja, laat zien", "skip": "Nee, dank je"}
+    assert read_button(typed, [(cid, cid) for cid in labels], labels.__getitem__) == meant

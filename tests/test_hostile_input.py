@@ -53,7 +53,7 @@ def test_the_console_answers_an_ethiopic_digit_and_reads_invalid_utf8(db_path: P
         assert "Traceback" not in stderr, stderr
         assert status == 0
         assert len(turns) == len(lines), f"{encoding}: a line got no turn: {turns}"
-        assert turns[1] == [WHICH_CHOICE_FIXTURE], encoding
+        assert turns[1][0] == WHICH_CHOICE_FIXTURE, encoding
         assert turns[2] == ["Welke termijn?"], "option 2, typed in Arabic-Indic digits"
         assert turns[4] == ["Hoe heet je?"]
         assert turns[5] == ["Hoe oud ben je?"], f"{encoding}: the name with a broken byte was not taken"

@@ -170,8 +170,10 @@ class TurnBuilder(TypedWords):
         elif not self.offer_routes(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")
-            if menu and self.state.fails < WAY_OUT_AFTER:
-                self.reshow()  # "kies hieronder": the menu comes below, not only far above
+            if self.state.fails < WAY_OUT_AFTER:
+                # "kies een knop": the buttons come below, not only far above (on Matrix and the
+                # console they are a numbered list that has scrolled away)
+                self.reshow()
 
     def guess_language(self, raw: str) -> str | None:
         """English for a first message clearly written in it, when the platform gave no language

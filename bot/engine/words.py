@@ -46,8 +46,14 @@ KEYWORDS = {
     "a person": "person", "human": "person", "a human": "person", "a real person": "person",
     "talk to a human": "person", "speak to a person": "person", "i want to talk to a person": "person",
 }
-YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "jazeker", "zeker", "yep", "graag"}
-NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet"}
+YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "okay", "jazeker", "zeker", "yep", "graag", "ja graag",
+       "ja hoor", "jawel", "ja dat klopt", "ja klopt", "prima", "yes please", "sure"}
+NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "nee dankje", "nee bedankt",
+      "no thanks", "no thank you"}
+#: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
+_PUNCTUATION = re.compile(r"[,.;:!?]")
+#: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.
+MORE = {"meer", "more", "meer zien", "meer info", "meer informatie", "show more", "show me"}
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
 COMMAND_TEXT = re.compile(r"^/([a-zA-Z_]{1,32})(?:@\w+)?(?:\s+(.{0,200}))?$", re.DOTALL)
 #: A typed number (an option, a count of weeks) has at most this many digits; it also keeps
@@ -100,19 +106,25 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
     for cid, shown in labels:
         if text in (shown, cid):
             return cid
-    if text in YES or text in NO:
-        hit = _yes_or_no(text in YES, labels)
+    plain = _PUNCTUATION.sub("", text)  # "ja, graag"
+    if plain in YES or plain in NO:
+        hit = _yes_or_no(plain in YES, labels)
         if hit is not None:
             return hit
     if len(text) >= 3:
-        return _part_of_label(text, labels)
+        hit = _part_of_label(text, labels)
+        if hit is None and plain in MORE:
+            hit = _yes_or_no(True, labels)
+        return hit
     return None
 
 
 def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
-    """A typed yes or no: the one button that says so (by its label, or an id `yes`/`no`)."""
+    """A typed yes or no: the one button that says so (its label, the label's first word, or an id `yes`/`no`)."""
     wanted = YES if yes else NO
-    hits = [cid for cid, shown in labels if shown in wanted or (cid in ("yes", "no") and (cid == "yes") == yes)]
+    hits = [cid for cid, shown in labels
+            if shown in wanted or _PUNCTUATION.sub("", shown).split(" ", 1)[0] in wanted  # "Ja, laat zien"
+            or (cid in ("yes", "no") and (cid == "yes") == yes)]
     return hits[0] if len(hits) == 1 else None
 
 
