@@ -127,6 +127,15 @@ class Exclusion(_Strict):
     note: str | None = None
 
 
+class Answer(_Strict):
+    """A whole message that answers the question asked ("ik weet het niet meer" at "when was
+    the letter dated?"), which only the model, never a rule, may take for a crisis there."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    pattern: str
+    note: str | None = None
+
+
 class Rule(_Strict):
     """One way a class shows up: a pattern, or several that must all occur."""
 
@@ -167,6 +176,8 @@ class CrisisRules(_Strict):
     check_no: Annotated[str, Field(pattern=_KEY)] | None = None
     fragments: dict[str, str] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
+    #: see `Answer` and CrisisDetector.only_an_answer
+    answers: list[Answer] = Field(default_factory=list)
     classes: dict[str, CrisisClass]
 
     @model_validator(mode="after")
@@ -179,7 +190,8 @@ class CrisisRules(_Strict):
             for name in exclusion.classes or []:
                 if name not in self.classes:
                     raise ValueError(f"exclusion {exclusion.id!r} names unknown class {name!r}")
-        ids = [e.id for e in self.exclusions] + [r.id for c in self.classes.values() for r in c.rules]
+        ids = ([e.id for e in self.exclusions] + [a.id for a in self.answers]
+               + [r.id for c in self.classes.values() for r in c.rules])
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rule/exclusion ids used more than once: {duplicates}")
@@ -419,12 +431,23 @@ def _compile(pattern: str, fragments: Mapping[str, str], where: str, done: dict[
     return found
 
 
+def _compile_answer(answer: Answer, fragments: Mapping[str, str]) -> re.Pattern[str]:
+    """An `answers:` pattern, matched against the whole message (no prefilter: they are few)."""
+    where = f"answer {answer.id!r}"
+    try:
+        return re.compile(_expand(answer.pattern, fragments, where))
+    except re.error as exc:
+        raise CrisisRulesError(f"{where}: invalid regular expression: {exc}") from exc
+
+
 class CrisisDetector:
     """Precompiled crisis rules; ``detect`` is pure and cheap per message."""
 
     def __init__(self, classes: Sequence[_CompiledClass], model: CrisisModel | None = None,
-                 model_path: Path | None = None, check_no: str | None = None) -> None:
+                 model_path: Path | None = None, check_no: str | None = None,
+                 answers: Sequence[re.Pattern[str]] = ()) -> None:
         self._classes = tuple(classes)
+        self._answers = tuple(answers)
         self._by_name = {c.name: c for c in self._classes}
         #: rules for unmistakable first-person statements: the model never overrules them
         self._strong = frozenset(r.id for c in self._classes for r in c.rules if r.strong)
@@ -454,7 +477,7 @@ class CrisisDetector:
 
     def with_model(self, model: CrisisModel | None, path: Path | None = None) -> CrisisDetector:
         """The same rules with a statistical model beside them (see ``assess``)."""
-        return CrisisDetector(self._classes, model, path, self.check_no)
+        return CrisisDetector(self._classes, model, path, self.check_no, self._answers)
 
     def confirmed(self, name: str) -> CrisisMatch | None:
         """The sure match for a class the user confirmed ("yes" to its check question)."""
@@ -522,8 +545,9 @@ class CrisisDetector:
                     tuple(compiled_rules),
                 )
             )
+        answers = [_compile_answer(a, fragments) for a in rules.answers]
         REGEXES.save()
-        return cls(compiled, check_no=rules.check_no)
+        return cls(compiled, check_no=rules.check_no, answers=answers)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -551,6 +575,19 @@ class CrisisDetector:
             return None
         return CrisisMatch(spec.name, "model", spec.reply, spec.then, spec.quiet_in_safety_flow,
                            sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check)
+
+    def only_an_answer(self, text: str) -> bool:
+        """Is the whole message one of `answers:` ("ik weet het niet meer", "I can't find it")?
+
+        Why: the model learnt "ik weet het niet meer" and "ik kan niet meer" as despair, and
+        alone they may be; typed at a question about a date or a name they are the answer
+        "I don't remember". The engine asks this only there, and only when no rule matched
+        (engine/crisis.py); a rule's match is never set aside by it.
+        """
+        if not self._answers:
+            return False
+        normalised = normalise(text).strip(" .")
+        return any(pattern.fullmatch(normalised) for pattern in self._answers)
 
     def is_strong(self, rule_id: str) -> bool:
         return rule_id in self._strong

@@ -383,3 +383,33 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
     # a worker who did not mention the work is pointed to the safety flow (deeplink "veilig")
     assert "/start veilig" in threatened
     assert YAML(typ="safe").load((ROOT / "flows" / "safety.yaml").read_text("utf-8"))["deeplink"] == "veilig"
+
+
+ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik niet meer", "geen idee",
+                "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
+                "I can't find the letter", "i dont remember"]
+NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet meer", "ik weet het niet meer, ik wil dood",
+                 "ik weet niet meer wat ik moet doen", "I can't go on", "i dont know how to go on anymore",
+                 "ik weet niet meer hoe ik verder moet", "I don't want to live anymore"]
+
+
+@pytest.mark.parametrize("text", ONLY_ANSWERS)
+def test_i_dont_know_alone_is_an_answer_the_engine_may_leave_to_the_question(detector, text):
+    assert detector.only_an_answer(text)
+
+
+def test_no_crisis_message_of_the_training_corpus_and_no_despair_in_its_own_words_reads_as_only_an_answer(detector):
+    """`answers:` may never hide a crisis: none of the labelled crisis messages the project trains on
+    is one (the frozen held-out and probe sets are reported apart, never tuned on)."""
+    from bot.crisis_train import TRAIN_FILES, read_corpus
+
+    crisis = [e.text for e in read_corpus([ROOT / f for f in TRAIN_FILES]) if e.label != "none"]
+    assert len(crisis) > 1000
+    assert [t for t in crisis + NEVER_ANSWERS if detector.only_an_answer(t)] == []
+
+
+def test_a_broken_answer_pattern_is_named_in_the_error():
+    data = YAML(typ="safe").load(RULES.read_text(encoding="utf-8"))
+    data["answers"] = [{"id": "broken", "pattern": "(ik weet"}]
+    with pytest.raises(CrisisRulesError, match="answer 'broken': invalid regular expression"):
+        CrisisDetector.from_data(data)

@@ -109,7 +109,9 @@ class Answers(ProtectsText):
         today = self.ctx.today
         read = read_dates(text, today, self.lang)
         if not read:
-            self.fail(step.invalid or "sys.invalid.date")
+            detector = self.fs.crisis
+            forgot = detector is not None and detector.only_an_answer(text)  # "ik weet het niet meer"
+            self.fail(step.invalid or ("sys.invalid.date_unknown" if forgot else "sys.invalid.date"))
             return
         fitting = [d for d in read if not ((step.when == "past" and d > today)
                                            or (step.when == "future" and d < today))]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import Answers, text_bounds
-from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise
 from bot.events import ChoiceButton, Send
-from bot.flows.steps import AskStep
+from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
     from bot.crisis import CrisisMatch
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 #: A free-text question taking answers this long (or longer) asks people what happened: a
 #: crisis typed there is also the answer, kept. A name or an address is not (nor stored as one).
 KEEP_STORY_FROM = 300
+#: CrisisMatch.rule_id of a match the model made (no rule matched).
+MODEL = "model"
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
 OPEN_CHECK = "_crisis_check"
 
@@ -45,6 +47,8 @@ class CrisisHook(Answers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
+        if found.rule_id == MODEL and not in_safety and self.at_plain_question() and detector.only_an_answer(raw):
+            return False  # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`)
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat IS the answer, not a new crisis
             # (every `then: safety` class, and those marked quiet_in_safety_flow in crisis.yaml).
@@ -55,6 +59,25 @@ class CrisisHook(Answers):
         else:
             self.give_crisis(found, kept=kept, notice=notice)
         return True
+
+    def at_plain_question(self) -> bool:
+        """Is the person answering a question where "I don't know" is an honest answer?
+
+        Not at a menu (typed out of the blue, "ik weet het niet meer" may be despair), not
+        at a check-in's "are you safe?" (a `help` option: not knowing is the danger), and
+        not at a system question other than a date's.
+        """
+        state = self.state
+        if state is None:
+            return False
+        if state.pending:
+            return state.pending == SystemQuestion.DATE
+        step = self.fs.step(state.flow, state.step)
+        if isinstance(step, AskStep):
+            return True
+        if isinstance(step, ChooseStep):
+            return not self.fs.flows[state.flow].menu and not any(o.id == "help" for o in step.options)
+        return False
 
     def keep_answer(self, raw: str) -> bool:
         """Store a typed answer to the free-text question the user is at, without showing what follows."""
