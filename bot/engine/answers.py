@@ -190,9 +190,11 @@ class Answers(ProtectsText):
         self.state.pending = SystemQuestion.PICK
         if found.split_note:  # "Haaren was split in 2021 ...": why we ask, before the question
             self.out.append(Send(found.split_note.get(self.lang) or next(iter(found.split_note.values()))))
-        if found.kind != "ambiguous":
+        if found.split_note:  # the note named the parts: not "more municipalities have this name"
+            key = "sys.municipality_split"
+        elif found.kind != "ambiguous":
             key = "sys.did_you_mean"
-        elif found.detail.place and not found.split_note:
+        elif found.detail.place:
             key = "sys.municipality_place_ambiguous"
         else:
             key = "sys.municipality_ambiguous"
