@@ -1184,3 +1184,16 @@ def test_typed_yes_no_or_more_picks_the_button_whose_label_starts_so(typed, mean
 
     labels = {"show": "Ja, laat zien", "skip": "Nee, dank je"}
     assert read_button(typed, [(cid, cid) for cid in labels], labels.__getitem__) == meant
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("kan ik iemand spreken?", "person"), ("mag ik een medewerker", "person"), ("ik wil met iemand praten", "person"),
+    ("can I speak to a person please", "person"), ("talk to someone", "person"), ("i want a human", "person"),
+    ("mens", "person"), ("iemand", None), ("ik wil iemand", None), ("ik wil iemand vermoorden", None),
+    ("ik wil klagen over een medewerker", None), ("kan ik iemand aangeven", None),
+])
+def test_asking_for_a_person_in_ones_own_words_is_the_person_command(typed, meant):
+    """'iemand' alone may answer 'who?'; asking to speak to someone is asking for a person."""
+    from bot.engine.words import keyword_of, normalise
+
+    assert keyword_of(normalise(typed)) == meant

@@ -60,7 +60,7 @@ class UserSide:
         word = words.normalise(event.text)
         if word in END_WORDS:
             return lambda: self.ends(incoming)
-        return self._engine_or(incoming, words.KEYWORDS.get(word), lambda: self.relay(incoming))
+        return self._engine_or(incoming, words.keyword_of(word), lambda: self.relay(incoming))
 
     def _engine_or(self, incoming: Incoming, meaning: str | None, answer: Answer) -> Answer | None:
         """None (the engine answers) for forget-me and "my data", else `answer`."""

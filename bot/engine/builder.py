@@ -17,9 +17,9 @@ from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
     HELP_WORDS,
-    KEYWORDS,
     MAX_INPUT,
     command_meaning,
+    keyword_of,
     looks_english,
     normalise,
     typed_number,
@@ -111,7 +111,7 @@ class TurnBuilder(TypedWords):
     def read_words(self, raw: str) -> bool:
         """A keyword, "help" at a question with its own help option, or an option's whole label."""
         word = normalise(raw)
-        keyword = KEYWORDS.get(word)
+        keyword = keyword_of(word)
         if word in HELP_WORDS and self.offers_help():
             self.choose(self.current(ChooseStep), "help")  # "help" at "are you safe?" asks for help
             return True

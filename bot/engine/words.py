@@ -46,6 +46,26 @@ KEYWORDS = {
     "a person": "person", "human": "person", "a human": "person", "a real person": "person",
     "talk to a human": "person", "speak to a person": "person", "i want to talk to a person": "person",
 }
+#: Asking for a person in one's own words, as a whole message ("kan ik iemand spreken?",
+#: "mag ik een medewerker", "can I speak to a person please"): the same as "mens".
+_PERSON_REQUEST = re.compile(
+    r"(?:(?:ik wil|ik zou|ik wil graag|kan ik|mag ik|kun je mij|kunt u mij|is er) )?(?:graag )?(?:met |een |nu )*"
+    r"(?:(?:echt(?:e)? )?(?:mens|persoon|medewerker|hulpverlener)(?: (?:spreken|praten|bellen|aan de lijn))?"
+    r"|iemand (?:spreken|praten|bellen|aan de lijn))"  # "iemand" alone may answer "who?"
+    r"(?: (?:alsjeblieft|alstublieft|aub|graag|please))?"
+    r"|(?:(?:i want to|i would like to|id like to|can i|could i|may i|let me|i need to) )?(?:talk|speak|chat) "
+    r"(?:to|with) (?:a |an |some )?(?:real )?(?:human|person|someone|somebody|agent|staff member|people)"
+    r"(?: (?:please|now))?|(?:i want|i need|get me) (?:a |an )?(?:real )?(?:human|person)(?: please)?")
+
+
+def keyword_of(word: str) -> str | None:
+    """The command a whole normalised message means ("terug", "mens", "kan ik iemand spreken"), or None."""
+    found = KEYWORDS.get(word)
+    if found is None and _PERSON_REQUEST.fullmatch(_PUNCTUATION.sub("", word)):
+        return "person"
+    return found
+
+
 YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "okay", "jazeker", "zeker", "yep", "graag", "ja graag",
        "ja hoor", "jawel", "ja dat klopt", "ja klopt", "prima", "yes please", "sure"}
 NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "nee dankje", "nee bedankt",
