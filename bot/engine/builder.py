@@ -79,6 +79,8 @@ class TurnBuilder(TypedWords):
         command = COMMAND_TEXT.match(raw.strip())
         if command:
             self.on_command(command.group(1).lower(), command.group(2) or "")
+        elif (target := self.start_without_slash(raw)) is not None:
+            self.on_command("start", target)  # "start veilig": texts say "/start veilig", phones drop the slash
         elif len(raw) > MAX_INPUT:
             # a crisis at the start of a long paste is still seen; the paste cannot be an answer
             if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
@@ -88,6 +90,13 @@ class TurnBuilder(TypedWords):
             pass
         elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
             self.on_answer_text(raw)
+
+    def start_without_slash(self, raw: str) -> str | None:
+        """The deep link of "start veilig" typed without its slash, when it names one."""
+        words = normalise(raw).split(" ")
+        if len(words) == 2 and words[0] == "start" and words[1] in self.fs.deeplinks:
+            return words[1]
+        return None
 
     def answer_aside(self, raw: str) -> bool:
         """A typed number ("1", "1.", "1)") or a button's whole label, for the buttons shown aside
