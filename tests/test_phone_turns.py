@@ -37,8 +37,6 @@ NOT_YET: dict[str, tuple[int, str]] = {
     "complaint_gemeente_nl": (4, "the municipality answered: its own ombudsman, the Nationale and the Kinderombudsman"),
     "complaint_unknown_*": (5, "'Ik weet het niet': the five ways in one text, then Jeugdstem and the Loket, then the question"),
     "complaint_file_*": (4, "see or correct a file: the law that applies, the facts, then the question (not split yet)"),
-    "complaint_ruling_*": (7, "a court ruling: the appeal route, a lawyer, the deadline (not split yet)"),
-    "complaint_court_conduct_*": (6, "a court's conduct: route, free advice and the form in one go (not split yet)"),
     "divorce_*": (7, "after a separation: the situation's steps and cards (not split yet)"),
     "placement_*": (6, "a child placed out of home: the hearing, a free lawyer, the support team (not split yet)"),
     "roles_*": (7, "young people, relatives, foster parents: their own doors in one go (not split yet)"),
