@@ -40,8 +40,6 @@ NOT_YET: dict[str, tuple[int, str]] = {
     "divorce_*": (7, "after a separation: the situation's steps and cards (not split yet)"),
     "placement_*": (6, "a child placed out of home: the hearing, a free lawyer, the support team (not split yet)"),
     "roles_*": (7, "young people, relatives, foster parents: their own doors in one go (not split yet)"),
-    "termijn_*": (6, "a deadline worked out: the rule, the last day, where and a lawyer (not split yet)"),
-    "dates_*": (5, "dates echoed inside the deadline tool: the same turns as termijn"),
     "menu_help_lines_*": (7, "the help lines for danger: five numbers at once, by design (112, 113, Veilig Thuis ...)"),
     "inspreken_own_case_nl": (5, "an own case typed at the council's topic: the complaint flow's start with its warning"),
     "answer_too_long_nl": (4, "a letter answer too long: the warning, then the complaint chain's next question"),
