@@ -35,14 +35,12 @@ DESK_SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios_desk"
 NOT_YET: dict[str, tuple[int, str]] = {
     "complaint_general_unknown_org_*": (4, "the organisation is not known: three ombudsmen's cards may fit, none left out"),
     "complaint_gemeente_nl": (4, "the municipality answered: its own ombudsman, the Nationale and the Kinderombudsman"),
-    "complaint_unknown_*": (5, "'Ik weet het niet': the five ways in one text, then Jeugdstem and the Loket, then the question"),
-    "complaint_file_*": (4, "see or correct a file: the law that applies, the facts, then the question (not split yet)"),
+    "complaint_unknown_nl": (4, "the organisation not known: three ombudsmen's cards may fit, none left out"),
+    "complaint_file_gemeente_en": (4, "which law applies is not clear: both laws' cards, then the question"),
     "divorce_*": (7, "after a separation: the situation's steps and cards (not split yet)"),
     "placement_*": (6, "a child placed out of home: the hearing, a free lawyer, the support team (not split yet)"),
     "roles_*": (7, "young people, relatives, foster parents: their own doors in one go (not split yet)"),
     "menu_help_lines_*": (7, "the help lines for danger: five numbers at once, by design (112, 113, Veilig Thuis ...)"),
-    "inspreken_own_case_nl": (5, "an own case typed at the council's topic: the complaint flow's start with its warning"),
-    "answer_too_long_nl": (4, "a letter answer too long: the warning, then the complaint chain's next question"),
 }
 
 #: (what the person does, as the scenarios write it: "!" presses a button), per language
