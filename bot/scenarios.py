@@ -161,6 +161,8 @@ class ScenarioResult:
     failures: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)
     got: list[str] = field(default_factory=list)
+    #: per turn, what the person was sent, in order: how long a turn is on a phone (tests/test_phone_turns.py)
+    sent: list[list[Send | Edit]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -235,6 +237,7 @@ async def run_scenario(scenario: Scenario, pos: Positions, flows: FlowSet,
             actions = await core.handle(Incoming(key, event, update_id=f"scenario:{index}",
                                                  lang_hint=scenario.lang)) or []
             messages, posts = outlet.take()
+            result.sent.append(messages)
             seen.lines, seen.documents, asked = _transcript(messages)
             question = asked or question
             seen.reports = posts + [_report_text(a) for a in actions if isinstance(a, Forward)]

@@ -144,8 +144,7 @@ async def at_safety_consent(world: World, user: str = "pro") -> list[str]:
     await world.press(user, "address")
     await world.say(user, "gisteren")
     await world.press(user, "yes")  # "Ik lees: ... Klopt dat?"
-    await world.press(user, "online")
-    await world.press(user, "more")  # the four further cards about a post online
+    await world.press(user, "online")  # the first steps, then one question: more about a step, or a summary
     await world.press(user, "make")
     await world.press(user, "none")
     await world.press(user, "some")

@@ -44,7 +44,7 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
     await parent.command("start", "klacht")
     await parent.presses("Hoe ik behandeld ben")
     await parent.presses("Ik weet het niet")
-    for answer in ("Nee", "Nee", "Nee", "Geen van deze"):  # the questions that try to find the organisation
+    for answer in ("Nee", "Nee", "Nee", "Geen van deze", "Verder naar stap 3"):  # find the organisation; steps 1-2
         await parent.presses(answer)
     await parent.presses("Ja, maak een conceptbrief")
     await parent.says("Niemand legde mij uit wat er ging gebeuren.")

@@ -91,6 +91,7 @@ async def test_only_the_complaint_form_brings_a_small_preview_of_its_page(
     await parent.command("start", "klacht")
     await parent.presses(bot.label("complaint", "problem", "decision"))
     await parent.presses(bot.label("complaint", "org", "rvdk"))
+    await parent.presses(bot.label("complaint", "talk", "on"))  # steps 1 and 2 read, on to step 3
     shown = await parent.presses(bot.label("complaint", "rvdk_stage", "new"))
 
     form_page = bot.core.flows.directory_views["nl"]["rvdk_klacht"]["website"]
