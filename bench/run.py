@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.run --one --users 1000 --path core --profile /tmp/core.prof
     .venv/bin/python -m bench.run --breakdown --users 1000   # CPU per update by component (bench/breakdown.py)
     .venv/bin/python -m bench.run --peers                    # + the peers in the same sitting (bench/peers.py)
+    .venv/bin/python -m bench.run --backend sqlite postgresql --procs 1 2   # + PostgreSQL, 1 and 2 processes
 
 Two paths, one JSON line per run (each run in a fresh process, so RSS figures are its own):
 
@@ -16,8 +17,9 @@ Two paths, one JSON line per run (each run in a fresh process, so RSS figures ar
   counted by a sink outlet (bench/fakeapi.py): what the core, engine and store cost alone.
 
 Both use the product's object graph (`bot.app.build_core`: flows loaded and validated,
-SQLite file on disk in WAL mode with the product's default `synchronous`, migrations,
-extensions) and start it as the product does (`Core.start`: its background loops run);
+SQLite file on disk in WAL mode with the product's default `synchronous`, or with
+`--backend postgresql` a throwaway PostgreSQL cluster and one or more bot processes
+(bench/postgres.py), migrations, extensions) and start it as the product does (`Core.start`: its background loops run);
 every turn commits state + handled mark + outbox in one transaction before its reply
 is sent. After all runs a summary line gives the median of each metric and
 how far each target is met or missed. Nothing here asserts a time.
