@@ -5,15 +5,18 @@ Why it looks like this:
   tests/postgres.py: `initdb` in a temporary folder, `pg_ctl`), but with PostgreSQL's default
   durability (fsync on, `synchronous_commit` on: every turn's commit is on disk before its reply,
   as a deployment runs it), and removes it at the end. Each run gets a fresh database.
-- **One or more real bot processes.** Every run, also with one process, is driven from here:
+- **One or more real bot processes.** On the Telegram path each is a webhook worker as on
+  `main` (its inbox and the conversation lock every worker on one PostgreSQL shares with its
+  deliveries, `TelegramAdapter.open_inbox`), fed what the webhook server hands on for each POST
+  (`_receive`) without the HTTP; the core path calls `Core.handle` as on SQLite, without that
+  shared lock. Every run, also with one process, is driven from here:
   each process (`bench.run --one --db-url ... --part j --procs N`) takes the users i with
   i % N == j, with update ids of its own, and waits at a barrier (a line on stdout, "go" on
   stdin) before each round, so all processes run round k together as one process would, and
   nothing is measured while the database is read between rounds. The processes split the users
-  as a front that routes each chat to one worker would: multi-worker webhook mode is being built
-  elsewhere (issue 18), and the measured entry point is the one the webhook server calls
-  (`TelegramAdapter.process`, no polling cursor), so any routing of chats to workers costs the
-  same per turn here.
+  as a front that routes each chat to one worker would (the workers' shared lock and inbox cost
+  the same whichever worker a chat's update reaches; a round-robin front would also need the
+  fake Bot API's message ids shared between processes).
 - **What only the driver can see:** the database's size (`pg_database_size`) and rows at step 3
   and at the end, and the CPU time of the PostgreSQL server's processes, which on SQLite is part
   of the bot's own CPU and here is not: reported apart (`db_server_cpu_us_per_update`).
@@ -134,6 +137,7 @@ def run(running: BenchCluster, users: int, path: str, procs: int, encrypt: bool)
                     measured["server_cpu"] = server_cpu_s(postmaster) - measured["server_cpu"]
                     measured["open_after"] = _read(url, "SELECT count(*) FROM conversations")
                     measured["queued_after"] = _read(url, "SELECT count(*) FROM outbox")
+                    measured["inbox_after"] = _read(url, "SELECT count(*) FROM inbox")  # webhook updates not handled
                 for child in children:
                     assert child.stdin is not None
                     child.stdin.write("go\n")
@@ -174,7 +178,7 @@ def merge(results: list[dict[str, Any]], latencies: array[float], measured: dict
         return round(sum(r[field] * r["updates"] for r in results) / updates, 1)
 
     parked = measured["parked"]
-    state_cleared_ok = parked == users and measured["open_after"] == 0 and measured["queued_after"] == 0
+    state_cleared_ok = parked == users and measured["open_after"] == measured["queued_after"] == measured["inbox_after"] == 0
     calls = {method: sum(r["calls"][method] for r in results) for method in first["calls"]}
     merged = {
         **first,

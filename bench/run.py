@@ -189,9 +189,12 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         adapter.outlet.bot = adapter.bot  # the outlet sends the replies: through the same fake
         await adapter.bot.initialize()  # getMe
         bot = adapter.bot
+        if db_url is not None:  # on PostgreSQL a webhook worker: its inbox and the lock all workers share
+            adapter._inbox = await adapter.open_inbox()
         await core.start()  # as bot.app does once the platforms are up (its loops run during the run)
         startup_s = time.perf_counter() - t0
         process = adapter.process
+        receive = adapter._receive  # what the webhook server calls for each POST (its HTTP not measured)
         de_json = Update.de_json
         pending: list[dict[str, Any]] = [{}]
 
@@ -199,7 +202,10 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
             pending[0] = updates.step(k, i)
 
         async def dispatch_telegram(k: int, i: int) -> object:
-            await process(de_json(pending[0], bot))
+            if db_url is not None:
+                await receive(de_json(pending[0], bot), pending[0])
+            else:
+                await process(de_json(pending[0], bot))
             return None
 
         dispatch = dispatch_telegram
