@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNAPSE_VENV := .venv-synapse
 
-.PHONY: run test test-postgres test-dates lint bench check schema clean system-deps
+.PHONY: run test test-postgres test-dates lint bench bench-postgresql check schema clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ check: $(VENV)/.installed
 # bench/README.md has the other options (--breakdown, one path, --users ...).
 bench: $(VENV)/.installed
 	$(PY) -m bench.run --peers
+
+# The same sitting with PostgreSQL too (a throwaway cluster the bench starts), one and two bot processes.
+bench-postgresql: $(VENV)/.installed system-deps
+	$(PY) -m bench.run --peers --backend sqlite postgresql --procs 1 2
 
 schema: $(VENV)/.installed
 	$(PY) -m bot schema --out docs/flow.schema.json

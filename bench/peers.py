@@ -117,7 +117,7 @@ def ratios(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, float | N
         return round(a / b, 2) if a is not None and b else None
 
     tg = value("telegram", "updates_per_s")
-    return [
+    found = [
         ("Telegram path updates/s ÷ PTB (no persistence)", "≥ 0.6", over(tg, value("ptb-none", "updates_per_s"))),
         ("Telegram path updates/s ÷ aiogram + Redis", "≥ 2", over(tg, value("aiogram-redis", "updates_per_s"))),
         ("Telegram path updates/s ÷ aiogram (memory)", "–", over(tg, value("aiogram-memory", "updates_per_s"))),
@@ -127,20 +127,34 @@ def ratios(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, float | N
         ("Telegram path start-up ÷ ptb-floor start-up", "–",
          over(value("telegram", "startup_s"), value("ptb-floor", "startup_s"))),
     ]
+    for path, name in (("telegram", "Telegram path"), ("core", "core path")):  # PostgreSQL, when it ran
+        one, two = value(f"{path}-pg", "updates_per_s"), value(f"{path}-pg-x2", "updates_per_s")
+        found += [(f"{name} updates/s: PostgreSQL ÷ SQLite", "–", over(one, value(path, "updates_per_s"))),
+                  (f"{name} updates/s on PostgreSQL: two processes ÷ one", "–", over(two, one)),
+                  (f"{name} p99: PostgreSQL ÷ SQLite", "–",
+                   over(value(f"{path}-pg", "p99_ms"), value(path, "p99_ms")))] if one else []
+    return found
 
 
 def report(users: int, results: dict[str, dict[str, Any]], notes: list[str]) -> str:
     """The side-by-side table (medians) and the ratios, as Markdown."""
     lines = [f"Side by side, U={users:,} (one sitting; medians of the runs of each)", "",
-             "| system | durable per update | updates/s | p50 ms | p99 ms | CPU µs/update | start-up s | valid |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+             "| system | durable per update | updates/s | p50 ms | p99 ms | CPU µs/update | + database server "
+             "µs/update | DB B/conv | start-up s | valid |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     durable = {"telegram": "yes, every turn", "core": "yes, every turn", "ptb-floor": "–",
                "ptb-none": "no", "aiogram-memory": "no", "aiogram-redis": "about 1 s (AOF everysec)"}
+
+    def figure(value: object) -> str:
+        return f"{value:,.0f}" if isinstance(value, int | float) and value else "–"
+
     for label, result in results.items():
-        cpu = result.get("cpu_us_per_update")
         valid = result.get("valid", result.get("calls_ok") and result.get("transcripts_ok"))
-        lines.append(f"| {label} | {durable.get(label, '')} | {result['updates_per_s']:,.0f} | "
-                     f"{result['p50_ms']:.2f} | {result['p99_ms']:.2f} | {f'{cpu:,.0f}' if cpu else '–'} | "
+        on_disk = "yes, every turn, fsync" if "-pg" in label else durable.get(label, "")
+        lines.append(f"| {label} | {on_disk} | {result['updates_per_s']:,.0f} | "
+                     f"{result['p50_ms']:.2f} | {result['p99_ms']:.2f} | {figure(result.get('cpu_us_per_update'))} | "
+                     f"{figure(result.get('db_server_cpu_us_per_update'))} | "
+                     f"{figure(result.get('db_bytes_per_conv'))} | "
                      f"{result.get('startup_s', 0):.2f} | {'yes' if valid else 'NO'} |")
     lines += ["", "| ratio | target | this run |", "|---|---|---:|"]
     lines += [f"| {what} | {target} | {'–' if ratio is None else f'{ratio:.2f}'} |"

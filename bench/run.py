@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.run --one --users 1000 --path core --profile /tmp/core.prof
     .venv/bin/python -m bench.run --breakdown --users 1000   # CPU per update by component (bench/breakdown.py)
     .venv/bin/python -m bench.run --peers                    # + the peers in the same sitting (bench/peers.py)
+    .venv/bin/python -m bench.run --backend sqlite postgresql --procs 1 2   # + PostgreSQL, 1 and 2 processes
 
 Two paths, one JSON line per run (each run in a fresh process, so RSS figures are its own):
 
@@ -16,8 +17,9 @@ Two paths, one JSON line per run (each run in a fresh process, so RSS figures ar
   counted by a sink outlet (bench/fakeapi.py): what the core, engine and store cost alone.
 
 Both use the product's object graph (`bot.app.build_core`: flows loaded and validated,
-SQLite file on disk in WAL mode with the product's default `synchronous`, migrations,
-extensions) and start it as the product does (`Core.start`: its background loops run);
+SQLite file on disk in WAL mode with the product's default `synchronous`, or with
+`--backend postgresql` a throwaway PostgreSQL cluster and one or more bot processes
+(bench/postgres.py), migrations, extensions) and start it as the product does (`Core.start`: its background loops run);
 every turn commits state + handled mark + outbox in one transaction before its reply
 is sent. After all runs a summary line gives the median of each metric and
 how far each target is met or missed. Nothing here asserts a time.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -38,7 +41,7 @@ import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +83,15 @@ def _nearest_rank(sorted_values: list[float], percent: float) -> float:
 
 
 async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profile: str | None,
-                   encrypt: bool = False, profile_dir: str | None = None) -> dict[str, Any]:
+                   encrypt: bool = False, profile_dir: str | None = None, db_url: str | None = None,
+                   part: int = 0, procs: int = 1, latencies_file: str | None = None) -> dict[str, Any]:
     """One run in this process; returns the metrics of WORKLOAD.md §6.
 
     `profile_dir`: profile the measured rounds per thread in CPU time (bench/breakdown.py):
     `main.prof` (event loop) and `store.prof` (the store's worker thread).
+    `db_url`: PostgreSQL, driven by bench/postgres.py: this process takes the users i with
+    i % procs == part, waits for the driver before each round, leaves the database's size and
+    rows to the driver and writes its latencies to `latencies_file`.
     """
     t0 = time.perf_counter()  # before importing the framework (§6 startup_s)
     from bench.fakeapi import Recorder, SinkOutlet
@@ -96,7 +103,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     db = db_dir / "bench.sqlite3"
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
-        db=db,
+        db=db_url or db,
         db_synchronous=synchronous,
         flows_dir=HERE / "flows",
         locales_dir=HERE / "locales",
@@ -107,9 +114,11 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     )
     core = await build_core(settings) if path != "ptb-floor" else None
     total = users + WARMUP_USERS
-    watched = (0, 1, users - 1)
+    mine = range(part, users, procs)  # the users this process serves (all of them in one process)
+    watched = tuple(sorted({i for i in (0, 1, users - 1) if i % procs == part}))
     recorder = Recorder(total, watched)
     updates = Updates(recorder.next_message_id, recorder.last_bot_message)
+    updates.update_id += part * 10**8  # "handled" is one table for every process: ids of its own
 
     dispatch: Callable[[int, int], Awaitable[object]]
     if path == "ptb-floor":
@@ -180,9 +189,12 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         adapter.outlet.bot = adapter.bot  # the outlet sends the replies: through the same fake
         await adapter.bot.initialize()  # getMe
         bot = adapter.bot
+        if db_url is not None:  # on PostgreSQL a webhook worker: its inbox and the lock all workers share
+            adapter._inbox = await adapter.open_inbox()
         await core.start()  # as bot.app does once the platforms are up (its loops run during the run)
         startup_s = time.perf_counter() - t0
         process = adapter.process
+        receive = adapter._receive  # what the webhook server calls for each POST (its HTTP not measured)
         de_json = Update.de_json
         pending: list[dict[str, Any]] = [{}]
 
@@ -190,7 +202,10 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
             pending[0] = updates.step(k, i)
 
         async def dispatch_telegram(k: int, i: int) -> object:
-            await process(de_json(pending[0], bot))
+            if db_url is not None:
+                await receive(de_json(pending[0], bot), pending[0])
+            else:
+                await process(de_json(pending[0], bot))
             return None
 
         dispatch = dispatch_telegram
@@ -203,7 +218,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         await core.start()
         startup_s += time.perf_counter() - core_started
         handle = core.handle
-        next_update = [FIRST_UPDATE_ID]
+        next_update = [FIRST_UPDATE_ID + part * 10**8]
         events = {2: Choice("parent", "role"), 3: Choice("gi", "org"), 5: Choice("yes", "confirm")}
         start = Command("start", "")
         incoming: list[Incoming | None] = [None]
@@ -231,20 +246,28 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
 
         dispatch = dispatch_core
 
+    async def barrier(tag: str) -> None:
+        """With the driver of bench/postgres.py: say where this process is, wait until it says go."""
+        if db_url is None:
+            return
+        print(json.dumps({"barrier": tag}), flush=True)
+        if not await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline):
+            raise SystemExit("bench: the driver went away")
+
     async def checkpoint() -> int:
-        if core is None:
+        if core is None or db_url is not None:  # PostgreSQL: the driver measures the database
             return 0
         await core.store.execute(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(), write=False)
         return os.path.getsize(db)
 
     async def count(sql: str) -> int:
-        if core is None:
+        if core is None or db_url is not None:
             return 0
         return int(await core.store.execute(lambda c: c.execute(sql).fetchone()[0], write=False))
 
     # warm-up: users U..U+19, all five rounds interleaved (not measured)
     for k in range(1, STEPS + 1):
-        for i in range(users, total):
+        for i in range(users + part, total, procs):
             build(k, i)
             await dispatch(k, i)
     recorder.reset()
@@ -252,7 +275,8 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     gc.collect()
     rss_base = _status("VmRSS")
 
-    latencies = array("d", bytes(8 * STEPS * users))
+    latencies = array("d", bytes(8 * STEPS * len(mine)))
+    rounds: list[float] = []
     n = 0
     wall = 0.0
     rss_step3 = 0.0
@@ -285,18 +309,20 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
     load_before = os.getloadavg()[0]
     cpu = cpu_main = cpu_store = 0.0
     for k in range(1, STEPS + 1):
+        await barrier(f"round{k}")
         store_started = await store_thread(time.thread_time)
         await profiling(True)
         cpu_started = time.process_time()
         main_started = time.thread_time()
         started = perf()
-        for i in range(users):
+        for i in mine:
             build(k, i)
             t = perf()
             await dispatch(k, i)
             latencies[n] = perf() - t
             n += 1
-        wall += perf() - started
+        rounds.append(perf() - started)
+        wall += rounds[-1]
         cpu_main += time.thread_time() - main_started
         cpu += time.process_time() - cpu_started
         await profiling(False)
@@ -306,6 +332,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
             rss_step3 = _status("VmRSS")
             db_step3 = await checkpoint()
             parked = await count("SELECT count(*) FROM conversations")
+    await barrier("done")
     if profiler is not None and profile:
         profiler.dump_stats(profile)
     elif profiler is not None and profile_dir:
@@ -313,29 +340,32 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         if store_profiler is not None:
             store_profiler.dump_stats(os.path.join(profile_dir, "store.prof"))
 
-    expected = {"sendMessage": 3 * users, "editMessageText": 2 * users, "answerCallbackQuery": 3 * users}
+    served = len(mine)
+    expected = {"sendMessage": 3 * served, "editMessageText": 2 * served, "answerCallbackQuery": 3 * served}
     calls_ok = recorder.calls == expected and not recorder.other_calls
     transcripts_ok = all(recorder.transcripts[i] == expected_transcript(i) for i in watched)
     open_after = await count("SELECT count(*) FROM conversations")
     queued_after = await count("SELECT count(*) FROM outbox")
-    state_cleared_ok = core is None or (open_after == 0 and queued_after == 0 and parked == users)
+    # on PostgreSQL the driver counts (bench/postgres.py)
+    state_cleared_ok = core is None or db_url is not None or (open_after == 0 and queued_after == 0 and parked == users)
     ordered = sorted(latencies)
     busy = sum(latencies)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result: dict[str, Any] = {
         "path": path,
+        "backend": "postgresql" if db_url else "sqlite",
         "users": users,
-        "updates_per_s": round(STEPS * users / wall, 1),
-        "busy_updates_per_s": round(STEPS * users / busy, 1),
+        "updates_per_s": round(STEPS * served / wall, 1),
+        "busy_updates_per_s": round(STEPS * served / busy, 1),
         "p50_ms": round(_nearest_rank(ordered, 50) * 1000, 3),
         "p90_ms": round(_nearest_rank(ordered, 90) * 1000, 3),
         "p99_ms": round(_nearest_rank(ordered, 99) * 1000, 3),
         "max_ms": round(ordered[-1] * 1000, 3),
-        "cpu_us_per_update": round(cpu / (STEPS * users) * 1e6, 1),
+        "cpu_us_per_update": round(cpu / (STEPS * served) * 1e6, 1),
         # the same, per thread: the event loop, the store's worker, the rest (WAL checkpointer)
-        "cpu_main_us_per_update": round(cpu_main / (STEPS * users) * 1e6, 1),
-        "cpu_store_us_per_update": round(cpu_store / (STEPS * users) * 1e6, 1),
-        "cpu_other_us_per_update": round(max(0.0, cpu - cpu_main - cpu_store) / (STEPS * users) * 1e6, 1),
+        "cpu_main_us_per_update": round(cpu_main / (STEPS * served) * 1e6, 1),
+        "cpu_store_us_per_update": round(cpu_store / (STEPS * served) * 1e6, 1),
+        "cpu_other_us_per_update": round(max(0.0, cpu - cpu_main - cpu_store) / (STEPS * served) * 1e6, 1),
         "rss_base_mb": round(rss_base, 2),
         "rss_step3_mb": round(rss_step3, 2),
         "rss_per_conv_kb": round((rss_step3 - rss_base) * 1024 / users, 3),
@@ -349,9 +379,11 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         "calls": recorder.calls,
         "conversations_at_step3": parked,
         "db_file_bytes_step3": db_step3,
-        "synchronous": synchronous,
+        "synchronous": synchronous if db_url is None else "PostgreSQL defaults (fsync, synchronous_commit on)",
         "encrypted": encrypt,
         "loadavg_1m": round(load_before, 2),
+        "updates": STEPS * served,
+        "round_s": rounds,
         "python": platform.python_version(),
     }
     if not transcripts_ok:
@@ -362,8 +394,12 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
                             if g != w)
                 result.setdefault("transcript_diff", {})[str(i)] = {"call": diff[0], "got": diff[1], "want": diff[2]}
                 break
+    if latencies_file is not None:
+        with open(latencies_file, "wb") as saved:
+            latencies.tofile(saved)
     if core is not None:
-        result.update(crisis_check_cost(core.flows.crisis, [complaint(i) for i in range(users)]))
+        if part == 0:  # one process measures the check alone (it would only compete with itself)
+            result.update(crisis_check_cost(core.flows.crisis, [complaint(i) for i in mine]))
         await core.stop()
         await core.store.close()
     else:
@@ -409,7 +445,8 @@ def judge(value: float, target: tuple[str, float]) -> dict[str, Any]:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     first = runs[0]
-    summary: dict[str, Any] = {"summary": True, "path": first["path"], "users": first["users"], "runs": len(runs)}
+    summary: dict[str, Any] = {"summary": True, "label": first.get("label", first["path"]), "path": first["path"],
+                               "users": first["users"], "runs": len(runs)}
     for name, value in first.items():
         if isinstance(value, bool):
             summary[name] = all(r[name] for r in runs)
@@ -459,43 +496,105 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true",
                         help="also run the peers of ../shared/bench/peers (PTB, aiogram, aiogram + Redis) in the "
                              "same sitting and print the ratios (bench/peers.py)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite"],
+                        help="where the bot's paths keep their data: SQLite (the default), and/or PostgreSQL on a "
+                             "throwaway cluster on 127.0.0.1 that the bench starts and removes (bench/postgres.py)")
+    parser.add_argument("--procs", type=int, nargs="+", default=[1],
+                        help="on PostgreSQL: bot processes sharing the users, one run set per value (e.g. 1 2)")
+    parser.add_argument("--db-url", help=argparse.SUPPRESS)  # with --one: PostgreSQL, driven by bench/postgres.py
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)  # with --db-url: this process's share
+    parser.add_argument("--latencies", help=argparse.SUPPRESS)  # with --db-url: where to write the latencies
     args = parser.parse_args(argv)
     paths = ["telegram", "core", "ptb-floor"] if args.path == "all" else [args.path]
 
     if args.one:
         with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as tmp:
             result = asyncio.run(run_once(args.users[0], paths[0], Path(tmp), args.synchronous, args.profile,
-                                          args.encrypt, args.profile_dir))
+                                          args.encrypt, args.profile_dir, args.db_url, args.part, args.procs[0],
+                                          args.latencies))
         print(json.dumps(result, ensure_ascii=False), flush=True)
         return 0
+    if args.breakdown and "postgresql" in args.backend:
+        parser.error("--breakdown profiles one process on SQLite; leave out --backend postgresql")
 
     print(json.dumps(machine()), flush=True)
-    if args.peers:
-        return run_with_peers(args.users, paths, args.repeat, args.synchronous, args.encrypt)
-    status = 0
-    tables: list[str] = []
-    for users in args.users:
-        for path in paths:
-            if args.breakdown:
-                done_breakdown = run_breakdown(users, path, args.synchronous, args.encrypt)
-                if done_breakdown is None:
-                    status = 2
-                else:
-                    tables.append(done_breakdown)
-                continue
-            runs = []
-            for _ in range(args.repeat):
-                line = run_child(users, path, args.synchronous, args.encrypt)
-                if line is None:
-                    status = 2  # a run crashed; an invalid run still prints its line with "valid": false
-                    break
-                print(line, flush=True)
-                runs.append(json.loads(line))
-            if runs:
-                print(json.dumps(summarise(runs), ensure_ascii=False), flush=True)
+    configs = configurations(paths, args.backend, args.procs)
+    with postgres_if(any(backend == "postgresql" for _, backend, _ in configs)) as cluster:
+        if args.peers:
+            return run_with_peers(args.users, configs, args.repeat, args.synchronous, args.encrypt, cluster)
+        status = 0
+        tables: list[str] = []
+        for users in args.users:
+            for config in configs:
+                if args.breakdown:
+                    done_breakdown = run_breakdown(users, config[0], args.synchronous, args.encrypt)
+                    if done_breakdown is None:
+                        status = 2
+                    else:
+                        tables.append(done_breakdown)
+                    continue
+                runs = []
+                for _ in range(args.repeat):
+                    result = run_config(users, config, args.synchronous, args.encrypt, cluster)
+                    if result is None:
+                        status = 2  # a run crashed; an invalid run still prints its line with "valid": false
+                        break
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
+                    runs.append(result)
+                if runs:
+                    print(json.dumps(summarise(runs), ensure_ascii=False), flush=True)
     for text in tables:
         print("\n" + text, flush=True)
     return status
+
+
+#: (path, backend, processes): one configuration of the bot's runs
+Config = tuple[str, str, int]
+
+
+def configurations(paths: list[str], backends: list[str], procs: list[int]) -> list[Config]:
+    """Each path on each backend; on PostgreSQL once per number of processes; PTB alone once."""
+    found: list[Config] = []
+    for path in paths:
+        if path == "ptb-floor":  # no store at all
+            found.append((path, "sqlite", 1))
+            continue
+        for backend in backends:
+            found += [(path, backend, 1)] if backend == "sqlite" else [(path, backend, n) for n in procs]
+    return found
+
+
+def label(config: Config) -> str:
+    """telegram, telegram-pg, telegram-pg-x2 ..."""
+    path, backend, procs = config
+    if backend == "sqlite":
+        return path
+    return f"{path}-pg" if procs == 1 else f"{path}-pg-x{procs}"
+
+
+@contextlib.contextmanager
+def postgres_if(wanted: bool) -> Iterator[Any]:
+    """The bench's own PostgreSQL for the sitting (bench/postgres.py), when a configuration needs one."""
+    if not wanted:
+        yield None
+        return
+    from bench.postgres import cluster
+
+    with cluster() as running:
+        yield running
+
+
+def run_config(users: int, config: Config, synchronous: str, encrypt: bool, cluster: Any) -> dict[str, Any] | None:
+    """One run of a configuration in fresh processes: its metrics (with `label`), or None when it crashed."""
+    path, backend, procs = config
+    if backend == "postgresql":
+        from bench import postgres
+
+        result = postgres.run(cluster, users, path, procs, encrypt)
+    else:
+        line = run_child(users, path, synchronous, encrypt)
+        result = None if line is None else json.loads(line)
+    return None if result is None else {"label": label(config), **result}
 
 
 def run_child(users: int, path: str, synchronous: str, encrypt: bool, *extra: str) -> str | None:
@@ -510,7 +609,8 @@ def run_child(users: int, path: str, synchronous: str, encrypt: bool, *extra: st
     return line
 
 
-def run_with_peers(users_list: list[int], paths: list[str], repeat: int, synchronous: str, encrypt: bool) -> int:
+def run_with_peers(users_list: list[int], configs: list[Config], repeat: int, synchronous: str, encrypt: bool,
+                   cluster: Any) -> int:
     """The bot's paths and the peers, interleaved run by run, then one table of medians and ratios."""
     from bench.peers import PEERS, peers_dir, peers_python, redis_server, report, run_peer
 
@@ -530,13 +630,13 @@ def run_with_peers(users_list: list[int], paths: list[str], repeat: int, synchro
         for users in users_list:
             runs: dict[str, list[dict[str, Any]]] = {}
             for _ in range(repeat):
-                for path in paths:
-                    line = run_child(users, path, synchronous, encrypt)
-                    if line is None:
+                for config in configs:
+                    result = run_config(users, config, synchronous, encrypt, cluster)
+                    if result is None:
                         status = 2
                         continue
-                    print(line, flush=True)
-                    runs.setdefault(path, []).append(json.loads(line))
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
+                    runs.setdefault(result["label"], []).append(result)
                 for label, script, persistence in PEERS if peers is not None and python is not None else []:
                     if persistence == "redis" and redis_pid is None:
                         continue

@@ -69,6 +69,10 @@ def free_port() -> int:
 class Cluster:
     """One running PostgreSQL on 127.0.0.1 (trust authentication: it listens only there)."""
 
+    #: server options beyond where it listens: fsync off, as the tests need no power-cut safety
+    #: (the benchmark's cluster keeps PostgreSQL's defaults, bench/postgres.py)
+    SERVER_OPTIONS = "-F -c max_connections=200"
+
     def __init__(self) -> None:
         self.bin = pg_bin()
         self.run_as = _runner()
@@ -93,7 +97,7 @@ class Cluster:
 
     def resume(self) -> None:
         """Start the server (again) on its data folder and port, as after a crash: it recovers first."""
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -F -c max_connections=200"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} {self.SERVER_OPTIONS}"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-t", "60",
                   "-o", options, "start")
 

@@ -319,7 +319,6 @@ class TelegramAdapter:
         has to be the one that registers (the settings demand one secret for all on PostgreSQL).
         """
         from bot.adapters.telegram.webhook import serve_webhook  # only webhook deployments need aiohttp's server
-        from bot.inbox import Inbox, SessionLocks, keep_alive
 
         configured = self.settings.telegram_webhook_secret
         secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
@@ -327,17 +326,26 @@ class TelegramAdapter:
         def skipped() -> None:
             self.skipped += 1
 
-        store = self.core.store
-        self._inbox = Inbox(store, self._handle_stored, self._give_up, attempts=self.handle_attempts)
-        if store.backend.shared:  # other workers deliver to the same chats: one lock for all (bot/inbox.py)
-            await store.execute(keep_alive, write=False)
-            self.core.locks.shared = SessionLocks(store)
-            self.core.delivery.owed_anywhere = True
+        self._inbox = await self.open_inbox()
         self._webhook = await serve_webhook(url, secret, self.bot, self._receive, skipped,
                                             self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port)
         self._sweeping = asyncio.create_task(self._inbox.sweep_forever(), name="telegram-inbox")
         await self.outlet.call(lambda: self.bot.set_webhook(url, secret_token=secret,
                                                             allowed_updates=list(ALLOWED_UPDATES)))
+
+    async def open_inbox(self) -> Inbox:
+        """What a webhook worker takes its updates through: the inbox and, on a shared database, the lock
+        every worker shares with its deliveries (bot/inbox.py). Apart so the benchmark's workers can
+        open it without an HTTP server (bench/postgres.py)."""
+        from bot.inbox import Inbox, SessionLocks, keep_alive
+
+        store = self.core.store
+        inbox = Inbox(store, self._handle_stored, self._give_up, attempts=self.handle_attempts)
+        if store.backend.shared:  # other workers deliver to the same chats: one lock for all (bot/inbox.py)
+            await store.execute(keep_alive, write=False)
+            self.core.locks.shared = SessionLocks(store)
+            self.core.delivery.owed_anywhere = True
+        return inbox
 
     async def _receive(self, update: Update, body: dict[str, Any]) -> None:
         """A webhook POST: a conversation's update goes through the inbox; anything else is answered at once."""
