@@ -755,7 +755,8 @@ BAD_INPUT = [
     pytest.param(at_town, "Xyzzy", "Die gemeente ken ik niet.", id="municipality-unknown"),
     pytest.param(at_when, "31-02-2026", "Ik kan die datum niet lezen.", id="date-invalid"),
     pytest.param(at_when, "volgende week", "Ik kan die datum niet lezen.", id="date-words"),
-    pytest.param(at_when, "1-1-2027", "Die datum ligt in de toekomst.", id="date-future-for-past"),
+    pytest.param(at_when, "1-1-2027", "Ik lees: vrijdag 1 januari 2027. Die datum ligt in de toekomst.",
+                 id="date-future-for-past"),
     pytest.param(at_consent, "misschien", "Typ ja of nee.", id="yesno"),
     pytest.param(at_menu, "banaan", "Kies een knop of typ het nummer.", id="choice"),
 ]
