@@ -143,7 +143,8 @@ class Answers(ProtectsText):
             if len(fitting) == 1:  # the typed weekday's day lies on the wrong side: say so, then echo
                 self.say_key("sys.date.weekday_differs", typed=self.weekday_names(full=True)[typed_day],
                              read=self.written_date(fitting[0]))
-        elif step.confirm is False and len(fitting) == 1:
+        elif step.confirm is False and len(fitting) == 1 and fitting == read_dates(text, today, self.lang):
+            # (a year moved to fit the question is always shown: the person did not type it)
             self.accept(step, fitting[0].isoformat())
             return
         self.state.offer = [d.isoformat() for d in fitting]
