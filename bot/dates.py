@@ -49,25 +49,59 @@ RELATIVE = {
 WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
     ("maandag", "monday"), ("dinsdag", "tuesday"), ("woensdag", "wednesday"), ("donderdag", "thursday"),
     ("vrijdag", "friday"), ("zaterdag", "saturday"), ("zondag", "sunday"))) for name in names}
-#: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "tuesday last week"
-_PAST_WEEKDAY = re.compile(r"^(?:(afgelopen|last|previous|vorige week|op)\s+)?([a-z]+)(?:\s+(vorige week|last week))?$")
+#: Short day names, read only next to "vorige week" / "last week" ("vorige week di"): alone, "do" or
+#: "zo" is more often a word than a day.
+SHORT_WEEKDAYS = {name: number for number, names in enumerate((
+    ("ma", "mon"), ("di", "tue", "tues"), ("wo", "wed"), ("do", "thu", "thur", "thurs"),
+    ("vr", "fri"), ("za", "sat"), ("zo", "sun"))) for name in names}
+_NL_UNITS = ["een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen"]
+_EN_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+#: Days of a month written as words, 1 to 31 ("drie november", "twenty-one March"); accents are
+#: already gone ("tweeëntwintig" reads as "tweeentwintig").
+NUMBER_WORDS: dict[str, int] = {
+    **{word: n for n, word in enumerate(_NL_UNITS, start=1)},
+    **{word: n for n, word in enumerate(["tien", "elf", "twaalf", "dertien", "veertien", "vijftien",
+                                          "zestien", "zeventien", "achttien", "negentien", "twintig"], start=10)},
+    **{f"{word}entwintig": 20 + n for n, word in enumerate(_NL_UNITS, start=1)},
+    "dertig": 30, "eenendertig": 31,
+    **{word: n for n, word in enumerate(_EN_UNITS, start=1)},
+    **{word: n for n, word in enumerate(["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+                                          "sixteen", "seventeen", "eighteen", "nineteen", "twenty"], start=10)},
+    **{f"twenty{sep}{word}": 20 + n for n, word in enumerate(_EN_UNITS, start=1) for sep in ("-", " ")},
+    "thirty": 30, "thirty-one": 31, "thirty one": 31,
+}
+_NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
+#: "op 3 november", "on the 3rd of November": words before a date that do not change it
+_LEADING = re.compile(r"^(?:(?:op|on|the) )+")
+#: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "vorige week di", "last week tuesday",
+#: "tuesday last week"
+_PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelopen|last|previous)\s+)?([a-z]+)"
+                           r"(?:\s+(vorige week|last week|previous week))?$")
 #: "vorige week", "last week" without a day: a week, not a date (`read_dates` gives its seven days)
 _LAST_WEEK = re.compile(r"^(?:in |the |in de |de )?(?:vorige|afgelopen|verleden|last|previous) week$")
-_AGO = re.compile(r"^(\d{1,3}) (dag|dagen|day|days|week|weken|weeks) (geleden|ago)$")
+#: "deze week", "this week": the days of this week up to today
+_THIS_WEEK = re.compile(r"^(?:in |in de )?(?:deze|this) week$")
+_AGO = re.compile(r"^(\d{1,3}|a|an) (dag|dagen|day|days|week|weken|weeks|maand|maanden|month|months) (geleden|ago)$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DAY_MONTH = re.compile(r"^(\d{1,2})(?:e|st|nd|rd|th)? ([a-z]+)\.?(?: (\d{4}))?$")
-_MONTH_DAY = re.compile(r"^([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,?(?: (\d{4}))?$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})(?:e|ste|de|st|nd|rd|th)?(?: of)? ([a-z]+)\.?,?(?: (\d{4}))?$")
+_MONTH_DAY = re.compile(r"^([a-z]+)\.? (?:the )?(\d{1,2})(?:st|nd|rd|th)?,?(?: (\d{4}))?$")
 _WEEKDAYS = re.compile(
     r"^(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday),? "
 )
+#: "vorige maand", "last month", "deze maand", "november", "november 2026": a month without its day
+_MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|this) (?:maand|month)|([a-z]+)(?: (\d{4}))?)$")
+#: which side of today a question's date lies on: "past", "future", or None (either)
+When = str | None
 
 
 def _plain(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.strip().lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", text).rstrip(".")
+    text = re.sub(r"\s+", " ", text).rstrip(".!?").strip()
+    text = _LEADING.sub("", text)
+    return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
 
 def _normalise(text: str) -> str:
@@ -75,11 +109,41 @@ def _normalise(text: str) -> str:
     return _WEEKDAYS.sub("", _plain(text))
 
 
+def named_weekday(text: str) -> int | None:
+    """The weekday typed in front of a date ("woensdag 3 november"), Monday 0; None without one.
+
+    The date decides, but a weekday that does not match it means the person may have meant
+    another day: the bot asks which (see `Answers.answer_date`).
+    """
+    m = _WEEKDAYS.match(_plain(text))
+    return WEEKDAY_NUMBERS[m.group(1)] if m else None
+
+
 def _make(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def _on_side(value: date, today: date, when: When) -> bool:
+    return not ((when == "past" and value > today) or (when == "future" and value < today))
+
+
+def _yearless(month: int, day: int, today: date, when: When) -> date | None:
+    """A day and month without a year: this year, or, where the question asks for a past (future)
+    date and this year's lies after (before) today, the most recent (next) one. On 5 January
+    "28-12" about what happened is last 28 December; "29-02" goes back to the last leap year.
+    The bot echoes the date with its year, so the person sees which year it took.
+    """
+    if when is None:
+        return _make(today.year, month, day)
+    step = -1 if when == "past" else 1
+    for offset in range(9):  # a 29 February comes round within eight years
+        found = _make(today.year + step * offset, month, day)
+        if found and _on_side(found, today, when):
+            return found
+    return None
 
 
 def _two_digit_year(yy: int, today: date) -> int:
@@ -90,12 +154,39 @@ def _two_digit_year(yy: int, today: date) -> int:
     return year + 100 if year <= today.year - 81 else year
 
 
-def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
-    """Every date a parent may have meant: none, one, two for an ambiguous number, or a week's seven.
+def _numeric(day: int, month: int, year_typed: str | None, today: date, when: When) -> date | None:
+    if year_typed is None:
+        return _yearless(month, day, today, when)
+    year = _two_digit_year(int(year_typed), today) if len(year_typed) == 2 else int(year_typed)
+    return _make(year, month, day)
+
+
+def _week(value: str, today: date) -> list[date] | None:
+    """The days of "vorige week" (Monday to Sunday) or of "deze week" (Monday up to today)."""
+    if _LAST_WEEK.match(value):
+        monday = today - timedelta(days=today.weekday() + 7)
+        return [monday + timedelta(days=n) for n in range(7)]
+    if _THIS_WEEK.match(value):
+        return [today - timedelta(days=n) for n in range(today.weekday(), -1, -1)]
+    return None
+
+
+def names_week(text: str) -> bool:
+    """Whether the text names a week ("vorige week", "deze week") rather than a day."""
+    value = _plain(text)
+    return bool(_LAST_WEEK.match(value) or _THIS_WEEK.match(value))
+
+
+def read_dates(text: str, today: date, lang: str = "nl", when: When = None) -> list[date]:
+    """Every date a parent may have meant: none, one, two for an ambiguous number, or a week's days.
 
     "vorige week" / "last week" names a week, not a day: its seven days come back, Monday first
     (weeks start on Monday), and the bot shows them and asks which day; asking the same question
-    again would not help someone who does not know the date by heart.
+    again would not help someone who does not know the date by heart. "deze week" / "this week"
+    gives the days of this week up to today.
+
+    `when` is the side of today the question asks for ("past", "future"): a date typed without
+    a year is then read on that side (see `_yearless`); a date with a year is read as typed.
 
     The rule for "9/10/2026" (see docs/FLOWS.md, "Dates"): a numeric date is
     ambiguous when both readings (day-month and month-day) are valid dates and
@@ -106,33 +197,42 @@ def read_dates(text: str, today: date, lang: str = "nl") -> list[date]:
     wrong month and corrects it. A number only one reading makes valid
     ("10/13/2026") is read that way in both languages.
     """
-    value = _normalise(text)
-    if _LAST_WEEK.match(value.rstrip("?!")):
-        monday = today - timedelta(days=today.weekday() + 7)
-        return [monday + timedelta(days=n) for n in range(7)]
-    m = _NUMERIC.match(value)
-    if m is None or len(value) > 40:
-        found = parse_date(text, today)
+    plain = _plain(text)
+    if len(plain) > 40:
+        return []
+    if (m := _PAST_WEEKDAY.match(plain)) and _weekday_of(m) is not None:
+        found = parse_date(text, today, when)
         return [found] if found else []
-    year = int(m.group(3)) if m.group(3) else today.year
-    if m.group(3) and len(m.group(3)) == 2:
-        year = _two_digit_year(year, today)
+    if (week := _week(plain, today)) is not None:
+        return week
+    m = _NUMERIC.match(_normalise(text))
+    if m is None:
+        found = parse_date(text, today, when)
+        return [found] if found else []
     first, second = int(m.group(1)), int(m.group(2))
-    day_month = _make(year, second, first)
-    month_day = _make(year, first, second)
+    day_month = _numeric(first, second, m.group(3), today, when)
+    month_day = _numeric(second, first, m.group(3), today, when)
     if day_month and month_day and day_month != month_day:
         return [day_month, month_day] if lang == "en" else [day_month]
     found = day_month or month_day
     return [found] if found else []
 
 
+def _weekday_of(m: re.Match[str]) -> int | None:
+    """The day a `_PAST_WEEKDAY` match names; a short name ("di") only next to "vorige week"."""
+    if m.group(2) in WEEKDAY_NUMBERS:
+        return WEEKDAY_NUMBERS[m.group(2)]
+    qualified = m.group(1) or m.group(3)
+    return SHORT_WEEKDAYS.get(m.group(2)) if qualified else None
+
+
 def _past_weekday(weekday: int, before: str | None, after: str | None, today: date) -> date:
     """A weekday named for a past event: the dates people give about what happened.
 
     "dinsdag": the last Tuesday, today included; "afgelopen dinsdag" / "last tuesday": the last
-    one before today; "vorige week dinsdag" / "tuesday last week": the Tuesday of the week
-    before this one (weeks start on Monday). The bot echoes the date in words, so a person who
-    meant another Tuesday sees it and corrects it.
+    one before today; "vorige week dinsdag" / "last week tuesday" / "tuesday last week": the
+    Tuesday of the week before this one (weeks start on Monday). The bot echoes the date in
+    words, so a person who meant another Tuesday sees it and corrects it.
     """
     if "week" in (before or "") or after:
         return today - timedelta(days=today.weekday() + 7 - weekday)
@@ -142,45 +242,73 @@ def _past_weekday(weekday: int, before: str | None, after: str | None, today: da
     return today - timedelta(days=back)
 
 
-def parse_date(text: str, today: date) -> date | None:
+def parse_date(text: str, today: date, when: When = None) -> date | None:
     """Read a date the way a parent writes it; None when it is not a date.
 
     Numbers are read day-month (the Dutch order); `read_dates` knows when
     that is ambiguous.
 
-    Accepts "1 oktober 2026", "1 okt", "October 1, 2026", "01-10-2026",
-    "1/10", "1.10.26", "2026-10-01", "gisteren", "3 dagen geleden", "dinsdag",
-    "vorige week dinsdag", "last tuesday".
-    A date without a year is taken in the current year; a two-digit year
-    is at most 19 years ahead of today ("85" is 1985).
+    Accepts "1 oktober 2026", "1 okt", "op 3 november", "drie november", "October 1, 2026",
+    "1st of December", "01-10-2026", "1/10", "1.10.26", "2026-10-01", "gisteren",
+    "3 dagen geleden", "een week geleden", "a week ago", "dinsdag", "vorige week di",
+    "last week tuesday", "last tuesday".
+    A date without a year is taken in the current year, or on the side of today `when` asks
+    for (see `_yearless`); a two-digit year is at most 19 years ahead of today ("85" is 1985).
     """
-    value = _normalise(text)
+    plain = _plain(text)
+    value = _WEEKDAYS.sub("", plain)
     if len(value) > 40:
         return None
     if value in RELATIVE:
         return today + timedelta(days=RELATIVE[value])
-    if (m := _PAST_WEEKDAY.match(_plain(text))) and m.group(2) in WEEKDAY_NUMBERS:
-        return _past_weekday(WEEKDAY_NUMBERS[m.group(2)], m.group(1), m.group(3), today)
+    if (m := _PAST_WEEKDAY.match(plain)) and (weekday := _weekday_of(m)) is not None:
+        return _past_weekday(weekday, m.group(1), m.group(3), today)
     if m := _AGO.match(value):
-        amount = int(m.group(1))
+        amount = 1 if m.group(1) in ("a", "an") else int(m.group(1))
+        if m.group(2).startswith(("maand", "month")):
+            return add_period(today, months=-amount)
         days = amount * 7 if m.group(2).startswith("we") else amount
         return today - timedelta(days=days)
     if m := _ISO.match(value):
         return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if m := _NUMERIC.match(value):
-        year = int(m.group(3)) if m.group(3) else today.year
-        if m.group(3) and len(m.group(3)) == 2:
-            year = _two_digit_year(year, today)
-        return _make(year, int(m.group(2)), int(m.group(1)))
+        return _numeric(int(m.group(1)), int(m.group(2)), m.group(3), today, when)
     if m := _DAY_MONTH.match(value):
-        month = MONTHS.get(m.group(2))
-        year = int(m.group(3)) if m.group(3) else today.year
-        return _make(year, month, int(m.group(1))) if month else None
-    if m := _MONTH_DAY.match(value):
-        month = MONTHS.get(m.group(1))
-        year = int(m.group(3)) if m.group(3) else today.year
-        return _make(year, month, int(m.group(2))) if month else None
-    return None
+        day_text, month_text, year_text = m.groups()
+    elif m := _MONTH_DAY.match(value):
+        month_text, day_text, year_text = m.groups()
+    else:
+        return None
+    month = MONTHS.get(month_text)
+    if not month:
+        return None
+    if year_text is None:
+        return _yearless(month, int(day_text), today, when)
+    return _make(int(year_text), month, int(day_text))
+
+
+def read_month(text: str, today: date, when: When = None) -> date | None:
+    """The first day of a month named without its day ("vorige maand", "november"); else None.
+
+    Not a date: the bot says it needs the day, and which month it read.
+    """
+    m = _MONTH_ONLY.match(_plain(text))
+    if m is None:
+        return None
+    if m.group(1):
+        first = today.replace(day=1)
+        return first if m.group(1) in ("deze", "this") else add_period(first, months=-1)
+    month = MONTHS.get(m.group(2) or "")
+    if month is None:
+        return None
+    if m.group(3):
+        return _make(int(m.group(3)), month, 1)
+    year = today.year
+    if when == "past" and month > today.month:
+        year -= 1
+    elif when == "future" and month < today.month:
+        year += 1
+    return date(year, month, 1)
 
 
 def add_period(start: date, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> date:
@@ -205,6 +333,12 @@ def format_date(value: date | str, lang: str, months: Sequence[str] | None = Non
             return str(value)
     names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
     return f"{value.day} {names[value.month - 1]} {value.year}"
+
+
+def format_month(value: date, lang: str, months: Sequence[str] | None = None) -> str:
+    """"november 2026": a month someone named without its day."""
+    names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
+    return f"{names[value.month - 1]} {value.year}"
 
 
 def format_day(value: date | str, lang: str, weekdays: Sequence[str], months: Sequence[str] | None = None) -> str:

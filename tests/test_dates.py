@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import add_period, format_date, parse_date, read_dates
+from bot.dates import add_period, format_date, named_weekday, names_week, parse_date, read_dates, read_month
 
 TODAY = date(2026, 11, 29)  # a Sunday
 
@@ -215,3 +216,119 @@ def test_last_week_without_a_day_is_the_seven_days_of_the_week_before(typed):
         this_monday = today - timedelta(days=today.weekday())
         assert week == [this_monday - timedelta(days=7 - n) for n in range(7)]
         assert week[0].weekday() == 0
+
+
+# ---------------------------------------------------------------- a date without a year, any day of the year
+
+#: days to run on: early January, 29 February, the last day of the year, and an ordinary one
+SOME_TODAYS = [date(2027, 1, 5), date(2028, 2, 29), date(2026, 12, 31), date(2026, 12, 7), TODAY]
+
+
+def _occurrences(day: int, month: int, around: date) -> list[date]:
+    """Every valid day/month in the nine years either side of `around`, oldest first."""
+    years = range(around.year - 9, around.year + 10)
+    return [date(year, month, day) for year in years if day <= calendar.monthrange(year, month)[1]]
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+@pytest.mark.parametrize("typed", ["28-12", "12 dec", "3-11", "25-12", "1 januari", "29-02", "op 3 november",
+                                   "drie november", "1st of December", "on 3 November", "March 3"])
+def test_a_date_without_a_year_asked_about_the_past_is_the_most_recent_one(typed, today):
+    """On 5 January "28-12" is last December's; "29-02" goes back to the last leap year."""
+    (read,) = read_dates(typed, today, "nl", when="past")
+    earlier = [d for d in _occurrences(read.day, read.month, today) if d <= today]
+    assert read == earlier[-1]
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+@pytest.mark.parametrize("typed", ["28-12", "12 dec", "3-11", "4 januari", "5 jan", "29-02", "drie november"])
+def test_a_date_without_a_year_asked_about_the_future_is_the_next_one(typed, today):
+    (read,) = read_dates(typed, today, "nl", when="future")
+    later = [d for d in _occurrences(read.day, read.month, today) if d >= today]
+    assert read == later[0]
+
+
+@given(today=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+       meant=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+       when=st.sampled_from(["past", "future"]))
+def test_a_date_without_a_year_always_lands_on_the_side_asked(today, meant, when):
+    (read,) = read_dates(f"{meant.day}-{meant.month}", today, "nl", when=when)
+    assert (read.day, read.month) == (meant.day, meant.month)
+    assert read <= today if when == "past" else read >= today
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+def test_a_date_with_a_year_is_read_as_typed_whatever_the_question_asks(today):
+    """Only such a date can lie on the wrong side; the bot then says which date it read."""
+    later = add_period(today, years=1)
+    assert read_dates(later.strftime("%d-%m-%Y"), today, "nl", when="past") == [later]
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+def test_today_typed_without_a_year_is_today_both_ways(today):
+    for when in ("past", "future", None):
+        assert read_dates(f"{today.day}-{today.month}", today, "nl", when=when) == [today]
+
+
+# ---------------------------------------------------------------- more ways people write a date
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+def test_words_people_use_for_a_date(today):
+    monday = today - timedelta(days=today.weekday())
+    assert parse_date("een week geleden", today) == today - timedelta(weeks=1)
+    assert parse_date("a week ago", today) == today - timedelta(weeks=1)
+    assert parse_date("twee weken geleden", today) == today - timedelta(weeks=2)
+    assert parse_date("een maand geleden", today) == add_period(today, months=-1)
+    assert parse_date("vorige week di", today) == monday - timedelta(days=6)
+    assert parse_date("vorige week dinsdag", today) == monday - timedelta(days=6)
+    assert parse_date("last week tuesday", today) == monday - timedelta(days=6)
+    assert parse_date("last week tue", today) == monday - timedelta(days=6)
+    assert parse_date("afgelopen week vr", today) == monday - timedelta(days=3)
+
+
+@pytest.mark.parametrize(
+    ("typed", "day", "month"),
+    [("op 3 november", 3, 11), ("drie november", 3, 11), ("op drie november", 3, 11), ("Eén mei", 1, 5),
+     ("tweeëntwintig maart", 22, 3), ("eenendertig december", 31, 12), ("dertig april", 30, 4),
+     ("on 3 November", 3, 11), ("1st of December", 1, 12), ("the 3rd of March", 3, 3),
+     ("on the 21st of June", 21, 6), ("twenty-one June", 21, 6), ("November the 3rd", 3, 11),
+     ("dinsdag 3 november", 3, 11)],
+)
+def test_a_day_and_month_in_words(typed, day, month):
+    read = parse_date(typed, TODAY)
+    assert read is not None and (read.day, read.month) == (day, month)
+
+
+@pytest.mark.parametrize("typed", ["di", "do", "zo", "vorige week xx", "dertig februari", "twaalf", "a week"])
+def test_what_looks_like_a_date_but_is_none(typed):
+    """A short day name alone ("zo", "do") is more often a word than a day."""
+    assert read_dates(typed, TODAY) == []
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+@pytest.mark.parametrize("typed", ["deze week", "Deze week", "this week", "in deze week"])
+def test_this_week_is_its_days_up_to_today(typed, today):
+    days = read_dates(typed, today)
+    assert days[0].weekday() == 0 and days[-1] == today
+    assert days == [days[0] + timedelta(days=n) for n in range(len(days))]
+    assert names_week(typed)
+
+
+@pytest.mark.parametrize("today", SOME_TODAYS)
+def test_a_month_without_its_day_is_a_month_not_a_date(today):
+    this_month = today.replace(day=1)
+    for typed in ("vorige maand", "last month", "afgelopen maand"):
+        assert read_dates(typed, today) == []
+        assert read_month(typed, today) == add_period(this_month, months=-1)
+    assert read_month("deze maand", today) == this_month
+    assert read_month("december", today, "past") == date(today.year - (today.month < 12), 12, 1)
+    assert read_month("januari", today, "future") == date(today.year + (today.month > 1), 1, 1)
+    assert read_month("3 november", today) is None
+
+
+def test_the_weekday_typed_in_front_of_a_date():
+    assert named_weekday("woensdag 3 november") == 2
+    assert named_weekday("Wednesday, 3 November") == 2
+    assert named_weekday("3 november") is None
+    assert named_weekday("vorige week woensdag") is None

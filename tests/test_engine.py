@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import shutil
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import load_flows
+from bot.dates import format_date
 from bot.engine import MAX_INPUT, TurnContext, handle
 from bot.events import (
     Action,
@@ -755,7 +756,8 @@ BAD_INPUT = [
     pytest.param(at_town, "Xyzzy", "Die gemeente ken ik niet.", id="municipality-unknown"),
     pytest.param(at_when, "31-02-2026", "Ik kan die datum niet lezen.", id="date-invalid"),
     pytest.param(at_when, "volgende week", "Ik kan die datum niet lezen.", id="date-words"),
-    pytest.param(at_when, "1-1-2027", "Die datum ligt in de toekomst.", id="date-future-for-past"),
+    pytest.param(at_when, "1-1-2027", "Ik lees: vrijdag 1 januari 2027. Die datum ligt in de toekomst.",
+                 id="date-future-for-past"),
     pytest.param(at_consent, "misschien", "Typ ja of nee.", id="yesno"),
     pytest.param(at_menu, "banaan", "Kies een knop of typ het nummer.", id="choice"),
 ]
@@ -1197,3 +1199,48 @@ def test_asking_for_a_person_in_ones_own_words_is_the_person_command(typed, mean
     from bot.engine.words import keyword_of, normalise
 
     assert keyword_of(normalise(typed)) == meant
+
+
+# ================================================ dates: the side of today, the weekday typed
+
+
+def test_a_date_without_a_year_moved_to_last_year_is_shown_even_where_dates_are_not_echoed(flowset):
+    """The fixture's date question saves without "Klopt dat?", but a year the person did not type
+    (on 5 January, "28-12" is last December's) is shown first."""
+    today = date(TODAY.year + 1, 1, 5)
+    chat = Chat(flowset, TurnContext(today=today, now=NOW, default_lang="nl"))
+    at_when(chat)
+    assert chat.say("28-12") == [f"Ik lees: {_weekday_nl(date(today.year - 1, 12, 28))} 28 december {today.year - 1}."
+                                 " Klopt dat?"]
+    chat.say("ja")
+    assert chat.state.vars["decision_date"] == date(today.year - 1, 12, 28).isoformat()
+
+
+def _weekday_nl(day: date) -> str:
+    return ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"][day.weekday()]
+
+
+def test_a_weekday_that_does_not_match_the_date_is_asked_about(chat):
+    typed = TODAY - timedelta(days=1)  # the day before: in the same week, unless today is a Monday
+    other = typed - timedelta(days=typed.weekday())  # the Monday of that week
+    if other == typed:
+        other += timedelta(days=1)
+    at_when(chat)
+    said = f"{_weekday_nl(other)} {typed.day} {format_date(typed, 'nl').split(' ')[1]}"
+    assert chat.say(said) == [f"Je typte {_weekday_nl(other)}, maar {format_date(typed, 'nl')} is een "
+                              f"{_weekday_nl(typed)}. Welke dag bedoel je?"]
+    assert chat.buttons == [f"{_weekday_nl(d)} {format_date(d, 'nl')}" for d in (typed, other)]
+    chat.press("d1")
+    assert chat.state.vars["decision_date"] == other.isoformat()
+
+
+def test_a_weekday_whose_day_lies_ahead_is_said_and_the_date_asked_back(flowset):
+    today = TODAY - timedelta(days=TODAY.weekday()) + timedelta(days=2)  # a Wednesday
+    chat = Chat(flowset, TurnContext(today=today, now=NOW, default_lang="nl"))
+    yesterday = today - timedelta(days=1)
+    at_when(chat)
+    shown = chat.say(f"vrijdag {yesterday.day} {format_date(yesterday, 'nl').split(' ')[1]}")
+    assert shown == [f"Let op: je typte vrijdag. Die datum is een andere dag: dinsdag {format_date(yesterday, 'nl')}.",
+                     f"Ik lees: dinsdag {format_date(yesterday, 'nl')}. Klopt dat?"]
+    chat.say("nee, gisteren")  # a correction after "nee" is read (here saved: this question does not echo)
+    assert chat.state.vars["decision_date"] == yesterday.isoformat()

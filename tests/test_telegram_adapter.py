@@ -70,7 +70,8 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
 
     yesterday = bot.core.clock().astimezone(ZONE).date() - timedelta(days=1)  # the product's clock
     (echo,) = await parent.says("gisteren")  # every date is shown back in words first
-    assert (echo.text, echo.labels) == (f"Ik lees: {format_date(yesterday, 'nl')}. Klopt dat?", ["Ja", "Nee"])
+    assert echo.labels == ["Ja", "Nee"] and echo.text.startswith("Ik lees: ")  # "Ik lees: <weekday> <date>. ..."
+    assert echo.text.endswith(f" {format_date(yesterday, 'nl')}. Klopt dat?")
     rule, where = await parent.presses(bot.text("sys.yes"))
     assert {m.method for m in (rule, where)} == {"sendMessage"}
     assert rule.text.startswith("Zo reken ik de termijn:")

@@ -8,15 +8,19 @@ unsure municipality are asked back first as system questions ("Ik lees: ... Klop
 from __future__ import annotations
 
 import math
-from datetime import date
+import re
+from datetime import date, timedelta
 from typing import assert_never
 
-from bot.dates import WEEKDAY_NUMBERS, read_dates
+from bot.dates import WEEKDAY_NUMBERS, format_month, named_weekday, names_week, read_dates, read_month
 from bot.engine.protect import ProtectsText
-from bot.engine.system import SystemQuestion
+from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
 from bot.events import Send
 from bot.flows.steps import AskStep, ChooseStep
+
+#: "nee, 11 maart" / "no: 11 March" at "Klopt dat?": a no, then the date meant
+_NO_AND_DATE = re.compile(r"^(\S+?)[\s,;:.!-]+(\S.*)$")
 
 
 def text_bounds(step: AskStep) -> tuple[int, int]:
@@ -101,28 +105,51 @@ class Answers(ProtectsText):
     def answer_date(self, step: AskStep, text: str) -> None:
         """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").
 
-        One reading: "Ik lees: 9 oktober 2026. Klopt dat?" with Ja/Nee. Two readings of
-        an ambiguous number (English "09/10/2026"): one button per reading. A reading
-        that cannot be meant (a future date where the past is asked) is dropped first.
+        One reading: "Ik lees: vrijdag 9 oktober 2026. Klopt dat?" with Ja/Nee. Two readings of
+        an ambiguous number (English "09/10/2026"): one button per reading. A date without a
+        year is read on the side of today the question asks for (on 5 January "28-12" is last
+        December's); only a date that cannot be meant (typed with its year, or "morgen" where
+        the past is asked) is refused, saying which date was read. A weekday that does not
+        match the date ("woensdag 3 november" on a Tuesday) is asked about: which of the two.
         """
         assert self.state is not None
         today = self.ctx.today
-        read = read_dates(text, today, self.lang)
+        read = read_dates(text, today, self.lang, step.when)
         if not read:
+            month = read_month(text, today, step.when)
             detector = self.fs.crisis
-            forgot = detector is not None and detector.only_an_answer(text)  # "ik weet het niet meer"
-            self.fail(step.invalid or ("sys.invalid.date_unknown" if forgot else "sys.invalid.date"))
+            if month is not None:  # "vorige maand": a month, and the bot needs the day
+                self.fail("sys.invalid.date_month",
+                          read=format_month(month, self.lang, self.fs.locales.month_names(self.lang)))
+            elif detector is not None and detector.only_an_answer(text):  # "ik weet het niet meer"
+                self.fail(step.invalid or "sys.invalid.date_unknown")
+            else:
+                self.fail(step.invalid or "sys.invalid.date")
             return
         fitting = [d for d in read if not ((step.when == "past" and d > today)
                                            or (step.when == "future" and d < today))]
         if not fitting:
-            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past")
+            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past",
+                      read=self.written_date(read[0]))
             return
-        if step.confirm is False and len(fitting) == 1:
+        kind = "week" if names_week(text) else ""
+        typed_day = named_weekday(text)
+        if typed_day is not None and len(fitting) == 1 and fitting[0].weekday() != typed_day:
+            # the day of the typed weekday in the same week (weeks start on Monday)
+            other = fitting[0] + timedelta(days=typed_day - fitting[0].weekday())
+            fitting = [d for d in (fitting[0], other) if not ((step.when == "past" and d > today)
+                                                               or (step.when == "future" and d < today))]
+            kind = "weekday"
+            if len(fitting) == 1:  # the typed weekday's day lies on the wrong side: say so, then echo
+                self.say_key("sys.date.weekday_differs", typed=self.weekday_names(full=True)[typed_day],
+                             read=self.written_date(fitting[0]))
+        elif step.confirm is False and len(fitting) == 1 and fitting == read_dates(text, today, self.lang):
+            # (a year moved to fit the question is always shown: the person did not type it)
             self.accept(step, fitting[0].isoformat())
             return
         self.state.offer = [d.isoformat() for d in fitting]
         self.state.pending = SystemQuestion.DATE
+        self.state.vars[DATE_KIND] = kind
         self.state.fails = 0
         self.out.append(self.date_question())
 
@@ -135,32 +162,37 @@ class Answers(ProtectsText):
             self.accept(step, offer[int(choice_id[1:])])
         elif choice_id == "no":  # read wrong: ask the date again
             self.state.offer, self.state.pending = [], None
+            self.state.vars.pop(DATE_KIND, None)
             self.reshow()
         else:
             self.stale()
 
     def on_date_text(self, raw: str) -> None:
-        """Typed at the date question: yes/no or a reading, else a corrected date, else ask again."""
+        """Typed at the date question: yes/no or a reading, else a corrected date ("nee, 11 maart"
+        too), else ask again."""
         assert self.state is not None
         text = normalise(raw)
         pairs = self.date_buttons()
         picked = None
+        correction = raw.strip()
         if text in YES or text in NO:
             picked = "no" if text in NO else ("yes" if len(self.state.offer) == 1 else None)
         elif text.isdigit():
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
-        elif len(pairs) > 2 and (day := self.weekday_typed(text)) is not None:  # "dinsdag" at a week's days
+        elif self.state.vars.get(DATE_KIND) == "week" and (day := self.weekday_typed(text)) is not None:
             picked = next((cid for cid, iso in zip((c for c, _ in pairs), self.state.offer, strict=True)
                            if date.fromisoformat(iso).weekday() == day), None)
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == text), None)
+            if picked is None and (m := _NO_AND_DATE.match(raw.strip())) and normalise(m.group(1)) in NO:
+                correction = m.group(2)  # "nee, 11 maart": no, and the right date
         step = self.current(AskStep)
         if picked is not None:
             self.on_date_choice(step, picked)
-        elif read_dates(raw, self.ctx.today, self.lang):  # a correction: read it and echo it again
-            self.state.offer, self.state.pending = [], None
-            self.answer_date(step, raw.strip())
+        elif read_dates(correction, self.ctx.today, self.lang, step.when) or read_month(correction, self.ctx.today):
+            self.state.offer, self.state.pending = [], None  # a correction: read it and echo it again
+            self.answer_date(step, correction)
         else:
             self.say_key("sys.invalid.choice")
             self.out.append(self.date_question())

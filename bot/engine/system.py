@@ -12,6 +12,7 @@ its id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +79,10 @@ _TABLE = {
 }
 #: The variable that holds a `protect: public` answer the bot sent back (see bot/engine/protect.py).
 PUBLIC_DRAFT = "_public"
+#: What the open date question offers: "week" (the days of a week named without a day), "weekday"
+#: (the date and the day of the weekday typed with it, which did not match), or "" (one reading,
+#: or the two readings of an ambiguous number). The offer alone cannot tell them apart.
+DATE_KIND = "_date_kind"
 #: Wrong answers in a row before the bot offers a way out.
 WAY_OUT_AFTER = 3
 #: Choice ids of a crisis check question's buttons: "yes:<class>" / "no:<class>".
@@ -141,18 +146,26 @@ class AsksSystemQuestions(StepRunner):
         return tuple(buttons)
 
     def date_question(self) -> Send:
-        """The echo of a date as read, the two readings of an ambiguous one, or the days of a week
-        named without a day ("vorige week"): the week in words, a button per day."""
+        """The echo of a date as read, the two readings of an ambiguous one, the date and the
+        day of a weekday typed with it that did not match, or the days of a week named without
+        a day ("vorige week"): the week in words, a button per day."""
         assert self.state is not None
         pairs = self.date_buttons()
-        if len(self.state.offer) == 1:
-            read = format_date(self.state.offer[0], self.lang, self.fs.locales.month_names(self.lang))
-            return Send(self.text("sys.date.confirm", read=read), self.buttons([("yes", "sys.yes"), ("no", "sys.no")]),
-                        token=self.state.step)
+        offer = self.state.offer
+        if len(offer) == 1:
+            return Send(self.text("sys.date.confirm", read=self.written_date(offer[0])),
+                        self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
         buttons = tuple(ChoiceButton(choice_id, label) for choice_id, label in pairs)
-        if len(pairs) == 2:
-            return Send(self.text("sys.date.which", read=pairs[0][1], other=pairs[1][1]), buttons, token=self.state.step)
-        return Send(self.text("sys.date.week", first=pairs[0][1], last=pairs[-1][1]), buttons, token=self.state.step)
+        kind = self.state.vars.get(DATE_KIND)
+        if kind == "week":
+            return Send(self.text("sys.date.week", first=pairs[0][1], last=pairs[-1][1]), buttons, token=self.state.step)
+        if kind == "weekday":
+            days = self.weekday_names(full=True)
+            read, other = date.fromisoformat(offer[0]), date.fromisoformat(offer[1])
+            return Send(self.text("sys.date.weekday_which", typed=days[other.weekday()], read=format_date(
+                read, self.lang, self.fs.locales.month_names(self.lang)), other=days[read.weekday()]),
+                buttons, token=self.state.step)
+        return Send(self.text("sys.date.which", read=pairs[0][1], other=pairs[1][1]), buttons, token=self.state.step)
 
     def date_buttons(self) -> list[tuple[str, str]]:
         """(id, label) of the date question's buttons, for typed answers."""
@@ -160,14 +173,24 @@ class AsksSystemQuestions(StepRunner):
         offer, months = self.state.offer, self.fs.locales.month_names(self.lang)
         if len(offer) == 1:
             return [("yes", self.text("sys.yes")), ("no", self.text("sys.no"))]
-        if len(offer) == 2:
-            return [(f"d{i}", format_date(d, self.lang, months)) for i, d in enumerate(offer)]
+        if self.state.vars.get(DATE_KIND) != "week":
+            return [(f"d{i}", self.written_date(d)) for i, d in enumerate(offer)]
         weekdays = self.weekday_names()
         return [(f"d{i}", format_day(d, self.lang, weekdays, months)) for i, d in enumerate(offer)]
 
-    def weekday_names(self) -> list[str]:
-        """The seven short day names, Monday first ("ma", "di" ...), as this language writes them."""
-        return [name.strip() for name in self.text("sys.date.weekdays").split(",")]
+    def written_date(self, value: date | str) -> str:
+        """"zaterdag 28 december 2026": a date read from what someone typed, with its weekday and
+        year, so a wrong day or year shows."""
+        value = date.fromisoformat(value) if isinstance(value, str) else value
+        written = format_date(value, self.lang, self.fs.locales.month_names(self.lang))
+        days = self.weekday_names(full=True)
+        return f"{days[value.weekday()]} {written}" if len(days) == 7 else written
+
+    def weekday_names(self, full: bool = False) -> list[str]:
+        """The seven day names, Monday first, as this language writes them: short ("ma", "di" ...,
+        on a week's buttons) or full ("maandag" ..., in a date read back)."""
+        key = "sys.date.weekday_names" if full else "sys.date.weekdays"
+        return [name.strip() for name in self.text(key).split(",")]
 
     def accept(self, step: AskStep, value: Any, via_button: bool = False) -> None:
         assert self.state is not None
@@ -176,6 +199,7 @@ class AsksSystemQuestions(StepRunner):
         self.remember()
         self.state.vars[step.save] = value
         self.state.vars.pop(PUBLIC_DRAFT, None)
+        self.state.vars.pop(DATE_KIND, None)
         self.state.fails = 0
         self.state.offer = []
         self.state.pending = None
