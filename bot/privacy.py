@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -32,10 +33,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot import inbox, timers
 from bot.core import ZONE
+from bot.dates import format_date
 from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
+from bot.flows.steps import AskStep, ChooseStep
 from bot.periodic import every
 from bot.schema import Tables
 from bot.state import State
@@ -59,6 +62,9 @@ STATUSES = ("open", "claimed", "active", "ended", "withdrawn")
 
 # ---------------------------------------------------------------- my data
 
+#: A stored date ("2026-11-23"), said in words beside it in the export.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 @dataclass(slots=True)
 class Exporter:
@@ -67,6 +73,7 @@ class Exporter:
     lang: str
     #: said in the footer: after how many days unused a conversation is deleted
     retention_days: int
+    _index: tuple[dict[tuple[str, str], str], dict[tuple[str | None, str], str]] | None = None
 
     def t(self, key: str, **values: Any) -> str:
         return render_or_fallback(self.flows, self.lang, key, values)
@@ -114,12 +121,55 @@ class Exporter:
         answers = {k: v for k, v in state.vars.items() if not k.startswith("_")}
         if answers:
             lines.append("  " + self.t("privacy.export.answers"))
-            lines += [f"    {name}: {self.shown(value)}" for name, value in sorted(answers.items())]
+            flows = [state.flow, *(f for f, _ in reversed(state.stack))]
+            for name, value in sorted(answers.items()):
+                lines.append(f"    {name}: {self.shown(value)}")
+                meaning = self.meaning(name, value, state.vars, flows)
+                if meaning:
+                    lines.append(f"      ({meaning})")
         else:
             lines.append("  " + self.t("privacy.export.no_answers"))
         if state.vars.get("_crisis"):
             lines.append("  " + self.t("privacy.export.crisis_flag"))
         return [*lines, ""]
+
+    def meaning(self, name: str, value: Any, variables: dict[str, Any], flows: Sequence[str]) -> str | None:
+        """In the person's words what a stored name means: the button they chose ("role: parent" is
+        "Ouder of verzorger"), else the question it answers (in the flow they are in first), else a
+        date in words. The names stay: the export shows what is stored, as it is stored; this only
+        makes it readable (a new user could not tell what "role: parent" was)."""
+        chosen, asked = self._words()
+        key = chosen.get((name, json.dumps(value)))
+        for flow in (*flows, None):
+            key = key or asked.get((flow, name))
+        if key is None:
+            if isinstance(value, str) and ISO_DATE.fullmatch(value):
+                return format_date(value, self.lang, self.flows.locales.month_names(self.lang))
+            return None
+        try:
+            text = self.flows.render(self.lang, key, variables)
+        except Exception:  # a question that needs what is no longer stored: no explanation, the value stays
+            return None
+        first = text.strip().split("\n", 1)[0]
+        return first if len(first) <= 100 else first[:99].rstrip() + "…"
+
+    def _words(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str | None, str], str]]:
+        """(name, value) -> the label of the button that stored it; (flow or None, name) -> the
+        question that asked it, in that flow or in any."""
+        if self._index is None:
+            chosen: dict[tuple[str, str], str] = {}
+            asked: dict[tuple[str | None, str], str] = {}
+            for flow_id, flow in self.flows.flows.items():
+                for step in flow.steps.values():
+                    if isinstance(step, AskStep):
+                        asked.setdefault((flow_id, step.save), step.ask)
+                        asked.setdefault((None, step.save), step.ask)
+                    elif isinstance(step, ChooseStep):
+                        for option in step.options:
+                            for var, val in option.set.items():
+                                chosen.setdefault((var, json.dumps(val)), option.label)
+            self._index = (chosen, asked)
+        return self._index
 
     def shown(self, value: Any) -> str:
         if isinstance(value, bool):

@@ -512,3 +512,24 @@ async def test_rows_written_without_protection_are_converted_when_keys_are_set(t
         assert await world.fire_timers() == 1  # the check-in timer found its conversation
     finally:
         await world.close()
+
+
+async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp_path):
+    """'role: parent' alone meant nothing to a new user: the button they chose, or the question an
+    answer answered, or a date in words, comes under each stored value; the value stays as stored."""
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start")
+        await world.press(USER, "parent")
+        await world.press(USER, "deadline")
+        await world.press(USER, "bezwaar")
+        await world.say(USER, "12-10-2026")
+        await world.press(USER, "yes")
+        await world.command(USER, "mijngegevens")
+        text = exported(world, USER).content
+        assert "    role: parent\n      (Ouder of verzorger)\n" in text
+        assert "    kind: bezwaar\n      (Bezwaar bij de gemeente)\n" in text
+        assert "    start_date: 2026-10-12\n      (Op welke datum is de uitspraak of het besluit gedaan?" in text
+        assert "    last_day: 2026-11-23\n      (23 november 2026)\n" in text
+    finally:
+        await world.close()
