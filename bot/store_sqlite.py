@@ -136,7 +136,7 @@ class SqliteBackend:
         return backend
 
     def _setup(self, db: sqlite3.Connection, synchronous: str, busy_timeout_s: float, cache_kb: int) -> None:
-        db.execute("PRAGMA journal_mode=WAL")
+        _wal_mode(db, busy_timeout_s)
         db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")  # negative: KiB, not pages
         db.execute(f"PRAGMA synchronous={synchronous}")
         self.busy_timeout_ms = int(busy_timeout_s * 1000)
@@ -261,3 +261,22 @@ def _version(db: sqlite3.Connection) -> int:
 
 def _record(db: sqlite3.Connection, number: int) -> None:
     db.execute(f"PRAGMA user_version={number}")
+
+
+def _wal_mode(db: sqlite3.Connection, wait_s: float) -> None:
+    """Switch the file to WAL, waiting while another process holds it.
+
+    Why a loop of our own: when two processes open a new file at the same moment, switching the
+    journal mode can fail with "database is locked" at once, without SQLite's busy handler waiting
+    (seen in CI: two bots starting together, one gone with that error).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
