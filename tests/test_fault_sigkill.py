@@ -80,11 +80,23 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
         lambda u: u.presses(text("sys.yes")),  # "Ik lees: ... Klopt dat?"
     ]
 
+    # Each process's stderr is read as it comes: a pipe nobody reads fills up (64 KB) and the bot,
+    # blocked on a log line, would hang like a lost message (a CI run once waited 120 s here).
+    errors: list[bytearray] = []
+    drains: list[asyncio.Task[None]] = []
+
+    async def drain(stream: asyncio.StreamReader, into: bytearray) -> None:
+        while chunk := await stream.read(65536):
+            into.extend(chunk)
+
     async def launch() -> asyncio.subprocess.Process:
         calls_before = tg.calls["getUpdates"]
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        assert process.stderr is not None
+        errors.append(bytearray())
+        drains.append(asyncio.create_task(drain(process.stderr, errors[-1])))
         await tg.wait_until(lambda: tg.calls["getUpdates"] > calls_before, timeout=60)
         return process
 
@@ -110,7 +122,12 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
                 await asyncio.sleep(rng.uniform(0, 0.01))
                 step(user)
                 seen += adds
-                await tg.wait_until(lambda s=list(seen): collapse(user.texts)[0][:len(s)] == s, timeout=120)
+                try:
+                    await tg.wait_until(lambda s=list(seen): collapse(user.texts)[0][:len(s)] == s, timeout=120)
+                except TimeoutError:  # say what this person saw and what the bot logged, not only "timeout"
+                    log = bytes(errors[-1]).decode(errors="replace")[-2000:] if errors else ""
+                    raise AssertionError(f"{user.user['first_name']} waited 120 s: wanted {seen}, saw "
+                                         f"{collapse(user.texts)[0]}; the running bot's log ends:\n{log}") from None
 
         def confirmed() -> int:
             return sum(tg.is_confirmed(u) for user in users for u in user.updates)
@@ -147,6 +164,8 @@ async def test_sigkill_under_load_loses_nothing_and_handles_nothing_twice(telegr
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        await asyncio.wait_for(process.wait(), timeout=60)
+        await asyncio.wait_for(asyncio.gather(*drains), timeout=10)
+    err = bytes(errors[-1])
     assert process.returncode == 0, err.decode()[-3000:]
     assert b"Traceback" not in err, err.decode()[-3000:]
