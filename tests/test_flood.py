@@ -192,7 +192,9 @@ async def test_a_flood_through_telegram_is_confirmed_and_others_get_every_answer
 
             # Telegram applies the limit on arrival (bot/adapters/lanes.py): once the flooder is over
             # it, what still waited in their chat is dropped too, so the flood holds up nobody
-            assert 1 <= turns[str(flooder.user["id"])] <= 30
+            # a bound, not a count: how many of the admitted ones ran before the first refusal dropped
+            # the rest of their chat depends on the lanes' timing; never more than the limit
+            assert 1 <= turns[str(flooder.user["id"])] <= bot.settings.flood_per_minute
             assert [sent.text for sent in flooder.transcript].count(flood_text()) == 1
             for person, answer in zip(calm, asked, strict=True):
                 assert turns[str(person.user["id"])] == 2
