@@ -197,7 +197,7 @@ class TurnBuilder(TypedWords):
         if state is None or state.pending:
             return False
         step = self.fs.step(state.flow, state.step)
-        return isinstance(step, ChooseStep) and any(o.id == "help" for o in step.options)
+        return isinstance(step, ChooseStep) and step.offers_help
 
     def typed_label(self, raw: str) -> str | None:
         """The option whose whole label was typed at a choice step: it wins over the crisis check.

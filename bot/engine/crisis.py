@@ -76,7 +76,7 @@ class CrisisHook(Answers):
         if isinstance(step, AskStep):
             return True
         if isinstance(step, ChooseStep):
-            return not self.fs.flows[state.flow].menu and not any(o.id == "help" for o in step.options)
+            return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
 
     def keep_answer(self, raw: str) -> bool:

@@ -169,6 +169,12 @@ class ChooseStep(_Step):
         for option in self.options:
             yield from option.set
 
+    @property
+    def offers_help(self) -> bool:
+        """A question with its own `help` option (a check-in's "are you safe?"): there, typed
+        help words and "I don't know" are answers about danger, not words for the bot's help."""
+        return any(o.id == "help" for o in self.options)
+
 
 AskType = Literal["text", "date", "yesno", "number", "municipality"]
 
