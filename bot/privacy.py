@@ -36,6 +36,8 @@ from bot.core import ZONE
 from bot.dates import format_date
 from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
+from bot.engine.steps import TYPED_BEFORE
+from bot.engine.system import PUBLIC_DRAFT
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
 from bot.flows.steps import AskStep, ChooseStep
@@ -64,6 +66,11 @@ STATUSES = ("open", "claimed", "active", "ended", "withdrawn")
 
 #: A stored date ("2026-11-23"), said in words beside it in the export.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+#: Text a person typed that the engine keeps under a name of its own (not an answer yet): the
+#: export shows it, because "everything I keep about you" must include it.
+KEPT_TEXTS = ((TYPED_BEFORE, "privacy.export.typed_before"), (PUBLIC_DRAFT, "privacy.export.public_draft"))
 
 
 @dataclass(slots=True)
@@ -129,6 +136,10 @@ class Exporter:
                     lines.append(f"      ({meaning})")
         else:
             lines.append("  " + self.t("privacy.export.no_answers"))
+        for name, key in KEPT_TEXTS:  # typed text the engine keeps under its own names, shown too
+            kept = state.vars.get(name)
+            if isinstance(kept, str) and kept:
+                lines += ["  " + self.t(key), "    " + kept]
         if state.vars.get("_crisis"):
             lines.append("  " + self.t("privacy.export.crisis_flag"))
         return [*lines, ""]

@@ -37,7 +37,7 @@ from jinja2 import TemplateError
 from bot.engine.answers import text_bounds
 from bot.engine.base import MAX_STEPS_PER_TURN
 from bot.engine.builder import TurnBuilder
-from bot.engine.crisis import KEEP_STORY_FROM, OPEN_CHECK
+from bot.engine.crisis import OPEN_CHECK
 from bot.engine.protect import LETTER_WARNS
 from bot.engine.steps import SHOWN_CARDS
 from bot.engine.system import CRISIS_CHECK_TOKEN, PUBLIC_DRAFT, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
@@ -60,7 +60,7 @@ from bot.flows.flowset import FlowSet
 from bot.state import State
 
 __all__ = [
-    "COMMANDS", "COMMAND_TEXT", "CRISIS_CHECK_TOKEN", "HELP_WORDS", "KEEP_STORY_FROM", "KEYWORDS", "LETTER_WARNS",
+    "COMMANDS", "COMMAND_TEXT", "CRISIS_CHECK_TOKEN", "HELP_WORDS", "KEYWORDS", "LETTER_WARNS",
     "MAX_INPUT", "MAX_STEPS_PER_TURN", "NO", "OPEN_CHECK", "PUBLIC_DRAFT", "SHOWN_CARDS", "SYSTEM_TOKENS",
     "TYPED_DIGITS", "WAY_OUT_AFTER", "YES", "FlowError", "SystemQuestion", "Turn", "TurnBuilder", "TurnContext",
     "handle", "normalise", "text_bounds", "typed_number",

@@ -72,6 +72,9 @@ class Answers(ProtectsText):
                 assert_never(step.type)
 
     def answer_text(self, step: AskStep, text: str) -> None:
+        before = self.typed_before(step)
+        if before is not None and (text == "1" or normalise(text) == normalise(self.text("sys.typed_before.use"))):
+            text = before  # the button typed, as on Matrix and the console (a numbered list)
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return

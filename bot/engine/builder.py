@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK
+from bot.engine.steps import USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
@@ -246,7 +247,10 @@ class TurnBuilder(TypedWords):
         """A button of a typed question: yes/no, the "this text names people" choices, a municipality."""
         assert self.state is not None
         offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
-        if step.type == "yesno" and choice_id in ("yes", "no"):
+        before = self.typed_before(step) if choice_id == USE_TYPED_BEFORE else None
+        if before is not None:
+            self.answer_text(step, before)
+        elif step.type == "yesno" and choice_id in ("yes", "no"):
             self.accept(step, choice_id == "yes", via_button=True)
         elif step.protect == "public" and choice_id in ("again", "keep", "own_case"):
             self.on_public_choice(step, choice_id, via_button=True)

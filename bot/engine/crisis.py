@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import Answers, text_bounds
+from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise
 from bot.events import ChoiceButton, Send
@@ -19,9 +20,6 @@ from bot.flows.steps import AskStep, ChooseStep
 if TYPE_CHECKING:
     from bot.crisis import CrisisMatch
 
-#: A free-text question taking answers this long (or longer) asks people what happened: a
-#: crisis typed there is also the answer, kept. A name or an address is not (nor stored as one).
-KEEP_STORY_FROM = 300
 #: CrisisMatch.rule_id of a match the model made (no rule matched).
 MODEL = "model"
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
@@ -85,18 +83,17 @@ class CrisisHook(Answers):
         if state is None or state.pending:
             return False
         step = self.fs.step(state.flow, state.step)
-        if not isinstance(step, AskStep) or step.type != "text" or step.next is None:
-            return False
-        if step.protect == "public":  # it would go to the public: it is checked and asked again as before
-            return False
+        if not isinstance(step, AskStep) or not step.asks_for_a_story or step.next is None:
+            return False  # a name, a date ... or a text for the public: asked again as before
         text = raw.strip()
         low, high = text_bounds(step)
-        if high < KEEP_STORY_FROM or not low <= len(text) <= high:
+        if not low <= len(text) <= high:
             return False
         if step.protect == "letter":
             self.kept_letter_text = (step, text)  # its warning about names comes after the crisis lines
         self.remember()
         state.vars[step.save] = text
+        state.vars.pop(TYPED_BEFORE, None)
         state.fails = 0
         state.offer = []
         self.goto(state.flow, step.next)

@@ -33,6 +33,17 @@ from bot.letters import DOCX_MIME, in_messages, mime_for
 GoingOn = SayStep | ComputeStep | ShowStep | DocumentStep | ReportStep | HandoffStep | ScheduleStep
 #: The variable that remembers which directory cards this journey showed (see `show_cards`).
 SHOWN_CARDS = "_cards"
+#: What someone typed at a menu before the bot knew where it led: often their story, told first.
+#: The first question that asks what happened offers it as the answer (a button), so nobody has
+#: to type it twice. Kept only until that question is answered or the conversation ends, and
+#: shown in "mijn gegevens" like an answer.
+TYPED_BEFORE = "_typed_before"
+#: Only a message this long is a story worth offering; "klacht" or "ik wil klagen" is not.
+TYPED_BEFORE_FROM = 80
+#: The button that takes it as the answer.
+USE_TYPED_BEFORE = "typed_before"
+#: How much of it the question shows, so the person sees which text is meant.
+TYPED_BEFORE_SHOWN = 150
 
 
 class StepRunner(TurnBase):
@@ -152,7 +163,23 @@ class StepRunner(TurnBase):
         choices: tuple[ChoiceButton, ...] = ()
         if step.type == "yesno":
             choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
+        before = self.typed_before(step)
+        if before is not None:
+            shown = before if len(before) <= TYPED_BEFORE_SHOWN else (
+                before[:TYPED_BEFORE_SHOWN].rsplit(" ", 1)[0].rstrip(" ,.;:") + " …")
+            return Send(self.text(step.ask) + "\n\n" + self.text("sys.typed_before.offer", text=shown),
+                        self.buttons([(USE_TYPED_BEFORE, "sys.typed_before.use")]), token=self.state.step)
         return Send(self.text(step.ask), choices, token=self.state.step)
+
+    def typed_before(self, step: AskStep) -> str | None:
+        """What the person typed at a menu, if this question asks what happened and it fits here."""
+        assert self.state is not None
+        before = self.state.vars.get(TYPED_BEFORE)
+        if not isinstance(before, str) or not step.asks_for_a_story:
+            return None
+        low = int(step.min) if step.min is not None else 1
+        high = int(step.max) if step.max is not None else 1000
+        return before if low <= len(before) <= high else None
 
     def document(self, lang: str, template: str, title_key: str, filename: str,
                  caption_key: str | None = None) -> Document:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.dates import format_date, format_day
-from bot.engine.steps import StepRunner
+from bot.engine.steps import TYPED_BEFORE, StepRunner
 from bot.engine.turn import FlowError
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep
@@ -200,6 +200,8 @@ class AsksSystemQuestions(StepRunner):
         self.state.vars[step.save] = value
         self.state.vars.pop(PUBLIC_DRAFT, None)
         self.state.vars.pop(DATE_KIND, None)
+        if step.asks_for_a_story:  # the story is told now (typed again, or the one typed before)
+            self.state.vars.pop(TYPED_BEFORE, None)
         self.state.fails = 0
         self.state.offer = []
         self.state.pending = None

@@ -15,6 +15,7 @@ the person is still at the menu that offered it (the step token), like any butto
 from __future__ import annotations
 
 from bot.engine.interrupts import Interrupts
+from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep, Option
 
@@ -55,6 +56,8 @@ class TypedWords(Interrupts):
         """Text at a menu that names no option: the routes it may mean, as buttons. True if any."""
         if self.state is None:
             return False
+        if len(raw.strip()) >= TYPED_BEFORE_FROM:  # a story told first: offered at "what happened?"
+            self.state.vars[TYPED_BEFORE] = raw.strip()
         buttons = [ChoiceButton(ROUTE_CHOICE + guess.route, self.text(found[1].label))
                    for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
         if not buttons:

@@ -178,6 +178,10 @@ class ChooseStep(_Step):
 
 AskType = Literal["text", "date", "yesno", "number", "municipality"]
 
+#: A free-text question that takes this many characters or more asks what happened (a story),
+#: not a name, a number or a date.
+KEEP_STORY_FROM = 300
+
 
 class AskStep(_Step):
     """A question answered by typing: the answer is read as `type` and saved in `save`."""
@@ -209,6 +213,17 @@ class AskStep(_Step):
         if self.confirm is not None and self.type != "date":
             raise ValueError("`confirm` belongs to an `ask` step of `type: date` only")
         return self
+
+    @property
+    def asks_for_a_story(self) -> bool:
+        """Does this question ask what happened, in the person's own words, for them alone?
+
+        Such an answer may be kept when it arrives early (typed at a menu, or in a message that
+        tripped the crisis check); an answer meant for the public (`protect: public`) never is:
+        it is checked for names as it is typed.
+        """
+        return (self.type == "text" and self.next is not None and self.protect != "public"
+                and (self.max if self.max is not None else 1000) >= KEEP_STORY_FROM)
 
     def text_keys(self) -> Iterator[tuple[SubPath, str]]:
         yield ("ask",), self.ask
