@@ -207,4 +207,4 @@ def test_a_too_long_harmless_message_only_says_so(chat: Chat) -> None:
 
 
 def test_welcome_is_still_shown_after_a_first_message_crisis(chat: Chat) -> None:
-    assert chat.say("i want to die") == [DESPAIR, WELCOME, MENU]
+    assert chat.say("ik wil dood") == [DESPAIR, WELCOME, MENU]

@@ -878,7 +878,14 @@ def test_after_a_crisis_asking_for_a_person_is_urgent(chat):
 
 
 def test_a_crisis_in_the_first_message_is_answered_before_the_welcome(chat):
-    assert chat.say("i want to die") == [DESPAIR, WELCOME, MENU]
+    assert chat.say("ik wil dood") == [DESPAIR, WELCOME, MENU]
+
+
+def test_a_crisis_in_an_english_first_message_is_answered_in_english(chat):
+    """No platform language (Matrix, the console): the message's own language, from the crisis lines on."""
+    assert chat.say("i want to die") == ["Call the test line 0800-1234. You are not alone.",
+                                         "Welcome to the test bot.", "What can I help with?"]
+    assert chat.state is not None and chat.state.lang == "en"
 
 
 def test_a_safety_crisis_runs_the_safety_flow_and_returns_to_the_question(chat, place):

@@ -127,7 +127,7 @@ class TurnBase:
         return step
 
     def begin(self, flow: str, *, fresh: bool, lang: str | None = None, quiet: bool = False) -> None:
-        lang = self._pick_lang(lang or (self.state.lang if self.state else None))
+        lang = self._pick_lang(lang or (self.state.lang if self.state else self.spoken))
         target = self.fs.flows[flow]
         self.state = State(flow=flow, step=target.start, lang=lang, version=self.fs.version,
                            started=flow)

@@ -77,6 +77,10 @@ class TurnBuilder(TypedWords):
 
     # ------------------------------------------------------------ text
     def on_text(self, raw: str) -> None:
+        if self.state is None and self.spoken is None:
+            # a first message in English is answered in English, the crisis lines too (they come
+            # before the conversation starts; Matrix and the console give no language)
+            self.spoken = self.guess_language(raw)
         command = COMMAND_TEXT.match(raw.strip())
         if command:
             self.on_command(command.group(1).lower(), command.group(2) or "")
