@@ -44,6 +44,7 @@ __all__ = [
     "CARD_TEXT_KEYS",
     "CARD_TEXT_PREFIX",
     "FALLBACK",
+    "SECONDARY_SOURCES_FILE",
     "WRITTEN_IN",
     "CardWords",
     "Confidence",
@@ -59,12 +60,14 @@ __all__ = [
     "Localized",
     "Period",
     "ProvenanceGap",
+    "SecondarySite",
     "StaleEntry",
     "directory_json_schema",
     "entry_problems",
     "is_home_page",
     "last_day",
     "load_directory",
+    "load_secondary_sites",
     "provenance_gaps",
     "render_card",
     "source_line",
@@ -537,22 +540,86 @@ def is_home_page(url: str) -> bool:
     return urlsplit(url).path in ("", "/")
 
 
+#: The file in flows/directory/ that names sites which repeat facts instead of stating them.
+SECONDARY_SOURCES_FILE = "secondary-sources.tsv"
+
+
+@dataclass(frozen=True, slots=True)
+class SecondarySite:
+    """A site, or a part of one, that is not a primary source: a news site, a law firm's blog ...
+
+    A fact should come from the body itself, the law (wetten.overheid.nl) or a
+    government page; a page that repeats it may be out of date or wrong, and the
+    person reading the card cannot tell. Moderators keep the list in
+    ``flows/directory/secondary-sources.tsv``, so a new kind of weak page is one
+    line there, not a code change.
+    """
+
+    #: a host without scheme ("nrc.nl", which covers www.nrc.nl too), optionally with a path
+    #: prefix ("politie.nl/nieuws/": the police's news items, not its other pages)
+    site: str
+    #: what the site is, as the warning says it: "a news site", "a law firm's blog"
+    what: str
+    #: the line that lists it, for the warning's fix
+    where: Where
+
+    def covers(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        site_host, _, prefix = self.site.partition("/")
+        return (host == site_host or host.endswith("." + site_host)) and parts.path.startswith("/" + prefix)
+
+
+def load_secondary_sites(path: Path, root: Path | None = None) -> tuple[list[SecondarySite], list[DirectoryProblem]]:
+    """Read the list of sites that are not primary sources; a missing file is an empty list.
+
+    One site per line, a tab, then what it is; lines starting with # are comments.
+    """
+    if not path.is_file():
+        return [], []
+    shown = shown_path(path, root)
+    sites: list[SecondarySite] = []
+    problems: list[DirectoryProblem] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        site, _, what = (part.strip() for part in raw.partition("\t"))
+        site = site.lower().removeprefix("www.")
+        if not what or "://" in site or " " in site or "." not in site.partition("/")[0]:
+            problems.append(DirectoryProblem(
+                Where(shown, number, 1),
+                f"{raw.strip()!r} is not a site and what it is",
+                "write the site without https:// (e.g. nrc.nl or politie.nl/nieuws/), a tab, "
+                "then what it is (e.g. a news site)"))
+            continue
+        if site in seen:
+            problems.append(DirectoryProblem(
+                Where(shown, number, 1), f"{site} is already listed on line {seen[site]}",
+                "remove one of the two lines"))
+            continue
+        seen[site] = number
+        sites.append(SecondarySite(site, what, Where(shown, number, 1)))
+    return sites, problems
+
+
 @dataclass(frozen=True, slots=True)
 class ProvenanceGap:
     """A fact whose origin a moderator should make firmer: where, what, how."""
 
     entry_id: str
     path: PathKey
-    kind: Literal["home-page-source", "not-checked-live"]
+    kind: Literal["home-page-source", "not-checked-live", "secondary-source"]
     message: str
     fix: str
 
 
-def provenance_gaps(entries: Mapping[str, Entry]) -> list[ProvenanceGap]:
-    """Sources that are only a home page, and entries nobody checked at the source.
+def provenance_gaps(entries: Mapping[str, Entry], secondary: Sequence[SecondarySite] = ()) -> list[ProvenanceGap]:
+    """Sources that are only a home page or not a primary source, and entries nobody checked at the source.
 
     Warnings, not errors: the fact is still better shown with an honest
     "not yet re-checked" than hidden, but moderators need the list to work through.
+    `secondary` are the sites that repeat facts instead of stating them (`load_secondary_sites`).
     """
     gaps: list[ProvenanceGap] = []
     for entry_id, entry in entries.items():
@@ -573,6 +640,15 @@ def provenance_gaps(entries: Mapping[str, Entry]) -> list[ProvenanceGap]:
                     f"`{entry_id}`: {what} is only a home page ({url})",
                     "replace it with the page that states the fact (e.g. https://site.nl/path/to/page); "
                     "keep the home page only when no deeper page is known"))
+            site = next((site for site in secondary if site.covers(url)), None)
+            if site is not None:
+                gaps.append(ProvenanceGap(
+                    entry_id, path, "secondary-source",
+                    f"`{entry_id}`: {what} is {site.what}, not the body itself, the law or a government page ({url})",
+                    "replace it with the body's own page, the law (wetten.overheid.nl, with the article) or a "
+                    "government page that states the same fact; if none is known, keep it, set confidence: "
+                    "unverified and say in confidence_note which official page to check "
+                    f"({site.where.file}:{site.where.line} lists this site)"))
     return gaps
 
 

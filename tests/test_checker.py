@@ -552,6 +552,7 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
     apart = {"missing-locales": test_a_missing_locales_directory_is_one_error_with_what_to_do,
              "stale-directory-entry": test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fix,
              "home-page-source": test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix,
+             "secondary-source": test_a_source_on_a_site_that_is_not_a_primary_source_is_a_warning_with_where_and_fix,
              "not-checked-live": test_an_entry_never_checked_live_is_a_warning_with_where_and_fix,
              "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text,
              "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it,
@@ -642,6 +643,52 @@ def test_a_source_that_is_only_a_home_page_is_a_warning_with_where_and_fix(proje
     edit(project, "source: https://rechtbank.example.org/\n", "source: https://rechtbank.example.org/termijn\n", file=file)
     edit(project, "source: https://rechtbank.example.org\n", "source: https://rechtbank.example.org/beroep\n", file=file)
     assert [w for w in warnings_of(run_check(project)[2]) if w.kind == "home-page-source"] == []
+
+
+def test_a_source_on_a_site_that_is_not_a_primary_source_is_a_warning_with_where_and_fix(project):
+    """A moderator lists news sites and law firms in secondary-sources.tsv; a fact cited from one is named."""
+    sites = project / "flows/directory/secondary-sources.tsv"
+    sites.write_text("# sites that repeat facts\nnieuws.example.org\ta news site\n"
+                     "rechtbank.example.org/blog/\ta court's blog\n", encoding="utf-8")
+    file = "flows/directory/fixture.yaml"
+    assert [w for w in warnings_of(run_check(project)[2]) if w.kind == "secondary-source"] == []
+    edit(project, "source: https://testlijn.example.org/over", "source: https://www.nieuws.example.org/2019/testlijn",
+         file=file)
+    edit(project, "source: https://rechtbank.example.org/termijn", "source: https://rechtbank.example.org/blog/termijn",
+         file=file)
+    status, _, output = run_check(project)
+    assert status == 0, output
+    fix = ("replace it with the body's own page, the law (wetten.overheid.nl, with the article) or a government page "
+           "that states the same fact; if none is known, keep it, set confidence: unverified and say in "
+           "confidence_note which official page to check (flows/directory/secondary-sources.tsv:{} lists this site)")
+    assert [w for w in warnings_of(output) if w.kind == "secondary-source"] == [
+        Reported(locate(project, file, "https://www.nieuws.example.org/2019/testlijn"), "secondary-source",
+                 "`fixture_line`: its source is a news site, not the body itself, the law or a government page "
+                 "(https://www.nieuws.example.org/2019/testlijn)", fix.format(2)),
+        Reported(locate(project, file, "https://rechtbank.example.org/blog/termijn"), "secondary-source",
+                 "`fixture_court`: the source of deadline `appeal` is a court's blog, not the body itself, the law "
+                 "or a government page (https://rechtbank.example.org/blog/termijn)", fix.format(3)),
+    ], output
+    # the court's other pages are its own: only the listed part of the site is flagged
+    edit(project, "source: https://rechtbank.example.org/blog/termijn", "source: https://rechtbank.example.org/termijn",
+         file=file)
+    assert [w.message.split("`")[1] for w in warnings_of(run_check(project)[2])
+            if w.kind == "secondary-source"] == ["fixture_line"]
+
+
+def test_a_line_of_the_secondary_sources_list_that_is_not_a_site_is_an_error_at_its_line(project):
+    sites = project / "flows/directory/secondary-sources.tsv"
+    sites.write_text("nieuws.example.org\ta news site\nhttps://blog.example.org\ta blog\n"
+                     "geen tab hier\nnieuws.example.org\tagain\n", encoding="utf-8")
+    status, found, output = run_check(project)
+    assert status == 1, output
+    file = "flows/directory/secondary-sources.tsv"
+    assert [(r.where, r.kind, r.message) for r in found] == [
+        (f"{file}:2:1", "directory", "'https://blog.example.org\\ta blog' is not a site and what it is"),
+        (f"{file}:3:1", "directory", "'geen tab hier' is not a site and what it is"),
+        (f"{file}:4:1", "directory", "nieuws.example.org is already listed on line 1"),
+    ], output
+    assert "write the site without https:// (e.g. nrc.nl or politie.nl/nieuws/), a tab, then what it is" in found[0].fix
 
 
 def test_an_entry_never_checked_live_is_a_warning_with_where_and_fix(project):

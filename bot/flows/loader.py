@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,12 +25,15 @@ from bot.directory import (
     CARD_TEXT_KEYS,
     CARD_TEXT_PREFIX,
     FALLBACK,
+    SECONDARY_SOURCES_FILE,
     WRITTEN_IN,
     CardWords,
     Directory,
     DirectoryError,
     Entry,
+    SecondarySite,
     load_directory,
+    load_secondary_sites,
     provenance_gaps,
     render_card,
     source_line,
@@ -282,7 +285,9 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         for deadline in entry.deadlines:
             units = dict(deadline.period.units())
             out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
-    out.problems.extend(_directory_warnings(loaded, max_age, today))
+    secondary, problems = load_secondary_sites(directory / SECONDARY_SOURCES_FILE, root)
+    out.problems.extend(Problem(problem.pos, "directory", problem.message, problem.hint) for problem in problems)
+    out.problems.extend(_directory_warnings(loaded, max_age, today, secondary))
     return out
 
 
@@ -350,7 +355,8 @@ def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) ->
     return view
 
 
-def _directory_warnings(loaded: Directory, max_age: int, today: date) -> list[Problem]:
+def _directory_warnings(loaded: Directory, max_age: int, today: date,
+                        secondary: Sequence[SecondarySite] = ()) -> list[Problem]:
     """Facts not looked at for long, and sources that do not say enough (bot.directory's checks)."""
     problems = []
     for stale in stale_entries(loaded.entries, max_age, today):
@@ -361,7 +367,7 @@ def _directory_warnings(loaded: Directory, max_age: int, today: date) -> list[Pr
             f"({stale.checked})",
             "check the facts at the source and update `checked:`", severity="warning"))
     gaps = [Problem(loaded.where(gap.entry_id, *gap.path), gap.kind, gap.message, gap.fix, severity="warning")
-            for gap in provenance_gaps(loaded.entries)]
+            for gap in provenance_gaps(loaded.entries, secondary)]
     return problems + sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col))
 
 
