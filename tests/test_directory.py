@@ -12,18 +12,23 @@ from bot.dates import format_date
 from bot.directory import (
     CARD_TEXT_KEYS,
     CARD_TEXT_PREFIX,
+    SECONDARY_SOURCES_FILE,
     CardWords,
     Directory,
     DirectoryError,
     Entry,
     Period,
+    SecondarySite,
     directory_json_schema,
     entry_problems,
     last_day,
     load_directory,
+    load_secondary_sites,
+    provenance_gaps,
     render_card,
     stale_entries,
 )
+from bot.flows.source import Where
 from bot.texts import load_locales
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +133,70 @@ def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> 
         assert entry.name.nl and entry.name.en, entry_id
         assert entry.purpose.nl and entry.purpose.en, entry_id
         assert entry_problems(entry) == [], entry_id
+
+
+#: Entries still cited from a site that is not a primary source (flows/directory/secondary-sources.tsv),
+#: and why: no page of the body, the law or the government stating the fact was found in stored copies
+#: of public pages (2026-12-07). Each is `unverified` or `conflicting` and tells the user where to check,
+#: except the police's own news items: the body itself says it, only dated.
+KNOWN_SECONDARY = {
+    "alarm_112": "the police's own news item (2018); no current police page stored",
+    "politie_geen_spoed": "the police's own news item (2021); no current police page stored",
+    "zelfmoordpreventie_113": "news (ANP, October 2025): 113 free; 113's own stored page is older and says not",
+    "acm_dsa": "ACM's own press release, reposted; no acm.nl page stored",
+    "doxing_285d": "the bill's text; article 285d Sr itself not stored",
+    "klachtrecht_jeugd": "a copy of a complaints body's rules; the Jeugdwet's complaints paragraph not stored",
+    "mediation_scheiding": "an information site; no Juridisch Loket or government page on mediation stored",
+    "omgang_nakoming": "law firms only; no rechtspraak.nl page on enforcing contact stored",
+}
+#: the police: a body's own (dated) news item, so the fact is not in doubt
+BODY_OWN_NEWS = {"alarm_112", "politie_geen_spoed"}
+
+
+@pytest.fixture(scope="module")
+def secondary() -> list[SecondarySite]:
+    sites, problems = load_secondary_sites(DIRECTORY / SECONDARY_SOURCES_FILE, ROOT)
+    assert problems == []
+    return sites
+
+
+def test_every_fact_still_cited_from_a_secondary_site_is_a_known_gap_that_says_where_to_check(
+    directory: Directory, secondary: list[SecondarySite]
+) -> None:
+    """A new news item or law firm's page as a source fails here: find the primary page, or add it above."""
+    gaps = [gap for gap in provenance_gaps(directory.entries, secondary) if gap.kind == "secondary-source"]
+    assert {gap.entry_id for gap in gaps} == set(KNOWN_SECONDARY)
+    for entry_id in set(KNOWN_SECONDARY) - BODY_OWN_NEWS:
+        entry = directory[entry_id]
+        assert entry.confidence in ("unverified", "conflicting"), entry_id
+        assert entry.confidence_note is not None, entry_id
+
+
+def test_the_weak_sources_named_in_the_brief_are_gone_or_known(
+    directory: Directory, secondary: list[SecondarySite]
+) -> None:
+    """The weak pages found when this check was made: each site is listed, and only known gaps still cite one."""
+    named = ["hetwetshuys.nl", "versteegh-advocaten.nl", "douffetheuts.nl", "nrc.nl", "upday.com", "publicnow.com",
+             "zakboekenpolitie.com", "scheidingsinformatie.nl", "kwdeklimop.nl", "gpinfo.nl", "desarcast.nl",
+             "rechtspraakbestuursrecht.nl", "support.henselhosting.nl", "politie.nl/nieuws/"]
+    assert set(named) <= {site.site for site in secondary}
+    for entry_id, entry in directory.entries.items():
+        for url in [entry.source, *(d.source for d in entry.deadlines)]:
+            if any(site.covers(url) for site in secondary):
+                assert entry_id in KNOWN_SECONDARY, (entry_id, url)
+
+
+def test_a_listed_site_covers_its_hosts_and_only_its_part_of_a_site() -> None:
+    where = Where("secondary-sources.tsv", 1, 1)
+    news = SecondarySite("nrc.nl", "a news site", where)
+    assert news.covers("https://www.nrc.nl/nieuws/2017/04/12/x")
+    assert news.covers("https://nrc.nl/x")
+    assert news.covers("https://m.nrc.nl/x")
+    assert not news.covers("https://notnrc.nl/x")
+    assert not news.covers("https://nrc.nl.example.org/x")
+    police_news = SecondarySite("politie.nl/nieuws/", "a dated police news item", where)
+    assert police_news.covers("https://www.politie.nl/nieuws/2018/maart/18/x.html")
+    assert not police_news.covers("https://politie.nl/themas/slachtofferhulp")
 
 
 def test_every_uncertain_fact_tells_the_user_why_in_both_languages(
