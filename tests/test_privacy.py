@@ -557,4 +557,4 @@ def test_my_data_says_any_other_computed_value_in_words_in_both_languages():
     assert english.shown(term).startswith(
         'deadline of "Objecting (bezwaar) to a decision of the municipality": 6 weeks after ')
     assert english.shown(term).endswith("start date 12 October 2026, last day 23 November 2026; when I worked it "
-                                        "out, 1 day was left")
+                                        "out, the last day was the next day")
