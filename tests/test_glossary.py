@@ -7,8 +7,13 @@ import functools
 import pytest
 
 from bot.directory import load_directory
-from bot.glossary import GlossaryIndex, _plain
+from bot.engine import TurnContext
+from bot.flows.flowset import FlowSet
+from bot.flows.loader import load_flowset
+from bot.glossary import GlossaryIndex
+from tests.conftest import NOW, REPO, TODAY
 from tests.test_directory import DIRECTORY
+from tests.test_engine import Chat
 
 
 @functools.cache
@@ -46,16 +51,9 @@ def typed_words() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("entry", "word"), typed_words())
 def test_every_typed_word_answers_what_is_it_in_both_languages(entry: str, word: str) -> None:
+    """Also: a word belongs to one entry (else the other entry's card would come)."""
     for question in (f"wat is {word}?", f"Wat betekent {word}", f"what is {word}?", f"What does {word} mean?"):
         assert index().asked(question) == entry, question
-
-
-def test_a_typed_word_belongs_to_one_entry() -> None:
-    """Else "wat is X?" shows whichever file was read first: the moderator must choose."""
-    owners: dict[str, set[str]] = {}
-    for entry, word in typed_words():
-        owners.setdefault(_plain(word), set()).add(entry)
-    assert {word: found for word, found in owners.items() if len(found) > 1} == {}
 
 
 def test_the_glossary_explains_the_words_people_meet_in_short_plain_texts() -> None:
@@ -94,3 +92,34 @@ def test_a_question_about_a_word_no_entry_explains_is_told_apart(question: str) 
 ])
 def test_only_a_question_about_a_short_unknown_word_counts_as_one(text: str) -> None:
     assert not index().unknown(text)
+
+
+def test_the_checker_has_nothing_to_say_about_the_glossary_but_that_a_person_must_still_check_it() -> None:
+    """Every term has a deep source page (not a home page), is shown (its typed words), and is
+    only "not checked live": research in stored copies never counts as a check."""
+    flows = load_flowset(REPO / "flows", REPO / "locales")
+    said = [(p.kind, p.message) for p in flows.warnings if p.where.file.endswith("directory/glossary.yaml")]
+    assert said and {kind for kind, _ in said} == {"not-checked-live"}
+
+
+@functools.cache
+def shipped() -> FlowSet:
+    return load_flowset(REPO / "flows", REPO / "locales")
+
+
+QUESTION = {"nl": "Welke termijn wil je uitrekenen?", "en": "Which deadline do you want to work out?"}
+ASKED = {"nl": "Wat is {}?", "en": "What is {}?"}
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("entry", [i for i, e in load_directory(DIRECTORY).entries.items() if e.kind == "term"])
+def test_each_term_is_explained_in_the_chat_with_its_source_and_the_question_follows(entry: str, lang: str) -> None:
+    """Through the engine: the card (name, the explanation, "not checked by a person", the source),
+    then the question the person was at, in their language."""
+    fs = shipped()
+    chat = Chat(fs, TurnContext(today=TODAY, now=NOW, default_lang=lang))
+    assert QUESTION[lang] in "\n".join(chat.command("start", "termijn"))
+    found = load_directory(DIRECTORY).entries[entry]
+    card, *after = chat.say(ASKED[lang].format(found.typed[0]))
+    assert card == fs.cards[entry][lang] and QUESTION[lang] in "\n".join(after)
+    assert found.name[lang] in card and " ".join(found.purpose[lang].split()[:6]) in card and found.source in card
