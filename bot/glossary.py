@@ -7,6 +7,10 @@ this module only finds which entry a question asks about. It is strict on
 purpose: only a question about one known word counts ("wat is gezag?", "what
 does OTS mean", "OTS?"), so an answer that merely mentions a word ("ik heb
 gezag") is never taken for a question.
+
+A question about a word it does not know ("wat is een perspectiefbesluit?") is told
+so (`unknown`), with where to ask, rather than "kies een knop": only when it clearly
+asks what a short word means, never "wat is er gebeurd?" or "what is going on".
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ _QUESTION = re.compile(
     r")\s+(?P<term>.+?)(?:\s+(?:mean|betekenen|inhoudt|in))?\s*[?!.]*$"
 )
 _BARE = re.compile(r"^(?P<term>[a-z][a-z ]{1,40}?)\s*\?+$")
+#: what an unknown term may look like: a word or three, letters only
+_WORDS = re.compile(r"^[a-z][a-z']*(?: [a-z][a-z']*){0,2}$")
+#: words that make "wat is ...?" a question about the situation or the bot, not about a word
+_NOT_A_WORD = frozenset((
+    "er", "dat", "dit", "die", "deze", "het", "hier", "daar", "jouw", "je", "jij", "mijn", "m'n", "zijn",
+    "haar", "ons", "onze", "jullie", "hun", "uw", "u", "nu", "nou", "dan", "eigenlijk", "volgende", "beste",
+    "slimste", "handigste", "verschil", "probleem", "bedoeling", "plan", "reden", "naam", "uitkomst",
+    "antwoord", "vraag", "your", "my", "his", "her", "our", "their", "this", "that", "it", "there", "here",
+    "going", "happening", "next", "best", "difference", "wrong", "name", "answer", "question", "problem",
+    "point", "matter", "up",
+))
 
 
 def _plain(text: str) -> str:
@@ -60,3 +75,13 @@ class GlossaryIndex:
             return None
         term = found.group("term").strip(" ?!.'\"")
         return self._by_word.get(term)
+
+    def unknown(self, text: str) -> bool:
+        """Does the text ask what a word means that no entry explains? ("wat is een X?", not "X?")"""
+        plain = _plain(text)
+        found = _QUESTION.match(plain) if len(plain) <= 80 else None
+        if found is None:
+            return False
+        term = found.group("term").strip(" ?!.'\"")
+        return (term not in self._by_word and _WORDS.match(term) is not None
+                and _NOT_A_WORD.isdisjoint(term.split()))

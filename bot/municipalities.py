@@ -56,6 +56,8 @@ PLACE_INSIDE_MIN = 5
 # A button with more characters is cut on a phone (bot.phone, issue 19)
 LABEL_MAX = 30
 
+# CBS's mark on a name two municipalities share: "Bergen (L.)", "Bergen (NH.)"
+_CBS_MARK = re.compile(r"\s*\([^)]*\)$")
 _PREFIXES = re.compile(r"^(?:de |the )?(?:gemeente|gem|municipality(?: of)?)\s+", re.IGNORECASE)
 # Province names users type instead of a municipality. "Utrecht" and
 # "Groningen" are also municipalities; an exact municipality match wins.
@@ -110,6 +112,15 @@ class Municipality:
     province: str
     #: the municipality's own website, from the government register (gemeenten-websites.tsv)
     website: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The name a person reads: CBS's "Bergen (L.)" puzzled people, "Bergen (Limburg)" does not.
+
+        The mark is CBS's abbreviation of the province, so the full province says the same thing.
+        """
+        bare = _CBS_MARK.sub("", self.name)
+        return f"{bare} ({self.province})" if bare != self.name else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +189,8 @@ class MunicipalityIndex:
     splits: Mapping[str, Split]
     places: tuple[Place, ...] = ()
     _by_key: dict[str, Municipality] = field(init=False, repr=False)
+    #: "bergenlimburg" -> Bergen (L.): a name as the bot shows it, read back (a saved answer, a button)
+    _by_shown: dict[str, Municipality] = field(init=False, repr=False)
     _alias_by_key: dict[str, _Alias] = field(init=False, repr=False)
     _ambiguous: dict[str, tuple[Municipality, ...]] = field(init=False, repr=False)
     _provinces: dict[str, str] = field(init=False, repr=False)
@@ -192,6 +205,7 @@ class MunicipalityIndex:
             if key in self._by_key:
                 raise ValueError(f"two municipalities normalise to {key!r}")
             self._by_key[key] = item
+        self._by_shown = {normalise_name(m.shown): m for m in self.municipalities if m.shown != m.name}
         self._alias_by_key = {}
         for alias in self.aliases:
             key = normalise_name(alias.alias)
@@ -270,8 +284,9 @@ class MunicipalityIndex:
     # --------------------------------------------------------------- matching
 
     def get(self, name: str) -> Municipality | None:
-        """A municipality by its official name (any case or spelling of it)."""
-        return self._by_key.get(normalise_name(name))
+        """A municipality by its official name or the name the bot shows for it (any case or spelling)."""
+        key = normalise_name(name)
+        return self._by_key.get(key) or self._by_shown.get(key)
 
     def match(self, text: str) -> MunicipalityMatch:
         """Classify what the user typed; see MatchOutcome for the cases."""
@@ -443,7 +458,9 @@ class FlowsetMatch:
     user is asked, in each language. A place is reported as ``alias`` with a note
     that names its municipality, so the user sees the answer changed and why.
     ``labels`` are the buttons for ``candidates``, with their province
-    ("Hengelo (Overijssel)", "Bronckhorst (Gelderland)").
+    ("Hengelo (Overijssel)", "Bronckhorst (Gelderland)"). Names are as a person reads them
+    (``Municipality.shown``: "Bergen (Limburg)", not CBS's "Bergen (L.)"): they are saved and
+    shown in the flow's texts, and ``get`` and ``website`` read them back.
     """
 
     kind: str
@@ -464,15 +481,15 @@ class FlowsetMatcher:
 
     def match(self, text: str) -> FlowsetMatch:
         found = self.index.match(text)
-        names = tuple(c.name for c in found.candidates)
+        names = tuple(c.shown for c in found.candidates)
         if found.split is not None:
             parts = tuple(m for m in (self.index.get(n) for n in found.split.into) if m is not None)
-            return FlowsetMatch("ambiguous", None, text, None, found.split.into, found,
+            return FlowsetMatch("ambiguous", None, text, None, tuple(m.shown for m in parts), found,
                                 labels=tuple(self.label(m.name) for m in parts), split_note=found.split.note)
         if found.outcome is MatchOutcome.PLACE and found.municipality is not None:
-            return FlowsetMatch("alias", found.municipality.name, found.place or text, "sys.municipality_place",
+            return FlowsetMatch("alias", found.municipality.shown, found.place or text, "sys.municipality_place",
                                 (), found)
-        name = found.municipality.name if found.municipality else None
+        name = found.municipality.shown if found.municipality else None
         # "Weesp" is Amsterdam since 2022: say so, or the user wonders why we changed their answer
         note = "sys.municipality_merged" if found.alias_kind == "former-municipality" else None
         typed = found.alias or found.place or text
@@ -483,11 +500,13 @@ class FlowsetMatcher:
         """A button for a municipality the user may pick: with its province where that fits.
 
         Same-named places lie in different provinces (Hengelo, Wirdum), so the province is
-        what tells the buttons apart; a name that already carries one ("Bergen (NH.)"), or
-        would be cut on a phone with it (bot.phone), stays bare.
+        what tells the buttons apart; a name that already carries one ("Bergen (Noord-Holland)"),
+        or would be cut on a phone with it (bot.phone), stays bare.
         """
         found = self.index.get(name)
-        if found is None or "(" in found.name or found.name == found.province:  # not "Utrecht (Utrecht)"
+        if found is not None and found.shown != found.name:
+            return found.shown
+        if found is None or found.name == found.province:  # not "Utrecht (Utrecht)"
             return name
         labelled = f"{found.name} ({found.province})"
         return labelled if len(labelled) <= LABEL_MAX else name

@@ -183,11 +183,36 @@ class Exporter:
         return self._index
 
     def shown(self, value: Any) -> str:
+        """A stored value as the person can read it: a computed one (a deadline a flow worked out,
+        a list) in words, never as JSON, which a new user took for an error."""
         if isinstance(value, bool):
             return self.t("sys.yes" if value else "sys.no")
-        if isinstance(value, list | dict):
-            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, Mapping):
+            return self.record_in_words(value)
+        if isinstance(value, list | tuple):
+            return ", ".join(self.in_words(item) for item in value) or self.t("privacy.export.empty")
         return str(value)
+
+    def in_words(self, value: Any) -> str:
+        """A value inside a computed one: a date in words too (a top-level date keeps its stored
+        form, with the words under it, from `meaning`)."""
+        if isinstance(value, str) and ISO_DATE.fullmatch(value):
+            return format_date(value, self.lang, self.flows.locales.month_names(self.lang))
+        if value is None:
+            return self.t("privacy.export.empty")
+        return self.shown(value)
+
+    def record_in_words(self, record: Mapping[str, Any]) -> str:
+        """A computed record: a deadline as the rule, start and last day it was worked out from
+        (`deadline_term`), anything else as its fields, each named in words where the locales
+        name it (`privacy.export.fields.<name>`)."""
+        if (str(record.get("entry")), str(record.get("rule"))) in self.flows.deadlines and "last_day" in record:
+            return self.t("privacy.export.deadline_term", term=record)
+        return "; ".join(f"{self.field(str(name))}: {self.in_words(value)}" for name, value in record.items())
+
+    def field(self, name: str) -> str:
+        key = f"privacy.export.fields.{name}"
+        return self.t(key) if self.flows.locales.has(self.lang, key) else name
 
     def case(self, db: sqlite3.Connection, case: cases.Case, desk_name: str) -> list[str]:
         status = self.t(f"privacy.export.status.{case.status}") if case.status in STATUSES else case.status

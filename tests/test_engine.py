@@ -215,12 +215,15 @@ def test_an_ambiguous_municipality_offers_the_candidates_and_a_button_picks_one(
     chat.say("Anna")
     chat.say("30")
     assert chat.say("Bergen") == ["Welke gemeente bedoel je?"]
-    assert chat.buttons == ["Bergen (L.)", "Bergen (NH.)", "Geen van deze"]
+    # CBS's "Bergen (L.)" / "Bergen (NH.)" puzzled people: the province in full
+    assert chat.buttons == ["Bergen (Limburg)", "Bergen (Noord-Holland)", "Geen van deze"]
     assert chat.press(chat.question.choices[1].id) == [WHEN]
-    assert chat.state.vars["town"] == "Bergen (NH.)"
+    assert chat.state.vars["town"] == "Bergen (Noord-Holland)"
 
 
-@pytest.mark.parametrize(("typed", "town"), [("1", "Bergen (L.)"), ("2", "Bergen (NH.)"), ("Bergen (NH.)", "Bergen (NH.)")])
+@pytest.mark.parametrize(("typed", "town"), [
+    ("1", "Bergen (Limburg)"), ("2", "Bergen (Noord-Holland)"), ("Bergen (Noord-Holland)", "Bergen (Noord-Holland)"),
+    ("Bergen (NH.)", "Bergen (Noord-Holland)")])
 def test_an_ambiguous_municipality_can_be_picked_by_typing_the_number_or_the_name(chat, typed, town):
     # the console and Matrix show the candidates numbered; typing the number must work there
     at_menu(chat)

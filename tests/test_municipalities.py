@@ -204,7 +204,7 @@ def test_the_engine_adapter_gives_names_and_never_guesses_a_split() -> None:
     assert (den_haag.kind, den_haag.name, den_haag.typed) == ("alias", "'s-Gravenhage", "Den Haag")
     weesp = matcher.match("weesp")
     assert (weesp.name, weesp.typed, weesp.note_key) == ("Amsterdam", "Weesp", "sys.municipality_merged")
-    assert matcher.match("bergen").candidates == ("Bergen (L.)", "Bergen (NH.)")
+    assert matcher.match("bergen").candidates == ("Bergen (Limburg)", "Bergen (Noord-Holland)")
     assert matcher.match("amsterdm").candidates[0] == "Amsterdam"
     haaren = matcher.match("Haaren")
     assert haaren.kind == "ambiguous"
@@ -286,7 +286,7 @@ def test_the_engine_adapter_labels_buttons_with_the_province_and_knows_the_websi
     found = matcher.match("Wirdum")
     assert found.kind == "ambiguous" and found.typed == "Wirdum"
     assert found.labels == ("Eemsdelta (Groningen)", "Leeuwarden (Fryslân)")
-    assert matcher.label("Bergen (NH.)") == "Bergen (NH.)"  # has its own province mark
+    assert matcher.label("Bergen (NH.)") == "Bergen (Noord-Holland)"  # CBS's mark, said in full
     assert matcher.label("Nuenen, Gerwen en Nederwetten") == "Nuenen, Gerwen en Nederwetten"  # would not fit
     haaren = matcher.match("Haaren")
     assert haaren.split_note is not None and "Esch" in haaren.split_note["nl"]
@@ -297,3 +297,25 @@ def test_the_engine_adapter_labels_buttons_with_the_province_and_knows_the_websi
     assert matcher.website("Nergenshuizen") is None
     websites = _rows("gemeenten-websites.tsv")
     assert len(websites) == 342 and all(r["website"].startswith("https://") for r in websites)
+
+
+@pytest.mark.parametrize("typed", ["the Hague", "The Hague", "den haag", "Den Haag", "s gravenhage", "'s-Gravenhage",
+                                   "sgravenhage", "gemeente den haag"])
+def test_the_hague_by_every_name_people_type_is_s_gravenhage(typed: str) -> None:
+    found = load_for_flowset().match(typed)
+    assert (found.kind in ("exact", "alias"), found.name) == (True, "'s-Gravenhage")
+
+
+def test_bergen_is_shown_with_its_province_in_full_and_read_back_from_that_name() -> None:
+    """CBS's "Bergen (L.)" / "Bergen (NH.)" puzzled people: what is saved and shown says the province."""
+    matcher = load_for_flowset()
+    bergen = matcher.match("bergen")
+    assert bergen.kind == "ambiguous"
+    assert bergen.candidates == bergen.labels == ("Bergen (Limburg)", "Bergen (Noord-Holland)")
+    assert matcher.match("Bergen NH").name == "Bergen (Noord-Holland)"
+    assert matcher.match("Egmond aan Zee").name == "Bergen (Noord-Holland)"  # a village in it
+    for shown, cbs in (("Bergen (Limburg)", "Bergen (L.)"), ("Bergen (Noord-Holland)", "Bergen (NH.)")):
+        assert matcher.match(shown).name == shown  # a saved answer typed again
+        assert matcher.index.get(shown) == matcher.index.get(cbs)
+        assert matcher.website(shown) == matcher.website(cbs) is not None
+    assert matcher.index.get("Utrecht").shown == "Utrecht"  # a name without CBS's mark stays

@@ -25,6 +25,7 @@ from bot import privacy
 from bot.app import SCHEMA
 from bot.crypto import FernetCodec, MissingKey, UnkeyedCodec, WrongKey, rotate_store
 from bot.events import Choice, Command, ConversationKey, Document, Edit, Incoming, Send, Text
+from bot.flows.loader import load_flowset
 from bot.store import Store
 from tests.desk_harness import World
 
@@ -531,5 +532,29 @@ async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp
         assert "    kind: bezwaar\n      (Bezwaar bij de gemeente)\n" in text
         assert "    start_date: 2026-10-12\n      (Op welke datum is de uitspraak of het besluit gedaan?" in text
         assert "    last_day: 2026-11-23\n      (23 november 2026)\n" in text
+        # the deadline the flow worked out: in words, not as the JSON a new user took for an error
+        assert ('    term: termijn van "Bezwaar maken tegen een besluit van de gemeente": 6 weken na de dag dat '
+                "het besluit is bekendgemaakt") in text
+        assert "begindatum 12 oktober 2026, laatste dag 23 november 2026; toen ik het uitrekende, was de laatste " \
+               "dag al voorbij\n" in text
+        assert "{" not in text and '"entry"' not in text
     finally:
         await world.close()
+
+
+def test_my_data_says_any_other_computed_value_in_words_in_both_languages():
+    """A list or record a flow computed, beside what it stored as typed: its parts in words."""
+    flows = load_flowset(REPO / "flows", REPO / "locales")
+    dutch = privacy.Exporter(flows, UnkeyedCodec(), "nl", 30)
+    english = privacy.Exporter(flows, UnkeyedCodec(), "en", 30)
+    record = {"start": "2026-10-12", "answered": True, "rooms": ["a", "b"], "note": None}
+    assert dutch.shown(record) == "begindatum: 12 oktober 2026; answered: Ja; rooms: a, b; note: (leeg)"
+    assert english.shown(record) == "start date: 12 October 2026; answered: Yes; rooms: a, b; note: (empty)"
+    assert dutch.shown(["2026-12-01", 3]) == "1 december 2026, 3"
+    assert dutch.shown([]) == "(leeg)"
+    term = {"entry": "gemeente_bezwaar", "rule": "indienen", "start": "2026-10-12", "last_day": "2026-11-23",
+            "days_left": 1}
+    assert english.shown(term).startswith(
+        'deadline of "Objecting (bezwaar) to a decision of the municipality": 6 weeks after ')
+    assert english.shown(term).endswith("start date 12 October 2026, last day 23 November 2026; when I worked it "
+                                        "out, the last day was the next day")

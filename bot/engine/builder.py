@@ -181,7 +181,7 @@ class TurnBuilder(TypedWords):
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
         if option_id is not None:
             self.choose(step, option_id)
-        elif not self.offer_routes(raw):
+        elif not self.offer_routes(raw) and not self.unknown_word(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")
             if self.state.fails < WAY_OUT_AFTER:

@@ -4,6 +4,9 @@ Why here, as a layer of its own: both read free text before it is taken as an an
 both must leave the person exactly where they were when they are not what was meant.
 - A question about a word (bot/glossary.py, strict: only "wat is X?" about a known word)
   gets the word's directory card, with its source, and the question the person was at.
+  At a question with buttons, "wat is X?" about a word no entry explains is told so, with
+  where to ask (`glossary.unknown`), instead of "kies een knop"; at a question that takes
+  text it stays the answer.
 - Text typed at a menu (`menu: true` flows) that names no option is matched to the routes
   it may mean (bot/intents.py, words moderators keep in locales/*/intents.yaml). The best
   one or two are offered as buttons, labelled as the menu labels them, plus "the menu";
@@ -23,6 +26,8 @@ from bot.flows.steps import ChooseStep, Option
 ROUTE_CHOICE = "go:"
 #: The id of the button that shows the menu again instead (a route with no step)
 MENU_CHOICE = ROUTE_CHOICE
+#: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
+UNKNOWN_WORD = "glossary.unknown"
 
 
 class TypedWords(Interrupts):
@@ -34,6 +39,14 @@ class TypedWords(Interrupts):
             return False
         self.out.append(Send(card))
         self.reshow_or_begin()
+        return True
+
+    def unknown_word(self, raw: str) -> bool:
+        """'Wat is een X?' about a word no entry explains: say so and where to ask, then the question."""
+        if not self.fs.glossary.unknown(raw) or not self.fs.locales.has(self.lang, UNKNOWN_WORD):
+            return False
+        self.out.append(Send(self.text(UNKNOWN_WORD)))
+        self.reshow()
         return True
 
     def route_of(self, route: str) -> tuple[ChooseStep, Option, Option | None] | None:
