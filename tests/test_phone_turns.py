@@ -37,8 +37,6 @@ NOT_YET: dict[str, tuple[int, str]] = {
     "complaint_gemeente_nl": (4, "the municipality answered: its own ombudsman, the Nationale and the Kinderombudsman"),
     "complaint_unknown_nl": (4, "the organisation not known: three ombudsmen's cards may fit, none left out"),
     "complaint_file_gemeente_en": (4, "which law applies is not clear: both laws' cards, then the question"),
-    "divorce_*": (7, "after a separation: the situation's steps and cards (not split yet)"),
-    "roles_*": (7, "young people, relatives, foster parents: their own doors in one go (not split yet)"),
     "menu_help_lines_*": (7, "the help lines for danger: five numbers at once, by design (112, 113, Veilig Thuis ...)"),
 }
 
