@@ -10,8 +10,10 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
+
+from dateutil.easter import easter as dateutil_easter
 
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
@@ -351,3 +353,56 @@ def format_day(value: date | str, lang: str, weekdays: Sequence[str], months: Se
     names = months or MONTH_NAMES.get(lang, MONTH_NAMES["nl"])
     day = f"{value.day} {names[value.month - 1]}"
     return f"{weekdays[value.weekday()]} {day}" if len(weekdays) == 7 else day
+
+
+# ------------------------------------------------------------- public holidays (Algemene termijnenwet)
+
+#: The names (text keys `deadline.holiday.<name>`) of the days art. 3 Algemene termijnenwet counts as
+#: "algemeen erkende feestdagen": lid 1 lists them, lid 2 adds Goede Vrijdag. Every year, 5 May included
+#: (unlike many collective agreements, which give it off once in five years).
+ATW_HOLIDAYS = ("new_year", "good_friday", "easter_monday", "kings_day", "liberation_day", "ascension_day",
+                "whit_monday", "christmas_day", "boxing_day")
+
+
+def easter_sunday(year: int) -> date:
+    """Western Easter Sunday of `year`: the day Goede Vrijdag, Tweede Paasdag, Hemelvaart and Tweede
+    Pinksterdag are counted from. dateutil's computus, a well-kept one, rather than one of our own."""
+    found = dateutil_easter(year)
+    return date(found.year, found.month, found.day)
+
+
+def atw_holidays(year: int) -> dict[date, str]:
+    """The statutory holidays of art. 3 lid 1 and 2 Algemene termijnenwet in `year`, with their names.
+
+    Why not the `holidays` library's Dutch calendar (the desk's): it follows the days people get off,
+    which is not the Atw's list (Goede Vrijdag and 5 May every year count here). The days the Crown
+    adds by decree (art. 3 lid 3) are facts with a source: they live in flows/directory/ and are passed
+    to `atw_last_day`. Koningsdag is 27 April ("de dag waarop de verjaardag van de Koning wordt
+    gevierd", from 2014); when that is a Sunday it is kept on Saturday the 26th, a weekend day
+    either way, so the shift changes no period here.
+    """
+    easter = easter_sunday(year)
+    kings_day = date(year, 4, 27) if year >= 2014 else date(year, 4, 30)
+    return {
+        date(year, 1, 1): "new_year",
+        easter - timedelta(days=2): "good_friday",
+        easter + timedelta(days=1): "easter_monday",
+        kings_day: "kings_day",
+        date(year, 5, 5): "liberation_day",
+        easter + timedelta(days=39): "ascension_day",
+        easter + timedelta(days=50): "whit_monday",
+        date(year, 12, 25): "christmas_day",
+        date(year, 12, 26): "boxing_day",
+    }
+
+
+def atw_day_off(day: date, equated: Collection[date] = ()) -> str | None:
+    """Why `day` is no working day for the Atw: a holiday's name (`ATW_HOLIDAYS`), "equated" for a
+    day the Crown equated with one (art. 3 lid 3), "weekend"; None for a working day. A holiday on a
+    Saturday is named: the person sees the weekday beside it anyway."""
+    if day in equated:
+        return "equated"
+    holiday = atw_holidays(day.year).get(day)
+    if holiday is not None:
+        return holiday
+    return "weekend" if day.weekday() >= 5 else None

@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -36,11 +36,13 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.dates import add_period, format_date
+from bot.dates import add_period, atw_day_off, format_date
 from bot.errors import ContentError
 from bot.flows.source import SYNTAX_FIX, PathKey, Positions, Where, YamlSyntaxError, load_yaml, shown_path
 
 __all__ = [
+    "ATW_EQUATED_ENTRY",
+    "ATW_EQUATED_FACT",
     "CARD_TEXT_KEYS",
     "CARD_TEXT_PREFIX",
     "FALLBACK",
@@ -57,15 +59,18 @@ __all__ = [
     "Entry",
     "Kind",
     "Lang",
+    "LegalLastDay",
     "Localized",
     "Period",
     "ProvenanceGap",
     "SecondarySite",
     "StaleEntry",
+    "atw_excluded",
     "directory_json_schema",
     "entry_problems",
     "is_home_page",
     "last_day",
+    "legal_last_day",
     "load_directory",
     "load_secondary_sites",
     "provenance_gaps",
@@ -133,7 +138,7 @@ HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 Phone = Annotated[str, AfterValidator(_phone)]
 Email = Annotated[str, AfterValidator(_email)]
 Text = Annotated[str, AfterValidator(_non_blank)]
-FactValue = Annotated[int | str | date, BeforeValidator(_written_date)]
+FactValue = Annotated[int | str | date | list[date], BeforeValidator(_written_date)]
 
 
 # ----------------------------------------------------------------------- models
@@ -190,6 +195,10 @@ class Deadline(_Strict):
     note: Localized | None = None
     confidence: Confidence = "verified"
     confidence_note: Localized | None = None
+    #: the period is set in a Dutch law (`source` is that law), so the Algemene termijnenwet
+    #: applies: a last day on a weekend or holiday moves to the next working day (`legal_last_day`).
+    #: False for a body's own rules (a complaint regulation): those decide themselves.
+    atw: bool = False
 
 
 class Entry(_Strict):
@@ -300,6 +309,13 @@ def _deadline_problems(entry: Entry) -> Iterator[EntryProblem]:
                 ("deadlines", i, "period"),
                 f"deadline {item.id!r}: give exactly one of days/weeks/months/years",
                 "write e.g. period: {weeks: 6}",
+            )
+        elif item.atw and atw_excluded(item.period):
+            yield (
+                ("deadlines", i, "atw"),
+                f"deadline {item.id!r}: the Algemene termijnenwet does not apply to a period of more than "
+                "90 days, 12 weeks or 3 months, or of a year or more (art. 4 onderdeel a Atw)",
+                "remove atw: true; the period's last day stays the calendar day",
             )
     seen: set[str] = set()
     for i, item in enumerate(entry.deadlines):
@@ -656,7 +672,7 @@ def provenance_gaps(entries: Mapping[str, Entry], secondary: Sequence[SecondaryS
 
 
 def last_day(start: date, period: Period) -> date:
-    """The last day of a period that starts running the day after ``start``.
+    """The last day of a period that starts running the day after ``start``, on the calendar.
 
     Dutch legal periods (e.g. art. 6:8 Awb: bezwaar runs from the day after
     the decision was sent) end on the same calendar day N weeks/months later,
@@ -664,14 +680,71 @@ def last_day(start: date, period: Period) -> date:
     a shorter month: 31 January + 1 month = 28 (or 29) February. The
     arithmetic itself is ``bot.dates.add_period``, the one place for it.
 
-    Whether a weekend or holiday moves the last day is deliberately not
-    decided here: the directory has no sourced rule for it, and flows tell the
-    user that the body's own rules decide.
+    Whether a weekend or holiday moves it is `legal_last_day`'s question.
     """
     units = period.units()
     if len(units) != 1:
         raise ValueError("a period needs exactly one of days, weeks, months, years")
     return add_period(start, **dict(units))
+
+
+#: Where the directory keeps the days the Crown equated with a holiday (art. 3 lid 3 Atw): a list
+#: of dates, `value: {dagen: [...]}`, in this entry. Decrees, each for about three years: a fact a
+#: moderator updates, with its source, like any other.
+ATW_EQUATED_ENTRY = "atw_gelijkgestelde_dagen"
+ATW_EQUATED_FACT = "dagen"
+
+#: art. 4 onderdeel a Atw: the law does not apply to periods "omschreven in uren, in meer dan 90
+#: dagen, in meer dan twaalf weken, in meer dan drie maanden, of in een of meer jaren".
+ATW_LONGEST = {"days": 90, "weeks": 12, "months": 3, "years": 0}
+
+
+def atw_excluded(period: Period) -> bool:
+    """Whether art. 4 onderdeel a keeps the Algemene termijnenwet off a period of this length."""
+    return any(n > ATW_LONGEST[unit] for unit, n in period.units())
+
+
+@dataclass(frozen=True, slots=True)
+class LegalLastDay:
+    """A period's last day, and where the Algemene termijnenwet moved it.
+
+    `calendar` is the day the period's arithmetic gives; `day` the last day that counts (the same,
+    unless the Atw moved it); `because` why it moved: the name of the calendar day's holiday,
+    "equated", "weekend", or "working_days" (art. 2: fewer than two working days in the period).
+    """
+
+    calendar: date
+    day: date
+    because: str | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.day != self.calendar
+
+
+def legal_last_day(start: date, calendar_day: date, atw: bool, equated: Collection[date] = ()) -> LegalLastDay:
+    """The last day that counts, for a period from the day after `start` to `calendar_day`.
+
+    Without the Atw (`atw` False: a body's own rules, or a period art. 4 excludes) it is the calendar
+    day. With it: art. 1 lid 1 moves a last day on a Saturday, Sunday or holiday (art. 3, and the days
+    in `equated` the Crown added) to the next day that is none of these; art. 2 stretches a period of
+    at least three days until it holds at least two such working days. Art. 1 lid 2 (periods counted
+    backwards from an event) does not arise: the directory holds no such period.
+    """
+    if not atw:
+        return LegalLastDay(calendar_day, calendar_day)
+    day, because = calendar_day, atw_day_off(calendar_day, equated)
+    while atw_day_off(day, equated) is not None:
+        day += timedelta(days=1)
+    if (calendar_day - start).days >= 3:
+        working = sum(1 for n in range(1, (day - start).days + 1)
+                      if atw_day_off(start + timedelta(days=n), equated) is None)
+        while working < 2:
+            day += timedelta(days=1)
+            if atw_day_off(day, equated) is None:
+                working += 1
+                because = because or "working_days"
+    return LegalLastDay(calendar_day, day, because if day != calendar_day else None)
 
 
 # ------------------------------------------------------------------------ cards

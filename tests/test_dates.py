@@ -9,7 +9,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import add_period, format_date, named_weekday, names_week, parse_date, read_dates, read_month
+from bot.dates import (
+    ATW_HOLIDAYS,
+    add_period,
+    atw_day_off,
+    atw_holidays,
+    easter_sunday,
+    format_date,
+    named_weekday,
+    names_week,
+    parse_date,
+    read_dates,
+    read_month,
+)
 
 TODAY = date(2026, 11, 29)  # a Sunday
 
@@ -332,3 +344,51 @@ def test_the_weekday_typed_in_front_of_a_date():
     assert named_weekday("Wednesday, 3 November") == 2
     assert named_weekday("3 november") is None
     assert named_weekday("vorige week woensdag") is None
+
+
+# ------------------------------------------------------------- holidays of the Algemene termijnenwet
+
+
+@pytest.mark.parametrize(("year", "sunday"), [
+    (2000, date(2000, 4, 23)), (2019, date(2019, 4, 21)), (2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),
+    (2026, date(2026, 4, 5)), (2027, date(2027, 3, 28)), (2028, date(2028, 4, 16)), (2038, date(2038, 4, 25)),
+])
+def test_easter_sunday_in_years_whose_easter_is_known(year: int, sunday: date) -> None:
+    assert easter_sunday(year) == sunday
+    assert sunday.weekday() == 6
+
+
+@pytest.mark.parametrize(("year", "days"), [
+    (2025, {date(2025, 1, 1): "new_year", date(2025, 4, 18): "good_friday", date(2025, 4, 21): "easter_monday",
+            date(2025, 4, 27): "kings_day", date(2025, 5, 5): "liberation_day", date(2025, 5, 29): "ascension_day",
+            date(2025, 6, 9): "whit_monday", date(2025, 12, 25): "christmas_day", date(2025, 12, 26): "boxing_day"}),
+    (2026, {date(2026, 1, 1): "new_year", date(2026, 4, 3): "good_friday", date(2026, 4, 6): "easter_monday",
+            date(2026, 4, 27): "kings_day", date(2026, 5, 5): "liberation_day", date(2026, 5, 14): "ascension_day",
+            date(2026, 5, 25): "whit_monday", date(2026, 12, 25): "christmas_day", date(2026, 12, 26): "boxing_day"}),
+    (2027, {date(2027, 1, 1): "new_year", date(2027, 3, 26): "good_friday", date(2027, 3, 29): "easter_monday",
+            date(2027, 4, 27): "kings_day", date(2027, 5, 5): "liberation_day", date(2027, 5, 6): "ascension_day",
+            date(2027, 5, 17): "whit_monday", date(2027, 12, 25): "christmas_day", date(2027, 12, 26): "boxing_day"}),
+])
+def test_the_holidays_of_art_3_atw_in_a_year(year: int, days: dict[date, str]) -> None:
+    """Art. 3 lid 1 and 2 Atw: 5 May and Goede Vrijdag every year, Easter and Whit Sunday only as Sundays."""
+    assert atw_holidays(year) == days
+    assert set(atw_holidays(year).values()) == set(ATW_HOLIDAYS)
+
+
+@given(st.integers(min_value=2014, max_value=2200))
+def test_the_easter_days_keep_their_distance_and_weekday_in_any_year(year: int) -> None:
+    by_name = {name: day for day, name in atw_holidays(year).items()}
+    easter = easter_sunday(year)
+    assert date(year, 3, 22) <= easter <= date(year, 4, 25)
+    assert by_name["good_friday"].weekday() == 4 and by_name["easter_monday"].weekday() == 0
+    assert by_name["ascension_day"].weekday() == 3 and by_name["whit_monday"].weekday() == 0
+    assert by_name["ascension_day"] - by_name["easter_monday"] == timedelta(days=38)
+
+
+def test_why_a_day_is_no_working_day() -> None:
+    assert atw_day_off(date(2026, 12, 5)) == "weekend"  # a Saturday
+    assert atw_day_off(date(2026, 12, 6)) == "weekend"
+    assert atw_day_off(date(2026, 12, 7)) is None
+    assert atw_day_off(date(2026, 12, 26)) == "boxing_day", "a holiday on a Saturday is named"
+    assert atw_day_off(date(2026, 5, 15)) is None, "a day the Crown equated counts only when given"
+    assert atw_day_off(date(2026, 5, 15), equated={date(2026, 5, 15)}) == "equated"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dates import format_date
+from bot.dates import atw_day_off, atw_holidays, format_date
 from bot.directory import (
     CARD_TEXT_KEYS,
     CARD_TEXT_PREFIX,
@@ -19,9 +19,11 @@ from bot.directory import (
     Entry,
     Period,
     SecondarySite,
+    atw_excluded,
     directory_json_schema,
     entry_problems,
     last_day,
+    legal_last_day,
     load_directory,
     load_secondary_sites,
     provenance_gaps,
@@ -315,6 +317,125 @@ def test_last_day_needs_exactly_one_unit() -> None:
         last_day(date(2026, 1, 1), Period(weeks=1, days=2))
     with pytest.raises(ValueError, match="exactly one"):
         last_day(date(2026, 1, 1), Period())
+
+
+# ------------------------------------------------- the Algemene termijnenwet (weekends and holidays)
+
+#: 2026-05-15, the Friday after Hemelvaartsdag: a day the Crown equated with a holiday (art. 3 lid 3)
+EQUATED = frozenset({date(2026, 5, 15)})
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "last", "because"),
+    [
+        # 6 weeks for a bezwaar from Saturday 24 October 2026: Saturday 5 December -> Monday 7 December
+        (date(2026, 10, 24), Period(weeks=6), date(2026, 12, 7), "weekend"),
+        # ... from Sunday 1 November: Sunday 13 December -> Monday 14 December
+        (date(2026, 11, 1), Period(weeks=6), date(2026, 12, 14), "weekend"),
+        # 3 months for an appeal from 1 October 2026: Nieuwjaarsdag, a Friday -> Monday 4 January 2027
+        (date(2026, 10, 1), Period(months=3), date(2027, 1, 4), "new_year"),
+        # Goede Vrijdag 3 April 2026, then the weekend and Tweede Paasdag -> Tuesday 7 April
+        (date(2026, 3, 20), Period(weeks=2), date(2026, 4, 7), "good_friday"),
+        # Tweede Paasdag 6 April 2026 -> Tuesday 7 April
+        (date(2026, 3, 23), Period(weeks=2), date(2026, 4, 7), "easter_monday"),
+        # Koningsdag, Monday 27 April 2026 -> Tuesday 28 April
+        (date(2026, 4, 13), Period(weeks=2), date(2026, 4, 28), "kings_day"),
+        # 5 May, a Tuesday in 2026 (a holiday for the Atw every year) -> Wednesday 6 May
+        (date(2026, 4, 21), Period(weeks=2), date(2026, 5, 6), "liberation_day"),
+        # Hemelvaartsdag 14 May 2026, and the equated Friday after it -> Monday 18 May
+        (date(2026, 4, 30), Period(weeks=2), date(2026, 5, 18), "ascension_day"),
+        (date(2026, 5, 1), Period(weeks=2), date(2026, 5, 18), "equated"),
+        # Tweede Pinksterdag 25 May 2026 -> Tuesday 26 May
+        (date(2026, 5, 11), Period(weeks=2), date(2026, 5, 26), "whit_monday"),
+        # Eerste Kerstdag, a Friday in 2026: Christmas, the weekend -> Monday 28 December
+        (date(2026, 12, 11), Period(weeks=2), date(2026, 12, 28), "christmas_day"),
+        (date(2026, 11, 25), Period(months=1), date(2026, 12, 28), "christmas_day"),
+        # a working day stays
+        (date(2026, 10, 1), Period(weeks=6), date(2026, 11, 12), None),
+    ],
+)
+def test_the_atw_moves_a_last_day_off_a_weekend_or_holiday(start: date, period: Period, last: date,
+                                                           because: str | None) -> None:
+    found = legal_last_day(start, last_day(start, period), atw=True, equated=EQUATED)
+    assert (found.day, found.because) == (last, because)
+    assert found.calendar == last_day(start, period)
+    assert found.moved == (because is not None)
+    assert atw_day_off(found.day, EQUATED) is None
+
+
+def test_without_the_atw_the_last_day_is_the_calendar_day() -> None:
+    saturday = last_day(date(2026, 10, 24), Period(weeks=6))
+    assert saturday.weekday() == 5
+    found = legal_last_day(date(2026, 10, 24), saturday, atw=False, equated=EQUATED)
+    assert (found.day, found.moved, found.because) == (saturday, False, None)
+
+
+def test_a_short_period_gets_two_working_days() -> None:
+    """Art. 2 Atw: a period of at least three days holds at least two working days."""
+    # 3 days from Thursday 24 December 2026: Christmas, Saturday, Sunday; art. 1 gives Monday 28,
+    # art. 2 one more working day: Tuesday 29 December
+    found = legal_last_day(date(2026, 12, 24), date(2026, 12, 27), atw=True)
+    assert (found.day, found.because) == (date(2026, 12, 29), "weekend")
+    # 3 days from Friday 1 May 2026: Saturday, Sunday, Monday 4 May; art. 2 moves on past 5 May
+    found = legal_last_day(date(2026, 5, 1), date(2026, 5, 4), atw=True)
+    assert (found.day, found.because) == (date(2026, 5, 6), "working_days")
+    # two days are no period of three: art. 2 does not apply, art. 1 does
+    found = legal_last_day(date(2026, 12, 3), date(2026, 12, 5), atw=True)
+    assert found.day == date(2026, 12, 7)
+
+
+@pytest.mark.parametrize(
+    ("period", "excluded"),
+    [
+        (Period(days=90), False), (Period(days=91), True), (Period(weeks=12), False), (Period(weeks=13), True),
+        (Period(months=3), False), (Period(months=4), True), (Period(years=1), True), (Period(weeks=2), False),
+    ],
+)
+def test_art_4_atw_excludes_long_periods(period: Period, excluded: bool) -> None:
+    """Not for periods "in meer dan 90 dagen, in meer dan twaalf weken, in meer dan drie maanden, of in
+    een of meer jaren" (art. 4 onderdeel a Atw)."""
+    assert atw_excluded(period) == excluded
+
+
+def test_only_the_periods_set_in_a_law_move(directory: Directory) -> None:
+    """Bezwaar (Awb), the municipality's decision (Awb), hoger beroep (Rv) and the judge on a written
+    instruction (BW) are periods in a law; a body's own complaint rules and periods of a year are not."""
+    moving = {(entry_id, item.id) for entry_id, entry in directory.entries.items() for item in entry.deadlines
+              if item.atw}
+    assert moving == {("gemeente_bezwaar", "indienen"), ("gemeente_bezwaar", "beslistermijn"),
+                      ("hoger_beroep_gerechtshof", "indienen"), ("kinderrechter_aanwijzing", "indienen")}
+    for entry_id, deadline_id in moving:
+        assert not atw_excluded(directory[entry_id].deadline(deadline_id).period), entry_id
+    rule = directory["algemene_termijnenwet"]
+    assert rule.source.startswith("https://wetten.overheid.nl/jci1.3:c:BWBR0002448")
+    assert rule.checked is None and rule.confidence == "unverified", "read in a copy, not on the live page"
+
+
+def test_the_equated_days_are_bridge_days_next_to_a_holiday(directory: Directory) -> None:
+    """The days the Crown equated (art. 3 lid 3 Atw) are taken from secondary pages: each must at least be
+    a weekday between a holiday and a weekend, as such decrees choose them."""
+    entry = directory["atw_gelijkgestelde_dagen"]
+    assert entry.confidence == "unverified" and entry.checked is None
+    days = (entry.value or {})["dagen"]
+    assert isinstance(days, list) and date(2026, 5, 15) in days
+    for day in days:
+        before, after = day - timedelta(days=1), day + timedelta(days=1)
+        holidays = atw_holidays(before.year) | atw_holidays(after.year)
+        assert day.weekday() < 5 and day not in atw_holidays(day.year), day
+        assert (before in holidays and after.weekday() == 5) or (after in holidays and before.weekday() == 6), day
+
+
+def test_atw_on_a_period_art_4_excludes_is_reported(tmp_path: Path) -> None:
+    text = GOOD_ENTRY + (
+        "    deadlines:\n"
+        "      - id: indienen\n"
+        "        period: {years: 1}\n"
+        "        counted_from: {nl: x, en: x}\n"
+        "        source: https://example.org/wet\n"
+        "        atw: true\n"
+    )
+    (problem,) = _problems(tmp_path, {"a.yaml": text})
+    assert ":15:14:" in problem and "art. 4 onderdeel a Atw" in problem and "remove atw: true" in problem
 
 
 # ------------------------------------------------------------------ staleness

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Template
 
 from bot.dates import add_period
+from bot.directory import LegalLastDay, legal_last_day
 from bot.expressions import BASE_FUNCTIONS, Expression, ExpressionError, evaluate, parse
 from bot.flows.model import Flow, Step
 from bot.flows.source import Positions
@@ -33,6 +34,8 @@ class DeadlineRule:
     weeks: int = 0
     months: int = 0
     years: int = 0
+    #: set in a Dutch law: the Algemene termijnenwet moves a last day off a weekend or holiday
+    atw: bool = False
 
 
 @dataclass(slots=True)
@@ -57,6 +60,8 @@ class FlowSet:
     deeplinks: dict[str, str] = field(default_factory=dict)
     #: problems that do not stop loading (e.g. directory entries not checked for long)
     warnings: list[Any] = field(default_factory=list)
+    #: days the Crown equated with a holiday for the Algemene termijnenwet (from the directory)
+    atw_equated: frozenset[date] = frozenset()
     _exprs: dict[str, Expression] = field(default_factory=dict)
     #: inline templates (a step's `preview` url, a report field's value), compiled once
     _inline: dict[str, Template] = field(default_factory=dict)
@@ -136,23 +141,35 @@ class FlowSet:
         return (website(str(name)) or "") if website is not None else ""
 
     def _deadline(self, entry: str, rule: str, start: Any) -> str:
+        """The last day that counts (`deadline(...)` in a flow): moved by the Atw where it applies."""
+        return self._last_day(entry, rule, start).day.isoformat()
+
+    def _last_day(self, entry: str, rule: str, start: Any) -> LegalLastDay:
         found = self.deadlines.get((entry, rule))
         if found is None:
             raise ExpressionError(f"unknown deadline {entry}.{rule}")
         start_date = start if isinstance(start, date) else date.fromisoformat(str(start))
-        return add_period(start_date, found.days, found.weeks, found.months, found.years).isoformat()
+        calendar_day = add_period(start_date, found.days, found.weeks, found.months, found.years)
+        return legal_last_day(start_date, calendar_day, found.atw, self.atw_equated)
 
     def _deadline_term(self, entry: str, rule: str, start: Any, today: Any) -> dict[str, Any]:
         """The last day with what a person needs to check it: the rule (by entry and id), the
-        start date and the days left from the product's today (which the engine passes in)."""
-        last = self._deadline(entry, rule, start)
+        start date and the days left from the product's today (which the engine passes in).
+
+        `last_day` is the day that counts; when the Algemene termijnenwet moved it off a weekend or
+        holiday, `moved_from` is the calendar day and `moved_because` why (`LegalLastDay`), so the
+        text can show both. Weekdays (Monday 0) come along for texts that name them.
+        """
+        found = self._last_day(entry, rule, start)
         start_day = start if isinstance(start, date) else date.fromisoformat(str(start))
         days_left = None
         if today is not None:
             now = today if isinstance(today, date) else date.fromisoformat(str(today))
-            days_left = (date.fromisoformat(last) - now).days
-        return {"entry": entry, "rule": rule, "start": start_day.isoformat(), "last_day": last,
-                "days_left": days_left}
+            days_left = (found.day - now).days
+        return {"entry": entry, "rule": rule, "start": start_day.isoformat(), "last_day": found.day.isoformat(),
+                "days_left": days_left, "weekday": found.day.weekday(),
+                "moved_from": found.calendar.isoformat() if found.moved else "",
+                "moved_from_weekday": found.calendar.weekday(), "moved_because": found.because or ""}
 
     def eval(self, source: str, variables: Mapping[str, Any]) -> Any:
         return evaluate(self.expression(source), variables, self.functions(variables.get("today")))

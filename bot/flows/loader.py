@@ -22,6 +22,8 @@ from bot.clock import NL, SYSTEM, Now
 from bot.crisis import CrisisDetector, CrisisRulesError
 from bot.crisis_model import CrisisModel, CrisisModelError
 from bot.directory import (
+    ATW_EQUATED_ENTRY,
+    ATW_EQUATED_FACT,
     CARD_TEXT_KEYS,
     CARD_TEXT_PREFIX,
     FALLBACK,
@@ -171,6 +173,7 @@ def _flowset(reading: Reading, flows_dir: Path, entry_flow: str, loaded_at: date
         directory_views=directory.views,
         cards=directory.cards,
         deadlines=directory.deadlines,
+        atw_equated=directory.atw_equated,
         crisis=reading.crisis,
         crisis_routes=reading.crisis_routes,
         municipalities=_municipalities(flows_dir / "directory"),
@@ -249,6 +252,8 @@ class _Directory:
         self.files: list[Path] = []
         #: the directory did not load: its entries are unknown, not missing
         self.unloaded = False
+        #: the days equated with a holiday for the Algemene termijnenwet (`ATW_EQUATED_ENTRY`)
+        self.atw_equated: frozenset[date] = frozenset()
 
 
 def _load_directory(directory: Path, root: Path, today: date, max_age: int,
@@ -284,7 +289,10 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
                 out.cards[entry_id][lang] = render_card(entry, lang, words[lang])
         for deadline in entry.deadlines:
             units = dict(deadline.period.units())
-            out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units)
+            out.deadlines[(entry_id, deadline.id)] = DeadlineRule(entry_id, deadline.id, **units, atw=deadline.atw)
+        equated = (entry.value or {}).get(ATW_EQUATED_FACT) if entry_id == ATW_EQUATED_ENTRY else None
+        if isinstance(equated, list):
+            out.atw_equated = frozenset(equated)
     secondary, problems = load_secondary_sites(directory / SECONDARY_SOURCES_FILE, root)
     out.problems.extend(Problem(problem.pos, "directory", problem.message, problem.hint) for problem in problems)
     out.problems.extend(_directory_warnings(loaded, max_age, today, secondary))
@@ -329,6 +337,8 @@ def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) ->
         "hours": entry.hours[lang] if entry.hours else "",
         "cost": entry.cost or "",
         "source": entry.source,
+        # "Bron: <page>, nog niet opnieuw gecontroleerd": a fact's source as a text shows it
+        "source_line": source_line(entry.source, entry.checked, lang, words) if words is not None else entry.source,
         "checked": entry.checked.isoformat() if entry.checked else "",
         "checked_live": entry.checked_live,
         "researched": entry.researched.isoformat() if entry.researched else "",
@@ -351,7 +361,8 @@ def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) ->
         for deadline in entry.deadlines
     }
     for name, value in (entry.value or {}).items():
-        view[name] = value.isoformat() if isinstance(value, date) else value
+        view[name] = (value.isoformat() if isinstance(value, date)
+                      else [day.isoformat() for day in value] if isinstance(value, list) else value)
     return view
 
 
