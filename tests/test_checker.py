@@ -557,7 +557,8 @@ def test_every_problem_kind_of_the_checker_has_a_broken_file_test(tmp_path_facto
              "label-too-wide": test_a_button_label_a_phone_would_cut_off_is_a_warning_at_the_text,
              "directory-language": languages.test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it,
              "markup": test_emphasis_that_breaks_the_one_markup_rule_is_a_warning_at_the_text,
-             "unused-directory-entry": test_a_directory_entry_no_flow_shows_is_a_warning_at_the_entry}
+             "unused-directory-entry": test_a_directory_entry_no_flow_shows_is_a_warning_at_the_entry,
+             "atw-equated-days": test_days_equated_with_a_holiday_that_run_out_are_a_warning_with_where_and_fix}
     covered = set(apart)
     for case in CASES:
         project = tmp_path_factory.mktemp(case.__name__)
@@ -595,6 +596,26 @@ def test_a_directory_entry_not_checked_for_a_year_is_a_warning_with_where_and_fi
     where = locate(project, file, "2025-10-01")
     assert (f"{where}: warning[stale-directory-entry]: `fixture_line` was last checked 424 days ago (2025-10-01)\n"
             "    fix: check the facts at the source and update `checked:`") in output
+
+
+def test_days_equated_with_a_holiday_that_run_out_are_a_warning_with_where_and_fix(project):
+    """A deadline the Algemene termijnenwet moves needs the days the Crown equated with a holiday,
+    for next year too: without them a last day on such a day is not moved."""
+    file = "flows/directory/fixture.yaml"
+    edit(project, "        source: https://rechtbank.example.org/termijn\n",
+         "        source: https://rechtbank.example.org/termijn\n        atw: true\n", file=file)
+    status, _, output = run_check(project, today=date(2026, 11, 29))
+    assert status == 0, output
+    where = locate(project, file, "true", nth=_occurrences_before(project, file, "true", "atw: true"))
+    assert (f"{where}: warning[atw-equated-days]: the days equated with a holiday for the Algemene termijnenwet "
+            "(`atw_gelijkgestelde_dagen`) are not in the directory: a last day in 2027 may fall on one\n"
+            "    fix: find the decree \"Besluit gelijkstelling van ... met een algemeen erkende feestdag\" for 2027") in output
+
+
+def _occurrences_before(project: Path, file: str, needle: str, marker: str) -> int:
+    """How often `needle` occurs before `marker` (so `locate` finds the one inside it)."""
+    text = (project / file).read_text(encoding="utf-8")
+    return text.count(needle, 0, text.index(marker) + len(marker) - len(needle))
 
 
 def test_check_today_asks_what_will_be_stale_on_a_given_day(project):

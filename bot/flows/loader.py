@@ -379,7 +379,35 @@ def _directory_warnings(loaded: Directory, max_age: int, today: date,
             "check the facts at the source and update `checked:`", severity="warning"))
     gaps = [Problem(loaded.where(gap.entry_id, *gap.path), gap.kind, gap.message, gap.fix, severity="warning")
             for gap in provenance_gaps(loaded.entries, secondary)]
-    return problems + sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col))
+    return problems + sorted(gaps, key=lambda p: (p.where.file, p.where.line, p.where.col)) + _atw_equated_days(loaded, today)
+
+
+def _atw_equated_days(loaded: Directory, today: date) -> list[Problem]:
+    """Warn when the days equated with a holiday (art. 3 lid 3 Atw) end before next year.
+
+    The Crown equates them by a decree every few years; a last day computed late in the year may
+    fall in the next one, so its days must be in the directory before then.
+    """
+    moving = [(entry_id, i) for entry_id, entry in loaded.entries.items()
+              for i, item in enumerate(entry.deadlines) if item.atw]
+    if not moving:
+        return []
+    entry = loaded.entries.get(ATW_EQUATED_ENTRY)
+    days = (entry.value or {}).get(ATW_EQUATED_FACT) if entry is not None else None
+    listed = [day for day in days if isinstance(day, date)] if isinstance(days, list) else []
+    if listed and max(listed).year > today.year:
+        return []
+    entry_id, i = moving[0]
+    where = (loaded.where(ATW_EQUATED_ENTRY, "value", ATW_EQUATED_FACT) if days is not None
+             else loaded.where(entry_id, "deadlines", i, "atw"))
+    return [Problem(
+        where, "atw-equated-days",
+        f"the days equated with a holiday for the Algemene termijnenwet (`{ATW_EQUATED_ENTRY}`) "
+        + (f"end in {max(listed).year}" if listed else "are not in the directory")
+        + f": a last day in {today.year + 1} may fall on one",
+        f"find the decree \"Besluit gelijkstelling van ... met een algemeen erkende feestdag\" for {today.year + 1} "
+        f"(officielebekendmakingen.nl) and add its days to `{ATW_EQUATED_ENTRY}`: value: {{{ATW_EQUATED_FACT}: [...]}}",
+        severity="warning")]
 
 
 #: The words of a period's unit (one, more), e.g. "2 weken", in locales/<lang>/dates.yaml.
