@@ -357,7 +357,7 @@ def format_day(value: date | str, lang: str, weekdays: Sequence[str], months: Se
 
 # ------------------------------------------------------------- public holidays (Algemene termijnenwet)
 
-#: The names (text keys `deadline.holiday.<name>`) of the days art. 3 Algemene termijnenwet counts as
+#: The names (text keys `deadline.why.<name>`) of the days art. 3 Algemene termijnenwet counts as
 #: "algemeen erkende feestdagen": lid 1 lists them, lid 2 adds Goede Vrijdag. Every year, 5 May included
 #: (unlike many collective agreements, which give it off once in five years).
 ATW_HOLIDAYS = ("new_year", "good_friday", "easter_monday", "kings_day", "liberation_day", "ascension_day",
@@ -377,7 +377,7 @@ def atw_holidays(year: int) -> dict[date, str]:
     Why not the `holidays` library's Dutch calendar (the desk's): it follows the days people get off,
     which is not the Atw's list (Goede Vrijdag and 5 May every year count here). The days the Crown
     adds by decree (art. 3 lid 3) are facts with a source: they live in flows/directory/ and are passed
-    to `atw_last_day`. Koningsdag is 27 April ("de dag waarop de verjaardag van de Koning wordt
+    to `bot.directory.legal_last_day`. Koningsdag is 27 April ("de dag waarop de verjaardag van de Koning wordt
     gevierd", from 2014); when that is a Sunday it is kept on Saturday the 26th, a weekend day
     either way, so the shift changes no period here.
     """

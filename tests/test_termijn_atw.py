@@ -22,7 +22,7 @@ import pytest
 from bot.app import build_core, load_flows
 from bot.clock import NL, FixedClock
 from bot.core import Core
-from bot.dates import add_period, atw_holidays, format_date
+from bot.dates import ATW_HOLIDAYS, add_period, atw_holidays, format_date
 from bot.events import Command
 from bot.settings import Settings
 from bot.testing import CaptureOutlet, ChatClient
@@ -222,3 +222,11 @@ def test_the_longest_summary_still_fits_one_message(lang: str) -> None:
             assert note in text and ("voorbij" in text or "passed" in text)
             longest = max(longest, len(text))
     assert longest <= 1000, longest
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_reason_a_day_moves_has_its_words(lang: str) -> None:
+    """`moved_because` is a holiday's name, "weekend", "equated" or "working_days": each needs its text."""
+    fs = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
+    for reason in (*ATW_HOLIDAYS, "weekend", "equated", "working_days"):
+        assert fs.locales.has(lang, f"deadline.why.{reason}"), reason
