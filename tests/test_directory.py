@@ -150,6 +150,8 @@ KNOWN_SECONDARY = {
     "klachtrecht_jeugd": "a copy of a complaints body's rules; the Jeugdwet's complaints paragraph not stored",
     "mediation_scheiding": "an information site; no Juridisch Loket or government page on mediation stored",
     "omgang_nakoming": "law firms only; no rechtspraak.nl page on enforcing contact stored",
+    "atw_gelijkgestelde_dagen": "the decree equating 2026-2028 days with holidays (art. 3 lid 3 Atw) not stored; "
+                                "a funeral site's legal Q&A and a public code repository list the same days",
 }
 #: the police: a body's own (dated) news item, so the fact is not in doubt
 BODY_OWN_NEWS = {"alarm_112", "politie_geen_spoed"}

@@ -230,3 +230,13 @@ def test_every_reason_a_day_moves_has_its_words(lang: str) -> None:
     fs = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
     for reason in (*ATW_HOLIDAYS, "weekend", "equated", "working_days"):
         assert fs.locales.has(lang, f"deadline.why.{reason}"), reason
+
+
+def test_my_data_names_the_day_that_counts_and_the_day_it_was_moved_from() -> None:
+    """'Mijn gegevens' writes a stored deadline in words: the moved last day, and where it came from."""
+    fs = load_flows(Settings(_env_file=None))  # type: ignore[call-arg]
+    calendar, start = next_day("saturday", weeks_before(6))
+    term = fs.eval("deadline_term('gemeente_bezwaar', 'indienen', start)", {"start": start, "today": start})
+    text = fs.render("nl", "privacy.export.deadline_term", {"term": term})
+    assert (f"laatste dag {format_date(working_day_after(calendar), 'nl')} (volgens de wet doorgeschoven van "
+            f"{format_date(calendar, 'nl')})") in text
