@@ -55,7 +55,7 @@ test-postgres: $(VENV)/.installed
 DATE_TESTS := tests/test_clock.py tests/test_checker.py tests/test_cli.py tests/test_settings.py \
 	tests/test_privacy.py tests/test_stats_audit.py tests/test_dates.py tests/test_checkin.py \
 	tests/test_desk.py tests/test_scenarios_runner.py tests/test_console.py tests/test_directory.py \
-	tests/test_preview.py
+	tests/test_preview.py tests/test_termijn_atw.py
 FAKED_MOMENTS := 2027-03-28T01:59:30 2028-02-29T23:58:00 2026-12-31T23:59:00
 
 test-dates: $(VENV)/.installed
