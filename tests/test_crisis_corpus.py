@@ -7,6 +7,8 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 CORPUS = REPO / "tests" / "data" / "crisis"
@@ -57,16 +59,25 @@ def test_the_corpus_is_large_enough_and_covers_every_class_in_both_languages():
         assert held[label] >= 30, label  # enough held-out messages per class for a figure to mean something
 
 
-def test_the_added_training_messages_are_well_formed_and_none_is_a_test_message():
-    """train_more.tsv (indirect suicide and harm wording, hard negatives) was written after the split:
-    it is training only, so none of its messages may read the same as a held-out or independent one."""
+#: Files written after the split (training only, or candidates for it), and how many messages each has at least.
+ADDED = {"train_more.tsv": 900, "candidates/train_more2.tsv": 840, "candidates/train_more3.tsv": 400}
+
+
+@pytest.mark.parametrize("name", sorted(ADDED))
+def test_the_added_training_messages_are_well_formed_and_none_is_a_test_message(name: str):
+    """Files written after the split (train_more.tsv and candidates/train_more2.tsv: indirect suicide and harm
+    wording, hard negatives; candidates/train_more3.tsv: everyday annoyances and property damage as hard
+    negatives, more indirect wording) are for training only, so none of their messages may read the same as a
+    held-out or independent one, nor as a message of another training file."""
     from bot.crisis import normalise
 
-    more = read(CORPUS / "train_more.tsv")
-    assert len(more) >= 900
+    more = read(CORPUS / name)
+    assert len(more) >= ADDED[name]
     tested = read(CORPUS / "heldout.tsv") + read(CORPUS / "probe.tsv")
     for same in (key, normalise):
         assert not {same(text) for _, _, text in more} & {same(text) for _, _, text in tested}
-    trained = read(CORPUS / "train.tsv") + read(REPO / "tests" / "data" / "crisis_labelled.tsv")
+    others = [CORPUS / "train.tsv", REPO / "tests" / "data" / "crisis_labelled.tsv",
+              *(CORPUS / other for other in ADDED if other != name)]
+    trained = [row for path in others for row in read(path)]
     texts = [key(text) for _, _, text in more]
     assert len(texts) == len(set(texts)) and not set(texts) & {key(text) for _, _, text in trained}
