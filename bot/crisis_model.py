@@ -109,16 +109,16 @@ def word_grams(text: str) -> list[str]:
     return grams
 
 
-def windows(normalised: str) -> list[str]:
+def windows(normalised: str, size: int = WINDOW) -> list[str]:
     """The text itself and, when it is long, half-overlapping windows cut at spaces."""
     text = normalised[:MAX_CHARS]
-    if len(text) <= WINDOW:
+    if len(text) <= size:
         return [text]
     parts = [text]
-    step = WINDOW // 2
+    step = size // 2
     start = 0
     while start < len(text):
-        end = min(len(text), start + WINDOW)
+        end = min(len(text), start + size)
         # cut at word boundaries so no window starts or ends with half a word
         if start > 0:
             space = text.find(" ", start)

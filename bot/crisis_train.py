@@ -53,7 +53,8 @@ TRAIN_FILES = ("tests/data/crisis/train.tsv", "tests/data/crisis/train_more.tsv"
 #: Never trained or tuned on: only reported on (by the tests).
 HELDOUT_FILE = "tests/data/crisis/heldout.tsv"
 #: Inverse regularisation strength: the best of C_GRID on 5-fold CV of the training files
-#: (``python -m bot.crisis_train --choose-c`` measures them again).
+#: (``python -m bot.crisis_train --choose-c`` measures them again; ``python -m bot.crisis_experiments``
+#: compares it with other variants, docs/CRISIS.md has the table).
 C = 30.0
 C_GRID = (3.0, 10.0, 30.0)
 #: A character n-gram is in the vocabulary when at least this many messages have it; a word
@@ -268,15 +269,10 @@ RULE_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 def choose(scored: Sequence[Scored], classes: Sequence[str]) -> tuple[dict[str, dict[str, float]], float]:
     """Thresholds and the rule floor: of the floors tried, the one whose thresholds give the best
     worst-class recall (then the best mean) on cross-validation, within the false-alarm limit."""
-    risk_classes = [c for c in classes if c != NONE]
     best: tuple[tuple[float, float], dict[str, dict[str, float]], float] | None = None
     for floor in RULE_FLOORS:
         thresholds = choose_thresholds(scored, classes, floor)
-        recalls = []
-        for name in risk_classes:
-            group = [s for s in scored if s.example.label == name]
-            recalls.append(sum(caught(s, thresholds, "unsure", floor) for s in group) / max(len(group), 1))
-        key = (round(min(recalls), 4), round(sum(recalls) / len(recalls), 4))
+        key = worst_and_mean(scored, thresholds, classes, floor)
         print(f"  rule floor {floor}: unsure {next(iter(thresholds.values()))['unsure']}, "
               f"worst-class recall {key[0]:.3f}, mean {key[1]:.3f}", file=sys.stderr)
         if best is None or key > best[0]:
@@ -324,6 +320,18 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str],
             sure = t
             break
     return {c: {"sure": sure, "unsure": unsure} for c in risk_classes}
+
+
+def worst_and_mean(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]], classes: Sequence[str],
+                   floor: float) -> tuple[float, float]:
+    """Worst-class and mean recall (sure or unsure, any class) on cross-validation: how variants are ranked."""
+    recalls = []
+    for name in classes:
+        if name == NONE:
+            continue
+        group = [s for s in scored if s.example.label == name]
+        recalls.append(sum(caught(s, thresholds, "unsure", floor) for s in group) / max(len(group), 1))
+    return round(min(recalls), 4), round(sum(recalls) / len(recalls), 4)
 
 
 def figures(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]],

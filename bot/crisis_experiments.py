@@ -1,0 +1,409 @@
+"""Compare crisis-model variants by 5-fold cross-validation on the training files only.
+
+Why a separate module: choosing a model (C, class weights, features, a separate
+risk model, which data to add) must never look at the frozen held-out or
+independent sets, and every variant must be measured the same way as the
+shipped model is (``bot.crisis_train``: the same folds, the rules on every
+message, the same windows of a long message, thresholds and rule floor set by
+``choose``). This module does that for each variant and prints one table row
+per variant: caught per class at the threshold the false-alarm limit allows,
+and the false alarms. The variants are scored with scikit-learn (not the
+pure-Python scorer) so that variants the bot cannot score yet can be compared
+too; the shipped variant is then rebuilt and measured by ``python -m bot
+crisis train`` through the bot's own scorer.
+
+Run: ``python -m bot.crisis_experiments [NAME ...]`` (slow: five fits per variant).
+What it must never do: read ``tests/data/crisis/heldout.tsv`` or ``probe.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.crisis import CrisisDetector, normalise
+from bot.crisis_model import CHAR_NGRAMS, MIN_WORDS, NONE, TOKEN_PATTERN, WINDOW, WORD_NGRAMS, windows, word_grams, words_in
+from bot.crisis_train import (
+    CHAR_MIN_DF,
+    FALSE_ALARM_LIMIT,
+    FOLDS,
+    SEED,
+    WORD_MIN_DF,
+    Example,
+    Scored,
+    caught,
+    choose,
+    figures,
+    read_corpus,
+    rule_counts,
+)
+
+#: The training files (every variant is compared on their messages), and the two candidate files
+#: (tests/data/crisis/candidates/README.md); a variant names which it trains on.
+ORIGINAL = ("tests/data/crisis/train.tsv", "tests/data/crisis/train_more.tsv", "tests/data/crisis_labelled.tsv")
+MORE2 = "tests/data/crisis/candidates/train_more2.tsv"
+MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
+FROZEN = ("heldout.tsv", "probe.tsv")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    files: tuple[str, ...] = ORIGINAL
+    c: float = 30.0
+    class_weight: str | None = "balanced"
+    char_ngrams: tuple[int, int] = CHAR_NGRAMS
+    #: "multi": risk = 1 - P(none) of the multinomial model; "binary": a second, binary
+    #: crisis-vs-none regression gives the risk (the class still from the multinomial one)
+    risk: str = "multi"
+    #: NB-SVM: scale each feature by its log-count ratio (crisis vs none) before the regression
+    nb: bool = False
+    binary_c: float | None = None
+    #: word tokens also marked by the clause they stand in: after a negation ("not_" + word) or in
+    #: a clause about the past ("past_" + word)
+    marks: bool = False
+    #: the long-message window (normalised characters)
+    window: int = WINDOW
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _grid(prefix: str, files: tuple[str, ...]) -> list[Variant]:
+    """The variants tried on one set of training files."""
+    return [
+        Variant(f"{prefix}c30", files),
+        Variant(f"{prefix}c100", files, c=100.0),
+        Variant(f"{prefix}c300", files, c=300.0),
+        Variant(f"{prefix}c1000", files, c=1000.0),
+        Variant(f"{prefix}c100-noweight", files, c=100.0, class_weight=None),
+        Variant(f"{prefix}c30-binary", files, risk="binary"),
+        Variant(f"{prefix}c100-binary", files, c=100.0, risk="binary"),
+        Variant(f"{prefix}c30-nbsvm", files, nb=True),
+        Variant(f"{prefix}c100-nbsvm", files, c=100.0, nb=True),
+        Variant(f"{prefix}c30-chars1-4", files, char_ngrams=(1, 4)),
+        Variant(f"{prefix}c30-chars2-6", files, char_ngrams=(2, 6)),
+        Variant(f"{prefix}c30-chars3-5", files, char_ngrams=(3, 5)),
+        Variant(f"{prefix}c30-marks", files, marks=True),
+        Variant(f"{prefix}c100-marks", files, c=100.0, marks=True),
+        Variant(f"{prefix}c30-window200", files, window=200),
+        Variant(f"{prefix}c30-window500", files, window=500),
+    ]
+
+
+VARIANTS = [
+    *_grid("", ORIGINAL),
+    *_grid("more2-", (*ORIGINAL, MORE2)),
+    *_grid("more23-", (*ORIGINAL, MORE2, MORE3)),
+    *_grid("more3-", (*ORIGINAL, MORE3)),
+]
+
+
+NEGATIONS = frozenset((
+    "niet", "geen", "nooit", "niks", "niets", "niemand", "not", "no", "never", "dont", "didnt", "doesnt",
+    "isnt", "wasnt", "cant", "wont", "nobody", "nothing", "havent", "hasnt", "arent", "werent",
+))
+PAST = frozenset(("vroeger", "was", "waren", "had", "hadden", "toen", "geleden", "destijds", "used", "ago", "were",
+                  "back", "then"))
+_WORD = re.compile(TOKEN_PATTERN)
+
+
+def marked_grams(text: str) -> list[str]:
+    """The word analyser's 1- and 2-grams, plus each word after a negation or in a past-tense clause
+    marked as such (negation and tense are what turn a crisis sentence into a harmless one)."""
+    grams = word_grams(text)
+    for clause in text.lower().split(" . "):
+        words = _WORD.findall(clause)
+        past = any(w in PAST for w in words)
+        negated = False
+        for w in words:
+            if w in NEGATIONS:
+                negated = True
+                continue
+            if negated:
+                grams.append(f"not_{w}")
+            if past:
+                grams.append(f"past_{w}")
+    return grams
+
+
+def _vectoriser(v: Variant) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_union
+
+    words = (TfidfVectorizer(analyzer=marked_grams, sublinear_tf=True, min_df=WORD_MIN_DF) if v.marks else
+             TfidfVectorizer(analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=WORD_MIN_DF,
+                             token_pattern=TOKEN_PATTERN))
+    return make_union(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=v.char_ngrams, sublinear_tf=True, min_df=CHAR_MIN_DF,
+                        token_pattern=None),
+        words,
+    )
+
+
+def _cut(risk: float) -> float:
+    """A threshold at three decimals that still lets this risk through (rounded down)."""
+    return math.floor(risk * 1000) / 1000
+
+
+def per_class_thresholds(scored: Sequence[Scored], classes: Sequence[str], floor: float,
+                         start: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each class its own `unsure`: the highest worst-class recall on cross-validation within the
+    false-alarm limit.
+
+    Why: one threshold for all classes spends the false-alarm budget where the harmless look-alikes
+    are (a child who does not want to visit a parent reads as child danger), not where the misses
+    are (indirect suicide wording). For a target recall, every class starts at 1.0 (only the rules);
+    while a class is below the target, the threshold step that brings it most of its own messages per
+    false alarm is taken (a message counts for the class the model names for it, as the bot reads it:
+    a suicide message named harm intent needs harm intent's threshold). The highest target reached
+    within the limit wins (bisection). `sure` stays as `start` has it (never below the new `unsure`).
+    """
+    risk_classes = [c for c in classes if c != NONE]
+    harmless = sum(1 for s in scored if s.example.label == NONE)
+    limit = math.floor(FALSE_ALARM_LIMIT * harmless)
+    sizes = {c: sum(1 for s in scored if s.example.label == c) for c in risk_classes}
+    base = {c: sum(1 for s in scored if s.example.label == c and rule_counts(s, floor)) for c in risk_classes}
+    alarms_base = sum(1 for s in scored if s.example.label == NONE and rule_counts(s, floor))
+    # what the model alone can still add, per class it names, most worrying first
+    queues = {c: sorted((s for s in scored if not rule_counts(s, floor) and s.model_class == c),
+                        key=lambda s: -s.risk) for c in risk_classes}
+
+    def reach(target: float) -> dict[str, int] | None:
+        """How many of each queue to take so that every class reaches `target`; None if over the limit."""
+        taken = dict.fromkeys(risk_classes, 0)
+        hits, alarms = dict(base), alarms_base
+        while True:
+            short = [c for c in risk_classes if sizes[c] and hits[c] < target * sizes[c]]
+            if not short:
+                return taken
+            need = min(short, key=lambda c: hits[c] / sizes[c])
+            best: tuple[float, str, int] | None = None
+            for c in risk_classes:
+                queue, i, added, cost = queues[c], taken[c], 0, 0
+                while i < len(queue) and added == 0:  # up to the next message of `need`, whole ties
+                    cut = _cut(queue[i].risk)
+                    while i < len(queue) and _cut(queue[i].risk) >= cut:
+                        added += queue[i].example.label == need
+                        cost += queue[i].example.label == NONE
+                        i += 1
+                if added and alarms + cost <= limit and (best is None or added / (cost + 0.5) > best[0]):
+                    best = (added / (cost + 0.5), c, i)
+            if best is None:
+                return None
+            _gain, c, end = best
+            for s in queues[c][taken[c]:end]:
+                if s.example.label == NONE:
+                    alarms += 1
+                elif s.example.label in hits:
+                    hits[s.example.label] += 1
+            taken[c] = end
+
+    low, high, found = 0.0, 1.0, reach(0.0)
+    assert found is not None
+    for _ in range(12):
+        middle = (low + high) / 2
+        result = reach(middle)
+        if result is None:
+            high = middle
+        else:
+            low, found = middle, result
+    out: dict[str, dict[str, float]] = {}
+    for c in risk_classes:
+        i = found[c]
+        unsure = _cut(queues[c][i - 1].risk) if i else 1.0
+        out[c] = {"unsure": unsure, "sure": max(unsure, start[c]["sure"])}
+    return out
+
+
+def _ratio(x: Any, crisis: Any) -> Any:
+    """NB log-count ratio of each feature, crisis vs none (presence counts, add-one)."""
+    import numpy as np
+
+    present = (x > 0).astype(float)
+    p = np.asarray(present[crisis].sum(axis=0)).ravel() + 1.0
+    q = np.asarray(present[~crisis].sum(axis=0)).ravel() + 1.0
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
+def fit_predict(v: Variant, train_texts: Sequence[str], train_labels: Sequence[str]
+                ) -> Callable[[Sequence[str]], tuple[list[str], Any, Any]]:
+    """Fit the variant; return a function giving, for texts, the labels and P(label) rows and the risk."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    union = _vectoriser(v)
+    labels = np.array(train_labels)
+    crisis = labels != NONE
+    with threadpool_limits(limits=1):
+        x = union.fit_transform(list(train_texts))
+        scale = _ratio(x, crisis) if v.nb else None
+        xs = x.multiply(scale).tocsr() if scale is not None else x
+        multi = LogisticRegression(C=v.c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight=v.class_weight)
+        multi.fit(xs, labels)
+        binary = None
+        if v.risk == "binary":
+            binary = LogisticRegression(C=v.binary_c or v.c, solver="lbfgs", max_iter=5000, tol=1e-4,
+                                        class_weight=v.class_weight)
+            binary.fit(xs, crisis)
+    classes = [str(c) for c in multi.classes_]
+    none = classes.index(NONE)
+
+    def predict(texts: Sequence[str]) -> tuple[list[str], Any, Any]:
+        with threadpool_limits(limits=1):
+            t = union.transform(list(texts))
+            ts = t.multiply(scale).tocsr() if scale is not None else t
+            probs = multi.predict_proba(ts)
+            risk = binary.predict_proba(ts)[:, 1] if binary is not None else 1.0 - probs[:, none]
+        return classes, probs, risk
+
+    return predict
+
+
+def cross_validate(v: Variant, examples: Sequence[Example], rules: CrisisDetector,
+                   rule_cache: dict[str, tuple[str | None, bool]]) -> list[Scored]:
+    """Out-of-fold verdicts as ``bot.crisis_train.cross_validate`` makes them (same folds, windows, rules)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = [e.label for e in examples]
+    normalised = [normalise(e.text) for e in examples]
+    scored: list[Scored | None] = [None] * len(examples)
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
+        print(f"  {v.name} fold {number}/{FOLDS}", file=sys.stderr)
+        predict = fit_predict(v, [normalised[i] for i in train], [labels[i] for i in train])
+        parts: list[tuple[int, str]] = []
+        for i in test:
+            if words_in(normalised[i]) >= MIN_WORDS:
+                parts.extend((i, w) for w in windows(normalised[i], v.window))
+        classes, probs, risk = predict([w for _i, w in parts]) if parts else ([], [], [])
+        best: dict[int, tuple[float, int]] = {}
+        for row, (i, _w) in enumerate(parts):
+            if i not in best or risk[row] > best[i][0]:
+                best[i] = (float(risk[row]), row)
+        none = classes.index(NONE) if classes else 0
+        for i in test:
+            text = examples[i].text
+            if text not in rule_cache:
+                found = rules.detect(text)
+                certain = found is not None and (rules.is_strong(found.rule_id) or words_in(normalised[i]) < MIN_WORDS)
+                rule_cache[text] = (found.crisis_class if found else None, certain)
+            rule, certain = rule_cache[text]
+            if i in best:
+                r, row = best[i]
+                top = max((k for k in range(len(classes)) if k != none), key=lambda k: probs[row][k])
+                name, rk = classes[top], r
+            else:
+                name, rk = NONE, 0.0
+            scored[i] = Scored(examples[i], rule, name, rk, certain)
+    return [s for s in scored if s is not None]
+
+
+def summary(v: Variant, scored: Sequence[Scored], classes: Sequence[str], base: set[str]) -> dict[str, Any]:
+    thresholds, floor = choose(scored, classes)
+    result = figures(scored, thresholds, classes, floor)
+    unsure = result["classes"]["unsure"]
+    per = per_class_thresholds(scored, classes, floor, thresholds)
+    per_unsure = figures(scored, per, classes, floor)["classes"]["unsure"]
+    # the same messages for every variant (the original training files), thresholds set on them alone:
+    # a variant with more (easy) harmless messages must not win by a lower false-alarm share
+    on_base = [s for s in scored if s.example.text in base]
+    base_thresholds, base_floor = choose(on_base, classes)
+    base_per = per_class_thresholds(on_base, classes, base_floor, base_thresholds)
+    base_result = figures(on_base, base_thresholds, classes, base_floor)["classes"]["unsure"]
+    base_per_result = figures(on_base, base_per, classes, base_floor)["classes"]["unsure"]
+    risk = [c for c in classes if c != NONE]
+    return {
+        "name": v.name, "messages": len(scored), "floor": floor,
+        "unsure": next(iter(thresholds.values()))["unsure"],
+        "recall": {c: unsure[c]["recall"] for c in risk}, "false_alarms": unsure[NONE]["false_alarms"],
+        "worst": min(unsure[c]["recall"] for c in risk),
+        "base_recall": {c: base_result[c]["recall"] for c in risk},
+        "base_false_alarms": base_result[NONE]["false_alarms"],
+        "base_worst": min(base_result[c]["recall"] for c in risk),
+        "base_per_class_recall": {c: base_per_result[c]["recall"] for c in risk},
+        "base_per_class_false_alarms": base_per_result[NONE]["false_alarms"],
+        "base_per_class_worst": min(base_per_result[c]["recall"] for c in risk),
+        "right_class": {c: unsure[c]["recall_class"] for c in risk},
+        "per_class": {c: per[c]["unsure"] for c in risk},
+        "per_class_recall": {c: per_unsure[c]["recall"] for c in risk},
+        "per_class_false_alarms": per_unsure[NONE]["false_alarms"],
+        "per_class_worst": min(per_unsure[c]["recall"] for c in risk),
+    }
+
+
+def row(s: dict[str, Any]) -> str:
+    """One Markdown table row: on the original training messages (the same for every variant), caught
+    per class and false alarms with one threshold, and the worst class with per-class thresholds."""
+    cells = " | ".join(f"{s['base_recall'][c]:.1%}" for c in sorted(s["base_recall"]))
+    return (f"| {s['name']} | {s['messages']} | {cells} | {s['base_false_alarms']:.1%} | **{s['base_worst']:.1%}** "
+            f"| {s['base_per_class_worst']:.1%} ({s['base_per_class_false_alarms']:.1%}) "
+            f"| {s['worst']:.1%} | {s['per_class_worst']:.1%} |")
+
+
+def _misses(path: Path, scored: Sequence[Scored], classes: Sequence[str]) -> None:
+    """What cross-validation got wrong at the chosen thresholds, worst first: where to write data."""
+    thresholds, floor = choose(scored, classes)
+    wrong = [s for s in scored if (s.example.label == NONE) == caught(s, thresholds, "unsure", floor)]
+    wrong.sort(key=lambda s: (s.example.label, s.risk))
+    path.write_text("".join(f"{s.example.label}\t{s.risk:.3f}\t{s.model_class}\t{s.rule}\t{s.example.text}\n"
+                            for s in wrong), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from bot.settings import ROOT
+
+    parser = argparse.ArgumentParser(description="cross-validate crisis-model variants on the training files")
+    parser.add_argument("names", nargs="*", help="variants to run (default: all)")
+    parser.add_argument("--out", type=Path, default=None, help="append each variant's figures (JSON lines)")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="keep each variant's out-of-fold verdicts here (JSON), to compare policies without refitting")
+    parser.add_argument("--load", type=Path, default=None,
+                        help="compare kept verdicts (from --save) instead of fitting")
+    parser.add_argument("--misses", type=Path, default=None,
+                        help="write each variant's missed crisis messages and false alarms (training files only)")
+    args = parser.parse_args(argv)
+    rules = CrisisDetector.from_yaml_file(ROOT / "flows" / "crisis.yaml")
+    classes = [NONE, *sorted(rules.classes)]
+    base = {e.text for e in read_corpus([ROOT / f for f in ORIGINAL])}
+    cache: dict[str, tuple[str | None, bool]] = {}
+    if args.load is not None:
+        for path in sorted(args.load.glob("*.json")):
+            if args.names and path.stem not in args.names:
+                continue
+            kept = [Scored(Example(label, lang, text), rule, name, risk, certain)
+                    for label, lang, text, rule, name, risk, certain in json.loads(path.read_text(encoding="utf-8"))]
+            s = summary(Variant(path.stem), kept, classes, base)
+            print(row(s), flush=True)
+            if args.out is not None:
+                with args.out.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(s, sort_keys=True) + "\n")
+        return
+    by_name = {v.name: v for v in VARIANTS}
+    for v in [by_name[name] for name in args.names] if args.names else VARIANTS:
+        assert not any(f.endswith(FROZEN) for f in v.files), "never train or tune on the frozen sets"
+        examples = read_corpus([ROOT / f for f in v.files])
+        scored = cross_validate(v, examples, rules, cache)
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"{v.name}.json").write_text(json.dumps(
+                [[s.example.label, s.example.lang, s.example.text, s.rule, s.model_class, s.risk, s.rule_certain]
+                 for s in scored]), encoding="utf-8")
+        s = summary(v, scored, classes, base)
+        if args.misses is not None:
+            _misses(args.misses.with_suffix(f".{v.name}.tsv"), scored, classes)
+        print(row(s), flush=True)
+        if args.out is not None:
+            with args.out.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(s, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
