@@ -254,3 +254,24 @@ def test_the_independent_set_is_measured_and_does_not_fall_below_the_shipped_mod
     low = {name: unsure[name]["recall"] for name, floor in PROBE_FLOOR.items() if unsure[name]["recall"] < floor}
     assert not low, f"recall on the independent set fell below the shipped model's: {low}"
     assert unsure["none"]["false_alarms"] <= FALSE_ALARM_BAR
+
+
+#: A second independent set (tests/data/crisis/README.md, `probe2.tsv`): written on 2026-12-07 by a writer who saw
+#: nothing of the project but a brief with the label definitions, frozen before it reached the repository, and
+#: measured once with the shipped model. Its figures are reported, not reached: they are floors (rounded down) so a
+#: change that does worse on wording nobody tuned on fails. False alarms there are above the 5 % bar (5.7 %).
+PROBE2 = REPO / "tests" / "data" / "crisis" / "probe2.tsv"
+PROBE2_FLOOR = {"child_danger": 0.89, "domestic_violence": 0.89, "harm_intent": 0.59,
+                "professional_threatened": 0.83, "suicide": 0.88, "threatened": 0.93}
+PROBE2_FALSE_ALARMS = 0.058
+
+
+def test_the_second_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(
+        detector: CrisisDetector, crisis_report: list[str]) -> None:
+    result = evaluate(detector, read_corpus([PROBE2]))
+    crisis_report.extend(["", table(result, "second independent set tests/data/crisis/probe2.tsv, never trained "
+                                            "or tuned on; the 5 % false-alarm bar is not met here")])
+    unsure = result["classes"]["unsure"]
+    low = {name: unsure[name]["recall"] for name, floor in PROBE2_FLOOR.items() if unsure[name]["recall"] < floor}
+    assert not low, f"recall on the second independent set fell below the shipped model's: {low}"
+    assert unsure["none"]["false_alarms"] <= PROBE2_FALSE_ALARMS
