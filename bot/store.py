@@ -216,11 +216,14 @@ class Store:
               compute: Callable[[str | None], TurnResult]) -> TurnOutcome | None:
         now = int(self.clock().timestamp())
         self.backend.serialise(db, key)
-        if update_id is not None and db.execute(
-                "INSERT INTO handled(update_id, at) VALUES (pseudonym(?), ?) ON CONFLICT(update_id) DO NOTHING",
-                (update_id, now)).rowcount == 0:
+        claim = None if update_id is None else db.execute(
+            "INSERT INTO handled(update_id, at) VALUES (pseudonym(?), ?) ON CONFLICT(update_id) DO NOTHING",
+            (update_id, now))
+        # asked before the claim's outcome is looked at: PostgreSQL gets lock, claim and read in one round trip
+        found = db.execute("SELECT state FROM conversations WHERE key = pseudonym(?)", (key,))
+        if claim is not None and claim.rowcount == 0:
             return None  # handled before
-        row = db.execute("SELECT state FROM conversations WHERE key = pseudonym(?)", (key,)).fetchone()
+        row = found.fetchone()
         result = compute(self.codec.decode(row[0]) if row else None)
         who = who_of(key)
         if result.forget_who:

@@ -107,7 +107,10 @@ class PostgresBackend:
                 db = self._db
                 assert db is not None
             try:
-                result = fn(db, *args)
+                try:
+                    result = fn(db, *args)
+                finally:  # what nobody read the outcome of was queued (bot/store_postgres_sql.py); it ran before
+                    db.flush()  # any later error, so it is sent, and its own error comes first
             except psycopg.OperationalError as exc:
                 if not db.conn.closed:
                     raise  # the server answered: an error of this call, not an outage
@@ -152,6 +155,7 @@ def migrate(db: PgConnection, schema: Schema, ids: Pseudonyms) -> None:
 
 
 def _prepare(db: PgConnection) -> None:
+    db.flush()  # the BEGIN queued before it
     db.conn.execute(STUBS)
     db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     # who polls, syncs and runs the background loops (bot/lease.py); only a cluster needs it

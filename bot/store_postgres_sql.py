@@ -22,8 +22,9 @@ Must never: log a statement's parameters, or send a key to the server.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -52,6 +53,8 @@ _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)
 _ADD_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+(\w+)\s*$", re.I)
 _SELECT = re.compile(r"^\s*SELECT\s", re.I)
 _FROM = re.compile(r"\bFROM\b", re.I)
+#: statements with which the connection sends what it queued: their outcome is the point
+_SYNC = frozenset({"COMMIT", "ROLLBACK", "END"})
 _TABLES = ("SELECT table_name FROM information_schema.tables "
            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
 
@@ -65,6 +68,12 @@ class Statement:
     params: tuple[str, ...]
     #: positions in each returned row that come back sealed
     unseal: tuple[int, ...]
+    #: the connection sends its queue with this statement: COMMIT and ROLLBACK, whose outcome is the point
+    sync: bool = False
+    #: the text sent when there are no parameters (`%%` is only for psycopg's placeholders)
+    literal: str = ""
+    #: several statements in one text (a script): sent in a batch of its own
+    alone: bool = False
 
 
 class Dialect:
@@ -75,6 +84,12 @@ class Dialect:
         self.translate = lru_cache(maxsize=512)(self._translate)
 
     def _translate(self, sql: str) -> Statement:
+        found = self._translated(sql.strip().rstrip(";").rstrip())
+        literal = found.sql.replace("%%", "%")
+        return Statement(found.sql, found.params, found.unseal, sync=literal.upper() in _SYNC, literal=literal,
+                         alone=";" in literal)
+
+    def _translated(self, sql: str) -> Statement:
         if match := _TABLE_INFO.match(sql):  # (cid, name) like SQLite's
             columns = ("SELECT ordinal_position, column_name::text FROM information_schema.columns "  # noqa: S608 - \\w+
                        f"WHERE table_schema = current_schema() AND table_name = '{match[1]}'")
@@ -152,22 +167,55 @@ def _depth(text: str) -> int:
 
 
 class Rows:
-    """What `execute` returns: every row read at once, sealed values opened, as a sqlite3 cursor reads."""
+    """What `execute` returns, as a sqlite3 cursor reads: every row at once, sealed values opened.
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int, lastrowid: Callable[[], int]) -> None:
-        self.rows = rows
-        self.rowcount = rowcount
-        self._lastrowid = lastrowid
+    Filled when the connection sends its queued statements (`PgConnection.flush`), which the first
+    look at it (a fetch, `rowcount`, `lastrowid`) does: a statement whose outcome nobody reads goes
+    to the server together with the next one whose outcome someone does."""
+
+    __slots__ = ("_db", "_error", "_rowcount", "_sent", "_unseal", "rows")
+
+    def __init__(self, db: PgConnection, unseal: tuple[int, ...] = ()) -> None:
+        self._db = db
+        self._unseal = unseal
+        self._sent = False
+        self._error: BaseException | None = None
+        self._rowcount = -1
+        self.rows: list[tuple[Any, ...]] = []
+
+    def _fill(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        if self._unseal:
+            ids, unseal = self._db.ids, self._unseal
+            rows = [tuple(ids.unseal(v) if i in unseal else v for i, v in enumerate(row)) for row in rows]
+        self.rows, self._rowcount, self._sent = rows, rowcount, True
+
+    def _fail(self, error: BaseException) -> None:
+        self._error, self._sent = error, True
+
+    def _ready(self) -> None:
+        if not self._sent:
+            self._db.flush()
+        if self._error is not None:  # its batch failed: the call that sent it raised already
+            raise self._error
+
+    @property
+    def rowcount(self) -> int:
+        self._ready()
+        return self._rowcount
 
     @property
     def lastrowid(self) -> int:
         """The id the last INSERT of this connection took from an identity column."""
-        return self._lastrowid()
+        self._ready()
+        row = self._db.execute("SELECT lastval()").fetchone()
+        return int(row[0]) if row else 0
 
     def fetchone(self) -> tuple[Any, ...] | None:
+        self._ready()
         return self.rows.pop(0) if self.rows else None
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        self._ready()
         rows, self.rows = self.rows, []
         return rows
 
@@ -178,28 +226,70 @@ class Rows:
         self.rows = []
 
 
+class _Many(Rows):
+    """What `executemany` returns: the rows it changed, together."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, db: PgConnection, parts: list[Rows]) -> None:
+        super().__init__(db)
+        self._parts = parts
+
+    def _ready(self) -> None:
+        if not self._sent:
+            self._rowcount = sum(part.rowcount for part in self._parts)
+            self._sent = True
+
+
 class PgConnection:
-    """A psycopg connection (autocommit; the store writes BEGIN and COMMIT) with sqlite3's API."""
+    """A psycopg connection (autocommit; the store writes BEGIN and COMMIT) with sqlite3's API.
+
+    Why statements are queued: each one sent alone is a round trip to the server and a pass
+    through psycopg's Python, and a turn is about ten of them. So a statement is only bound
+    (client-side, as before) and queued; the queue goes to the server as one string, one round
+    trip, when something needs an outcome (a fetch, a row count), at COMMIT or ROLLBACK, and at
+    the end of every call on the store's thread (`flush`). The server runs the statements in the
+    order they were written, so a lock taken first still guards the reads after it. A statement
+    that fails fails its whole batch: what followed it is not run, an open transaction is rolled
+    back, and the error is raised by whatever asked for the outcome (or by COMMIT, or the call).
+    """
 
     def __init__(self, conn: psycopg.Connection[Any], dialect: Dialect, ids: Pseudonyms) -> None:
         self.conn = conn
         self.dialect = dialect
         self.ids = ids
+        #: statements and round trips so far (the benchmark and the tests read them)
+        self.statements = 0
+        self.round_trips = 0
+        #: session-level advisory locks this session holds, by key, with how often each was taken
+        #: (bot/inbox.py's drain lock); a new connection starts without, as the server's session does
+        self.held: dict[str, int] = {}
+        self._queue: list[tuple[str, Rows]] = []
+        self._binder = psycopg.ClientCursor(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         statement = self.dialect.translate(sql)
-        cur = self.conn.execute(statement.sql, self._params(statement, params))  # type: ignore[call-overload]
-        rows = cur.fetchall() if cur.description is not None else []
-        if statement.unseal:
-            rows = [tuple(self.ids.unseal(v) if i in statement.unseal else v for i, v in enumerate(row))
-                    for row in rows]
-        return Rows(rows, cur.rowcount, self._lastval)
+        rows = Rows(self, statement.unseal)
+        if statement.alone:
+            self.flush()
+        self._queue.append((self._bind(statement, params), rows))
+        if statement.sync or statement.alone:
+            self.flush()
+        return rows
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Rows:
         statement = self.dialect.translate(sql)
-        with self.conn.cursor() as cur:
-            cur.executemany(statement.sql, [self._params(statement, p) for p in seq])  # type: ignore[call-overload]
-            return Rows([], cur.rowcount, self._lastval)
+        parts = []
+        for params in seq:
+            rows = Rows(self)
+            self._queue.append((self._bind(statement, params), rows))
+            parts.append(rows)
+        return _Many(self, parts)
+
+    def _bind(self, statement: Statement, params: Sequence[Any]) -> str:
+        if not statement.params:
+            return statement.literal
+        return self._binder.mogrify(statement.sql, self._params(statement, params))
 
     def _params(self, statement: Statement, params: Sequence[Any]) -> list[Any]:
         out = []
@@ -211,6 +301,30 @@ class PgConnection:
             out.append(int(value) if isinstance(value, bool) else value)  # SQLite's booleans are integers
         return out
 
-    def _lastval(self) -> int:
-        row = self.conn.execute("SELECT lastval()").fetchone()
-        return int(row[0]) if row else 0
+    def flush(self) -> None:
+        """Send what is queued, in one round trip, and fill each statement's rows."""
+        queue, self._queue = self._queue, []
+        if not queue:
+            return
+        self.statements += len(queue)
+        self.round_trips += 1
+        try:
+            cur = self.conn.execute(";\n".join(text for text, _ in queue))  # already bound: sent as it is
+            for i, (_, rows) in enumerate(queue):
+                if i and not cur.nextset():
+                    raise RuntimeError("fewer results than statements")  # a bug in the dialect's statement split
+                rows._fill(cur.fetchall() if cur.description is not None else [], cur.rowcount)
+            while cur.nextset():  # the rest of a script (`alone`): its last result is its outcome
+                rows._fill(cur.fetchall() if cur.description is not None else [], cur.rowcount)
+        except BaseException as exc:
+            for _, rows in queue:
+                rows._fail(exc)
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """After a failed batch: nothing of it stays queued or open (its COMMIT was never run)."""
+        self._queue = []
+        if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("ROLLBACK")

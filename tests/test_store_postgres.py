@@ -255,3 +255,57 @@ def test_wegwijzer_db_takes_a_postgresql_url_and_its_password_is_a_secret(pg_clu
     assert out.returncode == 0, out.stderr
     assert "conversations 0" in out.stdout
     assert read(url, "SELECT version FROM schema_version") == [(SCHEMA.version,)]
+
+
+def _round_trips(store: Store) -> int:
+    return int(store.backend._db.round_trips)  # type: ignore[attr-defined]  # PostgresBackend's connection
+
+
+async def test_a_turn_is_three_round_trips_and_its_ack_one_and_both_are_there_after_a_restart(
+        pg_cluster: Cluster) -> None:
+    url = pg_cluster.new_database()
+    store = await Store.open(url, schema=SCHEMA)
+    try:
+        before = _round_trips(store)
+        outcome = await store.turn(KEY, "tg:1", ("telegram", "1"),
+                                   lambda raw: TurnResult("state-1", ["reply"], ["main.start"]))
+        assert outcome is not None and len(outcome.outbox_ids) == 1
+        # lock + handled mark + read; state, cursor, outbox and count; COMMIT
+        assert _round_trips(store) - before == 3
+        before = _round_trips(store)
+        await store.ack(outcome.outbox_ids)
+        assert _round_trips(store) - before == 1
+        assert await store.turn(KEY, "tg:1", None, lambda raw: TurnResult("again", [], [])) is None
+    finally:
+        await store.close()
+    store = await Store.open(url, schema=SCHEMA)
+    try:
+        assert await store.state(KEY) == "state-1"
+        assert await store.cursor("telegram") == "1"
+        assert await store.pending_outbox() == []
+        assert [(event, n) for _, event, n in await store.stats()] == [("main.start", 1)]
+    finally:
+        await store.close()
+
+
+async def test_a_statement_that_fails_in_a_batch_undoes_its_turn_and_the_next_turn_goes_on(
+        pg_cluster: Cluster) -> None:
+    store = await Store.open(pg_cluster.new_database(), schema=SCHEMA)
+    try:
+        def broken(db: Any) -> list[str]:
+            db.execute("INSERT INTO no_such_table(x) VALUES (?)", (1,))  # queued, nobody reads it
+            return []
+
+        try:
+            await store.turn(KEY, "tg:2", None, lambda raw: TurnResult("lost", ["lost"], [], writes=broken))
+        except Exception as exc:
+            assert type(exc).__name__ == "UndefinedTable"
+        else:
+            raise AssertionError("the failing statement was not reported")
+        # nothing of that turn was kept: the same update runs again, on the state before it
+        outcome = await store.turn(KEY, "tg:2", None, lambda raw: TurnResult(f"after {raw}", [], []))
+        assert outcome is not None
+        assert await store.state(KEY) == "after None"
+        assert await store.pending_outbox() == []
+    finally:
+        await store.close()
