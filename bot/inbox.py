@@ -8,7 +8,7 @@ before it posts that chat's next, but nothing of ours rests on that alone), and 
 update again when it got no answer within 60 s (tdlib/telegram-bot-api#211), possibly while
 the first post is still being handled. So:
 
-- A POST is first stored here, in one short transaction: one row per update (`update_id`
+- A POST is first stored here, in one statement: one row per update (`update_id`
   unique, so a second post of it is a no-op; an update already handled is not stored again),
   the conversation's pseudonym, its address sealed and the update itself encrypted with the
   store's codec like every other personal field. Once stored it cannot be lost: the worker
@@ -53,7 +53,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot.logs import failure
@@ -110,28 +110,54 @@ def _m6_inbox(db: sqlite3.Connection) -> None:
 # ---------------------------------------------------------------- the rows (run on the store's thread)
 
 
+#: stored unless handled or stored already, in one statement (atomic without a transaction around it)
+_PUT = ("INSERT OR IGNORE INTO inbox(update_id, key, who, addr, payload, arrived_at) "
+        "SELECT pseudonym(?), pseudonym(?), pseudonym(?), seal(?), ?, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM handled WHERE update_id = pseudonym(?))")
+
+
 def put(db: sqlite3.Connection, codec: Codec, update_id: str, key: str, number: int, update: JSON,
         now: int) -> bool:
-    """Store an update unless it was handled before; False: handled, nothing to do."""
-    if db.execute("SELECT 1 FROM handled WHERE update_id = pseudonym(?)", (update_id,)).fetchone():
-        return False
+    """Store an update unless it was handled before; False: handled, nothing to do (only when it stored
+    nothing is `handled` asked which of the two it was)."""
+    return bool(_put(db, codec, update_id, key, number, update, now).rowcount) or _unhandled(db, update_id)
+
+
+def _put(db: sqlite3.Connection, codec: Codec, update_id: str, key: str, number: int, update: JSON,
+         now: int) -> sqlite3.Cursor:
     payload = codec.encode(json.dumps({"n": number, "i": update_id, "u": update}, separators=(",", ":")))
-    db.execute("INSERT OR IGNORE INTO inbox(update_id, key, who, addr, payload, arrived_at) "
-               "VALUES (pseudonym(?), pseudonym(?), pseudonym(?), seal(?), ?, ?)",
-               (update_id, key, who_of(key), key, payload, now))
-    return True
+    return db.execute(_PUT, (update_id, key, who_of(key), key, payload, now, update_id))
+
+
+def _unhandled(db: sqlite3.Connection, update_id: str) -> bool:
+    return db.execute("SELECT 1 FROM handled WHERE update_id = pseudonym(?)", (update_id,)).fetchone() is None
 
 
 def pending(db: sqlite3.Connection, codec: Codec, key: str) -> list[tuple[int, str, JSON]]:
     """A chat's stored updates as (number, update id, update) in the platform's order: the number (Telegram's
     update_id, which grows with every update) is inside the encrypted payload, as the update id is."""
-    rows = db.execute("SELECT payload FROM inbox WHERE key = pseudonym(?)", (key,)).fetchall()
+    return _in_order(codec, db.execute("SELECT payload FROM inbox WHERE key = pseudonym(?)", (key,)))
+
+
+def _in_order(codec: Codec, rows: Iterable[tuple[Any, ...]]) -> list[tuple[int, str, JSON]]:
     items = [json.loads(codec.decode(payload)) for (payload,) in rows]
     return sorted(((int(item["n"]), str(item["i"]), item["u"]) for item in items), key=lambda row: row[0])
 
 
 def remove(db: sqlite3.Connection, update_id: str) -> None:
     db.execute("DELETE FROM inbox WHERE update_id = pseudonym(?)", (update_id,))
+
+
+def remove_and_read(db: sqlite3.Connection, codec: Codec, update_id: str, key: str,
+                    lazy: bool) -> list[tuple[int, str, JSON]]:
+    """A handled update's row goes, and the chat's rows that are left are read: on PostgreSQL one round trip.
+
+    `lazy` (PostgreSQL): the delete's commit does not wait for the disk. Lost in a crash of the server,
+    the row is found again and its turn found handled (the turn's own commit, before it, is durable)."""
+    if lazy:
+        db.execute("SELECT set_config('synchronous_commit', 'off', true)")
+    remove(db, update_id)
+    return pending(db, codec, key)
 
 
 def stored(db: sqlite3.Connection, update_id: str) -> bool:
@@ -163,13 +189,64 @@ def keep_alive(db: sqlite3.Connection) -> None:
 
 def try_lock(db: sqlite3.Connection, key: str) -> bool:
     """PostgreSQL only: this session takes the conversation's drain lock, if no other session holds it.
-    Re-entrant within the session (PostgreSQL counts); every take needs its `unlock`."""
+    Re-entrant within the session; every take needs its `unlock`. The session's takes are counted on
+    its connection (`held`, gone with it when it is lost, as the locks are): only the first asks the server."""
+    held = _held(db)
+    if held.get(key):
+        held[key] += 1
+        return True
     [(taken,)] = db.execute(f"SELECT pg_try_advisory_lock({DRAIN}, hashtext(pseudonym(?)))", (key,)).fetchall()
+    if taken:
+        held[key] = 1
     return bool(taken)
 
 
 def unlock(db: sqlite3.Connection, key: str) -> None:
-    db.execute(f"SELECT pg_advisory_unlock({DRAIN}, hashtext(pseudonym(?)))", (key,)).fetchall()
+    held = _held(db)
+    count = held.pop(key, 0) - 1
+    if count > 0:
+        held[key] = count
+        return
+    # queued: sent with the next statement of this call, or at its end (bot/store_postgres_sql.py)
+    db.execute(f"SELECT pg_advisory_unlock({DRAIN}, hashtext(pseudonym(?)))", (key,))
+
+
+def _held(db: sqlite3.Connection) -> dict[str, int]:
+    held: dict[str, int] = db.held  # type: ignore[attr-defined]  # PgConnection's
+    return held
+
+
+def lock_and_read(db: sqlite3.Connection, codec: Codec, key: str) -> list[tuple[int, str, JSON]] | None:
+    """PostgreSQL only: the drain lock and, when taken, the chat's stored updates; None: another session holds it.
+
+    The rows are asked in the same round trip as the lock, after it (the server runs them in order);
+    when the lock was not taken they are dropped unread."""
+    held = _held(db)
+    if held.get(key):
+        held[key] += 1
+        return pending(db, codec, key)
+    taken = db.execute(f"SELECT pg_try_advisory_lock({DRAIN}, hashtext(pseudonym(?)))", (key,))
+    rows = db.execute("SELECT payload FROM inbox WHERE key = pseudonym(?)", (key,))
+    [(ok,)] = taken.fetchall()
+    if not ok:
+        return None
+    held[key] = 1
+    return _in_order(codec, rows)
+
+
+def put_and_lock(db: sqlite3.Connection, codec: Codec, update_id: str, key: str, number: int, update: JSON,
+                 now: int) -> tuple[bool, list[tuple[int, str, JSON]] | None]:
+    """PostgreSQL only: `put`, then `lock_and_read`, in one round trip: (stored or waiting, the chat's rows or
+    None when another session holds its lock). Handled before: the lock, when taken, is still held."""
+    added = _put(db, codec, update_id, key, number, update, now)
+    rows = lock_and_read(db, codec, key)
+    return bool(added.rowcount) or _unhandled(db, update_id), rows
+
+
+def unlock_and_look(db: sqlite3.Connection, key: str) -> bool:
+    """PostgreSQL only: let go of the drain lock, then whether the chat has stored rows (one round trip)."""
+    unlock(db, key)
+    return has_rows(db, key)
 
 
 # ---------------------------------------------------------------- locks across processes
@@ -243,14 +320,28 @@ class Inbox:
         (answered 5xx, Telegram posts it again and finds it stored or handled).
         """
         now = int(self.store.clock().timestamp())
-        if not await self.store.execute(put, self.store.codec, update_id, key, number, update, now):
-            return  # handled before: a post Telegram sent again
-        if await self.drain(key):
-            return  # this process drained the chat: the update was handled (or failed, and waits for a sweep)
+        store, codec = self.store, self.store.codec
+        if self.shared and key not in self._draining:  # stored, locked and read in one round trip
+            self._draining.add(key)
+            try:
+                new, rows = await store.execute(put_and_lock, codec, update_id, key, number, update, now, write=False)
+                if not new:
+                    if rows is not None:
+                        await asyncio.shield(store.execute(unlock, key, write=False))
+                    return  # handled before: a post Telegram sent again
+                if rows is not None and await self._drain(key, rows):
+                    return  # drained here: the update was handled (or failed, and waits for a sweep)
+            finally:
+                self._draining.discard(key)
+        else:
+            if not await store.execute(put, codec, update_id, key, number, update, now, write=False):
+                return  # handled before: a post Telegram sent again
+            if await self.drain(key):
+                return  # this process drained the chat: the update was handled (or failed, and waits for a sweep)
         deadline = asyncio.get_running_loop().time() + self.handled_wait
         wait = 0.01
         while asyncio.get_running_loop().time() < deadline:
-            if not await self.store.execute(stored, update_id, write=False):
+            if not await store.execute(stored, update_id, write=False):
                 return
             await asyncio.sleep(wait)
             wait = min(wait * 2, 0.2)
@@ -265,23 +356,34 @@ class Inbox:
             return False
         self._draining.add(key)
         try:
-            while True:
-                if self.shared and not await self.store.execute(try_lock, key, write=False):
-                    return False
-                try:
-                    done = await self._handle_all(key)
-                finally:
-                    if self.shared:
-                        await asyncio.shield(self.store.execute(unlock, key, write=False))
-                if not done or not await self.store.execute(has_rows, key, write=False):
-                    return True
+            return await self._drain(key, None)
         finally:
             self._draining.discard(key)
 
-    async def _handle_all(self, key: str) -> bool:
+    async def _drain(self, key: str, rows: list[tuple[int, str, JSON]] | None) -> bool:
+        """`drain` with the chat marked as drained here; `rows`: read already, under the lock just taken."""
+        store, codec = self.store, self.store.codec
+        while True:
+            if rows is None:
+                if not self.shared:
+                    rows = await store.execute(pending, codec, key, write=False)
+                elif (rows := await store.execute(lock_and_read, codec, key, write=False)) is None:
+                    return False
+            more = False
+            try:
+                done = await self._handle_all(key, rows)
+            finally:
+                if self.shared:  # let go, then look: one round trip
+                    more = await asyncio.shield(store.execute(unlock_and_look, key, write=False))
+            if not done or not (more if self.shared else await store.execute(has_rows, key, write=False)):
+                return True
+            rows = None
+
+    async def _handle_all(self, key: str, rows: list[tuple[int, str, JSON]]) -> bool:
         """Every stored update of the chat, smallest number first; False when one failed (left for a sweep)."""
-        while rows := await self.store.execute(pending, self.store.codec, key, write=False):
+        while rows:
             number, update_id, update = rows[0]
+            durable = False
             try:
                 await self.handle(update)
             except Exception as exc:
@@ -295,8 +397,10 @@ class Inbox:
                           number, tries)
                 with contextlib.suppress(Exception):
                     await self.give_up(update)
+                durable = True  # no turn holds its handled mark: a lost delete would try it again
             self._failures.pop(update_id, None)
-            await self.store.execute(remove, update_id)
+            rows = await self.store.execute(remove_and_read, self.store.codec, update_id, key,
+                                            self.shared and not durable, write=False)
         return True
 
     async def sweep_forever(self, every: float = SWEEP_S) -> None:

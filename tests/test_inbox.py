@@ -16,8 +16,9 @@ from bot import inbox
 from bot.app import SCHEMA
 from bot.crypto import FernetCodec
 from bot.privacy import purge
-from bot.store import Store
-from tests.postgres import Database
+from bot.store import Store, TurnResult
+from tests.postgres import Cluster, Database
+from tests.postgres import read as database_rows
 
 KEY = "telegram\x1f4711\x1f4711"
 TYPED = "mijn dochter heet Anna"
@@ -94,6 +95,46 @@ async def test_what_a_killed_worker_left_is_handled_by_a_sweep_in_order_and_a_fa
             await asyncio.gather(*box._tasks)
         assert handled == [30, 32] and skipped == [31]  # 32 waited for 31 until it was given up
         assert database.read("SELECT count(*) FROM inbox") == [(0,)]
+    finally:
+        await box.close()
+        await store.close()
+
+
+async def test_a_webhook_update_on_postgresql_takes_five_round_trips_and_leaves_no_row_lock_or_lazy_commit(
+        pg_cluster: Cluster) -> None:
+    """Stored, locked and read in one round trip; the turn's shared lock is the drain's, taken again without
+    asking the server; the row's delete and the next read in one; let go and looked again in one."""
+    url = pg_cluster.new_database()
+    store = await Store.open(url, schema=SCHEMA)
+    locks = inbox.SessionLocks(store)
+    seen: list[str] = []
+
+    async def handle(body: dict[str, Any]) -> None:
+        await locks.acquire(KEY)  # as the core's conversation lock does on a webhook worker
+        try:
+            await store.turn(KEY, f"tg:{body['update_id']}", None,
+                             lambda raw: TurnResult(f"{raw} {body['message']['text']}", [], []))
+            seen.append(body["message"]["text"])
+        finally:
+            await locks.release(KEY)
+
+    async def give_up(body: dict[str, Any]) -> None:
+        raise AssertionError("nothing fails here")
+
+    box = inbox.Inbox(store, handle, give_up)
+    try:
+        trips = store.backend._db.round_trips  # type: ignore[attr-defined]
+        await box.receive("tg:30", KEY, 30, update(30, "eerste"))
+        # put + lock + read; the turn (2); delete + read; unlock + look
+        assert store.backend._db.round_trips - trips == 5  # type: ignore[attr-defined]
+        await box.receive("tg:30", KEY, 30, update(30, "eerste"))  # posted again: handled, nothing stored
+        assert seen == ["eerste"] and await store.state(KEY) == "None eerste"
+        assert database_rows(url, "SELECT count(*) FROM inbox") == [(0,)]
+        # the lock went back to the server (another session can take it) ...
+        assert database_rows(url, f"SELECT pg_try_advisory_lock({inbox.DRAIN}, hashtext('{KEY}'))") == [(True,)]
+        # ... and the delete's commit that did not wait for the disk changed nothing after it
+        assert await store.execute(lambda db: db.execute("SHOW synchronous_commit").fetchone()[0],
+                                   write=False) == "on"
     finally:
         await box.close()
         await store.close()
