@@ -196,6 +196,10 @@ def merge(results: list[dict[str, Any]], latencies: array[float], measured: dict
         "cpu_store_us_per_update": per_update("cpu_store_us_per_update"),
         "cpu_other_us_per_update": per_update("cpu_other_us_per_update"),
         "db_server_cpu_us_per_update": round(measured["server_cpu"] / updates * 1e6, 1),
+        "db_statements_per_update": round(sum(r.get("db_statements_per_update", 0) * r["updates"] for r in results)
+                                          / updates, 2),
+        "db_round_trips_per_update": round(sum(r.get("db_round_trips_per_update", 0) * r["updates"] for r in results)
+                                           / updates, 2),
         "rss_base_mb": round(sum(r["rss_base_mb"] for r in results), 2),
         "rss_step3_mb": round(sum(r["rss_step3_mb"] for r in results), 2),
         "rss_per_conv_kb": round(sum(r["rss_step3_mb"] - r["rss_base_mb"] for r in results) * 1024 / users, 3),

@@ -305,6 +305,12 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         if store_profiler is not None:
             await store_thread(store_profiler.enable if on else store_profiler.disable)
 
+    def db_counts() -> tuple[int, int]:
+        """PostgreSQL: statements and round trips of the store's connection so far (bot/store_postgres_sql.py)."""
+        conn = getattr(core.store.backend, "_db", None) if core is not None else None
+        return (conn.statements, conn.round_trips) if hasattr(conn, "round_trips") else (0, 0)
+
+    db_counted = [0, 0]
     perf = time.perf_counter
     load_before = os.getloadavg()[0]
     cpu = cpu_main = cpu_store = 0.0
@@ -312,6 +318,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         await barrier(f"round{k}")
         store_started = await store_thread(time.thread_time)
         await profiling(True)
+        counted = db_counts()
         cpu_started = time.process_time()
         main_started = time.thread_time()
         started = perf()
@@ -323,6 +330,7 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
             n += 1
         rounds.append(perf() - started)
         wall += rounds[-1]
+        db_counted = [total + now - then for total, now, then in zip(db_counted, db_counts(), counted, strict=True)]
         cpu_main += time.thread_time() - main_started
         cpu += time.process_time() - cpu_started
         await profiling(False)
@@ -366,6 +374,8 @@ async def run_once(users: int, path: str, db_dir: Path, synchronous: str, profil
         "cpu_main_us_per_update": round(cpu_main / (STEPS * served) * 1e6, 1),
         "cpu_store_us_per_update": round(cpu_store / (STEPS * served) * 1e6, 1),
         "cpu_other_us_per_update": round(max(0.0, cpu - cpu_main - cpu_store) / (STEPS * served) * 1e6, 1),
+        "db_statements_per_update": round(db_counted[0] / (STEPS * served), 2),
+        "db_round_trips_per_update": round(db_counted[1] / (STEPS * served), 2),
         "rss_base_mb": round(rss_base, 2),
         "rss_step3_mb": round(rss_step3, 2),
         "rss_per_conv_kb": round((rss_step3 - rss_base) * 1024 / users, 3),
