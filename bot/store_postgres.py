@@ -14,7 +14,9 @@ Why it looks like this:
   The version is a one-row table, `schema_version`, as PRAGMA user_version is
   SQLite's; each number runs in one transaction with its record.
 - The SQL is the features' own, translated (bot/store_postgres_sql.py); keys,
-  plain ids and pseudonym keys never reach the server.
+  plain ids and pseudonym keys never reach the server. Statements are queued and
+  sent together when an outcome is read, at COMMIT and at the end of a call:
+  a turn is three round trips to the server, not one per statement.
 - The server may go away (stopped, restarting, cut off). A call on a lost
   connection, or a connection that cannot be made, raises `StoreUnavailable`
   (its transaction did not commit); the next call connects again. The store
