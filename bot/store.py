@@ -36,7 +36,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +49,7 @@ from bot.store_tables import TABLES as TABLES
 from bot.store_tables import Codec as Codec
 from bot.store_tables import PlainCodec as PlainCodec
 from bot.store_tables import add_column as add_column
+from bot.store_tables import outbox_id, queue_outbox_row
 from bot.store_tables import queue_outbox as queue_outbox
 from bot.store_tables import who_of as who_of
 from bot.store_thread import Backend, StoreUnavailable
@@ -77,6 +78,8 @@ class TurnResult:
 class TurnOutcome:
     outbox_ids: list[int]
     value: Any
+    #: outbox rows whose ids are read after COMMIT (PostgreSQL: in the same round trip as the COMMIT)
+    unread: list[Any] = field(default_factory=list)
 
 
 def _week(now: float) -> str:
@@ -209,7 +212,10 @@ class Store:
         compute: Callable[[str | None], TurnResult],
     ) -> TurnOutcome | None:
         """Run one conversation turn atomically; None when update_id was handled before."""
-        return await self._write(self._turn, key, update_id, cursor, compute)
+        outcome = await self._write(self._turn, key, update_id, cursor, compute)
+        if outcome is not None and outcome.unread:
+            outcome.outbox_ids, outcome.unread = [outbox_id(row) for row in outcome.unread], []
+        return outcome
 
     def _turn(self, db: sqlite3.Connection, key: str, update_id: str | None,
               cursor: tuple[str, str] | None,
@@ -240,9 +246,8 @@ class Store:
         if cursor is not None:
             db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
-        ids = []
-        for payload in result.outbox + (result.writes(db) if result.writes else []):
-            ids.append(queue_outbox(db, self.codec, key, payload, now))
+        rows = [queue_outbox_row(db, self.codec, key, payload, now)
+                for payload in result.outbox + (result.writes(db) if result.writes else [])]
         if result.stats:
             week = _week(now)
             db.executemany(
@@ -250,7 +255,9 @@ class Store:
                 "ON CONFLICT(week, event) DO UPDATE SET n = stats.n + 1",
                 [(week, event) for event in result.stats],
             )
-        return TurnOutcome(ids, result.value)
+        if getattr(db, "queues", False):  # PostgreSQL: the ids come back with the COMMIT (SQLite cannot commit
+            return TurnOutcome([], result.value, rows)  # with a RETURNING unread)
+        return TurnOutcome([outbox_id(row) for row in rows], result.value)
 
     # ------------------------------------------------------------ outbox
     async def ack(self, ids: Sequence[int]) -> None:

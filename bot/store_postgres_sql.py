@@ -254,6 +254,9 @@ class PgConnection:
     back, and the error is raised by whatever asked for the outcome (or by COMMIT, or the call).
     """
 
+    #: statements are queued: a result may be read after the COMMIT that sent it (bot/store.py's turn)
+    queues = True
+
     def __init__(self, conn: psycopg.Connection[Any], dialect: Dialect, ids: Pseudonyms) -> None:
         self.conn = conn
         self.dialect = dialect

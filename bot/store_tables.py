@@ -98,10 +98,19 @@ def add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> No
 
 def queue_outbox(db: sqlite3.Connection, codec: Codec, key: str, payload: str, now: int) -> int:
     """A message for a conversation in the outbox; its address sealed, looked up by pseudonym."""
-    [(outbox_id,)] = db.execute("INSERT INTO outbox(key, who, addr, payload, created_at) "
-                                "VALUES (pseudonym(?), pseudonym(?), seal(?), ?, ?) RETURNING id",
-                                (key, who_of(key), key, codec.encode(payload), now)).fetchall()
-    return int(outbox_id)
+    return outbox_id(queue_outbox_row(db, codec, key, payload, now))
+
+
+def queue_outbox_row(db: sqlite3.Connection, codec: Codec, key: str, payload: str, now: int) -> sqlite3.Cursor:
+    """`queue_outbox` with its id not read yet (`outbox_id`): PostgreSQL reads it after COMMIT (bot/store.py)."""
+    return db.execute("INSERT INTO outbox(key, who, addr, payload, created_at) "
+                      "VALUES (pseudonym(?), pseudonym(?), seal(?), ?, ?) RETURNING id",
+                      (key, who_of(key), key, codec.encode(payload), now))
+
+
+def outbox_id(row: sqlite3.Cursor) -> int:
+    [(found,)] = row.fetchall()
+    return int(found)
 
 
 def who_of(key: str) -> str:
