@@ -10,7 +10,8 @@ Why it looks like this:
   does is written here once, as functions over a connection. A backend
   (bot/store_sqlite.py) owns the connection, its thread, its transactions and
   its migrations, and runs those functions next to the connection, so a turn
-  costs one thread hop instead of one per statement.
+  costs one thread hop instead of one per statement; on SQLite a turn and an
+  ack cost none when the write lock is free at once (`_write_quick`).
 - Schema changes are numbered migrations applied at start; each feature keeps
   its own next to its SQL (bot/schema.py), the backend only runs them, in
   number order, each number in one transaction.
@@ -52,7 +53,7 @@ from bot.store_tables import add_column as add_column
 from bot.store_tables import outbox_id, queue_outbox_row
 from bot.store_tables import queue_outbox as queue_outbox
 from bot.store_tables import who_of as who_of
-from bot.store_thread import Backend, StoreUnavailable
+from bot.store_thread import NOT_NOW, Backend, NotNow, StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ class Store:
         self.unreachable_since: float | None = None
         #: the one look-until-it-answers every waiting call shares (see reachable)
         self._probe: asyncio.Task[None] | None = None
+        #: a turn or an ack on the caller's thread when no wait is needed (bot.store_thread.WritesNow)
+        self._write_now: Callable[..., Any] | None = getattr(backend, "transaction_now", None)
 
     @classmethod
     async def open(cls, path: str | Path, codec: Codec | None = None, *, schema: Schema,
@@ -203,6 +206,15 @@ class Store:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    async def _write_quick(self, fn: Callable[..., T], *args: Any) -> T:
+        """A short write on the caller's thread when the backend can do it without waiting
+        (bot.store_thread.WritesNow), else on the store's thread as `_write`: the same transaction."""
+        if self._write_now is not None:
+            result: T | NotNow = self._write_now(fn, *args)
+            if result is not NOT_NOW:
+                return result  # type: ignore[return-value]
+        return await self._write(fn, *args)
+
     # ------------------------------------------------------------ turns
     async def turn(
         self,
@@ -212,7 +224,7 @@ class Store:
         compute: Callable[[str | None], TurnResult],
     ) -> TurnOutcome | None:
         """Run one conversation turn atomically; None when update_id was handled before."""
-        outcome = await self._write(self._turn, key, update_id, cursor, compute)
+        outcome = await self._write_quick(self._turn, key, update_id, cursor, compute)
         if outcome is not None and outcome.unread:
             outcome.outbox_ids, outcome.unread = [outbox_id(row) for row in outcome.unread], []
         return outcome
@@ -266,7 +278,7 @@ class Store:
             def write(db: sqlite3.Connection) -> None:
                 db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
-            await self._write(write)
+            await self._write_quick(write)
 
     async def pending_outbox(self, key: str | None = None) -> list[tuple[int, str, str]]:
         """Queued replies, oldest first: all of them, or one conversation's."""

@@ -1,9 +1,12 @@
 """The store's SQLite backend: one file in WAL mode, one connection on its own thread.
 
 Why it looks like this:
-- The transaction of a turn runs as one function on the connection's thread
-  (`StoreThread`), so a turn costs one thread hop instead of one per statement.
-  The engine is pure and fast, so running it there holds the write lock only for
+- The transaction of a turn runs as one function next to a connection, so a turn
+  costs at most one thread hop instead of one per statement. A turn and an ack run
+  on the event loop's own thread, on a second connection, when the write lock is
+  free at that instant (`transaction_now`: no hop at all); when it is not, on the
+  connection's own thread (`StoreThread`), which waits for the lock so the event loop
+  never does. The engine is pure and fast, so either holds the write lock only for
   microseconds.
 - WAL checkpoints run off the turn path (`Checkpointer`): SQLite's own
   checkpoint would stall the one COMMIT that crosses the threshold for several
@@ -30,7 +33,7 @@ from bot import store_thread
 from bot.private_files import private_database
 from bot.pseudonyms import Pseudonyms
 from bot.schema import Schema
-from bot.store_thread import StoreClosed, StoreThread, in_transaction
+from bot.store_thread import NOT_NOW, NotNow, StoreClosed, StoreThread, in_transaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -111,6 +114,10 @@ class SqliteBackend:
         self._thread = StoreThread()
         #: used only on `_thread` (sqlite3 checks that)
         self._db: sqlite3.Connection | None = None
+        #: the event loop's own connection for `transaction_now` (None: every call hops), used only on
+        #: the thread that opened the store (`_here_thread`); it never waits for a lock
+        self._here: sqlite3.Connection | None = None
+        self._here_thread = 0
 
     @classmethod
     async def open(cls, path: str, ids: Pseudonyms, schema: Schema, *, synchronous: str = "NORMAL",
@@ -133,17 +140,71 @@ class SqliteBackend:
                 f"PRAGMA wal_autocheckpoint={Checkpointer.SAFETY_NET_PAGES}").fetchall())
             backend.checkpointer = Checkpointer(path, synchronous)
             backend.checkpointer.start()
+            if synchronous.upper() != "FULL":  # FULL waits for the disk at every COMMIT: not on the loop
+                backend._open_here(synchronous, cache_kb)
         return backend
 
     def _setup(self, db: sqlite3.Connection, synchronous: str, busy_timeout_s: float, cache_kb: int) -> None:
         _wal_mode(db, busy_timeout_s)
+        self.busy_timeout_ms = int(busy_timeout_s * 1000)
+        self._configure(db, synchronous, self.busy_timeout_ms, cache_kb)
+
+    def _configure(self, db: sqlite3.Connection, synchronous: str, busy_timeout_ms: int, cache_kb: int) -> None:
+        """What each of the store's connections sets: the same durability, checks and SQL functions."""
         db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")  # negative: KiB, not pages
         db.execute(f"PRAGMA synchronous={synchronous}")
-        self.busy_timeout_ms = int(busy_timeout_s * 1000)
-        db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")  # forgotten data is overwritten, not left in free pages
         self.ids.install(db)
+
+    def _open_here(self, synchronous: str, cache_kb: int) -> None:
+        """The event loop's connection (see transaction_now): opened once the file is migrated and in WAL
+        mode; busy timeout 0, so it never waits, and the same checkpoint threshold as the other."""
+        db = sqlite3.connect(self.path, timeout=0.0, isolation_level=None, check_same_thread=False)
+        try:
+            self._configure(db, synchronous, 0, cache_kb)
+            db.execute(f"PRAGMA wal_autocheckpoint={Checkpointer.SAFETY_NET_PAGES}").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        self._here, self._here_thread = db, threading.get_ident()
+
+    def transaction_now(self, fn: Callable[..., T], *args: Any) -> T | NotNow:
+        """fn(db, *args) in one write transaction on the caller's thread, if that needs no wait (bot.store_thread.WritesNow).
+
+        NOT_NOW, with nothing written, when another connection or process holds the write
+        lock, when the WAL is due to start over (the store's thread does that, see
+        `transaction`), or when called from another thread than the one that opened the store.
+        Whatever else fn raises is raised, after a ROLLBACK, as on the store's thread.
+        """
+        db = self._here
+        if db is None or threading.get_ident() != self._here_thread:
+            return NOT_NOW
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.frames >= Checkpointer.RESET_PAGES:
+            return NOT_NOW
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if self.busy(exc):
+                return NOT_NOW
+            raise
+        try:
+            result = fn(db, *args)
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                if self.busy(exc):  # fn may run again: a turn's transaction starts afresh each time
+                    return NOT_NOW
+                self.ids.reraise(exc)
+            raise
+        if isinstance(result, sqlite3.Cursor):  # as `call` does: no cursor outlives its call
+            result.close()
+            return None  # type: ignore[return-value]
+        return result
 
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Run fn(sqlite3_connection, *args) on the connection's thread.
@@ -231,6 +292,9 @@ class SqliteBackend:
             db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
 
     async def close(self) -> None:
+        here, self._here = self._here, None
+        if here is not None:  # idle between calls: closing it first leaves the store's thread the last one
+            here.close()
         checkpointer, self.checkpointer = self.checkpointer, None
         if checkpointer is not None:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)

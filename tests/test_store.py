@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -311,6 +312,49 @@ async def test_a_cursor_handed_back_by_a_store_function_is_closed_on_the_store_t
         assert await store.execute(lambda db: db.execute("SELECT 1").fetchall(), write=False) == [(1,)]
     finally:
         await store.close()
+
+
+async def test_a_turn_and_its_ack_do_not_wait_behind_a_slow_call_on_the_store_thread(db_path):
+    """A turn runs where the event loop is when the write lock is free (no hop), so a long read
+    on the store's thread (an export, a redelivery round) holds up nobody's answer; what it
+    wrote is there for every later call, on either connection, and after reopening."""
+    store = await Store.open(db_path, schema=SCHEMA)
+    release = threading.Event()
+    try:
+        slow = asyncio.ensure_future(store.execute(lambda db: release.wait(30), write=False))
+        await asyncio.sleep(0.05)  # the store's thread is inside the slow call now
+        outcome = await asyncio.wait_for(
+            store.turn(str(KEY), "tg:1", ("console", "7"), lambda raw: result("at the menu", "welcome")), 10)
+        assert outcome is not None and not slow.done()
+        await asyncio.wait_for(store.ack(outcome.outbox_ids), 10)
+        assert not slow.done()
+        release.set()
+        assert await slow is True
+        assert await store.state(str(KEY)) == "at the menu"
+        assert await store.pending_outbox() == []
+    finally:
+        release.set()
+        await store.close()
+    assert read(db_path, "SELECT update_id FROM handled") == [("tg:1",)]
+    assert read(db_path, "SELECT value FROM cursors") == [("7",)]
+
+
+async def test_a_turn_from_another_thread_than_the_one_that_opened_the_store_is_stored_all_the_same(db_path):
+    """The quick path is for the thread that opened the store; another thread's turn hops as before."""
+    store = await Store.open(db_path, schema=SCHEMA)
+    try:
+        assert await store.turn(str(KEY), "tg:1", None, lambda raw: result("at the menu", "welcome")) is not None
+        loop = asyncio.get_running_loop()
+        other = await loop.run_in_executor(None, lambda: asyncio.run(_turn_on_a_loop_of_its_own(store)))
+        assert other is not None
+        assert await store.state(str(KEY)) == "typed on another thread"
+    finally:
+        await store.close()
+    assert read(db_path, "SELECT update_id FROM handled ORDER BY update_id") == [("tg:1",), ("tg:2",)]
+
+
+async def _turn_on_a_loop_of_its_own(store: Store) -> object:
+    return await store.turn(str(KEY), "tg:2", None, lambda raw: result("typed on another thread", "hi"))
 
 
 def test_a_store_left_open_by_a_crash_does_not_keep_the_process_alive(tmp_path):
