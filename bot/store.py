@@ -112,6 +112,7 @@ class Store:
         self._probe: asyncio.Task[None] | None = None
         #: a turn or an ack on the caller's thread when no wait is needed (bot.store_thread.WritesNow)
         self._write_now: Callable[..., Any] | None = getattr(backend, "transaction_now", None)
+        self._statement_now: Callable[[str, Sequence[Any]], Any] | None = getattr(backend, "statement_now", None)
 
     @classmethod
     async def open(cls, path: str | Path, codec: Codec | None = None, *, schema: Schema,
@@ -273,12 +274,18 @@ class Store:
 
     # ------------------------------------------------------------ outbox
     async def ack(self, ids: Sequence[int]) -> None:
-        """Delivered: drop these outbox rows."""
-        if ids:
-            def write(db: sqlite3.Connection) -> None:
-                db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+        """Delivered: drop these outbox rows, in one statement (on SQLite without a hop when it can)."""
+        if not ids:
+            return
+        sql = f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})"  # noqa: S608 - placeholders only
+        params = tuple(ids)
+        if self._statement_now is not None and self._statement_now(sql, params) is not NOT_NOW:
+            return
 
-            await self._write_quick(write)
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(sql, params)
+
+        await self._write(write)
 
     async def pending_outbox(self, key: str | None = None) -> list[tuple[int, str, str]]:
         """Queued replies, oldest first: all of them, or one conversation's."""

@@ -25,7 +25,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -178,11 +178,8 @@ class SqliteBackend:
         `transaction`), or when called from another thread than the one that opened the store.
         Whatever else fn raises is raised, after a ROLLBACK, as on the store's thread.
         """
-        db = self._here
-        if db is None or threading.get_ident() != self._here_thread:
-            return NOT_NOW
-        checkpointer = self.checkpointer
-        if checkpointer is not None and checkpointer.frames >= Checkpointer.RESET_PAGES:
+        db = self._usable_here()
+        if db is None:
             return NOT_NOW
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -205,6 +202,32 @@ class SqliteBackend:
             result.close()
             return None  # type: ignore[return-value]
         return result
+
+    def statement_now(self, sql: str, params: Sequence[Any]) -> NotNow | None:
+        """One write statement on the caller's thread, in SQLite's own transaction for it (atomic and as
+        durable as a COMMIT, without the two statements around it); NOT_NOW as transaction_now."""
+        db = self._usable_here()
+        if db is None:
+            return NOT_NOW
+        try:
+            db.execute(sql, params).close()
+        except sqlite3.OperationalError as exc:
+            if self.busy(exc):  # SQLite undid the statement
+                return NOT_NOW
+            self.ids.reraise(exc)
+            raise
+        return None
+
+    def _usable_here(self) -> sqlite3.Connection | None:
+        """The event loop's connection, unless this is another thread or the WAL is due to start over
+        (the store's thread copies the last frames first, see `transaction`)."""
+        db = self._here
+        if db is None or threading.get_ident() != self._here_thread:
+            return None
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.frames >= Checkpointer.RESET_PAGES:
+            return None
+        return db
 
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Run fn(sqlite3_connection, *args) on the connection's thread.

@@ -113,6 +113,10 @@ class WritesNow(Protocol):
         """fn(db, *args) in one write transaction, here and now; NOT_NOW when that would mean waiting."""
         ...
 
+    def statement_now(self, sql: str, params: Sequence[Any]) -> NotNow | None:
+        """One write statement, its own transaction, here and now; NOT_NOW when that would mean waiting."""
+        ...
+
 
 def in_transaction(db: Any, begin: str, fn: Callable[..., T], *args: Any) -> T:
     """fn(db, *args) between `begin` and COMMIT; ROLLBACK when it raises."""
