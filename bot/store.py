@@ -251,11 +251,16 @@ class Store:
             if row:
                 db.execute("DELETE FROM conversations WHERE key = pseudonym(?)", (key,))
         else:
-            db.execute(
-                "INSERT INTO conversations(key, who, state, updated_at) VALUES (pseudonym(?), pseudonym(?), ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                (key, who, self.codec.encode(result.state), now),
-            )
+            state = self.codec.encode(result.state)
+            # a row read above is updated (no insert attempt and conflict first); the insert also
+            # covers a row another process deleted meanwhile (PostgreSQL's retention, forget-me)
+            if not row or db.execute("UPDATE conversations SET state = ?, updated_at = ? WHERE key = pseudonym(?)",
+                                     (state, now, key)).rowcount == 0:
+                db.execute(
+                    "INSERT INTO conversations(key, who, state, updated_at) VALUES (pseudonym(?), pseudonym(?), ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                    (key, who, state, now),
+                )
         if cursor is not None:
             db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
