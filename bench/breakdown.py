@@ -2,12 +2,13 @@
 
 Why it is built this way:
 
-- **Per thread, CPU time.** A turn runs on two threads: the event loop (PTB, the adapter,
-  the core) and the store's worker thread (the transaction, and inside it the engine, the
-  crisis check and the state's encoding). cProfile only sees the thread that enabled it, so
-  each of the two gets its own profiler, both timed with `time.thread_time`: waiting (the
-  loop idle while the store works, the worker idle between turns) costs nothing, and other
-  processes on a loaded machine do not show up as our time.
+- **Per thread, CPU time.** A turn runs on up to two threads: the event loop (PTB, the
+  adapter, the core, and on SQLite the transaction too whenever the write lock is free at once)
+  and the store's worker thread (the transaction, with the engine, the crisis check and the
+  state's encoding inside it, when it had to wait for the lock; PostgreSQL always). cProfile
+  only sees the thread that enabled it, so each of the two gets its own profiler, both timed
+  with `time.thread_time`: waiting (the loop idle while the store works, the worker idle between
+  turns) costs nothing, and other processes on a loaded machine do not show up as our time.
 - **Self time, charged to a component by where the code lives** (`COMPONENTS`: first
   match of the file path, then of `file:function`). Code that belongs to nobody in
   particular (built-ins such as `json.dumps`, `re`, SQLite's `execute`; the standard
