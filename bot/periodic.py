@@ -27,5 +27,9 @@ async def every(seconds: float, work: Callable[[], Awaitable[object]], what: str
             await asyncio.sleep(seconds)
         else:
             wake.clear()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns a wake-up that arrives
+            # together with a cancellation and swallows the cancellation, so stopping the bot right
+            # after a turn woke this loop (a report, then the end of the console's input) hung
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await wake.wait()
