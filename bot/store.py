@@ -252,10 +252,12 @@ class Store:
                 db.execute("DELETE FROM conversations WHERE key = pseudonym(?)", (key,))
         else:
             state = self.codec.encode(result.state)
-            # a row read above is updated (no insert attempt and conflict first); the insert also
-            # covers a row another process deleted meanwhile (PostgreSQL's retention, forget-me)
-            if not row or db.execute("UPDATE conversations SET state = ?, updated_at = ? WHERE key = pseudonym(?)",
-                                     (state, now, key)).rowcount == 0:
+            if row and not getattr(db, "queues", False):
+                # SQLite: the row read above is still there (the write lock is held since BEGIN), so an
+                # UPDATE, without an insert attempt and its conflict first
+                db.execute("UPDATE conversations SET state = ?, updated_at = ? WHERE key = pseudonym(?)",
+                           (state, now, key))
+            else:  # a new conversation; on PostgreSQL also a row another process deleted meanwhile (retention)
                 db.execute(
                     "INSERT INTO conversations(key, who, state, updated_at) VALUES (pseudonym(?), pseudonym(?), ?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
