@@ -98,6 +98,12 @@ class Checkpointer(threading.Thread):
         self.join(timeout=10.0)
 
 
+#: The private page cache of the event loop's connection (`transaction_now`), in KiB. A turn
+#: touches a handful of pages, and the operating system caches the file: with the store thread's
+#: 256 KiB a second full cache only added memory (about 0.2 KB per parked conversation at 1,000
+#: users on the benchmark), and 64 KiB measured the same CPU per update (bench/README.md).
+HERE_CACHE_KB = 64
+
 class SqliteBackend:
     """One SQLite connection, used only on its own thread (StoreThread)."""
 
@@ -141,7 +147,7 @@ class SqliteBackend:
             backend.checkpointer = Checkpointer(path, synchronous)
             backend.checkpointer.start()
             if synchronous.upper() != "FULL":  # FULL waits for the disk at every COMMIT: not on the loop
-                backend._open_here(synchronous, cache_kb)
+                backend._open_here(synchronous, min(cache_kb, HERE_CACHE_KB))
         return backend
 
     def _setup(self, db: sqlite3.Connection, synchronous: str, busy_timeout_s: float, cache_kb: int) -> None:
