@@ -180,8 +180,9 @@ class Lanes(Generic[U]):
 
     async def wait_for_progress(self, timeout: float) -> None:
         """Until some update is done (or `timeout`): Telegram keeps returning the ones in hand."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.progress.wait(), timeout)
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: see bot/periodic.py on wait_for
+            async with asyncio.timeout(timeout):
+                await self.progress.wait()
         self.progress.clear()
 
     async def close(self, timeout: float) -> None:

@@ -88,8 +88,9 @@ class Poller:
             self._polling_call.cancel()
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: see bot/periodic.py on wait_for
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
 
     async def run(self) -> None:
         """getUpdates -> core: one chat's updates in order, different chats side by side (bot/adapters/lanes.py).
