@@ -119,9 +119,11 @@ def moved_nl(calendar: date, kind: str, today: date) -> list[str]:
     """What the summary says about a last day on a day off, asked on `today`."""
     legal = working_day_after(calendar)
     why = WHY["weekend" if kind in ("saturday", "sunday") else kind]
-    return [f"Laatste dag: {format_date(calendar, 'nl')}",
-            f"Dat is {WEEKDAYS['nl'][calendar.weekday()]} {format_date(calendar, 'nl')}{why} Volgens de wet schuift de "
-            f"termijn door naar {WEEKDAYS['nl'][legal.weekday()]} {format_date(legal, 'nl')}. Stuur het liefst eerder.",
+    # the day that counts first (a parent reads the bullet), then the calendar day and why it moved
+    return [f"Laatste dag: {WEEKDAYS['nl'][legal.weekday()]} {format_date(legal, 'nl')}",
+            f"Zonder de Algemene termijnenwet zou het {WEEKDAYS['nl'][calendar.weekday()]} {format_date(calendar, 'nl')} "
+            f"zijn{why} Die wet schuift de laatste dag dan door naar de eerstvolgende werkdag. "
+            f"Stuur het liefst vóór {format_date(calendar, 'nl')}.",
             "Bron: https://wetten.overheid.nl/jci1.3:c:BWBR0002448&artikel=1, nog niet opnieuw gecontroleerd",
             f"Nog {(legal - today).days} dagen"]
 
@@ -188,9 +190,10 @@ async def test_in_english_too(parent: Parent) -> None:
     calendar, start = next_day("easter_monday", weeks_before(6))
     legal = working_day_after(calendar)
     text = await parent.work_out("en", ["/start termijn", "Objection (bezwaar)"], start, calendar - timedelta(days=3))
-    assert f"Last day: {format_date(calendar, 'en')}" in text
-    assert (f"That is Monday {format_date(calendar, 'en')}, Easter Monday. By law the time limit moves on to "
-            f"{WEEKDAYS['en'][legal.weekday()]} {format_date(legal, 'en')}. Better send it sooner.") in text
+    assert f"Last day: {WEEKDAYS['en'][legal.weekday()]} {format_date(legal, 'en')}" in text
+    assert (f"Without the Algemene termijnenwet it would be Monday {format_date(calendar, 'en')}, "
+            f"Easter Monday. That law moves the last day on to the next working day. "
+            f"Better send it before {format_date(calendar, 'en')}.") in text
     assert "Source: https://wetten.overheid.nl/jci1.3:c:BWBR0002448&artikel=1, not yet re-checked" in text
 
 

@@ -3,6 +3,8 @@ at the first question that asks what happened, so nobody has to type their story
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine import MAX_INPUT
 from bot.engine.steps import TYPED_BEFORE, USE_TYPED_BEFORE
 from tests.test_engine import MENU, STALE, WHAT, Chat, at_menu, chat
@@ -66,3 +68,17 @@ def test_the_button_outside_its_question_is_stale(chat: Chat) -> None:
     chat.press(USE_TYPED_BEFORE, token="menu")
     assert STALE in chat.texts[0]
     assert chat.texts[-1].startswith(MENU)
+
+
+@pytest.mark.parametrize("typed", ["ja", "Ja graag", "ja, gebruik mijn eerste bericht", "Ja gebruik dat"])
+def test_a_typed_yes_takes_it(chat: Chat, typed: str) -> None:
+    """A new user typed "ja" and "ja, gebruik mijn eerste bericht"; the letter then read the latter."""
+    typed_at_the_menu(chat, STORY)
+    chat.say(typed)
+    assert chat.state is not None and chat.state.vars["what"] == STORY
+
+
+def test_a_short_answer_that_starts_with_yes_is_an_answer(chat: Chat) -> None:
+    typed_at_the_menu(chat, STORY)
+    chat.say("ja, de voogd belde niet terug")
+    assert chat.state is not None and chat.state.vars["what"] == "ja, de voogd belde niet terug"

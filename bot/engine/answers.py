@@ -73,8 +73,8 @@ class Answers(ProtectsText):
 
     def answer_text(self, step: AskStep, text: str) -> None:
         before = self.typed_before(step)
-        if before is not None and (text == "1" or normalise(text) == normalise(self.text("sys.typed_before.use"))):
-            text = before  # the button typed, as on Matrix and the console (a numbered list)
+        if before is not None and self.takes_typed_before(text):
+            text = before  # the button typed, as on Matrix and the console (a numbered list), or a plain yes
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return
@@ -82,6 +82,17 @@ class Answers(ProtectsText):
             self.fail(step.invalid or "sys.invalid.text", min=low, max=high, got=len(text))
         elif not (step.protect and self.protect(step, text)):
             self.accept(step, text)
+
+    def takes_typed_before(self, text: str) -> bool:
+        """A typed answer to "use what you wrote before?": "1", the button's label, a yes ("ja",
+        "ja graag"), or a yes that says to use it ("ja, gebruik mijn eerste bericht"). A story never
+        starts so and stays that short, and the letter once read "ja, gebruik mijn eerste bericht"."""
+        said = normalise(text)
+        label = normalise(self.text("sys.typed_before.use"))
+        tokens = re.findall(r"\w+", said)
+        words = {normalise(w) for w in self.text("sys.typed_before.use_words").split(",")}
+        return (text == "1" or said == label or " ".join(tokens) in YES
+                or (len(said) <= 60 and bool(tokens) and tokens[0] in YES and bool(words & set(tokens))))
 
     def answer_number(self, step: AskStep, text: str) -> None:
         value = read_number(text)

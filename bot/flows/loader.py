@@ -354,6 +354,8 @@ def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) ->
             "confidence": deadline.confidence,
             "confidence_note": deadline.confidence_note[lang] if deadline.confidence_note else "",
             "source": deadline.source,
+            # set in a law: the Algemene termijnenwet applies, and the law, not the body, decides
+            "atw": deadline.atw,
             # "Bron: <page>, nog niet opnieuw gecontroleerd": what a text shows under a deadline
             "source_line": source_line(deadline.source, entry.checked, lang, words)
             if words is not None else deadline.source,
