@@ -530,7 +530,7 @@ async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp
         text = exported(world, USER).content
         assert "    role: parent\n      (Ouder of verzorger)\n" in text
         assert "    kind: bezwaar\n      (Bezwaar bij de gemeente)\n" in text
-        assert "    start_date: 2026-10-12\n      (Op welke datum is de uitspraak of het besluit gedaan?" in text
+        assert "    start_date: 2026-10-12\n      (Op welke datum is het besluit bekendgemaakt?" in text
         assert "    last_day: 2026-11-23\n      (23 november 2026)\n" in text
         # the deadline the flow worked out: in words, not as the JSON a new user took for an error
         assert ('    term: termijn van "Bezwaar maken tegen een besluit van de gemeente": 6 weken na de dag dat '
