@@ -25,6 +25,7 @@ from bot.adapters.telegram import OFFSET_CURSOR, MessageRef, PartlyDelivered, Se
 from bot.app import build_core
 from bot.core import ZONE
 from bot.dates import add_period, format_date
+from bot.directory import legal_last_day
 from bot.events import ChoiceButton, ConversationKey, Document, Edit, Incoming, Send, Text
 from bot.features import Hooks
 from tests.fakes.telegram_api import FakeTelegram, Sent, button_rows
@@ -76,7 +77,10 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
     assert {m.method for m in (rule, where)} == {"sendMessage"}
     assert rule.text.startswith("Zo reken ik de termijn:")
     assert f"Begindatum: {format_date(yesterday, 'nl')}" in rule.text
-    assert f"Laatste dag: {format_date(add_period(yesterday, months=3), 'nl')}" in rule.text  # said once
+    # the day that counts: three months on, moved past a weekend or holiday by the Algemene termijnenwet
+    last = legal_last_day(yesterday, add_period(yesterday, months=3), True, bot.core.flows.atw_equated)
+    weekday = bot.text("sys.date.weekday_names").split(",")[last.day.weekday()].strip() + " " if last.moved else ""
+    assert f"Laatste dag: {weekday}{format_date(last.day, 'nl')}" in rule.text  # said once
     assert shown([where]) == [(bot.text("termijn.where"), bot.labels("termijn", "where"))]
     # on request the sourced cards of the body, a message each (three messages a turn at most)
     appeal, lawyer, anything_else = await parent.presses(bot.label("termijn", "where", "show"))
