@@ -24,8 +24,8 @@ _NO_AND_DATE = re.compile(r"^(\S+?)[\s,;:.!-]+(\S.*)$")
 
 
 def text_bounds(step: AskStep) -> tuple[int, int]:
-    """Shortest and longest free-text answer a question takes."""
-    return (int(step.min) if step.min is not None else 1, int(step.max) if step.max is not None else 1000)
+    """Shortest and longest free-text answer a question takes (`AskStep.text_bounds`)."""
+    return step.text_bounds
 
 
 def _shown_number(value: float | None) -> float | int | None:

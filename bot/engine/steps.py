@@ -177,8 +177,7 @@ class StepRunner(TurnBase):
         before = self.state.vars.get(TYPED_BEFORE)
         if not isinstance(before, str) or not step.asks_for_a_story:
             return None
-        low = int(step.min) if step.min is not None else 1
-        high = int(step.max) if step.max is not None else 1000
+        low, high = step.text_bounds
         return before if low <= len(before) <= high else None
 
     def document(self, lang: str, template: str, title_key: str, filename: str,

@@ -223,7 +223,12 @@ class AskStep(_Step):
         it is checked for names as it is typed.
         """
         return (self.type == "text" and self.next is not None and self.protect != "public"
-                and (self.max if self.max is not None else 1000) >= KEEP_STORY_FROM)
+                and self.text_bounds[1] >= KEEP_STORY_FROM)
+
+    @property
+    def text_bounds(self) -> tuple[int, int]:
+        """Shortest and longest free-text answer the question takes (1 and 1,000 unless it says)."""
+        return (int(self.min) if self.min is not None else 1, int(self.max) if self.max is not None else 1000)
 
     def text_keys(self) -> Iterator[tuple[SubPath, str]]:
         yield ("ask",), self.ask
