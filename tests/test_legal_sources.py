@@ -37,7 +37,7 @@ PERIOD = re.compile(
 #: "aged 12", "12 or older": an age limit in English, where the noun is left out
 AGE = re.compile(r"\baged (\d+)\b|\b(\d+) or older\b", re.IGNORECASE)
 #: Counts that are not rules: the days left, worked out from the product's today
-NOT_A_RULE = {("deadline.summary", "1 day")}
+NOT_A_RULE = {("deadline.left", "1 day")}
 #: Jinja expressions and statements: what they print comes from data, not from the text itself
 _JINJA = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 
