@@ -46,6 +46,10 @@ from bot.errors import ContentError
 from bot.flows.source import load_yaml
 from bot.regexcache import REGEXES
 
+#: What follows a crisis answer: go on where the user was, go on only when they say so, or the
+#: professionals' safety flow.
+Then = Literal["continue", "pause", "safety"]
+
 if TYPE_CHECKING:
     from bot.crisis_model import CrisisModel
 
@@ -158,12 +162,28 @@ class CrisisClass(_Strict):
     reply: Annotated[str, Field(pattern=_KEY)]
     #: the direct check question when the model is unsure (names the help line; yes/no buttons)
     check: Annotated[str, Field(pattern=_KEY)] | None = None
-    then: Literal["continue", "safety"]
+    #: continue: back where the user was at once; pause: first ask whether to go on now (a person
+    #: who may be in danger is not handed the next form question in the same breath); safety: the
+    #: professionals' safety flow
+    then: Then
+    #: said after the reply when the message was kept as a story answer: the draft now holds words
+    #: (despair, a threat) that may hurt the writer if sent as they are
+    kept_note: Annotated[str, Field(pattern=_KEY)] | None = None
     #: In the safety flow this is an answer, not a new crisis (the flow already
     #: gives this help). Always so for ``then: safety``.
     quiet_in_safety_flow: bool = False
     rules: list[Rule]
     note: str | None = None
+
+
+class PauseTexts(_Strict):
+    """After a `then: pause` reply: go on now, or not now (and what the bot says then)."""
+
+    question: Annotated[str, Field(pattern=_KEY)]
+    go: Annotated[str, Field(pattern=_KEY)]
+    later: Annotated[str, Field(pattern=_KEY)]
+    #: said after "not now": nothing is lost, where to come back, the help line again
+    said_later: Annotated[str, Field(pattern=_KEY)]
 
 
 class CrisisRules(_Strict):
@@ -174,6 +194,10 @@ class CrisisRules(_Strict):
     model: str | None = None
     #: said after "no" to a check question, before going on where the user was
     check_no: Annotated[str, Field(pattern=_KEY)] | None = None
+    #: the texts of the question after a `then: pause` reply (see PauseTexts)
+    pause: PauseTexts | None = None
+    #: said inside the safety flow when a quiet class is typed where no story is asked (112 first)
+    in_safety_flow: Annotated[str, Field(pattern=_KEY)] | None = None
     fragments: dict[str, str] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
     #: see `Answer` and CrisisDetector.only_an_answer
@@ -195,6 +219,9 @@ class CrisisRules(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rule/exclusion ids used more than once: {duplicates}")
+        paused = sorted(name for name, spec in self.classes.items() if spec.then == "pause")
+        if paused and self.pause is None:
+            raise ValueError(f"classes {paused} have `then: pause`: the file needs `pause` (its question's texts)")
         if self.model is not None:
             unchecked = sorted(name for name, spec in self.classes.items() if spec.check is None)
             if unchecked or self.check_no is None:
@@ -217,7 +244,7 @@ class CrisisMatch:
     crisis_class: str
     rule_id: str
     reply: str
-    then: Literal["continue", "safety"]
+    then: Then
     quiet_in_safety_flow: bool = False
     #: False: the model thinks it likely but not certain; the engine asks before it acts
     sure: bool = True
@@ -225,6 +252,8 @@ class CrisisMatch:
     risk: float | None = None
     #: text key of the class's check question (asked when not sure)
     check: str | None = None
+    #: text key said when the message was kept as a story answer (CrisisClass.kept_note)
+    kept_note: str | None = None
 
 
 @dataclass(slots=True)
@@ -324,8 +353,9 @@ class _CompiledClass:
     name: str
     reply: str
     check: str | None
-    then: Literal["continue", "safety"]
+    then: Then
     quiet_in_safety_flow: bool
+    kept_note: str | None
     blanks: tuple[_Pattern, ...]
     vetoes: tuple[_Pattern, ...]
     rules: tuple[_CompiledRule, ...]
@@ -445,7 +475,8 @@ class CrisisDetector:
 
     def __init__(self, classes: Sequence[_CompiledClass], model: CrisisModel | None = None,
                  model_path: Path | None = None, check_no: str | None = None,
-                 answers: Sequence[re.Pattern[str]] = ()) -> None:
+                 answers: Sequence[re.Pattern[str]] = (), pause: PauseTexts | None = None,
+                 in_safety_flow: str | None = None) -> None:
         self._classes = tuple(classes)
         self._answers = tuple(answers)
         self._by_name = {c.name: c for c in self._classes}
@@ -474,10 +505,15 @@ class CrisisDetector:
         self.model_path = model_path
         #: text key said after "no" to a check question
         self.check_no = check_no
+        #: the texts of the question after a `then: pause` reply
+        self.pause = pause
+        #: text key said for a quiet class typed in the safety flow where no story is asked
+        self.in_safety_flow = in_safety_flow
 
     def with_model(self, model: CrisisModel | None, path: Path | None = None) -> CrisisDetector:
         """The same rules with a statistical model beside them (see ``assess``)."""
-        return CrisisDetector(self._classes, model, path, self.check_no, self._answers)
+        return CrisisDetector(self._classes, model, path, self.check_no, self._answers, self.pause,
+                              self.in_safety_flow)
 
     def confirmed(self, name: str) -> CrisisMatch | None:
         """The sure match for a class the user confirmed ("yes" to its check question)."""
@@ -485,7 +521,7 @@ class CrisisDetector:
         if spec is None:
             return None
         return CrisisMatch(spec.name, "confirmed", spec.reply, spec.then, spec.quiet_in_safety_flow,
-                           check=spec.check)
+                           check=spec.check, kept_note=spec.kept_note)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CrisisDetector:
@@ -540,6 +576,7 @@ class CrisisDetector:
                     spec.check,
                     spec.then,
                     spec.then == "safety" or spec.quiet_in_safety_flow,
+                    spec.kept_note,
                     tuple(blanks),
                     tuple(vetoes),
                     tuple(compiled_rules),
@@ -547,7 +584,8 @@ class CrisisDetector:
             )
         answers = [_compile_answer(a, fragments) for a in rules.answers]
         REGEXES.save()
-        return cls(compiled, check_no=rules.check_no, answers=answers)
+        return cls(compiled, check_no=rules.check_no, answers=answers, pause=rules.pause,
+                   in_safety_flow=rules.in_safety_flow)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -574,7 +612,8 @@ class CrisisDetector:
         if verdict.tier == "none" or spec is None:
             return None
         return CrisisMatch(spec.name, "model", spec.reply, spec.then, spec.quiet_in_safety_flow,
-                           sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check)
+                           sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check,
+                           kept_note=spec.kept_note)
 
     def only_an_answer(self, text: str) -> bool:
         """Is the whole message one of `answers:` ("ik weet het niet meer", "I can't find it")?
@@ -633,7 +672,7 @@ class CrisisDetector:
                 text, mask = (blanked, present) if rule.strong else (kept, kept_present)
                 if _possible(rule.masks, mask) and all(reading.search(p, text) for p in rule.patterns):
                     return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
-                                       check=spec.check)
+                                       check=spec.check, kept_note=spec.kept_note)
         return None
 
     def _kept(self, spec: _CompiledClass, reading: _Reading, blanked: str, present: int,

@@ -232,7 +232,8 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
     Mirrors the engine: a class whose `then` is `safety` jumps into the safety
     flow when that flow exists and the user is not in it already; every other
     case shows the class's reply and goes on: to the next question after a story
-    typed as an answer (kept), else the same question again. Inside the
+    typed as an answer (kept), else the same question again (with `then: pause`,
+    after asking whether to go on now). Inside the
     safety flow, a `then: safety` class and one marked `quiet_in_safety_flow`
     is an answer, not a crisis (noted as "safety flow already running").
     """
@@ -255,6 +256,8 @@ def crisis_node(fs: FlowSet, graph: Graph, *, current: str | None,
                 note = f", safety flow {'already running' if current == fs.safety_flow else 'missing'}"
             elif name in quiet and current == fs.safety_flow:
                 note = ", safety flow already running"
+            elif then == "pause":
+                note = ", then asks: go on now?"
         destinations.setdefault(target, []).append(f"{name} ({reply}{note})")
     for target, names in destinations.items():
         graph.link(crisis, target, "\n".join(names), dashed=True)

@@ -384,7 +384,7 @@ def template_syntax_in_a_one_line_text(p: Path):
 def crisis_rules_a_wrong_value(p: Path):
     edit(p, "    then: continue\n", "    then: later\n", file="flows/crisis.yaml")
     return [(locate(p, "flows/crisis.yaml", "then: later"), "crisis-rules", "classes.despair.then:",
-             "write one of: 'continue' or 'safety'")]
+             "write one of: 'continue', 'pause' or 'safety'")]
 
 
 def crisis_rules_a_broken_pattern(p: Path):

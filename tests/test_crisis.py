@@ -247,13 +247,14 @@ def test_a_match_says_what_to_do(detector: CrisisDetector) -> None:
     assert found.reply == "crisis.professional_threatened" and found.then == "safety"
     home = detector.detect("mijn man slaat me")
     assert home is not None
-    assert home.reply == "crisis.domestic_violence" and home.then == "continue"
+    # someone who may be in danger is asked whether to go on now, not handed the next question
+    assert home.reply == "crisis.domestic_violence" and home.then == "pause"
     suicide = detector.detect("ik wil dood")
-    assert suicide is not None and suicide.then == "continue"
+    assert suicide is not None and suicide.then == "pause"
     assert suicide.rule_id == "wants_to_die"
     threatened = detector.detect("ik word bedreigd")
     assert threatened is not None
-    assert threatened.reply == "crisis.threatened" and threatened.then == "continue"
+    assert threatened.reply == "crisis.threatened" and threatened.then == "pause"
     # inside the safety flow both threat classes are answers, a suicide statement never
     assert threatened.quiet_in_safety_flow and found.quiet_in_safety_flow
     assert not suicide.quiet_in_safety_flow
@@ -276,10 +277,10 @@ def test_the_professionals_flow_needs_a_work_context() -> None:
         assert "{{work}}" in (rule.get("all") or []), rule["id"]
     priority = raw["priority"]
     assert priority.index("domestic_violence") < priority.index("professional_threatened")
-    assert raw["classes"]["domestic_violence"]["then"] == "continue"
+    assert raw["classes"]["domestic_violence"]["then"] != "safety"
     # anyone else threatened comes last and stays where they were
     assert priority[-1] == "threatened"
-    assert raw["classes"]["threatened"]["then"] == "continue"
+    assert raw["classes"]["threatened"]["then"] != "safety"
 
 
 def test_normalise() -> None:
@@ -366,9 +367,11 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
     def render(key: str) -> str:
         return env.from_string(_locale(lang)[key]).render(d=directory.entries)
 
-    suicide = render("suicide")
-    assert suicide.index("113") < suicide.index("112")
-    assert "0800-0113" in suicide
+    # 112 first, but only for whoever has already acted ("ik heb pillen genomen": an overdose is
+    # 112's, and a line of 113 above it cost time); everyone else reads 113 on the next line
+    first, second = render("suicide").splitlines()[:2]
+    assert "112" in first and "113" not in first and ("ingenomen" in first or "taken" in first)
+    assert second.index("113") < second.index("0800-0113")
     child = render("child_danger")
     assert child.index("112") < child.index("0800-2000")
     # a threatened worker's reply is always followed at once by the safety route's first question,

@@ -973,9 +973,10 @@ def test_a_suicide_statement_at_the_professionals_menu_gets_the_113_reply_first(
     chat.say("2")  # professional
     menu = chat.texts[-1]
     assert chat.where == ("main", "pro_menu")
-    assert chat.say(typed) == [chat.fs.render("nl", "crisis.suicide", {}), menu]
+    assert chat.say(typed) == [chat.fs.render("nl", "crisis.suicide", {}), chat.fs.render("nl", "crisis.pause.question", {})]
     assert chat.stats == ["crisis:suicide"]
     assert chat.where == ("main", "pro_menu")
+    assert chat.press("go:suicide", "_crisis") == [menu]
 
 
 # ==================================================== changed flows

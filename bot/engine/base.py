@@ -189,6 +189,14 @@ class TurnBase:
         """A typed answer to a question with buttons: its number, id or (part of) its label."""
         return read_button(raw, pairs, self.text)
 
+    def step_answered(self) -> Step | None:
+        """The flow step a typed text would answer; None with no conversation or while a system
+        question (a date read back, "which one did you mean?") is open."""
+        state = self.state
+        if state is None or state.pending:
+            return None
+        return self.fs.step(state.flow, state.step)
+
     def current_question(self) -> ChooseStep | AskStep:
         step = self.current_step()
         if not isinstance(step, ChooseStep | AskStep):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.crisis import OPEN_CHECK
+from bot.engine.crisis import OPEN_CHECK, PAUSED
 from bot.engine.steps import USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
@@ -181,6 +181,8 @@ class TurnBuilder(TypedWords):
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
         if option_id is not None:
             self.choose(step, option_id)
+        elif self.state.vars.pop(PAUSED, False):
+            self.reshow()  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")
@@ -198,10 +200,7 @@ class TurnBuilder(TypedWords):
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
-        state = self.state
-        if state is None or state.pending:
-            return False
-        step = self.fs.step(state.flow, state.step)
+        step = self.step_answered()
         return isinstance(step, ChooseStep) and step.offers_help
 
     def typed_label(self, raw: str) -> str | None:

@@ -18,12 +18,15 @@ from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
-    from bot.crisis import CrisisMatch
+    from bot.crisis import CrisisMatch, PauseTexts
 
 #: CrisisMatch.rule_id of a match the model made (no rule matched).
 MODEL = "model"
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
 OPEN_CHECK = "_crisis_check"
+#: State variable: the person chose "not now" after a crisis answer; their next message that
+#: answers nothing brings the question back without "I do not understand".
+PAUSED = "_paused"
 
 
 class CrisisHook(Answers):
@@ -48,9 +51,16 @@ class CrisisHook(Answers):
         if found.rule_id == MODEL and not in_safety and self.at_plain_question() and detector.only_an_answer(raw):
             return False  # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`)
         if found.quiet_in_safety_flow and in_safety:
-            # Already in the safety flow: describing the threat IS the answer, not a new crisis
-            # (every `then: safety` class, and those marked quiet_in_safety_flow in crisis.yaml).
-            return False
+            # Already in the safety flow: describing the threat at a question that asks for it IS
+            # the answer, not a new crisis (every `then: safety` class, and those marked
+            # quiet_in_safety_flow in crisis.yaml). Typed at buttons or a date ("he is at my door
+            # with a knife" after "the danger is over"), it is no answer: 112 first, then the
+            # question again, not "I do not understand which choice you mean".
+            if self.at_story_question() or detector.in_safety_flow is None:
+                return False
+            self.say_key(detector.in_safety_flow)
+            self.reshow()
+            return True
         kept = keep and self.keep_answer(raw)
         if not found.sure and found.check is not None:
             self.ask_crisis_check(found, kept=kept, notice=notice)
@@ -77,13 +87,15 @@ class CrisisHook(Answers):
             return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
 
+    def at_story_question(self) -> bool:
+        """Is the person at a question that asks what happened, in their own words?"""
+        step = self.step_answered()
+        return isinstance(step, AskStep) and step.asks_for_a_story
+
     def keep_answer(self, raw: str) -> bool:
         """Store a typed answer to the free-text question the user is at, without showing what follows."""
-        state = self.state
-        if state is None or state.pending:
-            return False
-        step = self.fs.step(state.flow, state.step)
-        if not isinstance(step, AskStep) or not step.asks_for_a_story or step.next is None:
+        state, step = self.state, self.step_answered()
+        if state is None or not isinstance(step, AskStep) or not step.asks_for_a_story or step.next is None:
             return False  # a name, a date ... or a text for the public: asked again as before
         text = raw.strip()
         low, high = text_bounds(step)
@@ -116,11 +128,28 @@ class CrisisHook(Answers):
                            return_to=(self.state.flow, self.state.step))
                 self.run()
         else:
+            if kept and found.kept_note is not None:
+                self.say_key(found.kept_note)
             if notice is not None:
                 self.say_key(notice[0], limit=notice[1])
-            self.go_on(kept)
+            detector = self.fs.crisis
+            if found.then == "pause" and not kept and detector is not None and detector.pause is not None:
+                self.ask_pause(found.crisis_class, detector.pause)
+            else:
+                self.go_on(kept)
         if self.state is not None:
             self.state.vars["_crisis"] = True  # also when this message started the conversation
+
+    def ask_pause(self, name: str, texts: PauseTexts) -> None:
+        """After the crisis lines: go on now, or not now? The next form question can wait.
+
+        A person who may be in danger is not handed "Waar gaat het over?" in the same breath.
+        The conversation stays where it was; either button is valid whenever it is pressed.
+        """
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
+        buttons = (ChoiceButton(f"go:{name}", self.text(texts.go)), ChoiceButton(f"later:{name}", self.text(texts.later)))
+        self.show_aside(Send(self.text(texts.question), buttons, token=CRISIS_CHECK_TOKEN))
 
     def go_on(self, kept: bool) -> None:
         """After a crisis answer or check: the next step after a kept answer, else the same question."""
@@ -175,11 +204,25 @@ class CrisisHook(Answers):
         return False
 
     def on_crisis_check(self, choice_id: str) -> None:
-        """Yes: the crisis answer of that class. No: a short kind word and on where the user was."""
+        """Yes: the crisis answer of that class. No: a short kind word and on where the user was.
+
+        Also the buttons after a `then: pause` answer: go on now (the question again), or not now.
+        """
         answer, _, name = choice_id.partition(":")
         if self.state is not None:
             self.state.vars.pop(OPEN_CHECK, None)
         detector = self.fs.crisis
+        if answer == "go":
+            if self.state is not None:
+                self.state.vars.pop(PAUSED, None)
+            self.reshow_or_begin()
+            return
+        if answer == "later":
+            if detector is not None and detector.pause is not None:
+                self.say_key(detector.pause.said_later)
+            if self.state is not None:
+                self.state.vars[PAUSED] = True
+            return
         found = detector.confirmed(name) if detector is not None else None
         if answer == "yes" and found is not None:
             self.give_crisis(found)

@@ -471,10 +471,14 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
     for name, spec in (data.get("classes") or {}).items():
         routes[name] = (spec["reply"], spec.get("then", "continue"))
         keys[spec["reply"]] = pos.of(("classes", name, "reply"))
-        if spec.get("check"):
-            keys[spec["check"]] = pos.of(("classes", name, "check"))
-    if data.get("check_no"):
-        keys[data["check_no"]] = pos.of(("check_no",))
+        for name_of_key in ("check", "kept_note"):
+            if spec.get(name_of_key):
+                keys[spec[name_of_key]] = pos.of(("classes", name, name_of_key))
+    for name_of_key in ("check_no", "in_safety_flow"):
+        if data.get(name_of_key):
+            keys[data[name_of_key]] = pos.of((name_of_key,))
+    for name_of_key, key in (data.get("pause") or {}).items():
+        keys[key] = pos.of(("pause", name_of_key))
     return detector, routes, keys, []
 
 
