@@ -1160,18 +1160,30 @@ def test_a_conversation_stored_at_a_system_question_is_asked_it_again(chat, stor
 # ---------------------------------------------------------------- a first message in English
 
 
-def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_back(flowset, ctx):
+@pytest.mark.parametrize("first", ["Hello, I need help with a complaint about my son and the guardian",
+                                   "a parent wrote to me", "the guardian took my kids", "where can he complain"])
+def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_back(flowset, ctx, first):
     """Matrix and the console give no app language: the person's own first words decide."""
     chat = Chat(flowset, ctx)
-    texts = chat.say("Hello, I need help with a complaint about my son and the guardian")
+    texts = chat.say(first)
     assert texts[0] == "I will answer in English."
     assert chat.state.lang == "en"
     assert chat.say("Nederlands")[0] == "We gaan verder in het Nederlands."
     assert chat.state.lang == "nl"
 
 
+def test_a_worker_s_short_english_first_message_gets_english_buttons(ctx):
+    """"a parent threatened me" has no English function word but "me": it got Dutch buttons."""
+    chat = Chat(shipped(), ctx)
+    texts = chat.say("a parent threatened me")
+    assert texts[0].startswith("You wrote in English")
+    assert chat.state.lang == "en"
+    assert [c.label for c in chat.question.choices] == ["I was threatened or attacked", "Go to the menu"]
+
+
 @pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hello", "Hi",
-                                   "ik wil een complaint doen over de voogd", "OTS?"])
+                                   "ik wil een complaint doen over de voogd", "OTS?", "een ouder dreigt mij",
+                                   "de voogd heeft mijn kids weggehaald", "mijn ex zegt dat de judge het zo wil"])
 def test_a_dutch_short_or_mixed_first_message_stays_in_the_default_language(flowset, ctx, first):
     chat = Chat(flowset, ctx)
     chat.say(first)

@@ -166,15 +166,24 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
 
 #: Common words that tell English from Dutch in a first message (none is common in both:
 #: "is", "in", "hi" and names are left out). Used only when the platform gives no language.
+#: The words of the field count too: "a parent threatened me" is four words, none of them a
+#: function word of the first list (a new user's first message got Dutch buttons).
 _ENGLISH = frozenset({
     "i", "the", "my", "you", "what", "how", "to", "and", "with", "of", "want", "need", "please", "can",
     "do", "have", "child", "son", "daughter", "me", "this", "that", "it", "for", "about", "im", "dont",
     "am", "are", "were", "would", "could", "should", "help", "hello",
+    "a", "an", "has", "he", "she", "they", "our", "your", "his", "her", "them", "not", "from", "by",
+    "will", "got", "did", "just", "who", "where", "when", "why", "there", "their", "been", "said",
+    "parent", "parents", "guardian", "worker", "threatened", "threatening", "complaint", "court", "judge",
+    "kids", "children", "mother", "father", "mum", "mom", "dad", "youth", "care", "family", "police",
 })
 _DUTCH = frozenset({
     "ik", "de", "het", "een", "mijn", "wat", "hoe", "en", "met", "van", "wil", "hulp", "hallo", "graag",
     "kan", "heb", "kind", "zoon", "dochter", "mij", "dit", "dat", "voor", "over", "niet", "je", "jij",
     "wij", "ze", "zijn", "ben",
+    "die", "er", "naar", "ook", "nog", "maar", "bij", "om", "te", "al", "wordt", "word", "heeft", "hebben",
+    "moet", "hij", "zij", "haar", "hem", "ons", "onze", "jullie", "geen", "nee", "ja", "bedreigd", "ouder",
+    "ouders", "voogd", "jeugdzorg", "klacht", "rechter", "gemeente", "kinderen", "zegt", "gezegd",
 })
 _WORD = re.compile(r"[a-z']+")
 
