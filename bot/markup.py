@@ -41,6 +41,10 @@ _ITEM = "- "
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.S)
 _TEMPLATE_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+#: Tags of HTML elements someone may paste or type for formatting; "<hard>" or "<naam>" are words.
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|blockquote|br|code|del|div|em|font|h[1-6]|hr|i|iframe|img|ins|li|mark|ol|p|pre|s|"
+    r"script|small|span|strong|style|sub|sup|table|td|th|tr|u|ul)(?:\s[^<>]*)?/?>", re.I)
 
 Kind = Literal["text", "heading", "item"]
 
@@ -55,6 +59,19 @@ def lines(text: str) -> Iterator[tuple[Kind, str]]:
             yield "item", line[len(_ITEM):]
         else:
             yield "text", line
+
+
+def without_tags(text: str) -> str:
+    """A letter without HTML tags someone typed ("<b>Anna</b>" is "Anna"): a letter is read on
+    paper or in Word, where a tag is neither formatting nor safe-looking, only noise. The words
+    between the tags stay, and so does what is no HTML ("a < b", "<3", "<hard>")."""
+    return _HTML_TAG.sub(lambda m: " " if m.group()[1:3].lower() == "br" else "", text) if "<" in text else text
+
+
+def tags_blanked(text: str) -> str:
+    """The text with each HTML tag replaced by as many spaces: what a reader of its words sees,
+    so "<b>Ouders</b> wachten" still starts a sentence with "Ouders" (bot.personal)."""
+    return _HTML_TAG.sub(lambda m: " " * len(m.group()), text) if "<" in text else text
 
 
 def plain(text: str) -> str:

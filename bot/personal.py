@@ -24,6 +24,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.markup import tags_blanked
+
 FindingKind = Literal["name", "worker", "child", "case_number", "own_case"]
 
 #: Kinds that are personal data: a text with one of these is never used as it is.
@@ -60,7 +62,23 @@ ORGANISATION_WORDS = _word_set("""
     thursday friday saturday sunday english engels nederlands marokkaanse turkse act law code
     article artikel wet mr mrs ms dr i i'm i've i'd ok oke okay tv internet whatsapp facebook google
     hague
+    karakter levvel youz lucertis accare pluryn ipse bruggen parnassia bascule curium intermetzo
+    lijn5 pactum lindenhout entrea elker ambiq cardea altra arkin xonar kompaan juvaid horizon spirit
+    triade vitree kenter fier humanitas kwintes zuidwester jeugdformaat rubicon reclassering
+    sterk huis lumc umc ziekenhuis kliniek
 """)
+
+#: Words for a kind of organisation: capitalised words right after one ("Oudervereniging
+#: Balans", "commissie Sociaal Domein", "Stichting Kinderen Eerst") are its name, not a
+#: person's; also as the end of a longer word ("Oudervereniging", "Cliëntenraad").
+ORGANISATION_KINDS = _word_set("""
+    stichting vereniging oudervereniging belangenvereniging cooperatie federatie bond platform
+    netwerk collectief werkgroep actiegroep initiatief comite commissie raadscommissie ouderraad
+    clientenraad jongerenraad adviesraad fractie partij association network collective committee
+    union alliance coalition
+""")
+_ORGANISATION_SUFFIXES = ("vereniging", "raad", "platform", "netwerk", "collectief", "stichting", "bond",
+                          "commissie", "groep", "centrum", "huis")
 
 #: Words that make a capitalised word right after them a worker's name.
 WORKERS = _word_set("""
@@ -72,11 +90,72 @@ WORKERS = _word_set("""
 
 #: Titles before a name ("mevrouw De Vries", "Mr Smith"); a role after them is not a name.
 TITLES = _word_set("""
-    mevrouw mevr meneer dhr heer mr mrs ms miss juf meester dokter dr
+    mevrouw mevr mvr mw meneer dhr hr heer mr mrs ms miss mister juf juffrouw meester dokter dr
 """)
 NOT_A_NAME_AFTER_TITLE = _word_set("""
     voorzitter wethouder burgemeester griffier raadsleden chair chairman chairwoman mayor speaker
-    clerk
+    clerk directeur directrice manager leidinggevende baas coordinator leerkracht leraar lerares
+    docent mentor arts huisarts dokter psychiater agent wijkagent notaris secretaris jurist
+    bewindvoerder mediator collega secretary director teacher doctor
+""")
+#: Lowercase words that are not a name after a title or a role ("de voogd zegt", "mevrouw
+#: op kantoor", "the worker said"): function words, the verbs people use about a worker,
+#: and the places a worker is "of" ("meneer van de balie"). A lowercase word after a title
+#: that is none of these is taken as a name ("mevrouw bakker"): people write names in
+#: lower case in a chat, and a missed name in a public text is the worse error.
+COMMON_WORDS = _word_set("""
+    de het een en of maar want dus die dat deze dit daar hier er is was zijn waren wordt werd
+    heeft had hebben hadden wil wilde kan kon kunnen mag mocht moet moest zal zou zegt zei zeggen
+    vindt vond vertelt vertelde belt belde schrijft schreef komt kwam gaat ging doet deed weet
+    wist laat liet geeft gaf neemt nam ziet zag denkt dacht krijgt kreeg blijft bleef houdt hield
+    staat stond zit zat ligt lag loog liegt beloofde belooft weigert weigerde stuurt stuurde
+    vraagt vroeg antwoordt antwoordde reageert reageerde luistert luisterde snapt begrijpt noemt
+    noemde zelf niet nooit ook al nog wel toch pas net even steeds altijd weer zelfs hem haar hun
+    ze zij hij wij we jij je u mij me ons onze mijn jouw uw wie wat waar wanneer hoe waarom
+    omdat als toen terwijl sinds tot met van voor naar op in uit bij aan over door om tegen
+    zonder na achter onder boven tussen via per vanaf heel erg zo te iets niks niets iemand
+    niemand alles the a an and or but so that this these those there here is was are were has
+    had have will would can could may might must shall should says said say told tells asked
+    asks called calls wrote writes came comes went goes did does knows knew thinks thought
+    gets got gave gives took takes sees saw keeps kept lied lies refused refuses sent sends
+    never not also always still already just even again only from with of for to on in at by
+    about over into without after before under between who what where when how why because if
+    then than as while since until me him her them us you he she we they it my your his their
+    our its school kantoor afdeling team balie receptie telefoon intake opvang instelling
+    organisatie zorgaanbieder thuiszorg crisisdienst huisartsenpost buurt wijk office desk phone
+    ja nee yes no gisteren vandaag morgen toen nu later eerder vanochtend vanmiddag vanavond
+    yesterday today tomorrow now later
+""")
+#: First names that a lowercase word after a role is taken as ("de voogd sanne", "worker
+#: john smith"): after a role, unlike after a title, a lowercase word is usually a verb.
+#: Common first names in the Netherlands (also of Moroccan, Turkish and Surinamese
+#: descent) and in English; names that are also everyday words ("ben", "will") are left out.
+FIRST_NAMES = _word_set("""
+    anna emma julia sophie sofie tess lotte sanne femke anouk iris noa nora liv lina yara saar isa
+    evi esmee fleur lisa eva sara sarah laura kim linda sandra monique petra marieke ingrid annemarie
+    marloes esther ellen mirjam ilse inge judith karin maria marie mila nina zoe lieke fenna
+    jasmijn julie amber britt demi ilona wendy nicole patricia jolanda astrid miriam hanna hannah
+    fatima khadija aicha aisha yasmina samira nadia naima latifa zeynep elif ayse fatma emine
+    merve esra busra ayla priya shanti
+    daan sem lucas levi finn luuk milan thijs jesse ruben bram lars tim tom bas jeroen martijn
+    pieter piet jan kees henk gert gerrit johan hans peter paul erik sander dennis michiel niels
+    stefan rick kevin mike wouter joris koen vincent thomas jasper mohammed mohamed
+    mustafa ahmed youssef yusuf omar hamza ali mehmet murat emre burak hasan hussein ibrahim ismail
+    rachid karim rajesh ravi
+    john james robert michael david richard joseph charles christopher daniel matthew anthony
+    steven andrew joshua kenneth george edward brian ronald timothy jason jeffrey ryan jacob
+    gary nicholas eric jonathan stephen larry justin scott brandon samuel benjamin gregory
+    alexander patrick jack tyler aaron jose henry adam douglas nathan peter zachary kyle
+    mary jennifer elizabeth linda barbara susan jessica karen nancy lisa betty margaret sandra
+    ashley kimberly emily donna michelle carol amanda dorothy melissa deborah stephanie rebecca
+    sharon laura cynthia kathleen amy angela shirley anna brenda pamela emma nicole helen
+    samantha katherine christine debra rachel carolyn janet catherine heather diane olivia
+    sophia isabella charlotte amelia ava mia harper evelyn abigail ella chloe grace lily
+""")
+#: Words before a title that make it a role, not a form of address ("de juf", "een mevrouw"):
+#: then a lowercase word after it is a name only when it is a first name ("onze juf anna").
+_ARTICLES = _word_set("""
+    de het een die deze dat onze mijn zijn haar hun jullie the a an that this our my his her their
 """)
 #: Lowercase words that may stand inside a name or an organisation's name.
 CONNECTORS = _word_set("""
@@ -88,7 +167,7 @@ CHILD_WORDS = ("zoon|dochter|kind|kindje|kinderen|stiefzoon|stiefdochter|pleegzo
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 _SENTENCE_END = re.compile(r"[.!?:;\n•\"“”(\[–—-]\s*$")
 
-_CHILD_NAME = re.compile(rf"\b(?:mijn|onze|my|our)\s+(?:\w+\s+)?(?:{CHILD_WORDS}),?\s+([A-Z][a-zà-ÿ]+)")
+_CHILD_NAME = re.compile(rf"\b(?:mijn|onze|my|our)\s+(?:\w+\s+)?(?:{CHILD_WORDS}),?\s+([A-Za-zà-ÿ][a-zà-ÿ]+)", re.I)
 _NAME_AGE = re.compile(
     r"\b([A-Z][a-zà-ÿ]+)\s*(?:\(\s*\d{1,2}\s*(?:jaar|years?|jr)?\s*\)|,\s*\d{1,2}\s*(?:jaar|years?)"
     r"|\s+(?:van|is|aged|age)\s+\d{1,2}(?:\s*(?:jaar|years?))?\b)"
@@ -130,33 +209,84 @@ def _capitalised(word: str) -> bool:
 
 
 def _names(text: str, known: Collection[str]) -> list[Finding]:
-    """Capitalised words inside a sentence that are not a known place or organisation."""
+    """Capitalised words inside a sentence that are not a known place or organisation,
+    and the words after a title or a role that name a person, also in lower case."""
     words = [(m.group(), m.start()) for m in _WORD.finditer(text)]
     found: list[Finding] = []
     taken = _known_phrases([plain(w) for w, _ in words], known)
     for i, (word, start) in enumerate(words):
+        if i in taken:
+            continue
         before = text[words[i - 1][1] + len(words[i - 1][0]) if i else 0:start]
         previous = plain(words[i - 1][0]) if i else ""
         if previous in TITLES and (not i or "\n" not in before):
-            name = _name_after(words, i, known)
-            if name:
-                found.append(Finding("name", name))
-                taken.update(range(i, i + len(name.split())))
+            end = _name_after(words, i, known)
+            if end:
+                found.append(Finding("name", _quote(text, words, i - 1, end)))
+                taken.update(range(i, end))
             continue
-        if i in taken or not _capitalised(word) or _is_known(word, known):
+        if _capitalised(word) and not _first_name(word) and (
+                _is_organisation_kind(plain(word)) or _is_organisation_kind(previous)):
+            # "Oudervereniging Balans", "commissie Sociaal Domein": the organisation's own name, up to a
+            # word that is not capitalised ("Vereniging van Emma de Vries" still names Emma de Vries)
+            # or a first name ("Stichting Emma de Vries" does too)
+            end = i + 1
+            while (end < len(words) and _capitalised(words[end][0]) and not _first_name(words[end][0])
+                   and not text[words[end - 1][1] + len(words[end - 1][0]):words[end][1]].strip()):
+                end += 1
+            taken.update(range(i, end))
+            continue
+        if previous in WORKERS and not _capitalised(word) and _first_name(word):
+            end = _lowercase_name_end(words, i + 1, known)
+            found.append(Finding("worker", _quote(text, words, i - 1, end)))
+            taken.update(range(i, end))
+            continue
+        if not _capitalised(word) or _is_known(word, known):
             continue
         if i == 0 or _SENTENCE_END.search(before):
             continue  # the first word of a sentence is capitalised anyway
-        if previous in WORKERS:
-            found.append(Finding("worker", f"{words[i - 1][0]} {word}"))
-            taken.add(i)
-            continue
         span = _span(words, i, known)
+        if previous in WORKERS:
+            # "Jeugdbeschermer Sanne Jong": the whole name, quoted as one
+            span = span or 1
+            found.append(Finding("worker", _quote(text, words, i - 1, i + span)))
+            taken.update(range(i, i + span))
+            continue
         if span is None:
             continue
-        found.append(Finding("name", " ".join(w for w, _ in words[i:i + span])))
+        found.append(Finding("name", _quote(text, words, i, i + span)))
         taken.update(range(i, i + span))
     return found
+
+
+def _quote(text: str, words: list[tuple[str, int]], first: int, end: int) -> str:
+    """The words first..end-1 as the person typed them ("mw. el amrani"), to find them again."""
+    last_word, last_start = words[end - 1]
+    return text[words[first][1]:last_start + len(last_word)]
+
+
+def _is_organisation_kind(low: str) -> bool:
+    return low in ORGANISATION_KINDS or (len(low) > 8 and low.endswith(_ORGANISATION_SUFFIXES))
+
+
+def _first_name(word: str) -> bool:
+    low = plain(word)
+    return low in FIRST_NAMES and low not in COMMON_WORDS
+
+
+def _lowercase_name_end(words: list[tuple[str, int]], j: int, known: Collection[str]) -> int:
+    """Where a name written in lower case ends: after a first name one word more for its
+    surname ("john smith", "sanne de jong"), unless that word is no part of a name ("zegt",
+    "van de gemeente"); after a surname nothing more ("mr smith handles")."""
+    if not _first_name(words[j - 1][0]):
+        return j
+    end = j
+    while end < len(words) and end < j + 3 and plain(words[end][0]) in CONNECTORS:
+        end += 1
+    low = plain(words[end][0]) if end < len(words) else ""
+    if not low or low in COMMON_WORDS or low in ORGANISATION_WORDS or low in WORKERS or low in known:
+        return j
+    return end + 1
 
 
 def _known_phrases(plain_words: list[str], known: Collection[str]) -> set[int]:
@@ -170,19 +300,28 @@ def _known_phrases(plain_words: list[str], known: Collection[str]) -> set[int]:
     return taken
 
 
-def _name_after(words: list[tuple[str, int]], i: int, known: Collection[str]) -> str:
-    """The name after a title: "mevrouw de Vries", "Mr Smith"; not "meneer de voorzitter"."""
+def _name_after(words: list[tuple[str, int]], i: int, known: Collection[str]) -> int:
+    """Where the name after a title ends (0: no name): "mevrouw de Vries", "Mr Smith", and in
+    lower case "mevrouw bakker", "mw. el amrani"; not "meneer de voorzitter", "mevrouw de
+    rechter", "een mevrouw van de gemeente", "de juf zei"."""
     j = i
     while j < len(words) and plain(words[j][0]) in CONNECTORS and not _capitalised(words[j][0]):
         j += 1
     if j >= len(words):
-        return ""
+        return 0
     low = plain(words[j][0])
-    if low in NOT_A_NAME_AFTER_TITLE or low in ORGANISATION_WORDS or low in known:
-        return ""
-    if not _capitalised(words[j][0]) and j == i:
-        return ""
-    return " ".join(w for w, _ in words[i:j + 1])
+    if (low in NOT_A_NAME_AFTER_TITLE or low in ORGANISATION_WORDS or low in known or low in WORKERS
+            or low in TITLES or _is_known(words[j][0], known)):
+        return 0
+    if _capitalised(words[j][0]):
+        return j + (_span(words, j, frozenset()) or 1)
+    particles = {plain(w) for w, _ in words[i:j]}
+    if low in COMMON_WORDS or particles & {"het", "'t", "the", "een", "a"}:
+        return 0  # "meneer van het wijkteam", "mevrouw zegt"
+    role = i >= 2 and plain(words[i - 2][0]) in _ARTICLES
+    if role and not (j == i and _first_name(words[j][0])):
+        return 0  # "de juf zei", "een meneer belde"; but "onze juf anna"
+    return _lowercase_name_end(words, j + 1, known)
 
 
 def _span(words: list[tuple[str, int]], i: int, known: Collection[str]) -> int | None:
@@ -222,12 +361,16 @@ def find_personal(text: str, known: Collection[str] = frozenset()) -> tuple[Find
 
     `known`: plain() forms of words that are not people (municipalities, their old names).
     """
+    text = tags_blanked(text)  # a typed "<b>" is no word: it would make "Ouders" a name mid-sentence
     found: list[Finding] = []
+    children: list[re.Match[str]] = []  # "my daughter Sophie (10)" is one finding, not two
     for match in _CHILD_NAME.finditer(text):
-        if not _is_known(match.group(1), known):
+        child = match.group(1)  # "mijn dochter Emma", also "mijn dochter emma"; not "mijn zoon wacht"
+        if (_capitalised(child) or _first_name(child)) and plain(child) not in COMMON_WORDS and not _is_known(child, known):
             found.append(Finding("child", match.group(0)))
+            children.append(match)
     for match in _NAME_AGE.finditer(text):
-        if not _is_known(match.group(1), known):
+        if not _is_known(match.group(1), known) and not any(c.start() <= match.start(1) < c.end() for c in children):
             found.append(Finding("child", match.group(0).strip()))
     found += [Finding("child", m.group(0)) for m in _BIRTH.finditer(text)]
     found += [Finding("child", m.group(0)) for m in _SCHOOL.finditer(text)]

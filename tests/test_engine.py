@@ -826,16 +826,16 @@ def test_a_very_long_message_is_refused_politely_and_changes_nothing(chat, place
     assert chat.state == kept
 
 
-def test_html_in_an_answer_stays_literal(chat):
+def test_html_in_an_answer_is_kept_as_typed_but_its_tags_stay_out_of_a_letter(chat):
     at_name(chat)
-    assert chat.say("<b>Anna</b> & <script>x()</script>") == [AGE]
-    assert chat.state.vars["name"] == "<b>Anna</b> & <script>x()</script>"
+    assert chat.say("<b>Anna</b> & <script>x()</script> <3") == [AGE]
+    assert chat.state.vars["name"] == "<b>Anna</b> & <script>x()</script> <3"
     chat.say("30")
     chat.say("Utrecht")
     chat.say("1-10-2026")
     [letter] = [a.document for a in chat.of(Send) if a.document]
-    assert letter.title == "Brief van <b>Anna</b> & <script>x()</script>"
-    assert letter.content.startswith("Ik, <b>Anna</b> & <script>x()</script> (30), uit Utrecht,")
+    assert letter.title == "Brief van Anna & x() <3"
+    assert letter.content.startswith("Ik, Anna & x() <3 (30), uit Utrecht,")
 
 
 @pytest.mark.parametrize("kind", ["photo", "sticker", "voice"])

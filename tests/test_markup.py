@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import load_flows
 from bot.flows.flowset import FlowSet
-from bot.markup import matrix_html, plain, problems, telegram_html
+from bot.markup import matrix_html, plain, problems, tags_blanked, telegram_html, without_tags
 from bot.preview import flow_messages
 from bot.settings import Settings
 from tests.conftest import TODAY
@@ -94,3 +94,10 @@ def test_every_shipped_message_is_html_telegram_accepts_and_reads_as_its_plain_t
         headings += len(bold_parts(telegram_html(message.text)))
         assert "**" not in plain(message.text).replace("* *", ""), f"{message.flow}.{message.step}: stray `**`"
     assert headings >= 20, "the longer cards have headings"
+
+
+def test_html_typed_into_a_letter_loses_its_tags_but_not_its_words():
+    assert without_tags("<b>Ouders</b> wachten <i>maanden</i>.<br/>Echt.") == "Ouders wachten maanden. Echt."
+    assert without_tags('<a href="x">site</a> & <script>x()</script>') == "site & x()"
+    assert without_tags("a < b, <3 en <hard> blijven") == "a < b, <3 en <hard> blijven"
+    assert tags_blanked("<b>Ouders</b> wachten") == "   Ouders     wachten"

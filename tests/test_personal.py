@@ -86,7 +86,7 @@ def test_an_own_case_demand_alone_names_nobody():
 
 def test_a_title_before_a_role_is_not_a_name():
     assert find_personal("Meneer de voorzitter, ik wil iets zeggen. Mrs Chairwoman, thank you.") == ()
-    assert [f.text for f in find_personal("Ik sprak met mevrouw de Vries.")] == ["de Vries"]
+    assert [f.text for f in find_personal("Ik sprak met mevrouw de Vries.")] == ["mevrouw de Vries"]
 
 
 # ---------------------------------------------------------------- the flow format knows `protect`
@@ -101,3 +101,45 @@ def test_a_moderator_is_told_when_own_case_names_no_flow(project):
 def test_protect_belongs_to_a_text_question(project):
     edit(project, "    type: text\n    save: what\n", "    type: number\n    save: what\n    protect: letter\n")
     assert_reported(project, [(locate(project, M, "what:\n    ask"), "schema", "use it with `type: text`")])
+
+
+# ------------------------------------------- names in lower case, and look-alikes that are no names
+
+
+@pytest.mark.parametrize(("text", "quoted"), [
+    ("De consulent, mevrouw bakker, zegt dat er geen geld is.", "mevrouw bakker"),
+    ("Ik sprak met meneer de vries over geld.", "meneer de vries"),
+    ("Toen belde dhr jansen me terug.", "dhr jansen"),
+    ("Het was mw. el amrani van het wijkteam.", "mw. el amrani"),
+    ("Mevr. yilmaz van de gemeente zei nee.", "Mevr. yilmaz"),
+    ("Onze juf anna zegt dat het goed gaat.", "juf anna"),
+    ("Ik sprak met de voogd sanne gisteren.", "voogd sanne"),
+    ("Volgens de voogd sanne de jong kan het niet.", "voogd sanne de jong"),
+    ("The worker john smith said no.", "worker john smith"),
+    ("I spoke to mr smith about it.", "mr smith"),
+    ("Jeugdbeschermer Sanne Jong zei niets.", "Jeugdbeschermer Sanne Jong"),
+    ("The worker John Smith lied to the judge.", "worker John Smith"),
+    ("Ouders zoals mijn dochter emma wachten te lang.", "mijn dochter emma"),
+])
+def test_a_name_after_a_title_or_role_is_found_whole_also_in_lower_case(known, text, quoted):
+    found = find_personal(text, known)
+    assert quoted in [f.text for f in found] and names_people(found)
+
+
+@pytest.mark.parametrize("text", [
+    "Ik sprak met mevrouw de rechter over de wachttijd.",
+    "Dank u wel, meneer de burgemeester.",
+    "Mevrouw de voorzitter, ik wil iets zeggen.",
+    "Een meneer van de gemeente belde mij.",
+    "Een mevrouw van het wijkteam kwam langs.",
+    "De juf zei dat het goed ging.",
+    "De voogd zegt dat het niet kan.",
+    "De gezinsvoogd heeft nooit teruggebeld.",
+    "The worker said there was no money.",
+    "Ik heb een klacht over Karakter en over Levvel.",
+    "De William Schrikker Groep reageert niet op mails.",
+    "Ik spreek namens Oudervereniging Balans.",
+    "Dit gaat naar de commissie Sociaal Domein op 12 januari.",
+])
+def test_roles_organisations_and_committees_are_not_names(known, text):
+    assert not names_people(find_personal(text, known)), find_personal(text, known)

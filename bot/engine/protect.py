@@ -17,6 +17,14 @@ from bot.personal import Finding, find_personal, names_people
 LETTER_WARNS = frozenset({"name", "worker"})
 
 
+def shorten(quoted: str, limit: int = 45) -> str:
+    """A long finding cut at a word, never inside a name: "Jeugdbeschermer Sanne" + "Jong" read as two people."""
+    if len(quoted) <= limit:
+        return quoted
+    cut = quoted[:limit - 1].rsplit(" ", 1)[0] if " " in quoted[:limit - 1] else quoted[:limit - 1]
+    return cut + "…"
+
+
 class ProtectsText(AsksSystemQuestions):
     def protect(self, step: AskStep, text: str) -> bool:
         """Check a typed text for people's names and details; True when it was sent back.
@@ -47,8 +55,7 @@ class ProtectsText(AsksSystemQuestions):
 
     def finding_lines(self, findings: list[Finding] | tuple[Finding, ...]) -> str:
         """At most three findings, each cut short: enough to find them again, and the message fits a phone."""
-        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=f.text if len(f.text) <= 45 else f.text[:44] + "…")
-                         for f in findings[:3])
+        return "\n".join(self.text(f"public_text.kind.{f.kind}", text=shorten(f.text)) for f in findings[:3])
 
     def public_buttons(self, step: AskStep) -> list[tuple[str, str]]:
         assert self.state is not None

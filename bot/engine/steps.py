@@ -28,6 +28,7 @@ from bot.flows.steps import (
     Step,
 )
 from bot.letters import DOCX_MIME, in_messages, mime_for
+from bot.markup import without_tags
 
 #: Steps that do something and then go on at `next`.
 GoingOn = SayStep | ComputeStep | ShowStep | DocumentStep | ReportStep | HandoffStep | ScheduleStep
@@ -182,8 +183,8 @@ class StepRunner(TurnBase):
 
     def document(self, lang: str, template: str, title_key: str, filename: str,
                  caption_key: str | None = None) -> Document:
-        return Document(filename=filename, title=self.text_in(lang, title_key),
-                        content=self.text_in(lang, template) + "\n", mime=mime_for(filename),
+        return Document(filename=filename, title=without_tags(self.text_in(lang, title_key)),
+                        content=without_tags(self.text_in(lang, template)) + "\n", mime=mime_for(filename),
                         caption=self.text_in(lang, caption_key) if caption_key else "")
 
     def report(self, step: ReportStep) -> Report:
