@@ -289,6 +289,42 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
     return _make(int(year_text), month, int(day_text))
 
 
+#: The ways a date is written inside a longer text ("commissie Zorg, 14 januari om 19:30"),
+#: each tried on its own so one cannot hide another ("zorg 14" is no date, "14 januari" is).
+_DATES_IN_TEXT = (
+    re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b"),
+    re.compile(r"(?<![\d:])\d{1,2}[-/.]\d{1,2}(?:[-/.](?:\d{4}|\d{2}))?(?![\d:])"),
+    re.compile(r"\b\d{1,2}(?:e|ste|de|st|nd|rd|th)?(?: of)? [a-z]+\.?(?:,? \d{4})?"),
+    re.compile(r"\b[a-z]+\.? (?:the )?\d{1,2}(?:st|nd|rd|th)?\b(?:,? \d{4})?"),
+    re.compile(r"\b(?:overmorgen|morgen|vandaag|tomorrow|today)\b"),
+)
+#: A day and month without a year more than this long ago this year means next year's.
+_YEARLESS_PAST_DAYS = 60
+
+
+def date_in_text(text: str, today: date) -> date | None:
+    """The first date written in a text about something to come (a meeting); None without one.
+
+    A day without a year is this year's, unless that was more than two months ago: on
+    7 December, "3 december" is last week (the bot says it is past), "14 januari" next
+    January. A year typed is read as typed, so "3 december 2025" is past. The bot reads
+    the date back in words, so a person who meant another one sees it.
+    """
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = re.sub(r"\s+", " ", "".join(ch for ch in plain if not unicodedata.combining(ch)))
+    found: list[tuple[int, date]] = []
+    for pattern in _DATES_IN_TEXT:
+        for m in pattern.finditer(plain):
+            this_year = parse_date(m.group(), today)
+            if this_year is None:
+                continue
+            ahead = parse_date(m.group(), today, "future") or this_year
+            late = (today - this_year).days > _YEARLESS_PAST_DAYS
+            found.append((m.start(), ahead if late and ahead != this_year else this_year))
+            break
+    return min(found)[1] if found else None
+
+
 def read_month(text: str, today: date, when: When = None) -> date | None:
     """The first day of a month named without its day ("vorige maand", "november"); else None.
 

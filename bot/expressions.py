@@ -21,7 +21,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import add_period
+from bot.dates import add_period, date_in_text
 from bot.errors import TurnError
 
 
@@ -102,6 +102,15 @@ def _days_between(a: Any, b: Any) -> int:
     return (_as_date(b) - _as_date(a)).days
 
 
+def _date_in(text: Any, today: Any) -> dict[str, Any] | None:
+    """The first date written in a typed text (`date_in(meeting, today)`), with its weekday
+    (Monday 0) and the days from today to it, for a text that reads it back; None without one."""
+    found = date_in_text(str(text or ""), _as_date(today))
+    if found is None:
+        return None
+    return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days}
+
+
 def _add_minutes(moment: Any, minutes: Any) -> str:
     """An ISO date-time plus minutes (for check-in timers): `add_minutes(now, 45)`."""
     start = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
@@ -119,6 +128,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": str,
     "int": int,
     "known": _known,
+    "date_in": _date_in,
 }
 #: Functions the flow set adds because they read the directory's deadlines:
 #: `deadline('entry', 'rule', start)` is the last day (ISO); `deadline_term(...)` is that day

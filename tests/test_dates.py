@@ -14,6 +14,7 @@ from bot.dates import (
     add_period,
     atw_day_off,
     atw_holidays,
+    date_in_text,
     easter_sunday,
     format_date,
     named_weekday,
@@ -392,3 +393,18 @@ def test_why_a_day_is_no_working_day() -> None:
     assert atw_day_off(date(2026, 12, 26)) == "boxing_day", "a holiday on a Saturday is named"
     assert atw_day_off(date(2026, 5, 15)) is None, "a day the Crown equated counts only when given"
     assert atw_day_off(date(2026, 5, 15), equated={date(2026, 5, 15)}) == "equated"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("raadsvergadering 8 dec", "2026-12-08"),          # tomorrow
+    ("commissie 3 december 2025", "2025-12-03"),       # a year typed is read as typed: past
+    ("commissie 3 december", "2026-12-03"),            # last week, not next year
+    ("commissie Zorg, 14 januari om 19:30", "2027-01-14"),  # January is next year's
+    ("raad 17-12 om 19:30", "2026-12-17"),
+    ("Committee on Society, January 12", "2027-01-12"),
+    ("de commissie van morgen", "2026-12-08"),
+    ("commissie Sociaal Domein", None),
+])
+def test_the_date_written_in_a_meetings_name_is_found(text, expected):
+    found = date_in_text(text, date(2026, 12, 7))
+    assert (found.isoformat() if found else None) == expected
