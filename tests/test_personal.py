@@ -110,6 +110,7 @@ def test_protect_belongs_to_a_text_question(project):
     ("De consulent, mevrouw bakker, zegt dat er geen geld is.", "mevrouw bakker"),
     ("Ik sprak met meneer de vries over geld.", "meneer de vries"),
     ("Toen belde dhr jansen me terug.", "dhr jansen"),
+    ("Ik kreeg een brief van de heer de boer.", "heer de boer"),
     ("Het was mw. el amrani van het wijkteam.", "mw. el amrani"),
     ("Mevr. yilmaz van de gemeente zei nee.", "Mevr. yilmaz"),
     ("Onze juf anna zegt dat het goed gaat.", "juf anna"),
@@ -120,6 +121,7 @@ def test_protect_belongs_to_a_text_question(project):
     ("Jeugdbeschermer Sanne Jong zei niets.", "Jeugdbeschermer Sanne Jong"),
     ("The worker John Smith lied to the judge.", "worker John Smith"),
     ("Ouders zoals mijn dochter emma wachten te lang.", "mijn dochter emma"),
+    ("Ik spreek namens Stichting Emma de Vries.", "Emma de Vries"),
 ])
 def test_a_name_after_a_title_or_role_is_found_whole_also_in_lower_case(known, text, quoted):
     found = find_personal(text, known)
@@ -139,6 +141,7 @@ def test_a_name_after_a_title_or_role_is_found_whole_also_in_lower_case(known, t
     "Ik heb een klacht over Karakter en over Levvel.",
     "De William Schrikker Groep reageert niet op mails.",
     "Ik spreek namens Oudervereniging Balans.",
+    "I miss home and I miss everything about it.",
     "Dit gaat naar de commissie Sociaal Domein op 12 januari.",
 ])
 def test_roles_organisations_and_committees_are_not_names(known, text):

@@ -49,6 +49,8 @@ class ProtectsText(AsksSystemQuestions):
         own_case = any(f.kind == "own_case" for f in findings)
         self.out.append(Send(
             self.text("public_text.found", items=self.finding_lines(findings), personal=personal,
+                      # "a worker you name cannot defend themselves" only where a person is named
+                      worker=any(f.kind in LETTER_WARNS for f in findings),
                       own_case=own_case, route=bool(step.own_case)),
             self.buttons(self.public_buttons(step)), token=self.state.step))
         return True
