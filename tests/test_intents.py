@@ -49,6 +49,39 @@ def test_a_question_that_fits_two_routes_offers_both_best_first() -> None:
     assert routes("hoe lang heb ik om bezwaar te maken") == ["deadline", "complaint"]
 
 
+@pytest.mark.parametrize("typed", [
+    "de gezinsvoogd heeft zonder overleg mijn dochter uit huis laten plaatsen en ik ben zo boos",
+    "mijn gezinsvoogd heeft besloten dat mijn zoon bij zijn vader gaat wonen",
+    "de gezinsvoogd heeft zonder overleg besloten dat mijn zoon bij zijn moeder gaat wonen",
+    "de gezinsvoogd zegt dat ik mijn dochter niet meer mag zien",
+    "de voogd heeft besloten dat mijn kinderen niet meer thuis mogen wonen",
+    "jeugdbescherming heeft buiten mij om mijn zoon in een pleeggezin gezet",
+    "ik ben zo boos op de gezinsvoogd, ze heeft mijn dochter bij haar vader geplaatst",
+    "the family guardian placed my daughter out of home without asking me and I am so angry",
+    "the family guardian decided my son lives with his father now without talking to me",
+    "the youth protector decided without asking me that my kids go to their father",
+])
+def test_a_story_about_what_the_youth_protector_did_offers_the_complaint_route_first(typed: str) -> None:
+    """A parent's first message is often a story: when the gezinsvoogd (jeugdbeschermer) is the one who
+    acted, it is a complaint about the GI, not a question about a separation, even when the story is
+    about a father, a mother or a placement (the try-out sent such a parent to the separation route)."""
+    found = routes(typed)
+    assert found[:1] == ["complaint"], found
+    assert "divorce" not in found[:1]
+
+
+@pytest.mark.parametrize("typed", [
+    "wij gaan scheiden en ik wil weten hoe het zit met de omgang",
+    "mijn ex houdt de kinderen bij me weg",
+    "mijn ex houdt zich niet aan de omgangsregeling",
+    "mijn zoon wil niet meer naar zijn vader",
+    "we are getting divorced, what about contact with the children",
+    "my ex won't let me see the kids",
+])
+def test_a_question_about_a_separation_still_offers_the_separation_route_first(typed: str) -> None:
+    assert routes(typed)[:1] == ["divorce"]
+
+
 @pytest.mark.parametrize("typed", ["hallo", "ik ben boos", "", "🙂", "x" * 10_000, "<b>menu</b>"])
 def test_nothing_is_guessed_where_nothing_fits(typed: str) -> None:
     assert routes(typed) == []
