@@ -503,6 +503,23 @@ def test_card_of_uncertain_entry_leads_with_website_and_warns(directory: Directo
     assert lines[-1].startswith("Bron: ")
 
 
+@pytest.mark.parametrize(("lang", "old_number", "free"), [
+    ("nl", "Dit is het oude nummer van AKJ.", "Kosten: gratis."),
+    ("en", "This is AKJ's old number.", "Cost: free."),
+])
+def test_the_jeugdstem_card_keeps_no_old_akj_contact_and_says_the_number_is_old(
+        directory: Directory, words: dict[str, CardWords], lang: str, old_number: str, free: str) -> None:
+    """Try-out finding: the card showed AKJ's e-mail and called Jeugdstem's free help "partly free".
+    No stored page of Jeugdstem gives its own number, e-mail or address; AKJ's e-mail is out, the
+    number (only on regelhulp.nl, under the old name) is said to be old, and nothing is checked live."""
+    entry = directory["jeugdstem"]
+    card = render_card(entry, lang, words[lang])
+    assert "akj.nl" not in card and entry.email is None and entry.postal_address is None
+    assert old_number in card and free in card
+    assert entry.checked is None and entry.confidence == "conflicting"
+    assert card.splitlines()[-1].endswith(("nog niet opnieuw gecontroleerd", "not yet re-checked"))
+
+
 def test_every_entry_renders_in_both_languages(directory: Directory, words: dict[str, CardWords]) -> None:
     for entry in directory.entries.values():
         for lang in ("nl", "en"):
