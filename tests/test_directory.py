@@ -520,6 +520,17 @@ def test_the_jeugdstem_card_keeps_no_old_akj_contact_and_says_the_number_is_old(
     assert card.splitlines()[-1].endswith(("nog niet opnieuw gecontroleerd", "not yet re-checked"))
 
 
+def test_a_card_whose_source_is_the_law_does_not_say_it_is_not_from_the_law(
+        directory: Directory, words: dict[str, CardWords]) -> None:
+    """Try-out finding: "Dit komt uit een uitleg van de wet, niet uit de wet zelf" above
+    "Bron: wetten.overheid.nl/..." read as if the bot contradicted its own source."""
+    for entry_id, entry in directory.entries.items():
+        if not entry.source.startswith("https://wetten.overheid.nl/"):
+            continue
+        for lang, odd in (("nl", "niet uit de wet zelf"), ("en", "not the law itself")):
+            assert odd not in render_card(entry, lang, words[lang]), entry_id
+
+
 def test_every_entry_renders_in_both_languages(directory: Directory, words: dict[str, CardWords]) -> None:
     for entry in directory.entries.values():
         for lang in ("nl", "en"):
