@@ -504,8 +504,8 @@ def test_card_of_uncertain_entry_leads_with_website_and_warns(directory: Directo
 
 
 @pytest.mark.parametrize(("lang", "old_number", "free"), [
-    ("nl", "Dit is het oude nummer van AKJ.", "Kosten: gratis."),
-    ("en", "This is AKJ's old number.", "Cost: free."),
+    ("nl", "Oud nummer van AKJ (van vóór 2023).", "Kosten: gratis."),
+    ("en", "AKJ's old number (from before 2023).", "Cost: free."),
 ])
 def test_the_jeugdstem_card_keeps_no_old_akj_contact_and_says_the_number_is_old(
         directory: Directory, words: dict[str, CardWords], lang: str, old_number: str, free: str) -> None:
