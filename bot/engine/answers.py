@@ -48,6 +48,7 @@ class Answers(ProtectsText):
     def choose(self, step: ChooseStep, option_id: str, via_button: bool = False) -> None:
         assert self.state is not None
         option = next(o for o in step.options if o.id == option_id)
+        self.mark_read(step, option)
         self.remember()
         self.state.vars.update(option.set)
         self.state.fails = 0

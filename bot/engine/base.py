@@ -15,12 +15,14 @@ from bot.engine.turn import FlowError, TurnContext
 from bot.engine.words import normalise, read_button
 from bot.events import Action, ChoiceButton, Edit, LinkPreview, Send
 from bot.flows.flowset import FlowSet
-from bot.flows.steps import AskStep, ChooseStep, Step
+from bot.flows.steps import AskStep, ChooseStep, Option, SayStep, ShowStep, Step
 from bot.state import HISTORY_LIMIT, State
 
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
 _Question = TypeVar("_Question", ChooseStep, AskStep)
+#: The variable that remembers which "Meer: ..." options this journey used (see `offered`).
+READ_MORE = "_read"
 
 
 class TurnBase:
@@ -87,6 +89,34 @@ class TurnBase:
 
     def buttons(self, pairs: list[tuple[str, str]]) -> tuple[ChoiceButton, ...]:
         return tuple(ChoiceButton(cid, self.text(key)) for cid, key in pairs)
+
+    def reads_more(self, step_id: str, option: Option) -> bool:
+        """Does the option only show a text or cards and come back to this question ("Meer: ...")?"""
+        assert self.state is not None
+        target = self.fs.step(self.state.flow, option.next)
+        return isinstance(target, SayStep | ShowStep) and target.next == step_id
+
+    def offered(self, step: ChooseStep) -> list[Option]:
+        """The options a question offers now: a "Meer: ..." option already read is left out.
+
+        Why: after "Meer: Jeugdstem" the same question came back with the same button, and
+        pressing it again only repeated the text; the person could not see what was left to
+        read. When every option has been read, all come back (a question never has no buttons).
+        """
+        assert self.state is not None
+        read = self.state.vars.get(READ_MORE, [])
+        left = [o for o in step.options
+                if f"{self.state.flow}.{o.next}" not in read or not self.reads_more(self.state.step, o)]
+        return left or list(step.options)
+
+    def mark_read(self, step: ChooseStep, option: Option) -> None:
+        """Remember a "Meer: ..." option as read, for this journey (see `offered`)."""
+        assert self.state is not None
+        if self.reads_more(self.state.step, option):
+            read: list[str] = self.state.vars.setdefault(READ_MORE, [])
+            key = f"{self.state.flow}.{option.next}"
+            if key not in read:
+                read.append(key)
 
     def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(cid, normalise(self.text(key))) for cid, key in pairs]

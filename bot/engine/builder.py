@@ -178,7 +178,7 @@ class TurnBuilder(TypedWords):
         if isinstance(step, AskStep):
             self.answer(step, raw)
             return
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in step.options])
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
         if option_id is not None:
             self.choose(step, option_id)
         elif self.state.vars.pop(PAUSED, False):
@@ -219,7 +219,7 @@ class TurnBuilder(TypedWords):
         if not isinstance(step, ChooseStep):
             return None
         text = normalise(raw)
-        labels = self.normalised_labels([(o.id, o.label) for o in step.options])
+        labels = self.normalised_labels([(o.id, o.label) for o in self.offered(step)])
         return next((cid for cid, label in labels if label == text), None)
 
     # ------------------------------------------------------------ buttons
@@ -237,7 +237,7 @@ class TurnBuilder(TypedWords):
             self.stale()
         elif self.state.pending == SystemQuestion.DATE and self.state.offer:
             self.on_date_choice(self.current(AskStep), choice_id)
-        elif isinstance(step, ChooseStep) and any(o.id == choice_id for o in step.options):
+        elif isinstance(step, ChooseStep) and any(o.id == choice_id for o in self.offered(step)):
             self.choose(step, choice_id, via_button=True)
         elif isinstance(step, ChooseStep) and self.take_route(choice_id):
             pass

@@ -159,7 +159,7 @@ class StepRunner(TurnBase):
         assert self.state is not None
         if isinstance(step, ChooseStep):
             return Send(self.text(step.choose),
-                        self.buttons([(o.id, o.label) for o in step.options]),
+                        self.buttons([(o.id, o.label) for o in self.offered(step)]),
                         token=self.state.step)
         choices: tuple[ChoiceButton, ...] = ()
         if step.type == "yesno":
