@@ -21,7 +21,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import add_period, date_in_text
+from bot.dates import add_period, date_in_text, read_dates
 from bot.errors import TurnError
 
 
@@ -111,6 +111,26 @@ def _date_in(text: Any, today: Any) -> dict[str, Any] | None:
     return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days}
 
 
+def _years_between(a: Any, b: Any) -> int:
+    """Whole years from a to b: someone born on `a` is this old on `b` (a birthday counts on its day)."""
+    start, end = _as_date(a), _as_date(b)
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _past_date_in(text: Any, today: Any, lang: Any = "nl") -> str | None:
+    """The date a typed text names (ISO), read as a date question about the past reads it
+    (bot.dates.read_dates; a date without a year lies in the past), or None when it names none.
+
+    For a text answer that may also be "later" (a child's date of birth in a letter): the flow
+    can then say plainly when the date cannot be right, and ask again. (`date_in` reads a date
+    to come, such as a meeting's.)
+    """
+    if text is None:
+        return None
+    found = read_dates(str(text), _as_date(today), str(lang), "past")
+    return found[0].isoformat() if found else None
+
+
 def _add_minutes(moment: Any, minutes: Any) -> str:
     """An ISO date-time plus minutes (for check-in timers): `add_minutes(now, 45)`."""
     start = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
@@ -122,6 +142,8 @@ def _add_minutes(moment: Any, minutes: Any) -> str:
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "add": _add,
     "days_between": _days_between,
+    "years_between": _years_between,
+    "past_date_in": _past_date_in,
     "add_minutes": _add_minutes,
     "len": len,
     "lower": lambda s: str(s).lower(),
