@@ -142,7 +142,6 @@ def test_every_entry_has_provenance_and_both_languages(directory: Directory) -> 
 #: of public pages (2026-12-07). Each is `unverified` or `conflicting` and tells the user where to check,
 #: except the police's own news items: the body itself says it, only dated.
 KNOWN_SECONDARY = {
-    "alarm_112": "the police's own news item (2018); no current police page stored",
     "politie_geen_spoed": "the police's own news item (2021); no current police page stored",
     "zelfmoordpreventie_113": "news (ANP, October 2025): 113 free; 113's own stored page is older and says not",
     "acm_dsa": "ACM's own press release, reposted; no acm.nl page stored",
@@ -154,7 +153,7 @@ KNOWN_SECONDARY = {
                                 "a funeral site's legal Q&A and a public code repository list the same days",
 }
 #: the police: a body's own (dated) news item, so the fact is not in doubt
-BODY_OWN_NEWS = {"alarm_112", "politie_geen_spoed"}
+BODY_OWN_NEWS = {"politie_geen_spoed"}
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +181,25 @@ def test_the_weak_sources_named_in_the_brief_are_gone_or_known(
     """The weak pages found when this check was made: each site is listed, and only known gaps still cite one."""
     named = ["hetwetshuys.nl", "versteegh-advocaten.nl", "douffetheuts.nl", "nrc.nl", "upday.com", "publicnow.com",
              "zakboekenpolitie.com", "scheidingsinformatie.nl", "kwdeklimop.nl", "gpinfo.nl", "desarcast.nl",
-             "rechtspraakbestuursrecht.nl", "support.henselhosting.nl", "politie.nl/nieuws/"]
+             "rechtspraakbestuursrecht.nl", "support.henselhosting.nl", "politie.nl/nieuws/", "hupkesadvocaten.nl"]
     assert set(named) <= {site.site for site in secondary}
     for entry_id, entry in directory.entries.items():
         for url in [entry.source, *(d.source for d in entry.deadlines)]:
             if any(site.covers(url) for site in secondary):
                 assert entry_id in KNOWN_SECONDARY, (entry_id, url)
+
+
+@pytest.mark.parametrize(("entry_id", "primary"), [
+    ("alarm_112", "https://www.meldkamernoordnederland.nl/"),  # the 112 room's own page, not a police news item
+    ("beschikking", "https://www.cbs.nl/"),  # a government page, not a law firm
+    ("verzoekschrift", "https://www.cbs.nl/"),
+])
+def test_the_weak_sources_the_try_out_found_now_cite_a_primary_page(
+        directory: Directory, secondary: list[SecondarySite], entry_id: str, primary: str) -> None:
+    entry = directory[entry_id]
+    assert entry.source.startswith(primary)
+    assert not any(site.covers(entry.source) for site in secondary)
+    assert entry.checked is None  # found in stored pages: nobody checked it live
 
 
 def test_a_listed_site_covers_its_hosts_and_only_its_part_of_a_site() -> None:
