@@ -13,14 +13,15 @@ too; the shipped variant is then rebuilt and measured by ``python -m bot
 crisis train`` through the bot's own scorer.
 
 Run: ``python -m bot.crisis_experiments [NAME ...]`` (slow: five fits per variant).
-What it must never do: read ``tests/data/crisis/heldout.tsv`` or ``probe.tsv``.
+What it must never do: read ``tests/data/crisis/heldout.tsv``, ``probe.tsv`` or ``probe2.tsv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
-import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -35,14 +36,17 @@ from bot.crisis_train import (
     FALSE_ALARM_LIMIT,
     FOLDS,
     SEED,
+    THRESHOLD_POLICIES,
     WORD_MIN_DF,
     Example,
     Scored,
+    ThresholdPolicy,
     caught,
     choose,
     figures,
+    per_class_thresholds,
     read_corpus,
-    rule_counts,
+    shrunk_thresholds,
 )
 
 #: The training files (every variant is compared on their messages), and the two candidate files
@@ -50,7 +54,8 @@ from bot.crisis_train import (
 ORIGINAL = ("tests/data/crisis/train.tsv", "tests/data/crisis/train_more.tsv", "tests/data/crisis_labelled.tsv")
 MORE2 = "tests/data/crisis/candidates/train_more2.tsv"
 MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
-FROZEN = ("heldout.tsv", "probe.tsv")
+MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
+FROZEN = ("heldout.tsv", "probe.tsv", "probe2.tsv")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ def _grid(prefix: str, files: tuple[str, ...]) -> list[Variant]:
         Variant(f"{prefix}c100-marks", files, c=100.0, marks=True),
         Variant(f"{prefix}c30-window200", files, window=200),
         Variant(f"{prefix}c30-window500", files, window=500),
+        Variant(f"{prefix}c100-window200", files, c=100.0, window=200),
+        Variant(f"{prefix}c100-window500", files, c=100.0, window=500),
     ]
 
 
@@ -102,6 +109,10 @@ VARIANTS = [
     *_grid("more2-", (*ORIGINAL, MORE2)),
     *_grid("more23-", (*ORIGINAL, MORE2, MORE3)),
     *_grid("more3-", (*ORIGINAL, MORE3)),
+    *_grid("more4-", (*ORIGINAL, MORE4)),
+    *_grid("more234-", (*ORIGINAL, MORE2, MORE3, MORE4)),
+    *_grid("more24-", (*ORIGINAL, MORE2, MORE4)),
+    *_grid("more34-", (*ORIGINAL, MORE3, MORE4)),
 ]
 
 
@@ -145,81 +156,6 @@ def _vectoriser(v: Variant) -> Any:
                         token_pattern=None),
         words,
     )
-
-
-def _cut(risk: float) -> float:
-    """A threshold at three decimals that still lets this risk through (rounded down)."""
-    return math.floor(risk * 1000) / 1000
-
-
-def per_class_thresholds(scored: Sequence[Scored], classes: Sequence[str], floor: float,
-                         start: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Each class its own `unsure`: the highest worst-class recall on cross-validation within the
-    false-alarm limit.
-
-    Why: one threshold for all classes spends the false-alarm budget where the harmless look-alikes
-    are (a child who does not want to visit a parent reads as child danger), not where the misses
-    are (indirect suicide wording). For a target recall, every class starts at 1.0 (only the rules);
-    while a class is below the target, the threshold step that brings it most of its own messages per
-    false alarm is taken (a message counts for the class the model names for it, as the bot reads it:
-    a suicide message named harm intent needs harm intent's threshold). The highest target reached
-    within the limit wins (bisection). `sure` stays as `start` has it (never below the new `unsure`).
-    """
-    risk_classes = [c for c in classes if c != NONE]
-    harmless = sum(1 for s in scored if s.example.label == NONE)
-    limit = math.floor(FALSE_ALARM_LIMIT * harmless)
-    sizes = {c: sum(1 for s in scored if s.example.label == c) for c in risk_classes}
-    base = {c: sum(1 for s in scored if s.example.label == c and rule_counts(s, floor)) for c in risk_classes}
-    alarms_base = sum(1 for s in scored if s.example.label == NONE and rule_counts(s, floor))
-    # what the model alone can still add, per class it names, most worrying first
-    queues = {c: sorted((s for s in scored if not rule_counts(s, floor) and s.model_class == c),
-                        key=lambda s: -s.risk) for c in risk_classes}
-
-    def reach(target: float) -> dict[str, int] | None:
-        """How many of each queue to take so that every class reaches `target`; None if over the limit."""
-        taken = dict.fromkeys(risk_classes, 0)
-        hits, alarms = dict(base), alarms_base
-        while True:
-            short = [c for c in risk_classes if sizes[c] and hits[c] < target * sizes[c]]
-            if not short:
-                return taken
-            need = min(short, key=lambda c: hits[c] / sizes[c])
-            best: tuple[float, str, int] | None = None
-            for c in risk_classes:
-                queue, i, added, cost = queues[c], taken[c], 0, 0
-                while i < len(queue) and added == 0:  # up to the next message of `need`, whole ties
-                    cut = _cut(queue[i].risk)
-                    while i < len(queue) and _cut(queue[i].risk) >= cut:
-                        added += queue[i].example.label == need
-                        cost += queue[i].example.label == NONE
-                        i += 1
-                if added and alarms + cost <= limit and (best is None or added / (cost + 0.5) > best[0]):
-                    best = (added / (cost + 0.5), c, i)
-            if best is None:
-                return None
-            _gain, c, end = best
-            for s in queues[c][taken[c]:end]:
-                if s.example.label == NONE:
-                    alarms += 1
-                elif s.example.label in hits:
-                    hits[s.example.label] += 1
-            taken[c] = end
-
-    low, high, found = 0.0, 1.0, reach(0.0)
-    assert found is not None
-    for _ in range(12):
-        middle = (low + high) / 2
-        result = reach(middle)
-        if result is None:
-            high = middle
-        else:
-            low, found = middle, result
-    out: dict[str, dict[str, float]] = {}
-    for c in risk_classes:
-        i = found[c]
-        unsure = _cut(queues[c][i - 1].risk) if i else 1.0
-        out[c] = {"unsure": unsure, "sure": max(unsure, start[c]["sure"])}
-    return out
 
 
 def _ratio(x: Any, crisis: Any) -> Any:
@@ -348,6 +284,105 @@ def row(s: dict[str, Any]) -> str:
             f"| {s['worst']:.1%} | {s['per_class_worst']:.1%} |")
 
 
+# ---------------------------------------------------------------- nested cross-validation
+
+
+def fold_numbers(scored: Sequence[Scored]) -> list[int]:
+    """Each message's fold as ``cross_validate`` made them (the same labels in the same order, the same seed)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = [s.example.label for s in scored]
+    out = [0] * len(labels)
+    for number, (_train, test) in enumerate(StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+                                            .split(labels, labels)):
+        for i in test:
+            out[i] = number
+    return out
+
+
+def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set_on: str = "all",
+           policies: Sequence[ThresholdPolicy] = tuple(THRESHOLD_POLICIES.values())) -> dict[str, dict[str, Any]]:
+    """Thresholds that hold on unseen folds: for each fold, the rule floor and thresholds are set on the
+    other four folds' out-of-fold verdicts (all the variant's messages, or with ``set_on="base"`` only
+    the original training messages) and measured on this fold's original training messages; the
+    verdicts of the five folds are pooled. Plain cross-validation sets and measures on the same
+    verdicts, so a threshold that fits their noise looks better there than on new messages.
+    """
+    folds = fold_numbers(scored)
+    risk = [c for c in classes if c != NONE]
+    verdicts: dict[str, list[tuple[str, bool]]] = {p.name: [] for p in policies}
+    chosen: dict[str, list[tuple[float, dict[str, float]]]] = {p.name: [] for p in policies}
+    for number in range(FOLDS):
+        inner = [s for s, f in zip(scored, folds, strict=True)
+                 if f != number and (set_on == "all" or s.example.text in base)]
+        outer = [s for s, f in zip(scored, folds, strict=True) if f == number and s.example.text in base]
+        with contextlib.redirect_stderr(io.StringIO()):
+            common, floor = choose(inner, classes)
+        per = per_class_thresholds(inner, classes, floor, common)
+        for policy in policies:
+            limits = common if policy.common else shrunk_thresholds(inner, classes, floor, common, per, policy)
+            verdicts[policy.name].extend((s.example.label, caught(s, limits, "unsure", floor)) for s in outer)
+            chosen[policy.name].append((floor, {c: limits[c]["unsure"] for c in risk}))
+    out: dict[str, dict[str, Any]] = {}
+    for policy in policies:
+        pooled = verdicts[policy.name]
+        recall = {c: sum(hit for label, hit in pooled if label == c) / max(1, sum(label == c for label, _ in pooled))
+                  for c in risk}
+        harmless = [hit for label, hit in pooled if label == NONE]
+        out[policy.name] = {
+            "policy": policy.name, "set_on": set_on, "messages": len(pooled),
+            "recall": recall, "false_alarms": sum(harmless) / max(1, len(harmless)),
+            "worst": min(recall.values()),
+            "floors": [floor for floor, _ in chosen[policy.name]],
+            "unsure": {c: [limits[c] for _, limits in chosen[policy.name]] for c in risk},
+        }
+    return out
+
+
+#: The lead's rule for shipping a new model (fixed before it is measured on the frozen sets), applied here to
+#: nested cross-validation against the shipped model: the worst class rises, no class falls by more than
+#: this, and false alarms stay within FALSE_ALARM_LIMIT and at most SHIP_MORE_ALARMS above the shipped model's.
+SHIP_MAX_FALL = 0.03
+SHIP_MORE_ALARMS = 0.01
+#: The shipped model as the experiments name it (variant and threshold policy).
+SHIPPED = ("c30", "one")
+
+
+def ship_rule(candidate: dict[str, Any], shipped: dict[str, Any]) -> str:
+    """Would the lead's rule ship this over the shipped model, were nested CV the frozen sets? "yes" or why not."""
+    why = []
+    if candidate["worst"] <= shipped["worst"]:
+        why.append("worst class not higher")
+    fell = [c for c in shipped["recall"] if candidate["recall"][c] < shipped["recall"][c] - SHIP_MAX_FALL - 1e-9]
+    if fell:
+        why.append(", ".join(f"{c} {candidate['recall'][c] - shipped['recall'][c]:+.1%}" for c in fell))
+    if candidate["false_alarms"] > min(FALSE_ALARM_LIMIT, shipped["false_alarms"] + SHIP_MORE_ALARMS) + 1e-9:
+        why.append(f"false alarms {candidate['false_alarms']:.1%}")
+    return "; ".join(why) or "yes"
+
+
+def nested_row(name: str, n: dict[str, Any], shipped: dict[str, Any] | None = None) -> str:
+    """One Markdown row: nested-CV caught per class, false alarms, worst class, how far each class's
+    `unsure` moved between the five folds (the widest spread, and whose), and the ship rule."""
+    cells = " | ".join(f"{n['recall'][c]:.1%}" for c in sorted(n["recall"]))
+    spread = max(n["unsure"], key=lambda c: max(n["unsure"][c]) - min(n["unsure"][c]))
+    low, high = min(n["unsure"][spread]), max(n["unsure"][spread])
+    rule = f" {ship_rule(n, shipped)} |" if shipped is not None else ""
+    return (f"| {name} | {n['policy']} | {n['set_on']} | {cells} | {n['false_alarms']:.1%} | **{n['worst']:.1%}** "
+            f"| {spread} {low:.3f}-{high:.3f} |{rule}")
+
+
+def _report_nested(name: str, scored: Sequence[Scored], classes: Sequence[str], base: set[str],
+                   out: Path | None, shipped: dict[str, Any] | None) -> None:
+    extra = any(s.example.text not in base for s in scored)
+    for set_on in ("all", "base") if extra else ("all",):
+        for result in nested(scored, classes, base, set_on).values():
+            print(nested_row(name, result, shipped), flush=True)
+            if out is not None:
+                with out.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"name": name, "nested": result}, sort_keys=True) + "\n")
+
+
 def _misses(path: Path, scored: Sequence[Scored], classes: Sequence[str]) -> None:
     """What cross-validation got wrong at the chosen thresholds, worst first: where to write data."""
     thresholds, floor = choose(scored, classes)
@@ -355,6 +390,12 @@ def _misses(path: Path, scored: Sequence[Scored], classes: Sequence[str]) -> Non
     wrong.sort(key=lambda s: (s.example.label, s.risk))
     path.write_text("".join(f"{s.example.label}\t{s.risk:.3f}\t{s.model_class}\t{s.rule}\t{s.example.text}\n"
                             for s in wrong), encoding="utf-8")
+
+
+def _load(path: Path) -> list[Scored]:
+    """Out-of-fold verdicts kept by ``--save``, in the variant's message order (so its folds can be made again)."""
+    return [Scored(Example(label, lang, text), rule, name, risk, certain)
+            for label, lang, text, rule, name, risk, certain in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -367,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="keep each variant's out-of-fold verdicts here (JSON), to compare policies without refitting")
     parser.add_argument("--load", type=Path, default=None,
                         help="compare kept verdicts (from --save) instead of fitting")
+    parser.add_argument("--nested", action="store_true",
+                        help="measure the threshold policies by nested cross-validation instead of plain")
     parser.add_argument("--misses", type=Path, default=None,
                         help="write each variant's missed crisis messages and false alarms (training files only)")
     args = parser.parse_args(argv)
@@ -374,12 +417,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     classes = [NONE, *sorted(rules.classes)]
     base = {e.text for e in read_corpus([ROOT / f for f in ORIGINAL])}
     cache: dict[str, tuple[str | None, bool]] = {}
+    shipped = None
+    kept_shipped = (args.load or args.save or Path("-")) / f"{SHIPPED[0]}.json"
+    if args.nested and kept_shipped.exists():
+        verdicts = _load(kept_shipped)
+        shipped = nested(verdicts, classes, base, "all", [THRESHOLD_POLICIES[SHIPPED[1]]])[SHIPPED[1]]
     if args.load is not None:
         for path in sorted(args.load.glob("*.json")):
             if args.names and path.stem not in args.names:
                 continue
-            kept = [Scored(Example(label, lang, text), rule, name, risk, certain)
-                    for label, lang, text, rule, name, risk, certain in json.loads(path.read_text(encoding="utf-8"))]
+            kept = _load(path)
+            if args.nested:
+                _report_nested(path.stem, kept, classes, base, args.out, shipped)
+                continue
             s = summary(Variant(path.stem), kept, classes, base)
             print(row(s), flush=True)
             if args.out is not None:
@@ -396,6 +446,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             (args.save / f"{v.name}.json").write_text(json.dumps(
                 [[s.example.label, s.example.lang, s.example.text, s.rule, s.model_class, s.risk, s.rule_certain]
                  for s in scored]), encoding="utf-8")
+        if args.nested:
+            _report_nested(v.name, scored, classes, base, args.out, shipped)
+            continue
         s = summary(v, scored, classes, base)
         if args.misses is not None:
             _misses(args.misses.with_suffix(f".{v.name}.tsv"), scored, classes)

@@ -27,6 +27,7 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -57,6 +58,9 @@ HELDOUT_FILE = "tests/data/crisis/heldout.tsv"
 #: compares it with other variants, docs/CRISIS.md has the table).
 C = 30.0
 C_GRID = (3.0, 10.0, 30.0)
+#: How the thresholds are set from the cross-validated verdicts (THRESHOLD_POLICIES): chosen by nested
+#: cross-validation (``python -m bot.crisis_experiments --nested``, docs/CRISIS.md).
+THRESHOLD_POLICY = "one"
 #: A character n-gram is in the vocabulary when at least this many messages have it; a word
 #: (or two) always.
 CHAR_MIN_DF = 2
@@ -322,6 +326,167 @@ def choose_thresholds(scored: Sequence[Scored], classes: Sequence[str],
     return {c: {"sure": sure, "unsure": unsure} for c in risk_classes}
 
 
+def _cut(risk: float) -> float:
+    """A threshold at three decimals that still lets this risk through (rounded down)."""
+    return math.floor(risk * 1000) / 1000
+
+
+def per_class_thresholds(scored: Sequence[Scored], classes: Sequence[str], floor: float,
+                         start: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each class its own `unsure`: the highest worst-class recall on cross-validation within the
+    false-alarm limit.
+
+    Why: one threshold for all classes spends the false-alarm budget where the harmless look-alikes
+    are (a child who does not want to visit a parent reads as child danger), not where the misses
+    are (indirect suicide wording). For a target recall, every class starts at 1.0 (only the rules);
+    while a class is below the target, the threshold step that brings it most of its own messages per
+    false alarm is taken (a message counts for the class the model names for it, as the bot reads it:
+    a suicide message named harm intent needs harm intent's threshold). The highest target reached
+    within the limit wins (bisection). `sure` stays as `start` has it (never below the new `unsure`).
+    """
+    risk_classes = [c for c in classes if c != NONE]
+    harmless = sum(1 for s in scored if s.example.label == NONE)
+    limit = math.floor(FALSE_ALARM_LIMIT * harmless)
+    sizes = {c: sum(1 for s in scored if s.example.label == c) for c in risk_classes}
+    base = {c: sum(1 for s in scored if s.example.label == c and rule_counts(s, floor)) for c in risk_classes}
+    alarms_base = sum(1 for s in scored if s.example.label == NONE and rule_counts(s, floor))
+    # what the model alone can still add, per class it names, most worrying first
+    queues = {c: sorted((s for s in scored if not rule_counts(s, floor) and s.model_class == c),
+                        key=lambda s: -s.risk) for c in risk_classes}
+
+    def reach(target: float) -> dict[str, int] | None:
+        """How many of each queue to take so that every class reaches `target`; None if over the limit."""
+        taken = dict.fromkeys(risk_classes, 0)
+        hits, alarms = dict(base), alarms_base
+        while True:
+            short = [c for c in risk_classes if sizes[c] and hits[c] < target * sizes[c]]
+            if not short:
+                return taken
+            need = min(short, key=lambda c: hits[c] / sizes[c])
+            best: tuple[float, str, int] | None = None
+            for c in risk_classes:
+                queue, i, added, cost = queues[c], taken[c], 0, 0
+                while i < len(queue) and added == 0:  # up to the next message of `need`, whole ties
+                    cut = _cut(queue[i].risk)
+                    while i < len(queue) and _cut(queue[i].risk) >= cut:
+                        added += queue[i].example.label == need
+                        cost += queue[i].example.label == NONE
+                        i += 1
+                if added and alarms + cost <= limit and (best is None or added / (cost + 0.5) > best[0]):
+                    best = (added / (cost + 0.5), c, i)
+            if best is None:
+                return None
+            _gain, c, end = best
+            for s in queues[c][taken[c]:end]:
+                if s.example.label == NONE:
+                    alarms += 1
+                elif s.example.label in hits:
+                    hits[s.example.label] += 1
+            taken[c] = end
+
+    low, high, found = 0.0, 1.0, reach(0.0)
+    assert found is not None
+    for _ in range(12):
+        middle = (low + high) / 2
+        result = reach(middle)
+        if result is None:
+            high = middle
+        else:
+            low, found = middle, result
+    out: dict[str, dict[str, float]] = {}
+    for c in risk_classes:
+        i = found[c]
+        unsure = _cut(queues[c][i - 1].risk) if i else 1.0
+        out[c] = {"unsure": unsure, "sure": max(unsure, start[c]["sure"])}
+    return out
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPolicy:
+    """How far each class's `unsure` moves from the one common threshold toward its own.
+
+    Why: a threshold per class spends the false-alarm budget where the misses are, but with a
+    few hundred messages a class's own threshold also fits the folds' noise (the second round's
+    threatened, docs/CRISIS.md). Shrinking it toward the common one trades some of the first
+    for less of the second. The class's weight: `shrink` for every class, or n / (n + `prior`)
+    for a class of n messages, or all (1) or nothing (0) by `min_messages`. Then one offset,
+    the same for every class, puts the false alarms back at the limit.
+    """
+
+    name: str
+    shrink: float = 0.0
+    prior: int = 0
+    min_messages: int = 0
+
+    def weight(self, messages: int) -> float:
+        if self.prior:
+            return messages / (messages + self.prior)
+        if self.min_messages:
+            return 1.0 if messages >= self.min_messages else 0.0
+        return self.shrink
+
+    @property
+    def common(self) -> bool:
+        """One threshold for every class (the common one as `choose` sets it, no offset)."""
+        return not (self.shrink or self.prior or self.min_messages)
+
+
+#: The policies measured by nested cross-validation (docs/CRISIS.md, third round).
+THRESHOLD_POLICIES = {p.name: p for p in (
+    ThresholdPolicy("one"),
+    ThresholdPolicy("per-class", shrink=1.0),
+    ThresholdPolicy("halfway", shrink=0.5),
+    ThresholdPolicy("by-count-300", prior=300),
+    ThresholdPolicy("per-class-from-400", min_messages=400),
+)}
+
+
+def set_thresholds(scored: Sequence[Scored], classes: Sequence[str],
+                   policy: ThresholdPolicy) -> tuple[dict[str, dict[str, float]], float]:
+    """Thresholds and rule floor by `policy` on these (out-of-fold) verdicts."""
+    common, floor = choose(scored, classes)
+    if policy.common:
+        return common, floor
+    per = per_class_thresholds(scored, classes, floor, common)
+    return shrunk_thresholds(scored, classes, floor, common, per, policy), floor
+
+
+def shrunk_thresholds(scored: Sequence[Scored], classes: Sequence[str], floor: float,
+                      common: dict[str, dict[str, float]], per: dict[str, dict[str, float]],
+                      policy: ThresholdPolicy) -> dict[str, dict[str, float]]:
+    """Each class's `unsure` moved from the common one toward its own by the policy's weight, then
+    all shifted by the lowest offset (in steps of 0.001) that keeps false alarms within the limit."""
+    sizes = Counter(s.example.label for s in scored)
+    weights = {c: policy.weight(sizes[c]) for c in per}
+    if all(w == 1.0 for w in weights.values()):
+        return per
+    harmless = [s for s in scored if s.example.label == NONE]
+    limit = FALSE_ALARM_LIMIT * len(harmless)
+
+    def shifted(offset: int) -> dict[str, dict[str, float]]:
+        out = {}
+        for c, w in weights.items():
+            u0 = common[c]["unsure"]
+            unsure = min(1.0, max(0.0, round(u0 + w * (per[c]["unsure"] - u0) + offset / 1000, 3)))
+            out[c] = {"unsure": unsure, "sure": max(unsure, common[c]["sure"])}
+        return out
+
+    def within(offset: int) -> bool:
+        limits = shifted(offset)
+        return sum(caught(s, limits, "unsure", floor) for s in harmless) <= limit
+
+    low, high = -1000, 1000  # false alarms only fall as the offset rises; 1000 lifts every class to 1.0
+    while low < high:
+        middle = (low + high) // 2
+        if within(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return shifted(low)
+
+
 def worst_and_mean(scored: Sequence[Scored], thresholds: dict[str, dict[str, float]], classes: Sequence[str],
                    floor: float) -> tuple[float, float]:
     """Worst-class and mean recall (sure or unsure, any class) on cross-validation: how variants are ranked."""
@@ -462,7 +627,7 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     """Cross-validate, set thresholds, fit on everything, and return the artefact's text."""
     paths, examples, rules, classes = _corpus(root, flows_dir)
     scored = cross_validate(examples, classes, rules)
-    thresholds, rule_floor = choose(scored, classes)
+    thresholds, rule_floor = set_thresholds(scored, classes, THRESHOLD_POLICIES[THRESHOLD_POLICY])
     cv = figures(scored, thresholds, classes, rule_floor)
     print("  final fit on all training messages", file=sys.stderr)
     texts = [normalise(e.text) for e in examples]
@@ -477,11 +642,10 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     CrisisModel.from_data(json.loads(text), rules.classes)  # what the bot will load must load
     report = table(cv, f"{FOLDS}-fold cross-validation on the training corpus")
     print(report)
-    unsure = next(iter(thresholds.values()))
     terms = len(fitted["chars"]) + len(fitted["words"])
     weighted = sum(len(row) > 1 for section in ("chars", "words") for row in fitted[section].values())
     summary = f"{terms} terms ({weighted} with weights), {len(text.encode()) / 1e6:.2f} MB"
-    print(f"\nthresholds: unsure {unsure['unsure']}, sure {unsure['sure']}, rule floor {rule_floor}; {summary}")
+    print(f"\nthresholds: {describe(thresholds)}, rule floor {rule_floor}; {summary}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
@@ -509,13 +673,21 @@ def choose_c(root: Path, flows_dir: Path) -> float:
     return best[1]
 
 
+def describe(thresholds: dict[str, dict[str, float]]) -> str:
+    """The thresholds in one line: one pair when every class has the same, else each class's."""
+    pairs = {(t["unsure"], t["sure"]) for t in thresholds.values()}
+    if len(pairs) == 1:
+        unsure, sure = pairs.pop()
+        return f"unsure {unsure}, sure {sure}"
+    return "unsure/sure " + ", ".join(f"{c} {t['unsure']}/{t['sure']}" for c, t in sorted(thresholds.items()))
+
+
 def _update_card(path: Path, report: str, thresholds: dict[str, dict[str, float]], floor: float,
                  summary: str) -> None:
     card = path.read_text(encoding="utf-8")
     if CARD_BEGIN not in card or CARD_END not in card:
         return
-    limits = next(iter(thresholds.values()))
-    block = (f"{CARD_BEGIN}\n{report}\n\nThresholds: unsure {limits['unsure']}, sure {limits['sure']}, "
+    block = (f"{CARD_BEGIN}\n{report}\n\nThresholds ({THRESHOLD_POLICY}): {describe(thresholds)}, "
              f"rule floor {floor}. C = {C}; {summary}.\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.DOTALL)
     path.write_text(pattern.sub(lambda _m: block, card), encoding="utf-8")
