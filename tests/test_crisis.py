@@ -395,14 +395,17 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
 
 ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik niet meer", "geen idee",
                 "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
-                "I can't find the letter", "i dont remember"]
+                "I can't find the letter", "i dont remember", "no, last week tuesday", "Nee, vorige week dinsdag",
+                "last tuesday", "zondagavond", "two weeks ago", "no, last friday evening", "no, it was last month",
+                "it was around the end of november", "nee, het was begin december", "on the 3rd of November"]
 NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet meer", "ik weet het niet meer, ik wil dood",
                  "ik weet niet meer wat ik moet doen", "I can't go on", "i dont know how to go on anymore",
-                 "ik weet niet meer hoe ik verder moet", "I don't want to live anymore"]
+                 "ik weet niet meer hoe ik verder moet", "I don't want to live anymore",
+                 "no, last week tuesday i took all my pills", "vorige week dinsdag wilde ik dood"]
 
 
 @pytest.mark.parametrize("text", ONLY_ANSWERS)
-def test_i_dont_know_alone_is_an_answer_the_engine_may_leave_to_the_question(detector, text):
+def test_i_dont_know_or_a_day_alone_is_an_answer_the_engine_may_leave_to_the_question(detector, text):
     assert detector.only_an_answer(text)
 
 

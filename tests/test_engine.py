@@ -1173,12 +1173,19 @@ def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_
 
 
 def test_a_worker_s_short_english_first_message_gets_english_buttons(ctx):
-    """"a parent threatened me" has no English function word but "me": it got Dutch buttons."""
+    """"a parent threatens me" has no English function word but "me": it got Dutch buttons."""
     chat = Chat(shipped(), ctx)
-    texts = chat.say("a parent threatened me")
+    texts = chat.say("a parent threatens me")
     assert texts[0].startswith("You wrote in English")
     assert chat.state.lang == "en"
     assert [c.label for c in chat.question.choices] == ["I was threatened or attacked", "Go to the menu"]
+    # "threatened": the crisis rule for a threatened worker is acted on (the crisis model's rule floor is
+    # 0.5 since its third round, docs/CRISIS.md): the safety route at once, in English too
+    chat = Chat(shipped(), ctx)
+    texts = chat.say("a parent threatened me")
+    assert texts[0].startswith("This sounds like a threat because of your work") and chat.state.lang == "en"
+    assert [c.label for c in chat.question.choices] == ["I am in danger right now", "The danger is over",
+                                                        "I am preparing a home visit"]
 
 
 @pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hello", "Hi",
