@@ -13,7 +13,7 @@ too; the shipped variant is then rebuilt and measured by ``python -m bot
 crisis train`` through the bot's own scorer.
 
 Run: ``python -m bot.crisis_experiments [NAME ...]`` (slow: five fits per variant).
-What it must never do: read ``tests/data/crisis/heldout.tsv``, ``probe.tsv`` or ``probe2.tsv``.
+What it must never do: read ``tests/data/crisis/heldout.tsv``, ``probe.tsv``, ``probe2.tsv`` or ``probe3.tsv``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ORIGINAL = ("tests/data/crisis/train.tsv", "tests/data/crisis/train_more.tsv", "
 MORE2 = "tests/data/crisis/candidates/train_more2.tsv"
 MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
 MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
-FROZEN = ("heldout.tsv", "probe.tsv", "probe2.tsv")
+FROZEN = ("heldout.tsv", "probe.tsv", "probe2.tsv", "probe3.tsv")
 
 
 @dataclass(frozen=True)

@@ -397,11 +397,15 @@ ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik 
                 "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
                 "I can't find the letter", "i dont remember", "no, last week tuesday", "Nee, vorige week dinsdag",
                 "last tuesday", "zondagavond", "two weeks ago", "no, last friday evening", "no, it was last month",
-                "it was around the end of november", "nee, het was begin december", "on the 3rd of November"]
+                "it was around the end of november", "nee, het was begin december", "on the 3rd of November",
+                "I would rather not", "I would rather not say", "ik heb liever van niet", "dat zeg ik liever niet",
+                "liever niet", "I'd prefer not to say", "no thanks", "nee, bedankt"]
 NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet meer", "ik weet het niet meer, ik wil dood",
                  "ik weet niet meer wat ik moet doen", "I can't go on", "i dont know how to go on anymore",
                  "ik weet niet meer hoe ik verder moet", "I don't want to live anymore",
-                 "no, last week tuesday i took all my pills", "vorige week dinsdag wilde ik dood"]
+                 "no, last week tuesday i took all my pills", "vorige week dinsdag wilde ik dood",
+                 "I would rather not be here anymore", "ik ben er liever niet meer", "ik leef liever niet meer",
+                 "I would rather not live", "I'd rather not wake up tomorrow"]
 
 
 @pytest.mark.parametrize("text", ONLY_ANSWERS)

@@ -31,8 +31,8 @@ RISK_CLASSES = ("child_danger", "domestic_violence", "harm_intent", "professiona
 #: The issue's limit for false alarms on the held-out part (its 95 % recall bar is not met: docs/CRISIS.md).
 FALSE_ALARM_BAR = 0.05
 #: What the committed model reached on held-out (rounded down), as a floor against regressions.
-HELD_OUT_FLOOR = {"child_danger": 0.78, "domestic_violence": 0.93, "harm_intent": 0.73,
-                  "professional_threatened": 0.71, "suicide": 0.68, "threatened": 0.81}
+HELD_OUT_FLOOR = {"child_danger": 0.86, "domestic_violence": 0.97, "harm_intent": 0.73,
+                  "professional_threatened": 0.76, "suicide": 0.7, "threatened": 0.81}
 HELD_OUT_FALSE_ALARMS = FALSE_ALARM_BAR
 
 
@@ -239,39 +239,33 @@ def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDe
     assert unsure["none"]["false_alarms"] <= HELD_OUT_FALSE_ALARMS
 
 
-#: The independent set (tests/data/crisis/README.md): what the shipped model reached (rounded down).
-PROBE = REPO / "tests" / "data" / "crisis" / "probe.tsv"
-PROBE_FLOOR = {"child_danger": 0.88, "domestic_violence": 0.82, "harm_intent": 0.8,
-               "professional_threatened": 0.92, "suicide": 0.8, "threatened": 0.92}
+#: The independent sets (tests/data/crisis/README.md), each by a writer who never saw the corpus or the model: the
+#: closest to "sets never seen". `probe.tsv` by a fourth writer; `probe2.tsv` and `probe3.tsv` (2026-12-07) by
+#: writers who saw nothing of the project but a brief with the label definitions, each outside the repository until
+#: a round was decided (docs/CRISIS.md). Their figures are reported, not reached: the floors are what the shipped
+#: model reached (rounded down), so a change that does worse on wording nobody tuned on fails. False alarms on the
+#: second set are above the 5 % bar (5.7 %).
+INDEPENDENT: dict[str, tuple[str, dict[str, float], float]] = {
+    "probe": ("independent set tests/data/crisis/probe.tsv, never trained or tuned on",
+              {"child_danger": 0.93, "domestic_violence": 0.84, "harm_intent": 0.81,
+               "professional_threatened": 0.94, "suicide": 0.78, "threatened": 0.97}, FALSE_ALARM_BAR),
+    "probe2": ("second independent set tests/data/crisis/probe2.tsv, never trained or tuned on; the 5 % "
+               "false-alarm bar is not met here",
+               {"child_danger": 0.89, "domestic_violence": 0.91, "harm_intent": 0.69,
+                "professional_threatened": 0.9, "suicide": 0.88, "threatened": 0.93}, 0.058),
+    "probe3": ("third independent set tests/data/crisis/probe3.tsv, never trained or tuned on",
+               {"child_danger": 0.96, "domestic_violence": 0.97, "harm_intent": 0.85,
+                "professional_threatened": 0.95, "suicide": 0.89, "threatened": 0.78}, FALSE_ALARM_BAR),
+}
 
 
-def test_the_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(
-        detector: CrisisDetector, crisis_report: list[str]) -> None:
-    """Messages by a writer who never saw the corpus or the model: the closest to "sets never seen"."""
-    result = evaluate(detector, read_corpus([PROBE]))
-    crisis_report.extend(["", table(result, "independent set tests/data/crisis/probe.tsv, never trained or tuned on")])
+@pytest.mark.parametrize("name", list(INDEPENDENT))
+def test_each_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(
+        detector: CrisisDetector, crisis_report: list[str], name: str) -> None:
+    title, floors, false_alarms = INDEPENDENT[name]
+    result = evaluate(detector, read_corpus([REPO / "tests" / "data" / "crisis" / f"{name}.tsv"]))
+    crisis_report.extend(["", table(result, title)])
     unsure = result["classes"]["unsure"]
-    low = {name: unsure[name]["recall"] for name, floor in PROBE_FLOOR.items() if unsure[name]["recall"] < floor}
-    assert not low, f"recall on the independent set fell below the shipped model's: {low}"
-    assert unsure["none"]["false_alarms"] <= FALSE_ALARM_BAR
-
-
-#: A second independent set (tests/data/crisis/README.md, `probe2.tsv`): written on 2026-12-07 by a writer who saw
-#: nothing of the project but a brief with the label definitions, frozen before it reached the repository, and
-#: measured once with the shipped model. Its figures are reported, not reached: they are floors (rounded down) so a
-#: change that does worse on wording nobody tuned on fails. False alarms there are above the 5 % bar (5.7 %).
-PROBE2 = REPO / "tests" / "data" / "crisis" / "probe2.tsv"
-PROBE2_FLOOR = {"child_danger": 0.89, "domestic_violence": 0.89, "harm_intent": 0.59,
-                "professional_threatened": 0.83, "suicide": 0.88, "threatened": 0.93}
-PROBE2_FALSE_ALARMS = 0.058
-
-
-def test_the_second_independent_set_is_measured_and_does_not_fall_below_the_shipped_model(
-        detector: CrisisDetector, crisis_report: list[str]) -> None:
-    result = evaluate(detector, read_corpus([PROBE2]))
-    crisis_report.extend(["", table(result, "second independent set tests/data/crisis/probe2.tsv, never trained "
-                                            "or tuned on; the 5 % false-alarm bar is not met here")])
-    unsure = result["classes"]["unsure"]
-    low = {name: unsure[name]["recall"] for name, floor in PROBE2_FLOOR.items() if unsure[name]["recall"] < floor}
-    assert not low, f"recall on the second independent set fell below the shipped model's: {low}"
-    assert unsure["none"]["false_alarms"] <= PROBE2_FALSE_ALARMS
+    low = {label: unsure[label]["recall"] for label, floor in floors.items() if unsure[label]["recall"] < floor}
+    assert not low, f"recall on {name}.tsv fell below the shipped model's: {low}"
+    assert unsure["none"]["false_alarms"] <= false_alarms
