@@ -80,18 +80,36 @@ def _as_date(value: Any) -> date:
     raise ExpressionError(f"not a date: {value!r}")
 
 
-#: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
-NOT_KNOWN = frozenset({
-    "later", "weet ik niet", "weet niet", "geen idee", "onbekend", "geen", "niets", "nee", "-", "nvt", "n.v.t",
-    "don't know", "dont know", "do not know", "i don't know", "not sure", "unknown", "none", "nothing", "no", "n/a", "skip",
+#: Typed answers that mean "nothing" (nothing done yet, nothing attached): a letter says so, or
+#: leaves the part out, instead of a [placeholder] the person would think they must still fill in.
+NOTHING = frozenset({
+    "geen", "niets", "niks", "nee", "nog niets", "nog niks", "nog geen", "helemaal niets", "-", "nvt", "n.v.t",
+    "none", "nothing", "no", "nothing yet", "not yet", "nothing so far", "n/a",
 })
+#: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
+NOT_KNOWN = NOTHING | frozenset({
+    "later", "weet ik niet", "weet niet", "geen idee", "onbekend",
+    "don't know", "dont know", "do not know", "i don't know", "not sure", "unknown", "skip",
+})
+
+
+def _plain_answer(value: Any) -> str:
+    return " ".join(str(value).strip().lower().strip(".!").split())
+
+
+def says_not_known(value: Any) -> bool:
+    """Does a typed answer say "I don't know" / "later" / "nothing" (NOT_KNOWN)?"""
+    return value is None or _plain_answer(value) in NOT_KNOWN
 
 
 def _known(value: Any) -> Any:
     """The answer, or None when it says "I don't know" / "later" / "nothing" (see NOT_KNOWN)."""
-    if value is None or str(value).strip().lower().strip(".!") in NOT_KNOWN:
-        return None
-    return value
+    return None if says_not_known(value) else value
+
+
+def _nothing(value: Any) -> bool:
+    """Did the person answer "nothing" ("niets", "nog niets", "nee")? Not "later": that keeps a [placeholder]."""
+    return value is not None and _plain_answer(value) in NOTHING
 
 
 def _add(value: Any, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> str:
@@ -151,6 +169,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": int,
     "known": _known,
     "date_in": _date_in,
+    "nothing": _nothing,
 }
 #: Functions the flow set adds because they read the directory's deadlines:
 #: `deadline('entry', 'rule', start)` is the last day (ISO); `deadline_term(...)` is that day

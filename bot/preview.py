@@ -100,6 +100,8 @@ def _typed_example(step: AskStep, today: date) -> Any:
         return True
     if step.type == "municipality":
         return "Utrecht"
+    if step.type == "phone":
+        return "06 12345678"
     return f"«{step.save}»"
 
 
@@ -256,7 +258,7 @@ def _step(page: _Page, fs: FlowSet, flow: Flow, step_id: str) -> None:
         case BranchStep() | ComputeStep() | ScheduleStep():
             _decisions(page, flow, step)
         case DocumentStep():
-            _document(page, step.document.title, step.document.filename, page.text(step.document.template))
+            _document(page, step.document.title, step.document.filename_in(page.lang), page.text(step.document.template))
         case ReportStep():
             _report(page, step_id, step)
         case EndStep() | ForgetStep() | HandoffStep():

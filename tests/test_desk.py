@@ -172,6 +172,56 @@ async def test_a_safety_report_is_confirmed_by_the_desk_with_its_reference_and_a
     assert "address_published" not in card and "2026-11-29" not in card
 
 
+async def card_contact(world: World) -> str:
+    await world.post_desk()
+    [card] = world.outlet.room_texts()
+    [contact] = [line for line in card.splitlines() if line.startswith(("Contact: ", "Contact:"))]
+    return contact
+
+
+async def test_the_desk_gets_a_number_it_can_call_and_anything_else_is_asked_again(world):
+    await at_safety_consent(world)
+    await world.press("pro", "send")
+    asked = await world.press("pro", "phone")
+    assert asked[-1].startswith("Op welk telefoonnummer mag het veiligheidsloket je bellen?")
+    assert [b.label for b in world.question("pro").choices] == ["Liever niet bellen"]
+    for typed in ("hallo daar", "0612", "bel me maar om 10 uur"):
+        said = await world.say("pro", typed)
+        assert len(said) == 1 and said[0].startswith("Dat lees ik niet als een telefoonnummer."), typed
+        assert 'Typ dan "niet bellen"' in said[0]
+    assert await world.post_desk() == 0  # nothing was sent while the number was not read
+    said = await world.say("pro", "+31 6-1234 5678")
+    assert REF.search(said[0])
+    assert await card_contact(world) == "Contact: Bellen op: 06 12345678"
+
+
+@pytest.mark.parametrize("how", ["button", "typed"])
+async def test_a_reporter_who_does_not_want_to_be_called_is_not_asked_for_a_number_again(world, how):
+    await at_safety_consent(world)
+    await world.press("pro", "send")
+    await world.press("pro", "phone")
+    said = await (world.press("pro", "no_phone") if how == "button" else world.say("pro", "bel me niet"))
+    assert said[0] == "Goed. Het veiligheidsloket belt je niet. Het neemt contact met je op via deze chat."
+    assert REF.search(said[1])
+    assert await card_contact(world) == "Contact: Via deze chat. Niet bellen: de melder wil niet gebeld worden."
+
+
+async def test_an_english_reporter_who_does_not_want_to_be_called_is_told_so_in_english(world):
+    await world.say("pro", "english")
+    await world.command("pro", "start", "veilig")
+    for choice in ("after", "message"):
+        await world.press("pro", choice)
+    await world.say("pro", "28-11-2026")
+    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send", "phone"):
+        await world.press("pro", choice)
+    assert [b.label for b in world.question("pro").choices] == ["Rather not be called"]
+    [again] = await world.say("pro", "06 1234")
+    assert again.startswith("I cannot read that as a phone number.")
+    said = await world.say("pro", "don't call me")
+    assert said[0] == "All right. The safety desk will not call you. It will contact you through this chat."
+    assert await card_contact(world) == "Contact: Via deze chat. Niet bellen: de melder wil niet gebeld worden."
+
+
 async def test_without_a_desk_the_person_is_told_first_and_not_asked_to_send_to_nobody(tmp_path):
     world = await World(tmp_path, desks="").start()
     try:

@@ -17,7 +17,9 @@ from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
 from bot.events import Send
+from bot.expressions import says_not_known
 from bot.flows.steps import AskStep, ChooseStep
+from bot.telephone import read_phone, refuses_phone
 
 #: "nee, 11 maart" / "no: 11 March" at "Klopt dat?": a no, then the date meant
 _NO_AND_DATE = re.compile(r"^(\S+?)[\s,;:.!-]+(\S.*)$")
@@ -69,6 +71,8 @@ class Answers(ProtectsText):
                 self.answer_date(step, text)
             case "municipality":
                 self.answer_municipality(step, text)
+            case "phone":
+                self.answer_phone(step, text)
             case _:
                 assert_never(step.type)
 
@@ -117,6 +121,17 @@ class Answers(ProtectsText):
         else:
             self.fail(step.invalid or "sys.invalid.yesno")
 
+    def answer_phone(self, step: AskStep, text: str) -> None:
+        """A real phone number, saved as a desk dials it; "bel me niet" is saved as no number (None),
+        so the flow can say plainly that this person is not to be called; anything else is asked again."""
+        number = read_phone(text)
+        if number is not None:
+            self.accept(step, number)
+        elif refuses_phone(text) or text == "1" or normalise(text) == normalise(self.text("sys.phone.no_phone")):
+            self.accept(step, None)  # the one button, typed (Matrix and the console number it)
+        else:
+            self.fail(step.invalid or "sys.invalid.phone")
+
     def answer_date(self, step: AskStep, text: str) -> None:
         """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").
 
@@ -128,6 +143,9 @@ class Answers(ProtectsText):
         match the date ("woensdag 3 november" on a Tuesday) is asked about: which of the two.
         """
         assert self.state is not None
+        if step.later and says_not_known(text):  # "later": the letter keeps its [placeholder]
+            self.accept(step, None)
+            return
         today = self.ctx.today
         read = read_dates(text, today, self.lang, step.when)
         if not read:

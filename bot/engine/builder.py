@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK, PAUSED
-from bot.engine.steps import USE_TYPED_BEFORE
+from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
@@ -255,6 +255,8 @@ class TurnBuilder(TypedWords):
             self.answer_text(step, before)
         elif step.type == "yesno" and choice_id in ("yes", "no"):
             self.accept(step, choice_id == "yes", via_button=True)
+        elif step.type == "phone" and choice_id == NO_PHONE:
+            self.accept(step, None, via_button=True)
         elif step.protect == "public" and choice_id in ("again", "keep", "own_case"):
             self.on_public_choice(step, choice_id, via_button=True)
         elif step.type != "municipality" or not self.state.offer:

@@ -43,6 +43,8 @@ TYPED_BEFORE = "_typed_before"
 TYPED_BEFORE_FROM = 80
 #: The button that takes it as the answer.
 USE_TYPED_BEFORE = "typed_before"
+#: the button of a phone question that says "do not call me" (saved as no number)
+NO_PHONE = "no_phone"
 #: How much of it the question shows, so the person sees which text is meant.
 TYPED_BEFORE_SHOWN = 150
 
@@ -110,7 +112,7 @@ class StepRunner(TurnBase):
 
     def send_document(self, step: DocumentStep) -> None:
         spec = step.document
-        document = self.document(self.lang, spec.template, spec.title, spec.filename, spec.caption)
+        document = self.document(self.lang, spec.template, spec.title, spec.filename_in(self.lang), spec.caption)
         intro = self.text(step.text) if step.text else document.title
         self.out.append(Send(intro, document=document))
         if document.mime == DOCX_MIME:  # a file to edit, and the same letter in the chat to copy
@@ -164,6 +166,8 @@ class StepRunner(TurnBase):
         choices: tuple[ChoiceButton, ...] = ()
         if step.type == "yesno":
             choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
+        elif step.type == "phone":  # "do not call me" is an answer too, and a clear one
+            choices = self.buttons([(NO_PHONE, "sys.phone.no_phone")])
         before = self.typed_before(step)
         if before is not None:
             shown = before if len(before) <= TYPED_BEFORE_SHOWN else (
@@ -204,7 +208,8 @@ class StepRunner(TurnBase):
             urgency = "normal"
         document = None
         if spec.document:
-            document = self.document(lang, spec.document.template, spec.document.title, spec.document.filename,
+            document = self.document(lang, spec.document.template, spec.document.title,
+                                     spec.document.filename_in(lang),
                                      spec.document.caption)
         return Report(kind=spec.kind, title=self.text_in(lang, spec.title), fields=fields,
                       urgency=urgency, document=document)  # type: ignore[arg-type]

@@ -67,15 +67,25 @@ class Case(_Model):
         return self
 
 
+#: a document's file name: short, lower case, with the extension that says how it is sent
+FileName = Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md|docx)$")]
+
+
 class DocumentSpec(_Model):
     """A document (letter, summary) rendered from a text key as a template."""
 
     template: TextKey
     title: TextKey
     #: `.docx`: sent as an editable Word file, with the same text in the chat for copying
-    filename: Annotated[str, Field(pattern=r"^[a-z0-9_\-]+\.(txt|md|docx)$")]
+    filename: FileName
+    #: the file's name in another language (`en: incident-summary.txt`): a person reading
+    #: English gets an English name; a language not listed gets `filename`
+    filenames: dict[str, FileName] | None = None
     #: one line shown with the file: what it is and what to do with it (the title when not given)
     caption: TextKey | None = None
+
+    def filename_in(self, lang: str) -> str:
+        return (self.filenames or {}).get(lang, self.filename)
 
     def text_keys(self, *at: str) -> Iterator[tuple[SubPath, str]]:
         yield (*at, "template"), self.template
@@ -176,7 +186,7 @@ class ChooseStep(_Step):
         return any(o.id == "help" for o in self.options)
 
 
-AskType = Literal["text", "date", "yesno", "number", "municipality"]
+AskType = Literal["text", "date", "yesno", "number", "municipality", "phone"]
 
 #: A free-text question that takes this many characters or more asks what happened (a story),
 #: not a name, a number or a date.
@@ -203,6 +213,9 @@ class AskStep(_Step):
     protect: Literal["public", "letter"] | None = None
     #: with `protect: public`: the flow offered for the writer's own case (a complaint)
     own_case: Identifier | None = None
+    #: a date the person may not have at hand: "later" / "weet ik niet" is saved as no date
+    #: (None), so a letter keeps its [placeholder] instead of asking again
+    later: bool = False
 
     @model_validator(mode="after")
     def _fits_type(self) -> AskStep:
@@ -212,6 +225,8 @@ class AskStep(_Step):
             raise ValueError("`own_case` belongs to a step with `protect: public`")
         if self.confirm is not None and self.type != "date":
             raise ValueError("`confirm` belongs to an `ask` step of `type: date` only")
+        if self.later and self.type != "date":
+            raise ValueError("`later` belongs to an `ask` step of `type: date` (a text answer 'later' is read by `known()`)")
         return self
 
     @property
