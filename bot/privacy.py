@@ -22,7 +22,6 @@ Never log what a row holds; log counts.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import sqlite3
@@ -40,7 +39,7 @@ from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import PUBLIC_DRAFT
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
-from bot.flows.steps import AskStep, ChooseStep
+from bot.flows.steps import AskStep, ChooseStep, Option
 from bot.periodic import every
 from bot.schema import Tables
 from bot.state import State
@@ -64,8 +63,10 @@ STATUSES = ("open", "claimed", "active", "ended", "withdrawn")
 
 # ---------------------------------------------------------------- my data
 
-#: A stored date ("2026-11-23"), said in words beside it in the export.
+#: A stored date ("2026-11-23"), said in words in the export.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A question's first sentence that ends in "?" ("Wie ben jij?" after the welcome).
+QUESTION = re.compile(r"[^.?!\n]+\?")
 
 
 #: Text a person typed that the engine keeps under a name of its own (not an answer yet): the
@@ -80,7 +81,7 @@ class Exporter:
     lang: str
     #: said in the footer: after how many days unused a conversation is deleted
     retention_days: int
-    _index: tuple[dict[tuple[str, str], str], dict[tuple[str | None, str], str]] | None = None
+    _index: list[tuple[str, str, Option]] | None = None
 
     def t(self, key: str, **values: Any) -> str:
         return render_or_fallback(self.flows, self.lang, key, values)
@@ -108,7 +109,8 @@ class Exporter:
                 lines.append(f"  • {self.t('privacy.export.timer_line', title=timer.name, when=self.when(timer.due_at))}")
                 if timer.values:
                     lines.append("    " + self.t("privacy.export.timer_values"))
-                    lines += [f"      {name}: {self.shown(value)}" for name, value in sorted(timer.values.items())]
+                    said, _internal = self.in_the_persons_words(timer.values, dict(timer.values), [])
+                    lines += ["  " + line for line in said]
             lines.append("")
         waiting = db.execute("SELECT COUNT(*) FROM outbox WHERE who = pseudonym(?)", (who,)).fetchone()[0]
         if waiting:
@@ -122,20 +124,23 @@ class Exporter:
     def conversation(self, state: State, updated: int) -> list[str]:
         flow = self.flows.flows.get(state.flow)
         title = self.t(flow.title) if flow else state.flow
+        asked = self.question_of(state.flow, state.step, state.vars)
+        lang_key = f"sys.language_name.{state.lang}"
+        language = self.t(lang_key) if self.flows.locales.has(self.lang, lang_key) else state.lang
         lines = [self.t("privacy.export.conversation", when=self.when(updated)),
-                 "  " + self.t("privacy.export.position", title=title, text=f"{state.flow}.{state.step}"),
-                 "  " + self.t("privacy.export.language", text=state.lang)]
+                 "  " + self.t("privacy.export.position", title=title, text=asked or ""),
+                 "  " + self.t("privacy.export.language", text=language)]
         answers = {k: v for k, v in state.vars.items() if not k.startswith("_")}
-        if answers:
+        flows = [state.flow, *(f for f, _ in reversed(state.stack))]
+        visited = frozenset((flow_id, step_id) for flow_id, step_id, *_ in state.history)
+        said, internal = self.in_the_persons_words(answers, state.vars, flows, visited)
+        if said:
             lines.append("  " + self.t("privacy.export.answers"))
-            flows = [state.flow, *(f for f, _ in reversed(state.stack))]
-            for name, value in sorted(answers.items()):
-                lines.append(f"    {name}: {self.shown(value)}")
-                meaning = self.meaning(name, value, state.vars, flows)
-                if meaning:
-                    lines.append(f"      ({meaning})")
+            lines += said
         else:
             lines.append("  " + self.t("privacy.export.no_answers"))
+        if internal:
+            lines.append("  " + self.t("privacy.export.internal", count=internal))
         for name, key in KEPT_TEXTS:  # typed text the engine keeps under its own names, shown too
             kept = state.vars.get(name)
             if isinstance(kept, str) and kept:
@@ -144,42 +149,93 @@ class Exporter:
             lines.append("  " + self.t("privacy.export.crisis_flag"))
         return [*lines, ""]
 
-    def meaning(self, name: str, value: Any, variables: dict[str, Any], flows: Sequence[str]) -> str | None:
-        """In the person's words what a stored name means: the button they chose ("role: parent" is
-        "Ouder of verzorger"), else the question it answers (in the flow they are in first), else a
-        date in words. The names stay: the export shows what is stored, as it is stored; this only
-        makes it readable (a new user could not tell what "role: parent" was)."""
-        chosen, asked = self._words()
-        key = chosen.get((name, json.dumps(value)))
-        for flow in (*flows, None):
-            key = key or asked.get((flow, name))
+    def in_the_persons_words(self, answers: Mapping[str, Any], variables: dict[str, Any], flows: Sequence[str],
+                             visited: frozenset[tuple[str, str]] = frozenset()) -> tuple[list[str], int]:
+        """What the person gave, as the question and their answer, and what the bot worked out for
+        them, in words; and how many stored values are only the bot's notes of where they are.
+
+        Internal names (`case_typed`, `route: gi`, `stage: new`) meant nothing to a parent, and a
+        value several buttons set ("org: gi") was once shown with another button's label, an
+        answer the person never gave: a button is named only when it is the one that set every
+        value it sets as stored now, and it is the only such button in the flows the person is in
+        (else in any flow)."""
+        lines: list[str] = []
+        internal = 0
+        named: set[tuple[str, str]] = set()  # (question, label) said once, however many values it set
+        for name, value in answers.items():
+            chosen = self.button_that_set(name, value, answers, flows, visited)
+            if chosen is not None:
+                if chosen not in named:
+                    named.add(chosen)
+                    lines += [f"    • {chosen[0] or self.t('privacy.export.chosen')}", f"      {chosen[1]}"]
+                continue
+            question = self.question_for(name, variables, flows)
+            if question is not None:
+                shown = self.in_words(value) if value is not None else self.t("privacy.export.not_given")
+                lines += [f"    • {question}", f"      {shown}"]
+            elif isinstance(value, Mapping) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+                lines += [f"    • {self.t('privacy.export.worked_out')}", f"      {self.in_words(value)}"]
+            else:
+                internal += 1
+        return lines, internal
+
+    def button_that_set(self, name: str, value: Any, answers: Mapping[str, Any], flows: Sequence[str],
+                        visited: frozenset[tuple[str, str]]) -> tuple[str, str] | None:
+        """(question, label) of the one button that set this value, judged by all it sets: at a question
+        the person was asked (the history kept for "back"), else in their flows, else anywhere; None
+        when buttons with different labels could have set it."""
+        fits = [(flow_id, step_id, option) for flow_id, step_id, option in self._options()
+                if name in option.set and option.set[name] == value
+                and all(answers.get(k) == v for k, v in option.set.items())]
+        tiers = [[f for f in fits if (f[0], f[1]) in visited],  # the questions the person was asked
+                 *([f for f in fits if f[0] == where] for where in flows), fits]
+        for here in tiers:
+            said = {(self.question_of(flow_id, step_id, dict(answers)) or "", self.label(option.label, answers))
+                    for flow_id, step_id, option in here}
+            labels = {label for _, label in said}
+            if len(labels) == 1:  # one answer; the question too, when every place asks it the same way
+                questions = {question for question, _ in said}
+                return (questions.pop() if len(questions) == 1 else "", labels.pop())
+            if len(labels) > 1:
+                return None  # several buttons could have: name none rather than a wrong one
+        return None
+
+    def question_for(self, name: str, variables: dict[str, Any], flows: Sequence[str]) -> str | None:
+        """The question a typed answer answered, in the flow the person is in first."""
+        for where in (*flows, None):
+            for flow_id, flow in self.flows.flows.items():
+                if where is not None and flow_id != where:
+                    continue
+                for step_id, step in flow.steps.items():
+                    if isinstance(step, AskStep) and step.save == name:
+                        return self.question_of(flow_id, step_id, variables)
+        return None
+
+    def question_of(self, flow_id: str, step_id: str, variables: dict[str, Any]) -> str | None:
+        """A question's first line, as the person saw it (at most 100 characters)."""
+        step = self.flows.step(flow_id, step_id)
+        key = step.ask if isinstance(step, AskStep) else step.choose if isinstance(step, ChooseStep) else None
         if key is None:
-            if isinstance(value, str) and ISO_DATE.fullmatch(value):
-                return format_date(value, self.lang, self.flows.locales.month_names(self.lang))
             return None
         try:
             text = self.flows.render(self.lang, key, variables)
-        except Exception:  # a question that needs what is no longer stored: no explanation, the value stays
+        except Exception:  # a question that needs what is no longer stored: no question, the answer stays
             return None
-        first = text.strip().split("\n", 1)[0]
+        asked = QUESTION.search(text)  # the question itself, without a welcome before it or an example after it
+        first = asked.group(0).strip() if asked else text.strip().split("\n", 1)[0]
         return first if len(first) <= 100 else first[:99].rstrip() + "…"
 
-    def _words(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str | None, str], str]]:
-        """(name, value) -> the label of the button that stored it; (flow or None, name) -> the
-        question that asked it, in that flow or in any."""
+    def label(self, key: str, answers: Mapping[str, Any]) -> str:
+        try:
+            return self.flows.render(self.lang, key, dict(answers))
+        except Exception:  # a label that needs an answer: its key says at least which button
+            return key
+
+    def _options(self) -> list[tuple[str, str, Option]]:
         if self._index is None:
-            chosen: dict[tuple[str, str], str] = {}
-            asked: dict[tuple[str | None, str], str] = {}
-            for flow_id, flow in self.flows.flows.items():
-                for step in flow.steps.values():
-                    if isinstance(step, AskStep):
-                        asked.setdefault((flow_id, step.save), step.ask)
-                        asked.setdefault((None, step.save), step.ask)
-                    elif isinstance(step, ChooseStep):
-                        for option in step.options:
-                            for var, val in option.set.items():
-                                chosen.setdefault((var, json.dumps(val)), option.label)
-            self._index = (chosen, asked)
+            self._index = [(flow_id, step_id, option) for flow_id, flow in self.flows.flows.items()
+                           for step_id, step in flow.steps.items() if isinstance(step, ChooseStep)
+                           for option in step.options if option.set]
         return self._index
 
     def shown(self, value: Any) -> str:

@@ -55,7 +55,7 @@ async def test_a_bots_sqlite_file_moves_to_postgresql_and_the_bot_goes_on_there(
         assert await world.c.store.stats() == stats
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
-        assert f"address: {ADDRESS}" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
+        assert f"        {ADDRESS}\n" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
         assert REPORT_TITLE in (await world.desk_says("m1", "/queue"))[0]
         world.clock.advance(minutes=61)
         assert await world.fire_timers() == 1  # the check-in set on SQLite

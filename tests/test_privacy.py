@@ -142,11 +142,12 @@ async def test_my_data_lists_everything_stored_in_readable_form(tmp_path):
         assert document is not None and document.filename == "mijn-gegevens.txt"
         text = document.content
         assert "Je gesprek (laatst actief op " in text
-        assert f"address: {ADDRESS}" in text
+        assert f"      • Typ het adres (straat, huisnummer en plaats).\n        {ADDRESS}\n" in text
         assert "WW-2026-0001 · Testmelding van een incident · nog niet opgepakt" in text
         assert "WW-2026-0003 · Gebruiker #" in text and "in gesprek" in text
         assert f"Jij: {RELAYED}" in text and "Team Wegwijzer: Dag, ik lees mee." in text
-        assert "WW-2026-0002" in text and "Nog niet bij het meldpunt" in text and "Een tweede voorval" in text
+        assert "WW-2026-0002" in text and "Nog niet bij het veiligheidsloket" in text and "Een tweede voorval" in text
+        assert "meldpunt" not in text.replace("Op welk nummer kan het meldpunt", "")  # one word for the desk
         assert re.search(r"checkin om 30-11-2026 11:00", text)
         assert f"Een gesprek dat {world.settings.retention_days} dagen niet gebruikt is, wis ik vanzelf." in text
         assert USER not in text  # nothing they could not recognise: no internal ids
@@ -441,7 +442,7 @@ async def test_with_keys_no_table_shows_who_talked_to_the_bot_what_about_or_whic
         # and everything still works on those rows: my data, the desk, the check-in, the timer
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
-        assert f"address: {ADDRESS}" in text
+        assert f"      • Typ het adres (straat, huisnummer en plaats).\n        {ADDRESS}\n" in text
         assert f"WW-2026-0001 · {REPORT_TITLE}" in text and f"Jij: {RELAYED}" in text
         assert re.search(r"checkin om 30-11-2026 11:00", text)
         queue = await world.desk_says("m1", "/queue")
@@ -508,7 +509,7 @@ async def test_rows_written_without_protection_are_converted_when_keys_are_set(t
         assert world.outlet.texts(USER)[-1].endswith("Bent u er nog?")
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
-        assert f"address: {ADDRESS}" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
+        assert f"        {ADDRESS}\n" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
         world.clock.advance(minutes=61)
         assert await world.fire_timers() == 1  # the check-in timer found its conversation
     finally:
@@ -516,8 +517,9 @@ async def test_rows_written_without_protection_are_converted_when_keys_are_set(t
 
 
 async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp_path):
-    """'role: parent' alone meant nothing to a new user: the button they chose, or the question an
-    answer answered, or a date in words, comes under each stored value; the value stays as stored."""
+    """'role: parent' alone meant nothing to a new user, and internal names ('case_typed', 'route: gi',
+    'stage: new', 'complaint_letter.child_born_ask') even less: the export gives each question and the
+    person's answer in words, what the bot worked out in words, and counts the bot's own notes."""
     world = await World(tmp_path).start()
     try:
         await world.command(USER, "start")
@@ -528,16 +530,57 @@ async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp
         await world.press(USER, "yes")
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
-        assert "    role: parent\n      (Ouder of verzorger)\n" in text
-        assert "    kind: bezwaar\n      (Bezwaar bij de gemeente)\n" in text
-        assert "    start_date: 2026-10-12\n      (Op welke datum is het besluit bekendgemaakt?" in text
-        assert "    last_day: 2026-11-23\n      (23 november 2026)\n" in text
+        assert "    • Wie ben jij?\n      Ouder of verzorger\n" in text
+        assert "    • Welke termijn wil je uitrekenen?\n      Bezwaar bij de gemeente\n" in text
+        assert "    • Op welke datum is het besluit bekendgemaakt?\n      12 oktober 2026\n" in text
+        assert "    • Uitgerekend voor jou:\n      23 november 2026\n" in text
         # the deadline the flow worked out: in words, not as the JSON a new user took for an error
-        assert ('    term: termijn van "Bezwaar maken tegen een besluit van de gemeente": 6 weken na de dag dat '
+        assert ('      termijn van "Bezwaar maken tegen een besluit van de gemeente": 6 weken na de dag dat '
                 "het besluit is bekendgemaakt") in text
         assert "begindatum 12 oktober 2026, laatste dag 23 november 2026; toen ik het uitrekende, was de laatste " \
                "dag al voorbij\n" in text
-        assert "{" not in text and '"entry"' not in text
+        assert "Waar je bent: Termijn uitrekenen, bij de vraag: " in text
+        for internal in ("{", '"entry"', "role", "parent", "kind:", "start_date", "last_day", "termijn.", "Taal: nl"):
+            assert internal not in text, internal
+    finally:
+        await world.close()
+
+
+async def test_my_data_names_only_the_button_the_person_pressed(tmp_path):
+    """Jeugdbescherming chosen at "which organisation": 'org: gi' was shown as "Een schriftelijke
+    aanwijzing", another button that sets org gi too. Only a button that set every value it sets,
+    at a question the person was asked, is named."""
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start", "klacht")
+        await world.press(USER, "treated")
+        await world.press(USER, "gi")
+        await world.command(USER, "mijngegevens")
+        text = exported(world, USER).content
+        assert "    • Waar gaat het over?\n      Hoe ik behandeld ben\n" in text
+        assert "    • Over welke organisatie gaat het?\n      Jeugdbescherming (GI)\n" in text
+        for wrong in ("schriftelijke aanwijzing", "org:", "route:", "stage", " gi\n", "treated"):
+            assert wrong not in text, wrong
+    finally:
+        await world.close()
+
+
+async def test_my_data_in_english_says_the_questions_and_answers_in_english(tmp_path):
+    world = await World(tmp_path).start()
+    try:
+        await in_english(world, Command("start"))
+        await world.press(USER, "parent")
+        await world.press(USER, "deadline")
+        await world.press(USER, "bezwaar")
+        await world.say(USER, "12-10-2026")
+        await world.press(USER, "yes")
+        [intro, *_] = await in_english(world, Command("mijngegevens"))
+        assert intro.document is not None
+        text = intro.document.content
+        assert "What you told me and what I worked out for you:" in text
+        assert "    • Which deadline do you want to work out?\n      Objection (bezwaar)\n" in text
+        assert "\n      12 October 2026\n" in text and "Language: English" in text
+        assert "Not at the safety desk" not in text and "meldpunt" not in text
     finally:
         await world.close()
 

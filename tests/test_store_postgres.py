@@ -177,7 +177,7 @@ async def test_with_keys_postgresql_holds_no_id_and_nothing_typed_and_the_bot_st
         assert readable(url, needles) == []
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
-        assert f"address: {ADDRESS}" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
+        assert f"        {ADDRESS}\n" in text and f"WW-2026-0001 · {REPORT_TITLE}" in text
         queue = await world.desk_says("m1", "/queue")
         assert REPORT_TITLE in queue[0]
         world.clock.advance(minutes=61)
@@ -204,7 +204,7 @@ async def test_keys_set_later_convert_the_rows_already_in_postgresql(pg_cluster:
         await rotate_store(world.c.store, world.c.store.codec)
         assert readable(url, [USER, REPORT_TITLE, TALK_TITLE, ADDRESS, "test:1"]) == []
         await world.command(USER, "mijngegevens")
-        assert f"address: {ADDRESS}" in exported(world, USER).content
+        assert f"        {ADDRESS}\n" in exported(world, USER).content
     finally:
         await world.close()
 
