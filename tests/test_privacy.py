@@ -516,6 +516,14 @@ async def test_rows_written_without_protection_are_converted_when_keys_are_set(t
         await world.close()
 
 
+async def a_bezwaar_deadline_worked_out(world: World) -> None:
+    """A parent at the menu works out the deadline for a bezwaar against a decision of 12 October."""
+    for choice in ("parent", "deadline", "bezwaar"):
+        await world.press(USER, choice)
+    await world.say(USER, "12-10-2026")
+    await world.press(USER, "yes")
+
+
 async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp_path):
     """'role: parent' alone meant nothing to a new user, and internal names ('case_typed', 'route: gi',
     'stage: new', 'complaint_letter.child_born_ask') even less: the export gives each question and the
@@ -523,11 +531,7 @@ async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp
     world = await World(tmp_path).start()
     try:
         await world.command(USER, "start")
-        await world.press(USER, "parent")
-        await world.press(USER, "deadline")
-        await world.press(USER, "bezwaar")
-        await world.say(USER, "12-10-2026")
-        await world.press(USER, "yes")
+        await a_bezwaar_deadline_worked_out(world)
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
         assert "    • Wie ben jij?\n      Ouder of verzorger\n" in text
@@ -569,11 +573,7 @@ async def test_my_data_in_english_says_the_questions_and_answers_in_english(tmp_
     world = await World(tmp_path).start()
     try:
         await in_english(world, Command("start"))
-        await world.press(USER, "parent")
-        await world.press(USER, "deadline")
-        await world.press(USER, "bezwaar")
-        await world.say(USER, "12-10-2026")
-        await world.press(USER, "yes")
+        await a_bezwaar_deadline_worked_out(world)
         [intro, *_] = await in_english(world, Command("mijngegevens"))
         assert intro.document is not None
         text = intro.document.content
