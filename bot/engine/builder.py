@@ -176,6 +176,10 @@ class TurnBuilder(TypedWords):
             return
         step = self.current_question()
         if isinstance(step, AskStep):
+            # "wat is de VPT-code?" at a date or number question, or asked with "?" where text is
+            # the answer: a question about a word, answered as one, not saved nor read as a date
+            if (step.type != "text" or raw.strip().endswith("?")) and self.unknown_word(raw):
+                return
             self.answer(step, raw)
             return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])

@@ -4,9 +4,10 @@ Why here, as a layer of its own: both read free text before it is taken as an an
 both must leave the person exactly where they were when they are not what was meant.
 - A question about a word (bot/glossary.py, strict: only "wat is X?" about a known word)
   gets the word's directory card, with its source, and the question the person was at.
-  At a question with buttons, "wat is X?" about a word no entry explains is told so, with
-  where to ask (`glossary.unknown`), instead of "kies een knop"; at a question that takes
-  text it stays the answer.
+  At a question with buttons, a date or a number, "wat is X?" about a word no entry explains
+  is told so, with where to ask (`glossary.unknown`), instead of "kies een knop" or "ik kan
+  die datum niet lezen"; at a question that takes text only when it ends in "?" (else it
+  stays the answer).
 - Text typed at a menu (`menu: true` flows) that names no option is matched to the routes
   it may mean (bot/intents.py, words moderators keep in locales/*/intents.yaml). The best
   one or two are offered as buttons, labelled as the menu labels them, plus "the menu";
