@@ -90,6 +90,9 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", _strip_diacritics(text).casefold())
 
 
+#: "aan den" / "aan de" in a place's name, written "a/d" where a button would be too long otherwise
+_SHORT_AAN = re.compile(r" aan de[n]? ")
+
 class MatchOutcome(StrEnum):
     EXACT = "exact"
     ALIAS = "alias"
@@ -509,6 +512,8 @@ class FlowsetMatcher:
         if found is None or found.name == found.province:  # not "Utrecht (Utrecht)"
             return name
         labelled = f"{found.name} ({found.province})"
+        if len(labelled) > LABEL_MAX:  # "Alphen a/d Rijn (Zuid-Holland)": the short form the Dutch write too
+            labelled = f"{_SHORT_AAN.sub(' a/d ', found.name)} ({found.province})"
         return labelled if len(labelled) <= LABEL_MAX else name
 
     def website(self, name: str) -> str | None:

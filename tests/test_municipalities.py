@@ -288,6 +288,9 @@ def test_the_engine_adapter_labels_buttons_with_the_province_and_knows_the_websi
     assert found.labels == ("Eemsdelta (Groningen)", "Leeuwarden (Fryslân)")
     assert matcher.label("Bergen (NH.)") == "Bergen (Noord-Holland)"  # CBS's mark, said in full
     assert matcher.label("Nuenen, Gerwen en Nederwetten") == "Nuenen, Gerwen en Nederwetten"  # would not fit
+    # "Alphen" offers three: each with its province, the long one as the Dutch shorten it (try-out 25)
+    assert matcher.match("Alphen").labels == (
+        "Alphen-Chaam (Noord-Brabant)", "West Maas en Waal (Gelderland)", "Alphen a/d Rijn (Zuid-Holland)")
     haaren = matcher.match("Haaren")
     assert haaren.split_note is not None and "Esch" in haaren.split_note["nl"]
     sneek = matcher.match("sneek")
