@@ -148,14 +148,18 @@ class StepRunner(TurnBase):
             self.out.append(Send(self.text(step.text)))
         shown: list[str] = state.vars.setdefault(SHOWN_CARDS, [])
         again: list[str] = []
+        reach: set[str] = set()  # what the cards shown before give: "look above for the number" only if one has one
         for entry in step.show:
             if entry in shown:
-                again.append(self.fs.directory_views[self.lang][entry]["name"])
+                view = self.fs.directory_views[self.lang][entry]
+                again.append(view["name"])
+                reach.update(field for field in ("phone", "website") if view.get(field))
                 continue
             shown.append(entry)
             self.out.append(Send(self.fs.cards[entry][self.lang]))
         if again:
-            self.out.append(Send(self.text("sys.cards_seen", names=", ".join(again))))
+            self.out.append(Send(self.text("sys.cards_seen", names=", ".join(again),
+                                           reach="both" if len(reach) == 2 else next(iter(reach), "none"))))
 
     def question(self, step: ChooseStep | AskStep) -> Send:
         assert self.state is not None

@@ -67,8 +67,9 @@ NAMESPACE_GLOBALS = {
     "matrix": frozenset({"bot", "encrypted"}),
     # bot/privacy.py: the retention period "my data" states, and how many notes it keeps on the way
     "privacy": frozenset({"days", "count"}),
-    # bot/engine/answers.py: how long a refused text answer was; bot/engine/system.py: a week's first and last day
-    "sys": frozenset({"got", "first", "last"}),
+    # bot/engine/answers.py: how long a refused text answer was; bot/engine/system.py: a week's first and last day;
+    # bot/engine/steps.py: what cards shown before give (phone, website, both, none)
+    "sys": frozenset({"got", "first", "last", "reach"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS
