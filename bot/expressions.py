@@ -97,14 +97,9 @@ def _plain_answer(value: Any) -> str:
     return " ".join(str(value).strip().lower().strip(".!").split())
 
 
-def says_not_known(value: Any) -> bool:
-    """Does a typed answer say "I don't know" / "later" / "nothing" (NOT_KNOWN)?"""
-    return value is None or _plain_answer(value) in NOT_KNOWN
-
-
 def _known(value: Any) -> Any:
     """The answer, or None when it says "I don't know" / "later" / "nothing" (see NOT_KNOWN)."""
-    return None if says_not_known(value) else value
+    return None if value is None or _plain_answer(value) in NOT_KNOWN else value
 
 
 def _nothing(value: Any) -> bool:

@@ -32,6 +32,7 @@ WORDS = {
            "ombudsman": "De Kinderombudsman", "ask": "Wat is de geboortedatum van je kind?",
            "future": "Die dag moet nog komen, dus dat kan geen geboortedatum zijn.",
            "adult": "Dan is je kind nu {age} jaar. Klopt die datum?", "again": "Nee, opnieuw typen",
+           "right": "Ja, die klopt",
            "authority": "Ja, ik heb gezag", "read": "Ik lees: {date}."},
     "en": {"treated": "How I was treated", "help": "Show the free help",
            "answered": "Yes, unhappy with the answer", "yes": "Yes", "letter": "Yes, make a draft letter",
@@ -40,6 +41,7 @@ WORDS = {
            "ombudsman": "The Kinderombudsman", "ask": "What is your child's date of birth?",
            "future": "That day has not come yet, so it cannot be a date of birth.",
            "adult": "Then your child is {age} now. Is that date right?", "again": "No, type it again",
+           "right": "Yes, that is right",
            "authority": "Yes, I have authority", "read": "I read: {date}."},
 }
 
@@ -98,8 +100,10 @@ async def test_a_child_of_18_or_older_is_said_back_with_the_age_and_asked_about(
     lambda today: add_period(today, years=-10),
     lambda today: today,  # born today
 ])
-async def test_a_child_s_birth_date_is_taken_as_typed(tmp_path: Path, lang: str, born: Callable[[date], date]) -> None:
+async def test_a_child_s_birth_date_is_read_back_and_taken(tmp_path: Path, lang: str, born: Callable[[date], date]) -> None:
+    """Read back like every date the bot reads (letters: '3-4-15' went into the letter unread)."""
     today, w = SYSTEM.today(), WORDS[lang]
     typed = format_date(born(today), lang)
     await run(tmp_path, lang, today, [
-        {"user": typed, "choices": [w["authority"]], "not": [w["read"].format(date=typed)]}])
+        {"user": typed, "expect": [w["read"].format(date=typed)], "choices": [w["right"], w["again"]]},
+        {"press": w["right"], "choices": [w["authority"]]}])

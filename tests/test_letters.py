@@ -51,7 +51,7 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
     await parent.says("Uitleg over het plan.")
     for answer in ("Jeugdbescherming Regio Amsterdam", "JB-2026-4471", "Noor de Wit", "12 mei 2015"):
         await parent.says(answer)
-    await parent.presses("Ja")  # "Ik lees: dinsdag 12 mei 2015. Klopt dat?"
+    await parent.presses("Ja, die klopt")  # "Ik lees: 12 mei 2015. Klopt dat?"
     await parent.presses("Ja, ik heb gezag")
     await parent.presses("Niet één medewerker")
     for answer in ("niets", "niets"):

@@ -17,7 +17,6 @@ from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
 from bot.events import Send
-from bot.expressions import says_not_known
 from bot.flows.steps import AskStep, ChooseStep
 from bot.telephone import read_phone, refuses_phone
 
@@ -143,9 +142,6 @@ class Answers(ProtectsText):
         match the date ("woensdag 3 november" on a Tuesday) is asked about: which of the two.
         """
         assert self.state is not None
-        if step.later and says_not_known(text):  # "later": the letter keeps its [placeholder]
-            self.accept(step, None)
-            return
         today = self.ctx.today
         read = read_dates(text, today, self.lang, step.when)
         if not read:

@@ -213,9 +213,6 @@ class AskStep(_Step):
     protect: Literal["public", "letter"] | None = None
     #: with `protect: public`: the flow offered for the writer's own case (a complaint)
     own_case: Identifier | None = None
-    #: a date the person may not have at hand: "later" / "weet ik niet" is saved as no date
-    #: (None), so a letter keeps its [placeholder] instead of asking again
-    later: bool = False
 
     @model_validator(mode="after")
     def _fits_type(self) -> AskStep:
@@ -225,8 +222,6 @@ class AskStep(_Step):
             raise ValueError("`own_case` belongs to a step with `protect: public`")
         if self.confirm is not None and self.type != "date":
             raise ValueError("`confirm` belongs to an `ask` step of `type: date` only")
-        if self.later and self.type != "date":
-            raise ValueError("`later` belongs to an `ask` step of `type: date` (a text answer 'later' is read by `known()`)")
         return self
 
     @property
