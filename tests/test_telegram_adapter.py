@@ -493,10 +493,16 @@ async def test_edits_fall_back_to_new_messages(running_bot: RunningBot, telegram
     await adapter.deliver(key, [Edit("Vraag twee")], MessageRef(parent.chat["id"], welcome.message_id))
     await adapter.deliver(key, [Edit("Vraag twee")], MessageRef(parent.chat["id"], welcome.message_id))
     await adapter.deliver(key, [Edit("Vraag drie")], None)  # after a restart: nothing to edit
+    # the message to edit is gone (deleted in the chat): the question comes as a new message, with its buttons
+    buttons = (ChoiceButton("yes", "Ja"), ChoiceButton("no", "Nee"))
+    await adapter.deliver(key, [Edit("Vraag vier", buttons, "vier")], MessageRef(parent.chat["id"], 999_999))
     assert [(s.method, s.text) for s in parent.transcript[1:]] == [
         ("editMessageText", "Vraag twee"),  # the second identical edit was "not modified": fine
         ("sendMessage", "Vraag drie"),
+        ("sendMessage", "Vraag vier"),
     ]
+    last = parent.transcript[-1]
+    assert (last.labels, last.data) == (["Ja", "Nee"], ["vier:yes", "vier:no"])
 
 
 async def test_documents_are_sent_as_files_or_else_as_text(running_bot: RunningBot, telegram: FakeTelegram) -> None:

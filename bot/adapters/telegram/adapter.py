@@ -293,9 +293,15 @@ class TelegramAdapter:
         await self._answer_query(query.id, None)
 
     async def _answer_query(self, query_id: str, text: str | None) -> None:
-        """A redelivered query is too old to answer, which is fine: the spinner stopped by itself."""
+        """A redelivered query is too old to answer, which is fine: the spinner stopped by itself.
+
+        Sent as a raw Bot API request (the same JSON `answer_callback_query` sends): one per press, and
+        the method's handling of defaults and keyword arguments cost more than the request itself."""
+        api_kwargs: dict[str, object] = {"callback_query_id": query_id}
+        if text is not None:
+            api_kwargs["text"] = text
         try:
-            await self.outlet.call(lambda: self.bot.answer_callback_query(query_id, text=text))
+            await self.outlet.call(lambda: self.bot.do_api_request("answerCallbackQuery", api_kwargs=api_kwargs))
         except (DeliveryFailed, TelegramError) as exc:
             log.info("telegram: callback query not answered (%s)", type(exc).__name__)
 

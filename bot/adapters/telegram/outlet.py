@@ -12,6 +12,7 @@ is applied), or log what a message says.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,9 +36,9 @@ from bot.phone import side_by_side
 
 log = logging.getLogger(__name__)
 
-# A reply to a user is sent with Bot.do_api_request and no return type (see _post_reply), which
-# PTB answers with this hint on every call.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText)'",
+# A reply to a user and the answer to a press are sent with Bot.do_api_request and no return type (see
+# _post_reply, TelegramAdapter._answer_query), which PTB answers with this hint on every call.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)'",
                         category=PTBUserWarning)
 T = TypeVar("T")
 
@@ -55,6 +56,12 @@ def preview_options(preview: LinkPreview | None) -> LinkPreviewOptions:
     if preview is None:
         return NO_PREVIEW
     return LinkPreviewOptions(url=preview.url, prefer_small_media=True, show_above_text=preview.above)
+
+
+@lru_cache(maxsize=256)
+def preview_json(preview: LinkPreview | None) -> str:
+    """`preview_options` as it goes on the wire, made once: PTB would rebuild and dump it for every reply."""
+    return json.dumps(preview_options(preview).to_dict())
 
 
 def utf16_len(text: str) -> int:
@@ -110,6 +117,19 @@ def _keyboard(choices: tuple[ChoiceButton, ...], token: str) -> InlineKeyboardMa
     if side_by_side([c.label for c in choices]):  # a row each unless every label fits its share (bot/phone.py)
         return InlineKeyboardMarkup([buttons])
     return InlineKeyboardMarkup([[button] for button in buttons])
+
+
+def keyboard_json(choices: Sequence[ChoiceButton], token: str) -> str | None:
+    """`keyboard` as it goes on the wire (PTB sends a JSON string as it is), made once per step's buttons:
+    PTB would turn the same frozen keyboard into a dict and dump it again for every reply."""
+    if not choices:
+        return None
+    return _keyboard_json(tuple(choices), token)
+
+
+@lru_cache(maxsize=1024)
+def _keyboard_json(choices: tuple[ChoiceButton, ...], token: str) -> str:
+    return json.dumps(_keyboard(choices, token).to_dict())
 
 
 class PartlyDelivered(DeliveryFailed):
@@ -178,7 +198,7 @@ class TelegramOutlet:
         """Every action as the Bot API calls that show it, each with what is left if it fails."""
         parts: list[_Part] = []
         for index, action in enumerate(actions):
-            markup = keyboard(action.choices, action.token)
+            markup = keyboard_json(action.choices, action.token)
             document = action.document if isinstance(action, Send) else None
             own: list[tuple[Callable[[], Awaitable[object]], Send]] = []
             pieces = split_with_rest(action.text) if document is None or action.text.strip() else []
@@ -194,7 +214,7 @@ class TelegramOutlet:
                     call = partial(self._post_reply, "sendMessage", chat_id, chunk, chunk_markup, preview=preview)
                 own.append((call, Send(rest, action.choices, action.token, document, preview)))
             if document is not None:
-                own.append((partial(self._send_document, chat_id, document, markup),
+                own.append((partial(self._send_document, chat_id, document, keyboard(action.choices, action.token)),
                             Send("", action.choices, action.token, document)))
             parts.extend(_Part(index, call, rest, i == 0) for i, (call, rest) in enumerate(own))
         return parts
@@ -242,7 +262,7 @@ class TelegramOutlet:
             first = first or sent
         return first
 
-    async def _edit_chunk(self, chat_id: int, message_id: int, chunk: str, markup: InlineKeyboardMarkup | None,
+    async def _edit_chunk(self, chat_id: int, message_id: int, chunk: str, markup: str | None,
                           preview: LinkPreview | None = None) -> None:
         """Replace the answered question; a message that cannot be edited gets a new one instead."""
         try:
@@ -250,18 +270,20 @@ class TelegramOutlet:
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.info("telegram: edit refused (%s); sending instead", exc.message)
-                await self._send_chunks(chat_id, [chunk], markup, preview=preview)
+                await self._post_reply("sendMessage", chat_id, chunk, markup, preview=preview)
 
-    async def _post_reply(self, method: str, chat_id: int, chunk: str, markup: InlineKeyboardMarkup | None,
+    async def _post_reply(self, method: str, chat_id: int, chunk: str, markup: str | None,
                           message_id: int | None = None, preview: LinkPreview | None = None) -> None:
         """Send or edit one chunk of a reply without parsing Telegram's answer into a Message.
 
         Nobody reads that Message, and PTB's parsing of it cost more than the rest of the call
         (~160 of ~260 µs per reply, bench/README.md). The request is serialised, rate limited
-        and checked for errors exactly as `send_message`/`edit_message_text` do it.
+        and checked for errors exactly as `send_message`/`edit_message_text` do it; the keyboard
+        (`markup`, keyboard_json) and the preview options go as the JSON they always are on the
+        wire, made once instead of per reply.
         """
         kwargs: dict[str, Any] = {"chat_id": chat_id, "text": telegram_html(chunk),
-                                  "parse_mode": ParseMode.HTML, "link_preview_options": preview_options(preview)}
+                                  "parse_mode": "HTML", "link_preview_options": preview_json(preview)}
         if message_id is not None:
             kwargs["message_id"] = message_id
         if markup is not None:
