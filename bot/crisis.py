@@ -138,6 +138,9 @@ class Answer(_Strict):
     id: Annotated[str, Field(pattern=_ID)]
     pattern: str
     note: str | None = None
+    #: also where no question is open (a menu, a first message): the whole message is an everyday
+    #: one the model must not flag anywhere ("ik ben de vader" read as a threatened worker)
+    anywhere: bool = False
 
 
 class Rule(_Strict):
@@ -476,9 +479,10 @@ class CrisisDetector:
     def __init__(self, classes: Sequence[_CompiledClass], model: CrisisModel | None = None,
                  model_path: Path | None = None, check_no: str | None = None,
                  answers: Sequence[re.Pattern[str]] = (), pause: PauseTexts | None = None,
-                 in_safety_flow: str | None = None) -> None:
+                 in_safety_flow: str | None = None, everyday: Sequence[re.Pattern[str]] = ()) -> None:
         self._classes = tuple(classes)
         self._answers = tuple(answers)
+        self._everyday = tuple(everyday)
         self._by_name = {c.name: c for c in self._classes}
         #: rules for unmistakable first-person statements: the model never overrules them
         self._strong = frozenset(r.id for c in self._classes for r in c.rules if r.strong)
@@ -513,7 +517,7 @@ class CrisisDetector:
     def with_model(self, model: CrisisModel | None, path: Path | None = None) -> CrisisDetector:
         """The same rules with a statistical model beside them (see ``assess``)."""
         return CrisisDetector(self._classes, model, path, self.check_no, self._answers, self.pause,
-                              self.in_safety_flow)
+                              self.in_safety_flow, self._everyday)
 
     def confirmed(self, name: str) -> CrisisMatch | None:
         """The sure match for a class the user confirmed ("yes" to its check question)."""
@@ -583,9 +587,10 @@ class CrisisDetector:
                 )
             )
         answers = [_compile_answer(a, fragments) for a in rules.answers]
+        everyday = [pattern for a, pattern in zip(rules.answers, answers, strict=True) if a.anywhere]
         REGEXES.save()
         return cls(compiled, check_no=rules.check_no, answers=answers, pause=rules.pause,
-                   in_safety_flow=rules.in_safety_flow)
+                   in_safety_flow=rules.in_safety_flow, everyday=everyday)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -607,6 +612,8 @@ class CrisisDetector:
         found = self._acted_on(self._rules(normalised), normalised)
         if found is not None:
             return found
+        if self._everyday and any(p.fullmatch(normalised.strip(" .")) for p in self._everyday):
+            return None  # an `answers:` entry marked `anywhere`: the model may not flag it (a rule still may)
         verdict = self.model.assess(normalised)
         spec = self._by_name.get(verdict.crisis_class)
         if verdict.tier == "none" or spec is None:

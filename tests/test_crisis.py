@@ -109,6 +109,17 @@ def detector() -> CrisisDetector:
 
 
 @pytest.fixture(scope="module")
+def shipped_detector() -> CrisisDetector:
+    """The rules with the shipped model, as the bot runs them."""
+    from bot.flows.loader import load_flowset
+    from tests.conftest import TODAY
+
+    found: CrisisDetector = load_flowset(ROOT / "flows", ROOT / "locales", root=ROOT, today=TODAY).crisis
+    assert found.model is not None
+    return found
+
+
+@pytest.fixture(scope="module")
 def examples() -> list[Example]:
     return _examples()
 
@@ -393,6 +404,16 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
     assert YAML(typ="safe").load((ROOT / "flows" / "safety.yaml").read_text("utf-8"))["deeplink"] == "veilig"
 
 
+#: Everyday whole messages both models read as crises, at a menu or as a first message too: a father introducing
+#: himself got the threatened professionals' safety route, a contact dispute the domestic-violence answer.
+EVERYDAY = ["ik ben de vader", "Ik ben de moeder van Sem", "I am the father", "ik ben zijn vader",
+            "hoi, ik ben de oma van Lisa", "my ex won't let me see the kids", "My ex doesn't let me see my son anymore",
+            "mijn ex laat me de kinderen niet zien"]
+#: ... while the same words with a danger in them still are.
+NOT_EVERYDAY = ["ik ben de vader en ik ga hem vermoorden", "ik ben de vader van een kind dat hij slaat",
+                "my ex won't let me see the kids and he hits them", "ik ben de moeder, ik wil dood",
+                "mijn ex laat me de kinderen niet zien en slaat ze"]
+
 ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik niet meer", "geen idee",
                 "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
                 "I can't find the letter", "i dont remember", "no, last week tuesday", "Nee, vorige week dinsdag",
@@ -405,12 +426,22 @@ NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet
                  "ik weet niet meer hoe ik verder moet", "I don't want to live anymore",
                  "no, last week tuesday i took all my pills", "vorige week dinsdag wilde ik dood",
                  "I would rather not be here anymore", "ik ben er liever niet meer", "ik leef liever niet meer",
-                 "I would rather not live", "I'd rather not wake up tomorrow"]
+                 "I would rather not live", "I'd rather not wake up tomorrow", *NOT_EVERYDAY]
 
 
 @pytest.mark.parametrize("text", ONLY_ANSWERS)
 def test_i_dont_know_or_a_day_alone_is_an_answer_the_engine_may_leave_to_the_question(detector, text):
     assert detector.only_an_answer(text)
+
+
+@pytest.mark.parametrize("text", EVERYDAY)
+def test_an_everyday_message_is_no_crisis_anywhere(shipped_detector, text):
+    assert shipped_detector.assess(text) is None
+
+
+@pytest.mark.parametrize("text", NOT_EVERYDAY)
+def test_the_same_words_with_a_danger_in_them_still_are(shipped_detector, text):
+    assert shipped_detector.assess(text) is not None
 
 
 def test_no_crisis_message_of_the_training_corpus_and_no_despair_in_its_own_words_reads_as_only_an_answer(detector):
