@@ -60,6 +60,10 @@ def test_a_question_that_fits_two_routes_offers_both_best_first() -> None:
     "the family guardian placed my daughter out of home without asking me and I am so angry",
     "the family guardian decided my son lives with his father now without talking to me",
     "the youth protector decided without asking me that my kids go to their father",
+    # the GI stopping contact is a decision of the GI, not a separation question (the fixes' own gap)
+    "de gezinsvoogd heeft de omgang met mijn kinderen stopgezet",
+    "de voogd heeft het contact met mijn zoon stopgezet",
+    "the guardian stopped contact with my kids",
 ])
 def test_a_story_about_what_the_youth_protector_did_offers_the_complaint_route_first(typed: str) -> None:
     """A parent's first message is often a story: when the gezinsvoogd (jeugdbeschermer) is the one who
