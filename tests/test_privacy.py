@@ -601,3 +601,36 @@ def test_my_data_says_any_other_computed_value_in_words_in_both_languages():
         'deadline of "Objecting (bezwaar) to a decision of the municipality": 6 weeks after ')
     assert english.shown(term).endswith("start date 12 October 2026, last day 23 November 2026; when I worked it "
                                         "out, the last day was the next day")
+
+
+async def test_the_child_s_name_is_gone_from_my_data_once_the_letter_is_made(tmp_path):
+    """The letter's name question promises "Ik bewaar de naam tot de brief klaar is en wis hem dan"; a new
+    user found the name still in "mijn gegevens" after the letter (the complaint was reached from the menu,
+    so the conversation went on after it)."""
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start")
+        for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
+                      "Laat de gratis hulp zien", "Nee, nog niet"):
+            await world.press(USER, label)
+        await world.say(USER, "3 maart 2026")
+        await world.press(USER, "Ja")
+        await world.press(USER, "Ja, maak een conceptbrief")
+        await world.say(USER, "De jeugdbeschermer komt steeds niet op de afspraken en belt niet terug.")
+        await world.say(USER, "Een gesprek met de teamleider.")
+        await world.say(USER, "later")
+        await world.say(USER, "later")
+        await world.say(USER, "Emma Jansen")
+        await world.command(USER, "mijngegevens")
+        assert "Emma Jansen" in exported(world, USER).content  # kept while the letter is being written
+        await world.say(USER, "later")
+        for label in ("Weet ik niet", "Niet één medewerker"):
+            await world.press(USER, label)
+        await world.say(USER, "niets")
+        letter = await world.say(USER, "niets")
+        assert any("Hier is je conceptbrief" in text for text in letter)
+        await world.press(USER, "Terug naar het begin")
+        await world.command(USER, "mijngegevens")
+        assert "Emma" not in exported(world, USER).content
+    finally:
+        await world.close()
