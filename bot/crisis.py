@@ -187,6 +187,8 @@ class PauseTexts(_Strict):
     later: Annotated[str, Field(pattern=_KEY)]
     #: said after "not now": nothing is lost, where to come back, the help line again
     said_later: Annotated[str, Field(pattern=_KEY)]
+    #: said when the person comes back after "not now", before the question again
+    back: Annotated[str, Field(pattern=_KEY)]
 
 
 class CrisisRules(_Strict):

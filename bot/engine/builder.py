@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.crisis import OPEN_CHECK, PAUSED
+from bot.engine.crisis import OPEN_CHECK, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
@@ -157,6 +157,10 @@ class TurnBuilder(TypedWords):
             self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
             self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
             return
+        if self.state.vars.get(RESUME):
+            # typed while "go on now?" still hides the next question: that question, not this text as its answer
+            self.resume(welcome_back=bool(self.state.vars.get(PAUSED)))
+            return
         question = self.asked()
         if question is not None and question.own_buttons:
             picked = self.match_buttons(raw, self.pending_buttons())
@@ -185,8 +189,8 @@ class TurnBuilder(TypedWords):
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
         if option_id is not None:
             self.choose(step, option_id)
-        elif self.state.vars.pop(PAUSED, False):
-            self.reshow()  # back after "not now" (a crisis answer): the question again, no reproach
+        elif self.state.vars.get(PAUSED):
+            self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail("intents.nothing" if menu else "sys.invalid.choice")

@@ -27,6 +27,8 @@ OPEN_CHECK = "_crisis_check"
 #: State variable: the person chose "not now" after a crisis answer; their next message that
 #: answers nothing brings the question back without "I do not understand".
 PAUSED = "_paused"
+#: State variable: a kept answer moved the flow on, but its next question waits behind "go on now?"
+RESUME = "_resume"
 
 
 class CrisisHook(Answers):
@@ -58,7 +60,9 @@ class CrisisHook(Answers):
             # question again, not "I do not understand which choice you mean".
             if self.at_story_question() or detector.in_safety_flow is None:
                 return False
-            self.say_key(detector.in_safety_flow)
+            assert self.state is not None
+            if self.state.step != self.fs.flows[self.state.flow].start:  # its first question says 112 itself
+                self.say_key(detector.in_safety_flow)
             self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
@@ -133,12 +137,29 @@ class CrisisHook(Answers):
             if notice is not None:
                 self.say_key(notice[0], limit=notice[1])
             detector = self.fs.crisis
-            if found.then == "pause" and not kept and detector is not None and detector.pause is not None:
+            if found.then == "pause" and detector is not None and detector.pause is not None:
+                if kept and self.state is not None:  # the next question waits until they want to go on
+                    self.warn_kept_letter_text()
+                    self.state.vars[RESUME] = True
                 self.ask_pause(found.crisis_class, detector.pause)
             else:
                 self.go_on(kept)
         if self.state is not None:
             self.state.vars["_crisis"] = True  # also when this message started the conversation
+
+    def resume(self, welcome_back: bool = False) -> None:
+        """On after a pause: the question that waited behind it (a kept answer's next one), else the same."""
+        state = self.state
+        waiting = state is not None and bool(state.vars.pop(RESUME, False))
+        if state is not None:
+            state.vars.pop(PAUSED, None)
+        detector = self.fs.crisis
+        if welcome_back and detector is not None and detector.pause is not None:
+            self.say_key(detector.pause.back)
+        if waiting:
+            self.run()
+        else:
+            self.reshow_or_begin()
 
     def ask_pause(self, name: str, texts: PauseTexts) -> None:
         """After the crisis lines: go on now, or not now? The next form question can wait.
@@ -213,9 +234,7 @@ class CrisisHook(Answers):
             self.state.vars.pop(OPEN_CHECK, None)
         detector = self.fs.crisis
         if answer == "go":
-            if self.state is not None:
-                self.state.vars.pop(PAUSED, None)
-            self.reshow_or_begin()
+            self.resume()
             return
         if answer == "later":
             if detector is not None and detector.pause is not None:
