@@ -92,6 +92,15 @@ WORKERS = _word_set("""
     caseworker worker judge investigator officer manager counsellor counselor therapist
 """)
 
+#: Public offices: their holders act in public, and a council e-mail may name them ("wethouder de Jong",
+#: "burgemeester Halsema"); a new user's "vraag maar aan wethouder de Jong" was flagged as a worker's name.
+PUBLIC_OFFICES = _word_set("""
+    wethouder burgemeester raadslid gemeenteraadslid fractievoorzitter gedeputeerde minister
+    staatssecretaris kamerlid commissaris alderman mayor councillor councilor minister
+""")
+#: The small words between an office and its holder's surname ("wethouder van der Berg").
+_NAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "te", "t", "het", "la", "le", "el", "al"})
+
 #: Titles before a name ("mevrouw De Vries", "Mr Smith"); a role after them is not a name.
 TITLES = _word_set("""
     mevrouw mevr mvr mw meneer dhr hr heer mr mrs ms miss mister juf juffrouw meester dokter dr
@@ -251,6 +260,13 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
             continue
         if i == 0 or _SENTENCE_END.search(before):
             continue  # the first word of a sentence is capitalised anyway
+        office = i - 1
+        while office > 0 and plain(words[office][0]) in _NAME_PARTICLES:
+            office -= 1
+        if office >= 0 and plain(words[office][0]) in PUBLIC_OFFICES:
+            held = _span(words, i, known) or 1  # a public office holder, named as such: not a private person
+            taken.update(range(i, i + held))
+            continue
         span = _span(words, i, known)
         if previous in WORKERS:
             # "Jeugdbeschermer Sanne Jong": the whole name, quoted as one

@@ -143,6 +143,11 @@ def test_a_name_after_a_title_or_role_is_found_whole_also_in_lower_case(known, t
     "Ik spreek namens Oudervereniging Balans.",
     "I miss home and I miss everything about it.",
     "Dit gaat naar de commissie Sociaal Domein op 12 januari.",
+    # a public office holder, named as such, acts in public: a council e-mail may name them
+    "Vraag maar aan wethouder de Jong waarom dat zo is.",
+    "Ik heb het burgemeester Halsema zelf horen zeggen.",
+    "Wethouder van der Berg beloofde een antwoord.",
+    "Please ask mayor Smith about it.",
 ])
 def test_roles_organisations_and_committees_are_not_names(known, text):
     assert not names_people(find_personal(text, known)), find_personal(text, known)
