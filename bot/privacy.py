@@ -172,11 +172,19 @@ class Exporter:
             question = self.question_for(name, variables, flows)
             if question is not None:
                 shown = self.in_words(value) if value is not None else self.t("privacy.export.not_given")
-                lines += [f"    • {question}", f"      {shown}"]
+                pair = [f"    • {question}", f"      {shown}"]
             elif isinstance(value, Mapping) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
-                lines += [f"    • {self.t('privacy.export.worked_out')}", f"      {self.in_words(value)}"]
+                pair = [f"    • {self.t('privacy.export.worked_out')}", f"      {self.in_words(value)}"]
             else:
                 internal += 1
+                continue
+            # said once: a flow's copy of an answer (the organisation asked in two flows, a deadline's last
+            # day kept beside the deadline) is the same line again to the person reading it
+            said_before = "\n".join(lines)
+            if f"{pair[0]}\n{pair[1]}" in said_before or (question is None and pair[1].strip() in said_before):
+                internal += 1
+                continue
+            lines += pair
         return lines, internal
 
     def button_that_set(self, name: str, value: Any, answers: Mapping[str, Any], flows: Sequence[str],
