@@ -98,10 +98,14 @@ _MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|thi
 When = str | None
 
 
+def _unmarked(text: str) -> str:
+    """Lower case, without accents, one space between words: "3 Décembre" reads as "3 decembre"."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"\s+", " ", "".join(ch for ch in text if not unicodedata.combining(ch)))
+
+
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.strip().lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"\s+", " ", text).rstrip(".!?").strip()
+    text = _unmarked(text.strip()).rstrip(".!?").strip()
     text = _LEADING.sub("", text)
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
@@ -310,8 +314,7 @@ def date_in_text(text: str, today: date) -> date | None:
     January. A year typed is read as typed, so "3 december 2025" is past. The bot reads
     the date back in words, so a person who meant another one sees it.
     """
-    plain = unicodedata.normalize("NFKD", text.lower())
-    plain = re.sub(r"\s+", " ", "".join(ch for ch in plain if not unicodedata.combining(ch)))
+    plain = _unmarked(text)
     found: list[tuple[int, date]] = []
     for pattern in _DATES_IN_TEXT:
         for m in pattern.finditer(plain):
