@@ -486,6 +486,14 @@ def id_too_long(p: Path):
     return [(locate(p, M, f"id: {long_option}"), "id-too-long", "longer than Telegram's 64 bytes")]
 
 
+def typed_option_not_to_a_question(p: Path):
+    edit(p, "        next: deadline\n      - id: report\n",
+         "        typed: true\n        next: deadline\n      - id: report\n")
+    edit(p, "        next: lines\n      - id: person\n", "        typed: true\n        next: lines\n      - id: person\n")
+    return [(locate(p, M, "typed: true"), "typed-option", "is not an `ask` step", "point `next` at an `ask` step"),
+            (locate(p, M, "typed: true", 1), "typed-option", "more than one option with `typed: true`")]
+
+
 CASES: list[Case] = [
     yaml_syntax, yaml_syntax_tab, yaml_syntax_unclosed_quote_in_a_locale, yaml_syntax_unclosed_bracket_in_a_locale,
     yaml_syntax_unclosed_quote_closed_by_a_later_one, yaml_syntax_in_the_words_of_every_directory_card,
@@ -509,7 +517,7 @@ CASES: list[Case] = [
     unknown_variable_in_condition, unknown_variable_in_template,
     unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
     bad_expression_syntax, bad_expression_unknown_function,
-    id_too_long,
+    id_too_long, typed_option_not_to_a_question,
     over_budget_a_loop_of_a_billion_in_a_text, over_budget_a_chain_of_replaces_in_an_expression,
 ]
 

@@ -195,25 +195,54 @@ async def test_the_desk_gets_a_number_it_can_call_and_anything_else_is_asked_aga
     assert await card_contact(world) == "Contact: Bellen op: 06 12345678"
 
 
-@pytest.mark.parametrize("how", ["button", "typed"])
+async def test_a_number_typed_at_once_at_chat_or_phone_is_taken_and_read_like_a_typed_number(world):
+    """A new user typed their number at "Hoe mag het veiligheidsloket contact met je opnemen? [chat] [phone]"
+    without pressing "Ik geef een telefoonnummer" first, and was told to choose a button."""
+    await at_safety_consent(world)
+    await world.press("pro", "send")
+    for typed in ("0612", "weet ik niet"):  # no number: still the question with its buttons
+        said = await world.say("pro", typed)
+        assert said[0] == "Ik begrijp niet welke keuze je bedoelt. Kies een knop of typ het nummer.", typed
+        assert said[-1].startswith("Hoe mag het veiligheidsloket contact met je opnemen?")
+    said = await world.say("pro", "+31 6-1234 5678")
+    assert REF.search(said[0])
+    assert await card_contact(world) == "Contact: Bellen op: 06 12345678"
+
+
+async def at_english_contact(world: World) -> None:
+    """An English reporter at "How may the safety desk contact you?"."""
+    await world.say("pro", "english")
+    await world.command("pro", "start", "veilig")
+    for choice in ("after", "message"):
+        await world.press("pro", choice)
+    await world.say("pro", "28-11-2026")
+    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send"):
+        await world.press("pro", choice)
+    assert world.question("pro").text.startswith("How may the safety desk contact you?")
+
+
+async def test_an_english_reporter_s_number_typed_at_once_is_taken_too(world):
+    await at_english_contact(world)
+    said = await world.say("pro", "06 1234 5678")
+    assert REF.search(said[0]) and "safety desk" in said[0]
+    assert await card_contact(world) == "Contact: Bellen op: 06 12345678"
+
+
+@pytest.mark.parametrize("how", ["button", "typed", "number", "label"])
 async def test_a_reporter_who_does_not_want_to_be_called_is_not_asked_for_a_number_again(world, how):
     await at_safety_consent(world)
     await world.press("pro", "send")
     await world.press("pro", "phone")
-    said = await (world.press("pro", "no_phone") if how == "button" else world.say("pro", "bel me niet"))
+    typed = {"typed": "bel me niet", "number": "1", "label": "Liever niet bellen"}  # the button's number and label too
+    said = await (world.press("pro", "no_phone") if how == "button" else world.say("pro", typed[how]))
     assert said[0] == "Goed. Het veiligheidsloket belt je niet. Het neemt contact met je op via deze chat."
     assert REF.search(said[1])
     assert await card_contact(world) == "Contact: Via deze chat. Niet bellen: de melder wil niet gebeld worden."
 
 
 async def test_an_english_reporter_who_does_not_want_to_be_called_is_told_so_in_english(world):
-    await world.say("pro", "english")
-    await world.command("pro", "start", "veilig")
-    for choice in ("after", "message"):
-        await world.press("pro", choice)
-    await world.say("pro", "28-11-2026")
-    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send", "phone"):
-        await world.press("pro", choice)
+    await at_english_contact(world)
+    await world.press("pro", "phone")
     assert [b.label for b in world.question("pro").choices] == ["Rather not be called"]
     [again] = await world.say("pro", "06 1234")
     assert again.startswith("I cannot read that as a phone number.")

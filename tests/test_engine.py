@@ -430,6 +430,19 @@ def test_a_yes_no_question_accepts_typed_words_and_numbers(chat):
     assert chat.state.vars["consent"] is True
 
 
+@pytest.mark.parametrize(("typed", "consent"), [("1", True), ("2", False), ("Ja", True), ("nee", False),
+                                                ("1.", True)])
+def test_a_yes_no_question_reads_its_buttons_numbers_and_labels_as_any_question_with_buttons_does(chat, typed, consent):
+    """One reading of a typed button for every step kind (the `ask` kinds matched "1" by hand, each its own way):
+    the yes/no question's Ja/Nee, the phone question's "Liever niet bellen" and "use what you wrote" alike."""
+    at_menu(chat)
+    chat.press("report")
+    chat.say("iets")
+    assert chat.say(typed) == (["Je melding is doorgestuurd.", MORE] if consent else ["Ik stuur niets door.", MORE])
+    assert chat.state.vars["consent"] is consent
+    assert all(not isinstance(a, Edit) for a in chat.actions)  # typed: the question stays above the answer
+
+
 # ============================================= choices become edits
 
 

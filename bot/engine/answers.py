@@ -17,6 +17,7 @@ from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
 from bot.events import Send
+from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
 from bot.telephone import read_phone, refuses_phone
 
@@ -88,14 +89,15 @@ class Answers(ProtectsText):
             self.accept(step, text)
 
     def takes_typed_before(self, text: str) -> bool:
-        """A typed answer to "use what you wrote before?": "1", the button's label, a yes ("ja",
+        """A typed answer to "use what you wrote before?" (its number and label are read as the button's
+        press before this, builder.on_answer_text): the label, a yes ("ja",
         "ja graag"), or a yes that says to use it ("ja, gebruik mijn eerste bericht"). A story never
         starts so and stays that short, and the letter once read "ja, gebruik mijn eerste bericht"."""
         said = normalise(text)
         label = normalise(self.text("sys.typed_before.use"))
         tokens = re.findall(r"\w+", said)
         words = {normalise(w) for w in self.text("sys.typed_before.use_words").split(",")}
-        return (text == "1" or said == label or " ".join(tokens) in YES
+        return (said == label or " ".join(tokens) in YES
                 or (len(said) <= 60 and bool(tokens) and tokens[0] in YES and bool(words & set(tokens))))
 
     def answer_number(self, step: AskStep, text: str) -> None:
@@ -113,9 +115,9 @@ class Answers(ProtectsText):
 
     def answer_yesno(self, step: AskStep, text: str) -> None:
         word = normalise(text)
-        if word in YES or word == "1":
+        if word in YES:  # "1" and "2" are the buttons' numbers, read as their press (builder.on_answer_text)
             self.accept(step, True)
-        elif word in NO or word == "2":
+        elif word in NO:
             self.accept(step, False)
         else:
             self.fail(step.invalid or "sys.invalid.yesno")
@@ -126,10 +128,50 @@ class Answers(ProtectsText):
         number = read_phone(text)
         if number is not None:
             self.accept(step, number)
-        elif refuses_phone(text) or text == "1" or normalise(text) == normalise(self.text("sys.phone.no_phone")):
-            self.accept(step, None)  # the one button, typed (Matrix and the console number it)
+        elif refuses_phone(text):  # the button's number and label typed: read as its press (builder.on_answer_text)
+            self.accept(step, None)
         else:
             self.fail(step.invalid or "sys.invalid.phone")
+
+    def answer_typed_option(self, step: ChooseStep, raw: str) -> bool:
+        """Typed instead of pressing the option marked `typed`: its question's answer, when it reads as one.
+
+        A threatened worker typed their phone number at "how may the desk reach you? [chat] [phone]",
+        a parent "commissie zorg 14 januari" at "do you know the meeting? [yes] [no]", and were told to
+        press a button first. The option is chosen and the text answers its question, read and checked
+        as if typed there; a text that is no such answer ("weet ik niet") still asks for a button.
+        """
+        assert self.state is not None
+        option = next((o for o in self.offered(step) if o.typed), None)
+        target = self.fs.step(self.state.flow, option.next) if option is not None else None
+        text = raw.strip()
+        if option is None or not isinstance(target, AskStep) or not self.reads_as_answer(target, text):
+            return False
+        self.remember()
+        self.state.vars.update(option.set)
+        self.state.fails = 0
+        self.goto(self.state.flow, option.next)
+        self.answer(target, text)
+        return True
+
+    def reads_as_answer(self, step: AskStep, text: str) -> bool:
+        """Is this text plainly an answer to the question, typed before it was asked?"""
+        match step.type:
+            case "phone":
+                return read_phone(text) is not None
+            case "text":
+                low, high = text_bounds(step)
+                said = normalise(text)
+                return (low <= len(text) <= high and not text.endswith("?")
+                        and said not in YES and said not in NO and said not in NOT_KNOWN)
+            case "date":
+                return bool(read_dates(text, self.ctx.today, self.lang, step.when))
+            case "number":
+                return read_number(text) is not None
+            case "yesno" | "municipality":
+                return False  # a yes is a button's; a town's name needs the did-you-mean question first
+            case _:
+                assert_never(step.type)
 
     def answer_date(self, step: AskStep, text: str) -> None:
         """A date is used only after the user saw it in words (docs/FLOWS.md, "Dates").

@@ -184,11 +184,19 @@ class TurnBuilder(TypedWords):
             # the answer: a question about a word, answered as one, not saved nor read as a date
             if (step.type != "text" or raw.strip().endswith("?")) and self.unknown_word(raw):
                 return
-            self.answer(step, raw)
+            # a button of this question (Ja/Nee, "Liever niet bellen", "use what you wrote") typed: its
+            # number or label, read as at a question with buttons
+            picked = self.match_buttons(raw, self.ask_buttons(step))
+            if picked is not None:
+                self.on_ask_button(step, picked, via_button=False)
+            else:
+                self.answer(step, raw)
             return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
         if option_id is not None:
             self.choose(step, option_id)
+        elif self.answer_typed_option(step, raw):
+            pass  # a phone number typed at "chat or phone?": the phone option and its answer
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw):
@@ -254,17 +262,18 @@ class TurnBuilder(TypedWords):
         else:
             self.stale()
 
-    def on_ask_button(self, step: AskStep, choice_id: str) -> None:
-        """A button of a typed question: yes/no, the "this text names people" choices, a municipality."""
+    def on_ask_button(self, step: AskStep, choice_id: str, via_button: bool = True) -> None:
+        """A button of a typed question: yes/no, the "this text names people" choices, a municipality
+        (`via_button` False: typed, so the question stays in the chat above the answer)."""
         assert self.state is not None
         offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
         before = self.typed_before(step) if choice_id == USE_TYPED_BEFORE else None
         if before is not None:
             self.answer_text(step, before)
         elif step.type == "yesno" and choice_id in ("yes", "no"):
-            self.accept(step, choice_id == "yes", via_button=True)
+            self.accept(step, choice_id == "yes", via_button=via_button)
         elif step.type == "phone" and choice_id == NO_PHONE:
-            self.accept(step, None, via_button=True)
+            self.accept(step, None, via_button=via_button)
         elif step.protect == "public" and choice_id in ("again", "keep", "own_case"):
             self.on_public_choice(step, choice_id, via_button=True)
         elif step.type != "municipality" or not self.state.offer:

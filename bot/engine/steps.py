@@ -10,7 +10,7 @@ from typing import assert_never
 
 from bot.engine.base import TurnBase
 from bot.engine.turn import FlowError
-from bot.events import ChoiceButton, Document, ForgetUser, Forward, HandOff, Report, Schedule, Send
+from bot.events import Document, ForgetUser, Forward, HandOff, Report, Schedule, Send
 from bot.flows.steps import (
     AskStep,
     BranchStep,
@@ -167,18 +167,25 @@ class StepRunner(TurnBase):
             return Send(self.text(step.choose),
                         self.buttons([(o.id, o.label) for o in self.offered(step)]),
                         token=self.state.step)
-        choices: tuple[ChoiceButton, ...] = ()
-        if step.type == "yesno":
-            choices = self.buttons([("yes", "sys.yes"), ("no", "sys.no")])
-        elif step.type == "phone":  # "do not call me" is an answer too, and a clear one
-            choices = self.buttons([(NO_PHONE, "sys.phone.no_phone")])
+        choices = self.buttons(self.ask_buttons(step))
         before = self.typed_before(step)
         if before is not None:
             shown = before if len(before) <= TYPED_BEFORE_SHOWN else (
                 before[:TYPED_BEFORE_SHOWN].rsplit(" ", 1)[0].rstrip(" ,.;:") + " …")
             return Send(self.text(step.ask) + "\n\n" + self.text("sys.typed_before.offer", text=shown),
-                        self.buttons([(USE_TYPED_BEFORE, "sys.typed_before.use")]), token=self.state.step)
+                        choices, token=self.state.step)
         return Send(self.text(step.ask), choices, token=self.state.step)
+
+    def ask_buttons(self, step: AskStep) -> list[tuple[str, str]]:
+        """(id, label key) of the buttons a typed question shows; a typed number or label of one of them
+        is read as its press, the same at every step kind (builder.on_answer_text)."""
+        if self.typed_before(step) is not None:
+            return [(USE_TYPED_BEFORE, "sys.typed_before.use")]
+        if step.type == "yesno":
+            return [("yes", "sys.yes"), ("no", "sys.no")]
+        if step.type == "phone":  # "do not call me" is an answer too, and a clear one
+            return [(NO_PHONE, "sys.phone.no_phone")]
+        return []
 
     def typed_before(self, step: AskStep) -> str | None:
         """What the person typed at a menu, if this question asks what happened and it fits here."""

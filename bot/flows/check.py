@@ -290,6 +290,24 @@ def _duplicate_id(draft: Draft) -> Iterator[Problem]:
         seen.add((flow_id, step_id, option.id))
 
 
+def _typed_option(draft: Draft) -> Iterator[Problem]:
+    """`typed: true` hands typed text to the option's question: it must lead to one, and only one option may."""
+    for flow_id, step_id, step in draft.steps():
+        if not isinstance(step, ChooseStep):
+            continue
+        typed = [(i, o) for i, o in enumerate(step.options) if o.typed]
+        for i, _option in typed[1:]:
+            yield Problem(draft.at(flow_id, "steps", step_id, "options", i, "typed"), "typed-option",
+                          f"step `{step_id}` has more than one option with `typed: true`",
+                          "mark only the option whose question a typed answer belongs to")
+        for i, option in typed[:1]:
+            if option.next in draft.flows[flow_id].steps and not isinstance(
+                    draft.flows[flow_id].steps[option.next], AskStep):
+                yield Problem(draft.at(flow_id, "steps", step_id, "options", i, "typed"), "typed-option",
+                              f"option `{option.id}` takes typed text, but its `next` (`{option.next}`) is not "
+                              "an `ask` step that could read it", "point `next` at an `ask` step, or remove `typed`")
+
+
 def _id_too_long(draft: Draft) -> Iterator[Problem]:
     for flow_id, step_id, i, option in _options(draft):
         if len(f"{step_id}:{option.id}".encode()) > CALLBACK_LIMIT:
@@ -545,6 +563,7 @@ RULES: tuple[Rule, ...] = (
     Rule("unknown-flow", _unknown_flow, needs_whole=frozenset({"flows"})),
     Rule("duplicate-id", _duplicate_id),
     Rule("id-too-long", _id_too_long),
+    Rule("typed-option", _typed_option),
     Rule("bad-expression", _bad_expression),
     Rule("unknown-variable", _unknown_variable, needs_whole=frozenset({"flows"})),
     Rule("unknown-directory-entry", _unknown_directory_entry, needs_whole=frozenset({"directory"})),

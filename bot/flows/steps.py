@@ -49,6 +49,9 @@ class Option(_Model):
     label: TextKey
     set: dict[Identifier, Scalar] = Field(default_factory=dict)
     next: Identifier
+    #: a text typed instead of a press answers this option's question (`next`, an `ask` step) when it
+    #: reads as that answer: a phone number typed at "how may the desk reach you?" (docs/FLOWS.md)
+    typed: bool = False
 
 
 class Case(_Model):
