@@ -14,10 +14,12 @@ organisations); the engine chooses the words, the flows and locales what is said
 Heuristic on purpose: a capitalised word in the middle of a sentence that is not a
 known place or organisation is taken as a name, and so is a word in lower case after a
 title ("mevrouw bakker") unless it is an everyday word or a role ("mevrouw de rechter"),
-or a first name after a role ("de voogd sanne"): people type names in lower case in a
-chat, and a name missed in a public text is the worse error. It is measured on a
+or a first name after a role ("de voogd sanne"), or a first name and its surname ("jan de
+vries", "sanne jansen"): people type names in lower case in a chat, and a name missed in a
+public text is the worse error. It is measured on a
 labelled set in tests/data/personal_names.tsv (tests/test_personal.py prints precision
-and recall); a name in lower case without a title or role before it is not found.
+and recall); a lower-case first name alone, or before a surname no list holds and without a
+particle ("anna gesproken"?), is not found.
 """
 
 from __future__ import annotations
@@ -167,6 +169,26 @@ FIRST_NAMES = _word_set("""
     samantha katherine christine debra rachel carolyn janet catherine heather diane olivia
     sophia isabella charlotte amelia ava mia harper evelyn abigail ella chloe grace lily
 """)
+#: Surnames common enough that a first name in lower case before one is a person ("sanne jansen",
+#: "john smith"), where a first name before any other word may be a month or an everyday word ("14 jan
+#: heb ik", "amber alert"). The Netherlands' most common (Meertens Instituut), of Turkish and Moroccan
+#: descent, and England's; one written with a particle ("jan de vries") needs no list.
+SURNAMES = _word_set("""
+    jansen janssen bakker visser smit meijer meyer mulder bos vos peters hendriks dekker brouwer dijkstra
+    smits kok jacobs vermeulen schouten willems hoekstra maas verhoeven koster prins blom huisman peeters
+    kuipers post kuiper veenstra kramer scholten martens vink jonker sanders molenaar hermans bosch
+    gerritsen kloosterman evers koopman postma wijnands claassen wouters timmermans verbeek groen
+    pietersen mertens bosman hofman boer boon vermeer aalbers dijk hoogendoorn gerrits
+    yilmaz kaya demir sahin celik yildiz yildirim ozturk aydin ozdemir arslan dogan bennani amrani
+    tahiri bouzid benali
+    smith johnson williams brown jones miller davis wilson taylor davies evans roberts walker wright
+    robinson thompson white hughes edwards green hall wood harris lewis jackson clarke clark turner
+    hill cooper morris ward moore king watson baker harrison morgan patel young allen mitchell
+    anderson phillips bell parker garcia rodriguez martinez
+""")
+#: The small words of a surname ("jan de vries", "anna van der berg", "fatima el amrani").
+_SURNAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "el", "al", "von", "du", "da", "la", "le"})
+
 #: Words before a title that make it a role, not a form of address ("de juf", "een mevrouw"):
 #: then a lowercase word after it is a name only when it is a first name ("onze juf anna").
 _ARTICLES = _word_set("""
@@ -180,6 +202,7 @@ CHILD_WORDS = ("zoon|dochter|kind|kindje|kinderen|stiefzoon|stiefdochter|pleegzo
                "son|daughter|child|kid|kids|stepson|stepdaughter")
 
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*")
+_DAY_NUMBER = re.compile(r"\d\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;\n•\"“”(\[–—-]\s*$")
 
 _CHILD_NAME = re.compile(rf"\b(?:mijn|onze|my|our)\s+(?:\w+\s+)?(?:{CHILD_WORDS}),?\s+([A-Za-zà-ÿ][a-zà-ÿ]+)", re.I)
@@ -256,14 +279,20 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
             found.append(Finding("worker", _quote(text, words, i - 1, end)))
             taken.update(range(i, end))
             continue
+        if (not _capitalised(word) and _first_name(word) and previous not in _ARTICLES
+                and not _held_office(words, i) and not _DAY_NUMBER.search(before)):
+            # "ik sprak met jan de vries van de gi": a first name and its surname, in lower case; not
+            # "de roos van ...", "14 jan", "wethouder jan de jong"
+            end = _surname_end(words, i + 1, known)
+            if end:
+                found.append(Finding("name", _quote(text, words, i, end)))
+                taken.update(range(i, end))
+                continue
         if not _capitalised(word) or _is_known(word, known):
             continue
         if i == 0 or _SENTENCE_END.search(before):
             continue  # the first word of a sentence is capitalised anyway
-        office = i - 1
-        while office > 0 and plain(words[office][0]) in _NAME_PARTICLES:
-            office -= 1
-        if office >= 0 and plain(words[office][0]) in PUBLIC_OFFICES:
+        if _held_office(words, i):
             held = _span(words, i, known) or 1  # a public office holder, named as such: not a private person
             taken.update(range(i, i + held))
             continue
@@ -279,6 +308,29 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
         found.append(Finding("name", _quote(text, words, i, i + span)))
         taken.update(range(i, i + span))
     return found
+
+
+def _held_office(words: list[tuple[str, int]], i: int) -> bool:
+    """Is the word at i a public office holder's name, named as such ("wethouder de Jong")?"""
+    office = i - 1
+    while office > 0 and plain(words[office][0]) in _NAME_PARTICLES:
+        office -= 1
+    return office >= 0 and plain(words[office][0]) in PUBLIC_OFFICES
+
+
+def _surname_end(words: list[tuple[str, int]], j: int, known: Collection[str]) -> int:
+    """Where the surname after a lower-case first name ends (0: none): after its particles a word that
+    is no everyday word, place or organisation ("de vries"), else a common surname ("jansen")."""
+    end = j
+    while end < len(words) and end < j + 3 and plain(words[end][0]) in _SURNAME_PARTICLES:
+        end += 1
+    if end >= len(words):
+        return 0
+    low = plain(words[end][0])
+    if end > j:
+        common = low in COMMON_WORDS or low in ORGANISATION_WORDS or low in WORKERS or low in known
+        return 0 if common or _is_known(words[end][0], known) else end + 1
+    return end + 1 if low in SURNAMES else 0
 
 
 def _quote(text: str, words: list[tuple[str, int]], first: int, end: int) -> str:
