@@ -61,6 +61,35 @@ def _date_filter(context: Context, value: Any) -> str:
     return format_date(value, lang, months_of(lang) if months_of else None)
 
 
+#: Words a typed role may start with that already say which person is meant, in either language: no
+#: article is added before them ("een medewerker van ...", "my guardian", "alle medewerkers").
+_DETERMINER_WORDS = """
+    de het een die dat deze dit mijn onze ons zijn haar hun jullie uw alle beide twee drie meerdere
+    verschillende sommige iemand iedereen niemand elke iedere meneer mevrouw dhr mw
+    the a an my our his her their your this that these those all both two three several some someone
+    somebody everyone everybody each every mr mrs ms
+"""
+_DETERMINERS = frozenset(_DETERMINER_WORDS.split())
+#: A role is a few words (a flow asks at most 120 characters)
+_ROLE_LONGEST = 200
+#: The article before a role, per language of the letter
+_ROLE_ARTICLE = {"nl": "de", "en": "the"}
+
+
+@pass_context
+def _role_filter(context: Context, value: Any) -> str:
+    """A worker's role as typed, with the article a sentence needs: "Mijn klacht gaat over
+    gedragswetenschapper." read as a mistake in a letter meant to be taken seriously. A role
+    typed with its own article or another word that says who ("een", "mijn", "alle") stays."""
+    text = "" if value is None else str(value).strip()
+    first = text.split(" ", 1)[0]
+    if not text or len(text) > _ROLE_LONGEST or first.lower().strip(".,") in _DETERMINERS:
+        return text  # (a text longer than a role is a sentence: as typed)
+    if first[:1].isupper() and first[1:].islower():  # "Gedragswetenschapper" typed at the start of an answer
+        text = text[:1].lower() + text[1:]
+    return f"{_ROLE_ARTICLE.get(context.get('lang', 'nl'), 'de')} {text}"
+
+
 class TemplateBudgetExceeded(BudgetExceeded, SecurityError):
     """A render went over its budget: a template error, which the engine answers with its apology."""
 
@@ -152,6 +181,7 @@ def _bounded_filter(func: Callable[..., Any]) -> Callable[..., Any]:
 def make_environment() -> SandboxedEnvironment:
     env = BoundedEnvironment(autoescape=False, keep_trailing_newline=False)
     env.filters["date"] = _date_filter
+    env.filters["role"] = _role_filter
     env.filters = {name: _bounded_filter(func) for name, func in env.filters.items()}
     env.globals.update(range=_range, _ww_each=_each, _ww_sized=_sized)
     return env
@@ -472,11 +502,15 @@ _GROWING = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Ca
             nodes.Mul, nodes.Pow, nodes.Mod, nodes.Add, nodes.Concat, nodes.Filter)
 
 
+#: Filters whose result is short whatever they are given: a date, a role with its article (`_ROLE_LONGEST`)
+_SHORT_FILTERS = frozenset({"date", "role"})
+
+
 def _grows(source: str, tree: nodes.Template) -> bool:
     """Does a text loop, call or build, and so could outgrow its budget?"""
     if not any(_MAYBE_GROWING.search(a or b) for a, b in _JINJA_PART.findall(source)):
         return False  # plain words and `{{ name }}` (most texts): no need to walk the tree
-    return any(not isinstance(node, nodes.Filter) or node.name != "date" for node in tree.find_all(_GROWING))
+    return any(not isinstance(node, nodes.Filter) or node.name not in _SHORT_FILTERS for node in tree.find_all(_GROWING))
 
 
 @dataclass(frozen=True, slots=True)

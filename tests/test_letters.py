@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 
 import docx
+import pytest
 
 from bot.events import Document
 from bot.letters import DOCX_MIME, docx_bytes, file_bytes, in_messages, mime_for
+from bot.texts import ENV
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_fixtures import Person, RunningBot, running_bot, telegram
 
@@ -85,3 +87,19 @@ def test_a_letters_copy_in_the_chat_is_cut_between_paragraphs_into_phone_sized_m
     assert parts[0].startswith("De brief als tekst:\n\nAlinea 0:")
     assert all(part.split(":")[0].startswith("Alinea") or part.startswith(("De brief", "lang")) for part in parts)
     assert " ".join(" ".join(parts).replace("De brief als tekst:", "").split()) == " ".join(letter.split())
+
+
+@pytest.mark.parametrize(("lang", "typed", "said"), [
+    ("nl", "gedragswetenschapper", "Mijn klacht gaat over de gedragswetenschapper."),
+    ("nl", "Gedragswetenschapper", "Mijn klacht gaat over de gedragswetenschapper."),
+    ("nl", "de teamleider", "Mijn klacht gaat over de teamleider."),
+    ("nl", "een medewerker van de balie", "Mijn klacht gaat over een medewerker van de balie."),
+    ("nl", "alle medewerkers van het team", "Mijn klacht gaat over alle medewerkers van het team."),
+    ("nl", "GZ-psycholoog", "Mijn klacht gaat over de GZ-psycholoog."),
+    ("en", "behavioural scientist", "My complaint is about the behavioural scientist."),
+    ("en", "my guardian", "My complaint is about my guardian."),
+])
+def test_a_role_typed_without_its_article_gets_one_in_a_letter(lang, typed, said):
+    """ "Mijn klacht gaat over gedragswetenschapper." read as a mistake in a letter meant to be taken seriously."""
+    sentence = "Mijn klacht gaat over {{ worker | role }}." if lang == "nl" else "My complaint is about {{ worker | role }}."
+    assert ENV.from_string(sentence).render(worker=typed, lang=lang) == said
