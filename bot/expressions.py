@@ -23,6 +23,7 @@ from bot import budget
 from bot.budget import Budget, BudgetExceeded
 from bot.dates import add_period, date_in_text, read_dates
 from bot.errors import TurnError
+from bot.language import looks_english
 
 
 class ExpressionError(TurnError, ValueError):
@@ -165,6 +166,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "known": _known,
     "date_in": _date_in,
     "nothing": _nothing,
+    "english": lambda text: text is not None and looks_english(str(text)),
 }
 #: Functions the flow set adds because they read the directory's deadlines:
 #: `deadline('entry', 'rule', start)` is the last day (ISO); `deadline_term(...)` is that day

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
+from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
 COMMANDS = {
@@ -162,39 +163,3 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
         return starts[0]
     words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
     return words[0] if len(words) == 1 else None
-
-
-#: Common words that tell English from Dutch in a first message (none is common in both:
-#: "is", "in", "hi" and names are left out). Used only when the platform gives no language.
-#: The words of the field count too: "a parent threatened me" is four words, none of them a
-#: function word of the first list (a new user's first message got Dutch buttons).
-_ENGLISH = frozenset({
-    "i", "the", "my", "you", "what", "how", "to", "and", "with", "of", "want", "need", "please", "can",
-    "do", "have", "child", "son", "daughter", "me", "this", "that", "it", "for", "about", "im", "dont",
-    "am", "are", "were", "would", "could", "should", "help", "hello",
-    "a", "an", "has", "he", "she", "they", "our", "your", "his", "her", "them", "not", "from", "by",
-    "will", "got", "did", "just", "who", "where", "when", "why", "there", "their", "been", "said",
-    "parent", "parents", "guardian", "worker", "threatened", "threatening", "complaint", "court", "judge",
-    "kids", "children", "mother", "father", "mum", "mom", "dad", "youth", "care", "family", "police",
-})
-_DUTCH = frozenset({
-    "ik", "de", "het", "een", "mijn", "wat", "hoe", "en", "met", "van", "wil", "hulp", "hallo", "graag",
-    "kan", "heb", "kind", "zoon", "dochter", "mij", "dit", "dat", "voor", "over", "niet", "je", "jij",
-    "wij", "ze", "zijn", "ben",
-    "die", "er", "naar", "ook", "nog", "maar", "bij", "om", "te", "al", "wordt", "word", "heeft", "hebben",
-    "moet", "hij", "zij", "haar", "hem", "ons", "onze", "jullie", "geen", "nee", "ja", "bedreigd", "ouder",
-    "ouders", "voogd", "jeugdzorg", "klacht", "rechter", "gemeente", "kinderen", "zegt", "gezegd",
-})
-_WORD = re.compile(r"[a-z']+")
-
-
-def looks_english(text: str) -> bool:
-    """A first message clearly in English: at least two English words and (almost) no Dutch ones.
-
-    Deliberately cautious: a wrong guess greets a Dutch parent in English, so a mixed or short
-    message ("hallo", "help") stays in the default language. The welcome says how to switch.
-    """
-    words = [w.replace("'", "") for w in _WORD.findall(normalise(text))[:60]]
-    english = sum(w in _ENGLISH for w in words)
-    dutch = sum(w in _DUTCH for w in words)
-    return english >= 2 and english >= 3 * dutch
