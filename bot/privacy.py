@@ -39,7 +39,7 @@ from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import PUBLIC_DRAFT
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
-from bot.flows.steps import AskStep, ChooseStep, Option
+from bot.flows.steps import AskStep, ChooseStep, ComputeStep, Option
 from bot.periodic import every
 from bot.schema import Tables
 from bot.state import State
@@ -82,6 +82,7 @@ class Exporter:
     #: said in the footer: after how many days unused a conversation is deleted
     retention_days: int
     _index: list[tuple[str, str, Option]] | None = None
+    _computed: frozenset[str] | None = None
 
     def t(self, key: str, **values: Any) -> str:
         return render_or_fallback(self.flows, self.lang, key, values)
@@ -169,6 +170,9 @@ class Exporter:
                     named.add(chosen)
                     lines += [f"    • {chosen[0] or self.t('privacy.export.chosen')}", f"      {chosen[1]}"]
                 continue
+            if value is None and name in self.computed():
+                internal += 1  # a flow's empty copy of an answer never given (or wiped): not "(niet ingevuld)"
+                continue
             question = self.question_for(name, variables, flows)
             if question is not None:
                 shown = self.in_words(value) if value is not None else self.t("privacy.export.not_given")
@@ -238,6 +242,15 @@ class Exporter:
             return self.flows.render(self.lang, key, dict(answers))
         except Exception:  # a label that needs an answer: its key says at least which button
             return key
+
+    def computed(self) -> frozenset[str]:
+        """Names a flow's `compute` step sets: an empty one is the bot's note, not an unanswered question
+        (the letter's copy of the organisation's name showed as "Hoe heet de organisatie? (niet ingevuld)",
+        the question of another flow, which the person was never asked)."""
+        if self._computed is None:
+            self._computed = frozenset(name for flow in self.flows.flows.values() for step in flow.steps.values()
+                                       if isinstance(step, ComputeStep) for name in step.compute)
+        return self._computed
 
     def _options(self) -> list[tuple[str, str, Option]]:
         if self._index is None:
