@@ -23,26 +23,26 @@ from tests.desk_harness import MONDAY_10, World, build_flows
 
 ASK_OK = "Je huisbezoek zou nu voorbij zijn. Ben je veilig? Typ ja, of tik op \"Hulp!\" als je hulp nodig hebt."
 DURING = "Tik op \"Klaar, alles goed\" als je bezoek voorbij is. Voel je je niet veilig? Tik op \"Hulp!\" of typ hulp."
-HELP_ALERTED = ("Ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
+HELP_ALERTED = ("Ik heb het veiligheidsloket gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
                 "Is er direct gevaar? Bel nu 112.\n"
                 "Je krijgt bericht zodra iemand je melding oppakt.")
-HELP_NOBODY = ("Er is hier geen meldpunt ingesteld. Ik heb niemand gewaarschuwd.\n"
+HELP_NOBODY = ("Er is hier geen veiligheidsloket ingesteld. Ik heb niemand gewaarschuwd.\n"
                "Is er direct gevaar? Bel nu 112.\n"
                "Heb je hulp nodig, maar is er geen direct gevaar? Bel dan zelf je leidinggevende of een collega. "
                "De politie zonder spoed: 0900-8844.")
-MISSED_ALERTED = ("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
-                  "Is alles goed? Laat het je meldpunt dan even weten.\n"
+MISSED_ALERTED = ("Je gaf geen antwoord, dus ik heb het veiligheidsloket gewaarschuwd. Het kenmerk is WW-2026-0001.\n"
+                  "Is alles goed? Laat het veiligheidsloket dat dan even weten.\n"
                   "Is er direct gevaar? Bel 112.")
-MISSED_NOBODY = ("Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd.\n"
+MISSED_NOBODY = ("Je gaf geen antwoord. Er is hier geen veiligheidsloket ingesteld, dus ik heb niemand gewaarschuwd.\n"
                  "Is er direct gevaar? Bel 112.\n"
                  "Heb je hulp nodig? Bel dan zelf je leidinggevende of een collega.")
 #: check-in scenarios that need a desk (tests/scenarios runs without one)
 DESK_SCENARIOS = Path(__file__).parent / "fixtures" / "scenarios_desk"
 #: what the bot may only say once the desk really has the alert
-CLAIM = "ik heb het meldpunt gewaarschuwd"
+CLAIM = "ik heb het veiligheidsloket gewaarschuwd"
 #: the check-in's promise, made only where a desk is set up
-PROMISE = "dan waarschuw ik het meldpunt van je organisatie"
-NO_DESK_INTRO = ("Let op: er is hier geen meldpunt ingesteld. Ik kan dus niemand waarschuwen als je niet antwoordt "
+PROMISE = "dan waarschuw ik het veiligheidsloket van je organisatie"
+NO_DESK_INTRO = ("Let op: er is hier geen veiligheidsloket ingesteld. Ik kan dus niemand waarschuwen als je niet antwoordt "
                  "of om hulp vraagt.\n"
                  "Spreek daarom een check-in af met een collega. Die belt jou als je je niet op tijd meldt.\n"
                  "Is er direct gevaar? Bel 112.\n"
@@ -361,7 +361,7 @@ async def test_an_english_professional_hears_the_desk_in_english_and_the_desk_re
         await world.press("pro", choice)
     world.clock.advance(minutes=20)
     said = await world.say("pro", "help")  # the check-in ends in this turn: the desk still answers in English
-    assert said == ["I have alerted the desk. The reference is WW-2026-0001.\n"
+    assert said == ["I have alerted the safety desk. The reference is WW-2026-0001.\n"
                     "In danger right now? Call 112 now.\nYou will hear from me as soon as someone picks up your report.",
                     "The check-in has stopped."]
     await world.post_desk()
@@ -391,3 +391,17 @@ async def test_a_typed_duration_it_cannot_read_is_answered_with_the_bounds_it_ta
             "Typ het aantal minuten als getal tussen 5 en 600, bijvoorbeeld 45."], typed
     said = await world.say("pro", "45")
     assert not any("tussen" in line for line in said)
+
+
+def test_the_check_in_names_the_desk_as_the_rest_of_the_bot_does_in_both_languages():
+    """The check-in's texts said "meldpunt" where the safety route says "veiligheidsloket" (English: "the desk"
+    where it says "the safety desk"): one word for the same people."""
+    repo = Path(__file__).resolve().parent.parent
+    texts = load_flowset(repo / "flows", repo / "locales").locales.texts
+    keys = [key for key in texts["nl"] if key.startswith(("checkin.", "desk.user.by_kind.checkin_"))]
+    assert len(keys) > 10
+    for key in keys:
+        assert "meldpunt" not in texts["nl"][key].source.lower(), key
+        english = texts["en"][key].source.lower().replace("safety desk", "")
+        assert " desk" not in english.replace("desk_available", ""), key
+    assert "veiligheidsloket" in texts["nl"]["desk.user.by_kind.checkin_missed.report_ref"].source

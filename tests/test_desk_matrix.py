@@ -96,7 +96,7 @@ async def test_a_report_arrives_at_the_desk_room_and_the_claim_is_acknowledged(s
         [said] = await next_from_bot(pro, dm, "hulp")
         # the flow stops the check-in; the desk says what it did, once the alert is stored for it
         # one Matrix message per turn: the desk's confirmation first, then the flow's own words
-        assert said.startswith("Ik heb het meldpunt gewaarschuwd. Het kenmerk is WW-") and "Bel nu 112." in said
+        assert said.startswith("Ik heb het veiligheidsloket gewaarschuwd. Het kenmerk is WW-") and "Bel nu 112." in said
         assert said.rstrip().endswith("De check-in is gestopt.")
         ref = REF.search(said).group(0)
         card = await until(member, desk, f"Melding {ref}")
@@ -185,7 +185,7 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(syna
             assert "Adres: Kerkstraat 9, Houten" in alert and alert.startswith("🔴 SPOED Melding WW-")
             ref = REF.search(alert).group(0)
             told = await until(pro, dm, "Je gaf geen antwoord")
-            assert f"Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd. Het kenmerk is {ref}." in told
+            assert f"Je gaf geen antwoord, dus ik heb het veiligheidsloket gewaarschuwd. Het kenmerk is {ref}." in told
             assert "Is er direct gevaar? Bel 112." in told
 
 
@@ -197,7 +197,7 @@ async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse:
         dm = await pro.open_direct_chat(bot.user_id)
         await pro.wait_for(dm, 1)
         [intro] = await next_from_bot(pro, dm, "/start huisbezoek")
-        assert "er is hier geen meldpunt ingesteld. Ik kan dus niemand waarschuwen" in intro  # said up front
+        assert "er is hier geen veiligheidsloket ingesteld. Ik kan dus niemand waarschuwen" in intro  # said up front
         await next_from_bot(pro, dm, "1")  # yes, just a reminder
         [said] = await next_from_bot(pro, dm, "2")  # about an hour; no address is asked
         assert said.startswith("Afgesproken. Om ")
@@ -205,12 +205,12 @@ async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse:
         await until(pro, dm, "Ben je veilig?")
         clock.advance(minutes=11)  # no answer within the grace period
         told = await until(pro, dm, "Je gaf geen antwoord")
-        assert "Je gaf geen antwoord. Er is hier geen meldpunt ingesteld, dus ik heb niemand gewaarschuwd." in told
+        assert "Je gaf geen antwoord. Er is hier geen veiligheidsloket ingesteld, dus ik heb niemand gewaarschuwd." in told
         assert "Is er direct gevaar? Bel 112." in told
         [said] = await next_from_bot(pro, dm, "hulp")  # the question stays; now they ask for help
-        assert "Er is hier geen meldpunt ingesteld. Ik heb niemand gewaarschuwd.\nIs er direct gevaar? Bel nu 112." in said
+        assert "Er is hier geen veiligheidsloket ingesteld. Ik heb niemand gewaarschuwd.\nIs er direct gevaar? Bel nu 112." in said
         everything = " ".join(s.body for s in pro.from_others(dm))
-        assert "ik heb het meldpunt gewaarschuwd" not in everything.lower() and not REF.search(everything)
+        assert "ik heb het veiligheidsloket gewaarschuwd" not in everything.lower() and not REF.search(everything)
         assert not any("Melding" in s.body for s in member.from_others(room))  # nothing reached the room
 
 

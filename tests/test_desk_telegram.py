@@ -108,7 +108,7 @@ async def test_a_report_arrives_in_the_desk_group_and_the_claim_is_acknowledged(
     pro = Person(telegram, "Jeugdbeschermer")
     await start_visit(pro, bot, "Lindelaan 4, Zeist")
     await pro.presses(bot.label("checkin", "during", "help"))
-    alerted = await until(pro, "Ik heb het meldpunt gewaarschuwd.")  # the desk says it has the alert ...
+    alerted = await until(pro, "Ik heb het veiligheidsloket gewaarschuwd.")  # the desk says it has the alert ...
     texts = [s.text for s in pro.transcript]
     assert texts.index(alerted) < texts.index(bot.text("checkin.help_stopped"))  # ... before the flow's words
     ref = REF.search(alerted).group(0)
@@ -170,7 +170,7 @@ async def test_a_missed_check_in_alerts_the_desk_after_a_restart_of_the_bot(
         alert = await desk.wait_for("geen antwoord op de check-in")
         assert alert.text.startswith("🔴 SPOED Melding WW-") and "Adres: Kerkstraat 9, Houten" in alert.text
         told = await until(pro, "Je gaf geen antwoord")
-        assert told.startswith("Je gaf geen antwoord, dus ik heb het meldpunt gewaarschuwd.")
+        assert told.startswith("Je gaf geen antwoord, dus ik heb het veiligheidsloket gewaarschuwd.")
     finally:
         await bot.stop()
 
