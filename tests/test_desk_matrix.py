@@ -208,7 +208,8 @@ async def test_without_a_desk_the_check_in_never_says_it_alerted_anyone(synapse:
         assert "Je gaf geen antwoord. Er is hier geen veiligheidsloket ingesteld, dus ik heb niemand gewaarschuwd." in told
         assert "Is er direct gevaar? Bel 112." in told
         [said] = await next_from_bot(pro, dm, "hulp")  # the question stays; now they ask for help
-        assert "Er is hier geen veiligheidsloket ingesteld. Ik heb niemand gewaarschuwd.\nIs er direct gevaar? Bel nu 112." in said
+        assert ("Er is hier geen veiligheidsloket ingesteld. Ik heb niemand gewaarschuwd.\n"
+                "Is er direct gevaar? Bel nu 112.") in said
         everything = " ".join(s.body for s in pro.from_others(dm))
         assert "ik heb het veiligheidsloket gewaarschuwd" not in everything.lower() and not REF.search(everything)
         assert not any("Melding" in s.body for s in member.from_others(room))  # nothing reached the room
