@@ -15,7 +15,7 @@ from bot.engine.turn import FlowError, TurnContext
 from bot.engine.words import normalise, read_button
 from bot.events import Action, ChoiceButton, Edit, LinkPreview, Send
 from bot.flows.flowset import FlowSet
-from bot.flows.steps import AskStep, ChooseStep, Option, SayStep, ShowStep, Step
+from bot.flows.steps import AskStep, BranchStep, ChooseStep, Option, SayStep, ShowStep, Step
 from bot.state import HISTORY_LIMIT, State
 
 #: Steps walked in one turn before the engine assumes a loop in the flow.
@@ -23,6 +23,8 @@ MAX_STEPS_PER_TURN = 200
 _Question = TypeVar("_Question", ChooseStep, AskStep)
 #: The variable that remembers which "Meer: ..." options this journey used (see `offered`).
 READ_MORE = "_read"
+#: Steps followed from a "Meer: ..." option back to its question (a text, a branch, cards, a branch ...)
+_READ_MORE_HOPS = 6
 
 
 class TurnBase:
@@ -91,10 +93,26 @@ class TurnBase:
         return tuple(ChoiceButton(cid, self.text(key)) for cid, key in pairs)
 
     def reads_more(self, step_id: str, option: Option) -> bool:
-        """Does the option only show a text or cards and come back to this question ("Meer: ...")?"""
+        """Does the option only show a text or cards and come back to this question ("Meer: ...")?
+
+        Branches on the way are followed as they would go now: the safety route's "Meer: je werkgever"
+        shows a card and comes back through a branch that picks this question again for this incident.
+        """
         assert self.state is not None
-        target = self.fs.step(self.state.flow, option.next)
-        return isinstance(target, SayStep | ShowStep) and target.next == step_id
+        target_id, shown = option.next, False
+        for _ in range(_READ_MORE_HOPS):
+            target = self.fs.step(self.state.flow, target_id)
+            if isinstance(target, SayStep | ShowStep) and target.next:
+                target_id, shown = target.next, True
+            elif isinstance(target, BranchStep):
+                variables = self.variables()
+                target_id = next((c.next for c in target.branch
+                                  if c.else_ or self.fs.eval(c.if_ or "False", variables)), "")
+            else:
+                return False
+            if target_id == step_id:
+                return shown
+        return False
 
     def offered(self, step: ChooseStep) -> list[Option]:
         """The options a question offers now: a "Meer: ..." option already read is left out.
