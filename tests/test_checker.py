@@ -772,7 +772,7 @@ def test_a_flow_set_without_a_municipality_list_still_loads(project):
 
 def test_the_checker_is_a_list_of_named_rules_run_in_order():
     assert [rule.name for rule in RULES] == [
-        "unknown-next", "unreachable-step", "dead-end", "unknown-flow", "duplicate-id", "id-too-long",
+        "unknown-next", "unreachable-step", "dead-end", "unknown-flow", "duplicate-id", "id-too-long", "typed-option",
         "bad-expression", "unknown-variable", "unknown-directory-entry", "missing-text-key", "locale-shape",
         "placeholder-mismatch", "label-too-wide", "markup", "over-budget", "unused-directory-entry"]
 
