@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -104,10 +105,12 @@ def normalise(text: str) -> str:
     text = text.casefold()
     if "`" in text:
         text = text.replace("`", "'")
-    text = _S_APOSTROPHE.sub(r"\1s", text)
-    text = _INNER_APOSTROPHE.sub("", text)
-    text = text.replace("'", '"')
-    text = _INNER_HYPHEN.sub("", text)
+    if "'" in text:  # each step below changes nothing in a text without its mark
+        text = _S_APOSTROPHE.sub(r"\1s", text)
+        text = _INNER_APOSTROPHE.sub("", text)
+        text = text.replace("'", '"')
+    if "-" in text:
+        text = _INNER_HYPHEN.sub("", text)
     text = _CLAUSE_PUNCT.sub(_CLAUSE_SEP, text)
     text = _OTHER.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
@@ -288,6 +291,96 @@ class _Pattern:
         return cls(REGEXES.compile(expanded, tree, needs), needs)
 
 
+#: How many words' three-character pieces the literal index keeps at hand (emptied when full).
+_WORD_CACHE = 20_000
+
+
+def _threes(text: str) -> set[str]:
+    return {text[i:i + 3] for i in range(len(text) - 2)}
+
+
+class _LiteralIndex:
+    """The prefilter literals filed by three of their characters, and which of those a text has.
+
+    Why: `_Reading.present` tries a literal only when its three characters occur in the text,
+    so each literal is filed under its three characters that ordinary messages (_ORDINARY) have
+    least, then that the fewest literals share: the fewest literals are tried for nothing. Any
+    three characters of a literal will do (a text holding the literal holds all of them), so
+    what is found is the same whichever are chosen. A literal that is its three is there
+    without a search.
+
+    A text's threes are read from its words, each with a space either side (kept per word: chat
+    repeats its words); that misses only threes with a space in the middle ("k o"), so a literal
+    is filed under a three without one, and the few literals that have none are always tried.
+    """
+
+    __slots__ = ("_by_three", "_spanning", "_words")
+
+    def __init__(self, bits: Mapping[str, int]) -> None:
+        ordinary = Counter(_threes(_ORDINARY))
+        shared = Counter(three for literal in bits for three in _threes(literal))
+        filed: dict[str, tuple[int, list[tuple[str, int]]]] = {}
+        spanning: list[tuple[str, int]] = []
+        for literal, bit in bits.items():
+            inside = sorted(t for t in _threes(literal) if t[1] != " ")
+            if not inside:
+                spanning.append((literal, bit))
+                continue
+            three = min(inside, key=lambda t: (ordinary[t], shared[t]))
+            whole, longer = filed.get(three, (0, []))
+            if literal == three:
+                whole |= bit
+            else:
+                longer.append((literal, bit))
+            filed[three] = (whole, longer)
+        self._by_three = {three: (whole, tuple(longer)) for three, (whole, longer) in filed.items()}
+        self._spanning = tuple(spanning)
+        self._words: dict[str, frozenset[str]] = {}
+
+    def present(self, text: str) -> int:
+        """The literals in `text`, as a bit mask: exactly, but for a three-letter literal at the
+        text's very start or end with a space on the outside (" op" in "op de ..."), which may be
+        counted as there; that only lets a regex run that decides for itself."""
+        found = 0
+        by_three = self._by_three
+        for three in by_three.keys() & self._threes_of(text):
+            whole, longer = by_three[three]
+            found |= whole
+            for literal, bit in longer:
+                if literal in text:
+                    found |= bit
+        for literal, bit in self._spanning:
+            if literal in text:
+                found |= bit
+        return found
+
+    def _threes_of(self, text: str) -> frozenset[str]:
+        """Every three of `text` without a space in the middle, and a few more (" k " for "k"
+        first in the text: more does no harm, each literal is still looked for). Such a three
+        lies inside one word with its spaces, whatever the spaces around it."""
+        words = text.split(" ")
+        found = list(map(self._words.get, words))
+        if None in found:
+            return frozenset().union(*map(self._word, words))
+        return frozenset().union(*cast("list[frozenset[str]]", found))
+
+    def _word(self, word: str) -> frozenset[str]:
+        threes = self._words.get(word)
+        if threes is None:
+            if len(self._words) >= _WORD_CACHE:
+                self._words.clear()
+            threes = self._words[word] = frozenset(_threes(f" {word} "))
+        return threes
+
+
+def _joined(masks: Iterable[int]) -> int:
+    """Bit masks joined: a text with none of these literals has none of any of them."""
+    joined = 0
+    for mask in masks:
+        joined |= mask
+    return joined
+
+
 def _possible(masks: tuple[int, ...], present: int) -> bool:
     """False only when a literal set has none of its literals in the text (`present`, a bit mask)."""
     for mask in masks:  # noqa: SIM110 - a plain loop: all() with a generator costs twice as much here
@@ -305,10 +398,6 @@ class _CompiledRule:
     masks: tuple[int, ...] = ()
 
 
-#: The slices of every three characters of a text, made once (a text is read up to 4,000 characters).
-_THREE = tuple(slice(i, i + 3) for i in range(4000))
-
-
 class _Reading:
     """One message being read: which prefilter literals each text variant holds, and regex results.
 
@@ -319,7 +408,7 @@ class _Reading:
 
     __slots__ = ("_index", "_present", "_searched")
 
-    def __init__(self, index: Mapping[str, tuple[tuple[str, int], ...]]) -> None:
+    def __init__(self, index: _LiteralIndex) -> None:
         self._index = index
         self._present: dict[str, int] = {}
         self._searched: dict[tuple[int, str], bool] = {}
@@ -328,16 +417,7 @@ class _Reading:
         """The literals in `text`, as a bit mask."""
         found = self._present.get(text)
         if found is None:
-            found = 0
-            # literals are indexed by their first three characters: only those whose start occurs are tried
-            index = self._index
-            grams = (set(map(text.__getitem__, _THREE[:max(len(text) - 2, 0)])) if len(text) <= len(_THREE)
-                     else {text[i:i + 3] for i in range(len(text) - 2)})
-            for start in index.keys() & grams:
-                for literal, bit in index[start]:
-                    if literal in text:
-                        found |= bit
-            self._present[text] = found
+            found = self._present[text] = self._index.present(text)
         return found
 
     def search(self, pattern: _Pattern, text: str) -> bool:
@@ -491,21 +571,25 @@ class CrisisDetector:
         # every prefilter literal gets a bit; a message's literals become one int (see _Reading)
         patterns = [p for c in self._classes for p in (*c.blanks, *c.vetoes, *(q for r in c.rules for q in r.patterns))]
         bits = {lit: 1 << i for i, lit in enumerate(sorted({lit for p in patterns for n in p.needs for lit in n}))}
-        index: dict[str, list[tuple[str, int]]] = {}
-        for literal, bit in bits.items():
-            index.setdefault(literal[:3], []).append((literal, bit))
-        self._index = {start: tuple(found) for start, found in index.items()}
+        self._index = _LiteralIndex(bits)
         self._dotted = any("." in literal for literal in bits)
         for pattern in patterns:
             pattern.masks = tuple(sum(bits[lit] for lit in options) for options in pattern.needs)
         for spec in self._classes:
             for rule in spec.rules:
                 rule.masks = tuple(dict.fromkeys(m for p in rule.patterns for m in p.masks))
-        steps: list[tuple[tuple[_Pattern, tuple[int, ...]], ...]] = []
+        # each distinct run of blanks from the start gets a number: a class's text after its first
+        # i blanks is remembered under that number (see _blanked)
+        runs: dict[tuple[int, ...], int] = {}
+        steps: list[tuple[tuple[_Pattern, int], ...]] = []
         for spec in self._classes:
-            keys = [tuple(id(b) for b in spec.blanks[:i + 1]) for i in range(len(spec.blanks))]
+            keys = [runs.setdefault(tuple(map(id, spec.blanks[:i + 1])), len(runs)) for i in range(len(spec.blanks))]
             steps.append(tuple(zip(spec.blanks, keys, strict=True)))
         self._blank_steps = tuple(steps)
+        #: per class, the literals of which every rule needs one (None: a rule without literals), so a
+        #: class none of whose rules can match is passed over with one test
+        self._needed = tuple(None if not all(r.masks for r in spec.rules) else _joined(r.masks[0] for r in spec.rules)
+                             for spec in self._classes)
         self.model = model
         #: the file the model came from (its contents count in the flow-set version)
         self.model_path = model_path
@@ -664,14 +748,20 @@ class CrisisDetector:
         once its blanks are removed (and, for rules that are not strong, its vetoed clauses)."""
         reading = _Reading(self._index)
         # exclusions shared by several classes are applied once per message (see _blanked)
-        blanked_after: dict[tuple[int, ...], str] = {}
+        blanked_after: dict[int, str] = {}
         vetoed: dict[tuple[int, str], bool] = {}
-        for spec, steps in zip(self._classes, self._blank_steps, strict=True):
+        for spec, steps, needed in zip(self._classes, self._blank_steps, self._needed, strict=True):
             blanked = _blanked(reading, normalised, steps, blanked_after)
             present = reading.present(blanked)
             # leaving clauses out only removes literals, unless a literal spans " . ": then every
             # rule stays a candidate until its own text is known
-            candidates = spec.rules if self._dotted else [r for r in spec.rules if _possible(r.masks, present)]
+            candidates: Sequence[_CompiledRule]
+            if self._dotted:
+                candidates = spec.rules
+            elif needed is not None and not needed & present:
+                continue
+            else:
+                candidates = [r for r in spec.rules if _possible(r.masks, present)]
             if not candidates:
                 continue
             kept, kept_present = blanked, present
@@ -696,10 +786,10 @@ class CrisisDetector:
         return kept, reading.present(kept) if self._dotted else present
 
 
-def _blanked(reading: _Reading, normalised: str, steps: tuple[tuple[_Pattern, tuple[int, ...]], ...],
-             done: dict[tuple[int, ...], str]) -> str:
+def _blanked(reading: _Reading, normalised: str, steps: tuple[tuple[_Pattern, int], ...],
+             done: dict[int, str]) -> str:
     """The text with a class's blanks removed. Classes share most blanks, so each step's result is
-    kept under the ids of the blanks applied so far (worked out once, in CrisisDetector.__init__)."""
+    kept under the number of the run of blanks applied so far (worked out once, in CrisisDetector.__init__)."""
     blanked = normalised
     for blank, key in steps:
         found = done.get(key)
