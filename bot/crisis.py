@@ -91,8 +91,7 @@ _S_APOSTROPHE = re.compile(r"(^|\s)'s\b")
 _INNER_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _CLAUSE_PUNCT = re.compile(r"[.,;!?\n\r]+")
 _OTHER = re.compile(r"[^a-z0-9\". ]+")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
-_SPACES = re.compile(r"\s+")
+_REPEATS = re.compile(r"([a-z])\1\1+")  # as \1{2,}, which the regex engine runs slower
 _CLAUSE_SEP = " . "
 
 
@@ -114,7 +113,7 @@ def normalise(text: str) -> str:
     text = _CLAUSE_PUNCT.sub(_CLAUSE_SEP, text)
     text = _OTHER.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # runs of white space as one space, none at either end
 
 
 # ---------------------------------------------------------------------- models
