@@ -290,8 +290,8 @@ class _Pattern:
         return cls(REGEXES.compile(expanded, tree, needs), needs)
 
 
-#: How many words' three-character pieces the literal index keeps at hand (emptied when full).
-_WORD_CACHE = 20_000
+#: How many words' three-letter pieces the literal index keeps at hand (about 0.4 KB each; emptied when full).
+_WORD_CACHE = 10_000
 
 
 def _threes(text: str) -> set[str]:
@@ -342,7 +342,7 @@ class _LiteralIndex:
         counted as there; that only lets a regex run that decides for itself."""
         found = 0
         by_three = self._by_three
-        for three in by_three.keys() & self._threes_of(text):
+        for three in self._threes_of(text):
             whole, longer = by_three[three]
             found |= whole
             for literal, bit in longer:
@@ -354,9 +354,9 @@ class _LiteralIndex:
         return found
 
     def _threes_of(self, text: str) -> frozenset[str]:
-        """Every three of `text` without a space in the middle, and a few more (" k " for "k"
-        first in the text: more does no harm, each literal is still looked for). Such a three
-        lies inside one word with its spaces, whatever the spaces around it."""
+        """The literals' threes in `text` without a space in the middle, and perhaps a few more
+        (" k " for "k" first in the text: more does no harm, each literal is still looked for).
+        Such a three lies inside one word with its spaces, whatever the spaces around it."""
         words = text.split(" ")
         found = list(map(self._words.get, words))
         if None in found:
@@ -364,11 +364,13 @@ class _LiteralIndex:
         return frozenset().union(*cast("list[frozenset[str]]", found))
 
     def _word(self, word: str) -> frozenset[str]:
+        """The threes of the word with a space either side under which literals are filed (most
+        words have none or a few: a few hundred bytes per word kept)."""
         threes = self._words.get(word)
         if threes is None:
             if len(self._words) >= _WORD_CACHE:
                 self._words.clear()
-            threes = self._words[word] = frozenset(_threes(f" {word} "))
+            threes = self._words[word] = frozenset(self._by_three.keys() & _threes(f" {word} "))
         return threes
 
 
