@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -325,7 +326,8 @@ class CrisisModel:
         if cached is not None:
             return cached
         chars = self._chars
-        terms = tuple(gram for gram in word_char_grams(word) if gram in chars)
+        # one copy of each n-gram for all the words kept (an n-gram is in many words)
+        terms = tuple(map(sys.intern, filter(chars.__contains__, word_char_grams(word))))
         found = (terms, tuple(_column_sums(map(chars.__getitem__, terms))) if terms else self._zeros)
         if len(self._word_cache) >= WORD_CACHE:
             self._word_cache.clear()
