@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
 from dateutil.easter import easter as dateutil_easter
+
+from bot.folding import folded
 
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
@@ -100,8 +101,7 @@ When = str | None
 
 def _unmarked(text: str) -> str:
     """Lower case, without accents, one space between words: "3 Décembre" reads as "3 decembre"."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    return re.sub(r"\s+", " ", "".join(ch for ch in text if not unicodedata.combining(ch)))
+    return re.sub(r"\s+", " ", folded(text))
 
 
 def _plain(text: str) -> str:

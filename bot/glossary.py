@@ -16,8 +16,9 @@ asks what a short word means, never "wat is er gebeurd?" or "what is going on".
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
+
+from bot.folding import folded
 
 __all__ = ["GlossaryIndex"]
 
@@ -46,9 +47,7 @@ _NOT_A_WORD = frozenset((
 
 
 def _plain(text: str) -> str:
-    text = text.strip().lower()
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = folded(text.strip())
     text = re.sub(r"[-_/]", " ", text)
     return re.sub(r"\s+", " ", text)
 

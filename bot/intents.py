@@ -33,12 +33,13 @@ function of the text and the word lists, so a moderator can predict and test it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+
+from bot.folding import folded
 
 __all__ = ["NONE", "Guess", "IntentMatcher", "RoleRoutes", "words_of"]
 
@@ -73,10 +74,7 @@ NUMBER, _NUMBER_WORD = "#", "0"
 
 def words_of(text: str) -> list[str]:
     """Lowercase words without diacritics: "Gezinsvoogd!" -> ["gezinsvoogd"]."""
-    text = text.lower()
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _TOKEN.findall(text)
+    return _TOKEN.findall(folded(text))
 
 
 def split_phrases(text: str) -> list[str]:

@@ -8,16 +8,8 @@ Dutch griffie), so expressions must reach it without importing the engine. Pure:
 from __future__ import annotations
 
 import re
-import unicodedata
 
-
-def _folded(text: str) -> str:
-    """Lower case without accents ("één" -> "een"), as words are listed below."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-
+from bot.folding import folded
 
 #: Common words that tell English from Dutch in a first message (none is common in both:
 #: "is", "in", "hi" and names are left out). Used only when the platform gives no language.
@@ -49,7 +41,7 @@ def looks_english(text: str) -> bool:
     Deliberately cautious: a wrong guess greets a Dutch parent in English, so a mixed or short
     message ("hallo", "help") stays in the default language. The welcome says how to switch.
     """
-    words = [w.replace("'", "") for w in _WORD.findall(_folded(text))[:60]]
+    words = [w.replace("'", "") for w in _WORD.findall(folded(text))[:60]]
     english = sum(w in _ENGLISH for w in words)
     dutch = sum(w in _DUTCH for w in words)
     return english >= 2 and english >= 3 * dutch

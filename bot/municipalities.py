@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 
 from rapidfuzz import fuzz, process
+
+from bot.folding import unaccented
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -70,24 +71,19 @@ _EXTRA_PROVINCE_NAMES = {
 }
 
 
-def _strip_diacritics(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def normalise_name(text: str) -> str:
     """A comparison key forgiving case, diacritics, 's-, hyphens and spaces.
 
     "'s-Gravenhage", "s gravenhage" and "SGRAVENHAGE" all become
     "sgravenhage"; "Súdwest-Fryslân" becomes "sudwestfryslan".
     """
-    text = _strip_diacritics(text.strip()).casefold()
+    text = unaccented(text.strip()).casefold()
     text = _PREFIXES.sub("", text)
     return re.sub(r"[^a-z0-9]", "", text)
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", _strip_diacritics(text).casefold())
+    return re.findall(r"[a-z0-9]+", unaccented(text).casefold())
 
 
 #: "aan den" / "aan de" in a place's name, written "a/d" where a button would be too long otherwise

@@ -25,11 +25,11 @@ particle ("anna gesproken"?), is not found.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.folding import folded
 from bot.markup import tags_blanked
 
 FindingKind = Literal["name", "worker", "child", "case_number", "own_case"]
@@ -237,9 +237,7 @@ _OWN_CASE = re.compile(
 
 def plain(word: str) -> str:
     """A word as the known-word lists hold it: lowercase, without accents or a possessive."""
-    folded = unicodedata.normalize("NFKD", word.lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).replace("’", "'")
-    return folded.removesuffix("'s")
+    return folded(word).replace("’", "'").removesuffix("'s")
 
 
 def _capitalised(word: str) -> bool:

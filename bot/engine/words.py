@@ -8,10 +8,10 @@ Pure functions and tables only: no state, no flow set, no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
+from bot.folding import folded
 from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
@@ -86,11 +86,7 @@ _SPACES = re.compile(r"\s+")
 
 def normalise(text: str) -> str:
     """Lowercase, no diacritics, single spaces, no surrounding punctuation."""
-    text = text.strip().lower()
-    if not text.isascii():  # ASCII has nothing to decompose and no combining marks
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _SPACES.sub(" ", text)
+    text = _SPACES.sub(" ", folded(text.strip()))
     return text.strip(" .!,;:'\"")
 
 
