@@ -328,6 +328,27 @@ def date_in_text(text: str, today: date) -> date | None:
     return min(found)[1] if found else None
 
 
+def yearless_date_in_text(text: str, today: date) -> tuple[str, date] | None:
+    """The first day and month written without a year inside a longer text ("op 3 okt was
+    ik ..."), as it was typed and read as the last such day up to today; None without one.
+
+    A letter that quotes the text must not leave the year to the reader: the bot reads the
+    date back with its year and the letter quotes it so. Typed with a year, it is left alone
+    (its past and future readings are the same day).
+    """
+    plain = _unmarked(text)
+    for pattern in _DATES_IN_TEXT[1:3]:
+        for m in pattern.finditer(plain):
+            past, ahead = parse_date(m.group(), today, "past"), parse_date(m.group(), today, "future")
+            if past is None or past == ahead:
+                continue
+            words = r"\s+".join(re.escape(word) for word in m.group().rstrip(".").split())
+            typed = re.search(words, text, re.IGNORECASE)
+            if typed is not None:
+                return typed.group(), past
+    return None
+
+
 def read_month(text: str, today: date, when: When = None) -> date | None:
     """The first day of a month named without its day ("vorige maand", "november"); else None.
 

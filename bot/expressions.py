@@ -21,7 +21,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import add_period, date_in_text, read_dates
+from bot.dates import add_period, date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
 
@@ -125,6 +125,14 @@ def _date_in(text: Any, today: Any) -> dict[str, Any] | None:
     return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days}
 
 
+def _yearless_date_in(text: Any, today: Any) -> dict[str, Any] | None:
+    """A day and month typed without a year inside a text (`yearless_date_in(fix_wrong, today)`):
+    {typed, day}, the words as typed and the day read (ISO, up to today), so a flow can ask
+    about the year before a letter quotes the text; None without one."""
+    found = yearless_date_in_text(str(text or ""), _as_date(today))
+    return None if found is None else {"typed": found[0], "day": found[1].isoformat()}
+
+
 def _years_between(a: Any, b: Any) -> int:
     """Whole years from a to b: someone born on `a` is this old on `b` (a birthday counts on its day)."""
     start, end = _as_date(a), _as_date(b)
@@ -165,6 +173,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": int,
     "known": _known,
     "date_in": _date_in,
+    "yearless_date_in": _yearless_date_in,
     "nothing": _nothing,
     "english": lambda text: text is not None and looks_english(str(text)),
 }
