@@ -46,6 +46,10 @@ MONTH_NAMES = {
 RELATIVE = {
     "vandaag": 0, "today": 0, "gisteren": -1, "yesterday": -1,
     "eergisteren": -2, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
+    # a part of a day is still that day ("yesterday evening" was refused in a try-out)
+    "gisteravond": -1, "gistermiddag": -1, "gisterochtend": -1, "gistermorgen": -1, "gisternacht": -1,
+    "vanochtend": 0, "vanmorgen": 0, "vanmiddag": 0, "vanavond": 0, "last night": -1,
+    "this morning": 0, "this afternoon": 0, "this evening": 0, "tonight": 0,
 }
 #: Monday is 0, as date.weekday() counts.
 WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
@@ -75,6 +79,10 @@ NUMBER_WORDS: dict[str, int] = {
 _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
 #: "op 3 november", "on the 3rd of November": words before a date that do not change it
 _LEADING = re.compile(r"^(?:(?:op|on|the) )+")
+#: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
+#: date does not change it
+_PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?(?:avond|ochtend|middag|nacht|avonds|ochtends|middags|nachts|"
+                          r"evening|morning|afternoon|night)$")
 #: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "vorige week di", "last week tuesday",
 #: "tuesday last week"
 _PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelopen|last|previous)\s+)?([a-z]+)"
@@ -106,7 +114,7 @@ def _unmarked(text: str) -> str:
 
 def _plain(text: str) -> str:
     text = _unmarked(text.strip()).rstrip(".!?").strip()
-    text = _LEADING.sub("", text)
+    text = _PART_OF_DAY.sub("", _LEADING.sub("", text))
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import Answers, text_bounds
-from bot.engine.steps import TYPED_BEFORE
+from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise
 from bot.events import ChoiceButton, Send
@@ -70,6 +70,8 @@ class CrisisHook(Answers):
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
             self.give_crisis(found, kept=kept, notice=notice)
+            if found.then == "safety" and not kept and self.state is not None and len(raw.strip()) >= TYPED_BEFORE_FROM:
+                self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
         return True
 
     def at_plain_question(self) -> bool:
