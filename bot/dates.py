@@ -81,8 +81,8 @@ _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), 
 _LEADING = re.compile(r"^(?:(?:op|on|the) )+")
 #: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
 #: date does not change it
-_PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?(?:avond|ochtend|middag|nacht|avonds|ochtends|middags|nachts|"
-                          r"evening|morning|afternoon|night)$")
+_PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?"
+                          r"(?:avond|ochtend|middag|nacht|avonds|ochtends|middags|nachts|evening|morning|afternoon|night)$")
 #: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "vorige week di", "last week tuesday",
 #: "tuesday last week"
 _PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelopen|last|previous)\s+)?([a-z]+)"
@@ -350,11 +350,40 @@ def yearless_date_in_text(text: str, today: date) -> tuple[str, date] | None:
             past, ahead = parse_date(m.group(), today, "past"), parse_date(m.group(), today, "future")
             if past is None or past == ahead:
                 continue
-            words = r"\s+".join(re.escape(word) for word in m.group().rstrip(".").split())
-            typed = re.search(words, text, re.IGNORECASE)
+            typed = _as_typed(m.group(), text)
             if typed is not None:
-                return typed.group(), past
+                return typed, past
     return None
+
+
+def _as_typed(fragment: str, text: str) -> str | None:
+    """A fragment of the unmarked text as the person typed it (their capitals and spaces)."""
+    words = r"\s+".join(re.escape(word) for word in fragment.rstrip(".").split())
+    typed = re.search(words, text, re.IGNORECASE)
+    return typed.group() if typed is not None else None
+
+
+#: "gisteravond", "yesterday evening", "vanochtend" inside a longer text: a day said without a date
+_DAY_WORDS_IN_TEXT = re.compile(
+    r"\b(?:eergisteren|gisteravond|gistermiddag|gisterochtend|gistermorgen|gisternacht|gisteren|vanochtend|"
+    r"vanmorgen|vanmiddag|vanavond|vandaag|yesterday|today|last night|this morning|this afternoon|this evening|"
+    r"tonight)\b(?: (?:evening|morning|afternoon|night))?")
+
+
+def past_date_in_text(text: str, today: date) -> tuple[str, date] | None:
+    """The first day up to today a longer text names ("facebook gisteravond ..."), as typed and
+    as read; None without one. A worker's first message often says when it happened: the bot
+    reads that day back instead of asking again (a try-out asked her twice)."""
+    plain = _unmarked(text)
+    found: list[tuple[int, str, date]] = []
+    for pattern in (_DAY_WORDS_IN_TEXT, *_DATES_IN_TEXT[:3]):
+        for m in pattern.finditer(plain):
+            day = parse_date(m.group(), today, "past")
+            typed = _as_typed(m.group(), text) if day is not None and day <= today else None
+            if day is not None and typed is not None:
+                found.append((m.start(), typed, day))
+                break
+    return min(found)[1:] if found else None
 
 
 def read_month(text: str, today: date, when: When = None) -> date | None:

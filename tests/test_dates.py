@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.dates import (
-    yearless_date_in_text,
     ATW_HOLIDAYS,
     add_period,
     atw_day_off,
@@ -21,8 +20,10 @@ from bot.dates import (
     named_weekday,
     names_week,
     parse_date,
+    past_date_in_text,
     read_dates,
     read_month,
+    yearless_date_in_text,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -438,3 +439,18 @@ def test_a_day_without_its_year_inside_a_text_is_found_as_typed(text, typed, day
 @pytest.mark.parametrize("text", ["op 3 oktober 2025 was ik thuis", "hij belde 12 keer", "geen datum hier"])
 def test_a_text_with_no_yearless_day_gives_none(text):
     assert yearless_date_in_text(text, TODAY) is None
+
+
+@pytest.mark.parametrize(("text", "typed", "days_back"), [
+    ("someone posted my photo on facebook yesterday evening saying where I work", "yesterday evening", 1),
+    ("iemand heeft gisteravond mijn foto op Facebook gezet", "gisteravond", 1),
+    ("Vandaag belde een vader om me te bedreigen", "Vandaag", 0),
+])
+def test_the_day_a_first_message_names_is_found_as_typed(text, typed, days_back):
+    """A worker's first message said when it happened; the safety flow reads it back, not asks again."""
+    assert past_date_in_text(text, TODAY) == (typed, TODAY - timedelta(days=days_back))
+
+
+@pytest.mark.parametrize("text", ["he hit me at work", "morgen komt hij terug", "ik word bedreigd"])
+def test_a_first_message_without_a_past_day_gives_none(text):
+    assert past_date_in_text(text, TODAY) is None
