@@ -134,6 +134,22 @@ def _yearless_date_in(text: Any, today: Any) -> dict[str, Any] | None:
     return None if found is None else {"typed": found[0], "day": found[1].isoformat()}
 
 
+#: Words a Dutch name keeps in lower case ("Raad voor de Kinderbescherming", "Leger des Heils").
+_NAME_PARTICLES = frozenset({"van", "de", "der", "den", "het", "voor", "en", "des", "in", "op", "te", "ter", "of", "and", "the"})
+#: Short names written in capitals ("de gi", "jeugd-ggz" stays as typed: only whole words)
+_NAME_ACRONYMS = frozenset({"gi", "ggz", "rvdk", "vt", "skj", "big", "jgz", "avg", "wsg"})
+
+
+def _proper_name(value: Any) -> Any:
+    """An organisation's name typed all in lower case ("william schrikker") with capitals, for a
+    letter; a name typed with any capital is left as typed (the person knows it best)."""
+    if not isinstance(value, str) or value != value.lower():
+        return value
+    words = value.split()
+    return " ".join(word.upper() if word in _NAME_ACRONYMS else word if i and word in _NAME_PARTICLES
+                    else word[:1].upper() + word[1:] for i, word in enumerate(words))
+
+
 def _any_word_in(text: Any, words: Any) -> bool:
     """Does the text hold one of the words as a whole word, in any case (`any_word_in(text, ['facebook'])`)?"""
     said = set(re.findall(r"\w+", str(text or "").lower()))
@@ -190,6 +206,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "yearless_date_in": _yearless_date_in,
     "told_date_in": _told_date_in,
     "any_word_in": _any_word_in,
+    "proper_name": _proper_name,
     "nothing": _nothing,
     "english": lambda text: text is not None and looks_english(str(text)),
 }
