@@ -105,7 +105,8 @@ class Interrupts(CrisisHook):
                     # undo what was answered since (an option's `set` too), keep the engine's own flags
                     flags = {k: v for k, v in self.state.vars.items() if k.startswith("_")}
                     asked = self.fs.step(flow, step)
-                    if isinstance(asked, AskStep) and isinstance(said := self.state.vars.get(asked.save), str):
+                    if (isinstance(asked, AskStep) and asked.asks_for_a_story
+                            and isinstance(said := self.state.vars.get(asked.save), str)):
                         flags[TYPED_BEFORE] = said  # a story typed there is offered again, not gone
                     self.state.vars = {**answers, **flags}
                 self.reshow()
