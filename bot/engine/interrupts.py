@@ -106,8 +106,9 @@ class Interrupts(CrisisHook):
                     flags = {k: v for k, v in self.state.vars.items() if k.startswith("_")}
                     asked = self.fs.step(flow, step)
                     if (isinstance(asked, AskStep) and asked.asks_for_a_story
-                            and isinstance(said := self.state.vars.get(asked.save), str)):
-                        flags[TYPED_BEFORE] = said  # a story typed there is offered again, not gone
+                            and isinstance(said := self.state.vars.get(asked.save), str)
+                            and not (self.fs.crisis is not None and self.fs.crisis.assess(said) is not None)):
+                        flags[TYPED_BEFORE] = said  # a story typed there is offered again (not one taken back in a crisis)
                     self.state.vars = {**answers, **flags}
                 self.reshow()
                 return
