@@ -47,6 +47,10 @@ MONTH_NAMES = {
 RELATIVE = {
     "vandaag": 0, "today": 0, "gisteren": -1, "yesterday": -1,
     "eergisteren": -2, "morgen": 1, "tomorrow": 1, "overmorgen": 2,
+    # a part of a day is still that day ("yesterday evening" was refused in a try-out)
+    "gisteravond": -1, "gistermiddag": -1, "gisterochtend": -1, "gistermorgen": -1, "gisternacht": -1,
+    "vanochtend": 0, "vanmorgen": 0, "vanmiddag": 0, "vanavond": 0, "last night": -1,
+    "this morning": 0, "this afternoon": 0, "this evening": 0, "tonight": 0,
 }
 #: Monday is 0, as date.weekday() counts.
 WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
@@ -76,6 +80,10 @@ NUMBER_WORDS: dict[str, int] = {
 _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
 #: "op 3 november", "on the 3rd of November": words before a date that do not change it
 _LEADING = re.compile(r"^(?:(?:op|on|the) )+")
+#: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
+#: date does not change it
+_PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?"
+                          r"(?:avond|ochtend|middag|nacht|avonds|ochtends|middags|nachts|evening|morning|afternoon|night)$")
 #: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "vorige week di", "last week tuesday",
 #: "tuesday last week"
 _PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelopen|last|previous)\s+)?([a-z]+)"
@@ -106,7 +114,7 @@ def _unmarked(text: str) -> str:
 
 def _plain(text: str) -> str:
     text = _unmarked(text.strip()).rstrip(".!?").strip()
-    text = _LEADING.sub("", text)
+    text = _PART_OF_DAY.sub("", _LEADING.sub("", text))
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -326,6 +334,56 @@ def date_in_text(text: str, today: date) -> date | None:
             found.append((m.start(), ahead if late and ahead != this_year else this_year))
             break
     return min(found)[1] if found else None
+
+
+def yearless_date_in_text(text: str, today: date) -> tuple[str, date] | None:
+    """The first day and month written without a year inside a longer text ("op 3 okt was
+    ik ..."), as it was typed and read as the last such day up to today; None without one.
+
+    A letter that quotes the text must not leave the year to the reader: the bot reads the
+    date back with its year and the letter quotes it so. Typed with a year, it is left alone
+    (its past and future readings are the same day).
+    """
+    plain = _unmarked(text)
+    for pattern in _DATES_IN_TEXT[1:3]:
+        for m in pattern.finditer(plain):
+            past, ahead = parse_date(m.group(), today, "past"), parse_date(m.group(), today, "future")
+            if past is None or past == ahead:
+                continue
+            typed = _as_typed(m.group(), text)
+            if typed is not None:
+                return typed, past
+    return None
+
+
+def _as_typed(fragment: str, text: str) -> str | None:
+    """A fragment of the unmarked text as the person typed it (their capitals and spaces)."""
+    words = r"\s+".join(re.escape(word) for word in fragment.rstrip(".").split())
+    typed = re.search(words, text, re.IGNORECASE)
+    return typed.group() if typed is not None else None
+
+
+#: "gisteravond", "yesterday evening", "vanochtend" inside a longer text: a day said without a date
+_DAY_WORDS_IN_TEXT = re.compile(
+    r"\b(?:eergisteren|gisteravond|gistermiddag|gisterochtend|gistermorgen|gisternacht|gisteren|vanochtend|"
+    r"vanmorgen|vanmiddag|vanavond|vandaag|yesterday|today|last night|this morning|this afternoon|this evening|"
+    r"tonight)\b(?: (?:evening|morning|afternoon|night))?")
+
+
+def past_date_in_text(text: str, today: date) -> tuple[str, date] | None:
+    """The first day up to today a longer text names ("facebook gisteravond ..."), as typed and
+    as read; None without one. A worker's first message often says when it happened: the bot
+    reads that day back instead of asking again (a try-out asked her twice)."""
+    plain = _unmarked(text)
+    found: list[tuple[int, str, date]] = []
+    for pattern in (_DAY_WORDS_IN_TEXT, *_DATES_IN_TEXT[:3]):
+        for m in pattern.finditer(plain):
+            day = parse_date(m.group(), today, "past")
+            typed = _as_typed(m.group(), text) if day is not None and day <= today else None
+            if day is not None and typed is not None:
+                found.append((m.start(), typed, day))
+                break
+    return min(found)[1:] if found else None
 
 
 def read_month(text: str, today: date, when: When = None) -> date | None:

@@ -12,6 +12,7 @@ parsed once when flows load; evaluation reuses the parse tree.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,7 +22,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import add_period, date_in_text, read_dates
+from bot.dates import add_period, date_in_text, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
 
@@ -125,6 +126,43 @@ def _date_in(text: Any, today: Any) -> dict[str, Any] | None:
     return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days}
 
 
+def _yearless_date_in(text: Any, today: Any) -> dict[str, Any] | None:
+    """A day and month typed without a year inside a text (`yearless_date_in(fix_wrong, today)`):
+    {typed, day}, the words as typed and the day read (ISO, up to today), so a flow can ask
+    about the year before a letter quotes the text; None without one."""
+    found = yearless_date_in_text(str(text or ""), _as_date(today))
+    return None if found is None else {"typed": found[0], "day": found[1].isoformat()}
+
+
+#: Words a Dutch name keeps in lower case ("Raad voor de Kinderbescherming", "Leger des Heils").
+_NAME_PARTICLES = frozenset({"van", "de", "der", "den", "het", "voor", "en", "des", "in", "op", "te", "ter", "of", "and", "the"})
+#: Short names written in capitals ("de gi", "jeugd-ggz" stays as typed: only whole words)
+_NAME_ACRONYMS = frozenset({"gi", "ggz", "rvdk", "vt", "skj", "big", "jgz", "avg", "wsg"})
+
+
+def _proper_name(value: Any) -> Any:
+    """An organisation's name typed all in lower case ("william schrikker") with capitals, for a
+    letter; a name typed with any capital is left as typed (the person knows it best)."""
+    if not isinstance(value, str) or value != value.lower():
+        return value
+    words = value.split()
+    return " ".join(word.upper() if word in _NAME_ACRONYMS else word if i and word in _NAME_PARTICLES
+                    else word[:1].upper() + word[1:] for i, word in enumerate(words))
+
+
+def _any_word_in(text: Any, words: Any) -> bool:
+    """Does the text hold one of the words as a whole word, in any case (`any_word_in(text, ['facebook'])`)?"""
+    said = set(re.findall(r"\w+", str(text or "").lower()))
+    return any(str(word).lower() in said for word in words)
+
+
+def _told_date_in(text: Any, today: Any) -> dict[str, Any] | None:
+    """The first day up to today a longer text names (`told_date_in(_typed_before, today)`):
+    {typed, day}, to read it back instead of asking the date again; None without one."""
+    found = past_date_in_text(str(text or ""), _as_date(today))
+    return None if found is None else {"typed": found[0], "day": found[1].isoformat()}
+
+
 def _years_between(a: Any, b: Any) -> int:
     """Whole years from a to b: someone born on `a` is this old on `b` (a birthday counts on its day)."""
     start, end = _as_date(a), _as_date(b)
@@ -165,6 +203,10 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": int,
     "known": _known,
     "date_in": _date_in,
+    "yearless_date_in": _yearless_date_in,
+    "told_date_in": _told_date_in,
+    "any_word_in": _any_word_in,
+    "proper_name": _proper_name,
     "nothing": _nothing,
     "english": lambda text: text is not None and looks_english(str(text)),
 }
@@ -178,7 +220,10 @@ DEADLINE_FUNCTIONS = frozenset({"deadline", "deadline_term"})
 DATA_FUNCTIONS = DEADLINE_FUNCTIONS | {"municipality_website"}
 #: Names that are always defined. `desk_available` is a fact about the bot the core supplies
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
-BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "True", "False", "None", "true", "false"})
+#: `_typed_before` is what the person typed first (a story at a menu, or the message that opened the
+#: safety flow), kept by the engine until a question that asks what happened takes it; else None.
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before",
+                           "True", "False", "None", "true", "false"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,15 +92,17 @@ class Exporter:
 
     def build(self, db: sqlite3.Connection, who: str, now: int) -> str:
         lines = [self.t("privacy.export.header", when=self.when(now)), ""]
-        found = False
+        found = desk = False
         for _key, blob, updated in db.execute(
                 "SELECT key, state, updated_at FROM conversations WHERE who = pseudonym(?) ORDER BY updated_at",
                 (who,)):
             found = True
-            lines += self.conversation(State.from_json(self.codec.decode(blob)), updated)
+            state = State.from_json(self.codec.decode(blob))
+            desk = desk or state.vars.get("role") == "professional"
+            lines += self.conversation(state, updated)
         desk_name = self.t("desk.name")
         for case in cases.cases_of(db, who):
-            found = True
+            found = desk = True
             lines += self.case(db, case, desk_name)
         pending = timers.of_user(db, self.codec, who)
         if pending:
@@ -119,7 +121,8 @@ class Exporter:
             lines += [self.t("privacy.export.outbox", items=str(waiting)), ""]
         if not found:
             lines += [self.t("privacy.export.none"), ""]
-        lines.append(self.t("privacy.export.footer", days=self.retention_days))
+        # the safety desk's line only for a professional or someone with a report: a parent wondered what it was
+        lines.append(self.t("privacy.export.footer", days=self.retention_days, desk=desk))
         return "\n".join(lines).rstrip() + "\n"
 
     def conversation(self, state: State, updated: int) -> list[str]:

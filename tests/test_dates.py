@@ -20,8 +20,10 @@ from bot.dates import (
     named_weekday,
     names_week,
     parse_date,
+    past_date_in_text,
     read_dates,
     read_month,
+    yearless_date_in_text,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -408,3 +410,47 @@ def test_why_a_day_is_no_working_day() -> None:
 def test_the_date_written_in_a_meetings_name_is_found(text, expected):
     found = date_in_text(text, date(2026, 12, 7))
     assert (found.isoformat() if found else None) == expected
+
+
+@pytest.mark.parametrize(("typed", "days_back"), [
+    ("yesterday evening", 1), ("gisteravond", 1), ("gisteren 's avonds", 1), ("last night", 1),
+    ("this morning", 0), ("vanochtend", 0), ("tuesday evening", None),
+])
+def test_a_part_of_the_day_after_a_date_is_that_day(typed, days_back):
+    """A try-out's "yesterday evening" was refused at "when did it happen?"."""
+    read = read_dates(typed, TODAY, "en", "past")
+    assert len(read) == 1
+    if days_back is not None:
+        assert read[0] == TODAY - timedelta(days=days_back)
+    else:
+        assert read[0].weekday() == 1 and read[0] < TODAY
+
+
+@pytest.mark.parametrize(("text", "typed", "day"), [
+    ("er staat dat ik op 3 okt dronken was", "3 okt", date(2026, 10, 3)),
+    ("It says I was drunk on 3 OCT.", "3 OCT", date(2026, 10, 3)),
+    ("op 28-12 was ik thuis", "28-12", date(2025, 12, 28)),
+])
+def test_a_day_without_its_year_inside_a_text_is_found_as_typed(text, typed, day):
+    """A letter quotes the text: the bot asks about the year of "3 okt" first (the Raad letter)."""
+    assert yearless_date_in_text(text, TODAY) == (typed, day)
+
+
+@pytest.mark.parametrize("text", ["op 3 oktober 2025 was ik thuis", "hij belde 12 keer", "geen datum hier"])
+def test_a_text_with_no_yearless_day_gives_none(text):
+    assert yearless_date_in_text(text, TODAY) is None
+
+
+@pytest.mark.parametrize(("text", "typed", "days_back"), [
+    ("someone posted my photo on facebook yesterday evening saying where I work", "yesterday evening", 1),
+    ("iemand heeft gisteravond mijn foto op Facebook gezet", "gisteravond", 1),
+    ("Vandaag belde een vader om me te bedreigen", "Vandaag", 0),
+])
+def test_the_day_a_first_message_names_is_found_as_typed(text, typed, days_back):
+    """A worker's first message said when it happened; the safety flow reads it back, not asks again."""
+    assert past_date_in_text(text, TODAY) == (typed, TODAY - timedelta(days=days_back))
+
+
+@pytest.mark.parametrize("text", ["he hit me at work", "morgen komt hij terug", "ik word bedreigd"])
+def test_a_first_message_without_a_past_day_gives_none(text):
+    assert past_date_in_text(text, TODAY) is None

@@ -148,7 +148,8 @@ async def at_safety_consent(world: World, user: str = "pro") -> list[str]:
     await world.press(user, "make")
     await world.press(user, "none")
     await world.press(user, "some")
-    assert await world.say(user, "nee") == ["Weet je leidinggevende het al?"]  # a yes/no question: typing works
+    await world.say(user, "later")  # what happened, in her own words: filled in herself later
+    assert await world.say(user, "nee") == ["Weet je leidinggevende het al?"]  # witnesses: typed
     return await world.say(user, "ja")
 
 
@@ -216,7 +217,11 @@ async def at_english_contact(world: World) -> None:
     for choice in ("after", "message"):
         await world.press("pro", choice)
     await world.say("pro", "28-11-2026")
-    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send"):
+    for choice in ("yes", "work", "make", "none", "all"):
+        await world.press("pro", choice)
+    await world.say("pro", "later")  # what happened: filled in later
+    await world.say("pro", "yes")  # witnesses: typed
+    for choice in ("no", "send"):
         await world.press("pro", choice)
     assert world.question("pro").text.startswith("How may the safety desk contact you?")
 
@@ -494,7 +499,11 @@ async def report_incident(world: World, user: str, language: str) -> list[str]:
     for choice in ("after", "message"):
         await world.press(user, choice)
     await world.say(user, "28-11-2026")
-    for choice in ("yes", "work", "make", "none", "all", "yes", "no", "send"):
+    for choice in ("yes", "work", "make", "none", "all"):
+        await world.press(user, choice)
+    await world.say(user, "later")  # what happened: filled in later
+    await world.say(user, "yes")  # witnesses: typed
+    for choice in ("no", "send"):
         await world.press(user, choice)
     said = await world.press(user, "chat")
     await world.post_desk()

@@ -73,7 +73,7 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
     assert sum(line.startswith("Aan: ") for line in lines) == 1  # one addressee
 
     texts = [s.text for s in shown if s.method == "sendMessage"]
-    start = next(i for i, t in enumerate(texts) if t.startswith("Dezelfde brief als tekst, om te kopiëren:"))
+    start = next(i for i, t in enumerate(texts) if t.startswith("Dezelfde tekst, om te kopiëren"))
     copy = texts[start:start + 3]
     assert all(len(t) <= 1000 for t in texts)
     assert "Zaaknummer of kenmerk: JB-2026-4471" in "\n\n".join(copy)

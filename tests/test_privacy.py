@@ -150,6 +150,7 @@ async def test_my_data_lists_everything_stored_in_readable_form(tmp_path):
         assert "meldpunt" not in text.replace("Op welk nummer kan het meldpunt", "")  # one word for the desk
         assert re.search(r"checkin om 30-11-2026 11:00", text)
         assert f"Een gesprek dat {world.settings.retention_days} dagen niet gebruikt is, wis ik vanzelf." in text
+        assert "Meldingen die al bij het veiligheidsloket zijn, horen bij de organisatie" in text  # they made reports
         assert USER not in text  # nothing they could not recognise: no internal ids
     finally:
         await world.close()
@@ -618,13 +619,15 @@ async def test_the_child_s_name_is_gone_from_my_data_once_the_letter_is_made(tmp
         await world.say(USER, "3 maart 2026")
         await world.press(USER, "Ja")
         await world.press(USER, "Ja, maak een conceptbrief")
-        await world.say(USER, "De jeugdbeschermer komt steeds niet op de afspraken en belt niet terug.")
+        # a child's name in the story is fine in this private letter, but the promise holds for it too
+        await world.say(USER, "De jeugdbeschermer van mijn zoon daan (8) komt steeds niet op de afspraken.")
         await world.say(USER, "Een gesprek met de teamleider.")
         await world.say(USER, "later")
         await world.say(USER, "later")
         await world.say(USER, "Emma Jansen")
         await world.command(USER, "mijngegevens")
         assert "Emma Jansen" in exported(world, USER).content  # kept while the letter is being written
+        assert "zoon daan (8)" in exported(world, USER).content
         await world.say(USER, "later")
         for label in ("Weet ik niet", "Niet één medewerker"):
             await world.press(USER, label)
@@ -634,5 +637,21 @@ async def test_the_child_s_name_is_gone_from_my_data_once_the_letter_is_made(tmp
         await world.press(USER, "Terug naar het begin")
         await world.command(USER, "mijngegevens")
         assert "Emma" not in exported(world, USER).content
+        assert "zoon daan" not in exported(world, USER).content
+    finally:
+        await world.close()
+
+
+async def test_my_data_of_a_parent_says_nothing_about_the_safety_desk(tmp_path):
+    """A parent in the second try-out read a line about the "veiligheidsloket" in "mijn gegevens":
+    that desk is for professionals' reports, so its line is there only for them."""
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start")
+        await world.press(USER, "Ouder of verzorger")
+        await world.command(USER, "mijngegevens")
+        text = exported(world, USER).content
+        assert "Ouder of verzorger" in text and "wis ik vanzelf" in text
+        assert "veiligheidsloket" not in text
     finally:
         await world.close()

@@ -1,6 +1,6 @@
 """The safety flow's "Meer" screens say a thing once (try-out 25, item 16).
 
-After "Meer: aangifte doen" the long prompt ("Wil je meer lezen ... Ik stel nog vier korte
+After "Meer: aangifte doen" the long prompt ("Wil je meer lezen ... Ik stel nog vijf korte
 vragen") came again in full, domicilie and the VPT code were explained in the cards and again
 in the step's text, and a card shown before was answered with "Kijk hierboven voor het nummer
 en de website" where it has neither.
@@ -38,8 +38,8 @@ def at_the_steps(lang: str) -> Chat:
 
 
 @pytest.mark.parametrize(("lang", "short", "long"), [
-    ("nl", "Wil je nog iets lezen, of de samenvatting maken?", "Ik stel nog vier korte vragen"),
-    ("en", "Anything else to read, or shall I make the summary?", "I will ask four more short questions"),
+    ("nl", "Wil je nog iets lezen, of de samenvatting maken?", "Ik stel nog vijf korte vragen"),
+    ("en", "Anything else to read, or shall I make the summary?", "I will ask five more short questions"),
 ])
 def test_after_a_more_screen_the_question_is_short_and_the_cards_are_not_explained_again(lang, short, long):
     chat = at_the_steps(lang)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import Answers, text_bounds
-from bot.engine.steps import TYPED_BEFORE
+from bot.engine.base import MAX_STEPS_PER_TURN
+from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise
 from bot.events import ChoiceButton, Send
-from bot.flows.steps import AskStep, ChooseStep
+from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep
 
 if TYPE_CHECKING:
     from bot.crisis import CrisisMatch, PauseTexts
@@ -70,6 +71,8 @@ class CrisisHook(Answers):
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
             self.give_crisis(found, kept=kept, notice=notice)
+            if found.then == "safety" and not kept and self.state is not None and len(raw.strip()) >= TYPED_BEFORE_FROM:
+                self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
         return True
 
     def at_plain_question(self) -> bool:
@@ -113,6 +116,12 @@ class CrisisHook(Answers):
         state.fails = 0
         state.offer = []
         self.goto(state.flow, step.next)
+        # a compute or branch after the story (a date in it read back next) says nothing: it runs
+        # now, so the conversation waits at a question while the person decides to go on or not
+        for _ in range(MAX_STEPS_PER_TURN):
+            if not isinstance(after := self.current_step(), ComputeStep | BranchStep):
+                break
+            self.execute(after)
         return True
 
     def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
@@ -138,10 +147,13 @@ class CrisisHook(Answers):
                 self.say_key(notice[0], limit=notice[1])
             detector = self.fs.crisis
             if found.then == "pause" and detector is not None and detector.pause is not None:
-                if kept and self.state is not None:  # the next question waits until they want to go on
+                waits = isinstance(self.step_answered(), ChooseStep | AskStep)
+                if kept and self.state is not None and waits:  # the next question waits until they want to go on
                     self.warn_kept_letter_text()
                     self.state.vars[RESUME] = True
                 self.ask_pause(found.crisis_class, detector.pause)
+                if kept and not waits:  # what follows the story speaks first (a text, a card): it comes now
+                    self.go_on(kept)
             else:
                 self.go_on(kept)
         if self.state is not None:

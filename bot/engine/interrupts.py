@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.engine.crisis import CrisisHook
+from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
 from bot.events import ExportData, ForgetUser, HandOff
 from bot.flows.check import variables_set
-from bot.flows.steps import CallStep
+from bot.flows.steps import AskStep, CallStep
 
 
 class Interrupts(CrisisHook):
@@ -103,6 +104,11 @@ class Interrupts(CrisisHook):
                 if answers is not None:
                     # undo what was answered since (an option's `set` too), keep the engine's own flags
                     flags = {k: v for k, v in self.state.vars.items() if k.startswith("_")}
+                    asked = self.fs.step(flow, step)
+                    if (isinstance(asked, AskStep) and asked.asks_for_a_story
+                            and isinstance(said := self.state.vars.get(asked.save), str)
+                            and not (self.fs.crisis is not None and self.fs.crisis.assess(said) is not None)):
+                        flags[TYPED_BEFORE] = said  # a story typed there is offered again (not one taken back in a crisis)
                     self.state.vars = {**answers, **flags}
                 self.reshow()
                 return

@@ -120,10 +120,11 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         index = number - 1
         return pairs[index][0] if 0 <= index < len(pairs) else None
     labels = [(cid, normalise(label(key))) for cid, key in pairs]
-    for cid, shown in labels:
-        if text in (shown, cid):
-            return cid
     plain = _PUNCTUATION.sub("", text)  # "ja, graag"
+    for cid, shown in labels:
+        # "allebei, de gi en de raad" is the label "Allebei: de GI en de Raad" typed
+        if text in (shown, cid) or (plain and plain == _PUNCTUATION.sub("", shown)):
+            return cid
     if plain in YES or plain in NO:
         hit = _yes_or_no(plain in YES, labels)
         if hit is not None:
