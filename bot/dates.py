@@ -74,7 +74,9 @@ NUMBER_WORDS: dict[str, int] = {
 }
 _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
 #: "op 3 november", "on the 3rd of November": words before a date that do not change it
-_LEADING = re.compile(r"^(?:(?:op|on|the) )+")
+_LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was) )+")
+#: "last tuesday i think", "3 november denk ik": a hedge after the date does not change it either
+_HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo)$")
 #: "dinsdag", "afgelopen dinsdag", "last tuesday", "vorige week dinsdag", "vorige week di", "last week tuesday",
 #: "tuesday last week"
 _PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelopen|last|previous)\s+)?([a-z]+)"
@@ -106,7 +108,7 @@ def _unmarked(text: str) -> str:
 
 def _plain(text: str) -> str:
     text = _unmarked(text.strip()).rstrip(".!?").strip()
-    text = _LEADING.sub("", text)
+    text = _HEDGE.sub("", _LEADING.sub("", text))
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
 

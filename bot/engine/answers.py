@@ -21,6 +21,8 @@ from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
 from bot.telephone import read_phone, refuses_phone
 
+#: "nog niet", "no not yet, its sunday" at "Weet je leidinggevende het al?": a no, with a reason after it
+_NOT_YET = re.compile(r"^(?:(?:no|nope|nee|neen)[\s,.;:!]+)?(?:not yet|nog niet)(?:$|[\s,.;:!])")
 #: "nee, 11 maart" / "no: 11 March" at "Klopt dat?": a no, then the date meant
 _NO_AND_DATE = re.compile(r"^(\S+?)[\s,;:.!-]+(\S.*)$")
 
@@ -117,7 +119,7 @@ class Answers(ProtectsText):
         word = normalise(text)
         if word in YES:  # "1" and "2" are the buttons' numbers, read as their press (builder.on_answer_text)
             self.accept(step, True)
-        elif word in NO:
+        elif word in NO or _NOT_YET.match(word):  # "no not yet, its sunday" is a no
             self.accept(step, False)
         else:
             self.fail(step.invalid or "sys.invalid.yesno")
