@@ -306,6 +306,12 @@ _DATES_IN_TEXT = (
 )
 #: A day and month without a year more than this long ago this year means next year's.
 _YEARLESS_PAST_DAYS = 60
+#: A meeting named by its weekday ("donderdag", "volgende week dinsdag", "next thursday"), when the
+#: text has no date: the next such day, today included; "volgende week" / "next week": the one of next week
+_WEEKDAY_IN_TEXT = re.compile(
+    r"\b(?:(volgende week|next week|komende|aanstaande|next|this coming|this)\s+)?"
+    r"(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?:\s+(volgende week|next week))?\b")
 
 
 def date_in_text(text: str, today: date) -> date | None:
@@ -314,7 +320,8 @@ def date_in_text(text: str, today: date) -> date | None:
     A day without a year is this year's, unless that was more than two months ago: on
     7 December, "3 december" is last week (the bot says it is past), "14 januari" next
     January. A year typed is read as typed, so "3 december 2025" is past. The bot reads
-    the date back in words, so a person who meant another one sees it.
+    the date back in words, so a person who meant another one sees it. A weekday alone
+    ("donderdag") is the next one, today included ("volgende week donderdag": next week's).
     """
     plain = _unmarked(text)
     found: list[tuple[int, date]] = []
@@ -327,7 +334,14 @@ def date_in_text(text: str, today: date) -> date | None:
             late = (today - this_year).days > _YEARLESS_PAST_DAYS
             found.append((m.start(), ahead if late and ahead != this_year else this_year))
             break
-    return min(found)[1] if found else None
+    if found:
+        return min(found)[1]
+    if m := _WEEKDAY_IN_TEXT.search(plain):  # "donderdag": no date typed, the weekday is one
+        ahead = (WEEKDAY_NUMBERS[m.group(2)] - today.weekday()) % 7
+        if "week" in (m.group(1) or "") or m.group(3):
+            ahead = WEEKDAY_NUMBERS[m.group(2)] - today.weekday() + 7  # the day of next week (weeks start on Monday)
+        return today + timedelta(days=ahead)
+    return None
 
 
 def read_month(text: str, today: date, when: When = None) -> date | None:
