@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
 from dateutil.easter import easter as dateutil_easter
+from rapidfuzz.distance import OSA
 
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
@@ -35,6 +36,21 @@ for _number, _names in enumerate(
 ):
     for _name in _names:
         MONTHS[_name] = _number
+
+#: Full month names, for reading a typing error ("spetember", "novmber", "febuari")
+_FULL_MONTHS = tuple(name for name in MONTHS if len(name) >= 5)
+
+
+def month_number(word: str) -> int | None:
+    """The month a typed word names: its name or short form, or a full name with one typing error
+    (a letter too many, too few, wrong, or two swapped: "spetember"), when only one month fits.
+    The date is read back in words, so a wrong guess is seen and corrected."""
+    found = MONTHS.get(word)
+    if found is not None or len(word) < 5 or not word.isalpha():
+        return found
+    near = {MONTHS[name] for name in _FULL_MONTHS if OSA.distance(word, name, score_cutoff=1) <= 1}
+    return near.pop() if len(near) == 1 else None
+
 
 MONTH_NAMES = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli",
@@ -287,7 +303,7 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
         month_text, day_text, year_text = m.groups()
     else:
         return None
-    month = MONTHS.get(month_text)
+    month = month_number(month_text)
     if not month:
         return None
     if year_text is None:
@@ -344,6 +360,26 @@ def date_in_text(text: str, today: date) -> date | None:
     return None
 
 
+def no_such_day(text: str, today: date) -> tuple[int, int, int] | None:
+    """A date that does not exist ("31-09-2026", "30 februari"): (day, month, the month's days), else None.
+
+    Why: "Ik kan die datum niet lezen" made a person think the bot could not read numbers; the
+    month was read, only the day is not in it. The year typed counts, else this year's.
+    """
+    value = _WEEKDAYS.sub("", _plain(text))
+    if m := _NUMERIC.match(value):
+        day, month, year_text = int(m.group(1)), int(m.group(2)), m.group(3)
+    elif m := _DAY_MONTH.match(value):
+        day, month, year_text = int(m.group(1)), month_number(m.group(2)) or 0, m.group(3)
+    else:
+        return None
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    year = (_two_digit_year(int(year_text), today) if len(year_text) == 2 else int(year_text)) if year_text else today.year
+    days = calendar.monthrange(year, month)[1]  # (29 February without a year is read: it is some year's)
+    return (day, month, days) if day > days else None
+
+
 def read_month(text: str, today: date, when: When = None) -> date | None:
     """The first day of a month named without its day ("vorige maand", "november"); else None.
 
@@ -355,7 +391,7 @@ def read_month(text: str, today: date, when: When = None) -> date | None:
     if m.group(1):
         first = today.replace(day=1)
         return first if m.group(1) in ("deze", "this") else add_period(first, months=-1)
-    month = MONTHS.get(m.group(2) or "")
+    month = month_number(m.group(2) or "")
     if month is None:
         return None
     if m.group(3):

@@ -12,7 +12,16 @@ import re
 from datetime import date, timedelta
 from typing import assert_never
 
-from bot.dates import WEEKDAY_NUMBERS, format_month, named_weekday, names_week, read_dates, read_month
+from bot.dates import (
+    MONTH_NAMES,
+    WEEKDAY_NUMBERS,
+    format_month,
+    named_weekday,
+    names_week,
+    no_such_day,
+    read_dates,
+    read_month,
+)
 from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
@@ -194,6 +203,10 @@ class Answers(ProtectsText):
             if month is not None:  # "vorige maand": a month, and the bot needs the day
                 self.fail("sys.invalid.date_month",
                           read=format_month(month, self.lang, self.fs.locales.month_names(self.lang)))
+            elif (missing := no_such_day(text, today)) is not None:  # "31-09-2026": read, but no such day
+                day, number, days = missing
+                names = self.fs.locales.month_names(self.lang) or MONTH_NAMES.get(self.lang, MONTH_NAMES["en"])
+                self.fail("sys.invalid.date_no_such_day", read=f"{day} {names[number - 1]}", name=names[number - 1], max=days)
             elif detector is not None and detector.only_an_answer(text):  # "ik weet het niet meer"
                 self.fail(step.invalid or "sys.invalid.date_unknown")
             else:
