@@ -352,12 +352,13 @@ def date_in_text(text: str, today: date) -> date | None:
             break
     if found:
         return min(found)[1]
-    if m := _WEEKDAY_IN_TEXT.search(plain):  # "donderdag": no date typed, the weekday is one
-        ahead = (WEEKDAY_NUMBERS[m.group(2)] - today.weekday()) % 7
-        if "week" in (m.group(1) or "") or m.group(3):
-            ahead = WEEKDAY_NUMBERS[m.group(2)] - today.weekday() + 7  # the day of next week (weeks start on Monday)
-        return today + timedelta(days=ahead)
-    return None
+    named = _WEEKDAY_IN_TEXT.search(plain)
+    if named is None:
+        return None
+    weekday = WEEKDAY_NUMBERS[named.group(2)]  # "donderdag": no date typed, the weekday is one
+    if "week" in (named.group(1) or "") or named.group(3):
+        return today + timedelta(days=weekday - today.weekday() + 7)  # the day of next week (weeks start on Monday)
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
 
 
 def no_such_day(text: str, today: date) -> tuple[int, int, int] | None:

@@ -36,7 +36,7 @@ class TurnBuilder(TypedWords):
 
     def dispatch(self, state: State | None, event: Event) -> None:
         self._aside = state.vars.pop(ASIDE, None) if state is not None else None
-        self.crisis_aside = bool(self._aside) and self._aside[0] == CRISIS_CHECK_TOKEN
+        self.crisis_aside = self._aside is not None and bool(self._aside) and self._aside[0] == CRISIS_CHECK_TOKEN
         if state is not None and self.fs.step(state.flow, state.step) is None:
             self.state = state
             self.recover_lost_step(event)

@@ -20,7 +20,8 @@ LETTER_WARNS = frozenset({"name", "worker"})
 #: State variable: the public draft waiting is a question the person may have asked the bot
 PUBLIC_QUESTION = "_public_question"
 #: A question ("...?", or one that starts with a question word) ...
-_QUESTION = re.compile(r"\?\s*$|^(hoe|hoelang|hoeveel|wat|wanneer|waar|welke|mag|kan|moet|wie|how|what|when|where|which|can|may|must|do|should|who)\b")
+_QUESTION = re.compile(r"\?\s*$|^(hoe|hoelang|hoeveel|wat|wanneer|waar|welke|mag|kan|moet|wie"
+                       r"|how|what|when|where|which|can|may|must|do|should|who)\b")
 #: ... in the first person or to "you": asked of the bot, not of the council ("Kan de gemeente ...?")
 _TO_THE_BOT = re.compile(r"\b(ik|i|jij|je|you|u)\b")
 
