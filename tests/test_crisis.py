@@ -499,7 +499,10 @@ def test_wanting_out_of_home_asks_whether_the_young_person_is_safe_at_home(shipp
 
 
 @pytest.mark.parametrize("text", ["ik wil niet meer thuis wonen, ik wil dood", "ik wil niet meer leven",
-                                  "mijn vader slaat me, ik wil niet meer thuis wonen"])
+                                  "mijn vader slaat me, ik wil niet meer thuis wonen",
+                                  # a story around it: only a short message is asked about (the rule's 90 characters)
+                                  "ik ben 14. de vriend van mijn moeder komt s nachts op mijn kamer en zit aan me als zij "
+                                  "slaapt. ik wil niet naar huis na school"])
 def test_wanting_out_of_home_with_a_danger_in_it_is_still_answered_at_once(shipped_detector, text):
     found = shipped_detector.assess(text)
     assert found is not None and found.sure
