@@ -74,6 +74,7 @@ async def test_a_letter_comes_with_a_caption_saying_what_it_is_and_what_to_do(
     bot, tg = running_bot, telegram
     parent = Person(tg)
     await to_key_message(bot, parent, "Gezinnen wachten maanden op hulp.")
+    await parent.presses(bot.label("inspreken", "message", "ok"))  # the read-back is right
     shown = await parent.presses(bot.label("inspreken", "name_public", "fine"))
     (letter,) = [s for s in shown if s.document is not None]
     assert letter.method == "sendDocument" and letter.document is not None
