@@ -152,6 +152,10 @@ class Rule(_Strict):
     pattern: str | None = None
     all: list[str] | None = None
     strong: bool = False
+    #: a text key: a match asks this check question (yes/no) instead of giving the class's answer,
+    #: for words that are a worry, not yet a danger ("ik wil niet meer thuis wonen": a careful
+    #: counsellor asks whether the young person is safe at home); "yes" gives the class's answer
+    check: Annotated[str, Field(pattern=_KEY)] | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -395,6 +399,8 @@ class _CompiledRule:
     id: str
     patterns: tuple[_Pattern, ...]
     strong: bool
+    #: the rule's own check question (Rule.check): a match is then not sure
+    check: str | None = None
     #: every pattern's masks: all must hit before any regex runs (set by CrisisDetector)
     masks: tuple[int, ...] = ()
 
@@ -658,6 +664,7 @@ class CrisisDetector:
                         rule.id,
                         tuple(_compile(p, fragments, f"{name} rule {rule.id!r}", done) for p in sources),
                         rule.strong,
+                        rule.check,
                     )
                 )
             compiled.append(
@@ -689,8 +696,12 @@ class CrisisDetector:
         """Classes that are an answer, not a new crisis, inside the safety flow."""
         return frozenset(c.name for c in self._classes if c.quiet_in_safety_flow)
 
-    def assess(self, text: str) -> CrisisMatch | None:
-        """Rules first (sure), then the model: sure or unsure above its thresholds, else None."""
+    def assess(self, text: str, *, everyday: bool = True) -> CrisisMatch | None:
+        """Rules first (sure), then the model: sure or unsure above its thresholds, else None.
+
+        `everyday=False`: the `anywhere` answers do not hold the model back (right after a crisis
+        answer, "not yet, will do tomorrow" may be a plan).
+        """
         normalised = normalise(text)
         if not normalised:
             return None
@@ -699,7 +710,7 @@ class CrisisDetector:
         found = self._acted_on(self._rules(normalised), normalised)
         if found is not None:
             return found
-        if self._everyday and any(p.fullmatch(normalised.strip(" .")) for p in self._everyday):
+        if everyday and self._everyday and any(p.fullmatch(normalised.strip(" .")) for p in self._everyday):
             return None  # an `answers:` entry marked `anywhere`: the model may not flag it (a rule still may)
         verdict = self.model.assess(normalised)
         spec = self._by_name.get(verdict.crisis_class)
@@ -772,7 +783,8 @@ class CrisisDetector:
                 text, mask = (blanked, present) if rule.strong else (kept, kept_present)
                 if _possible(rule.masks, mask) and all(reading.search(p, text) for p in rule.patterns):
                     return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
-                                       check=spec.check, kept_note=spec.kept_note)
+                                       sure=rule.check is None, check=rule.check or spec.check,
+                                       kept_note=spec.kept_note)
         return None
 
     def _kept(self, spec: _CompiledClass, reading: _Reading, blanked: str, present: int,

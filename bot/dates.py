@@ -13,6 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
 from dateutil.easter import easter as dateutil_easter
+from rapidfuzz.distance import OSA
 
 from bot.folding import folded
 
@@ -36,6 +37,21 @@ for _number, _names in enumerate(
 ):
     for _name in _names:
         MONTHS[_name] = _number
+
+#: Full month names, for reading a typing error ("spetember", "novmber", "febuari")
+_FULL_MONTHS = tuple(name for name in MONTHS if len(name) >= 5)
+
+
+def month_number(word: str) -> int | None:
+    """The month a typed word names: its name or short form, or a full name with one typing error
+    (a letter too many, too few, wrong, or two swapped: "spetember"), when only one month fits.
+    The date is read back in words, so a wrong guess is seen and corrected."""
+    found = MONTHS.get(word)
+    if found is not None or len(word) < 5 or not word.isalpha():
+        return found
+    near = {MONTHS[name] for name in _FULL_MONTHS if OSA.distance(word, name, score_cutoff=1) <= 1}
+    return near.pop() if len(near) == 1 else None
+
 
 MONTH_NAMES = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli",
@@ -79,7 +95,9 @@ NUMBER_WORDS: dict[str, int] = {
 }
 _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
 #: "op 3 november", "on the 3rd of November": words before a date that do not change it
-_LEADING = re.compile(r"^(?:(?:op|on|the) )+")
+_LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was) )+")
+#: "last tuesday i think", "3 november denk ik": a hedge after the date does not change it either
+_HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo)$")
 #: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
 #: date does not change it
 _PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?"
@@ -114,7 +132,7 @@ def _unmarked(text: str) -> str:
 
 def _plain(text: str) -> str:
     text = _unmarked(text.strip()).rstrip(".!?").strip()
-    text = _PART_OF_DAY.sub("", _LEADING.sub("", text))
+    text = _PART_OF_DAY.sub("", _HEDGE.sub("", _LEADING.sub("", text)))
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -293,7 +311,7 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
         month_text, day_text, year_text = m.groups()
     else:
         return None
-    month = MONTHS.get(month_text)
+    month = month_number(month_text)
     if not month:
         return None
     if year_text is None:
@@ -312,6 +330,12 @@ _DATES_IN_TEXT = (
 )
 #: A day and month without a year more than this long ago this year means next year's.
 _YEARLESS_PAST_DAYS = 60
+#: A meeting named by its weekday ("donderdag", "volgende week dinsdag", "next thursday"), when the
+#: text has no date: the next such day, today included; "volgende week" / "next week": the one of next week
+_WEEKDAY_IN_TEXT = re.compile(
+    r"\b(?:(volgende week|next week|komende|aanstaande|next|this coming|this)\s+)?"
+    r"(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?:\s+(volgende week|next week))?\b")
 
 
 def date_in_text(text: str, today: date) -> date | None:
@@ -320,7 +344,8 @@ def date_in_text(text: str, today: date) -> date | None:
     A day without a year is this year's, unless that was more than two months ago: on
     7 December, "3 december" is last week (the bot says it is past), "14 januari" next
     January. A year typed is read as typed, so "3 december 2025" is past. The bot reads
-    the date back in words, so a person who meant another one sees it.
+    the date back in words, so a person who meant another one sees it. A weekday alone
+    ("donderdag") is the next one, today included ("volgende week donderdag": next week's).
     """
     plain = _unmarked(text)
     found: list[tuple[int, date]] = []
@@ -333,7 +358,35 @@ def date_in_text(text: str, today: date) -> date | None:
             late = (today - this_year).days > _YEARLESS_PAST_DAYS
             found.append((m.start(), ahead if late and ahead != this_year else this_year))
             break
-    return min(found)[1] if found else None
+    if found:
+        return min(found)[1]
+    named = _WEEKDAY_IN_TEXT.search(plain)
+    if named is None:
+        return None
+    weekday = WEEKDAY_NUMBERS[named.group(2)]  # "donderdag": no date typed, the weekday is one
+    if "week" in (named.group(1) or "") or named.group(3):
+        return today + timedelta(days=weekday - today.weekday() + 7)  # the day of next week (weeks start on Monday)
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
+
+
+def no_such_day(text: str, today: date) -> tuple[int, int, int] | None:
+    """A date that does not exist ("31-09-2026", "30 februari"): (day, month, the month's days), else None.
+
+    Why: "Ik kan die datum niet lezen" made a person think the bot could not read numbers; the
+    month was read, only the day is not in it. The year typed counts, else this year's.
+    """
+    value = _WEEKDAYS.sub("", _plain(text))
+    if m := _NUMERIC.match(value):
+        day, month, year_text = int(m.group(1)), int(m.group(2)), m.group(3)
+    elif m := _DAY_MONTH.match(value):
+        day, month, year_text = int(m.group(1)), month_number(m.group(2)) or 0, m.group(3)
+    else:
+        return None
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    year = (_two_digit_year(int(year_text), today) if len(year_text) == 2 else int(year_text)) if year_text else today.year
+    days = calendar.monthrange(year, month)[1]  # (29 February without a year is read: it is some year's)
+    return (day, month, days) if day > days else None
 
 
 def yearless_date_in_text(text: str, today: date) -> tuple[str, date] | None:
@@ -397,7 +450,7 @@ def read_month(text: str, today: date, when: When = None) -> date | None:
     if m.group(1):
         first = today.replace(day=1)
         return first if m.group(1) in ("deze", "this") else add_period(first, months=-1)
-    month = MONTHS.get(m.group(2) or "")
+    month = month_number(m.group(2) or "")
     if month is None:
         return None
     if m.group(3):

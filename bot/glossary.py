@@ -26,13 +26,21 @@ _QUESTION = re.compile(
     r"^(?:"
     r"wat (?:is|zijn|betekent|betekend|bedoel je met|wordt bedoeld met|is dat,?)(?: een| de| het)?"
     r"|wat is (?:een|de|het)"
-    r"|what(?:'s| is| are| does)(?: an| a| the)?"
+    r"|what(?:'s|s| is| are| does)(?: an| a| the)?"
     r"|what do you mean by(?: an| a| the)?"
     r"|uitleg(?: over| van)?(?: een| de| het)?"
     r"|explain(?: an| a| the)?"
     r")\s+(?P<term>.+?)(?:\s+(?:mean|betekenen|inhoudt|in))?\s*[?!.]*$"
 )
 _BARE = re.compile(r"^(?P<term>[a-z][a-z ]{1,40}?)\s*\?+$")
+#: "we have an OTS and i dont understand what it means", "ik snap niet wat een ots is": a person who
+#: says plainly they do not know a word, named there or just before ("it", "dat")
+_NOT_UNDERSTOOD = re.compile(
+    r"\b(?:dont|don't|do not|didnt|didn't|did not) (?:understand|know|get) what "
+    r"(?:it|that|this|that word|the word|(?:an? |the )?(?P<term>[a-z][a-z ]{1,30}?)) (?:means|is|stands for)\b"
+    r"|\b(?:snap|begrijp|weet|snapte|begreep|wist) (?:ik )?(?:niet|nie) wat "
+    r"(?:het|dat|dit|dat woord|het woord|(?:een |de |het )?(?P<term2>[a-z][a-z ]{1,30}?)) (?:is|betekent|inhoudt)\b"
+)
 #: what an unknown term may look like: a word or three, letters only
 _WORDS = re.compile(r"^[a-z][a-z']*(?: [a-z][a-z']*){0,2}$")
 #: words that make "wat is ...?" a question about the situation or the bot, not about a word
@@ -71,9 +79,22 @@ class GlossaryIndex:
             return None
         found = _QUESTION.match(plain) or _BARE.match(plain)
         if found is None:
-            return None
+            return self._not_understood(plain)
         term = found.group("term").strip(" ?!.'\"")
         return self._by_word.get(term)
+
+    def _not_understood(self, plain: str) -> str | None:
+        """"I don't understand what OTS means": the word named, or the one known word the text names."""
+        said = _NOT_UNDERSTOOD.search(plain)
+        if said is None:
+            return None
+        term = said.group("term") or said.group("term2")
+        if term:
+            return self._by_word.get(term.strip())
+        words = re.findall(r"[a-z]+", plain)
+        named = {self._by_word[p] for n in (1, 2, 3) for i in range(len(words) - n + 1)
+                 if (p := " ".join(words[i:i + n])) in self._by_word}
+        return named.pop() if len(named) == 1 else None
 
     def unknown(self, text: str) -> bool:
         """Does the text ask what a word means that no entry explains? ("wat is een X?", not "X?")"""

@@ -427,11 +427,16 @@ def test_replies_name_the_right_line_first(lang: str) -> None:
 #: himself got the threatened professionals' safety route, a contact dispute the domestic-violence answer.
 EVERYDAY = ["ik ben de vader", "Ik ben de moeder van Sem", "I am the father", "ik ben zijn vader",
             "hoi, ik ben de oma van Lisa", "my ex won't let me see the kids", "My ex doesn't let me see my son anymore",
-            "mijn ex laat me de kinderen niet zien"]
+            "mijn ex laat me de kinderen niet zien",
+            # a new user's try-out (2026-12-07): a first message, a menu, a yes/no in the safety flow
+            "ik weet het niet", "Ik weet het niet.", "weet ik niet", "ik weet niet of ik hier goed ben", "I don't know",
+            "no not yet, its sunday", "not yet, will do tomorrow", "not yet, its friday", "not yet, maybe monday",
+            "nee, nog niet, het is zondag", "nog niet, bel ik morgen"]
 #: ... while the same words with a danger in them still are.
 NOT_EVERYDAY = ["ik ben de vader en ik ga hem vermoorden", "ik ben de vader van een kind dat hij slaat",
                 "my ex won't let me see the kids and he hits them", "ik ben de moeder, ik wil dood",
-                "mijn ex laat me de kinderen niet zien en slaat ze"]
+                "mijn ex laat me de kinderen niet zien en slaat ze", "ik weet het niet meer, ik wil dood",
+                "ik weet het niet, ik wil dood", "not yet, i want to die", "nog niet, maar morgen maak ik er een eind aan"]
 
 ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik niet meer", "geen idee",
                 "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
@@ -439,7 +444,8 @@ ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik 
                 "last tuesday", "zondagavond", "two weeks ago", "no, last friday evening", "no, it was last month",
                 "it was around the end of november", "nee, het was begin december", "on the 3rd of November",
                 "I would rather not", "I would rather not say", "ik heb liever van niet", "dat zeg ik liever niet",
-                "liever niet", "I'd prefer not to say", "no thanks", "nee, bedankt"]
+                "liever niet", "I'd prefer not to say", "no thanks", "nee, bedankt", "last tuesday i think",
+                "vorige week dinsdag denk ik"]
 NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet meer", "ik weet het niet meer, ik wil dood",
                  "ik weet niet meer wat ik moet doen", "I can't go on", "i dont know how to go on anymore",
                  "ik weet niet meer hoe ik verder moet", "I don't want to live anymore",
@@ -478,3 +484,31 @@ def test_a_broken_answer_pattern_is_named_in_the_error():
     data["answers"] = [{"id": "broken", "pattern": "(ik weet"}]
     with pytest.raises(CrisisRulesError, match="answer 'broken': invalid regular expression"):
         CrisisDetector.from_data(data)
+
+
+#: A young person who wants out of home: not suicide, a worry about home. Asked ("Voel je je thuis
+#: niet veilig?", the Kindertelefoon and Veilig Thuis in the question), as a counsellor would.
+NOT_SAFE_AT_HOME = ["ik wil niet meer thuis wonen", "kan ik ergens anders slapen vannacht",
+                    "can i sleep somewhere else tonight", "ik wil vannacht niet naar huis"]
+
+
+@pytest.mark.parametrize("text", NOT_SAFE_AT_HOME)
+def test_wanting_out_of_home_asks_whether_the_young_person_is_safe_at_home(shipped_detector, text):
+    found = shipped_detector.assess(text)
+    assert found is not None and (found.crisis_class, found.sure, found.check) == ("child_danger", False, "crisis.check.home")
+
+
+@pytest.mark.parametrize("text", ["ik wil niet meer thuis wonen, ik wil dood", "ik wil niet meer leven",
+                                  "mijn vader slaat me, ik wil niet meer thuis wonen",
+                                  # a story around it: only a short message is asked about (the rule's 90 characters)
+                                  "ik ben 14. de vriend van mijn moeder komt s nachts op mijn kamer en zit aan me als zij "
+                                  "slaapt. ik wil niet naar huis na school"])
+def test_wanting_out_of_home_with_a_danger_in_it_is_still_answered_at_once(shipped_detector, text):
+    found = shipped_detector.assess(text)
+    assert found is not None and found.sure
+
+
+def test_right_after_a_crisis_answer_an_everyday_message_is_the_models_again(shipped_detector):
+    """"not yet, will do tomorrow" typed at "go on now?" after the 113 answer may be a plan."""
+    assert shipped_detector.assess("not yet, will do tomorrow") is None
+    assert shipped_detector.assess("not yet, will do tomorrow", everyday=False) is not None

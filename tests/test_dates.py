@@ -454,3 +454,57 @@ def test_the_day_a_first_message_names_is_found_as_typed(text, typed, days_back)
 @pytest.mark.parametrize("text", ["he hit me at work", "morgen komt hij terug", "ik word bedreigd"])
 def test_a_first_message_without_a_past_day_gives_none(text):
     assert past_date_in_text(text, TODAY) is None
+
+# ---------------------------------------------------------------- a new user's try-out (2026-12-07)
+from bot.dates import date_in_text as _date_in_text  # noqa: E402
+from bot.dates import month_number, no_such_day  # noqa: E402
+
+
+@pytest.mark.parametrize(("typed", "month"), [
+    ("spetember", 9), ("novmber", 11), ("febuari", 2), ("decmber", 12), ("oktobr", 10), ("september", 9), ("mei", 5),
+])
+def test_a_month_with_one_typing_error_is_read(typed: str, month: int) -> None:
+    assert month_number(typed) == month
+
+
+@pytest.mark.parametrize("typed", ["jni", "maanden", "dagen", "jaren", "minuten", "mensen"])
+def test_a_word_that_is_no_month_stays_none(typed: str) -> None:
+    assert month_number(typed) is None
+
+
+def test_a_typed_month_with_a_typing_error_gives_the_date() -> None:
+    assert read_dates("2 spetember 2026", TODAY, "nl", "past") == [date(2026, 9, 2)]
+
+
+@pytest.mark.parametrize(("typed", "found"), [
+    ("31-09-2026", (31, 9, 30)), ("31 september 2026", (31, 9, 30)), ("30 februari", (30, 2, 28)),
+    ("29-02-2027", (29, 2, 28)), ("32-01-2026", None), ("30-09-2026", None), ("3 november", None), ("hallo", None),
+])
+def test_a_date_that_does_not_exist_is_told_apart(typed: str, found: tuple[int, int, int] | None) -> None:
+    assert no_such_day(typed, TODAY) == found
+
+
+@pytest.mark.parametrize(("typed", "found"), [
+    ("last tuesday i think", date(2026, 11, 24)), ("3 november denk ik", date(2026, 11, 3)),
+    ("ik denk 3 november", date(2026, 11, 3)),
+])
+def test_a_hedge_around_a_date_does_not_change_it(typed: str, found: date) -> None:
+    assert read_dates(typed, TODAY, "en", "past") == [found]
+
+
+@pytest.mark.parametrize(("typed", "days_ahead"), [
+    ("donderdag", 4), ("commissie Zorg, donderdag 19:30", 4), ("thursday", 4), ("zondag", 0),
+    ("volgende week donderdag", 4), ("next week thursday", 4),  # on a Sunday: the week from tomorrow
+])
+def test_a_meeting_named_by_its_weekday_is_the_next_one(typed: str, days_ahead: int) -> None:
+    assert _date_in_text(typed, TODAY) == TODAY + timedelta(days=days_ahead)
+
+
+def test_a_date_in_the_meeting_wins_over_its_weekday() -> None:
+    assert _date_in_text("commissie, donderdag 10 december", TODAY) == date(2026, 12, 10)
+
+
+def test_next_weeks_weekday_is_in_the_week_after_this_one() -> None:
+    monday = date(2026, 11, 30)
+    assert _date_in_text("donderdag", monday) == date(2026, 12, 3)
+    assert _date_in_text("volgende week donderdag", monday) == date(2026, 12, 10)

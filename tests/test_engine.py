@@ -770,7 +770,10 @@ BAD_INPUT = [
     pytest.param(at_age, "nan", "Typ een getal.", id="number-nan"),
     pytest.param(at_age, "inf", "Typ een getal.", id="number-infinite"),
     pytest.param(at_town, "Xyzzy", "Die gemeente ken ik niet.", id="municipality-unknown"),
-    pytest.param(at_when, "31-02-2026", "Ik kan die datum niet lezen.", id="date-invalid"),
+    pytest.param(at_when, "13-13-2026", "Ik kan die datum niet lezen.", id="date-invalid"),
+    # a date read but not in the calendar is told so (try-out 2026-12-07: "31-09-2026")
+    pytest.param(at_when, "31-02-2026", "31 februari bestaat niet: februari heeft 28 dagen. Typ de datum nog een keer, "
+                 "bijvoorbeeld 28 februari.", id="date-does-not-exist"),
     pytest.param(at_when, "volgende week", "Ik kan die datum niet lezen.", id="date-words"),
     pytest.param(at_when, "1-1-2027", "Ik lees: vrijdag 1 januari 2027. Die datum ligt in de toekomst.",
                  id="date-future-for-past"),

@@ -31,6 +31,10 @@ def index() -> GlossaryIndex:
     ("wat is Veilig Thuis?", "veilig_thuis"), ("what is het juridisch loket?", "juridisch_loket"),
     ("wat is jeugdstem?", "jeugdstem"), ("wat is de kindertelefoon", "kindertelefoon"),
     ("what is victim support?", "slachtofferhulp"), ("wat is de kinderombudsman?", "kinderombudsman"),
+    # a new user's try-out (2026-12-07): typed so, and sent to "Complaint or disagreement"
+    ("whats ots", "ots"), ("whats a vpt code?", "ela_vpt"), ("we have an OTS and i dont understand what it means", "ots"),
+    ("i don't understand what an OTS is", "ots"), ("ik snap niet wat een ots is", "ots"),
+    ("we hebben een ots en ik begrijp niet wat dat is", "ots"),
 ])
 def test_a_question_about_a_word_finds_its_entry(question: str, entry: str) -> None:
     assert index().asked(question) == entry
@@ -39,6 +43,9 @@ def test_a_question_about_a_word_finds_its_entry(question: str, entry: str) -> N
 @pytest.mark.parametrize("text", [
     "ik heb gezag", "OTS", "de OTS is verlengd en ik ben het er niet mee eens", "wat is jouw naam?",
     "wat is er gebeurd met mijn kind", "what is going on", "", "?" * 500, "wat is " + "x" * 5_000,
+    # not knowing what something means, with no word or two words it could be about
+    "i dont know what it means", "we have an OTS and a guardian and i dont know what it means",
+    "ik snap niet wat de voogd bedoelt",
 ])
 def test_anything_else_is_not_taken_for_a_question(text: str) -> None:
     assert index().asked(text) is None

@@ -711,14 +711,15 @@ async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(s
             await user.reply_to(room, line)
         message = await user.reply_to(room, "Spreek af dat hulp binnen een vaste tijd begint.")
         assert f'"{typed}\n' in message.body, "the plain body shows what was typed, as typed"
-        assert message.body.startswith("Je kernboodschap:\n") and "**" not in message.body
+        assert message.body.startswith("Dit komt in je e-mail:\n") and "**" not in message.body
         assert "\n• Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.\n" in message.body
         html = message.html or ""
-        assert html.startswith("<strong>Je kernboodschap:</strong><br>")
+        assert html.startswith("<strong>Dit komt in je e-mail:</strong><br>")
         assert "<ul><li>Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.</li>" in html
         assert "&lt;b&gt;maanden&lt;/b&gt; &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
         assert "<script>" not in html and "<b>" not in html
 
+        await user.reply_to(room, "1")  # "Klopt, maak de e-mail": the read-back is right
         before = len(user.from_others(room))
         await user.say(room, "1")  # my name may be on the agenda: the draft e-mail follows
         _intro, letter, *_rest = (await user.wait_for(room, before + 2, timeout=60))[before:]

@@ -41,11 +41,13 @@ NOT_YET: dict[str, tuple[int, str]] = {
 COUNCIL = {
     "nl": ["/start inspreken", "Utrecht", "!Meer uitleg", "!Meer uitleg", "!Meer uitleg", "wachtlijsten in de jeugdzorg",
            "!Nee, nog niet", "!Voor mezelf", "Gezinnen wachten maanden op hulp nadat de rechter een maatregel oplegt.",
-           "Spreek met de aanbieders af dat hulp binnen een vaste tijd begint.", "!Liever niet", "!Ja, laat zien"],
+           "Spreek met de aanbieders af dat hulp binnen een vaste tijd begint.", "!Klopt, maak de e-mail", "!Liever niet",
+           "!Ja, laat zien"],
     "en": ["/start inspreken", "Utrecht", "!More explanation", "!More explanation", "!More explanation",
            "waiting lists in youth care", "!No, not yet", "!For myself",
            "Families wait for months for help after the judge orders a measure.",
-           "Agree with the providers that help starts within a fixed time.", "!I would rather not", "!Yes, show them"],
+           "Agree with the providers that help starts within a fixed time.", "!That is right, make the e-mail",
+           "!I would rather not", "!Yes, show them"],
 }
 
 

@@ -61,7 +61,7 @@ async def test_what_a_user_typed_arrives_as_text_inside_bold_headings_and_a_list
     assert f'"{TYPED}\n' in message.text, "the typed text is shown exactly as typed"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.raw_text and "&amp;" in message.raw_text
     assert "<script>" not in message.raw_text
-    assert bold(tg, message) == ["Je kernboodschap:", "Lees het nog eens na:"], "only the headings are bold"
+    assert bold(tg, message) == ["Dit komt in je e-mail:", "Lees het nog eens na:"], "only the headings are bold"
     assert "**" not in message.text
     assert "\n• Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.\n" in message.text
     assert message.link_preview == {"is_disabled": True}
@@ -74,6 +74,7 @@ async def test_a_letter_comes_with_a_caption_saying_what_it_is_and_what_to_do(
     bot, tg = running_bot, telegram
     parent = Person(tg)
     await to_key_message(bot, parent, "Gezinnen wachten maanden op hulp.")
+    await parent.presses(bot.label("inspreken", "message", "ok"))  # the read-back is right
     shown = await parent.presses(bot.label("inspreken", "name_public", "fine"))
     (letter,) = [s for s in shown if s.document is not None]
     assert letter.method == "sendDocument" and letter.document is not None

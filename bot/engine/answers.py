@@ -12,7 +12,16 @@ import re
 from datetime import date, timedelta
 from typing import assert_never
 
-from bot.dates import WEEKDAY_NUMBERS, format_month, named_weekday, names_week, read_dates, read_month
+from bot.dates import (
+    MONTH_NAMES,
+    WEEKDAY_NUMBERS,
+    format_month,
+    named_weekday,
+    names_week,
+    no_such_day,
+    read_dates,
+    read_month,
+)
 from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.words import NO, YES, normalise, typed_number
@@ -21,6 +30,8 @@ from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
 from bot.telephone import read_phone, refuses_phone
 
+#: "nog niet", "no not yet, its sunday" at "Weet je leidinggevende het al?": a no, with a reason after it
+_NOT_YET = re.compile(r"^(?:(?:no|nope|nee|neen)[\s,.;:!]+)?(?:not yet|nog niet)(?:$|[\s,.;:!])")
 #: "nee, 11 maart" / "no: 11 March" at "Klopt dat?": a no, then the date meant
 _NO_AND_DATE = re.compile(r"^(\S+?)[\s,;:.!-]+(\S.*)$")
 
@@ -117,7 +128,7 @@ class Answers(ProtectsText):
         word = normalise(text)
         if word in YES:  # "1" and "2" are the buttons' numbers, read as their press (builder.on_answer_text)
             self.accept(step, True)
-        elif word in NO:
+        elif word in NO or _NOT_YET.match(word):  # "no not yet, its sunday" is a no
             self.accept(step, False)
         else:
             self.fail(step.invalid or "sys.invalid.yesno")
@@ -192,6 +203,10 @@ class Answers(ProtectsText):
             if month is not None:  # "vorige maand": a month, and the bot needs the day
                 self.fail("sys.invalid.date_month",
                           read=format_month(month, self.lang, self.fs.locales.month_names(self.lang)))
+            elif (missing := no_such_day(text, today)) is not None:  # "31-09-2026": read, but no such day
+                day, number, days = missing
+                names = self.fs.locales.month_names(self.lang) or MONTH_NAMES.get(self.lang, MONTH_NAMES["en"])
+                self.fail("sys.invalid.date_no_such_day", read=f"{day} {names[number - 1]}", name=names[number - 1], max=days)
             elif detector is not None and detector.only_an_answer(text):  # "ik weet het niet meer"
                 self.fail(step.invalid or "sys.invalid.date_unknown")
             else:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
-from bot.engine.system import ASIDE, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
+from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
@@ -36,6 +36,7 @@ class TurnBuilder(TypedWords):
 
     def dispatch(self, state: State | None, event: Event) -> None:
         self._aside = state.vars.pop(ASIDE, None) if state is not None else None
+        self.crisis_aside = self._aside is not None and bool(self._aside) and self._aside[0] == CRISIS_CHECK_TOKEN
         if state is not None and self.fs.step(state.flow, state.step) is None:
             self.state = state
             self.recover_lost_step(event)
@@ -192,7 +193,7 @@ class TurnBuilder(TypedWords):
             else:
                 self.answer(step, raw)
             return
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) or self.typed_words(step, raw)
         if option_id is not None:
             self.choose(step, option_id)
         elif self.answer_typed_option(step, raw):
@@ -201,11 +202,21 @@ class TurnBuilder(TypedWords):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw):
             menu = self.fs.flows[self.state.flow].menu
-            self.fail("intents.nothing" if menu else "sys.invalid.choice")
+            self.fail(step.invalid or ("intents.nothing" if menu else "sys.invalid.choice"))
             if self.state.fails < WAY_OUT_AFTER:
                 # "kies een knop": the buttons come below, not only far above (on Matrix and the
                 # console they are a numbered list that has scrolled away)
                 self.reshow()
+
+    def typed_words(self, step: ChooseStep, raw: str) -> str | None:
+        """The option a person's own words name (its `words:`): "i dont feel safe at home" for
+        "I do not feel safe", the best one when several fit; None when none does."""
+        assert self.state is not None
+        matcher = self.fs.option_words(self.state.flow, self.state.step)
+        if matcher is None:
+            return None
+        offered = {o.id for o in self.offered(step)}
+        return next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
 
     def guess_language(self, raw: str) -> str | None:
         """English for a first message clearly written in it, when the platform gave no language

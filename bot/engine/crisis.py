@@ -33,6 +33,9 @@ RESUME = "_resume"
 
 
 class CrisisHook(Answers):
+    #: the message before this one asked a crisis question aside (a check, "go on now?")
+    crisis_aside: bool = False
+
     def check_crisis(self, raw: str, *, keep: bool = True, notice: tuple[str, int] | None = None) -> bool:
         """Rules and model on a typed text: the crisis answer (sure), a check question (unsure), or go on.
 
@@ -44,15 +47,18 @@ class CrisisHook(Answers):
         detector = self.fs.crisis
         if detector is None:
             return False
-        found = detector.assess(raw)
+        found = detector.assess(raw, everyday=not self.after_crisis())
         if found is None:
             return False
         in_safety = self.state is not None and (
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if found.rule_id == MODEL and not in_safety and self.at_plain_question() and detector.only_an_answer(raw):
-            return False  # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`)
+        if (found.rule_id == MODEL and (not in_safety or self.at_date_question()) and self.at_plain_question()
+                and detector.only_an_answer(raw)):
+            # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`);
+            # in the safety flow only at a date ("last tuesday i think" at "when did it happen?")
+            return False
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat at a question that asks for it IS
             # the answer, not a new crisis (every `then: safety` class, and those marked
@@ -75,6 +81,22 @@ class CrisisHook(Answers):
                 self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
         return True
 
+    def after_crisis(self) -> bool:
+        """Is a crisis answer's check question or "go on now?" still open? Then an everyday
+        message ("not yet, will do tomorrow") may be a plan, and the model is not held back."""
+        state = self.state
+        return state is not None and (self.crisis_aside or any(v in state.vars for v in (OPEN_CHECK, PAUSED, RESUME)))
+
+    def for_role(self, key: str) -> str:
+        """The crisis text in the words of who is typing, when there is one: a young person
+        (`role: young`) gets `crisis.by_role.young.<key>` ("Doet iemand je pijn?"), not the
+        adults' "door je partner of je ex" and "Ben je jonger dan 18?"."""
+        role = self.state.vars.get("role") if self.state is not None else None
+        if not isinstance(role, str) or not key.startswith("crisis."):
+            return key
+        variant = f"crisis.by_role.{role}.{key.removeprefix('crisis.')}"
+        return variant if self.fs.locales.has(self.lang, variant) else key
+
     def at_plain_question(self) -> bool:
         """Is the person answering a question where "I don't know" is an honest answer?
 
@@ -93,6 +115,14 @@ class CrisisHook(Answers):
         if isinstance(step, ChooseStep):
             return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
+
+    def at_date_question(self) -> bool:
+        """Is the person asked for a date (the question, or its read-back)?"""
+        state = self.state
+        if state is None:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        return state.pending == SystemQuestion.DATE or (not state.pending and isinstance(step, AskStep) and step.type == "date")
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""
@@ -127,7 +157,7 @@ class CrisisHook(Answers):
     def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
         """The crisis answer first, then where the user was (or the next step after a kept answer)."""
         self.stats.append(f"crisis:{found.crisis_class}")
-        self.say_key(found.reply)
+        self.say_key(self.for_role(found.reply))
         if self.state is not None:
             self.state.vars["_crisis"] = True
         if found.then == "safety" and self.fs.safety_flow in self.fs.flows:
@@ -207,7 +237,7 @@ class CrisisHook(Answers):
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         name = found.crisis_class
         buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
-        check = Send(self.text(found.check), buttons, token=CRISIS_CHECK_TOKEN)
+        check = Send(self.text(self.for_role(found.check)), buttons, token=CRISIS_CHECK_TOKEN)
         if kept:  # the flow's next question comes last: a typed number answers that one
             self.out.append(check)
             self.warn_kept_letter_text()

@@ -7,6 +7,8 @@ The finding itself is bot.personal's; this layer decides what the user is told a
 
 from __future__ import annotations
 
+import re
+
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
 from bot.engine.words import normalise
 from bot.events import Send
@@ -15,6 +17,24 @@ from bot.personal import Finding, find_personal, names_people
 
 #: Kinds of bot.personal findings that a complaint letter warns about (it needs no names).
 LETTER_WARNS = frozenset({"name", "worker"})
+#: State variable: the public draft waiting is a question the person may have asked the bot
+PUBLIC_QUESTION = "_public_question"
+#: A question ("...?", or one that starts with a question word) ...
+_QUESTION = re.compile(r"\?\s*$|^(hoe|hoelang|hoeveel|wat|wanneer|waar|welke|mag|kan|moet|wie"
+                       r"|how|what|when|where|which|can|may|must|do|should|who)\b")
+#: ... in the first person or to "you": asked of the bot, not of the council ("Kan de gemeente ...?")
+_TO_THE_BOT = re.compile(r"\b(ik|i|jij|je|you|u)\b")
+
+
+def asks_the_bot(text: str) -> bool:
+    """Is a short typed answer a question to the bot ("hoelang mag ik eigenlijk praten?")?
+
+    Why: typed at "Wat gebeurt er, in algemene woorden?" it became the public e-mail's message,
+    and every later answer moved one question on (try-out 2026-12-07). A question to the council
+    ("Kan de gemeente zorgen voor één loket?") names neither "ik" nor "je", and is an answer.
+    """
+    said = normalise(text)
+    return len(said) <= 120 and bool(_QUESTION.search(said)) and bool(_TO_THE_BOT.search(said))
 
 
 def shorten(quoted: str, limit: int = 45) -> str:
@@ -26,15 +46,24 @@ def shorten(quoted: str, limit: int = 45) -> str:
 
 
 class ProtectsText(AsksSystemQuestions):
-    def protect(self, step: AskStep, text: str) -> bool:
+    def protect(self, step: AskStep, text: str, asked: bool = False) -> bool:
         """Check a typed text for people's names and details; True when it was sent back.
 
         `public`: the text goes into something the public may read (a letter to the
         council), so anything found stops it, with why and how to write it as policy.
         `letter`: a complaint letter, where the organisation must know the case but not
-        a worker's name: a warning, and the answer is kept.
+        a worker's name: a warning, and the answer is kept. A public text that is a question to
+        the bot is asked about first ("is this your answer?"); `asked`: it was, and it is.
         """
         assert self.state is not None
+        self.state.vars.pop(PUBLIC_QUESTION, None)
+        if step.protect == "public" and not asked and asks_the_bot(text):
+            # kept aside, not saved: "is this your answer, or a question to me?"
+            self.state.vars[PUBLIC_DRAFT] = text
+            self.state.vars[PUBLIC_QUESTION] = True
+            self.out.append(Send(self.text("public_text.question", text=shorten(text, 120)),
+                                 self.buttons(self.public_buttons(step)), token=self.state.step))
+            return True
         findings = find_personal(text, self.fs.known_words())
         if step.protect == "letter":
             named = [f for f in findings if f.kind in LETTER_WARNS]
@@ -61,6 +90,8 @@ class ProtectsText(AsksSystemQuestions):
 
     def public_buttons(self, step: AskStep) -> list[tuple[str, str]]:
         assert self.state is not None
+        if self.state.vars.get(PUBLIC_QUESTION):
+            return [("keep", "public_text.question_keep"), ("again", "public_text.question_again")]
         pairs = [("again", "public_text.again")]
         if self.state.vars.get(PUBLIC_DRAFT):
             pairs.append(("keep", "public_text.keep"))
@@ -90,7 +121,14 @@ class ProtectsText(AsksSystemQuestions):
             self.stale()
             return
         draft = self.state.vars.pop(PUBLIC_DRAFT)
-        if choice_id == "keep" and draft:
+        if self.state.vars.pop(PUBLIC_QUESTION, False):
+            if choice_id == "keep" and draft:  # their answer after all: checked for names like any other
+                if not self.protect(step, draft, asked=True):
+                    self.accept(step, draft, via_button=via_button)
+            else:
+                self.say_key("public_text.question_type_again")
+                self.reshow()
+        elif choice_id == "keep" and draft:
             self.accept(step, draft, via_button=via_button)
         elif choice_id == "own_case" and step.own_case:
             self.say_key("public_text.to_own_case")

@@ -73,6 +73,10 @@ NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "n
       "no thanks", "no thank you"}
 #: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
 _PUNCTUATION = re.compile(r"[,.;:!?]")
+#: "weet ik niet" at a question with an "Ik weet het niet" button means that button (try-out 2026-12-07)
+DONT_KNOW = frozenset({"ik weet het niet", "weet ik niet", "ik weet niet", "weet niet", "geen idee", "ik weet het niet precies",
+                       "weet ik niet precies", "geen flauw idee", "i dont know", "i don't know", "dont know", "don't know",
+                       "i do not know", "idk", "dunno", "no idea", "not sure", "im not sure", "i'm not sure"})
 #: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.
 MORE = {"meer", "more", "meer zien", "meer info", "meer informatie", "show more", "show me"}
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
@@ -129,6 +133,10 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         hit = _yes_or_no(plain in YES, labels)
         if hit is not None:
             return hit
+    if plain in DONT_KNOW:
+        knows = [cid for cid, shown in labels if any(re.search(rf"\b{re.escape(p)}\b", shown) for p in DONT_KNOW)]
+        if len(knows) == 1:
+            return knows[0]
     if len(text) >= 3:
         hit = _part_of_label(text, labels)
         if hit is None and plain in MORE:

@@ -67,6 +67,7 @@ class FlowSet:
     _inline: dict[str, Template] = field(default_factory=dict)
     _known_words: frozenset[str] | None = None
     _intents: IntentMatcher | None = None
+    _option_words: dict[tuple[str, str], IntentMatcher | None] = field(default_factory=dict)
 
     # ------------------------------------------------------------ lookups
     def step(self, flow: str, step: str) -> Step | None:
@@ -82,6 +83,18 @@ class FlowSet:
             self._intents = IntentMatcher.from_texts(*lists(INTENT_PREFIX), roles=lists(ROLE_PREFIX),
                                                      fits=self.routes_per_role())
         return self._intents
+
+    def option_words(self, flow: str, step: str) -> IntentMatcher | None:
+        """The typed words of a question's options (`words:`, every language merged, as people mix
+        them), built once per flow set; None when no option has any."""
+        key = (flow, step)
+        if key not in self._option_words:
+            found = self.step(flow, step)
+            options = [o for o in found.options if o.words is not None] if isinstance(found, ChooseStep) else []
+            self._option_words[key] = IntentMatcher.from_texts(*(
+                {o.id: texts[o.words].source for o in options if o.words in texts}
+                for _lang, texts in sorted(self.locales.texts.items()))) if options else None
+        return self._option_words[key]
 
     def routes_per_role(self) -> dict[str, RoleRoutes]:
         """What the entry menu offers each role: the step its option opens (its door), and every

@@ -474,6 +474,9 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
         for name_of_key in ("check", "kept_note"):
             if spec.get(name_of_key):
                 keys[spec[name_of_key]] = pos.of(("classes", name, name_of_key))
+        for index, rule in enumerate(spec.get("rules") or []):  # a rule's own check question
+            if isinstance(rule, dict) and rule.get("check"):
+                keys[rule["check"]] = pos.of(("classes", name, "rules", index, "check"))
     for name_of_key in ("check_no", "in_safety_flow"):
         if data.get(name_of_key):
             keys[data[name_of_key]] = pos.of((name_of_key,))

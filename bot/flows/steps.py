@@ -52,6 +52,10 @@ class Option(_Model):
     #: a text typed instead of a press answers this option's question (`next`, an `ask` step) when it
     #: reads as that answer: a phone number typed at "how may the desk reach you?" (docs/FLOWS.md)
     typed: bool = False
+    #: a text of the words and short phrases people type for this option, one a line, in each
+    #: language ("ik voel me niet veilig thuis", "will they tell my parents?"), read as the menu's
+    #: typed requests are (bot/intents.py: compounds, typing errors, the longest phrase wins)
+    words: TextKey | None = None
 
 
 class Case(_Model):
@@ -167,6 +171,9 @@ class ChooseStep(_Step):
     kind: ClassVar[str] = "choose"
     choose: TextKey
     options: list[Option]
+    #: said instead of "Ik begrijp niet welke keuze je bedoelt" when a typed text names no option
+    #: (a hesitant young person gets a warm word, then the question)
+    invalid: TextKey | None = None
 
     def targets(self) -> Iterator[tuple[SubPath, str]]:
         for i, option in enumerate(self.options):
@@ -177,6 +184,10 @@ class ChooseStep(_Step):
         yield ("choose",), self.choose
         for i, option in enumerate(self.options):
             yield ("options", i, "label"), option.label
+            if option.words is not None:
+                yield ("options", i, "words"), option.words
+        if self.invalid is not None:
+            yield ("invalid",), self.invalid
 
     def variables(self) -> Iterator[str]:
         for option in self.options:
@@ -387,8 +398,9 @@ def _one_kind(data: Any) -> Any:
     if kind == "ask":
         if "type" not in data or "save" not in data:
             raise ValueError("an `ask` step needs `type` and `save` (the variable to fill)")
-    elif any(k in data for k in _ASK_ONLY):
-        raise ValueError("`type`, `save`, `invalid`, `when`, `protect` and `confirm` belong to an `ask` step only")
+    elif any(k in data for k in _ASK_ONLY if not (k == "invalid" and kind == "choose")):
+        raise ValueError("`type`, `save`, `when`, `protect` and `confirm` belong to an `ask` step only "
+                         "(`invalid` to an `ask` or `choose` step)")
     if "text" in data and kind not in ("show", "document"):
         raise ValueError("`text` (an introduction) belongs to `show` and `document` steps only")
     return data
