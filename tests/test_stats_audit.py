@@ -105,7 +105,8 @@ async def test_stats_show_crisis_and_forget_counts_and_respect_the_number_of_wee
     assert "\n  crisis herkend: suicide 2\n" in answer
     assert answer.endswith("\n  verzoeken om alles te vergeten: 1")
     assert "\n  gone_flow: 1 keer begonnen\n" in answer  # a flow removed since still counts, without a title
-    assert "2001-W01" not in answer and "40" not in answer
+    # the old week's 40 starts are not counted (the flow-set version hash may hold "40", so a line is checked)
+    assert "2001-W01" not in answer and "40 keer begonnen" not in answer and "main (Testmenu)" not in answer
 
 
 async def test_stats_in_the_moderators_language_and_for_nothing_counted(bot: Bot) -> None:
