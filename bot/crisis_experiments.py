@@ -44,6 +44,7 @@ from bot.crisis_train import (
     caught,
     choose,
     figures,
+    long_stories,
     per_class_thresholds,
     read_corpus,
     shrunk_thresholds,
@@ -56,6 +57,7 @@ MORE2 = "tests/data/crisis/candidates/train_more2.tsv"
 MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
 MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
 MORE5 = "tests/data/crisis/candidates/train_more5.tsv"
+MORE6 = "tests/data/crisis/candidates/train_more6.tsv"
 FROZEN = ("heldout.tsv", "probe.tsv", "probe2.tsv", "probe3.tsv")
 
 
@@ -77,6 +79,17 @@ class Variant:
     marks: bool = False
     #: the long-message window (normalised characters)
     window: int = WINDOW
+    #: pairs of made-up long messages (``bot.crisis_train.long_stories``) added to each fold's fit
+    stories: int = 0
+    #: insert only these classes' messages; keep only this many characters around the insert (0: all)
+    stories_only: tuple[str, ...] = ()
+    stories_window: int = 0
+    #: harmless versions of each story per crisis version
+    stories_harmless: int = 1
+    #: the sample weight of each made-up long message
+    stories_weight: float = 1.0
+    #: a sample weight for the messages of a file (those not in an earlier file of ``files``); others 1
+    weights: tuple[tuple[str, float], ...] = ()
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -116,6 +129,20 @@ VARIANTS = [
     *_grid("more34-", (*ORIGINAL, MORE3, MORE4)),
     *_grid("more235-", (*ORIGINAL, MORE2, MORE3, MORE5)),
     *_grid("more2345-", (*ORIGINAL, MORE2, MORE3, MORE4, MORE5)),
+    # fifth round: made-up long stories, train_more6, train_more4/5 at a lower weight (docs/CRISIS.md)
+    *(Variant(f"more23-c100-stories{n}", (*ORIGINAL, MORE2, MORE3), c=100.0, stories=n) for n in (50, 200, 400, 800)),
+    *(Variant(f"more23-c100-stories{n}-w{str(w).replace('.', '')}", (*ORIGINAL, MORE2, MORE3), c=100.0, stories=n,
+              stories_weight=w) for n, w in ((100, 0.3), (400, 0.1), (400, 0.3))),
+    *(Variant(f"more23-c100-stories{n}-h{h}", (*ORIGINAL, MORE2, MORE3), c=100.0, stories=n, stories_harmless=h)
+      for n, h in ((100, 3), (200, 3))),
+    Variant("more23-c100-stories200-window300", (*ORIGINAL, MORE2, MORE3), c=100.0, stories=200, stories_window=300),
+    Variant("more23-c100-stories200-suicide-harm", (*ORIGINAL, MORE2, MORE3), c=100.0, stories=200,
+            stories_only=("suicide", "harm_intent")),
+    Variant("more236-c100", (*ORIGINAL, MORE2, MORE3, MORE6), c=100.0),
+    *(Variant(f"more236-c100-stories{n}", (*ORIGINAL, MORE2, MORE3, MORE6), c=100.0, stories=n) for n in (200, 400)),
+    *(Variant(f"more23{extra}-c100-w{str(w).replace('.', '')}", (*ORIGINAL, MORE2, MORE3, *files), c=100.0,
+              weights=tuple((f, w) for f in files))
+      for extra, files in (("4", (MORE4,)), ("5", (MORE5,)), ("45", (MORE4, MORE5))) for w in (0.1, 0.2, 0.3, 0.5)),
 ]
 
 
@@ -171,22 +198,26 @@ def _ratio(x: Any, crisis: Any) -> Any:
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
-def fit_predict(v: Variant, train_texts: Sequence[str], train_labels: Sequence[str]
-                ) -> Callable[[Sequence[str]], tuple[list[str], Any, Any]]:
+def fit_predict(v: Variant, train_texts: Sequence[str], train_labels: Sequence[str],
+                train_weights: Sequence[float] | None = None) -> Callable[[Sequence[str]], tuple[list[str], Any, Any]]:
     """Fit the variant; return a function giving, for texts, the labels and P(label) rows and the risk."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
+    made, made_labels = long_stories(train_texts, train_labels, v.stories, harmless_each=v.stories_harmless,
+                                     only=v.stories_only, window=v.stories_window)
     union = _vectoriser(v)
-    labels = np.array(train_labels)
+    labels = np.array([*train_labels, *made_labels])
+    weights = (None if train_weights is None and v.stories_weight == 1.0 else
+               np.array([*(train_weights or [1.0] * len(train_texts)), *([v.stories_weight] * len(made))]))
     crisis = labels != NONE
     with threadpool_limits(limits=1):
-        x = union.fit_transform(list(train_texts))
+        x = union.fit_transform([*train_texts, *made])
         scale = _ratio(x, crisis) if v.nb else None
         xs = x.multiply(scale).tocsr() if scale is not None else x
         multi = LogisticRegression(C=v.c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight=v.class_weight)
-        multi.fit(xs, labels)
+        multi.fit(xs, labels, sample_weight=weights)
         binary = None
         if v.risk == "binary":
             binary = LogisticRegression(C=v.binary_c or v.c, solver="lbfgs", max_iter=5000, tol=1e-4,
@@ -206,6 +237,22 @@ def fit_predict(v: Variant, train_texts: Sequence[str], train_labels: Sequence[s
     return predict
 
 
+def file_weights(v: Variant) -> dict[str, float]:
+    """Each weighted file's messages (those no earlier file of the variant has, as ``read_corpus`` keeps
+    them) and their weight."""
+    from bot.settings import ROOT
+
+    if not v.weights:
+        return {}
+    weights, out, seen = dict(v.weights), {}, set()
+    for f in v.files:
+        for e in read_corpus([ROOT / f]):
+            if e.text not in seen and f in weights:
+                out[e.text] = weights[f]
+            seen.add(e.text)
+    return out
+
+
 def cross_validate(v: Variant, examples: Sequence[Example], rules: CrisisDetector,
                    rule_cache: dict[str, tuple[str | None, bool]]) -> list[Scored]:
     """Out-of-fold verdicts as ``bot.crisis_train.cross_validate`` makes them (same folds, windows, rules)."""
@@ -213,11 +260,13 @@ def cross_validate(v: Variant, examples: Sequence[Example], rules: CrisisDetecto
 
     labels = [e.label for e in examples]
     normalised = [normalise(e.text) for e in examples]
+    weight = file_weights(v)
     scored: list[Scored | None] = [None] * len(examples)
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
         print(f"  {v.name} fold {number}/{FOLDS}", file=sys.stderr)
-        predict = fit_predict(v, [normalised[i] for i in train], [labels[i] for i in train])
+        predict = fit_predict(v, [normalised[i] for i in train], [labels[i] for i in train],
+                              [weight.get(examples[i].text, 1.0) for i in train] if weight else None)
         parts: list[tuple[int, str]] = []
         for i in test:
             if words_in(normalised[i]) >= MIN_WORDS:

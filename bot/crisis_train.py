@@ -59,6 +59,11 @@ HELDOUT_FILE = "tests/data/crisis/heldout.tsv"
 #: ``python -m bot.crisis_experiments`` compares it with other variants, docs/CRISIS.md has the tables).
 C = 100.0
 C_GRID = (30.0, 100.0, 300.0)
+#: Pairs of made-up long messages (`long_stories`) added to each fit: 0, none (docs/CRISIS.md, fifth round).
+LONG_STORIES = 0
+#: A harmless message this long (normalised characters) is a story; one this short can be put in one.
+STORY_MIN = 200
+INSERT_MAX = 150
 #: How the thresholds are set from the cross-validated verdicts (THRESHOLD_POLICIES): chosen by nested
 #: cross-validation (``python -m bot.crisis_experiments --nested``, docs/CRISIS.md).
 THRESHOLD_POLICY = "halfway"
@@ -113,14 +118,64 @@ def corpus_digest(paths: Sequence[Path], root: Path) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Fitted:
-    """The scikit-learn pipeline (TF-IDF characters + words, then the regression) and its texts' count."""
+    """The scikit-learn pipeline (TF-IDF characters + words, then the regression) and the texts it
+    was fitted on (the training messages and any made by `long_stories`: the idf counts them all)."""
 
     pipeline: Any
-    documents: int
+    texts: tuple[str, ...]
+
+    @property
+    def documents(self) -> int:
+        return len(self.texts)
 
 
-def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C) -> Fitted:
-    """Fit TF-IDF and one multinomial logistic regression over every label, `none` included."""
+def long_stories(normalised: Sequence[str], labels: Sequence[str], pairs: int, *, story_min: int = STORY_MIN,
+                 insert_max: int = INSERT_MAX, harmless_each: int = 1, only: Sequence[str] = (), window: int = 0,
+                 seed: int = SEED) -> tuple[list[str], list[str]]:
+    """Made-up long messages with one short message in the middle, from these messages only.
+
+    Why: what the model misses most is one worrying sentence inside a long complaint story; the
+    corpus has few long crisis messages. Each pair takes a harmless long story and puts a short
+    crisis message in its middle (labelled with that crisis), and the same story with a short
+    harmless one (labelled `none`; `harmless_each` such): the story's words then count for neither
+    side, the inserted sentence is all that differs. `only`: insert only these classes' messages;
+    `window`: keep only that many characters around the insert (what the scorer's window reads).
+    Built inside each fit from that fit's messages (a fold's, never across folds), with a fixed
+    seed, so a build stays byte-for-byte the same.
+    """
+    import random
+
+    rng = random.Random(seed)
+    stories = [t for t, label in zip(normalised, labels, strict=True) if label == NONE and len(t) >= story_min]
+    crises = [(t, label) for t, label in zip(normalised, labels, strict=True)
+              if label != NONE and len(t) <= insert_max and words_in(t) >= MIN_WORDS and (not only or label in only)]
+    harmless = [t for t, label in zip(normalised, labels, strict=True)
+                if label == NONE and len(t) <= insert_max and words_in(t) >= MIN_WORDS]
+    texts: list[str] = []
+    out: list[str] = []
+    if not (pairs and stories and crises and harmless):
+        return texts, out
+    rng.shuffle(stories)
+    for k in range(pairs):
+        story = stories[k % len(stories)]
+        middle = story.find(" ", len(story) // 2)
+        head, tail = (story, "") if middle < 0 else (story[:middle], story[middle + 1:])
+        crisis, label = rng.choice(crises)
+        for insert, name in ((crisis, label), *((rng.choice(harmless), NONE) for _ in range(harmless_each))):
+            text = f"{head} . {insert} . {tail}".strip(" .")
+            if window and len(text) > window:
+                around = max(0, len(head) - (window - len(insert)) // 2)
+                start = text.find(" ", around) + 1 if around else 0
+                end = text.rfind(" ", start, start + window)
+                text = text[start:end if end > start else start + window].strip(" .")
+            texts.append(text)
+            out.append(name)
+    return texts, out
+
+
+def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C, stories: int = LONG_STORIES) -> Fitted:
+    """Fit TF-IDF and one multinomial logistic regression over every label, `none` included
+    (on the messages and, when `stories`, that many pairs of `long_stories` made from them)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
@@ -135,12 +190,14 @@ def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C) -> Fitte
         ),
         LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight="balanced"),
     )
+    made, made_labels = long_stories(normalised, labels, stories)
+    texts = [*normalised, *made]
     with threadpool_limits(limits=1):
-        pipeline.fit(list(normalised), list(labels))
-    return Fitted(pipeline, len(normalised))
+        pipeline.fit(texts, [*labels, *made_labels])
+    return Fitted(pipeline, tuple(texts))
 
 
-def export(fitted: Fitted, normalised: Sequence[str]) -> dict[str, Any]:
+def export(fitted: Fitted) -> dict[str, Any]:
     """The artefact's model part: labels, biases and, per vectoriser, each term's document
     frequency (every term counts in the norm) with its weights when one of them is at least PRUNE."""
     import numpy as np
@@ -150,7 +207,7 @@ def export(fitted: Fitted, normalised: Sequence[str]) -> dict[str, Any]:
     sections: dict[str, dict[str, list[int]]] = {}
     offset = 0
     for (_name, vectoriser), section in zip(union.transformer_list, ("chars", "words"), strict=True):
-        counts = vectoriser.transform(list(normalised))
+        counts = vectoriser.transform(list(fitted.texts))
         df = np.bincount(counts.indices, minlength=len(vectoriser.vocabulary_))
         idf = np.log((fitted.documents + 1) / (df + 1)) + 1
         assert np.allclose(idf, vectoriser.idf_, rtol=0, atol=1e-12), "document frequencies do not give the idf"
@@ -238,7 +295,7 @@ def cross_validate(examples: Sequence[Example], classes: Sequence[str], rules: C
     for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
         print(f"  fold {number}/{FOLDS}: training on {len(train)}, scoring {len(test)}", file=sys.stderr)
         texts = [normalise(examples[i].text) for i in train]
-        fitted = export(fit(texts, [labels[i] for i in train], c), texts)
+        fitted = export(fit(texts, [labels[i] for i in train], c))
         placeholder = {name: {"sure": 1.0, "unsure": 1.0} for name in classes if name != NONE}
         model = CrisisModel.from_data(artefact(classes, fitted, placeholder, {}, c))
         for i in test:
@@ -632,7 +689,7 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     cv = figures(scored, thresholds, classes, rule_floor)
     print("  final fit on all training messages", file=sys.stderr)
     texts = [normalise(e.text) for e in examples]
-    fitted = export(fit(texts, [e.label for e in examples]), texts)
+    fitted = export(fit(texts, [e.label for e in examples]))
     extra = {
         "rule_floor": rule_floor,
         "trained_on": corpus_digest(paths, root),

@@ -20,7 +20,18 @@ import pytest
 
 from bot.crisis import CrisisDetector, normalise
 from bot.crisis_model import MODEL_PATH, SCALE, CrisisModel, char_grams, windows, word_grams
-from bot.crisis_train import HELDOUT_FILE, TRAIN_FILES, artefact, evaluate, export, fit, read_corpus, table, train
+from bot.crisis_train import (
+    HELDOUT_FILE,
+    TRAIN_FILES,
+    artefact,
+    evaluate,
+    export,
+    fit,
+    long_stories,
+    read_corpus,
+    table,
+    train,
+)
 from bot.flows.loader import FlowSetInvalid, load_flowset
 from tests.conftest import PYTHON, REPO, TODAY, bot_env
 
@@ -97,6 +108,26 @@ def test_long_texts_are_read_in_windows() -> None:
     assert all(len(part) <= 300 for part in parts[1:])
 
 
+def test_made_up_long_messages_come_from_the_given_messages_only() -> None:
+    """The fifth round's long stories (not trained on today: docs/CRISIS.md) are built inside a fit
+    from that fit's messages (a fold's, never another's), the same every time: a harmless story with
+    one of the given short messages in its middle, labelled as that message."""
+    story = ("we hebben gisteren weer een gesprek gehad met de voogd over de omgang en het ging eigenlijk best "
+             "goed . ze luisterde en we hebben afspraken gemaakt over de vakantie en de verjaardag van mijn "
+             "dochter . ik hoop dat het zo blijft")
+    texts = [story, "ik wil er niet meer zijn vannacht", "ik heb de pillen al klaargelegd",
+             "waar moet ik dit formulier heen sturen"]
+    labels = ["none", "suicide", "suicide", "none"]
+    made, made_labels = long_stories(texts, labels, 3)
+    assert (made, made_labels) == long_stories(texts, labels, 3)
+    assert made_labels == ["suicide", "none"] * 3
+    head, tail = story[: story.find(" ", len(story) // 2)], story[story.find(" ", len(story) // 2) + 1:]
+    for text, label in zip(made, made_labels, strict=True):
+        middle = text.removeprefix(f"{head} . ").removesuffix(f" . {tail}")
+        assert middle in texts and labels[texts.index(middle)] == label
+    assert long_stories(texts, ["none", "suicide", "suicide", "suicide"], 3) == ([], [])  # no short harmless one
+
+
 #: Texts the scorer must get right beyond the corpus: empty, one letter, short words, digits,
 #: repeated n-grams (sublinear tf), words outside the vocabulary, non-ASCII left by a caller.
 ODD_TEXTS = ("", "a", "ik", "a b c d", "ja ja ja ja ja ja ja", "112 112 bel 112", "qqqq zzzz xxxx",
@@ -111,7 +142,7 @@ def fitted_model() -> tuple[Any, CrisisModel, list[str]]:
     examples = read_corpus([REPO / f for f in TRAIN_FILES if (REPO / f).exists()])
     texts = [normalise(e.text) for e in examples]
     fitted = fit(texts, [e.label for e in examples])
-    part = export(fitted, texts)
+    part = export(fitted)
     thresholds = {c: {"sure": 1.0, "unsure": 1.0} for c in part["labels"] if c != "none"}
     model = CrisisModel.from_data(artefact(part["labels"], part, thresholds, {}))
     # sklearn scores with the weights as exported (pruned, rounded): the comparison is of the scoring
