@@ -436,7 +436,12 @@ EVERYDAY = ["ik ben de vader", "Ik ben de moeder van Sem", "I am the father", "i
 NOT_EVERYDAY = ["ik ben de vader en ik ga hem vermoorden", "ik ben de vader van een kind dat hij slaat",
                 "my ex won't let me see the kids and he hits them", "ik ben de moeder, ik wil dood",
                 "mijn ex laat me de kinderen niet zien en slaat ze", "ik weet het niet meer, ik wil dood",
-                "ik weet het niet, ik wil dood", "not yet, i want to die", "nog niet, maar morgen maak ik er een eind aan"]
+                "ik weet het niet, ik wil dood", "not yet, i want to die", "nog niet, maar morgen maak ik er een eind aan",
+                # a second try-out (2026-12-07): "still going on" and "I think so" are answers (ONLY_ANSWERS) ...
+                "het gaat nog steeds door en ik wil dood", "het houdt niet op, ik wil niet meer leven",
+                "its still going on and i want to die", "ik denk het wel, ik ga mezelf iets aandoen",
+                "i think so, i want to kill myself", "it hasnt stopped, he hits me every day",
+                "ik denk vorige week, toen heb ik heel veel pillen genomen"]
 
 ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik niet meer", "geen idee",
                 "ik kan het niet meer vinden", "ik ben het vergeten", "I don't know anymore when", "no idea",
@@ -445,13 +450,19 @@ ONLY_ANSWERS = ["ik weet niet meer wanneer", "Ik weet het niet meer.", "weet ik 
                 "it was around the end of november", "nee, het was begin december", "on the 3rd of November",
                 "I would rather not", "I would rather not say", "ik heb liever van niet", "dat zeg ik liever niet",
                 "liever niet", "I'd prefer not to say", "no thanks", "nee, bedankt", "last tuesday i think",
-                "vorige week dinsdag denk ik"]
+                "vorige week dinsdag denk ik",
+                # a second try-out (2026-12-07): at a date question or a yes/no step these got 113 or 112
+                "het gaat nog steeds door", "Het gaat nog steeds door.", "het houdt niet op", "its still going on",
+                "It's still going on", "it hasn't stopped", "ik denk het wel", "ik denk het niet", "i think so",
+                "I don't think so", "ik denk vorige week", "i think last week", "last tuesday i think",
+                "nog steeds", "het gebeurt nog steeds"]
 NEVER_ANSWERS = ["ik kan niet meer", "ik zie het niet meer zitten", "ik wil niet meer", "ik weet het niet meer, ik wil dood",
                  "ik weet niet meer wat ik moet doen", "I can't go on", "i dont know how to go on anymore",
                  "ik weet niet meer hoe ik verder moet", "I don't want to live anymore",
                  "no, last week tuesday i took all my pills", "vorige week dinsdag wilde ik dood",
                  "I would rather not be here anymore", "ik ben er liever niet meer", "ik leef liever niet meer",
-                 "I would rather not live", "I'd rather not wake up tomorrow", *NOT_EVERYDAY]
+                 "I would rather not live", "I'd rather not wake up tomorrow", "ik denk niet dat ik nog verder kan",
+                 "i dont think i can go on", "ik kan het niet meer aan", *NOT_EVERYDAY]
 
 
 @pytest.mark.parametrize("text", ONLY_ANSWERS)

@@ -32,6 +32,17 @@ PAUSED = "_paused"
 RESUME = "_resume"
 
 
+#: A threat that opened the safety flow is kept from this many words on: it already says what
+#: happened ("my home address was posted on facebook yesterday by a parent", 60 characters, was
+#: under the 80 a story needs elsewhere, and the what, when and platform were asked again).
+THREAT_TOLD_FROM_WORDS = 5
+
+
+def told_a_threat(raw: str) -> bool:
+    text = raw.strip()
+    return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
+
+
 class CrisisHook(Answers):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
@@ -54,10 +65,11 @@ class CrisisHook(Answers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if (found.rule_id == MODEL and (not in_safety or self.at_date_question()) and self.at_plain_question()
-                and detector.only_an_answer(raw)):
+        if (found.rule_id == MODEL and (not in_safety or self.at_date_question() or self.at_yes_no())
+                and self.at_plain_question() and detector.only_an_answer(raw)):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`);
-            # in the safety flow only at a date ("last tuesday i think" at "when did it happen?")
+            # in the safety flow only at a date or a yes/no ("last tuesday i think" at "when did it
+            # happen?", "i think so" at "did it happen then?")
             return False
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat at a question that asks for it IS
@@ -77,7 +89,7 @@ class CrisisHook(Answers):
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
             self.give_crisis(found, kept=kept, notice=notice)
-            if found.then == "safety" and not kept and self.state is not None and len(raw.strip()) >= TYPED_BEFORE_FROM:
+            if found.then == "safety" and not kept and self.state is not None and told_a_threat(raw):
                 self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
         return True
 
@@ -123,6 +135,16 @@ class CrisisHook(Answers):
             return False
         step = self.fs.step(state.flow, state.step)
         return state.pending == SystemQuestion.DATE or (not state.pending and isinstance(step, AskStep) and step.type == "date")
+
+    def at_yes_no(self) -> bool:
+        """Is the person at a yes/no question (buttons "yes" and "no", or a typed yes or no)?"""
+        state = self.state
+        if state is None or state.pending:
+            return False
+        step = self.fs.step(state.flow, state.step)
+        if isinstance(step, AskStep):
+            return step.type == "yesno"
+        return isinstance(step, ChooseStep) and {"yes", "no"} <= {option.id for option in step.options}
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""

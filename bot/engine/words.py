@@ -68,9 +68,13 @@ def keyword_of(word: str) -> str | None:
 
 
 YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "okay", "jazeker", "zeker", "yep", "graag", "ja graag",
-       "ja hoor", "jawel", "ja dat klopt", "ja klopt", "prima", "yes please", "sure"}
+       "ja hoor", "jawel", "ja dat klopt", "ja klopt", "prima", "yes please", "sure",
+       # a hedged yes is a yes (the model read "ik denk het wel" as despair; crisis.yaml `think_so_nl`)
+       "ik denk het wel", "denk het wel", "ik denk van wel", "volgens mij wel", "ja denk ik", "ja denk het wel",
+       "i think so", "yes i think so", "i guess so", "i believe so", "yeah i think so", "probably"}
 NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "nee dankje", "nee bedankt",
-      "no thanks", "no thank you"}
+      "no thanks", "no thank you", "ik denk het niet", "denk het niet", "ik denk van niet", "volgens mij niet",
+      "nee denk ik", "i dont think so", "i don't think so", "i think not", "no i dont think so", "no i don't think so"}
 #: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
 _PUNCTUATION = re.compile(r"[,.;:!?]")
 #: "weet ik niet" at a question with an "Ik weet het niet" button means that button (try-out 2026-12-07)
