@@ -81,6 +81,9 @@ class Exporter:
     lang: str
     #: said in the footer: after how many days unused a conversation is deleted
     retention_days: int
+    #: a safety desk is set up: only then does a request for a person reach anyone (a worker with no
+    #: desk was told that hers "gets priority" and about "reports that reached the safety desk")
+    desk_available: bool = False
     _index: list[tuple[str, str, Option]] | None = None
     _computed: frozenset[str] | None = None
 
@@ -98,7 +101,7 @@ class Exporter:
                 (who,)):
             found = True
             state = State.from_json(self.codec.decode(blob))
-            desk = desk or state.vars.get("role") == "professional"
+            desk = desk or (self.desk_available and state.vars.get("role") == "professional")
             lines += self.conversation(state, updated)
         desk_name = self.t("desk.name")
         for case in cases.cases_of(db, who):
@@ -150,7 +153,7 @@ class Exporter:
             if isinstance(kept, str) and kept:
                 lines += ["  " + self.t(key), "    " + kept]
         if state.vars.get("_crisis"):
-            lines.append("  " + self.t("privacy.export.crisis_flag"))
+            lines.append("  " + self.t("privacy.export.crisis_flag", person=self.desk_available))
         return [*lines, ""]
 
     def in_the_persons_words(self, answers: Mapping[str, Any], variables: dict[str, Any], flows: Sequence[str],
@@ -313,7 +316,7 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
     # Without a conversation (a first message, or right after "forget me") the
     # language is chosen as for every other reply: the user's app, then the default.
     lang = turn.state.lang if turn.state else core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
-    exporter = Exporter(core.flows, core.store.codec, lang, core.settings.retention_days)
+    exporter = Exporter(core.flows, core.store.codec, lang, core.settings.retention_days, core.desk_available)
     content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
     document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",
                         title=exporter.t("privacy.export.title"), content=content,

@@ -24,7 +24,7 @@ from bot.dates import (
 )
 from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
-from bot.engine.words import NO, YES, normalise, typed_number
+from bot.engine.words import DONT_KNOW, NO, YES, normalise, typed_number
 from bot.events import Send
 from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
@@ -55,6 +55,29 @@ def read_number(text: str) -> float | int | None:
     if not math.isfinite(value):  # float() also reads "nan" and "inf"
         return None
     return int(value) if value.is_integer() else value
+
+
+#: A text question that takes this many characters asks for a story, a reason or a wish, which goes
+#: into a letter or summary as typed ("Wat er gebeurde: weet ik niet" was a try-out's letter).
+STORY_FROM = 400
+#: "weet ik niet" and its kin as a whole answer (beyond words.DONT_KNOW, which a button may mean)
+_NOT_KNOWN_STORY = DONT_KNOW | {"ik weet het niet meer", "weet ik niet meer", "ik weet het echt niet", "geen flauw idee",
+                                "onbekend", "i dont know", "i do not know", "no idea", "i have no idea", "unknown"}
+
+
+def not_a_story(text: str) -> str | None:
+    """Why a typed answer to a story question is no story: the text that says so kindly, or None.
+
+    Only "I don't know", a bare yes, or a phone number: each went into a letter as its content.
+    """
+    said = re.sub(r"[,.;:!?']", "", normalise(text))
+    if said in _NOT_KNOWN_STORY:
+        return "sys.invalid.story_unknown"
+    if said in YES:
+        return "sys.invalid.story_yes"
+    if read_phone(text) is not None:
+        return "sys.invalid.story_phone"
+    return None
 
 
 class Answers(ProtectsText):
@@ -94,7 +117,9 @@ class Answers(ProtectsText):
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return
-        if not low <= len(text) <= high:
+        if high >= STORY_FROM and (key := not_a_story(text)) is not None:
+            self.fail(key)  # asked kindly again: it would have been the letter's content
+        elif not low <= len(text) <= high:
             self.fail(step.invalid or "sys.invalid.text", min=low, max=high, got=len(text))
         elif not (step.protect and self.protect(step, text)):
             self.accept(step, text)

@@ -66,8 +66,8 @@ NAMESPACE_GLOBALS = {
     # bot/adapters/matrix: the bot's own Matrix id, and whether the room was encrypted
     "matrix": frozenset({"bot", "encrypted"}),
     # bot/privacy.py: the retention period "my data" states, how many notes it keeps on the way, and
-    # whether the safety desk concerns this person (a report, or a professional)
-    "privacy": frozenset({"days", "count", "desk"}),
+    # whether the safety desk concerns this person (a report, or a professional) and whether a desk can reach a person
+    "privacy": frozenset({"days", "count", "desk", "person"}),
     # bot/engine/answers.py: how long a refused text answer was; bot/engine/system.py: a week's first and last day;
     # bot/engine/steps.py: what cards shown before give (phone, website, both, none)
     "sys": frozenset({"got", "first", "last", "reach"}),
