@@ -67,7 +67,7 @@ async def test_a_complaint_letter_arrives_on_telegram_as_a_docx_and_as_text(
     for wanted in ("Aan: de klachtencommissie van Jeugdbescherming Regio Amsterdam",
                    "[adres: zie de website van Jeugdbescherming Regio Amsterdam]",
                    "Zaaknummer of kenmerk: JB-2026-4471", "Over: Noor de Wit, geboren op 12 mei 2015",
-                   "Ik ben ouder van Noor de Wit en ik heb het gezag.", "Geachte heer, mevrouw,",
+                   "Ik ben de ouder van Noor de Wit en ik heb het gezag.", "Geachte heer, mevrouw,",
                    "Niemand legde mij uit wat er ging gebeuren.", "Uitleg over het plan."):
         assert wanted in lines, wanted
     assert sum(line.startswith("Aan: ") for line in lines) == 1  # one addressee
