@@ -71,6 +71,9 @@ NAMESPACE_GLOBALS = {
     # bot/engine/answers.py: how long a refused text answer was; bot/engine/system.py: a week's first and last day;
     # bot/engine/steps.py: what cards shown before give (phone, website, both, none)
     "sys": frozenset({"got", "first", "last", "reach"}),
+    # bot/engine/base.py: the "read more" parts already read in this journey (`_read`, "flow.step"), so a
+    # text listing them leaves out what its buttons no longer offer ("Wat kan daarna?")
+    "complaint": frozenset({"_read"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS
