@@ -177,8 +177,7 @@ class Exporter:
                     lines += [f"    • {chosen[0] or self.t('privacy.export.chosen')}", f"      {chosen[1]}"]
                 continue
             if value is None and name in self.computed():
-                internal += 1  # a flow's empty copy of an answer never given (or wiped): not "(niet ingevuld)"
-                continue
+                continue  # a flow's empty copy of an answer never given (or wiped): nothing is kept, so nothing said
             question = self.question_for(name, variables, flows)
             if question is not None:
                 shown = self.in_words(value) if value is not None else self.t("privacy.export.not_given")
