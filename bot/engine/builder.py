@@ -156,7 +156,12 @@ class TurnBuilder(TypedWords):
             if guessed is not None:  # said first, in the language the person wrote in, with the way back
                 self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
             self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
-            self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
+            first = self.current_step() if self.state is not None else None
+            # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at once
+            if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
+                self.choose(first, option_id)
+            else:
+                self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
             return
         if self.state.vars.get(RESUME):
             # typed while "go on now?" still hides the next question: that question, not this text as its answer
