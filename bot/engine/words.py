@@ -171,4 +171,12 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     if len(starts) == 1:
         return starts[0]
     words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
-    return words[0] if len(words) == 1 else None
+    if len(words) != 1:
+        return None
+    # "de raad" is in "Allebei: de GI en de Raad" only, but "raad" names "Raad voor de
+    # Kinderbescherming" too: a text whose own words are in two labels does not choose by its "de"
+    own = [w for w in text.split() if w not in _TOO_COMMON]
+    if own and any(cid != words[0] and all(re.search(rf"\b{re.escape(w)}\b", shown) for w in own)
+                   for cid, shown in labels):
+        return None
+    return words[0]
