@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.crisis import OPEN_CHECK, PAUSED, RESUME
+from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
@@ -264,6 +264,7 @@ class TurnBuilder(TypedWords):
             self.begin(self.fs.entry_flow, fresh=True)
             return
         self.state.vars.pop(OPEN_CHECK, None)  # answered the flow instead: the check is closed
+        self.state.vars.pop(OPEN_CHECK_KEY, None)
         step = self.current_step()
         if token != self.state.step or self.state.pending not in (None, SystemQuestion.PICK, SystemQuestion.DATE):
             self.stale()
