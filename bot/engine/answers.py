@@ -286,8 +286,8 @@ class Answers(ProtectsText):
         pairs = self.date_buttons()
         picked = None
         correction = raw.strip()
-        if text in YES or text in NO:
-            picked = "no" if text in NO else ("yes" if len(self.state.offer) == 1 else None)
+        if text in YES or text in NO or text in DONT_KNOW:  # "weet ik niet" at "Klopt dat?": not sure, ask again
+            picked = ("yes" if len(self.state.offer) == 1 else None) if text in YES else "no"
         elif text.isdigit():
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
