@@ -327,7 +327,9 @@ class Answers(ProtectsText):
             return
         candidates = list(found.candidates)[:5]
         if not candidates:
-            self.fail(step.invalid or "sys.invalid.municipality")
+            # "hoelang mag ik praten?" is no town: say why the town comes first (try-out 2026-12-07)
+            asked = text.strip().endswith("?") and self.fs.locales.has(self.lang, "sys.invalid.municipality_question")
+            self.fail(step.invalid or ("sys.invalid.municipality_question" if asked else "sys.invalid.municipality"))
             return
         self.state.offer = candidates
         self.state.pending = SystemQuestion.PICK
