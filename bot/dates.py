@@ -369,6 +369,13 @@ def date_in_text(text: str, today: date) -> date | None:
     return today + timedelta(days=(weekday - today.weekday()) % 7)
 
 
+def only_a_weekday(text: str) -> bool:
+    """Is the text a weekday and nothing else ("dinsdag", "volgende week dinsdag")? Then a letter
+    names the date it stands for, not the words (try-out 2026-12-07: "volgende week dinsdag
+    (dinsdag 15 december 2026)")."""
+    return _WEEKDAY_IN_TEXT.fullmatch(_unmarked(text).strip(" .,!?")) is not None
+
+
 def no_such_day(text: str, today: date) -> tuple[int, int, int] | None:
     """A date that does not exist ("31-09-2026", "30 februari"): (day, month, the month's days), else None.
 
