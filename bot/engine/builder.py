@@ -155,10 +155,13 @@ class TurnBuilder(TypedWords):
             guessed = self.guess_language(raw)
             if guessed is not None:  # said first, in the language the person wrote in, with the way back
                 self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
+            mark = len(self.out)
             self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
             first = self.current_step() if self.state is not None else None
-            # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at once
+            # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at
+            # once and instead of the menu (the help lines are already as many messages as a phone shows)
             if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
+                del self.out[mark:]
                 self.choose(first, option_id)
             else:
                 self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
