@@ -369,6 +369,13 @@ def date_in_text(text: str, today: date) -> date | None:
     return today + timedelta(days=(weekday - today.weekday()) % 7)
 
 
+def only_a_weekday(text: str) -> bool:
+    """Is the text a weekday and nothing else ("dinsdag", "volgende week dinsdag")? Then a letter
+    names the date it stands for, not the words (try-out 2026-12-07: "volgende week dinsdag
+    (dinsdag 15 december 2026)")."""
+    return _WEEKDAY_IN_TEXT.fullmatch(_unmarked(text).strip(" .,!?")) is not None
+
+
 def no_such_day(text: str, today: date) -> tuple[int, int, int] | None:
     """A date that does not exist ("31-09-2026", "30 februari"): (day, month, the month's days), else None.
 
@@ -444,9 +451,10 @@ def read_month(text: str, today: date, when: When = None) -> date | None:
 
     Not a date: the bot says it needs the day, and which month it read.
     """
-    m = _MONTH_ONLY.match(_plain(text))
+    plain = _plain(text)
+    m = _MONTH_ONLY.match(plain)
     if m is None:
-        return None
+        return _month_in_sentence(plain, today, when)
     if m.group(1):
         first = today.replace(day=1)
         return first if m.group(1) in ("deze", "this") else add_period(first, months=-1)
@@ -461,6 +469,23 @@ def read_month(text: str, today: date, when: When = None) -> date | None:
     elif when == "future" and month < today.month:
         year += 1
     return date(year, month, 1)
+
+
+#: Words that put a month named in a sentence in time: "sinds maart", "since March"
+_MONTH_MARKERS = frozenset({"sinds", "vanaf", "begin", "eind", "half", "midden", "in", "since", "from", "early", "late"})
+#: Only a month's full name counts in a sentence ("jan" is a name, "maand" one letter from "maart")
+_SENTENCE_MONTHS = frozenset(name.lower() for names in MONTH_NAMES.values() for name in names)
+
+
+def _month_in_sentence(plain: str, today: date, when: When = None) -> date | None:
+    """A month named in a short sentence, "sinds maart 2025 en het gaat door": its full name after
+    "sinds" (and the like) or before a year; not "may" without a year ("i may have"), nor a typo."""
+    words = re.findall(r"[a-z]+|\d+", plain)
+    for i, word in enumerate(words[:12]):
+        year = words[i + 1] if i + 1 < len(words) and re.fullmatch(r"\d{4}", words[i + 1]) else None
+        if word in _SENTENCE_MONTHS and (year or (word != "may" and i > 0 and words[i - 1] in _MONTH_MARKERS)):
+            return read_month(f"{word} {year}" if year else word, today, when)
+    return None
 
 
 def add_period(start: date, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> date:

@@ -22,7 +22,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import add_period, date_in_text, past_date_in_text, read_dates, yearless_date_in_text
+from bot.dates import add_period, date_in_text, only_a_weekday, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
 
@@ -123,7 +123,8 @@ def _date_in(text: Any, today: Any) -> dict[str, Any] | None:
     found = date_in_text(str(text or ""), _as_date(today))
     if found is None:
         return None
-    return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days}
+    return {"day": found.isoformat(), "weekday": found.weekday(), "days_left": (found - _as_date(today)).days,
+            "weekday_only": only_a_weekday(str(text or ""))}
 
 
 def _yearless_date_in(text: Any, today: Any) -> dict[str, Any] | None:

@@ -342,6 +342,17 @@ def test_a_month_without_its_day_is_a_month_not_a_date(today):
     assert read_month("3 november", today) is None
 
 
+@pytest.mark.parametrize("today", SOME_TODAYS)
+def test_a_month_in_a_sentence_is_read_after_since_or_before_its_year(today):
+    """Try-out 2026-12-07: "sinds maart 2025 en het gaat door" was "Ik kan die datum niet lezen"."""
+    assert read_month("sinds maart 2025 en het gaat door", today) == date(2025, 3, 1)
+    assert read_month("since march and it goes on", today, "past") == read_month("march", today, "past")
+    assert read_month("it started may 2025, still going", today) == date(2025, 5, 1)
+    # not "may" as a verb, not a typo of "maand", not "jan" as a name
+    for typed in ("i may have to wait", "sinds vorige maand ongeveer", "jan zei het"):
+        assert read_month(typed, today) is None
+
+
 def test_the_weekday_typed_in_front_of_a_date():
     assert named_weekday("woensdag 3 november") == 2
     assert named_weekday("Wednesday, 3 November") == 2

@@ -58,7 +58,7 @@ async def test_what_a_user_typed_arrives_as_text_inside_bold_headings_and_a_list
     parent = Person(tg)
     message = await to_key_message(bot, parent, TYPED)
 
-    assert f'"{TYPED}\n' in message.text, "the typed text is shown exactly as typed"
+    assert f'"{TYPED}"\n' in message.text, "the typed text is shown exactly as typed"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.raw_text and "&amp;" in message.raw_text
     assert "<script>" not in message.raw_text
     assert bold(tg, message) == ["Dit komt in je e-mail:", "Lees het nog eens na:"], "only the headings are bold"

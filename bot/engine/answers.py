@@ -286,8 +286,8 @@ class Answers(ProtectsText):
         pairs = self.date_buttons()
         picked = None
         correction = raw.strip()
-        if text in YES or text in NO:
-            picked = "no" if text in NO else ("yes" if len(self.state.offer) == 1 else None)
+        if text in YES or text in NO or text in DONT_KNOW:  # "weet ik niet" at "Klopt dat?": not sure, ask again
+            picked = ("yes" if len(self.state.offer) == 1 else None) if text in YES else "no"
         elif text.isdigit():
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
@@ -327,7 +327,9 @@ class Answers(ProtectsText):
             return
         candidates = list(found.candidates)[:5]
         if not candidates:
-            self.fail(step.invalid or "sys.invalid.municipality")
+            # "hoelang mag ik praten?" is no town: say why the town comes first (try-out 2026-12-07)
+            asked = text.strip().endswith("?") and self.fs.locales.has(self.lang, "sys.invalid.municipality_question")
+            self.fail(step.invalid or ("sys.invalid.municipality_question" if asked else "sys.invalid.municipality"))
             return
         self.state.offer = candidates
         self.state.pending = SystemQuestion.PICK

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.crisis import OPEN_CHECK, PAUSED, RESUME
+from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
@@ -155,8 +155,16 @@ class TurnBuilder(TypedWords):
             guessed = self.guess_language(raw)
             if guessed is not None:  # said first, in the language the person wrote in, with the way back
                 self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
+            mark = len(self.out)
             self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
-            self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
+            first = self.current_step() if self.state is not None else None
+            # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at
+            # once and instead of the menu (the help lines are already as many messages as a phone shows)
+            if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
+                del self.out[mark:]
+                self.choose(first, option_id)
+            else:
+                self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
             return
         if self.state.vars.get(RESUME):
             # typed while "go on now?" still hides the next question: that question, not this text as its answer
@@ -259,6 +267,7 @@ class TurnBuilder(TypedWords):
             self.begin(self.fs.entry_flow, fresh=True)
             return
         self.state.vars.pop(OPEN_CHECK, None)  # answered the flow instead: the check is closed
+        self.state.vars.pop(OPEN_CHECK_KEY, None)
         step = self.current_step()
         if token != self.state.step or self.state.pending not in (None, SystemQuestion.PICK, SystemQuestion.DATE):
             self.stale()

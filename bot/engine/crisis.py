@@ -14,7 +14,7 @@ from bot.engine.answers import Answers, text_bounds
 from bot.engine.base import MAX_STEPS_PER_TURN
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
-from bot.engine.words import NO, YES, normalise
+from bot.engine.words import NO, YES, normalise, read_button
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep
 
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 MODEL = "model"
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
 OPEN_CHECK = "_crisis_check"
+#: State variable: the text key of that check question, for its own buttons (see `check_buttons`)
+OPEN_CHECK_KEY = "_crisis_check_key"
+#: A check asked the positive way ("Ben je thuis veilig?") names its buttons `<check>_safe` (goes
+#: on, shown first) and `<check>_unsafe` (the help answer); without them "Ja" is the worry
+SAFE, UNSAFE = "_safe", "_unsafe"
 #: State variable: the person chose "not now" after a crisis answer; their next message that
 #: answers nothing brings the question back without "I do not understand".
 PAUSED = "_paused"
@@ -258,7 +263,7 @@ class CrisisHook(Answers):
         if not kept and self.state is None:
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         name = found.crisis_class
-        buttons = (ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no")))
+        buttons = self.check_buttons(name, found.check)
         check = Send(self.text(self.for_role(found.check)), buttons, token=CRISIS_CHECK_TOKEN)
         if kept:  # the flow's next question comes last: a typed number answers that one
             self.out.append(check)
@@ -268,6 +273,18 @@ class CrisisHook(Answers):
             self.show_aside(check)
             if self.state is not None:
                 self.state.vars[OPEN_CHECK] = name
+                self.state.vars[OPEN_CHECK_KEY] = found.check
+
+    def check_buttons(self, name: str, check: str) -> tuple[ChoiceButton, ChoiceButton]:
+        """Yes (the worry, its help) and no; a check asked the positive way has its own labels, "safe" first.
+
+        Why: "Voel je je thuis niet veilig? 1. Ja 2. Nee" after a young person's "kan ik ergens anders
+        slapen" made them say yes to a negative (try-out 2026-12-07); "Ben je thuis veilig?" reads plainly.
+        """
+        if self.fs.locales.has(self.lang, check + SAFE) and self.fs.locales.has(self.lang, check + UNSAFE):
+            return (ChoiceButton(f"no:{name}", self.text(check + SAFE)),
+                    ChoiceButton(f"yes:{name}", self.text(check + UNSAFE)))
+        return ChoiceButton(f"yes:{name}", self.text("sys.yes")), ChoiceButton(f"no:{name}", self.text("sys.no"))
 
     def warn_kept_letter_text(self) -> None:
         """A kept answer for a letter still gets the warning about names that `protect: letter` gives."""
@@ -282,6 +299,12 @@ class CrisisHook(Answers):
         if state is None or OPEN_CHECK not in state.vars:
             return False
         name = str(state.vars.pop(OPEN_CHECK))
+        check = state.vars.pop(OPEN_CHECK_KEY, None)
+        if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
+            picked = read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
+            if picked is not None:
+                self.on_crisis_check(picked)
+            return picked is not None
         word = normalise(raw)
         if word in YES or word in NO:
             self.on_crisis_check(("yes:" if word in YES else "no:") + name)
@@ -296,6 +319,7 @@ class CrisisHook(Answers):
         answer, _, name = choice_id.partition(":")
         if self.state is not None:
             self.state.vars.pop(OPEN_CHECK, None)
+            self.state.vars.pop(OPEN_CHECK_KEY, None)
         detector = self.fs.crisis
         if answer == "go":
             self.resume()

@@ -137,6 +137,8 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         hit = _yes_or_no(plain in YES, labels)
         if hit is not None:
             return hit
+        if plain in YES and len(labels) == 1:  # "ja" at one button ("Begin met de GI"): that button
+            return labels[0][0]
     if plain in DONT_KNOW:
         knows = [cid for cid, shown in labels if any(re.search(rf"\b{re.escape(p)}\b", shown) for p in DONT_KNOW)]
         if len(knows) == 1:
@@ -145,8 +147,15 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         hit = _part_of_label(text, labels)
         if hit is None and plain in MORE:
             hit = _yes_or_no(True, labels)
+        if hit is None and (clause := _FIRST_CLAUSE.match(text)) and not clause.group(1).strip().isdecimal():
+            # "not yet, its sunday" at [Not yet]: a label (or yes/no) said first, then a reason
+            hit = read_button(clause.group(1), pairs, label)
         return hit
     return None
+
+
+#: The words before the first comma, full stop or similar, when more follows
+_FIRST_CLAUSE = re.compile(r"^([^,;:.!?]+)[,;:.!?]\s*\S")
 
 
 def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
@@ -171,4 +180,12 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     if len(starts) == 1:
         return starts[0]
     words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
-    return words[0] if len(words) == 1 else None
+    if len(words) != 1:
+        return None
+    # "de raad" is in "Allebei: de GI en de Raad" only, but "raad" names "Raad voor de
+    # Kinderbescherming" too: a text whose own words are in two labels does not choose by its "de"
+    own = [w for w in text.split() if w not in _TOO_COMMON]
+    if own and any(cid != words[0] and all(re.search(rf"\b{re.escape(w)}\b", shown) for w in own)
+                   for cid, shown in labels):
+        return None
+    return words[0]

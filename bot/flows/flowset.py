@@ -90,10 +90,15 @@ class FlowSet:
         key = (flow, step)
         if key not in self._option_words:
             found = self.step(flow, step)
-            options = [o for o in found.options if o.words is not None] if isinstance(found, ChooseStep) else []
+            # an option without words of its own shows a label another option of the flow has words for
+            # ("Horen mijn ouders het?" below the unsafe part, as in the youth menu): the same words
+            steps = self.flows[flow].steps.values() if flow in self.flows else ()
+            shared = {o.label: o.words for s in steps if isinstance(s, ChooseStep) for o in s.options if o.words}
+            options = found.options if isinstance(found, ChooseStep) else []
+            words = {o.id: said for o in options if (said := o.words or shared.get(o.label)) is not None}
             self._option_words[key] = IntentMatcher.from_texts(*(
-                {o.id: texts[o.words].source for o in options if o.words in texts}
-                for _lang, texts in sorted(self.locales.texts.items()))) if options else None
+                {oid: texts[said].source for oid, said in words.items() if said in texts}
+                for _lang, texts in sorted(self.locales.texts.items()))) if words else None
         return self._option_words[key]
 
     def routes_per_role(self) -> dict[str, RoleRoutes]:
