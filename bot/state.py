@@ -95,6 +95,14 @@ class State:
     def position(self) -> Position:
         return (self.flow, self.step, tuple(self.stack), dict(self.vars))
 
+    def wipe(self, names: set[str]) -> None:
+        """Empty these answers in every earlier position too: a promised wipe ("ik wis de naam als de
+        brief klaar is") must reach the copies "back" keeps, or "terug" and the stored row still hold them."""
+        for _, _, _, answers in self.history:
+            if answers is not None:
+                for name in names & answers.keys():
+                    answers[name] = None
+
     def to_json(self) -> str:
         data: dict[str, Any] = {"f": self.flow, "s": self.step, "l": self.lang, "v": self.version}
         if self.vars:

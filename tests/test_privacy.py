@@ -642,6 +642,44 @@ async def test_the_child_s_name_is_gone_from_my_data_once_the_letter_is_made(tmp
         await world.close()
 
 
+async def test_the_child_s_name_is_gone_from_the_stored_row_and_back_cannot_bring_it_again(tmp_path):
+    """The wipe after the letter emptied the answers but not the copies "terug" keeps (the name was in
+    the stored row nine times), so "terug" brought the name back and the row still held it."""
+    world = await World(tmp_path).start()
+    try:
+        await world.command(USER, "start")
+        for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
+                      "Laat de gratis hulp zien", "Nee, nog niet"):
+            await world.press(USER, label)
+        await world.say(USER, "3 maart 2026")
+        await world.press(USER, "Ja")
+        await world.press(USER, "Ja, maak een conceptbrief")
+        await world.say(USER, "De jeugdbeschermer van mijn zoon daan (8) komt steeds niet op de afspraken.")
+        await world.say(USER, "Een gesprek met de teamleider.")
+        await world.say(USER, "later")
+        await world.say(USER, "later")
+        await world.say(USER, "Emma Jansen")
+        assert any("Emma Jansen" in str(v) for _, v in every_value(world.settings.db))  # kept while writing
+        await world.say(USER, "later")
+        for label in ("Weet ik niet", "Niet één medewerker"):
+            await world.press(USER, label)
+        await world.say(USER, "niets")
+        letter = await world.say(USER, "niets")
+        assert any("Hier is je conceptbrief" in text for text in letter)
+        for table, value in every_value(world.settings.db):
+            assert "Emma" not in str(value) and "zoon daan" not in str(value), table
+        seen: list[str] = []
+        for _ in range(12):
+            seen += await world.say(USER, "terug")
+        await world.command(USER, "mijngegevens")
+        seen.append(exported(world, USER).content)
+        assert seen and not any("Emma" in text or "zoon daan" in text for text in seen)
+        for table, value in every_value(world.settings.db):
+            assert "Emma" not in str(value) and "zoon daan" not in str(value), table
+    finally:
+        await world.close()
+
+
 async def test_my_data_of_a_parent_says_nothing_about_the_safety_desk(tmp_path):
     """A parent in the second try-out read a line about the "veiligheidsloket" in "mijn gegevens":
     that desk is for professionals' reports, so its line is there only for them."""

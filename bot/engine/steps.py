@@ -89,6 +89,8 @@ class StepRunner(TurnBase):
             case ComputeStep():
                 for name, source in step.compute.items():
                     state.vars[name] = self.fs.eval(source, self.variables())
+                # `x: "None"` is a flow's wipe: the earlier answers "back" keeps lose it too
+                state.wipe({name for name, source in step.compute.items() if source.strip() == "None"})
             case ShowStep():
                 self.show_cards(step)
             case DocumentStep():
@@ -125,6 +127,8 @@ class StepRunner(TurnBase):
         if isinstance(step.end, str):
             self.say_key(step.end)
         self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
+        if state.flow == self.fs.safety_flow:  # the message that opened it was kept for its summary only
+            state.vars.pop(TYPED_BEFORE, None)
         if state.stack:
             flow, nxt_step = state.stack.pop()
             self.goto(flow, nxt_step)
