@@ -88,11 +88,21 @@ NOTHING = frozenset({
     "geen", "niets", "niks", "nee", "nog niets", "nog niks", "nog geen", "helemaal niets", "-", "nvt", "n.v.t",
     "none", "nothing", "no", "nothing yet", "not yet", "nothing so far", "n/a",
 })
-#: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
-NOT_KNOWN = NOTHING | frozenset({
-    "later", "weet ik niet", "weet niet", "geen idee", "onbekend",
-    "don't know", "dont know", "do not know", "i don't know", "not sure", "unknown", "skip",
+#: "I don't know", the one list: a letter keeps its [placeholder] for it, and at a question with an
+#: "Ik weet het niet" button it means that button (engine/words.py; try-out 2026-12-07).
+DONT_KNOW = frozenset({
+    "ik weet het niet", "weet ik niet", "ik weet niet", "weet niet", "geen idee", "ik weet het niet precies",
+    "weet ik niet precies", "geen flauw idee", "i dont know", "i don't know", "dont know", "don't know",
+    "i do not know", "idk", "dunno", "no idea", "not sure", "im not sure", "i'm not sure",
 })
+#: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
+NOT_KNOWN = NOTHING | DONT_KNOW | frozenset({"later", "onbekend", "unknown", "skip"})
+#: "No one" in words, at "Were there witnesses?" ("nee, niemand", "nobody saw it", "niet dat ik weet"):
+#: a no, where any other words are a yes kept as a note (review 2026-12-07: these read as a yes).
+_NO_ONE = re.compile(
+    r"^(?:(?:nee|no|nope|neen)\b[\s,.!]*)?(?:"
+    r"(?:niemand|nobody|no ?one|no-one|geen getuigen|no witnesses|none)(?!.*\b(?:behalve|except|but|maar)\b)"
+    r"|(?:niet dat ik weet|not that i know(?: of)?|not as far as i know|voor zover ik weet niet)\b)")
 
 
 def _plain_answer(value: Any) -> str:
@@ -107,6 +117,11 @@ def _known(value: Any) -> Any:
 def _nothing(value: Any) -> bool:
     """Did the person answer "nothing" ("niets", "nog niets", "nee")? Not "later": that keeps a [placeholder]."""
     return value is not None and _plain_answer(value) in NOTHING
+
+
+def _no_one(value: Any) -> bool:
+    """Did the person answer "no one" ("nee, niemand", "nobody saw it") or "nothing" ("nee")?"""
+    return value is not None and (_nothing(value) or _NO_ONE.match(_plain_answer(value)) is not None)
 
 
 def _add(value: Any, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> str:
@@ -209,6 +224,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "any_word_in": _any_word_in,
     "proper_name": _proper_name,
     "nothing": _nothing,
+    "no_one": _no_one,
     "english": lambda text: text is not None and looks_english(str(text)),
 }
 #: Functions the flow set adds because they read the directory's deadlines:

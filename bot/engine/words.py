@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
+from bot.expressions import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
 from bot.folding import folded
 from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
 
@@ -77,10 +78,6 @@ NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "n
       "nee denk ik", "i dont think so", "i don't think so", "i think not", "no i dont think so", "no i don't think so"}
 #: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
 _PUNCTUATION = re.compile(r"[,.;:!?]")
-#: "weet ik niet" at a question with an "Ik weet het niet" button means that button (try-out 2026-12-07)
-DONT_KNOW = frozenset({"ik weet het niet", "weet ik niet", "ik weet niet", "weet niet", "geen idee", "ik weet het niet precies",
-                       "weet ik niet precies", "geen flauw idee", "i dont know", "i don't know", "dont know", "don't know",
-                       "i do not know", "idk", "dunno", "no idea", "not sure", "im not sure", "i'm not sure"})
 #: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.
 MORE = {"meer", "more", "meer zien", "meer info", "meer informatie", "show more", "show me"}
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
