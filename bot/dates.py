@@ -336,6 +336,12 @@ _WEEKDAY_IN_TEXT = re.compile(
     r"\b(?:(volgende week|next week|komende|aanstaande|next|this coming|this)\s+)?"
     r"(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
     r"(?:\s+(volgende week|next week))?\b")
+#: Words that make a weekday a past one ("vorige week maandag", "afgelopen maandag", "last monday",
+#: "maandag vorige week"): never read as a meeting to come (review 2026-12-07: next Monday was read)
+_PAST_BEFORE_WEEKDAY = re.compile(r"\b(?:vorige week|vorige|afgelopen|last week|last|past|previous)\s+$")
+_PAST_AFTER_WEEKDAY = re.compile(r"^\s+(?:vorige week|last week|van vorige week|of last week)\b")
+#: "komende donderdag" / "next thursday" typed on a Thursday is next week's, not today
+_NEXT_ONE = frozenset({"komende", "aanstaande", "next", "this coming"})
 
 
 def date_in_text(text: str, today: date) -> date | None:
@@ -345,7 +351,9 @@ def date_in_text(text: str, today: date) -> date | None:
     7 December, "3 december" is last week (the bot says it is past), "14 januari" next
     January. A year typed is read as typed, so "3 december 2025" is past. The bot reads
     the date back in words, so a person who meant another one sees it. A weekday alone
-    ("donderdag") is the next one, today included ("volgende week donderdag": next week's).
+    ("donderdag") is the next one, today included ("volgende week donderdag": next week's; "komende
+    donderdag" typed on a Thursday: next week's too). A weekday with a past word ("vorige week
+    maandag") gives no date: a meeting is to come.
     """
     plain = _unmarked(text)
     found: list[tuple[int, date]] = []
@@ -360,13 +368,21 @@ def date_in_text(text: str, today: date) -> date | None:
             break
     if found:
         return min(found)[1]
-    named = _WEEKDAY_IN_TEXT.search(plain)
+    named = next((m for m in _WEEKDAY_IN_TEXT.finditer(plain) if not _a_past_weekday(plain, m)), None)
     if named is None:
         return None
     weekday = WEEKDAY_NUMBERS[named.group(2)]  # "donderdag": no date typed, the weekday is one
     if "week" in (named.group(1) or "") or named.group(3):
         return today + timedelta(days=weekday - today.weekday() + 7)  # the day of next week (weeks start on Monday)
-    return today + timedelta(days=(weekday - today.weekday()) % 7)
+    ahead = (weekday - today.weekday()) % 7
+    return today + timedelta(days=ahead or (7 if named.group(1) in _NEXT_ONE else 0))
+
+
+def _a_past_weekday(plain: str, named: re.Match[str]) -> bool:
+    """Does a past word stand before or after this weekday ("vorige week maandag", "monday last week")?"""
+    return not named.group(1) and not named.group(3) and (
+        _PAST_BEFORE_WEEKDAY.search(plain[:named.start()]) is not None
+        or _PAST_AFTER_WEEKDAY.match(plain[named.end():]) is not None)
 
 
 def only_a_weekday(text: str) -> bool:

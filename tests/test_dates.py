@@ -519,3 +519,37 @@ def test_next_weeks_weekday_is_in_the_week_after_this_one() -> None:
     monday = date(2026, 11, 30)
     assert _date_in_text("donderdag", monday) == date(2026, 12, 3)
     assert _date_in_text("volgende week donderdag", monday) == date(2026, 12, 10)
+
+
+# ---------------------------------------------------------------- review of 2026-12-07
+EVERY_WEEKDAY_AS_TODAY = [TODAY + timedelta(days=n) for n in range(7)]
+
+
+@pytest.mark.parametrize("today", EVERY_WEEKDAY_AS_TODAY, ids=lambda d: d.strftime("%A"))
+@pytest.mark.parametrize("typed", ["next thursday", "komende donderdag", "aanstaande donderdag", "this coming thursday"])
+def test_next_thursday_is_the_coming_one_and_never_today(today: date, typed: str) -> None:
+    """On a Thursday "komende donderdag" gave today; a person means next week's."""
+    found = _date_in_text(f"commissie Zorg {typed} 19:30", today)
+    assert found is not None and found.weekday() == 3
+    assert today < found <= today + timedelta(weeks=1)
+
+
+@pytest.mark.parametrize("today", EVERY_WEEKDAY_AS_TODAY, ids=lambda d: d.strftime("%A"))
+def test_a_weekday_alone_is_the_next_one_today_included(today: date) -> None:
+    found = _date_in_text("donderdag", today)
+    assert found is not None and found.weekday() == 3
+    assert today <= found < today + timedelta(weeks=1)
+
+
+@pytest.mark.parametrize("today", EVERY_WEEKDAY_AS_TODAY, ids=lambda d: d.strftime("%A"))
+@pytest.mark.parametrize("typed", ["vorige week maandag", "afgelopen maandag", "maandag vorige week", "last monday",
+                                   "monday last week", "commissie van vorige week maandag"])
+def test_a_past_weekday_in_a_meeting_text_gives_no_date(today: date, typed: str) -> None:
+    """"vorige week maandag" in a meeting text gave next Monday."""
+    assert _date_in_text(typed, today) is None
+
+
+@pytest.mark.parametrize("today", EVERY_WEEKDAY_AS_TODAY, ids=lambda d: d.strftime("%A"))
+def test_a_past_weekday_does_not_hide_the_meeting_s_own_weekday(today: date) -> None:
+    found = _date_in_text("vorige week maandag ging het niet door, nu komende donderdag", today)
+    assert found is not None and found.weekday() == 3 and today < found <= today + timedelta(weeks=1)
