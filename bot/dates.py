@@ -374,8 +374,8 @@ def date_in_text(text: str, today: date) -> date | None:
     weekday = WEEKDAY_NUMBERS[named.group(2)]  # "donderdag": no date typed, the weekday is one
     if "week" in (named.group(1) or "") or named.group(3):
         return today + timedelta(days=weekday - today.weekday() + 7)  # the day of next week (weeks start on Monday)
-    ahead = (weekday - today.weekday()) % 7
-    return today + timedelta(days=ahead or (7 if named.group(1) in _NEXT_ONE else 0))
+    days_on = (weekday - today.weekday()) % 7
+    return today + timedelta(days=days_on or (7 if named.group(1) in _NEXT_ONE else 0))
 
 
 def _a_past_weekday(plain: str, named: re.Match[str]) -> bool:
