@@ -500,7 +500,10 @@ def test_a_broken_answer_pattern_is_named_in_the_error():
 #: A young person who wants out of home: not suicide, a worry about home. Asked ("Voel je je thuis
 #: niet veilig?", the Kindertelefoon and Veilig Thuis in the question), as a counsellor would.
 NOT_SAFE_AT_HOME = ["ik wil niet meer thuis wonen", "kan ik ergens anders slapen vannacht",
-                    "can i sleep somewhere else tonight", "ik wil vannacht niet naar huis"]
+                    "can i sleep somewhere else tonight", "ik wil vannacht niet naar huis",
+                    # the English twin was caught as suicide (review 2026-12-07)
+                    "i dont want to live at home anymore", "I don't want to live at home anymore",
+                    "i do not want to be home any more"]
 
 
 @pytest.mark.parametrize("text", NOT_SAFE_AT_HOME)
@@ -510,6 +513,7 @@ def test_wanting_out_of_home_asks_whether_the_young_person_is_safe_at_home(shipp
 
 
 @pytest.mark.parametrize("text", ["ik wil niet meer thuis wonen, ik wil dood", "ik wil niet meer leven",
+                                  "i dont want to live anymore", "I don't want to live at home anymore, I want to die",
                                   "mijn vader slaat me, ik wil niet meer thuis wonen",
                                   # a story around it: only a short message is asked about (the rule's 90 characters)
                                   "ik ben 14. de vriend van mijn moeder komt s nachts op mijn kamer en zit aan me als zij "
