@@ -25,6 +25,7 @@ from bot.budget import Budget, BudgetExceeded
 from bot.dates import add_period, date_in_text, only_a_weekday, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
+from bot.personal import NAME_PARTICLES
 
 
 class ExpressionError(TurnError, ValueError):
@@ -151,9 +152,10 @@ def _yearless_date_in(text: Any, today: Any) -> dict[str, Any] | None:
 
 
 #: Words a Dutch name keeps in lower case ("Raad voor de Kinderbescherming", "Leger des Heils").
-_NAME_PARTICLES = frozenset({"van", "de", "der", "den", "het", "voor", "en", "des", "in", "op", "te", "ter", "of", "and", "the"})
-#: Short names written in capitals ("de gi", "jeugd-ggz" stays as typed: only whole words)
-_NAME_ACRONYMS = frozenset({"gi", "ggz", "rvdk", "vt", "skj", "big", "jgz", "avg", "wsg"})
+_NAME_PARTICLES = NAME_PARTICLES | {"voor", "en", "des", "in", "op", "of", "and", "the"}
+#: Short names written in capitals ("de gi", "jeugd-ggz" stays as typed: only whole words). Not "big":
+#: an everyday English word in a name, written "BIG" it was shouting (review 2026-12-07).
+_NAME_ACRONYMS = frozenset({"gi", "ggz", "rvdk", "vt", "skj", "jgz", "avg", "wsg"})
 
 
 def _proper_name(value: Any) -> Any:

@@ -100,8 +100,11 @@ PUBLIC_OFFICES = _word_set("""
     wethouder burgemeester raadslid gemeenteraadslid fractievoorzitter gedeputeerde minister
     staatssecretaris kamerlid commissaris alderman mayor councillor councilor minister
 """)
-#: The small words between an office and its holder's surname ("wethouder van der Berg").
-_NAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "te", "t", "het", "la", "le", "el", "al"})
+#: The small words of a surname, the one list: between an office and its holder's surname ("wethouder
+#: van der Berg"), in a name ("jan de vries", "anna van der berg", "fatima el amrani"), and kept in
+#: lower case inside an organisation's name (bot/expressions.py `proper_name`).
+NAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "te", "t", "het", "el", "al", "von", "du", "da",
+                            "la", "le"})
 
 #: Titles before a name ("mevrouw De Vries", "Mr Smith"); a role after them is not a name.
 TITLES = _word_set("""
@@ -186,8 +189,6 @@ SURNAMES = _word_set("""
     hill cooper morris ward moore king watson baker harrison morgan patel young allen mitchell
     anderson phillips bell parker garcia rodriguez martinez
 """)
-#: The small words of a surname ("jan de vries", "anna van der berg", "fatima el amrani").
-_SURNAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "el", "al", "von", "du", "da", "la", "le"})
 
 #: Words before a title that make it a role, not a form of address ("de juf", "een mevrouw"):
 #: then a lowercase word after it is a name only when it is a first name ("onze juf anna").
@@ -311,7 +312,7 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
 def _held_office(words: list[tuple[str, int]], i: int) -> bool:
     """Is the word at i a public office holder's name, named as such ("wethouder de Jong")?"""
     office = i - 1
-    while office > 0 and plain(words[office][0]) in _NAME_PARTICLES:
+    while office > 0 and plain(words[office][0]) in NAME_PARTICLES:
         office -= 1
     return office >= 0 and plain(words[office][0]) in PUBLIC_OFFICES
 
@@ -320,7 +321,7 @@ def _surname_end(words: list[tuple[str, int]], j: int, known: Collection[str]) -
     """Where the surname after a lower-case first name ends (0: none): after its particles a word that
     is no everyday word, place or organisation ("de vries"), else a common surname ("jansen")."""
     end = j
-    while end < len(words) and end < j + 3 and plain(words[end][0]) in _SURNAME_PARTICLES:
+    while end < len(words) and end < j + 3 and plain(words[end][0]) in NAME_PARTICLES:
         end += 1
     if end >= len(words):
         return 0

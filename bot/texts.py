@@ -85,7 +85,9 @@ def _role_filter(context: Context, value: Any) -> str:
     first = text.split(" ", 1)[0]
     if not text or len(text) > _ROLE_LONGEST or first.lower().strip(".,") in _DETERMINERS:
         return text  # (a text longer than a role is a sentence: as typed)
-    if first[:1].isupper() and first[1:].islower():  # "Gedragswetenschapper" typed at the start of an answer
+    if text == first and first[:1].isupper() and first[1:].islower():
+        # "Gedragswetenschapper" typed at the start of an answer; a capital in more words is a name's
+        # ("Veilig Thuis medewerker", "William Schrikker gezinsvoogd"): as typed
         text = text[:1].lower() + text[1:]
     return f"{_ROLE_ARTICLE.get(context.get('lang', 'nl'), 'de')} {text}"
 
@@ -502,7 +504,8 @@ _GROWING = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Ca
             nodes.Mul, nodes.Pow, nodes.Mod, nodes.Add, nodes.Concat, nodes.Filter)
 
 
-#: Filters whose result is short whatever they are given: a date, a role with its article (`_ROLE_LONGEST`)
+#: Filters whose result does not grow with the template: a date (short), a role (what was typed, with
+#: at most an article before it: a text longer than `_ROLE_LONGEST` comes back as typed)
 _SHORT_FILTERS = frozenset({"date", "role"})
 
 

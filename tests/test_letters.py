@@ -13,6 +13,7 @@ import docx
 import pytest
 
 from bot.events import Document
+from bot.expressions import BASE_FUNCTIONS
 from bot.letters import DOCX_MIME, docx_bytes, file_bytes, in_messages, mime_for
 from bot.texts import ENV
 from tests.fakes.telegram_api import FakeTelegram
@@ -98,8 +99,29 @@ def test_a_letters_copy_in_the_chat_is_cut_between_paragraphs_into_phone_sized_m
     ("nl", "GZ-psycholoog", "Mijn klacht gaat over de GZ-psycholoog."),
     ("en", "behavioural scientist", "My complaint is about the behavioural scientist."),
     ("en", "my guardian", "My complaint is about my guardian."),
+    # a capital in more words than one is a name's: kept (review 2026-12-07: "de veilig Thuis medewerker")
+    ("nl", "Veilig Thuis medewerker", "Mijn klacht gaat over de Veilig Thuis medewerker."),
+    ("nl", "William Schrikker gezinsvoogd", "Mijn klacht gaat over de William Schrikker gezinsvoogd."),
+    ("en", "Veilig Thuis worker", "My complaint is about the Veilig Thuis worker."),
 ])
 def test_a_role_typed_without_its_article_gets_one_in_a_letter(lang, typed, said):
     """ "Mijn klacht gaat over gedragswetenschapper." read as a mistake in a letter meant to be taken seriously."""
     sentence = "Mijn klacht gaat over {{ worker | role }}." if lang == "nl" else "My complaint is about {{ worker | role }}."
     assert ENV.from_string(sentence).render(worker=typed, lang=lang) == said
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_role_filter_gives_what_was_typed_with_at_most_an_article(lang):
+    """The template budget counts `role` as a filter that does not grow: so it is (review 2026-12-07)."""
+    for typed in ("gedragswetenschapper", "Veilig Thuis medewerker", "x " * 150):
+        shown = ENV.from_string("{{ worker | role }}").render(worker=typed, lang=lang)
+        assert shown.endswith(typed.strip()) and len(shown) <= len(typed.strip()) + len("the ")
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("william schrikker", "William Schrikker"), ("raad voor de kinderbescherming", "Raad voor de Kinderbescherming"),
+    ("de gi", "De GI"), ("big", "Big"), ("big help foundation", "Big Help Foundation"),
+])
+def test_an_organisation_typed_in_lower_case_gets_its_capitals_not_shouting(typed, shown):
+    """"big" became "BIG" (review 2026-12-07)."""
+    assert BASE_FUNCTIONS["proper_name"](typed) == shown
