@@ -710,7 +710,7 @@ async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(s
                      "commissie Sociaal Domein, 14 januari", "1", typed]:
             await user.reply_to(room, line)
         message = await user.reply_to(room, "Spreek af dat hulp binnen een vaste tijd begint.")
-        assert f'"{typed}\n' in message.body, "the plain body shows what was typed, as typed"
+        assert f'"{typed}"\n' in message.body, "the plain body shows what was typed, as typed"
         assert message.body.startswith("Dit komt in je e-mail:\n") and "**" not in message.body
         assert "\n• Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.\n" in message.body
         html = message.html or ""

@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import load_flows
 from bot.flows.flowset import FlowSet
+from bot.flows.steps import AskStep
 from bot.markup import plain
 from bot.preview import Message, flow_messages
 from bot.settings import Settings
@@ -100,3 +101,28 @@ def test_the_measure_counts_what_a_reader_counts() -> None:
     assert sentences("Bel 113. Of chat!\nBron: https://113.nl") == ["Bel 113.", "Of chat!", "Bron: https://113.nl"]
     assert words("Bellen kost € 0,25 per minuut, met een maximum van € 12,50.") == 12
     assert words("De GI (gecertificeerde instelling) doet dat.") == 6
+
+
+def answer_of(length: int) -> str:
+    """A typed answer of this many characters, in words, with a date in it (a meeting's is read back)."""
+    text = "14 januari " + "woord " * length
+    return text[:length].rstrip() or "x"
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_no_message_passes_the_limit_with_long_answers_either(lang: str) -> None:
+    """The examples are short answers; a text that quotes answers can outgrow them. The inspreken
+    read-back quoted four and reached ~2,150 characters with each at its longest (review 2026-12-07)."""
+    fs = shipped()
+    longest: dict[str, int] = {}
+    for flow in fs.flows.values():
+        for step in flow.steps.values():
+            if isinstance(step, AskStep) and step.type == "text" and step.max:
+                longest[step.save] = max(longest.get(step.save, 0), int(step.max))
+    over = []
+    for share in (*(n / 100 for n in range(18, 27)), 0.3, 0.5, 0.75, 1.0):  # finely where a read-back splits
+        answers = {name: answer_of(int(most * share)) for name, most in longest.items()}
+        over += [(share, m.flow, m.step, len(plain(m.text))) for flow in sorted(fs.flows)
+                 for m in flow_messages(fs, flow, lang, today=TODAY, overrides=answers)
+                 if not m.letter and len(plain(m.text)) > HARD_LIMIT]
+    assert not over, over
