@@ -56,7 +56,7 @@ async def test_a_parent_calculates_a_deadline_with_buttons_and_free_text(
     (welcome,) = await parent.command("start")
     assert welcome.method == "sendMessage"
     assert shown([welcome]) == [(bot.text("main.role.question"), bot.labels("main", "role"))]
-    assert welcome.data == [f"role:{choice}" for choice in ("parent", "professional", "other", "young")]
+    assert welcome.data == [f"role:{choice}" for choice in ("parent", "professional", "other", "young", "helplines")]
 
     # Each button press replaces the question it answered: one message, no old keyboards.
     (menu,) = await parent.presses(bot.label("main", "role", "parent"))

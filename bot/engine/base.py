@@ -233,9 +233,9 @@ class TurnBase:
         self.say_key("sys.stale")
         self.reshow()
 
-    def match_buttons(self, raw: str, pairs: list[tuple[str, str]]) -> str | None:
+    def match_buttons(self, raw: str, pairs: list[tuple[str, str]], clauses: bool = True) -> str | None:
         """A typed answer to a question with buttons: its number, id or (part of) its label."""
-        return read_button(raw, pairs, self.text)
+        return read_button(raw, pairs, self.text, clauses)
 
     def step_answered(self) -> Step | None:
         """The flow step a typed text would answer; None with no conversation or while a system

@@ -21,11 +21,10 @@ from bot.engine.words import (
     MAX_INPUT,
     command_meaning,
     keyword_of,
-    looks_english,
     normalise,
     typed_number,
 )
-from bot.events import Choice, Command, Event, Send, Text, Timer, Unsupported
+from bot.events import Choice, Command, Event, Text, Timer, Unsupported
 from bot.flows.steps import AskStep, ChooseStep
 from bot.state import State
 
@@ -152,19 +151,7 @@ class TurnBuilder(TypedWords):
     def on_answer_text(self, raw: str) -> None:
         """Typed text that is an answer: to the open system question, else to the step's question."""
         if self.state is None:
-            guessed = self.guess_language(raw)
-            if guessed is not None:  # said first, in the language the person wrote in, with the way back
-                self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
-            mark = len(self.out)
-            self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
-            first = self.current_step() if self.state is not None else None
-            # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at
-            # once and instead of the menu (the help lines are already as many messages as a phone shows)
-            if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
-                del self.out[mark:]
-                self.choose(first, option_id)
-            else:
-                self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
+            self.on_first_text(raw)
             return
         if self.state.vars.get(RESUME):
             # typed while "go on now?" still hides the next question: that question, not this text as its answer
@@ -189,18 +176,14 @@ class TurnBuilder(TypedWords):
             return
         step = self.current_question()
         if isinstance(step, AskStep):
-            # "wat is de VPT-code?" at a date or number question, or asked with "?" where text is
-            # the answer: a question about a word, answered as one, not saved nor read as a date
-            if (step.type != "text" or raw.strip().endswith("?")) and self.unknown_word(raw):
-                return
-            # a button of this question (Ja/Nee, "Liever niet bellen", "use what you wrote") typed: its
-            # number or label, read as at a question with buttons
-            picked = self.match_buttons(raw, self.ask_buttons(step))
-            if picked is not None:
-                self.on_ask_button(step, picked, via_button=False)
-            else:
-                self.answer(step, raw)
-            return
+            self.on_ask_text(step, raw)
+        else:
+            self.on_choose_text(step, raw)
+
+    def on_choose_text(self, step: ChooseStep, raw: str) -> None:
+        """Text typed at buttons: a button's number, label or words, a typed option's answer, else
+        what it may mean (a route, a word) before "kies een knop"."""
+        assert self.state is not None
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) or self.typed_words(step, raw)
         if option_id is not None:
             self.choose(step, option_id)
@@ -216,22 +199,20 @@ class TurnBuilder(TypedWords):
                 # console they are a numbered list that has scrolled away)
                 self.reshow()
 
-    def typed_words(self, step: ChooseStep, raw: str) -> str | None:
-        """The option a person's own words name (its `words:`): "i dont feel safe at home" for
-        "I do not feel safe", the best one when several fit; None when none does."""
-        assert self.state is not None
-        matcher = self.fs.option_words(self.state.flow, self.state.step)
-        if matcher is None:
-            return None
-        offered = {o.id for o in self.offered(step)}
-        return next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
-
-    def guess_language(self, raw: str) -> str | None:
-        """English for a first message clearly written in it, when the platform gave no language
-        (Matrix, the console) and English is not already the default."""
-        if self.ctx.lang_hint or self.ctx.default_lang == "en" or "en" not in self.fs.locales.languages:
-            return None
-        return "en" if looks_english(raw) else None
+    def on_ask_text(self, step: AskStep, raw: str) -> None:
+        """Text typed at a question: a question about a word, one of its buttons, else its answer."""
+        # "wat is de VPT-code?" at a date or number question, or asked with "?" where text is
+        # the answer: a question about a word, answered as one, not saved nor read as a date
+        if (step.type != "text" or raw.strip().endswith("?")) and self.unknown_word(raw):
+            return
+        # a button of this question (Ja/Nee, "Liever niet bellen", "use what you wrote") typed: its
+        # number or label, read as at a question with buttons; where text is the answer, "ja, de voogd
+        # belde niet terug" is that answer, not the yes button with a reason after it
+        picked = self.match_buttons(raw, self.ask_buttons(step), clauses=step.type != "text")
+        if picked is not None:
+            self.on_ask_button(step, picked, via_button=False)
+        else:
+            self.answer(step, raw)
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""

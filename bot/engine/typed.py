@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
+from bot.engine.words import looks_english
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep, Option
 
@@ -32,6 +33,40 @@ UNKNOWN_WORD = "glossary.unknown"
 
 
 class TypedWords(Interrupts):
+    def on_first_text(self, raw: str) -> None:
+        """A first message: the conversation begins in the language it was written in, at the
+        option its words name, else at the menu with the routes it may mean."""
+        guessed = self.guess_language(raw)
+        if guessed is not None:  # said first, in the language the person wrote in, with the way back
+            self.out.append(Send(self.text_in(guessed, "sys.language_guessed")))
+        mark = len(self.out)
+        self.begin(self.fs.entry_flow, fresh=True, lang=guessed)
+        first = self.current_step() if self.state is not None else None
+        # "ik voel me niet veilig thuis" as the first message: the option its words name (help), at
+        # once and instead of the menu (the help lines are already as many messages as a phone shows)
+        if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
+            del self.out[mark:]
+            self.choose(first, option_id)
+        else:
+            self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
+
+    def typed_words(self, step: ChooseStep, raw: str) -> str | None:
+        """The option a person's own words name (its `words:`): "i dont feel safe at home" for
+        "I do not feel safe", the best one when several fit; None when none does."""
+        assert self.state is not None
+        matcher = self.fs.option_words(self.state.flow, self.state.step)
+        if matcher is None:
+            return None
+        offered = {o.id for o in self.offered(step)}
+        return next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
+
+    def guess_language(self, raw: str) -> str | None:
+        """English for a first message clearly written in it, when the platform gave no language
+        (Matrix, the console) and English is not already the default."""
+        if self.ctx.lang_hint or self.ctx.default_lang == "en" or "en" not in self.fs.locales.languages:
+            return None
+        return "en" if looks_english(raw) else None
+
     def explain_word(self, raw: str) -> bool:
         """'Wat is een OTS?': the word's card, then the question the person was at."""
         entry = self.fs.glossary.asked(raw)

@@ -111,11 +111,14 @@ def command_meaning(name: str) -> str | None:
     return COMMANDS.get(name.lower().lstrip("/"))
 
 
-def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str], str]) -> str | None:
+def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str], str],
+                clauses: bool = True) -> str | None:
     """The button a typed answer means: its number, id or (part of) its label, or None.
 
     `pairs` are (id, label key) in the order shown; `label` renders a key as the user reads
-    it, and is only called when the number or id did not already decide.
+    it, and is only called when the number or id did not already decide. `clauses`: a label
+    said first and a reason after it ("not yet, its sunday") is that label; not where the
+    typed words are themselves the answer ("ja, de voogd belde niet terug" is a story).
     """
     text = normalise(raw)
     if not text:
@@ -144,7 +147,7 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         hit = _part_of_label(text, labels)
         if hit is None and plain in MORE:
             hit = _yes_or_no(True, labels)
-        if hit is None and (clause := _FIRST_CLAUSE.match(text)) and not clause.group(1).strip().isdecimal():
+        if hit is None and clauses and (clause := _FIRST_CLAUSE.match(text)) and not clause.group(1).strip().isdecimal():
             # "not yet, its sunday" at [Not yet]: a label (or yes/no) said first, then a reason
             hit = read_button(clause.group(1), pairs, label)
         return hit
