@@ -70,11 +70,10 @@ class CrisisHook(Answers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if (found.rule_id == MODEL and (not in_safety or self.at_date_question() or self.at_yes_no())
-                and self.at_plain_question() and detector.only_an_answer(raw)):
-            # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`);
-            # in the safety flow only at a date or a yes/no ("last tuesday i think" at "when did it
-            # happen?", "i think so" at "did it happen then?")
+        if found.rule_id == MODEL and self.at_plain_question() and detector.only_an_answer(raw):
+            # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
+            # in the safety flow too: a worker's "its still going on" at "have you been to the police?"
+            # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out)
             return False
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat at a question that asks for it IS
@@ -132,24 +131,6 @@ class CrisisHook(Answers):
         if isinstance(step, ChooseStep):
             return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
-
-    def at_date_question(self) -> bool:
-        """Is the person asked for a date (the question, or its read-back)?"""
-        state = self.state
-        if state is None:
-            return False
-        step = self.fs.step(state.flow, state.step)
-        return state.pending == SystemQuestion.DATE or (not state.pending and isinstance(step, AskStep) and step.type == "date")
-
-    def at_yes_no(self) -> bool:
-        """Is the person at a yes/no question (buttons "yes" and "no", or a typed yes or no)?"""
-        state = self.state
-        if state is None or state.pending:
-            return False
-        step = self.fs.step(state.flow, state.step)
-        if isinstance(step, AskStep):
-            return step.type == "yesno"
-        return isinstance(step, ChooseStep) and {"yes", "no"} <= {option.id for option in step.options}
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""
