@@ -606,34 +606,44 @@ def test_my_data_says_any_other_computed_value_in_words_in_both_languages():
                                         "out, the last day was the next day")
 
 
+async def named_the_child_in_a_gi_letter(world: World) -> None:
+    """A parent's GI complaint letter up to the child's name: "zoon daan (8)" in the story, then "Emma Jansen".
+    A child's name in the story is fine in this private letter, but the name promise holds for it too."""
+    await world.command(USER, "start")
+    for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
+                  "Laat de gratis hulp zien", "Nee, nog niet"):
+        await world.press(USER, label)
+    await world.say(USER, "3 maart 2026")
+    await world.press(USER, "Ja")
+    await world.press(USER, "Ja, maak een conceptbrief")
+    await world.say(USER, "De jeugdbeschermer van mijn zoon daan (8) komt steeds niet op de afspraken.")
+    await world.say(USER, "Een gesprek met de teamleider.")
+    await world.say(USER, "later")
+    await world.say(USER, "later")
+    await world.say(USER, "Emma Jansen")
+
+
+async def made_the_letter(world: World) -> None:
+    """The rest of that letter's questions, until the letter is made."""
+    await world.say(USER, "later")
+    for label in ("Weet ik niet", "Niet één medewerker"):
+        await world.press(USER, label)
+    await world.say(USER, "niets")
+    letter = await world.say(USER, "niets")
+    assert any("Hier is je conceptbrief" in text for text in letter)
+
+
 async def test_the_child_s_name_is_gone_from_my_data_once_the_letter_is_made(tmp_path):
     """The letter's name question promises "Ik bewaar de naam tot de brief klaar is en wis hem dan"; a new
     user found the name still in "mijn gegevens" after the letter (the complaint was reached from the menu,
     so the conversation went on after it)."""
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start")
-        for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
-                      "Laat de gratis hulp zien", "Nee, nog niet"):
-            await world.press(USER, label)
-        await world.say(USER, "3 maart 2026")
-        await world.press(USER, "Ja")
-        await world.press(USER, "Ja, maak een conceptbrief")
-        # a child's name in the story is fine in this private letter, but the promise holds for it too
-        await world.say(USER, "De jeugdbeschermer van mijn zoon daan (8) komt steeds niet op de afspraken.")
-        await world.say(USER, "Een gesprek met de teamleider.")
-        await world.say(USER, "later")
-        await world.say(USER, "later")
-        await world.say(USER, "Emma Jansen")
+        await named_the_child_in_a_gi_letter(world)
         await world.command(USER, "mijngegevens")
         assert "Emma Jansen" in exported(world, USER).content  # kept while the letter is being written
         assert "zoon daan (8)" in exported(world, USER).content
-        await world.say(USER, "later")
-        for label in ("Weet ik niet", "Niet één medewerker"):
-            await world.press(USER, label)
-        await world.say(USER, "niets")
-        letter = await world.say(USER, "niets")
-        assert any("Hier is je conceptbrief" in text for text in letter)
+        await made_the_letter(world)
         await world.press(USER, "Terug naar het begin")
         await world.command(USER, "mijngegevens")
         assert "Emma" not in exported(world, USER).content
@@ -647,25 +657,9 @@ async def test_the_child_s_name_is_gone_from_the_stored_row_and_back_cannot_brin
     the stored row nine times), so "terug" brought the name back and the row still held it."""
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start")
-        for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
-                      "Laat de gratis hulp zien", "Nee, nog niet"):
-            await world.press(USER, label)
-        await world.say(USER, "3 maart 2026")
-        await world.press(USER, "Ja")
-        await world.press(USER, "Ja, maak een conceptbrief")
-        await world.say(USER, "De jeugdbeschermer van mijn zoon daan (8) komt steeds niet op de afspraken.")
-        await world.say(USER, "Een gesprek met de teamleider.")
-        await world.say(USER, "later")
-        await world.say(USER, "later")
-        await world.say(USER, "Emma Jansen")
+        await named_the_child_in_a_gi_letter(world)
         assert any("Emma Jansen" in str(v) for _, v in every_value(world.settings.db))  # kept while writing
-        await world.say(USER, "later")
-        for label in ("Weet ik niet", "Niet één medewerker"):
-            await world.press(USER, label)
-        await world.say(USER, "niets")
-        letter = await world.say(USER, "niets")
-        assert any("Hier is je conceptbrief" in text for text in letter)
+        await made_the_letter(world)
         for table, value in every_value(world.settings.db):
             assert "Emma" not in str(value) and "zoon daan" not in str(value), table
         seen: list[str] = []
