@@ -60,9 +60,10 @@ def read_number(text: str) -> float | int | None:
 #: A text question that takes this many characters asks for a story, a reason or a wish, which goes
 #: into a letter or summary as typed ("Wat er gebeurde: weet ik niet" was a try-out's letter).
 STORY_FROM = 400
-#: "weet ik niet" and its kin as a whole answer (beyond words.DONT_KNOW, which a button may mean)
-_NOT_KNOWN_STORY = DONT_KNOW | {"ik weet het niet meer", "weet ik niet meer", "ik weet het echt niet", "geen flauw idee",
-                                "onbekend", "i dont know", "i do not know", "no idea", "i have no idea", "unknown"}
+#: "weet ik niet" and its kin as a whole answer: the one DONT_KNOW list (which a button may also mean),
+#: and what only a story question hears so
+_NOT_KNOWN_STORY = DONT_KNOW | {"ik weet het niet meer", "weet ik niet meer", "ik weet het echt niet", "onbekend",
+                                "i have no idea", "unknown"}
 
 
 def not_a_story(text: str) -> str | None:
