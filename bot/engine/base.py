@@ -15,11 +15,13 @@ from bot.engine.turn import FlowError, TurnContext
 from bot.engine.words import normalise, read_button
 from bot.events import Action, ChoiceButton, Edit, LinkPreview, Send
 from bot.flows.flowset import FlowSet
-from bot.flows.steps import AskStep, BranchStep, ChooseStep, Option, SayStep, ShowStep, Step
+from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep, Option, SayStep, ShowStep, Step
 from bot.state import HISTORY_LIMIT, State
 
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
+#: Steps that never say anything: `run(until_question=False)` walks only these.
+SILENT_STEPS = (ComputeStep, BranchStep)
 _Question = TypeVar("_Question", ChooseStep, AskStep)
 #: The variable that remembers which "Meer: ..." options this journey used (see `offered`).
 READ_MORE = "_read"
@@ -191,13 +193,21 @@ class TurnBase:
         self.run()
         del self.out[mark:]
 
-    def run(self, replace_question: bool = False) -> None:
-        """Walk non-waiting steps until a question (shown) or the end of the conversation."""
+    def run(self, replace_question: bool = False, *, until_question: bool = True) -> None:
+        """Walk non-waiting steps until a question (shown) or the end of the conversation.
+
+        `until_question=False` walks only the steps that say nothing (`compute`, `branch`) and
+        stops before the first one that speaks or waits, showing nothing: a story kept during a
+        crisis has its date read and its branch taken now, while the next question waits behind
+        "go on now?" (engine/crisis.py). One walker for both, so both count steps and stop the same.
+        """
         mark = len(self.out)
         for _ in range(MAX_STEPS_PER_TURN):
             if self.state is None or self.state.pending == "recover":
                 return
             step = self.current_step()
+            if not until_question and not isinstance(step, SILENT_STEPS):
+                return
             if isinstance(step, ChooseStep | AskStep):
                 self.out.append(self.question(step))
                 self.add_preview(step, len(self.out) - 1)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import Answers, text_bounds
-from bot.engine.base import MAX_STEPS_PER_TURN
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
 from bot.events import ChoiceButton, Send
-from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep
+from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
     from bot.crisis import CrisisMatch, PauseTexts
@@ -156,10 +155,7 @@ class CrisisHook(Answers):
         self.goto(state.flow, step.next)
         # a compute or branch after the story (a date in it read back next) says nothing: it runs
         # now, so the conversation waits at a question while the person decides to go on or not
-        for _ in range(MAX_STEPS_PER_TURN):
-            if not isinstance(after := self.current_step(), ComputeStep | BranchStep):
-                break
-            self.execute(after)
+        self.run(until_question=False)
         return True
 
     def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
