@@ -8,12 +8,23 @@ check does not grow back.
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
+from typing import get_args
 
+import pytest
+from pydantic import ValidationError
+
+from bot.app import load_flows
 from bot.engine import TurnBuilder, TurnContext
+from bot.engine.validation import RULES
 from bot.flows.flowset import FlowSet
+from bot.flows.steps import AnswerRuleName, AskStep
+from bot.settings import Settings
 from bot.state import State
-from tests.conftest import NOW, TODAY
+from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, NOW, PYTHON, TODAY, bot_env, load_fixture_flows
+from tests.test_engine import CONSENT, WHAT, Chat, at_menu
 
 ENGINE = Path(__file__).resolve().parent.parent / "bot" / "engine"
 
@@ -58,3 +69,74 @@ def test_the_engine_walks_steps_in_one_loop_only():
                 if calls:
                     callers.append(f"{path.name}:{node.name}")
     assert callers == ["base.py:run"]
+
+
+# ---------------------------------------------------------------- named answer rules
+
+
+def test_every_answer_rule_a_flow_may_name_is_in_the_registry_and_in_the_moderators_docs():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "FLOWS.md").read_text(encoding="utf-8")
+    assert set(RULES) == set(get_args(AnswerRuleName))
+    assert all(rule.name == name for name, rule in RULES.items())
+    assert [name for name in RULES if f"| `{name}` |" not in docs] == []
+
+
+def test_a_question_runs_the_rules_that_fit_it_unless_it_names_its_own():
+    def ask(**fields: object) -> AskStep:
+        return AskStep.model_validate({"ask": "x.ask", "type": "text", "save": "x", "next": "y", **fields})
+
+    assert ask().answer_rules == ("not_a_story",)  # 1,000 characters: a story for a letter
+    assert ask(max=200).answer_rules == ()  # a name, a topic
+    assert ask(max=600, protect="public").answer_rules == ("not_a_story", "asks_the_bot")
+    assert ask(max=120, protect="public").answer_rules == ("asks_the_bot",)
+    assert ask(rules=[]).answer_rules == ()
+    assert ask(max=80, rules=["not_a_story"]).answer_rules == ("not_a_story",)
+    with pytest.raises(ValidationError, match="protect: public"):
+        ask(rules=["asks_the_bot"])
+    with pytest.raises(ValidationError, match="not_a_story"):
+        ask(rules=["not_a_storey"])
+
+
+def test_the_shipped_questions_run_the_rules_they_ran_before_they_had_names():
+    fs = load_flows(Settings())
+    story = fs.step("complaint_letter", "what")
+    public = fs.step("inspreken", "general")
+    topic = fs.step("inspreken", "topic")
+    assert isinstance(story, AskStep) and story.answer_rules == ("not_a_story",)
+    assert isinstance(public, AskStep) and public.answer_rules == ("not_a_story", "asks_the_bot")
+    assert isinstance(topic, AskStep) and topic.answer_rules == ("asks_the_bot",)
+
+
+def _what_happened(tmp_path: Path, rules: str | None) -> Chat:
+    shutil.copytree(FIXTURE_FLOWS, tmp_path / "flows")
+    main = tmp_path / "flows" / "main.yaml"
+    if rules is not None:
+        text = main.read_text(encoding="utf-8")
+        main.write_text(text.replace("    save: what\n", f"    save: what\n    rules: {rules}\n"), encoding="utf-8")
+    chat = Chat(load_fixture_flows(tmp_path / "flows"), TurnContext(today=TODAY, now=NOW))
+    at_menu(chat)
+    assert chat.press("report") == [WHAT]
+    return chat
+
+
+def test_weet_ik_niet_at_a_story_question_is_refused_kindly_by_its_default_rule(tmp_path):
+    chat = _what_happened(tmp_path, None)
+    assert chat.say("weet ik niet") == ["Weet je het niet precies? Schrijf wat je nog weet."]
+
+
+def test_a_flow_that_turns_the_rules_off_keeps_weet_ik_niet_as_the_answer(tmp_path):
+    chat = _what_happened(tmp_path, "[]")
+    assert chat.say("weet ik niet") == [CONSENT]
+
+
+def test_a_rule_a_flow_cannot_use_is_a_check_error_at_its_line(tmp_path):
+    chat = _what_happened(tmp_path, "[not_a_story]")
+    assert chat.say("ja") != [CONSENT]  # named, it runs as the default did
+    (tmp_path / "locales").symlink_to(FIXTURE_LOCALES)
+    main = tmp_path / "flows" / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace("rules: [not_a_story]", "rules: [asks_the_bot]"),
+                    encoding="utf-8")
+    done = subprocess.run([PYTHON, "-m", "bot", "check", "flows", "--today", TODAY.isoformat()], cwd=tmp_path,
+                          env=bot_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "flows/main.yaml:" in done.stdout + done.stderr and "protect: public" in done.stdout + done.stderr

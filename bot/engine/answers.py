@@ -24,6 +24,7 @@ from bot.dates import (
 )
 from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
+from bot.engine.validation import RULES
 from bot.engine.words import DONT_KNOW, NO, YES, normalise, typed_number
 from bot.events import Send
 from bot.expressions import NOT_KNOWN
@@ -55,30 +56,6 @@ def read_number(text: str) -> float | int | None:
     if not math.isfinite(value):  # float() also reads "nan" and "inf"
         return None
     return int(value) if value.is_integer() else value
-
-
-#: A text question that takes this many characters asks for a story, a reason or a wish, which goes
-#: into a letter or summary as typed ("Wat er gebeurde: weet ik niet" was a try-out's letter).
-STORY_FROM = 400
-#: "weet ik niet" and its kin as a whole answer: the one DONT_KNOW list (which a button may also mean),
-#: and what only a story question hears so
-_NOT_KNOWN_STORY = DONT_KNOW | {"ik weet het niet meer", "weet ik niet meer", "ik weet het echt niet", "onbekend",
-                                "i have no idea", "unknown"}
-
-
-def not_a_story(text: str) -> str | None:
-    """Why a typed answer to a story question is no story: the text that says so kindly, or None.
-
-    Only "I don't know", a bare yes, or a phone number: each went into a letter as its content.
-    """
-    said = re.sub(r"[,.;:!?']", "", normalise(text))
-    if said in _NOT_KNOWN_STORY:
-        return "sys.invalid.story_unknown"
-    if said in YES:
-        return "sys.invalid.story_yes"
-    if read_phone(text) is not None:
-        return "sys.invalid.story_phone"
-    return None
 
 
 class Answers(ProtectsText):
@@ -118,12 +95,29 @@ class Answers(ProtectsText):
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return
-        if high >= STORY_FROM and (key := not_a_story(text)) is not None:
-            self.fail(key)  # asked kindly again: it would have been the letter's content
-        elif not low <= len(text) <= high:
+        if self.refused(step, text, before_length=True):
+            return
+        if not low <= len(text) <= high:
             self.fail(step.invalid or "sys.invalid.text", min=low, max=high, got=len(text))
-        elif not (step.protect and self.protect(step, text)):
+        elif not self.refused(step, text, before_length=False) and not (step.protect and self.protect(step, text)):
             self.accept(step, text)
+
+    def refused(self, step: AskStep, text: str, *, before_length: bool) -> bool:
+        """The question's named rules (bot/engine/validation.py) judged at this point; True when one
+        refused the text and said why ("weet ik niet" would have been the letter's content)."""
+        for name in step.answer_rules:
+            rule = RULES[name]
+            if rule.before_length != before_length or (key := rule.judge(text)) is None:
+                continue
+            match rule.then:
+                case "again":
+                    self.fail(key)
+                case "ask":
+                    self.ask_if_meant(step, text, key)
+                case _:
+                    assert_never(rule.then)
+            return True
+        return False
 
     def takes_typed_before(self, text: str) -> bool:
         """A typed answer to "use what you wrote before?" (its number and label are read as the button's

@@ -7,8 +7,6 @@ The finding itself is bot.personal's; this layer decides what the user is told a
 
 from __future__ import annotations
 
-import re
-
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
 from bot.engine.words import normalise
 from bot.events import Send
@@ -19,22 +17,6 @@ from bot.personal import Finding, find_personal, names_people
 LETTER_WARNS = frozenset({"name", "worker"})
 #: State variable: the public draft waiting is a question the person may have asked the bot
 PUBLIC_QUESTION = "_public_question"
-#: A question ("...?", or one that starts with a question word) ...
-_QUESTION = re.compile(r"\?\s*$|^(hoe|hoelang|hoeveel|wat|wanneer|waar|welke|mag|kan|moet|wie"
-                       r"|how|what|when|where|which|can|may|must|do|should|who)\b")
-#: ... in the first person or to "you": asked of the bot, not of the council ("Kan de gemeente ...?")
-_TO_THE_BOT = re.compile(r"\b(ik|i|jij|je|you|u)\b")
-
-
-def asks_the_bot(text: str) -> bool:
-    """Is a short typed answer a question to the bot ("hoelang mag ik eigenlijk praten?")?
-
-    Why: typed at "Wat gebeurt er, in algemene woorden?" it became the public e-mail's message,
-    and every later answer moved one question on (try-out 2026-12-07). A question to the council
-    ("Kan de gemeente zorgen voor één loket?") names neither "ik" nor "je", and is an answer.
-    """
-    said = normalise(text)
-    return len(said) <= 120 and bool(_QUESTION.search(said)) and bool(_TO_THE_BOT.search(said))
 
 
 def shorten(quoted: str, limit: int = 45) -> str:
@@ -46,24 +28,17 @@ def shorten(quoted: str, limit: int = 45) -> str:
 
 
 class ProtectsText(AsksSystemQuestions):
-    def protect(self, step: AskStep, text: str, asked: bool = False) -> bool:
+    def protect(self, step: AskStep, text: str) -> bool:
         """Check a typed text for people's names and details; True when it was sent back.
 
         `public`: the text goes into something the public may read (a letter to the
         council), so anything found stops it, with why and how to write it as policy.
         `letter`: a complaint letter, where the organisation must know the case but not
-        a worker's name: a warning, and the answer is kept. A public text that is a question to
-        the bot is asked about first ("is this your answer?"); `asked`: it was, and it is.
+        a worker's name: a warning, and the answer is kept. (A public text that is a question to
+        the bot was asked about before this: the rule `asks_the_bot`, `ask_if_meant`.)
         """
         assert self.state is not None
         self.state.vars.pop(PUBLIC_QUESTION, None)
-        if step.protect == "public" and not asked and asks_the_bot(text):
-            # kept aside, not saved: "is this your answer, or a question to me?"
-            self.state.vars[PUBLIC_DRAFT] = text
-            self.state.vars[PUBLIC_QUESTION] = True
-            self.out.append(Send(self.text("public_text.question", text=shorten(text, 120)),
-                                 self.buttons(self.public_buttons(step)), token=self.state.step))
-            return True
         findings = find_personal(text, self.fs.known_words())
         if step.protect == "letter":
             named = [f for f in findings if f.kind in LETTER_WARNS]
@@ -83,6 +58,14 @@ class ProtectsText(AsksSystemQuestions):
                       own_case=own_case, route=bool(step.own_case)),
             self.buttons(self.public_buttons(step)), token=self.state.step))
         return True
+
+    def ask_if_meant(self, step: AskStep, text: str, key: str) -> None:
+        """Kept aside, not saved: "is this your answer, or a question to me?" (`key`), with its buttons."""
+        assert self.state is not None
+        self.state.vars[PUBLIC_DRAFT] = text
+        self.state.vars[PUBLIC_QUESTION] = True
+        self.out.append(Send(self.text(key, text=shorten(text, 120)),
+                             self.buttons(self.public_buttons(step)), token=self.state.step))
 
     def finding_lines(self, findings: list[Finding] | tuple[Finding, ...]) -> str:
         """At most three findings, each cut short: enough to find them again, and the message fits a phone."""
@@ -123,7 +106,7 @@ class ProtectsText(AsksSystemQuestions):
         draft = self.state.vars.pop(PUBLIC_DRAFT)
         if self.state.vars.pop(PUBLIC_QUESTION, False):
             if choice_id == "keep" and draft:  # their answer after all: checked for names like any other
-                if not self.protect(step, draft, asked=True):
+                if not self.protect(step, draft):
                     self.accept(step, draft, via_button=via_button)
             else:
                 self.say_key("public_text.question_type_again")

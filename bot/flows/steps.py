@@ -205,6 +205,13 @@ AskType = Literal["text", "date", "yesno", "number", "municipality", "phone"]
 #: A free-text question that takes this many characters or more asks what happened (a story),
 #: not a name, a number or a date.
 KEEP_STORY_FROM = 300
+#: A text question that takes this many characters asks for a story, a reason or a wish, which goes
+#: into a letter or summary as typed ("Wat er gebeurde: weet ik niet" was a try-out's letter):
+#: it runs the rule `not_a_story` unless it names its own rules.
+STORY_FROM = 400
+#: The named rules that may judge a typed answer before it is kept: the table and the rules
+#: themselves are bot/engine/validation.py's (`RULES`); docs/FLOWS.md lists them for moderators.
+AnswerRuleName = Literal["not_a_story", "asks_the_bot"]
 
 
 class AskStep(_Step):
@@ -227,6 +234,9 @@ class AskStep(_Step):
     protect: Literal["public", "letter"] | None = None
     #: with `protect: public`: the flow offered for the writer's own case (a complaint)
     own_case: Identifier | None = None
+    #: the named rules that judge a typed text before it is kept (docs/FLOWS.md, "Answer rules");
+    #: unset: the rules this kind of question runs by default (`answer_rules`); `[]`: none
+    rules: list[AnswerRuleName] | None = None
 
     @model_validator(mode="after")
     def _fits_type(self) -> AskStep:
@@ -236,7 +246,25 @@ class AskStep(_Step):
             raise ValueError("`own_case` belongs to a step with `protect: public`")
         if self.confirm is not None and self.type != "date":
             raise ValueError("`confirm` belongs to an `ask` step of `type: date` only")
+        if self.rules is not None and self.type != "text":
+            raise ValueError("`rules` names rules for typed text: use it with `type: text`")
+        if "asks_the_bot" in (self.rules or []) and self.protect != "public":
+            raise ValueError("`asks_the_bot` asks \"is this your answer?\" with the buttons of `protect: public`: "
+                             "use it with `protect: public`")
         return self
+
+    @property
+    def answer_rules(self) -> tuple[AnswerRuleName, ...]:
+        """The named rules this question runs on a typed text, in order: its `rules`, else the
+        defaults (`not_a_story` where a story for a letter is asked, `asks_the_bot` for a public text)."""
+        if self.rules is not None:
+            return tuple(dict.fromkeys(self.rules))
+        defaults: list[AnswerRuleName] = []
+        if self.type == "text" and self.text_bounds[1] >= STORY_FROM:
+            defaults.append("not_a_story")
+        if self.protect == "public":
+            defaults.append("asks_the_bot")
+        return tuple(defaults)
 
     @property
     def asks_for_a_story(self) -> bool:
