@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ContentError
+from bot.expressions import WORD_LISTS
 from bot.flows.source import load_yaml
 from bot.regexcache import REGEXES
 
@@ -65,6 +66,8 @@ __all__ = [
 _ID = r"^[a-z][a-z0-9_]*$"
 _KEY = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 _FRAGMENT = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
+#: `{{words.dont_know}}`: a shared list of whole answers (bot/expressions.py WORD_LISTS)
+_WORDS = re.compile(r"\{\{\s*words\.([a-z][a-z0-9_]*)\s*\}\}")
 
 
 # ---------------------------------------------------------------- normalising
@@ -538,7 +541,18 @@ def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
             raise CrisisRulesError(f"{where}: unknown fragment {{{{{name}}}}}")
         return f"(?:{fragments[name]})"
 
-    return _FRAGMENT.sub(replace, pattern)
+    return _FRAGMENT.sub(replace, _WORDS.sub(lambda m: _word_list(m.group(1), where), pattern))
+
+
+def _word_list(name: str, where: str) -> str:
+    """`{{words.dont_know}}`: a list the engine reads too (bot/expressions.py WORD_LISTS), as an
+    alternation of its entries in normalised form ("i'm not sure" -> "im not sure"), longest first."""
+    words = WORD_LISTS.get(name)
+    if words is None:
+        raise CrisisRulesError(f"{where}: unknown word list {{{{words.{name}}}}}; the lists are {sorted(WORD_LISTS)}")
+    forms = {normalise(word).strip(" .") for word in words} - {""}
+    escaped = (re.escape(form).replace("\\ ", " ") for form in sorted(forms, key=lambda f: (-len(f), f)))
+    return "(?:" + "|".join(escaped) + ")"
 
 
 def _compile(pattern: str, fragments: Mapping[str, str], where: str, done: dict[str, _Pattern]) -> _Pattern:

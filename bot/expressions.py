@@ -98,12 +98,20 @@ DONT_KNOW = frozenset({
 })
 #: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
 NOT_KNOWN = NOTHING | DONT_KNOW | frozenset({"later", "onbekend", "unknown", "skip"})
+#: "Not that I know": a no to "were there witnesses?" (`no_one`), and an everyday answer the crisis
+#: model may not take for despair (flows/crisis.yaml `answers:`).
+NOT_THAT_I_KNOW = frozenset({
+    "niet dat ik weet", "voor zover ik weet niet", "not that i know", "not that i know of", "not as far as i know",
+})
+#: The lists a crisis `answers:` pattern names as `{{words.dont_know}}` (bot/crisis.py): one source
+#: for what "I don't know" is, so the crisis check and the engine cannot drift apart.
+WORD_LISTS: Mapping[str, frozenset[str]] = {"dont_know": DONT_KNOW, "not_that_i_know": NOT_THAT_I_KNOW}
 #: "No one" in words, at "Were there witnesses?" ("nee, niemand", "nobody saw it", "niet dat ik weet"):
 #: a no, where any other words are a yes kept as a note (review 2026-12-07: these read as a yes).
 _NO_ONE = re.compile(
     r"^(?:(?:nee|no|nope|neen)\b[\s,.!]*)?(?:"
     r"(?:niemand|nobody|no ?one|no-one|geen getuigen|no witnesses|none)(?!.*\b(?:behalve|except|but|maar)\b)"
-    r"|(?:niet dat ik weet|not that i know(?: of)?|not as far as i know|voor zover ik weet niet)\b)")
+    r"|(?:" + "|".join(map(re.escape, sorted(NOT_THAT_I_KNOW, key=len, reverse=True))) + r")\b)")
 
 
 def _plain_answer(value: Any) -> str:

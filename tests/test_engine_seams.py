@@ -11,14 +11,17 @@ import ast
 import shutil
 import subprocess
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 
 from bot.app import load_flows
+from bot.crisis import CrisisDetector, CrisisRulesError
 from bot.engine import TurnBuilder, TurnContext
 from bot.engine.validation import RULES
+from bot.expressions import BASE_FUNCTIONS, DONT_KNOW, NOT_THAT_I_KNOW
 from bot.flows.flowset import FlowSet
 from bot.flows.steps import AnswerRuleName, AskStep
 from bot.settings import Settings
@@ -27,6 +30,7 @@ from tests.conftest import FIXTURE_FLOWS, FIXTURE_LOCALES, NOW, PYTHON, TODAY, b
 from tests.test_engine import CONSENT, WHAT, Chat, at_menu
 
 ENGINE = Path(__file__).resolve().parent.parent / "bot" / "engine"
+CRISIS_RULES = Path(__file__).resolve().parent.parent / "flows" / "crisis.yaml"
 
 
 def builder_at(fs: FlowSet, step: str, **answers: object) -> TurnBuilder:
@@ -140,3 +144,37 @@ def test_a_rule_a_flow_cannot_use_is_a_check_error_at_its_line(tmp_path):
                           env=bot_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "flows/main.yaml:" in done.stdout + done.stderr and "protect: public" in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- one list of "I don't know"
+
+
+@pytest.fixture(scope="module")
+def crisis_rules() -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(CRISIS_RULES.read_text(encoding="utf-8"))
+    return data
+
+
+def test_every_dont_know_the_engine_reads_is_an_answer_to_the_crisis_check_too(crisis_rules):
+    """The crisis check reads "I don't know" from the list the engine reads (`{{words.dont_know}}`),
+    so a "geen flauw idee" the buttons know is an answer at a question, not the model's to judge."""
+    detector = CrisisDetector.from_data(crisis_rules)
+    assert [w for w in sorted(DONT_KNOW | NOT_THAT_I_KNOW) if not detector.only_an_answer(w)] == []
+    assert detector.only_an_answer("Geen flauw idee sorry")
+    assert detector.only_an_answer("no idea when")
+    assert detector.only_an_answer("Nee, niet dat ik weet.")
+
+
+def test_a_list_the_crisis_rules_name_is_read_from_the_engines_words_and_an_unknown_one_is_an_error(crisis_rules):
+    answers = [{"id": "only_lists", "pattern": "({{words.dont_know}})"}]
+    detector = CrisisDetector.from_data({**crisis_rules, "answers": answers})
+    assert detector.only_an_answer("I'm not sure") and detector.only_an_answer("weet ik niet")
+    assert not detector.only_an_answer("ik weet het niet meer")  # not in the list: only a pattern adds it
+    with pytest.raises(CrisisRulesError, match=r"answer 'typo': unknown word list \{\{words.dont_knw\}\}"):
+        CrisisDetector.from_data({**crisis_rules, "answers": [{"id": "typo", "pattern": "{{words.dont_knw}}"}]})
+
+
+def test_not_that_i_know_is_one_list_for_the_witness_question_and_the_crisis_check(crisis_rules):
+    detector = CrisisDetector.from_data(crisis_rules)
+    for said in sorted(NOT_THAT_I_KNOW):
+        assert BASE_FUNCTIONS["no_one"](f"nee, {said}") and detector.only_an_answer(f"nee, {said}")
