@@ -17,7 +17,8 @@ Invariants, in the spirit of h11's state machine:
 Theory of operation: `handle` gives the event to a `TurnBuilder`, which routes it
 (command, text, choice, unsupported, timer); answering a question moves the position
 and `run` walks the flow through non-waiting steps (say, branch, compute, show,
-document, report, call, end ...) until the next question or the end.
+document, report, call, end ...) until the next question or the end; it is the one walker
+(`until_question=False`: only the silent compute and branch steps).
 
 The package, bottom up (each layer subclasses the one before):
 - `turn`: `TurnContext`, `Turn`, `FlowError` (what goes in and out);
@@ -25,7 +26,8 @@ The package, bottom up (each layer subclasses the one before):
 - `base`: a turn's working memory, rendering texts, moving, walking a flow;
 - `steps`: step execution, one `case` per step kind (the preview runs it too);
 - `system`: the engine's own questions as one table (`SystemQuestion`);
-- `protect`, `answers`: answers per `ask` type, and texts checked for names;
+- `protect`, `answers`: answers per `ask` type, and texts checked for names (`validation`: the
+  named rules a typed answer passes first, one table);
 - `crisis`: the crisis hook on every typed text;
 - `interrupts`, `builder`: what works at every step, and routing an event.
 """
