@@ -279,6 +279,8 @@ def _answers(page: _Page, step: ChooseStep | AskStep) -> None:
     match step:
         case ChooseStep():
             page.choices([(o.id, o.label) for o in step.options], [o.next for o in step.options])
+            if step.unsure:
+                page.say(f"  (after a doubtful yes or no: {page.text(step.unsure)})")
         case AskStep():
             if step.type == "yesno":
                 page.choices([("yes", "sys.yes"), ("no", "sys.no")])

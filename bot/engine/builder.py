@@ -17,9 +17,11 @@ from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
+    DONT_KNOW,
     HELP_WORDS,
     MAX_INPUT,
     command_meaning,
+    hedged,
     keyword_of,
     normalise,
     typed_number,
@@ -184,6 +186,11 @@ class TurnBuilder(TypedWords):
         """Text typed at buttons: a button's number, label or words, a typed option's answer, else
         what it may mean (a route, a word) before "kies een knop"."""
         assert self.state is not None
+        if step.unsure and hedged(raw) and normalise(raw) not in DONT_KNOW:
+            # "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter: explained, asked again
+            self.say_key(step.unsure, typed=raw.strip()[:80])
+            self.reshow()
+            return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) or self.typed_words(step, raw)
         if option_id is not None:
             self.choose(step, option_id)

@@ -76,6 +76,21 @@ YES = {"ja", "j", "yes", "y", "klopt", "ok", "oke", "okay", "jazeker", "zeker", 
 NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "nee dankje", "nee bedankt",
       "no thanks", "no thank you", "ik denk het niet", "denk het niet", "ik denk van niet", "volgens mij niet",
       "nee denk ik", "i dont think so", "i don't think so", "i think not", "no i dont think so", "no i don't think so"}
+#: Doubt in a short answer ("ik denk het wel", "volgens mij niet", "ja denk ik", "probably", "i guess so"):
+#: elsewhere a yes or no, but where the answer goes into a letter as a fact (a step's `unsure`) it is no answer.
+_HEDGE = re.compile(
+    r"\b(?:denk|dacht|volgens mij|geloof|misschien|waarschijnlijk|vermoedelijk|niet zeker|ik neem aan|lijkt me"
+    r"|think|guess|believe|probably|maybe|perhaps|suppose|not sure|i assume|i reckon)\b")
+#: Longer than this, a text is a story with a doubt in it, not a hedged yes or no.
+_HEDGE_WORDS = 8
+
+
+def hedged(text: str) -> bool:
+    """Is a short typed answer a yes or no said with doubt ("ik denk het wel", "i think so")?"""
+    said = _PUNCTUATION.sub("", normalise(text))
+    return len(said.split()) <= _HEDGE_WORDS and bool(_HEDGE.search(said))
+
+
 #: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
 _PUNCTUATION = re.compile(r"[,.;:!?]")
 #: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.

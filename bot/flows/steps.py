@@ -174,6 +174,9 @@ class ChooseStep(_Step):
     #: said instead of "Ik begrijp niet welke keuze je bedoelt" when a typed text names no option
     #: (a hesitant young person gets a warm word, then the question)
     invalid: TextKey | None = None
+    #: said when a yes or no is typed with doubt ("ik denk het wel"), which is then not taken: the answer
+    #: goes into a letter as a fact ("ik heb het gezag"), so a guess is explained and asked again
+    unsure: TextKey | None = None
 
     def targets(self) -> Iterator[tuple[SubPath, str]]:
         for i, option in enumerate(self.options):
@@ -188,6 +191,8 @@ class ChooseStep(_Step):
                 yield ("options", i, "words"), option.words
         if self.invalid is not None:
             yield ("invalid",), self.invalid
+        if self.unsure is not None:
+            yield ("unsure",), self.unsure
 
     def variables(self) -> Iterator[str]:
         for option in self.options:
