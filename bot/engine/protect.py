@@ -8,7 +8,7 @@ The finding itself is bot.personal's; this layer decides what the user is told a
 from __future__ import annotations
 
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
-from bot.engine.words import normalise
+from bot.engine.words import normalise, read_button
 from bot.events import Send
 from bot.flows.steps import AskStep
 from bot.personal import Finding, find_personal, names_people
@@ -74,7 +74,8 @@ class ProtectsText(AsksSystemQuestions):
     def public_buttons(self, step: AskStep) -> list[tuple[str, str]]:
         assert self.state is not None
         if self.state.vars.get(PUBLIC_QUESTION):
-            return [("keep", "public_text.question_keep"), ("again", "public_text.question_again")]
+            # "Is dit een vraag aan mij?": yes, a question (not kept); no, my answer (a try-out could not say "ja")
+            return [("again", "public_text.question_again"), ("keep", "public_text.question_keep")]
         pairs = [("again", "public_text.again")]
         if self.state.vars.get(PUBLIC_DRAFT):
             pairs.append(("keep", "public_text.keep"))
@@ -93,6 +94,8 @@ class ProtectsText(AsksSystemQuestions):
         picked = next((cid for cid, label in labels if typed == label), None)
         if typed.isdigit() and 0 < int(typed) <= len(pairs):
             picked = pairs[int(typed) - 1][0]
+        if picked is None and self.state.vars.get(PUBLIC_QUESTION):
+            picked = read_button(text, pairs, self.text, clauses=False)  # "ja" / "nee, het is mijn antwoord"
         if picked is None:
             return False
         self.on_public_choice(step, picked)
