@@ -166,6 +166,8 @@ async def test_command_menus_in_dutch_and_english(running_bot: RunningBot, teleg
     assert dutch[1]["description"] == running_bot.text("telegram.commands.help", "nl")
     assert english[1]["description"] == running_bot.text("telegram.commands.help", "en")
     assert telegram.commands[(scope, "")] == dutch  # users whose app speaks neither
+    # no desk set up (WEGWIJZER_DESKS): nobody would answer "talk to a person", so the free help is offered
+    assert (dutch[5]["description"], english[5]["description"]) == ("Gratis hulp van mensen", "Free help from people")
 
     # Every menu command does something: /hulp answers with the help text.
     parent = Person(telegram)

@@ -227,7 +227,9 @@ class TelegramAdapter:
         scope = BotCommandScopeAllPrivateChats()
         menus = {
             lang: [
-                BotCommand(command, self.core.flows.render(lang, f"telegram.commands.{meaning}", {}))
+                # "Met een mens praten" only where a desk is set up: otherwise nobody would answer
+                BotCommand(command, self.core.flows.render(lang, f"telegram.commands.{meaning}",
+                                                           {"desk_available": self.core.desk_available}))
                 for command, meaning in MENU[lang]
             ]
             for lang in MENU
