@@ -18,6 +18,9 @@ from bot.flows.flowset import FlowSet
 from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep, Option, SayStep, ShowStep, Step
 from bot.state import HISTORY_LIMIT, State
 
+#: A document with `change` was just made: [flow, step] where "terug" goes until the next answer.
+LETTER_CHANGE = "_letter_change"
+
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
 #: Steps that never say anything: `run(until_question=False)` walks only these.
@@ -143,6 +146,7 @@ class TurnBase:
 
     def remember(self) -> None:
         assert self.state is not None
+        self.state.vars.pop(LETTER_CHANGE, None)  # answered since the letter: "terug" is one question back again
         self.state.history.append(self.state.position())
         del self.state.history[:-HISTORY_LIMIT]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.engine.crisis import CrisisHook
+from bot.engine.base import LETTER_CHANGE
 from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
@@ -97,6 +98,12 @@ class Interrupts(CrisisHook):
             return
         self.state.pending = None
         self.state.fails = 0
+        change = self.state.vars.pop(LETTER_CHANGE, None)
+        if change and change[0] == self.state.flow and self.fs.step(change[0], change[1]) is not None:
+            # right after a letter: which part to change, not the last question (whose answer made it again)
+            self.goto(change[0], change[1])
+            self.run()
+            return
         while self.state.history:
             flow, step, stack, answers = self.state.history.pop()
             if self.fs.step(flow, step) is not None:

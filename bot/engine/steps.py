@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from bot.engine.base import TurnBase
+from bot.engine.base import LETTER_CHANGE, TurnBase
 from bot.engine.turn import FlowError
 from bot.events import Document, ForgetUser, Forward, HandOff, Report, Schedule, Send
 from bot.flows.steps import (
@@ -95,6 +95,8 @@ class StepRunner(TurnBase):
                 self.show_cards(step)
             case DocumentStep():
                 self.send_document(step)
+                if step.change:  # "terug" now: what to change, not one question back (bot/engine/interrupts.py)
+                    state.vars[LETTER_CHANGE] = [state.flow, step.change]
             case ReportStep():
                 self.out.append(Forward(self.report(step)))
             case HandoffStep():

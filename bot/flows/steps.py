@@ -339,6 +339,14 @@ class DocumentStep(_Step):
     kind: ClassVar[str] = "document"
     document: DocumentSpec
     text: TextKey | None = None
+    #: where "terug" right after this document goes: a question that lists the parts to change
+    #: (one question back answered it again and showed the whole letter once more)
+    change: Identifier | None = None
+
+    def targets(self) -> Iterator[tuple[SubPath, str]]:
+        yield from super().targets()
+        if self.change:
+            yield ("change",), self.change
 
     def text_keys(self) -> Iterator[tuple[SubPath, str]]:
         if self.text:
