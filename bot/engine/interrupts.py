@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.engine.crisis import CrisisHook
 from bot.engine.base import LETTER_CHANGE
+from bot.engine.crisis import CrisisHook
 from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
