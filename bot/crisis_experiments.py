@@ -13,7 +13,10 @@ too; the shipped variant is then rebuilt and measured by ``python -m bot
 crisis train`` through the bot's own scorer.
 
 Run: ``python -m bot.crisis_experiments [NAME ...]`` (slow: five fits per variant).
-What it must never do: read ``tests/data/crisis/heldout.tsv``, ``probe.tsv``, ``probe2.tsv`` or ``probe3.tsv``.
+Since the sixth round the three older independent sets (``probe.tsv``, ``probe2.tsv``, ``probe3.tsv``) are
+training files, and a row is measured on two parts: the original training messages and the probe messages'
+own folds (``PARTS``). What it must never do: read ``tests/data/crisis/heldout.tsv``, ``probe4.tsv`` or
+``probe5.tsv`` (``FROZEN``).
 """
 
 from __future__ import annotations
@@ -58,7 +61,10 @@ MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
 MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
 MORE5 = "tests/data/crisis/candidates/train_more5.tsv"
 MORE6 = "tests/data/crisis/candidates/train_more6.tsv"
-FROZEN = ("heldout.tsv", "probe.tsv", "probe2.tsv", "probe3.tsv")
+#: The three older independent sets: measured in the first five rounds' decisions, training files since the sixth.
+PROBES = ("tests/data/crisis/probe.tsv", "tests/data/crisis/probe2.tsv", "tests/data/crisis/probe3.tsv")
+#: Never trained, tuned or measured on here (file names): the lead alone measures a round's candidate on them.
+FROZEN = ("heldout.tsv", "probe4.tsv", "probe5.tsv")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,10 @@ class Variant:
     stories_weight: float = 1.0
     #: a sample weight for the messages of a file (those not in an earlier file of ``files``); others 1
     weights: tuple[tuple[str, float], ...] = ()
+    #: files whose messages (those not in ``files``) each fold's model scores but never fits on, and no
+    #: threshold is set on: the shipped model measured on the same parts, in the same folds, as a variant
+    #: that trains on them
+    scored_only: tuple[str, ...] = ()
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -143,6 +153,12 @@ VARIANTS = [
     *(Variant(f"more23{extra}-c100-w{str(w).replace('.', '')}", (*ORIGINAL, MORE2, MORE3, *files), c=100.0,
               weights=tuple((f, w) for f in files))
       for extra, files in (("4", (MORE4,)), ("5", (MORE5,)), ("45", (MORE4, MORE5))) for w in (0.1, 0.2, 0.3, 0.5)),
+    # sixth round: the older independent sets join training; the shipped data scores them out of fold only
+    Variant("more23-c100-scoreprobes", (*ORIGINAL, MORE2, MORE3), c=100.0, scored_only=PROBES),
+    *(Variant(f"probes-more23-c{c:g}", (*ORIGINAL, MORE2, MORE3, *PROBES), c=c) for c in (30.0, 100.0, 300.0)),
+    Variant("probes-more236-c100", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE6), c=100.0),
+    *(Variant(f"probes-more2345-c100-w{str(w).replace('.', '')}", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE4, MORE5),
+              c=100.0, weights=((MORE4, w), (MORE5, w))) for w in (0.3, 0.5)),
 ]
 
 
@@ -253,18 +269,32 @@ def file_weights(v: Variant) -> dict[str, float]:
     return out
 
 
+def texts_of(files: Sequence[str]) -> set[str]:
+    from bot.settings import ROOT
+
+    return {e.text for e in read_corpus([ROOT / f for f in files])}
+
+
+def scored_only_texts(v: Variant) -> set[str]:
+    """The variant's messages that are scored out of fold but never fitted on nor set a threshold on."""
+    return texts_of(v.scored_only) - texts_of(v.files) if v.scored_only else set()
+
+
 def cross_validate(v: Variant, examples: Sequence[Example], rules: CrisisDetector,
                    rule_cache: dict[str, tuple[str | None, bool]]) -> list[Scored]:
-    """Out-of-fold verdicts as ``bot.crisis_train.cross_validate`` makes them (same folds, windows, rules)."""
+    """Out-of-fold verdicts as ``bot.crisis_train.cross_validate`` makes them (same folds, windows, rules);
+    ``examples`` are the variant's files and its ``scored_only`` ones, which no fold's fit sees."""
     from sklearn.model_selection import StratifiedKFold
 
     labels = [e.label for e in examples]
     normalised = [normalise(e.text) for e in examples]
     weight = file_weights(v)
+    only = scored_only_texts(v)
     scored: list[Scored | None] = [None] * len(examples)
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    for number, (train, test) in enumerate(folds.split(labels, labels), start=1):
+    for number, (all_train, test) in enumerate(folds.split(labels, labels), start=1):
         print(f"  {v.name} fold {number}/{FOLDS}", file=sys.stderr)
+        train = [i for i in all_train if examples[i].text not in only]
         predict = fit_predict(v, [normalised[i] for i in train], [labels[i] for i in train],
                               [weight.get(examples[i].text, 1.0) for i in train] if weight else None)
         parts: list[tuple[int, str]] = []
@@ -353,21 +383,27 @@ def fold_numbers(scored: Sequence[Scored]) -> list[int]:
 
 
 def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set_on: str = "all",
-           policies: Sequence[ThresholdPolicy] = tuple(THRESHOLD_POLICIES.values())) -> dict[str, dict[str, Any]]:
+           policies: Sequence[ThresholdPolicy] = tuple(THRESHOLD_POLICIES.values()), *,
+           measure: set[str] | None = None, part: str = "original", tune: set[str] | None = None,
+           exclude: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """Thresholds that hold on unseen folds: for each fold, the rule floor and thresholds are set on the
     other four folds' out-of-fold verdicts (all the variant's messages, or with ``set_on="base"`` only
-    the original training messages) and measured on this fold's original training messages; the
-    verdicts of the five folds are pooled. Plain cross-validation sets and measures on the same
-    verdicts, so a threshold that fits their noise looks better there than on new messages.
+    the original training messages, or those of ``tune``) and measured on this fold's messages of
+    ``measure`` (the original training messages unless given); the verdicts of the five folds are pooled.
+    ``exclude``: messages no threshold is set on (a ``scored_only`` file's). Plain cross-validation sets and
+    measures on the same verdicts, so a threshold that fits their noise looks better there than on new messages.
     """
     folds = fold_numbers(scored)
+    measure = base if measure is None else measure
+    tune = base if tune is None and set_on == "base" else tune
+    exclude = exclude or set()
     risk = [c for c in classes if c != NONE]
     verdicts: dict[str, list[tuple[str, bool]]] = {p.name: [] for p in policies}
     chosen: dict[str, list[tuple[float, dict[str, float]]]] = {p.name: [] for p in policies}
     for number in range(FOLDS):
         inner = [s for s, f in zip(scored, folds, strict=True)
-                 if f != number and (set_on == "all" or s.example.text in base)]
-        outer = [s for s, f in zip(scored, folds, strict=True) if f == number and s.example.text in base]
+                 if f != number and s.example.text not in exclude and (tune is None or s.example.text in tune)]
+        outer = [s for s, f in zip(scored, folds, strict=True) if f == number and s.example.text in measure]
         with contextlib.redirect_stderr(io.StringIO()):
             common, floor = choose(inner, classes)
         per = per_class_thresholds(inner, classes, floor, common)
@@ -382,7 +418,7 @@ def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set
                   for c in risk}
         harmless = [hit for label, hit in pooled if label == NONE]
         out[policy.name] = {
-            "policy": policy.name, "set_on": set_on, "messages": len(pooled),
+            "policy": policy.name, "set_on": set_on, "part": part, "messages": len(pooled),
             "recall": recall, "false_alarms": sum(harmless) / max(1, len(harmless)),
             "worst": min(recall.values()),
             "floors": [floor for floor, _ in chosen[policy.name]],
@@ -396,8 +432,10 @@ def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set
 #: this, and false alarms stay within FALSE_ALARM_LIMIT and at most SHIP_MORE_ALARMS above the shipped model's.
 SHIP_MAX_FALL = 0.03
 SHIP_MORE_ALARMS = 0.01
-#: The shipped model as the experiments name it (variant and threshold policy): the third round's.
-SHIPPED = ("more23-c100", "halfway")
+#: The shipped model as the experiments name it (variant and threshold policy): the third round's, scoring
+#: the older independent sets out of fold (never fitted on) so that it is measured on the same parts as a
+#: sixth-round variant that trains on them.
+SHIPPED = ("more23-c100-scoreprobes", "halfway")
 
 
 def ship_rule(candidate: dict[str, Any], shipped: dict[str, Any]) -> str:
@@ -420,19 +458,45 @@ def nested_row(name: str, n: dict[str, Any], shipped: dict[str, Any] | None = No
     spread = max(n["unsure"], key=lambda c: max(n["unsure"][c]) - min(n["unsure"][c]))
     low, high = min(n["unsure"][spread]), max(n["unsure"][spread])
     rule = f" {ship_rule(n, shipped)} |" if shipped is not None else ""
-    return (f"| {name} | {n['policy']} | {n['set_on']} | {cells} | {n['false_alarms']:.1%} | **{n['worst']:.1%}** "
-            f"| {spread} {low:.3f}-{high:.3f} |{rule}")
+    return (f"| {name} | {n.get('part', 'original')} | {n['policy']} | {n['set_on']} | {cells} "
+            f"| {n['false_alarms']:.1%} | **{n['worst']:.1%}** | {spread} {low:.3f}-{high:.3f} |{rule}")
+
+
+#: The parts a row is measured on: the original training messages (every round's rows), and since the sixth
+#: round the three older independent sets (out of fold: how well the model reads an independent writer's
+#: wording when it has seen other such messages, or none, for the shipped data).
+PARTS = ("original", "probes")
+
+
+def shipped_results(verdicts: Sequence[Scored], classes: Sequence[str], base: set[str]) -> dict[str, dict[str, Any]]:
+    """The shipped model's nested-CV figures per part (its threshold policy, set on its own training messages)."""
+    exclude = scored_only_texts(next(v for v in VARIANTS if v.name == SHIPPED[0]))
+    policy = [THRESHOLD_POLICIES[SHIPPED[1]]]
+    return {part: nested(verdicts, classes, base, "all", policy, measure=measure, part=part,
+                         exclude=exclude)[SHIPPED[1]]
+            for part, measure in zip(PARTS, (base, texts_of(PROBES)), strict=True)}
 
 
 def _report_nested(name: str, scored: Sequence[Scored], classes: Sequence[str], base: set[str],
-                   out: Path | None, shipped: dict[str, Any] | None) -> None:
-    extra = any(s.example.text not in base for s in scored)
-    for set_on in ("all", "base") if extra else ("all",):
-        for result in nested(scored, classes, base, set_on).values():
-            print(nested_row(name, result, shipped), flush=True)
-            if out is not None:
-                with out.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"name": name, "nested": result}, sort_keys=True) + "\n")
+                   out: Path | None, shipped: dict[str, dict[str, Any]] | None) -> None:
+    variant = next((v for v in VARIANTS if v.name == name), None)
+    exclude = scored_only_texts(variant) if variant is not None else set()
+    probes = texts_of(PROBES)
+    texts = {s.example.text for s in scored}
+    settings: list[tuple[str, set[str] | None]] = [("all", None)]
+    if texts - base - exclude:
+        settings.append(("base", base))
+    if variant is not None and set(PROBES) <= set(variant.files) and texts - base - probes:
+        settings.append(("base+probes", base | probes))
+    parts = [("original", base), *((("probes", probes),) if texts & probes else ())]
+    for set_on, tune in settings:
+        for part, measure in parts:
+            for result in nested(scored, classes, base, set_on, measure=measure, part=part, tune=tune,
+                                 exclude=exclude).values():
+                print(nested_row(name, result, shipped.get(part) if shipped else None), flush=True)
+                if out is not None:
+                    with out.open("a", encoding="utf-8") as handle:
+                        handle.write(json.dumps({"name": name, "nested": result}, sort_keys=True) + "\n")
 
 
 def flagged_out_of_fold(scored: Sequence[Scored], classes: Sequence[str], texts: set[str],
@@ -496,8 +560,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     shipped = None
     kept_shipped = (args.load or args.save or Path("-")) / f"{SHIPPED[0]}.json"
     if args.nested and kept_shipped.exists():
-        verdicts = _load(kept_shipped)
-        shipped = nested(verdicts, classes, base, "all", [THRESHOLD_POLICIES[SHIPPED[1]]])[SHIPPED[1]]
+        shipped = shipped_results(_load(kept_shipped), classes, base)
     if args.load is not None:
         for path in sorted(args.load.glob("*.json")):
             if args.names and path.stem not in args.names:
@@ -519,8 +582,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     by_name = {v.name: v for v in VARIANTS}
     for v in [by_name[name] for name in args.names] if args.names else VARIANTS:
-        assert not any(f.endswith(FROZEN) for f in v.files), "never train or tune on the frozen sets"
-        examples = read_corpus([ROOT / f for f in v.files])
+        assert not any(Path(f).name in FROZEN for f in (*v.files, *v.scored_only)), "never use the frozen sets"
+        examples = read_corpus([ROOT / f for f in (*v.files, *v.scored_only)])
         scored = cross_validate(v, examples, rules, cache)
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)
@@ -528,6 +591,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 [[s.example.label, s.example.lang, s.example.text, s.rule, s.model_class, s.risk, s.rule_certain]
                  for s in scored]), encoding="utf-8")
         if args.nested:
+            if v.name == SHIPPED[0]:
+                shipped = shipped_results(scored, classes, base)
             _report_nested(v.name, scored, classes, base, args.out, shipped)
             continue
         s = summary(v, scored, classes, base)

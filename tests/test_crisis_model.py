@@ -275,16 +275,18 @@ def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDe
 #: writers who saw nothing of the project but a brief with the label definitions, each outside the repository until
 #: a round was decided (docs/CRISIS.md). Their figures are reported, not reached: the floors are what the shipped
 #: model reached (rounded down), so a change that does worse on wording nobody tuned on fails. False alarms on the
-#: second set are above the 5 % bar (5.7 %).
+#: second set are above the 5 % bar (5.7 %). The first three were used to choose the sixth round's candidate (nested
+#: cross-validation trains on them): their figures are no longer test results, and their floors only guard the shipped
+#: model, which was trained without them, until a model trained on them ships.
 INDEPENDENT: dict[str, tuple[str, dict[str, float], float]] = {
-    "probe": ("independent set tests/data/crisis/probe.tsv, never trained or tuned on",
+    "probe": ("older independent set tests/data/crisis/probe.tsv, used to choose in the sixth round: not a test set",
               {"child_danger": 0.93, "domestic_violence": 0.84, "harm_intent": 0.81,
                "professional_threatened": 0.94, "suicide": 0.78, "threatened": 0.97}, FALSE_ALARM_BAR),
-    "probe2": ("second independent set tests/data/crisis/probe2.tsv, never trained or tuned on; the 5 % "
-               "false-alarm bar is not met here",
+    "probe2": ("older independent set tests/data/crisis/probe2.tsv, used to choose in the sixth round: not a "
+               "test set; the 5 % false-alarm bar is not met here",
                {"child_danger": 0.89, "domestic_violence": 0.91, "harm_intent": 0.69,
                 "professional_threatened": 0.9, "suicide": 0.88, "threatened": 0.93}, 0.058),
-    "probe3": ("third independent set tests/data/crisis/probe3.tsv, never trained or tuned on",
+    "probe3": ("older independent set tests/data/crisis/probe3.tsv, used to choose in the sixth round: not a test set",
                {"child_danger": 0.96, "domestic_violence": 0.97, "harm_intent": 0.85,
                 "professional_threatened": 0.95, "suicide": 0.89, "threatened": 0.78}, FALSE_ALARM_BAR),
     "probe4": ("fourth independent set tests/data/crisis/probe4.tsv, never trained or tuned on",
