@@ -351,6 +351,8 @@ class DirectoryProblem:
     pos: Where
     message: str
     hint: str = ""
+    #: the YAML parser's own words behind a plain message (Problem.detail)
+    detail: str = ""
 
     def __str__(self) -> str:
         text = f"{self.pos}: {self.message}"
@@ -433,6 +435,7 @@ def _load_file(file: Path, shown: str) -> tuple[dict[str, Entry], Positions, lis
             exc.where,
             f"YAML syntax error: {exc.problem}",
             "check indentation, colons and quotes on this line" if exc.fix == SYNTAX_FIX else exc.fix,
+            exc.detail,
         )
         return {}, Positions(shown), [problem]
     if not isinstance(data, dict):

@@ -16,6 +16,7 @@ conversation or touches the store.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import textwrap
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from bot.clock import SYSTEM
 from bot.engine import TurnBuilder, TurnContext
 from bot.errors import TurnError
 from bot.events import Report, Send
+from bot.expressions import ExpressionError, parse
 from bot.flows.check import reachable_steps
 from bot.flows.flowset import FlowSet
 from bot.flows.model import Flow
@@ -49,7 +51,7 @@ from bot.flows.steps import (
 from bot.graph import callers
 from bot.letters import DOCX_MIME
 from bot.state import State
-from bot.texts import placeholders
+from bot.texts import placeholders, text_refs
 
 BAR = "─" * 64
 
@@ -86,6 +88,31 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
                 except Exception:  # an expression that needs a value we only guess at
                     values[name] = context[name] = f"«{name}»"
     return values
+
+
+def flow_variables(fs: FlowSet, flow_id: str, lang: str) -> set[str]:
+    """The variables one flow sets or reads (its steps, expressions and texts): the examples worth showing.
+
+    The examples are made for every flow (a flow may read what another set), but a moderator
+    proofreading `familie` needs its handful, not ninety from every flow (try-out 30)."""
+    flow = fs.flows[flow_id]
+    texts = fs.locales.texts.get(lang, {})
+    names: set[str] = set()
+    keys = {flow.title}
+    for step in flow.steps.values():
+        names.update(step.variables())
+        keys.update(key for _, key in step.text_keys())
+        for _, source in step.expressions():
+            with contextlib.suppress(ExpressionError):
+                names.update(parse(source).names)
+    todo, seen = list(keys), set(keys)
+    while todo:  # a text may show another with t('key'): its variables are the flow's too
+        entry = texts.get(todo.pop())
+        if entry is not None:
+            names.update(placeholders(entry.source))
+            todo.extend(ref for ref in text_refs(entry.source) - seen)
+            seen.update(text_refs(entry.source))
+    return names
 
 
 def _typed_example(step: AskStep, today: date) -> Any:
@@ -203,8 +230,9 @@ def preview_flow(fs: FlowSet, flow_id: str, lang: str = "nl", *, today: date | N
     page.say(f"{flow_id} · {page.text(flow.title)} · {lang} · version {fs.version}")
     if flow.description:
         page.say(flow.description)
-    if values:
-        shown = ", ".join(f"{name} = {value}" for name, value in sorted(values.items()))
+    used = flow_variables(fs, flow_id, lang) | set(overrides or {})
+    if shown_values := {name: value for name, value in values.items() if name in used}:
+        shown = ", ".join(f"{name} = {value}" for name, value in sorted(shown_values.items()))
         page.say(*textwrap.wrap(f"Example values (change with --set name=value): {shown}", len(BAR),
                                 subsequent_indent="  "))
     for step_id in reading_order(flow):

@@ -179,6 +179,10 @@ def migrate(db: Any, schema: Schema, ids: Pseudonyms, *, version: Callable[[Any]
         log.info("encryption keys are set: %d stored ids, titles and timer names were protected", converted)
 
 
+#: The log line of each upgrade step (a scenario run leaves it out: its database is new every time).
+UPGRADED = "database upgraded to version %d: %s"
+
+
 def _apply(db: Any, number: int, parts: Sequence[Migration], version: Callable[[Any], int],
            record: Callable[[Any, int], None]) -> None:
     if version(db) >= number:
@@ -186,4 +190,4 @@ def _apply(db: Any, number: int, parts: Sequence[Migration], version: Callable[[
     for part in parts:
         part.apply(db)
     record(db, number)
-    log.info("database upgraded to version %d: %s", number, "; ".join(p.description for p in parts))
+    log.info(UPGRADED, number, "; ".join(p.description for p in parts))

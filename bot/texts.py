@@ -281,6 +281,8 @@ class LocaleProblem:
     kind: str
     message: str
     fix: str
+    #: the YAML parser's own words behind a plain message (Problem.detail)
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -392,7 +394,8 @@ def _read_locale_file(file: Path, shown: str) -> tuple[dict[str, Any] | None, Po
         data, pos = load_yaml(file, shown)
     except YamlSyntaxError as exc:
         return None, Positions(shown), [LocaleProblem(exc.where, "duplicate-text-key" if exc.duplicate else "yaml-syntax",
-                                                      exc.problem, DUPLICATE_FIX if exc.duplicate else exc.fix)]
+                                                      exc.problem, DUPLICATE_FIX if exc.duplicate else exc.fix,
+                                                      exc.detail)]
     if data is None or isinstance(data, dict):
         return data, pos, []
     return None, pos, [LocaleProblem(

@@ -135,12 +135,13 @@ EN = "locales/en/main.yaml"
 
 def yaml_syntax(p: Path):
     edit(p, "    say: main.welcome\n", "    say: main.welcome: x\n")
-    return [(locate(p, M, ": x"), "yaml-syntax", "mapping values are not allowed here")]
+    return [(locate(p, M, ": x"), "yaml-syntax", "has a second colon (`: `) after `say:`",
+             'put the whole text in quotes: `say: "main.welcome: x"`')]
 
 
 def yaml_syntax_tab(p: Path):
     edit(p, "    say: main.welcome\n", "\tsay: main.welcome\n")
-    return [(locate(p, M, "\tsay"), "yaml-syntax", "'\\t'")]
+    return [(locate(p, M, "\tsay"), "yaml-syntax", "a tab is used at the start of line", "replace the tab with spaces")]
 
 
 def yaml_syntax_unclosed_quote_in_a_locale(p: Path):
@@ -268,16 +269,18 @@ def unknown_next_in_option(p: Path):
 
 def unknown_next_cuts_off_what_follows(p: Path):
     edit(p, "    next: minor\n", "    next: minnor\n")
-    # the steps only `minor` led to are unreachable now, and the checker says so too
-    return [(locate(p, M, "next: minnor"), "unknown-next", "goes to `minnor`"),
-            *[(locate(p, M, f"{step}:\n"), "unreachable-step", f"`{step}`") for step in ("minor", "young", "letter")]]
+    # the steps only `minor` led to are unreachable now: the checker says so, as following from the typo,
+    # and never tells the moderator to delete them (try-out 30)
+    return [(locate(p, M, "next: minnor"), "unknown-next", "goes to `minnor`", "did you mean `minor`?"),
+            *[(locate(p, M, f"{step}:\n"), "unreachable-step", f"`{step}`: this follows from the error above",
+               "do not delete this step") for step in ("minor", "young", "letter")]]
 
 
 def unknown_start(p: Path):
     edit(p, "start: welcome\n", "start: welkom\n")
     # welcome is then reached by nothing: both are true and both are reported
-    return [(locate(p, M, "start: welkom"), "unknown-next", "`start: welkom` names no step"),
-            (locate(p, M, "welcome:"), "unreachable-step", "`welcome`")]
+    return [(locate(p, M, "start: welkom"), "unknown-next", "`start: welkom` names no step", "did you mean `welcome`?"),
+            (locate(p, M, "welcome:"), "unreachable-step", "`welcome`", "do not delete this step")]
 
 
 def unknown_flow(p: Path):

@@ -26,6 +26,8 @@ from bot.desk.texts import role_of
 from bot.events import Command, Edit, Forward, HandOff, Incoming, Send
 
 log = logging.getLogger(__name__)
+#: Logged when a report has nowhere to go (a scenario run, which has no desk, counts these instead).
+NO_DESK = "a report could not be passed on: no desk is configured"
 
 
 class Intake:
@@ -39,7 +41,7 @@ class Intake:
                      turn: engine.Turn) -> Sequence[Send]:
         lang = self.texts.user_lang(incoming, turn)
         if not self.shared.rooms:
-            log.error("a report could not be passed on: no desk is configured")
+            log.error(NO_DESK)
             return [Send(self.texts.report_text(lang, action.report.kind, "no_desk"))]
         report = action.report
         now = self.shared.now()

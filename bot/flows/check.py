@@ -13,6 +13,7 @@ reads files except `code_text_keys`, nothing raises: all problems are collected.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,19 +103,22 @@ def code_text_keys(package: Path) -> dict[str, Where]:
     return found
 
 
-def reachable_steps(flow: Flow) -> list[str]:
-    """Steps a path from `start` or a timer leads to, depth first in the order offered."""
+def reachable_steps(flow: Flow, mended: Mapping[str, str] | None = None) -> list[str]:
+    """Steps a path from `start` or a timer leads to, depth first in the order offered.
+
+    `mended` reads a misspelt name as the step it was meant to be (the checker asks what a typo cut off)."""
+    mend = mended or {}
     order: list[str] = []
     seen: set[str] = set()
     for first in (flow.start, *flow.timers.values()):
-        stack = [first]
+        stack = [mend.get(first, first)]
         while stack:
             current = stack.pop()
             if current in seen or current not in flow.steps:
                 continue
             seen.add(current)
             order.append(current)
-            stack.extend(reversed([target for _, target in flow.steps[current].targets()]))
+            stack.extend(reversed([mend.get(target, target) for _, target in flow.steps[current].targets()]))
     return order
 
 
@@ -220,23 +224,43 @@ def check_flows(draft: Draft) -> list[Problem]:
 # ---------------------------------------------------------------- the rules, one function each
 
 
+def meant_step(flow: Flow, target: str) -> str | None:
+    """The step a misspelt name most likely meant (`contcat` -> `contact`), or None when none is alike."""
+    close = difflib.get_close_matches(target, list(flow.steps), n=1)
+    return close[0] if close else None
+
+
+def _step_names(flow: Flow, target: str) -> str:
+    """How to fix a name that is no step: the likeliest step first, then the others alphabetically."""
+    meant = meant_step(flow, target)
+    others = ", ".join(sorted(set(flow.steps) - {meant})) or "(no steps)"
+    return f"did you mean `{meant}`? (the other steps: {others})" if meant else f"use one of: {others}"
+
+
+def _unknown_targets(flow: Flow) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path to the name, the name) of every `start`, timer and `next` that names no step of the flow."""
+    if flow.start not in flow.steps:
+        yield ("start",), flow.start
+    for timer, target in flow.timers.items():
+        if target not in flow.steps:
+            yield ("timers", timer), target
+    for step_id, step in flow.steps.items():
+        for sub, target in step.targets():
+            if target not in flow.steps:
+                yield ("steps", step_id, *sub), target
+
+
 def _unknown_next(draft: Draft) -> Iterator[Problem]:
     for flow_id, flow in draft.flows.items():
-        if flow.start not in flow.steps:
-            yield Problem(draft.at(flow_id, "start"), "unknown-next",
-                          f"`start: {flow.start}` names no step of flow `{flow_id}`",
-                          f"name one of: {', '.join(sorted(flow.steps)) or '(no steps)'}")
-        for timer, target in flow.timers.items():
-            if target not in flow.steps:
-                yield Problem(draft.at(flow_id, "timers", timer), "unknown-next",
-                              f"timer `{timer}` goes to unknown step `{target}`", "name a step of this flow")
-        for step_id, step in flow.steps.items():
-            for sub, target in step.targets():
-                if target not in flow.steps:
-                    yield Problem(
-                        draft.at(flow_id, "steps", step_id, *sub), "unknown-next",
-                        f"step `{step_id}` goes to `{target}`, which is not a step of flow `{flow_id}`",
-                        f"use one of: {', '.join(sorted(flow.steps))}")
+        for path, target in _unknown_targets(flow):
+            match path:
+                case ("start",):
+                    message = f"`start: {target}` names no step of flow `{flow_id}`"
+                case ("timers", timer):
+                    message = f"timer `{timer}` goes to unknown step `{target}`"
+                case _:
+                    message = f"step `{path[1]}` goes to `{target}`, which is not a step of flow `{flow_id}`"
+            yield Problem(draft.at(flow_id, *path), "unknown-next", message, _step_names(flow, target))
 
 
 def _dead_end(draft: Draft) -> Iterator[Problem]:
@@ -505,12 +529,37 @@ def _unused_directory_entry(draft: Draft) -> Iterator[Problem]:
 
 
 def _unreachable_step(draft: Draft) -> Iterator[Problem]:
+    """A step nothing leads to; when a misspelt name is why, that error is the one to fix.
+
+    A moderator told "delete it" about a step a typo cut off deletes real content, so a flow
+    with an unknown name never hears "delete": a step the likeliest meant name would reach
+    again says it follows from that error, and any other says to look at it first.
+    """
     for flow_id, flow in draft.flows.items():
         reachable = set(reachable_steps(flow))
+        typos = list(_unknown_targets(flow))
+        meant = {target: step for _, target in typos if (step := meant_step(flow, target)) is not None}
         for step_id in flow.steps:
-            if step_id not in reachable:
+            if step_id in reachable:
+                continue
+            message = f"no path from `start` leads to step `{step_id}`"
+            cause = next(((path, target) for path, target in typos if target in meant
+                          and step_id in reachable_steps(flow, {target: meant[target]})), None)
+            if cause is not None:
+                path, target = cause
+                where = draft.at(flow_id, *path)
                 yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step",
-                              f"no path from `start` leads to step `{step_id}`", "point a `next` at it, or delete it")
+                              f"{message}: this follows from the error above (`{target}` at line {where.line}, "
+                              f"probably meant `{meant[target]}`); fix that first",
+                              f"do not delete this step: correct `{target}` at {where} and it is reached again")
+            elif typos:
+                path, target = typos[0]
+                yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step", message,
+                              f"first fix `{target}` at {draft.at(flow_id, *path)} (a name that is no step): if it "
+                              "was meant to lead here, this error goes too; otherwise point a `next` at this step")
+            else:
+                yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step", message,
+                              "point a `next` at it, or delete it")
 
 
 #: What a moderator is told when a text or expression outgrows its budget.

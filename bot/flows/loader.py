@@ -141,7 +141,7 @@ def read_flowset(flows_dir: Path, locales_dir: Path, *, root: Path, today: date,
     directory = _load_directory(flows_dir / "directory", root, today, directory_max_age_days,
                                 locales, locales_dir)
     crisis = _read_crisis(flows_dir / "crisis.yaml", root)
-    problems = [*flows.problems, *(Problem(lp.where, lp.kind, lp.message, lp.fix) for lp in locale_problems),
+    problems = [*flows.problems, *(Problem(lp.where, lp.kind, lp.message, lp.fix, detail=lp.detail) for lp in locale_problems),
                 *directory.problems, *crisis.problems]
     if entry_flow not in flows.flows and not any(p.severity == "error" for p in problems):
         problems.append(Problem(Where(shown_path(flows_dir, root), 1, 1), "unknown-flow",
@@ -225,7 +225,7 @@ def _read_flow(file: Path, shown: str) -> tuple[Flow | None, Positions | None, l
         data, pos = load_yaml(file, shown)
     except YamlSyntaxError as exc:
         return None, None, [Problem(exc.where, "duplicate-id" if exc.duplicate else "yaml-syntax",
-                                    exc.problem, exc.fix)]
+                                    exc.problem, exc.fix, detail=exc.detail)]
     if not isinstance(data, dict):
         return None, None, [Problem(Where(shown, 1, 1), "schema", "a flow file is a mapping",
                                     "start with `flow: <id>`")]
@@ -274,7 +274,8 @@ def _load_directory(directory: Path, root: Path, today: date, max_age: int,
         for problem in exc.problems:
             out.problems.append(Problem(
                 problem.pos, "directory", problem.message.replace("Value error, ", ""),
-                problem.hint or "change the value as the message says; the other entries in this file show forms that work"))
+                problem.hint or "change the value as the message says; the other entries in this file show forms that work",
+                detail=problem.detail))
         out.unloaded = True
         return out
     for entry_id, entry in loaded.entries.items():
@@ -458,7 +459,7 @@ def _load_crisis(path: Path, root: Path) -> tuple[Any, dict[str, tuple[str, str]
         data, pos = load_yaml(path, shown)
         detector = CrisisDetector.from_data(data)
     except YamlSyntaxError as exc:
-        return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, exc.fix)]
+        return None, {}, {}, [Problem(exc.where, "yaml-syntax", exc.problem, exc.fix, detail=exc.detail)]
     except CrisisRulesError as exc:
         return None, {}, {}, _crisis_problems(exc, data, pos)
     model_file = data.get("model")
@@ -544,14 +545,15 @@ def _municipalities(directory: Path) -> FlowsetMatcher | None:
     return load_for_flowset(directory)
 
 
-def load_flows(settings: Settings, clock: Now = SYSTEM) -> FlowSet:
+def load_flows(settings: Settings, clock: Now = SYSTEM, *, root: Path | None = None) -> FlowSet:
     """Load and validate the flow set named by the settings (raises FlowSetInvalid).
 
-    The clock decides how old a directory fact is (the stale-fact warning)."""
+    The clock decides how old a directory fact is (the stale-fact warning); `root` is what file
+    names are shown relative to (moderators' tools: as `check` shows them)."""
     return load_flowset(
         settings.flows_dir,
         settings.locales_dir,
-        root=ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent,
+        root=root or (ROOT if settings.flows_dir.resolve().is_relative_to(ROOT) else settings.flows_dir.parent),
         today=clock().astimezone(NL).date(),
         loaded_at=clock(),
         directory_max_age_days=settings.directory_max_age_days,

@@ -16,10 +16,13 @@ class Problem:
     message: str
     fix: str = ""
     severity: Literal["error", "warning"] = "error"
+    #: the technical words behind a plain message (the YAML parser's), last, for whoever wants them
+    detail: str = ""
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.severity}[{self.kind}]: {self.message}"
-        return f"{text}\n    fix: {self.fix}" if self.fix else text
+        text = f"{text}\n    fix: {self.fix}" if self.fix else text
+        return f"{text}\n    parser: {self.detail}" if self.detail else text
 
 
 class FlowSetInvalid(ContentError):

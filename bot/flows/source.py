@@ -35,6 +35,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import ScalarToken
 
 from bot.errors import ContentError
+from bot.flows.syntax import explain, technical
 
 PathKey = tuple[str | int, ...]
 
@@ -98,14 +99,18 @@ SYNTAX_FIX = "fix the YAML syntax (indentation, quotes, brackets)"
 
 
 class YamlSyntaxError(ContentError):
-    """A file that is not readable YAML; `fix` says what to change, `duplicate` marks a key written twice."""
+    """A file that is not readable YAML; `fix` says what to change, `duplicate` marks a key written twice.
 
-    def __init__(self, where: Where, problem: str, fix: str = SYNTAX_FIX, *, duplicate: bool = False) -> None:
+    `problem` is in plain words (bot.flows.syntax); `detail` keeps the parser's own, for whoever wants them."""
+
+    def __init__(self, where: Where, problem: str, fix: str = SYNTAX_FIX, *, duplicate: bool = False,
+                 detail: str = "") -> None:
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
         self.fix = fix
         self.duplicate = duplicate
+        self.detail = detail
 
 
 def shown_path(path: Path, root: Path | None) -> str:
@@ -350,6 +355,7 @@ def _at(name: str, mark: Any) -> Where:
 def _syntax_error(name: str, text: str, exc: MarkedYAMLError) -> YamlSyntaxError:
     """An unclosed quote or bracket where it opened; anything else where the parser stopped."""
     opened, gave_up = exc.context_mark, exc.problem_mark
+    detail = technical(exc)
     if opened is not None and gave_up is not None and gave_up.line > opened.line:
         unclosed = _UNCLOSED.get(exc.context or "")
         if exc.context == "while scanning a quoted scalar":
@@ -360,8 +366,7 @@ def _syntax_error(name: str, text: str, exc: MarkedYAMLError) -> YamlSyntaxError
             return YamlSyntaxError(
                 _at(name, opened),
                 f"the {what} opened here is never closed: the parser gave up at line "
-                f"{gave_up.line + 1}, column {gave_up.column + 1} ({exc.problem})", fix)
-    problem = ": ".join(p for p in (exc.context, exc.problem) if p) or str(exc).splitlines()[0]
+                f"{gave_up.line + 1}, column {gave_up.column + 1}", fix, detail=detail)
     if gave_up is not None:
         quoted = _quote_ending_on(text, gave_up.line)
         if quoted is not None:  # a quote closed by the next text's opening quote, lines further on
@@ -369,9 +374,14 @@ def _syntax_error(name: str, text: str, exc: MarkedYAMLError) -> YamlSyntaxError
             return YamlSyntaxError(
                 _at(name, quoted),
                 f"the quote {quote} opened here runs on to line {gave_up.line + 1}, where the parser gave up "
-                f"at column {gave_up.column + 1} ({problem}): is its closing {quote} missing?",
-                _quote_fix(quote))
-    return YamlSyntaxError(_at(name, gave_up or opened), problem)
+                f"at column {gave_up.column + 1}: is its closing {quote} missing?",
+                _quote_fix(quote), detail=detail)
+    plain = explain(text, exc)
+    if plain is not None:
+        return YamlSyntaxError(Where(name, plain.line + 1, plain.col + 1), plain.message, plain.fix, detail=detail)
+    where = _at(name, gave_up or opened)
+    return YamlSyntaxError(where, f"line {where.line} cannot be read as YAML from column {where.col} on",
+                           SYNTAX_FIX, detail=detail)
 
 
 def _quote_fix(quote: str) -> str:
@@ -380,12 +390,15 @@ def _quote_fix(quote: str) -> str:
 
 
 def _quote_ending_on(text: str, line: int) -> Any:
-    """Where a quoted text that spans lines and ends on `line` (0-based) starts, or None."""
+    """Where a quoted text that spans lines and ends on `line` (0-based) or the line before starts, or None.
+
+    The line before: a quote closed by the next text's opening quote may end that line, and the
+    parser then stops on the next one (`reply_by: "add(` read as `"` + `add(`)."""
     found = None
     try:
         for token in _yaml().scan(text):
             if (isinstance(token, ScalarToken) and token.style in ("'", '"')
-                    and token.start_mark.line < token.end_mark.line == line):
+                    and token.start_mark.line < token.end_mark.line in (line - 1, line)):
                 found = token.start_mark
     except MarkedYAMLError:
         pass  # the tokens before the error are all we need

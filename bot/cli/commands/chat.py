@@ -9,7 +9,7 @@ import signal
 
 from bot.adapters.console import run_console
 from bot.app import build_core, live_reload
-from bot.cli.options import Subcommands, add_common, clock_of, print_problems, settings_of
+from bot.cli.options import Subcommands, add_common, clock_of, print_errors, settings_of
 from bot.flows.problems import FlowSetInvalid
 
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(main())
     except FlowSetInvalid as exc:
-        print_problems(exc)
+        print_errors(exc.problems)
         return 2
     except KeyboardInterrupt:
         return 130

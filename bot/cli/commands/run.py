@@ -9,7 +9,7 @@ import sys
 from bot.adapters.base import DeliveryFailed
 from bot.app import run_platforms
 from bot.cli.commands import chat
-from bot.cli.options import Subcommands, add_common, clock_of, print_problems, settings_of
+from bot.cli.options import Subcommands, add_common, clock_of, print_errors, settings_of
 from bot.flows.problems import FlowSetInvalid
 from bot.store_thread import StoreUnavailable
 
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_platforms(settings, clock_of(args)))
     except FlowSetInvalid as exc:
-        print_problems(exc)
+        print_errors(exc.problems)
         return 2
     except DeliveryFailed as exc:  # a platform refused at start: unreachable, or the token was rejected
         # One line and not the traceback: python-telegram-bot's InvalidToken, further down, names the token.

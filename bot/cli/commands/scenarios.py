@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         if not result.ok or args.verbose:
             print(result.report())
             print()
+    for note in report.notes:
+        print(note)
     passed = sum(r.ok for r in report.results)
     failed = len(report.results) - passed
     print(f"{passed} passed, {failed} failed" + (f", {len(report.broken)} problem(s) in scenario files"
