@@ -8,8 +8,10 @@ twice. The recognising itself is bot.crisis's; this layer decides what the turn 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from bot.dates import past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers, text_bounds
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
@@ -35,6 +37,11 @@ PAUSED = "_paused"
 #: State variable: a kept answer moved the flow on, but its next question waits behind "go on now?"
 RESUME = "_resume"
 
+
+#: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
+_RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
+                       "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
+                       "have", "has", "is", "was", "already", "yet", "still", "knows", "know", "weet", "weten"})
 
 #: A threat that opened the safety flow is kept from this many words on: it already says what
 #: happened ("my home address was posted on facebook yesterday by a parent", 60 characters, was
@@ -69,10 +76,12 @@ class CrisisHook(Answers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if found.rule_id == MODEL and self.at_plain_question() and detector.only_an_answer(raw):
+        if found.rule_id == MODEL and self.at_plain_question() and (
+                detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
             # in the safety flow too: a worker's "its still going on" at "have you been to the police?"
-            # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out)
+            # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out); and at a
+            # date, what the one date reader reads whole ("not sure, last week sometime", a fourth try-out)
             return False
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat at a question that asks for it IS
@@ -84,8 +93,11 @@ class CrisisHook(Answers):
                 return False
             assert self.state is not None
             if self.state.step != self.fs.flows[self.state.flow].start:  # its first question says 112 itself
-                self.say_key(detector.in_safety_flow)
-            self.reshow()
+                # Veilig Thuis only where a rule read a partner or an ex, not the model's neighbour guess
+                home = found.crisis_class == "domestic_violence" and found.rule_id != MODEL
+                self.say_key(detector.in_safety_flow, home_violence=home)
+            if not self.answer_date_told(raw):
+                self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
         if not found.sure and found.check is not None:
@@ -130,6 +142,44 @@ class CrisisHook(Answers):
         if isinstance(step, ChooseStep):
             return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
+
+    def answer_date_told(self, raw: str) -> bool:
+        """At a date question, the day a danger message also names ("gisteren, en hij staat nu weer voor
+        mijn deur") is read back as its answer after the crisis lines, not lost (a fourth try-out)."""
+        state, step = self.state, self.step_answered()
+        if state is None or not isinstance(step, AskStep) or step.type != "date" or step.when == "future":
+            return False
+        told = past_date_in_text(raw, self.ctx.today)
+        if told is None:
+            return False
+        self.answer_date(step, told[0])
+        return True
+
+    def restates_the_question(self, raw: str) -> bool:
+        """A yes or no said first, then only the question's own words ("ja het gaat nog steeds door" at
+        "Gaat het nog steeds door?", "ja hij weet het al" at "Weet je leidinggevende het al?"): the
+        answer, which the model read as despair (a fourth try-out got the 113 screen). Any other word
+        after it ("ja, en hij staat voor mijn deur") leaves the message to the model."""
+        step = self.step_answered()
+        if not isinstance(step, ChooseStep | AskStep):
+            return False
+        words = re.findall(r"\w+", normalise(raw))
+        if len(words) < 2 or (words[0] not in YES and words[0] not in NO):
+            return False
+        pairs = [(o.id, o.label) for o in self.offered(step)] if isinstance(step, ChooseStep) else self.ask_buttons(step)
+        if self.match_buttons(raw, pairs) is None:
+            return False
+        shown = self.question(step)
+        said = " ".join([shown.text, *(b.label for b in shown.choices)])
+        return set(words[1:]) <= set(re.findall(r"\w+", normalise(said))) | _RESTATED
+
+    def reads_as_date(self, raw: str) -> bool:
+        """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it?"""
+        state = self.state
+        step = self.fs.step(state.flow, state.step) if state is not None else None
+        if not isinstance(step, AskStep) or step.type != "date":
+            return False
+        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when))
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""
