@@ -41,7 +41,7 @@ RESUME = "_resume"
 #: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
 _RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
                        "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
-                       "have", "has", "is", "was", "already", "yet", "still", "knows", "know", "weet", "weten"})
+                       "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
 
 #: A threat that opened the safety flow is kept from this many words on: it already says what
 #: happened ("my home address was posted on facebook yesterday by a parent", 60 characters, was
