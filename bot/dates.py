@@ -132,6 +132,22 @@ _MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|thi
 When = str | None
 
 
+#: "weet ik niet welke dag", "i dont know which day": not knowing the day itself (after a week was read,
+#: or at the date question); the model read "weet ik niet welke dag" as despair (a fourth try-out)
+_DAY_UNKNOWN = re.compile(
+    r"(?:(?:ik )?(?:weet|wist) (?:ik |het )?(?:echt |even |nu |ook )?niet(?: meer)?(?: precies| zeker| goed)?|geen idee"
+    r"|(?:i )?(?:really )?(?:dont|do not|don t|didnt|cant|cannot) (?:know|remember|recall)(?: exactly| for sure)?"
+    r"|no idea|not sure|(?:im |i am )?not sure)"
+    r"(?: (?:welke|wat voor|op welke|which|what|on which|on what) (?:dag|datum|day|date))?(?: (?:het was|it was))?"
+    r"(?: (?:sorry|helaas|precies|exactly))?")
+
+
+def day_unknown(text: str) -> bool:
+    """Does the whole message say the person does not know the day ("geen idee welke dag")?"""
+    plain = re.sub(r"[,.;:!?']", " ", _unmarked(text.strip()))
+    return bool(_DAY_UNKNOWN.fullmatch(re.sub(r"\s+", " ", plain).strip()))
+
+
 def _unmarked(text: str) -> str:
     """Lower case, without accents, one space between words: "3 Décembre" reads as "3 decembre"."""
     return re.sub(r"\s+", " ", folded(text))

@@ -568,3 +568,14 @@ def test_not_sure_and_a_vague_week_is_that_week(typed: str) -> None:
 def test_not_sure_and_a_day_is_that_day() -> None:
     assert read_dates("ik weet het niet precies, gisteren denk ik", TODAY) == [TODAY - timedelta(days=1)]
     assert read_dates("not sure", TODAY) == [] and read_dates("ergens", TODAY) == []
+
+
+@pytest.mark.parametrize(("typed", "unknown"), [
+    ("weet ik niet welke dag", True), ("i dont know which day", True), ("I don't know which day it was", True),
+    ("geen idee", True), ("not sure which day", True), ("vorige week", False),
+    ("weet ik niet welke dag, ik wil dood", False),
+])
+def test_not_knowing_the_day_is_read_as_such_and_nothing_more(typed: str, unknown: bool) -> None:
+    from bot.dates import day_unknown
+
+    assert day_unknown(typed) is unknown

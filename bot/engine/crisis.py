@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.dates import past_date_in_text, read_dates, read_month
+from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers, text_bounds
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
@@ -174,12 +174,14 @@ class CrisisHook(Answers):
         return set(words[1:]) <= set(re.findall(r"\w+", normalise(said))) | _RESTATED
 
     def reads_as_date(self, raw: str) -> bool:
-        """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it?"""
+        """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it,
+        or not knowing the day?"""
         state = self.state
         step = self.fs.step(state.flow, state.step) if state is not None else None
         if not isinstance(step, AskStep) or step.type != "date":
             return False
-        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when))
+        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
+                    or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""
