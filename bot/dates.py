@@ -137,7 +137,7 @@ When = str | None
 _DAY_UNKNOWN = re.compile(
     r"(?:(?:ik )?(?:weet|wist) (?:ik |het )?(?:echt |even |nu |ook )?niet(?: meer)?(?: precies| zeker| goed)?|geen idee"
     r"|(?:i )?(?:really )?(?:dont|do not|don t|didnt|cant|cannot) (?:know|remember|recall)(?: exactly| for sure)?"
-    r"|no idea|not sure|(?:im |i am )?not sure)"
+    r"|no idea|(?:im |i am )?not sure)"
     r"(?: (?:welke|wat voor|op welke|which|what|on which|on what) (?:dag|datum|day|date))?(?: (?:het was|it was))?"
     r"(?: (?:sorry|helaas|precies|exactly))?")
 

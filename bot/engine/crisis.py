@@ -8,11 +8,10 @@ twice. The recognising itself is bot.crisis's; this layer decides what the turn 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
-from bot.engine.answers import Answers, text_bounds
+from bot.engine.answers import text_bounds
+from bot.engine.everyday import EverydayAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
@@ -38,11 +37,6 @@ PAUSED = "_paused"
 RESUME = "_resume"
 
 
-#: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
-_RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
-                       "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
-                       "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
-
 #: A threat that opened the safety flow is kept from this many words on: it already says what
 #: happened ("my home address was posted on facebook yesterday by a parent", 60 characters, was
 #: under the 80 a story needs elsewhere, and the what, when and platform were asked again).
@@ -54,7 +48,7 @@ def told_a_threat(raw: str) -> bool:
     return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
 
 
-class CrisisHook(Answers):
+class CrisisHook(EverydayAnswers):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
 
@@ -142,46 +136,6 @@ class CrisisHook(Answers):
         if isinstance(step, ChooseStep):
             return not self.fs.flows[state.flow].menu and not step.offers_help
         return False
-
-    def answer_date_told(self, raw: str) -> bool:
-        """At a date question, the day a danger message also names ("gisteren, en hij staat nu weer voor
-        mijn deur") is read back as its answer after the crisis lines, not lost (a fourth try-out)."""
-        state, step = self.state, self.step_answered()
-        if state is None or not isinstance(step, AskStep) or step.type != "date" or step.when == "future":
-            return False
-        told = past_date_in_text(raw, self.ctx.today)
-        if told is None:
-            return False
-        self.answer_date(step, told[0])
-        return True
-
-    def restates_the_question(self, raw: str) -> bool:
-        """A yes or no said first, then only the question's own words ("ja het gaat nog steeds door" at
-        "Gaat het nog steeds door?", "ja hij weet het al" at "Weet je leidinggevende het al?"): the
-        answer, which the model read as despair (a fourth try-out got the 113 screen). Any other word
-        after it ("ja, en hij staat voor mijn deur") leaves the message to the model."""
-        step = self.step_answered()
-        if not isinstance(step, ChooseStep | AskStep):
-            return False
-        words = re.findall(r"\w+", normalise(raw))
-        if len(words) < 2 or (words[0] not in YES and words[0] not in NO):
-            return False
-        pairs = [(o.id, o.label) for o in self.offered(step)] if isinstance(step, ChooseStep) else self.ask_buttons(step)
-        if self.match_buttons(raw, pairs) is None:
-            return False
-        shown = self.question(step)
-        said = " ".join([shown.text, *(b.label for b in shown.choices)])
-        return set(words[1:]) <= set(re.findall(r"\w+", normalise(said))) | _RESTATED
-
-    def reads_as_date(self, raw: str) -> bool:
-        """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it,
-        or not knowing the day?"""
-        state = self.state
-        step = self.fs.step(state.flow, state.step) if state is not None else None
-        if not isinstance(step, AskStep) or step.type != "date":
-            return False
-        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
-                    or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
 
     def at_story_question(self) -> bool:
         """Is the person at a question that asks what happened, in their own words?"""
