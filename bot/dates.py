@@ -94,10 +94,17 @@ NUMBER_WORDS: dict[str, int] = {
     "thirty": 30, "thirty-one": 31, "thirty one": 31,
 }
 _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), key=len, reverse=True)) + r")(?= )")
-#: "op 3 november", "on the 3rd of November": words before a date that do not change it
-_LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was) )+")
-#: "last tuesday i think", "3 november denk ik": a hedge after the date does not change it either
-_HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo)$")
+#: "op 3 november", "on the 3rd of November", "ergens vorige week": words before a date that do not change it
+_LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was|ergens|sometime|some time) )+")
+#: "ik weet het niet zeker, ergens vorige week", "not sure, last week sometime": not knowing the day
+#: exactly, then as much as the person knows; the date read back in words (a week's days to pick
+#: from) is the kind answer (a try-out got the 113 screen for it)
+_UNSURE = re.compile(r"^(?:(?:ik )?weet (?:het |ik )?niet (?:zeker|precies|meer precies|exact)|niet zeker|geen idee precies"
+                     r"|(?:i ?m |i am )?not (?:sure|certain)|(?:i )?(?:dont|do not|don't) know (?:exactly|for sure))"
+                     r"(?: (?:meer|anymore|maar|but))?[ ,;:.-]+")
+#: "last tuesday i think", "3 november denk ik", "last week sometime": a hedge after the date does not change it either
+_HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo"
+                    r"|sometime|some time|ergens)$")
 #: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
 #: date does not change it
 _PART_OF_DAY = re.compile(r"(?<!^last)(?<!^this) (?:in de |in the |at |'s |s )?"
@@ -125,13 +132,29 @@ _MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|thi
 When = str | None
 
 
+#: "weet ik niet welke dag", "i dont know which day": not knowing the day itself (after a week was read,
+#: or at the date question); the model read "weet ik niet welke dag" as despair (a fourth try-out)
+_DAY_UNKNOWN = re.compile(
+    r"(?:(?:ik )?(?:weet|wist) (?:ik |het )?(?:echt |even |nu |ook )?niet(?: meer)?(?: precies| zeker| goed)?|geen idee"
+    r"|(?:i )?(?:really )?(?:dont|do not|don t|didnt|cant|cannot) (?:know|remember|recall)(?: exactly| for sure)?"
+    r"|no idea|(?:im |i am )?not sure)"
+    r"(?: (?:welke|wat voor|op welke|which|what|on which|on what) (?:dag|datum|day|date))?(?: (?:het was|it was))?"
+    r"(?: (?:sorry|helaas|precies|exactly))?")
+
+
+def day_unknown(text: str) -> bool:
+    """Does the whole message say the person does not know the day ("geen idee welke dag")?"""
+    plain = re.sub(r"[,.;:!?']", " ", _unmarked(text.strip()))
+    return bool(_DAY_UNKNOWN.fullmatch(re.sub(r"\s+", " ", plain).strip()))
+
+
 def _unmarked(text: str) -> str:
     """Lower case, without accents, one space between words: "3 Décembre" reads as "3 decembre"."""
     return re.sub(r"\s+", " ", folded(text))
 
 
 def _plain(text: str) -> str:
-    text = _unmarked(text.strip()).rstrip(".!?").strip()
+    text = _UNSURE.sub("", _unmarked(text.strip()).rstrip(".!?").strip())
     text = _PART_OF_DAY.sub("", _HEDGE.sub("", _LEADING.sub("", text)))
     return _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
 

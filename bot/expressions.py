@@ -182,6 +182,32 @@ def _any_word_in(text: Any, words: Any) -> bool:
     return any(str(word).lower() in said for word in words)
 
 
+#: Words after which a text names who did something ("by a parent", "door de vader")
+_BY = frozenset({"by", "door"})
+
+
+def _said_in(text: Any, phrases: Any) -> Any:
+    """The one phrase of a list a text holds as whole words (`said_in(_typed_before, ['a parent', 'de vader'])`),
+    or, for a dict, what the phrase stands for (`{'insta': 'Instagram'}`); None when none is there.
+
+    Why so careful: it fills a line of a summary from what a person typed first, so it must not guess.
+    Two different phrases ("I visited the mother when the father shouted") give the one said right after
+    "by" / "door", else None; the summary says where the value came from, so the person can correct it.
+    """
+    words = re.findall(r"\w+", str(text or "").lower())
+    table = phrases if isinstance(phrases, Mapping) else {phrase: phrase for phrase in phrases}
+    found: dict[Any, bool] = {}
+    for phrase, meant in table.items():
+        wanted = re.findall(r"\w+", str(phrase).lower())
+        for at in range(len(words) - len(wanted) + 1):
+            if wanted and words[at:at + len(wanted)] == wanted:
+                found[meant] = found.get(meant, False) or (at > 0 and words[at - 1] in _BY)
+    if len(found) == 1:
+        return next(iter(found))
+    after_by = [meant for meant, by in found.items() if by]
+    return after_by[0] if len(after_by) == 1 else None
+
+
 def _told_date_in(text: Any, today: Any) -> dict[str, Any] | None:
     """The first day up to today a longer text names (`told_date_in(_typed_before, today)`):
     {typed, day}, to read it back instead of asking the date again; None without one."""
@@ -232,6 +258,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "yearless_date_in": _yearless_date_in,
     "told_date_in": _told_date_in,
     "any_word_in": _any_word_in,
+    "said_in": _said_in,
     "proper_name": _proper_name,
     "nothing": _nothing,
     "no_one": _no_one,

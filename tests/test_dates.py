@@ -553,3 +553,29 @@ def test_a_past_weekday_in_a_meeting_text_gives_no_date(today: date, typed: str)
 def test_a_past_weekday_does_not_hide_the_meeting_s_own_weekday(today: date) -> None:
     found = _date_in_text("vorige week maandag ging het niet door, nu komende donderdag", today)
     assert found is not None and found.weekday() == 3 and today < found <= today + timedelta(weeks=1)
+
+
+@pytest.mark.parametrize("typed", ["ik weet het niet zeker, ergens vorige week", "not sure, last week sometime",
+                                   "ergens vorige week", "sometime last week", "im not sure, last week"])
+def test_not_sure_and_a_vague_week_is_that_week(typed: str) -> None:
+    """A worker's "ik weet het niet zeker, ergens vorige week" at "when did it happen?" got the 113
+    screen (a fourth try-out): not knowing the day exactly, then the week, reads as the week's days."""
+    monday = TODAY - timedelta(days=TODAY.weekday() + 7)
+    assert read_dates(typed, TODAY, "nl", "past") == [monday + timedelta(days=n) for n in range(7)]
+    assert names_week(typed)
+
+
+def test_not_sure_and_a_day_is_that_day() -> None:
+    assert read_dates("ik weet het niet precies, gisteren denk ik", TODAY) == [TODAY - timedelta(days=1)]
+    assert read_dates("not sure", TODAY) == [] and read_dates("ergens", TODAY) == []
+
+
+@pytest.mark.parametrize(("typed", "unknown"), [
+    ("weet ik niet welke dag", True), ("i dont know which day", True), ("I don't know which day it was", True),
+    ("geen idee", True), ("not sure which day", True), ("vorige week", False),
+    ("weet ik niet welke dag, ik wil dood", False),
+])
+def test_not_knowing_the_day_is_read_as_such_and_nothing_more(typed: str, unknown: bool) -> None:
+    from bot.dates import day_unknown
+
+    assert day_unknown(typed) is unknown

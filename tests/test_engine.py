@@ -1290,3 +1290,30 @@ def test_a_weekday_whose_day_lies_ahead_is_said_and_the_date_asked_back(flowset)
                      f"Ik lees: dinsdag {format_date(yesterday, 'nl')}. Klopt dat?"]
     chat.say("nee, gisteren")  # a correction after "nee" is read (here saved: this question does not echo)
     assert chat.state.vars["decision_date"] == yesterday.isoformat()
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("ja heb screenshots", "all"), ("yes i took screenshots", "all"), ("nee geen bewijs", "none"),
+    ("ja maar een deel", None), ("yes but only a few", None), ("ja nee", None),
+])
+def test_a_yes_or_no_said_first_then_more_words_is_that_button(typed, meant):
+    """"ja heb screenshots" at [Ja] [Een deel] [Nee] was "not understood" (a fourth try-out); words that
+    take the yes back or name another button leave it to be asked again."""
+    from bot.engine.words import read_button
+
+    labels = {"all": "Ja", "some": "Een deel of a few", "none": "Nee, of er is geen bewijs"}
+    assert read_button(typed, [(cid, cid) for cid in labels], labels.__getitem__) == meant
+
+
+@pytest.mark.parametrize(("text", "meant"), [
+    ("my home address was posted on facebook yesterday by a parent", "a parent"),
+    ("I visited the mother when the father shouted", None),
+    ("I visited the mother when I was threatened by the father", "the father"),
+    (None, None), ("nothing about who", None),
+])
+def test_said_in_reads_who_only_when_the_text_is_clear(text, meant):
+    """The safety summary's "Who did it" is filled from the first message only when it clearly says so."""
+    from bot.expressions import BASE_FUNCTIONS
+
+    assert BASE_FUNCTIONS["said_in"](text, ["a parent", "the father", "the mother"]) == meant
+    assert BASE_FUNCTIONS["said_in"]("op insta gezet", {"insta": "Instagram", "instagram": "Instagram"}) == "Instagram"

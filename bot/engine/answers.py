@@ -15,6 +15,7 @@ from typing import assert_never
 from bot.dates import (
     MONTH_NAMES,
     WEEKDAY_NUMBERS,
+    day_unknown,
     format_month,
     named_weekday,
     names_week,
@@ -227,7 +228,7 @@ class Answers(ProtectsText):
                 day, number, days = missing
                 names = self.fs.locales.month_names(self.lang) or MONTH_NAMES.get(self.lang, MONTH_NAMES["en"])
                 self.fail("sys.invalid.date_no_such_day", read=f"{day} {names[number - 1]}", name=names[number - 1], max=days)
-            elif detector is not None and detector.only_an_answer(text):  # "ik weet het niet meer"
+            elif day_unknown(text) or (detector is not None and detector.only_an_answer(text)):  # "ik weet het niet meer"
                 self.fail(step.invalid or "sys.invalid.date_unknown")
             else:
                 self.fail(step.invalid or "sys.invalid.date")
@@ -281,6 +282,11 @@ class Answers(ProtectsText):
         pairs = self.date_buttons()
         picked = None
         correction = raw.strip()
+        if self.state.vars.get(DATE_KIND) == "week" and day_unknown(raw):
+            # "weet ik niet welke dag" at a week's days: kindly, the same days again (not the question before)
+            self.say_key("sys.date.week_unknown")
+            self.out.append(self.date_question())
+            return
         if text in YES or text in NO or text in DONT_KNOW:  # "weet ik niet" at "Klopt dat?": not sure, ask again
             picked = ("yes" if len(self.state.offer) == 1 else None) if text in YES else "no"
         elif text.isdigit():

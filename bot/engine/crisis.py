@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.engine.answers import Answers, text_bounds
+from bot.engine.answers import text_bounds
+from bot.engine.everyday import EverydayAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
@@ -47,7 +48,7 @@ def told_a_threat(raw: str) -> bool:
     return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
 
 
-class CrisisHook(Answers):
+class CrisisHook(EverydayAnswers):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
 
@@ -69,10 +70,12 @@ class CrisisHook(Answers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        if found.rule_id == MODEL and self.at_plain_question() and detector.only_an_answer(raw):
+        if found.rule_id == MODEL and self.at_plain_question() and (
+                detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
             # in the safety flow too: a worker's "its still going on" at "have you been to the police?"
-            # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out)
+            # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out); and at a
+            # date, what the one date reader reads whole ("not sure, last week sometime", a fourth try-out)
             return False
         if found.quiet_in_safety_flow and in_safety:
             # Already in the safety flow: describing the threat at a question that asks for it IS
@@ -84,8 +87,11 @@ class CrisisHook(Answers):
                 return False
             assert self.state is not None
             if self.state.step != self.fs.flows[self.state.flow].start:  # its first question says 112 itself
-                self.say_key(detector.in_safety_flow)
-            self.reshow()
+                # Veilig Thuis only where a rule read a partner or an ex, not the model's neighbour guess
+                home = found.crisis_class == "domestic_violence" and found.rule_id != MODEL
+                self.say_key(detector.in_safety_flow, home_violence=home)
+            if not self.answer_date_told(raw):
+                self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
         if not found.sure and found.check is not None:

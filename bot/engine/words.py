@@ -165,6 +165,8 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         if hit is None and clauses and (clause := _FIRST_CLAUSE.match(text)) and not clause.group(1).strip().isdecimal():
             # "not yet, its sunday" at [Not yet]: a label (or yes/no) said first, then a reason
             hit = read_button(clause.group(1), pairs, label)
+        if hit is None and clauses:
+            hit = _yes_or_no_first(plain, labels)
         return hit
     return None
 
@@ -180,6 +182,29 @@ def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
             if shown in wanted or _PUNCTUATION.sub("", shown).split(" ", 1)[0] in wanted  # "Ja, laat zien"
             or (cid in ("yes", "no") and (cid == "yes") == yes)]
     return hits[0] if len(hits) == 1 else None
+
+
+#: "ja heb screenshots", "yes its still going on": a yes or no, then more words without a comma
+_FIRST_WORD = re.compile(r"^(\w+) (\S.*)$")
+#: After a yes, words that take part of it back ("ja maar niet alles"): not read as the yes button
+_BUT = frozenset({"maar", "but", "behalve", "except", "alleen", "only", "niet", "not", "geen", "no", "nee"})
+
+
+def _yes_or_no_first(plain: str, labels: list[tuple[str, str]]) -> str | None:
+    """A yes or no said first and the question restated after it ("ja het gaat nog steeds door",
+    "yes i took screenshots") is that button (a try-out was told "I do not understand"); not when the
+    rest names another button's words or takes the yes back ("ja maar een deel", "yes but not all")."""
+    m = _FIRST_WORD.match(plain)
+    if m is None or (m.group(1) not in YES and m.group(1) not in NO):
+        return None
+    hit = _yes_or_no(m.group(1) in YES, labels)
+    rest = set(m.group(2).split())
+    if hit is None or rest & (_BUT if m.group(1) in YES else {"maar", "but"}):
+        return None
+    own = rest - _TOO_COMMON - YES - NO
+    if any(cid != hit and own & set(_PUNCTUATION.sub("", shown).split()) for cid, shown in labels):
+        return None
+    return hit
 
 
 #: Words too small to name a button on their own ("een" chose "Een termijn uitrekenen").

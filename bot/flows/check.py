@@ -75,6 +75,8 @@ NAMESPACE_GLOBALS = {
     # bot/engine/base.py: the "read more" parts already read in this journey (`_read`, "flow.step"), so a
     # text listing them leaves out what its buttons no longer offer ("Wat kan daarna?")
     "complaint": frozenset({"_read"}),
+    # bot/engine/crisis.py: a danger typed inside the safety route that a rule read as violence at home
+    "crisis": frozenset({"home_violence"}),
 }
 #: Functions expressions may call (`deadline`, `deadline_term` read the directory, see FlowSet).
 FUNCTIONS = frozenset(BASE_FUNCTIONS) | DATA_FUNCTIONS

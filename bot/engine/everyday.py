@@ -1,0 +1,64 @@
+"""Everyday answers the crisis check must leave to the question: what the question itself reads.
+
+Why a layer of its own: the crisis hook (bot/engine/crisis.py) asks it before the model's guess
+counts, and the answer is the question's to read, not the hook's. A worker's "not sure, last week
+sometime" at "when did it happen?", "ja hij weet het al" at "does your manager know yet?" got the
+113 screen (a fourth try-out). Only the model's guess is set aside this way, never a rule's match,
+and only for a message that is wholly such an answer. Pure like the rest of the engine: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
+from bot.engine.answers import Answers
+from bot.engine.words import NO, YES, normalise
+from bot.flows.steps import AskStep, ChooseStep
+
+#: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
+_RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
+                       "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
+                       "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
+
+
+class EverydayAnswers(Answers):
+    def answer_date_told(self, raw: str) -> bool:
+        """At a date question, the day a danger message also names ("gisteren, en hij staat nu weer voor
+        mijn deur") is read back as its answer after the crisis lines, not lost (a fourth try-out)."""
+        state, step = self.state, self.step_answered()
+        if state is None or not isinstance(step, AskStep) or step.type != "date" or step.when == "future":
+            return False
+        told = past_date_in_text(raw, self.ctx.today)
+        if told is None:
+            return False
+        self.answer_date(step, told[0])
+        return True
+
+    def restates_the_question(self, raw: str) -> bool:
+        """A yes or no said first, then only the question's own words ("ja het gaat nog steeds door" at
+        "Gaat het nog steeds door?", "ja hij weet het al" at "Weet je leidinggevende het al?"): the
+        answer, which the model read as despair (a fourth try-out got the 113 screen). Any other word
+        after it ("ja, en hij staat voor mijn deur") leaves the message to the model."""
+        step = self.step_answered()
+        if not isinstance(step, ChooseStep | AskStep):
+            return False
+        words = re.findall(r"\w+", normalise(raw))
+        if len(words) < 2 or (words[0] not in YES and words[0] not in NO):
+            return False
+        pairs = [(o.id, o.label) for o in self.offered(step)] if isinstance(step, ChooseStep) else self.ask_buttons(step)
+        if self.match_buttons(raw, pairs) is None:
+            return False
+        shown = self.question(step)
+        said = " ".join([shown.text, *(b.label for b in shown.choices)])
+        return set(words[1:]) <= set(re.findall(r"\w+", normalise(said))) | _RESTATED
+
+    def reads_as_date(self, raw: str) -> bool:
+        """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it,
+        or not knowing the day?"""
+        state = self.state
+        step = self.fs.step(state.flow, state.step) if state is not None else None
+        if not isinstance(step, AskStep) or step.type != "date":
+            return False
+        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
+                    or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
