@@ -93,7 +93,7 @@ class TurnBuilder(TypedWords):
             if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
                 self.say_key("sys.too_long", limit=MAX_INPUT)
                 self.reshow_or_begin()
-        elif self.answer_aside(raw):
+        elif self.answer_aside(raw) or self.answer_denial(raw):
             pass
         elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
             self.on_answer_text(raw)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import text_bounds
-from bot.engine.everyday import EverydayAnswers
+from bot.engine.held import HELD_CHOICE, HeldAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
@@ -48,7 +48,7 @@ def told_a_threat(raw: str) -> bool:
     return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
 
 
-class CrisisHook(EverydayAnswers):
+class CrisisHook(HeldAnswers):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
 
@@ -94,12 +94,15 @@ class CrisisHook(EverydayAnswers):
                 self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
+        held = keep and not kept and self.hold_answer(raw)  # "Nee, ga verder" still answers with it
         if not found.sure and found.check is not None:
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
-            self.give_crisis(found, kept=kept, notice=notice)
+            self.give_crisis(found, kept=kept, notice=notice, held=held)
             if found.then == "safety" and not kept and self.state is not None and told_a_threat(raw):
                 self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
+        if held:
+            self.held_offered_here()
         return True
 
     def after_crisis(self) -> bool:
@@ -164,10 +167,17 @@ class CrisisHook(EverydayAnswers):
         self.run(until_question=False)
         return True
 
-    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
-        """The crisis answer first, then where the user was (or the next step after a kept answer)."""
+    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None,
+                    held: bool = False) -> None:
+        """The crisis answer first, then where the user was (or the next step after a kept answer).
+
+        `held`: the text was an answer to a free-text question (HeldAnswers): a reply that goes on
+        (the safety route, `continue`) offers "Nee, ga verder" right under it; a pause offers it as "go on".
+        """
         self.stats.append(f"crisis:{found.crisis_class}")
         self.say_key(self.for_role(found.reply))
+        if held and found.then != "pause":
+            self.offer_way_on(found.crisis_class)
         if self.state is not None:
             self.state.vars["_crisis"] = True
         if found.then == "safety" and self.fs.safety_flow in self.fs.flows:
@@ -210,7 +220,7 @@ class CrisisHook(EverydayAnswers):
             self.say_key(detector.pause.back)
         if waiting:
             self.run()
-        else:
+        elif not self.use_held():  # a text the crisis check held is the answer it was meant to be
             self.reshow_or_begin()
 
     def ask_pause(self, name: str, texts: PauseTexts) -> None:
@@ -307,6 +317,11 @@ class CrisisHook(EverydayAnswers):
         if answer == "go":
             self.resume()
             return
+        if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question
+            self.say_check_no()
+            if not self.use_held():
+                self.stale()
+            return
         if answer == "later":
             if detector is not None and detector.pause is not None:
                 self.say_key(detector.pause.said_later)
@@ -317,6 +332,28 @@ class CrisisHook(EverydayAnswers):
         if answer == "yes" and found is not None:
             self.give_crisis(found)
             return
+        self.say_check_no()
+        if not self.use_held():
+            self.reshow_or_begin()
+
+    def say_check_no(self) -> None:
+        detector = self.fs.crisis
         if detector is not None and detector.check_no is not None:
             self.say_key(detector.check_no)
-        self.reshow_or_begin()
+
+    def answer_denial(self, raw: str) -> bool:
+        """"nee dat bedoel ik niet", "no?? i am not threatened" after a crisis reply to a held answer
+        or at a yes/no check question: "No, go on", not a new crisis nor "I do not understand"."""
+        state = self.state
+        if state is None or (self.held_here() is None and OPEN_CHECK not in state.vars):
+            return False
+        check = state.vars.get(OPEN_CHECK_KEY)
+        if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):
+            return False  # "nee" at "Ben je thuis veilig?" is no denial
+        if not self.denies(raw):
+            return False
+        name = state.vars.pop(OPEN_CHECK, None)
+        state.vars.pop(OPEN_CHECK_KEY, None)
+        state.vars.pop(PAUSED, None)
+        self.on_crisis_check(f"no:{name or ''}")
+        return True
