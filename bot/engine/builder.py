@@ -191,14 +191,17 @@ class TurnBuilder(TypedWords):
             self.say_key(step.unsure, typed=raw.strip()[:80])
             self.reshow()
             return
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) or self.typed_words(step, raw)
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
+        if option_id is None and (self.answer_privacy(raw) or self.hear_story(step, raw)):
+            return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
+        option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
             self.choose(step, option_id)
         elif self.answer_typed_option(step, raw):
             pass  # a phone number typed at "chat or phone?": the phone option and its answer
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
-        elif not self.offer_routes(raw) and not self.unknown_word(raw):
+        elif not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail(step.invalid or ("intents.nothing" if menu else "sys.invalid.choice"))
             if self.state.fails < WAY_OUT_AFTER:

@@ -292,6 +292,9 @@ class CrisisHook(HeldAnswers):
         if state is None or OPEN_CHECK not in state.vars:
             return False
         name = str(state.vars.pop(OPEN_CHECK))
+        detector = self.fs.crisis
+        if normalise(raw) not in YES | NO and detector is not None and detector.assess(raw, everyday=False) is not None:
+            return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
         check = state.vars.pop(OPEN_CHECK_KEY, None)
         if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
             picked = read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
@@ -318,9 +321,11 @@ class CrisisHook(HeldAnswers):
             self.resume()
             return
         if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question
-            self.say_check_no()
-            if not self.use_held():
-                self.stale()
+            if self.held_here() is None:
+                self.stale()  # they went on since: the safety route, or another answer
+            else:
+                self.say_check_no()
+                self.use_held()
             return
         if answer == "later":
             if detector is not None and detector.pause is not None:
@@ -336,6 +341,13 @@ class CrisisHook(HeldAnswers):
         if not self.use_held():
             self.reshow_or_begin()
 
+    def takes_yes_or_no(self, raw: str) -> bool:
+        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?"""
+        step = self.step_answered()
+        if isinstance(step, AskStep):
+            return step.type == "yesno"
+        return isinstance(step, ChooseStep) and self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) is not None
+
     def say_check_no(self) -> None:
         detector = self.fs.crisis
         if detector is not None and detector.check_no is not None:
@@ -350,6 +362,8 @@ class CrisisHook(HeldAnswers):
         check = state.vars.get(OPEN_CHECK_KEY)
         if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):
             return False  # "nee" at "Ben je thuis veilig?" is no denial
+        if OPEN_CHECK not in state.vars and self.takes_yes_or_no(raw):
+            return False  # "nee" at the safety route's "Ben je nu veilig?" is that question's answer
         if not self.denies(raw):
             return False
         name = state.vars.pop(OPEN_CHECK, None)
