@@ -169,11 +169,8 @@ class CrisisHook(HeldAnswers):
 
     def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None,
                     held: bool = False) -> None:
-        """The crisis answer first, then where the user was (or the next step after a kept answer).
-
-        `held`: the text was an answer to a free-text question (HeldAnswers): a reply that goes on
-        (the safety route, `continue`) offers "Nee, ga verder" right under it; a pause offers it as "go on".
-        """
+        """The crisis answer first, then where the user was (or the next step after a kept answer); after a
+        `held` answer "Nee, ga verder" under it where it goes on (the safety route, `continue`)."""
         self.stats.append(f"crisis:{found.crisis_class}")
         self.say_key(self.for_role(found.reply))
         if held and found.then != "pause":
@@ -292,8 +289,7 @@ class CrisisHook(HeldAnswers):
         if state is None or OPEN_CHECK not in state.vars:
             return False
         name = str(state.vars.pop(OPEN_CHECK))
-        detector = self.fs.crisis
-        if normalise(raw) not in YES | NO and detector is not None and detector.assess(raw, everyday=False) is not None:
+        if normalise(raw) not in YES | NO and self.fs.crisis and self.fs.crisis.assess(raw, everyday=False):
             return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
         check = state.vars.pop(OPEN_CHECK_KEY, None)
         if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
@@ -320,12 +316,9 @@ class CrisisHook(HeldAnswers):
         if answer == "go":
             self.resume()
             return
-        if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question
-            if self.held_here() is None:
-                self.stale()  # they went on since: the safety route, or another answer
-            else:
-                self.say_check_no()
-                self.use_held()
+        if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question, unless they went on since
+            (self.stale if self.held_here() is None else self.say_check_no)()
+            self.use_held()
             return
         if answer == "later":
             if detector is not None and detector.pause is not None:
@@ -341,30 +334,15 @@ class CrisisHook(HeldAnswers):
         if not self.use_held():
             self.reshow_or_begin()
 
-    def takes_yes_or_no(self, raw: str) -> bool:
-        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?"""
-        step = self.step_answered()
-        if isinstance(step, AskStep):
-            return step.type == "yesno"
-        return isinstance(step, ChooseStep) and self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) is not None
-
-    def say_check_no(self) -> None:
-        detector = self.fs.crisis
-        if detector is not None and detector.check_no is not None:
-            self.say_key(detector.check_no)
-
     def answer_denial(self, raw: str) -> bool:
         """"nee dat bedoel ik niet", "no?? i am not threatened" after a crisis reply to a held answer
         or at a yes/no check question: "No, go on", not a new crisis nor "I do not understand"."""
         state = self.state
         if state is None or (self.held_here() is None and OPEN_CHECK not in state.vars):
             return False
-        check = state.vars.get(OPEN_CHECK_KEY)
-        if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):
-            return False  # "nee" at "Ben je thuis veilig?" is no denial
-        if OPEN_CHECK not in state.vars and self.takes_yes_or_no(raw):
-            return False  # "nee" at the safety route's "Ben je nu veilig?" is that question's answer
-        if not self.denies(raw):
+        check = state.vars.get(OPEN_CHECK_KEY)  # "nee" at "Ben je thuis veilig?" is no denial, nor at the
+        if (isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE)) or not self.denies(
+                raw, checking=OPEN_CHECK in state.vars):  # safety route's "Ben je nu veilig?"
             return False
         name = state.vars.pop(OPEN_CHECK, None)
         state.vars.pop(OPEN_CHECK_KEY, None)

@@ -20,7 +20,7 @@ from bot.engine.everyday import EverydayAnswers
 from bot.engine.system import CRISIS_CHECK_TOKEN
 from bot.engine.words import NO, normalise
 from bot.events import ChoiceButton, Send
-from bot.flows.steps import AskStep
+from bot.flows.steps import AskStep, ChooseStep
 
 #: State variable: [flow, step, text] of the held answer, then the flow and step where its way on
 #: was offered (it is valid only there)
@@ -71,15 +71,17 @@ class HeldAnswers(EverydayAnswers):
         button = ChoiceButton(f"{HELD_CHOICE}:{name}", self.text(HELD_GO))
         self.out.append(Send(self.text(HELD_OFFER), (button,), token=CRISIS_CHECK_TOKEN))
 
-    def denies(self, raw: str) -> bool:
+    def denies(self, raw: str, *, checking: bool = False) -> bool:
         """Is this "no, that is not what I meant" ("no?? i am not threatened, i was writing my request")?
 
         A no first, or a phrase of `crisis.held.words` (any language: people mix them), and what is
-        left without them trips no crisis rule: "nee, ik wil echt dood" is not a denial.
+        left without them trips no crisis rule: "nee, ik wil echt dood" is not a denial. Where a
+        question of the flow reads it as its own answer ("nee" at the safety route's "Ben je nu
+        veilig?") it is that answer, unless a crisis check question is open (`checking`).
         """
         text = _MARKS.sub(" ", normalise(raw)).strip()
         words = text.split()
-        if not words:
+        if not words or (not checking and self.takes_yes_or_no(raw)):
             return False
         phrases = sorted({p for lang in self.fs.locales.languages if self.fs.locales.has(lang, HELD_WORDS)
                           for p in (_MARKS.sub(" ", normalise(line)).strip()
@@ -93,6 +95,19 @@ class HeldAnswers(EverydayAnswers):
             rest = rest.replace(f" {words[0]} ", " ", 1)
         detector = self.fs.crisis
         return said and (detector is None or detector.assess(rest.strip(), everyday=False) is None)
+
+    def takes_yes_or_no(self, raw: str) -> bool:
+        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?"""
+        step = self.step_answered()
+        if isinstance(step, AskStep):
+            return step.type == "yesno"
+        return isinstance(step, ChooseStep) and self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) is not None
+
+    def say_check_no(self) -> None:
+        """"Goed, dank je dat je het zegt": said before the flow goes on after a "no" (crisis.yaml `check_no`)."""
+        detector = self.fs.crisis
+        if detector is not None and detector.check_no is not None:
+            self.say_key(detector.check_no)
 
     def use_held(self) -> bool:
         """Back to the question the held answer was typed at (out of the safety route if it went

@@ -118,9 +118,10 @@ class TypedWords(Interrupts):
         if not buttons:
             return False
         buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
-        if self.is_story(raw):  # "ik zit op een leefgroep en ...": heard, before the routes it may mean
-            self.say_key(STORY_HEARD)
-        self.show_aside(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
+        question = self.text("intents.question")
+        if self.is_story(raw):  # "ik zit op een leefgroep en ...": heard, in the same message as the routes
+            question = f"{self.text(STORY_HEARD)}\n{question}"
+        self.show_aside(Send(question, tuple(buttons), token=self.state.step))
         return True
 
     def take_route(self, choice_id: str) -> bool:
@@ -177,13 +178,13 @@ class TypedWords(Interrupts):
         guessed = [g.route for g in matcher.match(raw)] if matcher is not None else []
         fitting = [o for o in self.offered(step) if o.id in guessed]
         self.keep_story(raw)
-        self.say_key(STORY_HEARD)
         if not fitting or not self.fs.locales.has(self.lang, STORY_FITS):
+            self.say_key(STORY_HEARD)
             self.reshow()
             return True
         buttons = [ChoiceButton(o.id, self.text(o.label)) for o in fitting]
         buttons.append(ChoiceButton(MENU_CHOICE, self.text(STORY_OTHER)))
-        self.show_aside(Send(self.text(STORY_FITS), tuple(buttons), token=self.state.step))
+        self.show_aside(Send(f"{self.text(STORY_HEARD)}\n{self.text(STORY_FITS)}", tuple(buttons), token=self.state.step))
         return True
 
     def not_understood_kindly(self, step: ChooseStep, raw: str) -> bool:
