@@ -196,7 +196,8 @@ class TypedWords(Interrupts):
         if not any(c.isalnum() for c in text) and text and self.fs.locales.has(self.lang, NO_WORDS):
             self.say_key(NO_WORDS)
             return True
-        number = typed_number(text.rstrip(".)"))
+        digits = text.rstrip(".)")  # "7", "7." and "7)"; "0612" is the start of a phone number, no option
+        number = typed_number(digits) if len(digits) <= 2 and not digits.startswith("0") else None
         count = len(self.offered(step))
         if number is not None and number > count > 1 and self.fs.locales.has(self.lang, NUMBER_PAST):
             self.say_key(NUMBER_PAST, typed=number, first=", ".join(str(n) for n in range(1, count)), last=count)
