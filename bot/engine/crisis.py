@@ -344,8 +344,6 @@ class CrisisHook(HeldAnswers):
         if (isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE)) or not self.denies(
                 raw, checking=OPEN_CHECK in state.vars):  # safety route's "Ben je nu veilig?"
             return False
-        name = state.vars.pop(OPEN_CHECK, None)
-        state.vars.pop(OPEN_CHECK_KEY, None)
-        state.vars.pop(PAUSED, None)
+        name, _key, _paused = (state.vars.pop(var, None) for var in (OPEN_CHECK, OPEN_CHECK_KEY, PAUSED))
         self.on_crisis_check(f"no:{name or ''}")
         return True
