@@ -214,7 +214,11 @@ class IntentMatcher:
                         key=lambda item: (-item[0], item[1] != NONE, self._order.get(item[1], len(self._order))))
         if not ranked or ranked[0][1] == NONE:
             return []
-        likely = [(route, score) for score, route in ranked if route != NONE and score >= SECOND_SHARE * ranked[0][0]]
+        # the route of who they say they are stays, however much else they tell: "im a foster mom and the
+        # family guardian keeps deciding without us" is a foster parent's complaint (try-out 2026-12-07)
+        doors = {self._fits[role].door if role in self._fits else role for role in roles}
+        likely = [(route, score) for score, route in ranked
+                  if route != NONE and (score >= SECOND_SHARE * ranked[0][0] or route in doors)]
         # who they say they are goes before how strongly: a young person's own route before the parents'
         # complaint, a guardian's home-visit checklist before a complaint about a guardian
         offered = frozenset().union(*(self._fits[role].offered for role in roles if role in self._fits))

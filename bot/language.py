@@ -23,7 +23,13 @@ _ENGLISH = frozenset({
     "will", "got", "did", "just", "who", "where", "when", "why", "there", "their", "been", "said",
     "parent", "parents", "guardian", "worker", "threatened", "threatening", "complaint", "court", "judge",
     "kids", "children", "mother", "father", "mum", "mom", "dad", "youth", "care", "family", "police",
+    "foster", "speak", "english",
 })
+#: A whole first message that is an English greeting ("hello", "hi there"): English, although it is one
+#: word. "hoi", "hallo" and "hey" are Dutch too and stay out; a lone "hi" is English (try-out 2026-12-07:
+#: "hello" and "hi" were answered in Dutch).
+_GREETINGS = frozenset({"hi", "hello", "hi there", "hello there", "hiya", "good morning", "good afternoon",
+                        "good evening", "hello hello", "hi hi", "hey there", "hello again", "hi again"})
 _DUTCH = frozenset({
     "ik", "de", "het", "een", "mijn", "wat", "hoe", "en", "met", "van", "wil", "hulp", "hallo", "graag",
     "kan", "heb", "kind", "zoon", "dochter", "mij", "dit", "dat", "voor", "over", "niet", "je", "jij",
@@ -39,9 +45,12 @@ def looks_english(text: str) -> bool:
     """A first message clearly in English: at least two English words and (almost) no Dutch ones.
 
     Deliberately cautious: a wrong guess greets a Dutch parent in English, so a mixed or short
-    message ("hallo", "help") stays in the default language. The welcome says how to switch.
+    message ("hallo", "help") stays in the default language, unless it is an English greeting
+    ("hello", "hi"). The welcome says how to switch.
     """
     words = [w.replace("'", "") for w in _WORD.findall(folded(text))[:60]]
+    if " ".join(words) in _GREETINGS:
+        return True
     english = sum(w in _ENGLISH for w in words)
     dutch = sum(w in _DUTCH for w in words)
     return english >= 2 and english >= 3 * dutch

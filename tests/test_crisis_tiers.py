@@ -18,7 +18,7 @@ from bot.crisis_model import CHAR_NGRAMS, FORMAT, TOKEN_PATTERN, WORD_NGRAMS
 from bot.engine import MAX_INPUT, TurnContext
 from bot.events import HandOff
 from tests.conftest import load_fixture_flows
-from tests.test_engine import MENU, WELCOME, WHAT, Chat, at_menu, copy_fixtures, replace_in
+from tests.test_engine import MENU, STALE, WELCOME, WHAT, Chat, at_menu, copy_fixtures, replace_in
 
 DESPAIR = "Bel de testlijn 0800-1234. Je staat er niet alleen voor."
 THREAT = "Ben je bedreigd? Bel 112 bij direct gevaar."
@@ -208,3 +208,48 @@ def test_a_too_long_harmless_message_only_says_so(chat: Chat) -> None:
 
 def test_welcome_is_still_shown_after_a_first_message_crisis(chat: Chat) -> None:
     assert chat.say("ik wil dood") == [DESPAIR, WELCOME, MENU]
+
+
+# ------------------------------------------------------------------- a held answer (try-out 2026-12-07)
+# A short free-text answer (a name, a request for the council) is no story to keep; when the check
+# stops it, it is held, and "No" or "no, that is not what I meant" gives it to its question.
+
+NAME, AGE = "Hoe heet je?", "Hoe oud ben je?"
+
+
+def at_name(chat: Chat) -> None:
+    at_menu(chat)
+    assert chat.press("letter")[-1] == NAME
+
+
+@pytest.mark.parametrize("typed", ["nee", "nee, dat bedoel ik niet", "Nee!! dat bedoelde ik helemaal niet"])
+def test_no_to_the_check_at_a_short_question_takes_what_was_typed(chat: Chat, typed: str) -> None:
+    at_name(chat)
+    assert chat.say("Anna de Twijfel van Dijk") == [CHECK_DESPAIR]
+    assert chat.say(typed) == [CHECK_NO, AGE]
+    assert chat.state is not None and chat.state.vars["name"] == "Anna de Twijfel van Dijk"
+
+
+def test_a_denial_with_a_danger_in_it_is_no_denial(chat: Chat) -> None:
+    at_name(chat)
+    chat.say("Anna de Twijfel van Dijk")
+    assert chat.say("nee, ik wil dood")[0] == DESPAIR
+    assert chat.state is not None and "name" not in chat.state.vars
+
+
+def test_the_way_on_beside_the_safety_route_answers_the_question_it_was_typed_at(chat: Chat) -> None:
+    at_name(chat)
+    assert chat.say("Piet Bedreigd") == [THREAT, "Ben je nu veilig?"]
+    assert chat.where == ("safety", "safe_now")
+    assert chat.press("held:threat", token="_crisis") == [CHECK_NO, AGE]
+    assert chat.state is not None and chat.state.vars["name"] == "Piet Bedreigd"
+    assert chat.state.stack == [] and chat.where == ("main", "age")
+
+
+def test_no_at_the_safety_routes_own_yes_no_question_is_its_answer_not_the_way_on(chat: Chat) -> None:
+    at_name(chat)
+    chat.say("Piet Bedreigd")
+    chat.say("nee, dat bedoel ik niet")
+    assert chat.where != ("main", "age")
+    assert chat.state is not None and "name" not in chat.state.vars
+    assert chat.press("held:threat", token="_crisis")[0] == STALE  # moved on: the way on is gone

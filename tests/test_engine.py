@@ -413,12 +413,26 @@ def test_a_choice_can_be_typed_as_its_number_label_or_id(chat, typed):
     assert chat.say(typed) == [WHAT]
 
 
-@pytest.mark.parametrize("typed", ["0", "9", "banaan", "een"])
+@pytest.mark.parametrize("typed", ["0", "banaan", "een"])
 def test_a_typed_answer_that_matches_no_option_is_asked_again(chat, typed):
     at_menu(chat)
     # the question and its buttons come again below (on Matrix and the console a numbered
     # list far above would have scrolled away)
     assert chat.say(typed) == ["Kies een knop of typ het nummer.", "Waarmee kan ik helpen?"]
+    assert chat.where == ("main", "menu")
+
+
+def test_a_number_past_the_last_button_names_the_numbers_there_are(chat):
+    at_menu(chat)
+    count = len(chat.question.choices)
+    numbers = ", ".join(str(n) for n in range(1, count))
+    assert chat.say("9") == [f"Er is geen keuze 9. Kies {numbers} of {count}.", "Waarmee kan ik helpen?"]
+    assert chat.where == ("main", "menu")
+
+
+def test_only_emoji_gets_a_short_kind_word_not_the_question_again(chat):
+    at_menu(chat)
+    assert chat.say("🙏😢😢") == ["Ik zie je bericht."]
     assert chat.where == ("main", "menu")
 
 
@@ -1177,7 +1191,9 @@ def test_a_conversation_stored_at_a_system_question_is_asked_it_again(chat, stor
 
 
 @pytest.mark.parametrize("first", ["Hello, I need help with a complaint about my son and the guardian",
-                                   "a parent wrote to me", "the guardian took my kids", "where can he complain"])
+                                   "a parent wrote to me", "the guardian took my kids", "where can he complain",
+                                   # an English greeting alone, and "foster mum" (try-out 2026-12-07: Dutch)
+                                   "hello", "Hi", "hi there!", "foster mum"])
 def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_back(flowset, ctx, first):
     """Matrix and the console give no app language: the person's own first words decide."""
     chat = Chat(flowset, ctx)
@@ -1204,7 +1220,7 @@ def test_a_worker_s_short_english_first_message_gets_english_buttons(ctx):
                                                         "I am preparing a home visit"]
 
 
-@pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hello", "Hi",
+@pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hallo", "hoi", "hey",
                                    "ik wil een complaint doen over de voogd", "OTS?", "een ouder dreigt mij",
                                    "de voogd heeft mijn kids weggehaald", "mijn ex zegt dat de judge het zo wil"])
 def test_a_dutch_short_or_mixed_first_message_stays_in_the_default_language(flowset, ctx, first):

@@ -93,7 +93,7 @@ class TurnBuilder(TypedWords):
             if not self.check_crisis(raw[:MAX_INPUT], keep=False, notice=("sys.too_long", MAX_INPUT)):
                 self.say_key("sys.too_long", limit=MAX_INPUT)
                 self.reshow_or_begin()
-        elif self.answer_aside(raw):
+        elif self.answer_aside(raw) or self.answer_denial(raw):
             pass
         elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
             self.on_answer_text(raw)
@@ -191,14 +191,17 @@ class TurnBuilder(TypedWords):
             self.say_key(step.unsure, typed=raw.strip()[:80])
             self.reshow()
             return
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) or self.typed_words(step, raw)
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
+        if option_id is None and (self.answer_privacy(raw) or self.hear_story(step, raw)):
+            return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
+        option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
             self.choose(step, option_id)
         elif self.answer_typed_option(step, raw):
             pass  # a phone number typed at "chat or phone?": the phone option and its answer
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
-        elif not self.offer_routes(raw) and not self.unknown_word(raw):
+        elif not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw):
             menu = self.fs.flows[self.state.flow].menu
             self.fail(step.invalid or ("intents.nothing" if menu else "sys.invalid.choice"))
             if self.state.fails < WAY_OUT_AFTER:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import text_bounds
-from bot.engine.everyday import EverydayAnswers
+from bot.engine.held import HELD_CHOICE, HeldAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
@@ -48,7 +48,7 @@ def told_a_threat(raw: str) -> bool:
     return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
 
 
-class CrisisHook(EverydayAnswers):
+class CrisisHook(HeldAnswers):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
 
@@ -94,12 +94,15 @@ class CrisisHook(EverydayAnswers):
                 self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
+        held = keep and not kept and self.hold_answer(raw)  # "Nee, ga verder" still answers with it
         if not found.sure and found.check is not None:
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
-            self.give_crisis(found, kept=kept, notice=notice)
+            self.give_crisis(found, kept=kept, notice=notice, held=held)
             if found.then == "safety" and not kept and self.state is not None and told_a_threat(raw):
                 self.state.vars[TYPED_BEFORE] = raw.strip()  # offered at the summary's "what happened?"
+        if held:
+            self.held_offered_here()
         return True
 
     def after_crisis(self) -> bool:
@@ -164,10 +167,14 @@ class CrisisHook(EverydayAnswers):
         self.run(until_question=False)
         return True
 
-    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None) -> None:
-        """The crisis answer first, then where the user was (or the next step after a kept answer)."""
+    def give_crisis(self, found: CrisisMatch, *, kept: bool = False, notice: tuple[str, int] | None = None,
+                    held: bool = False) -> None:
+        """The crisis answer first, then where the user was (or the next step after a kept answer); after a
+        `held` answer "Nee, ga verder" under it where it goes on (the safety route, `continue`)."""
         self.stats.append(f"crisis:{found.crisis_class}")
         self.say_key(self.for_role(found.reply))
+        if held and found.then != "pause":
+            self.offer_way_on(found.crisis_class)
         if self.state is not None:
             self.state.vars["_crisis"] = True
         if found.then == "safety" and self.fs.safety_flow in self.fs.flows:
@@ -210,7 +217,7 @@ class CrisisHook(EverydayAnswers):
             self.say_key(detector.pause.back)
         if waiting:
             self.run()
-        else:
+        elif not self.use_held():  # a text the crisis check held is the answer it was meant to be
             self.reshow_or_begin()
 
     def ask_pause(self, name: str, texts: PauseTexts) -> None:
@@ -282,6 +289,8 @@ class CrisisHook(EverydayAnswers):
         if state is None or OPEN_CHECK not in state.vars:
             return False
         name = str(state.vars.pop(OPEN_CHECK))
+        if normalise(raw) not in YES | NO and self.fs.crisis and self.fs.crisis.assess(raw, everyday=False):
+            return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
         check = state.vars.pop(OPEN_CHECK_KEY, None)
         if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
             picked = read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
@@ -307,6 +316,10 @@ class CrisisHook(EverydayAnswers):
         if answer == "go":
             self.resume()
             return
+        if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question, unless they went on since
+            (self.stale if self.held_here() is None else self.say_check_no)()
+            self.use_held()
+            return
         if answer == "later":
             if detector is not None and detector.pause is not None:
                 self.say_key(detector.pause.said_later)
@@ -317,6 +330,20 @@ class CrisisHook(EverydayAnswers):
         if answer == "yes" and found is not None:
             self.give_crisis(found)
             return
-        if detector is not None and detector.check_no is not None:
-            self.say_key(detector.check_no)
-        self.reshow_or_begin()
+        self.say_check_no()
+        if not self.use_held():
+            self.reshow_or_begin()
+
+    def answer_denial(self, raw: str) -> bool:
+        """"nee dat bedoel ik niet", "no?? i am not threatened" after a crisis reply to a held answer
+        or at a yes/no check question: "No, go on", not a new crisis nor "I do not understand"."""
+        state = self.state
+        if state is None or (self.held_here() is None and OPEN_CHECK not in state.vars):
+            return False
+        check = state.vars.get(OPEN_CHECK_KEY)  # "nee" at "Ben je thuis veilig?" is no denial, nor at the
+        if (isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE)) or not self.denies(
+                raw, checking=OPEN_CHECK in state.vars):  # safety route's "Ben je nu veilig?"
+            return False
+        name, _key, _paused = (state.vars.pop(var, None) for var in (OPEN_CHECK, OPEN_CHECK_KEY, PAUSED))
+        self.on_crisis_check(f"no:{name or ''}")
+        return True

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
-from bot.engine.words import looks_english
+from bot.engine.words import looks_english, normalise, typed_number
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep, Option
 
@@ -30,6 +30,13 @@ ROUTE_CHOICE = "go:"
 MENU_CHOICE = ROUTE_CHOICE
 #: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
 UNKNOWN_WORD = "glossary.unknown"
+#: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
+#: keeps, who reads it, "mijn gegevens" and "stop"); a set without them leaves such text as before
+PRIVACY_WORDS, PRIVACY_ASKED = "privacy.asked_words", "privacy.asked"
+#: A story told at a question with buttons: thanks, then the options its words fit, or "something else"
+STORY_HEARD, STORY_FITS, STORY_OTHER = "sys.story.heard", "sys.story.fits", "sys.story.other"
+#: A message without a letter or digit (only emoji), and a number past the last button
+NO_WORDS, NUMBER_PAST = "sys.invalid.no_words", "sys.invalid.number_past"
 
 
 class TypedWords(Interrupts):
@@ -47,8 +54,8 @@ class TypedWords(Interrupts):
         if isinstance(first, ChooseStep) and (option_id := self.typed_words(first, raw)) is not None:
             del self.out[mark:]
             self.choose(first, option_id)
-        else:
-            self.offer_routes(raw)  # a request typed as the first message: the menu, then what it may mean
+        elif not self.offer_routes(raw):  # a request typed as the first message: the menu, then what it may mean
+            self.answer_privacy(raw, again=False)  # "what do you know about me?" first: the welcome, then that
 
     def typed_words(self, step: ChooseStep, raw: str) -> str | None:
         """The option a person's own words name (its `words:`): "i dont feel safe at home" for
@@ -105,14 +112,16 @@ class TypedWords(Interrupts):
         """Text at a menu that names no option: the routes it may mean, as buttons. True if any."""
         if self.state is None:
             return False
-        if len(raw.strip()) >= TYPED_BEFORE_FROM:  # a story told first: offered at "what happened?"
-            self.state.vars[TYPED_BEFORE] = raw.strip()
+        self.keep_story(raw)
         buttons = [ChoiceButton(ROUTE_CHOICE + guess.route, self.text(found[1].label))
                    for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
         if not buttons:
             return False
         buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
-        self.show_aside(Send(self.text("intents.question"), tuple(buttons), token=self.state.step))
+        question = self.text("intents.question")
+        if self.is_story(raw):  # "ik zit op een leefgroep en ...": heard, in the same message as the routes
+            question = f"{self.text(STORY_HEARD)}\n{question}"
+        self.show_aside(Send(question, tuple(buttons), token=self.state.step))
         return True
 
     def take_route(self, choice_id: str) -> bool:
@@ -132,3 +141,70 @@ class TypedWords(Interrupts):
         self.state.step = next(i for i, s in self.fs.flows[self.state.flow].steps.items() if s is step)
         self.choose(step, option.id, via_button=True)
         return True
+
+    def keep_story(self, raw: str) -> None:
+        """A story told first, at a question with buttons: offered at "what happened?" later."""
+        if self.state is not None and len(raw.strip()) >= TYPED_BEFORE_FROM:
+            self.state.vars[TYPED_BEFORE] = raw.strip()
+
+    def is_story(self, raw: str) -> bool:
+        return len(raw.strip()) >= TYPED_BEFORE_FROM and self.fs.locales.has(self.lang, STORY_HEARD)
+
+    def answer_privacy(self, raw: str, *, again: bool = True) -> bool:
+        """"Weten mijn ouders dit?", "kan de groepsleiding dit lezen?", "what do you know about me":
+        what Wegwijzer keeps and who reads it (`privacy.asked`), then the question again (`again`).
+
+        Why: a 16-year-old asked it three ways at the youth menu and got "Ik begrijp niet", or the
+        Kindertelefoon's secrecy instead of this chat's (try-out 2026-12-07).
+        """
+        if not self.fs.locales.has(self.lang, PRIVACY_ASKED) or not self.fs.phrases(PRIVACY_WORDS).match(raw):
+            return False
+        self.say_key(PRIVACY_ASKED)
+        if again:
+            self.reshow_or_begin()
+        return True
+
+    def hear_story(self, step: ChooseStep, raw: str) -> bool:
+        """A story told at a question with buttons (not a menu: there the routes answer it): thanks,
+        and the one or two options its words fit with "something else", else the question again.
+
+        Why: a grandmother's "ze zijn in een pleeggezin en de gezinsvoogd zegt nee ... ik ben 74"
+        got "Ik begrijp niet welke keuze je bedoelt" (try-out 2026-12-07).
+        """
+        assert self.state is not None
+        if not self.is_story(raw) or self.fs.flows[self.state.flow].menu:
+            return False
+        matcher = self.fs.option_words(self.state.flow, self.state.step)
+        guessed = [g.route for g in matcher.match(raw)] if matcher is not None else []
+        fitting = [o for o in self.offered(step) if o.id in guessed]
+        self.keep_story(raw)
+        if not fitting or not self.fs.locales.has(self.lang, STORY_FITS):
+            self.say_key(STORY_HEARD)
+            self.reshow()
+            return True
+        buttons = [ChoiceButton(o.id, self.text(o.label)) for o in fitting]
+        buttons.append(ChoiceButton(MENU_CHOICE, self.text(STORY_OTHER)))
+        self.show_aside(Send(f"{self.text(STORY_HEARD)}\n{self.text(STORY_FITS)}", tuple(buttons), token=self.state.step))
+        return True
+
+    def not_understood_kindly(self, step: ChooseStep, raw: str) -> bool:
+        """What names no button, said kindly: only emoji gets a short word (not the whole question
+        again); a number past the last button names the numbers there are; a story is thanked.
+        (Try-out 2026-12-07: "🙏😢😢" got "not sure" and seven lines of welcome; "7" of 3 buttons.)"""
+        assert self.state is not None
+        text = normalise(raw)
+        if not any(c.isalnum() for c in text) and text and self.fs.locales.has(self.lang, NO_WORDS):
+            self.say_key(NO_WORDS)
+            return True
+        digits = text.rstrip(".)")  # "7", "7." and "7)"; "0612" is the start of a phone number, no option
+        number = typed_number(digits) if len(digits) <= 2 and not digits.startswith("0") else None
+        count = len(self.offered(step))
+        if number is not None and number > count > 1 and self.fs.locales.has(self.lang, NUMBER_PAST):
+            self.say_key(NUMBER_PAST, typed=number, first=", ".join(str(n) for n in range(1, count)), last=count)
+            self.reshow()
+            return True
+        if self.is_story(raw):
+            self.say_key(STORY_HEARD)
+            self.reshow()
+            return True
+        return False

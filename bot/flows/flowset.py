@@ -68,6 +68,7 @@ class FlowSet:
     _known_words: frozenset[str] | None = None
     _intents: IntentMatcher | None = None
     _option_words: dict[tuple[str, str], IntentMatcher | None] = field(default_factory=dict)
+    _phrases: dict[str, IntentMatcher] = field(default_factory=dict)
 
     # ------------------------------------------------------------ lookups
     def step(self, flow: str, step: str) -> Step | None:
@@ -100,6 +101,14 @@ class FlowSet:
                 {oid: texts[said].source for oid, said in words.items() if said in texts}
                 for _lang, texts in sorted(self.locales.texts.items()))) if words else None
         return self._option_words[key]
+
+    def phrases(self, key: str) -> IntentMatcher:
+        """A text of phrases, one a line, of every language merged (people mix them), read as typed
+        words are (bot/intents.py), its one route named `key`; built once per flow set."""
+        if key not in self._phrases:
+            self._phrases[key] = IntentMatcher.from_texts(*(
+                {key: texts[key].source} for _lang, texts in sorted(self.locales.texts.items()) if key in texts))
+        return self._phrases[key]
 
     def routes_per_role(self) -> dict[str, RoleRoutes]:
         """What the entry menu offers each role: the step its option opens (its door), and every

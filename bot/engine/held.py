@@ -1,0 +1,130 @@
+"""An answer the crisis check stopped: held, so "Nee, ga verder" can still give it to its question.
+
+Why: a parent's request to the council ("put a youth worker on the island and pay the ferry")
+tripped the model, was taken for a worker's threat and went into the safety route; "no?? i am
+not threatened" was not understood, and only "back" got out, with the text gone (try-out
+2026-12-07). A story question keeps such a text itself (crisis.keep_answer); any other free-text
+question (a text for the public, a short answer) now holds it here, for one way on only: the
+"No, go on" button beside the crisis reply, "No" at the check question, "go on now" after a
+pause, or a typed denial ("nee dat bedoel ik niet"). Then the text is answered as if it had just
+been typed, its checks included (names in a text for the public). Anything else the person does
+moves them on and drops it. This layer never decides what is a crisis: that stays bot.crisis's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.engine.answers import text_bounds
+from bot.engine.everyday import EverydayAnswers
+from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.words import NO, normalise
+from bot.events import ChoiceButton, Send
+from bot.flows.steps import AskStep, ChooseStep
+
+#: State variable: [flow, step, text] of the held answer, then the flow and step where its way on
+#: was offered (it is valid only there)
+HELD = "_held"
+#: The texts of the way on; a set without the first two offers none (the crisis reply as before)
+HELD_OFFER, HELD_GO, HELD_WORDS = "crisis.held.offer", "crisis.held.go", "crisis.held.words"
+#: The choice id of the "No, go on" button (with the crisis class after it)
+HELD_CHOICE = "held"
+_MARKS = re.compile(r"[^\w ]+")
+
+
+class HeldAnswers(EverydayAnswers):
+    def hold_answer(self, raw: str) -> bool:
+        """Hold a text typed at a free-text question the crisis check stopped (not kept as a story)."""
+        state, step = self.state, self.step_answered()
+        if state is None or not isinstance(step, AskStep) or step.type != "text":
+            return False
+        text = raw.strip()
+        low, high = text_bounds(step)
+        if not low <= len(text) <= high:
+            return False
+        state.vars[HELD] = [state.flow, state.step, text]
+        return True
+
+    def held_offered_here(self) -> None:
+        """The way on is valid where the person is now, after the crisis reply (its question or the safety route's)."""
+        state = self.state
+        held = state.vars.get(HELD) if state is not None else None
+        if state is not None and isinstance(held, list):
+            state.vars[HELD] = [*held[:3], state.flow, state.step]
+
+    def held_here(self) -> list[str] | None:
+        """The held answer, while the person is still where its way on was offered; else dropped."""
+        state = self.state
+        held = state.vars.get(HELD) if state is not None else None
+        if state is None or held is None:
+            return None
+        if isinstance(held, list) and len(held) == 5 and [state.flow, state.step] == held[3:]:
+            return [str(part) for part in held]
+        state.vars.pop(HELD, None)
+        return None
+
+    def offer_way_on(self, name: str) -> None:
+        """"Nee, ga verder" beside a crisis reply to a held answer; its button is valid while the answer is."""
+        if self.state is None or HELD not in self.state.vars or not (
+                self.fs.locales.has(self.lang, HELD_OFFER) and self.fs.locales.has(self.lang, HELD_GO)):
+            return
+        button = ChoiceButton(f"{HELD_CHOICE}:{name}", self.text(HELD_GO))
+        self.out.append(Send(self.text(HELD_OFFER), (button,), token=CRISIS_CHECK_TOKEN))
+
+    def denies(self, raw: str, *, checking: bool = False) -> bool:
+        """Is this "no, that is not what I meant" ("no?? i am not threatened, i was writing my request")?
+
+        A no first, or a phrase of `crisis.held.words` (any language: people mix them), and what is
+        left without them trips no crisis rule: "nee, ik wil echt dood" is not a denial. Where a
+        question of the flow reads it as its own answer ("nee" at the safety route's "Ben je nu
+        veilig?") it is that answer, unless a crisis check question is open (`checking`).
+        """
+        text = _MARKS.sub(" ", normalise(raw)).strip()
+        words = text.split()
+        if not words or (not checking and self.takes_yes_or_no(raw)):
+            return False
+        phrases = sorted({p for lang in self.fs.locales.languages if self.fs.locales.has(lang, HELD_WORDS)
+                          for p in (_MARKS.sub(" ", normalise(line)).strip()
+                                    for line in self.text_in(lang, HELD_WORDS).splitlines()) if p},
+                         key=len, reverse=True)
+        rest, said = f" {text} ", words[0] in NO
+        for phrase in phrases:
+            if f" {phrase} " in rest:
+                rest, said = rest.replace(f" {phrase} ", " "), True
+        if words[0] in NO:
+            rest = rest.replace(f" {words[0]} ", " ", 1)
+        detector = self.fs.crisis
+        return said and (detector is None or detector.assess(rest.strip(), everyday=False) is None)
+
+    def takes_yes_or_no(self, raw: str) -> bool:
+        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?"""
+        step = self.step_answered()
+        if isinstance(step, AskStep):
+            return step.type == "yesno"
+        return isinstance(step, ChooseStep) and self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)]) is not None
+
+    def say_check_no(self) -> None:
+        """"Goed, dank je dat je het zegt": said before the flow goes on after a "no" (crisis.yaml `check_no`)."""
+        detector = self.fs.crisis
+        if detector is not None and detector.check_no is not None:
+            self.say_key(detector.check_no)
+
+    def use_held(self) -> bool:
+        """Back to the question the held answer was typed at (out of the safety route if it went
+        there) and answer it with that text. False when nothing is held here."""
+        held = self.held_here()
+        state = self.state
+        if held is None or state is None:
+            return False
+        state.vars.pop(HELD, None)
+        flow, step_id, text = held[:3]
+        step = self.fs.step(flow, step_id)
+        stack = [(f, s) for f, s in state.stack]
+        if not isinstance(step, AskStep) or ((state.flow, state.step) != (flow, step_id) and (flow, step_id) not in stack):
+            return False
+        if (state.flow, state.step) != (flow, step_id):
+            del state.stack[len(stack) - 1 - stack[::-1].index((flow, step_id)):]
+            self.goto(flow, step_id)
+        state.pending, state.offer = None, []
+        self.answer(step, text)
+        return True
