@@ -332,6 +332,8 @@ def _view(entry: Entry, lang: str, locales: Locales, words: CardWords | None) ->
         "purpose": entry.purpose[lang],
         "phone": entry.phone or "",
         "phone_alt": entry.phone_alt or "",
+        # what calling costs, where the number is not free ("0900-8020" is shown with it, never alone)
+        "phone_note": entry.phone_note[lang] if entry.phone_note else "",
         "website": entry.website or "",
         "email": entry.email or "",
         "postal_address": entry.postal_address or "",
