@@ -567,13 +567,40 @@ def test_back_at_the_first_question_says_so(chat):
     assert chat.say("terug") == ["Je bent al bij de eerste vraag.", MENU]
 
 
+START_OVER = "Opnieuw beginnen? Je antwoorden gaan dan weg."
+
+
 @pytest.mark.parametrize("how", [Text("opnieuw"), Text("start over"), Text("menu"), Command("opnieuw"), Command("start")])
 def test_start_over_begins_again_with_nothing_remembered(chat, place, how):
     place(chat)
-    assert chat.send(how) == [WELCOME, MENU]
+    said = chat.send(how)
+    if place is at_ask:  # a name was typed: asked first, "Opnieuw beginnen" confirms
+        assert said == [START_OVER]
+        assert chat.buttons == ["Verder waar ik was", "Opnieuw beginnen"]
+        said = chat.press("restart", token="_restart")
+    assert said == [WELCOME, MENU]
     assert chat.where == ("main", "menu")
     assert chat.state.vars == {}
     assert chat.state.history == []
+
+
+@pytest.mark.parametrize("how", [Text("opnieuw"), Command("start")])
+def test_start_over_with_answers_typed_can_go_on_where_it_was(chat, how):
+    """/start mid-letter (Telegram users tap it to get unstuck) asked nothing: the letter was gone."""
+    at_ask(chat)
+    assert chat.send(how) == [START_OVER]
+    assert chat.press("continue", token="_restart") == [AGE]
+    assert chat.state.vars["name"] == "Anna"
+    assert chat.say("40") != [START_OVER]
+
+
+def test_start_over_is_answered_by_its_typed_label_or_number(chat):
+    at_ask(chat)
+    chat.say("opnieuw")
+    assert chat.say("Verder waar ik was") == [AGE]
+    chat.command("start")
+    assert chat.say("2") == [WELCOME, MENU]
+    assert chat.state.vars == {}
 
 
 @pytest.mark.parametrize("how", [Text("english"), Text("English"), Command("taal", "en"), Command("language", "English")])

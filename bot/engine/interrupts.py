@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.engine.base import LETTER_CHANGE
 from bot.engine.crisis import CrisisHook
 from bot.engine.steps import TYPED_BEFORE
-from bot.engine.system import CRISIS_CHECK_TOKEN, WAY_OUT_AFTER, SystemQuestion
+from bot.engine.system import CRISIS_CHECK_TOKEN, RESTART_TO, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
 from bot.events import ExportData, ForgetUser, HandOff
 from bot.flows.check import variables_set
@@ -27,7 +27,7 @@ class Interrupts(CrisisHook):
             self.reshow_or_begin()
         elif meaning == "start":
             flow = self.fs.deeplinks.get(args.lower(), self.fs.entry_flow) if args else self.fs.entry_flow
-            self.begin(flow, fresh=True, lang=self.state.lang if self.state else None)
+            self.start_over(flow)
         else:
             self.interrupt(meaning, args)
 
@@ -46,7 +46,35 @@ class Interrupts(CrisisHook):
             handler()
 
     def restart(self) -> None:
-        self.begin(self.fs.entry_flow, fresh=True, lang=self.state.lang if self.state else None)
+        self.start_over(self.fs.entry_flow)
+
+    def start_over(self, flow: str) -> None:
+        """Start `flow` afresh; with typed answers that would be lost, ask first.
+
+        On Telegram people tap /start to get unstuck, and "opnieuw" is one word: a letter half
+        written went without a word (try-out 2026-12-07).
+        """
+        if self.state is None or not self.answers_given():
+            self.begin(flow, fresh=True, lang=self.state.lang if self.state else None)
+            return
+        self.state.vars[RESTART_TO] = flow
+        self.state.pending = SystemQuestion.RESTART
+        self.ask_pending()
+
+    def answers_given(self) -> bool:
+        """Has this conversation kept an answer the person typed (a question's `save`)?"""
+        assert self.state is not None
+        typed = {step.save for flow in self.fs.flows.values() for step in flow.steps.values()
+                 if isinstance(step, AskStep)}
+        return any(self.state.vars.get(name) not in (None, "") for name in typed)
+
+    def on_restart_choice(self, choice_id: str) -> None:
+        assert self.state is not None
+        flow = self.state.vars.pop(RESTART_TO, None)
+        if choice_id == "restart":
+            self.begin(flow if flow in self.fs.flows else self.fs.entry_flow, fresh=True, lang=self.state.lang)
+        else:
+            self.reshow()
 
     def help(self) -> None:
         self.say_key("sys.help")
@@ -142,6 +170,7 @@ class Interrupts(CrisisHook):
         answers: dict[SystemQuestion, Callable[[str], None]] = {
             SystemQuestion.LANGUAGE: self.change_language, SystemQuestion.FORGET: self.on_forget_choice,
             SystemQuestion.WAY_OUT: self.on_way_out_choice, SystemQuestion.RECOVER: self.on_recover_choice,
+            SystemQuestion.RESTART: self.on_restart_choice,
         }
         answers[expected](choice_id)
 

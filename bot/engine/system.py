@@ -30,6 +30,7 @@ class SystemQuestion(StrEnum):
     WAY_OUT = "way_out"
     PICK = "pick"
     DATE = "date"
+    RESTART = "restart"
 
     @property
     def token(self) -> str:
@@ -74,6 +75,9 @@ _TABLE = {
     SystemQuestion.RECOVER: _Row("_recover", "sys.flow_changed", (("again", "sys.recover.restart"),
                                                                   ("menu", "sys.recover.menu"))),
     SystemQuestion.WAY_OUT: _Row("_way", "sys.way_out", WAY_OUT_BUTTONS),
+    # /start or "opnieuw" with answers given: "continue": where they were; "restart": start over
+    SystemQuestion.RESTART: _Row("_restart", "sys.restart.confirm", (("continue", "sys.restart.continue"),
+                                                                     ("restart", "sys.restart.yes"))),
     SystemQuestion.PICK: _Row("", "sys.did_you_mean"),
     SystemQuestion.DATE: _Row("", "sys.date.confirm"),
 }
@@ -83,6 +87,8 @@ PUBLIC_DRAFT = "_public"
 #: (the date and the day of the weekday typed with it, which did not match), or "" (one reading,
 #: or the two readings of an ambiguous number). The offer alone cannot tell them apart.
 DATE_KIND = "_date_kind"
+#: Where "start over" goes once confirmed: the entry flow, or the flow a `/start <link>` named.
+RESTART_TO = "_restart_to"
 #: Wrong answers in a row before the bot offers a way out.
 WAY_OUT_AFTER = 3
 #: Choice ids of a crisis check question's buttons: "yes:<class>" / "no:<class>".
@@ -129,7 +135,8 @@ class AsksSystemQuestions(StepRunner):
         if self.state is None:
             return
         question = self.asked()
-        if question in (SystemQuestion.FORGET, SystemQuestion.LANGUAGE, SystemQuestion.RECOVER):
+        if question in (SystemQuestion.FORGET, SystemQuestion.LANGUAGE, SystemQuestion.RECOVER,
+                        SystemQuestion.RESTART):
             self.ask_pending()
         elif question is SystemQuestion.PICK and self.state.offer:
             self.out.append(Send(self.text("sys.did_you_mean"), self.offer_buttons(), token=self.state.step))
