@@ -55,11 +55,24 @@ def test_a_short_request_is_no_story_and_is_not_kept(chat: Chat) -> None:
     assert chat.state is not None and TYPED_BEFORE not in chat.state.vars
 
 
-def test_a_text_longer_than_the_question_takes_is_not_offered(chat: Chat) -> None:
+def test_a_text_longer_than_the_question_takes_is_offered_and_its_first_part_kept(chat: Chat) -> None:
+    """A phone shows no character count: the story is not refused nor lost (try-out 2026-12-07).
+    The first part, up to a sentence's end, is the answer; the rest comes back to the person."""
     long_story = (STORY + " ") * 12  # the question takes at most 1,000 characters
     assert 1000 < len(long_story) < MAX_INPUT
     typed_at_the_menu(chat, long_story)
-    assert OFFER not in chat.texts[-1]
+    assert OFFER in chat.texts[-1]
+    said = chat.press(USE_TYPED_BEFORE)
+    assert chat.state is not None
+    kept = chat.state.vars["what"]
+    assert 500 < len(kept) <= 1000 and long_story.startswith(kept) and kept.endswith("wachten.")
+    assert said[0].startswith("Je bericht was te lang om in één keer te gebruiken.") and "wachten." in said[0]
+    rest = " ".join(said[1:-1])
+    assert "Dit deel heb ik niet gebruikt" in rest
+    assert all(len(message) <= 1000 for message in said)
+    # nothing lost: every word of the story is in what was kept or what came back
+    assert len((kept + rest).split()) >= len(long_story.split())
+    assert said[-1] == "Mag ik dit doorsturen naar het meldpunt?"
 
 
 def test_the_button_outside_its_question_is_stale(chat: Chat) -> None:

@@ -196,6 +196,7 @@ class TurnBuilder(TypedWords):
             return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
         option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
+            self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
             self.choose(step, option_id)
         elif self.answer_typed_option(step, raw):
             pass  # a phone number typed at "chat or phone?": the phone option and its answer

@@ -199,8 +199,8 @@ class StepRunner(TurnBase):
         before = self.state.vars.get(TYPED_BEFORE)
         if not isinstance(before, str) or not step.asks_for_a_story:
             return None
-        low, high = step.text_bounds
-        return before if low <= len(before) <= high else None
+        low, _ = step.text_bounds  # a longer story is offered too: its first part is kept (answers.keep_first_part)
+        return before if low <= len(before) else None
 
     def document(self, lang: str, template: str, title_key: str, filename: str,
                  caption_key: str | None = None) -> Document:
