@@ -147,6 +147,15 @@ class World:
     async def command(self, user: str, name: str, args: str = "") -> list[str]:
         return await self.send(user, Command(name, args))
 
+    async def start_over(self, user: str, args: str = "") -> list[str]:
+        """`/start` (a deep link in `args`), confirming "Opnieuw beginnen" when the bot asks first
+        because answers were typed: a person who starts over on purpose."""
+        said = await self.command(user, "start", args)
+        asked = {self.flows.render(lang, "sys.restart.confirm", {}) for lang in ("nl", "en")}
+        if said and said[-1] in asked:
+            said = await self.press(user, "restart")
+        return said
+
     async def desk_says(self, member: str, text: str, room: str = "desk", **extra: str) -> list[str]:
         """A desk member writes in a desk room; what the bot answered in that room."""
         return await self.send(member, Text(text), chat=room, **extra)

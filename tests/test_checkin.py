@@ -87,7 +87,7 @@ def timers_in_db(world: World) -> list[tuple[str, str]]:
 
 async def start_visit(world: World, user: str = "pro", *, address: str | None = "Zonnebloemstraat 17, Utrecht",
                       contact: str | None = None, minutes: str = "m60") -> list[str]:
-    said = await world.command(user, "start", "huisbezoek")
+    said = await world.start_over(user, "huisbezoek")
     assert said[0].startswith("Ik houd een oogje in het zeil tijdens je huisbezoek.")
     await world.press(user, minutes)
     if address:
@@ -103,7 +103,7 @@ async def start_visit(world: World, user: str = "pro", *, address: str | None = 
 
 async def start_reminder(world: World, user: str = "pro", minutes: str = "m60") -> list[str]:
     """Without a desk: hear that nobody can be alerted, go on as a plain reminder."""
-    assert await world.command(user, "start", "huisbezoek") == [NO_DESK_INTRO]
+    assert await world.start_over(user, "huisbezoek") == [NO_DESK_INTRO]
     assert await world.press(user, "reminder") == [HOW_LONG_BARE]
     return await world.press(user, minutes)
 
@@ -223,6 +223,7 @@ async def test_without_a_desk_a_missed_check_in_says_nobody_was_alerted(no_desk)
 async def test_the_check_in_asks_even_when_the_professional_went_elsewhere(world):
     await start_visit(world)
     await world.say("pro", "menu")  # back to the main menu during the visit
+    await world.press("pro", "restart")  # the address was typed: "Opnieuw beginnen?" asked first
     menu = world.outlet.texts("pro")[-1]
     world.clock.advance(minutes=60)
     await world.fire_timers()
@@ -260,7 +261,7 @@ def test_moments_from_flows():
 
 
 async def test_professionals_reach_the_check_in_from_their_menu_and_return_to_it(world):
-    await world.command("pro", "start")
+    await world.start_over("pro")
     await world.press("pro", "professional")
     said = await world.press("pro", "checkin")
     assert said[0].startswith("Ik houd een oogje in het zeil tijdens je huisbezoek.")
@@ -275,20 +276,20 @@ async def test_professionals_reach_the_check_in_from_their_menu_and_return_to_it
 
 
 async def test_with_a_desk_the_check_in_promises_the_alert_and_asks_what_to_share(world):
-    said = await world.command("pro", "start", "huisbezoek")
+    said = await world.start_over("pro", "huisbezoek")
     assert PROMISE in said[0] and said[0].endswith(HOW_LONG_BARE)
     await world.press("pro", "m60")
     assert world.outlet.texts("pro")[-1].startswith("Wil je het adres van het bezoek doorgeven?")
 
 
 async def test_without_a_desk_the_check_in_says_first_that_nobody_can_be_alerted(no_desk):
-    assert await no_desk.command("pro", "start", "huisbezoek") == [NO_DESK_INTRO]
+    assert await no_desk.start_over("pro", "huisbezoek") == [NO_DESK_INTRO]
     assert [c.label for c in no_desk.question("pro").choices] == ["Ja, alleen een herinnering", "Nee, stoppen"]
     assert timers_in_db(no_desk) == []  # nothing runs before they choose
 
 
 async def test_without_a_desk_stopping_starts_no_check_in(no_desk):
-    await no_desk.command("pro", "start", "huisbezoek")
+    await no_desk.start_over("pro", "huisbezoek")
     assert await no_desk.press("pro", "cancel") == ["Goed, er loopt geen check-in."]
     assert timers_in_db(no_desk) == [] and cases_in_db(no_desk) == 0
 
@@ -308,7 +309,7 @@ async def test_without_a_desk_the_reminder_asks_no_address_and_promises_nothing(
 
 async def test_without_a_desk_the_check_in_is_honest_in_english_too(no_desk):
     await no_desk.say("pro", "english")
-    assert await no_desk.command("pro", "start", "huisbezoek") == [NO_DESK_INTRO_EN]
+    assert await no_desk.start_over("pro", "huisbezoek") == [NO_DESK_INTRO_EN]
     assert [c.label for c in no_desk.question("pro").choices] == ["Yes, just a reminder", "No, stop"]
     assert await no_desk.press("pro", "reminder") == ["Your visit starts now. About how long will it take?"]
     said = await no_desk.press("pro", "m30")
@@ -355,7 +356,7 @@ def test_the_checker_knows_desk_available(tmp_path):
 
 async def test_an_english_professional_hears_the_desk_in_english_and_the_desk_reads_dutch(world):
     await world.say("pro", "english")
-    said = await world.command("pro", "start", "huisbezoek")
+    said = await world.start_over("pro", "huisbezoek")
     assert said[0].startswith("I will keep an eye out during your home visit.")
     for choice in ("m60", "no", "no"):
         await world.press("pro", choice)
@@ -383,7 +384,7 @@ async def test_the_check_in_scenarios_with_a_desk_pass(tmp_path):
 
 async def test_a_typed_duration_it_cannot_read_is_answered_with_the_bounds_it_takes(world):
     """'45 min' is not a number: the answer names the range (it once said 'tussen  en ')."""
-    said = await world.command("pro", "start", "huisbezoek")
+    said = await world.start_over("pro", "huisbezoek")
     assert said[0].startswith("Ik houd een oogje in het zeil")
     assert await world.press("pro", "other") == ["Hoeveel minuten duurt het bezoek ongeveer? Typ een getal, bijvoorbeeld 45."]
     for typed in ("45 min", "1000"):

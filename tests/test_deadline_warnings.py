@@ -67,4 +67,4 @@ def test_a_passed_legal_deadline_still_says_get_legal_help_today() -> None:
     press(chat, "Bezwaar")
     chat.say("1 september 2026")
     said = "\n".join(press(chat, "Ja"))
-    assert "Neem vandaag nog contact op met een advocaat of met Het Juridisch Loket" in said
+    assert "Vraag vandaag nog een advocaat of Het Juridisch Loket om hulp" in said

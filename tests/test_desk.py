@@ -31,7 +31,7 @@ async def world(tmp_path):
 async def report(world: World, user: str = "u1", what: str = "Iemand bekraste mijn auto op de parkeerplaats",
                  urgent: bool = True) -> str:
     """Walk the test report flow to the end; return the reference the user was given."""
-    await world.command(user, "start", "meldtest")
+    await world.start_over(user, "meldtest")
     await world.say(user, what)
     await world.press(user, "bad" if urgent else "okay")
     await world.say(user, "06-12345678")

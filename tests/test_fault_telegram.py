@@ -68,7 +68,9 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
     rng = random.Random(4)
     bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), request_timeout=0.5).start()
     try:
-        expected = await reference(tg, script(bot.text))
+        # each round ends the part, so the next round's /start has no typed answers to ask about
+        steps = [*script(bot.text), lambda u: u.presses(bot.text("termijn.skip"))]
+        expected = await reference(tg, steps)
         users = [QuickUser(tg, f"Ouder {i}") for i in range(6)]
         bursts: list[Callable[[], None]] = [
             lambda: tg.throttle("sendMessage", retry_after=1, times=3),
@@ -98,7 +100,7 @@ async def test_bursts_of_429_500_and_timeouts_deliver_every_reply_exactly_once(
 
         async def converse(user: QuickUser) -> None:
             # long enough for several bursts to land, even when quick
-            for step, adds in zip(script(bot.text) * ROUNDS, expected * ROUNDS, strict=True):
+            for step, adds in zip(steps * ROUNDS, expected * ROUNDS, strict=True):
                 before = len(user.texts)
                 step(user)
                 await tg.wait_until(lambda u=user, n=before + len(adds): len(u.texts) >= n, timeout=120)

@@ -75,7 +75,7 @@ async def test_core_desk_and_check_in_conversations_log_no_text(tmp_path, everyt
         await world.post_desk()
         await world.desk_says("m1", "/claim WW-2026-0001")
         # a home-visit check-in with an address, missed
-        await world.command(USER, "start", "huisbezoek")
+        await world.start_over(USER, "huisbezoek")
         await world.press(USER, "m30")
         await world.press(USER, "yes")
         await world.say(USER, TYPED[2])

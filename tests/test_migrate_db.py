@@ -60,7 +60,7 @@ async def test_a_bots_sqlite_file_moves_to_postgresql_and_the_bot_goes_on_there(
         world.clock.advance(minutes=61)
         assert await world.fire_timers() == 1  # the check-in set on SQLite
         assert any("veilig" in t.lower() for t in world.outlet.texts(USER)[-2:])
-        await world.command(USER, "start", "meldtest")  # new rows continue after the copied ids
+        await world.start_over(USER, "meldtest")  # new rows continue after the copied ids
     finally:
         await world.close()
 

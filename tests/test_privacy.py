@@ -61,19 +61,19 @@ def exported(world: World, user: str) -> Document:
 
 async def a_user_with_everything(world: World) -> None:
     """A report the desk has, a check-in with an address, a relayed talk and a pending report."""
-    await world.command(USER, "start", "meldtest")
+    await world.start_over(USER, "meldtest")
     await world.say(USER, REPORTED)
     await world.press(USER, "okay")
     await world.say(USER, "06-99990000")
     await world.press(USER, "send")
     await world.post_desk()  # this report reached the desk: it stays with the organisation
-    await world.command(USER, "start", "huisbezoek")
+    await world.start_over(USER, "huisbezoek")
     await world.press(USER, "m60")
     await world.press(USER, "yes")
     await world.say(USER, ADDRESS)
     await world.press(USER, "no")
     world.outlet.refuse_rooms = True  # from here on the desk's platform is down
-    await world.command(USER, "start", "meldtest")
+    await world.start_over(USER, "meldtest")
     await world.say(USER, "Een tweede voorval bij de school")
     await world.press(USER, "okay")
     await world.say(USER, "06-99990000")
@@ -368,7 +368,7 @@ async def test_a_backup_reading_the_file_during_forget_me_is_waited_for_then_the
     try:
         if app_lang == "en":
             await in_english(world, Command("start"))
-        await world.command(USER, "start", "huisbezoek")
+        await world.start_over(USER, "huisbezoek")
         await world.press(USER, "m60")
         await world.press(USER, "yes")
         await world.say(USER, ADDRESS)
@@ -398,7 +398,7 @@ async def test_a_backup_reading_the_file_during_forget_me_is_waited_for_then_the
 async def test_without_a_reader_forget_me_truncates_the_wal_at_once_and_says_nothing_more(tmp_path):
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start", "huisbezoek")
+        await world.start_over(USER, "huisbezoek")
         await world.press(USER, "m60")
         await world.press(USER, "yes")
         await world.say(USER, ADDRESS)
@@ -531,7 +531,7 @@ async def test_my_data_says_in_the_persons_words_what_each_stored_name_means(tmp
     person's answer in words, what the bot worked out in words, and counts the bot's own notes."""
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start")
+        await world.start_over(USER)
         await a_bezwaar_deadline_worked_out(world)
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
@@ -559,7 +559,7 @@ async def test_my_data_names_only_the_button_the_person_pressed(tmp_path):
     at a question the person was asked, is named."""
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start", "klacht")
+        await world.start_over(USER, "klacht")
         await world.press(USER, "treated")
         await world.press(USER, "gi")
         await world.command(USER, "mijngegevens")
@@ -609,7 +609,7 @@ def test_my_data_says_any_other_computed_value_in_words_in_both_languages():
 async def named_the_child_in_a_gi_letter(world: World) -> None:
     """A parent's GI complaint letter up to the child's name: "zoon daan (8)" in the story, then "Emma Jansen".
     A child's name in the story is fine in this private letter, but the name promise holds for it too."""
-    await world.command(USER, "start")
+    await world.start_over(USER)
     for label in ("Ouder of verzorger", "Klacht of niet mee eens", "Hoe ik behandeld ben", "Jeugdbescherming (GI)",
                   "Laat de gratis hulp zien", "Nee, nog niet"):
         await world.press(USER, label)
@@ -679,7 +679,7 @@ async def test_my_data_of_a_parent_says_nothing_about_the_safety_desk(tmp_path):
     that desk is for professionals' reports, so its line is there only for them."""
     world = await World(tmp_path).start()
     try:
-        await world.command(USER, "start")
+        await world.start_over(USER)
         await world.press(USER, "Ouder of verzorger")
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content

@@ -127,6 +127,7 @@ turns:
     expect: [Je bent jonger dan 18., Hier is je brief.]
     document: [Ik, Sanne (15), uit Utrecht, besluit van 28 november 2026, Beroep kan tot 28 februari 2027]
   - user: menu
+  - press: Opnieuw beginnen
   - press: Iets melden
   - user: Er stond iemand voor de deur
   - press: Ja
@@ -142,7 +143,7 @@ turns:
     [result] = (await run_files([scenario], load_fixture_flows(), Settings(), root=tmp_path)).results
     assert result.failures == [
         "brief.yaml:12: turn 6 (> gisteren): expected 'Beroep kan tot 1 maart 2027' in the document",
-        "brief.yaml:18: turn 10 (> [Ja]): expected 'Melding uit de echte bot' in a report to the safety desk",
+        "brief.yaml:19: turn 11 (> [Ja]): expected 'Melding uit de echte bot' in a report to the safety desk",
     ]
     assert "-| Antwoord graag voor 9 januari 2027. Beroep kan tot 1 maart 2027." in result.diff().splitlines()
 

@@ -129,7 +129,7 @@ async def test_a_due_check_in_seen_by_two_bots_on_one_database_is_asked_once(pg_
     one = await World(tmp_path / "one", db=url).start()
     two = await World(tmp_path / "two", clock=one.clock, db=url).start()
     try:
-        await one.command(USER, "start", "huisbezoek")
+        await one.start_over(USER, "huisbezoek")
         await one.press(USER, "m60")
         await one.press(USER, "yes")
         await one.say(USER, ADDRESS)

@@ -90,7 +90,9 @@ async def test_python_m_bot_serves_telegram_and_survives_a_crash(telegram: FakeT
             "Welkom bij Wegwijzer.", "Hallo, welkom bij Wegwijzer."), encoding="utf-8")
         process.send_signal(signal.SIGHUP)
         await wait_loaded(db, "sighup")
-        (welcome,) = await parent.command("start")
+        (asked,) = await parent.command("start")  # a date was typed: "Opnieuw beginnen?" first
+        assert asked.text == text("sys.restart.confirm")
+        (welcome,) = await parent.presses(text("sys.restart.yes"))
         assert welcome.text == text("main.role.question").replace("Welkom bij", "Hallo, welkom bij")
         assert process.returncode is None
     finally:

@@ -62,10 +62,15 @@ class Interrupts(CrisisHook):
         self.ask_pending()
 
     def answers_given(self) -> bool:
-        """Has this conversation kept an answer the person typed (a question's `save`)?"""
+        """Is the person in the middle of a part where they typed an answer (a question's `save`)?
+
+        Only the part they stand in and the parts that called it count: after a letter or report
+        is done and its flow has ended, starting over loses nothing they still need.
+        """
         assert self.state is not None
-        typed = {step.save for flow in self.fs.flows.values() for step in flow.steps.values()
-                 if isinstance(step, AskStep)}
+        open_parts = {self.state.flow, *(flow for flow, _ in self.state.stack)}
+        typed = {step.save for name in open_parts if name in self.fs.flows
+                 for step in self.fs.flows[name].steps.values() if isinstance(step, AskStep)}
         return any(self.state.vars.get(name) not in (None, "") for name in typed)
 
     def on_restart_choice(self, choice_id: str) -> None:
