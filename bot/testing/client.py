@@ -41,15 +41,6 @@ class ChatClient:
     async def command(self, user: str, name: str, args: str = "") -> list[str]:
         return await self.send(user, Command(name, args))
 
-    async def start_over(self, user: str, args: str = "") -> list[str]:
-        """`/start` (with a deep link in `args`), confirming "Opnieuw beginnen" when the bot asks
-        first because answers were typed: a person who starts over on purpose."""
-        shown = await self.command(user, "start", args)
-        asked = self.question(user)
-        if asked.token == "_restart":
-            shown = await self.press(user, "restart")
-        return shown
-
     async def press(self, user: str, choice: str) -> list[str]:
         """Press a button, by id or label, of the last question shown to `user`."""
         question = self.question(user)
