@@ -30,7 +30,6 @@ from bot.engine.words import DONT_KNOW, NO, YES, normalise, typed_number
 from bot.events import Send
 from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
-from bot.letters import in_messages
 from bot.telephone import read_phone, refuses_phone
 
 #: "nog niet", "no not yet, its sunday" at "Weet je leidinggevende het al?": a no, with a reason after it
@@ -93,12 +92,10 @@ class Answers(ProtectsText):
     def answer_text(self, step: AskStep, text: str) -> None:
         before = self.typed_before(step)
         if before is not None and self.takes_typed_before(text):
-            text = before  # the button typed, as on Matrix and the console (a numbered list), or a plain yes
+            text = self.story_in_bounds(step, before)  # the button typed (a numbered list on Matrix), or a yes
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return
-        if len(text) > high and step.asks_for_a_story:
-            text = self.keep_first_part(text, high)
         if self.refused(step, text, before_length=True):
             return
         if not low <= len(text) <= high:
@@ -122,22 +119,6 @@ class Answers(ProtectsText):
                     assert_never(rule.then)
             return True
         return False
-
-    def keep_first_part(self, story: str, high: int) -> str:
-        """A story longer than the question takes: its first part is the answer, never "make it shorter".
-
-        A phone shows no character count, and a 3,000-character story pasted at "Wat is er
-        gebeurd?" was refused with one (try-out 2026-12-07). The part kept ends where a sentence
-        ends; the person is told where it stops, and gets the rest back to keep and add later.
-        """
-        cut = max(story.rfind(mark, 0, high) for mark in (". ", "! ", "? ", "\n"))
-        if cut < high // 2:
-            cut = story.rfind(" ", 0, high)
-        kept = story[:cut + 1 if cut > 0 else high].rstrip()
-        end = " ".join(kept.split()[-8:])
-        self.out.append(Send(self.text("sys.story_cut.kept", text=end)))
-        self.out += [Send(part) for part in in_messages(self.text("sys.story_cut.rest"), story[len(kept):].strip())]
-        return kept
 
     def takes_typed_before(self, text: str) -> bool:
         """A typed answer to "use what you wrote before?" (its number and label are read as the button's

@@ -223,7 +223,7 @@ class TurnBuilder(TypedWords):
         if picked is not None:
             self.on_ask_button(step, picked, via_button=False)
         else:
-            self.answer(step, raw)
+            self.answer(step, self.story_in_bounds(step, raw))  # a long story: its first part, the rest given back
 
     def offers_help(self) -> bool:
         """Does the question the user is at have its own `help` option (a check-in's "are you safe?")?"""
@@ -281,7 +281,7 @@ class TurnBuilder(TypedWords):
         offered = typed_number(choice_id[1:]) if choice_id.startswith("c") else None
         before = self.typed_before(step) if choice_id == USE_TYPED_BEFORE else None
         if before is not None:
-            self.answer_text(step, before)
+            self.answer_text(step, self.story_in_bounds(step, before))
         elif step.type == "yesno" and choice_id in ("yes", "no"):
             self.accept(step, choice_id == "yes", via_button=via_button)
         elif step.type == "phone" and choice_id == NO_PHONE:

@@ -193,6 +193,24 @@ class StepRunner(TurnBase):
             return [(NO_PHONE, "sys.phone.no_phone")]
         return []
 
+    def story_in_bounds(self, step: AskStep, story: str) -> str:
+        """A story longer than the question takes: its first part is the answer, never "make it shorter".
+
+        A phone shows no character count, and a 3,000-character story pasted at "Wat is er
+        gebeurd?" was refused with one (try-out 2026-12-07). The part kept ends where a sentence
+        ends; the person is told where it stops, and gets the rest back to keep and add later.
+        """
+        high = step.text_bounds[1]
+        if len(story) <= high or not step.asks_for_a_story:
+            return story
+        cut = max(story.rfind(mark, 0, high) for mark in (". ", "! ", "? ", "\n"))
+        if cut < high // 2:
+            cut = story.rfind(" ", 0, high)
+        kept = story[:cut + 1 if cut > 0 else high].rstrip()
+        self.out.append(Send(self.text("sys.story_cut.kept", text=" ".join(kept.split()[-8:]))))
+        self.out += [Send(part) for part in in_messages(self.text("sys.story_cut.rest"), story[len(kept):].strip())]
+        return kept
+
     def typed_before(self, step: AskStep) -> str | None:
         """What the person typed at a menu, if this question asks what happened and it fits here."""
         assert self.state is not None
