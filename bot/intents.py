@@ -172,6 +172,10 @@ class IntentMatcher:
 
     def _found(self, seen: list[tuple[set[str], set[str]]]) -> list[_Phrase]:
         """The phrases in the text, longest first, each typed word used by one phrase only."""
+        return [phrase for phrase, _start in self._spans(seen)]
+
+    def _spans(self, seen: list[tuple[set[str], set[str]]]) -> list[tuple[_Phrase, int]]:
+        """The phrases in the text with where each starts, longest first, each typed word used once."""
         hits: list[tuple[int, int]] = []  # (phrase, where it starts), looked up by the phrase's first word
         for start, (_whole, inside) in enumerate(seen):
             for word in inside:
@@ -181,14 +185,25 @@ class IntentMatcher:
                             w in seen[start + i][0] for i, w in enumerate(words))):  # a phrase's words are whole
                         hits.append((index, start))
         taken = [False] * len(seen)
-        counted: set[int] = set()
+        counted: dict[int, int] = {}
         for index, start in sorted(hits):
             span = range(start, start + len(self._phrases[index].words))
             if index not in counted and not any(taken[i] for i in span):  # a phrase counts once
-                counted.add(index)
+                counted[index] = start
                 for i in span:
                     taken[i] = True
-        return [self._phrases[index] for index in sorted(counted)]
+        return [(self._phrases[index], counted[index]) for index in sorted(counted)]
+
+    def left_over(self, text: str) -> list[str]:
+        """The typed words no phrase took: what a message says besides the phrases it was recognised by
+        ("nee, dat bedoel ik niet, maar hij had een mes" leaves "maar hij had een mes")."""
+        tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]
+        seen = [self._canonical(t) for t in tokens]
+        taken = [False] * len(seen)
+        for phrase, start in self._spans(seen):
+            for i in range(start, start + len(phrase.words)):
+                taken[i] = True
+        return [t for t, used in zip(tokens, taken, strict=True) if not used]
 
     def match(self, text: str) -> list[Guess]:
         """The one or two routes the text most likely means, best first; [] when none fits."""

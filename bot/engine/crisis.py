@@ -341,8 +341,16 @@ class CrisisHook(HeldAnswers):
         if state is None or (self.held_here() is None and OPEN_CHECK not in state.vars):
             return False
         check = state.vars.get(OPEN_CHECK_KEY)  # "nee" at "Ben je thuis veilig?" is no denial, nor at the
-        if (isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE)) or not self.denies(
-                raw, checking=OPEN_CHECK in state.vars):  # safety route's "Ben je nu veilig?"
+        if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):  # safety route's "Ben je nu veilig?"
+            return False
+        denied = self.denies(raw, checking=OPEN_CHECK in state.vars)
+        if denied is None and OPEN_CHECK not in state.vars:
+            # "no?? i am not threatened, but he had a knife": in doubt, the danger check reads the
+            # whole message; else the question again, never "let's go on" (review 2026-12-07)
+            if not self.check_crisis(raw):
+                self.reshow()
+            return True
+        if not denied:
             return False
         name, _key, _paused = (state.vars.pop(var, None) for var in (OPEN_CHECK, OPEN_CHECK_KEY, PAUSED))
         self.on_crisis_check(f"no:{name or ''}")
