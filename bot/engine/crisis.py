@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import text_bounds
-from bot.engine.held import HELD_CHOICE, HeldAnswers
+from bot.engine.held import HELD, HELD_CHOICE, HeldAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
@@ -94,7 +94,8 @@ class CrisisHook(HeldAnswers):
                 self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
-        held = keep and not kept and self.hold_answer(raw)  # "Nee, ga verder" still answers with it
+        # "Nee, ga verder" still answers with it; only what the model guessed, a rule's match is meant
+        held = keep and not kept and found.rule_id == MODEL and self.hold_answer(raw)
         if not found.sure and found.check is not None:
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
@@ -215,9 +216,13 @@ class CrisisHook(HeldAnswers):
         detector = self.fs.crisis
         if welcome_back and detector is not None and detector.pause is not None:
             self.say_key(detector.pause.back)
+        if state is not None:
+            # a plain "go on" is no "that was my answer": "my boyfriend hits my son" became the
+            # council's public text after a pause (review 2026-12-07); only an explicit no uses it
+            state.vars.pop(HELD, None)
         if waiting:
             self.run()
-        elif not self.use_held():  # a text the crisis check held is the answer it was meant to be
+        else:
             self.reshow_or_begin()
 
     def ask_pause(self, name: str, texts: PauseTexts) -> None:
