@@ -35,6 +35,7 @@ from bot.core import ZONE
 from bot.dates import format_date
 from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
+from bot.engine.base import HELD
 from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import PUBLIC_DRAFT
 from bot.events import Document, ExportData, ForgetUser, Incoming, Send
@@ -71,7 +72,8 @@ QUESTION = re.compile(r"[^.?!\n]+\?")
 
 #: Text a person typed that the engine keeps under a name of its own (not an answer yet): the
 #: export shows it, because "everything I keep about you" must include it.
-KEPT_TEXTS = ((TYPED_BEFORE, "privacy.export.typed_before"), (PUBLIC_DRAFT, "privacy.export.public_draft"))
+KEPT_TEXTS = ((TYPED_BEFORE, "privacy.export.typed_before"), (PUBLIC_DRAFT, "privacy.export.public_draft"),
+              (HELD, "privacy.export.held"))
 
 
 @dataclass(slots=True)
@@ -150,6 +152,8 @@ class Exporter:
             lines.append("  " + self.t("privacy.export.internal", count=internal))
         for name, key in KEPT_TEXTS:  # typed text the engine keeps under its own names, shown too
             kept = state.vars.get(name)
+            if isinstance(kept, list) and len(kept) >= 3:  # a held answer: [flow, step, text, ...]
+                kept = kept[2]
             if isinstance(kept, str) and kept:
                 lines += ["  " + self.t(key), "    " + kept]
         if state.vars.get("_crisis"):

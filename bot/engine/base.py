@@ -20,6 +20,9 @@ from bot.state import HISTORY_LIMIT, State
 
 #: A document with `change` was just made: [flow, step] where "terug" goes until the next answer.
 LETTER_CHANGE = "_letter_change"
+#: State variable: [flow, step, text] of an answer the crisis check held, then where its way on was
+#: offered (bot/engine/held.py); here because every move on drops it
+HELD = "_held"
 
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
@@ -147,6 +150,7 @@ class TurnBase:
     def remember(self) -> None:
         assert self.state is not None
         self.state.vars.pop(LETTER_CHANGE, None)  # answered since the letter: "terug" is one question back again
+        self.state.vars.pop(HELD, None)  # moved on: a held answer is not kept until retention (review 2026-12-07)
         self.state.history.append(self.state.position())
         del self.state.history[:-HISTORY_LIMIT]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.engine.base import HELD
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
@@ -43,6 +44,13 @@ class TurnBuilder(TypedWords):
             self.recover_lost_step(event)
             return
         self.state = state
+        self.on_event(event)
+        if self.state is not None and HELD in self.state.vars:
+            # a held answer is valid only where its way on was offered: a button or a timer that moved
+            # on drops it too, not only a typed text, so it never lingers until retention (review 2026-12-07)
+            self.held_here()
+
+    def on_event(self, event: Event) -> None:
         if isinstance(event, Command):
             self.on_command(event.name.lower().lstrip("/"), event.args.strip())
         elif isinstance(event, Text):

@@ -182,8 +182,11 @@ class CrisisHook(HeldAnswers):
             if self.state is None:
                 self.begin(self.fs.safety_flow, fresh=True)
             else:
-                if not kept:
+                if not kept:  # the held answer is why the route opens: it stays for its way on
+                    waiting = self.state.vars.pop(HELD, None)
                     self.remember()
+                    if waiting is not None:
+                        self.state.vars[HELD] = waiting
                 self.state.pending = None
                 self.enter(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start,
                            return_to=(self.state.flow, self.state.step))
@@ -326,6 +329,8 @@ class CrisisHook(HeldAnswers):
             self.use_held()
             return
         if answer == "later":
+            if self.state is not None:
+                self.state.vars.pop(HELD, None)  # "Nu even niet" is no "that was my answer"
             if detector is not None and detector.pause is not None:
                 self.say_key(detector.pause.said_later)
             if self.state is not None:

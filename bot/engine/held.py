@@ -16,16 +16,15 @@ never decides what is a crisis: that stays bot.crisis's.
 from __future__ import annotations
 
 from bot.engine.answers import text_bounds
+from bot.engine.base import HELD
 from bot.engine.everyday import EverydayAnswers
+from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN
 from bot.engine.words import NO
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
 from bot.intents import words_of
 
-#: State variable: [flow, step, text] of the held answer, then the flow and step where its way on
-#: was offered (it is valid only there)
-HELD = "_held"
 #: The texts of the way on; a set without the first two offers none (the crisis reply as before)
 HELD_OFFER, HELD_GO, HELD_WORDS = "crisis.held.offer", "crisis.held.go", "crisis.held.words"
 #: Small words that may stand beside a denial ("for the council")
@@ -119,6 +118,10 @@ class HeldAnswers(EverydayAnswers):
             return False
         state.vars.pop(HELD, None)
         flow, step_id, text = held[:3]
+        if state.vars.get(TYPED_BEFORE) == text:
+            # not what happened after all: leaving the safety route cuts the stack without ending it, and
+            # the export went on promising to offer it as the answer to what happened (review 2026-12-07)
+            state.vars.pop(TYPED_BEFORE, None)
         step = self.fs.step(flow, step_id)
         stack = [(f, s) for f, s in state.stack]
         if not isinstance(step, AskStep) or ((state.flow, state.step) != (flow, step_id) and (flow, step_id) not in stack):
