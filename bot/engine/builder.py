@@ -199,7 +199,8 @@ class TurnBuilder(TypedWords):
             self.say_key(step.unsure, typed=raw.strip()[:80])
             self.reshow()
             return
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)])
+        # where the answer is a fact in a letter (`unsure`), "ja ik hoop het" is no yes said first
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)], clauses=step.unsure is None)
         if option_id is None and (self.answer_privacy(raw) or self.hear_story(step, raw)):
             return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
         option_id = option_id or self.typed_words(step, raw)

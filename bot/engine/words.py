@@ -78,9 +78,13 @@ NO = {"nee", "n", "no", "nope", "niet", "neen", "liever niet", "nee dank je", "n
       "nee denk ik", "i dont think so", "i don't think so", "i think not", "no i dont think so", "no i don't think so"}
 #: Doubt in a short answer ("ik denk het wel", "volgens mij niet", "ja denk ik", "probably", "i guess so"):
 #: elsewhere a yes or no, but where the answer goes into a letter as a fact (a step's `unsure`) it is no answer.
+#: Also a hope, a "right?" or someone else's word ("ja ik hoop het", "ja als het goed is", "ja toch",
+#: "ja volgens de voogd" became "ik heb het gezag" in a letter; review 2026-12-07).
 _HEDGE = re.compile(
-    r"\b(?:denk|dacht|volgens mij|geloof|misschien|waarschijnlijk|vermoedelijk|niet zeker|ik neem aan|lijkt me"
-    r"|think|guess|believe|probably|maybe|perhaps|suppose|not sure|i assume|i reckon)\b")
+    r"\b(?:denk|dacht|volgens|geloof|misschien|waarschijnlijk|vermoedelijk|niet zeker|ik neem aan|lijkt me"
+    r"|hoop|hopelijk|als het goed is|toch|zou moeten"
+    r"|think|guess|believe|probably|maybe|perhaps|suppose|not sure|i assume|i reckon"
+    r"|hope|hopefully|according to|should be|i was told)\b")
 #: Longer than this, a text is a story with a doubt in it, not a hedged yes or no.
 _HEDGE_WORDS = 8
 
