@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ContentError
-from bot.expressions import WORD_LISTS
+from bot.not_knowing import WORD_LISTS
 from bot.flows.source import load_yaml
 from bot.regexcache import REGEXES
 
@@ -66,7 +66,7 @@ __all__ = [
 _ID = r"^[a-z][a-z0-9_]*$"
 _KEY = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 _FRAGMENT = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
-#: `{{words.dont_know}}`: a shared list of whole answers (bot/expressions.py WORD_LISTS)
+#: `{{words.dont_know}}`: a shared list of whole answers (bot/not_knowing.py WORD_LISTS)
 _WORDS = re.compile(r"\{\{\s*words\.([a-z][a-z0-9_]*)\s*\}\}")
 
 
@@ -545,7 +545,7 @@ def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
 
 
 def _word_list(name: str, where: str) -> str:
-    """`{{words.dont_know}}`: a list the engine reads too (bot/expressions.py WORD_LISTS), as an
+    """`{{words.dont_know}}`: a list the engine reads too (bot/not_knowing.py WORD_LISTS), as an
     alternation of its entries in normalised form ("i'm not sure" -> "im not sure"), longest first."""
     words = WORD_LISTS.get(name)
     if words is None:

@@ -16,6 +16,7 @@ from dateutil.easter import easter as dateutil_easter
 from rapidfuzz.distance import OSA
 
 from bot.folding import folded
+from bot.not_knowing import DONT_KNOW, one_of
 
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
@@ -98,9 +99,11 @@ _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), 
 _LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was|ergens|sometime|some time) )+")
 #: "ik weet het niet zeker, ergens vorige week", "not sure, last week sometime": not knowing the day
 #: exactly, then as much as the person knows; the date read back in words (a week's days to pick
-#: from) is the kind answer (a try-out got the 113 screen for it)
-_UNSURE = re.compile(r"^(?:(?:ik )?weet (?:het |ik )?niet (?:zeker|precies|meer precies|exact)|niet zeker|geen idee precies"
-                     r"|(?:i ?m |i am )?not (?:sure|certain)|(?:i )?(?:dont|do not|don't) know (?:exactly|for sure))"
+#: from) is the kind answer (a try-out got the 113 screen for it). Built from the one DONT_KNOW list: "weet ik niet, vorige week" got the 113 screen, "no idea, last
+#: week" the suicide check while "weet niet precies, vorige week ergens" was read (review 2026-12-07).
+_KNOW_NOT = one_of(DONT_KNOW | {"niet zeker", "weet het niet", "not certain", "i am not sure", "i do not know"})
+_UNSURE = re.compile(r"^(?:(?:ik )?weet (?:het |ik )?niet|" + _KNOW_NOT + ")"
+                     r"(?: (?:zeker|precies|meer precies|exact|exactly|for sure))?"
                      r"(?: (?:meer|anymore|maar|but))?[ ,;:.-]+")
 #: "last tuesday i think", "3 november denk ik", "last week sometime": a hedge after the date does not change it either
 _HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo"
@@ -135,9 +138,9 @@ When = str | None
 #: "weet ik niet welke dag", "i dont know which day": not knowing the day itself (after a week was read,
 #: or at the date question); the model read "weet ik niet welke dag" as despair (a fourth try-out)
 _DAY_UNKNOWN = re.compile(
-    r"(?:(?:ik )?(?:weet|wist) (?:ik |het )?(?:echt |even |nu |ook )?niet(?: meer)?(?: precies| zeker| goed)?|geen idee"
+    r"(?:(?:ik )?(?:weet|wist) (?:ik |het )?(?:echt |even |nu |ook )?niet(?: meer)?(?: precies| zeker| goed)?"
     r"|(?:i )?(?:really )?(?:dont|do not|don t|didnt|cant|cannot) (?:know|remember|recall)(?: exactly| for sure)?"
-    r"|no idea|(?:im |i am )?not sure)"
+    r"|" + _KNOW_NOT + ")"
     r"(?: (?:welke|wat voor|op welke|which|what|on which|on what) (?:dag|datum|day|date))?(?: (?:het was|it was))?"
     r"(?: (?:sorry|helaas|precies|exactly))?")
 

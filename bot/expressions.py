@@ -25,6 +25,10 @@ from bot.budget import Budget, BudgetExceeded
 from bot.dates import add_period, date_in_text, only_a_weekday, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
+from bot.not_knowing import DONT_KNOW as DONT_KNOW
+from bot.not_knowing import NOT_THAT_I_KNOW as NOT_THAT_I_KNOW
+from bot.not_knowing import WORD_LISTS as WORD_LISTS
+from bot.not_knowing import one_of
 from bot.personal import NAME_PARTICLES
 
 
@@ -89,29 +93,14 @@ NOTHING = frozenset({
     "geen", "niets", "niks", "nee", "nog niets", "nog niks", "nog geen", "helemaal niets", "-", "nvt", "n.v.t",
     "none", "nothing", "no", "nothing yet", "not yet", "nothing so far", "n/a",
 })
-#: "I don't know", the one list: a letter keeps its [placeholder] for it, and at a question with an
-#: "Ik weet het niet" button it means that button (engine/words.py; try-out 2026-12-07).
-DONT_KNOW = frozenset({
-    "ik weet het niet", "weet ik niet", "ik weet niet", "weet niet", "geen idee", "ik weet het niet precies",
-    "weet ik niet precies", "geen flauw idee", "i dont know", "i don't know", "dont know", "don't know",
-    "i do not know", "idk", "dunno", "no idea", "not sure", "im not sure", "i'm not sure",
-})
 #: Typed answers that mean "I don't know (yet)": a letter then keeps its [placeholder].
 NOT_KNOWN = NOTHING | DONT_KNOW | frozenset({"later", "onbekend", "unknown", "skip"})
-#: "Not that I know": a no to "were there witnesses?" (`no_one`), and an everyday answer the crisis
-#: model may not take for despair (flows/crisis.yaml `answers:`).
-NOT_THAT_I_KNOW = frozenset({
-    "niet dat ik weet", "voor zover ik weet niet", "not that i know", "not that i know of", "not as far as i know",
-})
-#: The lists a crisis `answers:` pattern names as `{{words.dont_know}}` (bot/crisis.py): one source
-#: for what "I don't know" is, so the crisis check and the engine cannot drift apart.
-WORD_LISTS: Mapping[str, frozenset[str]] = {"dont_know": DONT_KNOW, "not_that_i_know": NOT_THAT_I_KNOW}
 #: "No one" in words, at "Were there witnesses?" ("nee, niemand", "nobody saw it", "niet dat ik weet"):
 #: a no, where any other words are a yes kept as a note (review 2026-12-07: these read as a yes).
 _NO_ONE = re.compile(
     r"^(?:(?:nee|no|nope|neen)\b[\s,.!]*)?(?:"
     r"(?:niemand|nobody|no ?one|no-one|geen getuigen|no witnesses|none)(?!.*\b(?:behalve|except|but|maar)\b)"
-    r"|(?:" + "|".join(map(re.escape, sorted(NOT_THAT_I_KNOW, key=len, reverse=True))) + r")\b)")
+    r"|" + one_of(NOT_THAT_I_KNOW) + r"\b)")
 
 
 def _plain_answer(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 The fixture flow set gets a small real model artefact written here (a few hand-set
 weights): "twijfel" makes the model unsure about `despair`, "dreiging" unsure about
-`threat`, "wanhoop" sure about `despair` (in messages of four words or more: shorter
+`threat`, "wanhoop" sure about `despair`, "intimidatie" sure about `threat` (in messages of four words or more: shorter
 ones are the rules' alone). What the shipped model thinks of real
 messages is measured in test_crisis_model.py; here only the engine's handling counts.
 """
@@ -46,7 +46,8 @@ def tiny_model() -> dict[str, object]:
         "thresholds": {"despair": {"sure": 0.95, "unsure": 0.5}, "threat": {"sure": 0.95, "unsure": 0.5}},
         "bias": [0, 5, 0],
         "chars": {},
-        "words": {"twijfel": [1, 6, 0, 0], "dreiging": [1, 0, 0, 6], "wanhoop": [1, 10, 0, 0]},
+        "words": {"twijfel": [1, 6, 0, 0], "dreiging": [1, 0, 0, 6], "wanhoop": [1, 10, 0, 0],
+                  "intimidatie": [1, 0, 0, 10]},
     }
 
 
@@ -239,16 +240,25 @@ def test_a_denial_with_a_danger_in_it_is_no_denial(chat: Chat) -> None:
 
 def test_the_way_on_beside_the_safety_route_answers_the_question_it_was_typed_at(chat: Chat) -> None:
     at_name(chat)
-    assert chat.say("Piet Bedreigd") == [THREAT, "Ben je nu veilig?"]
+    assert chat.say("Piet Intimidatie van Dijk") == [THREAT, "Ben je nu veilig?"]
     assert chat.where == ("safety", "safe_now")
     assert chat.press("held:threat", token="_crisis") == [CHECK_NO, AGE]
-    assert chat.state is not None and chat.state.vars["name"] == "Piet Bedreigd"
+    assert chat.state is not None and chat.state.vars["name"] == "Piet Intimidatie van Dijk"
     assert chat.state.stack == [] and chat.where == ("main", "age")
+
+
+def test_a_rules_match_is_not_held_for_its_question(chat: Chat) -> None:
+    """A rule reads a real threat ("my boyfriend hits my son" became the council's public text after a
+    pause; review 2026-12-07): only what the model guessed is held, a rule's match is meant."""
+    at_name(chat)
+    assert chat.say("Piet Bedreigd") == [THREAT, "Ben je nu veilig?"]
+    assert chat.press("held:threat", token="_crisis")[0] == STALE
+    assert chat.state is not None and "name" not in chat.state.vars and "_held" not in chat.state.vars
 
 
 def test_no_at_the_safety_routes_own_yes_no_question_is_its_answer_not_the_way_on(chat: Chat) -> None:
     at_name(chat)
-    chat.say("Piet Bedreigd")
+    chat.say("Piet Intimidatie van Dijk")
     chat.say("nee, dat bedoel ik niet")
     assert chat.where != ("main", "age")
     assert chat.state is not None and "name" not in chat.state.vars

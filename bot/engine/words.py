@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
-from bot.expressions import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
+from bot.not_knowing import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
 from bot.folding import folded
 from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
 
