@@ -63,13 +63,18 @@ class CrisisHook(HeldAnswers):
         detector = self.fs.crisis
         if detector is None:
             return False
-        found = detector.assess(raw, everyday=not self.after_crisis())
-        if found is None:
-            return False
         in_safety = self.state is not None and (
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
+        # in the safety route, at a date: the date said first is no danger, what follows it may be
+        split = self.date_then_more(raw) if in_safety else None
+        found = detector.assess(split[1] if split else raw, everyday=not self.after_crisis())
+        if found is None and split is not None:
+            whole = detector.assess(raw, everyday=not self.after_crisis())
+            found = whole if whole is not None and whole.rule_id != MODEL else None
+        if found is None:
+            return False
         if found.rule_id == MODEL and self.at_plain_question() and (
                 detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
@@ -90,7 +95,10 @@ class CrisisHook(HeldAnswers):
                 # Veilig Thuis only where a rule read a partner or an ex, not the model's neighbour guess
                 home = found.crisis_class == "domestic_violence" and found.rule_id != MODEL
                 self.say_key(detector.in_safety_flow, home_violence=home)
-            if not self.answer_date_told(raw):
+            step = self.step_answered()
+            if split is not None and isinstance(step, AskStep):
+                self.answer(step, split[0])  # "not sure, last week sometime": the week read back
+            elif not self.answer_date_told(raw):
                 self.reshow()
             return True
         kept = keep and self.keep_answer(raw)

@@ -22,6 +22,10 @@ _RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "ha
                        "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
 
 
+#: Where a message's date ends and more begins ("vorige week ergens, en hij had een mes")
+_CLAUSES = re.compile(r"\s*[,;]\s*(?:(?:en|and|maar|but)\s+)?|\s+(?:en|and|maar|but)\s+")
+
+
 class EverydayAnswers(Answers):
     def answer_date_told(self, raw: str) -> bool:
         """At a date question, the day a danger message also names ("gisteren, en hij staat nu weer voor
@@ -55,10 +59,29 @@ class EverydayAnswers(Answers):
 
     def reads_as_date(self, raw: str) -> bool:
         """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it,
-        or not knowing the day?"""
+        or not knowing the day?
+
+        The step under a system question too (not `step_answered`): "i dont know which day" is typed
+        at the week read back, a system question over the same date step, and got the 113 screen.
+        """
         state = self.state
         step = self.fs.step(state.flow, state.step) if state is not None else None
         if not isinstance(step, AskStep) or step.type != "date":
             return False
         return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
+
+    def date_then_more(self, raw: str) -> tuple[str, str] | None:
+        """At a date question: the date said first (a week, a month, "not sure, last week sometime") and
+        what the message says after it, split at a comma or an "and".
+
+        Why: the date part made the model read "not sure, last week sometime, he had a knife" as despair
+        (the suicide check, no 112) and "weet niet precies, vorige week ergens, hij had een mes" as no
+        danger and no date (review 2026-12-07); the rest alone is what to check for danger.
+        """
+        parts = _CLAUSES.split(raw.strip())
+        for cut in range(len(parts) - 1, 0, -1):
+            told, rest = ", ".join(parts[:cut]), " ".join(parts[cut:]).strip()
+            if rest and self.reads_as_date(told):
+                return told, rest
+        return None
