@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ContentError
-from bot.not_knowing import WORD_LISTS
 from bot.flows.source import load_yaml
+from bot.not_knowing import WORD_LISTS
 from bot.regexcache import REGEXES
 
 #: What follows a crisis answer: go on where the user was, go on only when they say so, or the

@@ -99,8 +99,9 @@ _NUMBER_WORD = re.compile(r"^(" + "|".join(sorted(map(re.escape, NUMBER_WORDS), 
 _LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het was|ergens|sometime|some time) )+")
 #: "ik weet het niet zeker, ergens vorige week", "not sure, last week sometime": not knowing the day
 #: exactly, then as much as the person knows; the date read back in words (a week's days to pick
-#: from) is the kind answer (a try-out got the 113 screen for it). Built from the one DONT_KNOW list: "weet ik niet, vorige week" got the 113 screen, "no idea, last
-#: week" the suicide check while "weet niet precies, vorige week ergens" was read (review 2026-12-07).
+#: from) is the kind answer (a try-out got the 113 screen for it). Built from the one DONT_KNOW list:
+#: "weet ik niet, vorige week" got the 113 screen, "no idea, last week" the suicide check while
+#: "weet niet precies, vorige week ergens" was read (review 2026-12-07).
 _KNOW_NOT = one_of(DONT_KNOW | {"niet zeker", "weet het niet", "not certain", "i am not sure", "i do not know"})
 _UNSURE = re.compile(r"^(?:(?:ik )?weet (?:het |ik )?niet|" + _KNOW_NOT + ")"
                      r"(?: (?:zeker|precies|meer precies|exact|exactly|for sure))?"

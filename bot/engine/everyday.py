@@ -13,14 +13,8 @@ import re
 
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
-from bot.engine.words import NO, YES, normalise
+from bot.engine.words import yes_or_no_first
 from bot.flows.steps import AskStep, ChooseStep
-
-#: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
-_RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
-                       "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
-                       "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
-
 
 #: Where a message's date ends and more begins ("vorige week ergens, en hij had een mes")
 _CLAUSES = re.compile(r"\s*[,;]\s*(?:(?:en|and|maar|but)\s+)?|\s+(?:en|and|maar|but)\s+")
@@ -47,15 +41,9 @@ class EverydayAnswers(Answers):
         step = self.step_answered()
         if not isinstance(step, ChooseStep | AskStep):
             return False
-        words = re.findall(r"\w+", normalise(raw))
-        if len(words) < 2 or (words[0] not in YES and words[0] not in NO):
-            return False
         pairs = [(o.id, o.label) for o in self.offered(step)] if isinstance(step, ChooseStep) else self.ask_buttons(step)
-        if self.match_buttons(raw, pairs) is None:
-            return False
-        shown = self.question(step)
-        said = " ".join([shown.text, *(b.label for b in shown.choices)])
-        return set(words[1:]) <= set(re.findall(r"\w+", normalise(said))) | _RESTATED
+        button, restated = yes_or_no_first(raw, self.normalised_labels(pairs), self.question(step).text)
+        return button is not None and restated
 
     def reads_as_date(self, raw: str) -> bool:
         """Is this a date question, and the whole message a date (a week, a month) as bot.dates reads it,

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
-from bot.not_knowing import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
 from bot.folding import folded
 from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
+from bot.not_knowing import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
 
 #: Commands and their aliases in both languages -> the interrupt they mean.
 COMMANDS = {
@@ -170,7 +170,7 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
             # "not yet, its sunday" at [Not yet]: a label (or yes/no) said first, then a reason
             hit = read_button(clause.group(1), pairs, label)
         if hit is None and clauses:
-            hit = _yes_or_no_first(plain, labels)
+            hit = yes_or_no_first(plain, labels)[0]
         return hit
     return None
 
@@ -194,21 +194,35 @@ _FIRST_WORD = re.compile(r"^(\w+) (\S.*)$")
 _BUT = frozenset({"maar", "but", "behalve", "except", "alleen", "only", "niet", "not", "geen", "no", "nee"})
 
 
-def _yes_or_no_first(plain: str, labels: list[tuple[str, str]]) -> str | None:
-    """A yes or no said first and the question restated after it ("ja het gaat nog steeds door",
-    "yes i took screenshots") is that button (a try-out was told "I do not understand"); not when the
-    rest names another button's words or takes the yes back ("ja maar een deel", "yes but not all")."""
+def yes_or_no_first(text: str, labels: list[tuple[str, str]], asked: str = "") -> tuple[str | None, bool]:
+    """A yes or no said first, then more: the button it means, and whether the rest only restates the
+    question `asked` (its text) and its buttons.
+
+    "ja het gaat nog steeds door", "yes i took screenshots" is that button (a try-out was told "I do
+    not understand"); not when the rest names another button's words or takes the yes back ("ja maar
+    een deel", "yes but not all"). Restating only ("ja hij weet het al" at "Weet je leidinggevende het
+    al?") is the answer the crisis model may not read as despair; "ja, en hij staat voor mijn deur"
+    is more. One reading for both: two lists of the same idea drifted (review 2026-12-07).
+    """
+    plain = _PUNCTUATION.sub("", normalise(text))
     m = _FIRST_WORD.match(plain)
     if m is None or (m.group(1) not in YES and m.group(1) not in NO):
-        return None
+        return None, False
     hit = _yes_or_no(m.group(1) in YES, labels)
     rest = set(m.group(2).split())
     if hit is None or rest & (_BUT if m.group(1) in YES else {"maar", "but"}):
-        return None
+        return None, False
     own = rest - _TOO_COMMON - YES - NO
     if any(cid != hit and own & set(_PUNCTUATION.sub("", shown).split()) for cid, shown in labels):
-        return None
-    return hit
+        return None, False
+    said = set(re.findall(r"\w+", " ".join([normalise(asked), *(shown for _cid, shown in labels)])))
+    return hit, set(re.findall(r"\w+", m.group(2))) <= said | _RESTATED
+
+
+#: Small words a restated question may add ("ja hij weet het al", "yes she knows it already")
+_RESTATED = frozenset({"ik", "hij", "zij", "ze", "het", "dat", "dit", "hem", "haar", "heb", "heeft", "is", "was", "al",
+                       "nog", "wel", "hoor", "i", "he", "she", "it", "its", "they", "them", "that", "did", "do", "does",
+                       "have", "has", "already", "yet", "still", "knows", "know", "weet", "weten"})
 
 
 #: Words too small to name a button on their own ("een" chose "Een termijn uitrekenen").
