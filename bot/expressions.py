@@ -265,7 +265,8 @@ DATA_FUNCTIONS = DEADLINE_FUNCTIONS | {"municipality_website"}
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
 #: `_typed_before` is what the person typed first (a story at a menu, or the message that opened the
 #: safety flow), kept by the engine until a question that asks what happened takes it; else None.
-BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before",
+#: `retention_days`: after how many days unused a conversation is deleted (the bot's setting).
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before", "retention_days",
                            "True", "False", "None", "true", "false"})
 
 

@@ -207,6 +207,7 @@ class Core:
             lang_hint=lang_hint,
             desk_available=self.desk_available,
             desk_lang=self.settings.desk_lang,
+            retention_days=self.settings.retention_days,
         )
 
     async def handle(self, incoming: Incoming) -> list[Action] | None:

@@ -72,6 +72,7 @@ class TurnBase:
         data["now"] = self.ctx.now.isoformat(timespec="minutes")
         data["lang"] = self.lang
         data["desk_available"] = self.ctx.desk_available  # after the flow's own: a flow cannot fake it
+        data["retention_days"] = self.ctx.retention_days
         return data
 
     def text(self, key: str, **extra: Any) -> str:

@@ -32,6 +32,9 @@ class TurnContext:
     #: the desk's own language: what a `report` step hands over (title, field labels and values,
     #: document) is written in it, whatever the user speaks; None: the default language
     desk_lang: str | None = None
+    #: after how many days unused a conversation is deleted (settings); texts read it as `retention_days`
+    #: so "I delete it by myself" can say when (review 2026-12-07)
+    retention_days: int = 30
 
 
 @dataclass(slots=True)
