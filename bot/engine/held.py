@@ -47,7 +47,11 @@ class HeldAnswers(EverydayAnswers):
         return True
 
     def held_offered_here(self) -> None:
-        """The way on is valid where the person is now, after the crisis reply (its question or the safety route's)."""
+        """Pin the way on to where the crisis reply left the person (its question, or the safety route's first).
+
+        Why: "Nee, ga verder" pressed later, after the person moved on, would answer a question they
+        left with a text they may no longer mean; a pinned place makes every move on drop it.
+        """
         state = self.state
         held = state.vars.get(HELD) if state is not None else None
         if state is not None and isinstance(held, list):
@@ -97,7 +101,11 @@ class HeldAnswers(EverydayAnswers):
         return True if all(w in filler for w in rest) else None
 
     def takes_yes_or_no(self, raw: str) -> bool:
-        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?"""
+        """Does the question the person is at read this text as one of its own answers (yes/no, a button)?
+
+        Why: there "nee" is that question's answer ("Ben je nu veilig?" in the safety route), not "that
+        is not what I meant"; taking it as a denial would lead a worker out of the route.
+        """
         step = self.step_answered()
         if isinstance(step, AskStep):
             return step.type == "yesno"

@@ -148,6 +148,8 @@ class TypedWords(Interrupts):
             self.state.vars[TYPED_BEFORE] = raw.strip()
 
     def is_story(self, raw: str) -> bool:
+        """Long enough to be someone telling what happened, not a word or a choice; why a length: a
+        story typed at buttons or a menu is thanked and kept, and a short reply there is no story."""
         return len(raw.strip()) >= TYPED_BEFORE_FROM and self.fs.locales.has(self.lang, STORY_HEARD)
 
     def answer_privacy(self, raw: str, *, again: bool = True) -> bool:
