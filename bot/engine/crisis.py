@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.engine.answers import text_bounds
-from bot.engine.held import HELD, HELD_CHOICE, HeldAnswers
+from bot.engine.base import HELD
+from bot.engine.held import HELD_CHOICE, HeldAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
 from bot.engine.words import NO, YES, normalise, read_button
