@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.base import HELD
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED, RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
@@ -44,13 +43,6 @@ class TurnBuilder(TypedWords):
             self.recover_lost_step(event)
             return
         self.state = state
-        self.on_event(event)
-        if self.state is not None and HELD in self.state.vars:
-            # a held answer is valid only where its way on was offered: a button or a timer that moved
-            # on drops it too, not only a typed text, so it never lingers until retention (review 2026-12-07)
-            self.held_here()
-
-    def on_event(self, event: Event) -> None:
         if isinstance(event, Command):
             self.on_command(event.name.lower().lstrip("/"), event.args.strip())
         elif isinstance(event, Text):
@@ -62,6 +54,7 @@ class TurnBuilder(TypedWords):
             self.reshow_or_begin()
         elif isinstance(event, Timer):
             self.on_timer(event.name, event.values)
+        self.drop_held_elsewhere()
 
     def recover_lost_step(self, event: Event) -> None:
         """The flows changed under this conversation: say so and offer a fresh start."""
@@ -199,8 +192,8 @@ class TurnBuilder(TypedWords):
             self.say_key(step.unsure, typed=raw.strip()[:80])
             self.reshow()
             return
-        # where the answer is a fact in a letter (`unsure`), "ja ik hoop het" is no yes said first
-        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)], clauses=step.unsure is None)
+        option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)],
+                                       clauses=step.unsure is None)  # a fact in a letter: "ja ik hoop het" is no yes
         if option_id is None and (self.answer_privacy(raw) or self.hear_story(step, raw)):
             return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
         option_id = option_id or self.typed_words(step, raw)

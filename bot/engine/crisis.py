@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
+from bot.engine.everyday import MODEL
 from bot.engine.held import HELD_CHOICE, HeldAnswers
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
-from bot.engine.system import CRISIS_CHECK_TOKEN, SystemQuestion
+from bot.engine.system import CRISIS_CHECK_TOKEN
 from bot.engine.words import NO, YES, normalise, read_button
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
@@ -22,8 +23,6 @@ from bot.flows.steps import AskStep, ChooseStep
 if TYPE_CHECKING:
     from bot.crisis import CrisisMatch, PauseTexts
 
-#: CrisisMatch.rule_id of a match the model made (no rule matched).
-MODEL = "model"
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
 OPEN_CHECK = "_crisis_check"
 #: State variable: the text key of that check question, for its own buttons (see `check_buttons`)
@@ -68,12 +67,8 @@ class CrisisHook(HeldAnswers):
             self.state.flow == self.fs.safety_flow
             or any(f == self.fs.safety_flow for f, _ in self.state.stack)
         )
-        # in the safety route, at a date: the date said first is no danger, what follows it may be
         split = self.date_then_more(raw) if in_safety else None
-        found = detector.assess(split[1] if split else raw, everyday=not self.after_crisis())
-        if found is None and split is not None:
-            whole = detector.assess(raw, everyday=not self.after_crisis())
-            found = whole if whole is not None and whole.rule_id != MODEL else None
+        found = self.assess_typed(raw, split, everyday=not self.after_crisis())
         if found is None:
             return False
         if found.rule_id == MODEL and self.at_plain_question() and (
@@ -131,30 +126,6 @@ class CrisisHook(HeldAnswers):
         variant = f"crisis.by_role.{role}.{key.removeprefix('crisis.')}"
         return variant if self.fs.locales.has(self.lang, variant) else key
 
-    def at_plain_question(self) -> bool:
-        """Is the person answering a question where "I don't know" is an honest answer?
-
-        Not at a menu (typed out of the blue, "ik weet het niet meer" may be despair), not
-        at a check-in's "are you safe?" (a `help` option: not knowing is the danger), and
-        not at a system question other than a date's.
-        """
-        state = self.state
-        if state is None:
-            return False
-        if state.pending:
-            return state.pending == SystemQuestion.DATE
-        step = self.fs.step(state.flow, state.step)
-        if isinstance(step, AskStep):
-            return True
-        if isinstance(step, ChooseStep):
-            return not self.fs.flows[state.flow].menu and not step.offers_help
-        return False
-
-    def at_story_question(self) -> bool:
-        """Is the person at a question that asks what happened, in their own words?"""
-        step = self.step_answered()
-        return isinstance(step, AskStep) and step.asks_for_a_story
-
     def keep_answer(self, raw: str) -> bool:
         """Store a typed answer to the free-text question the user is at, without showing what follows."""
         state, step = self.state, self.step_answered()
@@ -191,11 +162,8 @@ class CrisisHook(HeldAnswers):
             if self.state is None:
                 self.begin(self.fs.safety_flow, fresh=True)
             else:
-                if not kept:  # the held answer is why the route opens: it stays for its way on
-                    waiting = self.state.vars.pop(HELD, None)
-                    self.remember()
-                    if waiting is not None:
-                        self.state.vars[HELD] = waiting
+                if not kept:
+                    self.remember_keeping_held()
                 self.state.pending = None
                 self.enter(self.fs.safety_flow, self.fs.flows[self.fs.safety_flow].start,
                            return_to=(self.state.flow, self.state.step))

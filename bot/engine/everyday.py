@@ -10,17 +10,49 @@ and only for a message that is wholly such an answer. Pure like the rest of the 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
+from bot.engine.system import SystemQuestion
 from bot.engine.words import yes_or_no_first
 from bot.flows.steps import AskStep, ChooseStep
+
+if TYPE_CHECKING:
+    from bot.crisis import CrisisMatch
+
+#: CrisisMatch.rule_id of a match the model made (no rule matched).
+MODEL = "model"
 
 #: Where a message's date ends and more begins ("vorige week ergens, en hij had een mes")
 _CLAUSES = re.compile(r"\s*[,;]\s*(?:(?:en|and|maar|but)\s+)?|\s+(?:en|and|maar|but)\s+")
 
 
 class EverydayAnswers(Answers):
+    def at_plain_question(self) -> bool:
+        """Is the person answering a question where "I don't know" is an honest answer?
+
+        Not at a menu (typed out of the blue, "ik weet het niet meer" may be despair), not
+        at a check-in's "are you safe?" (a `help` option: not knowing is the danger), and
+        not at a system question other than a date's.
+        """
+        state = self.state
+        if state is None:
+            return False
+        if state.pending:
+            return state.pending == SystemQuestion.DATE
+        step = self.fs.step(state.flow, state.step)
+        if isinstance(step, AskStep):
+            return True
+        if isinstance(step, ChooseStep):
+            return not self.fs.flows[state.flow].menu and not step.offers_help
+        return False
+
+    def at_story_question(self) -> bool:
+        """Is the person at a question that asks what happened, in their own words?"""
+        step = self.step_answered()
+        return isinstance(step, AskStep) and step.asks_for_a_story
+
     def answer_date_told(self, raw: str) -> bool:
         """At a date question, the day a danger message also names ("gisteren, en hij staat nu weer voor
         mijn deur") is read back as its answer after the crisis lines, not lost (a fourth try-out)."""
@@ -58,6 +90,18 @@ class EverydayAnswers(Answers):
             return False
         return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
+
+    def assess_typed(self, raw: str, split: tuple[str, str] | None, *, everyday: bool) -> CrisisMatch | None:
+        """Rules and model on a typed text; with a date said first (`date_then_more`), on what follows it,
+        and on the whole only where a rule reads it (the date part is what misled the model)."""
+        detector = self.fs.crisis
+        if detector is None:
+            return None
+        found: CrisisMatch | None = detector.assess(split[1] if split else raw, everyday=everyday)
+        if found is None and split is not None:
+            whole = detector.assess(raw, everyday=everyday)
+            found = whole if whole is not None and whole.rule_id != MODEL else None
+        return found
 
     def date_then_more(self, raw: str) -> tuple[str, str] | None:
         """At a date question: the date said first (a week, a month, "not sure, last week sometime") and

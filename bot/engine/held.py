@@ -68,6 +68,22 @@ class HeldAnswers(EverydayAnswers):
         state.vars.pop(HELD, None)
         return None
 
+    def drop_held_elsewhere(self) -> None:
+        """After every event: a held answer is valid only where its way on was offered, so a button or a
+        timer that moved on drops it too, not only a typed text; it never lingers until retention (review
+        2026-12-07)."""
+        if self.state is not None and HELD in self.state.vars:
+            self.held_here()
+
+    def remember_keeping_held(self) -> None:
+        """Remember where the person was, as the crisis reply leads into the safety route: the held answer
+        is why the route opens, and stays for its way on (`remember` drops it on every other move)."""
+        assert self.state is not None
+        waiting = self.state.vars.pop(HELD, None)
+        self.remember()
+        if waiting is not None:
+            self.state.vars[HELD] = waiting
+
     def offer_way_on(self, name: str) -> None:
         """"Nee, ga verder" beside a crisis reply to a held answer; its button is valid while the answer is."""
         if self.state is None or HELD not in self.state.vars or not (
