@@ -63,6 +63,8 @@ def chat(tmp_path: Path, ctx: TurnContext) -> Chat:
     for lang in ("nl", "en"):
         replace_in(locales / lang / "safety.yaml", "crisis:\n", "crisis:\n"
                    f"  check_no: {CHECK_NO}\n"
+                   "  held:\n    words: |-\n      dat bedoel ik niet\n      dat bedoelde ik niet\n      helemaal niet\n"
+                   "    filler: maar en ik het dat bedoel bedoelde\n"
                    "  check:\n"
                    "    despair: Denk je aan zelfdoding? Bel de testlijn {{ d.fixture_line.phone }}.\n"
                    f"    threat: {CHECK_THREAT}\n")
@@ -236,6 +238,14 @@ def test_a_denial_with_a_danger_in_it_is_no_denial(chat: Chat) -> None:
     chat.say("Anna de Twijfel van Dijk")
     assert chat.say("nee, ik wil dood")[0] == DESPAIR
     assert chat.state is not None and "name" not in chat.state.vars
+
+
+def test_a_no_with_more_after_it_at_the_check_never_takes_what_was_typed(chat: Chat) -> None:
+    """"nee, maar hij had een mes": a doubt, not "that is not what I meant" (review 2026-12-07)."""
+    at_name(chat)
+    assert chat.say("Anna de Twijfel van Dijk") == [CHECK_DESPAIR]
+    assert chat.say("nee, maar hij had een mes") == [CHECK_NO, NAME]
+    assert chat.state is not None and "name" not in chat.state.vars and "_held" not in chat.state.vars
 
 
 def test_the_way_on_beside_the_safety_route_answers_the_question_it_was_typed_at(chat: Chat) -> None:

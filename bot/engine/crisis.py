@@ -331,9 +331,12 @@ class CrisisHook(HeldAnswers):
         if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):  # safety route's "Ben je nu veilig?"
             return False
         denied = self.denies(raw, checking=OPEN_CHECK in state.vars)
-        if denied is None and OPEN_CHECK not in state.vars:
-            # "no?? i am not threatened, but he had a knife": in doubt, the danger check reads the
-            # whole message; else the question again, never "let's go on" (review 2026-12-07)
+        if denied is None:
+            # "no?? i am not threatened, but he had a knife": in doubt, never the held text now; the danger
+            # check reads the whole message (at a check question, after it), else the question again
+            if OPEN_CHECK in state.vars:  # its "nee" must not use the held text
+                state.vars.pop(HELD, None)
+                return False
             if not self.check_crisis(raw):
                 self.reshow()
             return True
