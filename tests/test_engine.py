@@ -1220,7 +1220,7 @@ def test_a_conversation_stored_at_a_system_question_is_asked_it_again(chat, stor
 @pytest.mark.parametrize("first", ["Hello, I need help with a complaint about my son and the guardian",
                                    "a parent wrote to me", "the guardian took my kids", "where can he complain",
                                    # an English greeting alone, and "foster mum" (try-out 2026-12-07: Dutch)
-                                   "hello", "Hi", "hi there!", "foster mum"])
+                                   "hello", "hi there!", "foster mum"])
 def test_a_first_message_clearly_in_english_is_answered_in_english_with_the_way_back(flowset, ctx, first):
     """Matrix and the console give no app language: the person's own first words decide."""
     chat = Chat(flowset, ctx)
@@ -1247,7 +1247,8 @@ def test_a_worker_s_short_english_first_message_gets_english_buttons(ctx):
                                                         "I am preparing a home visit"]
 
 
-@pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hallo", "hoi", "hey",
+# a lone "hi": Dutch teenagers type it too (try-out 31 got English for it)
+@pytest.mark.parametrize("first", ["hallo ik heb hulp nodig met mijn zoon", "help", "hallo", "hoi", "hey", "hi", "Hi",
                                    "ik wil een complaint doen over de voogd", "OTS?", "een ouder dreigt mij",
                                    "de voogd heeft mijn kids weggehaald", "mijn ex zegt dat de judge het zo wil"])
 def test_a_dutch_short_or_mixed_first_message_stays_in_the_default_language(flowset, ctx, first):

@@ -46,3 +46,19 @@ def test_the_way_out_offers_free_help_from_people_where_nobody_can_talk() -> Non
     labels = {desk: [b.label for s in _turn(typed, desk) for b in s.choices] for desk in (True, False)}
     assert "Met een mens praten" in labels[True] and "Gratis hulp van mensen" not in labels[True]
     assert "Gratis hulp van mensen" in labels[False] and "Met een mens praten" not in labels[False]
+
+
+@pytest.mark.parametrize(("lang", "asked", "reads_along", "nobody"), [
+    ("nl", "weten mijn ouders dit?", "Alleen als jij zelf vraagt om met een mens te praten",
+     "Er leest hier geen medewerker mee."),
+    ("en", "do my parents know?", "Only if you yourself ask to talk to a person", "No staff member reads along here."),
+])
+def test_the_privacy_answer_promises_a_reading_person_only_where_a_desk_is_set_up(
+        lang: str, asked: str, reads_along: str, nobody: str) -> None:
+    """Try-out 31: "weten mijn ouders dit?" said a staff member reads along when you ask for a person,
+    and then "mens" said that is not possible here (no desk)."""
+    start = [Command("start"), Text("english")] if lang == "en" else [Command("start")]
+    with_desk = " ".join(s.text for s in _turn([*start, Text(asked)], desk=True))
+    without = " ".join(s.text for s in _turn([*start, Text(asked)], desk=False))
+    assert reads_along in with_desk and nobody not in with_desk
+    assert nobody in without and reads_along not in without

@@ -724,4 +724,4 @@ async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(s
         await user.say(room, "1")  # my name may be on the agenda: the draft e-mail follows
         _intro, letter, *_rest = (await user.wait_for(room, before + 2, timeout=60))[before:]
         assert (letter.msgtype, letter.filename) == ("m.file", "aanmelding-inspreken.docx")
-        assert letter.body.startswith("Je concept-e-mail aan de griffie. Vul de [haken] in")
+        assert letter.body.startswith("Je concept-tekst voor het formulier van de gemeenteraad. Vul de [haken] in")

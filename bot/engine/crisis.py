@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
 from bot.engine.everyday import MODEL
-from bot.engine.held import HELD_CHOICE, HeldAnswers
+from bot.engine.held import HELD_CHOICE
+from bot.engine.held_menu import SAFE, UNSAFE, HeldAtMenu
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN
 from bot.engine.words import NO, YES, normalise, read_button
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
 OPEN_CHECK = "_crisis_check"
 #: State variable: the text key of that check question, for its own buttons (see `check_buttons`)
 OPEN_CHECK_KEY = "_crisis_check_key"
-#: A check asked the positive way ("Ben je thuis veilig?") names its buttons `<check>_safe` (goes
-#: on, shown first) and `<check>_unsafe` (the help answer); without them "Ja" is the worry
-SAFE, UNSAFE = "_safe", "_unsafe"
 #: State variable: the person chose "not now" after a crisis answer; their next message that
 #: answers nothing brings the question back without "I do not understand".
 PAUSED = "_paused"
@@ -48,7 +46,7 @@ def told_a_threat(raw: str) -> bool:
     return len(text) >= TYPED_BEFORE_FROM or len(text.split()) >= THREAT_TOLD_FROM_WORDS
 
 
-class CrisisHook(HeldAnswers):
+class CrisisHook(HeldAtMenu):
     #: the message before this one asked a crisis question aside (a check, "go on now?")
     crisis_aside: bool = False
 
@@ -63,16 +61,13 @@ class CrisisHook(HeldAnswers):
         detector = self.fs.crisis
         if detector is None:
             return False
-        in_safety = self.state is not None and (
-            self.state.flow == self.fs.safety_flow
-            or any(f == self.fs.safety_flow for f, _ in self.state.stack)
-        )
+        in_safety = self.in_safety_route()
         split = self.date_then_more(raw) if in_safety else None
         found = self.assess_typed(raw, split, everyday=not self.after_crisis())
         if found is None:
-            return False
-        if found.rule_id == MODEL and self.at_plain_question() and (
-                detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)):
+            return self.danger_now_without_match(raw)  # "help hij is hier" in the safety route: 112 first
+        if found.rule_id == MODEL and (self.hedged_answer(raw) or (self.at_plain_question() and (
+                detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)))):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
             # in the safety flow too: a worker's "its still going on" at "have you been to the police?"
             # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out); and at a
@@ -84,12 +79,13 @@ class CrisisHook(HeldAnswers):
             # quiet_in_safety_flow in crisis.yaml). Typed at buttons or a date ("he is at my door
             # with a knife" after "the danger is over"), it is no answer: 112 first, then the
             # question again, not "I do not understand which choice you mean".
+            # Veilig Thuis only where a rule read a partner or an ex, not the model's neighbour guess
+            home = found.crisis_class == "domestic_violence" and found.rule_id != MODEL
             if self.at_story_question() or detector.in_safety_flow is None:
-                return False
+                self.warn_danger_now(raw, home=home)
+                return False  # the story is kept, with 112 first when the danger is now
             assert self.state is not None
             if self.state.step != self.fs.flows[self.state.flow].start:  # its first question says 112 itself
-                # Veilig Thuis only where a rule read a partner or an ex, not the model's neighbour guess
-                home = found.crisis_class == "domestic_violence" and found.rule_id != MODEL
                 self.say_key(detector.in_safety_flow, home_violence=home)
             step = self.step_answered()
             if split is not None and isinstance(step, AskStep):
@@ -98,8 +94,9 @@ class CrisisHook(HeldAnswers):
                 self.reshow()
             return True
         kept = keep and self.keep_answer(raw)
-        # "Nee, ga verder" still answers with it; only what the model guessed, a rule's match is meant
-        held = keep and not kept and found.rule_id == MODEL and self.hold_answer(raw)
+        # "Nee, ga verder" still answers with it; only what the model guessed (a rule's match is meant), at a
+        # free-text question or at buttons (held_menu.py)
+        held = keep and not kept and found.rule_id == MODEL and (self.hold_answer(raw) or self.hold_menu_answer(raw))
         if not found.sure and found.check is not None:
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
@@ -154,7 +151,7 @@ class CrisisHook(HeldAnswers):
         `held` answer "Nee, ga verder" under it where it goes on (the safety route, `continue`)."""
         self.stats.append(f"crisis:{found.crisis_class}")
         self.say_key(self.for_role(found.reply))
-        if held and found.then != "pause":
+        if held and (found.then != "pause" or self.held_at_menu()):  # from a menu: "Nee, ga verder" too
             self.offer_way_on(found.crisis_class)
         if self.state is not None:
             self.state.vars["_crisis"] = True
@@ -276,11 +273,12 @@ class CrisisHook(HeldAnswers):
         name = str(state.vars.pop(OPEN_CHECK))
         if normalise(raw) not in YES | NO and self.fs.crisis and self.fs.crisis.assess(raw, everyday=False):
             return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
-        check = state.vars.pop(OPEN_CHECK_KEY, None)
+        check = state.vars.get(OPEN_CHECK_KEY)
         if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
             picked = read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
             if picked is not None:
-                self.on_crisis_check(picked)
+                self.on_crisis_check(picked)  # which check it was still counts there
+            state.vars.pop(OPEN_CHECK_KEY, None)
             return picked is not None
         word = normalise(raw)
         if word in YES or word in NO:
@@ -294,16 +292,17 @@ class CrisisHook(HeldAnswers):
         Also the buttons after a `then: pause` answer: go on now (the question again), or not now.
         """
         answer, _, name = choice_id.partition(":")
+        check = None
         if self.state is not None:
             self.state.vars.pop(OPEN_CHECK, None)
-            self.state.vars.pop(OPEN_CHECK_KEY, None)
+            check = self.state.vars.pop(OPEN_CHECK_KEY, None)
         detector = self.fs.crisis
         if answer == "go":
             self.resume()
             return
         if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question, unless they went on since
             (self.stale if self.held_here() is None else self.say_check_no)()
-            self.use_held()
+            self.use_any_held()
             return
         if answer == "later":
             if self.state is not None:
@@ -318,7 +317,7 @@ class CrisisHook(HeldAnswers):
             self.give_crisis(found)
             return
         self.say_check_no()
-        if not self.use_held():
+        if not (self.use_menu_held(check) or self.use_held()):
             self.reshow_or_begin()
 
     def answer_denial(self, raw: str) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
-from bot.engine.words import yes_or_no_first
+from bot.engine.words import hedged, yes_or_no_first
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
@@ -117,3 +117,11 @@ class EverydayAnswers(Answers):
             if rest and self.reads_as_date(told):
                 return told, rest
         return None
+
+    def hedged_answer(self, raw: str) -> bool:
+        """A yes or no said with doubt, wholly ("ik denk het wel", "i think so"), at any question: a
+        menu, buttons, a yes/no. The model read "ik denk het wel" at "Ben je gedupeerd door de
+        toeslagenaffaire?" as despair (try-out 31); the question reads it (a step's `unsure`)."""
+        detector = self.fs.crisis
+        return (isinstance(self.step_answered(), ChooseStep | AskStep) and hedged(raw)
+                and detector is not None and detector.only_an_answer(raw))

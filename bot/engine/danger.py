@@ -1,0 +1,82 @@
+"""A danger NOW told inside the safety route: 112 first, and the route goes on with what was typed.
+
+Why: a worker at "Wat gebeurde er, in je eigen woorden?" typed "hij heeft een mes en staat nu voor
+mijn deur" or "help hij is hier" and got the next question ("Waren er getuigen?") without a word
+about 112 (a try-out, 2026-12-07): inside the route a threat is the answer, not a new crisis, and
+"ik ben nu in gevaar" tripped no rule at all. Now a message that says the danger is here and now
+(`crisis.now.words`, any language: people mix them) gets the route's danger lines first (112, then
+the manager or the safety desk), at any of its questions after the first (which says 112 itself);
+a story is still kept as the answer. This layer never decides what a crisis is: bot.crisis does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.engine.held import HeldAnswers
+from bot.engine.words import normalise
+from bot.flows.steps import AskStep
+
+#: Phrases that say the danger is here and now, one a line; a line starting with ^ counts only at
+#: the start of the message ("help hij is hier", not "mijn leidinggevende wilde niet helpen")
+NOW_WORDS = "crisis.now.words"
+#: A phrase right after one of these is denied ("ik ben niet in gevaar", "im not in danger")
+_DENIED = frozenset({"niet", "geen", "not", "no", "never", "nooit"})
+_MARKS = re.compile(r"[^\w ]+")
+
+
+class DangerNow(HeldAnswers):
+    def in_safety_route(self) -> bool:
+        """Is the person in the professionals' safety flow, or in a part it called?"""
+        state = self.state
+        return state is not None and (state.flow == self.fs.safety_flow
+                                      or any(f == self.fs.safety_flow for f, _ in state.stack))
+
+    def says_danger_now(self, raw: str) -> bool:
+        """Does the message say the danger is here and now ("staat nu voor mijn deur", "right now")?"""
+        text = f" {_MARKS.sub(' ', normalise(raw)).strip()} "
+        text = re.sub(r" +", " ", text)
+        for lang in self.fs.locales.languages:
+            if not self.fs.locales.has(lang, NOW_WORDS):
+                continue
+            for line in self.text_in(lang, NOW_WORDS).splitlines():
+                at_start = line.strip().startswith("^")
+                phrase = _MARKS.sub(" ", normalise(line.strip().lstrip("^"))).strip()
+                if not phrase:
+                    continue
+                if at_start:
+                    if text.startswith(f" {phrase} "):
+                        return True
+                    continue
+                before, found, _ = text.partition(f" {phrase} ")
+                if found and not (before.split() and before.split()[-1] in _DENIED):
+                    return True
+        return False
+
+    def warn_danger_now(self, raw: str, *, home: bool = False) -> bool:
+        """The route's danger lines when a message in it says the danger is now; True when they were said.
+
+        Not at the route's first question: that one says 112 itself.
+        """
+        detector, state = self.fs.crisis, self.state
+        if (detector is None or detector.in_safety_flow is None or state is None or not self.in_safety_route()
+                or state.step == self.fs.flows[state.flow].start or not self.says_danger_now(raw)):
+            return False
+        self.stats.append("crisis:danger_now")
+        self.say_key(detector.in_safety_flow, home_violence=home)
+        return True
+
+    def danger_now_without_match(self, raw: str) -> bool:
+        """No crisis rule or model read it, but it says the danger is now: the lines, then on.
+
+        At the question that asks what happened the text is still its answer (False: read on), as a
+        story that tripped a rule is; at a date the day it names is; elsewhere the question comes again.
+        """
+        if not self.warn_danger_now(raw):
+            return False
+        step = self.step_answered()
+        if isinstance(step, AskStep) and step.asks_for_a_story:
+            return False
+        if not self.answer_date_told(raw):  # "vandaag, en hij staat nu voor mijn deur" at "when?" is its answer
+            self.reshow()
+        return True

@@ -1,0 +1,66 @@
+"""A text typed at a menu that the crisis check stopped: held, so "Nee, ga verder" still reads it there.
+
+Why: a grandmother at the relatives' menu typed "they took my grandson away" and got the suicide
+check; "my grandson was taken into care and they wont let me see him" got the domestic-violence
+text, and "no" or "not what i meant" after it got "I do not understand which choice you mean"
+(try-out 31). A free-text question holds such a text itself (bot/engine/held.py); a menu or other
+buttons hold it here, in the same state variable, so the same ways on work: "Nee, ga verder" beside
+the crisis reply, "Nee" at the check question, "go on where I was" after a pause, or a typed denial.
+Then the text is read as the menu answer, as if just typed, after the crisis check.
+"""
+
+from __future__ import annotations
+
+from bot.engine.base import HELD
+from bot.engine.danger import DangerNow
+from bot.flows.steps import ChooseStep
+
+#: A check asked the positive way ("Ben je thuis veilig?") names its buttons `<check>_safe` (goes
+#: on, shown first) and `<check>_unsafe` (the help answer); without them "Ja" is the worry
+SAFE, UNSAFE = "_safe", "_unsafe"
+
+
+class HeldAtMenu(DangerNow):
+    def on_choose_text(self, step: ChooseStep, raw: str) -> None:
+        """A text typed at buttons, read as their answer (bot/engine/builder.py)."""
+        raise NotImplementedError
+
+    def hold_menu_answer(self, raw: str) -> bool:
+        """Hold a text typed at buttons (a menu, a yes/no) the crisis check stopped."""
+        state, step = self.state, self.step_answered()
+        if state is None or not isinstance(step, ChooseStep):
+            return False
+        state.vars[HELD] = [state.flow, state.step, raw.strip()]
+        return True
+
+    def held_at_menu(self) -> bool:
+        """Is the text held one typed at buttons (not at a free-text question)?"""
+        state = self.state
+        held = state.vars.get(HELD) if state is not None else None
+        return isinstance(held, list) and len(held) >= 3 and isinstance(self.fs.step(str(held[0]), str(held[1])), ChooseStep)
+
+    def use_any_held(self) -> bool:
+        """"Nee, ga verder": the held text answers where it was typed, at buttons or a free-text question."""
+        return self.use_menu_held() or self.use_held()
+
+    def use_menu_held(self, check: object = None) -> bool:
+        """Read the text held at buttons as their answer; False when none is held here (then held.py's way).
+
+        Not after "Ja, ik ben veilig" at a check asked the positive way (`check`, its text key): that
+        answers the check only, it says nothing about what the text meant.
+        """
+        state = self.state
+        if state is None or not self.held_at_menu() or (
+                isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE)):
+            return False
+        held = self.held_here()  # dropped when the person moved on since
+        if held is None:
+            return False
+        state.vars.pop(HELD, None)
+        flow, step_id, text = held[:3]
+        step = self.fs.step(flow, step_id)
+        if not isinstance(step, ChooseStep) or (state.flow, state.step) != (flow, step_id):
+            return False
+        state.pending, state.offer = None, []
+        self.on_choose_text(step, text)
+        return True
