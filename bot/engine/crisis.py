@@ -14,7 +14,7 @@ from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
 from bot.engine.everyday import MODEL
 from bot.engine.held import HELD_CHOICE
-from bot.engine.held_menu import SAFE, UNSAFE, HeldAtMenu
+from bot.engine.held_menu import RESUME, SAFE, UNSAFE, HeldAtMenu
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN
 from bot.engine.words import NO, YES, normalise, read_button
@@ -22,7 +22,7 @@ from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
-    from bot.crisis import CrisisMatch, PauseTexts
+    from bot.crisis import CrisisMatch
 
 #: State variable naming the class of a check question still open (typed "ja"/"nee" answers it).
 OPEN_CHECK = "_crisis_check"
@@ -31,8 +31,6 @@ OPEN_CHECK_KEY = "_crisis_check_key"
 #: State variable: the person chose "not now" after a crisis answer; their next message that
 #: answers nothing brings the question back without "I do not understand".
 PAUSED = "_paused"
-#: State variable: a kept answer moved the flow on, but its next question waits behind "go on now?"
-RESUME = "_resume"
 
 
 #: A threat that opened the safety flow is kept from this many words on: it already says what
@@ -85,8 +83,8 @@ class CrisisHook(HeldAtMenu):
                 self.warn_danger_now(raw, home=home)
                 return False  # the story is kept, with 112 first when the danger is now
             assert self.state is not None
-            if self.state.step != self.fs.flows[self.state.flow].start:  # its first question says 112 itself
-                self.say_key(detector.in_safety_flow, home_violence=home)
+            if self.danger_at_buttons(raw, home=home):  # "he is outside my house right now": that button
+                return True
             step = self.step_answered()
             if split is not None and isinstance(step, AskStep):
                 self.answer(step, split[0])  # "not sure, last week sometime": the week read back
@@ -201,17 +199,6 @@ class CrisisHook(HeldAtMenu):
             self.run()
         else:
             self.reshow_or_begin()
-
-    def ask_pause(self, name: str, texts: PauseTexts) -> None:
-        """After the crisis lines: go on now, or not now? The next form question can wait.
-
-        A person who may be in danger is not handed "Waar gaat het over?" in the same breath.
-        The conversation stays where it was; either button is valid whenever it is pressed.
-        """
-        if self.state is None:
-            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
-        buttons = (ChoiceButton(f"go:{name}", self.text(texts.go)), ChoiceButton(f"later:{name}", self.text(texts.later)))
-        self.show_aside(Send(self.text(texts.question), buttons, token=CRISIS_CHECK_TOKEN))
 
     def go_on(self, kept: bool) -> None:
         """After a crisis answer or check: the next step after a kept answer, else the same question."""

@@ -5,7 +5,7 @@ mijn deur" or "help hij is hier" and got the next question ("Waren er getuigen?"
 about 112 (a try-out, 2026-12-07): inside the route a threat is the answer, not a new crisis, and
 "ik ben nu in gevaar" tripped no rule at all. Now a message that says the danger is here and now
 (`crisis.now.words`, any language: people mix them) gets the route's danger lines first (112, then
-the manager or the safety desk), at any of its questions after the first (which says 112 itself);
+the manager or the safety desk), at any of its questions, the first one included;
 a story is still kept as the answer. This layer never decides what a crisis is: bot.crisis does.
 """
 
@@ -15,7 +15,7 @@ import re
 
 from bot.engine.held import HeldAnswers
 from bot.engine.words import normalise
-from bot.flows.steps import AskStep
+from bot.flows.steps import AskStep, ChooseStep
 
 #: Phrases that say the danger is here and now, one a line; a line starting with ^ counts only at
 #: the start of the message ("help hij is hier", not "mijn leidinggevende wilde niet helpen")
@@ -56,15 +56,51 @@ class DangerNow(HeldAnswers):
     def warn_danger_now(self, raw: str, *, home: bool = False) -> bool:
         """The route's danger lines when a message in it says the danger is now; True when they were said.
 
-        Not at the route's first question: that one says 112 itself.
+        Also at the route's first question ("Ben je nu in gevaar?"): "hij staat nu voor mijn huis" typed
+        there was only shown the same buttons again (a try-out, 2026-12-07), leaving a worker in danger to
+        work out that a button was meant; the lines come first, then the question.
         """
         detector, state = self.fs.crisis, self.state
         if (detector is None or detector.in_safety_flow is None or state is None or not self.in_safety_route()
-                or state.step == self.fs.flows[state.flow].start or not self.says_danger_now(raw)):
+                or not self.says_danger_now(raw)):
             return False
         self.stats.append("crisis:danger_now")
         self.say_key(detector.in_safety_flow, home_violence=home)
         return True
+
+    def pick_danger_now(self, raw: str) -> bool:
+        """At a question with buttons, words that say the danger is now pick the button whose own label
+        says so ("hij staat nu voor mijn huis" at "Ben je nu in gevaar?": "Ik ben nu in gevaar").
+
+        Why: typed at the route's first question it got the same buttons again (a try-out, 2026-12-07),
+        leaving a worker in danger to work out which one was meant. The same denial-aware reading decides
+        both, so "ik ben niet in gevaar" picks nothing and no label needs a word list of its own.
+        """
+        state = self.state
+        if state is None or not self.in_safety_route() or not self.says_danger_now(raw):
+            return False
+        step = self.current_question()
+        if not isinstance(step, ChooseStep):
+            return False
+        option = next((o.id for o in self.offered(step) if self.says_danger_now(self.text(o.label))), None)
+        if option is None:
+            return False
+        self.choose(step, option)
+        return True
+
+    def danger_at_buttons(self, raw: str, *, home: bool) -> bool:
+        """A threat the check read, typed at the route's buttons or a date: the button that says the
+        danger is now (True: chosen), else the route's danger lines, and the caller asks again.
+
+        Not the lines at the route's first question: its own text says 112 (a choice is clearer there).
+        """
+        if self.pick_danger_now(raw):
+            return True
+        detector, state = self.fs.crisis, self.state
+        if (detector is not None and detector.in_safety_flow is not None and state is not None
+                and state.step != self.fs.flows[state.flow].start):
+            self.say_key(detector.in_safety_flow, home_violence=home)
+        return False
 
     def danger_now_without_match(self, raw: str) -> bool:
         """No crisis rule or model read it, but it says the danger is now: the lines, then on.
@@ -72,6 +108,8 @@ class DangerNow(HeldAnswers):
         At the question that asks what happened the text is still its answer (False: read on), as a
         story that tripped a rule is; at a date the day it names is; elsewhere the question comes again.
         """
+        if self.pick_danger_now(raw):
+            return True
         if not self.warn_danger_now(raw):
             return False
         step = self.step_answered()
