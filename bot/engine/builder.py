@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED, RESUME
+from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED
+from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
@@ -80,6 +81,7 @@ class TurnBuilder(TypedWords):
 
     # ------------------------------------------------------------ text
     def on_text(self, raw: str) -> None:
+        pause = self.pause_shown(self._aside)
         if self.state is None and self.spoken is None:
             # a first message in English is answered in English, the crisis lines too (they come
             # before the conversation starts; Matrix and the console give no language)
@@ -96,7 +98,7 @@ class TurnBuilder(TypedWords):
                 self.reshow_or_begin()
         elif self.answer_aside(raw) or self.answer_denial(raw):
             pass
-        elif not self.answer_open_check(raw) and not self.read_words(raw) and not self.check_crisis(raw):
+        elif not (self.answer_open_check(raw) or self.read_words(raw) or self.check_crisis(raw) or self.pause_again(pause)):
             self.on_answer_text(raw)
 
     def start_without_slash(self, raw: str) -> str | None:

@@ -11,13 +11,22 @@ Then the text is read as the menu answer, as if just typed, after the crisis che
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.engine.base import HELD
 from bot.engine.danger import DangerNow
+from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep
+
+if TYPE_CHECKING:
+    from bot.crisis import PauseTexts
 
 #: A check asked the positive way ("Ben je thuis veilig?") names its buttons `<check>_safe` (goes
 #: on, shown first) and `<check>_unsafe` (the help answer); without them "Ja" is the worry
 SAFE, UNSAFE = "_safe", "_unsafe"
+#: State variable: a kept answer moved the flow on, but its next question waits behind "go on now?"
+RESUME = "_resume"
 
 
 class HeldAtMenu(DangerNow):
@@ -63,4 +72,37 @@ class HeldAtMenu(DangerNow):
             return False
         state.pending, state.offer = None, []
         self.on_choose_text(step, text)
+        return True
+
+    def ask_pause(self, name: str, texts: PauseTexts) -> None:
+        """After the crisis lines: go on now, or not now? The next form question can wait.
+
+        A person who may be in danger is not handed "Waar gaat het over?" in the same breath.
+        The conversation stays where it was; either button is valid whenever it is pressed.
+        """
+        if self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
+        buttons = (ChoiceButton(f"go:{name}", self.text(texts.go)), ChoiceButton(f"later:{name}", self.text(texts.later)))
+        self.show_aside(Send(self.text(texts.question), buttons, token=CRISIS_CHECK_TOKEN))
+
+    @staticmethod
+    def pause_shown(aside: list[str] | None) -> str | None:
+        """The crisis class whose "go on now, or not now?" was the last question shown, else None."""
+        if aside and len(aside) > 2 and aside[0] == CRISIS_CHECK_TOKEN and aside[1].startswith("go:"):
+            return aside[1].partition(":")[2]
+        return None
+
+    def pause_again(self, name: str | None) -> bool:
+        """A text typed at "Verder waar ik was / Nu even niet": that choice again, the text not used.
+
+        Why: after the suicide lines at the council e-mail, "ik weet het echt niet meer" typed at that
+        choice became the public "Ik vraag de raad: ..." and "nee" got "between 5 and 600 characters" (a
+        try-out, 2026-12-07). The form's question is hidden behind the pause, so nothing typed there
+        answers it; a danger in the text was read before this (check_crisis). A kept answer's next
+        question (RESUME) is shown instead by the caller, as before.
+        """
+        detector, state = self.fs.crisis, self.state
+        if name is None or state is None or state.vars.get(RESUME) or detector is None or detector.pause is None:
+            return False
+        self.ask_pause(name, detector.pause)
         return True
