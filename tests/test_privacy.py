@@ -696,46 +696,43 @@ async def at_the_council_request(world: World) -> None:
         await world.say(USER, text)
 
 
+HELD_LINE = "Wat je typte toen de crisischeck je bericht tegenhield"
+
+
+async def held_then_moved_on(tmp_path, typed: str, reply: str, move_on: str, *, gone: str, gone_from_rows: str):
+    """A council request the crisis check held: in "mijn gegevens" and in the row while held; after
+    `move_on`, `gone` is out of the export and `gone_from_rows` out of every stored row."""
+    world = await World(tmp_path).start()
+    try:
+        await at_the_council_request(world)
+        said = await world.say(USER, typed)
+        assert any(reply in text for text in said)
+        await world.command(USER, "mijngegevens")
+        text = exported(world, USER).content
+        assert HELD_LINE in text and typed in text
+        assert any('"_held"' in str(value) for _table, value in every_value(world.settings.db))
+        await world.press(USER, move_on)
+        await world.command(USER, "mijngegevens")
+        assert gone not in exported(world, USER).content
+        for table, value in every_value(world.settings.db):
+            assert gone_from_rows not in str(value), table
+    finally:
+        await world.close()
+
+
 async def test_a_held_answer_is_in_my_data_and_gone_after_not_now(tmp_path):
     """A text the crisis check held stayed in the row after "Nu even niet" until retention, while
     "mijn gegevens" left it out and promised "what you typed and is not below, I do not keep"
     (review 2026-12-07): it is shown while held, and gone once the person chose something else."""
-    world = await World(tmp_path).start()
-    try:
-        await at_the_council_request(world)
-        said = await world.say(USER, "alles is zwaar en ik kan niet meer")
-        assert any("Wil je nu verder waar we waren" in text for text in said)
-        await world.command(USER, "mijngegevens")
-        text = exported(world, USER).content
-        assert "Wat je typte toen de crisischeck je bericht tegenhield" in text
-        assert "alles is zwaar en ik kan niet meer" in text
-        await world.press(USER, "Nu even niet")
-        await world.command(USER, "mijngegevens")
-        assert "alles is zwaar" not in exported(world, USER).content
-        for table, value in every_value(world.settings.db):
-            assert "alles is zwaar" not in str(value), table
-    finally:
-        await world.close()
+    await held_then_moved_on(tmp_path, "alles is zwaar en ik kan niet meer", "Wil je nu verder waar we waren",
+                             "Nu even niet", gone="alles is zwaar", gone_from_rows="alles is zwaar")
 
 
 async def test_a_held_answer_is_dropped_when_a_button_moves_on(tmp_path):
-    """Held for the council, then "Het gevaar is voorbij" in the safety route: the text is not kept."""
-    world = await World(tmp_path).start()
-    try:
-        await at_the_council_request(world)
-        said = await world.say(USER, "put a youth worker on the island and pay the ferry")
-        assert any("Nee, ga verder" in text for text in said)
-        await world.command(USER, "mijngegevens")
-        assert "Wat je typte toen de crisischeck je bericht tegenhield" in exported(world, USER).content
-        assert any('"_held"' in str(value) for _table, value in every_value(world.settings.db))
-        await world.press(USER, "Het gevaar is voorbij")
-        await world.command(USER, "mijngegevens")
-        # still there once, as what happened that the safety route offers back (its own line), not as held
-        assert "Wat je typte toen de crisischeck je bericht tegenhield" not in exported(world, USER).content
-        for table, value in every_value(world.settings.db):
-            assert '"_held"' not in str(value), table
-    finally:
-        await world.close()
+    """Held for the council, then "Het gevaar is voorbij" in the safety route: the text is not kept as
+    held (it is still there once, as what happened that the safety route offers back: its own line)."""
+    await held_then_moved_on(tmp_path, "put a youth worker on the island and pay the ferry", "Nee, ga verder",
+                             "Het gevaar is voorbij", gone=HELD_LINE, gone_from_rows='"_held"')
 
 
 async def test_a_held_answer_used_for_the_council_is_no_story_kept_for_the_safety_route(tmp_path):
