@@ -36,22 +36,28 @@ class DangerNow(HeldAnswers):
         """Does the message say the danger is here and now ("staat nu voor mijn deur", "right now")?"""
         text = f" {_MARKS.sub(' ', normalise(raw)).strip()} "
         text = re.sub(r" +", " ", text)
+        for at_start, phrase in self.fs.derived(NOW_WORDS, self.read_now_words):
+            if at_start:
+                if text.startswith(f" {phrase} "):
+                    return True
+                continue
+            before, found, _ = text.partition(f" {phrase} ")
+            if found and not (before.split() and before.split()[-1] in _DENIED):
+                return True
+        return False
+
+    def read_now_words(self) -> tuple[tuple[bool, str], ...]:
+        """`crisis.now.words` of every language as (only at the start, phrase), normalised as messages
+        are; read once per flow set (`FlowSet.derived`), not on every message in the route."""
+        found: list[tuple[bool, str]] = []
         for lang in self.fs.locales.languages:
             if not self.fs.locales.has(lang, NOW_WORDS):
                 continue
             for line in self.text_in(lang, NOW_WORDS).splitlines():
-                at_start = line.strip().startswith("^")
                 phrase = _MARKS.sub(" ", normalise(line.strip().lstrip("^"))).strip()
-                if not phrase:
-                    continue
-                if at_start:
-                    if text.startswith(f" {phrase} "):
-                        return True
-                    continue
-                before, found, _ = text.partition(f" {phrase} ")
-                if found and not (before.split() and before.split()[-1] in _DENIED):
-                    return True
-        return False
+                if phrase:
+                    found.append((line.strip().startswith("^"), phrase))
+        return tuple(found)
 
     def warn_danger_now(self, raw: str, *, home: bool = False) -> bool:
         """The route's danger lines when a message in it says the danger is now; True when they were said.

@@ -110,8 +110,9 @@ class HeldAnswers(EverydayAnswers):
         said_no = words[0] in NO
         told = words[1:] if said_no else words
         rest = self.fs.phrases(HELD_WORDS).left_over(" ".join(told))
-        filler = {w for lang in self.fs.locales.languages if self.fs.locales.has(lang, HELD_FILLER)
-                  for w in words_of(self.text_in(lang, HELD_FILLER))}
+        filler = self.fs.derived(HELD_FILLER, lambda: frozenset(
+            w for lang in self.fs.locales.languages if self.fs.locales.has(lang, HELD_FILLER)
+            for w in words_of(self.text_in(lang, HELD_FILLER))))
         if not said_no and len(rest) == len(told):
             return False
         return True if all(w in filler for w in rest) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from jinja2 import Template
 
@@ -24,6 +24,8 @@ from bot.glossary import GlossaryIndex
 from bot.intents import IntentMatcher, RoleRoutes
 from bot.personal import known_words
 from bot.texts import ENV, INTENT_PREFIX, ROLE_PREFIX, Locales, TextLookup, render_bounded
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class FlowSet:
     _intents: IntentMatcher | None = None
     _option_words: dict[tuple[str, str], IntentMatcher | None] = field(default_factory=dict)
     _phrases: dict[str, IntentMatcher] = field(default_factory=dict)
+    _derived: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ lookups
     def step(self, flow: str, step: str) -> Step | None:
@@ -101,6 +104,14 @@ class FlowSet:
                 {oid: texts[said].source for oid, said in words.items() if said in texts}
                 for _lang, texts in sorted(self.locales.texts.items()))) if words else None
         return self._option_words[key]
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """What a reader makes of this set's texts (phrases normalised, a word set), built once per flow
+        set: a reload is a new set, so nothing read from the old texts outlives it; the engine's readers
+        stay where they belong and no message rebuilds them."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return cast(T, self._derived[key])
 
     def phrases(self, key: str) -> IntentMatcher:
         """A text of phrases, one a line, of every language merged (people mix them), read as typed
