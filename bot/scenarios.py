@@ -211,6 +211,16 @@ def _press(question: tuple[str, Send | Edit] | None, wanted: str) -> Event | Non
     return Choice(found[0].id, token) if found else None
 
 
+def _meant_button(question: tuple[str, Send | Edit] | None, wanted: str) -> str:
+    """A moderator's typo in a label ("Nee dank je" for "Nee, dank je"): the closest label, and the labels."""
+    labels = [c.label for c in question[1].choices] if question is not None else []
+    if not labels:
+        return " (it had no buttons)"
+    close = difflib.get_close_matches(wanted, labels, n=1, cutoff=0.6)
+    meant = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{meant} (its buttons: {', '.join(repr(label) for label in labels)})"
+
+
 async def run_scenario(scenario: Scenario, pos: Positions, flows: FlowSet,
                        settings: Settings, db: Path) -> ScenarioResult:
     """Play one scenario through a fresh core and check every turn."""
@@ -232,7 +242,8 @@ async def run_scenario(scenario: Scenario, pos: Positions, flows: FlowSet,
                 event = _press(question, turn.press)
                 if event is None:
                     result.failures.append(f"{where.file}:{where.line}: turn {index + 1} ({turn.shown}): "
-                                           f"no button {turn.press!r} in the question before")
+                                           f"no button {turn.press!r} in the question before"
+                                           f"{_meant_button(question, turn.press)}")
                     event = parse_line(turn.press)
             else:
                 event = parse_line(turn.user or "")

@@ -439,14 +439,15 @@ def unknown_variable_in_template(p: Path):
 
 def unknown_directory_entry_in_show(p: Path):
     edit(p, "      - fixture_court\n", "      - fixture_rechtbank\n")
-    return [(locate(p, M, "fixture_rechtbank"), "unknown-directory-entry", "`fixture_rechtbank` is not in the directory")]
+    return [(locate(p, M, "fixture_rechtbank"), "unknown-directory-entry", "`fixture_rechtbank` is not in the directory",
+             "did you mean `fixture_court`?")]
 
 
 def unknown_directory_entry_in_a_text(p: Path):
     for lang in ("nl", "en"):
         edit(p, "d.fixture_line.phone", "d.fixture_lijn.phone", file=f"locales/{lang}/main.yaml")
     return [(locate(p, f"locales/{lang}/main.yaml", "lines: \""), "unknown-directory-entry",
-             f"`main.lines` ({lang}) uses `d.fixture_lijn`") for lang in ("nl", "en")]
+             f"`main.lines` ({lang}) uses `d.fixture_lijn`", "did you mean `fixture_line`?") for lang in ("nl", "en")]
 
 
 def unknown_deadline(p: Path):

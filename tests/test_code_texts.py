@@ -38,7 +38,7 @@ def test_a_missing_engine_text_is_an_error_at_the_line_that_uses_it(tmp_path):
     assert problem.where.file.startswith("bot/engine/")
     line = (REPO / problem.where.file).read_text(encoding="utf-8").splitlines()[problem.where.line - 1]
     assert '"sys.stale"' in line
-    assert problem.fix == "add `sys.stale` to a file in locales/en/"
+    assert problem.fix == "add `sys.stale` to locales/en/system.yaml (`nl` has it in locales/nl/system.yaml)"
 
 
 def test_the_shipped_locales_have_every_text_the_code_uses():

@@ -85,11 +85,11 @@ def test_check_accepts_the_copy_and_says_the_directory_is_not_written_in_it(ship
 #: (file in locales/de, the line deleted from it, what `check` then says, the fix it gives)
 MISSING = [
     ("main.yaml", r"\n    professional: .*", "error[missing-text-key]: text `main.role.professional` has no `de` version",
-     "add `main.role.professional` to a file in locales/de/"),
+     "add `main.role.professional` to locales/de/main.yaml (`en` has it in locales/en/main.yaml)"),
     ("system.yaml", r"\n  language_question: .*", "the code uses text `sys.language_question`, which has no `de` version",
-     "add `sys.language_question` to a file in locales/de/"),
+     "add `sys.language_question` to locales/de/system.yaml (`en` has it in locales/en/system.yaml)"),
     ("system.yaml", r"\n  month_names: .*", "the code uses text `sys.month_names`, which has no `de` version",
-     "add `sys.month_names` to a file in locales/de/"),
+     "add `sys.month_names` to locales/de/system.yaml (`en` has it in locales/en/system.yaml)"),
     ("directory.yaml", r"\n    not_rechecked: .*",
      "locales/de:1:1: error[missing-text-key]: text `directory.card.not_rechecked` (a word on every directory card) "
      "has no `de` version", "add `directory.card.not_rechecked` to locales/de/directory.yaml"),

@@ -106,7 +106,14 @@ async def test_choices_not_and_buttons_are_checked(tmp_path: Path) -> None:
 
     scenario.write_text(KIT_SCENARIO.replace("press: Ouder of verzorger", "press: Opa"), encoding="utf-8")
     [result] = (await run_files([scenario], load_flowset(flows, locales), Settings(), root=tmp_path)).results
-    assert result.failures[0] == "scenarios/naam.yaml:7: turn 2 (> [Opa]): no button 'Opa' in the question before"
+    assert result.failures[0] == ("scenarios/naam.yaml:7: turn 2 (> [Opa]): no button 'Opa' in the question before "
+                                  "(its buttons: 'Ouder of verzorger', 'Iemand anders')")
+
+    scenario.write_text(KIT_SCENARIO.replace("press: Ouder of verzorger", "press: Ouder of verzorgster"), encoding="utf-8")
+    [result] = (await run_files([scenario], load_flowset(flows, locales), Settings(), root=tmp_path)).results
+    assert result.failures[0] == ("scenarios/naam.yaml:7: turn 2 (> [Ouder of verzorgster]): no button 'Ouder of verzorgster' "
+                                  "in the question before; did you mean 'Ouder of verzorger'? "
+                                  "(its buttons: 'Ouder of verzorger', 'Iemand anders')")
 
 
 async def test_documents_reports_and_a_fixed_date_through_the_fixture_flows(tmp_path: Path) -> None:

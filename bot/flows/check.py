@@ -373,6 +373,12 @@ def _unknown_variable(draft: Draft) -> Iterator[Problem]:
                               "set it in a flow or fix the spelling")
 
 
+def _entry_fix(ids: Iterable[str], name: str, fix: str) -> str:
+    """The fix for an unknown directory id, with the likeliest meant id first (`kindertelefon`)."""
+    close = difflib.get_close_matches(name, sorted(ids), n=1)
+    return f"did you mean `{close[0]}`? else {fix}" if close else fix
+
+
 def _unknown_directory_entry(draft: Draft) -> Iterator[Problem]:
     """A `show:`, a preview, a deadline or a text that names an entry the directory lacks."""
     ids = draft.directory_ids
@@ -382,11 +388,11 @@ def _unknown_directory_entry(draft: Draft) -> Iterator[Problem]:
             if entry not in ids:
                 yield Problem(draft.at(flow_id, *base, "show", i), "unknown-directory-entry",
                               f"`{entry}` is not in the directory (flows/directory/)",
-                              "add the entry to the directory or fix the id")
+                              _entry_fix(ids, entry, "add the entry to the directory or fix the id"))
         for missing in sorted(directory_refs(step.preview.url) - ids) if step.preview is not None else ():
             yield Problem(draft.at(flow_id, *base, "preview", "url"), "unknown-directory-entry",
                           f"the preview of step `{step_id}` uses `d.{missing}`, which is not in the directory",
-                          "add the entry to flows/directory/ or fix the id")
+                          _entry_fix(ids, missing, "add the entry to flows/directory/ or fix the id"))
     for where, _source, expr in draft.expressions:
         for rule in deadline_refs(expr) if isinstance(expr, Expression) else ():
             if rule not in draft.deadline_ids:
@@ -397,7 +403,7 @@ def _unknown_directory_entry(draft: Draft) -> Iterator[Problem]:
         for name in sorted(refs - ids):
             yield Problem(text.where, "unknown-directory-entry",
                           f"`{key}` ({lang}) uses `d.{name}`, which is not in the directory",
-                          "add the entry to flows/directory/ or fix the id")
+                          _entry_fix(ids, name, "add the entry to flows/directory/ or fix the id"))
 
 
 def _used_text_keys(draft: Draft) -> dict[str, Where]:
@@ -419,6 +425,15 @@ def _used_text_keys(draft: Draft) -> dict[str, Where]:
     return used
 
 
+def _add_text_where(locales: Any, lang: str, key: str) -> str:
+    """Where to add a missing text: the file of the same name as the one another language keeps it in."""
+    for other in locales.languages:
+        entry = locales.texts[other].get(key)
+        if other != lang and entry is not None:
+            return f"add `{key}` to locales/{lang}/{Path(entry.where.file).name} (`{other}` has it in {entry.where.file})"
+    return f"add `{key}` to a file in locales/{lang}/"
+
+
 def _missing_text_key(draft: Draft) -> Iterator[Problem]:
     """A text the code or the flow set uses that a language lacks.
 
@@ -433,7 +448,7 @@ def _missing_text_key(draft: Draft) -> Iterator[Problem]:
         for lang in locales.languages if namespace == "sys" or namespace in provided else ():
             if locales.lacks(lang, key):
                 yield Problem(where, "missing-text-key", f"the code uses text `{key}`, which has no `{lang}` version",
-                              f"add `{key}` to a file in locales/{lang}/")
+                              _add_text_where(locales, lang, key))
     for lang in locales.languages:
         for other in locales.languages:
             if locales.lacks(lang, f"sys.language_name.{other}"):
@@ -444,7 +459,7 @@ def _missing_text_key(draft: Draft) -> Iterator[Problem]:
         for lang in locales.languages:
             if locales.lacks(lang, key):
                 yield Problem(where, "missing-text-key", f"text `{key}` has no `{lang}` version",
-                              f"add `{key}` to a file in locales/{lang}/")
+                              _add_text_where(locales, lang, key))
 
 
 def _locale_shape(draft: Draft) -> Iterator[Problem]:
