@@ -425,7 +425,7 @@ def _used_text_keys(draft: Draft) -> dict[str, Where]:
     return used
 
 
-def _add_text_where(locales: Any, lang: str, key: str) -> str:
+def _add_text_where(locales: Locales, lang: str, key: str) -> str:
     """Where to add a missing text: the file of the same name as the one another language keeps it in."""
     for other in locales.languages:
         entry = locales.texts[other].get(key)
