@@ -322,9 +322,12 @@ class Store:
 
         await self._write(write)
 
-    async def in_outbox(self, outbox_id: int) -> bool:
-        return await self._call(lambda db: db.execute(
-            "SELECT 1 FROM outbox WHERE id = ?", (outbox_id,)).fetchone() is not None)
+    async def still_queued(self, outbox_id: int, key: str) -> str | None:
+        """The payload of outbox row `outbox_id` if still queued for `key`. By id and conversation: SQLite gives
+        a new row the highest id left plus one, so a reply delivered meanwhile may have left its id to another."""
+        row = await self._call(lambda db: db.execute("SELECT payload FROM outbox WHERE id = ? AND key = pseudonym(?)",
+                                                     (outbox_id, key)).fetchone())
+        return self.codec.decode(row[0]) if row else None
 
     # ------------------------------------------------------------ simple reads/writes
     async def state(self, key: str) -> str | None:

@@ -448,3 +448,61 @@ async def test_replies_left_by_a_crash_go_out_before_that_conversations_next_tur
         assert len(texts) > 2
     finally:
         await core.store.close()
+
+
+class Scripted(FlakyOutlet):
+    """A platform whose answer depends on the chat: refused, held in flight until the test lets go,
+    or something the test does while a message is being handed over (not the thing under test)."""
+
+    def __init__(self) -> None:
+        super().__init__(refusals=0)
+        self.refuse: set[str] = set()
+        self.hold: dict[str, asyncio.Event] = {}
+        self.holding = asyncio.Event()
+        self.meanwhile: dict[str, object] = {}
+
+    async def deliver(self, key: ConversationKey, actions: Sequence[Send | Edit], reply_to: object | None) -> None:
+        if key.user in self.refuse:
+            raise DeliveryFailed("platform down for this chat")
+        if key.user in self.hold:
+            self.holding.set()
+            await self.hold.pop(key.user).wait()
+        if key.user in self.meanwhile:
+            await self.meanwhile.pop(key.user)()  # type: ignore[operator]
+        await super().deliver(key, actions, reply_to)
+
+
+async def test_a_redelivery_round_never_sends_a_reply_twice_when_its_outbox_id_is_reused(database, flowset):
+    """A round reads the queued replies first and sends them one by one. Meanwhile a reply it read
+    may be delivered by its own turn and dropped, and SQLite hands its id to the next reply queued
+    (an id is the highest one left plus one). The round must then not send the old reply again
+    (bram saw his welcome twice) nor drop the new one unsent (carla would never get hers)."""
+    anna, bram, carla = (ConversationKey("console", name, name) for name in ("anna", "bram", "carla"))
+    outlet = Scripted()
+    core = await make_core(database.location, flowset, outlet)
+    try:
+        outlet.refuse.add("anna")
+        await core.handle(Incoming(anna, Text("/start"), update_id="console:1"))  # stays queued
+        outlet.refuse.discard("anna")
+        outlet.hold["bram"] = release_bram = asyncio.Event()
+        bram_turn = asyncio.create_task(core.handle(Incoming(bram, Text("/start"), update_id="console:2")))
+        await outlet.holding.wait()  # bram's welcome is committed and being handed over
+
+        async def bram_done_then_carla_refused() -> None:
+            release_bram.set()
+            await bram_turn  # delivered and dropped from the outbox
+            outlet.refuse.add("carla")
+            await core.handle(Incoming(carla, Text("/start"), update_id="console:3"))  # queued, maybe under bram's old id
+
+        outlet.meanwhile["anna"] = bram_done_then_carla_refused
+        await core.delivery.redeliver()  # read anna's and bram's replies, then sends anna's
+        assert [key.user for key, _ in outlet.delivered] == ["bram", "anna"]  # bram's turn let go during anna's: once
+        assert [key for _, key, _ in await core.store.pending_outbox()] == [str(carla)]  # carla's kept
+
+        outlet.refuse.discard("carla")
+        await core.delivery.redeliver()
+        assert [key.user for key, _ in outlet.delivered] == ["bram", "anna", "carla"]
+        assert outlet.delivered[2][1][0].text == "Welkom bij de testbot."
+        assert await core.store.pending_outbox() == []
+    finally:
+        await core.store.close()

@@ -98,15 +98,18 @@ class Delivery:
         """
         refused: set[str] = set()
         in_a_row = 0
-        for outbox_id, key, payload in await self.store.pending_outbox():
+        for outbox_id, key, _ in await self.store.pending_outbox():
             if outbox_id in self._inflight or key in refused:
                 continue
             conv = ConversationKey.parse(key)
             if conv.platform not in self.outlets:
                 continue
             async with self.locks(key):
-                if not await self.store.in_outbox(outbox_id):
-                    continue  # delivered by its own turn meanwhile
+                # read again under the lock: delivered by its own turn meanwhile, the row is gone, and
+                # its id may already be another conversation's (SQLite reuses the highest id)
+                payload = await self.store.still_queued(outbox_id, key)
+                if payload is None:
+                    continue
                 if await self.deliver(conv, decode_outbound(payload), None, [outbox_id]):
                     in_a_row = 0
                     continue
