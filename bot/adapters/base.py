@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 from abc import ABCMeta
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -27,34 +27,48 @@ log = logging.getLogger(__name__)
 TYPING_AFTER_S = 0.3
 
 
-@contextlib.asynccontextmanager
-async def typing_while_slow(after: float, show: Callable[[], Awaitable[Any]],
-                            hide: Callable[[], Awaitable[Any]] | None = None) -> AsyncIterator[None]:
+async def _hint(call: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        await call()
+    except Exception as exc:  # a hint must never fail a turn
+        log.debug("typing notice not changed (%s)", type(exc).__name__)
+
+
+class typing_while_slow:  # lower case: called as the function it was, `async with typing_while_slow(...)`
     """Call `show` (the platform's typing notice) once the block has run `after` seconds, and
     `hide` after the block when it was shown (Telegram ends the notice by itself, Matrix does not).
 
     Only a hint: it is not retried, and a failure is logged by its type, never raised.
     A timer, not a sleeping task: almost every turn ends first, and a task per update cost
-    about three times the CPU of a timer (bench/README.md)."""
+    about three times the CPU of a timer (bench/README.md). A plain class rather than a
+    generator-based context manager, because every update takes one (that cost about
+    10 µs per update on the Telegram path, bench/README.md, sixth pass)."""
 
-    async def hint(call: Callable[[], Awaitable[Any]]) -> None:
-        try:
-            await call()
-        except Exception as exc:  # a hint must never fail a turn
-            log.debug("typing notice not changed (%s)", type(exc).__name__)
+    __slots__ = ("_after", "_hide", "_show", "_showing", "_timer")
 
-    showing: list[asyncio.Task[None]] = []
-    timer = asyncio.get_running_loop().call_later(after, lambda: showing.append(asyncio.create_task(hint(show))))
-    try:
-        yield
-    finally:
-        timer.cancel()
-        for task in showing:
+    def __init__(self, after: float, show: Callable[[], Awaitable[Any]],
+                 hide: Callable[[], Awaitable[Any]] | None = None) -> None:
+        self._after = after
+        self._show = show
+        self._hide = hide
+        self._showing: list[asyncio.Task[None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._after, self._start_showing)
+
+    def _start_showing(self) -> None:
+        self._showing.append(asyncio.create_task(_hint(self._show)))
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in self._showing:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if showing and hide is not None:
-            await hint(hide)
+        if self._showing and self._hide is not None:
+            await _hint(self._hide)
 
 
 #: Lone UTF-16 surrogates: a client's broken JSON ("\\ud800") or bytes a terminal could not
