@@ -46,6 +46,11 @@ Position = tuple[str, str, tuple[tuple[str, str], ...], dict[str, Any] | None]
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
+def _pair(item: list[str]) -> tuple[str, str]:
+    first, second = item
+    return first, second
+
+
 def _copy_vars(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v if type(v) in _ATOMS else copy.deepcopy(v) for k, v in values.items()}
 
@@ -124,17 +129,14 @@ class State:
     @classmethod
     def from_json(cls, raw: str | bytes) -> State:
         data = loads(raw)
+        get = data.get
+        stack = get("k")
+        history = get("h")
         return cls(
-            flow=data["f"],
-            step=data["s"],
-            lang=data["l"],
-            version=data["v"],
-            vars=data.get("x", {}),
-            stack=[(f, s) for f, s in data.get("k", [])],
-            history=[(h[0], h[1], tuple((a, b) for a, b in h[2]), h[3] if len(h) > 3 else None)
-                     for h in data.get("h", [])],
-            fails=data.get("n", 0),
-            pending=data.get("p"),
-            offer=data.get("o", []),
-            started=data.get("b", data["f"]),
+            data["f"], data["s"], data["l"], data["v"], get("x", {}),
+            [(f, s) for f, s in stack] if stack else [],
+            # every turn reads one back: map and tuple in C rather than a generator per position
+            [(h[0], h[1], tuple(map(_pair, h[2])) if h[2] else (), h[3] if len(h) > 3 else None)
+             for h in history] if history else [],
+            get("n", 0), get("p"), get("o", []), get("b", data["f"]),
         )

@@ -47,7 +47,7 @@ class TurnTransaction:
         self.bug: Exception | None = None
 
     def __call__(self, raw: str | None) -> TurnResult:
-        turn = self._run_engine(State.from_json(raw) if raw else None)
+        turn = self._run_engine(raw)
         outbound = [] if self.silenced(turn) else [a for a in turn.actions if isinstance(a, Send | Edit)]
         todo = [(i, self.writers[type(a)], a) for i, a in enumerate(turn.actions) if type(a) in self.writers]
         return TurnResult(
@@ -60,15 +60,20 @@ class TurnTransaction:
             writes=self._writes(turn, todo) if todo else None,
         )
 
-    def _run_engine(self, state: State | None) -> engine.Turn:
+    def _run_engine(self, raw: str | None) -> engine.Turn:
         """The engine's turn; a bug in it gets the core's apology instead of failing the update
-        (which the platform would hand back, failing again, forever)."""
+        (which the platform would hand back, failing again, forever).
+
+        The engine gets a state of its own, read from `raw`, and changes it in place (no copy);
+        the apology reads `raw` again, so it keeps the conversation exactly where it was."""
         self.bug = None  # the transaction may be retried
         try:
-            return engine.handle(self.flows, state, self.incoming.event, self.ctx)
+            return engine.handle(self.flows, State.from_json(raw) if raw else None, self.incoming.event, self.ctx,
+                                 owned=True)
         except Exception as exc:
             self.bug = exc
-            return apology(self.flows, state, self.incoming.lang_hint, self.ctx.default_lang)
+            return apology(self.flows, State.from_json(raw) if raw else None, self.incoming.lang_hint,
+                           self.ctx.default_lang)
 
     def _writes(self, turn: engine.Turn,
                 todo: Sequence[tuple[int, ActionWriter, object]]) -> Callable[[sqlite3.Connection], list[str]]:

@@ -69,15 +69,19 @@ __all__ = [
 ]
 
 
-def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext) -> Turn:
+def handle(fs: FlowSet, state: State | None, event: Event, ctx: TurnContext, *, owned: bool = False) -> Turn:
     """Run one event. Never raises for user input; a broken flow yields an apology.
 
     Only the engine's own errors (`TurnError`: a loop, an expression or render over budget)
     and a template that fails are answered here. Anything else (a `KeyError`, a `TypeError`)
     is a bug in the code: it is raised, so a test fails on it and the core logs it as a bug,
     instead of hiding it as an apology and a restart.
+
+    `owned`: the caller hands the state over (the core's, just read from the store) and never
+    looks at it again, so it is changed in place instead of copied first (a copy per turn).
     """
-    state = state.copy() if state is not None else None  # the caller's state is never changed
+    if state is not None and not owned:
+        state = state.copy()  # the caller's state is never changed
     run = TurnBuilder(fs, ctx)
     error = None
     try:
