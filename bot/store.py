@@ -50,7 +50,7 @@ from bot.store_tables import TABLES as TABLES
 from bot.store_tables import Codec as Codec
 from bot.store_tables import PlainCodec as PlainCodec
 from bot.store_tables import add_column as add_column
-from bot.store_tables import outbox_id, queue_outbox_row
+from bot.store_tables import outbox_id, queue_outbox_as
 from bot.store_tables import queue_outbox as queue_outbox
 from bot.store_tables import who_of as who_of
 from bot.store_thread import NOT_NOW, Backend, NotNow, StoreUnavailable
@@ -235,11 +235,13 @@ class Store:
               compute: Callable[[str | None], TurnResult]) -> TurnOutcome | None:
         now = int(self.clock().timestamp())
         self.backend.serialise(db, key)
+        pseudonym = self.ids.pseudonym  # made once per turn here, not by the SQL function per statement
+        conversation = pseudonym(key)
         claim = None if update_id is None else db.execute(
-            "INSERT INTO handled(update_id, at) VALUES (pseudonym(?), ?) ON CONFLICT(update_id) DO NOTHING",
-            (update_id, now))
+            "INSERT INTO handled(update_id, at) VALUES (?, ?) ON CONFLICT(update_id) DO NOTHING",
+            (pseudonym(update_id), now))
         # asked before the claim's outcome is looked at: PostgreSQL gets lock, claim and read in one round trip
-        found = db.execute("SELECT state FROM conversations WHERE key = pseudonym(?)", (key,))
+        found = db.execute("SELECT state FROM conversations WHERE key = ?", (conversation,))
         if claim is not None and claim.rowcount == 0:
             return None  # handled before
         row = found.fetchone()
@@ -249,25 +251,28 @@ class Store:
             self._forget(db, who)
         elif result.state is None:
             if row:
-                db.execute("DELETE FROM conversations WHERE key = pseudonym(?)", (key,))
+                db.execute("DELETE FROM conversations WHERE key = ?", (conversation,))
         else:
             state = self.codec.encode(result.state)
             if row and not getattr(db, "queues", False):
                 # SQLite: the row read above is still there (the write lock is held since BEGIN), so an
                 # UPDATE, without an insert attempt and its conflict first
-                db.execute("UPDATE conversations SET state = ?, updated_at = ? WHERE key = pseudonym(?)",
-                           (state, now, key))
+                db.execute("UPDATE conversations SET state = ?, updated_at = ? WHERE key = ?",
+                           (state, now, conversation))
             else:  # a new conversation; on PostgreSQL also a row another process deleted meanwhile (retention)
                 db.execute(
-                    "INSERT INTO conversations(key, who, state, updated_at) VALUES (pseudonym(?), pseudonym(?), ?, ?) "
+                    "INSERT INTO conversations(key, who, state, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                    (key, who, state, now),
+                    (conversation, pseudonym(who), state, now),
                 )
         if cursor is not None:
             db.execute("INSERT INTO cursors(name, value) VALUES (?, ?) "
                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", cursor)
-        rows = [queue_outbox_row(db, self.codec, key, payload, now)
-                for payload in result.outbox + (result.writes(db) if result.writes else [])]
+        payloads = result.outbox + (result.writes(db) if result.writes else [])
+        rows = []
+        if payloads:
+            named = (conversation, pseudonym(who), self.ids.seal(key))
+            rows = [queue_outbox_as(db, self.codec, named, payload, now) for payload in payloads]
         if result.stats:
             week = _week(now)
             db.executemany(
