@@ -38,6 +38,7 @@ from bot.crisis_train import (
     CHAR_MIN_DF,
     FALSE_ALARM_LIMIT,
     FOLDS,
+    RULE_FLOORS,
     SEED,
     THRESHOLD_POLICIES,
     WORD_MIN_DF,
@@ -46,10 +47,12 @@ from bot.crisis_train import (
     ThresholdPolicy,
     caught,
     choose,
+    class_weights,
     figures,
     long_stories,
     per_class_thresholds,
     read_corpus,
+    rule_floors,
     shrunk_thresholds,
 )
 
@@ -61,6 +64,7 @@ MORE3 = "tests/data/crisis/candidates/train_more3.tsv"
 MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
 MORE5 = "tests/data/crisis/candidates/train_more5.tsv"
 MORE6 = "tests/data/crisis/candidates/train_more6.tsv"
+MORE7 = "tests/data/crisis/candidates/train_more7.tsv"
 #: The three older independent sets: measured in the first five rounds' decisions, training files since the sixth.
 PROBES = ("tests/data/crisis/probe.tsv", "tests/data/crisis/probe2.tsv", "tests/data/crisis/probe3.tsv")
 #: Never trained, tuned or measured on here (file names): the lead alone measures a round's candidate on them.
@@ -73,6 +77,8 @@ class Variant:
     files: tuple[str, ...] = ORIGINAL
     c: float = 30.0
     class_weight: str | None = "balanced"
+    #: classes whose balanced weight is multiplied by a factor (``bot.crisis_train.class_weights``)
+    class_boost: tuple[tuple[str, float], ...] = ()
     char_ngrams: tuple[int, int] = CHAR_NGRAMS
     #: "multi": risk = 1 - P(none) of the multinomial model; "binary": a second, binary
     #: crisis-vs-none regression gives the risk (the class still from the multinomial one)
@@ -100,6 +106,9 @@ class Variant:
     #: threshold is set on: the shipped model measured on the same parts, in the same folds, as a variant
     #: that trains on them
     scored_only: tuple[str, ...] = ()
+    #: the rule floor: None, chosen by ``choose`` on the (inner) folds as the train command does; a number, fixed
+    #: (seventh round: the floor ``choose`` picked with more data overruled rules the product relies on)
+    rule_floor: float | None = None
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -159,6 +168,13 @@ VARIANTS = [
     Variant("probes-more236-c100", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE6), c=100.0),
     *(Variant(f"probes-more2345-c100-w{str(w).replace('.', '')}", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE4, MORE5),
               c=100.0, weights=((MORE4, w), (MORE5, w))) for w in (0.3, 0.5)),
+    # seventh round: the sixth round's candidate with the rule floor fixed at 0.5 (the shipped model's), and
+    # train_more7 (written in the independent sets' style)
+    *(Variant(f"probes-more23-c{c:g}-floor05", (*ORIGINAL, MORE2, MORE3, *PROBES), c=c, rule_floor=0.5)
+      for c in (30.0, 100.0)),
+    Variant("probes-more237-c100-floor05", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE7), c=100.0, rule_floor=0.5),
+    Variant("probes-more23-c100-floor05-boost15", (*ORIGINAL, MORE2, MORE3, *PROBES), c=100.0, rule_floor=0.5,
+            class_boost=(("harm_intent", 1.5), ("suicide", 1.5))),
 ]
 
 
@@ -232,7 +248,8 @@ def fit_predict(v: Variant, train_texts: Sequence[str], train_labels: Sequence[s
         x = union.fit_transform([*train_texts, *made])
         scale = _ratio(x, crisis) if v.nb else None
         xs = x.multiply(scale).tocsr() if scale is not None else x
-        multi = LogisticRegression(C=v.c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight=v.class_weight)
+        weighting = class_weights(labels.tolist(), v.class_boost) if v.class_boost else v.class_weight
+        multi = LogisticRegression(C=v.c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight=weighting)
         multi.fit(xs, labels, sample_weight=weights)
         binary = None
         if v.risk == "binary":
@@ -325,7 +342,8 @@ def cross_validate(v: Variant, examples: Sequence[Example], rules: CrisisDetecto
 
 
 def summary(v: Variant, scored: Sequence[Scored], classes: Sequence[str], base: set[str]) -> dict[str, Any]:
-    thresholds, floor = choose(scored, classes)
+    floors = rule_floors(v.rule_floor)
+    thresholds, floor = choose(scored, classes, floors)
     result = figures(scored, thresholds, classes, floor)
     unsure = result["classes"]["unsure"]
     per = per_class_thresholds(scored, classes, floor, thresholds)
@@ -333,7 +351,7 @@ def summary(v: Variant, scored: Sequence[Scored], classes: Sequence[str], base: 
     # the same messages for every variant (the original training files), thresholds set on them alone:
     # a variant with more (easy) harmless messages must not win by a lower false-alarm share
     on_base = [s for s in scored if s.example.text in base]
-    base_thresholds, base_floor = choose(on_base, classes)
+    base_thresholds, base_floor = choose(on_base, classes, floors)
     base_per = per_class_thresholds(on_base, classes, base_floor, base_thresholds)
     base_result = figures(on_base, base_thresholds, classes, base_floor)["classes"]["unsure"]
     base_per_result = figures(on_base, base_per, classes, base_floor)["classes"]["unsure"]
@@ -385,13 +403,14 @@ def fold_numbers(scored: Sequence[Scored]) -> list[int]:
 def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set_on: str = "all",
            policies: Sequence[ThresholdPolicy] = tuple(THRESHOLD_POLICIES.values()), *,
            measure: set[str] | None = None, part: str = "original", tune: set[str] | None = None,
-           exclude: set[str] | None = None) -> dict[str, dict[str, Any]]:
+           exclude: set[str] | None = None, floors: Sequence[float] = RULE_FLOORS) -> dict[str, dict[str, Any]]:
     """Thresholds that hold on unseen folds: for each fold, the rule floor and thresholds are set on the
     other four folds' out-of-fold verdicts (all the variant's messages, or with ``set_on="base"`` only
     the original training messages, or those of ``tune``) and measured on this fold's messages of
     ``measure`` (the original training messages unless given); the verdicts of the five folds are pooled.
-    ``exclude``: messages no threshold is set on (a ``scored_only`` file's). Plain cross-validation sets and
-    measures on the same verdicts, so a threshold that fits their noise looks better there than on new messages.
+    ``exclude``: messages no threshold is set on (a ``scored_only`` file's); ``floors``: the rule floors tried
+    (a fixed floor: one). Plain cross-validation sets and measures on the same verdicts, so a threshold that fits
+    their noise looks better there than on new messages.
     """
     folds = fold_numbers(scored)
     measure = base if measure is None else measure
@@ -405,7 +424,7 @@ def nested(scored: Sequence[Scored], classes: Sequence[str], base: set[str], set
                  if f != number and s.example.text not in exclude and (tune is None or s.example.text in tune)]
         outer = [s for s, f in zip(scored, folds, strict=True) if f == number and s.example.text in measure]
         with contextlib.redirect_stderr(io.StringIO()):
-            common, floor = choose(inner, classes)
+            common, floor = choose(inner, classes, floors)
         per = per_class_thresholds(inner, classes, floor, common)
         for policy in policies:
             limits = common if policy.common else shrunk_thresholds(inner, classes, floor, common, per, policy)
@@ -481,6 +500,7 @@ def _report_nested(name: str, scored: Sequence[Scored], classes: Sequence[str], 
                    out: Path | None, shipped: dict[str, dict[str, Any]] | None) -> None:
     variant = next((v for v in VARIANTS if v.name == name), None)
     exclude = scored_only_texts(variant) if variant is not None else set()
+    floors = rule_floors(variant.rule_floor if variant is not None else None)
     probes = texts_of(PROBES)
     texts = {s.example.text for s in scored}
     settings: list[tuple[str, set[str] | None]] = [("all", None)]
@@ -492,7 +512,7 @@ def _report_nested(name: str, scored: Sequence[Scored], classes: Sequence[str], 
     for set_on, tune in settings:
         for part, measure in parts:
             for result in nested(scored, classes, base, set_on, measure=measure, part=part, tune=tune,
-                                 exclude=exclude).values():
+                                 exclude=exclude, floors=floors).values():
                 print(nested_row(name, result, shipped.get(part) if shipped else None), flush=True)
                 if out is not None:
                     with out.open("a", encoding="utf-8") as handle:
@@ -500,7 +520,7 @@ def _report_nested(name: str, scored: Sequence[Scored], classes: Sequence[str], 
 
 
 def flagged_out_of_fold(scored: Sequence[Scored], classes: Sequence[str], texts: set[str],
-                        policy: ThresholdPolicy) -> dict[str, int]:
+                        policy: ThresholdPolicy, floors: Sequence[float] = RULE_FLOORS) -> dict[str, int]:
     """How many of ``texts`` (a candidate file's harmless messages the variant trains on) each fold's
     thresholds, set on the other four folds as ``nested`` sets them, flag: the product's own false-alarm
     symptom measured on training messages, out of fold (so still optimistic: their neighbours were fitted).
@@ -510,7 +530,7 @@ def flagged_out_of_fold(scored: Sequence[Scored], classes: Sequence[str], texts:
     for number in range(FOLDS):
         inner = [s for s, f in zip(scored, folds, strict=True) if f != number]
         with contextlib.redirect_stderr(io.StringIO()):
-            common, floor = choose(inner, classes)
+            common, floor = choose(inner, classes, floors)
         per = per_class_thresholds(inner, classes, floor, common)
         limits = common if policy.common else shrunk_thresholds(inner, classes, floor, common, per, policy)
         for s in (s for s, f in zip(scored, folds, strict=True) if f == number and s.example.text in texts):
@@ -566,15 +586,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.names and path.stem not in args.names:
                 continue
             kept = _load(path)
+            variant = next((v for v in VARIANTS if v.name == path.stem), Variant(path.stem))
             if args.flagged is not None:
                 harmless = {e.text for e in read_corpus([args.flagged]) if e.label == NONE}
                 if any(s.example.text in harmless for s in kept):
-                    print(path.stem, flagged_out_of_fold(kept, classes, harmless, THRESHOLD_POLICIES[SHIPPED[1]]))
+                    print(path.stem, flagged_out_of_fold(kept, classes, harmless, THRESHOLD_POLICIES[SHIPPED[1]],
+                                                         rule_floors(variant.rule_floor)))
                 continue
             if args.nested:
                 _report_nested(path.stem, kept, classes, base, args.out, shipped)
                 continue
-            s = summary(Variant(path.stem), kept, classes, base)
+            s = summary(variant, kept, classes, base)
             print(row(s), flush=True)
             if args.out is not None:
                 with args.out.open("a", encoding="utf-8") as handle:

@@ -67,6 +67,13 @@ INSERT_MAX = 150
 #: How the thresholds are set from the cross-validated verdicts (THRESHOLD_POLICIES): chosen by nested
 #: cross-validation (``python -m bot.crisis_experiments --nested``, docs/CRISIS.md).
 THRESHOLD_POLICY = "halfway"
+#: The rule floor: None, chosen by `choose` among RULE_FLOORS on the cross-validated verdicts; a number, fixed.
+#: Why fixed may be wanted: with more data `choose` picked 0.7 and a rule's match on a worker's "a parent
+#: threatened me" was overruled (docs/CRISIS.md, sixth and seventh rounds).
+RULE_FLOOR: float | None = None
+#: Classes whose balanced weight is multiplied (`class_weights`): none. The seventh round measured suicide and
+#: harm intent, the worst classes of every round, at 1.5 (docs/CRISIS.md).
+CLASS_BOOST: tuple[tuple[str, float], ...] = ()
 #: A character n-gram is in the vocabulary when at least this many messages have it; a word
 #: (or two) always.
 CHAR_MIN_DF = 2
@@ -173,6 +180,16 @@ def long_stories(normalised: Sequence[str], labels: Sequence[str], pairs: int, *
     return texts, out
 
 
+def class_weights(labels: Sequence[str], boost: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """scikit-learn's balanced weights (n / (k * n_class)), those of `boost`'s classes multiplied by its factor.
+
+    Why: with balanced weights the worst classes (suicide, harm intent) count as much as any other; a larger
+    weight moves the model's probability toward them where their wording and a neighbour's overlap."""
+    counts = Counter(labels)
+    factor = dict(boost)
+    return {c: len(labels) / (len(counts) * n) * factor.get(c, 1.0) for c, n in counts.items()}
+
+
 def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C, stories: int = LONG_STORIES) -> Fitted:
     """Fit TF-IDF and one multinomial logistic regression over every label, `none` included
     (on the messages and, when `stories`, that many pairs of `long_stories` made from them)."""
@@ -181,6 +198,8 @@ def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C, stories:
     from sklearn.pipeline import make_pipeline, make_union
     from threadpoolctl import threadpool_limits
 
+    made, made_labels = long_stories(normalised, labels, stories)
+    texts, all_labels = [*normalised, *made], [*labels, *made_labels]
     pipeline = make_pipeline(
         make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=CHAR_MIN_DF,
@@ -188,12 +207,11 @@ def fit(normalised: Sequence[str], labels: Sequence[str], c: float = C, stories:
             TfidfVectorizer(analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=WORD_MIN_DF,
                             token_pattern=TOKEN_PATTERN),
         ),
-        LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-4, class_weight="balanced"),
+        LogisticRegression(C=c, solver="lbfgs", max_iter=5000, tol=1e-4,
+                           class_weight=class_weights(all_labels, CLASS_BOOST) if CLASS_BOOST else "balanced"),
     )
-    made, made_labels = long_stories(normalised, labels, stories)
-    texts = [*normalised, *made]
     with threadpool_limits(limits=1):
-        pipeline.fit(texts, [*labels, *made_labels])
+        pipeline.fit(texts, all_labels)
     return Fitted(pipeline, tuple(texts))
 
 
@@ -328,11 +346,17 @@ def flagged_class(s: Scored, thresholds: dict[str, dict[str, float]], tier: str 
 RULE_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
-def choose(scored: Sequence[Scored], classes: Sequence[str]) -> tuple[dict[str, dict[str, float]], float]:
+def rule_floors(fixed: float | None) -> tuple[float, ...]:
+    """The floors `choose` tries: RULE_FLOORS, or only a fixed one."""
+    return RULE_FLOORS if fixed is None else (fixed,)
+
+
+def choose(scored: Sequence[Scored], classes: Sequence[str],
+           floors: Sequence[float] = RULE_FLOORS) -> tuple[dict[str, dict[str, float]], float]:
     """Thresholds and the rule floor: of the floors tried, the one whose thresholds give the best
     worst-class recall (then the best mean) on cross-validation, within the false-alarm limit."""
     best: tuple[tuple[float, float], dict[str, dict[str, float]], float] | None = None
-    for floor in RULE_FLOORS:
+    for floor in floors:
         thresholds = choose_thresholds(scored, classes, floor)
         key = worst_and_mean(scored, thresholds, classes, floor)
         print(f"  rule floor {floor}: unsure {next(iter(thresholds.values()))['unsure']}, "
@@ -501,10 +525,10 @@ THRESHOLD_POLICIES = {p.name: p for p in (
 )}
 
 
-def set_thresholds(scored: Sequence[Scored], classes: Sequence[str],
-                   policy: ThresholdPolicy) -> tuple[dict[str, dict[str, float]], float]:
-    """Thresholds and rule floor by `policy` on these (out-of-fold) verdicts."""
-    common, floor = choose(scored, classes)
+def set_thresholds(scored: Sequence[Scored], classes: Sequence[str], policy: ThresholdPolicy,
+                   floors: Sequence[float] = RULE_FLOORS) -> tuple[dict[str, dict[str, float]], float]:
+    """Thresholds and rule floor by `policy` on these (out-of-fold) verdicts (the floor one of `floors`)."""
+    common, floor = choose(scored, classes, floors)
     if policy.common:
         return common, floor
     per = per_class_thresholds(scored, classes, floor, common)
@@ -685,7 +709,8 @@ def train(root: Path, flows_dir: Path, out: Path | None = None, *, card: bool = 
     """Cross-validate, set thresholds, fit on everything, and return the artefact's text."""
     paths, examples, rules, classes = _corpus(root, flows_dir)
     scored = cross_validate(examples, classes, rules)
-    thresholds, rule_floor = set_thresholds(scored, classes, THRESHOLD_POLICIES[THRESHOLD_POLICY])
+    thresholds, rule_floor = set_thresholds(scored, classes, THRESHOLD_POLICIES[THRESHOLD_POLICY],
+                                            rule_floors(RULE_FLOOR))
     cv = figures(scored, thresholds, classes, rule_floor)
     print("  final fit on all training messages", file=sys.stderr)
     texts = [normalise(e.text) for e in examples]
