@@ -98,6 +98,9 @@ CRISIS_CHECK_TOKEN = "_crisis"
 #: number or a typed label then answers them, as on Matrix and the console, where buttons are a
 #: numbered list and "1" means the first button of the list just shown, not of the step under it.
 ASIDE = "_aside"
+#: The token of a button that does what typing its command does (its id: "mydata"), whenever it is
+#: pressed: "Alles zien" under what is stored, said in the chat (bot/privacy.py), sends the document.
+COMMAND_TOKEN = "_command"
 #: Tokens of buttons that belong to no step.
 SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN})
 

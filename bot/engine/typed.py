@@ -21,7 +21,7 @@ from __future__ import annotations
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.words import looks_english, normalise, typed_number
-from bot.events import ChoiceButton, Send
+from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import ChooseStep, Option
 
 #: The id of a button that offers a route at a menu: "go:<step of the menu flow>"
@@ -33,6 +33,8 @@ UNKNOWN_WORD = "glossary.unknown"
 #: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
 #: keeps, who reads it, "mijn gegevens" and "stop"); a set without them leaves such text as before
 PRIVACY_WORDS, PRIVACY_ASKED = "privacy.asked_words", "privacy.asked"
+#: "Wat weten jullie van mij?": the phrases that ask for the person's own data (said in the chat, short)
+PRIVACY_MINE = "privacy.mine_words"
 #: A story told at a question with buttons: thanks, then the options its words fit, or "something else"
 STORY_HEARD, STORY_FITS, STORY_OTHER = "sys.story.heard", "sys.story.fits", "sys.story.other"
 #: A message without a letter or digit (only emoji), and a number past the last button
@@ -159,9 +161,14 @@ class TypedWords(Interrupts):
         Why: a 16-year-old asked it three ways at the youth menu and got "Ik begrijp niet", or the
         Kindertelefoon's secrecy instead of this chat's (try-out 2026-12-07).
         """
-        if not self.fs.locales.has(self.lang, PRIVACY_ASKED) or not self.fs.phrases(PRIVACY_WORDS).match(raw):
+        if self.fs.locales.has(self.lang, PRIVACY_MINE) and self.fs.phrases(PRIVACY_MINE).match(raw):
+            # "wat weten jullie van mij?" asks for what is kept about them, not how: a try-out got the
+            # general text; what is stored, briefly, with how to delete it (bot/privacy.py)
+            self.out.append(ExportData(short=True))
+        elif not self.fs.locales.has(self.lang, PRIVACY_ASKED) or not self.fs.phrases(PRIVACY_WORDS).match(raw):
             return False
-        self.say_key(PRIVACY_ASKED)
+        else:
+            self.say_key(PRIVACY_ASKED)
         if again:
             self.reshow_or_begin()
         return True
