@@ -205,6 +205,16 @@ class IntentMatcher:
                 taken[i] = True
         return [t for t, used in zip(tokens, taken, strict=True) if not used]
 
+    def roles_said(self, text: str) -> list[str]:
+        """The roles the text says who is typing ("ik ben oma": `relative`), in the order they are said.
+
+        Why: "ik ben oma en ik wil klagen over de gezinsvoogd" took the parents' complaint route as a
+        parent (its menu option sets `role: parent`), and the route called her grandchild "je kind".
+        """
+        tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]
+        spans = sorted(self._spans([self._canonical(t) for t in tokens]), key=lambda span: span[1])
+        return list(dict.fromkeys(phrase.route for phrase, _start in spans if phrase.role))
+
     def match(self, text: str) -> list[Guess]:
         """The one or two routes the text most likely means, best first; [] when none fits."""
         tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]

@@ -112,6 +112,15 @@ def test_a_typed_word_counts_for_the_longest_phrase_it_is_part_of() -> None:
     assert [g.route for g in matcher.match("de gezinsvoogd, morgen huisbezoek")] == ["visit", "complaint"]
 
 
+def test_the_roles_said_are_read_in_the_order_they_are_typed() -> None:
+    """"ik ben oma": who is typing, kept on the route she takes (a complaint route's "het kind")."""
+    matcher = IntentMatcher({"complaint": ["klagen", "voogd"]},
+                            roles={"relative": ["ik ben oma", "oma"], "foster": ["pleegmoeder"], "young": ["ik ben #"]})
+    assert matcher.roles_said("ik ben oma en ik wil klagen over de gezinsvoogd") == ["relative"]
+    assert matcher.roles_said("ik ben 15, mijn pleegmoeder en oma") == ["young", "foster", "relative"]
+    assert matcher.roles_said("ik wil klagen over de voogd") == []
+
+
 def test_who_is_typing_puts_their_own_route_first() -> None:
     """A young person who wants to complain: their own route first, the parents' complaint second."""
     assert routes("ik ben 15 en ik wil klagen over mijn voogd") == ["young", "complaint"]

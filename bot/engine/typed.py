@@ -28,6 +28,8 @@ from bot.flows.steps import ChooseStep, Option
 ROUTE_CHOICE = "go:"
 #: The id of the button that shows the menu again instead (a route with no step)
 MENU_CHOICE = ROUTE_CHOICE
+#: After the route in a route button's id, the role the typed text said ("go:complaint@relative")
+SAID_ROLE = "@"
 #: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
 UNKNOWN_WORD = "glossary.unknown"
 #: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
@@ -115,7 +117,9 @@ class TypedWords(Interrupts):
         if self.state is None:
             return False
         self.keep_story(raw)
-        buttons = [ChoiceButton(ROUTE_CHOICE + guess.route, self.text(found[1].label))
+        said = self.fs.intents().roles_said(raw)
+        role = SAID_ROLE + said[0] if len(said) == 1 else ""  # "ik ben oma": kept on the route she takes
+        buttons = [ChoiceButton(ROUTE_CHOICE + guess.route + role, self.text(found[1].label))
                    for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
         if not buttons:
             return False
@@ -130,7 +134,7 @@ class TypedWords(Interrupts):
         """A route button pressed at the menu that offered it: as if its menu options were chosen."""
         if self.state is None or not choice_id.startswith(ROUTE_CHOICE):
             return False
-        route = choice_id.removeprefix(ROUTE_CHOICE)
+        route, _, said = choice_id.removeprefix(ROUTE_CHOICE).partition(SAID_ROLE)
         if not route:  # "the menu"
             self.reshow()
             return True
@@ -140,6 +144,8 @@ class TypedWords(Interrupts):
         step, option, before = found
         if before is not None:  # "Ouder of verzorger" before "Klacht": the role it sets counts too
             self.state.vars.update(before.set)
+            if said and "role" in before.set:  # unless they said who they are: "ik ben oma" is no parent
+                self.state.vars["role"] = said
         self.state.step = next(i for i, s in self.fs.flows[self.state.flow].steps.items() if s is step)
         self.choose(step, option.id, via_button=True)
         return True
