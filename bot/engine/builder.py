@@ -14,7 +14,7 @@ from typing import Any
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED
 from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
-from bot.engine.system import ASIDE, COMMAND_TOKEN, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
+from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
@@ -255,9 +255,6 @@ class TurnBuilder(TypedWords):
 
     # ------------------------------------------------------------ buttons
     def on_choice(self, choice_id: str, token: str) -> None:
-        if token == COMMAND_TOKEN:  # "Alles zien" under what is stored: as if "mijn gegevens" was typed
-            self.on_command(choice_id, "")
-            return
         if token in SYSTEM_TOKENS:
             self.on_system_choice(token, choice_id)
             return

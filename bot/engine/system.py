@@ -102,7 +102,7 @@ ASIDE = "_aside"
 #: pressed: "Alles zien" under what is stored, said in the chat (bot/privacy.py), sends the document.
 COMMAND_TOKEN = "_command"
 #: Tokens of buttons that belong to no step.
-SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN})
+SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN, COMMAND_TOKEN})
 
 
 class AsksSystemQuestions(StepRunner):
