@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from dateutil.easter import easter as dateutil_easter
 from rapidfuzz.distance import OSA
 
+from bot.clauses import BETWEEN, gap
 from bot.folding import folded
 from bot.not_knowing import DONT_KNOW, one_of
 
@@ -105,9 +106,9 @@ _LEADING = re.compile(r"^(?:(?:op|on|the|i think|ik denk|ik geloof|it was|het wa
 _KNOW_NOT = one_of(DONT_KNOW | {"niet zeker", "weet het niet", "not certain", "i am not sure", "i do not know"})
 _UNSURE = re.compile(r"^(?:(?:ik )?weet (?:het |ik )?niet|" + _KNOW_NOT + ")"
                      r"(?: (?:zeker|precies|meer precies|exact|exactly|for sure))?"
-                     r"(?: (?:meer|anymore|maar|but))?[ ,;:.-]+")
+                     r"(?: (?:meer|anymore|maar|but))?" + gap(BETWEEN + ":.-"))  # and a dash; not "?" or "!"
 #: "last tuesday i think", "3 november denk ik", "last week sometime": a hedge after the date does not change it either
-_HEDGE = re.compile(r"[ ,]+(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo"
+_HEDGE = re.compile(gap(",") + r"(?:i think|i guess|i believe|probably|or so|denk ik|geloof ik|volgens mij|ofzo|of zo"
                     r"|sometime|some time|ergens)$")
 #: "gisteren 's avonds", "yesterday evening", "3 november in de ochtend": a part of the day after a
 #: date does not change it

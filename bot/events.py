@@ -190,7 +190,13 @@ class CancelTimers:
 
 @dataclass(frozen=True, slots=True)
 class ExportData:
-    """Send the user a document with everything stored about them. Handled by the core."""
+    """Send the user a document with everything stored about them. Handled by the core.
+
+    `short`: what is stored said in the chat instead, briefly, with a button for the whole document;
+    the answer to "wat weten jullie van mij?", which asks for their own data, not the privacy text.
+    """
+
+    short: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,6 +205,37 @@ class IntentMatcher:
                 taken[i] = True
         return [t for t, used in zip(tokens, taken, strict=True) if not used]
 
+    def first_places(self, text: str) -> tuple[list[str], list[tuple[str, int]]]:
+        """The typed words, and where each phrase is first typed word for word: (its route, the index of
+        its first word), in the order they stand. Each phrase on its own, overlapping or not; no typing
+        errors, no word inside a compound, and the whole text (no MAX_TOKENS).
+
+        Why: a reader that weighs the words around a phrase needs where it stands, and exactly what was
+        typed (bot/engine/danger.py: "niet" right before "in gevaar" denies it, "help" counts only as the
+        first word, and "staat nu voor mijn deur" holds "voor mijn deur" too).
+        """
+        words = words_of(text)
+        first: dict[int, int] = {}
+        for start, word in enumerate(words):
+            keys = (word, _NUMBER_WORD) if word.isdigit() else (word,)
+            for index in (i for key in keys for i in self._by_first.get(key, ())):
+                wanted = self._phrases[index].words
+                typed = words[start:start + len(wanted)]
+                if index not in first and len(typed) == len(wanted) and all(
+                        t == w or (w == _NUMBER_WORD and t.isdigit()) for t, w in zip(typed, wanted, strict=True)):
+                    first[index] = start
+        return words, [(self._phrases[i].route, start) for i, start in sorted(first.items(), key=lambda item: item[1])]
+
+    def roles_said(self, text: str) -> list[str]:
+        """The roles the text says who is typing ("ik ben oma": `relative`), in the order they are said.
+
+        Why: "ik ben oma en ik wil klagen over de gezinsvoogd" took the parents' complaint route as a
+        parent (its menu option sets `role: parent`), and the route called her grandchild "je kind".
+        """
+        tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]
+        spans = sorted(self._spans([self._canonical(t) for t in tokens]), key=lambda span: span[1])
+        return list(dict.fromkeys(phrase.route for phrase, _start in spans if phrase.role))
+
     def match(self, text: str) -> list[Guess]:
         """The one or two routes the text most likely means, best first; [] when none fits."""
         tokens = [t for t in words_of(text)[:MAX_TOKENS] if len(t) <= MAX_WORD]

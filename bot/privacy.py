@@ -37,10 +37,11 @@ from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
 from bot.engine.base import HELD
 from bot.engine.steps import TYPED_BEFORE
-from bot.engine.system import PUBLIC_DRAFT
-from bot.events import Document, ExportData, ForgetUser, Incoming, Send
+from bot.engine.system import COMMAND_TOKEN, PUBLIC_DRAFT
+from bot.events import ChoiceButton, Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
 from bot.flows.steps import AskStep, ChooseStep, ComputeStep, Option
+from bot.letters import MESSAGE_LIMIT
 from bot.periodic import every
 from bot.schema import Tables
 from bot.state import State
@@ -66,6 +67,8 @@ STATUSES = ("open", "claimed", "active", "ended", "withdrawn")
 
 #: A stored date ("2026-11-23"), said in words in the export.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: In the chat, a stored line (a typed story) is cut after this many characters; the document has it whole.
+LINE_SHOWN = 200
 #: A question's first sentence that ends in "?" ("Wie ben jij?" after the welcome).
 QUESTION = re.compile(r"[^.?!\n]+\?")
 
@@ -96,7 +99,41 @@ class Exporter:
         return datetime.fromtimestamp(epoch, ZONE).strftime("%d-%m-%Y %H:%M")
 
     def build(self, db: sqlite3.Connection, who: str, now: int) -> str:
-        lines = [self.t("privacy.export.header", when=self.when(now)), ""]
+        stored, desk = self.stored(db, who)
+        lines = [self.t("privacy.export.header", when=self.when(now)), "", *stored]
+        # the safety desk's line only for a professional or someone with a report: a parent wondered what it was
+        lines.append(self.t("privacy.export.footer", days=self.retention_days, desk=desk))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def in_the_chat(self, db: sqlite3.Connection, who: str) -> Send:
+        """What is stored, said in one message a phone shows (≤ MESSAGE_LIMIT), and how to delete it;
+        when it is more, as much as fits and "Alles zien": the whole document, as "mijn gegevens" sends.
+
+        Why: "wat weten jullie van mij?" asks for the person's own data; the general privacy text
+        answered what the bot does, not what it holds about them (the brief of session 29).
+        """
+        stored, _desk = self.stored(db, who)
+        lines = [line if len(line) <= LINE_SHOWN else line[:LINE_SHOWN].rstrip() + "…" for line in stored]
+        intro, end = self.t("privacy.mine.intro"), self.t("privacy.mine.end", days=self.retention_days)
+        text = "\n".join([intro, *lines]).rstrip() + "\n\n" + end
+        if len(text) <= MESSAGE_LIMIT:
+            return Send(text)
+        more = self.t("privacy.mine.more")
+        room = MESSAGE_LIMIT - len(intro) - len(more) - len(end) - 6  # the line breaks between them
+        shown: list[str] = []
+        for line in lines:
+            if sum(len(s) + 1 for s in shown) + len(line) + 1 > room:
+                break
+            shown.append(line)
+        while shown and shown[-1].lstrip().startswith("•"):  # a question without the answer that did not fit
+            shown.pop()
+        text = "\n".join([intro, *shown]).rstrip() + "\n…\n\n" + more + "\n" + end
+        return Send(text, (ChoiceButton("mydata", self.t("privacy.mine.all")),), token=COMMAND_TOKEN)
+
+    def stored(self, db: sqlite3.Connection, who: str) -> tuple[list[str], bool]:
+        """Every line of what is stored about `who` (the export between its header and footer), and
+        whether the safety desk's line belongs in the footer."""
+        lines: list[str] = []
         found = desk = False
         for _key, blob, updated in db.execute(
                 "SELECT key, state, updated_at FROM conversations WHERE who = pseudonym(?) ORDER BY updated_at",
@@ -126,9 +163,7 @@ class Exporter:
             lines += [self.t("privacy.export.outbox", items=str(waiting)), ""]
         if not found:
             lines += [self.t("privacy.export.none"), ""]
-        # the safety desk's line only for a professional or someone with a report: a parent wondered what it was
-        lines.append(self.t("privacy.export.footer", days=self.retention_days, desk=desk))
-        return "\n".join(lines).rstrip() + "\n"
+        return lines, desk
 
     def conversation(self, state: State, updated: int) -> list[str]:
         flow = self.flows.flows.get(state.flow)
@@ -320,6 +355,8 @@ def write_export(core: Core, db: sqlite3.Connection, incoming: Incoming, action:
     # language is chosen as for every other reply: the user's app, then the default.
     lang = turn.state.lang if turn.state else core.flows.locales.pick(incoming.lang_hint, core.settings.default_lang)
     exporter = Exporter(core.flows, core.store.codec, lang, core.settings.retention_days, core.desk_available)
+    if action.short:  # "wat weten jullie van mij?": said in the chat
+        return [exporter.in_the_chat(db, who_of(str(incoming.key)))]
     content = exporter.build(db, who_of(str(incoming.key)), int(core.clock().timestamp()))
     document = Document(filename="mijn-gegevens.txt" if lang == "nl" else "my-data.txt",
                         title=exporter.t("privacy.export.title"), content=content,

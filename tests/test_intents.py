@@ -112,6 +112,26 @@ def test_a_typed_word_counts_for_the_longest_phrase_it_is_part_of() -> None:
     assert [g.route for g in matcher.match("de gezinsvoogd, morgen huisbezoek")] == ["visit", "complaint"]
 
 
+def test_first_places_are_where_each_phrase_is_first_typed_word_for_word() -> None:
+    """What bot/engine/danger.py weighs: each phrase on its own (overlapping), exactly as typed."""
+    matcher = IntentMatcher({"now": ["voor mijn deur", "nu voor mijn deur", "in gevaar", "over # minuten"],
+                             "start": ["help"]})
+    words, found = matcher.first_places("Hij staat NU voor mijn deur, ik ben niet in gevaar... in gevaar")
+    assert words[:3] == ["hij", "staat", "nu"]
+    assert found == [("now", 2), ("now", 3), ("now", 9)]  # "in gevaar": its first place only
+    assert matcher.first_places("help over 5 minuten")[1] == [("start", 0), ("now", 1)]
+    assert matcher.first_places("gevaarlijk, voor mijn deuren, helpen")[1] == []  # no typos, no compounds
+
+
+def test_the_roles_said_are_read_in_the_order_they_are_typed() -> None:
+    """"ik ben oma": who is typing, kept on the route she takes (a complaint route's "het kind")."""
+    matcher = IntentMatcher({"complaint": ["klagen", "voogd"]},
+                            roles={"relative": ["ik ben oma", "oma"], "foster": ["pleegmoeder"], "young": ["ik ben #"]})
+    assert matcher.roles_said("ik ben oma en ik wil klagen over de gezinsvoogd") == ["relative"]
+    assert matcher.roles_said("ik ben 15, mijn pleegmoeder en oma") == ["young", "foster", "relative"]
+    assert matcher.roles_said("ik wil klagen over de voogd") == []
+
+
 def test_who_is_typing_puts_their_own_route_first() -> None:
     """A young person who wants to complain: their own route first, the parents' complaint second."""
     assert routes("ik ben 15 en ik wil klagen over mijn voogd") == ["young", "complaint"]

@@ -750,3 +750,28 @@ async def test_a_held_answer_used_for_the_council_is_no_story_kept_for_the_safet
         assert "Wat je typte toen de crisischeck je bericht tegenhield" not in text
     finally:
         await world.close()
+
+
+async def test_what_do_you_know_about_me_says_what_is_stored_in_one_message_and_the_button_sends_the_whole_file(tmp_path):
+    """"Wat weten jullie van mij?" is the person's own data, said in the chat: a part when it is more than
+    a phone message holds, with 'Alles zien', which sends the file 'mijn gegevens' sends."""
+    world = await World(tmp_path).start()
+    try:
+        await a_user_with_everything(world)
+        await world.desk_says("m1", "/end WW-2026-0003")  # the talk is over: what they type is for the bot again
+        await world.start_over(USER)
+        before = len(world.outlet.sent[USER])
+        said = await world.say(USER, "wat weten jullie van mij?")
+        sent = [s for s in world.outlet.sent[USER][before:] if isinstance(s, Send)]
+        assert all(len(text) <= 1000 for text in said)
+        [data] = [s for s in sent if s.text.startswith("Dit bewaar ik nu over je:")]
+        assert "Je gesprek (laatst actief op " in data.text and "Dit is een deel. Kies 'Alles zien'" in data.text
+        assert "Typ 'vergeet mij' of 'stop' om alles meteen te wissen." in data.text
+        assert "Ik ben Wegwijzer, een computerprogramma" not in "\n".join(said)  # not the general privacy text
+        assert said[-1].startswith("Wie ben jij?") or "Wie ben jij?" in said[-1]  # then the question again
+        assert data.document is None and [b.label for b in data.choices] == ["Alles zien"]
+        await world.send(USER, Choice(data.choices[0].id, data.token))
+        text = exported(world, USER).content
+        assert f"Jij: {RELAYED}" in text and "WW-2026-0002" in text and ADDRESS in text
+    finally:
+        await world.close()

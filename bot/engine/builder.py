@@ -14,7 +14,7 @@ from typing import Any
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED
 from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
-from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
+from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, Aside, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
@@ -34,11 +34,11 @@ from bot.state import State
 
 class TurnBuilder(TypedWords):
     #: the buttons shown aside in the previous message (system.ASIDE), for this event only
-    _aside: list[str] | None = None
+    _aside: Aside | None = None
 
     def dispatch(self, state: State | None, event: Event) -> None:
-        self._aside = state.vars.pop(ASIDE, None) if state is not None else None
-        self.crisis_aside = self._aside is not None and bool(self._aside) and self._aside[0] == CRISIS_CHECK_TOKEN
+        self._aside = Aside.read(state.vars.pop(ASIDE, None)) if state is not None else None
+        self.crisis_aside = self._aside is not None and self._aside.token == CRISIS_CHECK_TOKEN
         if state is not None and self.fs.step(state.flow, state.step) is None:
             self.state = state
             self.recover_lost_step(event)
@@ -112,10 +112,9 @@ class TurnBuilder(TypedWords):
         """A typed number ("1", "1.", "1)") or a button's whole label, for the buttons shown aside
         in the previous message (a route offer, the way out, a crisis check question)."""
         aside, self._aside = self._aside, None
-        if not aside or self.state is None:
+        if aside is None or not aside.buttons or self.state is None:
             return False
-        token, flat = aside[0], aside[1:]
-        pairs = list(zip(flat[::2], flat[1::2], strict=True))
+        token, pairs = aside.token, aside.buttons
         number = typed_number(raw.strip().rstrip(".)"))
         wanted = normalise(raw)
         if number is not None:

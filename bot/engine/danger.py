@@ -11,18 +11,17 @@ a story is still kept as the answer. This layer never decides what a crisis is: 
 
 from __future__ import annotations
 
-import re
-
 from bot.engine.held import HeldAnswers
-from bot.engine.words import normalise
 from bot.flows.steps import AskStep, ChooseStep
+from bot.intents import IntentMatcher
 
 #: Phrases that say the danger is here and now, one a line; a line starting with ^ counts only at
 #: the start of the message ("help hij is hier", not "mijn leidinggevende wilde niet helpen")
 NOW_WORDS = "crisis.now.words"
 #: A phrase right after one of these is denied ("ik ben niet in gevaar", "im not in danger")
 _DENIED = frozenset({"niet", "geen", "not", "no", "never", "nooit"})
-_MARKS = re.compile(r"[^\w ]+")
+#: The two kinds of NOW_WORDS line, as the routes of one IntentMatcher: anywhere, and only at the start
+_ANYWHERE, _AT_START = "now", "now_at_start"
 
 
 class DangerNow(HeldAnswers):
@@ -33,31 +32,23 @@ class DangerNow(HeldAnswers):
                                       or any(f == self.fs.safety_flow for f, _ in state.stack))
 
     def says_danger_now(self, raw: str) -> bool:
-        """Does the message say the danger is here and now ("staat nu voor mijn deur", "right now")?"""
-        text = f" {_MARKS.sub(' ', normalise(raw)).strip()} "
-        text = re.sub(r" +", " ", text)
-        for at_start, phrase in self.fs.derived(NOW_WORDS, self.read_now_words):
-            if at_start:
-                if text.startswith(f" {phrase} "):
-                    return True
-                continue
-            before, found, _ = text.partition(f" {phrase} ")
-            if found and not (before.split() and before.split()[-1] in _DENIED):
-                return True
-        return False
+        """Does the message say the danger is here and now ("staat nu voor mijn deur", "right now")?
 
-    def read_now_words(self) -> tuple[tuple[bool, str], ...]:
-        """`crisis.now.words` of every language as (only at the start, phrase), normalised as messages
-        are; read once per flow set (`FlowSet.derived`), not on every message in the route."""
-        found: list[tuple[bool, str]] = []
+        Read by the one phrase reader (bot/intents.py), word for word: a phrase counts where it is
+        first typed, unless a denial stands right before it; a `^` phrase only as the first words.
+        """
+        words, found = self.fs.derived(NOW_WORDS, self.read_now_words).first_places(raw)
+        return any(start == 0 or (kind == _ANYWHERE and words[start - 1] not in _DENIED) for kind, start in found)
+
+    def read_now_words(self) -> IntentMatcher:
+        """`crisis.now.words` of every language (people mix them), the `^` lines apart; read once per
+        flow set (`FlowSet.derived`), not on every message in the route."""
+        phrases: dict[str, list[str]] = {_ANYWHERE: [], _AT_START: []}
         for lang in self.fs.locales.languages:
-            if not self.fs.locales.has(lang, NOW_WORDS):
-                continue
-            for line in self.text_in(lang, NOW_WORDS).splitlines():
-                phrase = _MARKS.sub(" ", normalise(line.strip().lstrip("^"))).strip()
-                if phrase:
-                    found.append((line.strip().startswith("^"), phrase))
-        return tuple(found)
+            if self.fs.locales.has(lang, NOW_WORDS):
+                for line in (line.strip() for line in self.text_in(lang, NOW_WORDS).splitlines()):
+                    phrases[_AT_START if line.startswith("^") else _ANYWHERE].append(line.lstrip("^"))
+        return IntentMatcher(phrases)
 
     def warn_danger_now(self, raw: str, *, home: bool = False) -> bool:
         """The route's danger lines when a message in it says the danger is now; True when they were said.

@@ -9,9 +9,9 @@ and only for a message that is wholly such an answer. Pure like the rest of the 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from bot.clauses import clauses
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 #: CrisisMatch.rule_id of a match the model made (no rule matched).
 MODEL = "model"
 
-#: Where a message's date ends and more begins ("vorige week ergens, en hij had een mes")
-_CLAUSES = re.compile(r"\s*[,;]\s*(?:(?:en|and|maar|but)\s+)?|\s+(?:en|and|maar|but)\s+")
 
 
 class EverydayAnswers(Answers):
@@ -111,7 +109,7 @@ class EverydayAnswers(Answers):
         (the suicide check, no 112) and "weet niet precies, vorige week ergens, hij had een mes" as no
         danger and no date (review 2026-12-07); the rest alone is what to check for danger.
         """
-        parts = _CLAUSES.split(raw.strip())
+        parts = clauses(raw.strip())  # where the date ends and more begins
         for cut in range(len(parts) - 1, 0, -1):
             told, rest = ", ".join(parts[:cut]), " ".join(parts[cut:]).strip()
             if rest and self.reads_as_date(told):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.base import HELD
 from bot.engine.danger import DangerNow
-from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.system import CRISIS_CHECK_TOKEN, Aside
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 SAFE, UNSAFE = "_safe", "_unsafe"
 #: State variable: a kept answer moved the flow on, but its next question waits behind "go on now?"
 RESUME = "_resume"
+#: The id of the pause's "go on now" button, before the crisis class ("go:suicide")
+PAUSE_GO = "go:"
 
 
 class HeldAtMenu(DangerNow):
@@ -82,14 +84,14 @@ class HeldAtMenu(DangerNow):
         """
         if self.state is None:
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
-        buttons = (ChoiceButton(f"go:{name}", self.text(texts.go)), ChoiceButton(f"later:{name}", self.text(texts.later)))
+        buttons = (ChoiceButton(PAUSE_GO + name, self.text(texts.go)), ChoiceButton(f"later:{name}", self.text(texts.later)))
         self.show_aside(Send(self.text(texts.question), buttons, token=CRISIS_CHECK_TOKEN))
 
     @staticmethod
-    def pause_shown(aside: list[str] | None) -> str | None:
+    def pause_shown(aside: Aside | None) -> str | None:
         """The crisis class whose "go on now, or not now?" was the last question shown, else None."""
-        if aside and len(aside) > 2 and aside[0] == CRISIS_CHECK_TOKEN and aside[1].startswith("go:"):
-            return aside[1].partition(":")[2]
+        if aside is not None and aside.token == CRISIS_CHECK_TOKEN and aside.first_id.startswith(PAUSE_GO):
+            return aside.first_id.removeprefix(PAUSE_GO)
         return None
 
     def pause_again(self, name: str | None) -> bool:

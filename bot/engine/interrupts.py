@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.engine.base import LETTER_CHANGE
 from bot.engine.crisis import CrisisHook
 from bot.engine.steps import TYPED_BEFORE
-from bot.engine.system import CRISIS_CHECK_TOKEN, RESTART_TO, WAY_OUT_AFTER, SystemQuestion
+from bot.engine.system import COMMAND_TOKEN, CRISIS_CHECK_TOKEN, RESTART_TO, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
 from bot.events import ExportData, ForgetUser, HandOff
 from bot.flows.check import variables_set
@@ -159,6 +159,9 @@ class Interrupts(CrisisHook):
         """A button of a system question: valid only while that question is open."""
         if token == CRISIS_CHECK_TOKEN:  # valid whenever it is pressed: "yes" to "are you safe?" always counts
             self.on_crisis_check(choice_id)
+            return
+        if token == COMMAND_TOKEN:  # "Alles zien" under what is stored: as if "mijn gegevens" was typed
+            self.on_command(choice_id, "")
             return
         state = self.state
         expected = SystemQuestion.by_token(token)

@@ -98,8 +98,44 @@ CRISIS_CHECK_TOKEN = "_crisis"
 #: number or a typed label then answers them, as on Matrix and the console, where buttons are a
 #: numbered list and "1" means the first button of the list just shown, not of the step under it.
 ASIDE = "_aside"
+
+
+@dataclass(frozen=True, slots=True)
+class Aside:
+    """The buttons shown aside in the previous message: one place knows how ASIDE keeps them.
+
+    Why: the turn builder read the kept list for a typed number and the crisis layers for the pause
+    question, each indexing it its own way; the layout is written here and read here only.
+    """
+
+    token: str
+    #: (choice id, label) of each button, in the order shown
+    buttons: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, send: Send) -> Aside:
+        return cls(send.token, tuple((b.id, b.label) for b in send.choices))
+
+    def kept(self) -> list[str]:
+        """As stored in the state's ASIDE (a JSON value): [token, id, label, id, label ...]."""
+        return [self.token, *(part for pair in self.buttons for part in pair)]
+
+    @classmethod
+    def read(cls, kept: Any) -> Aside | None:
+        """What `kept` stored, or None when nothing (or no list) was."""
+        if not isinstance(kept, list) or not kept:
+            return None
+        flat = [str(part) for part in kept[1:]]
+        return cls(str(kept[0]), tuple(zip(flat[::2], flat[1::2], strict=False)))
+
+    @property
+    def first_id(self) -> str:
+        return self.buttons[0][0] if self.buttons else ""
+#: The token of a button that does what typing its command does (its id: "mydata"), whenever it is
+#: pressed: "Alles zien" under what is stored, said in the chat (bot/privacy.py), sends the document.
+COMMAND_TOKEN = "_command"
 #: Tokens of buttons that belong to no step.
-SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN})
+SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN, COMMAND_TOKEN})
 
 
 class AsksSystemQuestions(StepRunner):
@@ -129,7 +165,7 @@ class AsksSystemQuestions(StepRunner):
         """Show a question whose buttons are not the step's own, and remember them for one message."""
         self.out.append(send)
         if self.state is not None:
-            self.state.vars[ASIDE] = [send.token, *(part for b in send.choices for part in (b.id, b.label))]
+            self.state.vars[ASIDE] = Aside.of(send).kept()
 
     def reshow(self) -> None:
         if self.state is None:

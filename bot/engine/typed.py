@@ -21,18 +21,22 @@ from __future__ import annotations
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.words import looks_english, normalise, typed_number
-from bot.events import ChoiceButton, Send
+from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import ChooseStep, Option
 
 #: The id of a button that offers a route at a menu: "go:<step of the menu flow>"
 ROUTE_CHOICE = "go:"
 #: The id of the button that shows the menu again instead (a route with no step)
 MENU_CHOICE = ROUTE_CHOICE
+#: After the route in a route button's id, the role the typed text said ("go:complaint@relative")
+SAID_ROLE = "@"
 #: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
 UNKNOWN_WORD = "glossary.unknown"
 #: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
 #: keeps, who reads it, "mijn gegevens" and "stop"); a set without them leaves such text as before
 PRIVACY_WORDS, PRIVACY_ASKED = "privacy.asked_words", "privacy.asked"
+#: "Wat weten jullie van mij?": the phrases that ask for the person's own data (said in the chat, short)
+PRIVACY_MINE = "privacy.mine_words"
 #: A story told at a question with buttons: thanks, then the options its words fit, or "something else"
 STORY_HEARD, STORY_FITS, STORY_OTHER = "sys.story.heard", "sys.story.fits", "sys.story.other"
 #: A message without a letter or digit (only emoji), and a number past the last button
@@ -113,7 +117,9 @@ class TypedWords(Interrupts):
         if self.state is None:
             return False
         self.keep_story(raw)
-        buttons = [ChoiceButton(ROUTE_CHOICE + guess.route, self.text(found[1].label))
+        said = self.fs.intents().roles_said(raw)
+        role = SAID_ROLE + said[0] if len(said) == 1 else ""  # "ik ben oma": kept on the route she takes
+        buttons = [ChoiceButton(ROUTE_CHOICE + guess.route + role, self.text(found[1].label))
                    for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
         if not buttons:
             return False
@@ -128,7 +134,7 @@ class TypedWords(Interrupts):
         """A route button pressed at the menu that offered it: as if its menu options were chosen."""
         if self.state is None or not choice_id.startswith(ROUTE_CHOICE):
             return False
-        route = choice_id.removeprefix(ROUTE_CHOICE)
+        route, _, said = choice_id.removeprefix(ROUTE_CHOICE).partition(SAID_ROLE)
         if not route:  # "the menu"
             self.reshow()
             return True
@@ -138,6 +144,8 @@ class TypedWords(Interrupts):
         step, option, before = found
         if before is not None:  # "Ouder of verzorger" before "Klacht": the role it sets counts too
             self.state.vars.update(before.set)
+            if said and "role" in before.set:  # unless they said who they are: "ik ben oma" is no parent
+                self.state.vars["role"] = said
         self.state.step = next(i for i, s in self.fs.flows[self.state.flow].steps.items() if s is step)
         self.choose(step, option.id, via_button=True)
         return True
@@ -159,9 +167,14 @@ class TypedWords(Interrupts):
         Why: a 16-year-old asked it three ways at the youth menu and got "Ik begrijp niet", or the
         Kindertelefoon's secrecy instead of this chat's (try-out 2026-12-07).
         """
-        if not self.fs.locales.has(self.lang, PRIVACY_ASKED) or not self.fs.phrases(PRIVACY_WORDS).match(raw):
+        if self.fs.locales.has(self.lang, PRIVACY_MINE) and self.fs.phrases(PRIVACY_MINE).match(raw):
+            # "wat weten jullie van mij?" asks for what is kept about them, not how: a try-out got the
+            # general text; what is stored, briefly, with how to delete it (bot/privacy.py)
+            self.out.append(ExportData(short=True))
+        elif not self.fs.locales.has(self.lang, PRIVACY_ASKED) or not self.fs.phrases(PRIVACY_WORDS).match(raw):
             return False
-        self.say_key(PRIVACY_ASKED)
+        else:
+            self.say_key(PRIVACY_ASKED)
         if again:
             self.reshow_or_begin()
         return True

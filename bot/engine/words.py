@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.budget import MAX_INPUT as MAX_INPUT  # the longest answer read; shared with the checker
+from bot.clauses import MARKS, first_clause
 from bot.folding import folded
 from bot.language import looks_english as looks_english  # a first message's language; flows ask it too
 from bot.not_knowing import DONT_KNOW as DONT_KNOW  # "weet ik niet": one list, shared with the flows
@@ -95,8 +96,8 @@ def hedged(text: str) -> bool:
     return len(said.split()) <= _HEDGE_WORDS and bool(_HEDGE.search(said))
 
 
-#: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je").
-_PUNCTUATION = re.compile(r"[,.;:!?]")
+#: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je"): those that end a clause.
+_PUNCTUATION = re.compile(f"[{re.escape(MARKS)}]")
 #: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.
 MORE = {"meer", "more", "meer zien", "meer info", "meer informatie", "show more", "show me"}
 #: "/start inspreken" typed as text (Matrix and the console have no command entities).
@@ -166,17 +167,13 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
         hit = _part_of_label(text, labels)
         if hit is None and plain in MORE:
             hit = _yes_or_no(True, labels)
-        if hit is None and clauses and (clause := _FIRST_CLAUSE.match(text)) and not clause.group(1).strip().isdecimal():
+        if hit is None and clauses and (first := first_clause(text)) and not first.strip().isdecimal():
             # "not yet, its sunday" at [Not yet]: a label (or yes/no) said first, then a reason
-            hit = read_button(clause.group(1), pairs, label)
+            hit = read_button(first, pairs, label)
         if hit is None and clauses:
             hit = yes_or_no_first(plain, labels)[0]
         return hit
     return None
-
-
-#: The words before the first comma, full stop or similar, when more follows
-_FIRST_CLAUSE = re.compile(r"^([^,;:.!?]+)[,;:.!?]\s*\S")
 
 
 def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:

@@ -1,0 +1,47 @@
+"""The one splitter of typed messages into clauses (bot/clauses.py), which three readers share."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.clauses import BETWEEN, ENDS, JOINS, MARKS, clauses, first_clause, gap
+
+
+@pytest.mark.parametrize(("typed", "parts"), [
+    ("weet niet precies, vorige week ergens, hij had een mes", ["weet niet precies", "vorige week ergens", "hij had een mes"]),
+    ("vorige week ergens, en hij had een mes", ["vorige week ergens", "hij had een mes"]),
+    ("gisteren en hij staat nu voor mijn deur", ["gisteren", "hij staat nu voor mijn deur"]),
+    ("not sure; last week sometime but he had a knife", ["not sure", "last week sometime", "he had a knife"]),
+    ("vandaag ,  maar hij is weg", ["vandaag", "hij is weg"]),
+    ("gisteren", ["gisteren"]),
+    ("brandweer belde", ["brandweer belde"]),  # "en" inside a word joins nothing
+])
+def test_a_message_splits_at_a_mark_between_clauses_or_a_joining_word(typed: str, parts: list[str]) -> None:
+    assert clauses(typed) == parts
+
+
+@pytest.mark.parametrize(("typed", "first"), [
+    ("not yet, its sunday", "not yet"),
+    ("nee. het is zondag", "nee"),
+    ("ja: graag", "ja"),
+    ("klopt! dank je", "klopt"),
+    ("not yet.", None),  # nothing follows the mark
+    ("not yet", None),
+    ("3, of 4", "3"),  # a number said first is the caller's to refuse
+])
+def test_the_first_clause_is_the_words_before_the_first_mark_when_more_follows(typed: str, first: str | None) -> None:
+    assert first_clause(typed) == first
+
+
+def test_one_table_nl_and_en() -> None:
+    assert set(MARKS) == set(BETWEEN) | set(ENDS) == set(",;:.!?")
+    assert {"en", "maar", "and", "but"} <= set(JOINS)
+
+
+def test_a_gap_is_spaces_and_the_marks_named_at_least_once() -> None:
+    assert re.fullmatch(gap(",-"), " , - ")
+    assert re.fullmatch(gap(","), ", ")
+    assert not re.fullmatch(gap(","), "")
+    assert not re.fullmatch(gap(","), " ; ")
