@@ -58,13 +58,60 @@ def detector() -> CrisisDetector:
 # ---------------------------------------------------------------- the artefact
 
 
+#: How many stored weights may sit one unit (1/SCALE) apart between two builds on different CPUs.
+ROUNDING_EDGE_WEIGHTS = 20
+
+
+def rounding_differences(built: dict[str, Any], shipped: dict[str, Any]) -> list[str]:
+    """The weights in which two builds differ by one unit, or an AssertionError for any other difference.
+
+    The fit is the same on every machine, but BLAS and NumPy pick their SIMD kernels by CPU, so sums are
+    added in another order and a weight that lies within ~1e-12 of a rounding edge (x.5 / SCALE) can be
+    stored one unit higher or lower (seen once: `on monday` 266 on the machine that built it, 265 on an AMD
+    EPYC). Everything else (terms, document counts, thresholds, rule floor, figures) must be identical.
+    """
+    assert built.keys() == shipped.keys(), "the model's fields differ"
+    for key in built.keys() - {"chars", "words"}:
+        assert built[key] == shipped[key], f"`{key}` differs: retrain and commit"
+    edges = []
+    for section in ("chars", "words"):
+        assert built[section].keys() == shipped[section].keys(), f"the {section} n-grams differ: retrain and commit"
+        for term, row in built[section].items():
+            other = shipped[section][term]
+            if row != other:
+                assert len(row) == len(other) and row[0] == other[0], f"{section} `{term}` differs: retrain and commit"
+                assert all(abs(a - b) <= 1 for a, b in zip(row[1:], other[1:])), (
+                    f"{section} `{term}`: {row} against {other}: retrain and commit")
+                edges.append(f"{section} `{term}`")
+    return edges
+
+
+def test_a_weight_one_unit_apart_is_a_rounding_edge_and_anything_more_is_not() -> None:
+    shipped = json.loads(MODEL.read_text(encoding="utf-8"))
+    assert rounding_differences(shipped, shipped) == []
+    term, row = next(iter(shipped["words"].items()))
+    edged = {**shipped, "words": {**shipped["words"], term: [*row[:-1], row[-1] + 1]}}
+    assert rounding_differences(edged, shipped) == [f"words `{term}`"]
+    for changed in ({**shipped, "words": {**shipped["words"], term: [*row[:-1], row[-1] + 2]}},
+                    {**shipped, "rule_floor": 0.7},
+                    {**shipped, "words": {k: v for k, v in shipped["words"].items() if k != term}}):
+        with pytest.raises(AssertionError):
+            rounding_differences(changed, shipped)
+
+
 @pytest.mark.timeout(1800)
-def test_train_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+def test_train_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path, crisis_report: list[str]) -> None:
+    """Byte for byte on the CPU it was built on; elsewhere at most a few weights one unit apart (`rounding_differences`)."""
     out = tmp_path / "model.json"
     text, _cv = train(REPO, FLOWS, out, card=False)
-    assert out.read_bytes() == MODEL.read_bytes(), (
-        "flows/crisis/model.json is not what `python -m bot crisis train` makes from the corpus: retrain and commit")
     assert len(text.encode()) <= 5_000_000
+    if out.read_bytes() == MODEL.read_bytes():
+        return
+    edges = rounding_differences(json.loads(out.read_text(encoding="utf-8")), json.loads(MODEL.read_text(encoding="utf-8")))
+    crisis_report.append(f"rebuilt model: not byte for byte on this CPU, {len(edges)} weight(s) one unit apart at a "
+                         f"rounding edge: {', '.join(edges[:5])}")
+    assert len(edges) <= ROUNDING_EDGE_WEIGHTS, (
+        f"{len(edges)} weights differ by one unit: more than a CPU's rounding explains; retrain and commit")
 
 
 def test_the_model_was_trained_on_the_files_in_the_repo() -> None:
