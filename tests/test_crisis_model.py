@@ -66,7 +66,7 @@ def rounding_differences(built: dict[str, Any], shipped: dict[str, Any]) -> list
     """The weights in which two builds differ by one unit, or an AssertionError for any other difference.
 
     The fit is the same on every machine, but BLAS and NumPy pick their SIMD kernels by CPU, so sums are
-    added in another order and a weight that lies within ~1e-12 of a rounding edge (x.5 / SCALE) can be
+    added in another order and a weight that lies right at a rounding edge (x.5 / SCALE) can be
     stored one unit higher or lower (seen once: `on monday` 266 on the machine that built it, 265 on an AMD
     EPYC). Everything else (terms, document counts, thresholds, rule floor, figures) must be identical.
     """
