@@ -5,7 +5,7 @@ tripped the crisis check after "nee" (health data), and the council texts after 
 from __future__ import annotations
 
 from tests.desk_harness import World
-from tests.test_privacy import USER, exported, every_value, named_the_child_in_a_gi_letter
+from tests.test_privacy import USER, every_value, exported, named_the_child_in_a_gi_letter
 
 TRIPPED = "soms denk ik dat het voor iedereen beter is als ik er niet meer ben, maar ok, hoe vraag ik mijn dossier op"
 
