@@ -18,6 +18,8 @@ the person is still at the menu that offered it (the step token), like any butto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.words import YES, looks_english, normalise, read_button, typed_number
@@ -235,7 +237,7 @@ class TypedWords(Interrupts):
             return True
         return False
 
-    def yes_at_offer(self, token: str, pairs: list[tuple[str, str]], raw: str) -> bool:
+    def yes_at_offer(self, token: str, pairs: Sequence[tuple[str, str]], raw: str) -> bool:
         """"ja", "ja precies", "yes" at "Bedoel je dit?": the one route offered (besides the menu), or with
         several "Welke van de twee?" and the same buttons; "ja klacht" the route it names.
 
