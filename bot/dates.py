@@ -490,6 +490,27 @@ def past_date_in_text(text: str, today: date) -> tuple[str, date] | None:
     return min(found)[1:] if found else None
 
 
+#: A date said first in a sentence is found within this many words ("vorige week dinsdag in de middag")
+_DATE_FIRST_WORDS = 4
+
+
+def date_said_in(text: str, today: date, lang: str = "nl", when: When = None) -> str | None:
+    """The date a sentence typed at a date question says, as typed: said first ("afgelopen dinsdag heb
+    ik weer gebeld en niks"), else a day up to today inside it (not where the future is asked); None
+    without one. The bot reads it back in words, so a person who meant another day sees it.
+
+    Why: "afgelopen dinsdag" alone was read, with more words after it "Ik kan die datum niet lezen"
+    (try-out 33).
+    """
+    words = text.split()
+    for count in range(min(len(words) - 1, _DATE_FIRST_WORDS), 0, -1):
+        first = " ".join(words[:count]).rstrip(",.;:!?")
+        if read_dates(first, today, lang, when):
+            return first
+    told = past_date_in_text(text, today) if when != "future" and len(words) > 1 else None
+    return told[0] if told is not None else None
+
+
 def read_month(text: str, today: date, when: When = None) -> date | None:
     """The first day of a month named without its day ("vorige maand", "november"); else None.
 

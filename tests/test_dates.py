@@ -15,6 +15,7 @@ from bot.dates import (
     atw_day_off,
     atw_holidays,
     date_in_text,
+    date_said_in,
     easter_sunday,
     format_date,
     named_weekday,
@@ -579,3 +580,17 @@ def test_not_knowing_the_day_is_read_as_such_and_nothing_more(typed: str, unknow
     from bot.dates import day_unknown
 
     assert day_unknown(typed) is unknown
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("afgelopen dinsdag heb ik weer gebeld en niks", "afgelopen dinsdag"),
+    ("last tuesday I phoned them again, no answer", "last tuesday"),
+    ("gisteren belde ik weer", "gisteren"),
+    ("ik heb op 3 november gebeld en niks gehoord", "3 november"),
+    ("3 keer gebeld", None),
+    ("ik weet het niet meer", None),
+    ("afgelopen dinsdag", None),  # a date alone is read whole, not as a sentence
+])
+def test_a_date_said_in_a_sentence_is_found_as_typed(typed: str, said: str | None) -> None:
+    """Try-out 33: "afgelopen dinsdag" was read, "afgelopen dinsdag heb ik weer gebeld en niks" not."""
+    assert date_said_in(typed, TODAY, when="past") == said

@@ -28,7 +28,7 @@ The package, bottom up (each layer subclasses the one before):
 - `system`: the engine's own questions as one table (`SystemQuestion`);
 - `protect`, `answers`: answers per `ask` type, and texts checked for names (`validation`: the
   named rules a typed answer passes first, one table);
-- `crisis`: the crisis hook on every typed text;
+- `crisis`: the crisis hook on every typed text; `check`: answers to its check question;
 - `interrupts`, `builder`: what works at every step, and routing an event.
 """
 

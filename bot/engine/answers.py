@@ -15,6 +15,7 @@ from typing import assert_never
 from bot.dates import (
     MONTH_NAMES,
     WEEKDAY_NUMBERS,
+    date_said_in,
     day_unknown,
     format_month,
     named_weekday,
@@ -26,7 +27,7 @@ from bot.dates import (
 from bot.engine.protect import ProtectsText
 from bot.engine.system import DATE_KIND, SystemQuestion
 from bot.engine.validation import RULES
-from bot.engine.words import DONT_KNOW, NO, YES, normalise, typed_number
+from bot.engine.words import DONT_KNOW, NO, YES, normalise
 from bot.events import Send
 from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
@@ -218,6 +219,9 @@ class Answers(ProtectsText):
         assert self.state is not None
         today = self.ctx.today
         read = read_dates(text, today, self.lang, step.when)
+        said = None if read else date_said_in(text, today, self.lang, step.when)
+        if said is not None:  # "afgelopen dinsdag heb ik weer gebeld en niks": the date in it, read back as always
+            text, read = said, read_dates(said, today, self.lang, step.when)
         if not read:
             month = read_month(text, today, step.when)
             detector = self.fs.crisis
@@ -250,7 +254,7 @@ class Answers(ProtectsText):
             if len(fitting) == 1:  # the typed weekday's day lies on the wrong side: say so, then echo
                 self.say_key("sys.date.weekday_differs", typed=self.weekday_names(full=True)[typed_day],
                              read=self.written_date(fitting[0]))
-        elif step.confirm is False and len(fitting) == 1 and fitting == read_dates(text, today, self.lang):
+        elif step.confirm is False and said is None and len(fitting) == 1 and fitting == read_dates(text, today, self.lang):
             # (a year moved to fit the question is always shown: the person did not type it)
             self.accept(step, fitting[0].isoformat())
             return
@@ -345,17 +349,3 @@ class Answers(ProtectsText):
         else:
             key = "sys.municipality_ambiguous"
         self.out.append(Send(self.text(key, typed=found.typed), self.offer_buttons(), token=self.state.step))
-
-    def match_offer(self, raw: str) -> str | None:
-        """A typed answer to "did you mean": a candidate's number or name, or "none of these"."""
-        text = normalise(raw)
-        buttons = self.offer_buttons()
-        number = typed_number(text)
-        if number is not None:
-            index = number - 1
-            return buttons[index].id if 0 <= index < len(buttons) else None
-        names = [*(self.state.offer if self.state else []), None]  # the last button is "none of these"
-        for button, name in zip(buttons, names, strict=False):
-            if text in (normalise(button.label), button.id) or (name and text == normalise(str(name))):
-                return button.id
-        return None

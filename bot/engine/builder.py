@@ -122,7 +122,7 @@ class TurnBuilder(TypedWords):
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == wanted), None)
         if picked is None:
-            return False
+            return token == self.state.step and self.yes_at_offer(token, pairs, raw)
         self.on_choice(picked, token)
         return True
 

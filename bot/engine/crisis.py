@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
 from bot.engine.everyday import MODEL
-from bot.engine.held import HELD_CHOICE
 from bot.engine.held_menu import RESUME, SAFE, UNSAFE, HeldAtMenu
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.system import CRISIS_CHECK_TOKEN
-from bot.engine.words import NO, YES, normalise, read_button
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
 
@@ -94,8 +92,10 @@ class CrisisHook(HeldAtMenu):
         kept = keep and self.keep_answer(raw)
         # "Nee, ga verder" still answers with it; only what the model guessed (a rule's match is meant), at a
         # free-text question or at buttons (held_menu.py)
+        checking = not found.sure and found.check is not None
+        self.begin_to_hold(checking and keep and found.rule_id == MODEL)
         held = keep and not kept and found.rule_id == MODEL and (self.hold_answer(raw) or self.hold_menu_answer(raw))
-        if not found.sure and found.check is not None:
+        if checking:
             self.ask_crisis_check(found, kept=kept, notice=notice)
         else:
             self.give_crisis(found, kept=kept, notice=notice, held=held)
@@ -104,6 +104,12 @@ class CrisisHook(HeldAtMenu):
         if held:
             self.held_offered_here()
         return True
+
+    def begin_to_hold(self, holding: bool) -> None:
+        """A first message the check question stops: held at the first menu, so after "Nee" it is read (try-out
+        33: "ik ben 19 en heb in een leefgroep gezeten, wil mn dossier" got the check, after "nee" the role menu)."""
+        if holding and self.state is None:
+            self.begin(self.fs.entry_flow, fresh=True, quiet=True)
 
     def after_crisis(self) -> bool:
         """Is a crisis answer's check question or "go on now?" still open? Then an everyday
@@ -251,83 +257,3 @@ class CrisisHook(HeldAtMenu):
             step, text = self.kept_letter_text
             self.kept_letter_text = None
             self.protect(step, text)
-
-    def answer_open_check(self, raw: str) -> bool:
-        """A typed "ja"/"nee" right after a check question answers it; anything else closes it."""
-        state = self.state
-        if state is None or OPEN_CHECK not in state.vars:
-            return False
-        name = str(state.vars.pop(OPEN_CHECK))
-        if normalise(raw) not in YES | NO and self.fs.crisis and self.fs.crisis.assess(raw, everyday=False):
-            return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
-        check = state.vars.get(OPEN_CHECK_KEY)
-        if isinstance(check, str):  # its own buttons: "ja" at "Ben je thuis veilig?" is "Ja, ik ben veilig"
-            picked = read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
-            if picked is not None:
-                self.on_crisis_check(picked)  # which check it was still counts there
-            state.vars.pop(OPEN_CHECK_KEY, None)
-            return picked is not None
-        word = normalise(raw)
-        if word in YES or word in NO:
-            self.on_crisis_check(("yes:" if word in YES else "no:") + name)
-            return True
-        return False
-
-    def on_crisis_check(self, choice_id: str) -> None:
-        """Yes: the crisis answer of that class. No: a short kind word and on where the user was.
-
-        Also the buttons after a `then: pause` answer: go on now (the question again), or not now.
-        """
-        answer, _, name = choice_id.partition(":")
-        check = None
-        if self.state is not None:
-            self.state.vars.pop(OPEN_CHECK, None)
-            check = self.state.vars.pop(OPEN_CHECK_KEY, None)
-        detector = self.fs.crisis
-        if answer == "go":
-            self.resume()
-            return
-        if answer == HELD_CHOICE:  # "Nee, ga verder": the held text answers its question, unless they went on since
-            (self.stale if self.held_here() is None else self.say_check_no)()
-            self.use_any_held()
-            return
-        if answer == "later":
-            if self.state is not None:
-                self.state.vars.pop(HELD, None)  # "Nu even niet" is no "that was my answer"
-            if detector is not None and detector.pause is not None:
-                self.say_key(detector.pause.said_later)
-            if self.state is not None:
-                self.state.vars[PAUSED] = True
-            return
-        found = detector.confirmed(name) if detector is not None else None
-        if answer == "yes" and found is not None:
-            self.give_crisis(found)
-            return
-        self.say_check_no()
-        if not (self.use_menu_held(check) or self.use_held()):
-            self.reshow_or_begin()
-
-    def answer_denial(self, raw: str) -> bool:
-        """"nee dat bedoel ik niet", "no?? i am not threatened" after a crisis reply to a held answer
-        or at a yes/no check question: "No, go on", not a new crisis nor "I do not understand"."""
-        state = self.state
-        if state is None or (self.held_here() is None and OPEN_CHECK not in state.vars):
-            return False
-        check = state.vars.get(OPEN_CHECK_KEY)  # "nee" at "Ben je thuis veilig?" is no denial, nor at the
-        if isinstance(check, str) and self.fs.locales.has(self.lang, check + SAFE):  # safety route's "Ben je nu veilig?"
-            return False
-        denied = self.denies(raw, checking=OPEN_CHECK in state.vars)
-        if denied is None:
-            # "no?? i am not threatened, but he had a knife": in doubt, never the held text now; the danger
-            # check reads the whole message (at a check question, after it), else the question again
-            if OPEN_CHECK in state.vars:  # its "nee" must not use the held text
-                state.vars.pop(HELD, None)
-                return False
-            if not self.check_crisis(raw):
-                self.reshow()
-            return True
-        if not denied:
-            return False
-        name, _key, _paused = (state.vars.pop(var, None) for var in (OPEN_CHECK, OPEN_CHECK_KEY, PAUSED))
-        self.on_crisis_check(f"no:{name or ''}")
-        return True

@@ -31,6 +31,9 @@ HELD_OFFER, HELD_GO, HELD_WORDS = "crisis.held.offer", "crisis.held.go", "crisis
 HELD_FILLER = "crisis.held.filler"
 #: The choice id of the "No, go on" button (with the crisis class after it)
 HELD_CHOICE = "held"
+#: State variable: "Ja" (or doubt) at a check question, with a text held at a menu: "Verder waar ik was"
+#: reads that text there, as there is no "Nee, ga verder" beside that crisis answer (try-out 33)
+HELD_ON_GO = "_held_on_go"
 
 
 class HeldAnswers(EverydayAnswers):
@@ -74,6 +77,8 @@ class HeldAnswers(EverydayAnswers):
         2026-12-07)."""
         if self.state is not None and HELD in self.state.vars:
             self.held_here()
+        if self.state is not None and HELD not in self.state.vars:
+            self.state.vars.pop(HELD_ON_GO, None)
 
     def remember_keeping_held(self) -> None:
         """Remember where the person was, as the crisis reply leads into the safety route: the held answer

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.base import HELD
 from bot.engine.danger import DangerNow
+from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import CRISIS_CHECK_TOKEN, Aside
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import ChooseStep
@@ -74,6 +75,8 @@ class HeldAtMenu(DangerNow):
             return False
         state.pending, state.offer = None, []
         self.on_choose_text(step, text)
+        if state.vars.get(TYPED_BEFORE) == text:  # read, not kept: it tripped the crisis check (health data)
+            state.vars.pop(TYPED_BEFORE, None)
         return True
 
     def ask_pause(self, name: str, texts: PauseTexts) -> None:

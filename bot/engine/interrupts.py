@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.engine.base import LETTER_CHANGE
-from bot.engine.crisis import CrisisHook
+from bot.engine.check import CheckAnswers
 from bot.engine.steps import TYPED_BEFORE
 from bot.engine.system import COMMAND_TOKEN, CRISIS_CHECK_TOKEN, RESTART_TO, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.words import command_meaning
@@ -19,7 +19,7 @@ from bot.flows.check import variables_set
 from bot.flows.steps import AskStep, CallStep
 
 
-class Interrupts(CrisisHook):
+class Interrupts(CheckAnswers):
     def on_command(self, name: str, args: str) -> None:
         meaning = command_meaning(name)
         if meaning is None:

@@ -19,6 +19,7 @@ from typing import Any
 from bot.dates import format_date, format_day
 from bot.engine.steps import TYPED_BEFORE, StepRunner
 from bot.engine.turn import FlowError
+from bot.engine.words import normalise, typed_number
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep
 
@@ -187,6 +188,20 @@ class AsksSystemQuestions(StepRunner):
         buttons = [ChoiceButton(f"c{i}", label(name) if label else name) for i, name in enumerate(self.state.offer)]
         buttons.append(ChoiceButton("none", self.text("sys.none_of_these")))
         return tuple(buttons)
+
+    def match_offer(self, raw: str) -> str | None:
+        """A typed answer to "did you mean": a candidate's number or name, or "none of these"."""
+        text = normalise(raw)
+        buttons = self.offer_buttons()
+        number = typed_number(text)
+        if number is not None:
+            index = number - 1
+            return buttons[index].id if 0 <= index < len(buttons) else None
+        names = [*(self.state.offer if self.state else []), None]  # the last button is "none of these"
+        for button, name in zip(buttons, names, strict=False):
+            if text in (normalise(button.label), button.id) or (name and text == normalise(str(name))):
+                return button.id
+        return None
 
     def date_question(self) -> Send:
         """The echo of a date as read, the two readings of an ambiguous one, the date and the

@@ -18,11 +18,14 @@ the person is still at the menu that offered it (the step token), like any butto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
-from bot.engine.words import looks_english, normalise, typed_number
+from bot.engine.words import YES, looks_english, normalise, read_button, typed_number
 from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import ChooseStep, Option
+from bot.intents import words_of
 
 #: The id of a button that offers a route at a menu: "go:<step of the menu flow>"
 ROUTE_CHOICE = "go:"
@@ -39,11 +42,21 @@ PRIVACY_WORDS, PRIVACY_ASKED = "privacy.asked_words", "privacy.asked"
 PRIVACY_MINE = "privacy.mine_words"
 #: A story told at a question with buttons: thanks, then the options its words fit, or "something else"
 STORY_HEARD, STORY_FITS, STORY_OTHER = "sys.story.heard", "sys.story.fits", "sys.story.other"
+#: "Welke van de twee?": a yes at "Bedoel je dit?" with more than one route offered (two, or more)
+WHICH_TWO, WHICH = "offer.which_two", "offer.which"
+#: Words after a yes at "Bedoel je dit?" that add nothing: "ja precies", "yes that one", "ja dat bedoel ik"
+YES_AND = frozenset({"precies", "klopt", "dat", "dit", "die", "deze", "bedoel", "ik", "is", "het", "graag", "inderdaad",
+                     "zeker", "juist", "exactly", "that", "this", "one", "please", "right", "correct", "indeed", "it",
+                     "i", "mean", "yes", "ja"})
 #: A message without a letter or digit (only emoji), and a number past the last button
 NO_WORDS, NUMBER_PAST = "sys.invalid.no_words", "sys.invalid.number_past"
 
 
 class TypedWords(Interrupts):
+    def on_choice(self, choice_id: str, token: str) -> None:
+        """A button pressed, or typed (bot/engine/builder.py)."""
+        raise NotImplementedError
+
     def on_first_text(self, raw: str) -> None:
         """A first message: the conversation begins in the language it was written in, at the
         option its words name, else at the menu with the routes it may mean."""
@@ -223,3 +236,29 @@ class TypedWords(Interrupts):
             self.reshow()
             return True
         return False
+
+    def yes_at_offer(self, token: str, pairs: Sequence[tuple[str, str]], raw: str) -> bool:
+        """"ja", "ja precies", "yes" at "Bedoel je dit?": the one route offered (besides the menu), or with
+        several "Welke van de twee?" and the same buttons; "ja klacht" the route it names.
+
+        Why: a mother's "ja klacht" and "ja", a father's "ja precies" got "Ik weet niet zeker wat je bedoelt"
+        and the main menu (try-out 33): a yes/no question is answered with a yes.
+        """
+        words = words_of(raw)
+        if self.state is None or not words or (words[0] not in YES and normalise(raw) not in YES):
+            return False
+        routes = [(cid, label) for cid, label in pairs if cid != MENU_CHOICE]
+        rest = [w for w in words[1:] if w not in YES_AND]
+        if normalise(raw) not in YES and rest:
+            picked = read_button(" ".join(rest), routes, str, clauses=False)
+            if picked is None:
+                return False  # "ja maar ik wil iets anders": read as any text
+            self.on_choice(picked, token)
+        elif len(routes) == 1:
+            self.on_choice(routes[0][0], token)
+        elif routes and self.fs.locales.has(self.lang, WHICH_TWO) and self.fs.locales.has(self.lang, WHICH):
+            buttons = tuple(ChoiceButton(cid, label) for cid, label in pairs)
+            self.show_aside(Send(self.text(WHICH_TWO if len(routes) == 2 else WHICH), buttons, token=token))
+        else:
+            return False
+        return True

@@ -96,6 +96,22 @@ def hedged(text: str) -> bool:
     return len(said.split()) <= _HEDGE_WORDS and bool(_HEDGE.search(said))
 
 
+#: Doubt at a crisis check question ("Denk je aan zelfdoding?"): not yes, not no, and a counsellor hears a
+#: yes in it (try-out 33: "weet ik niet" and "soms" lost the question and 113). With DONT_KNOW and `hedged`.
+DOUBT = frozenset({
+    "soms", "soms wel", "soms een beetje", "misschien", "misschien wel", "een beetje", "beetje", "af en toe",
+    "wel eens", "weleens", "soort van", "een soort van", "kan zijn", "zou kunnen", "ik twijfel", "twijfel",
+    "een klein beetje", "heel soms", "nu en dan", "sometimes", "maybe", "maybe yes", "kind of", "kinda", "sort of",
+    "a bit", "a little", "a little bit", "perhaps", "now and then", "at times", "i dont know maybe", "not really sure",
+})
+
+
+def doubtful(text: str) -> bool:
+    """Is a short typed answer doubt, neither yes nor no ("weet ik niet", "soms", "een beetje", "idk", "maybe")?"""
+    said = _PUNCTUATION.sub("", normalise(text))
+    return said not in YES | NO and (said in DOUBT or said in DONT_KNOW or hedged(said))
+
+
 #: Marks inside a typed yes or a label's first word ("ja, graag", "Nee, dank je"): those that end a clause.
 _PUNCTUATION = re.compile(f"[{re.escape(MARKS)}]")
 #: "Meer" at "Wil je meer zien? [Ja, laat zien] [Nee, dank je]" means the yes button.
