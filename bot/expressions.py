@@ -224,6 +224,27 @@ def _past_date_in(text: Any, today: Any, lang: Any = "nl") -> str | None:
     return found[0].isoformat() if found else None
 
 
+#: What stands between two dates typed for two children ("12-5-2016 en 3-9-2019", "3/9/19, 1/2/20")
+_BETWEEN_DATES = re.compile(r"\s*(?:[,;&+]|\ben\b|\band\b)\s*", re.IGNORECASE)
+
+
+def _past_dates_in(text: Any, today: Any, lang: Any = "nl") -> list[str] | None:
+    """The dates, in typed order, of a text naming two or more days up to today ("12-5-2016 en 3-9-2019");
+    None when it names fewer than two, or a part is not exactly one such day.
+
+    Why: a letter about two children said "geboren op 12 mei 2016" for both (try-out 33). Each date
+    is read as `past_date_in` reads one; a part that is not one clear past date makes the whole answer
+    None, so the flow asks again instead of writing a wrong fact.
+    """
+    if text is None:
+        return None
+    parts = [part for part in _BETWEEN_DATES.split(str(text).strip()) if part]
+    found = [read_dates(part, _as_date(today), str(lang), "past") for part in parts]
+    if len(parts) < 2 or any(len(dates) != 1 or dates[0] > _as_date(today) for dates in found):
+        return None
+    return [dates[0].isoformat() for dates in found]
+
+
 def _add_minutes(moment: Any, minutes: Any) -> str:
     """An ISO date-time plus minutes (for check-in timers): `add_minutes(now, 45)`."""
     start = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
@@ -237,6 +258,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "days_between": _days_between,
     "years_between": _years_between,
     "past_date_in": _past_date_in,
+    "past_dates_in": _past_dates_in,
     "add_minutes": _add_minutes,
     "len": len,
     "lower": lambda s: str(s).lower(),

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from bot.app import load_flows
 from bot.clock import SYSTEM
 from bot.dates import add_period, format_date
+from bot.expressions import BASE_FUNCTIONS
 from bot.flows.flowset import FlowSet
 from bot.scenarios import run_files
 from bot.settings import ROOT, Settings
@@ -107,3 +108,23 @@ async def test_a_child_s_birth_date_is_read_back_and_taken(tmp_path: Path, lang:
     await run(tmp_path, lang, today, [
         {"user": typed, "expect": [w["read"].format(date=typed)], "choices": [w["right"], w["again"]]},
         {"press": w["right"], "choices": [w["authority"]]}])
+
+
+@pytest.mark.parametrize(("typed", "wanted"), [
+    ("12-5-2016 en 3-9-2019", ["2016-05-12", "2019-09-03"]),
+    ("3 september 2019, 12 mei 2016", ["2019-09-03", "2016-05-12"]),  # the order typed: the order of the names
+    ("12-5-2016", None),  # one date for two children: asked again, never written for both
+    ("12-5-2016 en ergens in de lente", None),
+    ("later", None),
+])
+def test_two_children_have_a_date_each_or_none(typed: str, wanted: list[str] | None) -> None:
+    """Why: "Yassin en Nour, geboren op 12 mei 2016" stated a false fact for two children (try-out 33)."""
+    today = SYSTEM.today()
+    assert BASE_FUNCTIONS["past_dates_in"](typed, today.isoformat(), "nl") == wanted
+
+
+def test_a_date_still_to_come_for_one_child_makes_the_answer_unread() -> None:
+    today = SYSTEM.today()
+    later = add_period(today, years=1)
+    typed = f"12-5-2016 en {later.day}-{later.month}-{later.year}"
+    assert BASE_FUNCTIONS["past_dates_in"](typed, today.isoformat(), "nl") is None

@@ -25,6 +25,10 @@ _ANYWHERE, _AT_START = "now", "now_at_start"
 
 
 class DangerNow(HeldAnswers):
+    def typed_words(self, step: ChooseStep, raw: str) -> str | None:
+        """The option a person's own words name (bot/engine/typed.py)."""
+        raise NotImplementedError
+
     def in_safety_route(self) -> bool:
         """Is the person in the professionals' safety flow, or in a part it called?"""
         state = self.state
@@ -90,8 +94,15 @@ class DangerNow(HeldAnswers):
         danger is now (True: chosen), else the route's danger lines, and the caller asks again.
 
         Not the lines at the route's first question: its own text says 112 (a choice is clearer there).
+        A place the check read as a threat ("in front of my house" at "Where did it happen?", try-out 33)
+        but told without "now" is the option its words name: after "Yes, I am safe" only a danger told
+        as now brings 112 again.
         """
         if self.pick_danger_now(raw):
+            return True
+        step = self.current_question()
+        if isinstance(step, ChooseStep) and not self.says_danger_now(raw) and (option := self.typed_words(step, raw)):
+            self.choose(step, option)
             return True
         detector, state = self.fs.crisis, self.state
         if (detector is not None and detector.in_safety_flow is not None and state is not None
