@@ -18,11 +18,9 @@ from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
-    DONT_KNOW,
     HELP_WORDS,
     MAX_INPUT,
     command_meaning,
-    hedged,
     keyword_of,
     normalise,
     typed_number,
@@ -188,10 +186,7 @@ class TurnBuilder(TypedWords):
         """Text typed at buttons: a button's number, label or words, a typed option's answer, else
         what it may mean (a route, a word) before "kies een knop"."""
         assert self.state is not None
-        if step.unsure and hedged(raw) and normalise(raw) not in DONT_KNOW:
-            # "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter: explained, asked again
-            self.say_key(step.unsure, typed=raw.strip()[:80])
-            self.reshow()
+        if self.doubted(step, raw):
             return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)],
                                        clauses=step.unsure is None)  # a fact in a letter: "ja ik hoop het" is no yes
@@ -222,6 +217,8 @@ class TurnBuilder(TypedWords):
         # a button of this question (Ja/Nee, "Liever niet bellen", "use what you wrote") typed: its
         # number or label, read as at a question with buttons; where text is the answer, "ja, de voogd
         # belde niet terug" is that answer, not the yes button with a reason after it
+        if self.doubted(step, raw):
+            return
         picked = self.match_buttons(raw, self.ask_buttons(step), clauses=step.type != "text")
         if picked is not None:
             self.on_ask_button(step, picked, via_button=False)

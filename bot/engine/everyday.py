@@ -15,7 +15,7 @@ from bot.clauses import clauses
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
-from bot.engine.words import hedged, yes_or_no_first
+from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
@@ -27,6 +27,18 @@ MODEL = "model"
 
 
 class EverydayAnswers(Answers):
+    def doubted(self, step: ChooseStep | AskStep, raw: str) -> bool:
+        """A yes or no typed with doubt where the answer becomes a fact (`unsure`): explained, asked again.
+
+        Why: "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter, and "ja denk het"
+        at "Weet je leidinggevende het al?" became "Leidinggevende ingelicht: Ja" in a worker's summary.
+        """
+        if not step.unsure or not hedged(raw) or normalise(raw) in DONT_KNOW:
+            return False
+        self.say_key(step.unsure, typed=raw.strip()[:80])
+        self.reshow()
+        return True
+
     def at_plain_question(self) -> bool:
         """Is the person answering a question where "I don't know" is an honest answer?
 

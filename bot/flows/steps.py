@@ -242,9 +242,14 @@ class AskStep(_Step):
     #: the named rules that judge a typed text before it is kept (docs/FLOWS.md, "Answer rules");
     #: unset: the rules this kind of question runs by default (`answer_rules`); `[]`: none
     rules: list[AnswerRuleName] | None = None
+    #: with `type: yesno`: said when the yes or no is typed with doubt ("ja denk het"), which is then not
+    #: taken: the answer goes into a report as a fact ("Leidinggevende ingelicht: Ja"), as at a `choose`
+    unsure: TextKey | None = None
 
     @model_validator(mode="after")
     def _fits_type(self) -> AskStep:
+        if self.unsure is not None and self.type != "yesno":
+            raise ValueError("`unsure` reads a doubtful yes or no: use it with `type: yesno` (or at a `choose`)")
         if self.protect is not None and self.type != "text":
             raise ValueError("`protect` checks typed text: use it with `type: text`")
         if self.own_case is not None and self.protect != "public":
@@ -291,6 +296,8 @@ class AskStep(_Step):
         yield ("ask",), self.ask
         if self.invalid:
             yield ("invalid",), self.invalid
+        if self.unsure is not None:
+            yield ("unsure",), self.unsure
 
     def variables(self) -> Iterator[str]:
         yield self.save
