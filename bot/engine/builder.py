@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED
+from bot.engine.held import HELD_CHOICE
 from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, Aside, SystemQuestion
@@ -119,8 +120,9 @@ class TurnBuilder(TypedWords):
             picked = pairs[number - 1][0] if 1 <= number <= len(pairs) else None
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == wanted), None)
-        if picked is None:
-            return token == self.state.step and self.yes_at_offer(token, pairs, raw)
+        if not picked:  # "": a button of the question itself, shown with "Nee, ga verder" joined to it (held.py)
+            return (picked is None and token == self.state.step and all(cid for cid, _ in pairs)
+                    and self.yes_at_offer(token, pairs, raw))  # "ja" at a route offer ("Bedoel je dit?")
         self.on_choice(picked, token)
         return True
 
@@ -251,6 +253,8 @@ class TurnBuilder(TypedWords):
 
     # ------------------------------------------------------------ buttons
     def on_choice(self, choice_id: str, token: str) -> None:
+        if choice_id.startswith(f"{HELD_CHOICE}:"):
+            token = CRISIS_CHECK_TOKEN  # "Nee, ga verder" in a question's own list (held.join_way_on)
         if token in SYSTEM_TOKENS:
             self.on_system_choice(token, choice_id)
             return

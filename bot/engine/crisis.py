@@ -187,6 +187,7 @@ class CrisisHook(HeldAtMenu):
                 self.go_on(kept)
         if self.state is not None:
             self.state.vars["_crisis"] = True  # also when this message started the conversation
+        self.join_way_on()
 
     def resume(self, welcome_back: bool = False) -> None:
         """On after a pause: the question that waited behind it (a kept answer's next one), else the same."""
