@@ -61,12 +61,12 @@ def read_number(text: str) -> float | int | None:
 
 
 class Answers(ProtectsText):
-    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False) -> None:
+    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False, typed: str | None = None) -> None:
         assert self.state is not None
         option = next(o for o in step.options if o.id == option_id)
         self.mark_read(step, option)
         self.remember()
-        self.state.vars.update(option.set)
+        self.state.vars.update({**option.set, **self.typed_kept(step, typed)})
         self.state.fails = 0
         self.goto(self.state.flow, option.next)
         self.run(replace_question=via_button)

@@ -197,7 +197,7 @@ class TurnBuilder(TypedWords):
         option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
-            self.choose(step, option_id)
+            self.choose(step, option_id, typed=raw)
         elif self.answer_typed_option(step, raw):
             pass  # a phone number typed at "chat or phone?": the phone option and its answer
         elif self.state.vars.get(PAUSED):

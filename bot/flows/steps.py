@@ -177,6 +177,9 @@ class ChooseStep(_Step):
     #: said when a yes or no is typed with doubt ("ik denk het wel"), which is then not taken: the answer
     #: goes into a letter as a fact ("ik heb het gezag"), so a guess is explained and asked again
     unsure: TextKey | None = None
+    #: the words typed to choose an option ("op insta" at "Waar gebeurde het?") are saved here, for a
+    #: later step to read what they say (`said_in`); a press or a typed number saves None
+    keep_typed: Identifier | None = None
 
     def targets(self) -> Iterator[tuple[SubPath, str]]:
         for i, option in enumerate(self.options):
@@ -197,6 +200,8 @@ class ChooseStep(_Step):
     def variables(self) -> Iterator[str]:
         for option in self.options:
             yield from option.set
+        if self.keep_typed is not None:
+            yield self.keep_typed
 
     @property
     def offers_help(self) -> bool:
