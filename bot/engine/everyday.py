@@ -101,6 +101,22 @@ class EverydayAnswers(Answers):
         return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
 
+    def tells_when(self, raw: str) -> bool:
+        """A date the whole message is: at a date question (`reads_as_date`), or at the safety route's first
+        question ("Ben je nu in gevaar?") a day before today, which says when it happened: not now.
+
+        Why: "weet niet zeker, vorige week ergens" typed there got the suicide check: the model (no rule)
+        read the not knowing as despair (try-out 32). Its words then pick "Het gevaar is voorbij"
+        (`safety.words.danger_over`); a danger said with it is still read (`date_then_more` is not used here).
+        """
+        state = self.state
+        if self.reads_as_date(raw):
+            return True
+        if state is None or state.flow != self.fs.safety_flow or state.pending or state.step != self.fs.flows[state.flow].start:
+            return False
+        days = read_dates(raw, self.ctx.today, self.lang, "past")
+        return bool(days) and all(day < self.ctx.today for day in days)
+
     def assess_typed(self, raw: str, split: tuple[str, str] | None, *, everyday: bool) -> CrisisMatch | None:
         """Rules and model on a typed text; with a date said first (`date_then_more`), on what follows it,
         and on the whole only where a rule reads it (the date part is what misled the model)."""
