@@ -238,9 +238,7 @@ class AsksSystemQuestions(StepRunner):
             return [(f"d{i}", self.written_date(d)) for i, d in enumerate(offer)]
         weekdays = self.weekday_names()
         days = [(f"d{i}", format_day(d, self.lang, weekdays, months)) for i, d in enumerate(offer)]
-        if self.fs.locales.has(self.lang, WEEK_UNKNOWN_LABEL):  # not knowing the day is an answer too
-            days.append((WEEK_UNKNOWN, self.text(WEEK_UNKNOWN_LABEL)))
-        return days
+        return [*days, (WEEK_UNKNOWN, self.text(WEEK_UNKNOWN_LABEL))]  # not knowing the day is an answer too
 
     def day_not_known(self, step: AskStep) -> None:
         """"Weet ik niet" at a week's days: its first day, said in words before it is used, then on.
@@ -248,13 +246,8 @@ class AsksSystemQuestions(StepRunner):
         Why: a worker who did not know the day had no button for it, and "weet ik niet welke dag" only
         got the same seven days again (try-out 32). The first day is the earliest the week allows, so a
         deadline counted from it is never too late; the person is told which day, and how to change it.
-        A set without the label keeps asking for the most likely day.
         """
         assert self.state is not None
-        if not self.fs.locales.has(self.lang, WEEK_UNKNOWN_LABEL):
-            self.say_key("sys.date.week_unknown")
-            self.out.append(self.date_question())
-            return
         first = self.state.offer[0]
         self.say_key("sys.date.week_first", read=self.written_date(first))
         self.accept(step, first)
