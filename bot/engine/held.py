@@ -21,7 +21,7 @@ from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
 from bot.engine.everyday import EverydayAnswers
 from bot.engine.steps import TYPED_BEFORE
-from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN
+from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, Aside
 from bot.engine.words import NO
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
@@ -121,10 +121,9 @@ class HeldAnswers(EverydayAnswers):
             return
         self.out[offers[0]] = replace(offer, choices=(), token="")
         self.out[at] = replace(question, choices=(*question.choices, *offer.choices))
-        aside = self.state.vars.get(ASIDE)
-        if not (isinstance(aside, list) and aside and aside[0] == question.token):  # not already read aside
-            aside = [question.token, *("" for _ in question.choices for _ in range(2))]
-        self.state.vars[ASIDE] = [*aside, *(part for b in offer.choices for part in (b.id, b.label))]
+        kept = Aside.read(self.state.vars.get(ASIDE))
+        own = kept.buttons if kept is not None and kept.token == question.token else tuple(("", "") for _ in question.choices)
+        self.state.vars[ASIDE] = Aside(question.token, (*own, *((b.id, b.label) for b in offer.choices))).kept()
 
     def denies(self, raw: str, *, checking: bool = False) -> bool | None:
         """Is this only "no, that is not what I meant" ("no?? i am not threatened, i was writing my request")?
