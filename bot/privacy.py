@@ -263,7 +263,8 @@ class Exporter:
                 if where is not None and flow_id != where:
                     continue
                 for step_id, step in flow.steps.items():
-                    if isinstance(step, AskStep) and step.save == name:
+                    if (isinstance(step, AskStep) and step.save == name) or (  # or the words that chose a button
+                            isinstance(step, ChooseStep) and step.keep_typed == name):
                         return self.question_of(flow_id, step_id, variables)
         return None
 

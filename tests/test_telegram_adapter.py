@@ -365,6 +365,19 @@ async def test_a_message_telegram_keeps_refusing_is_kept_and_sent_later(
         await bot.stop()
 
 
+async def test_the_buttons_after_a_crisis_reply_work(running_bot: RunningBot, telegram: FakeTelegram) -> None:
+    """"Verder waar ik was" under a crisis reply goes on; its id has a colon ("go:suicide"), and Telegram's
+    callback data split at the last one made every crisis button a stale press that showed nothing."""
+    bot, tg = running_bot, telegram
+    parent = Person(tg)
+    await parent.command("start")
+    sent = await parent.says("ik voel me zo leeg, soms denk ik dat het beter is als ik er niet meer ben")
+    assert any(s.labels[:2] == [bot.text("crisis.pause.go"), bot.text("crisis.pause.later")] for s in sent)
+    (again,) = await parent.presses(bot.text("crisis.pause.go"))
+    assert shown([again]) == [(bot.text("main.role.question"), bot.labels("main", "role"))]
+    assert tg.unanswered_callbacks == []
+
+
 # ---------------------------------------------------------------- restarts and offsets
 
 

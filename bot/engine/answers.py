@@ -25,7 +25,7 @@ from bot.dates import (
     read_month,
 )
 from bot.engine.protect import ProtectsText
-from bot.engine.system import DATE_KIND, SystemQuestion
+from bot.engine.system import DATE_KIND, WEEK_UNKNOWN, SystemQuestion
 from bot.engine.validation import RULES
 from bot.engine.words import DONT_KNOW, NO, YES, normalise
 from bot.events import Send
@@ -61,12 +61,12 @@ def read_number(text: str) -> float | int | None:
 
 
 class Answers(ProtectsText):
-    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False) -> None:
+    def choose(self, step: ChooseStep, option_id: str, via_button: bool = False, typed: str | None = None) -> None:
         assert self.state is not None
         option = next(o for o in step.options if o.id == option_id)
         self.mark_read(step, option)
         self.remember()
-        self.state.vars.update(option.set)
+        self.state.vars.update({**option.set, **self.typed_kept(step, typed)})
         self.state.fails = 0
         self.goto(self.state.flow, option.next)
         self.run(replace_question=via_button)
@@ -271,6 +271,8 @@ class Answers(ProtectsText):
             self.accept(step, offer[0])
         elif choice_id.startswith("d") and choice_id[1:].isdigit() and int(choice_id[1:]) < len(offer):
             self.accept(step, offer[int(choice_id[1:])])
+        elif choice_id == WEEK_UNKNOWN:  # "weet ik niet" at a week's days: its first day, said in words
+            self.day_not_known(step)
         elif choice_id == "no":  # read wrong: ask the date again
             self.state.offer, self.state.pending = [], None
             self.state.vars.pop(DATE_KIND, None)
@@ -286,10 +288,8 @@ class Answers(ProtectsText):
         pairs = self.date_buttons()
         picked = None
         correction = raw.strip()
-        if self.state.vars.get(DATE_KIND) == "week" and day_unknown(raw):
-            # "weet ik niet welke dag" at a week's days: kindly, the same days again (not the question before)
-            self.say_key("sys.date.week_unknown")
-            self.out.append(self.date_question())
+        if self.state.vars.get(DATE_KIND) == "week" and day_unknown(raw):  # "weet ik niet welke dag": that button
+            self.day_not_known(self.current(AskStep))
             return
         if text in YES or text in NO or text in DONT_KNOW:  # "weet ik niet" at "Klopt dat?": not sure, ask again
             picked = ("yes" if len(self.state.offer) == 1 else None) if text in YES else "no"
@@ -297,7 +297,7 @@ class Answers(ProtectsText):
             index = int(text) - 1
             picked = pairs[index][0] if 0 <= index < len(pairs) else None
         elif self.state.vars.get(DATE_KIND) == "week" and (day := self.weekday_typed(text)) is not None:
-            picked = next((cid for cid, iso in zip((c for c, _ in pairs), self.state.offer, strict=True)
+            picked = next((cid for cid, iso in zip((c for c, _ in pairs[:len(self.state.offer)]), self.state.offer, strict=True)
                            if date.fromisoformat(iso).weekday() == day), None)
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == text), None)

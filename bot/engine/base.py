@@ -26,6 +26,8 @@ HELD = "_held"
 
 #: Steps walked in one turn before the engine assumes a loop in the flow.
 MAX_STEPS_PER_TURN = 200
+#: The most of the words that chose an option a step keeps (`keep_typed`): a platform's name, not a story
+KEPT_TYPED = 200
 #: Steps that never say anything: `run(until_question=False)` walks only these.
 SILENT_STEPS = (ComputeStep, BranchStep)
 _Question = TypeVar("_Question", ChooseStep, AskStep)
@@ -147,6 +149,15 @@ class TurnBase:
 
     def normalised_labels(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(cid, normalise(self.text(key))) for cid, key in pairs]
+
+    @staticmethod
+    def typed_kept(step: ChooseStep, typed: str | None) -> dict[str, str | None]:
+        """The words typed to choose an option, to keep where the step says (`keep_typed`: "op insta" at
+        "Waar gebeurde het?" names the platform for the summary); a press or a number keeps None."""
+        words = (typed or "").strip()
+        if step.keep_typed is None:
+            return {}
+        return {step.keep_typed: words[:KEPT_TYPED] if words and not words.isdecimal() else None}
 
     def remember(self) -> None:
         assert self.state is not None

@@ -12,17 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.crisis import OPEN_CHECK, OPEN_CHECK_KEY, PAUSED
+from bot.engine.held import HELD_CHOICE
 from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, Aside, SystemQuestion
 from bot.engine.typed import TypedWords
 from bot.engine.words import (
     COMMAND_TEXT,
-    DONT_KNOW,
     HELP_WORDS,
     MAX_INPUT,
     command_meaning,
-    hedged,
     keyword_of,
     normalise,
     typed_number,
@@ -121,8 +120,9 @@ class TurnBuilder(TypedWords):
             picked = pairs[number - 1][0] if 1 <= number <= len(pairs) else None
         else:
             picked = next((cid for cid, label in pairs if normalise(label) == wanted), None)
-        if picked is None:
-            return token == self.state.step and self.yes_at_offer(token, pairs, raw)
+        if not picked:  # "": a button of the question itself, shown with "Nee, ga verder" joined to it (held.py)
+            return (picked is None and token == self.state.step and all(cid for cid, _ in pairs)
+                    and self.yes_at_offer(token, pairs, raw))  # "ja" at a route offer ("Bedoel je dit?")
         self.on_choice(picked, token)
         return True
 
@@ -188,10 +188,7 @@ class TurnBuilder(TypedWords):
         """Text typed at buttons: a button's number, label or words, a typed option's answer, else
         what it may mean (a route, a word) before "kies een knop"."""
         assert self.state is not None
-        if step.unsure and hedged(raw) and normalise(raw) not in DONT_KNOW:
-            # "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter: explained, asked again
-            self.say_key(step.unsure, typed=raw.strip()[:80])
-            self.reshow()
+        if self.doubted(step, raw):
             return
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)],
                                        clauses=step.unsure is None)  # a fact in a letter: "ja ik hoop het" is no yes
@@ -200,7 +197,7 @@ class TurnBuilder(TypedWords):
         option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
-            self.choose(step, option_id)
+            self.choose(step, option_id, typed=raw)
         elif self.answer_typed_option(step, raw):
             pass  # a phone number typed at "chat or phone?": the phone option and its answer
         elif self.state.vars.get(PAUSED):
@@ -222,6 +219,8 @@ class TurnBuilder(TypedWords):
         # a button of this question (Ja/Nee, "Liever niet bellen", "use what you wrote") typed: its
         # number or label, read as at a question with buttons; where text is the answer, "ja, de voogd
         # belde niet terug" is that answer, not the yes button with a reason after it
+        if self.doubted(step, raw):
+            return
         picked = self.match_buttons(raw, self.ask_buttons(step), clauses=step.type != "text")
         if picked is not None:
             self.on_ask_button(step, picked, via_button=False)
@@ -254,6 +253,8 @@ class TurnBuilder(TypedWords):
 
     # ------------------------------------------------------------ buttons
     def on_choice(self, choice_id: str, token: str) -> None:
+        if choice_id.startswith(f"{HELD_CHOICE}:"):
+            token = CRISIS_CHECK_TOKEN  # "Nee, ga verder" in a question's own list (held.join_way_on)
         if token in SYSTEM_TOKENS:
             self.on_system_choice(token, choice_id)
             return

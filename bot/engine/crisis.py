@@ -63,7 +63,7 @@ class CrisisHook(HeldAtMenu):
         if found is None:
             return self.danger_now_without_match(raw)  # "help hij is hier" in the safety route: 112 first
         if found.rule_id == MODEL and (self.hedged_answer(raw) or (self.at_plain_question() and (
-                detector.only_an_answer(raw) or self.reads_as_date(raw) or self.restates_the_question(raw)))):
+                detector.only_an_answer(raw) or self.tells_when(raw) or self.restates_the_question(raw)))):
             # "ik weet het niet meer" at "what date?": the question's answer (crisis.yaml `answers`),
             # in the safety flow too: a worker's "its still going on" at "have you been to the police?"
             # or "ik denk het wel" at "did you keep evidence?" got the 113 answer (a try-out); and at a
@@ -187,6 +187,7 @@ class CrisisHook(HeldAtMenu):
                 self.go_on(kept)
         if self.state is not None:
             self.state.vars["_crisis"] = True  # also when this message started the conversation
+        self.join_way_on()
 
     def resume(self, welcome_back: bool = False) -> None:
         """On after a pause: the question that waited behind it (a kept answer's next one), else the same."""

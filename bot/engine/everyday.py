@@ -15,7 +15,7 @@ from bot.clauses import clauses
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
-from bot.engine.words import hedged, yes_or_no_first
+from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
@@ -27,6 +27,18 @@ MODEL = "model"
 
 
 class EverydayAnswers(Answers):
+    def doubted(self, step: ChooseStep | AskStep, raw: str) -> bool:
+        """A yes or no typed with doubt where the answer becomes a fact (`unsure`): explained, asked again.
+
+        Why: "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter, and "ja denk het"
+        at "Weet je leidinggevende het al?" became "Leidinggevende ingelicht: Ja" in a worker's summary.
+        """
+        if not step.unsure or not hedged(raw) or normalise(raw) in DONT_KNOW:
+            return False
+        self.say_key(step.unsure, typed=raw.strip()[:80])
+        self.reshow()
+        return True
+
     def at_plain_question(self) -> bool:
         """Is the person answering a question where "I don't know" is an honest answer?
 
@@ -88,6 +100,22 @@ class EverydayAnswers(Answers):
             return False
         return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
+
+    def tells_when(self, raw: str) -> bool:
+        """A date the whole message is: at a date question (`reads_as_date`), or at the safety route's first
+        question ("Ben je nu in gevaar?") a day before today, which says when it happened: not now.
+
+        Why: "weet niet zeker, vorige week ergens" typed there got the suicide check: the model (no rule)
+        read the not knowing as despair (try-out 32). Its words then pick "Het gevaar is voorbij"
+        (`safety.words.danger_over`); a danger said with it is still read (`date_then_more` is not used here).
+        """
+        state = self.state
+        if self.reads_as_date(raw):
+            return True
+        if state is None or state.flow != self.fs.safety_flow or state.pending or state.step != self.fs.flows[state.flow].start:
+            return False
+        days = read_dates(raw, self.ctx.today, self.lang, "past")
+        return bool(days) and all(day < self.ctx.today for day in days)
 
     def assess_typed(self, raw: str, split: tuple[str, str] | None, *, everyday: bool) -> CrisisMatch | None:
         """Rules and model on a typed text; with a date said first (`date_then_more`), on what follows it,

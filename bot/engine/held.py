@@ -15,11 +15,13 @@ never decides what is a crisis: that stays bot.crisis's.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.engine.answers import text_bounds
 from bot.engine.base import HELD
 from bot.engine.everyday import EverydayAnswers
 from bot.engine.steps import TYPED_BEFORE
-from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, Aside
 from bot.engine.words import NO
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import AskStep, ChooseStep
@@ -96,6 +98,32 @@ class HeldAnswers(EverydayAnswers):
             return
         button = ChoiceButton(f"{HELD_CHOICE}:{name}", self.text(HELD_GO))
         self.out.append(Send(self.text(HELD_OFFER), (button,), token=CRISIS_CHECK_TOKEN))
+
+    def join_way_on(self) -> None:
+        """One list: "Nee, ga verder" becomes the last button of the question shown after it this turn.
+
+        Why: beside the safety route's first question (or the menu again, or "go on now?") it was a list
+        of its own, and both were numbered from 1 on Matrix and the console: "1" meant for "Nee, ga verder"
+        chose "Ik ben nu in gevaar" (try-out 32). Its number now follows the question's own; the question's
+        own numbers are read as always (blank in the aside). Without a question after it, it stays alone.
+        """
+        offers = [i for i, a in enumerate(self.out)
+                  if isinstance(a, Send) and any(b.id.startswith(f"{HELD_CHOICE}:") for b in a.choices)]
+        if not offers or self.state is None:
+            return
+        offer = self.out[offers[0]]
+        assert isinstance(offer, Send)
+        for at in range(offers[0] + 1, len(self.out)):
+            question = self.out[at]
+            if isinstance(question, Send) and question.choices:
+                break
+        else:
+            return
+        self.out[offers[0]] = replace(offer, choices=(), token="")
+        self.out[at] = replace(question, choices=(*question.choices, *offer.choices))
+        kept = Aside.read(self.state.vars.get(ASIDE))
+        own = kept.buttons if kept is not None and kept.token == question.token else tuple(("", "") for _ in question.choices)
+        self.state.vars[ASIDE] = Aside(question.token, (*own, *((b.id, b.label) for b in offer.choices))).kept()
 
     def denies(self, raw: str, *, checking: bool = False) -> bool | None:
         """Is this only "no, that is not what I meant" ("no?? i am not threatened, i was writing my request")?

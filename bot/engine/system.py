@@ -135,6 +135,8 @@ class Aside:
 #: The token of a button that does what typing its command does (its id: "mydata"), whenever it is
 #: pressed: "Alles zien" under what is stored, said in the chat (bot/privacy.py), sends the document.
 COMMAND_TOKEN = "_command"
+#: "Weet ik niet" under a week's days ("vorige week"): its choice id, and its label
+WEEK_UNKNOWN, WEEK_UNKNOWN_LABEL = "day_unknown", "sys.date.week_unknown_label"
 #: Tokens of buttons that belong to no step.
 SYSTEM_TOKENS = frozenset({row.token for row in _TABLE.values() if row.token} | {CRISIS_CHECK_TOKEN, COMMAND_TOKEN})
 
@@ -216,7 +218,8 @@ class AsksSystemQuestions(StepRunner):
         buttons = tuple(ChoiceButton(choice_id, label) for choice_id, label in pairs)
         kind = self.state.vars.get(DATE_KIND)
         if kind == "week":
-            return Send(self.text("sys.date.week", first=pairs[0][1], last=pairs[-1][1]), buttons, token=self.state.step)
+            first, last = pairs[0][1], pairs[len(offer) - 1][1]  # the days, not "Weet ik niet" (WEEK_UNKNOWN) after them
+            return Send(self.text("sys.date.week", first=first, last=last), buttons, token=self.state.step)
         if kind == "weekday":
             days = self.weekday_names(full=True)
             read, other = date.fromisoformat(offer[0]), date.fromisoformat(offer[1])
@@ -234,7 +237,20 @@ class AsksSystemQuestions(StepRunner):
         if self.state.vars.get(DATE_KIND) != "week":
             return [(f"d{i}", self.written_date(d)) for i, d in enumerate(offer)]
         weekdays = self.weekday_names()
-        return [(f"d{i}", format_day(d, self.lang, weekdays, months)) for i, d in enumerate(offer)]
+        days = [(f"d{i}", format_day(d, self.lang, weekdays, months)) for i, d in enumerate(offer)]
+        return [*days, (WEEK_UNKNOWN, self.text(WEEK_UNKNOWN_LABEL))]  # not knowing the day is an answer too
+
+    def day_not_known(self, step: AskStep) -> None:
+        """"Weet ik niet" at a week's days: its first day, said in words before it is used, then on.
+
+        Why: a worker who did not know the day had no button for it, and "weet ik niet welke dag" only
+        got the same seven days again (try-out 32). The first day is the earliest the week allows, so a
+        deadline counted from it is never too late; the person is told which day, and how to change it.
+        """
+        assert self.state is not None
+        first = self.state.offer[0]
+        self.say_key("sys.date.week_first", read=self.written_date(first))
+        self.accept(step, first)
 
     def written_date(self, value: date | str) -> str:
         """"zaterdag 28 december 2026": a date read from what someone typed, with its weekday and

@@ -192,11 +192,19 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
     return None
 
 
+#: A label that starts so says no for now ("Nog niet" at "Heb je al contact gehad met de politie?")
+_NOT_YET = ("nog niet", "not yet")
+
+
 def _yes_or_no(yes: bool, labels: list[tuple[str, str]]) -> str | None:
-    """A typed yes or no: the one button that says so (its label, the label's first word, or an id `yes`/`no`)."""
+    """A typed yes or no: the one button that says so (its label, the label's first word, or an id `yes`/`no`).
+
+    A "no" is also the one button that says "not yet": "nee" and "nope" at the police question were
+    "I do not understand" beside [Nog niet] (try-out 32)."""
     wanted = YES if yes else NO
     hits = [cid for cid, shown in labels
             if shown in wanted or _PUNCTUATION.sub("", shown).split(" ", 1)[0] in wanted  # "Ja, laat zien"
+            or (not yes and _PUNCTUATION.sub("", shown).startswith(_NOT_YET))
             or (cid in ("yes", "no") and (cid == "yes") == yes)]
     return hits[0] if len(hits) == 1 else None
 

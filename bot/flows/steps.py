@@ -177,6 +177,9 @@ class ChooseStep(_Step):
     #: said when a yes or no is typed with doubt ("ik denk het wel"), which is then not taken: the answer
     #: goes into a letter as a fact ("ik heb het gezag"), so a guess is explained and asked again
     unsure: TextKey | None = None
+    #: the words typed to choose an option ("op insta" at "Waar gebeurde het?") are saved here, for a
+    #: later step to read what they say (`said_in`); a press or a typed number saves None
+    keep_typed: Identifier | None = None
 
     def targets(self) -> Iterator[tuple[SubPath, str]]:
         for i, option in enumerate(self.options):
@@ -197,6 +200,8 @@ class ChooseStep(_Step):
     def variables(self) -> Iterator[str]:
         for option in self.options:
             yield from option.set
+        if self.keep_typed is not None:
+            yield self.keep_typed
 
     @property
     def offers_help(self) -> bool:
@@ -242,9 +247,14 @@ class AskStep(_Step):
     #: the named rules that judge a typed text before it is kept (docs/FLOWS.md, "Answer rules");
     #: unset: the rules this kind of question runs by default (`answer_rules`); `[]`: none
     rules: list[AnswerRuleName] | None = None
+    #: with `type: yesno`: said when the yes or no is typed with doubt ("ja denk het"), which is then not
+    #: taken: the answer goes into a report as a fact ("Leidinggevende ingelicht: Ja"), as at a `choose`
+    unsure: TextKey | None = None
 
     @model_validator(mode="after")
     def _fits_type(self) -> AskStep:
+        if self.unsure is not None and self.type != "yesno":
+            raise ValueError("`unsure` reads a doubtful yes or no: use it with `type: yesno` (or at a `choose`)")
         if self.protect is not None and self.type != "text":
             raise ValueError("`protect` checks typed text: use it with `type: text`")
         if self.own_case is not None and self.protect != "public":
@@ -291,6 +301,8 @@ class AskStep(_Step):
         yield ("ask",), self.ask
         if self.invalid:
             yield ("invalid",), self.invalid
+        if self.unsure is not None:
+            yield ("unsure",), self.unsure
 
     def variables(self) -> Iterator[str]:
         yield self.save

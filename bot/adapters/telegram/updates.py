@@ -82,7 +82,7 @@ def read_update(update: Update, bot_id: int, bot_username: str,
         message = query.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None  # inline-mode or group buttons carry no conversation
-        token, _, choice_id = (query.data or "").rpartition(":")
+        token, _, choice_id = (query.data or "").partition(":")  # a token has no colon; a choice id may ("go:suicide")
         user = query.from_user
         return Incoming(
             key=ConversationKey(PLATFORM, str(message.chat.id), str(user.id)),
