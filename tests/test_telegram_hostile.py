@@ -14,7 +14,6 @@ not 2xx: core.telegram.org/bots/api#setwebhook).
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -92,16 +91,29 @@ def flood_text(bot: RunningBot) -> str:
     return bot.text("sys.flood")
 
 
-async def calm_asks_during(tg: FakeTelegram, calm: Person, flood: list[dict]) -> tuple[float, list[str]]:
-    """The calm user says "hulp" right behind the flood; how long until Telegram saw it handled, and the answer."""
+class TurnOrder:
+    """Whose turns the core ran, in order: being held up is counted in turns run first, not in seconds
+    (a crowded machine makes any bound in seconds flaky, and no test here asserts a time)."""
+
+    def __init__(self, bot: RunningBot) -> None:
+        self.users: list[str] = []
+        bot.core.add(Hooks(watch=lambda incoming, turn: self.users.append(incoming.key.user)))
+
+    def before_last_turn_of(self, calm: Person, flooder: Person) -> int:
+        """How many of the flooder's turns ran before the calm user's last turn."""
+        calm_id, flooder_id = str(calm.user["id"]), str(flooder.user["id"])
+        last = max(i for i, user in enumerate(self.users) if user == calm_id)
+        return sum(user == flooder_id for user in self.users[:last])
+
+
+async def calm_asks_during(tg: FakeTelegram, calm: Person, flood: list[dict]) -> list[str]:
+    """The calm user says "hulp" right behind the flood; the answer, once Telegram saw everything handled."""
     before = len(calm.transcript)
-    asked_at = time.monotonic()
     asked = tg.send_text(calm.user, "hulp")
     await tg.wait_confirmed(asked, timeout=30)
-    waited = time.monotonic() - asked_at
     for update in flood:  # and nothing of the flood is left with Telegram
         await tg.wait_confirmed(update, timeout=30)
-    return waited, [sent.text for sent in calm.transcript[before:]]
+    return [sent.text for sent in calm.transcript[before:]]
 
 
 async def test_300_old_button_presses_from_one_user_do_not_hold_up_another(tmp_path: Path) -> None:
@@ -110,6 +122,7 @@ async def test_300_old_button_presses_from_one_user_do_not_hold_up_another(tmp_p
     async with FakeTelegram() as tg:
         bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=SendLimits()).start()
         try:
+            order = TurnOrder(bot)
             flooder, calm = Person(tg, "Spammer"), Person(tg, "Ouder")
             await calm.command("start")
             await flooder.command("start")
@@ -119,10 +132,11 @@ async def test_300_old_button_presses_from_one_user_do_not_hold_up_another(tmp_p
             seen = len(flooder.transcript)
             presses = [tg.press(flooder.user, menu, label=label) for _ in range(300)]
 
-            waited, answer = await calm_asks_during(tg, calm, presses)
+            answer = await calm_asks_during(tg, calm, presses)
 
             assert answer and flood_text(bot) not in answer, "the calm user got no (or the wrong) answer"
-            assert waited < 2.0, f"the calm user waited {waited:.1f} s behind somebody else's flood"
+            ahead = order.before_last_turn_of(calm, flooder)
+            assert ahead <= 2 + bot.settings.flood_per_minute, f"the calm user waited behind {ahead} turns of the flood"
             flood_screen = [sent.text for sent in flooder.transcript[seen:]]
             assert flood_screen == [flood_text(bot)], "the flood got more than the one notice in the chat"
             toasts = [answer.get("text") for answer in tg.callback_answers.values()]
@@ -135,21 +149,23 @@ async def test_300_texts_from_one_user_do_not_hold_up_another(tmp_path: Path) ->
     async with FakeTelegram() as tg:
         bot = await RunningBot(telegram_settings(tg, tmp_path / "db.sqlite3"), send_limits=SendLimits()).start()
         try:
-            turns: Counter[str] = Counter()
-            bot.core.add(Hooks(watch=lambda incoming, turn: turns.update([incoming.key.user])))
+            order = TurnOrder(bot)
             flooder, calm = Person(tg, "Spammer"), Person(tg, "Ouder")
             await calm.command("start")
             await flooder.command("start")
             seen = len(flooder.transcript)
             texts = [tg.send_text(flooder.user, f"hallo {n}") for n in range(300)]
 
-            waited, answer = await calm_asks_during(tg, calm, texts)
+            answer = await calm_asks_during(tg, calm, texts)
 
             assert answer and flood_text(bot) not in answer
-            assert waited < 2.0, f"the calm user waited {waited:.1f} s behind somebody else's flood"
+            ahead = order.before_last_turn_of(calm, flooder)
+            assert ahead <= 1 + bot.settings.flood_per_minute, f"the calm user waited behind {ahead} turns of the flood"
             flood_screen = [sent.text for sent in flooder.transcript[seen:]]
             assert flood_screen.count(flood_text(bot)) == 1, "told more than once (or never)"
-            assert turns[str(flooder.user["id"])] <= 1 + 30, "more of the flood was run than the limit allows"
+            turns = Counter(order.users)
+            limit = bot.settings.flood_per_minute
+            assert turns[str(flooder.user["id"])] <= 1 + limit, "more of the flood was run than the limit allows"
             assert turns[str(calm.user["id"])] == 2
         finally:
             await bot.stop()
