@@ -33,8 +33,13 @@ system-deps:
 run: $(VENV)/.installed
 	$(PY) -m bot
 
+# Every pytest run here spreads its tests over the machine's cores (pytest-xdist, one worker per core;
+# "worksteal" hands a long test's neighbours to an idle worker). Each worker is its own process with its
+# own Synapse, PostgreSQL cluster and temporary files, so no test shares state with one on another core.
+PYTEST := $(PY) -m pytest -q -n auto --dist worksteal
+
 test: $(VENV)/.installed $(SYNAPSE_VENV)/.installed system-deps
-	WEGWIJZER_TEST_SYNAPSE=$(abspath $(SYNAPSE_VENV))/bin/python $(PY) -m pytest -q
+	WEGWIJZER_TEST_SYNAPSE=$(abspath $(SYNAPSE_VENV))/bin/python $(PYTEST)
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-dates
 	$(MAKE) --no-print-directory lint
@@ -46,7 +51,7 @@ POSTGRES_TESTS := tests/test_checkin.py tests/test_desk.py tests/test_logging_pr
 
 test-postgres: $(VENV)/.installed
 	@echo "== desk, check-in, timer and health tests on PostgreSQL"
-	WEGWIJZER_TEST_BACKEND=postgresql $(PY) -m pytest -q -p no:cacheprovider $(POSTGRES_TESTS)
+	WEGWIJZER_TEST_BACKEND=postgresql $(PYTEST) -p no:cacheprovider $(POSTGRES_TESTS)
 
 # The tests whose outcome depends on the date, run again with the wall clock faked by
 # libfaketime (the monotonic clock left alone): a Dutch DST switch, a leap day and New
@@ -66,7 +71,7 @@ test-dates: $(VENV)/.installed
 	    $(PY) -c 'import sys; from bot.clock import SYSTEM; now = SYSTEM().isoformat(timespec="minutes"); print("   the product clock reads", now); sys.exit(now[:16] != sys.argv[1][:16])' "$$moment" \
 	    || { echo "libfaketime did not take effect: these tests would run on the real date"; exit 1; }; \
 	  env TZ=UTC DONT_FAKE_MONOTONIC=1 FAKETIME="@$$(echo $$moment | tr T ' ')" LD_PRELOAD="$$lib" \
-	    $(PY) -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
+	    $(PYTEST) -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
 # pip-audit needs its vulnerability service; without network it notes that in one line and passes.
