@@ -436,8 +436,9 @@ async def test_while_talking_buttons_and_photos_get_a_short_note_and_forget_me_s
     await world.post_desk()
     assert world.outlet.room_texts()[-1].endswith("heeft het gesprek WW-2026-0001 beëindigd.")
     assert await world.press("u1", "yes") == [
-        "Klaar. Ik heb alles gewist wat ik van je had bewaard. Meldingen die al bij een organisatie zijn, "
-        "blijven daar. Typ iets als je opnieuw wilt beginnen."]
+        "Klaar. Ik heb alles gewist wat ik van je had bewaard. De berichten in deze chat wis ik niet. "
+        "Die kun je zelf verwijderen. Ook een brief of bestand dat ik je stuurde, blijft bij jou. "
+        "Meldingen die al bij een organisatie zijn, blijven daar. Typ iets als je opnieuw wilt beginnen."]
 
 
 async def test_the_desk_help_and_unknown_references(world):
