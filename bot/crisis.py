@@ -159,12 +159,18 @@ class Rule(_Strict):
     #: for words that are a worry, not yet a danger ("ik wil niet meer thuis wonen": a careful
     #: counsellor asks whether the young person is safe at home); "yes" gives the class's answer
     check: Annotated[str, Field(pattern=_KEY)] | None = None
+    #: with `check`: the question is the least a match gets. Another rule's match, or the model alone
+    #: sure of a crisis, is answered as without this rule ("ik kan niet meer" asks whatever model
+    #: ships, but "ik kan niet meer. ik heb een touw klaarliggen" is never held back to a question)
+    gives_way: bool = False
     note: str | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Rule:
         if (self.pattern is None) == (self.all is None):
             raise ValueError(f"rule {self.id!r}: give exactly one of 'pattern' or 'all'")
+        if self.gives_way and self.check is None:
+            raise ValueError(f"rule {self.id!r}: 'gives_way' needs 'check' (a sure match gives way to nothing)")
         return self
 
 
@@ -404,6 +410,8 @@ class _CompiledRule:
     strong: bool
     #: the rule's own check question (Rule.check): a match is then not sure
     check: str | None = None
+    #: Rule.gives_way
+    gives_way: bool = False
     #: every pattern's masks: all must hit before any regex runs (set by CrisisDetector)
     masks: tuple[int, ...] = ()
 
@@ -589,6 +597,8 @@ class CrisisDetector:
         self._by_name = {c.name: c for c in self._classes}
         #: rules for unmistakable first-person statements: the model never overrules them
         self._strong = frozenset(r.id for c in self._classes for r in c.rules if r.strong)
+        #: check rules whose question gives way to any other rule's match and the model's sure answer
+        self._gives_way = frozenset(r.id for c in self._classes for r in c.rules if r.gives_way)
         # every prefilter literal gets a bit; a message's literals become one int (see _Reading)
         patterns = [p for c in self._classes for p in (*c.blanks, *c.vetoes, *(q for r in c.rules for q in r.patterns))]
         bits = {lit: 1 << i for i, lit in enumerate(sorted({lit for p in patterns for n in p.needs for lit in n}))}
@@ -679,6 +689,7 @@ class CrisisDetector:
                         tuple(_compile(p, fragments, f"{name} rule {rule.id!r}", done) for p in sources),
                         rule.strong,
                         rule.check,
+                        rule.gives_way,
                     )
                 )
             compiled.append(
@@ -721,15 +732,15 @@ class CrisisDetector:
             return None
         if self.model is None:
             return self._rules(normalised)
-        found = self._acted_on(self._rules(normalised), normalised)
-        if found is not None:
+        found = self._acted_on(normalised)
+        if found is not None and found.rule_id not in self._gives_way:
             return found
         if everyday and self._everyday and any(p.fullmatch(normalised.strip(" .")) for p in self._everyday):
-            return None  # an `answers:` entry marked `anywhere`: the model may not flag it (a rule still may)
+            return found  # an `answers:` entry marked `anywhere`: the model may not flag it (a rule still may)
         verdict = self.model.assess(normalised)
         spec = self._by_name.get(verdict.crisis_class)
-        if verdict.tier == "none" or spec is None:
-            return None
+        if verdict.tier == "none" or spec is None or (found is not None and verdict.tier != "sure"):
+            return found  # a rule's check question stays the least such a match gets (Rule.gives_way)
         return CrisisMatch(spec.name, "model", spec.reply, spec.then, spec.quiet_in_safety_flow,
                            sure=verdict.tier == "sure", risk=verdict.risk, check=spec.check,
                            kept_note=spec.kept_note)
@@ -755,12 +766,15 @@ class CrisisDetector:
         normalised = normalise(text)
         if not normalised:
             return None
-        return self._acted_on(self._rules(normalised), normalised)
+        return self._acted_on(normalised)
 
-    def _acted_on(self, found: CrisisMatch | None, normalised: str) -> CrisisMatch | None:
-        if found is None or self.model is None or found.rule_id in self._strong:
-            return found
-        return None if self.model.doubts_rule(normalised) else found
+    def _acted_on(self, normalised: str) -> CrisisMatch | None:
+        """The first rule match the model does not overrule: the first found, else a question that gave way."""
+        for found in self._matches(normalised):
+            if found is not None and (self.model is None or found.rule_id in self._strong
+                                      or not self.model.doubts_rule(normalised)):
+                return found
+        return None
 
     def detect(self, text: str) -> CrisisMatch | None:
         """The highest-priority crisis the rules find in ``text``, or None."""
@@ -770,8 +784,14 @@ class CrisisDetector:
         return self._rules(normalised)
 
     def _rules(self, normalised: str) -> CrisisMatch | None:
+        found, question = self._matches(normalised)
+        return found or question
+
+    def _matches(self, normalised: str) -> tuple[CrisisMatch | None, CrisisMatch | None]:
         """The first class, in priority order, with a rule that matches what is left of the text
-        once its blanks are removed (and, for rules that are not strong, its vetoed clauses)."""
+        once its blanks are removed (and, for rules that are not strong, its vetoed clauses); and
+        the first match of a rule that gives way (Rule.gives_way), passed over to look for another."""
+        question: CrisisMatch | None = None
         reading = _Reading(self._index)
         # exclusions shared by several classes are applied once per message (see _blanked)
         blanked_after: dict[int, str] = {}
@@ -796,10 +816,13 @@ class CrisisDetector:
             for rule in candidates:
                 text, mask = (blanked, present) if rule.strong else (kept, kept_present)
                 if _possible(rule.masks, mask) and all(reading.search(p, text) for p in rule.patterns):
-                    return CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
-                                       sure=rule.check is None, check=rule.check or spec.check,
-                                       kept_note=spec.kept_note)
-        return None
+                    found = CrisisMatch(spec.name, rule.id, spec.reply, spec.then, spec.quiet_in_safety_flow,
+                                        sure=rule.check is None, check=rule.check or spec.check,
+                                        kept_note=spec.kept_note)
+                    if not rule.gives_way:
+                        return found, question
+                    question = question or found
+        return None, question
 
     def _kept(self, spec: _CompiledClass, reading: _Reading, blanked: str, present: int,
               vetoed: dict[tuple[int, str], bool]) -> tuple[str, int]:

@@ -26,6 +26,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.crisis import CrisisDetector, CrisisRulesError, normalise
+from bot.crisis_model import CrisisModel
 from bot.directory import load_directory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -527,3 +528,62 @@ def test_right_after_a_crisis_answer_an_everyday_message_is_the_models_again(shi
     """"not yet, will do tomorrow" typed at "go on now?" after the 113 answer may be a plan."""
     assert shipped_detector.assess("not yet, will do tomorrow") is None
     assert shipped_detector.assess("not yet, will do tomorrow", everyday=False) is not None
+
+
+#: "Ik kan niet meer" as a whole clause: a warning sign (113 lists it). The rule asks the suicide check
+#: question whatever model ships: a model trained on more independent wording scored "ik ben op, ik kan
+#: gewoon niet meer" 0.83, under its threshold, and the question was lost (docs/CRISIS.md, rounds 6-8).
+CANNOT_ANYMORE = ["ik ben op, ik kan gewoon niet meer", "Ik kan het echt niet meer.", "k kan nie meer",
+                  "maar ik kan dit niet meer", "sorry. ik kan het gewoon niet meer hoor", "I can't anymore",
+                  "i cant do this anymore", "I can't take it anymore!!", "honestly i cannot do this anymore"]
+#: Paperwork and plans: words after it in the clause, or someone else's words
+NOT_CANNOT_ANYMORE = ["ik kan niet meer inloggen", "ik kan niet meer wachten op die brief", "ik kan niet meer bellen",
+                      "ik kan niet meer bij mijn dossier", "ik kan dat niet meer betalen", "i cant log in anymore",
+                      "my daughter said i cant anymore", "ik kan niet meer dan twee uur per week"]
+
+
+def silent_or_sure_model(words: dict[str, list[int]]) -> CrisisModel:
+    """A real model artefact with hand-set weights (as tests/test_crisis_tiers.py): a message with one of
+    `words` (four words or more) has that word's logits; any other is harmless."""
+    from bot.crisis_model import CHAR_NGRAMS, FORMAT, TOKEN_PATTERN, WORD_NGRAMS
+
+    return CrisisModel.from_data({
+        "format": FORMAT, "labels": ["none", "suicide"], "classes": ["suicide"], "char_ngrams": list(CHAR_NGRAMS),
+        "word_ngrams": list(WORD_NGRAMS), "token_pattern": TOKEN_PATTERN, "documents": 1, "scale": 1,
+        "thresholds": {"suicide": {"sure": 0.95, "unsure": 0.5}}, "bias": [5, 0], "chars": {}, "words": words,
+    })
+
+
+@pytest.mark.parametrize("text", CANNOT_ANYMORE)
+def test_i_cant_anymore_as_a_whole_clause_asks_the_suicide_check_question_whatever_the_model(detector, text):
+    for model in (None, silent_or_sure_model({})):
+        found = detector.with_model(model).assess(text)
+        assert found is not None and (found.rule_id, found.crisis_class, found.sure, found.check) == (
+            "cannot_anymore_asks", "suicide", False, "crisis.check.suicide"), (text, found)
+
+
+@pytest.mark.parametrize("text", NOT_CANNOT_ANYMORE)
+def test_i_cant_anymore_with_more_in_its_clause_is_no_such_warning(detector, text):
+    found = detector.detect(text)
+    assert found is None or found.rule_id != "cannot_anymore_asks"
+
+
+def test_the_question_gives_way_to_a_surer_answer(detector, shipped_detector):
+    """Never less than without the rule: another rule's match, or the model alone sure, is answered as before."""
+    for text, rule in [("I can't do this anymore. I have a rope ready", "english_first_person"),
+                       ("ik kan niet meer. mijn man slaat me", "partner_hurts_me"),
+                       ("ik kan niet meer. ik wil dood", "wants_to_die")]:
+        found = detector.assess(text)
+        assert found is not None and (found.rule_id, found.sure) == (rule, True)
+    sure = detector.with_model(silent_or_sure_model({"wanhoop": [1, 0, 10]}))
+    found = sure.assess("wanhoop wanhoop wanhoop wanhoop. ik kan niet meer")
+    assert found is not None and (found.rule_id, found.sure) == ("model", True)
+    found = shipped_detector.assess("Ik kan niet meer.")  # the shipped model alone: sure (0.997), as before the rule
+    assert found is not None and (found.crisis_class, found.rule_id, found.sure) == ("suicide", "model", True)
+
+
+def test_giving_way_needs_a_question() -> None:
+    data = {"priority": ["suicide"], "classes": {"suicide": {"reply": "crisis.suicide", "then": "continue", "rules": [
+        {"id": "asks", "pattern": "x", "gives_way": True}]}}}
+    with pytest.raises(CrisisRulesError, match="'gives_way' needs 'check'"):
+        CrisisDetector.from_data(data)

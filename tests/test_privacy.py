@@ -731,7 +731,7 @@ async def test_a_held_answer_is_in_my_data_and_gone_after_not_now(tmp_path):
 async def test_a_held_answer_is_dropped_when_a_button_moves_on(tmp_path):
     """Held for the council, then "Het gevaar is voorbij" in the safety route: the text is not kept as
     held (it is still there once, as what happened that the safety route offers back: its own line)."""
-    await held_then_moved_on(tmp_path, "put a youth worker on the island and pay the ferry", "Nee, ga verder",
+    await held_then_moved_on(tmp_path, "put a youth worker and a police officer on the island", "Nee, ga verder",
                              "Het gevaar is voorbij", gone=HELD_LINE, gone_from_rows='"_held"')
 
 
@@ -741,9 +741,9 @@ async def test_a_held_answer_used_for_the_council_is_no_story_kept_for_the_safet
     world = await World(tmp_path).start()
     try:
         await at_the_council_request(world)
-        await world.say(USER, "put a youth worker on the island and pay the ferry")
+        await world.say(USER, "put a youth worker and a police officer on the island")
         said = await world.say(USER, "nee, dat bedoel ik niet")
-        assert any('Ik vraag de raad: "put a youth worker on the island and pay the ferry"' in text for text in said)
+        assert any('Ik vraag de raad: "put a youth worker and a police officer on the island"' in text for text in said)
         await world.command(USER, "mijngegevens")
         text = exported(world, USER).content
         assert "Wat je eerder typte" not in text
