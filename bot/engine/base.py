@@ -70,6 +70,7 @@ class TurnBase:
 
     def variables(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.state.vars) if self.state else {}
+        data.update(self.fs.tables)  # the flows' word tables, read by name, never kept in the state
         data["today"] = self.ctx.today.isoformat()
         data["now"] = self.ctx.now.isoformat(timespec="minutes")
         data["lang"] = self.lang

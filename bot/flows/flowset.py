@@ -105,6 +105,13 @@ class FlowSet:
                 for _lang, texts in sorted(self.locales.texts.items()))) if words else None
         return self._option_words[key]
 
+    @property
+    def tables(self) -> dict[str, list[str] | dict[str, str]]:
+        """Every flow's named word tables (`tables:`), by name: the check keeps names unique and apart from
+        the variables steps set, so an expression reads them as variables that no person's state holds."""
+        return self.derived("tables", lambda: {name: table for flow in self.flows.values()
+                                              for name, table in flow.tables.items()})
+
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """What a reader makes of this set's texts (phrases normalised, a word set), built once per flow
         set: a reload is a new set, so nothing read from the old texts outlives it; the engine's readers
