@@ -200,8 +200,8 @@ class TurnBuilder(TypedWords):
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
             self.choose(step, option_id, typed=raw)
-        elif self.answer_typed_option(step, raw):
-            pass  # a phone number typed at "chat or phone?": the phone option and its answer
+        elif self.answer_typed_option(step, raw) or self.words_behind(step, raw):
+            pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw):
