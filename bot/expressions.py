@@ -22,6 +22,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
+from bot.clauses import items
 from bot.dates import add_period, date_in_text, only_a_weekday, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
@@ -242,10 +243,6 @@ def _past_date_in(text: Any, today: Any, lang: Any = "nl") -> str | None:
     return found[0].isoformat() if found else None
 
 
-#: What stands between two dates typed for two children ("12-5-2016 en 3-9-2019", "3/9/19, 1/2/20")
-_BETWEEN_DATES = re.compile(r"\s*(?:[,;&+]|\ben\b|\band\b)\s*", re.IGNORECASE)
-
-
 def _past_dates_in(text: Any, today: Any, lang: Any = "nl") -> list[str] | None:
     """The dates, in typed order, of a text naming two or more days up to today ("12-5-2016 en 3-9-2019");
     None when it names fewer than two, or a part is not exactly one such day.
@@ -256,7 +253,7 @@ def _past_dates_in(text: Any, today: Any, lang: Any = "nl") -> list[str] | None:
     """
     if text is None:
         return None
-    parts = [part for part in _BETWEEN_DATES.split(str(text).strip()) if part]
+    parts = items(str(text))  # what stands between two dates typed for two children: bot/clauses.py
     found = [read_dates(part, _as_date(today), str(lang), "past") for part in parts]
     if len(parts) < 2 or any(len(dates) != 1 or dates[0] > _as_date(today) for dates in found):
         return None
