@@ -1,10 +1,11 @@
 """Where a typed message divides into clauses: one table of the marks and words that divide it, nl and en.
 
-Why one place: three readers cut a message into parts, each with its own list of marks. The crisis
+Why one place: four readers cut a message into parts, each with its own list of marks. The crisis
 layer splits "weet niet precies, vorige week ergens, en hij had een mes" at a date question into the
 date and the rest (bot/engine/everyday.py); a typed button reads "not yet, its sunday" as the button
 said first (bot/engine/words.py); a date reads "weet ik niet, vorige week" and "last tuesday, i think"
-without the doubt around it (bot/dates.py). Three lists of the same idea drift; here is the one.
+without the doubt around it (bot/dates.py); a flow reads two dates of birth in one answer (`items`,
+bot/expressions.py). Four lists of the same idea drift; here is the one.
 Pure functions and tables only: no state, no I/O.
 """
 
@@ -21,10 +22,21 @@ JOINS = ("en", "and", "maar", "but")
 #: Every mark that ends a clause
 MARKS = BETWEEN + ENDS
 
+#: Marks that also stand between the items of a typed list ("12-5-2016 & 3-9-2019", "3/9/19 + 1/2/20")
+LISTS = "&+"
+
 _JOIN = "|".join(JOINS)
-#: Where one clause ends and the next begins: a mark between (with a joining word after it, or not),
-#: or a joining word alone
-_SPLIT = re.compile(rf"\s*[{re.escape(BETWEEN)}]\s*(?:(?:{_JOIN})\s+)?|\s+(?:{_JOIN})\s+")
+
+
+def _splitter(between: str, flags: int = 0) -> re.Pattern[str]:
+    """Where one part ends and the next begins: a mark between (with a joining word after it, or not), or a
+    joining word alone."""
+    return re.compile(rf"\s*[{re.escape(between)}]\s*(?:(?:{_JOIN})\s+)?|\s+(?:{_JOIN})\s+", flags)
+
+
+_SPLIT = _splitter(BETWEEN)
+#: The items of a list: its clauses, split at LISTS too, in any case ("12-5-2016 EN 3-9-2019")
+_ITEMS = _splitter(BETWEEN + LISTS, re.IGNORECASE)
 #: The words before the first mark, when more follows it
 _FIRST = re.compile(rf"^([^{re.escape(MARKS)}]+)[{re.escape(MARKS)}]\s*\S")
 
@@ -36,6 +48,15 @@ def clauses(text: str) -> list[str]:
     "vorige week ergens", "hij had een mes"].
     """
     return _SPLIT.split(text)
+
+
+def items(text: str) -> list[str]:
+    """The items of a typed list, as its clauses but also split at "&" and "+"; empty parts left out.
+
+    "12-5-2016 en 3-9-2019" -> ["12-5-2016", "3-9-2019"]; "3/9/19, 1/2/20 & 4/4/21" -> three (the dates of
+    birth of children, bot/expressions.py `past_dates_in`).
+    """
+    return [part for part in _ITEMS.split(text.strip()) if part]
 
 
 def first_clause(text: str) -> str | None:

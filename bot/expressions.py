@@ -22,6 +22,7 @@ from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
+from bot.clauses import items
 from bot.dates import add_period, date_in_text, only_a_weekday, past_date_in_text, read_dates, yearless_date_in_text
 from bot.errors import TurnError
 from bot.language import looks_english
@@ -165,10 +166,28 @@ def _proper_name(value: Any) -> Any:
                     else word[:1].upper() + word[1:] for i, word in enumerate(words))
 
 
+#: A one-word phrase this long also counts at the start of a longer word: Dutch writes compounds as one
+#: word ("facebookgroep", "whatsappgroep"; "fb-groep" is two). Not shorter: "insta" starts "instantie".
+COMPOUND_HEAD = 6
+
+
+def _words(text: Any) -> list[str]:
+    return re.findall(r"\w+", str(text or "").lower())
+
+
+def _at(words: list[str], wanted: list[str], at: int) -> bool:
+    """Does the phrase (its words) stand in the text at `at`, a one-word phrase also as a compound's head?"""
+    if len(wanted) == 1:
+        typed, word = (words[at] if at < len(words) else ""), wanted[0]
+        return typed == word or (len(word) >= COMPOUND_HEAD and typed.startswith(word))
+    return bool(wanted) and words[at:at + len(wanted)] == wanted
+
+
 def _any_word_in(text: Any, words: Any) -> bool:
-    """Does the text hold one of the words as a whole word, in any case (`any_word_in(text, ['facebook'])`)?"""
-    said = set(re.findall(r"\w+", str(text or "").lower()))
-    return any(str(word).lower() in said for word in words)
+    """Does the text hold one of the words as a whole word, in any case (`any_word_in(text, ['facebook'])`), or
+    as a compound's head ("in een facebookgroep"); for a table of phrases, one of its phrases?"""
+    said = _words(text)
+    return any(_at(said, _words(word), at) for word in words for at in range(len(said)))
 
 
 #: Words after which a text names who did something ("by a parent", "door de vader")
@@ -183,13 +202,13 @@ def _said_in(text: Any, phrases: Any) -> Any:
     Two different phrases ("I visited the mother when the father shouted") give the one said right after
     "by" / "door", else None; the summary says where the value came from, so the person can correct it.
     """
-    words = re.findall(r"\w+", str(text or "").lower())
+    words = _words(text)
     table = phrases if isinstance(phrases, Mapping) else {phrase: phrase for phrase in phrases}
     found: dict[Any, bool] = {}
     for phrase, meant in table.items():
-        wanted = re.findall(r"\w+", str(phrase).lower())
+        wanted = _words(phrase)
         for at in range(len(words) - len(wanted) + 1):
-            if wanted and words[at:at + len(wanted)] == wanted:
+            if _at(words, wanted, at):
                 found[meant] = found.get(meant, False) or (at > 0 and words[at - 1] in _BY)
     if len(found) == 1:
         return next(iter(found))
@@ -224,10 +243,6 @@ def _past_date_in(text: Any, today: Any, lang: Any = "nl") -> str | None:
     return found[0].isoformat() if found else None
 
 
-#: What stands between two dates typed for two children ("12-5-2016 en 3-9-2019", "3/9/19, 1/2/20")
-_BETWEEN_DATES = re.compile(r"\s*(?:[,;&+]|\ben\b|\band\b)\s*", re.IGNORECASE)
-
-
 def _past_dates_in(text: Any, today: Any, lang: Any = "nl") -> list[str] | None:
     """The dates, in typed order, of a text naming two or more days up to today ("12-5-2016 en 3-9-2019");
     None when it names fewer than two, or a part is not exactly one such day.
@@ -238,7 +253,7 @@ def _past_dates_in(text: Any, today: Any, lang: Any = "nl") -> list[str] | None:
     """
     if text is None:
         return None
-    parts = [part for part in _BETWEEN_DATES.split(str(text).strip()) if part]
+    parts = items(str(text))  # what stands between two dates typed for two children: bot/clauses.py
     found = [read_dates(part, _as_date(today), str(lang), "past") for part in parts]
     if len(parts) < 2 or any(len(dates) != 1 or dates[0] > _as_date(today) for dates in found):
         return None

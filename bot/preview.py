@@ -76,7 +76,8 @@ def example_values(fs: FlowSet, flow_id: str, today: date,
             if isinstance(step, AskStep):
                 values.setdefault(step.save, _typed_example(step, today))
     values.update(overrides or {})
-    context = {**values, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00", "lang": "nl"}
+    # the flows' word tables are read by name, as the engine reads them (not examples to show)
+    context = {**values, **fs.tables, "today": today.isoformat(), "now": f"{today.isoformat()}T10:00", "lang": "nl"}
     for flow in flows:
         for step_id in reading_order(flow):
             step = flow.steps[step_id]
@@ -112,7 +113,7 @@ def flow_variables(fs: FlowSet, flow_id: str, lang: str) -> set[str]:
             names.update(placeholders(entry.source))
             todo.extend(ref for ref in text_refs(entry.source) - seen)
             seen.update(text_refs(entry.source))
-    return names
+    return names - fs.tables.keys()  # a word table is the flow's, not an answer to show an example of
 
 
 def _typed_example(step: AskStep, today: date) -> Any:

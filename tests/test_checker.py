@@ -437,6 +437,13 @@ def unknown_variable_in_template(p: Path):
              "`main.young` uses `{{ leeftijd }}`, which no step sets") for lang in ("nl", "en")]
 
 
+def table_named_like_a_variable(p: Path):
+    # a word table is read by name, as a variable is: the name must say one thing
+    edit(p, "timers:\n", "tables:\n  age:\n    - een ouder\ntimers:\n")
+    return [(locate(p, M, "age:"), "table-name", "table `age`: a step or the bot sets a variable of that name",
+             "give the table a name of its own")]
+
+
 def unknown_directory_entry_in_show(p: Path):
     edit(p, "      - fixture_court\n", "      - fixture_rechtbank\n")
     return [(locate(p, M, "fixture_rechtbank"), "unknown-directory-entry", "`fixture_rechtbank` is not in the directory",
@@ -518,7 +525,7 @@ CASES: list[Case] = [
     crisis_rules_a_wrong_value, crisis_rules_a_broken_pattern, crisis_model_missing,
     directory_a_wrong_value, missing_flows,
     placeholder_mismatch,
-    unknown_variable_in_condition, unknown_variable_in_template,
+    unknown_variable_in_condition, unknown_variable_in_template, table_named_like_a_variable,
     unknown_directory_entry_in_show, unknown_directory_entry_in_a_text, unknown_deadline,
     bad_expression_syntax, bad_expression_unknown_function,
     id_too_long, typed_option_not_to_a_question,
@@ -777,7 +784,7 @@ def test_a_flow_set_without_a_municipality_list_still_loads(project):
 def test_the_checker_is_a_list_of_named_rules_run_in_order():
     assert [rule.name for rule in RULES] == [
         "unknown-next", "unreachable-step", "dead-end", "unknown-flow", "duplicate-id", "id-too-long", "typed-option",
-        "bad-expression", "unknown-variable", "unknown-directory-entry", "missing-text-key", "locale-shape",
+        "bad-expression", "unknown-variable", "table-name", "unknown-directory-entry", "missing-text-key", "locale-shape",
         "placeholder-mismatch", "label-too-wide", "markup", "over-budget", "unused-directory-entry"]
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.clauses import BETWEEN, ENDS, JOINS, MARKS, clauses, first_clause, gap
+from bot.clauses import BETWEEN, ENDS, JOINS, MARKS, clauses, first_clause, gap, items
 
 
 @pytest.mark.parametrize(("typed", "parts"), [
@@ -45,3 +45,22 @@ def test_a_gap_is_spaces_and_the_marks_named_at_least_once() -> None:
     assert re.fullmatch(gap(","), ", ")
     assert not re.fullmatch(gap(","), "")
     assert not re.fullmatch(gap(","), " ; ")
+
+
+@pytest.mark.parametrize(("typed", "parts"), [
+    ("12-5-2016 en 3-9-2019", ["12-5-2016", "3-9-2019"]),
+    ("3/9/19, 1/2/20", ["3/9/19", "1/2/20"]),
+    ("12-5-2016 & 3-9-2019", ["12-5-2016", "3-9-2019"]),
+    ("12-5-2016&3-9-2019", ["12-5-2016", "3-9-2019"]),
+    ("3/9/19 + 1/2/20; 4/4/21", ["3/9/19", "1/2/20", "4/4/21"]),
+    ("12 mei 2016 EN 3 september 2019", ["12 mei 2016", "3 september 2019"]),
+    (" 12-5-2016 ", ["12-5-2016"]),
+])
+def test_the_items_of_a_list_are_its_clauses_split_at_and_and_plus_too(typed: str, parts: list[str]) -> None:
+    """Two dates of birth in one answer were split by a pattern of their own beside this table (known list s30)."""
+    assert items(typed) == parts
+
+
+def test_a_list_mark_does_not_divide_clauses() -> None:
+    assert clauses("ik & hij, gisteren") == ["ik & hij", "gisteren"]
+

@@ -245,6 +245,20 @@ def test_a_denial_with_a_danger_in_it_is_no_denial(chat: Chat) -> None:
     assert chat.state is not None and "name" not in chat.state.vars
 
 
+def test_a_message_at_an_open_check_is_read_by_the_crisis_check_once(chat: Chat, monkeypatch) -> None:
+    """The open check, the denial reader and the crisis hook each asked about "nee, ik wil dood": rules and
+    model ran twice on one message (the known list, s30). The answer is the same; the check runs once."""
+    at_name(chat)
+    chat.say("Anna de Twijfel van Dijk")
+    detector = chat.fs.crisis
+    assert detector is not None
+    read: list[str] = []
+    assess = detector.assess
+    monkeypatch.setattr(detector, "assess", lambda text, **kw: read.append(text) or assess(text, **kw))
+    assert chat.say("nee, ik wil dood")[0] == DESPAIR
+    assert read == ["nee, ik wil dood"]
+
+
 def test_a_no_with_more_after_it_at_the_check_never_takes_what_was_typed(chat: Chat) -> None:
     """"nee, maar hij had een mes": a doubt, not "that is not what I meant" (review 2026-12-07)."""
     at_name(chat)

@@ -173,6 +173,31 @@ async def test_a_safety_report_is_confirmed_by_the_desk_with_its_reference_and_a
     assert "address_published" not in card and "2026-11-29" not in card
 
 
+async def test_a_second_incident_she_named_first_is_in_the_report_and_its_summary(world):
+    """Known list (s30): the post she named first, set aside for the scratched car, was offered after it but
+    left out of the report; the desk now sees both, and that the second was not described on its own."""
+    await world.say("pro", "een vader uit een van mijn zaken zette mijn naam in een groep op facebook en kraste "
+                           "een bedreiging in mijn auto, ik werk bij de Raad")
+    for choice in ("after", "no", "property"):  # "Nee, ik kies zelf" at the post, then the car
+        await world.press("pro", choice)
+    await world.say("pro", "afgelopen vrijdag")
+    await world.press("pro", "yes")
+    await world.say("pro", "voor mijn huis")
+    for choice in ("make", "none", "some", "typed_before"):
+        await world.press("pro", choice)
+    await world.say("pro", "nee")
+    assert (await world.say("pro", "ja"))[-1].startswith(CONSENT)
+    await world.press("pro", "send")
+    await world.press("pro", "chat")
+    assert await world.post_desk() == 1
+    [card] = world.outlet.room_texts()
+    assert ("Soort incident: Schade aan spullen, met een bedreiging; ook genoemd, niet beschreven: "
+            "Bericht online met mijn naam") in card.splitlines()
+    [document] = [post.document for post in world.outlet.posts if post.document is not None]
+    assert "Ook gebeurd: Bericht online met mijn naam" in document.content
+    assert "Platform: Facebook (gelezen in je eerste bericht" in document.content
+
+
 async def card_contact(world: World) -> str:
     await world.post_desk()
     [card] = world.outlet.room_texts()

@@ -43,6 +43,14 @@ def test_every_shipped_flow_previews_in_every_language(flow_id: str, lang: str) 
             assert f"  {number}. {fs.render(lang, option.label, {})}" in page
 
 
+def test_a_flows_word_tables_are_read_by_name_not_shown_as_examples() -> None:
+    """The safety flow's platforms and who-did-it phrases are tables (`tables:`): an expression reading them
+    gets its example as the engine would (None for no first message), not «told_platform»."""
+    page = preview_flow(shipped(), "safety", "nl", today=TODAY)
+    assert "told_platform = said_in(_typed_before, platforms)   (example: None)" in page
+    assert "«told_platform»" not in page and "platforms =" not in page and "who_phrases =" not in page
+
+
 def test_a_flow_reads_in_path_order_with_every_kind_of_step_rendered() -> None:
     fs = load_fixture_flows()
     page = preview_flow(fs, "main", "nl", today=date(2026, 11, 29))

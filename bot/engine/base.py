@@ -9,7 +9,7 @@ declared here and filled in by the layer that owns them.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.turn import FlowError, TurnContext
 from bot.engine.words import normalise, read_button
@@ -17,6 +17,9 @@ from bot.events import Action, ChoiceButton, Edit, LinkPreview, Send
 from bot.flows.flowset import FlowSet
 from bot.flows.steps import AskStep, BranchStep, ChooseStep, ComputeStep, Option, SayStep, ShowStep, Step
 from bot.state import HISTORY_LIMIT, State
+
+if TYPE_CHECKING:
+    from bot.crisis import CrisisMatch
 
 #: A document with `change` was just made: [flow, step] where "terug" goes until the next answer.
 LETTER_CHANGE = "_letter_change"
@@ -52,6 +55,18 @@ class TurnBase:
         self.kept_letter_text: tuple[AskStep, str] | None = None
         #: this turn answered a press of an old button (see Turn.stale)
         self.stale_press = False
+        #: the crisis check's verdict on a text this turn, by (text, everyday): see `assessed`
+        self._assessed: dict[tuple[str, bool], CrisisMatch | None] = {}
+
+    def assessed(self, text: str, *, everyday: bool = True) -> CrisisMatch | None:
+        """The crisis check (rules, then the model) on a typed text, run once a turn for one text: an open
+        check question, a denial and the crisis hook each ask about the same message (it ran twice)."""
+        detector = self.fs.crisis
+        if detector is None:
+            return None
+        if (text, everyday) not in self._assessed:
+            self._assessed[text, everyday] = detector.assess(text, everyday=everyday)
+        return self._assessed[text, everyday]
 
     @property
     def lang(self) -> str:
@@ -70,6 +85,7 @@ class TurnBase:
 
     def variables(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.state.vars) if self.state else {}
+        data.update(self.fs.tables)  # the flows' word tables, read by name, never kept in the state
         data["today"] = self.ctx.today.isoformat()
         data["now"] = self.ctx.now.isoformat(timespec="minutes")
         data["lang"] = self.lang

@@ -22,6 +22,7 @@ from bot.engine.words import (
     HELP_WORDS,
     MAX_INPUT,
     command_meaning,
+    doubt_in,
     keyword_of,
     normalise,
     typed_number,
@@ -190,16 +191,17 @@ class TurnBuilder(TypedWords):
         assert self.state is not None
         if self.doubted(step, raw):
             return
+        # a fact in a letter: "ja, volgens de voogd wel" is no yes said first; "yes its still going on" is
         option_id = self.match_buttons(raw, [(o.id, o.label) for o in self.offered(step)],
-                                       clauses=step.unsure is None)  # a fact in a letter: "ja ik hoop het" is no yes
+                                       clauses=step.unsure is None or not doubt_in(raw))
         if option_id is None and (self.answer_privacy(raw) or self.hear_story(step, raw)):
             return  # "weten mijn ouders dit?"; a story at a question: heard, and the options it fits
         option_id = option_id or self.typed_words(step, raw)
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
             self.choose(step, option_id, typed=raw)
-        elif self.answer_typed_option(step, raw):
-            pass  # a phone number typed at "chat or phone?": the phone option and its answer
+        elif self.answer_typed_option(step, raw) or self.words_behind(step, raw):
+            pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw):

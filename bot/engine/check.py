@@ -48,9 +48,9 @@ class CheckAnswers(CrisisHook):
         name = str(state.vars.pop(OPEN_CHECK))
         check = state.vars.pop(OPEN_CHECK_KEY, None)
         word = normalise(raw)
-        if word not in YES | NO and self.fs.crisis and self.fs.crisis.assess(raw, everyday=False):
-            return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it
-        picked = self.check_answer(name, check, raw)
+        if word not in YES | NO and self.assessed(raw, everyday=False):
+            return False  # "nee, ik wil dood" is no "Nee" to the check: the crisis check reads it (the same verdict)
+        picked = self.check_answer(name, check, raw, word)
         if picked is not None:
             self.on_crisis_check(picked)  # which check it was still counts there
         elif doubtful(raw):
@@ -62,12 +62,11 @@ class CheckAnswers(CrisisHook):
             self.ask_check_again(name, check)
         return True
 
-    def check_answer(self, name: str, check: object, raw: str) -> str | None:
+    def check_answer(self, name: str, check: object, raw: str, word: str) -> str | None:
         """The check's button a typed text means; its own buttons ("ja" at "Ben je thuis veilig?" is
-        "Ja, ik ben veilig"), else a plain yes or no."""
+        "Ja, ik ben veilig"), else a plain yes or no (`word`: the text as normalised once)."""
         if isinstance(check, str):
             return read_button(raw, [(b.id, b.label) for b in self.check_buttons(name, check)], str)
-        word = normalise(raw)
         return ("yes:" if word in YES else "no:") + name if word in YES | NO else None
 
     def ask_check_again(self, name: str, check: str) -> None:
@@ -188,6 +187,4 @@ class CheckAnswers(CrisisHook):
     def plain_no(self, raw: str) -> bool:
         """A short no ("nee wtf", "no lol") with nothing in it the crisis check reads."""
         words = words_of(raw)
-        detector = self.fs.crisis
-        return (bool(words) and words[0] in NO and len(words) <= PLAIN_NO_WORDS
-                and (detector is None or detector.assess(raw, everyday=False) is None))
+        return bool(words) and words[0] in NO and len(words) <= PLAIN_NO_WORDS and self.assessed(raw, everyday=False) is None

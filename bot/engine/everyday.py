@@ -120,12 +120,9 @@ class EverydayAnswers(Answers):
     def assess_typed(self, raw: str, split: tuple[str, str] | None, *, everyday: bool) -> CrisisMatch | None:
         """Rules and model on a typed text; with a date said first (`date_then_more`), on what follows it,
         and on the whole only where a rule reads it (the date part is what misled the model)."""
-        detector = self.fs.crisis
-        if detector is None:
-            return None
-        found: CrisisMatch | None = detector.assess(split[1] if split else raw, everyday=everyday)
+        found = self.assessed(split[1] if split else raw, everyday=everyday)
         if found is None and split is not None:
-            whole = detector.assess(raw, everyday=everyday)
+            whole = self.assessed(raw, everyday=everyday)
             found = whole if whole is not None and whole.rule_id != MODEL else None
         return found
 

@@ -147,7 +147,7 @@ class Interrupts(CheckAnswers):
                     asked = self.fs.step(flow, step)
                     if (isinstance(asked, AskStep) and asked.asks_for_a_story
                             and isinstance(said := self.state.vars.get(asked.save), str)
-                            and not (self.fs.crisis is not None and self.fs.crisis.assess(said) is not None)):
+                            and self.assessed(said) is None):
                         flags[TYPED_BEFORE] = said  # a story typed there is offered again (not one taken back in a crisis)
                     self.state.vars = {**answers, **flags}
                 self.reshow()

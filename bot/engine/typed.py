@@ -84,6 +84,31 @@ class TypedWords(Interrupts):
         offered = {o.id for o in self.offered(step)}
         return next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
 
+    def words_behind(self, step: ChooseStep, raw: str) -> bool:
+        """"hoe vraag ik mijn dossier op" at "Of wil je iets anders weten? [Ja, iets anders]": the option of the
+        menu that button leads back to ("Waar gaat het over?"), named by its words, is chosen there, as if both
+        were pressed (FlowSet.menu_behind). True when one was.
+
+        Why: "iets anders?" has no words of its own, so a young person's question got "Ik begrijp niet welke
+        keuze je bedoelt" until she pressed "Ja, iets anders" first (the known list, s30).
+        """
+        state = self.state
+        assert state is not None
+        behind = self.fs.menu_behind(state.flow, state.step)
+        menu = self.fs.step(state.flow, behind[1]) if behind is not None else None
+        matcher = self.fs.option_words(state.flow, behind[1]) if behind is not None else None
+        if behind is None or not isinstance(menu, ChooseStep) or matcher is None:
+            return False
+        offered = {o.id for o in self.offered(menu)}
+        picked = next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
+        if picked is None:
+            return False
+        self.mark_read(step, next(o for o in step.options if o.id == behind[0]))
+        self.remember()  # "terug" comes back to this question
+        self.goto(state.flow, behind[1])
+        self.choose(menu, picked, typed=raw)
+        return True
+
     def guess_language(self, raw: str) -> str | None:
         """English for a first message clearly written in it, when the platform gave no language
         (Matrix, the console) and English is not already the default."""

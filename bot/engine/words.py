@@ -93,7 +93,13 @@ _HEDGE_WORDS = 8
 def hedged(text: str) -> bool:
     """Is a short typed answer a yes or no said with doubt ("ik denk het wel", "i think so")?"""
     said = _PUNCTUATION.sub("", normalise(text))
-    return len(said.split()) <= _HEDGE_WORDS and bool(_HEDGE.search(said))
+    return len(said.split()) <= _HEDGE_WORDS and doubt_in(said)
+
+
+def doubt_in(text: str) -> bool:
+    """Does a typed text hold a doubt anywhere, however long ("ja volgens de voogd heb ik ...")? Where an
+    answer is a fact (a step's `unsure`) such a yes said first is no yes; "ja het gaat nog steeds door" is."""
+    return bool(_HEDGE.search(_PUNCTUATION.sub("", normalise(text))))
 
 
 #: Doubt at a crisis check question ("Denk je aan zelfdoding?"): not yes, not no, and a counsellor hears a

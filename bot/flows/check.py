@@ -132,6 +132,11 @@ def variables_set(flows: dict[str, Flow]) -> set[str]:
     return names
 
 
+def table_names(flows: dict[str, Flow]) -> set[str]:
+    """The names of the flows' word tables (`tables:`), read by expressions and texts like variables."""
+    return {name for flow in flows.values() for name in flow.tables}
+
+
 
 # ---------------------------------------------------------------- what the rules look at
 
@@ -176,7 +181,7 @@ class Draft:
 
     @cached_property
     def known_variables(self) -> frozenset[str]:
-        return frozenset(variables_set(self.flows) | BUILTIN_NAMES)
+        return frozenset(variables_set(self.flows) | BUILTIN_NAMES | table_names(self.flows))
 
     @cached_property
     def expressions(self) -> list[tuple[Where, str, Expression | ExpressionError]]:
@@ -355,6 +360,20 @@ def _bad_expression(draft: Draft) -> Iterator[Problem]:
         for call in sorted(expr.calls - FUNCTIONS):
             yield Problem(where, "bad-expression", f"`{call}()` is not a function flows can use",
                           f"use one of: {', '.join(sorted(FUNCTIONS))}")
+
+
+def _table_name(draft: Draft) -> Iterator[Problem]:
+    """A word table named like a variable a step sets, a built-in name, or another flow's table: the engine
+    reads every table by its name alone, so the name must say one thing."""
+    taken = variables_set(draft.flows) | BUILTIN_NAMES
+    owner: dict[str, str] = {}
+    for flow_id, flow in draft.flows.items():
+        for name in flow.tables:
+            if name in taken or name in owner:
+                other = f"flow `{owner[name]}` has a table" if name in owner else "a step or the bot sets a variable"
+                yield Problem(draft.at(flow_id, "tables", name), "table-name", f"table `{name}`: {other} of that name",
+                              "give the table a name of its own")
+            owner.setdefault(name, flow_id)
 
 
 def _unknown_variable(draft: Draft) -> Iterator[Problem]:
@@ -598,7 +617,8 @@ def _over_budget(draft: Draft) -> Iterator[Problem]:
     suit every expression (a date, a number), and the other rules check shape.
     """
     sample = _sample()
-    values = dict.fromkeys(variables_set(draft.flows), sample)
+    values: dict[str, Any] = dict.fromkeys(variables_set(draft.flows), sample)
+    values.update((name, table) for flow in draft.flows.values() for name, table in flow.tables.items())
     functions = dict(BASE_FUNCTIONS) | dict.fromkeys(DATA_FUNCTIONS, lambda *_: "2026-01-01")
     for where, source, expr in draft.expressions:
         try:
@@ -636,6 +656,7 @@ RULES: tuple[Rule, ...] = (
     Rule("typed-option", _typed_option),
     Rule("bad-expression", _bad_expression),
     Rule("unknown-variable", _unknown_variable, needs_whole=frozenset({"flows"})),
+    Rule("table-name", _table_name),
     Rule("unknown-directory-entry", _unknown_directory_entry, needs_whole=frozenset({"directory"})),
     Rule("missing-text-key", _missing_text_key),
     Rule("locale-shape", _locale_shape),

@@ -105,6 +105,28 @@ class FlowSet:
                 for _lang, texts in sorted(self.locales.texts.items()))) if words else None
         return self._option_words[key]
 
+    @property
+    def tables(self) -> dict[str, list[str] | dict[str, str]]:
+        """Every flow's named word tables (`tables:`), by name: the check keeps names unique and apart from
+        the variables steps set, so an expression reads them as variables that no person's state holds."""
+        return self.derived("tables", lambda: {name: table for flow in self.flows.values()
+                                              for name, table in flow.tables.items()})
+
+    def menu_behind(self, flow: str, step: str) -> tuple[str, str] | None:
+        """(option, menu) of a question one of whose buttons leads back to its flow's menu ("Ja, iets anders" at
+        "Of wil je iets anders weten?" -> "Waar gaat het over?"): a question with typed words (`words:`) from
+        which this question is reached again. None in a `menu: true` flow (typed requests there are routes,
+        bot/engine/typed.py) or where no button goes back; built once per flow set."""
+        def build() -> tuple[str, str] | None:
+            found = self.flows.get(flow)
+            here = found.steps.get(step) if found is not None and not found.menu else None
+            if found is None or not isinstance(here, ChooseStep):
+                return None
+            return next(((o.id, o.next) for o in here.options if o.next != step
+                         and isinstance(found.steps.get(o.next), ChooseStep) and self.option_words(flow, o.next)
+                         and step in _reached(found, o.next)), None)
+        return self.derived(f"menu_behind:{flow}:{step}", build)
+
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """What a reader makes of this set's texts (phrases normalised, a word set), built once per flow
         set: a reload is a new set, so nothing read from the old texts outlives it; the engine's readers
@@ -231,3 +253,15 @@ class FlowSet:
         context["_month_names"] = self.locales.month_names  # for the `date` filter, per language
         context["t"] = TextLookup(self.locales, lang, lambda k: self.render(lang, k, variables))
         return context
+
+
+def _reached(flow: Flow, start: str) -> set[str]:
+    """The steps of a flow one can come to from `start` (itself included), following every `next`."""
+    seen, todo = {start}, [start]
+    while todo:
+        step = flow.steps.get(todo.pop())
+        for _, target in step.targets() if step is not None else ():
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen

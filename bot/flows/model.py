@@ -51,6 +51,10 @@ class Flow(_Model):
     deeplink: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")] | None = None
     menu: bool = False
     timers: dict[Identifier, Identifier] = Field(default_factory=dict)
+    #: Named word tables its expressions and texts read by name (`said_in(_typed_before, platforms)`): a
+    #: list of phrases, or phrases and what each stands for. Written once here, not in each expression, and
+    #: never stored in a person's conversation (flows/safety.yaml's platforms and who did it).
+    tables: dict[Identifier, list[str] | dict[str, str]] = Field(default_factory=dict)
     steps: dict[Identifier, Step]
 
 
