@@ -16,7 +16,7 @@ from bot.engine.held import HELD_CHOICE
 from bot.engine.held_menu import RESUME
 from bot.engine.steps import NO_PHONE, USE_TYPED_BEFORE
 from bot.engine.system import ASIDE, CRISIS_CHECK_TOKEN, SYSTEM_TOKENS, WAY_OUT_AFTER, Aside, SystemQuestion
-from bot.engine.typed import TypedWords
+from bot.engine.unread import UnreadText
 from bot.engine.words import (
     COMMAND_TEXT,
     HELP_WORDS,
@@ -32,7 +32,7 @@ from bot.flows.steps import AskStep, ChooseStep
 from bot.state import State
 
 
-class TurnBuilder(TypedWords):
+class TurnBuilder(UnreadText):
     #: the buttons shown aside in the previous message (system.ASIDE), for this event only
     _aside: Aside | None = None
 
@@ -185,9 +185,10 @@ class TurnBuilder(TypedWords):
         else:
             self.on_choose_text(step, raw)
 
-    def on_choose_text(self, step: ChooseStep, raw: str) -> None:
+    def on_choose_text(self, step: ChooseStep, raw: str, *, held: bool = False) -> None:
         """Text typed at buttons: a button's number, label or words, a typed option's answer, else
-        what it may mean (a route, a word) before "kies een knop"."""
+        what it may mean (a route, a word) before "kies een knop". `held`: the text the crisis check
+        held, read after "Nee" (bot/engine/held_menu.py)."""
         assert self.state is not None
         if self.doubted(step, raw):
             return
@@ -204,7 +205,8 @@ class TurnBuilder(TypedWords):
             pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
-        elif not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw):
+        elif (not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw)
+              and (self.fs.flows[self.state.flow].menu or not self.answer_unread(step, raw, held=held))):
             menu = self.fs.flows[self.state.flow].menu
             self.fail(step.invalid or ("intents.nothing" if menu else "sys.invalid.choice"))
             if self.state.fails < WAY_OUT_AFTER:

@@ -33,7 +33,7 @@ PAUSE_GO = "go:"
 
 
 class HeldAtMenu(DangerNow):
-    def on_choose_text(self, step: ChooseStep, raw: str) -> None:
+    def on_choose_text(self, step: ChooseStep, raw: str, *, held: bool = False) -> None:
         """A text typed at buttons, read as their answer (bot/engine/builder.py)."""
         raise NotImplementedError
 
@@ -74,7 +74,7 @@ class HeldAtMenu(DangerNow):
         if not isinstance(step, ChooseStep) or (state.flow, state.step) != (flow, step_id):
             return False
         state.pending, state.offer = None, []
-        self.on_choose_text(step, text)
+        self.on_choose_text(step, text, held=True)
         if state.vars.get(TYPED_BEFORE) == text:  # read, not kept: it tripped the crisis check (health data)
             state.vars.pop(TYPED_BEFORE, None)
         return True

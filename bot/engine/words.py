@@ -265,6 +265,8 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     if len(starts) == 1:
         return starts[0]
     words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
+    if not words:
+        return _words_of_label(text, labels)
     if len(words) != 1:
         return None
     # "de raad" is in "Allebei: de GI en de Raad" only, but "raad" names "Raad voor de
@@ -274,3 +276,19 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
                    for cid, shown in labels):
         return None
     return words[0]
+
+
+def _words_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
+    """The one label that holds every word typed, in the order typed, with words left out between them.
+
+    Why: "feiten verbeteren" for [Feiten laten verbeteren] got "Ik begrijp niet welke keuze je bedoelt"
+    (try-out 34); people type a button's own words without its small ones. Two words at least (one word
+    is read above), every one in the label, and only one label holds them all, so a sentence that merely
+    shares a word with a label is no choice.
+    """
+    own = [w for w in _PUNCTUATION.sub("", text).split() if w not in _TOO_COMMON]
+    if len(own) < 2:
+        return None
+    pattern = re.compile(r"\b" + r"\b.*\b".join(re.escape(w) for w in own) + r"\b")
+    hits = [cid for cid, shown in labels if pattern.search(_PUNCTUATION.sub("", shown))]
+    return hits[0] if len(hits) == 1 else None
