@@ -24,7 +24,7 @@ from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.words import YES, looks_english, normalise, read_button, typed_number
 from bot.events import ChoiceButton, ExportData, Send
-from bot.flows.steps import ChooseStep, Option
+from bot.flows.steps import CallStep, ChooseStep, Option
 from bot.intents import words_of
 
 #: The id of a button that offers a route at a menu: "go:<step of the menu flow>"
@@ -158,7 +158,8 @@ class TypedWords(Interrupts):
         said = self.fs.intents().roles_said(raw)
         role = SAID_ROLE + said[0] if len(said) == 1 else ""  # "ik ben oma": kept on the route she takes
         buttons = [ChoiceButton(ROUTE_CHOICE + guess.route + role, self.text(found[1].label))
-                   for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None]
+                   for guess in self.fs.intents().match(raw) if (found := self.route_of(guess.route)) is not None
+                   and not self.not_their_safety_route(guess.route, found[2], said)]
         if not buttons:
             return False
         buttons.append(ChoiceButton(MENU_CHOICE, self.text("intents.menu")))
@@ -167,6 +168,19 @@ class TypedWords(Interrupts):
             question = f"{self.text(STORY_HEARD)}\n{question}"
         self.show_aside(Send(question, tuple(buttons), token=self.state.step))
         return True
+
+    def not_their_safety_route(self, route: str, before: Option | None, said: list[str]) -> bool:
+        """The safety route of the role that opens it (a worker's), when the text says someone else is typing.
+
+        Why: "thuis is echt kk, mn stiefvader schreeuwt de hele tijd" was offered "Ik ben bedreigd of
+        aangevallen", and its next question was "Ik bereid een huisbezoek voor" (try-out 34): "schreeuwt"
+        names the worker's route, but a 14-year-old has her own door ("Ik voel me niet veilig").
+        """
+        assert self.state is not None
+        step = self.fs.step(self.state.flow, route)
+        opens = isinstance(step, CallStep) and step.call == self.fs.safety_flow
+        owner = before.set.get("role") if before is not None else None
+        return opens and bool(said) and owner is not None and owner not in said
 
     def take_route(self, choice_id: str) -> bool:
         """A route button pressed at the menu that offered it: as if its menu options were chosen."""
