@@ -73,7 +73,8 @@ class CheckAnswers(CrisisHook):
         """The same check question, with its help line and buttons; the held text waits behind it."""
         assert self.state is not None
         self.say_if(AGAIN_SAID)
-        self.show_aside(Send(self.text(self.for_role(check)), self.check_buttons(name, check), token=CRISIS_CHECK_TOKEN))
+        question = self.text(self.for_role(check, guessed=True))
+        self.show_aside(Send(question, self.check_buttons(name, check), token=CRISIS_CHECK_TOKEN))
         self.state.vars[OPEN_CHECK] = name
         self.state.vars[OPEN_CHECK_KEY] = check
 

@@ -35,6 +35,10 @@ PAUSED = "_paused"
 #: happened ("my home address was posted on facebook yesterday by a parent", 60 characters, was
 #: under the 80 a story needs elsewhere, and the what, when and platform were asked again).
 THREAT_TOLD_FROM_WORDS = 5
+#: The role in `crisis.by_role.<role>.guessed` before the person chose one (see `for_role`)
+UNKNOWN_ROLE = "unknown"
+#: A match made by no rule: the model's, or a check question the person said yes to
+GUESSED = frozenset({MODEL, "confirmed"})
 
 
 def told_a_threat(raw: str) -> bool:
@@ -117,15 +121,26 @@ class CrisisHook(HeldAtMenu):
         state = self.state
         return state is not None and (self.crisis_aside or any(v in state.vars for v in (OPEN_CHECK, PAUSED, RESUME)))
 
-    def for_role(self, key: str) -> str:
+    def for_role(self, key: str, *, guessed: bool = False) -> str:
         """The crisis text in the words of who is typing, when there is one: a young person
         (`role: young`) gets `crisis.by_role.young.<key>` ("Doet iemand je pijn?"), not the
-        adults' "door je partner of je ex" and "Ben je jonger dan 18?"."""
+        adults' "door je partner of je ex" and "Ben je jonger dan 18?".
+
+        `guessed`: only the model read it, or the person said yes to its check question, and no rule did:
+        `crisis.by_role.<role>.guessed.<key>` first (`unknown` before anyone chose a role). Why: "wat als hij
+        erachter komt dat ik gebeld heb", a 14-year-old afraid of her stepfather, was the model's "intent to
+        harm": "Ik merk dat je heel boos bent ... iemand pijn doen maakt het erger", and before a role "het gaat
+        om je kind" (try-out 34). A guess is answered in words that fit fear as well as anger.
+        """
         role = self.state.vars.get("role") if self.state is not None else None
-        if not isinstance(role, str) or not key.startswith("crisis."):
+        if not key.startswith("crisis."):
             return key
-        variant = f"crisis.by_role.{role}.{key.removeprefix('crisis.')}"
-        return variant if self.fs.locales.has(self.lang, variant) else key
+        rest = key.removeprefix("crisis.")
+        role_name = role if isinstance(role, str) else UNKNOWN_ROLE
+        variants = [f"crisis.by_role.{role_name}.guessed.{rest}"] if guessed else []
+        if isinstance(role, str):
+            variants.append(f"crisis.by_role.{role}.{rest}")
+        return next((v for v in variants if self.fs.locales.has(self.lang, v)), key)
 
     def keep_answer(self, raw: str) -> bool:
         """Store a typed answer to the free-text question the user is at, without showing what follows."""
@@ -154,7 +169,7 @@ class CrisisHook(HeldAtMenu):
         """The crisis answer first, then where the user was (or the next step after a kept answer); after a
         `held` answer "Nee, ga verder" under it where it goes on (the safety route, `continue`)."""
         self.stats.append(f"crisis:{found.crisis_class}")
-        self.say_key(self.for_role(found.reply))
+        self.say_key(self.for_role(found.reply, guessed=found.rule_id in GUESSED))
         if held and (found.then != "pause" or self.held_at_menu()):  # from a menu: "Nee, ga verder" too
             self.offer_way_on(found.crisis_class)
         if self.state is not None:
@@ -230,7 +245,7 @@ class CrisisHook(HeldAtMenu):
             self.begin(self.fs.entry_flow, fresh=True, quiet=True)
         name = found.crisis_class
         buttons = self.check_buttons(name, found.check)
-        check = Send(self.text(self.for_role(found.check)), buttons, token=CRISIS_CHECK_TOKEN)
+        check = Send(self.text(self.for_role(found.check, guessed=True)), buttons, token=CRISIS_CHECK_TOKEN)
         if kept:  # the flow's next question comes last: a typed number answers that one
             self.out.append(check)
             self.warn_kept_letter_text()
