@@ -172,8 +172,8 @@ def test_unsure_about_a_threat_then_yes_goes_into_the_safety_flow(chat: Chat) ->
 def test_unsure_as_the_first_message_starts_the_conversation_behind_the_check(chat: Chat) -> None:
     assert chat.say("twijfel over echt alles") == [CHECK_DESPAIR]
     # after "Nee" the held text is read where it was typed (try-out 33: "ik ben 19 …, wil mn dossier" was lost);
-    # it names no option of this menu, so the menu says so and asks again
-    assert chat.press("no:despair") == [CHECK_NO, "Kies een knop of typ het nummer.", MENU]
+    # it names no option of this menu: a kind "what do you need?" and the menu again, no "kies een knop" (try-out 34)
+    assert chat.press("no:despair") == [CHECK_NO, "Wat heb je nodig?", MENU]
 
 
 def test_an_old_check_button_still_gives_help(chat: Chat) -> None:
