@@ -18,8 +18,11 @@ A single word or a typing error keeps "Ik begrijp niet welke keuze je bedoelt": 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.engine.typed import TypedWords
 from bot.engine.words import yes_or_no_first
+from bot.events import Send
 from bot.flows.steps import ChooseStep
 from bot.intents import words_of
 
@@ -38,7 +41,10 @@ SENTENCE_WORDS = 3
 class UnreadText(TypedWords):
     def answer_unread(self, step: ChooseStep, raw: str, *, held: bool = False) -> bool:
         """A text at buttons (not a menu) that named none of them; True when answered here (see the module)."""
+        mark = len(self.out)
         if self.read_at_own_menu(step, raw):
+            if held:
+                self.join_to_said_before(mark)
             return True
         if held and (self.young_danger_now(raw) or self.say_held_unread()):
             self.reshow()
@@ -71,6 +77,15 @@ class UnreadText(TypedWords):
         if option_id is None and step.unsure is not None:
             option_id = yes_or_no_first(raw, self.normalised_labels(pairs))[0]
         return option_id
+
+    def join_to_said_before(self, mark: int) -> None:
+        """After "Nee" at the check, "Goed, dank je dat je het zegt" and the first text of the part the held
+        message led to are one message: with that part's card and question a phone shows three, not four."""
+        if 0 < mark < len(self.out):
+            before, first = self.out[mark - 1], self.out[mark]
+            if isinstance(before, Send) and isinstance(first, Send) and not before.choices and not first.choices \
+                    and before.document is None and first.document is None and first.preview is None:
+                self.out[mark - 1:mark + 1] = [replace(before, text=f"{before.text}\n\n{first.text}")]
 
     def read_at_own_menu(self, step: ChooseStep, raw: str) -> bool:
         """The menu this question leads back to ("Ja, iets anders"), when its `words` name one of its options."""
