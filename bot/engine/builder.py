@@ -187,8 +187,7 @@ class TurnBuilder(UnreadText):
 
     def on_choose_text(self, step: ChooseStep, raw: str, *, held: bool = False) -> None:
         """Text typed at buttons: a button's number, label or words, a typed option's answer, else
-        what it may mean (a route, a word) before "kies een knop". `held`: the text the crisis check
-        held, read after "Nee" (bot/engine/held_menu.py)."""
+        what it may mean (a route, a word) before "kies een knop". `held`: read after "Nee" at the check."""
         assert self.state is not None
         if self.doubted(step, raw):
             return
@@ -201,14 +200,13 @@ class TurnBuilder(UnreadText):
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
             self.choose(step, option_id, typed=raw)
-        elif self.answer_typed_option(step, raw) or self.words_behind(step, raw):
+        elif self.answer_typed_option(step, raw) or self.read_behind(step, raw, held=held):
             pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
-        elif (not self.offer_routes(raw) and not self.unknown_word(raw) and not self.not_understood_kindly(step, raw)
-              and (self.fs.flows[self.state.flow].menu or not self.answer_unread(step, raw, held=held))):
-            menu = self.fs.flows[self.state.flow].menu
-            self.fail(step.invalid or ("intents.nothing" if menu else "sys.invalid.choice"))
+        elif not (self.offer_routes(raw) or self.unknown_word(raw) or self.not_understood_kindly(step, raw)
+                  or self.answer_unread(step, raw, held=held)):
+            self.fail(step.invalid or ("intents.nothing" if self.fs.flows[self.state.flow].menu else "sys.invalid.choice"))
             if self.state.fails < WAY_OUT_AFTER:
                 # "kies een knop": the buttons come below, not only far above (on Matrix and the
                 # console they are a numbered list that has scrolled away)

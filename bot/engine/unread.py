@@ -4,9 +4,8 @@ Why a layer of its own: at a youth card's "Wil je hier meer over lezen?" a 14-ye
 nu weer, ik wil hier gewoon weg"; after "Nee" at the suicide check she got "Ik begrijp niet welke keuze je
 bedoelt" and no help. A foster mother's "kan ik de verhuizing nog tegenhouden?" and a grandmother's "who
 should I write to?" got the same line twice, and nothing moved on (try-out 34). Now, in this order:
-- the flow's own menu reads them: a question whose "Ja, iets anders" leads back to a menu with `words`
-  (the youth, family, foster and care-leaver doors) hands the text to that menu, so "hij schreeuwt" is
-  "Ik voel me niet veilig" wherever in the youth route it is typed;
+- the flow's own menu reads them (`words_behind`, bot/engine/typed.py: the menu "Ja, iets anders" leads
+  back to), so "hij schreeuwt" is "Ik voel me niet veilig" wherever in the youth route it is typed;
 - a young person's message that the crisis check held, and that says the danger is now ("nu", "weer",
   `crisis.by_role.young.now_words`), gets the child-in-danger help (112, the Kindertelefoon, Veilig Thuis);
 - a held message that is none of these gets a kind "what do you need?" (`sys.invalid.held`);
@@ -21,7 +20,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.engine.typed import TypedWords
-from bot.engine.words import yes_or_no_first
 from bot.events import Send
 from bot.flows.steps import ChooseStep
 from bot.intents import words_of
@@ -40,12 +38,9 @@ SENTENCE_WORDS = 3
 
 class UnreadText(TypedWords):
     def answer_unread(self, step: ChooseStep, raw: str, *, held: bool = False) -> bool:
-        """A text at buttons (not a menu) that named none of them; True when answered here (see the module)."""
-        mark = len(self.out)
-        if self.read_at_own_menu(step, raw):
-            if held:
-                self.join_to_said_before(mark)
-            return True
+        """A text at buttons (not a menu: its routes answered) that named none of them; True when answered here."""
+        if self.state is None or self.fs.flows[self.state.flow].menu:
+            return False
         if held and (self.young_danger_now(raw) or self.say_held_unread()):
             self.reshow()
             return True
@@ -65,19 +60,6 @@ class UnreadText(TypedWords):
         self.say_key(HELD_UNREAD)
         return True
 
-    def button_typed(self, step: ChooseStep, raw: str) -> str | None:
-        """The button a text typed at this question names: its number, label or words, or a yes or no said first.
-
-        Where the answer becomes a fact in a letter (`unsure`), a reason after a label is no choice ("ja ik hoop
-        het" is doubt, which `doubted` answered before this); a yes with more words that neither doubt nor take it
-        back is the yes: "ja samen met mijn ex" at "Heb je gezag?" got "Ik begrijp niet" (try-out 34).
-        """
-        pairs = [(o.id, o.label) for o in self.offered(step)]
-        option_id = self.match_buttons(raw, pairs, clauses=step.unsure is None)
-        if option_id is None and step.unsure is not None:
-            option_id = yes_or_no_first(raw, self.normalised_labels(pairs))[0]
-        return option_id
-
     def join_to_said_before(self, mark: int) -> None:
         """After "Nee" at the check, "Goed, dank je dat je het zegt" and the first text of the part the held
         message led to are one message: with that part's card and question a phone shows three, not four."""
@@ -87,23 +69,15 @@ class UnreadText(TypedWords):
                     and before.document is None and first.document is None and first.preview is None:
                 self.out[mark - 1:mark + 1] = [replace(before, text=f"{before.text}\n\n{first.text}")]
 
-    def read_at_own_menu(self, step: ChooseStep, raw: str) -> bool:
-        """The menu this question leads back to ("Ja, iets anders"), when its `words` name one of its options."""
-        assert self.state is not None
-        flow = self.state.flow
-        for option in self.offered(step):
-            target = self.fs.step(flow, option.next)
-            matcher = self.fs.option_words(flow, option.next) if isinstance(target, ChooseStep) else None
-            if matcher is None or not isinstance(target, ChooseStep):
-                continue
-            ids = {o.id for o in target.options}
-            picked = next((guess.route for guess in matcher.match(raw) if guess.route in ids), None)
-            if picked is not None:
-                self.remember()
-                self.goto(flow, option.next)
-                self.choose(target, picked, typed=raw)
-                return True
-        return False
+    def read_behind(self, step: ChooseStep, raw: str, *, held: bool = False) -> bool:
+        """The menu behind "Ja, iets anders" reads the text (`words_behind`); a held text's "Goed, dank je" joins
+        the first message of the part it led to, so a phone shows three messages, not four."""
+        mark = len(self.out)
+        if not self.words_behind(step, raw):
+            return False
+        if held:
+            self.join_to_said_before(mark)
+        return True
 
     def young_danger_now(self, raw: str) -> bool:
         """A young person's held message that says the danger is now: the child-in-danger help, True when said."""
