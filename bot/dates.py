@@ -123,6 +123,11 @@ _LAST_WEEK = re.compile(r"^(?:in |the |in de |de )?(?:vorige|afgelopen|verleden|
 #: "deze week", "this week": the days of this week up to today
 _THIS_WEEK = re.compile(r"^(?:in |in de )?(?:deze|this) week$")
 _AGO = re.compile(r"^(\d{1,3}|a|an) (dag|dagen|day|days|week|weken|weeks|maand|maanden|month|months) (geleden|ago)$")
+#: "over drie weken", "over 3 dagen", "in three weeks", "in a month": a day ahead, counted from today
+#: (try-out 35: a hearing "over drie weken" was not read at the hearing question)
+_AHEAD = re.compile(r"^(?:over|in) (\d{1,3}|[a-z]+(?:[- ][a-z]+)?) "
+                    r"(dag|dagen|day|days|week|weken|weeks|maand|maanden|month|months)"
+                    r"(?: from now| from today| vanaf nu| vanaf vandaag| time)?$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})(?:e|ste|de|st|nd|rd|th)?(?: of)? ([a-z]+)\.?,?(?: (\d{4}))?$")
@@ -131,8 +136,10 @@ _WEEKDAYS = re.compile(
     r"^(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday),? "
 )
-#: "vorige maand", "last month", "deze maand", "november", "november 2026": a month without its day
-_MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|this) (?:maand|month)|([a-z]+)(?: (\d{4}))?)$")
+#: "vorige maand", "last month", "deze maand", "volgende maand", "next month", "november", "november 2026":
+#: a month without its day
+_MONTH_ONLY = re.compile(r"^(?:(vorige|afgelopen|verleden|last|previous|deze|this|volgende|komende|next) (?:maand|month)"
+                         r"|([a-z]+)(?: (\d{4}))?)$")
 #: which side of today a question's date lies on: "past", "future", or None (either)
 When = str | None
 
@@ -278,6 +285,51 @@ def read_dates(text: str, today: date, lang: str = "nl", when: When = None) -> l
     return [found] if found else []
 
 
+def _amount(word: str) -> int | None:
+    """"3", "drie", "a", "een": how many days, weeks or months ahead; None for a word that is no number."""
+    if word.isdigit():
+        return int(word)
+    return 1 if word in ("a", "an") else NUMBER_WORDS.get(word)
+
+
+#: Between days typed as a list: "vrijdag en zaterdag", "friday, saturday", "vrijdag of zaterdag"
+_LIST_GAP = re.compile(r"\s*(?:,|&|\ben\b|\band\b|\bof\b|\bor\b)\s*")
+
+
+def _counted(value: str, today: date) -> date | None:
+    """A day counted from today: back ("3 dagen geleden", "a week ago") or ahead ("over drie weken",
+    "in 3 weeks"); months count as months (31 January plus one month is the last of February)."""
+    if m := _AGO.match(value):
+        amount, sign = (1 if m.group(1) in ("a", "an") else int(m.group(1))), -1
+    elif (m := _AHEAD.match(value)) and (ahead := _amount(m.group(1))) is not None:
+        amount, sign = ahead, 1
+    else:
+        return None
+    if m.group(2).startswith(("maand", "month")):
+        return add_period(today, months=sign * amount)
+    return today + timedelta(days=sign * (amount * 7 if m.group(2).startswith("we") else amount))
+
+
+def listed_dates(text: str, today: date, lang: str = "nl", when: When = None) -> list[date]:
+    """Two or more days typed as a list ("vrijdag en zaterdag", "friday or saturday"): each one read,
+    in the order typed; [] unless every part is one date and at least two differ.
+
+    Why: "vrijdag en zaterdag" at the safety route's day question became Friday alone, and
+    Saturday was lost without a word (try-out 35). The bot shows the days and asks which one.
+    """
+    parts = [part for part in _LIST_GAP.split(_unmarked(text.strip()).rstrip(".!?")) if part]
+    if not 2 <= len(parts) <= 7:
+        return []
+    found: list[date] = []
+    for part in parts:
+        read = read_dates(part, today, lang, when)
+        if len(read) != 1:
+            return []
+        if read[0] not in found:
+            found.append(read[0])
+    return found if len(found) >= 2 else []
+
+
 def _weekday_of(m: re.Match[str]) -> int | None:
     """The day a `_PAST_WEEKDAY` match names; a short name ("di") only next to "vorige week"."""
     if m.group(2) in WEEKDAY_NUMBERS:
@@ -311,7 +363,7 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
     Accepts "1 oktober 2026", "1 okt", "op 3 november", "drie november", "October 1, 2026",
     "1st of December", "01-10-2026", "1/10", "1.10.26", "2026-10-01", "gisteren",
     "3 dagen geleden", "een week geleden", "a week ago", "dinsdag", "vorige week di",
-    "last week tuesday", "last tuesday".
+    "last week tuesday", "last tuesday", "over drie weken", "in 3 weeks", "over een maand".
     A date without a year is taken in the current year, or on the side of today `when` asks
     for (see `_yearless`); a two-digit year is at most 19 years ahead of today ("85" is 1985).
     """
@@ -323,12 +375,8 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
         return today + timedelta(days=RELATIVE[value])
     if (m := _PAST_WEEKDAY.match(plain)) and (weekday := _weekday_of(m)) is not None:
         return _past_weekday(weekday, m.group(1), m.group(3), today)
-    if m := _AGO.match(value):
-        amount = 1 if m.group(1) in ("a", "an") else int(m.group(1))
-        if m.group(2).startswith(("maand", "month")):
-            return add_period(today, months=-amount)
-        days = amount * 7 if m.group(2).startswith("we") else amount
-        return today - timedelta(days=days)
+    if (counted := _counted(value, today)) is not None:
+        return counted
     if m := _ISO.match(value):
         return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if m := _NUMERIC.match(value):
@@ -522,6 +570,8 @@ def read_month(text: str, today: date, when: When = None) -> date | None:
         return _month_in_sentence(plain, today, when)
     if m.group(1):
         first = today.replace(day=1)
+        if m.group(1) in ("volgende", "komende", "next"):
+            return add_period(first, months=1)
         return first if m.group(1) in ("deze", "this") else add_period(first, months=-1)
     month = month_number(m.group(2) or "")
     if month is None:

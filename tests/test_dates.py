@@ -18,6 +18,7 @@ from bot.dates import (
     date_said_in,
     easter_sunday,
     format_date,
+    listed_dates,
     named_weekday,
     names_week,
     parse_date,
@@ -594,3 +595,48 @@ def test_not_knowing_the_day_is_read_as_such_and_nothing_more(typed: str, unknow
 def test_a_date_said_in_a_sentence_is_found_as_typed(typed: str, said: str | None) -> None:
     """Try-out 33: "afgelopen dinsdag" was read, "afgelopen dinsdag heb ik weer gebeld en niks" not."""
     assert date_said_in(typed, TODAY, when="past") == said
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("over drie weken", date(2026, 12, 20)),
+    ("over 3 weken", date(2026, 12, 20)),
+    ("in three weeks", date(2026, 12, 20)),
+    ("in 3 weeks", date(2026, 12, 20)),
+    ("over een week", date(2026, 12, 6)),
+    ("in a week", date(2026, 12, 6)),
+    ("over 10 dagen", date(2026, 12, 9)),
+    ("over een maand", date(2026, 12, 29)),
+    ("in two months", date(2027, 1, 29)),
+    ("in de week", None),
+])
+def test_a_day_ahead_is_counted_from_today(typed: str, meant: date | None) -> None:
+    """Try-out 35: a hearing "over drie weken" was not read where the route asks for a future date."""
+    assert parse_date(typed, TODAY, "future") == meant
+
+
+def test_a_day_ahead_is_read_on_the_future_side_only_where_the_past_is_asked() -> None:
+    """Read as typed, so a past question can say which date it read and that it lies ahead."""
+    assert read_dates("over drie weken", TODAY, "nl", "past") == [date(2026, 12, 20)]
+
+
+@pytest.mark.parametrize(("typed", "month"), [
+    ("volgende maand", date(2026, 12, 1)), ("next month", date(2026, 12, 1)), ("komende maand", date(2026, 12, 1)),
+])
+def test_next_month_is_a_month_without_its_day(typed: str, month: date) -> None:
+    assert read_month(typed, TODAY, "future") == month
+    assert read_dates(typed, TODAY, "nl", "future") == []
+
+
+@pytest.mark.parametrize(("typed", "days"), [
+    ("vrijdag en zaterdag", [date(2026, 11, 27), date(2026, 11, 28)]),
+    ("friday and saturday", [date(2026, 11, 27), date(2026, 11, 28)]),
+    ("vrijdag, zaterdag en zondag", [date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 29)]),
+    ("3 november of 4 november", [date(2026, 11, 3), date(2026, 11, 4)]),
+    ("vrijdag en vrijdag", []),  # one day twice is one day
+    ("vrijdag", []),
+    ("vrijdag en toen nog iets", []),
+    ("1st of December", []),
+])
+def test_days_typed_as_a_list_are_each_read(typed: str, days: list[date]) -> None:
+    """Try-out 35: "vrijdag en zaterdag" became one day and the other was lost without a word."""
+    assert listed_dates(typed, TODAY, "nl", "past") == days

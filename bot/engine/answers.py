@@ -18,6 +18,7 @@ from bot.dates import (
     date_said_in,
     day_unknown,
     format_month,
+    listed_dates,
     named_weekday,
     names_week,
     no_such_day,
@@ -197,8 +198,10 @@ class Answers(ProtectsText):
                 said = normalise(text)
                 return (low <= len(text) <= high and not text.endswith("?")
                         and said not in YES and said not in NO and said not in NOT_KNOWN)
-            case "date":
-                return bool(read_dates(text, self.ctx.today, self.lang, step.when))
+            case "date":  # a month of more words ("volgende maand") too: the question then asks its day
+                today = self.ctx.today
+                return bool(read_dates(text, today, self.lang, step.when) or listed_dates(text, today, self.lang, step.when)
+                            or (len(text.split()) > 1 and read_month(text, today, step.when)))
             case "number":
                 return read_number(text) is not None
             case "yesno" | "municipality":
@@ -219,6 +222,8 @@ class Answers(ProtectsText):
         assert self.state is not None
         today = self.ctx.today
         read = read_dates(text, today, self.lang, step.when)
+        listed = [] if read else listed_dates(text, today, self.lang, step.when)  # "vrijdag en zaterdag": which one
+        read = read or listed
         said = None if read else date_said_in(text, today, self.lang, step.when)
         if said is not None:  # "afgelopen dinsdag heb ik weer gebeld en niks": the date in it, read back as always
             text, read = said, read_dates(said, today, self.lang, step.when)
@@ -243,7 +248,7 @@ class Answers(ProtectsText):
             self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past",
                       read=self.written_date(read[0]))
             return
-        kind = "week" if names_week(text) else ""
+        kind = "week" if names_week(text) else "days" if listed else ""
         typed_day = named_weekday(text)
         if typed_day is not None and len(fitting) == 1 and fitting[0].weekday() != typed_day:
             # the day of the typed weekday in the same week (weeks start on Monday)

@@ -226,6 +226,8 @@ class AsksSystemQuestions(StepRunner):
             return Send(self.text("sys.date.weekday_which", typed=days[other.weekday()], read=format_date(
                 read, self.lang, self.fs.locales.month_names(self.lang)), other=days[read.weekday()]),
                 buttons, token=self.state.step)
+        if kind == "days":  # "vrijdag en zaterdag": the days read, a button each
+            return Send(self.text("sys.date.days", read=", ".join(label for _, label in pairs)), buttons, token=self.state.step)
         return Send(self.text("sys.date.which", read=pairs[0][1], other=pairs[1][1]), buttons, token=self.state.step)
 
     def date_buttons(self) -> list[tuple[str, str]]:
