@@ -198,10 +198,10 @@ class Answers(ProtectsText):
                 said = normalise(text)
                 return (low <= len(text) <= high and not text.endswith("?")
                         and said not in YES and said not in NO and said not in NOT_KNOWN)
-            case "date":  # a month of more words ("volgende maand") too: the question then asks its day
-                today = self.ctx.today
+            case "date":  # a month of more words ("volgende maand") too, not a no ("nee, pas in maart"): its day is asked
+                today, words = self.ctx.today, text.split()
                 return bool(read_dates(text, today, self.lang, step.when) or listed_dates(text, today, self.lang, step.when)
-                            or (len(text.split()) > 1 and read_month(text, today, step.when)))
+                            or (len(words) > 1 and normalise(words[0]) not in NO and read_month(text, today, step.when)))
             case "number":
                 return read_number(text) is not None
             case "yesno" | "municipality":
