@@ -15,7 +15,7 @@ from bot.clauses import clauses
 from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
-from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first
+from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first, yes_taken_back
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
@@ -32,8 +32,10 @@ class EverydayAnswers(Answers):
 
         Why: "ik denk het wel" at "Heb je gezag?" became "ik heb het gezag" in a letter, and "ja denk het"
         at "Weet je leidinggevende het al?" became "Leidinggevende ingelicht: Ja" in a worker's summary.
+        A yes corrected after it ("ja, maar de GI heeft de voogdij", "ja, maar het jaar was 2025") is no yes
+        either: it became "ik heb het gezag" and confirmed the bot's year (review35).
         """
-        if not step.unsure or not hedged(raw) or normalise(raw) in DONT_KNOW:
+        if not step.unsure or not (hedged(raw) or yes_taken_back(raw)) or normalise(raw) in DONT_KNOW:
             return False
         self.say_key(step.unsure, typed=raw.strip()[:80])
         self.reshow()

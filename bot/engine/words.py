@@ -96,6 +96,20 @@ def hedged(text: str) -> bool:
     return len(said.split()) <= _HEDGE_WORDS and doubt_in(said)
 
 
+#: After a yes, words that correct or take it back: "ja, maar de GI heeft de voogdij", "ja vroeger wel", "ja had ik,
+#: tot de rechter het afnam", "yes but the year was 2025" (review35: each became "ik heb het gezag" or the year).
+_TAKEN_BACK = re.compile(
+    r"\b(?:maar|echter|behalve|vroeger|niet meer|niet langer|tot de|tot het|totdat|afgenomen|afnam"
+    r"|but|however|except|used to|not anymore|no longer|until|taken away|anymore)\b")
+
+
+def yes_taken_back(text: str) -> bool:
+    """Is a typed answer a yes said first and then corrected or taken back ("ja, maar ...", "yes, used to")?
+    Where the answer becomes a fact (a step's `unsure`) it is no yes; "yes its still going on" is."""
+    said = _PUNCTUATION.sub("", normalise(text)).split(" ", 1)
+    return len(said) == 2 and said[0] in YES and bool(_TAKEN_BACK.search(said[1]))
+
+
 def doubt_in(text: str) -> bool:
     """Does a typed text hold a doubt anywhere, however long ("ja volgens de voogd heb ik ...")? Where an
     answer is a fact (a step's `unsure`) such a yes said first is no yes; "ja het gaat nog steeds door" is."""
