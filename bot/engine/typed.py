@@ -97,8 +97,9 @@ class TypedWords(Interrupts):
         behind = self.fs.menu_behind(state.flow, state.step)
         menu = self.fs.step(state.flow, behind[1]) if behind is not None else None
         matcher = self.fs.option_words(state.flow, behind[1]) if behind is not None else None
-        if behind is None or not isinstance(menu, ChooseStep) or matcher is None:
-            return False
+        if behind is None or not isinstance(menu, ChooseStep) or matcher is None \
+                or behind[0] not in {o.id for o in self.offered(step)}:
+            return False  # no menu behind it, or its button is not offered here
         offered = {o.id for o in self.offered(menu)}
         picked = next((guess.route for guess in matcher.match(raw) if guess.route in offered), None)
         if picked is None:

@@ -26,6 +26,9 @@ from bot.personal import known_words
 from bot.texts import ENV, INTENT_PREFIX, ROLE_PREFIX, Locales, TextLookup, render_bounded
 
 T = TypeVar("T")
+#: The id of the button that leads back to its flow's menu ("Ja, iets anders" -> "Waar gaat het over?"): the
+#: menu behind it reads what is typed at its question (menu_behind)
+AGAIN = "again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +119,17 @@ class FlowSet:
         """(option, menu) of a question one of whose buttons leads back to its flow's menu ("Ja, iets anders" at
         "Of wil je iets anders weten?" -> "Waar gaat het over?"): a question with typed words (`words:`) from
         which this question is reached again. None in a `menu: true` flow (typed requests there are routes,
-        bot/engine/typed.py) or where no button goes back; built once per flow set."""
+        bot/engine/typed.py) or where no button goes back; built once per flow set.
+
+        Only the button `again` ("Ja, iets anders") leads back to the menu: any question reached again by a
+        button is not one. The inspreken review's [Andere vergadering] leads back to "Weet je de vergadering?",
+        and "nee" typed at the review deleted the meeting she named (review35)."""
         def build() -> tuple[str, str] | None:
             found = self.flows.get(flow)
             here = found.steps.get(step) if found is not None and not found.menu else None
             if found is None or not isinstance(here, ChooseStep):
                 return None
-            return next(((o.id, o.next) for o in here.options if o.next != step
+            return next(((o.id, o.next) for o in here.options if o.id == AGAIN and o.next != step
                          and isinstance(found.steps.get(o.next), ChooseStep) and self.option_words(flow, o.next)
                          and step in _reached(found, o.next)), None)
         return self.derived(f"menu_behind:{flow}:{step}", build)
