@@ -303,7 +303,8 @@ DATA_FUNCTIONS = DEADLINE_FUNCTIONS | {"municipality_website"}
 #: `_typed_before` is what the person typed first (a story at a menu, or the message that opened the
 #: safety flow), kept by the engine until a question that asks what happened takes it; else None.
 #: `retention_days`: after how many days unused a conversation is deleted (the bot's setting).
-BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before", "retention_days",
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before", "_also_told",
+                           "retention_days",
                            "True", "False", "None", "true", "false"})
 
 

@@ -95,3 +95,38 @@ async def test_the_council_texts_are_wiped_once_the_e_mail_is_done(tmp_path):
         assert "wachttijden" not in exported(world, USER).content
     finally:
         await world.close()
+
+
+FIRST = ("ik ben jeugdbeschermer. een ouder van een client heeft gisteren een bericht over mij op facebook gezet "
+         "en vandaag mijn auto bekrast met een dreiging erin")
+
+
+async def test_the_first_message_set_aside_is_kept_for_the_summary_only_and_shown(tmp_path):
+    """Review35: after "Nee, ik kies zelf" and a new story, the whole first message stayed in the row as
+    `also_told` after the safety part ended, and "mijn gegevens" counted it as a note while it said typed text is
+    not kept. It is kept for the summary's "Ook gebeurd", shown as typed text, and wiped when the part ends."""
+    world = await World(tmp_path).start()
+    try:
+        await world.say(USER, FIRST)
+        for label in ("Het gevaar is voorbij", "Nee, ik kies zelf", "Mijn spullen beschadigd"):
+            await world.press(USER, label)
+        await world.say(USER, "vandaag")
+        for label in ("Ja", "Bij mijn huis", "Ja, maak een samenvatting", "Nog niet", "Een deel"):
+            await world.press(USER, label)
+        await world.say(USER, "Mijn auto stond voor de deur en er was een bedreiging in gekrast")
+        await world.say(USER, "nee")
+        assert stored(world, "gisteren een bericht over mij")  # kept: the summary quotes it
+        await world.command(USER, "mijngegevens")
+        export = exported(world, USER).content
+        assert "Je eerste bericht, over wat er ook gebeurde" in export and "gisteren een bericht over mij" in export
+        said = await world.say(USER, "ja")
+        assert any("Hier is je samenvatting" in text for text in said)
+        said = await world.say(USER, "nee")  # not sent to the desk
+        assert any("Zal ik ze nu wissen?" in text for text in said)
+        assert stored(world, "gisteren een bericht over mij")  # the part has not ended yet
+        said = await world.say(USER, "nee")  # her answers kept: the first message goes all the same
+        assert any("Zorg goed voor jezelf" in text for text in said)
+        assert not stored(world, "gisteren een bericht over mij")
+        assert not stored(world, '"_also_told"') and not stored(world, '"also_told"')
+    finally:
+        await world.close()

@@ -39,6 +39,13 @@ SHOWN_CARDS = "_cards"
 #: to type it twice. Kept only until that question is answered or the conversation ends, and
 #: shown in "mijn gegevens" like an answer.
 TYPED_BEFORE = "_typed_before"
+#: In the safety flow, the first message when she set the incident it named aside ("Nee, ik kies zelf": the
+#: post, then the car) and told the other one's story in new words: the summary's "Ook gebeurd" quotes it.
+#: Kept only until the flow ends, and shown in "mijn gegevens" (review35: a copy under a flow name outlived the
+#: story and was counted as a note while the export said typed text is not kept).
+ALSO_TOLD = "_also_told"
+#: The safety flow's variable that says the incident of the first message was set aside (flows/safety.yaml).
+SET_ASIDE = "also_incident"
 #: Only a message this long is a story worth offering; "klacht" or "ik wil klagen" is not.
 TYPED_BEFORE_FROM = 80
 #: The button that takes it as the answer.
@@ -131,6 +138,7 @@ class StepRunner(TurnBase):
         self.stats.append(f"end:{state.flow}:{state.flow}.{state.step}")  # also a called flow's end
         if state.flow == self.fs.safety_flow:  # the message that opened it was kept for its summary only
             state.vars.pop(TYPED_BEFORE, None)
+            state.vars.pop(ALSO_TOLD, None)
         if state.stack:
             flow, nxt_step = state.stack.pop()
             self.goto(flow, nxt_step)

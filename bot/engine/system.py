@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.dates import format_date, format_day
-from bot.engine.steps import TYPED_BEFORE, StepRunner
+from bot.engine.steps import ALSO_TOLD, SET_ASIDE, TYPED_BEFORE, StepRunner
 from bot.engine.turn import FlowError
 from bot.engine.words import normalise, typed_number
 from bot.events import ChoiceButton, Send
@@ -277,7 +277,9 @@ class AsksSystemQuestions(StepRunner):
         self.state.vars.pop(PUBLIC_DRAFT, None)
         self.state.vars.pop(DATE_KIND, None)
         if step.asks_for_a_story:  # the story is told now (typed again, or the one typed before)
-            self.state.vars.pop(TYPED_BEFORE, None)
+            before = self.state.vars.pop(TYPED_BEFORE, None)
+            if before and before != value and self.state.vars.get(SET_ASIDE) and self.state.flow == self.fs.safety_flow:
+                self.state.vars[ALSO_TOLD] = before  # the summary's "Ook gebeurd" quotes it, until the flow ends
         self.state.fails = 0
         self.state.offer = []
         self.state.pending = None
