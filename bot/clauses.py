@@ -24,19 +24,22 @@ MARKS = BETWEEN + ENDS
 
 #: Marks that also stand between the items of a typed list ("12-5-2016 & 3-9-2019", "3/9/19 + 1/2/20")
 LISTS = "&+"
+#: Words between alternatives, nl and en ("vrijdag of zaterdag", "friday or saturday")
+ORS = ("of", "or")
 
-_JOIN = "|".join(JOINS)
 
-
-def _splitter(between: str, flags: int = 0) -> re.Pattern[str]:
+def _splitter(between: str, flags: int = 0, joins: tuple[str, ...] = JOINS) -> re.Pattern[str]:
     """Where one part ends and the next begins: a mark between (with a joining word after it, or not), or a
     joining word alone."""
-    return re.compile(rf"\s*[{re.escape(between)}]\s*(?:(?:{_JOIN})\s+)?|\s+(?:{_JOIN})\s+", flags)
+    join = "|".join(joins)
+    return re.compile(rf"\s*[{re.escape(between)}]\s*(?:(?:{join})\s+)?|\s+(?:{join})\s+", flags)
 
 
 _SPLIT = _splitter(BETWEEN)
 #: The items of a list: its clauses, split at LISTS too, in any case ("12-5-2016 EN 3-9-2019")
 _ITEMS = _splitter(BETWEEN + LISTS, re.IGNORECASE)
+#: The items of a list of alternatives: as `_ITEMS`, and at "of" / "or" too ("vrijdag of zaterdag")
+_ALTERNATIVES = _splitter(BETWEEN + LISTS, re.IGNORECASE, JOINS + ORS)
 #: The words before the first mark, when more follows it
 _FIRST = re.compile(rf"^([^{re.escape(MARKS)}]+)[{re.escape(MARKS)}]\s*\S")
 
@@ -57,6 +60,14 @@ def items(text: str) -> list[str]:
     birth of children, bot/expressions.py `past_dates_in`).
     """
     return [part for part in _ITEMS.split(text.strip()) if part]
+
+
+def alternatives(text: str) -> list[str]:
+    """The items of a typed list that may name alternatives: `items`, also split at "of" and "or".
+
+    "vrijdag en zaterdag" / "friday or saturday" -> two days (bot/dates.py `listed_dates`).
+    """
+    return [part for part in _ALTERNATIVES.split(text.strip()) if part]
 
 
 def first_clause(text: str) -> str | None:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from dateutil.easter import easter as dateutil_easter
 from rapidfuzz.distance import OSA
 
-from bot.clauses import BETWEEN, gap
+from bot.clauses import BETWEEN, alternatives, gap
 from bot.folding import folded
 from bot.not_knowing import DONT_KNOW, one_of
 
@@ -293,9 +293,6 @@ def _amount(word: str) -> int | None:
 
 
 #: Between days typed as a list: "vrijdag en zaterdag", "friday, saturday", "vrijdag of zaterdag"
-_LIST_GAP = re.compile(r"\s*(?:,|&|\ben\b|\band\b|\bof\b|\bor\b)\s*")
-
-
 def _counted(value: str, today: date) -> date | None:
     """A day counted from today: back ("3 dagen geleden", "a week ago") or ahead ("over drie weken",
     "in 3 weeks"); months count as months (31 January plus one month is the last of February)."""
@@ -317,7 +314,7 @@ def listed_dates(text: str, today: date, lang: str = "nl", when: When = None) ->
     Why: "vrijdag en zaterdag" at the safety route's day question became Friday alone, and
     Saturday was lost without a word (try-out 35). The bot shows the days and asks which one.
     """
-    parts = [part for part in _LIST_GAP.split(_unmarked(text.strip()).rstrip(".!?")) if part]
+    parts = alternatives(_unmarked(text.strip()).rstrip(".!?"))
     if not 2 <= len(parts) <= 7:
         return []
     found: list[date] = []

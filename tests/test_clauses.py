@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.clauses import BETWEEN, ENDS, JOINS, MARKS, clauses, first_clause, gap, items
+from bot.clauses import BETWEEN, ENDS, JOINS, MARKS, alternatives, clauses, first_clause, gap, items
 
 
 @pytest.mark.parametrize(("typed", "parts"), [
@@ -64,3 +64,15 @@ def test_the_items_of_a_list_are_its_clauses_split_at_and_and_plus_too(typed: st
 def test_a_list_mark_does_not_divide_clauses() -> None:
     assert clauses("ik & hij, gisteren") == ["ik & hij", "gisteren"]
 
+
+
+@pytest.mark.parametrize(("typed", "parts"), [
+    ("vrijdag en zaterdag", ["vrijdag", "zaterdag"]),
+    ("vrijdag of zaterdag", ["vrijdag", "zaterdag"]),
+    ("friday OR saturday", ["friday", "saturday"]),
+    ("maandag, dinsdag & woensdag", ["maandag", "dinsdag", "woensdag"]),
+    ("offerte", ["offerte"]),  # "of" inside a word divides nothing
+])
+def test_alternatives_are_items_split_at_or_too(typed: str, parts: list[str]) -> None:
+    """The days of "vrijdag en zaterdag" were split by a pattern of their own in bot/dates.py beside this table."""
+    assert alternatives(typed) == parts
