@@ -71,9 +71,12 @@ RELATIVE = {
     "this morning": 0, "this afternoon": 0, "this evening": 0, "tonight": 0,
 }
 #: Monday is 0, as date.weekday() counts.
-WEEKDAY_NUMBERS = {name: number for number, names in enumerate((
+WEEKDAY_NAMES = (
     ("maandag", "monday"), ("dinsdag", "tuesday"), ("woensdag", "wednesday"), ("donderdag", "thursday"),
-    ("vrijdag", "friday"), ("zaterdag", "saturday"), ("zondag", "sunday"))) for name in names}
+    ("vrijdag", "friday"), ("zaterdag", "saturday"), ("zondag", "sunday"))
+WEEKDAY_NUMBERS = {name: number for number, names in enumerate(WEEKDAY_NAMES) for name in names}
+#: How people name a coming weekday, before its name in their language ("volgende week donderdag", "next thursday")
+_COMING = (("volgende week", "komende", "aanstaande"), ("next week", "next"))
 #: Short day names, read only next to "vorige week" / "last week" ("vorige week di"): alone, "do" or
 #: "zo" is more often a word than a day.
 SHORT_WEEKDAYS = {name: number for number, names in enumerate((
@@ -693,3 +696,22 @@ def atw_day_off(day: date, equated: Collection[date] = ()) -> str | None:
     if holiday is not None:
         return holiday
     return "weekend" if day.weekday() >= 5 else None
+
+
+def with_the_date(words: str, day: date, said: str, weekday_only: bool = False) -> str:
+    """A meeting as typed, with the date it names written in: `said` ("donderdag 17 december 2026") in place of
+    "volgende week donderdag" / "next thursday", or after the words when they do not hold the day's number.
+
+    Why: "commissie zorg, volgende week donderdag" in an e-mail to the griffie is wrong once the e-mail is sent a
+    few days later (try-out 34); a weekday alone ("donderdag") is the date itself.
+    """
+    names = WEEKDAY_NAMES[day.weekday()]
+    if weekday_only or words.lower().strip() in names:
+        return said
+    dated = words
+    for name, befores in zip(names, _COMING, strict=True):
+        for before in befores:
+            dated = dated.replace(f"{before} {name}", said).replace(f"{before.capitalize()} {name}", said)
+    if dated != words:
+        return dated
+    return words if str(day.day) in words else f"{words} ({said})"

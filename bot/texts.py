@@ -23,6 +23,7 @@ import marshal
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,7 +36,7 @@ from jinja2.visitor import NodeTransformer
 
 from bot import budget
 from bot.budget import Budget, BudgetExceeded
-from bot.dates import format_date
+from bot.dates import WEEKDAY_NAMES, format_date, with_the_date
 from bot.flows import source as yaml_source
 from bot.flows.source import Positions, Where, YamlSyntaxError, load_yaml, shown_path
 from bot.remembered import RememberedTable
@@ -59,6 +60,18 @@ def _date_filter(context: Context, value: Any) -> str:
     lang = context.get("lang", "nl")  # a letter may `{% set lang = 'nl' %}` to date it in Dutch
     months_of = context.get("_month_names")
     return format_date(value, lang, months_of(lang) if months_of else None)
+
+
+@pass_context
+def _with_date_filter(context: Context, words: Any, found: Any) -> str:
+    """`{{ meeting | with_date(meeting_day) }}`: the meeting as typed with its date written in, in Dutch (the
+    e-mail to the griffie is Dutch in both languages); `found` is the flow's `date_in` result, or None."""
+    if not found:
+        return str(words or "")
+    day = date.fromisoformat(str(found["day"]))
+    months_of = context.get("_month_names")
+    said = f"{WEEKDAY_NAMES[day.weekday()][0]} {format_date(day, 'nl', months_of('nl') if months_of else None)}"
+    return with_the_date(str(words or ""), day, said, bool(found.get("weekday_only")))
 
 
 #: Words a typed role may start with that already say which person is meant, in either language: no
@@ -184,6 +197,7 @@ def make_environment() -> SandboxedEnvironment:
     env = BoundedEnvironment(autoescape=False, keep_trailing_newline=False)
     env.filters["date"] = _date_filter
     env.filters["role"] = _role_filter
+    env.filters["with_date"] = _with_date_filter
     env.filters = {name: _bounded_filter(func) for name, func in env.filters.items()}
     env.globals.update(range=_range, _ww_each=_each, _ww_sized=_sized)
     return env

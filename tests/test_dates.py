@@ -25,6 +25,7 @@ from bot.dates import (
     past_date_in_text,
     read_dates,
     read_month,
+    with_the_date,
     yearless_date_in_text,
 )
 
@@ -640,3 +641,22 @@ def test_next_month_is_a_month_without_its_day(typed: str, month: date) -> None:
 def test_days_typed_as_a_list_are_each_read(typed: str, days: list[date]) -> None:
     """Try-out 35: "vrijdag en zaterdag" became one day and the other was lost without a word."""
     assert listed_dates(typed, TODAY, "nl", "past") == days
+
+
+THURSDAY = date(2026, 12, 17)
+SAID = "donderdag 17 december 2026"
+
+
+@pytest.mark.parametrize(("typed", "weekday_only", "written"), [
+    ("commissie zorg, volgende week donderdag", False, f"commissie zorg, {SAID}"),
+    ("Volgende week donderdag, commissie zorg", False, f"{SAID}, commissie zorg"),
+    ("care committee, next thursday", False, f"care committee, {SAID}"),
+    ("donderdag", False, SAID),
+    ("Thursday ", False, SAID),
+    ("raadsvergadering op de 17e", True, SAID),
+    ("commissie zorg 17 december", False, "commissie zorg 17 december"),  # the day's number is in it already
+    ("commissie zorg", False, f"commissie zorg ({SAID})"),
+])
+def test_a_meeting_in_the_email_gets_its_date_written_in(typed: str, weekday_only: bool, written: str) -> None:
+    """Try-out 34: "volgende week donderdag" in an e-mail to the griffie is wrong once it is sent later."""
+    assert with_the_date(typed, THURSDAY, SAID, weekday_only) == written
