@@ -123,6 +123,27 @@ def _no_one(value: Any) -> bool:
     return value is not None and (_nothing(value) or _NO_ONE.match(_plain_answer(value)) is not None)
 
 
+#: Where one sentence ends and the next begins in a typed text (after . ! ? and a space, or at a line break)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a typed text, without their spaces around."""
+    return [s.strip() for s in _SENTENCE_BREAK.split(text) if s.strip()]
+
+
+def _without(text: Any, part: Any) -> str | None:
+    """`text` without the sentences of `part` (a letter answer without the part that read as a threat,
+    bot/engine/protect.py); None when nothing else was in it, so the letter keeps its [placeholder]."""
+    if text is None:
+        return None
+    left = str(text)
+    for sentence in sentences(str(part or "")):
+        left = left.replace(sentence, " ")
+    left = re.sub(r"[ \t]{2,}", " ", left).strip(" \t\n,;")
+    return left if re.search(r"\w", left) else None
+
+
 def _add(value: Any, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> str:
     return add_period(_as_date(value), days, weeks, months, years).isoformat()
 
@@ -280,6 +301,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": str,
     "int": int,
     "known": _known,
+    "without": _without,
     "date_in": _date_in,
     "yearless_date_in": _yearless_date_in,
     "told_date_in": _told_date_in,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
 from bot.engine.words import normalise, read_button
 from bot.events import Send
+from bot.expressions import sentences
 from bot.flows.steps import AskStep
 from bot.personal import Finding, find_personal, names_people
 
@@ -17,6 +18,10 @@ from bot.personal import Finding, find_personal, names_people
 LETTER_WARNS = frozenset({"name", "worker"})
 #: State variable: the public draft waiting is a question the person may have asked the bot
 PUBLIC_QUESTION = "_public_question"
+#: The crisis class of a text that reads as a threat to someone (flows/crisis.yaml)
+THREAT_CLASS = "harm_intent"
+#: A letter answer's threat is kept in this variable + its `save` name, where the flow asks for it
+THREAT_PREFIX = "threat_"
 
 
 def shorten(quoted: str, limit: int = 45) -> str:
@@ -44,6 +49,7 @@ class ProtectsText(AsksSystemQuestions):
             named = [f for f in findings if f.kind in LETTER_WARNS]
             if named:
                 self.say_key("public_text.letter_warning", items=self.finding_lines(named))
+            self.note_threat(step, text)
             return False
         if not findings:
             return False
@@ -58,6 +64,33 @@ class ProtectsText(AsksSystemQuestions):
                       own_case=own_case, route=bool(step.own_case)),
             self.buttons(self.public_buttons(step)), token=self.state.step))
         return True
+
+    def note_threat(self, step: AskStep, text: str) -> None:
+        """Where a letter's flow asks for it (it set `threat_<save>`), the part of a letter answer that reads
+        as a threat, else None: the flow shows it before the letter is made, to rewrite or leave out.
+
+        Why: a threat typed at "Wat is er gebeurd?" trips the crisis check and is kept as the answer, so
+        nobody types a story twice; it then went word for word into the letter to the klachtencommissie
+        (try-out 37). A letter can lead to an aangifte against its writer; nobody should send a threat by
+        accident. Only the sentences that read as a threat are quoted, so the rest can stay.
+        """
+        assert self.state is not None
+        key = THREAT_PREFIX + step.save
+        if key not in self.state.vars:
+            return  # a letter whose flow does not ask (a worker's own account in the safety flow)
+        self.state.vars[key] = self.threat_in(text)
+
+    def threat_in(self, text: str) -> str | None:
+        """The sentences of `text` the crisis check reads as a threat; all of it when only the whole does."""
+        if not self.reads_as_threat(text):
+            return None
+        parts = sentences(text)
+        threats = [s for s in parts if self.reads_as_threat(s)] if len(parts) > 1 else []
+        return " ".join(threats) if threats else text
+
+    def reads_as_threat(self, text: str) -> bool:
+        found = self.assessed(text)
+        return found is not None and found.crisis_class == THREAT_CLASS
 
     def ask_if_meant(self, step: AskStep, text: str, key: str) -> None:
         """Kept aside, not saved: "is this your answer, or a question to me?" (`key`), with its buttons."""
