@@ -7,6 +7,8 @@ The finding itself is bot.personal's; this layer decides what the user is told a
 
 from __future__ import annotations
 
+import re
+
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
 from bot.engine.words import normalise, read_button
 from bot.events import Send
@@ -22,6 +24,7 @@ PUBLIC_QUESTION = "_public_question"
 THREAT_CLASS = "harm_intent"
 #: A letter answer's threat is kept in this variable + its `save` name, where the flow asks for it
 THREAT_PREFIX = "threat_"
+_WORDS = re.compile(r"[\w']+")
 
 
 def shorten(quoted: str, limit: int = 45) -> str:
@@ -129,10 +132,24 @@ class ProtectsText(AsksSystemQuestions):
             picked = pairs[int(typed) - 1][0]
         if picked is None and self.state.vars.get(PUBLIC_QUESTION):
             picked = read_button(text, pairs, self.text, clauses=False)  # "ja" / "nee, het is mijn antwoord"
+        if picked is None and not self.state.vars.get(PUBLIC_QUESTION) and self.insists(text):
+            self.out.append(Send(self.text("public_text.insist", route=bool(step.own_case)),
+                                 self.buttons(pairs), token=self.state.step))
+            return True
         if picked is None:
             return False
         self.on_public_choice(step, picked)
         return True
+
+    def insists(self, text: str) -> bool:
+        """Is this a reply to "a name may not go in" ("ik wil haar naam er toch in, het is de waarheid")?
+
+        Why: it was taken as the next answer, and the protest became the public e-mail's subject
+        (try-out 37, person 1). It is answered (why not, and where a name may go) and never stored.
+        """
+        said = " " + " ".join(_WORDS.findall(normalise(text))) + " "
+        phrases = (normalise(p) for p in self.text("public_text.insist_words").split(","))
+        return any(f" {phrase} " in said for phrase in phrases if phrase)
 
     def on_public_choice(self, step: AskStep, choice_id: str, via_button: bool = False) -> None:
         assert self.state is not None
