@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Literal
 
@@ -66,6 +67,43 @@ def without_tags(text: str) -> str:
     paper or in Word, where a tag is neither formatting nor safe-looking, only noise. The words
     between the tags stay, and so does what is no HTML ("a < b", "<3", "<hard>")."""
     return _HTML_TAG.sub(lambda m: " " if m.group()[1:3].lower() == "br" else "", text) if "<" in text else text
+
+
+#: An HTML character reference: "&amp;", "&nbsp;", "&#233;", "&#x27;"
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+_ZWJ = "\u200d"
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+
+
+def cleaned(text: str) -> str:
+    """A typed answer as it goes into a letter or a public text: the words, without what was pasted along.
+
+    Why: text pasted from Word or a web page carries invisible characters (zero-width spaces, soft
+    hyphens, direction marks: Unicode category Cf) that split a worker's name so the name check
+    missed it ("M\u200barieke d\u200be V\u200bries", try-out 37), and HTML ("<b>jeugdbescherming</b>
+    &amp; ...<br>") that went into the formal e-mail as typed. So: the tags go (their words stay), a
+    character reference becomes its character, the format characters go, and NFKC makes look-alike
+    forms (full-width letters, ligatures, a no-break space) the plain ones. A joiner inside an emoji
+    ("👨\u200d👩\u200d👧") stays: emoji are the person's own.
+    """
+    typed = text
+    if "<" in text:
+        text = without_tags(text)
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
+    if any(unicodedata.category(c) == "Cf" for c in text):
+        text = "".join(c for i, c in enumerate(text) if unicodedata.category(c) != "Cf" or _in_emoji(text, i))
+    text = unicodedata.normalize("NFKC", text)
+    return text if text == typed else _SPACE_RUN.sub(" ", text).strip()
+
+
+def _in_emoji(text: str, i: int) -> bool:
+    """A zero-width joiner or tag character between symbols (an emoji sequence), not inside a word."""
+    before = text[i - 1] if i else ""
+    after = text[i + 1] if i + 1 < len(text) else ""
+    if text[i] == _ZWJ:
+        return bool(before and after) and not before.isalnum() and not after.isalnum()
+    return "\U000e0020" <= text[i] <= "\U000e007f" and bool(before) and not before.isalnum()
 
 
 def tags_blanked(text: str) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.folding import folded
-from bot.markup import tags_blanked
+from bot.markup import cleaned, tags_blanked
 
 FindingKind = Literal["name", "worker", "child", "case_number", "own_case"]
 
@@ -51,7 +51,9 @@ def _word_set(words: str) -> frozenset[str]:
 
 
 #: Capitalised words that name organisations, bodies, laws or roles rather than people
-#: (lowercase, without accents). With the municipalities, these are the hard negatives.
+#: (lowercase, without accents). With the municipalities, these are the hard negatives. The regions
+#: an organisation is named after ("Jeugdbescherming Brabant", "GGD Hollands Midden") are here too:
+#: only the province's full name ("Noord-Brabant") is a municipality's, and "Brabant" was a name.
 ORGANISATION_WORDS = _word_set("""
     raad kinderbescherming rvdk veilig thuis jeugdzorg jeugdbescherming jeugdstem akj gi gis
     gemeente gemeenten gemeenteraad raadscommissie commissie college wethouder burgemeester griffie
@@ -72,6 +74,8 @@ ORGANISATION_WORDS = _word_set("""
     lijn5 pactum lindenhout entrea elker ambiq cardea altra arkin xonar kompaan juvaid horizon spirit
     triade vitree kenter fier humanitas kwintes zuidwester jeugdformaat rubicon reclassering
     sterk huis lumc umc ziekenhuis kliniek
+    brabant noord zuid oost west noordoost noordwest zuidoost zuidwest twente achterhoek veluwe rijnmond
+    haaglanden amstelland kennemerland gooi ijsselland hollands fryslan
 """)
 
 #: Words for a kind of organisation: capitalised words right after one ("Oudervereniging
@@ -257,7 +261,7 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
         before = text[words[i - 1][1] + len(words[i - 1][0]) if i else 0:start]
         previous = plain(words[i - 1][0]) if i else ""
         if previous in TITLES and (not i or "\n" not in before):
-            end = _name_after(words, i, known)
+            end = _initials_end(text, words, i, known) or _name_after(words, i, known)
             if end:
                 found.append(Finding("name", _quote(text, words, i - 1, end)))
                 taken.update(range(i, end))
@@ -304,9 +308,46 @@ def _names(text: str, known: Collection[str]) -> list[Finding]:
             continue
         if span is None:
             continue
-        found.append(Finding("name", _quote(text, words, i, i + span)))
+        first = _name_start(text, words, i, taken)
+        found.append(Finding("name", _quote(text, words, first, i + span)))
         taken.update(range(i, i + span))
     return found
+
+
+def _initial(text: str, words: list[tuple[str, int]], k: int) -> bool:
+    """Is the word at k an initial or a short abbreviation with its full stop ("M.", "d.", "v.d.")?"""
+    word, start = words[k]
+    return len(word) <= 2 and text[start + len(word):start + len(word) + 1] == "."
+
+
+def _initials_end(text: str, words: list[tuple[str, int]], i: int, known: Collection[str]) -> int:
+    """Where a name of initials ends, from i (0: none): "mevr. M. d. V.", "dhr. J. de Boer", quoted whole
+    (only "mevr. M" was quoted, try-out 37); a surname written out after the initials is part of it."""
+    end = i
+    while end < len(words) and _initial(text, words, end):
+        end += 1
+    if end == i:
+        return 0
+    surname = end
+    while surname < len(words) and plain(words[surname][0]) in CONNECTORS and not _capitalised(words[surname][0]):
+        surname += 1
+    if (surname < len(words) and _capitalised(words[surname][0]) and not _is_known(words[surname][0], known)
+            and not text[words[surname - 1][1] + len(words[surname - 1][0]):words[surname][1]].strip(" .")):
+        return surname + 1
+    return end
+
+
+def _name_start(text: str, words: list[tuple[str, int]], i: int, taken: set[int]) -> int:
+    """Where a name found at i begins: back over its particles to a first name or initials before them
+    ("Marieke de Vries" at the start of a sentence was quoted as "Vries", try-out 37), else i."""
+    k = i
+    while k > 0 and plain(words[k - 1][0]) in NAME_PARTICLES and not _capitalised(words[k - 1][0]):
+        k -= 1
+    first = k
+    while first > 0 and first - 1 not in taken and (
+            _first_name(words[first - 1][0]) or _initial(text, words, first - 1)):
+        first -= 1
+    return first if first < k else i
 
 
 def _held_office(words: list[tuple[str, int]], i: int) -> bool:
@@ -435,7 +476,9 @@ def find_personal(text: str, known: Collection[str] = frozenset()) -> tuple[Find
 
     `known`: plain() forms of words that are not people (municipalities, their old names).
     """
-    text = tags_blanked(text)  # a typed "<b>" is no word: it would make "Ouders" a name mid-sentence
+    # invisible characters split a name ("M\u200barieke"); a typed "<b>" is no word: it would make "Ouders"
+    # a name mid-sentence (answers are cleaned before they are kept; a text from elsewhere may not be)
+    text = tags_blanked(cleaned(text))
     found: list[Finding] = []
     children: list[re.Match[str]] = []  # "my daughter Sophie (10)" is one finding, not two
     for match in _CHILD_NAME.finditer(text):

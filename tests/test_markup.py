@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import load_flows
 from bot.flows.flowset import FlowSet
-from bot.markup import matrix_html, plain, problems, tags_blanked, telegram_html, without_tags
+from bot.markup import cleaned, matrix_html, plain, problems, tags_blanked, telegram_html, without_tags
 from bot.preview import flow_messages
 from bot.settings import Settings
 from tests.conftest import TODAY
@@ -101,3 +101,17 @@ def test_html_typed_into_a_letter_loses_its_tags_but_not_its_words():
     assert without_tags('<a href="x">site</a> & <script>x()</script>') == "site & x()"
     assert without_tags("a < b, <3 en <hard> blijven") == "a < b, <3 en <hard> blijven"
     assert tags_blanked("<b>Ouders</b> wachten") == "   Ouders     wachten"
+
+
+@pytest.mark.parametrize(("typed", "kept"), [
+    ("M\u200barieke d\u200be V\u200bries", "Marieke de Vries"),  # zero-width spaces (try-out 37)
+    ("zorg\u00adverlening\ufeff", "zorgverlening"),  # a soft hyphen, a byte-order mark
+    ("<b>jeugdbescherming</b> &amp; wachtlijsten<br>", "jeugdbescherming & wachtlijsten"),  # pasted HTML
+    ("Ouders&nbsp;wachten", "Ouders wachten"),
+    ("\uff37\uff41\uff43\uff48\uff54\uff4c\uff49\uff4a\uff53\uff54", "Wachtlijst"),  # full-width letters
+    ("gecontroleerd \U0001f44d", "gecontroleerd \U0001f44d"),  # emoji are the person's own
+    ("ons gezin \U0001f468\u200d\U0001f469\u200d\U0001f467", "ons gezin \U0001f468\u200d\U0001f469\u200d\U0001f467"),
+    ("a < b, <3 en <hard>", "a < b, <3 en <hard>"),  # no HTML: left as typed
+])
+def test_a_typed_answer_is_cleaned_of_what_was_pasted_along(typed, kept):
+    assert cleaned(typed) == kept

@@ -166,6 +166,34 @@ def test_a_first_name_and_surname_in_lower_case_without_a_title_is_a_name(known,
     assert [f.text for f in found if f.kind == "name"] == [quoted]
 
 
+@pytest.mark.parametrize(("text", "quoted"), [
+    ("Marieke de Vries liegt in rapporten.", "Marieke de Vries"),
+    ("Ouders wachten. Marieke de Vries belt nooit terug.", "Marieke de Vries"),
+    ("Ouders worden niet gehoord door (mevr. M. d. V.) van de GI.", "mevr. M. d. V"),
+    ("Volgens mevr. M. de Vries kan het niet.", "mevr. M. de Vries"),
+    ("M. de Vries liegt in rapporten.", "M. de Vries"),
+])
+def test_a_name_is_quoted_whole_with_its_first_name_or_initials(known, text, quoted):
+    """Try-out 37: "Marieke de Vries" was quoted as "Vries", and "mevr. M. d. V." as "mevr. M"."""
+    assert [f.text for f in find_personal(text, known) if f.kind == "name"] == [quoted]
+
+
+@pytest.mark.parametrize("text", [
+    "Ouders worden niet gehoord bij Jeugdbescherming Brabant.",
+    "De wachtlijst bij Jeugdzorg Noord is lang.",
+    "Bij de GGD Hollands Midden wacht je maanden.",
+])
+def test_an_organisation_named_after_its_region_is_no_name(known, text):
+    """Try-out 37: "Jeugdbescherming Brabant" was flagged as the name "Brabant"."""
+    assert not names_people(find_personal(text, known)), find_personal(text, known)
+
+
+def test_invisible_characters_do_not_hide_a_name(known):
+    """Zero-width spaces and soft hyphens (pasted from Word or the web) split a name past the check."""
+    text = "jeugdbeschermer M\u200barieke d\u200be V\u00adries liegt in rapporten"
+    assert [f.text for f in find_personal(text, known)] == ["jeugdbeschermer Marieke de Vries"]
+
+
 def example_answers() -> list[str]:
     """The examples the flows give in their questions ("Bijvoorbeeld: ..."), in both languages."""
     root = Path(__file__).resolve().parent.parent / "locales"

@@ -32,6 +32,7 @@ from bot.engine.words import DONT_KNOW, NO, YES, normalise
 from bot.events import Send
 from bot.expressions import NOT_KNOWN
 from bot.flows.steps import AskStep, ChooseStep
+from bot.markup import cleaned
 from bot.telephone import read_phone, refuses_phone
 
 #: "nog niet", "no not yet, its sunday" at "Weet je leidinggevende het al?": a no, with a reason after it
@@ -95,6 +96,7 @@ class Answers(ProtectsText):
         before = self.typed_before(step)
         if before is not None and self.takes_typed_before(text):
             text = self.story_in_bounds(step, before)  # the button typed (a numbered list on Matrix), or a yes
+        text = cleaned(text)  # pasted HTML and invisible characters out, before any check reads it
         low, high = text_bounds(step)
         if step.protect == "public" and self.public_button(step, text):
             return
