@@ -65,6 +65,7 @@ MORE4 = "tests/data/crisis/candidates/train_more4.tsv"
 MORE5 = "tests/data/crisis/candidates/train_more5.tsv"
 MORE6 = "tests/data/crisis/candidates/train_more6.tsv"
 MORE7 = "tests/data/crisis/candidates/train_more7.tsv"
+MORE8 = "tests/data/crisis/candidates/train_more8.tsv"
 #: The three older independent sets: measured in the first five rounds' decisions, training files since the sixth.
 PROBES = ("tests/data/crisis/probe.tsv", "tests/data/crisis/probe2.tsv", "tests/data/crisis/probe3.tsv")
 #: Never trained, tuned or measured on here (file names): the lead alone measures a round's candidate on them.
@@ -175,6 +176,9 @@ VARIANTS = [
     Variant("probes-more237-c100-floor05", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE7), c=100.0, rule_floor=0.5),
     Variant("probes-more23-c100-floor05-boost15", (*ORIGINAL, MORE2, MORE3, *PROBES), c=100.0, rule_floor=0.5,
             class_boost=(("harm_intent", 1.5), ("suicide", 1.5))),
+    # ninth round: B = the eighth round's candidate (A, above: probes-more23-c100-floor05) + train_more8, written
+    # this session by a writer who saw only the issue's situation list and the training files
+    Variant("probes-more238-c100-floor05", (*ORIGINAL, MORE2, MORE3, *PROBES, MORE8), c=100.0, rule_floor=0.5),
 ]
 
 
