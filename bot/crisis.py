@@ -599,6 +599,7 @@ class CrisisDetector:
         self._strong = frozenset(r.id for c in self._classes for r in c.rules if r.strong)
         #: check rules whose question gives way to any other rule's match and the model's sure answer
         self._gives_way = frozenset(r.id for c in self._classes for r in c.rules if r.gives_way)
+        self._rule_by_id = {r.id: r for c in self._classes for r in c.rules}
         # every prefilter literal gets a bit; a message's literals become one int (see _Reading)
         patterns = [p for c in self._classes for p in (*c.blanks, *c.vetoes, *(q for r in c.rules for q in r.patterns))]
         bits = {lit: 1 << i for i, lit in enumerate(sorted({lit for p in patterns for n in p.needs for lit in n}))}
@@ -757,6 +758,22 @@ class CrisisDetector:
             return False
         normalised = normalise(text).strip(" .")
         return any(pattern.fullmatch(normalised) for pattern in self._answers)
+
+    def nothing_but(self, text: str, rule_id: str) -> bool:
+        """Is the message nothing but what this rule matched ("Ik kan niet meer.", "i can't do this anymore")?
+
+        Why: a rule's check question holds the text it stopped, so that after "Nee" it is read as what it
+        was meant for (engine/crisis.py); the rule's clause alone is meant for no question, and read as an
+        answer it became a council request or "Ik begrijp niet welke keuze je bedoelt". Only the rule's own
+        words count: "ik ben op, ik kan gewoon niet meer" says more, and is held.
+        """
+        rule = self._rule_by_id.get(rule_id)
+        if rule is None:
+            return False
+        left = normalise(text)
+        for pattern in rule.patterns:
+            left = pattern.regex.sub(" ", left)
+        return not any(c.isalnum() for c in left)
 
     def is_strong(self, rule_id: str) -> bool:
         return rule_id in self._strong

@@ -278,7 +278,7 @@ def test_the_way_on_beside_the_safety_route_answers_the_question_it_was_typed_at
 
 def test_a_rules_match_is_not_held_for_its_question(chat: Chat) -> None:
     """A rule reads a real threat ("my boyfriend hits my son" became the council's public text after a
-    pause; review 2026-12-07): only what the model guessed is held, a rule's match is meant."""
+    pause; review 2026-12-07): a rule's sure match is meant, not held (a rule's check question holds, as a guess)."""
     at_name(chat)
     assert chat.say("Piet Bedreigd") == [THREAT, "Ben je nu veilig?"]
     assert chat.press("held:threat", token="_crisis")[0] == STALE

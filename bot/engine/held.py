@@ -4,9 +4,10 @@ Why: a parent's request to the council ("put a youth worker on the island and pa
 tripped the model, was taken for a worker's threat and went into the safety route; "no?? i am
 not threatened" was not understood, and only "back" got out, with the text gone (try-out
 2026-12-07). A story question keeps such a text itself (crisis.keep_answer); any other free-text
-question (a text for the public, a short answer) now holds it here when the model, not a rule,
-flagged it, for an explicit no only: the "No, go on" button beside the crisis reply, "No" at the
-check question, or a typed denial ("nee dat bedoel ik niet"). A plain "go on now" after a pause
+question (a text for the public, a short answer) now holds it here when the model guessed, or a
+rule only asked its check question (not a rule's sure match: that is meant), for an explicit no
+only: the "No, go on" button beside the crisis reply, "No" at the check question, or a typed
+denial ("nee dat bedoel ik niet"). A plain "go on now" after a pause
 is no such no: "my boyfriend hits my son" became the council's public text that way (review
 2026-12-07). Then the text is answered as if it had just been typed, its checks included (names
 in a text for the public). Anything else the person does moves them on and drops it. This layer
