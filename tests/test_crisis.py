@@ -14,6 +14,7 @@ set: their held-out quarter is not unseen.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import os
 from collections import Counter
@@ -569,17 +570,70 @@ def test_i_cant_anymore_with_more_in_its_clause_is_no_such_warning(detector, tex
 
 
 def test_the_question_gives_way_to_a_surer_answer(detector, shipped_detector):
-    """Never less than without the rule: another rule's match, or the model alone sure, is answered as before."""
+    """Never less than without the rule: another rule's match, or the model alone sure, is answered as before.
+
+    With the shipped model too: a rule makes "I can't do this anymore. I have a rope ready" sure, whatever
+    the model says. What plain despair alone gets is the product's decision, tested on what a person sees
+    (test_plain_despair_first_reply_names_113_and_its_number), not on which tier this model gives it."""
     for text, rule in [("I can't do this anymore. I have a rope ready", "english_first_person"),
                        ("ik kan niet meer. mijn man slaat me", "partner_hurts_me"),
                        ("ik kan niet meer. ik wil dood", "wants_to_die")]:
-        found = detector.assess(text)
-        assert found is not None and (found.rule_id, found.sure) == (rule, True)
+        for reader in (detector, shipped_detector):
+            found = reader.assess(text)
+            assert found is not None and (found.rule_id, found.sure) == (rule, True)
     sure = detector.with_model(silent_or_sure_model({"wanhoop": [1, 0, 10]}))
     found = sure.assess("wanhoop wanhoop wanhoop wanhoop. ik kan niet meer")
     assert found is not None and (found.rule_id, found.sure) == ("model", True)
-    found = shipped_detector.assess("Ik kan niet meer.")  # the shipped model alone: sure (0.997), as before the rule
-    assert found is not None and (found.crisis_class, found.rule_id, found.sure) == ("suicide", "model", True)
+
+
+#: Plain despair, no plan: the lead's decision (docs/CRISIS.md, ninth round) before any candidate was built
+PLAIN_DESPAIR = [("nl", "Ik kan niet meer."), ("nl", "alles is zwaar en ik kan niet meer"),
+                 ("en", "I can't do this anymore."), ("en", "everything is too much and i cant anymore")]
+#: The rule's question with any model so far (shipped: 0.60 and 0.73, far under `sure`): the way through "Ja" too
+RULE_ASKS = [("nl", "ik kan echt niet meer hoor"), ("en", "but i cant handle it anymore")]
+#: What the check question and the crisis answer both ask, in the person's language
+ASKS = {"nl": "Denk je aan zelfdoding?", "en": "Are you thinking about suicide?"}
+
+
+@functools.cache
+def shipped_flows() -> Any:
+    """The shipped flows, locales and model, loaded once for this module's conversations."""
+    from bot.flows.loader import load_flowset
+    from tests.conftest import TODAY
+
+    return load_flowset(ROOT / "flows", ROOT / "locales", root=ROOT, today=TODAY)
+
+
+def plain_despair_chat(lang: str, where: str) -> Any:
+    """A chat with the shipped flows and model: before a first message, or at the council request (free text)."""
+    from bot.engine import TurnContext
+    from tests.conftest import NOW, TODAY
+    from tests.test_engine import Chat
+
+    chat = Chat(shipped_flows(), TurnContext(today=TODAY, now=NOW, default_lang=lang))
+    if where == "free_text":
+        chat.command("start", "inspreken")
+        for text in ("Vlieland", "2", "2", "jeugdhulp op het eiland", "2", "1", "Ouders op het eiland wachten op jeugdhulp"):
+            chat.say(text)
+    return chat
+
+
+@pytest.mark.parametrize("where", ["first_message", "free_text"])
+@pytest.mark.parametrize(("lang", "text"), PLAIN_DESPAIR + RULE_ASKS)
+def test_plain_despair_first_reply_names_113_and_its_number(lang, text, where):
+    """"Ik kan niet meer." and the like: the first reply names 113 and 0800-0113, as the crisis answer or as
+    the check question (either is the product's answer to plain despair, so a retrained model may give
+    either); after the question "Ja" gives the 113 answer. Why a decision, not a figure: the eighth round's
+    candidate asked where the shipped model answered, and whether that was a loss was decided after the fact."""
+    chat = plain_despair_chat(lang, where)
+    said = chat.say(text)
+    assert "113" in said[0] and "0800-0113" in said[0] and ASKS[lang] in said[0], said[0]
+    asked = chat.question is not None and any(c.id == "yes:suicide" for c in chat.question.choices)
+    assert asked or (lang, text) not in RULE_ASKS, said
+    if asked:  # the check question: "Ja" gives the answer
+        said = chat.press("yes:suicide")
+        assert any("0800-0113" in line and ASKS[lang] in line for line in said), said
+        assert chat.stats[0] == "crisis:suicide", chat.stats
 
 
 def test_giving_way_needs_a_question() -> None:
@@ -587,3 +641,13 @@ def test_giving_way_needs_a_question() -> None:
         {"id": "asks", "pattern": "x", "gives_way": True}]}}}
     with pytest.raises(CrisisRulesError, match="'gives_way' needs 'check'"):
         CrisisDetector.from_data(data)
+
+
+@pytest.mark.parametrize(("lang", "asked", "double"), [("nl", "Is een kind nu in gevaar?", "niet veilig"),
+                                                      ("en", "Is a child in danger right now?", "not safe")])
+def test_the_child_danger_check_asks_the_plain_way(lang, asked, double):
+    """Try-out 31: "Is een kind nu niet veilig? 1. Ja 2. Nee" made a foster parent say yes to a negative. The
+    scenario that showed it (foster_menu_own_words_nl) gets its occasion from a rule's suicide question since the
+    ninth round (a model's child-danger guess moved with every model), so the question's words are read here."""
+    text = shipped_flows().render(lang, "crisis.check.child_danger", {})
+    assert text.startswith(asked) and double not in text

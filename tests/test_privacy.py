@@ -707,25 +707,74 @@ async def held_then_moved_on(tmp_path, typed: str, reply: str, move_on: str, *, 
         await at_the_council_request(world)
         said = await world.say(USER, typed)
         assert any(reply in text for text in said)
-        await world.command(USER, "mijngegevens")
-        text = exported(world, USER).content
-        assert HELD_LINE in text and typed in text
-        assert any('"_held"' in str(value) for _table, value in every_value(world.settings.db))
-        await world.press(USER, move_on)
-        await world.command(USER, "mijngegevens")
-        assert gone not in exported(world, USER).content
-        for table, value in every_value(world.settings.db):
-            assert gone_from_rows not in str(value), table
+        await shown_while_held(world, typed)
+        await gone_after(world, move_on, gone=gone, gone_from_rows=gone_from_rows)
     finally:
         await world.close()
 
 
-async def test_a_held_answer_is_in_my_data_and_gone_after_not_now(tmp_path):
+async def shown_while_held(world: World, typed: str) -> None:
+    """The held text is in "mijn gegevens" and in the stored row."""
+    await world.command(USER, "mijngegevens")
+    text = exported(world, USER).content
+    assert HELD_LINE in text and typed in text
+    assert any('"_held"' in str(value) for _table, value in every_value(world.settings.db))
+
+
+async def gone_after(world: World, move_on: str, *, gone: str, gone_from_rows: str) -> None:
+    """After `move_on`, `gone` is out of the export and `gone_from_rows` out of every stored row."""
+    await world.press(USER, move_on)
+    await world.command(USER, "mijngegevens")
+    assert gone not in exported(world, USER).content
+    for table, value in every_value(world.settings.db):
+        assert gone_from_rows not in str(value), table
+
+
+@pytest.mark.parametrize("typed", [
+    "alles is zwaar en ik kan niet meer",  # plain despair: the crisis answer or the check question, by the model
+    "Zorg dat er een jeugdwerker op het eiland komt. Ik kan echt niet meer",  # a rule's check question, any model
+])
+async def test_a_held_answer_is_in_my_data_and_gone_after_not_now(tmp_path, typed):
     """A text the crisis check held stayed in the row after "Nu even niet" until retention, while
     "mijn gegevens" left it out and promised "what you typed and is not below, I do not keep"
-    (review 2026-12-07): it is shown while held, and gone once the person chose something else."""
-    await held_then_moved_on(tmp_path, "alles is zwaar en ik kan niet meer", "Wil je nu verder waar we waren",
-                             "Nu even niet", gone="alles is zwaar", gone_from_rows="alles is zwaar")
+    (review 2026-12-07): it is shown while held, and gone once the person chose something else.
+
+    The first reply names 113 and its number, as the answer or as the check question (either is the product's
+    answer to plain despair, docs/CRISIS.md ninth round); after the question "Ja" gives the answer. What a
+    rule's question stopped is held as what the model guessed (the ninth round's engine)."""
+    world = await World(tmp_path).start()
+    try:
+        await at_the_council_request(world)
+        said = await world.say(USER, typed)
+        assert "113" in said[0] and "0800-0113" in said[0], said
+        if any("Praat erover met 113" in text for text in said):  # the check question: "Ja" gives the answer
+            said = await world.press(USER, "Ja")
+            assert any("Bel dan nu 113 of gratis 0800-0113" in text for text in said), said
+        assert any("Wil je nu verder waar we waren" in text for text in said), said
+        await shown_while_held(world, typed)
+        await gone_after(world, "Nu even niet", gone=typed, gone_from_rows=typed)
+    finally:
+        await world.close()
+
+
+async def test_a_text_a_rules_question_held_is_wiped_by_forget_me(tmp_path):
+    """"vergeet mij" while a rule's check question holds the text: nothing of it stays in any row."""
+    typed = "Zorg dat er een jeugdwerker op het eiland komt. Ik kan echt niet meer"
+    world = await World(tmp_path).start()
+    try:
+        await at_the_council_request(world)
+        said = await world.say(USER, typed)
+        assert any("Denk je aan zelfdoding?" in text for text in said), said
+        assert any('"_held"' in str(value) for _table, value in every_value(world.settings.db))
+        said = await world.say(USER, "vergeet mij")
+        assert said[0].startswith("Wil je stoppen?"), said
+        await world.press(USER, "yes")
+        await world.close()
+        for table, value in every_value(world.settings.db):
+            assert "jeugdwerker op het eiland" not in str(value), table
+        assert b"jeugdwerker op het eiland" not in raw_bytes(world.settings.db)
+    finally:
+        await world.close()
 
 
 async def test_a_held_answer_is_dropped_when_a_button_moves_on(tmp_path):
