@@ -75,7 +75,7 @@ def test_the_added_training_messages_are_well_formed_and_none_is_a_test_message(
 
     more = read(CORPUS / name)
     assert len(more) >= ADDED[name]
-    frozen_sets = ("heldout", "probe", "probe2", "probe3", "probe4", "probe5", "probe6", "probe7")
+    frozen_sets = ("heldout", "probe", "probe2", "probe3", "probe4", "probe5", "probe6", "probe7", "probe8")
     tested = [row for frozen in frozen_sets for row in read(CORPUS / f"{frozen}.tsv")]
     for same in (key, normalise):
         assert not {same(text) for _, _, text in more} & {same(text) for _, _, text in tested}

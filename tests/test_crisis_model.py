@@ -322,7 +322,7 @@ def test_held_out_figures_do_not_fall_below_the_shipped_model(detector: CrisisDe
 
 
 #: The independent sets (tests/data/crisis/README.md), each by a writer who never saw the corpus or the model: the
-#: closest to "sets never seen". `probe.tsv` by a fourth writer; `probe2.tsv` to `probe7.tsv` (2026-12-07) by
+#: closest to "sets never seen". `probe.tsv` by a fourth writer; `probe2.tsv` to `probe8.tsv` (2026-12-07) by
 #: writers who saw nothing of the project but a brief with the label definitions, each outside the repository until
 #: a round was decided (docs/CRISIS.md). Their figures are reported, not reached: the floors are what the shipped
 #: model reached (rounded down), so a change that does worse on wording nobody tuned on fails. False alarms on the
@@ -352,6 +352,9 @@ INDEPENDENT: dict[str, tuple[str, dict[str, float], float]] = {
     "probe7": ("seventh independent set tests/data/crisis/probe7.tsv, never trained or tuned on",
                {"child_danger": 0.92, "domestic_violence": 0.79, "harm_intent": 0.79,
                 "professional_threatened": 0.87, "suicide": 0.75, "threatened": 0.85}, FALSE_ALARM_BAR),
+    "probe8": ("eighth independent set tests/data/crisis/probe8.tsv, never trained or tuned on",
+               {"child_danger": 0.9, "domestic_violence": 0.85, "harm_intent": 0.77,
+                "professional_threatened": 0.81, "suicide": 0.83, "threatened": 0.9}, FALSE_ALARM_BAR),
 }
 
 
