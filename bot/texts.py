@@ -211,8 +211,7 @@ def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
     parts: list[str] = []
     size = 0
     try:
-        variables = context if isinstance(context, dict) else dict(context)  # new_context copies it
-        for part in template.root_render_func(template.new_context(variables)):
+        for part in template.root_render_func(_new_context(template, context)):
             size += len(part)
             if size > budget.MAX_LENGTH:
                 meter.allow(size)
@@ -225,6 +224,20 @@ def render_bounded(template: Template, context: Mapping[str, Any]) -> str:
         if token is not None:
             budget.end(token)
     return "".join(parts)
+
+
+def _new_context(template: Template, variables: Mapping[str, Any]) -> Context:
+    """`template.new_context(variables)` without reading the globals through a ChainMap at every render.
+
+    Why: Jinja merges the template's globals (a ChainMap over the environment's) into each context with
+    Python-level look-ups, twice per render; a plain copy kept on the template gives the same context.
+    The environment's globals are set once, in make_environment, before any template is compiled.
+    """
+    plain: dict[str, Any] | None = template.__dict__.get("_ww_globals")
+    if plain is None:
+        plain = template.__dict__["_ww_globals"] = dict(template.globals)
+    return template.environment.context_class(template.environment, {**plain, **variables}, template.name,
+                                              template.blocks, globals=plain)
 
 
 ENV = make_environment()

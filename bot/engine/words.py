@@ -177,7 +177,7 @@ def read_button(raw: str, pairs: Sequence[tuple[str, str]], label: Callable[[str
     typed words are themselves the answer ("ja, de voogd belde niet terug" is a story).
     """
     text = normalise(raw)
-    if not text:
+    if not text or not pairs:  # a text question without buttons: nothing to read (and no regex to build)
         return None
     number = typed_number(text)
     if number is not None:
@@ -278,7 +278,8 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     starts = [cid for cid, shown in labels if shown.startswith(text)]
     if len(starts) == 1:
         return starts[0]
-    words = [cid for cid, shown in labels if re.search(rf"\b{re.escape(text)}\b", shown)]
+    # `text in shown` first: a pattern of the whole typed text is new every time (built, never cached)
+    words = [cid for cid, shown in labels if text in shown and re.search(rf"\b{re.escape(text)}\b", shown)]
     if not words:
         return _words_of_label(text, labels)
     if len(words) != 1:
@@ -286,7 +287,7 @@ def _part_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     # "de raad" is in "Allebei: de GI en de Raad" only, but "raad" names "Raad voor de
     # Kinderbescherming" too: a text whose own words are in two labels does not choose by its "de"
     own = [w for w in text.split() if w not in _TOO_COMMON]
-    if own and any(cid != words[0] and all(re.search(rf"\b{re.escape(w)}\b", shown) for w in own)
+    if own and any(cid != words[0] and all(w in shown and re.search(rf"\b{re.escape(w)}\b", shown) for w in own)
                    for cid, shown in labels):
         return None
     return words[0]
@@ -303,6 +304,12 @@ def _words_of_label(text: str, labels: list[tuple[str, str]]) -> str | None:
     own = [w for w in _PUNCTUATION.sub("", text).split() if w not in _TOO_COMMON]
     if len(own) < 2:
         return None
+    # Only a label that holds every word can match: a story typed at buttons rarely names one, and
+    # building its regex cost more than the rest of the turn (a new pattern per text, so no cache).
+    plain = [(cid, _PUNCTUATION.sub("", shown)) for cid, shown in labels]
+    plain = [(cid, shown) for cid, shown in plain if all(w in shown for w in own)]
+    if not plain:
+        return None
     pattern = re.compile(r"\b" + r"\b.*\b".join(re.escape(w) for w in own) + r"\b")
-    hits = [cid for cid, shown in labels if pattern.search(_PUNCTUATION.sub("", shown))]
+    hits = [cid for cid, shown in plain if pattern.search(shown)]
     return hits[0] if len(hits) == 1 else None
