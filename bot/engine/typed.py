@@ -135,10 +135,11 @@ class TypedWords(Interrupts):
         self.reshow()
         return True
 
-    def route_of(self, route: str) -> tuple[ChooseStep, Option, Option | None] | None:
-        """The menu option that leads to `route`, its step, and the option that leads to that step."""
+    def route_of(self, route: str, menu: str | None = None) -> tuple[ChooseStep, Option, Option | None] | None:
+        """The menu option that leads to `route`, its step, and the option that leads to that step; in the
+        menu flow the person is at, or in `menu` (the entry menu, for a route offered mid-flow)."""
         assert self.state is not None
-        flow = self.fs.flows.get(self.state.flow)
+        flow = self.fs.flows.get(menu or self.state.flow)
         if flow is None or not flow.menu:
             return None
         owners = [(step, option) for step in flow.steps.values() if isinstance(step, ChooseStep)
@@ -170,7 +171,7 @@ class TypedWords(Interrupts):
         self.show_aside(Send(question, tuple(buttons), token=self.state.step))
         return True
 
-    def not_their_safety_route(self, route: str, before: Option | None, said: list[str]) -> bool:
+    def not_their_safety_route(self, route: str, before: Option | None, said: list[str], menu: str | None = None) -> bool:
         """The safety route of the role that opens it (a worker's), when the text says someone else is typing.
 
         Why: "thuis is echt kk, mn stiefvader schreeuwt de hele tijd" was offered "Ik ben bedreigd of
@@ -178,7 +179,7 @@ class TypedWords(Interrupts):
         names the worker's route, but a 14-year-old has her own door ("Ik voel me niet veilig").
         """
         assert self.state is not None
-        step = self.fs.step(self.state.flow, route)
+        step = self.fs.step(menu or self.state.flow, route)
         opens = isinstance(step, CallStep) and step.call == self.fs.safety_flow
         owner = before.set.get("role") if before is not None else None
         return opens and bool(said) and owner is not None and owner not in said
