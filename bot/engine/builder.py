@@ -98,7 +98,7 @@ class TurnBuilder(UnreadText):
                 self.reshow_or_begin()
         elif self.answer_aside(raw) or self.answer_denial(raw):
             pass
-        elif not (self.answer_open_check(raw) or self.read_words(raw) or self.check_crisis(raw) or self.pause_again(pause)):
+        elif not (self.answer_open_check(raw) or self.read_words(raw) or self.check_crisis(raw) or self.paused(pause, raw)):
             self.on_answer_text(raw)
 
     def start_without_slash(self, raw: str) -> str | None:

@@ -74,6 +74,10 @@ class TypedWords(Interrupts):
         elif not self.offer_routes(raw):  # a request typed as the first message: the menu, then what it may mean
             self.answer_privacy(raw, again=False)  # "what do you know about me?" first: the welcome, then that
 
+    def offer_detour(self, raw: str, *, heard: bool = False) -> bool:
+        """Routes of the main menu a text typed mid-flow names, offered beside the question (bot/engine/unread.py)."""
+        raise NotImplementedError
+
     def typed_words(self, step: ChooseStep, raw: str) -> str | None:
         """The option a person's own words name (its `words:`): "i dont feel safe at home" for
         "I do not feel safe", the best one when several fit; None when none does."""
@@ -247,6 +251,8 @@ class TypedWords(Interrupts):
         guessed = [g.route for g in matcher.match(raw)] if matcher is not None else []
         fitting = [o for o in self.offered(step) if o.id in guessed]
         self.keep_story(raw)
+        if not fitting and self.offer_detour(raw, heard=True):
+            return True  # "... krijg ik een gratis advocaat?" in a story mid-flow: heard, and that topic offered
         if not fitting or not self.fs.locales.has(self.lang, STORY_FITS):
             self.say_key(STORY_HEARD)
             self.reshow()

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.engine.typed import SAID_ROLE, TypedWords
+from bot.engine.held_menu import PAUSE_GO
+from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.typed import SAID_ROLE, STORY_HEARD, TypedWords
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import CallStep, ChooseStep
 from bot.intents import words_of
@@ -42,6 +44,11 @@ YOUNG_DANGER = "crisis.by_role.young.child_danger"
 DETOUR = "via:"
 #: "Daar kan ik je mee helpen. Nu daarheen, of eerst hier verder?", and the button that stays
 DETOUR_QUESTION, DETOUR_STAY = "sys.detour.question", "sys.detour.stay"
+#: "nah im fine, gaat wel" typed at "Verder waar ik was / Nu even niet" after a crisis reply: the phrases, and the
+#: one line that acknowledges them ("Fijn. We gaan verder.") before the question they were at
+PAUSE_FINE_WORDS, PAUSE_FINE = "sys.pause_fine.words", "sys.pause_fine.said"
+#: Words that turn "fine" around ("het gaat niet goed", "i am not fine"): then the pause's question again
+NOT_FINE = frozenset({"niet", "geen", "nooit", "not", "never", "dont", "don", "isnt", "cant", "nt"})
 #: A text of this many words, or one that ends in "?", is a question or a sentence, not a mistyped button
 SENTENCE_WORDS = 3
 
@@ -54,7 +61,7 @@ class UnreadText(TypedWords):
         if held and (self.young_danger_now(raw) or self.say_held_unread()):
             self.reshow()
             return True
-        if not held and not self.in_safety_route() and self.offer_detour(raw):
+        if not held and self.offer_detour(raw):
             return True
         # a question's own `invalid` text says it better (the youth menu's warm word); in the safety route a
         # worker is answering about the threat, and "menu" would take them out of it
@@ -65,12 +72,14 @@ class UnreadText(TypedWords):
             return True
         return False
 
-    def offer_detour(self, raw: str) -> bool:
+    def offer_detour(self, raw: str, *, heard: bool = False) -> bool:
         """Routes of the main menu the text names, offered beside this question ("Nu daarheen, of eerst hier
-        verder?"); True when any was. Not a route already open here, nor one the menu does not offer the role."""
+        verder?"); True when any was. Not a route already open here, nor one the menu does not offer the role;
+        not in the worker's safety route (they are answering about the threat). `heard`: a story, thanked first."""
         state = self.state
         assert state is not None
-        if not (self.fs.locales.has(self.lang, DETOUR_QUESTION) and self.fs.locales.has(self.lang, DETOUR_STAY)):
+        if self.in_safety_route() or not (self.fs.locales.has(self.lang, DETOUR_QUESTION)
+                                          and self.fs.locales.has(self.lang, DETOUR_STAY)):
             return False
         entry, open_flows = self.fs.entry_flow, {state.flow, *(flow for flow, _ in state.stack)}
         fits = self.fs.routes_per_role().get(str(state.vars.get("role")))
@@ -84,7 +93,10 @@ class UnreadText(TypedWords):
             return False
         self.keep_story(raw)
         buttons.append(ChoiceButton(DETOUR, self.text(DETOUR_STAY)))
-        self.show_aside(Send(self.text(DETOUR_QUESTION), tuple(buttons), token=state.step))
+        question = self.text(DETOUR_QUESTION)
+        if heard:
+            question = f"{self.text(STORY_HEARD)}\n{question}"
+        self.show_aside(Send(question, tuple(buttons), token=state.step))
         return True
 
     def take_detour(self, choice_id: str) -> bool:
@@ -106,6 +118,26 @@ class UnreadText(TypedWords):
             self.remember()  # "terug" comes back to this question
             self.enter(call.call, self.fs.flows[call.call].start, return_to=(state.flow, state.step))
             self.run()
+        return True
+
+    def paused(self, pause: str | None, raw: str) -> bool:
+        """A text typed at "Verder waar ik was / Nu even niet" (`pause`, its crisis class): "gaat wel" goes on,
+        anything else gets that choice again (bot/engine/held_menu.py); False when no such choice is open."""
+        return self.fine_at_pause(pause, raw) or self.pause_again(pause)
+
+    def fine_at_pause(self, pause: str | None, raw: str) -> bool:
+        """"nah im fine, gaat wel. back to the complaint" at "Verder waar ik was / Nu even niet": one line ("Fijn.
+        We gaan verder.") and the question they were at, as "Verder waar ik was"; True when said.
+
+        Why: a 17-year-old's "I'm fine" after the suicide lines got the same choice again, unacknowledged (try-out
+        37). Only a plain "fine": with "niet", "not" or "geen" in it, or no such phrase, the choice comes again.
+        The crisis check read the text before this.
+        """
+        if pause is None or self.state is None or not self.fs.locales.has(self.lang, PAUSE_FINE) \
+                or NOT_FINE & set(words_of(raw)) or not self.fs.phrases(PAUSE_FINE_WORDS).match(raw):
+            return False
+        self.say_key(PAUSE_FINE)
+        self.on_choice(PAUSE_GO + pause, CRISIS_CHECK_TOKEN)
         return True
 
     def say_held_unread(self) -> bool:
