@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
-from bot.engine.words import YES, looks_english, normalise, read_button, typed_number
+from bot.engine.words import NO, YES, looks_english, normalise, read_button, typed_number
 from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import CallStep, ChooseStep, Option
 from bot.intents import words_of
@@ -33,6 +33,9 @@ ROUTE_CHOICE = "go:"
 MENU_CHOICE = ROUTE_CHOICE
 #: After the route in a route button's id, the role the typed text said ("go:complaint@relative")
 SAID_ROLE = "@"
+#: The id of a button that offers a route of the main menu mid-flow: "via:<step of the entry flow>"; "via:"
+#: alone is "eerst hier verder" (the question again; bot/engine/unread.py)
+DETOUR, DETOUR_STAY_TEXT = "via:", "sys.detour.stay"
 #: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
 UNKNOWN_WORD = "glossary.unknown"
 #: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
@@ -292,6 +295,9 @@ class TypedWords(Interrupts):
         and the main menu (try-out 33): a yes/no question is answered with a yes.
         """
         words = words_of(raw)
+        if normalise(raw) in NO and any(cid == DETOUR for cid, _ in pairs):
+            self.on_choice(DETOUR, token)  # "nee" at "Nu daarheen, of eerst hier verder?": here, not the question's "Nee"
+            return True
         if self.state is None or not words or (words[0] not in YES and normalise(raw) not in YES):
             return False
         routes = [(cid, label) for cid, label in pairs if cid != MENU_CHOICE]

@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from bot.engine.held_menu import PAUSE_GO
 from bot.engine.system import CRISIS_CHECK_TOKEN
-from bot.engine.typed import SAID_ROLE, STORY_HEARD, TypedWords
+from bot.engine.typed import DETOUR, DETOUR_STAY_TEXT, SAID_ROLE, STORY_HEARD, TypedWords
 from bot.events import ChoiceButton, Send
 from bot.flows.steps import CallStep, ChooseStep
 from bot.intents import words_of
@@ -39,11 +39,8 @@ HELD_UNREAD = "sys.invalid.held"
 YOUNG_NOW = "crisis.by_role.young.now_words"
 #: The child-in-danger help a young person gets (112, the Kindertelefoon, Veilig Thuis)
 YOUNG_DANGER = "crisis.by_role.young.child_danger"
-#: The id of a button that offers a route of the main menu mid-flow: "via:<step of the entry flow>"; "via:"
-#: alone is "eerst hier verder" (the question again)
-DETOUR = "via:"
 #: "Daar kan ik je mee helpen. Nu daarheen, of eerst hier verder?", and the button that stays
-DETOUR_QUESTION, DETOUR_STAY = "sys.detour.question", "sys.detour.stay"
+DETOUR_QUESTION, DETOUR_STAY = "sys.detour.question", DETOUR_STAY_TEXT
 #: "nah im fine, gaat wel" typed at "Verder waar ik was / Nu even niet" after a crisis reply: the phrases, and the
 #: one line that acknowledges them ("Fijn. We gaan verder.") before the question they were at
 PAUSE_FINE_WORDS, PAUSE_FINE = "sys.pause_fine.words", "sys.pause_fine.said"
