@@ -146,10 +146,12 @@ class ReloadOutcome:
         """The moderator's answer: what happened and, on failure, every error with file:line."""
         if self.outcome == "failed":
             errors = [p for p in self.problems if p.severity == "error"]
-            head = say("moderation.reload.failed", count=len(errors) or 1, version=self.version,
+            causes = {str(p.where) for p in errors}
+            shown = [p for p in errors if p.follows not in causes]  # a step a typo cut off: counted under the typo
+            head = say("moderation.reload.failed", count=len(shown) or 1, version=self.version,
                        when=self.loaded_at)
             if errors:
-                body = "\n".join(str(p) for p in errors)
+                body = "\n".join(_with_follow_ons(p, errors, say) for p in shown)
             elif self.error:
                 body = say("moderation.reload.could_not_load", text=self.error)
             else:
@@ -163,6 +165,13 @@ class ReloadOutcome:
         if self.warnings:
             lines.append(say("moderation.reload.warnings", count=self.warnings))
         return "\n".join(lines)
+
+
+def _with_follow_ons(problem: Problem, errors: list[Problem], say: Say) -> str:
+    """An error as `check` prints it, and after it how many errors follow from it ("en 43 stappen daarna die
+    daardoor niet te bereiken zijn"), in the moderator's language; `python -m bot check` lists each."""
+    count = sum(1 for p in errors if p.follows and p.follows == str(problem.where))
+    return f"{problem}\n{say('moderation.reload.follow_on', count=count)}" if count else str(problem)
 
 
 def describe_changes(old: FlowSet, new: FlowSet) -> list[Change]:

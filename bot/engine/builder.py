@@ -98,7 +98,7 @@ class TurnBuilder(UnreadText):
                 self.reshow_or_begin()
         elif self.answer_aside(raw) or self.answer_denial(raw):
             pass
-        elif not (self.answer_open_check(raw) or self.read_words(raw) or self.check_crisis(raw) or self.pause_again(pause)):
+        elif not (self.answer_open_check(raw) or self.read_words(raw) or self.check_crisis(raw) or self.paused(pause, raw)):
             self.on_answer_text(raw)
 
     def start_without_slash(self, raw: str) -> str | None:
@@ -273,7 +273,7 @@ class TurnBuilder(UnreadText):
             self.on_date_choice(self.current(AskStep), choice_id)
         elif isinstance(step, ChooseStep) and any(o.id == choice_id for o in self.offered(step)):
             self.choose(step, choice_id, via_button=True)
-        elif isinstance(step, ChooseStep) and self.take_route(choice_id):
+        elif isinstance(step, ChooseStep) and (self.take_route(choice_id) or self.take_detour(choice_id)):
             pass
         elif isinstance(step, AskStep):
             self.on_ask_button(step, choice_id)

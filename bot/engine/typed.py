@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from bot.engine.interrupts import Interrupts
 from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
-from bot.engine.words import YES, looks_english, normalise, read_button, typed_number
+from bot.engine.words import NO, YES, looks_english, normalise, read_button, typed_number
 from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import CallStep, ChooseStep, Option
 from bot.intents import words_of
@@ -33,6 +33,9 @@ ROUTE_CHOICE = "go:"
 MENU_CHOICE = ROUTE_CHOICE
 #: After the route in a route button's id, the role the typed text said ("go:complaint@relative")
 SAID_ROLE = "@"
+#: The id of a button that offers a route of the main menu mid-flow: "via:<step of the entry flow>"; "via:"
+#: alone is "eerst hier verder" (the question again; bot/engine/unread.py)
+DETOUR, DETOUR_STAY_TEXT = "via:", "sys.detour.stay"
 #: "Dat woord ken ik niet", and where to ask: a set without it keeps "kies een knop"
 UNKNOWN_WORD = "glossary.unknown"
 #: "Weten mijn ouders dit?", "what do you know about me": the phrases, and the answer (what Wegwijzer
@@ -73,6 +76,10 @@ class TypedWords(Interrupts):
             self.choose(first, option_id)
         elif not self.offer_routes(raw):  # a request typed as the first message: the menu, then what it may mean
             self.answer_privacy(raw, again=False)  # "what do you know about me?" first: the welcome, then that
+
+    def offer_detour(self, raw: str, *, heard: bool = False) -> bool:
+        """Routes of the main menu a text typed mid-flow names, offered beside the question (bot/engine/unread.py)."""
+        raise NotImplementedError
 
     def typed_words(self, step: ChooseStep, raw: str) -> str | None:
         """The option a person's own words name (its `words:`): "i dont feel safe at home" for
@@ -135,10 +142,11 @@ class TypedWords(Interrupts):
         self.reshow()
         return True
 
-    def route_of(self, route: str) -> tuple[ChooseStep, Option, Option | None] | None:
-        """The menu option that leads to `route`, its step, and the option that leads to that step."""
+    def route_of(self, route: str, menu: str | None = None) -> tuple[ChooseStep, Option, Option | None] | None:
+        """The menu option that leads to `route`, its step, and the option that leads to that step; in the
+        menu flow the person is at, or in `menu` (the entry menu, for a route offered mid-flow)."""
         assert self.state is not None
-        flow = self.fs.flows.get(self.state.flow)
+        flow = self.fs.flows.get(menu or self.state.flow)
         if flow is None or not flow.menu:
             return None
         owners = [(step, option) for step in flow.steps.values() if isinstance(step, ChooseStep)
@@ -170,7 +178,7 @@ class TypedWords(Interrupts):
         self.show_aside(Send(question, tuple(buttons), token=self.state.step))
         return True
 
-    def not_their_safety_route(self, route: str, before: Option | None, said: list[str]) -> bool:
+    def not_their_safety_route(self, route: str, before: Option | None, said: list[str], menu: str | None = None) -> bool:
         """The safety route of the role that opens it (a worker's), when the text says someone else is typing.
 
         Why: "thuis is echt kk, mn stiefvader schreeuwt de hele tijd" was offered "Ik ben bedreigd of
@@ -178,7 +186,7 @@ class TypedWords(Interrupts):
         names the worker's route, but a 14-year-old has her own door ("Ik voel me niet veilig").
         """
         assert self.state is not None
-        step = self.fs.step(self.state.flow, route)
+        step = self.fs.step(menu or self.state.flow, route)
         opens = isinstance(step, CallStep) and step.call == self.fs.safety_flow
         owner = before.set.get("role") if before is not None else None
         return opens and bool(said) and owner is not None and owner not in said
@@ -246,6 +254,8 @@ class TypedWords(Interrupts):
         guessed = [g.route for g in matcher.match(raw)] if matcher is not None else []
         fitting = [o for o in self.offered(step) if o.id in guessed]
         self.keep_story(raw)
+        if not fitting and self.offer_detour(raw, heard=True):
+            return True  # "... krijg ik een gratis advocaat?" in a story mid-flow: heard, and that topic offered
         if not fitting or not self.fs.locales.has(self.lang, STORY_FITS):
             self.say_key(STORY_HEARD)
             self.reshow()
@@ -285,6 +295,9 @@ class TypedWords(Interrupts):
         and the main menu (try-out 33): a yes/no question is answered with a yes.
         """
         words = words_of(raw)
+        if normalise(raw) in NO and any(cid == DETOUR for cid, _ in pairs):
+            self.on_choice(DETOUR, token)  # "nee" at "Nu daarheen, of eerst hier verder?": here, not the question's "Nee"
+            return True
         if self.state is None or not words or (words[0] not in YES and normalise(raw) not in YES):
             return False
         routes = [(cid, label) for cid, label in pairs if cid != MENU_CHOICE]

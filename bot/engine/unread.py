@@ -9,8 +9,13 @@ should I write to?" got the same line twice, and nothing moved on (try-out 34). 
 - a young person's message that the crisis check held, and that says the danger is now ("nu", "weer",
   `crisis.by_role.young.now_words`), gets the child-in-danger help (112, the Kindertelefoon, Veilig Thuis);
 - a held message that is none of these gets a kind "what do you need?" (`sys.invalid.held`);
-- a typed question or sentence gets one short line: what the buttons are for, and where a question can be
-  typed whole (`sys.invalid.typed_question`), not "kies een knop"; not where the question has its own
+- a typed question that names another route of the main menu ("krijg ik een gratis advocaat?", "what about
+  the veilig thuis report?" in the middle of a complaint) is offered that route as a detour: "Daar kan ik je
+  mee helpen. Nu daarheen, of eerst hier verder?" (`sys.detour.*`). The route is entered as a call that comes
+  back to this question, so nothing typed before is lost; a route already open, or one the main menu does not
+  offer the person's role, is not offered (try-out 37: persons 2, 3 and 5 got a dead end and typed "menu");
+- a typed question or sentence gets one short line: what the buttons are for, and that "menu" has the other
+  topics (`sys.invalid.typed_question`), not "kies een knop"; not where the question has its own
   `invalid` text, nor in the worker's safety route.
 A single word or a typing error keeps "Ik begrijp niet welke keuze je bedoelt": that is what it is.
 """
@@ -19,9 +24,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.engine.typed import TypedWords
-from bot.events import Send
-from bot.flows.steps import ChooseStep
+from bot.engine.held_menu import PAUSE_GO
+from bot.engine.system import CRISIS_CHECK_TOKEN
+from bot.engine.typed import DETOUR, DETOUR_STAY_TEXT, SAID_ROLE, STORY_HEARD, TypedWords
+from bot.events import ChoiceButton, Send
+from bot.flows.steps import CallStep, ChooseStep
 from bot.intents import words_of
 
 #: What a typed question at buttons is told (the buttons are for this question; type yours at the menu)
@@ -32,6 +39,13 @@ HELD_UNREAD = "sys.invalid.held"
 YOUNG_NOW = "crisis.by_role.young.now_words"
 #: The child-in-danger help a young person gets (112, the Kindertelefoon, Veilig Thuis)
 YOUNG_DANGER = "crisis.by_role.young.child_danger"
+#: "Daar kan ik je mee helpen. Nu daarheen, of eerst hier verder?", and the button that stays
+DETOUR_QUESTION, DETOUR_STAY = "sys.detour.question", DETOUR_STAY_TEXT
+#: "nah im fine, gaat wel" typed at "Verder waar ik was / Nu even niet" after a crisis reply: the phrases, and the
+#: one line that acknowledges them ("Fijn. We gaan verder.") before the question they were at
+PAUSE_FINE_WORDS, PAUSE_FINE = "sys.pause_fine.words", "sys.pause_fine.said"
+#: Words that turn "fine" around ("het gaat niet goed", "i am not fine"): then the pause's question again
+NOT_FINE = frozenset({"niet", "geen", "nooit", "not", "never", "dont", "don", "isnt", "cant", "nt"})
 #: A text of this many words, or one that ends in "?", is a question or a sentence, not a mistyped button
 SENTENCE_WORDS = 3
 
@@ -44,6 +58,8 @@ class UnreadText(TypedWords):
         if held and (self.young_danger_now(raw) or self.say_held_unread()):
             self.reshow()
             return True
+        if not held and self.offer_detour(raw):
+            return True
         # a question's own `invalid` text says it better (the youth menu's warm word); in the safety route a
         # worker is answering about the threat, and "menu" would take them out of it
         if (step.invalid is None and not self.in_safety_route() and self.is_sentence(raw)
@@ -52,6 +68,74 @@ class UnreadText(TypedWords):
             self.reshow()
             return True
         return False
+
+    def offer_detour(self, raw: str, *, heard: bool = False) -> bool:
+        """Routes of the main menu the text names, offered beside this question ("Nu daarheen, of eerst hier
+        verder?"); True when any was. Not a route already open here, nor one the menu does not offer the role;
+        not in the worker's safety route (they are answering about the threat). `heard`: a story, thanked first."""
+        state = self.state
+        assert state is not None
+        if self.in_safety_route() or not (self.fs.locales.has(self.lang, DETOUR_QUESTION)
+                                          and self.fs.locales.has(self.lang, DETOUR_STAY)):
+            return False
+        entry, open_flows = self.fs.entry_flow, {state.flow, *(flow for flow, _ in state.stack)}
+        fits = self.fs.routes_per_role().get(str(state.vars.get("role")))
+        said = self.fs.intents().roles_said(raw)
+        buttons = [ChoiceButton(DETOUR + guess.route, self.text(found[1].label))
+                   for guess in self.fs.intents().match(raw)
+                   if isinstance(call := self.fs.step(entry, guess.route), CallStep) and call.call not in open_flows
+                   and (fits is None or guess.route in fits.offered) and (found := self.route_of(guess.route, entry))
+                   and not self.not_their_safety_route(guess.route, found[2], said, entry)]
+        if not buttons:
+            return False
+        self.keep_story(raw)
+        buttons.append(ChoiceButton(DETOUR, self.text(DETOUR_STAY)))
+        question = self.text(DETOUR_QUESTION)
+        if heard:
+            question = f"{self.text(STORY_HEARD)}\n{question}"
+        self.show_aside(Send(question, tuple(buttons), token=state.step))
+        return True
+
+    def take_detour(self, choice_id: str) -> bool:
+        """A detour button pressed: into that route as a call that comes back to this question, or this question
+        again ("eerst hier verder"). The role the menu's option sets counts where none is known yet."""
+        state = self.state
+        if state is None or not choice_id.startswith(DETOUR):
+            return False
+        route = choice_id.removeprefix(DETOUR).partition(SAID_ROLE)[0]
+        call = self.fs.step(self.fs.entry_flow, route) if route else None
+        found = self.route_of(route, self.fs.entry_flow) if route else None
+        if not route:
+            self.reshow()
+        elif not isinstance(call, CallStep) or found is None or call.call not in self.fs.flows:
+            return False
+        else:
+            for name, value in (found[2].set.items() if found[2] is not None else ()):
+                state.vars.setdefault(name, value)
+            self.remember()  # "terug" comes back to this question
+            self.enter(call.call, self.fs.flows[call.call].start, return_to=(state.flow, state.step))
+            self.run()
+        return True
+
+    def paused(self, pause: str | None, raw: str) -> bool:
+        """A text typed at "Verder waar ik was / Nu even niet" (`pause`, its crisis class): "gaat wel" goes on,
+        anything else gets that choice again (bot/engine/held_menu.py); False when no such choice is open."""
+        return self.fine_at_pause(pause, raw) or self.pause_again(pause)
+
+    def fine_at_pause(self, pause: str | None, raw: str) -> bool:
+        """"nah im fine, gaat wel. back to the complaint" at "Verder waar ik was / Nu even niet": one line ("Fijn.
+        We gaan verder.") and the question they were at, as "Verder waar ik was"; True when said.
+
+        Why: a 17-year-old's "I'm fine" after the suicide lines got the same choice again, unacknowledged (try-out
+        37). Only a plain "fine": with "niet", "not" or "geen" in it, or no such phrase, the choice comes again.
+        The crisis check read the text before this.
+        """
+        if pause is None or self.state is None or not self.fs.locales.has(self.lang, PAUSE_FINE) \
+                or NOT_FINE & set(words_of(raw)) or not self.fs.phrases(PAUSE_FINE_WORDS).match(raw):
+            return False
+        self.say_key(PAUSE_FINE)
+        self.on_choice(PAUSE_GO + pause, CRISIS_CHECK_TOKEN)
+        return True
 
     def say_held_unread(self) -> bool:
         """"Wat heb je nodig?" after "Nee" at the check, for a held message that names nothing: kind, no reproach."""

@@ -587,7 +587,8 @@ def _unreachable_step(draft: Draft) -> Iterator[Problem]:
                 yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step",
                               f"{message}: this follows from the error above (`{target}` at line {where.line}, "
                               f"probably meant `{meant[target]}`); fix that first",
-                              f"do not delete this step: correct `{target}` at {where} and it is reached again")
+                              f"do not delete this step: correct `{target}` at {where} and it is reached again",
+                              follows=str(where))
             elif typos:
                 path, target = typos[0]
                 yield Problem(draft.at(flow_id, "steps", step_id), "unreachable-step", message,

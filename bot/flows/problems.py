@@ -16,6 +16,10 @@ class Problem:
     message: str
     fix: str = ""
     severity: Literal["error", "warning"] = "error"
+    #: the error this one follows from (its `where`, as text): a step cut off by a misspelt `next` elsewhere.
+    #: Why: one typo in a moderator's `next` gave 44 errors in the /reload chat reply, 43 of them this kind;
+    #: the chat names the cause once, with how many follow (bot/moderation.py); `check` lists them all
+    follows: str = ""
     #: the technical words behind a plain message (the YAML parser's), last, for whoever wants them
     detail: str = ""
 
