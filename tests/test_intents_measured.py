@@ -48,6 +48,10 @@ TOP1_FLOOR_ALL = 0.83
 V2_TOP1_FLOOR, V2_OFFERED_FLOOR = 0.89, 0.93
 #: the bar both frozen sets must clear: the right route among the one or two buttons
 OFFERED_BAR = 0.90
+#: Routes split off an older route after the sets were frozen, read as that route here. "Een advocaat"
+#: (`lawyer`, try-out 37: "advocaat" led to the emergency numbers) took over the help lines' lawyer words;
+#: the sets' writers labelled a lawyer question `helplines`, the only route that had lawyer help then.
+SPLIT_OFF = {"lawyer": "helplines"}
 
 
 @functools.cache
@@ -68,7 +72,7 @@ def measure(path: Path, what: str = "frozen") -> tuple[Counter[str], Counter[str
     assert len(rows) >= 200 and {r["lang"] for r in rows} == {"nl", "en"}
     total, top1, offered = Counter[str](), Counter[str](), Counter[str]()
     for row in rows:
-        routes = [g.route for g in matcher().match(row["text"])]
+        routes = [SPLIT_OFF.get(g.route, g.route) for g in matcher().match(row["text"])]
         expected = row["route"]
         total[expected] += 1
         if expected == "none":
