@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.clauses import clauses
-from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
+from bot.dates import day_unknown, listed_dates, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
 from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first, yes_taken_back
@@ -100,7 +100,9 @@ class EverydayAnswers(Answers):
         step = self.fs.step(state.flow, state.step) if state is not None else None
         if not isinstance(step, AskStep) or step.type != "date":
             return False
-        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
+        today = self.ctx.today  # "3 and 4 december" got the Veilig Thuis lines (the known list, s31)
+        return bool(read_dates(raw, today, self.lang, step.when) or listed_dates(raw, today, self.lang, step.when)
+                    or read_month(raw, today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
 
     def tells_when(self, raw: str) -> bool:
