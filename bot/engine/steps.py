@@ -44,6 +44,10 @@ TYPED_BEFORE = "_typed_before"
 ALSO_TOLD = "_also_told"
 #: The safety flow's variable that says the incident of the first message was set aside (flows/safety.yaml).
 SET_ASIDE = "also_incident"
+#: A day to come that a message typed at a menu or buttons named ("het raadsrapport klopt niet en de zitting is op 14
+#: januari"), as an ISO date, never the words: a later question (the hearing's, flows/complaint_file.yaml) reads it
+#: back to confirm instead of asking again. Kept until the route chosen from the menu ends, and shown in "mijn gegevens".
+TOLD_AHEAD = "_told_ahead"
 #: Only a message this long is a story worth offering; "klacht" or "ik wil klagen" is not.
 TYPED_BEFORE_FROM = 80
 #: The button that takes it as the answer.
@@ -142,6 +146,8 @@ class StepRunner(TurnBase):
             route_cards.pop(state.flow, None)
             if not route_cards:
                 state.vars.pop(ROUTE_CARDS)
+        if not state.stack or state.stack[-1][0] == self.fs.entry_flow:
+            state.vars.pop(TOLD_AHEAD, None)  # the route the menu led to is over: the day it told is not needed
         if state.stack:
             flow, nxt_step = state.stack.pop()
             self.goto(flow, nxt_step)
