@@ -346,6 +346,8 @@ def _month_shared(parts: list[str]) -> list[str]:
 
     Why: "3 en 4 december" was not read at all ("3" alone is no date), and the person was asked again.
     """
+    if not parts:  # a blank message has no parts (a random conversation found it)
+        return parts
     last, first = _DAY_MONTH.match(_plain(parts[-1])), _MONTH_DAY.match(_plain(parts[0]))
     if last is not None and month_number(last.group(2)):
         year = f" {last.group(3)}" if last.group(3) else ""
