@@ -123,8 +123,11 @@ _PAST_WEEKDAY = re.compile(r"^(?:((?:vorige|afgelopen|last|previous) week|afgelo
                            r"(?:\s+(vorige week|last week|previous week))?$")
 #: "vorige week", "last week" without a day: a week, not a date (`read_dates` gives its seven days)
 _LAST_WEEK = re.compile(r"^(?:in |the |in de |de )?(?:vorige|afgelopen|verleden|last|previous) week$")
-#: "deze week", "this week": the days of this week up to today
+#: "deze week", "this week": the days of this week up to today (from today, where a day to come is asked)
 _THIS_WEEK = re.compile(r"^(?:in |in de )?(?:deze|this) week$")
+#: "volgende week", "komende week", "next week", "the coming week" without a day: a week to come, its seven days
+#: to pick from (never silently its Monday)
+_NEXT_WEEK = re.compile(r"^(?:in |the |in de |de )?(?:volgende|komende|aanstaande|next|coming) week$")
 _AGO = re.compile(r"^(\d{1,3}|a|an) (dag|dagen|day|days|week|weken|weeks|maand|maanden|month|months) (geleden|ago)$")
 #: "over drie weken", "over 3 dagen", "in three weeks", "in a month": a day ahead, counted from today
 #: (try-out 35: a hearing "over drie weken" was not read at the hearing question)
@@ -231,20 +234,23 @@ def _numeric(day: int, month: int, year_typed: str | None, today: date, when: Wh
     return _make(year, month, day)
 
 
-def _week(value: str, today: date) -> list[date] | None:
-    """The days of "vorige week" (Monday to Sunday) or of "deze week" (Monday up to today)."""
-    if _LAST_WEEK.match(value):
-        monday = today - timedelta(days=today.weekday() + 7)
+def _week(value: str, today: date, when: When = None) -> list[date] | None:
+    """The days of "vorige week" or "volgende week" (Monday to Sunday), or of "deze week" (Monday up to
+    today; where a day to come is asked, today up to Sunday)."""
+    if _LAST_WEEK.match(value) or _NEXT_WEEK.match(value):
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=-7 if _LAST_WEEK.match(value) else 7)
         return [monday + timedelta(days=n) for n in range(7)]
+    if _THIS_WEEK.match(value) and when == "future":
+        return [today + timedelta(days=n) for n in range(7 - today.weekday())]
     if _THIS_WEEK.match(value):
         return [today - timedelta(days=n) for n in range(today.weekday(), -1, -1)]
     return None
 
 
 def names_week(text: str) -> bool:
-    """Whether the text names a week ("vorige week", "deze week") rather than a day."""
+    """Whether the text names a week ("vorige week", "deze week", "volgende week") rather than a day."""
     value = _plain(text)
-    return bool(_LAST_WEEK.match(value) or _THIS_WEEK.match(value))
+    return bool(_LAST_WEEK.match(value) or _THIS_WEEK.match(value) or _NEXT_WEEK.match(value))
 
 
 def read_dates(text: str, today: date, lang: str = "nl", when: When = None) -> list[date]:
@@ -273,7 +279,7 @@ def read_dates(text: str, today: date, lang: str = "nl", when: When = None) -> l
     if (m := _PAST_WEEKDAY.match(plain)) and _weekday_of(m) is not None:
         found = parse_date(text, today, when)
         return [found] if found else []
-    if (week := _week(plain, today)) is not None:
+    if (week := _week(plain, today, when)) is not None:
         return week
     m = _NUMERIC.match(_normalise(text))
     if m is None:
@@ -317,7 +323,7 @@ def listed_dates(text: str, today: date, lang: str = "nl", when: When = None) ->
     Why: "vrijdag en zaterdag" at the safety route's day question became Friday alone, and
     Saturday was lost without a word (try-out 35). The bot shows the days and asks which one.
     """
-    parts = alternatives(_unmarked(text.strip()).rstrip(".!?"))
+    parts = _month_shared(alternatives(_unmarked(text.strip()).rstrip(".!?")))
     if not 2 <= len(parts) <= 7:
         return []
     found: list[date] = []
@@ -328,6 +334,27 @@ def listed_dates(text: str, today: date, lang: str = "nl", when: When = None) ->
         if read[0] not in found:
             found.append(read[0])
     return found if len(found) >= 2 else []
+
+
+#: A day of a month without its month, in a list that names the month once ("3" in "3 en 4 december")
+_BARE_DAY = re.compile(r"^(\d{1,2})(?:e|ste|de|st|nd|rd|th)?$")
+
+
+def _month_shared(parts: list[str]) -> list[str]:
+    """The parts of a list of days with the month said once given to each day: "3 en 4 december" is
+    "3 december" and "4 december", "december 3 and 4" is "december 3" and "december 4"; the year too.
+
+    Why: "3 en 4 december" was not read at all ("3" alone is no date), and the person was asked again.
+    """
+    if not parts:  # a blank message has no parts (a random conversation found it)
+        return parts
+    last, first = _DAY_MONTH.match(_plain(parts[-1])), _MONTH_DAY.match(_plain(parts[0]))
+    if last is not None and month_number(last.group(2)):
+        year = f" {last.group(3)}" if last.group(3) else ""
+        return [f"{m.group(1)} {last.group(2)}{year}" if (m := _BARE_DAY.match(part.strip())) else part for part in parts]
+    if first is not None and month_number(first.group(1)):
+        return [f"{first.group(1)} {m.group(1)}" if (m := _BARE_DAY.match(part.strip())) else part for part in parts]
+    return parts
 
 
 def _weekday_of(m: re.Match[str]) -> int | None:
@@ -373,6 +400,8 @@ def parse_date(text: str, today: date, when: When = None) -> date | None:
         return None
     if value in RELATIVE:
         return today + timedelta(days=RELATIVE[value])
+    if (coming := _coming_weekday(plain, today, when)) is not None:
+        return coming
     if (m := _PAST_WEEKDAY.match(plain)) and (weekday := _weekday_of(m)) is not None:
         return _past_weekday(weekday, m.group(1), m.group(3), today)
     if (counted := _counted(value, today)) is not None:
@@ -447,11 +476,34 @@ def date_in_text(text: str, today: date) -> date | None:
     named = next((m for m in _WEEKDAY_IN_TEXT.finditer(plain) if not _a_past_weekday(plain, m)), None)
     if named is None:
         return None
-    weekday = WEEKDAY_NUMBERS[named.group(2)]  # "donderdag": no date typed, the weekday is one
+    return _weekday_ahead(named, today)  # "donderdag": no date typed, the weekday is one
+
+
+def _weekday_ahead(named: re.Match[str], today: date) -> date:
+    """The day a `_WEEKDAY_IN_TEXT` match names, today or after: "donderdag" the next one, today included;
+    "volgende week donderdag" / "thursday next week" the one of next week (weeks start on Monday);
+    "komende donderdag" / "next thursday" typed on a Thursday next week's."""
+    weekday = WEEKDAY_NUMBERS[named.group(2)]
     if "week" in (named.group(1) or "") or named.group(3):
-        return today + timedelta(days=weekday - today.weekday() + 7)  # the day of next week (weeks start on Monday)
+        return today + timedelta(days=weekday - today.weekday() + 7)
     days_on = (weekday - today.weekday()) % 7
     return today + timedelta(days=days_on or (7 if named.group(1) in _NEXT_ONE else 0))
+
+
+def _coming_weekday(plain: str, today: date, when: When) -> date | None:
+    """A weekday typed as a day to come, alone: "volgende week woensdag", "woensdag volgende week", "komende
+    woensdag", "next wednesday"; a weekday without such a word ("woensdag") only where the question asks
+    for a day to come (about the past it is the last one, `_past_weekday`). None for anything else.
+
+    Why: "volgende week woensdag" at "Op welke datum is de zitting?" was not read (the known list, s31).
+    Said at a question about the past, it is read too, and the bot says the day has not come yet.
+    """
+    named = _WEEKDAY_IN_TEXT.fullmatch(plain)
+    if named is None or (not (named.group(1) or named.group(3)) and when != "future"):
+        return None
+    if named.group(1) == "this" and when == "past":  # "this tuesday", about what happened: this week's
+        return None
+    return _weekday_ahead(named, today)
 
 
 def _a_past_weekday(plain: str, named: re.Match[str]) -> bool:
@@ -556,7 +608,35 @@ def date_said_in(text: str, today: date, lang: str = "nl", when: When = None) ->
         if read_dates(first, today, lang, when):
             return first
     told = past_date_in_text(text, today) if when != "future" and len(words) > 1 else None
-    return told[0] if told is not None else None
+    return told[0] if told is not None else _date_inside(words, today, lang, when)
+
+
+#: How many words of a sentence are searched for a date inside it
+_SENTENCE_WORDS = 40
+
+
+def _date_inside(words: list[str], today: date, lang: str, when: When) -> str | None:
+    """The first date inside a sentence, as typed, its longest reading first: "over drie weken" in "de
+    zitting is over drie weken denk ik", "next week wednesday" in "i think its next week wednesday". A
+    day said as a word ("vandaag", "morgen") only when nothing else is: "ik typ vandaag, de zitting is op
+    14 januari" means January. The bot reads it back, so a wrong guess is seen.
+
+    Why: a hearing "over drie weken denk ik" got "Ik kan die datum niet lezen" (the known list, s31).
+    """
+    words = words[:_SENTENCE_WORDS]
+    if read_dates(" ".join(words), today, lang, when):
+        return None  # a date alone is read whole, not as a sentence
+    said_as_word = None
+    for start in range(1, len(words)):
+        for count in range(min(len(words) - start, _DATE_FIRST_WORDS), 0, -1):
+            part = " ".join(words[start:start + count]).strip(",.;:!?()\"'")
+            if not part or not read_dates(part, today, lang, when):
+                continue
+            if _unmarked(part) not in RELATIVE:
+                return part
+            said_as_word = said_as_word or part
+            break
+    return said_as_word
 
 
 def read_month(text: str, today: date, when: When = None) -> date | None:

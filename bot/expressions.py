@@ -324,8 +324,10 @@ DATA_FUNCTIONS = DEADLINE_FUNCTIONS | {"municipality_website"}
 #: each turn (TurnContext): true when a safety desk is set up, so a report reaches people.
 #: `_typed_before` is what the person typed first (a story at a menu, or the message that opened the
 #: safety flow), kept by the engine until a question that asks what happened takes it; else None.
+#: `_told_ahead`: a day to come a message typed at a menu named (ISO; "de zitting is op 14 januari" said first),
+#: for a later question to read back instead of asking again; else None.
 #: `retention_days`: after how many days unused a conversation is deleted (the bot's setting).
-BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before", "_also_told",
+BUILTIN_NAMES = frozenset({"today", "now", "lang", "desk_available", "_typed_before", "_also_told", "_told_ahead",
                            "retention_days",
                            "True", "False", "None", "true", "false"})
 

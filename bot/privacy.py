@@ -36,7 +36,7 @@ from bot.dates import format_date
 from bot.desk import cases
 from bot.desk.safety_desk import desk_of, render_or_fallback
 from bot.engine.base import HELD
-from bot.engine.steps import ALSO_TOLD, TYPED_BEFORE
+from bot.engine.steps import ALSO_TOLD, TOLD_AHEAD, TYPED_BEFORE
 from bot.engine.system import COMMAND_TOKEN, PUBLIC_DRAFT
 from bot.events import ChoiceButton, Document, ExportData, ForgetUser, Incoming, Send
 from bot.features import NO_TABLES, ActionWriter, CoreFeature, Loop
@@ -76,7 +76,7 @@ QUESTION = re.compile(r"[^.?!\n]+\?")
 #: Text a person typed that the engine keeps under a name of its own (not an answer yet): the
 #: export shows it, because "everything I keep about you" must include it.
 KEPT_TEXTS = ((TYPED_BEFORE, "privacy.export.typed_before"), (ALSO_TOLD, "privacy.export.also_told"),
-              (PUBLIC_DRAFT, "privacy.export.public_draft"),
+              (PUBLIC_DRAFT, "privacy.export.public_draft"), (TOLD_AHEAD, "privacy.export.told_ahead"),
               (HELD, "privacy.export.held"))
 
 

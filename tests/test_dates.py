@@ -102,10 +102,8 @@ def test_a_date_as_people_type_it(typed, meant):
         "1-13-2026",
         "13/13",
         "1 brumaire 2026",
-        "volgende week",
-        "next tuesday",
-        "vorige week",  # a week, not a date: read_dates gives its seven days
-        "dinsdag volgende week",
+        "volgende week",  # a week, not a date: read_dates gives its seven days
+        "vorige week",
         "afgelopen blauwdag",
         "",
         "   ",
@@ -660,3 +658,58 @@ SAID = "donderdag 17 december 2026"
 def test_a_meeting_in_the_email_gets_its_date_written_in(typed: str, weekday_only: bool, written: str) -> None:
     """Try-out 34: "volgende week donderdag" in an e-mail to the griffie is wrong once it is sent later."""
     assert with_the_date(typed, THURSDAY, SAID, weekday_only) == written
+
+
+# ------------------------------------------------------------- the known list, s31: dates in words
+
+@pytest.mark.parametrize(("typed", "when", "meant"), [
+    ("volgende week woensdag", "future", date(2026, 12, 2)),  # TODAY is a Sunday: next week starts tomorrow
+    ("next week wednesday", "future", date(2026, 12, 2)),
+    ("woensdag volgende week", "future", date(2026, 12, 2)),
+    ("wednesday next week", None, date(2026, 12, 2)),
+    ("komende dinsdag", "future", date(2026, 12, 1)),
+    ("next tuesday", "past", date(2026, 12, 1)),  # read, so the bot can say it has not come yet
+    ("dinsdag", "future", date(2026, 12, 1)),  # a weekday alone, where a day to come is asked: the next one
+    ("dinsdag", "past", date(2026, 11, 24)),  # about what happened: the last one
+    ("zondag", "future", TODAY),  # today included
+])
+def test_a_weekday_to_come_is_read(typed: str, when: str | None, meant: date) -> None:
+    assert read_dates(typed, TODAY, "nl", when) == [meant]
+
+
+@pytest.mark.parametrize("typed", ["volgende week", "next week", "komende week", "the coming week"])
+def test_next_week_alone_gives_its_seven_days_never_its_monday(typed: str) -> None:
+    days = read_dates(typed, TODAY, "nl", "future")
+    assert days == [date(2026, 11, 30) + timedelta(days=n) for n in range(7)]
+    assert names_week(typed)
+
+
+def test_this_week_where_a_day_to_come_is_asked_is_today_up_to_sunday() -> None:
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    assert read_dates("deze week", monday, "nl", "future") == [monday + timedelta(days=n) for n in range(7)]
+    assert read_dates("deze week", monday, "nl", "past") == [monday]
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("3 en 4 december", [date(2026, 12, 3), date(2026, 12, 4)]),
+    ("3 and 4 December", [date(2026, 12, 3), date(2026, 12, 4)]),
+    ("3, 4 en 5 december 2025", [date(2025, 12, 3), date(2025, 12, 4), date(2025, 12, 5)]),
+    ("december 3 and 4", [date(2026, 12, 3), date(2026, 12, 4)]),
+    ("3e of 4e december", [date(2026, 12, 3), date(2026, 12, 4)]),
+    ("3 en 4", []),  # no month named: no dates
+    ("3 december en 4", []),  # the month is said after the days, not before them
+])
+def test_days_of_one_month_said_once_are_each_read(typed: str, meant: list[date]) -> None:
+    assert listed_dates(typed, TODAY, "nl") == meant
+
+
+@pytest.mark.parametrize(("typed", "when", "said"), [
+    ("de zitting is over drie weken denk ik", "future", "over drie weken"),
+    ("i think the hearing is next week wednesday", "future", "next week wednesday"),
+    ("ik typ dit vandaag, de zitting is op 14 januari", "future", "op 14 januari"),  # a day said as a word comes last
+    ("de zitting is morgen geloof ik", "future", "morgen geloof ik"),
+    ("it was last tuesday i think, no answer", "past", "it was last tuesday"),
+    ("ik heb 3 kinderen", "future", None),
+])
+def test_a_date_inside_a_sentence_is_found_as_typed(typed: str, when: str, said: str | None) -> None:
+    assert date_said_in(typed, TODAY, "nl", when) == said

@@ -815,7 +815,10 @@ BAD_INPUT = [
     # a date read but not in the calendar is told so (try-out 2026-12-07: "31-09-2026")
     pytest.param(at_when, "31-02-2026", "31 februari bestaat niet: februari heeft 28 dagen. Typ de datum nog een keer, "
                  "bijvoorbeeld 28 februari.", id="date-does-not-exist"),
-    pytest.param(at_when, "volgende week", "Ik kan die datum niet lezen.", id="date-words"),
+    pytest.param(at_when, "binnenkort ergens", "Ik kan die datum niet lezen.", id="date-words"),
+    # a week to come where the past is asked: the week said, not its Monday (the known list, s31)
+    pytest.param(at_when, "volgende week", "Ik lees: de week van maandag 30 november 2026 tot en met zondag 6 december 2026. "
+                 "Die week moet nog komen.", id="date-week-future-for-past"),
     pytest.param(at_when, "1-1-2027", "Ik lees: vrijdag 1 januari 2027. Die datum ligt in de toekomst.",
                  id="date-future-for-past"),
     pytest.param(at_consent, "misschien", "Typ ja of nee.", id="yesno"),

@@ -28,7 +28,8 @@ from tests.conftest import TODAY
 
 HARD_LIMIT = 1_000
 SOFT_LIMIT = 600
-SOFT_SHARE = 0.10
+#: at most 1 in 10 over 600 (issue 13); lowered to what is true (s31: English 42 of 475, Dutch 40 of 475), so it only goes down
+SOFT_SHARE = 0.09
 LONG_SENTENCE_WORDS = 20
 LONG_SENTENCE_SHARE = 0.02
 

@@ -37,11 +37,10 @@ from __future__ import annotations
 from jinja2 import TemplateError
 
 from bot.engine.answers import text_bounds
-from bot.engine.base import MAX_STEPS_PER_TURN
+from bot.engine.base import MAX_STEPS_PER_TURN, SHOWN_CARDS
 from bot.engine.builder import TurnBuilder
 from bot.engine.crisis import OPEN_CHECK
 from bot.engine.protect import LETTER_WARNS
-from bot.engine.steps import SHOWN_CARDS
 from bot.engine.system import CRISIS_CHECK_TOKEN, PUBLIC_DRAFT, SYSTEM_TOKENS, WAY_OUT_AFTER, SystemQuestion
 from bot.engine.turn import FlowError, Turn, TurnContext
 from bot.engine.words import (

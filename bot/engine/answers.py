@@ -246,11 +246,10 @@ class Answers(ProtectsText):
             return
         fitting = [d for d in read if not ((step.when == "past" and d > today)
                                            or (step.when == "future" and d < today))]
-        if not fitting:
-            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past",
-                      read=self.written_date(read[0]))
-            return
         kind = "week" if names_week(text) else "days" if listed else ""
+        if not fitting:
+            self.wrong_side(step, read, kind)
+            return
         typed_day = named_weekday(text)
         if typed_day is not None and len(fitting) == 1 and fitting[0].weekday() != typed_day:
             # the day of the typed weekday in the same week (weeks start on Monday)
@@ -313,7 +312,9 @@ class Answers(ProtectsText):
         step = self.current(AskStep)
         if picked is not None:
             self.on_date_choice(step, picked)
-        elif read_dates(correction, self.ctx.today, self.lang, step.when) or read_month(correction, self.ctx.today):
+        elif read_dates(correction, self.ctx.today, self.lang, step.when) or read_month(correction, self.ctx.today) \
+                or listed_dates(correction, self.ctx.today, self.lang, step.when) \
+                or date_said_in(correction, self.ctx.today, self.lang, step.when):  # "de zitting is over drie weken"
             self.state.offer, self.state.pending = [], None  # a correction: read it and echo it again
             self.answer_date(step, correction)
         else:

@@ -36,6 +36,11 @@ SILENT_STEPS = (ComputeStep, BranchStep)
 _Question = TypeVar("_Question", ChooseStep, AskStep)
 #: The variable that remembers which "Meer: ..." options this journey used (see `offered`).
 READ_MORE = "_read"
+#: The variable that remembers which directory cards this journey showed (see `StepRunner.show_cards`).
+SHOWN_CARDS = "_cards"
+#: {flow: [directory entries]}: the cards a route showed while it runs, forgotten when it ends; a "Meer: ..."
+#: option of that route whose cards it already showed is not offered again (see `offered`).
+ROUTE_CARDS = "_route_cards"
 #: Steps followed from a "Meer: ..." option back to its question (a text, a branch, cards, a branch ...)
 _READ_MORE_HOPS = 6
 
@@ -120,26 +125,43 @@ class TurnBase:
         return tuple(ChoiceButton(cid, self.text(key)) for cid, key in pairs)
 
     def reads_more(self, step_id: str, option: Option) -> bool:
-        """Does the option only show a text or cards and come back to this question ("Meer: ...")?
+        """Does the option only show a text or cards and come back to this question ("Meer: ...")?"""
+        return bool(self.more_shown(step_id, option))
+
+    def more_shown(self, step_id: str, option: Option) -> list[SayStep | ShowStep]:
+        """The texts and cards a "Meer: ..." option shows before it comes back to this question; [] for
+        an option that does not come back, or shows nothing.
 
         Branches on the way are followed as they would go now: the safety route's "Meer: je werkgever"
         shows a card and comes back through a branch that picks this question again for this incident.
         """
         assert self.state is not None
-        target_id, shown = option.next, False
+        target_id, shown = option.next, []
         for _ in range(_READ_MORE_HOPS):
             target = self.fs.step(self.state.flow, target_id)
             if isinstance(target, SayStep | ShowStep) and target.next:
-                target_id, shown = target.next, True
+                target_id = target.next
+                shown.append(target)
             elif isinstance(target, BranchStep):
                 variables = self.variables()
                 target_id = next((c.next for c in target.branch
                                   if c.else_ or self.fs.eval(c.if_ or "False", variables)), "")
             else:
-                return False
+                return []
             if target_id == step_id:
                 return shown
-        return False
+        return []
+
+    def seen_before(self, step_id: str, option: Option) -> bool:
+        """A "Meer: ..." option that only shows cards this route already showed ("Meer: blokkaderecht" after
+        the card was read from the menu): pressing it would only say "you saw this above" (the known list, s31).
+        A card another route showed earlier is still offered here, where it is named as seen before."""
+        assert self.state is not None
+        cards = (self.state.vars.get(ROUTE_CARDS) or {}).get(self.state.flow) or []
+        if not cards:
+            return False
+        shown = self.more_shown(step_id, option)
+        return bool(shown) and all(isinstance(s, ShowStep) and not s.text and set(s.show) <= set(cards) for s in shown)
 
     def offered(self, step: ChooseStep) -> list[Option]:
         """The options a question offers now: a "Meer: ..." option already read is left out.
@@ -149,9 +171,9 @@ class TurnBase:
         read. When every option has been read, all come back (a question never has no buttons).
         """
         assert self.state is not None
-        read = self.state.vars.get(READ_MORE, [])
+        read, here = self.state.vars.get(READ_MORE, []), self.state.step
         left = [o for o in step.options
-                if f"{self.state.flow}.{o.next}" not in read or not self.reads_more(self.state.step, o)]
+                if (f"{self.state.flow}.{o.next}" not in read or not self.reads_more(here, o)) and not self.seen_before(here, o)]
         return left or list(step.options)
 
     def mark_read(self, step: ChooseStep, option: Option) -> None:

@@ -200,8 +200,8 @@ class TurnBuilder(UnreadText):
         if option_id is not None:
             self.keep_story(raw)  # a story that picked a button is offered again at "what happened?"
             self.choose(step, option_id, typed=raw)
-        elif self.answer_typed_option(step, raw) or self.read_behind(step, raw, held=held):
-            pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"
+        elif self.answer_typed_option(step, raw) or self.read_behind(step, raw, held=held) or self.not_knowing_which(step, raw):
+            pass  # a phone number typed at "chat or phone?"; "hoe vraag ik mijn dossier op" at "iets anders?"; "idk"
         elif self.state.vars.get(PAUSED):
             self.resume(welcome_back=True)  # back after "not now" (a crisis answer): the question again, no reproach
         elif not (self.offer_routes(raw) or self.unknown_word(raw) or self.not_understood_kindly(step, raw)

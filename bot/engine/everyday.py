@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.clauses import clauses
-from bot.dates import day_unknown, past_date_in_text, read_dates, read_month
+from bot.dates import day_unknown, listed_dates, past_date_in_text, read_dates, read_month
 from bot.engine.answers import Answers
 from bot.engine.system import SystemQuestion
 from bot.engine.words import DONT_KNOW, hedged, normalise, yes_or_no_first, yes_taken_back
+from bot.events import Send
 from bot.flows.steps import AskStep, ChooseStep
 
 if TYPE_CHECKING:
@@ -39,6 +40,17 @@ class EverydayAnswers(Answers):
             return False
         self.say_key(step.unsure, typed=raw.strip()[:80])
         self.reshow()
+        return True
+
+    def not_knowing_which(self, step: ChooseStep, raw: str) -> bool:
+        """"weet ik niet", "idk", "geen idee" at a question with its own `dont_know` text (the welcome, a menu):
+        that short line on which button fits whom, with the buttons; not the whole question again after
+        "Ik weet niet zeker wat je bedoelt" (the known list, s31). Not counted as a wrong answer."""
+        assert self.state is not None
+        if step.dont_know is None or normalise(raw) not in DONT_KNOW:
+            return False
+        self.out.append(Send(self.text(step.dont_know), self.buttons([(o.id, o.label) for o in self.offered(step)]),
+                             token=self.state.step))
         return True
 
     def at_plain_question(self) -> bool:
@@ -100,7 +112,9 @@ class EverydayAnswers(Answers):
         step = self.fs.step(state.flow, state.step) if state is not None else None
         if not isinstance(step, AskStep) or step.type != "date":
             return False
-        return bool(read_dates(raw, self.ctx.today, self.lang, step.when) or read_month(raw, self.ctx.today, step.when)
+        today = self.ctx.today  # "3 and 4 december" got the Veilig Thuis lines (the known list, s31)
+        return bool(read_dates(raw, today, self.lang, step.when) or listed_dates(raw, today, self.lang, step.when)
+                    or read_month(raw, today, step.when)
                     or day_unknown(raw))  # "weet ik niet welke dag": the model read it as despair
 
     def tells_when(self, raw: str) -> bool:

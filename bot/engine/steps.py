@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from bot.engine.base import LETTER_CHANGE, TurnBase
+from bot.engine.base import LETTER_CHANGE, ROUTE_CARDS, SHOWN_CARDS, TurnBase
 from bot.engine.turn import FlowError
 from bot.events import Document, ForgetUser, Forward, HandOff, Report, Schedule, Send
 from bot.flows.steps import (
@@ -32,8 +32,6 @@ from bot.markup import without_tags
 
 #: Steps that do something and then go on at `next`.
 GoingOn = SayStep | ComputeStep | ShowStep | DocumentStep | ReportStep | HandoffStep | ScheduleStep
-#: The variable that remembers which directory cards this journey showed (see `show_cards`).
-SHOWN_CARDS = "_cards"
 #: What someone typed at a menu before the bot knew where it led: often their story, told first.
 #: The first question that asks what happened offers it as the answer (a button), so nobody has
 #: to type it twice. Kept only until that question is answered or the conversation ends, and
@@ -46,6 +44,10 @@ TYPED_BEFORE = "_typed_before"
 ALSO_TOLD = "_also_told"
 #: The safety flow's variable that says the incident of the first message was set aside (flows/safety.yaml).
 SET_ASIDE = "also_incident"
+#: A day to come that a message typed at a menu or buttons named ("het raadsrapport klopt niet en de zitting is op 14
+#: januari"), as an ISO date, never the words: a later question (the hearing's, flows/complaint_file.yaml) reads it
+#: back to confirm instead of asking again. Kept until the route chosen from the menu ends, and shown in "mijn gegevens".
+TOLD_AHEAD = "_told_ahead"
 #: Only a message this long is a story worth offering; "klacht" or "ik wil klagen" is not.
 TYPED_BEFORE_FROM = 80
 #: The button that takes it as the answer.
@@ -139,6 +141,13 @@ class StepRunner(TurnBase):
         if state.flow == self.fs.safety_flow:  # the message that opened it was kept for its summary only
             state.vars.pop(TYPED_BEFORE, None)
             state.vars.pop(ALSO_TOLD, None)
+        route_cards = state.vars.get(ROUTE_CARDS)
+        if isinstance(route_cards, dict):  # what this route showed counts only while it runs
+            route_cards.pop(state.flow, None)
+            if not route_cards:
+                state.vars.pop(ROUTE_CARDS)
+        if not state.stack or state.stack[-1][0] == self.fs.entry_flow:
+            state.vars.pop(TOLD_AHEAD, None)  # the route the menu led to is over: the day it told is not needed
         if state.stack:
             flow, nxt_step = state.stack.pop()
             self.goto(flow, nxt_step)
@@ -161,6 +170,8 @@ class StepRunner(TurnBase):
         if step.text:
             self.out.append(Send(self.text(step.text)))
         shown: list[str] = state.vars.setdefault(SHOWN_CARDS, [])
+        here: list[str] = state.vars.setdefault(ROUTE_CARDS, {}).setdefault(state.flow, [])
+        here.extend(entry for entry in step.show if entry not in here)  # shown, or named as seen: not offered again
         again: list[str] = []
         reach: set[str] = set()  # what the cards shown before give: "look above for the number" only if one has one
         for entry in step.show:

@@ -217,9 +217,12 @@ class AsksSystemQuestions(StepRunner):
                         self.buttons([("yes", "sys.yes"), ("no", "sys.no")]), token=self.state.step)
         buttons = tuple(ChoiceButton(choice_id, label) for choice_id, label in pairs)
         kind = self.state.vars.get(DATE_KIND)
+        step = self.fs.step(self.state.flow, self.state.step)
+        ahead = isinstance(step, AskStep) and step.when == "future"  # "Op welke dag is het?", not "was het"
         if kind == "week":
             first, last = pairs[0][1], pairs[len(offer) - 1][1]  # the days, not "Weet ik niet" (WEEK_UNKNOWN) after them
-            return Send(self.text("sys.date.week", first=first, last=last), buttons, token=self.state.step)
+            key = "sys.date.week_ahead" if ahead else "sys.date.week"
+            return Send(self.text(key, first=first, last=last), buttons, token=self.state.step)
         if kind == "weekday":
             days = self.weekday_names(full=True)
             read, other = date.fromisoformat(offer[0]), date.fromisoformat(offer[1])
@@ -227,8 +230,20 @@ class AsksSystemQuestions(StepRunner):
                 read, self.lang, self.fs.locales.month_names(self.lang)), other=days[read.weekday()]),
                 buttons, token=self.state.step)
         if kind == "days":  # "vrijdag en zaterdag": the days read, a button each
-            return Send(self.text("sys.date.days", read=", ".join(label for _, label in pairs)), buttons, token=self.state.step)
+            listed = ", ".join(label for _, label in pairs)
+            return Send(self.text("sys.date.days_ahead" if ahead else "sys.date.days", read=listed), buttons,
+                        token=self.state.step)
         return Send(self.text("sys.date.which", read=pairs[0][1], other=pairs[1][1]), buttons, token=self.state.step)
+
+    def wrong_side(self, step: AskStep, read: list[date], kind: str) -> None:
+        """A date read on the other side of today than the question asks: said in words, and why it cannot be
+        meant; a week as the week ("volgende week" about what happened), never as its Monday."""
+        if kind == "week":
+            self.fail("sys.invalid.week_future" if step.when == "past" else "sys.invalid.week_past",
+                      first=self.written_date(read[0]), last=self.written_date(read[-1]))
+        else:
+            self.fail("sys.invalid.date_future" if step.when == "past" else "sys.invalid.date_past",
+                      read=self.written_date(read[0]))
 
     def date_buttons(self) -> list[tuple[str, str]]:
         """(id, label) of the date question's buttons, for typed answers."""

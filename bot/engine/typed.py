@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.dates import date_in_text
 from bot.engine.interrupts import Interrupts
-from bot.engine.steps import TYPED_BEFORE, TYPED_BEFORE_FROM
+from bot.engine.steps import TOLD_AHEAD, TYPED_BEFORE, TYPED_BEFORE_FROM
 from bot.engine.words import NO, YES, looks_english, normalise, read_button, typed_number
 from bot.events import ChoiceButton, ExportData, Send
 from bot.flows.steps import CallStep, ChooseStep, Option
@@ -212,9 +213,15 @@ class TypedWords(Interrupts):
         return True
 
     def keep_story(self, raw: str) -> None:
-        """A story told first, at a question with buttons: offered at "what happened?" later."""
-        if self.state is not None and len(raw.strip()) >= TYPED_BEFORE_FROM:
+        """A story told first, at a question with buttons: offered at "what happened?" later; a day to come it
+        names (`TOLD_AHEAD`), only the date, for a question that would ask it again (the known list, s31)."""
+        if self.state is None:
+            return
+        if len(raw.strip()) >= TYPED_BEFORE_FROM:
             self.state.vars[TYPED_BEFORE] = raw.strip()
+        ahead = date_in_text(raw, self.ctx.today)
+        if ahead is not None and ahead > self.ctx.today:
+            self.state.vars[TOLD_AHEAD] = ahead.isoformat()
 
     def is_story(self, raw: str) -> bool:
         """Long enough to be someone telling what happened, not a word or a choice; why a length: a

@@ -177,6 +177,9 @@ class ChooseStep(_Step):
     #: said when a yes or no is typed with doubt ("ik denk het wel"), which is then not taken: the answer
     #: goes into a letter as a fact ("ik heb het gezag"), so a guess is explained and asked again
     unsure: TextKey | None = None
+    #: said with the buttons, instead of the whole question again, when "weet ik niet" / "idk" is typed: a short
+    #: line on which button fits whom (the welcome came back whole for it; the known list, s31)
+    dont_know: TextKey | None = None
     #: the words typed to choose an option ("op insta" at "Waar gebeurde het?") are saved here, for a
     #: later step to read what they say (`said_in`); a press or a typed number saves None
     keep_typed: Identifier | None = None
@@ -196,6 +199,8 @@ class ChooseStep(_Step):
             yield ("invalid",), self.invalid
         if self.unsure is not None:
             yield ("unsure",), self.unsure
+        if self.dont_know is not None:
+            yield ("dont_know",), self.dont_know
 
     def variables(self) -> Iterator[str]:
         for option in self.options:
