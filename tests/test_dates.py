@@ -698,6 +698,9 @@ def test_this_week_where_a_day_to_come_is_asked_is_today_up_to_sunday() -> None:
     ("3e of 4e december", [date(2026, 12, 3), date(2026, 12, 4)]),
     ("3 en 4", []),  # no month named: no dates
     ("3 december en 4", []),  # the month is said after the days, not before them
+    ("", []),  # a blank message (random conversations in test_properties found an IndexError here)
+    ("   ", []),
+    ("en", []),
 ])
 def test_days_of_one_month_said_once_are_each_read(typed: str, meant: list[date]) -> None:
     assert listed_dates(typed, TODAY, "nl") == meant
