@@ -696,8 +696,10 @@ async def test_a_slow_turn_shows_the_bot_typing_until_it_answers(synapse: Synaps
 @pytest.mark.asyncio
 async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(synapse: Synapse, tmp_path: Path) -> None:
     """The shipped council flow on Matrix: typed HTML comes back as text inside a message with a bold
-    heading and a real list; the plain body reads the same without HTML; the e-mail's file says what to do."""
-    typed = 'Gezinnen wachten <b>maanden</b> & <script>alert("x")</script> op hulp.'
+    heading and a real list; the plain body reads the same without HTML; the e-mail's file says what to do.
+    (Real HTML tags pasted in are taken out of an answer before it is kept, bot/markup.py `cleaned`; what only
+    looks like HTML stays the person's words and must arrive as text.)"""
+    typed = 'Gezinnen wachten <maanden> & "lang" <3 op <hulp>.'
     shipped = {"flows_dir": REPO / "flows", "locales_dir": REPO / "locales"}
     bot, parent = synapse.register("bot"), synapse.register("parent")
     async with (
@@ -716,8 +718,8 @@ async def test_headings_and_lists_arrive_as_html_and_what_was_typed_stays_text(s
         html = message.html or ""
         assert html.startswith("<strong>Dit komt in je e-mail:</strong><br>")
         assert "<ul><li>Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.</li>" in html
-        assert "&lt;b&gt;maanden&lt;/b&gt; &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
-        assert "<script>" not in html and "<b>" not in html
+        assert "&lt;maanden&gt; &amp; &quot;lang&quot; &lt;3 op &lt;hulp&gt;" in html
+        assert "<maanden>" not in html and "<hulp>" not in html
 
         await user.reply_to(room, "1")  # "Klopt, maak de e-mail": the read-back is right
         before = len(user.from_others(room))

@@ -19,7 +19,8 @@ from tests.telegram_fixtures import Person, RunningBot, running_bot, telegram
 __all__ = ["running_bot", "telegram"]  # fixtures used by name below
 
 
-TYPED = "Gezinnen wachten <b>maanden</b> & <script>alert(1)</script> op hulp."
+#: Looks like HTML but is no tag (real tags pasted in are taken out before an answer is kept: bot/markup.py)
+TYPED = "Gezinnen wachten <maanden> & <script-ish> <3 op hulp."
 
 
 def bold(tg: FakeTelegram, sent: Sent) -> list[str]:
@@ -59,8 +60,8 @@ async def test_what_a_user_typed_arrives_as_text_inside_bold_headings_and_a_list
     message = await to_key_message(bot, parent, TYPED)
 
     assert f'"{TYPED}"\n' in message.text, "the typed text is shown exactly as typed"
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.raw_text and "&amp;" in message.raw_text
-    assert "<script>" not in message.raw_text
+    assert "&lt;maanden&gt; &amp; &lt;script-ish&gt; &lt;3" in message.raw_text
+    assert "<maanden>" not in message.raw_text and "<script-ish>" not in message.raw_text
     assert bold(tg, message) == ["Dit komt in je e-mail:", "Lees het nog eens na:"], "only the headings are bold"
     assert "**" not in message.text
     assert "\n• Staan er namen in van kinderen, ouders of medewerkers? Haal ze weg.\n" in message.text
