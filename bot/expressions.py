@@ -204,7 +204,7 @@ def _at(words: list[str], wanted: list[str], at: int) -> bool:
     return bool(wanted) and words[at:at + len(wanted)] == wanted
 
 
-def _any_word_in(text: Any, words: Any) -> bool:
+def any_word_in(text: Any, words: Any) -> bool:
     """Does the text hold one of the words as a whole word, in any case (`any_word_in(text, ['facebook'])`), or
     as a compound's head ("in een facebookgroep"); for a table of phrases, one of its phrases?"""
     said = _words(text)
@@ -305,7 +305,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "date_in": _date_in,
     "yearless_date_in": _yearless_date_in,
     "told_date_in": _told_date_in,
-    "any_word_in": _any_word_in,
+    "any_word_in": any_word_in,
     "said_in": _said_in,
     "proper_name": _proper_name,
     "nothing": _nothing,

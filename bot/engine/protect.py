@@ -7,12 +7,10 @@ The finding itself is bot.personal's; this layer decides what the user is told a
 
 from __future__ import annotations
 
-import re
-
 from bot.engine.system import PUBLIC_DRAFT, AsksSystemQuestions
 from bot.engine.words import normalise, read_button
 from bot.events import Send
-from bot.expressions import sentences
+from bot.expressions import any_word_in, sentences
 from bot.flows.steps import AskStep
 from bot.personal import Finding, find_personal, names_people
 
@@ -24,7 +22,6 @@ PUBLIC_QUESTION = "_public_question"
 THREAT_CLASS = "harm_intent"
 #: A letter answer's threat is kept in this variable + its `save` name, where the flow asks for it
 THREAT_PREFIX = "threat_"
-_WORDS = re.compile(r"[\w']+")
 
 
 def shorten(quoted: str, limit: int = 45) -> str:
@@ -147,9 +144,8 @@ class ProtectsText(AsksSystemQuestions):
         Why: it was taken as the next answer, and the protest became the public e-mail's subject
         (try-out 37, person 1). It is answered (why not, and where a name may go) and never stored.
         """
-        said = " " + " ".join(_WORDS.findall(normalise(text))) + " "
-        phrases = (normalise(p) for p in self.text("public_text.insist_words").split(","))
-        return any(f" {phrase} " in said for phrase in phrases if phrase)
+        phrases = [p for p in (normalise(p) for p in self.text("public_text.insist_words").split(",")) if p]
+        return any_word_in(normalise(text), phrases)
 
     def on_public_choice(self, step: AskStep, choice_id: str, via_button: bool = False) -> None:
         assert self.state is not None
